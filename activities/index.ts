@@ -1,0 +1,111 @@
+/**
+ * Every side effect of an order, as activities. Activities run at least once, so each is
+ * idempotent by a key derived from the workflow (order id, operation, attempt number).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Knex } from 'knex';
+import { FailureType } from '../domain/errors';
+import type { HistoryEntry, InventoryStrategy, PlaceOrderInput } from '../domain/order';
+import { commitAll, release, releaseAll, reserve, restock, soldNotRestocked, type StockLine } from '../services/inventory/ledger';
+import { placeOrder } from '../services/orders/place-order';
+import { recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
+import type { PaymentProvider } from '../services/payment/provider';
+import { openProductionJob } from '../services/production/jobs';
+import { asFailure } from './failures';
+
+export interface ActivityDeps {
+  db: Knex;
+  payments: PaymentProvider;
+  defaultInventoryStrategy: InventoryStrategy;
+}
+
+export const chargeKey = (orderId: string, attempt: number) => `${orderId}:charge:${attempt}`;
+
+export function createActivities({ db, payments, defaultInventoryStrategy }: ActivityDeps) {
+  /** The lines whose stock is taken at payment time. */
+  async function onPaymentLines(orderId: string): Promise<StockLine[]> {
+    return db('order_items').where({ order_id: orderId, inventory_strategy: 'on_payment' }).select('sku', 'quantity');
+  }
+
+  return {
+    async placeOrder(input: PlaceOrderInput & { now: string }) {
+      return asFailure(() => placeOrder(db, input, defaultInventoryStrategy));
+    },
+
+    async recordTransition(args: { orderId: string; entry: HistoryEntry; snapshot: OrderSnapshot }): Promise<void> {
+      await recordTransition(db, args.orderId, args.entry, args.snapshot);
+    },
+
+    /** `on_payment` lines: take the stock before any money moves, so nobody pays for goods that cannot ship. */
+    async secureStockForPayment(args: { orderId: string; attempt: number }): Promise<void> {
+      const lines = await onPaymentLines(args.orderId);
+      if (lines.length === 0) return;
+      await asFailure(() => db.transaction((trx) => reserve(trx, args.orderId, lines, `pay${args.attempt}`)));
+    },
+
+    /** Compensation of secureStockForPayment when the charge did not go through. */
+    async releasePaymentStock(args: { orderId: string; attempt: number }): Promise<void> {
+      const lines = await onPaymentLines(args.orderId);
+      if (lines.length === 0) return;
+      await db.transaction((trx) => release(trx, args.orderId, lines, `pay${args.attempt}`));
+    },
+
+    /**
+     * Charges once per attempt key: a retry of this activity (a response lost on the way back)
+     * finds the provider's stored outcome under the same key and never charges again.
+     */
+    async capturePayment(args: { orderId: string; attempt: number; amount: number; currency: string; token: string }) {
+      const result = await payments.charge({
+        idempotencyKey: chargeKey(args.orderId, args.attempt),
+        orderId: args.orderId,
+        amount: args.amount,
+        currency: args.currency,
+        token: args.token,
+      });
+      if (result.status === 'declined') {
+        throw ApplicationFailure.create({
+          type: FailureType.PaymentDeclined,
+          message: `payment declined: ${result.code}`,
+          nonRetryable: true,
+          details: [{ code: result.code }],
+        });
+      }
+      return { paymentId: result.paymentId };
+    },
+
+    async commitStock(args: { orderId: string }): Promise<void> {
+      await db.transaction((trx) => commitAll(trx, args.orderId, 'paid'));
+    },
+
+    async releaseHolds(args: { orderId: string; tag: string }): Promise<void> {
+      await db.transaction((trx) => releaseAll(trx, args.orderId, args.tag));
+    },
+
+    /** Refunds everything captured and not yet refunded on the order; returns the amount refunded now. */
+    async refundAll(args: { orderId: string; tag: string; reason: string }): Promise<number> {
+      let refunded = 0;
+      for (const { paymentId, refundable } of await payments.refundable(args.orderId)) {
+        const refund = await payments.refund({
+          idempotencyKey: `${args.orderId}:refund:${args.tag}:${paymentId}`,
+          paymentId,
+          orderId: args.orderId,
+          amount: refundable,
+          reason: args.reason,
+        });
+        refunded += refund.amount;
+      }
+      return refunded;
+    },
+
+    /** Goods sold but not shipped go back on hand. */
+    async restockSold(args: { orderId: string; tag: string }): Promise<void> {
+      await db.transaction(async (trx) => restock(trx, args.orderId, await soldNotRestocked(trx, args.orderId), args.tag));
+    },
+
+    async openProduction(args: { orderId: string; kind: 'manufacture' | 'digital_code' }) {
+      return openProductionJob(db, args.orderId, args.kind);
+    },
+  };
+}
+
+export type OrderActivities = ReturnType<typeof createActivities>;

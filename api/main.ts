@@ -1,0 +1,34 @@
+/** API process entry: `node --import tsx api/main.ts` (npm start runs it for you). */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfigOrExit } from '../config';
+import { temporalConnectionOptions } from '../config/temporal-connection';
+import { createDb } from '../db/knex';
+import { createApp } from './app';
+
+async function main() {
+  const config = loadConfigOrExit();
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
+  const db = createDb(config.DATABASE_URL);
+  // Lazy: the API starts and answers 503 while Temporal is away, and recovers without a restart.
+  const connection = Connection.lazy(temporalConnectionOptions(config));
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const server = createApp({ config, db, temporal }).listen(config.PORT, '127.0.0.1', () => {
+    console.log(JSON.stringify({ msg: 'api listening', port: config.PORT, pid: process.pid }));
+  });
+
+  const stop = () => {
+    server.close(async () => {
+      await connection.close();
+      await db.destroy();
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

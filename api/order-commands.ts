@@ -1,0 +1,83 @@
+/**
+ * The API's side of the order workflow: create (update-with-start, so refusals come back before
+ * the 201) and act (an Update per action). Nothing here decides business rules; the workflow does.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
+import type { Config } from '../config';
+import type { OrderType } from '../domain/machines';
+import type { ActionRequest, OrderPolicy, OrderState, ShippingAddress } from '../domain/order';
+import {
+  createOrderUpdate,
+  orderActionUpdate,
+  ORDER_WORKFLOW_TYPE,
+  searchAttributes,
+  type OrderWorkflowInput,
+  type OrderWorkflowResult,
+} from '../workflows/messages';
+
+export interface CreateOrderCommand {
+  type: OrderType;
+  customerId: string;
+  items: { sku: string; quantity: number }[];
+  couponCode?: string;
+  shippingAddress?: ShippingAddress;
+  requestId?: string;
+  orderId?: string;
+}
+
+export function newOrderId(): string {
+  return `ord_${randomUUID().replace(/-/g, '')}`;
+}
+
+export class OrderCommands {
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+  ) {}
+
+  private policy(type: OrderType): OrderPolicy {
+    return {
+      paymentTimeoutMs: this.config.PAYMENT_TIMEOUT,
+      autoConfirmAfterMs: this.config.AUTO_CONFIRM_AFTER,
+      afterSalesWindowMs: type === 'virtual' ? this.config.VIRTUAL_AFTER_SALES_WINDOW : this.config.AFTER_SALES_WINDOW,
+    };
+  }
+
+  async create(command: CreateOrderCommand): Promise<OrderState> {
+    const orderId = command.orderId ?? newOrderId();
+    const input: OrderWorkflowInput = {
+      orderId,
+      type: command.type,
+      customerId: command.customerId,
+      items: command.items,
+      couponCode: command.couponCode,
+      shippingAddress: command.shippingAddress,
+      policy: this.policy(command.type),
+      requestId: command.requestId,
+    };
+    const quantity = command.items.reduce((n, i) => n + i.quantity, 0);
+    const start = new WithStartWorkflowOperation<(input: OrderWorkflowInput) => Promise<OrderWorkflowResult>>(ORDER_WORKFLOW_TYPE, {
+      workflowId: orderId,
+      taskQueue: this.config.TASK_QUEUE,
+      args: [input],
+      // A retried create joins the running workflow instead of starting a second one.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: searchAttributes.OrderType, value: command.type },
+        { key: searchAttributes.CustomerId, value: command.customerId },
+        { key: searchAttributes.OrderStatus, value: 'PLACING' },
+      ],
+      staticSummary: `${command.type} order ${orderId} · customer ${command.customerId} · ${quantity} item(s)`,
+      staticDetails: command.items.map((i) => `- ${i.quantity} × ${i.sku}`).join('\n'),
+    });
+    return this.client.workflow.executeUpdateWithStart(createOrderUpdate, {
+      startWorkflowOperation: start,
+      updateId: 'create',
+    });
+  }
+
+  async act(orderId: string, request: ActionRequest): Promise<OrderState> {
+    return this.client.workflow.getHandle(orderId).executeUpdate(orderActionUpdate, { args: [request] });
+  }
+}

@@ -1,0 +1,38 @@
+/** An order as the contract shows it to one role: the status label and the actions that role may take. */
+import { allowedActions, statusLabel } from '../domain/machine';
+import { machineFor } from '../domain/machines';
+import type { OrderState } from '../domain/order';
+import type { Role } from '../domain/roles';
+
+export function orderView(order: OrderState, role: Role) {
+  const machine = machineFor(order.type);
+  return {
+    id: order.id,
+    type: order.type,
+    customerId: order.customerId,
+    status: order.status,
+    statusLabel: statusLabel(machine, order.status, role),
+    allowedActions: allowedActions(machine, order.status, role),
+    currency: order.currency,
+    items: order.items.map((i) => ({
+      sku: i.sku,
+      name: i.name,
+      quantity: i.quantity,
+      unitPrice: i.unitPrice,
+      discount: i.discount,
+      total: i.total,
+      refundedQuantity: i.refundedQuantity,
+    })),
+    amounts: order.amounts,
+    discounts: order.discounts,
+    couponCode: order.couponCode,
+    shippingAddress: order.shippingAddress,
+    shipment: order.shipment,
+    delivery: order.delivery,
+    presale: order.presale,
+    paymentDeadline: order.paymentDeadline,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+    history: order.history.map(({ seq: _seq, ...entry }) => entry),
+  };
+}

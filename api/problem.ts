@@ -1,0 +1,110 @@
+/**
+ * The one error middleware: domain errors, validation errors, Temporal failures and outages
+ * become application/problem+json (RFC 9457). Routes contain no try/catch.
+ */
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ZodError } from 'zod';
+import { DomainError, FailureType } from '../domain/errors';
+
+interface Problem {
+  status: number;
+  title: string;
+  detail: string;
+  extra?: Record<string, unknown>;
+  retryAfter?: number;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Unauthorized',
+  402: 'Payment declined',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Payload too large',
+  422: 'Business rule violated',
+  503: 'Service unavailable',
+  500: 'Internal error',
+};
+
+export function sendProblem(res: Response, problem: Problem): void {
+  if (problem.retryAfter) res.setHeader('Retry-After', String(problem.retryAfter));
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({
+      type: `about:blank#${problem.status}`,
+      title: problem.title,
+      status: problem.status,
+      detail: problem.detail,
+      ...problem.extra,
+    });
+}
+
+function fromFailure(failure: ApplicationFailure): Problem {
+  const { status: orderStatus, ...details } = (failure.details?.[0] ?? {}) as Record<string, unknown>;
+  const status =
+    {
+      [FailureType.Business]: 422,
+      [FailureType.IllegalTransition]: 409,
+      [FailureType.Forbidden]: 403,
+      [FailureType.PaymentDeclined]: 402,
+    }[failure.type ?? ''] ?? 503;
+  return {
+    status,
+    title: TITLES[status]!,
+    detail: failure.message,
+    // `status` is the HTTP status (RFC 9457); the order's own status travels as `orderStatus`.
+    extra: orderStatus === undefined ? details : { orderStatus, ...details },
+    ...(status === 503 ? { retryAfter: 5 } : {}),
+  };
+}
+
+/** Errors that mean a dependency is down, not that the request was wrong. */
+function isOutage(err: unknown): boolean {
+  if (err instanceof ServiceError) return true;
+  const e = err as { code?: string; name?: string; message?: string };
+  return (
+    e?.name === 'KnexTimeoutError' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(e?.code ?? '') ||
+    /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/.test(e?.message ?? '')
+  );
+}
+
+export function toProblem(err: unknown): Problem {
+  if (err instanceof DomainError) return { status: err.status, title: TITLES[err.status] ?? 'Error', detail: err.message, extra: err.extra };
+  if (err instanceof ZodError) {
+    return {
+      status: 400,
+      title: TITLES[400]!,
+      detail: 'the request does not match the schema',
+      extra: { errors: err.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })) },
+    };
+  }
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return fromFailure(err.cause);
+  if (err instanceof WorkflowNotFoundError) return { status: 404, title: TITLES[404]!, detail: 'order not found' };
+  const e = err as { type?: string; status?: number; expose?: boolean; message?: string };
+  // body-parser's own errors: malformed JSON, too large
+  if (e?.type === 'entity.parse.failed') return { status: 400, title: TITLES[400]!, detail: 'the body is not valid JSON' };
+  if (e?.type === 'entity.too.large') return { status: 413, title: TITLES[413]!, detail: 'the body is too large' };
+  if (e?.expose && e.status && e.status < 500) return { status: e.status, title: TITLES[e.status] ?? 'Error', detail: e.message ?? '' };
+  if (isOutage(err)) return { status: 503, title: TITLES[503]!, detail: 'a dependency is unreachable; retry later', retryAfter: 5 };
+  return { status: 500, title: TITLES[500]!, detail: 'unexpected error' };
+}
+
+export function problemMiddleware(log: (err: unknown, status: number) => void) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const problem = toProblem(err);
+    if (problem.status >= 500) log(err, problem.status);
+    sendProblem(res, problem);
+  };
+}
+
+/** Express 4 does not catch rejected promises: pass them to the error middleware. */
+export function route(handler: (req: Request, res: Response) => Promise<unknown>): RequestHandler {
+  return (req, res, next) => {
+    handler(req, res).catch(next);
+  };
+}

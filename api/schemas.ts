@@ -1,0 +1,67 @@
+/** Request bodies and parameters of the contract (../shared/API.md), as zod schemas. */
+import { z } from 'zod';
+import { ORDER_TYPES } from '../domain/machines';
+
+const money = z.number().int().min(0).max(1_000_000_000_00);
+const id = z.string().min(1).max(100).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+
+export const skuParam = id;
+export const orderIdParam = id;
+
+export const productBody = z
+  .object({
+    name: z.string().min(1).max(200),
+    price: money,
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD'),
+    kind: z.enum(['physical', 'virtual']),
+    stock: z.number().int().min(0).max(100_000_000),
+    inventoryStrategy: z.enum(['on_order', 'on_payment']).optional(),
+    presale: z
+      .object({
+        depositPerUnit: money,
+        balanceStartsAt: z.string().datetime({ offset: true }),
+        balanceEndsAt: z.string().datetime({ offset: true }),
+      })
+      .strict()
+      .refine((p) => Date.parse(p.balanceEndsAt) > Date.parse(p.balanceStartsAt), 'balanceEndsAt must be after balanceStartsAt')
+      .optional(),
+  })
+  .strict();
+
+export const shippingAddress = z
+  .object({
+    name: z.string().min(1).max(200),
+    line1: z.string().min(1).max(200),
+    line2: z.string().max(200).optional(),
+    city: z.string().min(1).max(100),
+    postalCode: z.string().min(1).max(20),
+    country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code'),
+  })
+  .strict();
+
+export const createOrderBody = z
+  .object({
+    type: z.enum(ORDER_TYPES).default('standard'),
+    items: z
+      .array(z.object({ sku: id, quantity: z.number().int().min(1).max(1000) }).strict())
+      .min(1)
+      .max(100),
+    couponCode: z.string().min(1).max(50).optional(),
+    shippingAddress: shippingAddress.optional(),
+  })
+  .strict();
+
+export const payBody = z.object({ paymentToken: z.string().min(1).max(200) }).strict();
+export const shipBody = z.object({ carrier: z.string().min(1).max(100), trackingNumber: z.string().min(1).max(100) }).strict();
+export const cancelBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+export const emptyBody = z.object({}).strict();
+
+export const listOrdersQuery = z
+  .object({
+    status: z.string().max(50).optional(),
+    type: z.enum(ORDER_TYPES).optional(),
+    customerId: id.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();

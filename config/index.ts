@@ -1,0 +1,87 @@
+/**
+ * The one place that reads the environment. Every setting of the contract's configuration table
+ * (../shared/API.md) plus the dev stack's own, validated once at start; a bad value stops the
+ * process with a message naming the variable.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration';
+
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (err) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: port(3000),
+  DATABASE_URL: optionalText.pipe(z.string().url().optional()),
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_API_KEY: optionalText,
+  TEMPORAL_TLS_CERT: optionalText,
+  TEMPORAL_TLS_KEY: optionalText,
+  TASK_QUEUE: z.string().min(1).default('orders'),
+  AUTH_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
+  PAYMENT_TIMEOUT: duration('30m'),
+  AUTO_CONFIRM_AFTER: duration('10d'),
+  AFTER_SALES_WINDOW: duration('7d'),
+  // Virtual goods have their own, shorter after-sales rule.
+  VIRTUAL_AFTER_SALES_WINDOW: duration('1d'),
+  // The sandbox payment provider's simulated network: latency per call, share of calls that fail transiently.
+  PAYMENT_SANDBOX_LATENCY: duration('0ms'),
+  PAYMENT_SANDBOX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
+  DEFAULT_INVENTORY_STRATEGY: z.enum(['on_order', 'on_payment']).default('on_order'),
+  // Dev stack (npm start, tests, benchmarks): where embedded servers keep their data and listen.
+  DATA_DIR: z.string().default('.data'),
+  EMBEDDED_PG_PORT: port(54329),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_CLI_PATH: optionalText,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.NODE_ENV === 'production' && parsed.data.AUTH_JWT_SECRET === DEV_JWT_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  AUTH_JWT_SECRET: must be set in production');
+  }
+  return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };
+}
+
+/** For entry points: a bad configuration ends the process with the message, not a stack trace. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

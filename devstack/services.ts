@@ -1,0 +1,32 @@
+/** The service's own processes, the worker and the API, run as children with a prefixed log. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+export type ServiceName = 'worker' | 'api';
+const ENTRY: Record<ServiceName, string> = { worker: 'worker/main.ts', api: 'api/main.ts' };
+
+export interface ServiceOptions {
+  env: NodeJS.ProcessEnv;
+  /** Receives every line the child prints; default: this process's stdout with a `[name]` prefix. */
+  log?: (line: string) => void;
+}
+
+export function spawnService(name: ServiceName, options: ServiceOptions): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, ENTRY[name])], {
+    cwd: ROOT,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = options.log ?? ((line: string) => process.stdout.write(`[${name}] ${line}\n`));
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line) log(line);
+    });
+  }
+  return child;
+}

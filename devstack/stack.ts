@@ -1,0 +1,124 @@
+/**
+ * The whole dev stack, the one place that starts it: PostgreSQL (DATABASE_URL or embedded),
+ * Temporal (TEMPORAL_ADDRESS or the CLI's dev server), migrations, the worker and the API.
+ * `npm start`, the tests and the benchmarks all come through here.
+ */
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { Config } from '../config';
+import { createDb, migrate } from '../db/knex';
+import { startEmbeddedPostgres, type RunningPostgres } from './postgres';
+import { spawnService, type ServiceName } from './services';
+import { findTemporalCli, startTemporalDevServer, stopChild, TEMPORAL_CLI_MISSING, type RunningTemporal } from './temporal';
+import { waitFor } from './wait';
+
+export interface StackOptions {
+  config: Config;
+  /** The environment the worker and API children get (the config's variables are added to it). */
+  env?: NodeJS.ProcessEnv;
+  /** Keep Temporal's state in SQLite under DATA_DIR (npm start) or in memory (tests). */
+  persistTemporal?: boolean;
+  headless?: boolean;
+  workers?: number;
+  /** Restart a worker or API that dies unexpectedly (npm start); tests kill workers on purpose. */
+  supervise?: boolean;
+  log?: (source: string, line: string) => void;
+}
+
+export interface Stack {
+  apiUrl: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalUiUrl: string | null;
+  /** The running service children; tests kill and replace them. */
+  children: Map<string, ChildProcess>;
+  childEnv: NodeJS.ProcessEnv;
+  startService(name: ServiceName, key?: string, env?: NodeJS.ProcessEnv): ChildProcess;
+  stop(): Promise<void>;
+}
+
+export class StackStartError extends Error {}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { config } = options;
+  const log = options.log ?? ((source, line) => process.stdout.write(`[${source}] ${line}\n`));
+  let postgres: RunningPostgres | undefined;
+  let temporal: RunningTemporal | undefined;
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+
+  const stop = async () => {
+    stopping = true;
+    await Promise.all([...children.values()].map((c) => stopChild(c, 15_000)));
+    await temporal?.stop();
+    await postgres?.stop();
+  };
+
+  try {
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      postgres = await startEmbeddedPostgres({
+        dataDir: config.DATA_DIR,
+        port: config.EMBEDDED_PG_PORT,
+        log: (line) => (/error|FATAL|PANIC/.test(line) ? log('postgres', line) : undefined),
+      });
+      databaseUrl = postgres.url;
+    }
+
+    let temporalAddress = config.TEMPORAL_ADDRESS;
+    let temporalUiUrl: string | null = null;
+    if (!temporalAddress) {
+      const cli = findTemporalCli(config.TEMPORAL_CLI_PATH);
+      if (!cli) throw new StackStartError(TEMPORAL_CLI_MISSING);
+      temporal = await startTemporalDevServer({
+        cli,
+        port: config.TEMPORAL_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dbFile: options.persistTemporal ? path.join(config.DATA_DIR, 'temporal.sqlite') : undefined,
+        headless: options.headless,
+        log: (line) => log('temporal', line),
+      });
+      temporalAddress = temporal.address;
+      temporalUiUrl = temporal.uiUrl;
+    }
+
+    const db = createDb(databaseUrl, { min: 0, max: 2 });
+    try {
+      const applied = await migrate(db);
+      if (applied.length > 0) log('migrate', `applied ${applied.join(', ')}`);
+    } finally {
+      await db.destroy();
+    }
+
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...options.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      PORT: String(config.PORT),
+    };
+
+    const startService = (name: ServiceName, key: string = name, env: NodeJS.ProcessEnv = childEnv): ChildProcess => {
+      const child = spawnService(name, { env, log: (line) => log(key, line) });
+      children.set(key, child);
+      child.once('exit', (code, signal) => {
+        if (stopping || children.get(key) !== child) return;
+        children.delete(key);
+        log(key, `exited (${signal ?? code})`);
+        if (options.supervise) setTimeout(() => !stopping && startService(name, key, env), 1000);
+      });
+      return child;
+    };
+
+    for (let i = 0; i < (options.workers ?? 1); i++) startService('worker', i === 0 ? 'worker' : `worker${i + 1}`);
+    startService('api');
+    const apiUrl = `http://127.0.0.1:${config.PORT}`;
+    await waitFor('the API', async () => (await fetch(`${apiUrl}/readyz`)).status === 200, 120_000, 300);
+
+    return { apiUrl, databaseUrl, temporalAddress, temporalUiUrl, children, childEnv, startService, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

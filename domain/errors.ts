@@ -1,0 +1,75 @@
+/**
+ * The one error hierarchy. Domain code and activities throw these (activities as
+ * ApplicationFailure with the same `type`), and api/problem.ts maps each to HTTP.
+ */
+export type BusinessCode =
+  | 'OUT_OF_STOCK'
+  | 'UNKNOWN_PRODUCT'
+  | 'CURRENCY_MISMATCH'
+  | 'WRONG_PRODUCT_KIND'
+  | 'COUPON_INVALID'
+  | 'COUPON_EXPIRED'
+  | 'COUPON_EXHAUSTED'
+  | 'NOTHING_TO_REFUND'
+  | 'AMOUNT_TOO_LARGE'
+  | 'PRESALE_WINDOW';
+
+/** ApplicationFailure types that cross the workflow boundary. */
+export const FailureType = {
+  Business: 'BusinessRuleViolation',
+  IllegalTransition: 'IllegalTransition',
+  Forbidden: 'Forbidden',
+  PaymentDeclined: 'PaymentDeclined',
+  TransientPayment: 'TransientPaymentError',
+} as const;
+
+export class DomainError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BusinessRuleError extends DomainError {
+  constructor(
+    readonly code: BusinessCode,
+    message: string,
+    extra: Record<string, unknown> = {},
+  ) {
+    super(message, 422, { code, ...extra });
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string) {
+    super(`${what} not found`, 404);
+  }
+}
+
+export class IllegalTransitionError extends DomainError {
+  constructor(message: string, status: string, allowedActions: string[]) {
+    super(message, 409, { orderStatus: status, allowedActions });
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super(message, 403, extra);
+  }
+}
+
+export class PaymentDeclinedError extends DomainError {
+  constructor(code: string) {
+    super(`payment declined: ${code}`, 402, { code });
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super(message, 409, extra);
+  }
+}

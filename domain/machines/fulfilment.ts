@@ -1,0 +1,39 @@
+/** The physical-goods tail shared by `standard` and `presale`: production, shipping, receipt, after-sales. */
+import type { StateDef, TransitionDef } from '../machine';
+
+export type FulfilmentState = 'PAID' | 'IN_PRODUCTION' | 'SHIPPED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
+export type FulfilmentAction = 'start_production' | 'ship' | 'confirm' | 'complete' | 'cancel';
+
+const same = (label: string) => ({ customer: label, merchant: label, support: label });
+
+export const fulfilmentStates: Record<FulfilmentState, StateDef<FulfilmentAction>> = {
+  PAID: { labels: same('Paid'), waitsFor: 'production to start', auto: 'start_production' },
+  IN_PRODUCTION: {
+    labels: { customer: 'Awaiting shipment', merchant: 'To ship', support: 'In production, not shipped' },
+    waitsFor: 'the merchant to ship',
+  },
+  SHIPPED: {
+    labels: { customer: 'On its way', merchant: 'Shipped', support: 'Shipped, awaiting receipt' },
+    waitsFor: 'the customer to confirm receipt',
+    after: { timer: 'autoConfirmAfter', action: 'confirm', reason: 'auto_confirmed' },
+  },
+  CONFIRMED: {
+    labels: { customer: 'Received', merchant: 'Delivered', support: 'Received, after-sales window open' },
+    waitsFor: 'the after-sales window to close',
+    after: { timer: 'afterSalesWindow', action: 'complete', reason: 'after_sales_window_closed' },
+  },
+  COMPLETED: { labels: same('Completed'), terminal: true },
+  CANCELLED: { labels: same('Cancelled'), terminal: true },
+  REFUNDED: { labels: same('Refunded'), terminal: true },
+};
+
+const anyone = ['customer', 'merchant', 'support'] as const;
+
+export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAction>[] = [
+  { from: 'PAID', action: 'start_production', to: 'IN_PRODUCTION', by: ['system'], effect: 'openProduction' },
+  { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'refundAndRelease' },
+  { from: 'IN_PRODUCTION', action: 'ship', to: 'SHIPPED', by: ['merchant'], effect: 'recordShipment' },
+  { from: 'IN_PRODUCTION', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'refundAndRelease' },
+  { from: 'SHIPPED', action: 'confirm', to: 'CONFIRMED', by: ['customer', 'system'] },
+  { from: 'CONFIRMED', action: 'complete', to: 'COMPLETED', by: ['system'] },
+];

@@ -1,0 +1,52 @@
+/**
+ * Presale: a deposit when ordering, the balance payable between `balanceStartsAt` and
+ * `balanceEndsAt` (both stored on the order), then fulfilment as for `standard`.
+ *
+ * Deposit rule: the deposit is kept when the customer cancels after paying it or leaves the
+ * balance unpaid (it bought the merchant's commitment to produce); it is refunded when the
+ * merchant or support cancels, and with everything else once the balance is paid.
+ */
+import type { OrderMachine } from '../machine';
+import { fulfilmentStates, fulfilmentTransitions, type FulfilmentAction, type FulfilmentState } from './fulfilment';
+
+type State = 'PENDING_DEPOSIT' | 'DEPOSIT_PAID' | 'PENDING_BALANCE' | FulfilmentState;
+type Action = 'pay' | 'stock_out' | 'expire' | 'open_balance' | FulfilmentAction;
+
+const anyone = ['customer', 'merchant', 'support'] as const;
+
+export const presaleMachine: OrderMachine<State, Action> = {
+  type: 'presale',
+  description: 'Deposit and balance: the balance window opens and closes at times stored on the order.',
+  initial: 'PENDING_DEPOSIT',
+  states: {
+    PENDING_DEPOSIT: {
+      labels: { customer: 'Awaiting deposit', merchant: 'Deposit unpaid', support: 'Pending deposit' },
+      waitsFor: 'the customer to pay the deposit',
+      after: { timer: 'paymentTimeout', action: 'expire', reason: 'payment_timeout' },
+    },
+    DEPOSIT_PAID: {
+      labels: { customer: 'Deposit paid, balance opens soon', merchant: 'Deposit paid', support: 'Deposit paid, balance window not open' },
+      waitsFor: 'the balance window to open',
+      after: { timer: 'balanceStartsAt', action: 'open_balance', reason: 'balance_window_opened' },
+    },
+    PENDING_BALANCE: {
+      labels: { customer: 'Awaiting balance', merchant: 'Balance unpaid', support: 'Pending balance' },
+      waitsFor: 'the customer to pay the balance',
+      after: { timer: 'balanceEndsAt', action: 'expire', reason: 'balance_unpaid' },
+    },
+    ...fulfilmentStates,
+  },
+  transitions: [
+    { from: 'PENDING_DEPOSIT', action: 'pay', to: 'DEPOSIT_PAID', by: ['customer'], effect: 'captureDeposit' },
+    { from: 'PENDING_DEPOSIT', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'releaseHolds' },
+    { from: 'PENDING_DEPOSIT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
+    // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.
+    { from: 'PENDING_DEPOSIT', action: 'stock_out', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
+    { from: 'DEPOSIT_PAID', action: 'open_balance', to: 'PENDING_BALANCE', by: ['system'] },
+    { from: 'DEPOSIT_PAID', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'cancelPresale' },
+    { from: 'PENDING_BALANCE', action: 'pay', to: 'PAID', by: ['customer'], effect: 'captureBalance' },
+    { from: 'PENDING_BALANCE', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'cancelPresale' },
+    { from: 'PENDING_BALANCE', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'forfeitDeposit' },
+    ...fulfilmentTransitions,
+  ],
+};

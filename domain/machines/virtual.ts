@@ -1,0 +1,39 @@
+/** Digital goods and gift cards: payment triggers delivery of a code; no shipping; a shorter after-sales rule. */
+import type { OrderMachine } from '../machine';
+
+type State = 'PENDING_PAYMENT' | 'PAID' | 'DELIVERED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
+type Action = 'pay' | 'stock_out' | 'cancel' | 'expire' | 'deliver' | 'complete';
+
+const same = (label: string) => ({ customer: label, merchant: label, support: label });
+
+export const virtualMachine: OrderMachine<State, Action> = {
+  type: 'virtual',
+  description: 'Digital goods: payment triggers delivery of a code; completes after the virtual after-sales window.',
+  initial: 'PENDING_PAYMENT',
+  states: {
+    PENDING_PAYMENT: {
+      labels: { customer: 'Awaiting payment', merchant: 'Unpaid', support: 'Pending payment' },
+      waitsFor: 'the customer to pay',
+      after: { timer: 'paymentTimeout', action: 'expire', reason: 'payment_timeout' },
+    },
+    PAID: { labels: same('Paid'), waitsFor: 'the code to be issued', auto: 'deliver' },
+    DELIVERED: {
+      labels: { customer: 'Code delivered', merchant: 'Delivered', support: 'Delivered, after-sales window open' },
+      waitsFor: 'the after-sales window to close',
+      after: { timer: 'afterSalesWindow', action: 'complete', reason: 'after_sales_window_closed' },
+    },
+    COMPLETED: { labels: same('Completed'), terminal: true },
+    CANCELLED: { labels: same('Cancelled'), terminal: true },
+    REFUNDED: { labels: same('Refunded'), terminal: true },
+  },
+  transitions: [
+    { from: 'PENDING_PAYMENT', action: 'pay', to: 'PAID', by: ['customer'], effect: 'capturePayment' },
+    { from: 'PENDING_PAYMENT', action: 'cancel', to: 'CANCELLED', by: ['customer', 'merchant', 'support'], effect: 'releaseHolds' },
+    { from: 'PENDING_PAYMENT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
+    // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.
+    { from: 'PENDING_PAYMENT', action: 'stock_out', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
+    { from: 'PAID', action: 'deliver', to: 'DELIVERED', by: ['system'], effect: 'deliverGoods' },
+    { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: ['merchant', 'support'], effect: 'refundAndRelease' },
+    { from: 'DELIVERED', action: 'complete', to: 'COMPLETED', by: ['system'] },
+  ],
+};

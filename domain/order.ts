@@ -1,0 +1,101 @@
+/** The order as the workflow holds it and the projection stores it; shared by workflow, activities and API. */
+import type { OrderType } from './machines';
+import type { AppliedDiscount, Amounts } from './pricing';
+import type { Actor, Role } from './roles';
+
+export interface OrderLine {
+  sku: string;
+  name: string;
+  quantity: number;
+  unitPrice: number;
+  discount: number;
+  total: number;
+  refundedQuantity: number;
+  inventoryStrategy: InventoryStrategy;
+}
+
+export type InventoryStrategy = 'on_order' | 'on_payment';
+
+export interface OrderAmounts extends Amounts {
+  paid: number;
+  refunded: number;
+}
+
+export interface HistoryEntry {
+  seq: number;
+  from: string | null;
+  action: string;
+  to: string;
+  actor: string;
+  at: string;
+  reason?: string;
+}
+
+export interface ShippingAddress {
+  name: string;
+  line1: string;
+  line2?: string;
+  city: string;
+  postalCode: string;
+  country: string;
+}
+
+export interface Presale {
+  deposit: number;
+  balanceStartsAt: string;
+  balanceEndsAt: string;
+}
+
+/** Durations (ms) fixed when the order is created, so a later config change does not move its timers. */
+export interface OrderPolicy {
+  paymentTimeoutMs: number;
+  autoConfirmAfterMs: number;
+  afterSalesWindowMs: number;
+}
+
+export interface PlaceOrderInput {
+  orderId: string;
+  type: OrderType;
+  customerId: string;
+  items: { sku: string; quantity: number }[];
+  couponCode?: string;
+  shippingAddress?: ShippingAddress;
+  policy: OrderPolicy;
+  requestId?: string;
+}
+
+/** What the placement activity fixed: the price snapshot and the holds taken. */
+export interface Placement {
+  createdAt: string;
+  currency: string;
+  items: OrderLine[];
+  amounts: OrderAmounts;
+  discounts: AppliedDiscount[];
+  presale: Presale | null;
+  paymentDeadline: string;
+}
+
+export interface OrderState extends Placement {
+  id: string;
+  type: OrderType;
+  customerId: string;
+  status: string;
+  couponCode: string | null;
+  shippingAddress: ShippingAddress | null;
+  shipment: { carrier: string; trackingNumber: string } | null;
+  delivery: { code: string } | null;
+  updatedAt: string;
+  history: HistoryEntry[];
+}
+
+export interface ActionRequest {
+  action: string;
+  actor: { id: string; role: Role };
+  reason?: string;
+  paymentToken?: string;
+  shipment?: { carrier: string; trackingNumber: string };
+}
+
+export function actorName(actor: Actor, id?: string): string {
+  return actor === 'system' ? 'system' : `${actor}:${id ?? 'unknown'}`;
+}

@@ -1,0 +1,20 @@
+/**
+ * Migrations in order. Listed statically (not discovered on disk) so they run the same under
+ * tsx, jest and a compiled build.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './001_products_and_stock';
+import * as m002 from './002_orders';
+import * as m003 from './003_payments_and_production';
+
+const migrations: Record<string, Knex.Migration> = {
+  '001_products_and_stock': m001,
+  '002_orders': m002,
+  '003_payments_and_production': m003,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};

@@ -1,0 +1,26 @@
+/** Worker process entry: `node --import tsx worker/main.ts` (npm start runs it for you). */
+import { loadConfigOrExit } from '../config';
+import { createDb } from '../db/knex';
+import { SandboxPaymentProvider } from '../services/payment/sandbox';
+import { createOrderWorker } from './create-worker';
+
+async function main() {
+  const config = loadConfigOrExit();
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
+  const db = createDb(config.DATABASE_URL);
+  const payments = new SandboxPaymentProvider(db, {
+    latencyMs: config.PAYMENT_SANDBOX_LATENCY,
+    errorRate: config.PAYMENT_SANDBOX_ERROR_RATE,
+  });
+  const { worker, connection } = await createOrderWorker(config, db, payments);
+  console.log(JSON.stringify({ msg: 'worker started', taskQueue: config.TASK_QUEUE, pid: process.pid }));
+  // The SDK's runtime stops the worker on SIGINT/SIGTERM; run() resolves once it has drained.
+  await worker.run();
+  await connection.close();
+  await db.destroy();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
