@@ -12,6 +12,15 @@ export default tseslint.config(
     },
   },
   {
+    files: ['*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
+    // Tests read JSON bodies of HTTP replies: loosely typed on purpose.
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
     // Workflows must stay deterministic: no I/O modules, no wall clock outside the SDK's.
     files: ['workflows/**/*.ts'],
     rules: {
@@ -19,7 +28,19 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['knex', 'pg', 'express', 'fs', 'node:*', '../services/*', '../activities/*', '../api/*'], message: 'Workflows import only @temporalio/workflow, domain/ and shared message definitions.' },
+            {
+              group: [
+                'knex',
+                'pg',
+                'express',
+                'fs',
+                'node:*',
+                '../services/*',
+                '../activities/*',
+                '../api/*',
+              ],
+              message: 'Workflows import only @temporalio/workflow, domain/ and shared message definitions.',
+            },
           ],
         },
       ],

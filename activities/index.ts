@@ -6,7 +6,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { FailureType } from '../domain/errors';
 import type { HistoryEntry, InventoryStrategy, PlaceOrderInput } from '../domain/order';
-import { commitAll, release, releaseAll, reserve, restock, soldNotRestocked, type StockLine } from '../services/inventory/ledger';
+import {
+  commitAll,
+  release,
+  releaseAll,
+  reserve,
+  restock,
+  soldNotRestocked,
+  type StockLine,
+} from '../services/inventory/ledger';
 import { placeOrder } from '../services/orders/place-order';
 import { recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
 import type { PaymentProvider } from '../services/payment/provider';
@@ -24,7 +32,9 @@ export const chargeKey = (orderId: string, attempt: number) => `${orderId}:charg
 export function createActivities({ db, payments, defaultInventoryStrategy }: ActivityDeps) {
   /** The lines whose stock is taken at payment time. */
   async function onPaymentLines(orderId: string): Promise<StockLine[]> {
-    return db('order_items').where({ order_id: orderId, inventory_strategy: 'on_payment' }).select('sku', 'quantity');
+    return db('order_items')
+      .where({ order_id: orderId, inventory_strategy: 'on_payment' })
+      .select('sku', 'quantity');
   }
 
   return {
@@ -32,7 +42,11 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
       return asFailure(() => placeOrder(db, input, defaultInventoryStrategy));
     },
 
-    async recordTransition(args: { orderId: string; entry: HistoryEntry; snapshot: OrderSnapshot }): Promise<void> {
+    async recordTransition(args: {
+      orderId: string;
+      entry: HistoryEntry;
+      snapshot: OrderSnapshot;
+    }): Promise<void> {
       await recordTransition(db, args.orderId, args.entry, args.snapshot);
     },
 
@@ -54,7 +68,13 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
      * Charges once per attempt key: a retry of this activity (a response lost on the way back)
      * finds the provider's stored outcome under the same key and never charges again.
      */
-    async capturePayment(args: { orderId: string; attempt: number; amount: number; currency: string; token: string }) {
+    async capturePayment(args: {
+      orderId: string;
+      attempt: number;
+      amount: number;
+      currency: string;
+      token: string;
+    }) {
       const result = await payments.charge({
         idempotencyKey: chargeKey(args.orderId, args.attempt),
         orderId: args.orderId,
@@ -99,7 +119,9 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
 
     /** Goods sold but not shipped go back on hand. */
     async restockSold(args: { orderId: string; tag: string }): Promise<void> {
-      await db.transaction(async (trx) => restock(trx, args.orderId, await soldNotRestocked(trx, args.orderId), args.tag));
+      await db.transaction(async (trx) =>
+        restock(trx, args.orderId, await soldNotRestocked(trx, args.orderId), args.tag),
+      );
     },
 
     async openProduction(args: { orderId: string; kind: 'manufacture' | 'digital_code' }) {

@@ -61,7 +61,9 @@ export function createApp({ config, db, temporal, log = (e) => console.log(JSON.
       ]);
       const ready = database && temporalOk;
       if (!ready) res.setHeader('Retry-After', '5');
-      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', postgres: database, temporal: temporalOk });
+      res
+        .status(ready ? 200 : 503)
+        .json({ status: ready ? 'ready' : 'unavailable', postgres: database, temporal: temporalOk });
     }),
   );
 
@@ -73,6 +75,10 @@ export function createApp({ config, db, temporal, log = (e) => console.log(JSON.
   app.use('/v1', v1);
 
   app.use((req, _res, next) => next(new NotFoundError(`route ${req.method} ${req.path}`)));
-  app.use(problemMiddleware((err, status) => log({ level: 'error', msg: 'request failed', status, err: String((err as Error)?.stack ?? err) })));
+  app.use(
+    problemMiddleware((err, status) =>
+      log({ level: 'error', msg: 'request failed', status, err: String((err as Error)?.stack ?? err) }),
+    ),
+  );
   return app;
 }

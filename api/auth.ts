@@ -24,7 +24,12 @@ export class UnauthorizedError extends DomainError {
   }
 }
 
-export function signToken(secret: string, sub: string, role: Role, expiresIn: jwt.SignOptions['expiresIn'] = '30d'): string {
+export function signToken(
+  secret: string,
+  sub: string,
+  role: Role,
+  expiresIn: jwt.SignOptions['expiresIn'] = '30d',
+): string {
   return jwt.sign({ sub, role }, secret, { algorithm: 'HS256', expiresIn });
 }
 
@@ -48,7 +53,8 @@ export function authenticate(secret: string) {
 export function requireRole(...roles: Role[]) {
   return (req: Request, _res: Response, next: NextFunction) => {
     const role = req.principal?.role;
-    if (!role || !roles.includes(role)) return next(new ForbiddenError(`this requires the role ${roles.join(' or ')}`));
+    if (!role || !roles.includes(role))
+      return next(new ForbiddenError(`this requires the role ${roles.join(' or ')}`));
     next();
   };
 }

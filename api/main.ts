@@ -7,7 +7,8 @@ import { createApp } from './app';
 
 async function main() {
   const config = loadConfigOrExit();
-  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
+  if (!config.DATABASE_URL)
+    throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
   const db = createDb(config.DATABASE_URL);
   // Lazy: the API starts and answers 503 while Temporal is away, and recovers without a restart.
   const connection = Connection.lazy(temporalConnectionOptions(config));

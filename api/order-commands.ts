@@ -40,7 +40,8 @@ export class OrderCommands {
     return {
       paymentTimeoutMs: this.config.PAYMENT_TIMEOUT,
       autoConfirmAfterMs: this.config.AUTO_CONFIRM_AFTER,
-      afterSalesWindowMs: type === 'virtual' ? this.config.VIRTUAL_AFTER_SALES_WINDOW : this.config.AFTER_SALES_WINDOW,
+      afterSalesWindowMs:
+        type === 'virtual' ? this.config.VIRTUAL_AFTER_SALES_WINDOW : this.config.AFTER_SALES_WINDOW,
     };
   }
 
@@ -57,20 +58,23 @@ export class OrderCommands {
       requestId: command.requestId,
     };
     const quantity = command.items.reduce((n, i) => n + i.quantity, 0);
-    const start = new WithStartWorkflowOperation<(input: OrderWorkflowInput) => Promise<OrderWorkflowResult>>(ORDER_WORKFLOW_TYPE, {
-      workflowId: orderId,
-      taskQueue: this.config.TASK_QUEUE,
-      args: [input],
-      // A retried create joins the running workflow instead of starting a second one.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      typedSearchAttributes: [
-        { key: searchAttributes.OrderType, value: command.type },
-        { key: searchAttributes.CustomerId, value: command.customerId },
-        { key: searchAttributes.OrderStatus, value: 'PLACING' },
-      ],
-      staticSummary: `${command.type} order ${orderId} · customer ${command.customerId} · ${quantity} item(s)`,
-      staticDetails: command.items.map((i) => `- ${i.quantity} × ${i.sku}`).join('\n'),
-    });
+    const start = new WithStartWorkflowOperation<(input: OrderWorkflowInput) => Promise<OrderWorkflowResult>>(
+      ORDER_WORKFLOW_TYPE,
+      {
+        workflowId: orderId,
+        taskQueue: this.config.TASK_QUEUE,
+        args: [input],
+        // A retried create joins the running workflow instead of starting a second one.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [
+          { key: searchAttributes.OrderType, value: command.type },
+          { key: searchAttributes.CustomerId, value: command.customerId },
+          { key: searchAttributes.OrderStatus, value: 'PLACING' },
+        ],
+        staticSummary: `${command.type} order ${orderId} · customer ${command.customerId} · ${quantity} item(s)`,
+        staticDetails: command.items.map((i) => `- ${i.quantity} × ${i.sku}`).join('\n'),
+      },
+    );
     return this.client.workflow.executeUpdateWithStart(createOrderUpdate, {
       startWorkflowOperation: start,
       updateId: 'create',

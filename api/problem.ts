@@ -74,7 +74,13 @@ function isOutage(err: unknown): boolean {
 }
 
 export function toProblem(err: unknown): Problem {
-  if (err instanceof DomainError) return { status: err.status, title: TITLES[err.status] ?? 'Error', detail: err.message, extra: err.extra };
+  if (err instanceof DomainError)
+    return {
+      status: err.status,
+      title: TITLES[err.status] ?? 'Error',
+      detail: err.message,
+      extra: err.extra,
+    };
   if (err instanceof ZodError) {
     return {
       status: 400,
@@ -83,14 +89,25 @@ export function toProblem(err: unknown): Problem {
       extra: { errors: err.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })) },
     };
   }
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return fromFailure(err.cause);
-  if (err instanceof WorkflowNotFoundError) return { status: 404, title: TITLES[404]!, detail: 'order not found' };
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
+    return fromFailure(err.cause);
+  if (err instanceof WorkflowNotFoundError)
+    return { status: 404, title: TITLES[404]!, detail: 'order not found' };
   const e = err as { type?: string; status?: number; expose?: boolean; message?: string };
   // body-parser's own errors: malformed JSON, too large
-  if (e?.type === 'entity.parse.failed') return { status: 400, title: TITLES[400]!, detail: 'the body is not valid JSON' };
-  if (e?.type === 'entity.too.large') return { status: 413, title: TITLES[413]!, detail: 'the body is too large' };
-  if (e?.expose && e.status && e.status < 500) return { status: e.status, title: TITLES[e.status] ?? 'Error', detail: e.message ?? '' };
-  if (isOutage(err)) return { status: 503, title: TITLES[503]!, detail: 'a dependency is unreachable; retry later', retryAfter: 5 };
+  if (e?.type === 'entity.parse.failed')
+    return { status: 400, title: TITLES[400]!, detail: 'the body is not valid JSON' };
+  if (e?.type === 'entity.too.large')
+    return { status: 413, title: TITLES[413]!, detail: 'the body is too large' };
+  if (e?.expose && e.status && e.status < 500)
+    return { status: e.status, title: TITLES[e.status] ?? 'Error', detail: e.message ?? '' };
+  if (isOutage(err))
+    return {
+      status: 503,
+      title: TITLES[503]!,
+      detail: 'a dependency is unreachable; retry later',
+      retryAfter: 5,
+    };
   return { status: 500, title: TITLES[500]!, detail: 'unexpected error' };
 }
 

@@ -3,7 +3,11 @@ import { z } from 'zod';
 import { ORDER_TYPES } from '../domain/machines';
 
 const money = z.number().int().min(0).max(1_000_000_000_00);
-const id = z.string().min(1).max(100).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+const id = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
 
 export const skuParam = id;
 export const orderIdParam = id;
@@ -23,7 +27,10 @@ export const productBody = z
         balanceEndsAt: z.string().datetime({ offset: true }),
       })
       .strict()
-      .refine((p) => Date.parse(p.balanceEndsAt) > Date.parse(p.balanceStartsAt), 'balanceEndsAt must be after balanceStartsAt')
+      .refine(
+        (p) => Date.parse(p.balanceEndsAt) > Date.parse(p.balanceStartsAt),
+        'balanceEndsAt must be after balanceStartsAt',
+      )
       .optional(),
   })
   .strict();
@@ -52,7 +59,9 @@ export const createOrderBody = z
   .strict();
 
 export const payBody = z.object({ paymentToken: z.string().min(1).max(200) }).strict();
-export const shipBody = z.object({ carrier: z.string().min(1).max(100), trackingNumber: z.string().min(1).max(100) }).strict();
+export const shipBody = z
+  .object({ carrier: z.string().min(1).max(100), trackingNumber: z.string().min(1).max(100) })
+  .strict();
 export const cancelBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 export const emptyBody = z.object({}).strict();
 

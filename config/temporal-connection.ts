@@ -9,14 +9,22 @@ export interface TemporalConnectionOptions {
   metadata?: Record<string, string>;
 }
 
-export function temporalConnectionOptions(config: Config, address = config.TEMPORAL_ADDRESS): TemporalConnectionOptions {
+export function temporalConnectionOptions(
+  config: Config,
+  address = config.TEMPORAL_ADDRESS,
+): TemporalConnectionOptions {
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set (npm start sets it for the dev server)');
   const options: TemporalConnectionOptions = { address };
   if (config.TEMPORAL_TLS_CERT || config.TEMPORAL_TLS_KEY) {
     if (!config.TEMPORAL_TLS_CERT || !config.TEMPORAL_TLS_KEY) {
       throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
     }
-    options.tls = { clientCertPair: { crt: readFileSync(config.TEMPORAL_TLS_CERT), key: readFileSync(config.TEMPORAL_TLS_KEY) } };
+    options.tls = {
+      clientCertPair: {
+        crt: readFileSync(config.TEMPORAL_TLS_CERT),
+        key: readFileSync(config.TEMPORAL_TLS_KEY),
+      },
+    };
   }
   if (config.TEMPORAL_API_KEY) {
     options.apiKey = config.TEMPORAL_API_KEY;

@@ -57,7 +57,14 @@ export async function startEmbeddedPostgres(options: {
     writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o644 });
     execFileSync(
       path.join(bin, 'initdb'),
-      [`--pgdata=${dir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+      [
+        `--pgdata=${dir}`,
+        '--auth=scram-sha-256',
+        `--username=${USER}`,
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
       { ...owner, stdio: 'pipe' },
     );
   }
@@ -65,7 +72,20 @@ export async function startEmbeddedPostgres(options: {
   const child = spawn(
     path.join(bin, 'postgres'),
     // Loopback only; room for concurrent tests and benchmarks; fsync off: this is a dev server.
-    ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=off', '-k', dir],
+    [
+      '-D',
+      dir,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'fsync=off',
+      '-k',
+      dir,
+    ],
     { ...owner, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];
@@ -81,7 +101,14 @@ export async function startEmbeddedPostgres(options: {
   let exited = false;
   child.once('exit', () => (exited = true));
 
-  const admin = () => new pg.Client({ host: '127.0.0.1', port: options.port, user: USER, password: PASSWORD, database: 'postgres' });
+  const admin = () =>
+    new pg.Client({
+      host: '127.0.0.1',
+      port: options.port,
+      user: USER,
+      password: PASSWORD,
+      database: 'postgres',
+    });
   await waitFor('PostgreSQL', async () => {
     if (exited) throw new Error(`postgres exited:\n${output.join('\n')}`);
     const client = admin();

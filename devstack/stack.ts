@@ -9,7 +9,13 @@ import type { Config } from '../config';
 import { createDb, migrate } from '../db/knex';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres';
 import { spawnService, type ServiceName } from './services';
-import { findTemporalCli, startTemporalDevServer, stopChild, TEMPORAL_CLI_MISSING, type RunningTemporal } from './temporal';
+import {
+  findTemporalCli,
+  startTemporalDevServer,
+  stopChild,
+  TEMPORAL_CLI_MISSING,
+  type RunningTemporal,
+} from './temporal';
 import { waitFor } from './wait';
 
 export interface StackOptions {
@@ -99,7 +105,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PORT: String(config.PORT),
     };
 
-    const startService = (name: ServiceName, key: string = name, env: NodeJS.ProcessEnv = childEnv): ChildProcess => {
+    const startService = (
+      name: ServiceName,
+      key: string = name,
+      env: NodeJS.ProcessEnv = childEnv,
+    ): ChildProcess => {
       const child = spawnService(name, { env, log: (line) => log(key, line) });
       children.set(key, child);
       child.once('exit', (code, signal) => {
@@ -111,7 +121,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return child;
     };
 
-    for (let i = 0; i < (options.workers ?? 1); i++) startService('worker', i === 0 ? 'worker' : `worker${i + 1}`);
+    for (let i = 0; i < (options.workers ?? 1); i++)
+      startService('worker', i === 0 ? 'worker' : `worker${i + 1}`);
     startService('api');
     const apiUrl = `http://127.0.0.1:${config.PORT}`;
     await waitFor('the API', async () => (await fetch(`${apiUrl}/readyz`)).status === 200, 120_000, 300);

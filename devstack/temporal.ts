@@ -30,7 +30,9 @@ const executable = (file: string) => {
 /** Where pip puts console scripts; under pyenv that folder is not on PATH until a rehash. */
 function pythonScriptsDir(): string | null {
   try {
-    return execFileSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], { encoding: 'utf8' }).trim();
+    return execFileSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], {
+      encoding: 'utf8',
+    }).trim();
   } catch {
     return null;
   }
@@ -38,7 +40,11 @@ function pythonScriptsDir(): string | null {
 
 export function findTemporalCli(explicit?: string): string | null {
   if (explicit) return executable(explicit) ? explicit : null;
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), pythonScriptsDir(), path.join(process.env.HOME ?? '', '.temporalio', 'bin')];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter),
+    pythonScriptsDir(),
+    path.join(process.env.HOME ?? '', '.temporalio', 'bin'),
+  ];
   for (const dir of dirs) {
     if (dir && executable(path.join(dir, 'temporal'))) return path.join(dir, 'temporal');
   }
@@ -76,7 +82,10 @@ export async function startTemporalDevServer(options: {
     ...(options.headless ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...(options.namespace !== 'default' ? ['--namespace', options.namespace] : []),
-    ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => [
+      '--search-attribute',
+      `${name}=${type}`,
+    ]),
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -119,7 +128,11 @@ export async function startTemporalDevServer(options: {
 }
 
 /** `signal`, then SIGKILL if the child is still there after `graceMs`. */
-export function stopChild(child: ChildProcess, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export function stopChild(
+  child: ChildProcess,
+  graceMs = 10_000,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

@@ -10,7 +10,9 @@ export function allocate(amount: number, weights: readonly number[]): number[] {
   const exact = weights.map((w) => (amount * w) / total);
   const parts = exact.map(Math.floor);
   let left = amount - parts.reduce((a, b) => a + b, 0);
-  const order = exact.map((x, i) => ({ i, rem: x - Math.floor(x) })).sort((a, b) => b.rem - a.rem || a.i - b.i);
+  const order = exact
+    .map((x, i) => ({ i, rem: x - Math.floor(x) }))
+    .sort((a, b) => b.rem - a.rem || a.i - b.i);
   for (const { i } of order) {
     if (left === 0) break;
     parts[i]! += 1;

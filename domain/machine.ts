@@ -20,7 +20,8 @@ export type Effect =
   | 'recordShipment';
 
 /** Durations measured from entering the state, or instants stored on the order. */
-export type TimerName = 'paymentTimeout' | 'autoConfirmAfter' | 'afterSalesWindow' | 'balanceStartsAt' | 'balanceEndsAt';
+export type TimerName =
+  'paymentTimeout' | 'autoConfirmAfter' | 'afterSalesWindow' | 'balanceStartsAt' | 'balanceEndsAt';
 
 export interface StateDef<A extends string> {
   labels: Record<Role, string>;
@@ -100,7 +101,8 @@ export function validateMachine(machine: OrderMachine): string[] {
   for (const t of machine.transitions) {
     if (!states.has(t.from)) problems.push(`transition from unknown state ${t.from}`);
     if (!states.has(t.to)) problems.push(`transition to unknown state ${t.to}`);
-    if (machine.states[t.from]?.terminal) problems.push(`terminal state ${t.from} has transition ${t.action}`);
+    if (machine.states[t.from]?.terminal)
+      problems.push(`terminal state ${t.from} has transition ${t.action}`);
     const key = `${t.from}/${t.action}`;
     if (seen.has(key)) problems.push(`two transitions for ${key}`);
     seen.add(key);
@@ -110,9 +112,11 @@ export function validateMachine(machine: OrderMachine): string[] {
     for (const role of ROLES) if (!def.labels[role]) problems.push(`state ${name} has no ${role} label`);
     for (const action of [def.auto, def.after?.action].filter(Boolean)) {
       const t = machine.transitions.find((x) => x.from === name && x.action === action);
-      if (!t || !t.by.includes('system')) problems.push(`state ${name}: system action ${action} has no system transition`);
+      if (!t || !t.by.includes('system'))
+        problems.push(`state ${name}: system action ${action} has no system transition`);
     }
-    if (!def.terminal && !machine.transitions.some((t) => t.from === name)) problems.push(`state ${name} is a dead end`);
+    if (!def.terminal && !machine.transitions.some((t) => t.from === name))
+      problems.push(`state ${name} is a dead end`);
   }
   return problems;
 }

@@ -80,8 +80,10 @@ export function promotionDiscount(promotion: Promotion, base: number): number {
 
 export function priceOrder(input: PricingInput): Priced {
   for (const line of input.lines) {
-    if (!Number.isSafeInteger(line.unitPrice) || line.unitPrice < 0) throw new Error(`bad unit price for ${line.sku}`);
-    if (!Number.isSafeInteger(line.quantity) || line.quantity <= 0) throw new Error(`bad quantity for ${line.sku}`);
+    if (!Number.isSafeInteger(line.unitPrice) || line.unitPrice < 0)
+      throw new Error(`bad unit price for ${line.sku}`);
+    if (!Number.isSafeInteger(line.quantity) || line.quantity <= 0)
+      throw new Error(`bad quantity for ${line.sku}`);
   }
   const lineSubtotals = input.lines.map((l) => l.unitPrice * l.quantity);
   const subtotal = lineSubtotals.reduce((a, b) => a + b, 0);
@@ -109,6 +111,7 @@ export function priceOrder(input: PricingInput): Priced {
   }));
 
   const rule = input.shippingRule ?? DEFAULT_SHIPPING_RULE;
-  const shipping = !input.shipsPhysically || remaining >= rule.freeFrom || lines.length === 0 ? 0 : rule.flatFee;
+  const shipping =
+    !input.shipsPhysically || remaining >= rule.freeFrom || lines.length === 0 ? 0 : rule.flatFee;
   return { lines, discounts, amounts: { subtotal, discount, shipping, total: remaining + shipping } };
 }

@@ -22,7 +22,9 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['status', 'created_at', 'id']);
     t.index(['created_at', 'id']);
   });
-  await knex.raw('ALTER TABLE orders ADD CONSTRAINT refunded_within_paid CHECK (refunded <= paid AND refunded >= 0)');
+  await knex.raw(
+    'ALTER TABLE orders ADD CONSTRAINT refunded_within_paid CHECK (refunded <= paid AND refunded >= 0)',
+  );
 
   await knex.schema.createTable('order_items', (t) => {
     t.text('order_id').notNullable().references('orders.id').onDelete('CASCADE');

@@ -8,7 +8,9 @@ async function main() {
   const config = loadConfigOrExit();
   const stack = await startStack({ config, persistTemporal: true, supervise: true });
 
-  const tokens = ROLES.map((role) => `  ${role.padEnd(9)} ${signToken(config.AUTH_JWT_SECRET, `dev-${role}`, role)}`);
+  const tokens = ROLES.map(
+    (role) => `  ${role.padEnd(9)} ${signToken(config.AUTH_JWT_SECRET, `dev-${role}`, role)}`,
+  );
   console.log(`
 Order service is up.
   API           ${stack.apiUrl}   (health: ${stack.apiUrl}/readyz)

@@ -13,7 +13,11 @@ export async function createOrderWorker(config: Config, db: Db, payments: Paymen
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ db, payments, defaultInventoryStrategy: config.DEFAULT_INVENTORY_STRATEGY }),
+    activities: createActivities({
+      db,
+      payments,
+      defaultInventoryStrategy: config.DEFAULT_INVENTORY_STRATEGY,
+    }),
     // Running activities get this long to finish when the worker is asked to stop.
     shutdownGraceTime: '10s',
   });

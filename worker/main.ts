@@ -6,7 +6,8 @@ import { createOrderWorker } from './create-worker';
 
 async function main() {
   const config = loadConfigOrExit();
-  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
+  if (!config.DATABASE_URL)
+    throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
   const db = createDb(config.DATABASE_URL);
   const payments = new SandboxPaymentProvider(db, {
     latencyMs: config.PAYMENT_SANDBOX_LATENCY,

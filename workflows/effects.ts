@@ -27,11 +27,20 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   try {
     await payment.capturePayment.executeWithOptions(
       { ...PAYMENT_OPTIONS, summary: `charge ${amount} ${order.currency} (attempt ${attempt})` },
-      [{ orderId: order.id, attempt, amount, currency: order.currency, token: ctx.request?.paymentToken ?? '' }],
+      [
+        {
+          orderId: order.id,
+          attempt,
+          amount,
+          currency: order.currency,
+          token: ctx.request?.paymentToken ?? '',
+        },
+      ],
     );
   } catch (err) {
     // Registered before the charge ran; undone only if the charge did not happen.
-    if (order.amounts.paid === 0) await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+    if (order.amounts.paid === 0)
+      await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
     throw err;
   }
   if (settlesOrder) await nonCancellable(() => store.commitStock({ orderId: order.id }));

@@ -91,11 +91,18 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       { key: searchAttributes.OrderTotal, value: o.amounts.total },
       { key: searchAttributes.PaymentDeadline, value: new Date(o.paymentDeadline) },
     ]);
-    setCurrentDetails(describeForSupport(machine, o, after ? new Date(deadlineOf(after.timer)).toISOString() : null));
+    setCurrentDetails(
+      describeForSupport(machine, o, after ? new Date(deadlineOf(after.timer)).toISOString() : null),
+    );
   }
 
   /** Runs the transition's effect, then records the transition: in the workflow, then in PostgreSQL. */
-  async function apply(action: string, actor: Actor, request: ActionRequest | null, reason?: string): Promise<void> {
+  async function apply(
+    action: string,
+    actor: Actor,
+    request: ActionRequest | null,
+    reason?: string,
+  ): Promise<void> {
     const before = current();
     const decision = decide(machine, before.status, action, actor);
     if (!decision.ok) throw new Error(`machine refused ${action} by ${actor} in ${before.status}`);
@@ -138,7 +145,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   setHandler(orderStateQuery, () => order ?? null);
   setHandler(allowedActionsQuery, () =>
-    order ? Object.fromEntries(ROLES.map((role) => [role, allowedActions(machine, order!.status, role)])) : {},
+    order
+      ? Object.fromEntries(ROLES.map((role) => [role, allowedActions(machine, order!.status, role)]))
+      : {},
   );
   setHandler(createOrderUpdate, async () => {
     await condition(() => order !== undefined || rejection !== undefined);
@@ -178,8 +187,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     } else if (state.after) {
       const { timer, action, reason } = state.after;
       const wait = deadlineOf(timer) - Date.now();
-      const moved = wait > 0 ? await condition(() => !unchanged(), wait, { summary: `${timer}: ${action} if still ${current().status}` }) : false;
-      if (!moved) await lock.run(async () => (unchanged() ? apply(action, 'system', null, reason) : undefined));
+      const moved =
+        wait > 0
+          ? await condition(() => !unchanged(), wait, {
+              summary: `${timer}: ${action} if still ${current().status}`,
+            })
+          : false;
+      if (!moved)
+        await lock.run(async () => (unchanged() ? apply(action, 'system', null, reason) : undefined));
     } else {
       await condition(() => !unchanged());
     }
@@ -193,8 +208,16 @@ function asApplicationFailure(err: unknown): ApplicationFailure {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
     const cause = err.cause;
     // A transient error that outlived its retries is an outage, not a refusal.
-    if (!cause.nonRetryable && cause.type !== FailureType.Business && cause.type !== FailureType.PaymentDeclined) {
-      return ApplicationFailure.create({ type: 'DependencyUnavailable', message: cause.message, nonRetryable: true });
+    if (
+      !cause.nonRetryable &&
+      cause.type !== FailureType.Business &&
+      cause.type !== FailureType.PaymentDeclined
+    ) {
+      return ApplicationFailure.create({
+        type: 'DependencyUnavailable',
+        message: cause.message,
+        nonRetryable: true,
+      });
     }
     return cause;
   }

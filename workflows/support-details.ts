@@ -9,7 +9,9 @@ export function describeForSupport(machine: OrderMachine, order: OrderState, unt
     `**${order.status}** — ${state?.labels.support ?? order.status}`,
     state?.waitsFor ? `Waiting for ${state.waitsFor}${until ? ` until ${until}` : ''}.` : 'Finished.',
     `Total ${order.amounts.total} ${order.currency}, paid ${order.amounts.paid}, refunded ${order.amounts.refunded}.`,
-    last ? `Last: ${last.action} by ${last.actor} at ${last.at}${last.reason ? ` (${last.reason})` : ''}.` : '',
+    last
+      ? `Last: ${last.action} by ${last.actor} at ${last.at}${last.reason ? ` (${last.reason})` : ''}.`
+      : '',
   ];
   return lines.filter(Boolean).join('\n\n');
 }

@@ -20,7 +20,13 @@ export function orderTypeRoutes(): Router {
           after: def.after ?? null,
         })),
         actions: actionsOf(m),
-        transitions: m.transitions.map((t) => ({ from: t.from, action: t.action, to: t.to, by: t.by, effect: t.effect ?? null })),
+        transitions: m.transitions.map((t) => ({
+          from: t.from,
+          action: t.action,
+          to: t.to,
+          by: t.by,
+          effect: t.effect ?? null,
+        })),
       })),
     });
   });

@@ -9,14 +9,23 @@ import { principalOf, requireRole } from '../auth';
 import type { OrderCommands } from '../order-commands';
 import { orderView } from '../order-view';
 import { route } from '../problem';
-import { cancelBody, createOrderBody, emptyBody, listOrdersQuery, orderIdParam, payBody, shipBody } from '../schemas';
+import {
+  cancelBody,
+  createOrderBody,
+  emptyBody,
+  listOrdersQuery,
+  orderIdParam,
+  payBody,
+  shipBody,
+} from '../schemas';
 
 /** The order, if the caller may see it: a customer's view of someone else's order is a 404, never a 403. */
 async function visibleOrder(db: Db, req: Request): Promise<OrderState> {
   const id = orderIdParam.parse(req.params.id);
   const principal = principalOf(req);
   const order = await loadOrder(db, id);
-  if (!order || (principal.role === 'customer' && order.customerId !== principal.id)) throw new NotFoundError(`order ${id}`);
+  if (!order || (principal.role === 'customer' && order.customerId !== principal.id))
+    throw new NotFoundError(`order ${id}`);
   return order;
 }
 
@@ -30,7 +39,10 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
       const body = createOrderBody.parse(req.body);
       const principal = principalOf(req);
       const order = await commands.create({ ...body, customerId: principal.id, requestId: req.id });
-      res.status(201).location(`/v1/orders/${order.id}`).json({ order: orderView(order, principal.role) });
+      res
+        .status(201)
+        .location(`/v1/orders/${order.id}`)
+        .json({ order: orderView(order, principal.role) });
     }),
   );
 
@@ -64,10 +76,22 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
       res.status(200).json({ order: orderView(updated, principal.role) });
     });
 
-  router.post('/:id/pay', action('pay', (b) => ({ paymentToken: payBody.parse(b).paymentToken })));
-  router.post('/:id/ship', action('ship', (b) => ({ shipment: shipBody.parse(b) })));
-  router.post('/:id/confirm', action('confirm', (b) => (emptyBody.parse(b), {})));
-  router.post('/:id/cancel', action('cancel', (b) => ({ reason: cancelBody.parse(b).reason ?? 'cancelled' })));
+  router.post(
+    '/:id/pay',
+    action('pay', (b) => ({ paymentToken: payBody.parse(b).paymentToken })),
+  );
+  router.post(
+    '/:id/ship',
+    action('ship', (b) => ({ shipment: shipBody.parse(b) })),
+  );
+  router.post(
+    '/:id/confirm',
+    action('confirm', (b) => (emptyBody.parse(b), {})),
+  );
+  router.post(
+    '/:id/cancel',
+    action('cancel', (b) => ({ reason: cancelBody.parse(b).reason ?? 'cancelled' })),
+  );
 
   return router;
 }

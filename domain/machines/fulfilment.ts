@@ -1,7 +1,8 @@
 /** The physical-goods tail shared by `standard` and `presale`: production, shipping, receipt, after-sales. */
 import type { StateDef, TransitionDef } from '../machine';
 
-export type FulfilmentState = 'PAID' | 'IN_PRODUCTION' | 'SHIPPED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
+export type FulfilmentState =
+  'PAID' | 'IN_PRODUCTION' | 'SHIPPED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
 export type FulfilmentAction = 'start_production' | 'ship' | 'confirm' | 'complete' | 'cancel';
 
 const same = (label: string) => ({ customer: label, merchant: label, support: label });

@@ -7,7 +7,12 @@
  * merchant or support cancels, and with everything else once the balance is paid.
  */
 import type { OrderMachine } from '../machine';
-import { fulfilmentStates, fulfilmentTransitions, type FulfilmentAction, type FulfilmentState } from './fulfilment';
+import {
+  fulfilmentStates,
+  fulfilmentTransitions,
+  type FulfilmentAction,
+  type FulfilmentState,
+} from './fulfilment';
 
 type State = 'PENDING_DEPOSIT' | 'DEPOSIT_PAID' | 'PENDING_BALANCE' | FulfilmentState;
 type Action = 'pay' | 'stock_out' | 'expire' | 'open_balance' | FulfilmentAction;
@@ -25,7 +30,11 @@ export const presaleMachine: OrderMachine<State, Action> = {
       after: { timer: 'paymentTimeout', action: 'expire', reason: 'payment_timeout' },
     },
     DEPOSIT_PAID: {
-      labels: { customer: 'Deposit paid, balance opens soon', merchant: 'Deposit paid', support: 'Deposit paid, balance window not open' },
+      labels: {
+        customer: 'Deposit paid, balance opens soon',
+        merchant: 'Deposit paid',
+        support: 'Deposit paid, balance window not open',
+      },
       waitsFor: 'the balance window to open',
       after: { timer: 'balanceStartsAt', action: 'open_balance', reason: 'balance_window_opened' },
     },
@@ -37,7 +46,13 @@ export const presaleMachine: OrderMachine<State, Action> = {
     ...fulfilmentStates,
   },
   transitions: [
-    { from: 'PENDING_DEPOSIT', action: 'pay', to: 'DEPOSIT_PAID', by: ['customer'], effect: 'captureDeposit' },
+    {
+      from: 'PENDING_DEPOSIT',
+      action: 'pay',
+      to: 'DEPOSIT_PAID',
+      by: ['customer'],
+      effect: 'captureDeposit',
+    },
     { from: 'PENDING_DEPOSIT', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'releaseHolds' },
     { from: 'PENDING_DEPOSIT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
     // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.

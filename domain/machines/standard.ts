@@ -1,6 +1,11 @@
 /** Physical goods: pay, produce, ship, confirm, complete after the after-sales window. */
 import type { OrderMachine } from '../machine';
-import { fulfilmentStates, fulfilmentTransitions, type FulfilmentAction, type FulfilmentState } from './fulfilment';
+import {
+  fulfilmentStates,
+  fulfilmentTransitions,
+  type FulfilmentAction,
+  type FulfilmentState,
+} from './fulfilment';
 
 type State = 'PENDING_PAYMENT' | FulfilmentState;
 type Action = 'pay' | 'stock_out' | 'expire' | FulfilmentAction;
@@ -19,7 +24,13 @@ export const standardMachine: OrderMachine<State, Action> = {
   },
   transitions: [
     { from: 'PENDING_PAYMENT', action: 'pay', to: 'PAID', by: ['customer'], effect: 'capturePayment' },
-    { from: 'PENDING_PAYMENT', action: 'cancel', to: 'CANCELLED', by: ['customer', 'merchant', 'support'], effect: 'releaseHolds' },
+    {
+      from: 'PENDING_PAYMENT',
+      action: 'cancel',
+      to: 'CANCELLED',
+      by: ['customer', 'merchant', 'support'],
+      effect: 'releaseHolds',
+    },
     { from: 'PENDING_PAYMENT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
     // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.
     { from: 'PENDING_PAYMENT', action: 'stock_out', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },

@@ -8,7 +8,8 @@ const same = (label: string) => ({ customer: label, merchant: label, support: la
 
 export const virtualMachine: OrderMachine<State, Action> = {
   type: 'virtual',
-  description: 'Digital goods: payment triggers delivery of a code; completes after the virtual after-sales window.',
+  description:
+    'Digital goods: payment triggers delivery of a code; completes after the virtual after-sales window.',
   initial: 'PENDING_PAYMENT',
   states: {
     PENDING_PAYMENT: {
@@ -18,7 +19,11 @@ export const virtualMachine: OrderMachine<State, Action> = {
     },
     PAID: { labels: same('Paid'), waitsFor: 'the code to be issued', auto: 'deliver' },
     DELIVERED: {
-      labels: { customer: 'Code delivered', merchant: 'Delivered', support: 'Delivered, after-sales window open' },
+      labels: {
+        customer: 'Code delivered',
+        merchant: 'Delivered',
+        support: 'Delivered, after-sales window open',
+      },
       waitsFor: 'the after-sales window to close',
       after: { timer: 'afterSalesWindow', action: 'complete', reason: 'after_sales_window_closed' },
     },
@@ -28,12 +33,24 @@ export const virtualMachine: OrderMachine<State, Action> = {
   },
   transitions: [
     { from: 'PENDING_PAYMENT', action: 'pay', to: 'PAID', by: ['customer'], effect: 'capturePayment' },
-    { from: 'PENDING_PAYMENT', action: 'cancel', to: 'CANCELLED', by: ['customer', 'merchant', 'support'], effect: 'releaseHolds' },
+    {
+      from: 'PENDING_PAYMENT',
+      action: 'cancel',
+      to: 'CANCELLED',
+      by: ['customer', 'merchant', 'support'],
+      effect: 'releaseHolds',
+    },
     { from: 'PENDING_PAYMENT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
     // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.
     { from: 'PENDING_PAYMENT', action: 'stock_out', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
     { from: 'PAID', action: 'deliver', to: 'DELIVERED', by: ['system'], effect: 'deliverGoods' },
-    { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: ['merchant', 'support'], effect: 'refundAndRelease' },
+    {
+      from: 'PAID',
+      action: 'cancel',
+      to: 'CANCELLED',
+      by: ['merchant', 'support'],
+      effect: 'refundAndRelease',
+    },
     { from: 'DELIVERED', action: 'complete', to: 'COMPLETED', by: ['system'] },
   ],
 };

@@ -18,7 +18,14 @@ export interface StockLine {
 type Kind = 'reserve' | 'release' | 'commit' | 'restock' | 'adjust';
 
 /** Inserts the movement; false when this op_key already moved this sku (a retry). */
-async function record(db: Knex, kind: Kind, sku: string, orderId: string | null, opKey: string, quantity: number) {
+async function record(
+  db: Knex,
+  kind: Kind,
+  sku: string,
+  orderId: string | null,
+  opKey: string,
+  quantity: number,
+) {
   const rows = await db('stock_movements')
     .insert({ sku, order_id: orderId, op_key: opKey, kind, quantity })
     .onConflict(['sku', 'op_key'])
@@ -35,14 +42,21 @@ const bySku = (lines: StockLine[]) => [...lines].sort((a, b) => a.sku.localeComp
  * held only for the duration of that statement's row lock. Must run in a transaction, so that a
  * later line's shortage undoes the earlier lines.
  */
-export async function reserve(trx: Knex.Transaction, orderId: string, lines: StockLine[], tag: string): Promise<void> {
+export async function reserve(
+  trx: Knex.Transaction,
+  orderId: string,
+  lines: StockLine[],
+  tag: string,
+): Promise<void> {
   for (const line of bySku(lines)) {
-    if (!(await record(trx, 'reserve', line.sku, orderId, `${orderId}:reserve:${tag}`, line.quantity))) continue;
+    if (!(await record(trx, 'reserve', line.sku, orderId, `${orderId}:reserve:${tag}`, line.quantity)))
+      continue;
     const updated = await trx('products')
       .where('sku', line.sku)
       .andWhereRaw('on_hand - reserved >= ?', [line.quantity])
       .update({ reserved: trx.raw('reserved + ?', [line.quantity]), updated_at: trx.fn.now() });
-    if (updated === 0) throw new BusinessRuleError('OUT_OF_STOCK', `not enough stock of ${line.sku}`, { sku: line.sku });
+    if (updated === 0)
+      throw new BusinessRuleError('OUT_OF_STOCK', `not enough stock of ${line.sku}`, { sku: line.sku });
   }
 }
 
@@ -60,7 +74,8 @@ export async function outstandingReservations(db: Knex, orderId: string): Promis
 export async function releaseAll(trx: Knex.Transaction, orderId: string, tag: string): Promise<StockLine[]> {
   const held = await outstandingReservations(trx, orderId);
   for (const line of bySku(held)) {
-    if (!(await record(trx, 'release', line.sku, orderId, `${orderId}:release:${tag}`, line.quantity))) continue;
+    if (!(await record(trx, 'release', line.sku, orderId, `${orderId}:release:${tag}`, line.quantity)))
+      continue;
     await trx('products')
       .where('sku', line.sku)
       .update({ reserved: trx.raw('reserved - ?', [line.quantity]), updated_at: trx.fn.now() });
@@ -72,7 +87,8 @@ export async function releaseAll(trx: Knex.Transaction, orderId: string, tag: st
 export async function commitAll(trx: Knex.Transaction, orderId: string, tag: string): Promise<StockLine[]> {
   const held = await outstandingReservations(trx, orderId);
   for (const line of bySku(held)) {
-    if (!(await record(trx, 'commit', line.sku, orderId, `${orderId}:commit:${tag}`, line.quantity))) continue;
+    if (!(await record(trx, 'commit', line.sku, orderId, `${orderId}:commit:${tag}`, line.quantity)))
+      continue;
     await trx('products')
       .where('sku', line.sku)
       .update({
@@ -95,7 +111,12 @@ export async function soldNotRestocked(db: Knex, orderId: string): Promise<Stock
 }
 
 /** Puts sold goods back on hand (a cancel before shipping, a received return), never more than was sold. */
-export async function restock(trx: Knex.Transaction, orderId: string, lines: StockLine[], tag: string): Promise<void> {
+export async function restock(
+  trx: Knex.Transaction,
+  orderId: string,
+  lines: StockLine[],
+  tag: string,
+): Promise<void> {
   const sold = new Map((await soldNotRestocked(trx, orderId)).map((l) => [l.sku, l.quantity]));
   for (const line of bySku(lines)) {
     const quantity = Math.min(line.quantity, sold.get(line.sku) ?? 0);
@@ -108,23 +129,37 @@ export async function restock(trx: Knex.Transaction, orderId: string, lines: Sto
 }
 
 /** Sets a product's on-hand stock (catalogue PUT), recording the difference as an adjustment. */
-export async function setOnHand(trx: Knex.Transaction, sku: string, onHand: number, opKey: string): Promise<void> {
+export async function setOnHand(
+  trx: Knex.Transaction,
+  sku: string,
+  onHand: number,
+  opKey: string,
+): Promise<void> {
   const row = await trx('products').where('sku', sku).forUpdate().first('on_hand', 'reserved');
   if (!row) throw new Error(`no product ${sku}`);
   const delta = onHand - row.on_hand;
   if (delta === 0) return;
   if (onHand < row.reserved) {
-    throw new BusinessRuleError('OUT_OF_STOCK', `${row.reserved} units of ${sku} are reserved; stock cannot go below that`, {
-      sku,
-      reserved: row.reserved,
-    });
+    throw new BusinessRuleError(
+      'OUT_OF_STOCK',
+      `${row.reserved} units of ${sku} are reserved; stock cannot go below that`,
+      {
+        sku,
+        reserved: row.reserved,
+      },
+    );
   }
   await record(trx, 'adjust', sku, null, opKey, delta);
   await trx('products').where('sku', sku).update({ on_hand: onHand, updated_at: trx.fn.now() });
 }
 
 /** Gives back exactly these lines (bounded by what the order holds). Idempotent by `tag`. */
-export async function release(trx: Knex.Transaction, orderId: string, lines: StockLine[], tag: string): Promise<void> {
+export async function release(
+  trx: Knex.Transaction,
+  orderId: string,
+  lines: StockLine[],
+  tag: string,
+): Promise<void> {
   const held = new Map((await outstandingReservations(trx, orderId)).map((l) => [l.sku, l.quantity]));
   for (const line of bySku(lines)) {
     const quantity = Math.min(line.quantity, held.get(line.sku) ?? 0);

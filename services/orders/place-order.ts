@@ -7,7 +7,14 @@
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
 import { machineFor } from '../../domain/machines';
-import type { HistoryEntry, InventoryStrategy, OrderLine, Placement, PlaceOrderInput, Presale } from '../../domain/order';
+import type {
+  HistoryEntry,
+  InventoryStrategy,
+  OrderLine,
+  Placement,
+  PlaceOrderInput,
+  Presale,
+} from '../../domain/order';
 import { priceOrder } from '../../domain/pricing';
 import { reserve } from '../inventory/ledger';
 import { loadOrder } from './read-order';
@@ -42,20 +49,38 @@ export async function placeOrder(
     const products: ProductRow[] = await trx('products').whereIn('sku', [...quantities.keys()]);
     const bySku = new Map(products.map((p) => [p.sku, p]));
     const missing = [...quantities.keys()].filter((sku) => !bySku.has(sku));
-    if (missing.length > 0) throw new BusinessRuleError('UNKNOWN_PRODUCT', `unknown products: ${missing.join(', ')}`, { skus: missing });
-    const currencies = new Set(products.map((p) => p.currency));
-    if (currencies.size > 1) throw new BusinessRuleError('CURRENCY_MISMATCH', 'all items of an order must share one currency');
-    const wantKind = input.type === 'virtual' ? 'virtual' : 'physical';
-    const wrongKind = products.filter((p) => p.kind !== wantKind || (input.type === 'presale') !== (p.presale != null));
-    if (wrongKind.length > 0) {
-      throw new BusinessRuleError('WRONG_PRODUCT_KIND', `a ${input.type} order cannot hold ${wrongKind.map((p) => p.sku).join(', ')}`, {
-        skus: wrongKind.map((p) => p.sku),
+    if (missing.length > 0)
+      throw new BusinessRuleError('UNKNOWN_PRODUCT', `unknown products: ${missing.join(', ')}`, {
+        skus: missing,
       });
+    const currencies = new Set(products.map((p) => p.currency));
+    if (currencies.size > 1)
+      throw new BusinessRuleError('CURRENCY_MISMATCH', 'all items of an order must share one currency');
+    const wantKind = input.type === 'virtual' ? 'virtual' : 'physical';
+    const wrongKind = products.filter(
+      (p) => p.kind !== wantKind || (input.type === 'presale') !== (p.presale != null),
+    );
+    if (wrongKind.length > 0) {
+      throw new BusinessRuleError(
+        'WRONG_PRODUCT_KIND',
+        `a ${input.type} order cannot hold ${wrongKind.map((p) => p.sku).join(', ')}`,
+        {
+          skus: wrongKind.map((p) => p.sku),
+        },
+      );
     }
 
-    const ordered = [...quantities.entries()].map(([sku, quantity]) => ({ product: bySku.get(sku)!, quantity }));
+    const ordered = [...quantities.entries()].map(([sku, quantity]) => ({
+      product: bySku.get(sku)!,
+      quantity,
+    }));
     const priced = priceOrder({
-      lines: ordered.map(({ product, quantity }) => ({ sku: product.sku, name: product.name, unitPrice: product.price, quantity })),
+      lines: ordered.map(({ product, quantity }) => ({
+        sku: product.sku,
+        name: product.name,
+        unitPrice: product.price,
+        quantity,
+      })),
       shipsPhysically: input.type !== 'virtual',
     });
     const strategyOf = (p: ProductRow) => p.inventory_strategy ?? defaultStrategy;
@@ -63,12 +88,16 @@ export async function placeOrder(
     await reserve(
       trx,
       input.orderId,
-      ordered.filter(({ product }) => strategyOf(product) === 'on_order').map(({ product, quantity }) => ({ sku: product.sku, quantity })),
+      ordered
+        .filter(({ product }) => strategyOf(product) === 'on_order')
+        .map(({ product, quantity }) => ({ sku: product.sku, quantity })),
       'order',
     );
     for (const { product, quantity } of ordered) {
       if (strategyOf(product) === 'on_payment' && product.on_hand - product.reserved < quantity) {
-        throw new BusinessRuleError('OUT_OF_STOCK', `not enough stock of ${product.sku}`, { sku: product.sku });
+        throw new BusinessRuleError('OUT_OF_STOCK', `not enough stock of ${product.sku}`, {
+          sku: product.sku,
+        });
       }
     }
 
@@ -89,7 +118,14 @@ export async function placeOrder(
     }));
     const initial = machineFor(input.type).initial;
     const history: HistoryEntry[] = [
-      { seq: 1, from: null, action: 'place', to: initial, actor: `customer:${input.customerId}`, at: createdAt },
+      {
+        seq: 1,
+        from: null,
+        action: 'place',
+        to: initial,
+        actor: `customer:${input.customerId}`,
+        at: createdAt,
+      },
     ];
     const currency = products[0]!.currency;
 
@@ -125,7 +161,9 @@ export async function placeOrder(
         inventory_strategy: item.inventoryStrategy,
       })),
     );
-    await trx('order_history').insert(history.map((h) => ({ order_id: input.orderId, ...h, reason: h.reason ?? null })));
+    await trx('order_history').insert(
+      history.map((h) => ({ order_id: input.orderId, ...h, reason: h.reason ?? null })),
+    );
 
     return {
       createdAt,
@@ -153,7 +191,9 @@ function presaleTerms(
     total,
     terms.reduce((sum, t) => sum + t.depositPerUnit * t.quantity, 0),
   );
-  const balanceStartsAt = new Date(Math.max(...terms.map((t) => Date.parse(t.balanceStartsAt)))).toISOString();
+  const balanceStartsAt = new Date(
+    Math.max(...terms.map((t) => Date.parse(t.balanceStartsAt))),
+  ).toISOString();
   const balanceEndsAt = new Date(Math.min(...terms.map((t) => Date.parse(t.balanceEndsAt)))).toISOString();
   if (Date.parse(balanceEndsAt) <= Date.parse(balanceStartsAt) || Date.parse(balanceEndsAt) <= now) {
     throw new BusinessRuleError('PRESALE_WINDOW', 'the balance window of these products is closed or empty');

@@ -18,7 +18,12 @@ interface OrderRow {
   payment_deadline: Date | null;
   coupon_code: string | null;
   shipping_address: OrderState['shippingAddress'];
-  details: { discounts?: OrderState['discounts']; presale?: OrderState['presale']; shipment?: OrderState['shipment']; delivery?: OrderState['delivery'] };
+  details: {
+    discounts?: OrderState['discounts'];
+    presale?: OrderState['presale'];
+    shipment?: OrderState['shipment'];
+    delivery?: OrderState['delivery'];
+  };
   created_at: Date;
   updated_at: Date;
 }

@@ -8,10 +8,24 @@ import type { HistoryEntry, OrderState } from '../../domain/order';
 
 export type OrderSnapshot = Pick<
   OrderState,
-  'status' | 'amounts' | 'items' | 'shipment' | 'delivery' | 'presale' | 'discounts' | 'paymentDeadline' | 'updatedAt' | 'shippingAddress'
+  | 'status'
+  | 'amounts'
+  | 'items'
+  | 'shipment'
+  | 'delivery'
+  | 'presale'
+  | 'discounts'
+  | 'paymentDeadline'
+  | 'updatedAt'
+  | 'shippingAddress'
 >;
 
-export async function recordTransition(db: Knex, orderId: string, entry: HistoryEntry, snapshot: OrderSnapshot): Promise<void> {
+export async function recordTransition(
+  db: Knex,
+  orderId: string,
+  entry: HistoryEntry,
+  snapshot: OrderSnapshot,
+): Promise<void> {
   await db.transaction(async (trx) => {
     await trx('order_history')
       .insert({ order_id: orderId, ...entry, reason: entry.reason ?? null })
@@ -36,9 +50,12 @@ export async function recordTransition(db: Knex, orderId: string, entry: History
       });
     if (updated === 1) {
       for (const [line, item] of snapshot.items.entries()) {
-        await trx('order_items')
-          .where({ order_id: orderId, line })
-          .update({ quantity: item.quantity, discount: item.discount, total: item.total, refunded_quantity: item.refundedQuantity });
+        await trx('order_items').where({ order_id: orderId, line }).update({
+          quantity: item.quantity,
+          discount: item.discount,
+          total: item.total,
+          refunded_quantity: item.refundedQuantity,
+        });
       }
     }
   });

@@ -8,7 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { type ChargeRequest, type ChargeResult, type PaymentProvider, type RefundRequest, TransientPaymentError } from './provider';
+import {
+  type ChargeRequest,
+  type ChargeResult,
+  type PaymentProvider,
+  type RefundRequest,
+  TransientPaymentError,
+} from './provider';
 
 export interface SandboxOptions {
   latencyMs?: number;
@@ -33,7 +39,8 @@ interface PaymentRow {
 
 function toResult(row: PaymentRow): ChargeResult | null {
   if (row.status === 'succeeded') return { status: 'succeeded', paymentId: row.id, amount: row.amount };
-  if (row.status === 'declined') return { status: 'declined', paymentId: row.id, code: row.decline_code ?? 'declined' };
+  if (row.status === 'declined')
+    return { status: 'declined', paymentId: row.id, code: row.decline_code ?? 'declined' };
   return null;
 }
 
@@ -46,7 +53,8 @@ export class SandboxPaymentProvider implements PaymentProvider {
   private async simulateNetwork(): Promise<void> {
     const { latencyMs = 0, errorRate = 0, random = Math.random } = this.options;
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
-    if (errorRate > 0 && random() < errorRate) throw new TransientPaymentError('sandbox: injected provider error');
+    if (errorRate > 0 && random() < errorRate)
+      throw new TransientPaymentError('sandbox: injected provider error');
   }
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
@@ -64,7 +72,10 @@ export class SandboxPaymentProvider implements PaymentProvider {
         })
         .onConflict('idempotency_key')
         .ignore();
-      const row: PaymentRow = await trx('payments').where('idempotency_key', request.idempotencyKey).forUpdate().first();
+      const row: PaymentRow = await trx('payments')
+        .where('idempotency_key', request.idempotencyKey)
+        .forUpdate()
+        .first();
       if (row.amount !== request.amount || row.order_id !== request.orderId) {
         throw new Error(`idempotency key ${request.idempotencyKey} reused for a different charge`);
       }
@@ -75,10 +86,18 @@ export class SandboxPaymentProvider implements PaymentProvider {
         await trx('payments').where('id', row.id).update({ attempts, updated_at: trx.fn.now() });
         return 'transient' as const;
       }
-      const code = request.token === 'tok_ok' || request.token === 'tok_flaky' ? null : (DECLINES[request.token] ?? 'invalid_token');
+      const code =
+        request.token === 'tok_ok' || request.token === 'tok_flaky'
+          ? null
+          : (DECLINES[request.token] ?? 'invalid_token');
       await trx('payments')
         .where('id', row.id)
-        .update({ attempts, status: code ? 'declined' : 'succeeded', decline_code: code, updated_at: trx.fn.now() });
+        .update({
+          attempts,
+          status: code ? 'declined' : 'succeeded',
+          decline_code: code,
+          updated_at: trx.fn.now(),
+        });
       return toResult({ ...row, status: code ? 'declined' : 'succeeded', decline_code: code })!;
     });
     if (outcome === 'transient') throw new TransientPaymentError('sandbox: tok_flaky transient failure');
@@ -88,10 +107,16 @@ export class SandboxPaymentProvider implements PaymentProvider {
   async refund(request: RefundRequest): Promise<{ refundId: string; amount: number }> {
     await this.simulateNetwork();
     return this.db.transaction(async (trx) => {
-      const existing = await trx('refunds').where('idempotency_key', request.idempotencyKey).first('id', 'amount');
+      const existing = await trx('refunds')
+        .where('idempotency_key', request.idempotencyKey)
+        .first('id', 'amount');
       if (existing) return { refundId: existing.id, amount: existing.amount };
-      const payment: PaymentRow | undefined = await trx('payments').where('id', request.paymentId).forUpdate().first();
-      if (!payment || payment.status !== 'succeeded') throw new Error(`payment ${request.paymentId} cannot be refunded`);
+      const payment: PaymentRow | undefined = await trx('payments')
+        .where('id', request.paymentId)
+        .forUpdate()
+        .first();
+      if (!payment || payment.status !== 'succeeded')
+        throw new Error(`payment ${request.paymentId} cannot be refunded`);
       const [{ refunded }] = await trx('refunds')
         .where('payment_id', payment.id)
         .select(trx.raw('COALESCE(SUM(amount), 0)::bigint AS refunded'));
@@ -112,7 +137,9 @@ export class SandboxPaymentProvider implements PaymentProvider {
   }
 
   async lookup(idempotencyKey: string): Promise<ChargeResult | null> {
-    const row: PaymentRow | undefined = await this.db('payments').where('idempotency_key', idempotencyKey).first();
+    const row: PaymentRow | undefined = await this.db('payments')
+      .where('idempotency_key', idempotencyKey)
+      .first();
     return row ? toResult(row) : null;
   }
 
@@ -121,9 +148,13 @@ export class SandboxPaymentProvider implements PaymentProvider {
       .where({ 'p.order_id': orderId, 'p.status': 'succeeded' })
       .select(
         'p.id',
-        this.db.raw('(p.amount - COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.payment_id = p.id), 0))::bigint AS refundable'),
+        this.db.raw(
+          '(p.amount - COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.payment_id = p.id), 0))::bigint AS refundable',
+        ),
       )
       .orderBy('p.created_at');
-    return rows.map((r) => ({ paymentId: r.id, refundable: Number(r.refundable) })).filter((r) => r.refundable > 0);
+    return rows
+      .map((r) => ({ paymentId: r.id, refundable: Number(r.refundable) }))
+      .filter((r) => r.refundable > 0);
   }
 }

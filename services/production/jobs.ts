@@ -11,7 +11,10 @@ export async function openProductionJob(
     kind === 'digital_code'
       ? createHash('sha256').update(orderId).update(randomBytes(16)).digest('hex').slice(0, 16).toUpperCase()
       : null;
-  await db('production_jobs').insert({ order_id: orderId, kind, delivery_code: code }).onConflict('order_id').ignore();
+  await db('production_jobs')
+    .insert({ order_id: orderId, kind, delivery_code: code })
+    .onConflict('order_id')
+    .ignore();
   // A retry finds the first job and returns its code, never a second one.
   const row = await db('production_jobs').where('order_id', orderId).first('delivery_code');
   return { deliveryCode: row.delivery_code };

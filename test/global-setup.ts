@@ -1,0 +1,60 @@
+/**
+ * Starts the real stack once for the whole run, through the same devstack module as `npm start`:
+ * PostgreSQL (embedded, or DATABASE_URL), a Temporal dev server, the worker and the API, on free
+ * loopback ports so a developer's own `npm start` can keep running. Test files find it through
+ * the environment variables set here.
+ */
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { startStack, type Stack } from '../devstack/stack';
+import { freePort } from '../devstack/wait';
+import { TEST_SECRET } from './support/tokens';
+
+declare global {
+  var __ORDER_STACK__: Stack | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orders-test-'));
+  await chmod(dataDir, 0o755); // the postgres user must reach its data directory inside
+  const logDir = path.resolve(__dirname, '..', '.data', 'test-logs');
+  await mkdir(logDir, { recursive: true });
+  const logFile = createWriteStream(path.join(logDir, 'stack.log'));
+
+  const env: NodeJS.ProcessEnv = {
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    TEMPORAL_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    TASK_QUEUE: 'orders-test',
+    AUTH_JWT_SECRET: TEST_SECRET,
+    PAYMENT_TIMEOUT: '30m',
+    AUTO_CONFIRM_AFTER: '10d',
+    AFTER_SALES_WINDOW: '5s',
+    VIRTUAL_AFTER_SALES_WINDOW: '3s',
+  };
+  Object.assign(process.env, env);
+  const started = Date.now();
+  const stack = await startStack({
+    config: loadConfig(process.env),
+    env,
+    log: (source, line) => logFile.write(`[${source}] ${line}\n`),
+  });
+  globalThis.__ORDER_STACK__ = stack;
+  // Inherited by jest's test processes, which start after this.
+  Object.assign(process.env, {
+    TEST_API_URL: stack.apiUrl,
+    DATABASE_URL: stack.databaseUrl,
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    TEST_TEMPORAL_UI_URL: stack.temporalUiUrl ?? '',
+    TEST_DATA_DIR: dataDir,
+  });
+  process.stdout.write(
+    `\nstack up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${stack.apiUrl}, Temporal ${stack.temporalAddress}\n`,
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * A worker and an API of a test's own, on their own task queue and port, against the shared
+ * PostgreSQL and Temporal: a test may kill them without disturbing the other tests.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { spawnService } from '../../devstack/services';
+import { stopChild } from '../../devstack/temporal';
+import { freePort, waitFor } from '../../devstack/wait';
+
+export interface OwnServices {
+  apiUrl: string;
+  env: NodeJS.ProcessEnv;
+  startWorker(extraEnv?: NodeJS.ProcessEnv): ChildProcess;
+  stopAll(): Promise<void>;
+}
+
+export async function startOwnServices(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<OwnServices> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TASK_QUEUE: `${name}-${randomUUID().slice(0, 6)}`,
+    PORT: String(port),
+    ...extraEnv,
+  };
+  const log = createWriteStream(path.resolve(__dirname, '..', '..', '.data', 'test-logs', `${name}.log`), {
+    flags: 'a',
+  });
+  const children: ChildProcess[] = [];
+  const start = (service: 'worker' | 'api', more: NodeJS.ProcessEnv = {}) => {
+    const child = spawnService(service, {
+      env: { ...env, ...more },
+      log: (line) => log.write(`[${service} ${child.pid}] ${line}\n`),
+    });
+    children.push(child);
+    return child;
+  };
+  start('api');
+  start('worker');
+  const apiUrl = `http://127.0.0.1:${port}`;
+  await waitFor(`${name} API`, async () => (await fetch(`${apiUrl}/readyz`)).status === 200, 60_000);
+  return {
+    apiUrl,
+    env,
+    startWorker: (more) => start('worker', more),
+    stopAll: async () => {
+      await Promise.all(children.map((c) => stopChild(c, 5000)));
+      log.end();
+    },
+  };
+}
+
+/** Resolves once the worker has printed that it polls its task queue. */
+export function workerStarted(child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('worker did not start')), timeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('worker started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}

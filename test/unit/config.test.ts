@@ -1,0 +1,35 @@
+import { loadConfig } from '../../config';
+import { parseDuration } from '../../domain/duration';
+
+test('durations are read as the contract writes them', () => {
+  expect(parseDuration('500ms')).toBe(500);
+  expect(parseDuration('5s')).toBe(5000);
+  expect(parseDuration('30m')).toBe(1_800_000);
+  expect(parseDuration('10d')).toBe(864_000_000);
+  expect(() => parseDuration('5 minutes')).toThrow(/not a duration/);
+  expect(() => parseDuration('-5s')).toThrow(/not a duration/);
+});
+
+test('defaults follow the configuration table', () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({
+    PORT: 3000,
+    TEMPORAL_NAMESPACE: 'default',
+    TASK_QUEUE: 'orders',
+    PAYMENT_TIMEOUT: 30 * 60_000,
+    AUTO_CONFIRM_AFTER: 10 * 86_400_000,
+    AFTER_SALES_WINDOW: 7 * 86_400_000,
+  });
+  expect(config.DATABASE_URL).toBeUndefined();
+  expect(config.TEMPORAL_ADDRESS).toBeUndefined();
+});
+
+test('a bad value stops with a message naming the variable', () => {
+  expect(() => loadConfig({ PAYMENT_TIMEOUT: '30 minutes' })).toThrow(
+    /PAYMENT_TIMEOUT: "30 minutes" is not a duration/,
+  );
+  expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+  expect(() => loadConfig({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL/);
+  expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET: must be at least 16/);
+  expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_JWT_SECRET: must be set in production/);
+});
