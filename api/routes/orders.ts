@@ -1,8 +1,11 @@
 /** Orders: created and acted on through the workflow; read from PostgreSQL. */
 import { Router, type Request } from 'express';
 import type { Db } from '../../db/knex';
-import { NotFoundError } from '../../domain/errors';
+import { ForbiddenError, IllegalTransitionError, NotFoundError } from '../../domain/errors';
+import { decide, isTerminal } from '../../domain/machine';
+import { machineFor } from '../../domain/machines';
 import type { ActionRequest, OrderState } from '../../domain/order';
+import type { Role } from '../../domain/roles';
 import { loadOrder } from '../../services/orders/read-order';
 import { listOrders } from '../../services/orders/list-orders';
 import { principalOf, requireRole } from '../auth';
@@ -27,6 +30,24 @@ async function visibleOrder(db: Db, req: Request): Promise<OrderState> {
   if (!order || (principal.role === 'customer' && order.customerId !== principal.id))
     throw new NotFoundError(`order ${id}`);
   return order;
+}
+
+/**
+ * A finished order's workflow has closed and takes no Updates; the machine answers for it, as the
+ * workflow's validator would have.
+ */
+function refuseIfFinished(order: OrderState, action: string, role: Role): void {
+  const machine = machineFor(order.type);
+  if (!isTerminal(machine, order.status)) return;
+  const decision = decide(machine, order.status, action, role);
+  if (decision.ok) return;
+  if (decision.reason === 'forbidden')
+    throw new ForbiddenError(`a ${role} may not ${action} a ${order.type} order`);
+  throw new IllegalTransitionError(
+    `cannot ${action} an order that is ${order.status}`,
+    order.status,
+    decision.allowedActions,
+  );
 }
 
 export function orderRoutes(db: Db, commands: OrderCommands): Router {
@@ -72,6 +93,7 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
       const extra = toRequest(req.body ?? {});
       const order = await visibleOrder(db, req);
       const principal = principalOf(req);
+      refuseIfFinished(order, name, principal.role);
       const updated = await commands.act(order.id, { action: name, actor: principal, ...extra });
       res.status(200).json({ order: orderView(updated, principal.role) });
     });

@@ -1,0 +1,168 @@
+/** Issue 3: `virtual` and `presale` orders end to end through HTTP, with their money and stock rules. */
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { testDb } from '../support/backends';
+
+const db = testDb();
+afterAll(() => db.destroy());
+
+const presaleProduct = async (opensInMs: number, closesInMs: number, stock = 10) => {
+  const sku = uniqueSku('pre');
+  await putProduct(sku, {
+    price: 4000,
+    stock,
+    presale: {
+      depositPerUnit: 1000,
+      balanceStartsAt: new Date(Date.now() + opensInMs).toISOString(),
+      balanceEndsAt: new Date(Date.now() + closesInMs).toISOString(),
+    },
+  });
+  return sku;
+};
+
+test('a virtual order is delivered as a code on payment, ships nothing, and completes after its own window', async () => {
+  const sku = uniqueSku('gift');
+  await putProduct(sku, { kind: 'virtual', price: 2500, stock: 100 });
+  const dana = customer();
+  const created = await call('POST', '/v1/orders', {
+    as: dana,
+    body: { type: 'virtual', items: [{ sku, quantity: 2 }] },
+  });
+  expect(created.status).toBe(201);
+  expect(created.body.order.amounts).toMatchObject({ subtotal: 5000, shipping: 0, total: 5000 });
+  const id = created.body.order.id;
+
+  const paid = await call('POST', `/v1/orders/${id}/pay`, { as: dana, body: { paymentToken: 'tok_ok' } });
+  expect(paid.status).toBe(200);
+  const delivered = await waitForOrder(id, dana, (o) => o.status === 'DELIVERED');
+  expect(delivered.delivery.code).toMatch(/^[0-9A-F]{16}$/);
+  expect(delivered.statusLabel).toBe('Code delivered');
+  expect(
+    (
+      await call('POST', `/v1/orders/${id}/ship`, {
+        as: merchant,
+        body: { carrier: 'x', trackingNumber: 'y' },
+      })
+    ).status,
+  ).toBe(403);
+
+  // VIRTUAL_AFTER_SALES_WINDOW is 3s in the test stack.
+  const done = await waitForOrder(id, dana, (o) => o.status === 'COMPLETED', 15_000);
+  expect(done.history.map((h: any) => h.action)).toEqual(['place', 'pay', 'deliver', 'complete']);
+  expect(done.delivery.code).toBe(delivered.delivery.code);
+  const job = await db('production_jobs').where({ order_id: id }).first();
+  expect(job).toMatchObject({ kind: 'digital_code', delivery_code: delivered.delivery.code });
+});
+
+test('a virtual order refuses physical products, a standard one virtual products', async () => {
+  const physical = uniqueSku('box');
+  await putProduct(physical, { kind: 'physical' });
+  const reply = await call('POST', '/v1/orders', {
+    as: customer(),
+    body: { type: 'virtual', items: [{ sku: physical, quantity: 1 }] },
+  });
+  expect(reply.status).toBe(422);
+  expect(reply.body).toMatchObject({ code: 'WRONG_PRODUCT_KIND', skus: [physical] });
+});
+
+test('a presale order: deposit now, balance when the window opens, then fulfilment to COMPLETED', async () => {
+  const sku = await presaleProduct(2500, 3_600_000);
+  const erin = customer();
+  const created = await call('POST', '/v1/orders', {
+    as: erin,
+    body: { type: 'presale', items: [{ sku, quantity: 2 }] },
+  });
+  expect(created.status).toBe(201);
+  const id = created.body.order.id;
+  expect(created.body.order).toMatchObject({
+    status: 'PENDING_DEPOSIT',
+    amounts: { subtotal: 8000, shipping: 800, total: 8800 },
+    presale: { deposit: 2000 },
+  });
+
+  const deposit = await call('POST', `/v1/orders/${id}/pay`, { as: erin, body: { paymentToken: 'tok_ok' } });
+  expect(deposit.body.order).toMatchObject({ status: 'DEPOSIT_PAID', amounts: { paid: 2000 } });
+  // The balance is not payable before its window opens.
+  expect(
+    (await call('POST', `/v1/orders/${id}/pay`, { as: erin, body: { paymentToken: 'tok_ok' } })).status,
+  ).toBe(409);
+
+  const open = await waitForOrder(id, erin, (o) => o.status === 'PENDING_BALANCE', 15_000);
+  expect(open.paymentDeadline).toBe(open.presale.balanceEndsAt);
+  const balance = await call('POST', `/v1/orders/${id}/pay`, { as: erin, body: { paymentToken: 'tok_ok' } });
+  expect(balance.body.order).toMatchObject({ status: 'PAID', amounts: { paid: 8800 } });
+
+  await waitForOrder(id, merchant, (o) => o.status === 'IN_PRODUCTION');
+  await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'SF', trackingNumber: 'SF1' },
+  });
+  await call('POST', `/v1/orders/${id}/confirm`, { as: erin, body: {} });
+  const done = await waitForOrder(id, erin, (o) => o.status === 'COMPLETED', 20_000);
+  expect(done.history.map((h: any) => h.action)).toEqual([
+    'place',
+    'pay',
+    'open_balance',
+    'pay',
+    'start_production',
+    'ship',
+    'confirm',
+    'complete',
+  ]);
+  const charges = await db('payments')
+    .where({ order_id: id, status: 'succeeded' })
+    .orderBy('created_at')
+    .pluck('amount');
+  expect(charges).toEqual([2000, 6800]);
+  expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock).toEqual({
+    onHand: 8,
+    reserved: 0,
+    available: 8,
+  });
+});
+
+test('an unpaid presale balance cancels the order, keeps the deposit and frees the stock', async () => {
+  const sku = await presaleProduct(-60_000, 3000, 5);
+  const finn = customer();
+  const { body } = await call('POST', '/v1/orders', {
+    as: finn,
+    body: { type: 'presale', items: [{ sku, quantity: 1 }] },
+  });
+  const id = body.order.id;
+  await call('POST', `/v1/orders/${id}/pay`, { as: finn, body: { paymentToken: 'tok_ok' } });
+  const cancelled = await waitForOrder(id, finn, (o) => o.status === 'CANCELLED', 20_000);
+  expect(cancelled.history.at(-1)).toMatchObject({
+    from: 'PENDING_BALANCE',
+    action: 'expire',
+    reason: 'balance_unpaid',
+  });
+  expect(cancelled.amounts).toMatchObject({ paid: 1000, refunded: 0 });
+  expect(await db('refunds').where({ order_id: id })).toHaveLength(0);
+  expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock).toEqual({
+    onHand: 5,
+    reserved: 0,
+    available: 5,
+  });
+});
+
+test('a merchant cancelling a presale after the deposit refunds it; a customer cancelling forfeits it', async () => {
+  const sku = await presaleProduct(3_600_000, 7_200_000);
+  const orders = await Promise.all(
+    ['merchant', 'customer'].map(async (by) => {
+      const owner = customer();
+      const { body } = await call('POST', '/v1/orders', {
+        as: owner,
+        body: { type: 'presale', items: [{ sku, quantity: 1 }] },
+      });
+      await call('POST', `/v1/orders/${body.order.id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } });
+      const reply = await call('POST', `/v1/orders/${body.order.id}/cancel`, {
+        as: by === 'merchant' ? merchant : owner,
+        body: { reason: 'test' },
+      });
+      expect(reply.status).toBe(200);
+      return reply.body.order;
+    }),
+  );
+  expect(orders[0]).toMatchObject({ status: 'CANCELLED', amounts: { paid: 1000, refunded: 1000 } });
+  expect(orders[1]).toMatchObject({ status: 'CANCELLED', amounts: { paid: 1000, refunded: 0 } });
+  expect(await db('refunds').where({ order_id: orders[0].id }).pluck('amount')).toEqual([1000]);
+});
