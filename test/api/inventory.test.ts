@@ -1,0 +1,222 @@
+/** Issue 5: neither deduction strategy can oversell, whatever the concurrency or retries. */
+import { randomUUID } from 'node:crypto';
+import { createActivities } from '../../activities';
+import { auditStock } from '../../services/inventory/audit';
+import { SandboxPaymentProvider } from '../../services/payment/sandbox';
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { testDb } from '../support/backends';
+
+const db = testDb();
+afterAll(() => db.destroy());
+
+const policy = { paymentTimeoutMs: 1_800_000, autoConfirmAfterMs: 1, afterSalesWindowMs: 1 };
+
+async function expectBooksBalance(sku: string) {
+  const [audit] = await auditStock(db, [sku]);
+  expect(audit).toMatchObject({ sku, balanced: true });
+  return audit!;
+}
+
+test('on_order: 200 concurrent orders for 20 units give 20 payable orders and 180 clean refusals', async () => {
+  const sku = uniqueSku('hot');
+  await putProduct(sku, { stock: 20, inventoryStrategy: 'on_order' });
+  const buyers = Array.from({ length: 200 }, () => customer());
+  const replies = await Promise.all(
+    buyers.map((as) => call('POST', '/v1/orders', { as, body: { items: [{ sku, quantity: 1 }] } })),
+  );
+
+  const created = replies.filter((r) => r.status === 201);
+  const refused = replies.filter((r) => r.status !== 201);
+  expect(created).toHaveLength(20);
+  expect(refused).toHaveLength(180);
+  for (const r of refused) {
+    expect(r.status).toBe(422);
+    expect(r.body).toMatchObject({ code: 'OUT_OF_STOCK', sku });
+  }
+  expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock).toEqual({
+    onHand: 20,
+    reserved: 20,
+    available: 0,
+  });
+
+  // Every order that was created can be paid.
+  const paid = await Promise.all(
+    created.map((r) =>
+      call('POST', `/v1/orders/${r.body.order.id}/pay`, {
+        as: { role: 'customer', id: r.body.order.customerId },
+        body: { paymentToken: 'tok_ok' },
+      }),
+    ),
+  );
+  expect(paid.map((r) => r.status)).toEqual(Array(20).fill(200));
+  const audit = await expectBooksBalance(sku);
+  expect(audit).toMatchObject({ onHand: 0, reserved: 0, sold: 20 });
+}, 120_000);
+
+test('on_payment: 200 concurrent orders for 20 units: 20 are paid, 180 are refused at payment, uncharged and cancelled', async () => {
+  const sku = uniqueSku('hotpay');
+  await putProduct(sku, { stock: 20, inventoryStrategy: 'on_payment' });
+  const buyers = Array.from({ length: 200 }, () => customer());
+  // Creation only checks availability, so all 200 can be placed...
+  const orders = await Promise.all(
+    buyers.map((as) => call('POST', '/v1/orders', { as, body: { items: [{ sku, quantity: 1 }] } })),
+  );
+  expect(orders.map((r) => r.status)).toEqual(Array(200).fill(201));
+  expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock).toEqual({
+    onHand: 20,
+    reserved: 0,
+    available: 20,
+  });
+
+  // ...and the stock is taken at payment, before any money moves.
+  const payments = await Promise.all(
+    orders.map((r, i) =>
+      call('POST', `/v1/orders/${r.body.order.id}/pay`, { as: buyers[i], body: { paymentToken: 'tok_ok' } }),
+    ),
+  );
+  const paid = payments.filter((r) => r.status === 200);
+  const refused = payments.filter((r) => r.status !== 200);
+  expect(paid).toHaveLength(20);
+  expect(refused).toHaveLength(180);
+  for (const r of refused) expect(r.body).toMatchObject({ status: 422, code: 'OUT_OF_STOCK' });
+
+  const ids = orders.map((r) => r.body.order.id);
+  const charged = await db('payments')
+    .whereIn('order_id', ids)
+    .where('status', 'succeeded')
+    .pluck('order_id');
+  expect(new Set(charged).size).toBe(20);
+  expect(charged).toHaveLength(20);
+  const statuses = await db('orders').whereIn('id', ids).select('id', 'status');
+  expect(statuses.filter((o) => o.status === 'CANCELLED')).toHaveLength(180);
+  // Nobody whose order was cancelled was charged.
+  const cancelled = new Set(statuses.filter((o) => o.status === 'CANCELLED').map((o) => o.id));
+  expect(charged.filter((id) => cancelled.has(id))).toEqual([]);
+  const audit = await expectBooksBalance(sku);
+  expect(audit).toMatchObject({ onHand: 0, reserved: 0, sold: 20 });
+}, 180_000);
+
+test('payment-time stock gone: the customer is not charged and the order is cancelled with a reason', async () => {
+  const sku = uniqueSku('last');
+  await putProduct(sku, { stock: 1, inventoryStrategy: 'on_payment', price: 9000 });
+  const [first, second] = [customer(), customer()];
+  const a = await call('POST', '/v1/orders', { as: first, body: { items: [{ sku, quantity: 1 }] } });
+  const b = await call('POST', '/v1/orders', { as: second, body: { items: [{ sku, quantity: 1 }] } });
+  expect(
+    (await call('POST', `/v1/orders/${a.body.order.id}/pay`, { as: first, body: { paymentToken: 'tok_ok' } }))
+      .status,
+  ).toBe(200);
+
+  const late = await call('POST', `/v1/orders/${b.body.order.id}/pay`, {
+    as: second,
+    body: { paymentToken: 'tok_ok' },
+  });
+  expect(late.status).toBe(422);
+  expect(late.body).toMatchObject({ code: 'OUT_OF_STOCK', sku });
+  const order = await waitForOrder(b.body.order.id, second, (o) => o.status === 'CANCELLED');
+  expect(order.history.at(-1)).toMatchObject({
+    from: 'PENDING_PAYMENT',
+    action: 'stock_out',
+    to: 'CANCELLED',
+    actor: 'system',
+    reason: 'out_of_stock',
+  });
+  expect(order.amounts.paid).toBe(0);
+  expect(await db('payments').where({ order_id: b.body.order.id })).toHaveLength(0);
+  await expectBooksBalance(sku);
+});
+
+test('a declined payment gives payment-time stock back for the next attempt', async () => {
+  const sku = uniqueSku('decl');
+  await putProduct(sku, { stock: 1, inventoryStrategy: 'on_payment' });
+  const buyer = customer();
+  const { body } = await call('POST', '/v1/orders', { as: buyer, body: { items: [{ sku, quantity: 1 }] } });
+  expect(
+    (
+      await call('POST', `/v1/orders/${body.order.id}/pay`, {
+        as: buyer,
+        body: { paymentToken: 'tok_declined' },
+      })
+    ).status,
+  ).toBe(402);
+  expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock).toEqual({
+    onHand: 1,
+    reserved: 0,
+    available: 1,
+  });
+  expect(
+    (await call('POST', `/v1/orders/${body.order.id}/pay`, { as: buyer, body: { paymentToken: 'tok_ok' } }))
+      .status,
+  ).toBe(200);
+  expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock).toEqual({
+    onHand: 0,
+    reserved: 0,
+    available: 0,
+  });
+  await expectBooksBalance(sku);
+});
+
+describe('activities run twice, as a retry would, move stock once', () => {
+  const activities = createActivities({
+    db,
+    payments: new SandboxPaymentProvider(db),
+    defaultInventoryStrategy: 'on_order',
+  });
+
+  test('placing (reserve) and releasing', async () => {
+    const sku = uniqueSku('retry');
+    await putProduct(sku, { stock: 10 });
+    const input = {
+      orderId: `ord_retry_${randomUUID().slice(0, 8)}`,
+      type: 'standard' as const,
+      customerId: 'c-retry',
+      items: [{ sku, quantity: 3 }],
+      policy,
+      now: new Date().toISOString(),
+    };
+    const first = await activities.placeOrder(input);
+    const second = await activities.placeOrder(input);
+    expect(second.amounts).toEqual(first.amounts);
+    expect((await auditStock(db, [sku]))[0]).toMatchObject({ reserved: 3, balanced: true });
+
+    await activities.releaseHolds({ orderId: input.orderId, tag: 'cancel' });
+    await activities.releaseHolds({ orderId: input.orderId, tag: 'cancel' });
+    expect((await auditStock(db, [sku]))[0]).toMatchObject({ onHand: 10, reserved: 0, balanced: true });
+    expect(await db('stock_movements').where({ order_id: input.orderId }).pluck('kind')).toEqual([
+      'reserve',
+      'release',
+    ]);
+  });
+
+  test('committing and restocking', async () => {
+    const sku = uniqueSku('retry2');
+    await putProduct(sku, { stock: 10 });
+    const orderId = `ord_retry_${randomUUID().slice(0, 8)}`;
+    await activities.placeOrder({
+      orderId,
+      type: 'standard',
+      customerId: 'c',
+      items: [{ sku, quantity: 4 }],
+      policy,
+      now: new Date().toISOString(),
+    });
+    await activities.commitStock({ orderId });
+    await activities.commitStock({ orderId });
+    expect((await auditStock(db, [sku]))[0]).toMatchObject({
+      onHand: 6,
+      reserved: 0,
+      sold: 4,
+      balanced: true,
+    });
+    await activities.restockSold({ orderId, tag: 'cancel' });
+    await activities.restockSold({ orderId, tag: 'cancel' });
+    // A second restock under another tag finds nothing left to put back: restocked ≤ sold.
+    await activities.restockSold({ orderId, tag: 'again' });
+    expect((await auditStock(db, [sku]))[0]).toMatchObject({
+      onHand: 10,
+      sold: 4,
+      restocked: 4,
+      balanced: true,
+    });
+  });
+});
