@@ -38,7 +38,8 @@ function pythonScriptsDir(): string | null {
   }
 }
 
-export function findTemporalCli(explicit?: string): string | null {
+/** A Temporal binary (`temporal`, `temporal-test-server`) on PATH, in Python's scripts folder or ~/.temporalio/bin. */
+export function findTemporalBinary(name: string, explicit?: string): string | null {
   if (explicit) return executable(explicit) ? explicit : null;
   const dirs = [
     ...(process.env.PATH ?? '').split(path.delimiter),
@@ -46,10 +47,12 @@ export function findTemporalCli(explicit?: string): string | null {
     path.join(process.env.HOME ?? '', '.temporalio', 'bin'),
   ];
   for (const dir of dirs) {
-    if (dir && executable(path.join(dir, 'temporal'))) return path.join(dir, 'temporal');
+    if (dir && executable(path.join(dir, name))) return path.join(dir, name);
   }
   return null;
 }
+
+export const findTemporalCli = (explicit?: string) => findTemporalBinary('temporal', explicit);
 
 export interface RunningTemporal {
   address: string;

@@ -1,0 +1,128 @@
+/** Issue 6: money moves exactly once, and a payment racing the payment timeout ends one way only. */
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { testDb } from '../support/backends';
+import { startOwnServices, type OwnServices } from '../support/own-services';
+
+const db = testDb();
+afterAll(() => db.destroy());
+
+async function newOrder(sku: string, baseUrl?: string) {
+  const owner = customer();
+  const reply = await call('POST', '/v1/orders', {
+    as: owner,
+    baseUrl,
+    body: { items: [{ sku, quantity: 1 }] },
+  });
+  expect(reply.status).toBe(201);
+  return {
+    id: reply.body.order.id as string,
+    owner,
+    createdAt: Date.parse(reply.body.order.createdAt),
+    deadline: Date.parse(reply.body.order.paymentDeadline),
+  };
+}
+
+test('a declined card, then tok_ok: the order is paid once', async () => {
+  const sku = uniqueSku('pay');
+  await putProduct(sku, { price: 3000 });
+  const { id, owner } = await newOrder(sku);
+  expect(
+    (await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_declined' } })).body,
+  ).toMatchObject({
+    status: 402,
+    code: 'card_declined',
+  });
+  const paid = await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } });
+  expect(paid.status).toBe(200);
+  // A second pay is refused by the machine, not charged.
+  expect(
+    (await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } })).status,
+  ).toBe(409);
+  const rows = await db('payments')
+    .where({ order_id: id })
+    .orderBy('created_at')
+    .select('status', 'amount', 'decline_code');
+  expect(rows).toEqual([
+    { status: 'declined', amount: 3800, decline_code: 'card_declined' },
+    { status: 'succeeded', amount: 3800, decline_code: null },
+  ]);
+  expect(paid.body.order.amounts.paid).toBe(3800);
+});
+
+test('tok_flaky pays after its transient failures, with exactly one successful charge', async () => {
+  const sku = uniqueSku('flaky');
+  await putProduct(sku, { price: 12000 });
+  const { id, owner } = await newOrder(sku);
+  const paid = await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_flaky' } });
+  expect(paid.status).toBe(200);
+  const rows = await db('payments').where({ order_id: id }).select('status', 'attempts', 'amount');
+  // Two transient failures and the success, all under one idempotency key: one row, one charge.
+  expect(rows).toEqual([{ status: 'succeeded', attempts: 3, amount: 12000 }]);
+});
+
+describe('a payment racing the payment timeout', () => {
+  let services: OwnServices;
+  beforeAll(async () => {
+    // A 3s deadline and a slow provider, so payments land before, across and after it.
+    services = await startOwnServices('race', { PAYMENT_TIMEOUT: '3s', PAYMENT_SANDBOX_LATENCY: '700ms' });
+  }, 90_000);
+  afterAll(() => services?.stopAll());
+
+  test('ends as exactly one of: paid, or cancelled with no money kept', async () => {
+    const sku = uniqueSku('race');
+    await putProduct(sku, { stock: 100, price: 1500 }, services.apiUrl);
+    const orders = await Promise.all(Array.from({ length: 16 }, () => newOrder(sku, services.apiUrl)));
+    // Payments sent from 0.6s before the deadline to 0.9s after it.
+    const replies = await Promise.all(
+      orders.map(async (order, i) => {
+        const at = order.deadline - 600 + i * 100;
+        await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+        return call('POST', `/v1/orders/${order.id}/pay`, {
+          as: order.owner,
+          baseUrl: services.apiUrl,
+          body: { paymentToken: 'tok_ok' },
+        });
+      }),
+    );
+    const outcomes = { paid: 0, cancelled: 0 };
+    for (const [i, order] of orders.entries()) {
+      const final = await waitForOrder(
+        order.id,
+        merchant,
+        (o) => ['IN_PRODUCTION', 'CANCELLED'].includes(o.status),
+        20_000,
+        services.apiUrl,
+      );
+      const charges = await db('payments')
+        .where({ order_id: order.id, status: 'succeeded' })
+        .sum<{ sum: number | null }[]>('amount as sum');
+      const refunds = await db('refunds')
+        .where({ order_id: order.id })
+        .sum<{ sum: number | null }[]>('amount as sum');
+      const charged = Number(charges[0]?.sum ?? 0);
+      const refunded = Number(refunds[0]?.sum ?? 0);
+      if (final.status === 'IN_PRODUCTION') {
+        outcomes.paid++;
+        expect(replies[i]!.status).toBe(200);
+        expect({ charged, refunded }).toEqual({ charged: final.amounts.total, refunded: 0 });
+        expect(final.history.map((h: any) => h.action)).not.toContain('expire');
+      } else {
+        outcomes.cancelled++;
+        expect(replies[i]!.status).toBe(409);
+        expect(final.history.at(-1)).toMatchObject({ action: 'expire', reason: 'payment_timeout' });
+        expect(charged - refunded).toBe(0);
+      }
+    }
+    // The spread straddles the deadline: both outcomes happen, and every order ended as one of them.
+    expect(outcomes.paid + outcomes.cancelled).toBe(16);
+    expect(outcomes.paid).toBeGreaterThan(0);
+    expect(outcomes.cancelled).toBeGreaterThan(0);
+    expect(
+      (await call('GET', `/v1/products/${sku}`, { as: merchant, baseUrl: services.apiUrl })).body.stock,
+    ).toEqual({
+      onHand: 100 - outcomes.paid,
+      reserved: 0,
+      available: 100 - outcomes.paid,
+    });
+  }, 90_000);
+});

@@ -1,0 +1,143 @@
+/**
+ * Issue 6: the durable timers at their real default durations (30m, 10d, 7d), on the official
+ * time-skipping test server, with the real activities against the test PostgreSQL.
+ */
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { loadConfig } from '../../config';
+import { registerSearchAttributes } from '../../devstack/search-attributes';
+import { findTemporalBinary } from '../../devstack/temporal';
+import type { OrderPolicy } from '../../domain/order';
+import { auditStock } from '../../services/inventory/audit';
+import { SandboxPaymentProvider } from '../../services/payment/sandbox';
+import {
+  createOrderUpdate,
+  orderActionUpdate,
+  orderStateQuery,
+  type OrderWorkflowInput,
+} from '../../workflows/messages';
+import { orderWorkflow } from '../../workflows/order-workflow';
+import { putProduct, uniqueSku } from '../support/api';
+import { testDb } from '../support/backends';
+
+const db = testDb();
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `timers-${randomUUID().slice(0, 6)}`;
+
+// The defaults of the configuration table, as a deployment without overrides has them.
+const defaults = loadConfig({});
+const policy: OrderPolicy = {
+  paymentTimeoutMs: defaults.PAYMENT_TIMEOUT,
+  autoConfirmAfterMs: defaults.AUTO_CONFIRM_AFTER,
+  afterSalesWindowMs: defaults.AFTER_SALES_WINDOW,
+};
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+beforeAll(async () => {
+  const path = findTemporalBinary('temporal-test-server');
+  if (!path) throw new Error('temporal-test-server not found: npm test installs it (scripts/setup.sh)');
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path } },
+  });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    activities: createActivities({
+      db,
+      payments: new SandboxPaymentProvider(db),
+      defaultInventoryStrategy: 'on_order',
+    }),
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await db.destroy();
+});
+
+async function startOrder(sku: string, quantity: number) {
+  const orderId = `ord_ts_${randomUUID().slice(0, 8)}`;
+  const input: OrderWorkflowInput = {
+    orderId,
+    type: 'standard',
+    customerId: 'cus-ts',
+    items: [{ sku, quantity }],
+    policy,
+  };
+  const handle = await env.client.workflow.start(orderWorkflow, {
+    workflowId: orderId,
+    taskQueue,
+    args: [input],
+  });
+  const placed = await handle.executeUpdate(createOrderUpdate);
+  return { handle, placed };
+}
+
+const actor = (role: 'customer' | 'merchant') => ({ id: `${role}-ts`, role });
+
+test('an order left unpaid for its 30 minutes is cancelled, and its stock is back', async () => {
+  const sku = uniqueSku('ts-unpaid');
+  await putProduct(sku, { stock: 5 });
+  const { handle, placed } = await startOrder(sku, 2);
+  expect(Date.parse(placed.paymentDeadline) - Date.parse(placed.createdAt)).toBe(30 * MINUTE);
+  expect((await auditStock(db, [sku]))[0]).toMatchObject({ reserved: 2 });
+
+  await env.sleep(29 * MINUTE);
+  expect((await handle.query(orderStateQuery))!.status).toBe('PENDING_PAYMENT');
+
+  expect(await handle.result()).toEqual({ orderId: placed.id, status: 'CANCELLED' });
+  const order = (await handle.query(orderStateQuery))!;
+  const last = order.history.at(-1)!;
+  expect(last).toMatchObject({
+    from: 'PENDING_PAYMENT',
+    action: 'expire',
+    to: 'CANCELLED',
+    actor: 'system',
+    reason: 'payment_timeout',
+  });
+  expect(Date.parse(last.at) - Date.parse(order.createdAt)).toBeGreaterThanOrEqual(30 * MINUTE);
+  expect((await auditStock(db, [sku]))[0]).toMatchObject({ onHand: 5, reserved: 0, balanced: true });
+  expect(await db('orders').where({ id: placed.id }).first('status')).toEqual({ status: 'CANCELLED' });
+}, 60_000);
+
+test('a shipped order is confirmed after 10 days and completed 7 days later', async () => {
+  const sku = uniqueSku('ts-ship');
+  await putProduct(sku, { stock: 5 });
+  const { handle, placed } = await startOrder(sku, 1);
+  await handle.executeUpdate(orderActionUpdate, {
+    args: [{ action: 'pay', actor: actor('customer'), paymentToken: 'tok_ok' }],
+  });
+  // Production starts on its own right after payment.
+  for (let i = 0; i < 100 && (await handle.query(orderStateQuery))!.status !== 'IN_PRODUCTION'; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  await handle.executeUpdate(orderActionUpdate, {
+    args: [{ action: 'ship', actor: actor('merchant'), shipment: { carrier: 'UPS', trackingNumber: '1Z' } }],
+  });
+
+  expect(await handle.result()).toEqual({ orderId: placed.id, status: 'COMPLETED' });
+  const { history } = (await handle.query(orderStateQuery))!;
+  const at = (action: string) => Date.parse(history.find((h) => h.action === action)!.at);
+  expect(history.map((h) => [h.action, h.actor, h.reason ?? null])).toEqual([
+    ['place', 'customer:cus-ts', null],
+    ['pay', 'customer:customer-ts', null],
+    ['start_production', 'system', null],
+    ['ship', 'merchant:merchant-ts', null],
+    ['confirm', 'system', 'auto_confirmed'],
+    ['complete', 'system', 'after_sales_window_closed'],
+  ]);
+  expect(at('confirm') - at('ship')).toBeGreaterThanOrEqual(10 * DAY);
+  expect(at('confirm') - at('ship')).toBeLessThan(10 * DAY + MINUTE);
+  expect(at('complete') - at('confirm')).toBeGreaterThanOrEqual(7 * DAY);
+  expect(at('complete') - at('confirm')).toBeLessThan(7 * DAY + MINUTE);
+  expect(await db('orders').where({ id: placed.id }).first('status')).toEqual({ status: 'COMPLETED' });
+}, 60_000);
