@@ -19,6 +19,7 @@ import { placeOrder } from '../services/orders/place-order';
 import { recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
 import type { PaymentProvider } from '../services/payment/provider';
 import { openProductionJob } from '../services/production/jobs';
+import { redeemCoupon, releaseCoupon } from '../services/promotion/coupons';
 import { asFailure } from './failures';
 
 export interface ActivityDeps {
@@ -97,8 +98,16 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
       await db.transaction((trx) => commitAll(trx, args.orderId, 'paid'));
     },
 
+    /** Gives back what an order holds: its reserved stock and its coupon use. */
     async releaseHolds(args: { orderId: string; tag: string }): Promise<void> {
-      await db.transaction((trx) => releaseAll(trx, args.orderId, args.tag));
+      await db.transaction(async (trx) => {
+        await releaseAll(trx, args.orderId, args.tag);
+        await releaseCoupon(trx, args.orderId);
+      });
+    },
+
+    async redeemCoupon(args: { orderId: string }): Promise<void> {
+      await redeemCoupon(db, args.orderId);
     },
 
     /** Refunds everything captured and not yet refunded on the order; returns the amount refunded now. */

@@ -11,6 +11,7 @@ import { problemMiddleware, route } from './problem';
 import { orderTypeRoutes } from './routes/order-types';
 import { orderRoutes } from './routes/orders';
 import { productRoutes } from './routes/products';
+import { memberRoutes, promotionRoutes } from './routes/promotions';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -71,6 +72,8 @@ export function createApp({ config, db, temporal, log = (e) => console.log(JSON.
   v1.use('/order-types', orderTypeRoutes());
   v1.use(authenticate(config.AUTH_JWT_SECRET));
   v1.use('/products', productRoutes(db));
+  v1.use('/promotions', promotionRoutes(db));
+  v1.use('/members', memberRoutes(db));
   v1.use('/orders', orderRoutes(db, new OrderCommands(temporal, config)));
   app.use('/v1', v1);
 

@@ -74,3 +74,46 @@ export const listOrdersQuery = z
     cursor: z.string().max(200).optional(),
   })
   .strict();
+
+export const promotionCodeParam = z
+  .string()
+  .min(1)
+  .max(50)
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only');
+
+export const promotionBody = z
+  .object({
+    kind: z.enum(['percent', 'fixed', 'threshold']),
+    value: money,
+    minSubtotal: money.optional(),
+    maxUses: z.number().int().min(1).max(100_000_000).optional(),
+    perCustomerLimit: z.number().int().min(1).max(1_000_000).optional(),
+    startsAt: z.string().datetime({ offset: true }).optional(),
+    endsAt: z.string().datetime({ offset: true }).optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.kind === 'percent' && (p.value < 1 || p.value > 100)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['value'],
+        message: 'a percentage is a whole number from 1 to 100',
+      });
+    }
+    if (p.kind === 'threshold' && p.minSubtotal === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['minSubtotal'],
+        message: 'a threshold promotion needs minSubtotal',
+      });
+    }
+    if (p.startsAt && p.endsAt && Date.parse(p.endsAt) <= Date.parse(p.startsAt)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['endsAt'],
+        message: 'endsAt must be after startsAt',
+      });
+    }
+  });
+
+export const memberBody = z.object({ tier: z.enum(['standard', 'silver', 'gold']) }).strict();

@@ -6,11 +6,13 @@ import type { Knex } from 'knex';
 import * as m001 from './001_products_and_stock';
 import * as m002 from './002_orders';
 import * as m003 from './003_payments_and_production';
+import * as m004 from './004_promotions_and_members';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
   '002_orders': m002,
   '003_payments_and_production': m003,
+  '004_promotions_and_members': m004,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

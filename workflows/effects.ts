@@ -43,7 +43,12 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
     throw err;
   }
-  if (settlesOrder) await nonCancellable(() => store.commitStock({ orderId: order.id }));
+  if (settlesOrder) {
+    await nonCancellable(async () => {
+      await store.commitStock({ orderId: order.id });
+      await store.redeemCoupon({ orderId: order.id });
+    });
+  }
   return { amounts: { ...order.amounts, paid: order.amounts.paid + amount } };
 }
 

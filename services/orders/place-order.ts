@@ -17,6 +17,7 @@ import type {
 } from '../../domain/order';
 import { priceOrder } from '../../domain/pricing';
 import { reserve } from '../inventory/ledger';
+import { lockCoupon, memberTier } from '../promotion/coupons';
 import { loadOrder } from './read-order';
 
 interface ProductRow {
@@ -74,13 +75,26 @@ export async function placeOrder(
       product: bySku.get(sku)!,
       quantity,
     }));
+    const lines = ordered.map(({ product, quantity }) => ({
+      sku: product.sku,
+      name: product.name,
+      unitPrice: product.price,
+      quantity,
+    }));
+    const subtotal = lines.reduce((sum, l) => sum + l.unitPrice * l.quantity, 0);
+    const promotion = input.couponCode
+      ? await lockCoupon(trx, {
+          code: input.couponCode,
+          orderId: input.orderId,
+          customerId: input.customerId,
+          subtotal,
+          now: new Date(input.now),
+        })
+      : null;
     const priced = priceOrder({
-      lines: ordered.map(({ product, quantity }) => ({
-        sku: product.sku,
-        name: product.name,
-        unitPrice: product.price,
-        quantity,
-      })),
+      lines,
+      promotion,
+      memberTier: await memberTier(trx, input.customerId),
       shipsPhysically: input.type !== 'virtual',
     });
     const strategyOf = (p: ProductRow) => p.inventory_strategy ?? defaultStrategy;

@@ -19,7 +19,7 @@ import {
   type OrderWorkflowInput,
 } from '../../workflows/messages';
 import { orderWorkflow } from '../../workflows/order-workflow';
-import { putProduct, uniqueSku } from '../support/api';
+import { call, merchant, putProduct, uniqueSku } from '../support/api';
 import { testDb } from '../support/backends';
 
 const db = testDb();
@@ -85,10 +85,21 @@ async function startOrder(sku: string, quantity: number) {
 
 const actor = (role: 'customer' | 'merchant') => ({ id: `${role}-ts`, role });
 
-test('an order left unpaid for its 30 minutes is cancelled, and its stock is back', async () => {
+test('an order left unpaid for its 30 minutes is cancelled, and its stock and coupon are back', async () => {
   const sku = uniqueSku('ts-unpaid');
   await putProduct(sku, { stock: 5 });
-  const { handle, placed } = await startOrder(sku, 2);
+  const coupon = `TS-${randomUUID().slice(0, 8)}`;
+  expect(
+    (
+      await call('PUT', `/v1/promotions/${coupon}`, {
+        as: merchant,
+        body: { kind: 'fixed', value: 100, maxUses: 1 },
+      })
+    ).status,
+  ).toBe(201);
+  const { handle, placed } = await startOrder(sku, 2, coupon);
+  expect(placed.amounts.discount).toBe(100);
+  expect((await call('GET', `/v1/promotions/${coupon}`, { as: merchant })).body.used).toBe(1);
   expect(Date.parse(placed.paymentDeadline) - Date.parse(placed.createdAt)).toBe(30 * MINUTE);
   expect((await auditStock(db, [sku]))[0]).toMatchObject({ reserved: 2 });
 
@@ -108,6 +119,8 @@ test('an order left unpaid for its 30 minutes is cancelled, and its stock is bac
   expect(Date.parse(last.at) - Date.parse(order.createdAt)).toBeGreaterThanOrEqual(30 * MINUTE);
   expect((await auditStock(db, [sku]))[0]).toMatchObject({ onHand: 5, reserved: 0, balanced: true });
   expect(await db('orders').where({ id: placed.id }).first('status')).toEqual({ status: 'CANCELLED' });
+  expect((await call('GET', `/v1/promotions/${coupon}`, { as: merchant })).body.used).toBe(0);
+  expect(await db('coupon_uses').where({ order_id: placed.id }).pluck('state')).toEqual(['released']);
 }, 60_000);
 
 test('a shipped order is confirmed after 10 days and completed 7 days later', async () => {

@@ -1,0 +1,120 @@
+/**
+ * The promotion service: coupons are limited resources. A use is locked inside the placement
+ * transaction, with the promotion row locked (FOR UPDATE) while the uses are counted, so however
+ * many orders race for the last use, at most `maxUses` (and `perCustomerLimit` per customer)
+ * hold one. Redeem and release are idempotent state changes of that one row per order.
+ */
+import type { Knex } from 'knex';
+import { BusinessRuleError } from '../../domain/errors';
+import type { MemberTier, Promotion, PromotionKind } from '../../domain/pricing';
+
+export interface PromotionRow {
+  code: string;
+  kind: PromotionKind;
+  value: number;
+  min_subtotal: number | null;
+  max_uses: number | null;
+  per_customer_limit: number | null;
+  starts_at: Date | null;
+  ends_at: Date | null;
+}
+
+const ACTIVE = ['locked', 'redeemed'];
+
+export function toPromotion(row: PromotionRow): Promotion {
+  return { code: row.code, kind: row.kind, value: row.value, minSubtotal: row.min_subtotal };
+}
+
+/**
+ * Checks a coupon for this order and locks one use of it. Must run in the placement transaction,
+ * after the subtotal is known, so a refused order leaves no use behind.
+ */
+export async function lockCoupon(
+  trx: Knex.Transaction,
+  args: { code: string; orderId: string; customerId: string; subtotal: number; now: Date },
+): Promise<Promotion> {
+  const row: PromotionRow | undefined = await trx('promotions').where('code', args.code).forUpdate().first();
+  if (!row)
+    throw new BusinessRuleError('COUPON_INVALID', `no coupon ${args.code}`, { couponCode: args.code });
+  if (row.starts_at && args.now < row.starts_at) {
+    throw new BusinessRuleError(
+      'COUPON_INVALID',
+      `coupon ${args.code} is not valid before ${row.starts_at.toISOString()}`,
+      { couponCode: args.code },
+    );
+  }
+  if (row.ends_at && args.now >= row.ends_at) {
+    throw new BusinessRuleError(
+      'COUPON_EXPIRED',
+      `coupon ${args.code} expired at ${row.ends_at.toISOString()}`,
+      { couponCode: args.code },
+    );
+  }
+  if (row.min_subtotal != null && args.subtotal < row.min_subtotal) {
+    throw new BusinessRuleError(
+      'COUPON_INVALID',
+      `coupon ${args.code} needs a subtotal of at least ${row.min_subtotal}`,
+      {
+        couponCode: args.code,
+        minSubtotal: row.min_subtotal,
+      },
+    );
+  }
+  const counts = await trx('coupon_uses')
+    .where('code', args.code)
+    .whereIn('state', ACTIVE)
+    .whereNot('order_id', args.orderId)
+    .select(
+      trx.raw('COUNT(*)::int AS total'),
+      trx.raw('COUNT(*) FILTER (WHERE customer_id = ?)::int AS mine', [args.customerId]),
+    )
+    .first();
+  if (row.max_uses != null && counts.total >= row.max_uses) {
+    throw new BusinessRuleError('COUPON_EXHAUSTED', `coupon ${args.code} has no uses left`, {
+      couponCode: args.code,
+    });
+  }
+  if (row.per_customer_limit != null && counts.mine >= row.per_customer_limit) {
+    throw new BusinessRuleError(
+      'COUPON_EXHAUSTED',
+      `coupon ${args.code} was already used ${counts.mine} time(s) by this customer`,
+      {
+        couponCode: args.code,
+      },
+    );
+  }
+  await trx('coupon_uses')
+    .insert({ code: args.code, order_id: args.orderId, customer_id: args.customerId, state: 'locked' })
+    .onConflict(['code', 'order_id'])
+    .ignore();
+  return toPromotion(row);
+}
+
+/** Marks the order's locked use as redeemed (payment). Idempotent. */
+export async function redeemCoupon(db: Knex, orderId: string): Promise<void> {
+  await db('coupon_uses')
+    .where({ order_id: orderId, state: 'locked' })
+    .update({ state: 'redeemed', updated_at: db.fn.now() });
+}
+
+/** Frees the order's use, locked or redeemed, for someone else (cancel, timeout, full refund). Idempotent. */
+export async function releaseCoupon(db: Knex, orderId: string): Promise<void> {
+  await db('coupon_uses')
+    .where('order_id', orderId)
+    .whereIn('state', ACTIVE)
+    .update({ state: 'released', updated_at: db.fn.now() });
+}
+
+export async function memberTier(db: Knex, customerId: string): Promise<MemberTier> {
+  const row = await db('members').where('customer_id', customerId).first('tier');
+  return (row?.tier as MemberTier) ?? 'standard';
+}
+
+export async function promotionUsage(db: Knex, code: string): Promise<{ locked: number; redeemed: number }> {
+  const rows: { state: string; n: number }[] = await db('coupon_uses')
+    .where('code', code)
+    .groupBy('state')
+    .select('state', db.raw('COUNT(*)::int AS n'));
+  const of = (s: string) => rows.find((r) => r.state === s)?.n ?? 0;
+  return { locked: of('locked'), redeemed: of('redeemed') };
+}
