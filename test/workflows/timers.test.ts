@@ -65,7 +65,7 @@ afterAll(async () => {
   await db.destroy();
 });
 
-async function startOrder(sku: string, quantity: number) {
+async function startOrder(sku: string, quantity: number, couponCode?: string) {
   const orderId = `ord_ts_${randomUUID().slice(0, 8)}`;
   const input: OrderWorkflowInput = {
     orderId,
@@ -73,6 +73,7 @@ async function startOrder(sku: string, quantity: number) {
     customerId: 'cus-ts',
     items: [{ sku, quantity }],
     policy,
+    couponCode,
   };
   const handle = await env.client.workflow.start(orderWorkflow, {
     workflowId: orderId,
