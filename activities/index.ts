@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { FailureType } from '../domain/errors';
 import type { HistoryEntry, InventoryStrategy, PlaceOrderInput } from '../domain/order';
+import type { RefundPlan } from '../domain/refunds';
 import {
   commitAll,
   release,
@@ -15,7 +16,9 @@ import {
   soldNotRestocked,
   type StockLine,
 } from '../services/inventory/ledger';
+import { modifyOrderItems } from '../services/orders/modify-order';
 import { placeOrder } from '../services/orders/place-order';
+import { recordRefund, saveReturn, type ReturnRecord } from '../services/orders/returns-store';
 import { recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
 import type { PaymentProvider } from '../services/payment/provider';
 import { openProductionJob } from '../services/production/jobs';
@@ -36,6 +39,40 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
     return db('order_items')
       .where({ order_id: orderId, inventory_strategy: 'on_payment' })
       .select('sku', 'quantity');
+  }
+
+  /**
+   * Refunds up to `limit` for one refund (`refundId`) of an order, one provider refund per payment
+   * keyed by (refundId, payment). A retry first looks up what this refund already did, so it never
+   * refunds twice, and returns the same total.
+   */
+  async function refundAcrossPayments(
+    orderId: string,
+    refundId: string,
+    limit: number,
+    reason: string,
+  ): Promise<number> {
+    const key = (paymentId: string) => `${orderId}:refund:${refundId}:${paymentId}`;
+    const paymentsOfOrder = await payments.refundable(orderId);
+    const done = new Map<string, number>();
+    for (const p of paymentsOfOrder) {
+      const earlier = await payments.lookupRefund(key(p.paymentId));
+      if (earlier) done.set(p.paymentId, earlier.amount);
+    }
+    let total = [...done.values()].reduce((a, b) => a + b, 0);
+    for (const p of paymentsOfOrder) {
+      if (total >= limit) break;
+      if (done.has(p.paymentId) || p.refundable === 0) continue;
+      const refund = await payments.refund({
+        idempotencyKey: key(p.paymentId),
+        paymentId: p.paymentId,
+        orderId,
+        amount: Math.min(limit - total, p.refundable),
+        reason,
+      });
+      total += refund.amount;
+    }
+    return total;
   }
 
   return {
@@ -110,20 +147,9 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
       await redeemCoupon(db, args.orderId);
     },
 
-    /** Refunds everything captured and not yet refunded on the order; returns the amount refunded now. */
+    /** Refunds everything captured and not yet refunded on the order; returns what this refund (`tag`) refunded. */
     async refundAll(args: { orderId: string; tag: string; reason: string }): Promise<number> {
-      let refunded = 0;
-      for (const { paymentId, refundable } of await payments.refundable(args.orderId)) {
-        const refund = await payments.refund({
-          idempotencyKey: `${args.orderId}:refund:${args.tag}:${paymentId}`,
-          paymentId,
-          orderId: args.orderId,
-          amount: refundable,
-          reason: args.reason,
-        });
-        refunded += refund.amount;
-      }
-      return refunded;
+      return refundAcrossPayments(args.orderId, args.tag, Number.MAX_SAFE_INTEGER, args.reason);
     },
 
     /** Goods sold but not shipped go back on hand. */
@@ -131,6 +157,43 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
       await db.transaction(async (trx) =>
         restock(trx, args.orderId, await soldNotRestocked(trx, args.orderId), args.tag),
       );
+    },
+
+    /** Refunds exactly `amount` across the order's payments, oldest first. */
+    async refundAmount(args: {
+      orderId: string;
+      refundId: string;
+      amount: number;
+      reason: string;
+    }): Promise<number> {
+      const refunded = await refundAcrossPayments(args.orderId, args.refundId, args.amount, args.reason);
+      if (refunded !== args.amount)
+        throw new Error(`refund ${args.refundId}: only ${refunded} of ${args.amount} could be refunded`);
+      return refunded;
+    },
+
+    /** Goods back in stock (a received return, units refunded before shipping), never more than sold. */
+    async restockItems(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
+      await db.transaction((trx) => restock(trx, args.orderId, args.items, args.tag));
+    },
+
+    async recordRefund(args: {
+      refundId: string;
+      orderId: string;
+      source: string;
+      plan: RefundPlan;
+      reason: string;
+      at: string;
+    }) {
+      await recordRefund(db, args);
+    },
+
+    async saveReturn(record: ReturnRecord): Promise<void> {
+      await saveReturn(db, record);
+    },
+
+    async modifyItems(args: { orderId: string; items: { sku: string; quantity: number }[]; tag: string }) {
+      return asFailure(() => modifyOrderItems(db, args));
     },
 
     async openProduction(args: { orderId: string; kind: 'manufacture' | 'digital_code' }) {

@@ -12,6 +12,7 @@ import { orderTypeRoutes } from './routes/order-types';
 import { orderRoutes } from './routes/orders';
 import { productRoutes } from './routes/products';
 import { memberRoutes, promotionRoutes } from './routes/promotions';
+import { reverseFlowRoutes } from './routes/reverse-flows';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -74,7 +75,10 @@ export function createApp({ config, db, temporal, log = (e) => console.log(JSON.
   v1.use('/products', productRoutes(db));
   v1.use('/promotions', promotionRoutes(db));
   v1.use('/members', memberRoutes(db));
-  v1.use('/orders', orderRoutes(db, new OrderCommands(temporal, config)));
+  const commands = new OrderCommands(temporal, config);
+  const reverse = reverseFlowRoutes(db, commands);
+  v1.use('/orders', orderRoutes(db, commands), reverse.orders);
+  v1.use('/returns', reverse.returns);
   app.use('/v1', v1);
 
   app.use((req, _res, next) => next(new NotFoundError(`route ${req.method} ${req.path}`)));

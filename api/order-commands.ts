@@ -15,6 +15,11 @@ import {
   type OrderWorkflowInput,
   type OrderWorkflowResult,
 } from '../workflows/messages';
+import {
+  returnActionUpdate,
+  type ReturnActionRequest,
+  type ReturnRecord,
+} from '../workflows/reverse/messages';
 
 export interface CreateOrderCommand {
   type: OrderType;
@@ -81,7 +86,14 @@ export class OrderCommands {
     });
   }
 
-  async act(orderId: string, request: ActionRequest): Promise<OrderState> {
-    return this.client.workflow.getHandle(orderId).executeUpdate(orderActionUpdate, { args: [request] });
+  /** `updateId`: the same id twice is one Update (Temporal answers the second with the first's result). */
+  async act(orderId: string, request: ActionRequest, updateId?: string): Promise<OrderState> {
+    return this.client.workflow
+      .getHandle(orderId)
+      .executeUpdate(orderActionUpdate, { args: [request], ...(updateId ? { updateId } : {}) });
+  }
+
+  async actOnReturn(returnId: string, request: ReturnActionRequest): Promise<ReturnRecord> {
+    return this.client.workflow.getHandle(returnId).executeUpdate(returnActionUpdate, { args: [request] });
   }
 }

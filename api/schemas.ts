@@ -117,3 +117,27 @@ export const promotionBody = z
   });
 
 export const memberBody = z.object({ tier: z.enum(['standard', 'silver', 'gold']) }).strict();
+
+const units = z
+  .array(z.object({ sku: id, quantity: z.number().int().min(1).max(1000) }).strict())
+  .min(1)
+  .max(100);
+
+export const refundBody = z.object({ items: units.optional(), reason: z.string().min(1).max(500) }).strict();
+export const returnBody = z.object({ items: units, reason: z.string().min(1).max(500) }).strict();
+export const returnIdParam = id;
+export const returnActionBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+export const patchOrderBody = z
+  .object({
+    shippingAddress: shippingAddress.optional(),
+    items: z
+      .array(z.object({ sku: id, quantity: z.number().int().min(0).max(1000) }).strict())
+      .min(1)
+      .max(100)
+      .optional(),
+  })
+  .strict()
+  .refine(
+    (b) => b.shippingAddress !== undefined || b.items !== undefined,
+    'give shippingAddress, items or both',
+  );

@@ -12,7 +12,9 @@ export type BusinessCode =
   | 'COUPON_EXHAUSTED'
   | 'NOTHING_TO_REFUND'
   | 'AMOUNT_TOO_LARGE'
-  | 'PRESALE_WINDOW';
+  | 'PRESALE_WINDOW'
+  | 'UNKNOWN_LINE'
+  | 'MODIFICATION_NOT_ALLOWED';
 
 /** ApplicationFailure types that cross the workflow boundary. */
 export const FailureType = {

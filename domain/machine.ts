@@ -17,7 +17,10 @@ export type Effect =
   | 'refundAndRelease' // refund everything paid, put stock back
   | 'openProduction'
   | 'deliverGoods'
-  | 'recordShipment';
+  | 'recordShipment'
+  | 'refundItems' // a refund child workflow for some or all units, then the accounts
+  | 'openReturn' // starts the return's own workflow
+  | 'applyModification'; // address and/or fewer items, repriced
 
 /** Durations measured from entering the state, or instants stored on the order. */
 export type TimerName =
@@ -30,6 +33,8 @@ export interface StateDef<A extends string> {
   terminal?: boolean;
   /** A system action taken as soon as the state is entered. */
   auto?: A;
+  /** What a `modify` may change in this state: items (before payment or production) and the address (until shipped). */
+  edits?: readonly ('items' | 'address')[];
   /** A system action taken when a durable timer fires, unless something else happened first. */
   after?: { timer: TimerName; action: A; reason: string };
 }

@@ -94,6 +94,12 @@ export interface ActionRequest {
   reason?: string;
   paymentToken?: string;
   shipment?: { carrier: string; trackingNumber: string };
+  /** `refund`: these units (all that is left when omitted); the workflow decides whether that refunds the whole order. */
+  refund?: { refundId: string; items?: { sku: string; quantity: number }[] };
+  /** `request_return`: the units the customer sends back. */
+  returnRequest?: { returnId: string; items: { sku: string; quantity: number }[] };
+  /** `modify`: a new address, and/or lower quantities (0 removes a line). */
+  modification?: { shippingAddress?: ShippingAddress; items?: { sku: string; quantity: number }[] };
 }
 
 export function actorName(actor: Actor, id?: string): string {

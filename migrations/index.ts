@@ -7,12 +7,14 @@ import * as m001 from './001_products_and_stock';
 import * as m002 from './002_orders';
 import * as m003 from './003_payments_and_production';
 import * as m004 from './004_promotions_and_members';
+import * as m005 from './005_refunds_and_returns';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
   '002_orders': m002,
   '003_payments_and_production': m003,
   '004_promotions_and_members': m004,
+  '005_refunds_and_returns': m005,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,24 +1,41 @@
 /**
- * What each machine effect (domain/machine.ts `Effect`) does, as activity calls. Returns the
- * changes to the order; throws an ApplicationFailure when the action must not happen (declined
- * payment, stock gone), in which case no transition is recorded.
+ * What each machine effect (domain/machine.ts `Effect`) does, as activity calls and child
+ * workflows. Returns the changes to the order; throws an ApplicationFailure when the action must
+ * not happen (declined payment, stock gone), in which case no transition is recorded.
  */
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, executeChild, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import type { Effect } from '../domain/machine';
 import type { ActionRequest, OrderState } from '../domain/order';
-import { payment, refunds, store } from './activities';
+import { applyRefund, planRefund } from '../domain/refunds';
+import { payment, store } from './activities';
+import { cancelOrderFlow } from './reverse/cancel-order';
+import { refundOrderFlow } from './reverse/refund-order';
+import { initialReturnRecord, returnOrderFlow } from './reverse/return-order';
 
 export interface EffectContext {
   order: OrderState;
   request: ActionRequest | null;
   /** Numbers payment attempts, so each has its own idempotency key. */
   nextPaymentAttempt: () => number;
+  /** Units promised to open returns (other than the one being refunded). */
+  held: Record<string, number>;
+  onReturnOpened: (returnId: string, items: { sku: string; quantity: number }[]) => void;
 }
 
-type Changes = Partial<Pick<OrderState, 'amounts' | 'shipment' | 'delivery'>>;
+type Changes = Partial<
+  Pick<
+    OrderState,
+    'amounts' | 'shipment' | 'delivery' | 'items' | 'discounts' | 'presale' | 'shippingAddress'
+  >
+>;
 
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
+
+const PAYMENT_OPTIONS = {
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
+} as const;
 
 async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean): Promise<Changes> {
   const { order } = ctx;
@@ -52,23 +69,21 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   return { amounts: { ...order.amounts, paid: order.amounts.paid + amount } };
 }
 
-const PAYMENT_OPTIONS = {
-  startToCloseTimeout: '20s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
-} as const;
-
-async function refundEverything(order: OrderState, reason: string): Promise<Changes> {
-  return nonCancellable(async () => {
-    const refunded = await refunds.refundAll({ orderId: order.id, tag: 'cancel', reason });
-    await store.releaseHolds({ orderId: order.id, tag: 'cancel' });
-    await store.restockSold({ orderId: order.id, tag: 'cancel' });
-    return { amounts: { ...order.amounts, refunded: order.amounts.refunded + refunded } };
-  });
+/** The cancel flow as a child workflow, so its steps show on their own in the Web UI. */
+async function cancel(order: OrderState, refund: boolean, reason: string): Promise<Changes> {
+  const { refunded } = await nonCancellable(() =>
+    executeChild(cancelOrderFlow, {
+      workflowId: `${order.id}-cancel`,
+      args: [{ orderId: order.id, refund, reason }],
+    }),
+  );
+  return refund ? { amounts: { ...order.amounts, refunded: order.amounts.refunded + refunded } } : {};
 }
 
 export async function runEffect(effect: Effect | undefined, ctx: EffectContext): Promise<Changes> {
   const { order, request } = ctx;
   const due = order.amounts.total - order.amounts.paid;
+  const reason = request?.reason ?? 'cancelled';
   switch (effect) {
     case undefined:
       return {};
@@ -80,14 +95,12 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       return charge(ctx, due, true);
     case 'releaseHolds':
     case 'forfeitDeposit':
-      await nonCancellable(() => store.releaseHolds({ orderId: order.id, tag: 'cancel' }));
-      return {};
+      return cancel(order, false, reason);
     case 'cancelPresale':
       // The presale rule (domain/machines/presale.ts): a customer's cancel keeps the deposit.
-      if (request?.actor.role === 'customer') return runEffect('forfeitDeposit', ctx);
-      return refundEverything(order, request?.reason ?? 'cancelled');
+      return cancel(order, request?.actor.role !== 'customer', reason);
     case 'refundAndRelease':
-      return refundEverything(order, request?.reason ?? 'cancelled');
+      return cancel(order, true, reason);
     case 'openProduction':
       await store.openProduction({ orderId: order.id, kind: 'manufacture' });
       return {};
@@ -97,5 +110,62 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     }
     case 'recordShipment':
       return { shipment: request?.shipment ?? null };
+    case 'refundItems': {
+      const { refundId, items } = request!.refund!;
+      const plan = planRefund(order.items, order.amounts.shipping, items, ctx.held);
+      const source = request!.returnRequest ? 'return' : 'refund';
+      const { amount } = await nonCancellable(() =>
+        executeChild(refundOrderFlow, {
+          workflowId: `${order.id}-refund-${refundId}`,
+          args: [
+            {
+              orderId: order.id,
+              refundId,
+              plan,
+              reason: request!.reason ?? source,
+              source,
+              restock: source === 'refund' && ['PAID', 'IN_PRODUCTION'].includes(order.status),
+              at: new Date().toISOString(),
+            },
+          ],
+        }),
+      );
+      return {
+        items: applyRefund(order.items, plan),
+        amounts: { ...order.amounts, refunded: order.amounts.refunded + amount },
+      };
+    }
+    case 'openReturn': {
+      const { returnId, items } = request!.returnRequest!;
+      const input = {
+        returnId,
+        orderId: order.id,
+        customerId: order.customerId,
+        items,
+        reason: request!.reason ?? 'return',
+        requestedAt: new Date().toISOString(),
+        requestedBy: `${request!.actor.role}:${request!.actor.id}`,
+      };
+      // Recorded before the return's workflow starts, so the API can show it as soon as it answers.
+      await store.saveReturn(initialReturnRecord(input));
+      await startChild(returnOrderFlow, {
+        workflowId: returnId,
+        // The order waits for open returns before it completes; ended any other way (an operator), the return still finishes.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [input],
+      });
+      ctx.onReturnOpened(returnId, items);
+      return {};
+    }
+    case 'applyModification': {
+      const { items, shippingAddress } = request!.modification!;
+      const changes: Changes = shippingAddress ? { shippingAddress } : {};
+      if (items)
+        Object.assign(
+          changes,
+          await store.modifyItems({ orderId: order.id, items, tag: `modify${order.history.length + 1}` }),
+        );
+      return changes;
+    }
   }
 }

@@ -23,7 +23,7 @@ import {
 } from '../schemas';
 
 /** The order, if the caller may see it: a customer's view of someone else's order is a 404, never a 403. */
-async function visibleOrder(db: Db, req: Request): Promise<OrderState> {
+export async function visibleOrder(db: Db, req: Request): Promise<OrderState> {
   const id = orderIdParam.parse(req.params.id);
   const principal = principalOf(req);
   const order = await loadOrder(db, id);
@@ -36,7 +36,7 @@ async function visibleOrder(db: Db, req: Request): Promise<OrderState> {
  * A finished order's workflow has closed and takes no Updates; the machine answers for it, as the
  * workflow's validator would have.
  */
-function refuseIfFinished(order: OrderState, action: string, role: Role): void {
+export function refuseIfFinished(order: OrderState, action: string, role: Role): void {
   const machine = machineFor(order.type);
   if (!isTerminal(machine, order.status)) return;
   const decision = decide(machine, order.status, action, role);

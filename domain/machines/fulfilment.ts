@@ -3,15 +3,32 @@ import type { StateDef, TransitionDef } from '../machine';
 
 export type FulfilmentState =
   'PAID' | 'IN_PRODUCTION' | 'SHIPPED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
-export type FulfilmentAction = 'start_production' | 'ship' | 'confirm' | 'complete' | 'cancel';
+export type FulfilmentAction =
+  | 'start_production'
+  | 'ship'
+  | 'confirm'
+  | 'complete'
+  | 'cancel'
+  | 'refund'
+  | 'refund_all'
+  | 'request_return'
+  | 'return_refund'
+  | 'return_refund_all'
+  | 'modify';
 
 const same = (label: string) => ({ customer: label, merchant: label, support: label });
 
 export const fulfilmentStates: Record<FulfilmentState, StateDef<FulfilmentAction>> = {
-  PAID: { labels: same('Paid'), waitsFor: 'production to start', auto: 'start_production' },
+  PAID: {
+    labels: same('Paid'),
+    waitsFor: 'production to start',
+    auto: 'start_production',
+    edits: ['address'],
+  },
   IN_PRODUCTION: {
     labels: { customer: 'Awaiting shipment', merchant: 'To ship', support: 'In production, not shipped' },
     waitsFor: 'the merchant to ship',
+    edits: ['address'],
   },
   SHIPPED: {
     labels: { customer: 'On its way', merchant: 'Shipped', support: 'Shipped, awaiting receipt' },
@@ -30,11 +47,35 @@ export const fulfilmentStates: Record<FulfilmentState, StateDef<FulfilmentAction
 
 const anyone = ['customer', 'merchant', 'support'] as const;
 
+const staff = ['merchant', 'support'] as const;
+
+/** Money back without goods coming back (staff), and returns of shipped goods (customers), each a self-loop until all is refunded. */
+function refundsIn(
+  state: FulfilmentState,
+  returns: boolean,
+): TransitionDef<FulfilmentState, FulfilmentAction>[] {
+  return [
+    { from: state, action: 'refund', to: state, by: staff, effect: 'refundItems' },
+    { from: state, action: 'refund_all', to: 'REFUNDED', by: staff, effect: 'refundItems' },
+    ...(returns
+      ? ([
+          { from: state, action: 'request_return', to: state, by: ['customer'], effect: 'openReturn' },
+          { from: state, action: 'return_refund', to: state, by: ['system'], effect: 'refundItems' },
+          { from: state, action: 'return_refund_all', to: 'REFUNDED', by: ['system'], effect: 'refundItems' },
+        ] as const)
+      : []),
+  ];
+}
+
 export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAction>[] = [
   { from: 'PAID', action: 'start_production', to: 'IN_PRODUCTION', by: ['system'], effect: 'openProduction' },
   { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'refundAndRelease' },
   { from: 'IN_PRODUCTION', action: 'ship', to: 'SHIPPED', by: ['merchant'], effect: 'recordShipment' },
   { from: 'IN_PRODUCTION', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'refundAndRelease' },
+  { from: 'IN_PRODUCTION', action: 'modify', to: 'IN_PRODUCTION', by: anyone, effect: 'applyModification' },
+  ...refundsIn('IN_PRODUCTION', false),
+  ...refundsIn('SHIPPED', true),
+  ...refundsIn('CONFIRMED', true),
   { from: 'SHIPPED', action: 'confirm', to: 'CONFIRMED', by: ['customer', 'system'] },
   { from: 'CONFIRMED', action: 'complete', to: 'COMPLETED', by: ['system'] },
 ];

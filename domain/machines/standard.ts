@@ -18,6 +18,7 @@ export const standardMachine: OrderMachine<State, Action> = {
     PENDING_PAYMENT: {
       labels: { customer: 'Awaiting payment', merchant: 'Unpaid', support: 'Pending payment' },
       waitsFor: 'the customer to pay',
+      edits: ['items', 'address'],
       after: { timer: 'paymentTimeout', action: 'expire', reason: 'payment_timeout' },
     },
     ...fulfilmentStates,
@@ -30,6 +31,13 @@ export const standardMachine: OrderMachine<State, Action> = {
       to: 'CANCELLED',
       by: ['customer', 'merchant', 'support'],
       effect: 'releaseHolds',
+    },
+    {
+      from: 'PENDING_PAYMENT',
+      action: 'modify',
+      to: 'PENDING_PAYMENT',
+      by: ['customer', 'merchant', 'support'],
+      effect: 'applyModification',
     },
     { from: 'PENDING_PAYMENT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
     // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.

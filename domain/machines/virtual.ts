@@ -2,7 +2,8 @@
 import type { OrderMachine } from '../machine';
 
 type State = 'PENDING_PAYMENT' | 'PAID' | 'DELIVERED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
-type Action = 'pay' | 'stock_out' | 'cancel' | 'expire' | 'deliver' | 'complete';
+type Action =
+  'pay' | 'stock_out' | 'cancel' | 'expire' | 'deliver' | 'complete' | 'modify' | 'refund' | 'refund_all';
 
 const same = (label: string) => ({ customer: label, merchant: label, support: label });
 
@@ -15,6 +16,7 @@ export const virtualMachine: OrderMachine<State, Action> = {
     PENDING_PAYMENT: {
       labels: { customer: 'Awaiting payment', merchant: 'Unpaid', support: 'Pending payment' },
       waitsFor: 'the customer to pay',
+      edits: ['items', 'address'],
       after: { timer: 'paymentTimeout', action: 'expire', reason: 'payment_timeout' },
     },
     PAID: { labels: same('Paid'), waitsFor: 'the code to be issued', auto: 'deliver' },
@@ -40,6 +42,13 @@ export const virtualMachine: OrderMachine<State, Action> = {
       by: ['customer', 'merchant', 'support'],
       effect: 'releaseHolds',
     },
+    {
+      from: 'PENDING_PAYMENT',
+      action: 'modify',
+      to: 'PENDING_PAYMENT',
+      by: ['customer', 'merchant', 'support'],
+      effect: 'applyModification',
+    },
     { from: 'PENDING_PAYMENT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
     // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.
     { from: 'PENDING_PAYMENT', action: 'stock_out', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
@@ -52,5 +61,20 @@ export const virtualMachine: OrderMachine<State, Action> = {
       effect: 'refundAndRelease',
     },
     { from: 'DELIVERED', action: 'complete', to: 'COMPLETED', by: ['system'] },
+    // A delivered code cannot be sent back: staff refund it (and void the code) instead.
+    {
+      from: 'DELIVERED',
+      action: 'refund',
+      to: 'DELIVERED',
+      by: ['merchant', 'support'],
+      effect: 'refundItems',
+    },
+    {
+      from: 'DELIVERED',
+      action: 'refund_all',
+      to: 'REFUNDED',
+      by: ['merchant', 'support'],
+      effect: 'refundItems',
+    },
   ],
 };

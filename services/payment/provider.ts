@@ -27,7 +27,8 @@ export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   refund(request: RefundRequest): Promise<{ refundId: string; amount: number }>;
   lookup(idempotencyKey: string): Promise<ChargeResult | null>;
-  /** Money captured and not refunded, per successful payment of an order. */
+  lookupRefund(idempotencyKey: string): Promise<{ refundId: string; amount: number } | null>;
+  /** Every successful payment of an order, oldest first, with what is left to refund on it. */
   refundable(orderId: string): Promise<{ paymentId: string; refundable: number }[]>;
 }
 

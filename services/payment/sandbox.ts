@@ -143,6 +143,11 @@ export class SandboxPaymentProvider implements PaymentProvider {
     return row ? toResult(row) : null;
   }
 
+  async lookupRefund(idempotencyKey: string): Promise<{ refundId: string; amount: number } | null> {
+    const row = await this.db('refunds').where('idempotency_key', idempotencyKey).first('id', 'amount');
+    return row ? { refundId: row.id, amount: row.amount } : null;
+  }
+
   async refundable(orderId: string): Promise<{ paymentId: string; refundable: number }[]> {
     const rows: { id: string; refundable: number }[] = await this.db('payments as p')
       .where({ 'p.order_id': orderId, 'p.status': 'succeeded' })

@@ -1,0 +1,95 @@
+/**
+ * How much money a refund of some units gives back, from the allocated line totals.
+ *
+ * A line of Q units that cost T in all refunds its units so that the refunds of every unit add
+ * up to exactly T: after r units have been refunded, k more give back
+ *   floor(T·(r+k)/Q) − floor(T·r/Q),
+ * so the last unit takes whatever cents are left. Shipping is refunded with the refund that
+ * leaves nothing unrefunded on the order, and never on a partial one.
+ */
+import type { OrderLine } from './order';
+
+export interface RefundRequestLine {
+  sku: string;
+  quantity: number;
+}
+
+export interface RefundLine {
+  sku: string;
+  quantity: number;
+  amount: number;
+}
+
+export interface RefundPlan {
+  lines: RefundLine[];
+  shipping: number;
+  amount: number;
+  /** True when, after this refund, every unit of the order has been refunded. */
+  completesOrder: boolean;
+}
+
+export class RefundError extends Error {
+  constructor(
+    readonly code: 'NOTHING_TO_REFUND' | 'AMOUNT_TOO_LARGE' | 'UNKNOWN_LINE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function unitsRefundAmount(
+  line: Pick<OrderLine, 'total' | 'quantity'>,
+  alreadyRefunded: number,
+  units: number,
+): number {
+  const upTo = (n: number) => Math.floor((line.total * n) / line.quantity);
+  return upTo(alreadyRefunded + units) - upTo(alreadyRefunded);
+}
+
+/**
+ * Plans a refund of `requested` (all that is left when omitted). `held` counts units promised to
+ * open returns, which no other refund may take.
+ */
+export function planRefund(
+  items: OrderLine[],
+  shipping: number,
+  requested: RefundRequestLine[] | undefined,
+  held: Record<string, number> = {},
+): RefundPlan {
+  const left = (l: OrderLine) => l.quantity - l.refundedQuantity - (held[l.sku] ?? 0);
+  const wanted =
+    requested ?? items.filter((l) => left(l) > 0).map((l) => ({ sku: l.sku, quantity: left(l) }));
+  const merged = new Map<string, number>();
+  for (const r of wanted) merged.set(r.sku, (merged.get(r.sku) ?? 0) + r.quantity);
+  if ([...merged.values()].reduce((a, b) => a + b, 0) === 0)
+    throw new RefundError('NOTHING_TO_REFUND', 'nothing is left to refund');
+
+  const lines: RefundLine[] = [];
+  for (const [sku, quantity] of merged) {
+    const line = items.find((l) => l.sku === sku);
+    if (!line) throw new RefundError('UNKNOWN_LINE', `the order has no line ${sku}`);
+    if (quantity > left(line)) {
+      throw new RefundError(
+        left(line) === 0 ? 'NOTHING_TO_REFUND' : 'AMOUNT_TOO_LARGE',
+        `only ${left(line)} unit(s) of ${sku} can be refunded`,
+      );
+    }
+    lines.push({ sku, quantity, amount: unitsRefundAmount(line, line.refundedQuantity, quantity) });
+  }
+  const completesOrder = items.every((l) => l.refundedQuantity + (merged.get(l.sku) ?? 0) === l.quantity);
+  const refundShipping = completesOrder ? shipping : 0;
+  return {
+    lines,
+    shipping: refundShipping,
+    amount: lines.reduce((a, l) => a + l.amount, 0) + refundShipping,
+    completesOrder,
+  };
+}
+
+/** The order's lines after a refund was paid. */
+export function applyRefund(items: OrderLine[], plan: RefundPlan): OrderLine[] {
+  return items.map((l) => {
+    const refunded = plan.lines.find((r) => r.sku === l.sku);
+    return refunded ? { ...l, refundedQuantity: l.refundedQuantity + refunded.quantity } : l;
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * Fewer items on an order that is not yet in production: the stock no longer needed is released,
+ * the order repriced with its coupon and the customer's tier (a coupon whose minimum is no longer
+ * met gives nothing and its use is released), and the lines rewritten. One transaction;
+ * idempotent by `tag` (a retry finds the stock already released and reprices to the same result).
+ */
+import type { Knex } from 'knex';
+import { BusinessRuleError } from '../../domain/errors';
+import type { OrderAmounts, OrderLine, Presale } from '../../domain/order';
+import { priceOrder, promotionDiscount, type AppliedDiscount } from '../../domain/pricing';
+import { release } from '../inventory/ledger';
+import { memberTier, releaseCoupon, toPromotion, type PromotionRow } from '../promotion/coupons';
+
+export interface ModifiedItems {
+  items: OrderLine[];
+  amounts: OrderAmounts;
+  discounts: AppliedDiscount[];
+  presale: Presale | null;
+}
+
+export async function modifyOrderItems(
+  db: Knex,
+  args: { orderId: string; items: { sku: string; quantity: number }[]; tag: string },
+): Promise<ModifiedItems> {
+  return db.transaction(async (trx) => {
+    const order = await trx('orders').where('id', args.orderId).forUpdate().first();
+    const current: {
+      sku: string;
+      name: string;
+      quantity: number;
+      unit_price: number;
+      inventory_strategy: string;
+    }[] = await trx('order_items').where('order_id', args.orderId).orderBy('line');
+    const wanted = new Map(args.items.map((i) => [i.sku, i.quantity]));
+    const kept = current
+      .map((l) => ({ ...l, newQuantity: Math.min(l.quantity, wanted.get(l.sku) ?? l.quantity) }))
+      .filter((l) => l.newQuantity > 0);
+    if (kept.length === 0)
+      throw new BusinessRuleError('AMOUNT_TOO_LARGE', 'an order needs at least one item: cancel it instead');
+
+    // Released stock is what the original order held minus what it keeps (only on_order lines hold stock now).
+    const fewer = current
+      .filter((l) => l.inventory_strategy === 'on_order')
+      .map((l) => ({
+        sku: l.sku,
+        quantity: l.quantity - (kept.find((k) => k.sku === l.sku)?.newQuantity ?? 0),
+      }))
+      .filter((l) => l.quantity > 0);
+    await release(trx, args.orderId, fewer, args.tag);
+
+    const lines = kept.map((l) => ({
+      sku: l.sku,
+      name: l.name,
+      unitPrice: l.unit_price,
+      quantity: l.newQuantity,
+    }));
+    const subtotal = lines.reduce((a, l) => a + l.unitPrice * l.quantity, 0);
+    const promotionRow: PromotionRow | undefined = order.coupon_code
+      ? await trx('promotions').where('code', order.coupon_code).first()
+      : undefined;
+    let promotion = promotionRow ? toPromotion(promotionRow) : null;
+    if (promotion && promotionDiscount(promotion, subtotal) === 0) {
+      await releaseCoupon(trx, args.orderId);
+      promotion = null;
+    }
+    const priced = priceOrder({
+      lines,
+      promotion,
+      memberTier: await memberTier(trx, order.customer_id),
+      shipsPhysically: order.type !== 'virtual',
+    });
+
+    const items: OrderLine[] = priced.lines.map((l, i) => ({
+      sku: l.sku,
+      name: l.name,
+      quantity: l.quantity,
+      unitPrice: l.unitPrice,
+      discount: l.discount,
+      total: l.total,
+      refundedQuantity: 0,
+      inventoryStrategy: kept[i]!.inventory_strategy as OrderLine['inventoryStrategy'],
+    }));
+    await trx('order_items').where('order_id', args.orderId).delete();
+    await trx('order_items').insert(
+      items.map((item, line) => ({
+        order_id: args.orderId,
+        line,
+        sku: item.sku,
+        name: item.name,
+        quantity: item.quantity,
+        unit_price: item.unitPrice,
+        discount: item.discount,
+        total: item.total,
+        refunded_quantity: 0,
+        inventory_strategy: item.inventoryStrategy,
+      })),
+    );
+
+    let presale: Presale | null = order.details?.presale ?? null;
+    if (presale) {
+      const products = await trx('products')
+        .whereIn(
+          'sku',
+          items.map((i) => i.sku),
+        )
+        .select('sku', 'presale');
+      const deposit = items.reduce(
+        (a, i) => a + (products.find((p) => p.sku === i.sku)?.presale?.depositPerUnit ?? 0) * i.quantity,
+        0,
+      );
+      presale = { ...presale, deposit: Math.min(deposit, priced.amounts.total) };
+    }
+    return {
+      items,
+      amounts: { ...priced.amounts, paid: order.paid, refunded: order.refunded },
+      discounts: priced.discounts,
+      presale,
+    };
+  });
+}

@@ -1,0 +1,74 @@
+/** Returns and refunds as the order center records them. Idempotent writes, ordered by sequence. */
+import type { Knex } from 'knex';
+import type { RefundPlan } from '../../domain/refunds';
+
+export interface ReturnRecord {
+  id: string;
+  orderId: string;
+  customerId: string;
+  status: string;
+  items: { sku: string; quantity: number }[];
+  reason: string;
+  refundedAmount: number | null;
+  history: { from: string | null; action: string; to: string; actor: string; at: string; reason?: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function saveReturn(db: Knex, record: ReturnRecord): Promise<void> {
+  const row = {
+    id: record.id,
+    order_id: record.orderId,
+    customer_id: record.customerId,
+    status: record.status,
+    items: JSON.stringify(record.items),
+    reason: record.reason,
+    refunded_amount: record.refundedAmount,
+    history: JSON.stringify(record.history),
+    history_seq: record.history.length,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+  };
+  // A retried or late write of an older step never overwrites a newer one.
+  await db('returns')
+    .insert(row)
+    .onConflict('id')
+    .merge()
+    .where('returns.history_seq', '<', record.history.length);
+}
+
+export async function loadReturn(db: Knex, id: string): Promise<ReturnRecord | null> {
+  const row = await db('returns').where('id', id).first();
+  if (!row) return null;
+  return {
+    id: row.id,
+    orderId: row.order_id,
+    customerId: row.customer_id,
+    status: row.status,
+    items: row.items,
+    reason: row.reason,
+    refundedAmount: row.refunded_amount,
+    history: row.history,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+export async function recordRefund(
+  db: Knex,
+  args: { refundId: string; orderId: string; source: string; plan: RefundPlan; reason: string; at: string },
+): Promise<void> {
+  await db('order_refunds')
+    .insert({
+      id: args.refundId,
+      order_id: args.orderId,
+      source: args.source,
+      items: JSON.stringify(args.plan.lines),
+      shipping: args.plan.shipping,
+      amount: args.plan.amount,
+      reason: args.reason,
+      created_at: args.at,
+    })
+    .onConflict('id')
+    .ignore();
+}

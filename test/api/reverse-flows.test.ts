@@ -1,0 +1,293 @@
+/** Issue 7: cancel, refund, return and modification through the API, with the ledger rules checked after each. */
+import { randomUUID } from 'node:crypto';
+import { auditStock } from '../../services/inventory/audit';
+import { auditMoney } from '../../services/audit/money';
+import {
+  call,
+  customer,
+  merchant,
+  putProduct,
+  support,
+  uniqueSku,
+  waitForOrder,
+  type As,
+} from '../support/api';
+import { testDb, testTemporal } from '../support/backends';
+import { startOwnServices, type OwnServices } from '../support/own-services';
+
+const db = testDb();
+let services: OwnServices;
+beforeAll(async () => {
+  // Long enough windows that returns can be made after confirmation.
+  services = await startOwnServices('reverse', { AFTER_SALES_WINDOW: '10m' });
+}, 90_000);
+afterAll(async () => {
+  await services?.stopAll();
+  await db.destroy();
+});
+
+const api = (method: string, path: string, as: As, body?: unknown, headers?: Record<string, string>) =>
+  call(method, path, { as, body, headers, baseUrl: services.apiUrl });
+
+async function expectLedgerRulesHold(orderId: string, skus: string[]) {
+  expect(await auditMoney(db, [orderId])).toEqual([]);
+  for (const audit of await auditStock(db, skus)) expect(audit).toMatchObject({ balanced: true });
+}
+
+/** Two lines, a 700 coupon allocated 280 / 420: line totals 1720 and 2580, shipping 800, total 5100. */
+async function paidTwoLineOrder(state: 'IN_PRODUCTION' | 'SHIPPED' | 'CONFIRMED' = 'SHIPPED') {
+  const [a, b] = [uniqueSku('ra'), uniqueSku('rb')];
+  await putProduct(a, { price: 1000, stock: 10 }, services.apiUrl);
+  await putProduct(b, { price: 3000, stock: 10 }, services.apiUrl);
+  const coupon = `R-${randomUUID().slice(0, 8)}`;
+  await api('PUT', `/v1/promotions/${coupon}`, merchant, { kind: 'fixed', value: 700 });
+  const owner = customer();
+  const created = await api('POST', '/v1/orders', owner, {
+    items: [
+      { sku: a, quantity: 2 },
+      { sku: b, quantity: 1 },
+    ],
+    couponCode: coupon,
+  });
+  expect(created.body.order.items.map((i: any) => i.total)).toEqual([1720, 2580]);
+  expect(created.body.order.amounts.total).toBe(5100);
+  const id = created.body.order.id;
+  expect((await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  if (state !== 'IN_PRODUCTION')
+    expect(
+      (await api('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'R1' })).status,
+    ).toBe(200);
+  if (state === 'CONFIRMED')
+    expect((await api('POST', `/v1/orders/${id}/confirm`, owner, {})).status).toBe(200);
+  return { id, owner, a, b };
+}
+
+const providerRefunds = async (orderId: string) =>
+  Number((await db('refunds').where({ order_id: orderId }).sum<{ s: number }[]>('amount as s'))[0]!.s ?? 0);
+
+test('a partial refund of one of two lines pays back exactly its allocated share; a retried request pays nothing more', async () => {
+  const { id, owner, a, b } = await paidTwoLineOrder('SHIPPED');
+  const key = { 'idempotency-key': randomUUID() };
+  const first = await api(
+    'POST',
+    `/v1/orders/${id}/refunds`,
+    merchant,
+    { items: [{ sku: a, quantity: 1 }], reason: 'damaged' },
+    key,
+  );
+  expect(first.status).toBe(201);
+  // floor(1720 · 1/2) = 860 for one of the two units; no shipping on a partial refund.
+  expect(first.body.refund).toMatchObject({
+    orderId: id,
+    amount: 860,
+    shipping: 0,
+    items: [{ sku: a, quantity: 1, amount: 860 }],
+    reason: 'damaged',
+  });
+
+  const again = await api(
+    'POST',
+    `/v1/orders/${id}/refunds`,
+    merchant,
+    { items: [{ sku: a, quantity: 1 }], reason: 'damaged' },
+    key,
+  );
+  expect(again.status).toBe(201);
+  expect(again.body.refund).toEqual(first.body.refund);
+  expect(await providerRefunds(id)).toBe(860);
+
+  const order = (await api('GET', `/v1/orders/${id}`, owner)).body.order;
+  expect(order.status).toBe('SHIPPED');
+  expect(order.amounts).toMatchObject({ paid: 5100, refunded: 860 });
+  expect(order.items.map((i: any) => i.refundedQuantity)).toEqual([1, 0]);
+  expect(order.history.at(-1)).toMatchObject({
+    from: 'SHIPPED',
+    action: 'refund',
+    to: 'SHIPPED',
+    actor: `merchant:${merchant.id}`,
+  });
+
+  // Refunding the whole of line b, then b again: nothing is left on it.
+  expect(
+    (
+      await api('POST', `/v1/orders/${id}/refunds`, support, {
+        items: [{ sku: b, quantity: 1 }],
+        reason: 'x',
+      })
+    ).body.refund.amount,
+  ).toBe(2580);
+  const nothing = await api('POST', `/v1/orders/${id}/refunds`, support, {
+    items: [{ sku: b, quantity: 1 }],
+    reason: 'x',
+  });
+  expect(nothing.status).toBe(422);
+  expect(nothing.body.code).toBe('NOTHING_TO_REFUND');
+  const tooMany = await api('POST', `/v1/orders/${id}/refunds`, support, {
+    items: [{ sku: a, quantity: 2 }],
+    reason: 'x',
+  });
+  expect(tooMany.body).toMatchObject({ status: 422, code: 'AMOUNT_TOO_LARGE' });
+  expect(await providerRefunds(id)).toBe(860 + 2580);
+
+  // The rest: the last unit of a (1720 − 860) and the shipping; the order is REFUNDED.
+  const rest = await api('POST', `/v1/orders/${id}/refunds`, merchant, { reason: 'goodwill' });
+  expect(rest.body.refund).toMatchObject({ amount: 860 + 800, shipping: 800 });
+  const refunded = (await api('GET', `/v1/orders/${id}`, owner)).body.order;
+  expect(refunded).toMatchObject({ status: 'REFUNDED', amounts: { paid: 5100, refunded: 5100 } });
+  const after = await api('POST', `/v1/orders/${id}/refunds`, merchant, { reason: 'again' });
+  expect(after.status).toBe(409);
+  expect(await providerRefunds(id)).toBe(5100);
+  // Customers ask through returns; they may never refund (403, whatever the state).
+  expect((await api('POST', `/v1/orders/${id}/refunds`, owner, { reason: 'x' })).status).toBe(403);
+  await expectLedgerRulesHold(id, [a, b]);
+}, 60_000);
+
+test('a return: requested, approved, received (stock back), refunded; its own workflow and resource', async () => {
+  const { id, owner, a, b } = await paidTwoLineOrder('CONFIRMED');
+  const stockBefore = (await api('GET', `/v1/products/${a}`, merchant)).body.stock.onHand;
+  const requested = await api('POST', `/v1/orders/${id}/returns`, owner, {
+    items: [{ sku: a, quantity: 2 }],
+    reason: 'too small',
+  });
+  expect(requested.status).toBe(201);
+  const ret = requested.body.return;
+  expect(ret).toMatchObject({
+    orderId: id,
+    status: 'REQUESTED',
+    statusLabel: 'Return requested',
+    items: [{ sku: a, quantity: 2 }],
+  });
+  // The returned units are held: they can be neither returned twice nor refunded meanwhile.
+  expect(
+    (await api('POST', `/v1/orders/${id}/returns`, owner, { items: [{ sku: a, quantity: 1 }], reason: 'x' }))
+      .body.code,
+  ).toBe('NOTHING_TO_REFUND');
+  expect((await api('POST', `/v1/returns/${ret.id}/approve`, owner, {})).status).toBe(403);
+  expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {})).status).toBe(409);
+  expect((await api('GET', `/v1/returns/${ret.id}`, customer())).status).toBe(404);
+
+  expect((await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {})).body.return.status).toBe(
+    'APPROVED',
+  );
+  expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {})).body.return.status).toBe(
+    'RECEIVED',
+  );
+  expect((await api('GET', `/v1/products/${a}`, merchant)).body.stock.onHand).toBe(stockBefore + 2);
+
+  const deadline = Date.now() + 20_000;
+  let record: any;
+  while (Date.now() < deadline) {
+    record = (await api('GET', `/v1/returns/${ret.id}`, owner)).body.return;
+    if (record.status === 'REFUNDED') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(record).toMatchObject({ status: 'REFUNDED', refundedAmount: 1720 });
+  expect(record.history.map((h: any) => h.action)).toEqual(['request', 'approve', 'receive', 'refund']);
+  const order = (await api('GET', `/v1/orders/${id}`, owner)).body.order;
+  expect(order).toMatchObject({ status: 'CONFIRMED', amounts: { refunded: 1720 } });
+  expect(order.items.map((i: any) => i.refundedQuantity)).toEqual([2, 0]);
+  expect(order.history.map((h: any) => h.action).slice(-2)).toEqual(['request_return', 'return_refund']);
+  expect(await providerRefunds(id)).toBe(1720);
+
+  // Visible on its own in Temporal, as a child of the order.
+  const temporal = await testTemporal();
+  try {
+    const description = await temporal.client.workflow.getHandle(ret.id).describe();
+    expect(description.type).toBe('returnOrderFlow');
+    expect(description.status.name).toBe('COMPLETED');
+    expect((await temporal.client.workflow.getHandle(`${id}-refund-${ret.id}`).describe()).status.name).toBe(
+      'COMPLETED',
+    );
+  } finally {
+    await temporal.close();
+  }
+  await expectLedgerRulesHold(id, [a, b]);
+}, 60_000);
+
+test('a rejected return frees its units, which can then be returned again', async () => {
+  const { id, owner, a } = await paidTwoLineOrder('SHIPPED');
+  const first = (
+    await api('POST', `/v1/orders/${id}/returns`, owner, { items: [{ sku: a, quantity: 1 }], reason: 'meh' })
+  ).body.return;
+  const rejected = await api('POST', `/v1/returns/${first.id}/reject`, merchant, { reason: 'used' });
+  expect(rejected.body.return).toMatchObject({ status: 'REJECTED' });
+  expect(rejected.body.return.history.at(-1)).toMatchObject({ action: 'reject', reason: 'used' });
+  const deadline = Date.now() + 10_000;
+  let again: any;
+  do {
+    again = await api('POST', `/v1/orders/${id}/returns`, owner, {
+      items: [{ sku: a, quantity: 2 }],
+      reason: 'really',
+    });
+    if (again.status === 201) break;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < deadline);
+  expect(again.status).toBe(201);
+  expect((await api('POST', `/v1/returns/${first.id}/approve`, merchant, {})).status).toBe(409);
+});
+
+test('cancel: before payment releases stock and coupon; after payment refunds everything; after shipping is refused', async () => {
+  const sku = uniqueSku('cx');
+  await putProduct(sku, { price: 2000, stock: 5 }, services.apiUrl);
+  const owner = customer();
+  const unpaid = (await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 2 }] })).body.order;
+  expect(
+    (await api('POST', `/v1/orders/${unpaid.id}/cancel`, owner, { reason: 'changed my mind' })).body.order,
+  ).toMatchObject({ status: 'CANCELLED' });
+
+  const paid = (await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 2 }] })).body.order;
+  await api('POST', `/v1/orders/${paid.id}/pay`, owner, { paymentToken: 'tok_ok' });
+  await waitForOrder(paid.id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  const cancelled = await api('POST', `/v1/orders/${paid.id}/cancel`, owner, { reason: 'too slow' });
+  expect(cancelled.body.order).toMatchObject({
+    status: 'CANCELLED',
+    amounts: { paid: 4800, refunded: 4800 },
+  });
+  expect(await providerRefunds(paid.id)).toBe(4800);
+  expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock).toEqual({
+    onHand: 5,
+    reserved: 0,
+    available: 5,
+  });
+
+  const shipped = (await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 1 }] })).body.order;
+  await api('POST', `/v1/orders/${shipped.id}/pay`, owner, { paymentToken: 'tok_ok' });
+  await waitForOrder(shipped.id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  await api('POST', `/v1/orders/${shipped.id}/ship`, merchant, { carrier: 'x', trackingNumber: 'y' });
+  expect((await api('POST', `/v1/orders/${shipped.id}/cancel`, owner, {})).status).toBe(409);
+  for (const o of [unpaid, paid, shipped]) await expectLedgerRulesHold(o.id, [sku]);
+}, 60_000);
+
+test('modification: fewer items before payment (repriced, stock released), the address until shipped', async () => {
+  const sku = uniqueSku('mod');
+  await putProduct(sku, { price: 3000, stock: 10 }, services.apiUrl);
+  const owner = customer();
+  const order = (await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 4 }] })).body.order;
+  expect(order.amounts).toMatchObject({ subtotal: 12000, shipping: 0, total: 12000 });
+
+  const fewer = await api('PATCH', `/v1/orders/${order.id}`, owner, { items: [{ sku, quantity: 2 }] });
+  expect(fewer.status).toBe(200);
+  expect(fewer.body.order.amounts).toMatchObject({ subtotal: 6000, shipping: 800, total: 6800 });
+  expect(fewer.body.order.items[0]).toMatchObject({ quantity: 2, total: 6000 });
+  expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock).toMatchObject({ reserved: 2 });
+  expect(
+    (await api('PATCH', `/v1/orders/${order.id}`, owner, { items: [{ sku, quantity: 3 }] })).body.code,
+  ).toBe('MODIFICATION_NOT_ALLOWED');
+
+  await api('POST', `/v1/orders/${order.id}/pay`, owner, { paymentToken: 'tok_ok' });
+  await waitForOrder(order.id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  const address = { name: 'Ada', line1: '1 Loop Rd', city: 'Lisbon', postalCode: '1000', country: 'PT' };
+  const moved = await api('PATCH', `/v1/orders/${order.id}`, owner, { shippingAddress: address });
+  expect(moved.body.order.shippingAddress).toEqual(address);
+  expect(
+    (await api('PATCH', `/v1/orders/${order.id}`, owner, { items: [{ sku, quantity: 1 }] })).status,
+  ).toBe(409);
+  await api('POST', `/v1/orders/${order.id}/ship`, merchant, { carrier: 'x', trackingNumber: 'y' });
+  expect((await api('PATCH', `/v1/orders/${order.id}`, owner, { shippingAddress: address })).status).toBe(
+    409,
+  );
+  const final = (await api('GET', `/v1/orders/${order.id}`, owner)).body.order;
+  expect(final.amounts).toMatchObject({ total: 6800, paid: 6800 });
+  await expectLedgerRulesHold(order.id, [sku]);
+}, 60_000);

@@ -1,0 +1,50 @@
+/**
+ * A refund of some or all units of an order, as its own workflow (a child of the order): the
+ * money back through the provider, units that never shipped back in stock, and the order
+ * center's record. The amounts were planned by the order (domain/refunds.ts).
+ */
+import { CancellationScope } from '@temporalio/workflow';
+import type { RefundPlan } from '../../domain/refunds';
+import { refunds, store } from '../activities';
+
+export interface RefundOrderInput {
+  orderId: string;
+  refundId: string;
+  plan: RefundPlan;
+  reason: string;
+  source: 'refund' | 'return';
+  /** Units refunded before they shipped go back on hand; returned goods were restocked on receipt. */
+  restock: boolean;
+  at: string;
+}
+
+export async function refundOrderFlow(
+  input: RefundOrderInput,
+): Promise<{ refundId: string; amount: number }> {
+  return CancellationScope.nonCancellable(async () => {
+    if (input.plan.amount > 0) {
+      await refunds.refundAmount({
+        orderId: input.orderId,
+        refundId: input.refundId,
+        amount: input.plan.amount,
+        reason: input.reason,
+      });
+    }
+    if (input.restock) {
+      await store.restockItems({
+        orderId: input.orderId,
+        items: input.plan.lines.map(({ sku, quantity }) => ({ sku, quantity })),
+        tag: input.refundId,
+      });
+    }
+    await store.recordRefund({
+      refundId: input.refundId,
+      orderId: input.orderId,
+      source: input.source,
+      plan: input.plan,
+      reason: input.reason,
+      at: input.at,
+    });
+    return { refundId: input.refundId, amount: input.plan.amount };
+  });
+}
