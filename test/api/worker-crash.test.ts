@@ -4,7 +4,7 @@
  */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { testDb } from '../support/backends';
-import { startOwnServices, workerStarted, type OwnServices } from '../support/own-services';
+import { killWorkers, startOwnServices, workerStarted, type OwnServices } from '../support/own-services';
 
 const db = testDb();
 let services: OwnServices;
@@ -41,7 +41,7 @@ test('a worker killed during the payment is replaced and the order completes wit
   });
   await new Promise((r) => setTimeout(r, 1000));
   // Every worker of this test's queue dies, so nobody can be finishing the order meanwhile.
-  for (const pid of await workerPids(services.env.TASK_QUEUE!)) process.kill(pid, 'SIGKILL');
+  await killWorkers(services.env.TASK_QUEUE!);
 
   const replacement = services.startWorker({ PAYMENT_SANDBOX_LATENCY: '0ms' });
   await workerStarted(replacement);
@@ -79,23 +79,3 @@ test('a worker killed during the payment is replaced and the order completes wit
     available: 3,
   });
 }, 120_000);
-
-/** Worker processes whose environment names this task queue (the test's own). */
-async function workerPids(taskQueue: string): Promise<number[]> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const [cmdline, environ] = await Promise.all([
-        readFile(`/proc/${entry}/cmdline`, 'utf8'),
-        readFile(`/proc/${entry}/environ`, 'utf8'),
-      ]);
-      if (cmdline.includes('worker/main.ts') && environ.split('\0').includes(`TASK_QUEUE=${taskQueue}`))
-        pids.push(Number(entry));
-    } catch {
-      // the process went away meanwhile
-    }
-  }
-  return pids;
-}

@@ -64,3 +64,25 @@ export function workerStarted(child: ChildProcess, timeoutMs = 60_000): Promise<
     });
   });
 }
+
+/** SIGKILLs every worker process whose environment names this task queue (a test's own); returns how many. */
+export async function killWorkers(taskQueue: string): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  let killed = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const [cmdline, environ] = await Promise.all([
+        readFile(`/proc/${entry}/cmdline`, 'utf8'),
+        readFile(`/proc/${entry}/environ`, 'utf8'),
+      ]);
+      if (cmdline.includes('worker/main.ts') && environ.split('\0').includes(`TASK_QUEUE=${taskQueue}`)) {
+        process.kill(Number(entry), 'SIGKILL');
+        killed++;
+      }
+    } catch {
+      // the process went away meanwhile
+    }
+  }
+  return killed;
+}
