@@ -19,7 +19,7 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
   expect(created.body.order).toMatchObject({
     status: 'PENDING_PAYMENT',
     statusLabel: 'Awaiting payment',
-    allowedActions: ['pay', 'cancel'],
+    allowedActions: ['pay', 'cancel', 'modify'],
     currency: 'USD',
     items: [{ sku, quantity: 2, unitPrice: 1250, discount: 0, total: 2500, refundedQuantity: 0 }],
     amounts: { subtotal: 2500, discount: 0, shipping: 800, total: 3300, paid: 0, refunded: 0 },
@@ -39,7 +39,7 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
   // Production starts by itself; the merchant sees "To ship".
   const inProduction = await waitForOrder(id, merchant, (o) => o.status === 'IN_PRODUCTION');
   expect(inProduction.statusLabel).toBe('To ship');
-  expect(inProduction.allowedActions).toEqual(['ship', 'cancel']);
+  expect(inProduction.allowedActions).toEqual(['ship', 'cancel', 'modify', 'refund', 'refund_all']);
 
   const shipped = await call('POST', `/v1/orders/${id}/ship`, {
     as: merchant,
@@ -128,7 +128,7 @@ test('a declined card leaves the order payable, and a refused action leaves no t
   expect(early.body).toMatchObject({
     status: 409,
     orderStatus: 'PENDING_PAYMENT',
-    allowedActions: ['pay', 'cancel'],
+    allowedActions: ['pay', 'cancel', 'modify'],
   });
 
   const notMerchant = await call('POST', `/v1/orders/${id}/ship`, {

@@ -1,0 +1,270 @@
+/**
+ * Records the histories of every workflow type, forward and reverse flows and timeouts, into
+ * test/histories/, for the replay test (test/workflows/replay.test.ts): run it again whenever a
+ * workflow changes on purpose (behind `patched()`), and keep the old files: orders already in
+ * flight were written by the old code. Starts its own stack on free ports with short timers.
+ *   node --import tsx scripts/record-histories.ts [--tag <name>]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config';
+import { startStack } from '../devstack/stack';
+import { findTemporalCli } from '../devstack/temporal';
+import { freePort } from '../devstack/wait';
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder, type As } from '../test/support/api';
+import { TEST_SECRET } from '../test/support/tokens';
+
+const OUT = path.resolve(__dirname, '..', 'test', 'histories');
+const tag = process.argv.includes('--tag')
+  ? process.argv[process.argv.indexOf('--tag') + 1]
+  : new Date().toISOString().slice(0, 10);
+
+type Scenario = (ctx: { created: (id: string) => void }) => Promise<void>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function newOrder(as: As, items: { sku: string; quantity: number }[], type = 'standard') {
+  const reply = await call('POST', '/v1/orders', { as, body: { type, items } });
+  if (reply.status !== 201) throw new Error(`create: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body.order.id as string;
+}
+
+const pay = (id: string, as: As, paymentToken = 'tok_ok') =>
+  call('POST', `/v1/orders/${id}/pay`, { as, body: { paymentToken } });
+const ship = (id: string) =>
+  call('POST', `/v1/orders/${id}/ship`, { as: merchant, body: { carrier: 'UPS', trackingNumber: '1Z' } });
+const until = (id: string, as: As, status: string) =>
+  waitForOrder(id, as, (o) => o.status === status, 30_000);
+
+const scenarios: Record<string, Scenario> = {
+  'standard-completed': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 2 }]);
+    created(id);
+    await pay(id, c, 'tok_declined');
+    await pay(id, c);
+    await until(id, c, 'IN_PRODUCTION');
+    await ship(id);
+    await call('POST', `/v1/orders/${id}/confirm`, { as: c, body: {} });
+    await until(id, c, 'COMPLETED');
+  },
+  'standard-auto-confirmed': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(id);
+    await pay(id, c, 'tok_flaky');
+    await until(id, c, 'IN_PRODUCTION');
+    await ship(id);
+    await until(id, c, 'COMPLETED');
+  },
+  'standard-payment-timeout': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(id);
+    await until(id, c, 'CANCELLED');
+  },
+  'standard-cancelled-after-payment': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 3 }]);
+    created(id);
+    await call('PATCH', `/v1/orders/${id}`, { as: c, body: { items: [{ sku, quantity: 2 }] } });
+    await pay(id, c);
+    await until(id, c, 'IN_PRODUCTION');
+    await call('PATCH', `/v1/orders/${id}`, {
+      as: c,
+      body: {
+        shippingAddress: {
+          name: 'R',
+          line1: '1 Replay St',
+          city: 'Rome',
+          postalCode: '00100',
+          country: 'IT',
+        },
+      },
+    });
+    await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
+  },
+  'standard-stock-out-and-rejected': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 1, inventoryStrategy: 'on_payment' });
+    const [a, b] = [customer(), customer()];
+    const first = await newOrder(a, [{ sku, quantity: 1 }]);
+    const second = await newOrder(b, [{ sku, quantity: 1 }]);
+    created(first);
+    created(second);
+    await pay(first, a);
+    await pay(second, b);
+    await until(second, b, 'CANCELLED');
+    await call('POST', `/v1/orders/${first}/cancel`, { as: merchant, body: {} });
+    const held = uniqueSku('h');
+    await putProduct(held, { stock: 0 });
+    // Refused at placement: the workflow ends as REJECTED.
+    await call('POST', '/v1/orders', { as: a, body: { items: [{ sku: held, quantity: 1 }] } });
+  },
+  'refunds-partial-then-all': async ({ created }) => {
+    const [x, y] = [uniqueSku('h'), uniqueSku('h')];
+    await putProduct(x, { stock: 10, price: 1000 });
+    await putProduct(y, { stock: 10, price: 3000 });
+    const c = customer();
+    const id = await newOrder(c, [
+      { sku: x, quantity: 2 },
+      { sku: y, quantity: 1 },
+    ]);
+    created(id);
+    await pay(id, c);
+    await until(id, c, 'IN_PRODUCTION');
+    await call('POST', `/v1/orders/${id}/refunds`, {
+      as: merchant,
+      body: { items: [{ sku: x, quantity: 1 }], reason: 'replay' },
+    });
+    await call('POST', `/v1/orders/${id}/refunds`, { as: merchant, body: { reason: 'replay' } });
+    await until(id, c, 'REFUNDED');
+  },
+  'returns-refunded-and-rejected': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 3 }]);
+    created(id);
+    await pay(id, c);
+    await until(id, c, 'IN_PRODUCTION');
+    await ship(id);
+    const rejected = (
+      await call('POST', `/v1/orders/${id}/returns`, {
+        as: c,
+        body: { items: [{ sku, quantity: 1 }], reason: 'r' },
+      })
+    ).body.return;
+    await call('POST', `/v1/returns/${rejected.id}/reject`, { as: merchant, body: { reason: 'used' } });
+    await sleep(500);
+    const ret = (
+      await call('POST', `/v1/orders/${id}/returns`, {
+        as: c,
+        body: { items: [{ sku, quantity: 2 }], reason: 'r' },
+      })
+    ).body.return;
+    await call('POST', `/v1/returns/${ret.id}/approve`, { as: merchant, body: {} });
+    await call('POST', `/v1/returns/${ret.id}/receive`, { as: merchant, body: {} });
+    await until(id, c, 'COMPLETED');
+  },
+  'virtual-completed': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10, kind: 'virtual' });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }], 'virtual');
+    created(id);
+    await pay(id, c);
+    await until(id, c, 'COMPLETED');
+  },
+  'presale-completed-and-forfeited': async ({ created }) => {
+    const open = uniqueSku('h');
+    const now = Date.now();
+    await putProduct(open, {
+      stock: 10,
+      presale: {
+        depositPerUnit: 300,
+        balanceStartsAt: new Date(now + 1500).toISOString(),
+        balanceEndsAt: new Date(now + 6000).toISOString(),
+      },
+    });
+    const [a, b] = [customer(), customer()];
+    const paid = await newOrder(a, [{ sku: open, quantity: 1 }], 'presale');
+    const forfeited = await newOrder(b, [{ sku: open, quantity: 1 }], 'presale');
+    created(paid);
+    created(forfeited);
+    await pay(paid, a);
+    await pay(forfeited, b);
+    await until(paid, a, 'PENDING_BALANCE');
+    await pay(paid, a);
+    await until(paid, a, 'IN_PRODUCTION');
+    await ship(paid);
+    await until(paid, a, 'COMPLETED');
+    await until(forfeited, b, 'CANCELLED');
+  },
+};
+
+async function main() {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orders-record-'));
+  await chmod(dataDir, 0o755);
+  const env: NodeJS.ProcessEnv = {
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    TEMPORAL_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    TASK_QUEUE: 'orders-record',
+    AUTH_JWT_SECRET: TEST_SECRET,
+    PAYMENT_TIMEOUT: '2s',
+    AUTO_CONFIRM_AFTER: '2s',
+    AFTER_SALES_WINDOW: '3s',
+    VIRTUAL_AFTER_SALES_WINDOW: '1s',
+  };
+  Object.assign(process.env, env);
+  const stack = await startStack({
+    config: loadConfig(process.env),
+    env,
+    headless: true,
+    log: () => undefined,
+  });
+  process.env.TEST_API_URL = stack.apiUrl;
+  const cli = findTemporalCli(process.env.TEMPORAL_CLI_PATH);
+  if (!cli) throw new Error('the Temporal CLI is needed to export histories');
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  const client = new Client({ connection });
+  try {
+    mkdirSync(OUT, { recursive: true });
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      const roots: string[] = [];
+      await scenario({ created: (id) => roots.push(id) });
+      // The scenario's workflows: its orders and their children (ids start with the order id, or are returns of it).
+      const ids = new Set<string>();
+      for (const root of roots) {
+        for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH '${root}'` }))
+          ids.add(wf.workflowId);
+        for await (const wf of client.workflow.list({ query: `WorkflowType = 'returnOrderFlow'` })) {
+          const parent = (await client.workflow.getHandle(wf.workflowId).describe()).raw.workflowExecutionInfo
+            ?.parentExecution?.workflowId;
+          if (parent === root) ids.add(wf.workflowId);
+        }
+      }
+      for (const id of ids) {
+        const description = await client.workflow.getHandle(id).describe();
+        if (description.status.name === 'RUNNING') throw new Error(`${name}: ${id} still running`);
+        const file = path.join(OUT, `${tag}--${name}--${description.type}--${id}.json`);
+        // The CLI writes the proto-JSON that historyFromJSON (and the Web UI's download) reads.
+        const json = execFileSync(
+          cli,
+          ['workflow', 'show', '--address', stack.temporalAddress, '--workflow-id', id, '--output', 'json'],
+          {
+            encoding: 'utf8',
+            maxBuffer: 64 * 1024 * 1024,
+          },
+        );
+        writeFileSync(file, `${JSON.stringify(JSON.parse(json), null, 1)}\n`);
+        console.log(`recorded ${path.relative(process.cwd(), file)}`);
+      }
+    }
+  } finally {
+    await connection.close();
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

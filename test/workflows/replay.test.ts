@@ -1,0 +1,59 @@
+/**
+ * Issue 12: orders in flight must keep replaying. Every recorded history (test/histories, written
+ * by scripts/record-histories.ts) replays on the current workflow code; a change to a workflow's
+ * command sequence without `patched()` fails here, as shown on a deliberately altered copy.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+
+const DIR = path.resolve(__dirname, '..', 'histories');
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+const typeOf = (file: string) => file.split('--')[2]!;
+// The worker converts the CLI's proto-JSON itself.
+const load = (file: string) => ({
+  workflowId: file,
+  history: JSON.parse(readFileSync(path.join(DIR, file), 'utf8')),
+});
+
+async function replay(workflowsPath: string, subset: string[]) {
+  const results: { file: string; error?: Error }[] = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowsPath, replayName: path.basename(path.dirname(workflowsPath)) },
+    subset.map(load),
+  )) {
+    results.push({ file: result.workflowId, error: result.error });
+  }
+  return results;
+}
+
+test('histories are recorded for every workflow type, forward and reverse', () => {
+  expect(new Set(files.map(typeOf))).toEqual(
+    new Set(['orderWorkflow', 'cancelOrderFlow', 'refundOrderFlow', 'returnOrderFlow']),
+  );
+  const scenarios = new Set(files.map((f) => f.split('--')[1]));
+  for (const s of [
+    'standard-payment-timeout',
+    'returns-refunded-and-rejected',
+    'presale-completed-and-forfeited',
+  ])
+    expect(scenarios).toContain(s);
+});
+
+test('every recorded history replays on the current workflow code', async () => {
+  const results = await replay(require.resolve('../../workflows'), files);
+  expect(results).toHaveLength(files.length);
+  expect(results.filter((r) => r.error).map((r) => `${r.file}: ${r.error!.message}`)).toEqual([]);
+}, 120_000);
+
+test('a changed command sequence without patched() is caught', async () => {
+  const orders = files.filter((f) => typeOf(f) === 'orderWorkflow');
+  const results = await replay(require.resolve('./altered'), orders);
+  expect(results).toHaveLength(orders.length);
+  // By name: the error is made inside the workflow sandbox, with its own copy of the class.
+  for (const r of results)
+    expect({ file: r.file, error: r.error?.name }).toEqual({
+      file: r.file,
+      error: 'DeterminismViolationError',
+    });
+}, 120_000);
