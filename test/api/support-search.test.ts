@@ -1,0 +1,66 @@
+/** Issue 8: support finds orders by their search attributes, and reads them through queries. */
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { testTemporal } from '../support/backends';
+import { allowedActionsQuery, orderStateQuery } from '../../workflows/messages';
+
+test('workflow.list by CustomerId and OrderStatus returns exactly the expected orders after a few transitions', async () => {
+  const sku = uniqueSku('sa');
+  await putProduct(sku, { price: 1234, stock: 10 });
+  const who = customer();
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++)
+    ids.push(
+      (await call('POST', '/v1/orders', { as: who, body: { items: [{ sku, quantity: 1 }] } })).body.order.id,
+    );
+  const [paid, cancelled, unpaid] = ids as [string, string, string];
+  await call('POST', `/v1/orders/${paid}/pay`, { as: who, body: { paymentToken: 'tok_ok' } });
+  await waitForOrder(paid, who, (o) => o.status === 'IN_PRODUCTION');
+  await call('POST', `/v1/orders/${cancelled}/cancel`, { as: who, body: {} });
+  // Someone else's order, in the same status, must not show up.
+  await call('POST', '/v1/orders', { as: customer(), body: { items: [{ sku, quantity: 1 }] } });
+
+  const temporal = await testTemporal();
+  try {
+    const list = async (query: string) => {
+      const found: string[] = [];
+      for await (const wf of temporal.client.workflow.list({ query })) found.push(wf.workflowId);
+      return found.sort();
+    };
+    const expected: [string, string[]][] = [
+      [`CustomerId = '${who.id}'`, [...ids].sort()],
+      [`CustomerId = '${who.id}' AND OrderStatus = 'PENDING_PAYMENT'`, [unpaid]],
+      [`CustomerId = '${who.id}' AND OrderStatus = 'IN_PRODUCTION'`, [paid]],
+      [`CustomerId = '${who.id}' AND OrderStatus = 'CANCELLED'`, [cancelled]],
+      [`CustomerId = '${who.id}' AND OrderTotal = 2034 AND OrderType = 'standard'`, [...ids].sort()],
+    ];
+    // Visibility is eventually consistent: ask again for a few seconds at most.
+    const deadline = Date.now() + 15_000;
+    let got: [string, string[]][] = [];
+    do {
+      got = await Promise.all(expected.map(async ([q]) => [q, await list(q)] as [string, string[]]));
+      if (JSON.stringify(got) === JSON.stringify(expected)) break;
+      await new Promise((r) => setTimeout(r, 300));
+    } while (Date.now() < deadline);
+    expect(got).toEqual(expected);
+
+    // Queries: the order as the workflow holds it, and what each role may do now.
+    const handle = temporal.client.workflow.getHandle(unpaid);
+    expect(await handle.query(orderStateQuery)).toMatchObject({
+      id: unpaid,
+      status: 'PENDING_PAYMENT',
+      customerId: who.id,
+    });
+    expect(await handle.query(allowedActionsQuery)).toEqual({
+      customer: ['pay', 'cancel', 'modify'],
+      merchant: ['cancel', 'modify'],
+      support: ['cancel', 'modify'],
+    });
+    const description = await handle.describe();
+    expect(await description.staticSummary()).toContain(unpaid);
+  } finally {
+    await temporal.close();
+  }
+  expect((await call('GET', `/v1/orders/${unpaid}`, { as: merchant })).body.order.status).toBe(
+    'PENDING_PAYMENT',
+  );
+});
