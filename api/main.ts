@@ -13,8 +13,10 @@ async function main() {
   // Lazy: the API starts and answers 503 while Temporal is away, and recovers without a restart.
   const connection = Connection.lazy(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const server = createApp({ config, db, temporal }).listen(config.PORT, '127.0.0.1', () => {
-    console.log(JSON.stringify({ msg: 'api listening', port: config.PORT, pid: process.pid }));
+  const server = createApp({ config, db, temporal }).listen(config.PORT, config.API_HOST, () => {
+    console.log(
+      JSON.stringify({ msg: 'api listening', host: config.API_HOST, port: config.PORT, pid: process.pid }),
+    );
   });
 
   const stop = () => {

@@ -31,12 +31,21 @@ const optionalText = z
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: port(3000),
+  // Loopback by default; 0.0.0.0 in a container.
+  API_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: optionalText.pipe(z.string().url().optional()),
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_API_KEY: optionalText,
   TEMPORAL_TLS_CERT: optionalText,
   TEMPORAL_TLS_KEY: optionalText,
+  // Server-authenticated TLS without a client certificate; a private CA and server name if needed.
+  TEMPORAL_TLS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  TEMPORAL_TLS_CA: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
   TASK_QUEUE: z.string().min(1).default('orders'),
   AUTH_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
   PAYMENT_TIMEOUT: duration('30m'),
@@ -47,6 +56,13 @@ const schema = z.object({
   // The sandbox payment provider's simulated network: latency per call, share of calls that fail transiently.
   PAYMENT_SANDBOX_LATENCY: duration('0ms'),
   PAYMENT_SANDBOX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
+  // Worker knobs (see README, Running at scale); unset: the SDK's defaults.
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  WORKER_SHUTDOWN_GRACE: duration('10s'),
+  // A workflow bundle built ahead (npm run build); unset: bundled at worker start.
+  WORKFLOW_BUNDLE_PATH: optionalText,
   DEFAULT_INVENTORY_STRATEGY: z.enum(['on_order', 'on_payment']).default('on_order'),
   // Dev stack (npm start, tests, benchmarks): where embedded servers keep their data and listen.
   DATA_DIR: z.string().default('.data'),
@@ -58,6 +74,9 @@ const schema = z.object({
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };
+
+/** Every variable the service reads: deployment files are checked against this list. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 export class ConfigError extends Error {}
 

@@ -1,0 +1,99 @@
+/**
+ * Issue 10: API and worker processes are stateless: two of each against one Temporal and one
+ * PostgreSQL, orders driven through both APIs, and every order completes exactly once.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { spawnService } from '../../devstack/services';
+import { stopChild } from '../../devstack/temporal';
+import { freePort, waitFor } from '../../devstack/wait';
+import { auditMoney } from '../../services/audit/money';
+import { auditStock } from '../../services/inventory/audit';
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { testDb } from '../support/backends';
+
+const db = testDb();
+const children: ChildProcess[] = [];
+let apis: string[] = [];
+
+beforeAll(async () => {
+  const env = { ...process.env, TASK_QUEUE: `scale-${randomUUID().slice(0, 6)}`, AFTER_SALES_WINDOW: '2s' };
+  const ports = [await freePort(), await freePort()];
+  for (const port of ports)
+    children.push(spawnService('api', { env: { ...env, PORT: String(port) }, log: () => undefined }));
+  for (let i = 0; i < 2; i++) children.push(spawnService('worker', { env, log: () => undefined }));
+  apis = ports.map((p) => `http://127.0.0.1:${p}`);
+  for (const api of apis)
+    await waitFor(api, async () => (await fetch(`${api}/readyz`)).status === 200, 60_000);
+}, 90_000);
+afterAll(async () => {
+  await Promise.all(children.map((c) => stopChild(c, 5000)));
+  await db.destroy();
+});
+
+test('20 orders through two APIs and two workers: each completes once', async () => {
+  const sku = uniqueSku('scale');
+  await putProduct(sku, { price: 1500, stock: 100 }, apis[0]);
+  const ids = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      // Each step goes through either API: nothing is kept in a process.
+      const via = (step: number) => apis[(i + step) % 2]!;
+      const who = customer();
+      const id = (
+        await call('POST', '/v1/orders', {
+          as: who,
+          baseUrl: via(0),
+          body: { items: [{ sku, quantity: 1 }] },
+        })
+      ).body.order.id;
+      expect(
+        (
+          await call('POST', `/v1/orders/${id}/pay`, {
+            as: who,
+            baseUrl: via(1),
+            body: { paymentToken: 'tok_ok' },
+          })
+        ).status,
+      ).toBe(200);
+      await waitForOrder(id, who, (o) => o.status === 'IN_PRODUCTION', 30_000, via(2));
+      expect(
+        (
+          await call('POST', `/v1/orders/${id}/ship`, {
+            as: merchant,
+            baseUrl: via(3),
+            body: { carrier: 'x', trackingNumber: 'y' },
+          })
+        ).status,
+      ).toBe(200);
+      expect(
+        (await call('POST', `/v1/orders/${id}/confirm`, { as: who, baseUrl: via(4), body: {} })).status,
+      ).toBe(200);
+      const done = await waitForOrder(id, who, (o) => o.status === 'COMPLETED', 30_000, via(5));
+      expect(done.history.map((h: any) => h.action)).toEqual([
+        'place',
+        'pay',
+        'start_production',
+        'ship',
+        'confirm',
+        'complete',
+      ]);
+      return id as string;
+    }),
+  );
+  expect(new Set(ids).size).toBe(20);
+  const rows = await db('order_history')
+    .whereIn('order_id', ids)
+    .where('action', 'complete')
+    .count<{ n: number }[]>('* as n');
+  expect(Number(rows[0]!.n)).toBe(20);
+  expect(await db('production_jobs').whereIn('order_id', ids).count<{ n: number }[]>('* as n')).toEqual([
+    { n: 20 },
+  ]);
+  expect(await auditMoney(db, ids)).toEqual([]);
+  expect((await auditStock(db, [sku]))[0]).toMatchObject({
+    onHand: 80,
+    reserved: 0,
+    sold: 20,
+    balanced: true,
+  });
+}, 120_000);
