@@ -2,32 +2,32 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import express from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import pino, { type Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
-import { NotFoundError } from '../domain/errors';
+import { DomainError, NotFoundError } from '../domain/errors';
 import { authenticate } from './auth';
+import { idempotency } from './idempotency';
+import { docsPage, openApiDocument } from './openapi';
 import { OrderCommands } from './order-commands';
-import { problemMiddleware, route } from './problem';
+import { problemMiddleware, route, sendProblem } from './problem';
 import { orderTypeRoutes } from './routes/order-types';
 import { orderRoutes } from './routes/orders';
 import { productRoutes } from './routes/products';
 import { memberRoutes, promotionRoutes } from './routes/promotions';
 import { reverseFlowRoutes } from './routes/reverse-flows';
 
-declare module 'express-serve-static-core' {
-  interface Request {
-    id?: string;
-  }
-}
-
 export interface AppDeps {
   config: Config;
   db: Db;
   temporal: Client;
-  log?: (entry: Record<string, unknown>) => void;
+  logger?: Logger;
 }
 
-/** Resolves false when the promise neither resolves nor rejects in time. */
+/** Resolves false when the check neither resolves nor rejects in time. */
 async function answers(check: () => Promise<unknown>, ms = 2000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
@@ -40,15 +40,25 @@ async function answers(check: () => Promise<unknown>, ms = 2000): Promise<boolea
   }
 }
 
-export function createApp({ config, db, temporal, log = (e) => console.log(JSON.stringify(e)) }: AppDeps) {
+export function createApp({ config, db, temporal, logger = pino({ level: config.LOG_LEVEL }) }: AppDeps) {
   const app = express();
   app.disable('x-powered-by');
-  app.use((req, res, next) => {
-    const given = req.header('x-request-id');
-    req.id = given && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
-    res.setHeader('x-request-id', req.id);
-    next();
-  });
+  app.set('etag', false);
+  app.use(helmet());
+  // One id per request, from the caller or made here: in every log line, the response and the order's workflow.
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    }),
+  );
   app.use(express.json({ limit: '100kb' }));
 
   app.get('/healthz', (_req, res) => {
@@ -68,10 +78,38 @@ export function createApp({ config, db, temporal, log = (e) => console.log(JSON.
         .json({ status: ready ? 'ready' : 'unavailable', postgres: database, temporal: temporalOk });
     }),
   );
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(docsPage());
+  });
 
   const v1 = express.Router();
   v1.use('/order-types', orderTypeRoutes());
   v1.use(authenticate(config.AUTH_JWT_SECRET));
+  v1.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: config.RATE_LIMIT_PER_MINUTE,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      // Per bearer token (every route past authenticate has one).
+      keyGenerator: (req) => `${req.principal!.role}:${req.principal!.id}`,
+      handler: (_req, res) => {
+        res.setHeader('Retry-After', '60');
+        sendProblem(res, {
+          status: 429,
+          title: 'Too many requests',
+          detail: `more than ${config.RATE_LIMIT_PER_MINUTE} requests a minute`,
+        });
+      },
+    }),
+  );
+  v1.post(
+    ['/orders', '/orders/:id/refunds', '/orders/:id/returns'],
+    idempotency(db, config.IDEMPOTENCY_KEY_TTL),
+  );
   v1.use('/products', productRoutes(db));
   v1.use('/promotions', promotionRoutes(db));
   v1.use('/members', memberRoutes(db));
@@ -83,9 +121,9 @@ export function createApp({ config, db, temporal, log = (e) => console.log(JSON.
 
   app.use((req, _res, next) => next(new NotFoundError(`route ${req.method} ${req.path}`)));
   app.use(
-    problemMiddleware((err, status) =>
-      log({ level: 'error', msg: 'request failed', status, err: String((err as Error)?.stack ?? err) }),
-    ),
+    problemMiddleware((err, status) => {
+      if (!(err instanceof DomainError)) logger.error({ err, status }, 'request failed');
+    }),
   );
   return app;
 }

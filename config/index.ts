@@ -31,6 +31,9 @@ const optionalText = z
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: port(3000),
+  // Requests per minute per bearer token (or per address without one).
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  IDEMPOTENCY_KEY_TTL: duration('24h'),
   // Loopback by default; 0.0.0.0 in a container.
   API_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: optionalText.pipe(z.string().url().optional()),

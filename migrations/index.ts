@@ -8,6 +8,7 @@ import * as m002 from './002_orders';
 import * as m003 from './003_payments_and_production';
 import * as m004 from './004_promotions_and_members';
 import * as m005 from './005_refunds_and_returns';
+import * as m006 from './006_idempotency_keys';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -15,6 +16,7 @@ const migrations: Record<string, Knex.Migration> = {
   '003_payments_and_production': m003,
   '004_promotions_and_members': m004,
   '005_refunds_and_returns': m005,
+  '006_idempotency_keys': m006,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

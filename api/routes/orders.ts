@@ -9,6 +9,7 @@ import type { Role } from '../../domain/roles';
 import { loadOrder } from '../../services/orders/read-order';
 import { listOrders } from '../../services/orders/list-orders';
 import { principalOf, requireRole } from '../auth';
+import { idFromKey } from '../idempotency';
 import type { OrderCommands } from '../order-commands';
 import { orderView } from '../order-view';
 import { route } from '../problem';
@@ -59,7 +60,16 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
     route(async (req, res) => {
       const body = createOrderBody.parse(req.body);
       const principal = principalOf(req);
-      const order = await commands.create({ ...body, customerId: principal.id, requestId: req.id });
+      // PostgreSQL must answer before anything starts: an outage is a 503 with nothing half-written.
+      await db.raw('select 1');
+      // A retried create (same Idempotency-Key) names the same order: the workflow id dedupes it too.
+      const orderId = idFromKey('ord', req, `customer:${principal.id}`);
+      const order = await commands.create({
+        ...body,
+        customerId: principal.id,
+        requestId: String(req.id),
+        orderId,
+      });
       res
         .status(201)
         .location(`/v1/orders/${order.id}`)

@@ -3,7 +3,7 @@
  * (`POST /v1/orders/:id/returns`, then `/v1/returns/:id/...`) and modification (`PATCH /v1/orders/:id`).
  * Each is an Update on the order workflow, which runs it as its own child workflow.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { Db } from '../../db/knex';
 import { ForbiddenError, IllegalTransitionError, NotFoundError } from '../../domain/errors';
@@ -12,18 +12,16 @@ import { returnMachine } from '../../domain/returns';
 import type { Role } from '../../domain/roles';
 import { loadReturn, type ReturnRecord } from '../../services/orders/returns-store';
 import { principalOf } from '../auth';
+import { idFromKey } from '../idempotency';
 import type { OrderCommands } from '../order-commands';
 import { orderView } from '../order-view';
 import { route } from '../problem';
 import { patchOrderBody, refundBody, returnActionBody, returnBody, returnIdParam } from '../schemas';
 import { refuseIfFinished, visibleOrder } from './orders';
 
-/** Ids derived from the Idempotency-Key, so a retried request is the same refund or return, never a second one. */
-function derivedId(prefix: string, req: Request, orderId: string): string {
-  const key = req.header('idempotency-key');
-  if (!key) return `${prefix}_${randomUUID().replace(/-/g, '')}`;
-  return `${prefix}_${createHash('sha256').update(`${orderId}\n${key}`).digest('hex').slice(0, 32)}`;
-}
+/** The same Idempotency-Key names the same refund or return, never a second one. */
+const derivedId = (prefix: string, req: Request, orderId: string) =>
+  idFromKey(prefix, req, orderId) ?? `${prefix}_${randomUUID().replace(/-/g, '')}`;
 
 export function returnView(record: ReturnRecord, role: Role) {
   return {

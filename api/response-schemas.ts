@@ -1,0 +1,136 @@
+/** The shapes the API answers with, for the OpenAPI document (requests are in ./schemas.ts). */
+import { z } from 'zod';
+
+const money = z.number().int();
+const history = z.object({
+  from: z.string().nullable(),
+  action: z.string(),
+  to: z.string(),
+  actor: z.string(),
+  at: z.string(),
+  reason: z.string().optional(),
+});
+
+export const problem = z
+  .object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string() })
+  .passthrough()
+  .describe(
+    'RFC 9457 problem details; 409s carry orderStatus and allowedActions, 422s and 402s a code, 400s the zod errors',
+  );
+
+export const order = z
+  .object({
+    id: z.string(),
+    type: z.enum(['standard', 'virtual', 'presale']),
+    customerId: z.string(),
+    status: z.string(),
+    statusLabel: z.string(),
+    allowedActions: z.array(z.string()),
+    currency: z.string(),
+    items: z.array(
+      z.object({
+        sku: z.string(),
+        name: z.string(),
+        quantity: z.number().int(),
+        unitPrice: money,
+        discount: money,
+        total: money,
+        refundedQuantity: z.number().int(),
+      }),
+    ),
+    amounts: z.object({
+      subtotal: money,
+      discount: money,
+      shipping: money,
+      total: money,
+      paid: money,
+      refunded: money,
+    }),
+    discounts: z.array(z.object({ source: z.string(), code: z.string(), amount: money })),
+    couponCode: z.string().nullable(),
+    shippingAddress: z.object({}).passthrough().nullable(),
+    shipment: z.object({ carrier: z.string(), trackingNumber: z.string() }).nullable(),
+    delivery: z.object({ code: z.string() }).nullable(),
+    presale: z.object({ deposit: money, balanceStartsAt: z.string(), balanceEndsAt: z.string() }).nullable(),
+    paymentDeadline: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    history: z.array(history),
+  })
+  .passthrough();
+
+export const orderEnvelope = z.object({ order });
+export const orderList = z.object({ items: z.array(order), nextCursor: z.string().nullable() });
+
+export const product = z
+  .object({
+    sku: z.string(),
+    name: z.string(),
+    price: money,
+    currency: z.string(),
+    kind: z.enum(['physical', 'virtual']),
+    inventoryStrategy: z.enum(['on_order', 'on_payment']).optional(),
+    stock: z.object({ onHand: z.number().int(), reserved: z.number().int(), available: z.number().int() }),
+    updatedAt: z.string(),
+  })
+  .passthrough();
+
+export const promotion = z
+  .object({
+    code: z.string(),
+    kind: z.enum(['percent', 'fixed', 'threshold']),
+    value: money,
+    used: z.number().int(),
+    redeemed: z.number().int(),
+  })
+  .passthrough();
+
+export const member = z.object({
+  customerId: z.string(),
+  tier: z.enum(['standard', 'silver', 'gold']),
+  discountPercent: z.number().int(),
+});
+
+export const refund = z.object({
+  refund: z.object({
+    id: z.string(),
+    orderId: z.string(),
+    items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
+    shipping: money,
+    amount: money,
+    reason: z.string().nullable(),
+    createdAt: z.string(),
+  }),
+});
+
+export const returnEnvelope = z.object({
+  return: z
+    .object({
+      id: z.string(),
+      orderId: z.string(),
+      customerId: z.string(),
+      status: z.string(),
+      statusLabel: z.string(),
+      allowedActions: z.array(z.string()),
+      items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+      reason: z.string().nullable(),
+      refundedAmount: money.nullable(),
+      history: z.array(history),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+    })
+    .passthrough(),
+});
+
+export const orderTypes = z.object({
+  items: z.array(
+    z
+      .object({
+        type: z.string(),
+        states: z.array(z.object({}).passthrough()),
+        transitions: z.array(z.object({}).passthrough()),
+      })
+      .passthrough(),
+  ),
+});
+export const health = z.object({ status: z.string() }).passthrough();

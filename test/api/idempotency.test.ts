@@ -1,0 +1,92 @@
+/** Issue 9: Idempotency-Key on creates, end to end: one order however many copies arrive. */
+import { randomUUID } from 'node:crypto';
+import { call, customer, putProduct, uniqueSku } from '../support/api';
+import { testDb, testTemporal } from '../support/backends';
+import { startOwnServices } from '../support/own-services';
+
+const db = testDb();
+afterAll(() => db.destroy());
+
+test('ten concurrent identical POST /v1/orders with one key create one order and ten identical responses', async () => {
+  const sku = uniqueSku('idem');
+  await putProduct(sku, { stock: 100 });
+  const who = customer();
+  const key = randomUUID();
+  const body = { items: [{ sku, quantity: 2 }] };
+  const replies = await Promise.all(
+    Array.from({ length: 10 }, () =>
+      call('POST', '/v1/orders', { as: who, body, headers: { 'idempotency-key': key } }),
+    ),
+  );
+  expect(replies.map((r) => r.status)).toEqual(Array(10).fill(201));
+  for (const r of replies) expect(r.body).toEqual(replies[0]!.body);
+  expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(9);
+
+  const id = replies[0]!.body.order.id;
+  expect(await db('orders').where({ customer_id: who.id }).pluck('id')).toEqual([id]);
+  expect((await db('products').where({ sku }).first('reserved')).reserved).toBe(2);
+  const temporal = await testTemporal();
+  try {
+    let workflows = 0;
+    for await (const _ of temporal.client.workflow.list({ query: `CustomerId = '${who.id}'` })) workflows++;
+    expect(workflows).toBe(1);
+  } finally {
+    await temporal.close();
+  }
+
+  // The same key with another body is refused; another key is another order.
+  const other = await call('POST', '/v1/orders', {
+    as: who,
+    body: { items: [{ sku, quantity: 3 }] },
+    headers: { 'idempotency-key': key },
+  });
+  expect(other.status).toBe(409);
+  expect(other.headers.get('content-type')).toMatch(/problem\+json/);
+  const second = await call('POST', '/v1/orders', {
+    as: who,
+    body,
+    headers: { 'idempotency-key': randomUUID() },
+  });
+  expect(second.status).toBe(201);
+  expect(second.body.order.id).not.toBe(id);
+  // Keys belong to their caller: another customer's identical key is its own.
+  const stranger = await call('POST', '/v1/orders', {
+    as: customer(),
+    body,
+    headers: { 'idempotency-key': key },
+  });
+  expect(stranger.status).toBe(201);
+  expect(stranger.body.order.id).not.toBe(id);
+}, 60_000);
+
+test('a refused create is replayed as refused, without placing anything', async () => {
+  const sku = uniqueSku('idem0');
+  await putProduct(sku, { stock: 1 });
+  const who = customer();
+  const key = randomUUID();
+  const body = { items: [{ sku, quantity: 5 }] };
+  const first = await call('POST', '/v1/orders', { as: who, body, headers: { 'idempotency-key': key } });
+  const again = await call('POST', '/v1/orders', { as: who, body, headers: { 'idempotency-key': key } });
+  expect(first.status).toBe(422);
+  expect(again.status).toBe(422);
+  expect(again.body).toEqual(first.body);
+  expect(await db('orders').where({ customer_id: who.id })).toHaveLength(0);
+});
+
+test('rate limiting per token answers 429 problem+json with Retry-After', async () => {
+  const services = await startOwnServices('ratelimit', { RATE_LIMIT_PER_MINUTE: '5' });
+  try {
+    const who = customer();
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++)
+      statuses.push((await call('GET', '/v1/orders', { as: who, baseUrl: services.apiUrl })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const limited = await call('GET', '/v1/orders', { as: who, baseUrl: services.apiUrl });
+    expect(limited.headers.get('retry-after')).toBe('60');
+    expect(limited.body).toMatchObject({ status: 429 });
+    // Another token has its own budget.
+    expect((await call('GET', '/v1/orders', { as: customer(), baseUrl: services.apiUrl })).status).toBe(200);
+  } finally {
+    await services.stopAll();
+  }
+}, 90_000);
