@@ -14,10 +14,9 @@ async function main() {
   // Lazy: the API starts and answers 503 while Temporal is away, and recovers without a restart.
   const connection = Connection.lazy(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const server = createApp({ config, db, temporal }).listen(config.PORT, config.API_HOST, () => {
-    console.log(
-      JSON.stringify({ msg: 'api listening', host: config.API_HOST, port: config.PORT, pid: process.pid }),
-    );
+  const logger = pino({ level: config.LOG_LEVEL });
+  const server = createApp({ config, db, temporal, logger }).listen(config.PORT, config.API_HOST, () => {
+    logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');
   });
 
   const stop = () => {
