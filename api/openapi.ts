@@ -2,10 +2,18 @@
  * The OpenAPI 3 document, generated from the zod schemas the routes validate with (./schemas.ts)
  * and the response shapes (./response-schemas.ts): no hand-written copy to drift.
  */
-import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import {
+  extendZodWithOpenApi,
+  OpenAPIRegistry,
+  OpenApiGeneratorV3,
+  type RouteConfig,
+} from '@asteasolutions/zod-to-openapi';
 import { z, type ZodTypeAny } from 'zod';
 import * as res from './response-schemas';
 import * as req from './schemas';
+
+// Adds `.openapi()` to zod's prototypes, so the schemas defined elsewhere can be documented.
+extendZodWithOpenApi(z);
 
 type Method = RouteConfig['method'];
 interface Route {

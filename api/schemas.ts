@@ -3,6 +3,15 @@ import { z } from 'zod';
 import { ORDER_TYPES } from '../domain/machines';
 
 const money = z.number().int().min(0).max(1_000_000_000_00);
+/** An instant as ISO 8601 with an offset, stored as UTC; years 2000–9999 (beyond that is a typo, and PostgreSQL's limit). */
+const instant = z
+  .string()
+  .datetime({ offset: true })
+  .refine((v) => {
+    const t = Date.parse(v);
+    return Number.isFinite(t) && t >= Date.UTC(2000, 0, 1) && t < Date.UTC(10000, 0, 1);
+  }, 'a date between 2000 and 9999')
+  .transform((v) => new Date(v).toISOString());
 const id = z
   .string()
   .min(1)
@@ -23,8 +32,8 @@ export const productBody = z
     presale: z
       .object({
         depositPerUnit: money,
-        balanceStartsAt: z.string().datetime({ offset: true }),
-        balanceEndsAt: z.string().datetime({ offset: true }),
+        balanceStartsAt: instant,
+        balanceEndsAt: instant,
       })
       .strict()
       .refine(
@@ -88,8 +97,8 @@ export const promotionBody = z
     minSubtotal: money.optional(),
     maxUses: z.number().int().min(1).max(100_000_000).optional(),
     perCustomerLimit: z.number().int().min(1).max(1_000_000).optional(),
-    startsAt: z.string().datetime({ offset: true }).optional(),
-    endsAt: z.string().datetime({ offset: true }).optional(),
+    startsAt: instant.optional(),
+    endsAt: instant.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 TEMPORAL_CLI_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
+SCHEMATHESIS_VERSION=4.32.5
 
 # npm dependencies: install when missing or older than the lockfile.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -41,4 +42,11 @@ if [ "${1:-}" = "--test" ] && [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chr
   else
     echo "setup: the browser test needs Chromium: apt-get install chromium (or set CHROMIUM_PATH)"
   fi
+fi
+
+# The API fuzz test runs Schemathesis against the service's own /openapi.json.
+if [ "${1:-}" = "--test" ] && ! version_ok schemathesis "$SCHEMATHESIS_VERSION"; then
+  echo "setup: installing schemathesis==$SCHEMATHESIS_VERSION"
+  python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" ||
+    echo "setup: pip could not install schemathesis; the API fuzz test will say so"
 fi

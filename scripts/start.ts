@@ -14,7 +14,7 @@ async function main() {
   console.log(`
 Order service is up.
   API           ${stack.apiUrl}   (health: ${stack.apiUrl}/readyz)
-  API docs      ${stack.apiUrl}/v1/order-types (state machines), ../shared/API.md (contract)
+  API docs      ${stack.apiUrl}/docs  (OpenAPI: ${stack.apiUrl}/openapi.json; state machines: ${stack.apiUrl}/v1/order-types)
   Temporal      ${stack.temporalAddress}
   Temporal UI   ${stack.temporalUiUrl ?? '(external cluster)'}
   PostgreSQL    ${stack.databaseUrl}

@@ -1,0 +1,99 @@
+/**
+ * Issue 9: a dependency outage is a 503 with Retry-After, nothing half-written, and the API
+ * recovers by itself when the dependency comes back.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawnService } from '../../devstack/services';
+import {
+  findTemporalCli,
+  startTemporalDevServer,
+  stopChild,
+  type RunningTemporal,
+} from '../../devstack/temporal';
+import { freePort, waitFor } from '../../devstack/wait';
+import { call, customer, putProduct, uniqueSku } from '../support/api';
+import { testDb } from '../support/backends';
+
+const db = testDb();
+const children: ChildProcess[] = [];
+let temporal: RunningTemporal | undefined;
+afterAll(async () => {
+  await Promise.all(children.map((c) => stopChild(c, 5000)));
+  await temporal?.stop();
+  await db.destroy();
+});
+
+async function api(env: NodeJS.ProcessEnv): Promise<string> {
+  const port = await freePort();
+  children.push(
+    spawnService('api', { env: { ...process.env, ...env, PORT: String(port) }, log: () => undefined }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('api', async () => (await fetch(`${url}/healthz`)).status === 200, 60_000);
+  return url;
+}
+
+test('Temporal unreachable: 503 with Retry-After and nothing written; back without a restart', async () => {
+  const temporalPort = await freePort();
+  const baseUrl = await api({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TASK_QUEUE: 'outage' });
+  const sku = uniqueSku('out');
+  await putProduct(sku, { stock: 5 });
+  const who = customer();
+
+  const ready = await fetch(`${baseUrl}/readyz`);
+  expect(ready.status).toBe(503);
+  expect(ready.headers.get('retry-after')).toBe('5');
+  const refused = await call('POST', '/v1/orders', {
+    as: who,
+    baseUrl,
+    body: { items: [{ sku, quantity: 1 }] },
+  });
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get('retry-after')).toBe('5');
+  expect(refused.headers.get('content-type')).toMatch(/problem\+json/);
+  expect(await db('orders').where({ customer_id: who.id })).toHaveLength(0);
+  expect((await db('products').where({ sku }).first('reserved')).reserved).toBe(0);
+
+  // Temporal comes up on that address, with a worker: the same API process serves again.
+  const cli = findTemporalCli(process.env.TEMPORAL_CLI_PATH);
+  temporal = await startTemporalDevServer({
+    cli: cli!,
+    port: temporalPort,
+    uiPort: await freePort(),
+    namespace: 'default',
+    headless: true,
+  });
+  children.push(
+    spawnService('worker', {
+      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TASK_QUEUE: 'outage' },
+      log: () => undefined,
+    }),
+  );
+  await waitFor('recovery', async () => (await fetch(`${baseUrl}/readyz`)).status === 200, 60_000);
+  const placed = await call('POST', '/v1/orders', {
+    as: who,
+    baseUrl,
+    body: { items: [{ sku, quantity: 1 }] },
+  });
+  expect(placed.status).toBe(201);
+}, 120_000);
+
+test('PostgreSQL unreachable: 503 with Retry-After on reads and writes, nothing started', async () => {
+  const deadPg = `postgres://postgres:postgres@127.0.0.1:${await freePort()}/orders`;
+  const baseUrl = await api({ DATABASE_URL: deadPg, TASK_QUEUE: 'outage-pg' });
+  const who = customer();
+  for (const [method, path, body] of [
+    ['GET', '/v1/orders/ord_x', undefined],
+    ['GET', '/v1/orders', undefined],
+    ['POST', '/v1/orders', { items: [{ sku: 'any', quantity: 1 }] }],
+  ] as const) {
+    const reply = await call(method, path, { as: who, baseUrl, body });
+    expect({ method, path, status: reply.status, retryAfter: reply.headers.get('retry-after') }).toEqual({
+      method,
+      path,
+      status: 503,
+      retryAfter: '5',
+    });
+  }
+  expect((await fetch(`${baseUrl}/readyz`)).status).toBe(503);
+}, 60_000);
