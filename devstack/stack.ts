@@ -40,6 +40,10 @@ export interface Stack {
   children: Map<string, ChildProcess>;
   childEnv: NodeJS.ProcessEnv;
   startService(name: ServiceName, key?: string, env?: NodeJS.ProcessEnv): ChildProcess;
+  /** Stops and starts the embedded Temporal dev server (same port, same SQLite file), as an outage would. */
+  restartTemporal(): Promise<void>;
+  /** Stops and starts the embedded PostgreSQL (same port, same data). */
+  restartPostgres(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +54,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? ((source, line) => process.stdout.write(`[${source}] ${line}\n`));
   let postgres: RunningPostgres | undefined;
   let temporal: RunningTemporal | undefined;
+  let temporalOptions: Parameters<typeof startTemporalDevServer>[0] | undefined;
   const children = new Map<string, ChildProcess>();
   let stopping = false;
 
@@ -62,12 +67,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   try {
     let databaseUrl = config.DATABASE_URL;
-    if (!databaseUrl) {
-      postgres = await startEmbeddedPostgres({
+    const startPostgres = () =>
+      startEmbeddedPostgres({
         dataDir: config.DATA_DIR,
         port: config.EMBEDDED_PG_PORT,
         log: (line) => (/error|FATAL|PANIC/.test(line) ? log('postgres', line) : undefined),
       });
+    if (!databaseUrl) {
+      postgres = await startPostgres();
       databaseUrl = postgres.url;
     }
 
@@ -76,15 +83,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (!temporalAddress) {
       const cli = findTemporalCli(config.TEMPORAL_CLI_PATH);
       if (!cli) throw new StackStartError(TEMPORAL_CLI_MISSING);
-      temporal = await startTemporalDevServer({
+      temporalOptions = {
         cli,
         port: config.TEMPORAL_PORT,
         uiPort: config.TEMPORAL_UI_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
         dbFile: options.persistTemporal ? path.join(config.DATA_DIR, 'temporal.sqlite') : undefined,
         headless: options.headless,
-        log: (line) => log('temporal', line),
-      });
+        log: (line: string) => log('temporal', line),
+      };
+      temporal = await startTemporalDevServer(temporalOptions);
       temporalAddress = temporal.address;
       temporalUiUrl = temporal.uiUrl;
     }
@@ -127,7 +135,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const apiUrl = `http://127.0.0.1:${config.PORT}`;
     await waitFor('the API', async () => (await fetch(`${apiUrl}/readyz`)).status === 200, 120_000, 300);
 
-    return { apiUrl, databaseUrl, temporalAddress, temporalUiUrl, children, childEnv, startService, stop };
+    const restartTemporal = async () => {
+      if (!temporal || !temporalOptions?.dbFile)
+        throw new Error('only a persisted, embedded Temporal can be restarted');
+      await temporal.stop();
+      temporal = await startTemporalDevServer(temporalOptions);
+    };
+    const restartPostgres = async () => {
+      if (!postgres) throw new Error('only the embedded PostgreSQL can be restarted');
+      await postgres.stop();
+      postgres = await startPostgres();
+    };
+
+    return {
+      apiUrl,
+      databaseUrl,
+      temporalAddress,
+      temporalUiUrl,
+      children,
+      childEnv,
+      startService,
+      restartTemporal,
+      restartPostgres,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

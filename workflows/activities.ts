@@ -7,7 +7,8 @@ import type { OrderActivities } from '../activities';
  * nothing; business refusals are non-retryable and come back at once.
  */
 export const store = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30s',
+  // Database work takes milliseconds: a worker that dies mid-activity is noticed after this.
+  startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 
@@ -16,12 +17,12 @@ export const store = proxyActivities<OrderActivities>({
  * quickly and a bounded number of times; the same idempotency key is used on every retry.
  */
 export const payment = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '20s',
+  startToCloseTimeout: '10s',
   retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
 });
 
 /** Refunds must eventually happen: retried without limit. */
 export const refunds = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '15s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
 });

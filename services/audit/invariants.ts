@@ -1,0 +1,141 @@
+/**
+ * The invariant checker: reads PostgreSQL, the payment provider's tables and the workflows, and
+ * reports every violation of the promises this service makes about orders, stock, money and
+ * coupons. Used by the chaos run (scripts/chaos.ts), its test, and `npm run check-invariants`.
+ */
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { isTerminal } from '../../domain/machine';
+import { machines, type OrderType } from '../../domain/machines';
+import { orderStateQuery } from '../../workflows/messages';
+import { auditStock } from '../inventory/audit';
+import { auditMoney } from './money';
+
+export interface Violation {
+  rule: string;
+  subject: string;
+  detail: string;
+}
+
+export interface InvariantReport {
+  orders: number;
+  byStatus: Record<string, number>;
+  products: number;
+  coupons: number;
+  violations: Violation[];
+}
+
+/** States an order may legitimately wait in when the system has settled: none but those with a future timer or a human to act. */
+const WAITING = new Set([
+  'PENDING_PAYMENT',
+  'PENDING_DEPOSIT',
+  'DEPOSIT_PAID',
+  'PENDING_BALANCE',
+  'IN_PRODUCTION',
+  'SHIPPED',
+  'CONFIRMED',
+  'DELIVERED',
+]);
+
+export async function checkInvariants(
+  db: Knex,
+  temporal: Client,
+  scope: { orderIds?: string[]; skus?: string[]; coupons?: string[] } = {},
+): Promise<InvariantReport> {
+  const violations: Violation[] = [];
+  const orderQuery = db('orders').select('id', 'type', 'status');
+  if (scope.orderIds) orderQuery.whereIn('id', scope.orderIds);
+  const orders: { id: string; type: OrderType; status: string }[] = await orderQuery;
+  const byStatus: Record<string, number> = {};
+
+  for (const order of orders) {
+    byStatus[order.status] = (byStatus[order.status] ?? 0) + 1;
+    const machine = machines[order.type];
+    if (!machine.states[order.status])
+      violations.push({ rule: 'known state', subject: order.id, detail: order.status });
+    if (!isTerminal(machine, order.status) && !WAITING.has(order.status)) {
+      violations.push({ rule: 'terminal or waiting', subject: order.id, detail: `stuck in ${order.status}` });
+    }
+    // The database and the workflow agree.
+    try {
+      const handle = temporal.workflow.getHandle(order.id);
+      const description = await handle.describe();
+      const workflowStatus =
+        description.status.name === 'RUNNING'
+          ? (await handle.query(orderStateQuery))?.status
+          : description.status.name === 'COMPLETED'
+            ? ((await handle.result()) as { status: string }).status
+            : `workflow ${description.status.name}`;
+      if (workflowStatus !== order.status) {
+        violations.push({
+          rule: 'database and workflow agree',
+          subject: order.id,
+          detail: `database ${order.status}, workflow ${workflowStatus}`,
+        });
+      }
+      if (isTerminal(machine, order.status) !== (description.status.name !== 'RUNNING')) {
+        violations.push({
+          rule: 'terminal orders have closed workflows',
+          subject: order.id,
+          detail: `${order.status} / ${description.status.name}`,
+        });
+      }
+    } catch (err) {
+      violations.push({ rule: 'every order has its workflow', subject: order.id, detail: String(err) });
+    }
+  }
+
+  for (const v of await auditMoney(db, scope.orderIds))
+    violations.push({ rule: v.rule, subject: v.orderId, detail: v.detail });
+
+  const stock = await auditStock(db, scope.skus);
+  for (const s of stock) {
+    if (!s.balanced) {
+      violations.push({
+        rule: 'initial stock = available + reserved + sold − restocked',
+        subject: s.sku,
+        detail: `on hand ${s.onHand} (ledger ${s.ledgerOnHand}), reserved ${s.reserved} (ledger ${s.ledgerReserved}), sold ${s.sold}, restocked ${s.restocked}`,
+      });
+    }
+  }
+
+  const couponQuery = db('promotions as p').select(
+    'p.code',
+    'p.max_uses',
+    'p.per_customer_limit',
+    db.raw(
+      `(SELECT COUNT(*) FROM coupon_uses u WHERE u.code = p.code AND u.state IN ('locked', 'redeemed'))::int AS used`,
+    ),
+    db.raw(
+      `(SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM coupon_uses u WHERE u.code = p.code AND u.state IN ('locked', 'redeemed') GROUP BY u.customer_id) c)::int AS most_by_one`,
+    ),
+  );
+  if (scope.coupons) couponQuery.whereIn('p.code', scope.coupons);
+  const coupons = await couponQuery;
+  for (const c of coupons) {
+    if (c.max_uses != null && c.used > c.max_uses)
+      violations.push({
+        rule: 'coupon uses ≤ maxUses',
+        subject: c.code,
+        detail: `${c.used} > ${c.max_uses}`,
+      });
+    if (c.per_customer_limit != null && c.most_by_one > c.per_customer_limit) {
+      violations.push({
+        rule: 'coupon uses ≤ perCustomerLimit',
+        subject: c.code,
+        detail: `${c.most_by_one} > ${c.per_customer_limit}`,
+      });
+    }
+  }
+  // A cancelled or timed-out order holds no coupon use.
+  const held = await db('coupon_uses as u')
+    .join('orders as o', 'o.id', 'u.order_id')
+    .whereIn('o.status', ['CANCELLED', 'REFUNDED'])
+    .whereIn('u.state', ['locked'])
+    .modify((q) => (scope.orderIds ? q.whereIn('o.id', scope.orderIds) : q))
+    .select('u.order_id', 'u.code');
+  for (const h of held)
+    violations.push({ rule: 'closed orders release their coupon', subject: h.order_id, detail: h.code });
+
+  return { orders: orders.length, byStatus, products: stock.length, coupons: coupons.length, violations };
+}
