@@ -9,6 +9,7 @@ import * as m003 from './003_payments_and_production';
 import * as m004 from './004_promotions_and_members';
 import * as m005 from './005_refunds_and_returns';
 import * as m006 from './006_idempotency_keys';
+import * as m007 from './007_orders_type_index';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -17,6 +18,7 @@ const migrations: Record<string, Knex.Migration> = {
   '004_promotions_and_members': m004,
   '005_refunds_and_returns': m005,
   '006_idempotency_keys': m006,
+  '007_orders_type_index': m007,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -168,6 +168,25 @@ const scenarios: Record<string, Scenario> = {
     await pay(id, c);
     await until(id, c, 'COMPLETED');
   },
+  'presale-modified-then-cancelled': async ({ created }) => {
+    const sku = uniqueSku('h');
+    const hour = 3_600_000;
+    await putProduct(sku, {
+      stock: 10,
+      presale: {
+        depositPerUnit: 400,
+        balanceStartsAt: new Date(Date.now() + hour).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 2 * hour).toISOString(),
+      },
+    });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 3 }], 'presale');
+    created(id);
+    await pay(id, c);
+    await call('PATCH', `/v1/orders/${id}`, { as: c, body: { items: [{ sku, quantity: 1 }] } });
+    await call('POST', `/v1/orders/${id}/cancel`, { as: merchant, body: { reason: 'replay' } });
+    await until(id, c, 'CANCELLED');
+  },
   'presale-completed-and-forfeited': async ({ created }) => {
     const open = uniqueSku('h');
     const now = Date.now();

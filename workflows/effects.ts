@@ -3,12 +3,19 @@
  * workflows. Returns the changes to the order; throws an ApplicationFailure when the action must
  * not happen (declined payment, stock gone), in which case no transition is recorded.
  */
-import { CancellationScope, executeChild, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  executeChild,
+  ParentClosePolicy,
+  patched,
+  startChild,
+} from '@temporalio/workflow';
 import type { Effect } from '../domain/machine';
 import type { ActionRequest, OrderState } from '../domain/order';
 import { applyRefund, planRefund } from '../domain/refunds';
 import { payment, store } from './activities';
 import { cancelOrderFlow } from './reverse/cancel-order';
+import { modifyOrderFlow } from './reverse/modify-order';
 import { refundOrderFlow } from './reverse/refund-order';
 import { initialReturnRecord, returnOrderFlow } from './reverse/return-order';
 
@@ -82,7 +89,8 @@ async function cancel(order: OrderState, refund: boolean, reason: string): Promi
 
 export async function runEffect(effect: Effect | undefined, ctx: EffectContext): Promise<Changes> {
   const { order, request } = ctx;
-  const due = order.amounts.total - order.amounts.paid;
+  // Net of refunds: a deposit partly refunded by a modification is owed again with the balance.
+  const due = order.amounts.total - (order.amounts.paid - order.amounts.refunded);
   const reason = request?.reason ?? 'cancelled';
   switch (effect) {
     case undefined:
@@ -160,11 +168,28 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case 'applyModification': {
       const { items, shippingAddress } = request!.modification!;
       const changes: Changes = shippingAddress ? { shippingAddress } : {};
-      if (items)
+      if (items && !patched('modify-as-child-workflow')) {
+        // Orders modified before this change ran the repricing inline; their histories replay so.
         Object.assign(
           changes,
           await store.modifyItems({ orderId: order.id, items, tag: `modify${order.history.length + 1}` }),
         );
+      } else if (items) {
+        const tag = `modify${order.history.length + 1}`;
+        const { refunded, ...modified } = await nonCancellable(() =>
+          executeChild(modifyOrderFlow, {
+            workflowId: `${order.id}-${tag}`,
+            args: [{ orderId: order.id, items, tag, paid: order.amounts.paid }],
+          }),
+        );
+        Object.assign(changes, modified, {
+          amounts: {
+            ...modified.amounts,
+            paid: order.amounts.paid,
+            refunded: order.amounts.refunded + refunded,
+          },
+        });
+      }
       return changes;
     }
   }

@@ -3,3 +3,4 @@ export { orderWorkflow } from './order-workflow';
 export { cancelOrderFlow } from './reverse/cancel-order';
 export { refundOrderFlow } from './reverse/refund-order';
 export { returnOrderFlow } from './reverse/return-order';
+export { modifyOrderFlow } from './reverse/modify-order';

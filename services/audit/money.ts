@@ -51,7 +51,7 @@ export async function auditMoney(db: Knex, orderIds?: string[]): Promise<MoneyVi
         `order says ${r.refunded}, provider refunded ${r.provider_refunded}`,
       );
     if (r.over_refunded_lines > 0) v('refunded quantity ≤ quantity', `${r.over_refunded_lines} line(s)`);
-    if (r.paid > r.total) v('paid ≤ total', `${r.paid} of ${r.total}`);
+    if (r.paid - r.refunded > r.total) v('kept ≤ total', `${r.paid - r.refunded} kept of ${r.total}`);
     const kept = Number(r.captured) - Number(r.provider_refunded);
     if (r.status === 'CANCELLED' && kept > 0 && r.type !== 'presale')
       v('no money kept on a cancelled order', `${kept} kept`);

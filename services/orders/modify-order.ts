@@ -38,9 +38,8 @@ export async function modifyOrderItems(
     if (kept.length === 0)
       throw new BusinessRuleError('AMOUNT_TOO_LARGE', 'an order needs at least one item: cancel it instead');
 
-    // Released stock is what the original order held minus what it keeps (only on_order lines hold stock now).
+    // Released stock is what the original order held minus what it keeps; release() never gives back more than is held.
     const fewer = current
-      .filter((l) => l.inventory_strategy === 'on_order')
       .map((l) => ({
         sku: l.sku,
         quantity: l.quantity - (kept.find((k) => k.sku === l.sku)?.newQuantity ?? 0),

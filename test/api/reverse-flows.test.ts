@@ -291,3 +291,47 @@ test('modification: fewer items before payment (repriced, stock released), the a
   expect(final.amounts).toMatchObject({ total: 6800, paid: 6800 });
   await expectLedgerRulesHold(order.id, [sku]);
 }, 60_000);
+
+test('modifying a presale after its deposit: fewer items, the overpaid deposit refunded, in its own workflow', async () => {
+  const sku = uniqueSku('pmod');
+  const hour = 3_600_000;
+  await putProduct(
+    sku,
+    {
+      price: 4000,
+      stock: 10,
+      presale: {
+        depositPerUnit: 500,
+        balanceStartsAt: new Date(Date.now() + hour).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 2 * hour).toISOString(),
+      },
+    },
+    services.apiUrl,
+  );
+  const owner = customer();
+  const order = (await api('POST', '/v1/orders', owner, { type: 'presale', items: [{ sku, quantity: 3 }] }))
+    .body.order;
+  expect(
+    (await api('POST', `/v1/orders/${order.id}/pay`, owner, { paymentToken: 'tok_ok' })).body.order,
+  ).toMatchObject({
+    status: 'DEPOSIT_PAID',
+    amounts: { paid: 1500 },
+  });
+  const modified = await api('PATCH', `/v1/orders/${order.id}`, owner, { items: [{ sku, quantity: 1 }] });
+  expect(modified.status).toBe(200);
+  expect(modified.body.order).toMatchObject({
+    status: 'DEPOSIT_PAID',
+    presale: { deposit: 500 },
+    amounts: { subtotal: 4000, paid: 1500, refunded: 1000 },
+  });
+  expect(await providerRefunds(order.id)).toBe(1000);
+  expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock).toMatchObject({ reserved: 1 });
+  const temporal = await testTemporal();
+  try {
+    const child = temporal.client.workflow.getHandle(`${order.id}-modify3`);
+    expect((await child.describe()).type).toBe('modifyOrderFlow');
+  } finally {
+    await temporal.close();
+  }
+  await expectLedgerRulesHold(order.id, [sku]);
+}, 60_000);

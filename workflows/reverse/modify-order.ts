@@ -1,0 +1,38 @@
+/**
+ * Modifying an order, as its own workflow (a child of the order): fewer items repriced (stock
+ * no longer needed released, the coupon released if its minimum is no longer met), and money
+ * paid beyond the new total refunded. Increases are not modifications: they are new orders, so
+ * nothing is ever re-authorised.
+ */
+import { CancellationScope } from '@temporalio/workflow';
+import { refunds, store } from '../activities';
+import type { ModifiedItems } from '../../services/orders/modify-order';
+
+export interface ModifyOrderInput {
+  orderId: string;
+  items: { sku: string; quantity: number }[];
+  tag: string;
+  /** What has been paid so far (a presale deposit). */
+  paid: number;
+}
+
+export async function modifyOrderFlow(
+  input: ModifyOrderInput,
+): Promise<ModifiedItems & { refunded: number }> {
+  return CancellationScope.nonCancellable(async () => {
+    const modified = await store.modifyItems({ orderId: input.orderId, items: input.items, tag: input.tag });
+    // Paid more than is now due at this step (a deposit above the new deposit): the difference goes back.
+    const due = modified.presale ? modified.presale.deposit : modified.amounts.total;
+    const over = input.paid - due;
+    const refunded =
+      over > 0
+        ? await refunds.refundAmount({
+            orderId: input.orderId,
+            refundId: input.tag,
+            amount: over,
+            reason: 'order modified',
+          })
+        : 0;
+    return { ...modified, refunded };
+  });
+}
