@@ -9,7 +9,9 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import { DomainError, NotFoundError } from '../domain/errors';
+import { codecFor } from '../codec/data-converter';
 import { authenticate } from './auth';
+import { codecServer } from './codec-server';
 import { idempotency } from './idempotency';
 import { docsPage, openApiDocument } from './openapi';
 import { OrderCommands } from './order-commands';
@@ -78,6 +80,8 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
         .json({ status: ready ? 'ready' : 'unavailable', postgres: database, temporal: temporalOk });
     }),
   );
+  // The Web UI calls the codec server from its own origin (CORS inside).
+  app.use('/codec', codecServer(config, codecFor(config)));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });

@@ -1,5 +1,6 @@
 /** API process entry: `node --import tsx api/main.ts` (npm start runs it for you). */
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../codec/data-converter';
 import { loadConfigOrExit } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createDb } from '../db/knex';
@@ -13,7 +14,11 @@ async function main() {
   const db = createDb(config.DATABASE_URL);
   // Lazy: the API starts and answers 503 while Temporal is away, and recovers without a restart.
   const connection = Connection.lazy(temporalConnectionOptions(config));
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFor(config),
+  });
   const logger = pino({ level: config.LOG_LEVEL });
   const server = createApp({ config, db, temporal, logger }).listen(config.PORT, config.API_HOST, () => {
     logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');

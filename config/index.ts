@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseKeys } from '../codec/encryption-codec';
 import { parseDuration } from '../domain/duration';
 
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production';
@@ -59,6 +60,17 @@ const schema = z.object({
   // The sandbox payment provider's simulated network: latency per call, share of calls that fail transiently.
   PAYMENT_SANDBOX_LATENCY: duration('0ms'),
   PAYMENT_SANDBOX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
+  // End-to-end payload encryption: `id:base64key` pairs, newest first (codec/encryption-codec.ts). Unset: off.
+  PAYLOAD_ENCRYPTION_KEYS: optionalText.superRefine((v, ctx) => {
+    if (!v) return;
+    try {
+      parseKeys(v);
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+    }
+  }),
+  // Browser origins (the Web UI) allowed to decode through the codec server without a token, in development.
+  CODEC_ALLOWED_ORIGINS: optionalText,
   // Worker knobs (see README, Running at scale); unset: the SDK's defaults.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),

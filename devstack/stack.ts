@@ -91,6 +91,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         dbFile: options.persistTemporal ? path.join(config.DATA_DIR, 'temporal.sqlite') : undefined,
         headless: options.headless,
         log: (line: string) => log('temporal', line),
+        // With encryption on, the Web UI decodes payloads through the API's codec server.
+        extraArgs: [
+          '--ui-disable-news-fetch',
+          ...(config.PAYLOAD_ENCRYPTION_KEYS
+            ? ['--ui-codec-endpoint', `http://127.0.0.1:${config.PORT}/codec`]
+            : []),
+        ],
       };
       temporal = await startTemporalDevServer(temporalOptions);
       temporalAddress = temporal.address;
@@ -111,6 +118,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       PORT: String(config.PORT),
+      // The dev server's Web UI (no login) may decode through the codec server.
+      ...(temporalUiUrl && config.PAYLOAD_ENCRYPTION_KEYS && !config.CODEC_ALLOWED_ORIGINS
+        ? { CODEC_ALLOWED_ORIGINS: `${temporalUiUrl},${temporalUiUrl.replace('localhost', '127.0.0.1')}` }
+        : {}),
     };
 
     const startService = (

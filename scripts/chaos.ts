@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { dataConverterFor } from '../codec/data-converter';
 import { loadConfig } from '../config';
 import { createDb } from '../db/knex';
 import { ApiClient, type Caller } from '../devstack/api-client';
@@ -279,11 +280,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         await sleep(1000);
       }
       const settleSeconds = (Date.now() - settleStart) / 1000;
-      const report = await checkInvariants(db, new Client({ connection }), {
-        orderIds: accepted,
-        skus,
-        coupons: [coupon],
-      });
+      const report = await checkInvariants(
+        db,
+        new Client({ connection, dataConverter: dataConverterFor(config) }),
+        {
+          orderIds: accepted,
+          skus,
+          coupons: [coupon],
+        },
+      );
       return { ...figures, settleSeconds, report };
     } finally {
       await connection.close();

@@ -1,5 +1,6 @@
 /** `npm run check-invariants`: the invariant checker against DATABASE_URL and TEMPORAL_ADDRESS; non-zero on any violation. */
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../codec/data-converter';
 import { loadConfigOrExit } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createDb } from '../db/knex';
@@ -13,7 +14,11 @@ async function main() {
   try {
     const report = await checkInvariants(
       db,
-      new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+      new Client({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dataConverter: dataConverterFor(config),
+      }),
     );
     console.log(
       `orders ${report.orders}, products ${report.products}, coupons ${report.coupons}, violations ${report.violations.length}`,

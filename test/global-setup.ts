@@ -39,6 +39,8 @@ export default async function globalSetup(): Promise<void> {
     VIRTUAL_AFTER_SALES_WINDOW: '3s',
     // Tests reuse a few tokens for thousands of requests; the limit itself has its own test.
     RATE_LIMIT_PER_MINUTE: '1000000',
+    // Every test runs with payloads encrypted end to end (issue 13), under one key; rotation has its own test.
+    PAYLOAD_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
   };
   Object.assign(process.env, env);
   const started = Date.now();

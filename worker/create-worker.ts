@@ -1,6 +1,7 @@
 /** The order worker: the workflow bundle plus the activities bound to PostgreSQL and the payment provider. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { dataConverterFor } from '../codec/data-converter';
 import type { Config } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { Db } from '../db/knex';
@@ -13,6 +14,7 @@ export async function createOrderWorker(config: Config, db: Db, payments: Paymen
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
+    dataConverter: dataConverterFor(config),
     activities: createActivities({
       db,
       payments,

@@ -1,5 +1,7 @@
 /** Direct access to the stack's PostgreSQL and Temporal, for assertions the API does not expose. */
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../../codec/data-converter';
+import { loadConfig } from '../../config';
 import { createDb, type Db } from '../../db/knex';
 
 export function testDb(): Db {
@@ -9,5 +11,9 @@ export function testDb(): Db {
 
 export async function testTemporal(): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  // The same codec as the stack's (payloads are encrypted in the test stack).
+  return {
+    client: new Client({ connection, dataConverter: dataConverterFor(loadConfig(process.env)) }),
+    close: () => connection.close(),
+  };
 }

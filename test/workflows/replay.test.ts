@@ -6,6 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { dataConverterFor } from '../../codec/data-converter';
+import { loadConfig } from '../../config';
 import * as workflows from '../../workflows';
 
 const DIR = path.resolve(__dirname, '..', 'histories');
@@ -20,7 +22,12 @@ const load = (file: string) => ({
 async function replay(workflowsPath: string, subset: string[]) {
   const results: { file: string; error?: Error }[] = [];
   for await (const result of Worker.runReplayHistories(
-    { workflowsPath, replayName: path.basename(path.dirname(workflowsPath)) },
+    // With the stack's codec: encrypted histories decode, older plain ones pass through.
+    {
+      workflowsPath,
+      replayName: path.basename(path.dirname(workflowsPath)),
+      dataConverter: dataConverterFor(loadConfig(process.env)),
+    },
     subset.map(load),
   )) {
     results.push({ file: result.workflowId, error: result.error });

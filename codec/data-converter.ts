@@ -1,0 +1,15 @@
+/** The data converter of the client, the worker and the replay tests: encrypted whenever a key is configured. */
+import type { DataConverter } from '@temporalio/common';
+import type { Config } from '../config';
+import { EncryptionCodec, parseKeys } from './encryption-codec';
+
+export function codecFor(config: Pick<Config, 'PAYLOAD_ENCRYPTION_KEYS'>): EncryptionCodec | undefined {
+  return config.PAYLOAD_ENCRYPTION_KEYS
+    ? new EncryptionCodec(parseKeys(config.PAYLOAD_ENCRYPTION_KEYS))
+    : undefined;
+}
+
+export function dataConverterFor(config: Pick<Config, 'PAYLOAD_ENCRYPTION_KEYS'>): DataConverter {
+  const codec = codecFor(config);
+  return codec ? { payloadCodecs: [codec] } : {};
+}
