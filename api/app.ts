@@ -13,6 +13,7 @@ import { codecFor } from '../codec/data-converter';
 import { authenticate } from './auth';
 import { codecServer } from './codec-server';
 import { idempotency } from './idempotency';
+import { ApiMetrics } from './metrics';
 import { docsPage, openApiDocument } from './openapi';
 import { OrderCommands } from './order-commands';
 import { problemMiddleware, route, sendProblem } from './problem';
@@ -61,7 +62,10 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     }),
   );
+  const metrics = new ApiMetrics();
+  app.use(metrics.middleware());
   app.use(express.json({ limit: '100kb' }));
+  app.get('/metrics', metrics.handler());
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -117,7 +121,7 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
   v1.use('/products', productRoutes(db));
   v1.use('/promotions', promotionRoutes(db));
   v1.use('/members', memberRoutes(db));
-  const commands = new OrderCommands(temporal, config);
+  const commands = new OrderCommands(temporal, config, metrics);
   const reverse = reverseFlowRoutes(db, commands);
   v1.use('/orders', orderRoutes(db, commands), reverse.orders);
   v1.use('/returns', reverse.returns);

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
 import type { Config } from '../config';
+import type { ApiMetrics } from './metrics';
 import type { OrderType } from '../domain/machines';
 import type { ActionRequest, OrderPolicy, OrderState, ShippingAddress } from '../domain/order';
 import {
@@ -39,6 +40,7 @@ export class OrderCommands {
   constructor(
     private readonly client: Client,
     private readonly config: Config,
+    private readonly metrics?: ApiMetrics,
   ) {}
 
   private policy(type: OrderType): OrderPolicy {
@@ -80,10 +82,12 @@ export class OrderCommands {
         staticDetails: command.items.map((i) => `- ${i.quantity} × ${i.sku}`).join('\n'),
       },
     );
-    return this.client.workflow.executeUpdateWithStart(createOrderUpdate, {
+    const order = await this.client.workflow.executeUpdateWithStart(createOrderUpdate, {
       startWorkflowOperation: start,
       updateId: 'create',
     });
+    this.metrics?.ordersPlaced.inc({ type: command.type });
+    return order;
   }
 
   /** `updateId`: the same id twice is one Update (Temporal answers the second with the first's result). */

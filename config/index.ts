@@ -71,6 +71,8 @@ const schema = z.object({
   }),
   // Browser origins (the Web UI) allowed to decode through the codec server without a token, in development.
   CODEC_ALLOWED_ORIGINS: optionalText,
+  // The worker's Prometheus endpoint (the SDK's metrics) on this port; unset: off.
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   // Worker knobs (see README, Running at scale); unset: the SDK's defaults.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),

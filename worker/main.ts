@@ -1,4 +1,5 @@
 /** Worker process entry: `node --import tsx worker/main.ts` (npm start runs it for you). */
+import { Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/knex';
 import { SandboxPaymentProvider } from '../services/payment/sandbox';
@@ -8,6 +9,10 @@ async function main() {
   const config = loadConfigOrExit();
   if (!config.DATABASE_URL)
     throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
+  if (config.WORKER_METRICS_PORT) {
+    // Before any connection: the SDK's runtime metrics (polls, task latency, cache size...) at /metrics.
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.API_HOST}:${config.WORKER_METRICS_PORT}` } } } });
+  }
   const db = createDb(config.DATABASE_URL);
   const payments = new SandboxPaymentProvider(db, {
     latencyMs: config.PAYMENT_SANDBOX_LATENCY,
