@@ -14,7 +14,12 @@ export class ApiMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly ordersPlaced = new Counter({ name: 'orders_placed_total', help: 'Orders placed (201)', labelNames: ['type'], registers: [this.registry] });
+  readonly ordersPlaced = new Counter({
+    name: 'orders_placed_total',
+    help: 'Orders placed (201)',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

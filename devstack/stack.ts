@@ -44,6 +44,8 @@ export interface Stack {
   restartTemporal(): Promise<void>;
   /** Stops and starts the embedded PostgreSQL (same port, same data). */
   restartPostgres(): Promise<void>;
+  /** Process ids of the embedded servers, for memory readings. */
+  serverPids(): { temporal?: number; postgres?: number };
   stop(): Promise<void>;
 }
 
@@ -158,7 +160,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       postgres = await startPostgres();
     };
 
+    const serverPids = () => ({ temporal: temporal?.process.pid, postgres: postgres?.process.pid });
+
     return {
+      serverPids,
       apiUrl,
       databaseUrl,
       temporalAddress,

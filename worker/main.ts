@@ -11,7 +11,11 @@ async function main() {
     throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
   if (config.WORKER_METRICS_PORT) {
     // Before any connection: the SDK's runtime metrics (polls, task latency, cache size...) at /metrics.
-    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.API_HOST}:${config.WORKER_METRICS_PORT}` } } } });
+    Runtime.install({
+      telemetryOptions: {
+        metrics: { prometheus: { bindAddress: `${config.API_HOST}:${config.WORKER_METRICS_PORT}` } },
+      },
+    });
   }
   const db = createDb(config.DATABASE_URL);
   const payments = new SandboxPaymentProvider(db, {
