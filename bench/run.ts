@@ -5,28 +5,20 @@
  * docs/BENCHMARKS.md with the machine and the date.
  *   npm run bench [-- --orders 200 --concurrency 20 --open 2000 --rate 20]
  */
+import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack, type Stack } from '../devstack/stack';
-import { freePort } from '../devstack/wait';
 
 const SECRET = 'bench-secret-for-the-order-service';
 const merchant: Caller = { role: 'merchant', id: 'bench-merchant' };
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -126,21 +118,10 @@ interface Figures {
 }
 
 async function main() {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orders-bench-'));
-  await chmod(dataDir, 0o755);
-  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
-  await writeFile(
-    bundlePath,
-    (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quiet })).code,
-  );
+  const { dataDir, env: isolated } = await isolatedStackEnv('bench');
+  const bundlePath = await prebuiltWorkflowBundle(dataDir);
   const env: NodeJS.ProcessEnv = {
-    NODE_ENV: 'test',
-    DATA_DIR: dataDir,
-    PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    TASK_QUEUE: 'orders-bench',
+    ...isolated,
     AUTH_JWT_SECRET: SECRET,
     PAYMENT_TIMEOUT: '2h',
     AUTO_CONFIRM_AFTER: '1h',

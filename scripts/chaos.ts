@@ -5,18 +5,16 @@
  * Prints its figures, writes docs/RELIABILITY.md with --report, exits non-zero on any violation.
  *   npm run chaos [-- --orders 2000 --concurrency 24 --report]
  */
+import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { dataConverterFor } from '../codec/data-converter';
 import { loadConfig } from '../config';
 import { createDb } from '../db/knex';
 import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack } from '../devstack/stack';
-import { freePort } from '../devstack/wait';
 import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
 import { checkInvariants, type InvariantReport } from '../services/audit/invariants';
@@ -45,14 +43,6 @@ export interface ChaosFigures {
 }
 
 const SECRET = 'chaos-secret-for-the-order-service';
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 const merchant: Caller = { role: 'merchant', id: 'chaos-merchant' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = ([lo, hi]: [number, number]) => lo + Math.random() * (hi - lo);
@@ -61,22 +51,11 @@ type Step = (ctx: { id: string; who: Caller; sku: string }) => Promise<void>;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orders-chaos-'));
-  await chmod(dataDir, 0o755);
+  const { dataDir, env: isolated } = await isolatedStackEnv('chaos');
   // Built once, so a killed worker is back in a second instead of re-bundling.
-  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
-  await writeFile(
-    bundlePath,
-    (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger })).code,
-  );
+  const bundlePath = await prebuiltWorkflowBundle(dataDir);
   const env: NodeJS.ProcessEnv = {
-    NODE_ENV: 'test',
-    DATA_DIR: dataDir,
-    PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    TASK_QUEUE: 'orders-chaos',
+    ...isolated,
     AUTH_JWT_SECRET: SECRET,
     PAYMENT_TIMEOUT: '10s',
     AUTO_CONFIRM_AFTER: '3s',

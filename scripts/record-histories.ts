@@ -5,16 +5,14 @@
  * flight were written by the old code. Starts its own stack on free ports with short timers.
  *   node --import tsx scripts/record-histories.ts [--tag <name>]
  */
+import { isolatedStackEnv } from '../devstack/isolated';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, chmod } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { startStack } from '../devstack/stack';
 import { findTemporalCli } from '../devstack/temporal';
-import { freePort } from '../devstack/wait';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder, type As } from '../test/support/api';
 import { TEST_SECRET } from '../test/support/tokens';
 
@@ -215,16 +213,9 @@ const scenarios: Record<string, Scenario> = {
 };
 
 async function main() {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orders-record-'));
-  await chmod(dataDir, 0o755);
+  const { dataDir, env: isolated } = await isolatedStackEnv('record');
   const env: NodeJS.ProcessEnv = {
-    NODE_ENV: 'test',
-    DATA_DIR: dataDir,
-    PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    TASK_QUEUE: 'orders-record',
+    ...isolated,
     AUTH_JWT_SECRET: TEST_SECRET,
     PAYMENT_TIMEOUT: '2s',
     AUTO_CONFIRM_AFTER: '2s',

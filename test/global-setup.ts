@@ -4,13 +4,12 @@
  * loopback ports so a developer's own `npm start` can keep running. Test files find it through
  * the environment variables set here.
  */
+import { isolatedStackEnv } from '../devstack/isolated';
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config';
 import { startStack, type Stack } from '../devstack/stack';
-import { freePort } from '../devstack/wait';
 import { TEST_SECRET } from './support/tokens';
 
 declare global {
@@ -18,20 +17,13 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'orders-test-'));
-  await chmod(dataDir, 0o755); // the postgres user must reach its data directory inside
+  const { dataDir, env: isolated } = await isolatedStackEnv('test');
   const logDir = path.resolve(__dirname, '..', '.data', 'test-logs');
   await mkdir(logDir, { recursive: true });
   const logFile = createWriteStream(path.join(logDir, 'stack.log'));
 
   const env: NodeJS.ProcessEnv = {
-    NODE_ENV: 'test',
-    DATA_DIR: dataDir,
-    PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    TASK_QUEUE: 'orders-test',
+    ...isolated,
     AUTH_JWT_SECRET: TEST_SECRET,
     PAYMENT_TIMEOUT: '30m',
     AUTO_CONFIRM_AFTER: '10d',

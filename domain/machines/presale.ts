@@ -13,6 +13,7 @@ import {
   type FulfilmentAction,
   type FulfilmentState,
 } from './fulfilment';
+import { unpaidState, unpaidTransitions, type UnpaidAction } from './unpaid';
 
 type State = 'PENDING_DEPOSIT' | 'DEPOSIT_PAID' | 'PENDING_BALANCE' | FulfilmentState;
 type Action = 'pay' | 'stock_out' | 'expire' | 'open_balance' | FulfilmentAction;
@@ -24,12 +25,10 @@ export const presaleMachine: OrderMachine<State, Action> = {
   description: 'Deposit and balance: the balance window opens and closes at times stored on the order.',
   initial: 'PENDING_DEPOSIT',
   states: {
-    PENDING_DEPOSIT: {
-      labels: { customer: 'Awaiting deposit', merchant: 'Deposit unpaid', support: 'Pending deposit' },
-      waitsFor: 'the customer to pay the deposit',
-      edits: ['items', 'address'],
-      after: { timer: 'paymentTimeout', action: 'expire', reason: 'payment_timeout' },
-    },
+    PENDING_DEPOSIT: unpaidState(
+      { customer: 'Awaiting deposit', merchant: 'Deposit unpaid', support: 'Pending deposit' },
+      'the customer to pay the deposit',
+    ),
     DEPOSIT_PAID: {
       labels: {
         customer: 'Deposit paid, balance opens soon',
@@ -49,24 +48,7 @@ export const presaleMachine: OrderMachine<State, Action> = {
     ...fulfilmentStates,
   },
   transitions: [
-    {
-      from: 'PENDING_DEPOSIT',
-      action: 'pay',
-      to: 'DEPOSIT_PAID',
-      by: ['customer'],
-      effect: 'captureDeposit',
-    },
-    { from: 'PENDING_DEPOSIT', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'releaseHolds' },
-    {
-      from: 'PENDING_DEPOSIT',
-      action: 'modify',
-      to: 'PENDING_DEPOSIT',
-      by: anyone,
-      effect: 'applyModification',
-    },
-    { from: 'PENDING_DEPOSIT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
-    // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.
-    { from: 'PENDING_DEPOSIT', action: 'stock_out', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
+    ...unpaidTransitions<State>('PENDING_DEPOSIT', 'DEPOSIT_PAID', 'CANCELLED', 'captureDeposit'),
     { from: 'DEPOSIT_PAID', action: 'open_balance', to: 'PENDING_BALANCE', by: ['system'] },
     { from: 'DEPOSIT_PAID', action: 'modify', to: 'DEPOSIT_PAID', by: anyone, effect: 'applyModification' },
     { from: 'DEPOSIT_PAID', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'cancelPresale' },

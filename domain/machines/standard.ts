@@ -6,6 +6,7 @@ import {
   type FulfilmentAction,
   type FulfilmentState,
 } from './fulfilment';
+import { unpaidState, unpaidTransitions, type UnpaidAction } from './unpaid';
 
 type State = 'PENDING_PAYMENT' | FulfilmentState;
 type Action = 'pay' | 'stock_out' | 'expire' | FulfilmentAction;
@@ -15,33 +16,14 @@ export const standardMachine: OrderMachine<State, Action> = {
   description: 'Physical goods: payment, production, shipping, receipt and an after-sales window.',
   initial: 'PENDING_PAYMENT',
   states: {
-    PENDING_PAYMENT: {
-      labels: { customer: 'Awaiting payment', merchant: 'Unpaid', support: 'Pending payment' },
-      waitsFor: 'the customer to pay',
-      edits: ['items', 'address'],
-      after: { timer: 'paymentTimeout', action: 'expire', reason: 'payment_timeout' },
-    },
+    PENDING_PAYMENT: unpaidState(
+      { customer: 'Awaiting payment', merchant: 'Unpaid', support: 'Pending payment' },
+      'the customer to pay',
+    ),
     ...fulfilmentStates,
   },
   transitions: [
-    { from: 'PENDING_PAYMENT', action: 'pay', to: 'PAID', by: ['customer'], effect: 'capturePayment' },
-    {
-      from: 'PENDING_PAYMENT',
-      action: 'cancel',
-      to: 'CANCELLED',
-      by: ['customer', 'merchant', 'support'],
-      effect: 'releaseHolds',
-    },
-    {
-      from: 'PENDING_PAYMENT',
-      action: 'modify',
-      to: 'PENDING_PAYMENT',
-      by: ['customer', 'merchant', 'support'],
-      effect: 'applyModification',
-    },
-    { from: 'PENDING_PAYMENT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
-    // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.
-    { from: 'PENDING_PAYMENT', action: 'stock_out', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
+    ...unpaidTransitions<State>('PENDING_PAYMENT', 'PAID', 'CANCELLED', 'capturePayment'),
     ...fulfilmentTransitions,
   ],
 };

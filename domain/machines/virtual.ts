@@ -1,5 +1,6 @@
 /** Digital goods and gift cards: payment triggers delivery of a code; no shipping; a shorter after-sales rule. */
 import type { OrderMachine } from '../machine';
+import { unpaidState, unpaidTransitions, type UnpaidAction } from './unpaid';
 
 type State = 'PENDING_PAYMENT' | 'PAID' | 'DELIVERED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
 type Action =
@@ -13,12 +14,10 @@ export const virtualMachine: OrderMachine<State, Action> = {
     'Digital goods: payment triggers delivery of a code; completes after the virtual after-sales window.',
   initial: 'PENDING_PAYMENT',
   states: {
-    PENDING_PAYMENT: {
-      labels: { customer: 'Awaiting payment', merchant: 'Unpaid', support: 'Pending payment' },
-      waitsFor: 'the customer to pay',
-      edits: ['items', 'address'],
-      after: { timer: 'paymentTimeout', action: 'expire', reason: 'payment_timeout' },
-    },
+    PENDING_PAYMENT: unpaidState(
+      { customer: 'Awaiting payment', merchant: 'Unpaid', support: 'Pending payment' },
+      'the customer to pay',
+    ),
     PAID: { labels: same('Paid'), waitsFor: 'the code to be issued', auto: 'deliver' },
     DELIVERED: {
       labels: {
@@ -34,24 +33,7 @@ export const virtualMachine: OrderMachine<State, Action> = {
     REFUNDED: { labels: same('Refunded'), terminal: true },
   },
   transitions: [
-    { from: 'PENDING_PAYMENT', action: 'pay', to: 'PAID', by: ['customer'], effect: 'capturePayment' },
-    {
-      from: 'PENDING_PAYMENT',
-      action: 'cancel',
-      to: 'CANCELLED',
-      by: ['customer', 'merchant', 'support'],
-      effect: 'releaseHolds',
-    },
-    {
-      from: 'PENDING_PAYMENT',
-      action: 'modify',
-      to: 'PENDING_PAYMENT',
-      by: ['customer', 'merchant', 'support'],
-      effect: 'applyModification',
-    },
-    { from: 'PENDING_PAYMENT', action: 'expire', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
-    // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.
-    { from: 'PENDING_PAYMENT', action: 'stock_out', to: 'CANCELLED', by: ['system'], effect: 'releaseHolds' },
+    ...unpaidTransitions<State>('PENDING_PAYMENT', 'PAID', 'CANCELLED', 'capturePayment'),
     { from: 'PAID', action: 'deliver', to: 'DELIVERED', by: ['system'], effect: 'deliverGoods' },
     {
       from: 'PAID',

@@ -10,6 +10,7 @@ import type { OrderAmounts, OrderLine, Presale } from '../../domain/order';
 import { priceOrder, promotionDiscount, type AppliedDiscount } from '../../domain/pricing';
 import { release } from '../inventory/ledger';
 import { memberTier, releaseCoupon, toPromotion, type PromotionRow } from '../promotion/coupons';
+import { writeOrderLines } from './order-lines';
 
 export interface ModifiedItems {
   items: OrderLine[];
@@ -79,21 +80,7 @@ export async function modifyOrderItems(
       refundedQuantity: 0,
       inventoryStrategy: kept[i]!.inventory_strategy as OrderLine['inventoryStrategy'],
     }));
-    await trx('order_items').where('order_id', args.orderId).delete();
-    await trx('order_items').insert(
-      items.map((item, line) => ({
-        order_id: args.orderId,
-        line,
-        sku: item.sku,
-        name: item.name,
-        quantity: item.quantity,
-        unit_price: item.unitPrice,
-        discount: item.discount,
-        total: item.total,
-        refunded_quantity: 0,
-        inventory_strategy: item.inventoryStrategy,
-      })),
-    );
+    await writeOrderLines(trx, args.orderId, items);
 
     let presale: Presale | null = order.details?.presale ?? null;
     if (presale) {

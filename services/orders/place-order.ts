@@ -19,6 +19,7 @@ import { priceOrder } from '../../domain/pricing';
 import { reserve } from '../inventory/ledger';
 import { lockCoupon, memberTier } from '../promotion/coupons';
 import { loadOrder } from './read-order';
+import { writeOrderLines } from './order-lines';
 
 interface ProductRow {
   sku: string;
@@ -161,20 +162,7 @@ export async function placeOrder(
       created_at: createdAt,
       updated_at: createdAt,
     });
-    await trx('order_items').insert(
-      items.map((item, line) => ({
-        order_id: input.orderId,
-        line,
-        sku: item.sku,
-        name: item.name,
-        quantity: item.quantity,
-        unit_price: item.unitPrice,
-        discount: item.discount,
-        total: item.total,
-        refunded_quantity: 0,
-        inventory_strategy: item.inventoryStrategy,
-      })),
-    );
+    await writeOrderLines(trx, input.orderId, items);
     await trx('order_history').insert(
       history.map((h) => ({ order_id: input.orderId, ...h, reason: h.reason ?? null })),
     );

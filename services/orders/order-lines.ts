@@ -1,0 +1,25 @@
+import type { Knex } from 'knex';
+import type { OrderLine } from '../../domain/order';
+
+/** Writes an order's lines, replacing any it had (placement writes them first, a modification rewrites them). */
+export async function writeOrderLines(
+  trx: Knex.Transaction,
+  orderId: string,
+  items: OrderLine[],
+): Promise<void> {
+  await trx('order_items').where('order_id', orderId).delete();
+  await trx('order_items').insert(
+    items.map((item, line) => ({
+      order_id: orderId,
+      line,
+      sku: item.sku,
+      name: item.name,
+      quantity: item.quantity,
+      unit_price: item.unitPrice,
+      discount: item.discount,
+      total: item.total,
+      refunded_quantity: item.refundedQuantity,
+      inventory_strategy: item.inventoryStrategy,
+    })),
+  );
+}
