@@ -13,7 +13,7 @@ import {
   type FulfilmentAction,
   type FulfilmentState,
 } from './fulfilment';
-import { unpaidState, unpaidTransitions, type UnpaidAction } from './unpaid';
+import { unpaidState, unpaidTransitions } from './unpaid';
 
 type State = 'PENDING_DEPOSIT' | 'DEPOSIT_PAID' | 'PENDING_BALANCE' | FulfilmentState;
 type Action = 'pay' | 'stock_out' | 'expire' | 'open_balance' | FulfilmentAction;

@@ -6,7 +6,7 @@ import {
   type FulfilmentAction,
   type FulfilmentState,
 } from './fulfilment';
-import { unpaidState, unpaidTransitions, type UnpaidAction } from './unpaid';
+import { unpaidState, unpaidTransitions } from './unpaid';
 
 type State = 'PENDING_PAYMENT' | FulfilmentState;
 type Action = 'pay' | 'stock_out' | 'expire' | FulfilmentAction;

@@ -1,6 +1,6 @@
 /** Digital goods and gift cards: payment triggers delivery of a code; no shipping; a shorter after-sales rule. */
 import type { OrderMachine } from '../machine';
-import { unpaidState, unpaidTransitions, type UnpaidAction } from './unpaid';
+import { unpaidState, unpaidTransitions } from './unpaid';
 
 type State = 'PENDING_PAYMENT' | 'PAID' | 'DELIVERED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
 type Action =
