@@ -29,20 +29,20 @@ test.each([
         '--header',
         `Authorization: Bearer ${token}`,
         '--max-examples',
-        '15',
+        '10',
         '--seed',
         '20261124',
         '--request-timeout',
         '20',
         '--phases',
-        'examples,coverage,fuzzing',
+        'examples,fuzzing',
       ],
-      { encoding: 'utf8', timeout: 240_000, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' } },
+      { encoding: 'utf8', timeout: 420_000, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' } },
     );
     const output = `${run.stdout}\n${run.stderr}`;
     if (run.status !== 0) console.log(output.slice(-6000));
     expect(run.status).toBe(0);
     expect(output).toMatch(/passed/i);
   },
-  300_000,
+  480_000,
 );
