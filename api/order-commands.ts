@@ -3,7 +3,7 @@
  * the 201) and act (an Update per action). Nothing here decides business rules; the workflow does.
  */
 import { randomUUID } from 'node:crypto';
-import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
+import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../config';
 import type { ApiMetrics } from './metrics';
 import type { OrderType } from '../domain/machines';
@@ -91,13 +91,36 @@ export class OrderCommands {
   }
 
   /** `updateId`: the same id twice is one Update (Temporal answers the second with the first's result). */
-  async act(orderId: string, request: ActionRequest, updateId?: string): Promise<OrderState> {
-    return this.client.workflow
-      .getHandle(orderId)
-      .executeUpdate(orderActionUpdate, { args: [request], ...(updateId ? { updateId } : {}) });
+  async act(orderId: string, request: ActionRequest, updateId: string = randomUUID()): Promise<OrderState> {
+    // One id per request, kept across retries: an Update that did land is answered, not run twice.
+    return this.retryLostUpdate(orderId, () =>
+      this.client.workflow.getHandle(orderId).executeUpdate(orderActionUpdate, { args: [request], updateId }),
+    );
   }
 
   async actOnReturn(returnId: string, request: ReturnActionRequest): Promise<ReturnRecord> {
-    return this.client.workflow.getHandle(returnId).executeUpdate(returnActionUpdate, { args: [request] });
+    const updateId = randomUUID();
+    return this.retryLostUpdate(returnId, () =>
+      this.client.workflow
+        .getHandle(returnId)
+        .executeUpdate(returnActionUpdate, { args: [request], updateId }),
+    );
+  }
+
+  /**
+   * Many Updates at once on one workflow can come back NOT_FOUND while it is running (the server
+   * dropped an Update it was juggling); that is not a missing order, so ask again, a few times.
+   */
+  private async retryLostUpdate<T>(workflowId: string, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError) || attempt >= 4) throw err;
+        const { status } = await this.client.workflow.getHandle(workflowId).describe();
+        if (status.name !== 'RUNNING') throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
   }
 }
