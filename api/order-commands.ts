@@ -5,8 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../config';
+import { ConflictError } from '../domain/errors';
 import type { ApiMetrics } from './metrics';
 import type { OrderType } from '../domain/machines';
+import type { Quote } from '../services/orders/quote-order';
 import type { ActionRequest, OrderPolicy, OrderState, ShippingAddress } from '../domain/order';
 import {
   createOrderUpdate,
@@ -30,6 +32,8 @@ export interface CreateOrderCommand {
   shippingAddress?: ShippingAddress;
   requestId?: string;
   orderId?: string;
+  /** The expected total, shown in the workflow's static summary (services/orders/quote-order.ts). */
+  quote?: Quote | null;
 }
 
 export function newOrderId(): string {
@@ -78,14 +82,21 @@ export class OrderCommands {
           { key: searchAttributes.CustomerId, value: command.customerId },
           { key: searchAttributes.OrderStatus, value: 'PLACING' },
         ],
-        staticSummary: `${command.type} order ${orderId} · customer ${command.customerId} · ${quantity} item(s)`,
+        staticSummary: [
+          `${command.type} order ${orderId}`,
+          `customer ${command.customerId}`,
+          `${quantity} item(s)`,
+          ...(command.quote ? [`total ${command.quote.total} ${command.quote.currency}`] : []),
+        ].join(' · '),
         staticDetails: command.items.map((i) => `- ${i.quantity} × ${i.sku}`).join('\n'),
       },
     );
-    const order = await this.client.workflow.executeUpdateWithStart(createOrderUpdate, {
-      startWorkflowOperation: start,
-      updateId: 'create',
-    });
+    const order = await this.answered(() =>
+      this.client.workflow.executeUpdateWithStart(createOrderUpdate, {
+        startWorkflowOperation: start,
+        updateId: 'create',
+      }),
+    );
     this.metrics?.ordersPlaced.inc({ type: command.type });
     return order;
   }
@@ -112,15 +123,30 @@ export class OrderCommands {
    * dropped an Update it was juggling); that is not a missing order, so ask again, a few times.
    */
   private async retryLostUpdate<T>(workflowId: string, send: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await send();
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError) || attempt >= 4) throw err;
-        const { status } = await this.client.workflow.getHandle(workflowId).describe();
-        if (status.name !== 'RUNNING') throw err;
-        await new Promise((r) => setTimeout(r, 100 * attempt));
+    return this.answered(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await send();
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError) || attempt >= 4) throw err;
+          const { status } = await this.client.workflow.getHandle(workflowId).describe();
+          // Ended by an operator (terminated, reset away) while the order center still shows it open.
+          if (status.name !== 'RUNNING')
+            throw new ConflictError(`the workflow of ${workflowId} has ended (${status.name})`, {
+              workflowStatus: status.name,
+            });
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+        }
       }
-    }
+    });
+  }
+
+  /**
+   * A workflow whose workers are all down never answers: after ORDER_ANSWER_TIMEOUT the caller gets
+   * a 503 (api/problem.ts) instead of a request that hangs. The Update stays with the server and
+   * runs when a worker is back, so a retry finds its effect (or is refused by the machine).
+   */
+  private answered<T>(call: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + this.config.ORDER_ANSWER_TIMEOUT, call);
   }
 }

@@ -2,7 +2,12 @@
  * The one error middleware: domain errors, validation errors, Temporal failures and outages
  * become application/problem+json (RFC 9457). Routes contain no try/catch.
  */
-import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  ServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
@@ -101,6 +106,14 @@ export function toProblem(err: unknown): Problem {
     return { status: 413, title: TITLES[413]!, detail: 'the body is too large' };
   if (e?.expose && e.status && e.status < 500)
     return { status: e.status, title: TITLES[e.status] ?? 'Error', detail: e.message ?? '' };
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
+    return {
+      status: 503,
+      title: TITLES[503]!,
+      detail:
+        'the order did not answer in time (its workers may be down); the action may still take effect, so read the order before retrying',
+      retryAfter: 5,
+    };
   if (isOutage(err))
     return {
       status: 503,

@@ -39,28 +39,18 @@ type Changes = Partial<
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
-const PAYMENT_OPTIONS = {
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
-} as const;
-
 async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean): Promise<Changes> {
   const { order } = ctx;
   const attempt = ctx.nextPaymentAttempt();
   if (order.amounts.paid === 0) await store.secureStockForPayment({ orderId: order.id, attempt });
   try {
-    await payment.capturePayment.executeWithOptions(
-      { ...PAYMENT_OPTIONS, summary: `charge ${amount} ${order.currency} (attempt ${attempt})` },
-      [
-        {
-          orderId: order.id,
-          attempt,
-          amount,
-          currency: order.currency,
-          token: ctx.request?.paymentToken ?? '',
-        },
-      ],
-    );
+    await payment.capturePayment({
+      orderId: order.id,
+      attempt,
+      amount,
+      currency: order.currency,
+      token: ctx.request?.paymentToken ?? '',
+    });
   } catch (err) {
     // Registered before the charge ran; undone only if the charge did not happen.
     if (order.amounts.paid === 0)

@@ -8,6 +8,7 @@ import type { ActionRequest, OrderState } from '../../domain/order';
 import type { Role } from '../../domain/roles';
 import { loadOrder } from '../../services/orders/read-order';
 import { listOrders } from '../../services/orders/list-orders';
+import { quoteOrder } from '../../services/orders/quote-order';
 import { principalOf, requireRole } from '../auth';
 import { idFromKey } from '../idempotency';
 import type { OrderCommands } from '../order-commands';
@@ -61,7 +62,8 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
       const body = createOrderBody.parse(req.body);
       const principal = principalOf(req);
       // PostgreSQL must answer before anything starts: an outage is a 503 with nothing half-written.
-      await db.raw('select 1');
+      // The quote is only for the workflow's summary in the Web UI; placement prices the order.
+      const quote = await quoteOrder(db, { ...body, customerId: principal.id });
       // A retried create (same Idempotency-Key) names the same order: the workflow id dedupes it too.
       const orderId = idFromKey('ord', req, `customer:${principal.id}`);
       const order = await commands.create({
@@ -69,6 +71,7 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
         customerId: principal.id,
         requestId: String(req.id),
         orderId,
+        quote,
       });
       res
         .status(201)

@@ -2,6 +2,7 @@
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { testTemporal } from '../support/backends';
 import { allowedActionsQuery, orderStateQuery } from '../../workflows/messages';
+import { eventSummaries } from '../support/history';
 
 test('workflow.list by CustomerId and OrderStatus returns exactly the expected orders after a few transitions', async () => {
   const sku = uniqueSku('sa');
@@ -56,7 +57,24 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
       support: ['cancel', 'modify'],
     });
     const description = await handle.describe();
-    expect(await description.staticSummary()).toContain(unpaid);
+    expect(await description.staticSummary()).toBe(
+      `standard order ${unpaid} · customer ${who.id} · 1 item(s) · total 2034 USD`,
+    );
+
+    // The event history reads like a story: every activity and timer says what it is for.
+    const summaries = await eventSummaries(temporal.client.workflow.getHandle(paid));
+    expect(summaries.filter((s) => s.type === 'activity' && !s.summary)).toEqual([]);
+    expect(summaries.map((s) => s.summary)).toEqual(
+      expect.arrayContaining([
+        `place: price 1 × ${sku}, hold stock`,
+        'charge 2034 USD (attempt 1)',
+        'commit the held stock as sold',
+        'redeem the locked coupon',
+        'open a production job',
+        expect.stringMatching(/^record PAID → IN_PRODUCTION \(start_production by system/),
+        expect.stringMatching(/^paymentTimeout: \w+ if still PENDING_PAYMENT$/),
+      ]),
+    );
   } finally {
     await temporal.close();
   }

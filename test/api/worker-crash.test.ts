@@ -11,7 +11,9 @@ let services: OwnServices;
 
 beforeAll(async () => {
   // A slow provider, so the kill lands while the charge activity is running.
-  services = await startOwnServices('crash', { PAYMENT_SANDBOX_LATENCY: '3s' });
+  // The paying request waits out the crash and the new worker's start (test/api/no-worker.test.ts
+  // shows the 503 a shorter ORDER_ANSWER_TIMEOUT gives instead).
+  services = await startOwnServices('crash', { PAYMENT_SANDBOX_LATENCY: '3s', ORDER_ANSWER_TIMEOUT: '90s' });
 });
 afterAll(async () => {
   await services?.stopAll();

@@ -68,7 +68,7 @@ test('support filters by OrderStatus, opens the order and sees its summary and c
   const wanted = [
     `standard order ${order.id}`,
     `customer ${who.id}`,
-    '2 item(s)',
+    '2 item(s) · total 9442 USD',
     'PENDING_PAYMENT',
     'Waiting for the customer to pay until',
     'Total 9442 USD, paid 0',

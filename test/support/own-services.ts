@@ -9,6 +9,7 @@ import path from 'node:path';
 import { spawnService } from '../../devstack/services';
 import { stopChild } from '../../devstack/temporal';
 import { freePort, waitFor } from '../../devstack/wait';
+import { testTemporal } from './backends';
 
 export interface OwnServices {
   apiUrl: string;
@@ -47,9 +48,30 @@ export async function startOwnServices(name: string, extraEnv: NodeJS.ProcessEnv
     startWorker: (more) => start('worker', more),
     stopAll: async () => {
       await Promise.all(children.map((c) => stopChild(c, 5000)));
+      await endOrphans(env.TASK_QUEUE!);
       log.end();
     },
   };
+}
+
+/**
+ * The test's workflows would wait forever for its workers, and later tests (the fuzzer, listing
+ * every order) would meet them: terminate them, as an operator would, once the test is done.
+ */
+async function endOrphans(taskQueue: string): Promise<void> {
+  const temporal = await testTemporal();
+  try {
+    const running = temporal.client.workflow.list({
+      query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
+    });
+    for await (const wf of running)
+      await temporal.client.workflow
+        .getHandle(wf.workflowId)
+        .terminate('test finished: its workers are gone')
+        .catch(() => undefined);
+  } finally {
+    await temporal.close();
+  }
 }
 
 /** Resolves once the worker has printed that it polls its task queue. */

@@ -1,0 +1,82 @@
+/**
+ * Issue 9: an order whose workers are all down is a dependency outage. The API answers 503 with
+ * Retry-After within ORDER_ANSWER_TIMEOUT instead of hanging, and loses nothing: once a worker is
+ * back, the order is paid exactly once, whether the first request's Update ran or the retry did.
+ */
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { testDb, testTemporal } from '../support/backends';
+import { killWorkers, startOwnServices, workerStarted, type OwnServices } from '../support/own-services';
+
+const db = testDb();
+let services: OwnServices;
+
+beforeAll(async () => {
+  services = await startOwnServices('no-worker', { ORDER_ANSWER_TIMEOUT: '3s' });
+}, 90_000);
+afterAll(async () => {
+  await services?.stopAll();
+  await db.destroy();
+});
+
+test('with every worker down, pay is a 503 within the answer timeout; after a restart the order is paid once', async () => {
+  const baseUrl = services.apiUrl;
+  const sku = uniqueSku('nw');
+  await putProduct(sku, { price: 1500, stock: 2 }, baseUrl);
+  const dana = customer();
+  const id = (
+    await call('POST', '/v1/orders', { as: dana, baseUrl, body: { items: [{ sku, quantity: 1 }] } })
+  ).body.order.id;
+
+  expect(await killWorkers(services.env.TASK_QUEUE!)).toBeGreaterThan(0);
+  const started = Date.now();
+  const refused = await call('POST', `/v1/orders/${id}/pay`, {
+    as: dana,
+    baseUrl,
+    body: { paymentToken: 'tok_ok' },
+  });
+  const waited = Date.now() - started;
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get('retry-after')).toBe('5');
+  expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+  expect(refused.body.detail).toMatch(/did not answer in time/);
+  // Bounded by the timeout (3s), not by the client's patience; generous for a loaded machine.
+  expect(waited).toBeGreaterThanOrEqual(2500);
+  expect(waited).toBeLessThan(15_000);
+  // Nothing moved while nobody could act.
+  expect((await call('GET', `/v1/orders/${id}`, { as: dana, baseUrl })).body.order.status).toBe(
+    'PENDING_PAYMENT',
+  );
+  expect(await db('payments').where({ order_id: id })).toHaveLength(0);
+
+  await workerStarted(services.startWorker());
+  // The client retries as told, while the new worker takes over (bounded): 200 if its retry paid,
+  // 409 if the first request's Update ran meanwhile.
+  let retried = refused;
+  for (let i = 0; i < 10 && retried.status === 503; i++)
+    retried = await call('POST', `/v1/orders/${id}/pay`, {
+      as: dana,
+      baseUrl,
+      body: { paymentToken: 'tok_ok' },
+    });
+  expect([200, 409]).toContain(retried.status);
+  await waitForOrder(id, merchant, (o) => o.status === 'IN_PRODUCTION', 30_000, baseUrl);
+  const payments = await db('payments').where({ order_id: id });
+  expect(payments.filter((p) => p.status === 'succeeded')).toHaveLength(1);
+}, 120_000);
+
+test('an order whose workflow an operator terminated answers actions with a 409 naming that, not a 404', async () => {
+  const sku = uniqueSku('term');
+  await putProduct(sku, { price: 900, stock: 2 });
+  const erin = customer();
+  const id = (await call('POST', '/v1/orders', { as: erin, body: { items: [{ sku, quantity: 1 }] } })).body
+    .order.id;
+  const temporal = await testTemporal();
+  try {
+    await temporal.client.workflow.getHandle(id).terminate('operator closed it');
+  } finally {
+    await temporal.close();
+  }
+  const cancel = await call('POST', `/v1/orders/${id}/cancel`, { as: erin, body: {} });
+  expect(cancel.status).toBe(409);
+  expect(cancel.body).toMatchObject({ status: 409, workflowStatus: 'TERMINATED' });
+});

@@ -1,0 +1,59 @@
+/**
+ * One line per activity call, shown in the Web UI's event history (user metadata), so support
+ * staff read "charge 2400 EUR (attempt 1)" rather than a bare activity type. Built from the
+ * call's own arguments only, so replay computes the same text.
+ */
+import type { ActivityInterfaceFor } from '@temporalio/workflow';
+import type { OrderActivities } from '../activities';
+
+type Describers = {
+  [K in keyof OrderActivities]: (...args: Parameters<OrderActivities[K]>) => string;
+};
+
+const units = (items: { sku: string; quantity: number }[]) =>
+  items.map((i) => `${i.quantity} × ${i.sku}`).join(', ');
+
+export const activitySummaries: Describers = {
+  placeOrder: (input) =>
+    `place: price ${units(input.items)}, hold stock${input.couponCode ? `, lock coupon ${input.couponCode}` : ''}`,
+  recordTransition: ({ entry }) =>
+    `record ${entry.from ?? 'new'} → ${entry.to} (${entry.action} by ${entry.actor}) in PostgreSQL`,
+  secureStockForPayment: ({ attempt }) => `take pay-time stock before charge attempt ${attempt}`,
+  releasePaymentStock: ({ attempt }) => `give back the stock taken for charge attempt ${attempt}`,
+  capturePayment: ({ amount, currency, attempt }) => `charge ${amount} ${currency} (attempt ${attempt})`,
+  commitStock: () => 'commit the held stock as sold',
+  releaseHolds: ({ tag }) => `release held stock and coupon (${tag})`,
+  redeemCoupon: () => 'redeem the locked coupon',
+  refundAll: ({ reason }) => `refund everything paid (${reason})`,
+  restockSold: ({ tag }) => `put the sold stock back (${tag})`,
+  refundAmount: ({ amount, refundId }) => `refund ${amount} (${refundId})`,
+  restockItems: ({ items, tag }) => `restock ${units(items)} (${tag})`,
+  recordRefund: ({ refundId, plan }) => `record refund ${refundId} of ${plan.amount}`,
+  saveReturn: (record) => `save return ${record.id} as ${record.status}`,
+  modifyItems: ({ items, tag }) => `reprice with ${units(items)} (${tag})`,
+  openProduction: ({ kind }) => `open a ${kind === 'digital_code' ? 'digital delivery' : 'production'} job`,
+};
+
+/** The proxy, with each call's summary filled in (a call site's own options still win). */
+export function withSummaries(
+  proxy: ActivityInterfaceFor<OrderActivities>,
+): ActivityInterfaceFor<OrderActivities> {
+  return new Proxy(proxy, {
+    get(target, name) {
+      const activity = Reflect.get(
+        target,
+        name,
+      ) as ActivityInterfaceFor<OrderActivities>[keyof OrderActivities];
+      const describe = activitySummaries[name as keyof OrderActivities] as
+        ((...args: unknown[]) => string) | undefined;
+      if (!describe) return activity;
+      type Options = Parameters<typeof activity.executeWithOptions>[0];
+      const run = (options: Options, args: unknown[]) =>
+        (activity.executeWithOptions as (o: Options, a: unknown[]) => Promise<unknown>)(
+          { summary: describe(...args), ...options },
+          args,
+        );
+      return Object.assign((...args: unknown[]) => run({}, args), { executeWithOptions: run });
+    },
+  });
+}
