@@ -1,5 +1,5 @@
 /** Every external call of the order workflow, with its budget in one place. */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
 import { withSummaries } from './activity-summaries';
 
@@ -31,5 +31,18 @@ export const refunds = withSummaries(
   proxyActivities<OrderActivities>({
     startToCloseTimeout: '15s',
     retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  }),
+);
+
+/**
+ * Placement and the order center's projection: quick database writes the workflow waits on, run
+ * by the worker that holds the workflow, without the activity task's round trip through the
+ * server (docs/BENCHMARKS.md). Retried without limit, like `store`; if that worker dies, the next
+ * one to run the workflow does the write again, which is idempotent.
+ */
+export const local = withSummaries(
+  proxyLocalActivities<OrderActivities>({
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
   }),
 );

@@ -3,7 +3,7 @@
  * staff read "charge 2400 EUR (attempt 1)" rather than a bare activity type. Built from the
  * call's own arguments only, so replay computes the same text.
  */
-import type { ActivityInterfaceFor } from '@temporalio/workflow';
+import type { ActivityInterfaceFor, LocalActivityInterfaceFor } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
 
 type Describers = {
@@ -35,9 +35,9 @@ export const activitySummaries: Describers = {
 };
 
 /** The proxy, with each call's summary filled in (a call site's own options still win). */
-export function withSummaries(
-  proxy: ActivityInterfaceFor<OrderActivities>,
-): ActivityInterfaceFor<OrderActivities> {
+export function withSummaries<
+  P extends ActivityInterfaceFor<OrderActivities> | LocalActivityInterfaceFor<OrderActivities>,
+>(proxy: P): P {
   return new Proxy(proxy, {
     get(target, name) {
       const activity = Reflect.get(
