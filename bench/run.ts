@@ -280,23 +280,30 @@ async function main() {
       const text = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
       return Number(/^temporal_sticky_cache_size(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? NaN);
     };
+    const open = async (from: number, to: number) => {
+      section = `4 open ${to} orders`;
+      await pool(to - from, sizes.concurrency * 2, async (i) =>
+        api.call(
+          'POST',
+          '/v1/orders',
+          { role: 'customer', id: `open-${from + i}` },
+          { items: [{ sku, quantity: 1 }] },
+        ),
+      );
+      await sleep(2000);
+    };
+    // Per cached workflow, measured while the cache still has room: once it is full
+    // (WORKER_MAX_CACHED_WORKFLOWS, or the SDK's default from the heap size), the worker evicts, and
+    // RSS then counts evicted garbage, not workflows held.
+    const firstBatch = Math.min(sizes.open, 1500);
     const rssBefore = rssOf(workerPid);
     const cachedBefore = await cached();
-    section = `4 open ${sizes.open} orders`;
-    await pool(sizes.open, sizes.concurrency * 2, async (i) =>
-      api.call(
-        'POST',
-        '/v1/orders',
-        { role: 'customer', id: `open-${i}` },
-        { items: [{ sku, quantity: 1 }] },
-      ),
-    );
-    await sleep(2000);
+    await open(0, firstBatch);
+    f.rssPerCachedWorkflowKb = (rssOf(workerPid) - rssBefore) / 1024 / ((await cached()) - cachedBefore);
+    await open(firstBatch, sizes.open);
     const rssAfter = rssOf(workerPid);
     f.openOrders = sizes.open;
     f.cachedWorkflows = await cached();
-    // Per workflow the worker holds: the cache keeps at most WORKER_MAX_CACHED_WORKFLOWS of the open orders.
-    f.rssPerCachedWorkflowKb = (rssAfter - rssBefore) / 1024 / (f.cachedWorkflows - cachedBefore);
     f.workerRssMb = rssAfter / 1024 / 1024;
     const pids = stack.serverPids();
     f.serverRssMb = (rssOf(pids.temporal) + rssOf(pids.postgres)) / 1024 / 1024;
@@ -358,13 +365,13 @@ async function main() {
     [
       '4',
       'worker RSS per cached workflow',
-      `${f.rssPerCachedWorkflowKb.toFixed(0)} KB (${f.cachedWorkflows} workflows in the cache)`,
+      `${f.rssPerCachedWorkflowKb.toFixed(0)} KB`,
       `≤ 512 KB: ${met(f.rssPerCachedWorkflowKb <= 512)}`,
     ],
     [
       '4',
       `memory with ${f.openOrders} open orders`,
-      `worker ${f.workerRssMb.toFixed(0)} MB, Temporal + PostgreSQL ${f.serverRssMb.toFixed(0)} MB`,
+      `worker ${f.workerRssMb.toFixed(0)} MB (${f.cachedWorkflows} workflows in its cache), Temporal + PostgreSQL ${f.serverRssMb.toFixed(0)} MB`,
       '',
     ],
     [
@@ -391,7 +398,7 @@ Machine: ${machine}. The stack is the one \`npm start\` runs (embedded PostgreSQ
 
 ${table}
 
-How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\`; 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS before and after opening the orders, which wait for payment in its cache, and the dev servers' RSS; 5. the lifecycle again with those orders open.
+How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\`; 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open.
 `;
   // The tuning log below the figures is written by hand and kept from run to run.
   const file = path.resolve(__dirname, '..', 'docs', 'BENCHMARKS.md');

@@ -1,6 +1,6 @@
 /**
  * Writes one transition to PostgreSQL: the history row and the order's new snapshot, in one
- * transaction. Idempotent and ordered by `seq`: a retry inserts nothing new, and a late retry of
+ * statement. Idempotent and ordered by `seq`: a retry inserts nothing new, and a late retry of
  * an older transition never overwrites a newer snapshot.
  */
 import type { Knex } from 'knex';
@@ -20,43 +20,73 @@ export type OrderSnapshot = Pick<
   | 'shippingAddress'
 >;
 
+/**
+ * One statement, so one round trip: a statement is atomic on its own, and PostgreSQL runs every
+ * data-modifying WITH clause to completion. The lines change only with the snapshot they belong to.
+ */
 export async function recordTransition(
   db: Knex,
   orderId: string,
   entry: HistoryEntry,
   snapshot: OrderSnapshot,
 ): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('order_history')
-      .insert({ order_id: orderId, ...entry, reason: entry.reason ?? null })
-      .onConflict(['order_id', 'seq'])
-      .ignore();
-    const updated = await trx('orders')
-      .where('id', orderId)
-      .andWhere('history_seq', '<', entry.seq)
-      .update({
-        status: snapshot.status,
-        ...snapshot.amounts,
-        payment_deadline: snapshot.paymentDeadline || null,
-        shipping_address: snapshot.shippingAddress ? JSON.stringify(snapshot.shippingAddress) : null,
-        details: JSON.stringify({
-          discounts: snapshot.discounts,
-          presale: snapshot.presale,
-          shipment: snapshot.shipment,
-          delivery: snapshot.delivery,
-        }),
-        history_seq: entry.seq,
-        updated_at: snapshot.updatedAt,
-      });
-    if (updated === 1) {
-      for (const [line, item] of snapshot.items.entries()) {
-        await trx('order_items').where({ order_id: orderId, line }).update({
-          quantity: item.quantity,
-          discount: item.discount,
-          total: item.total,
-          refunded_quantity: item.refundedQuantity,
-        });
-      }
-    }
-  });
+  const { subtotal, discount, shipping, total, paid, refunded } = snapshot.amounts;
+  const lines = snapshot.items.map((item, line) => [
+    line,
+    item.quantity,
+    item.discount,
+    item.total,
+    item.refundedQuantity,
+  ]);
+  const linesUpdate = lines.length
+    ? `UPDATE order_items AS i
+         SET quantity = v.quantity, discount = v.discount, total = v.total, refunded_quantity = v.refunded
+         FROM (VALUES ${lines.map(() => '(?::int, ?::int, ?::bigint, ?::bigint, ?::int)').join(', ')})
+           AS v(line, quantity, discount, total, refunded)
+         WHERE i.order_id = ? AND i.line = v.line AND EXISTS (SELECT 1 FROM snapshot)`
+    : 'SELECT 1';
+  await db.raw(
+    `WITH history AS (
+       INSERT INTO order_history (order_id, seq, "from", action, "to", actor, at, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (order_id, seq) DO NOTHING
+     ), snapshot AS (
+       UPDATE orders
+         SET status = ?, subtotal = ?, discount = ?, shipping = ?, total = ?, paid = ?, refunded = ?,
+             payment_deadline = ?, shipping_address = ?, details = ?, history_seq = ?, updated_at = ?
+         WHERE id = ? AND history_seq < ?
+         RETURNING id
+     )
+     ${linesUpdate}`,
+    [
+      orderId,
+      entry.seq,
+      entry.from,
+      entry.action,
+      entry.to,
+      entry.actor,
+      entry.at,
+      entry.reason ?? null,
+      snapshot.status,
+      subtotal,
+      discount,
+      shipping,
+      total,
+      paid,
+      refunded,
+      snapshot.paymentDeadline || null,
+      snapshot.shippingAddress ? JSON.stringify(snapshot.shippingAddress) : null,
+      JSON.stringify({
+        discounts: snapshot.discounts,
+        presale: snapshot.presale,
+        shipment: snapshot.shipment,
+        delivery: snapshot.delivery,
+      }),
+      entry.seq,
+      snapshot.updatedAt,
+      orderId,
+      entry.seq,
+      ...(lines.length ? [...lines.flat(), orderId] : []),
+    ],
+  );
 }

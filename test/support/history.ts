@@ -5,11 +5,11 @@ import { codecFor } from '../../codec/data-converter';
 import { loadConfig } from '../../config';
 
 export interface EventSummary {
-  type: 'activity' | 'timer' | 'child';
+  type: 'activity' | 'local activity' | 'timer' | 'child';
   summary: string | undefined;
 }
 
-/** The user-metadata summary of each scheduled activity, timer and child workflow, decrypted like the UI's codec server does. */
+/** The user-metadata summary of each scheduled activity, local activity (its marker), timer and child workflow, decrypted like the UI's codec server does. */
 export async function eventSummaries(handle: WorkflowHandle): Promise<EventSummary[]> {
   const codec = codecFor(loadConfig(process.env));
   const decode = async (payload: Payload | null | undefined) => {
@@ -22,11 +22,13 @@ export async function eventSummaries(handle: WorkflowHandle): Promise<EventSumma
   for (const e of events ?? []) {
     const type = e.activityTaskScheduledEventAttributes
       ? 'activity'
-      : e.timerStartedEventAttributes
-        ? 'timer'
-        : e.startChildWorkflowExecutionInitiatedEventAttributes
-          ? 'child'
-          : null;
+      : e.markerRecordedEventAttributes?.markerName === 'core_local_activity'
+        ? 'local activity'
+        : e.timerStartedEventAttributes
+          ? 'timer'
+          : e.startChildWorkflowExecutionInitiatedEventAttributes
+            ? 'child'
+            : null;
     if (type) out.push({ type, summary: await decode(e.userMetadata?.summary as Payload | undefined) });
   }
   return out;
