@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { format, resolveConfig } from 'prettier';
 import { loadConfig } from '../config';
 import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack, type Stack } from '../devstack/stack';
@@ -404,7 +405,14 @@ How each is measured (bench/run.ts): 1. N orders through create → pay → prod
   const file = path.resolve(__dirname, '..', 'docs', 'BENCHMARKS.md');
   const previous = await readFile(file, 'utf8').catch(() => '');
   const kept = previous.indexOf(TUNING_HEADING);
-  await writeFile(file, kept >= 0 ? `${doc}\n${previous.slice(kept)}` : doc);
+  // Formatted as `npm run lint` expects it.
+  await writeFile(
+    file,
+    await format(kept >= 0 ? `${doc}\n${previous.slice(kept)}` : doc, {
+      ...(await resolveConfig(file)),
+      filepath: file,
+    }),
+  );
   console.log('wrote docs/BENCHMARKS.md');
 }
 
