@@ -7,7 +7,7 @@
  */
 import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
@@ -312,8 +312,13 @@ if (require.main === module) {
       const text = describeFigures(figures);
       console.log(`\n${text}`);
       if (process.argv.includes('--report')) {
-        const doc = `# Reliability\n\nA chaos run (\`npm run chaos -- --orders ${options.orders} --concurrency ${options.concurrency} --report\`) on ${new Date().toISOString().slice(0, 10)}, on this project's 2-core machine: a mixed load through the HTTP API while the worker was killed with SIGKILL every 15–30 s, the Temporal dev server was restarted once and PostgreSQL once; then the system settled and the invariant checker read PostgreSQL, the payment provider's tables and every workflow.\n\n\`\`\`\n${text}\n\`\`\`\n\nThe checker's rules (services/audit/invariants.ts): every accepted order is in a terminal or legitimate waiting state; the database and the workflow agree on its status; per product, initial stock = available + reserved + sold − restocked and nothing is negative; per order, at most one successful capture per payment step, refunds ≤ captures, the order's paid and refunded agree with the provider, no money kept on a cancelled order; coupon uses within their limits, and no closed order holding one. A reduced run (a few hundred orders) is part of \`npm test\` (test/chaos/chaos.test.ts).\n`;
-        await writeFile(path.resolve(__dirname, '..', 'docs', 'RELIABILITY.md'), doc);
+        // Each run is appended, so the file keeps the record of earlier runs and what they found.
+        const file = path.resolve(__dirname, '..', 'docs', 'RELIABILITY.md');
+        const previous = (await readFile(file, 'utf8').catch(() => '# Reliability\n')).trimEnd();
+        const run = (previous.match(/^## Run \d+/gm) ?? []).length + 1;
+        const verdict = figures.report.violations.length === 0 ? 'no violations' : 'violations';
+        const section = `## Run ${run}, ${new Date().toISOString().slice(0, 10)}: ${verdict}\n\n\`npm run chaos -- --orders ${options.orders} --concurrency ${options.concurrency} --report\`, on this project's 2-core machine:\n\n\`\`\`\n${text}\n\`\`\`\n`;
+        await writeFile(file, `${previous}\n\n${section}`);
       }
       process.exit(figures.report.violations.length === 0 ? 0 : 1);
     })
