@@ -51,8 +51,9 @@ const schema = z.object({
   TEMPORAL_TLS_CA: optionalText,
   TEMPORAL_TLS_SERVER_NAME: optionalText,
   TASK_QUEUE: z.string().min(1).default('orders'),
-  // How long the API waits for an order's workflow to answer (no worker running, say) before a 503.
-  ORDER_ANSWER_TIMEOUT: duration('10s'),
+  // How long the API waits for an order's workflow to answer (no worker running, say) before a 503;
+  // long enough for a burst of payments on a small machine, short of a gateway's own timeout.
+  ORDER_ANSWER_TIMEOUT: duration('30s'),
   AUTH_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
   PAYMENT_TIMEOUT: duration('30m'),
   AUTO_CONFIRM_AFTER: duration('10d'),
