@@ -2,6 +2,8 @@
  * Issue 9: Schemathesis (from PyPI) fuzzes the running service from its own /openapi.json: no
  * server errors and no response that breaks the documented schema, for each role's token.
  * Bounded: a fixed number of examples per operation and a seed, so a run is repeatable.
+ * It runs in a jest pass of its own (package.json): it acts on every order it can list, so it
+ * must not run beside tests whose orders are still moving.
  */
 import { spawnSync } from 'node:child_process';
 import { findTemporalBinary } from '../../devstack/temporal';
