@@ -37,6 +37,10 @@ export interface ChaosFigures {
   temporalRestarts: number;
   postgresRestarts: number;
   retriesThroughOutages: number;
+  /** The load's replies of 400 and above, by route and status (declines, refused actions). */
+  refusals: Record<string, number>;
+  /** Ship steps given up because production had not started within a minute. */
+  shipsSkipped: number;
   loadSeconds: number;
   settleSeconds: number;
   report: InvariantReport;
@@ -79,10 +83,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     log: () => undefined,
   });
   const api = new ApiClient(stack.apiUrl, SECRET);
+  const figures: Omit<ChaosFigures, 'report' | 'settleSeconds'> = {
+    ordersAttempted: 0,
+    ordersAccepted: 0,
+    ordersRefused: 0,
+    scenarios: {},
+    workerKills: 0,
+    temporalRestarts: 0,
+    postgresRestarts: 0,
+    retriesThroughOutages: 0,
+    refusals: {},
+    shipsSkipped: 0,
+    loadSeconds: 0,
+  };
   let retries = 0;
   const call = async (method: string, p: string, as: Caller, body?: unknown, key?: string) => {
     const reply = await api.callThroughOutages(method, p, as, body, key ? { 'idempotency-key': key } : {});
     retries += reply.retries;
+    if (reply.status >= 400) {
+      const route = `${method} ${p.replace(/\/(ord|ret)_[0-9a-f]+/g, '/:id')} ${reply.status}`;
+      figures.refusals[route] = (figures.refusals[route] ?? 0) + 1;
+    }
     return reply;
   };
   const until = async (id: string, who: Caller, statuses: string[], withinMs = 120_000) => {
@@ -95,17 +116,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     return null;
   };
 
-  const figures: Omit<ChaosFigures, 'report' | 'settleSeconds'> = {
-    ordersAttempted: 0,
-    ordersAccepted: 0,
-    ordersRefused: 0,
-    scenarios: {},
-    workerKills: 0,
-    temporalRestarts: 0,
-    postgresRestarts: 0,
-    retriesThroughOutages: 0,
-    loadSeconds: 0,
-  };
   const accepted: string[] = [];
   const coupon = `CHAOS-${randomUUID().slice(0, 6)}`;
   const skus = Array.from({ length: 6 }, (_, i) => `chaos-${i}-${randomUUID().slice(0, 6)}`);
@@ -117,6 +127,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const ship: Step = async ({ id, who }) => {
     if (await until(id, who, ['IN_PRODUCTION'], 60_000))
       await call('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'x', trackingNumber: 'y' });
+    else figures.shipsSkipped++;
   };
   const confirm: Step = async ({ id, who }) => void (await call('POST', `/v1/orders/${id}/confirm`, who, {}));
   const cancel: Step = async ({ id, who }) =>
@@ -286,6 +297,12 @@ export function describeFigures(f: ChaosFigures): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
     `faults: worker kills ${f.workerKills}, Temporal restarts ${f.temporalRestarts}, PostgreSQL restarts ${f.postgresRestarts}; calls retried through outages ${f.retriesThroughOutages}`,
+    `refusals (4xx/5xx replies to the load): ${
+      Object.entries(f.refusals)
+        .sort()
+        .map(([k, v]) => `${k} ×${v}`)
+        .join(', ') || 'none'
+    }; ship steps skipped (no production within 60 s): ${f.shipsSkipped}`,
     `load ${f.loadSeconds.toFixed(0)}s, settled in ${f.settleSeconds.toFixed(0)}s`,
     `final statuses: ${Object.entries(f.report.byStatus)
       .map(([k, v]) => `${k} ${v}`)
