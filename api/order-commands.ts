@@ -3,11 +3,18 @@
  * the 201) and act (an Update per action). Nothing here decides business rules; the workflow does.
  */
 import { randomUUID } from 'node:crypto';
-import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  type Client,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
-import { ConflictError } from '../domain/errors';
+import { ConflictError, FailureType } from '../domain/errors';
+import { decide } from '../domain/machine';
 import type { ApiMetrics } from './metrics';
-import type { OrderType } from '../domain/machines';
+import { machineFor, type OrderType } from '../domain/machines';
 import type { Quote } from '../services/orders/quote-order';
 import type { ActionRequest, OrderPolicy, OrderState, ShippingAddress } from '../domain/order';
 import {
@@ -101,12 +108,28 @@ export class OrderCommands {
     return order;
   }
 
-  /** `updateId`: the same id twice is one Update (Temporal answers the second with the first's result). */
-  async act(orderId: string, request: ActionRequest, updateId: string = randomUUID()): Promise<OrderState> {
-    // One id per request, kept across retries: an Update that did land is answered, not run twice.
-    return this.retryLostUpdate(orderId, () =>
-      this.client.workflow.getHandle(orderId).executeUpdate(orderActionUpdate, { args: [request], updateId }),
-    );
+  /**
+   * `shown`: the order as the caller was shown it (PostgreSQL). `updateId`: the same id twice is
+   * one Update (Temporal answers the second with the first's result).
+   */
+  async act(
+    shown: Pick<OrderState, 'id' | 'type' | 'status'>,
+    request: ActionRequest,
+    updateId: string = randomUUID(),
+  ): Promise<OrderState> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // One id per request, kept across retries: an Update that did land is answered, not run twice.
+        return await this.retryLostUpdate(shown.id, () =>
+          this.client.workflow
+            .getHandle(shown.id)
+            .executeUpdate(orderActionUpdate, { args: [request], updateId }),
+        );
+      } catch (err) {
+        if (attempt >= 5 || !workflowIsBehind(err, shown, request)) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   }
 
   async actOnReturn(returnId: string, request: ReturnActionRequest): Promise<ReturnRecord> {
@@ -149,4 +172,27 @@ export class OrderCommands {
   private answered<T>(call: () => Promise<T>): Promise<T> {
     return this.client.withDeadline(Date.now() + this.config.ORDER_ANSWER_TIMEOUT, call);
   }
+}
+
+/**
+ * After a worker crash the order center can be one transition ahead of the workflow's durable
+ * history: a local activity wrote the transition, and the workflow task that recorded it was lost.
+ * The next worker redoes it, but an action delivered in that same task is judged on the state
+ * before it. A refusal (409) naming another status than the one the caller was shown, for an
+ * action the machine allows in the shown one, is that: ask again once the workflow has caught up.
+ * (A refused Update leaves nothing behind, so asking again cannot act twice.)
+ */
+export function workflowIsBehind(
+  err: unknown,
+  shown: Pick<OrderState, 'type' | 'status'>,
+  request: ActionRequest,
+): boolean {
+  if (!(err instanceof WorkflowUpdateFailedError) || !(err.cause instanceof ApplicationFailure)) return false;
+  if (err.cause.type !== FailureType.IllegalTransition) return false;
+  const refusedIn = (err.cause.details?.[0] as { status?: string } | undefined)?.status;
+  return (
+    refusedIn !== undefined &&
+    refusedIn !== shown.status &&
+    decide(machineFor(shown.type), shown.status, request.action, request.actor.role).ok
+  );
 }

@@ -41,6 +41,8 @@ export interface ChaosFigures {
   refusals: Record<string, number>;
   /** Ship steps given up because production had not started within a minute. */
   shipsSkipped: number;
+  /** Orders and returns still moving when the settling time ran out, with the order's scenario. */
+  unsettled: string[];
   loadSeconds: number;
   settleSeconds: number;
   report: InvariantReport;
@@ -94,6 +96,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     retriesThroughOutages: 0,
     refusals: {},
     shipsSkipped: 0,
+    unsettled: [],
     loadSeconds: 0,
   };
   let retries = 0;
@@ -117,6 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   };
 
   const accepted: string[] = [];
+  const scenarioOf = new Map<string, string>();
   const coupon = `CHAOS-${randomUUID().slice(0, 6)}`;
   const skus = Array.from({ length: 6 }, (_, i) => `chaos-${i}-${randomUUID().slice(0, 6)}`);
 
@@ -198,6 +202,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       }
       const id = created.body.order.id as string;
       accepted.push(id);
+      scenarioOf.set(id, scenario);
       figures.ordersAccepted++;
       figures.scenarios[scenario] = (figures.scenarios[scenario] ?? 0) + 1;
       for (const step of SCENARIOS[scenario]!) await step({ id, who, sku });
@@ -246,10 +251,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const connection = await Connection.connect({ address: stack.temporalAddress });
     try {
       const settleStart = Date.now();
+      let unsettled: string[] = [];
       while (Date.now() - settleStart < options.settleTimeoutMs) {
-        const rows: { type: OrderType; status: string }[] = await db('orders')
+        const rows: { id: string; type: OrderType; status: string }[] = await db('orders')
           .whereIn('id', accepted)
-          .select('type', 'status');
+          .select('id', 'type', 'status');
         // Settled: finished, or waiting for a person (a state with no timer and nothing automatic, e.g. IN_PRODUCTION).
         const moving = (r: { type: OrderType; status: string }) => {
           const state = machines[r.type].states[r.status];
@@ -258,18 +264,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
             (state?.after !== undefined || state?.auto !== undefined)
           );
         };
-        const open = rows.filter(moving).length;
-        const returnsOpen = Number(
-          (
-            await db('returns')
-              .whereNotIn('status', ['REFUNDED', 'REJECTED'])
-              .count<{ n: string }[]>('* as n')
-          )[0]!.n,
-        );
-        if (open === 0 && returnsOpen === 0 && rows.length === accepted.length) break;
+        const openReturns: { id: string; order_id: string; status: string }[] = await db('returns')
+          .whereNotIn('status', ['REFUNDED', 'REJECTED'])
+          .select('id', 'order_id', 'status');
+        unsettled = [
+          ...rows.filter(moving).map((r) => `${r.id} (${scenarioOf.get(r.id)}) ${r.status}`),
+          ...openReturns.map((r) => `${r.id} of ${r.order_id} (${scenarioOf.get(r.order_id)}) ${r.status}`),
+        ];
+        if (unsettled.length === 0 && rows.length === accepted.length) break;
         await sleep(1000);
       }
       const settleSeconds = (Date.now() - settleStart) / 1000;
+      figures.unsettled = unsettled;
       const report = await checkInvariants(
         db,
         new Client({ connection, dataConverter: dataConverterFor(config) }),
@@ -304,6 +310,7 @@ export function describeFigures(f: ChaosFigures): string {
         .join(', ') || 'none'
     }; ship steps skipped (no production within 60 s): ${f.shipsSkipped}`,
     `load ${f.loadSeconds.toFixed(0)}s, settled in ${f.settleSeconds.toFixed(0)}s`,
+    ...f.unsettled.slice(0, 20).map((u) => `  still moving: ${u}`),
     `final statuses: ${Object.entries(f.report.byStatus)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,

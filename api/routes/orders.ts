@@ -107,7 +107,7 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
       const order = await visibleOrder(db, req);
       const principal = principalOf(req);
       refuseIfFinished(order, name, principal.role);
-      const updated = await commands.act(order.id, { action: name, actor: principal, ...extra });
+      const updated = await commands.act(order, { action: name, actor: principal, ...extra });
       res.status(200).json({ order: orderView(updated, principal.role) });
     });
 

@@ -53,7 +53,7 @@ export function reverseFlowRoutes(db: Db, commands: OrderCommands): { orders: Ro
       refuseIfFinished(order, 'refund', principal.role);
       const refundId = derivedId('ref', req, order.id);
       await commands.act(
-        order.id,
+        order,
         { action: 'refund', actor: principal, reason: body.reason, refund: { refundId, items: body.items } },
         refundId,
       );
@@ -81,7 +81,7 @@ export function reverseFlowRoutes(db: Db, commands: OrderCommands): { orders: Ro
       refuseIfFinished(order, 'request_return', principal.role);
       const returnId = derivedId('ret', req, order.id);
       await commands.act(
-        order.id,
+        order,
         {
           action: 'request_return',
           actor: principal,
@@ -105,7 +105,7 @@ export function reverseFlowRoutes(db: Db, commands: OrderCommands): { orders: Ro
       const order = await visibleOrder(db, req);
       const principal = principalOf(req);
       refuseIfFinished(order, 'modify', principal.role);
-      const updated = await commands.act(order.id, {
+      const updated = await commands.act(order, {
         action: 'modify',
         actor: principal,
         modification: body,
