@@ -8,16 +8,16 @@
 import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { format, resolveConfig } from 'prettier';
 import { loadConfig } from '../config';
 import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack, type Stack } from '../devstack/stack';
 import { freePort } from '../devstack/wait';
+import { writeDoc } from '../scripts/write-doc';
 
 const SECRET = 'bench-secret-for-the-order-service';
 const TUNING_HEADING = '## Tuning';
@@ -405,14 +405,7 @@ How each is measured (bench/run.ts): 1. N orders through create → pay → prod
   const file = path.resolve(__dirname, '..', 'docs', 'BENCHMARKS.md');
   const previous = await readFile(file, 'utf8').catch(() => '');
   const kept = previous.indexOf(TUNING_HEADING);
-  // Formatted as `npm run lint` expects it.
-  await writeFile(
-    file,
-    await format(kept >= 0 ? `${doc}\n${previous.slice(kept)}` : doc, {
-      ...(await resolveConfig(file)),
-      filepath: file,
-    }),
-  );
+  await writeDoc(file, kept >= 0 ? `${doc}\n${previous.slice(kept)}` : doc);
   console.log('wrote docs/BENCHMARKS.md');
 }
 

@@ -105,3 +105,10 @@ export interface ActionRequest {
 export function actorName(actor: Actor, id?: string): string {
   return actor === 'system' ? 'system' : `${actor}:${id ?? 'unknown'}`;
 }
+
+/** Units per SKU: the same SKU on two lines of a request is one line of the order. */
+export function unitsBySku(items: { sku: string; quantity: number }[]): Map<string, number> {
+  const units = new Map<string, number>();
+  for (const item of items) units.set(item.sku, (units.get(item.sku) ?? 0) + item.quantity);
+  return units;
+}

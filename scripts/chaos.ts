@@ -7,7 +7,7 @@
  */
 import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
@@ -18,6 +18,7 @@ import { startStack } from '../devstack/stack';
 import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
 import { checkInvariants, type InvariantReport } from '../services/audit/invariants';
+import { writeDoc } from './write-doc';
 
 export interface ChaosOptions {
   orders: number;
@@ -342,7 +343,7 @@ if (require.main === module) {
         const run = (previous.match(/^## Run \d+/gm) ?? []).length + 1;
         const verdict = figures.report.violations.length === 0 ? 'no violations' : 'violations';
         const section = `## Run ${run}, ${new Date().toISOString().slice(0, 10)}: ${verdict}\n\n\`npm run chaos -- --orders ${options.orders} --concurrency ${options.concurrency} --report\`, on this project's 2-core machine:\n\n\`\`\`\n${text}\n\`\`\`\n`;
-        await writeFile(file, `${previous}\n\n${section}`);
+        await writeDoc(file, `${previous}\n\n${section}`);
       }
       process.exit(figures.report.violations.length === 0 ? 0 : 1);
     })

@@ -7,13 +7,13 @@ import { withSummaries } from './activity-summaries';
  * Database work: retried without limit, so an outage of PostgreSQL delays an order and loses
  * nothing; business refusals are non-retryable and come back at once.
  */
-export const store = withSummaries(
-  proxyActivities<OrderActivities>({
-    // Database work takes milliseconds: a worker that dies mid-activity is noticed after this.
-    startToCloseTimeout: '10s',
-    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-  }),
-);
+const DATABASE_WORK = {
+  // Database work takes milliseconds: a worker that dies mid-activity is noticed after this.
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+} as const;
+
+export const store = withSummaries(proxyActivities<OrderActivities>(DATABASE_WORK));
 
 /**
  * The payment provider: a customer is waiting on the answer, so transient errors are retried
@@ -40,9 +40,4 @@ export const refunds = withSummaries(
  * server (docs/BENCHMARKS.md). Retried without limit, like `store`; if that worker dies, the next
  * one to run the workflow does the write again, which is idempotent.
  */
-export const local = withSummaries(
-  proxyLocalActivities<OrderActivities>({
-    startToCloseTimeout: '10s',
-    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-  }),
-);
+export const local = withSummaries(proxyLocalActivities<OrderActivities>(DATABASE_WORK));

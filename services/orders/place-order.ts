@@ -7,13 +7,14 @@
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
 import { machineFor } from '../../domain/machines';
-import type {
-  HistoryEntry,
-  InventoryStrategy,
-  OrderLine,
-  Placement,
-  PlaceOrderInput,
-  Presale,
+import {
+  type HistoryEntry,
+  type InventoryStrategy,
+  type OrderLine,
+  type Placement,
+  type PlaceOrderInput,
+  type Presale,
+  unitsBySku,
 } from '../../domain/order';
 import { priceOrder } from '../../domain/pricing';
 import { reserve } from '../inventory/ledger';
@@ -46,8 +47,7 @@ export async function placeOrder(
     const existing = await loadOrder(trx, input.orderId);
     if (existing) return existing;
 
-    const quantities = new Map<string, number>();
-    for (const item of input.items) quantities.set(item.sku, (quantities.get(item.sku) ?? 0) + item.quantity);
+    const quantities = unitsBySku(input.items);
     const products: ProductRow[] = await trx('products').whereIn('sku', [...quantities.keys()]);
     const bySku = new Map(products.map((p) => [p.sku, p]));
     const missing = [...quantities.keys()].filter((sku) => !bySku.has(sku));

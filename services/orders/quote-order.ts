@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { OrderType } from '../../domain/machines';
+import { unitsBySku } from '../../domain/order';
 import { priceOrder } from '../../domain/pricing';
 import { memberTier, toPromotion, type PromotionRow } from '../promotion/coupons';
 
@@ -23,8 +24,7 @@ export interface Quote {
 
 /** Null when the order cannot be priced (an unknown product, mixed currencies): placement refuses it and says why. */
 export async function quoteOrder(db: Knex, input: QuoteInput): Promise<Quote | null> {
-  const quantities = new Map<string, number>();
-  for (const item of input.items) quantities.set(item.sku, (quantities.get(item.sku) ?? 0) + item.quantity);
+  const quantities = unitsBySku(input.items);
   const [products, promotion, tier] = await Promise.all([
     db('products')
       .whereIn('sku', [...quantities.keys()])
