@@ -18,7 +18,6 @@ import { startStack } from '../devstack/stack';
 import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
 import { checkInvariants, type InvariantReport } from '../services/audit/invariants';
-import { writeDoc } from './write-doc';
 
 export interface ChaosOptions {
   orders: number;
@@ -343,6 +342,8 @@ if (require.main === module) {
         const run = (previous.match(/^## Run \d+/gm) ?? []).length + 1;
         const verdict = figures.report.violations.length === 0 ? 'no violations' : 'violations';
         const section = `## Run ${run}, ${new Date().toISOString().slice(0, 10)}: ${verdict}\n\n\`npm run chaos -- --orders ${options.orders} --concurrency ${options.concurrency} --report\`, on this project's 2-core machine:\n\n\`\`\`\n${text}\n\`\`\`\n`;
+        // Loaded here only: Prettier is ESM inside, which jest (test/chaos imports this file) cannot load.
+        const { writeDoc } = await import('./write-doc');
         await writeDoc(file, `${previous}\n\n${section}`);
       }
       process.exit(figures.report.violations.length === 0 ? 0 : 1);
