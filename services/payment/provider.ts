@@ -28,7 +28,10 @@ export interface PaymentProvider {
   refund(request: RefundRequest): Promise<{ refundId: string; amount: number }>;
   lookup(idempotencyKey: string): Promise<ChargeResult | null>;
   lookupRefund(idempotencyKey: string): Promise<{ refundId: string; amount: number } | null>;
-  /** Every successful payment of an order, oldest first, with what is left to refund on it. */
+  /**
+   * Every successful payment of an order, oldest first, with what is left to refund on it;
+   * fully refunded ones too (refundable 0), so a retried refund can look up what it already did.
+   */
   refundable(orderId: string): Promise<{ paymentId: string; refundable: number }[]>;
 }
 

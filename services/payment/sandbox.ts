@@ -158,8 +158,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
         ),
       )
       .orderBy('p.created_at');
-    return rows
-      .map((r) => ({ paymentId: r.id, refundable: Number(r.refundable) }))
-      .filter((r) => r.refundable > 0);
+    // Fully refunded payments stay listed: a retried refund finds what it did on them by key.
+    return rows.map((r) => ({ paymentId: r.id, refundable: Number(r.refundable) }));
   }
 }

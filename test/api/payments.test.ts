@@ -1,4 +1,7 @@
 /** Issue 6: money moves exactly once, and a payment racing the payment timeout ends one way only. */
+import { randomUUID } from 'node:crypto';
+import { createActivities } from '../../activities';
+import { SandboxPaymentProvider } from '../../services/payment/sandbox';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { testDb } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
@@ -125,4 +128,41 @@ describe('a payment racing the payment timeout', () => {
       available: 100 - outcomes.paid,
     });
   }, 90_000);
+});
+
+describe('refund activities run twice, as after a worker killed before it reported, refund once', () => {
+  const activities = createActivities({
+    db,
+    payments: new SandboxPaymentProvider(db),
+    defaultInventoryStrategy: 'on_order',
+  });
+  const refundedAtProvider = async (orderId: string) =>
+    Number((await db('refunds').where({ order_id: orderId }).sum('amount as sum'))[0]?.sum ?? 0);
+  const pay = (orderId: string, attempt: number, amount: number) =>
+    activities.capturePayment({ orderId, attempt, amount, currency: 'USD', token: 'tok_ok' });
+
+  test('a cancel refund that emptied the payment answers the same amount again', async () => {
+    const orderId = `ord_refund_retry_${randomUUID().slice(0, 8)}`;
+    await pay(orderId, 1, 2800);
+    const args = { orderId, tag: 'cancel', reason: 'cancelled' };
+    expect(await activities.refundAll(args)).toBe(2800);
+    // The retry must report what the first run refunded, or the order would record 0.
+    expect(await activities.refundAll(args)).toBe(2800);
+    expect(await refundedAtProvider(orderId)).toBe(2800);
+  });
+
+  test('a refund spread over a deposit and a balance is neither repeated nor taken again elsewhere', async () => {
+    const orderId = `ord_refund_retry_${randomUUID().slice(0, 8)}`;
+    await pay(orderId, 1, 1000);
+    await pay(orderId, 2, 3000);
+    const args = { orderId, refundId: 'ref_1', amount: 1500, reason: 'damaged' };
+    expect(await activities.refundAmount(args)).toBe(1500);
+    expect(await activities.refundAmount(args)).toBe(1500);
+    expect(await refundedAtProvider(orderId)).toBe(1500);
+    // What is left is still refundable, once.
+    const all = { orderId, tag: 'cancel', reason: 'cancelled' };
+    expect(await activities.refundAll(all)).toBe(2500);
+    expect(await activities.refundAll(all)).toBe(2500);
+    expect(await refundedAtProvider(orderId)).toBe(4000);
+  });
 });
