@@ -37,10 +37,10 @@ export interface ChaosFigures {
   temporalRestarts: number;
   postgresRestarts: number;
   retriesThroughOutages: number;
-  /** The load's replies of 400 and above, by route and status (declines, refused actions). */
+  /** The load's replies of 400 and above, by route, status and the order status or code they name. */
   refusals: Record<string, number>;
-  /** Ship steps given up because production had not started within a minute. */
-  shipsSkipped: number;
+  /** Ship steps given up because production had not started within a minute, by the order's status then. */
+  shipsSkipped: Record<string, number>;
   /** Orders and returns still moving when the settling time ran out, with the order's scenario. */
   unsettled: string[];
   loadSeconds: number;
@@ -95,7 +95,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     postgresRestarts: 0,
     retriesThroughOutages: 0,
     refusals: {},
-    shipsSkipped: 0,
+    shipsSkipped: {},
     unsettled: [],
     loadSeconds: 0,
   };
@@ -104,7 +104,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const reply = await api.callThroughOutages(method, p, as, body, key ? { 'idempotency-key': key } : {});
     retries += reply.retries;
     if (reply.status >= 400) {
-      const route = `${method} ${p.replace(/\/(ord|ret)_[0-9a-f]+/g, '/:id')} ${reply.status}`;
+      // What the refusal names (a 409's order status, a 402's decline code) tells why it happened.
+      const why = reply.body?.orderStatus ?? reply.body?.code;
+      const route = `${method} ${p.replace(/\/(ord|ret)_[0-9a-f]+/g, '/:id')} ${reply.status}${why ? ` (${why})` : ''}`;
       figures.refusals[route] = (figures.refusals[route] ?? 0) + 1;
     }
     return reply;
@@ -129,9 +131,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     async ({ id, who }) =>
       void (await call('POST', `/v1/orders/${id}/pay`, who, { paymentToken: token }));
   const ship: Step = async ({ id, who }) => {
-    if (await until(id, who, ['IN_PRODUCTION'], 60_000))
+    if (await until(id, who, ['IN_PRODUCTION'], 60_000)) {
       await call('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'x', trackingNumber: 'y' });
-    else figures.shipsSkipped++;
+      return;
+    }
+    const seen = await call('GET', `/v1/orders/${id}`, who);
+    const status = seen.status === 200 ? (seen.body.order.status as string) : `HTTP ${seen.status}`;
+    figures.shipsSkipped[status] = (figures.shipsSkipped[status] ?? 0) + 1;
   };
   const confirm: Step = async ({ id, who }) => void (await call('POST', `/v1/orders/${id}/confirm`, who, {}));
   const cancel: Step = async ({ id, who }) =>
@@ -308,7 +314,12 @@ export function describeFigures(f: ChaosFigures): string {
         .sort()
         .map(([k, v]) => `${k} ×${v}`)
         .join(', ') || 'none'
-    }; ship steps skipped (no production within 60 s): ${f.shipsSkipped}`,
+    }; ship steps skipped (no production within 60 s), by the order's status then: ${
+      Object.entries(f.shipsSkipped)
+        .sort()
+        .map(([k, v]) => `${k} ×${v}`)
+        .join(', ') || 'none'
+    }`,
     `load ${f.loadSeconds.toFixed(0)}s, settled in ${f.settleSeconds.toFixed(0)}s`,
     ...f.unsettled.slice(0, 20).map((u) => `  still moving: ${u}`),
     `final statuses: ${Object.entries(f.report.byStatus)
