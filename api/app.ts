@@ -114,10 +114,17 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
       },
     }),
   );
+  const keyed = idempotency(db, config.IDEMPOTENCY_KEY_TTL);
   v1.post(
-    ['/orders', '/orders/:id/refunds', '/orders/:id/returns'],
-    idempotency(db, config.IDEMPOTENCY_KEY_TTL),
+    [
+      '/orders',
+      '/orders/:id/refunds',
+      '/orders/:id/returns',
+      ...['pay', 'ship', 'confirm', 'cancel'].map((action) => `/orders/:id/${action}`),
+    ],
+    keyed,
   );
+  v1.patch('/orders/:id', keyed);
   v1.use('/products', productRoutes(db));
   v1.use('/promotions', promotionRoutes(db));
   v1.use('/members', memberRoutes(db));

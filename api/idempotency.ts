@@ -1,5 +1,6 @@
 /**
- * Idempotency-Key for writes that create something: the first request with a key runs and its
+ * Idempotency-Key for writes that create something, and for actions on an order: the first
+ * request with a key runs and its
  * response (status and body) is stored in PostgreSQL; a retry with the same key and body gets that
  * response again, even when the copies arrive at once (later ones wait for the first); the same
  * key with another body is a 409. Server errors are not stored, so a retry can succeed. Keys
@@ -98,4 +99,14 @@ export function idFromKey(prefix: string, req: Request, salt: string): string | 
   const key = req.header('idempotency-key');
   if (!key) return undefined;
   return `${prefix}_${createHash('sha256').update(`${salt}\n${key}`).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The Update id of an action sent with an Idempotency-Key. A retry whose first answer was never
+ * stored (a 503 while no worker answered) joins the first Update, and Temporal answers it with that
+ * Update's result instead of running the action again. Per caller, so two callers never share one.
+ */
+export function updateIdFromKey(req: Request, orderId: string, action: string): string | undefined {
+  const { role, id } = principalOf(req);
+  return idFromKey('upd', req, `${orderId}\n${action}\n${role}:${id}`);
 }

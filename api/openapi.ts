@@ -125,6 +125,7 @@ const ROUTES: Route[] = [
     body: req.patchOrderBody,
     ok: [200, res.orderEnvelope],
     errors: [400, 401, 404, 409, 422, 503],
+    idempotent: true,
   },
   {
     method: 'post',
@@ -135,6 +136,7 @@ const ROUTES: Route[] = [
     body: req.payBody,
     ok: [200, res.orderEnvelope],
     errors: [400, 401, 402, 403, 404, 409, 422, 503],
+    idempotent: true,
   },
   {
     method: 'post',
@@ -145,6 +147,7 @@ const ROUTES: Route[] = [
     body: req.shipBody,
     ok: [200, res.orderEnvelope],
     errors: [400, 401, 403, 404, 409, 503],
+    idempotent: true,
   },
   {
     method: 'post',
@@ -155,6 +158,7 @@ const ROUTES: Route[] = [
     body: req.emptyBody,
     ok: [200, res.orderEnvelope],
     errors: [400, 401, 403, 404, 409, 503],
+    idempotent: true,
   },
   {
     method: 'post',
@@ -165,6 +169,7 @@ const ROUTES: Route[] = [
     body: req.cancelBody,
     ok: [200, res.orderEnvelope],
     errors: [400, 401, 403, 404, 409, 503],
+    idempotent: true,
   },
   {
     method: 'post',

@@ -129,19 +129,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const pay =
     (token: string): Step =>
     async ({ id, who }) =>
-      void (await call('POST', `/v1/orders/${id}/pay`, who, { paymentToken: token }));
+      void (await call('POST', `/v1/orders/${id}/pay`, who, { paymentToken: token }, `pay-${token}-${id}`));
   const ship: Step = async ({ id, who }) => {
     if (await until(id, who, ['IN_PRODUCTION'], 60_000)) {
-      await call('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'x', trackingNumber: 'y' });
+      await call(
+        'POST',
+        `/v1/orders/${id}/ship`,
+        merchant,
+        { carrier: 'x', trackingNumber: 'y' },
+        `ship-${id}`,
+      );
       return;
     }
     const seen = await call('GET', `/v1/orders/${id}`, who);
     const status = seen.status === 200 ? (seen.body.order.status as string) : `HTTP ${seen.status}`;
     figures.shipsSkipped[status] = (figures.shipsSkipped[status] ?? 0) + 1;
   };
-  const confirm: Step = async ({ id, who }) => void (await call('POST', `/v1/orders/${id}/confirm`, who, {}));
+  const confirm: Step = async ({ id, who }) =>
+    void (await call('POST', `/v1/orders/${id}/confirm`, who, {}, `confirm-${id}`));
   const cancel: Step = async ({ id, who }) =>
-    void (await call('POST', `/v1/orders/${id}/cancel`, who, { reason: 'chaos' }));
+    void (await call('POST', `/v1/orders/${id}/cancel`, who, { reason: 'chaos' }, `cancel-${id}`));
   const refundOne: Step = async ({ id, sku }) =>
     void (await call(
       'POST',

@@ -10,7 +10,7 @@ import { loadOrder } from '../../services/orders/read-order';
 import { listOrders } from '../../services/orders/list-orders';
 import { quoteOrder } from '../../services/orders/quote-order';
 import { principalOf, requireRole } from '../auth';
-import { idFromKey } from '../idempotency';
+import { idFromKey, updateIdFromKey } from '../idempotency';
 import type { OrderCommands } from '../order-commands';
 import { orderView } from '../order-view';
 import { route } from '../problem';
@@ -107,7 +107,11 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
       const order = await visibleOrder(db, req);
       const principal = principalOf(req);
       refuseIfFinished(order, name, principal.role);
-      const updated = await commands.act(order, { action: name, actor: principal, ...extra });
+      const updated = await commands.act(
+        order,
+        { action: name, actor: principal, ...extra },
+        updateIdFromKey(req, order.id, name),
+      );
       res.status(200).json({ order: orderView(updated, principal.role) });
     });
 

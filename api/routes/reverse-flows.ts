@@ -12,7 +12,7 @@ import { returnMachine } from '../../domain/returns';
 import type { Role } from '../../domain/roles';
 import { loadReturn, type ReturnRecord } from '../../services/orders/returns-store';
 import { principalOf } from '../auth';
-import { idFromKey } from '../idempotency';
+import { idFromKey, updateIdFromKey } from '../idempotency';
 import type { OrderCommands } from '../order-commands';
 import { orderView } from '../order-view';
 import { route } from '../problem';
@@ -105,11 +105,11 @@ export function reverseFlowRoutes(db: Db, commands: OrderCommands): { orders: Ro
       const order = await visibleOrder(db, req);
       const principal = principalOf(req);
       refuseIfFinished(order, 'modify', principal.role);
-      const updated = await commands.act(order, {
-        action: 'modify',
-        actor: principal,
-        modification: body,
-      });
+      const updated = await commands.act(
+        order,
+        { action: 'modify', actor: principal, modification: body },
+        updateIdFromKey(req, order.id, 'modify'),
+      );
       res.json({ order: orderView(updated, principal.role) });
     }),
   );

@@ -1,6 +1,6 @@
-/** Issue 9: Idempotency-Key on creates, end to end: one order however many copies arrive. */
+/** Issue 9: Idempotency-Key on creates and on actions, end to end: one effect however many copies arrive. */
 import { randomUUID } from 'node:crypto';
-import { call, customer, putProduct, uniqueSku } from '../support/api';
+import { call, customer, merchant, putProduct, uniqueSku } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
 import { startOwnServices } from '../support/own-services';
 
@@ -57,6 +57,37 @@ test('ten concurrent identical POST /v1/orders with one key create one order and
   });
   expect(stranger.status).toBe(201);
   expect(stranger.body.order.id).not.toBe(id);
+}, 60_000);
+
+test('concurrent pays with one key charge once and all get the paid order; the key cannot pay with another card', async () => {
+  const sku = uniqueSku('idempay');
+  await putProduct(sku, { stock: 10, price: 2100 });
+  const who = customer();
+  const id = (await call('POST', '/v1/orders', { as: who, body: { items: [{ sku, quantity: 1 }] } })).body
+    .order.id;
+  const key = randomUUID();
+  const pay = (paymentToken: string) =>
+    call('POST', `/v1/orders/${id}/pay`, {
+      as: who,
+      body: { paymentToken },
+      headers: { 'idempotency-key': key },
+    });
+  const replies = await Promise.all(Array.from({ length: 5 }, () => pay('tok_ok')));
+  // Without the key, all but one would be refused with a 409 (already paid).
+  expect(replies.map((r) => r.status)).toEqual(Array(5).fill(200));
+  for (const r of replies) expect(r.body).toEqual(replies[0]!.body);
+  expect(replies[0]!.body.order.amounts.paid).toBe(replies[0]!.body.order.amounts.total);
+  expect(await db('payments').where({ order_id: id, status: 'succeeded' })).toHaveLength(1);
+  expect((await pay('tok_flaky')).status).toBe(409);
+
+  // Keys are per caller and per action: the merchant's ship with the same key is its own request.
+  const ship = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'ups', trackingNumber: '1Z' },
+    headers: { 'idempotency-key': key },
+  });
+  expect([200, 409]).toContain(ship.status); // 409 only if production has not started yet
+  expect(ship.headers.get('idempotent-replayed')).toBeNull();
 }, 60_000);
 
 test('a refused create is replayed as refused, without placing anything', async () => {

@@ -18,14 +18,32 @@ afterAll(async () => {
   await db.destroy();
 });
 
+/**
+ * With the short answer timeout of these tests, a worker still warming up on a loaded machine can
+ * make a create a 503: retried with its key, as a client would (bounded).
+ */
+async function placeOrder(who: ReturnType<typeof customer>, sku: string): Promise<string> {
+  const key = `create-${sku}`;
+  for (let attempt = 1; ; attempt++) {
+    const created = await call('POST', '/v1/orders', {
+      as: who,
+      baseUrl: services.apiUrl,
+      body: { items: [{ sku, quantity: 1 }] },
+      headers: { 'idempotency-key': key },
+    });
+    if (created.status !== 503 || attempt >= 5) {
+      expect(created.body).toMatchObject({ order: { status: 'PENDING_PAYMENT' } });
+      return created.body.order.id;
+    }
+  }
+}
+
 test('with every worker down, pay is a 503 within the answer timeout; after a restart the order is paid once', async () => {
   const baseUrl = services.apiUrl;
   const sku = uniqueSku('nw');
   await putProduct(sku, { price: 1500, stock: 2 }, baseUrl);
   const dana = customer();
-  const id = (
-    await call('POST', '/v1/orders', { as: dana, baseUrl, body: { items: [{ sku, quantity: 1 }] } })
-  ).body.order.id;
+  const id = await placeOrder(dana, sku);
 
   expect(await killWorkers(services.env.TASK_QUEUE!)).toBeGreaterThan(0);
   const started = Date.now();
@@ -62,6 +80,44 @@ test('with every worker down, pay is a 503 within the answer timeout; after a re
   await waitForOrder(id, merchant, (o) => o.status === 'IN_PRODUCTION', 30_000, baseUrl);
   const payments = await db('payments').where({ order_id: id });
   expect(payments.filter((p) => p.status === 'succeeded')).toHaveLength(1);
+}, 120_000);
+
+test('with an Idempotency-Key, the retry after the 503 joins the first pay and gets its answer, not a 409', async () => {
+  const baseUrl = services.apiUrl;
+  const sku = uniqueSku('nwkey');
+  await putProduct(sku, { price: 1700, stock: 2 }, baseUrl);
+  const dana = customer();
+  const id = await placeOrder(dana, sku);
+  const pay = () =>
+    call('POST', `/v1/orders/${id}/pay`, {
+      as: dana,
+      baseUrl,
+      body: { paymentToken: 'tok_ok' },
+      headers: { 'idempotency-key': `pay-${id}` },
+    });
+
+  expect(await killWorkers(services.env.TASK_QUEUE!)).toBeGreaterThan(0);
+  expect((await pay()).status).toBe(503);
+  await workerStarted(services.startWorker());
+  let retried = await pay();
+  for (let i = 0; i < 10 && retried.status === 503; i++) retried = await pay();
+  expect(retried.status).toBe(200);
+  // The first pay's own answer: the order as that pay left it.
+  expect(retried.body.order.status).toBe('PAID');
+  expect(retried.body.order.amounts.paid).toBe(retried.body.order.amounts.total);
+  expect(await db('payments').where({ order_id: id, status: 'succeeded' })).toHaveLength(1);
+  // The first pay's Update was the only one: besides the create, the history holds one accepted Update.
+  const temporal = await testTemporal();
+  try {
+    const history = await temporal.client.workflow.getHandle(id).fetchHistory();
+    const accepted = history.events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    const ids = accepted.map(
+      (e) => e.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.meta!.updateId,
+    );
+    expect(ids.filter((u) => u !== 'create')).toEqual([expect.stringMatching(/^upd_/)]);
+  } finally {
+    await temporal.close();
+  }
 }, 120_000);
 
 test('an order whose workflow an operator terminated answers actions with a 409 naming that, not a 404', async () => {
