@@ -121,6 +121,7 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
       '/orders/:id/refunds',
       '/orders/:id/returns',
       ...['pay', 'ship', 'confirm', 'cancel'].map((action) => `/orders/:id/${action}`),
+      ...['approve', 'reject', 'receive'].map((action) => `/returns/:id/${action}`),
     ],
     keyed,
   );

@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key for writes that create something and for actions on an order: the first request
+ * Idempotency-Key for writes that create something and for actions on orders and returns: the first request
  * with a key runs and its response (status and body) is stored in PostgreSQL; a retry with the
  * same key and body gets that response again, even when the copies arrive at once (later ones wait
  * for the first); the same key with another body is a 409. Server errors are not stored, so a
@@ -101,12 +101,16 @@ export function idFromKey(prefix: string, req: Request, salt: string): string | 
 }
 
 /**
- * The Update id of an action sent with an Idempotency-Key. A retry whose first answer was never
+ * The Update id of an action (on an order or a return) sent with an Idempotency-Key. A retry whose first answer was never
  * stored (a 503 while no worker answered) joins the first Update, and Temporal answers it with that
  * Update's result instead of running the action again. Per caller and request body, so neither
  * another caller nor a key reused for another request after it expired can join someone else's.
  */
-export function updateIdFromKey(req: Request, orderId: string, action: string): string | undefined {
+export function updateIdFromKey(req: Request, workflowId: string, action: string): string | undefined {
   const { role, id } = principalOf(req);
-  return idFromKey('upd', req, `${orderId}\n${action}\n${role}:${id}\n${JSON.stringify(req.body ?? null)}`);
+  return idFromKey(
+    'upd',
+    req,
+    `${workflowId}\n${action}\n${role}:${id}\n${JSON.stringify(req.body ?? null)}`,
+  );
 }

@@ -211,6 +211,7 @@ const ROUTES: Route[] = [
     body: req.returnActionBody,
     ok: [200, res.returnEnvelope],
     errors: [400, 401, 403, 404, 409, 503],
+    idempotent: true,
   })),
   {
     method: 'get',

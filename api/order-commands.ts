@@ -132,8 +132,11 @@ export class OrderCommands {
     }
   }
 
-  async actOnReturn(returnId: string, request: ReturnActionRequest): Promise<ReturnRecord> {
-    const updateId = randomUUID();
+  async actOnReturn(
+    returnId: string,
+    request: ReturnActionRequest,
+    updateId: string = randomUUID(),
+  ): Promise<ReturnRecord> {
     return this.retryLostUpdate(returnId, () =>
       this.client.workflow
         .getHandle(returnId)

@@ -166,8 +166,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       `ret-${id}`,
     );
     if (r.status !== 201) return;
-    await call('POST', `/v1/returns/${r.body.return.id}/approve`, merchant, {});
-    await call('POST', `/v1/returns/${r.body.return.id}/receive`, merchant, {});
+    await call('POST', `/v1/returns/${r.body.return.id}/approve`, merchant, {}, `approve-${id}`);
+    await call('POST', `/v1/returns/${r.body.return.id}/receive`, merchant, {}, `receive-${id}`);
   };
   const SCENARIOS: Record<string, Step[]> = {
     completed: [pay('tok_ok'), ship, confirm],

@@ -139,11 +139,11 @@ export function reverseFlowRoutes(db: Db, commands: OrderCommands): { orders: Ro
             [],
           );
         }
-        const updated = await commands.actOnReturn(record.id, {
-          action,
-          actor: principal,
-          reason: body.reason,
-        });
+        const updated = await commands.actOnReturn(
+          record.id,
+          { action, actor: principal, reason: body.reason },
+          updateIdFromKey(req, record.id, action),
+        );
         res.json({ return: returnView(updated, principal.role) });
       }),
     );

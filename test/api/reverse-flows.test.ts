@@ -167,9 +167,15 @@ test('a return: requested, approved, received (stock back), refunded; its own wo
   expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {})).status).toBe(409);
   expect((await api('GET', `/v1/returns/${ret.id}`, customer())).status).toBe(404);
 
-  expect((await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {})).body.return.status).toBe(
-    'APPROVED',
-  );
+  // Keyed, as a client retrying through an outage would: the copy gets the first answer, not a 409.
+  const key = { 'idempotency-key': `approve-${ret.id}` };
+  const approved = await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {}, key);
+  expect(approved.body.return.status).toBe('APPROVED');
+  const again = await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {}, key);
+  expect(again.status).toBe(200);
+  expect(again.headers.get('idempotent-replayed')).toBe('true');
+  expect(again.body).toEqual(approved.body);
+  expect((await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {})).status).toBe(409);
   expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {})).body.return.status).toBe(
     'RECEIVED',
   );
