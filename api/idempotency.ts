@@ -1,9 +1,9 @@
 /**
- * Idempotency-Key for writes that create something and for actions on orders and returns: the first request
- * with a key runs and its response (status and body) is stored in PostgreSQL; a retry with the
- * same key and body gets that response again, even when the copies arrive at once (later ones wait
- * for the first); the same key with another body is a 409. Server errors are not stored, so a
- * retry can succeed. Keys expire after IDEMPOTENCY_KEY_TTL (24h by default).
+ * Idempotency-Key for writes that create something and for actions on orders and returns: the
+ * first request with a key runs and its response (status and body) is stored in PostgreSQL; a
+ * retry with the same key and body gets that response again, even when the copies arrive at once
+ * (later ones wait for the first); the same key with another body is a 409. Server errors are not
+ * stored, so a retry can succeed. Keys expire after IDEMPOTENCY_KEY_TTL (24h by default).
  */
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -101,10 +101,11 @@ export function idFromKey(prefix: string, req: Request, salt: string): string | 
 }
 
 /**
- * The Update id of an action (on an order or a return) sent with an Idempotency-Key. A retry whose first answer was never
- * stored (a 503 while no worker answered) joins the first Update, and Temporal answers it with that
- * Update's result instead of running the action again. Per caller and request body, so neither
- * another caller nor a key reused for another request after it expired can join someone else's.
+ * The Update id of an action (on an order or a return) sent with an Idempotency-Key. A retry whose
+ * first answer was never stored (a 503 while no worker answered) joins the first Update, and
+ * Temporal answers it with that Update's result instead of running the action again. Per caller
+ * and request body, so neither another caller nor a key reused for another request after it
+ * expired can join someone else's.
  */
 export function updateIdFromKey(req: Request, workflowId: string, action: string): string | undefined {
   const { role, id } = principalOf(req);

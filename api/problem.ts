@@ -111,7 +111,7 @@ export function toProblem(err: unknown): Problem {
       status: 503,
       title: TITLES[503]!,
       detail:
-        'the order did not answer in time (its workers may be down); the action may still take effect, so read the order before retrying',
+        'the order did not answer in time (its workers may be down); the action may still take effect: retry with the same Idempotency-Key, or read the order before retrying',
       retryAfter: 5,
     };
   if (isOutage(err))

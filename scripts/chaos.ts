@@ -52,6 +52,12 @@ const SECRET = 'chaos-secret-for-the-order-service';
 const merchant: Caller = { role: 'merchant', id: 'chaos-merchant' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = ([lo, hi]: [number, number]) => lo + Math.random() * (hi - lo);
+const tally = (counts: Record<string, number>, key: string) => (counts[key] = (counts[key] ?? 0) + 1);
+const counts = (of: Record<string, number>) =>
+  Object.entries(of)
+    .sort()
+    .map(([k, v]) => `${k} ×${v}`)
+    .join(', ') || 'none';
 
 type Step = (ctx: { id: string; who: Caller; sku: string }) => Promise<void>;
 
@@ -107,7 +113,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       // What the refusal names (a 409's order status, a 402's decline code) tells why it happened.
       const why = reply.body?.orderStatus ?? reply.body?.code;
       const route = `${method} ${p.replace(/\/(ord|ret)_[0-9a-f]+/g, '/:id')} ${reply.status}${why ? ` (${why})` : ''}`;
-      figures.refusals[route] = (figures.refusals[route] ?? 0) + 1;
+      tally(figures.refusals, route);
     }
     return reply;
   };
@@ -143,7 +149,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     }
     const seen = await call('GET', `/v1/orders/${id}`, who);
     const status = seen.status === 200 ? (seen.body.order.status as string) : `HTTP ${seen.status}`;
-    figures.shipsSkipped[status] = (figures.shipsSkipped[status] ?? 0) + 1;
+    tally(figures.shipsSkipped, status);
   };
   const confirm: Step = async ({ id, who }) =>
     void (await call('POST', `/v1/orders/${id}/confirm`, who, {}, `confirm-${id}`));
@@ -316,17 +322,7 @@ export function describeFigures(f: ChaosFigures): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
     `faults: worker kills ${f.workerKills}, Temporal restarts ${f.temporalRestarts}, PostgreSQL restarts ${f.postgresRestarts}; calls retried through outages ${f.retriesThroughOutages}`,
-    `refusals (4xx/5xx replies to the load): ${
-      Object.entries(f.refusals)
-        .sort()
-        .map(([k, v]) => `${k} ×${v}`)
-        .join(', ') || 'none'
-    }; ship steps skipped (no production within 60 s), by the order's status then: ${
-      Object.entries(f.shipsSkipped)
-        .sort()
-        .map(([k, v]) => `${k} ×${v}`)
-        .join(', ') || 'none'
-    }`,
+    `refusals (4xx/5xx replies to the load): ${counts(f.refusals)}; ship steps skipped (no production within 60 s), by the order's status then: ${counts(f.shipsSkipped)}`,
     `load ${f.loadSeconds.toFixed(0)}s, settled in ${f.settleSeconds.toFixed(0)}s`,
     ...f.unsettled.slice(0, 20).map((u) => `  still moving: ${u}`),
     `final statuses: ${Object.entries(f.report.byStatus)

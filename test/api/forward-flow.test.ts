@@ -1,6 +1,7 @@
 /** Issue 2: one order walks create → pay → produce → ship → confirm → complete through the real API. */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
+import { acceptedUpdates } from '../support/history';
 
 const db = testDb();
 afterAll(() => db.destroy());
@@ -145,11 +146,7 @@ test('a declined card leaves the order payable, and a refused action leaves no t
   // The refused updates were rejected by the validator: nothing about them in the workflow history.
   const temporal = await testTemporal();
   try {
-    const history = await temporal.client.workflow.getHandle(id).fetchHistory();
-    const accepted = history.events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
-    const names = accepted.map(
-      (e) => e.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!.name,
-    );
+    const names = (await acceptedUpdates(temporal.client.workflow.getHandle(id))).map((u) => u.name);
     // create, the declined pay (accepted, then failed in its handler), the successful pay
     expect(names).toEqual(['createOrder', 'orderAction', 'orderAction']);
   } finally {

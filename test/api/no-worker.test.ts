@@ -5,6 +5,7 @@
  */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
+import { acceptedUpdates } from '../support/history';
 import { killWorkers, startOwnServices, workerStarted, type OwnServices } from '../support/own-services';
 
 const db = testDb();
@@ -109,11 +110,7 @@ test('with an Idempotency-Key, the retry after the 503 joins the first pay and g
   // The first pay's Update was the only one: besides the create, the history holds one accepted Update.
   const temporal = await testTemporal();
   try {
-    const history = await temporal.client.workflow.getHandle(id).fetchHistory();
-    const accepted = history.events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
-    const ids = accepted.map(
-      (e) => e.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.meta!.updateId,
-    );
+    const ids = (await acceptedUpdates(temporal.client.workflow.getHandle(id))).map((u) => u.updateId);
     expect(ids.filter((u) => u !== 'create')).toEqual([expect.stringMatching(/^upd_/)]);
   } finally {
     await temporal.close();

@@ -33,3 +33,12 @@ export async function eventSummaries(handle: WorkflowHandle): Promise<EventSumma
   }
   return out;
 }
+
+/** The Updates a workflow accepted, in order (refused ones leave nothing in the history). */
+export async function acceptedUpdates(handle: WorkflowHandle): Promise<{ name: string; updateId: string }[]> {
+  const { events } = await handle.fetchHistory();
+  return (events ?? []).flatMap((e) => {
+    const request = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
+    return request ? [{ name: request.input?.name ?? '', updateId: request.meta?.updateId ?? '' }] : [];
+  });
+}
