@@ -1,6 +1,7 @@
 /**
  * Every side effect of an order, as activities. Activities run at least once, so each is
- * idempotent by a key derived from the workflow (order id, operation, attempt number).
+ * idempotent by a key derived from the workflow (order id, operation, attempt number). Their
+ * errors cross into the workflow as ./failures.ts says.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
@@ -23,7 +24,7 @@ import { recordTransition, type OrderSnapshot } from '../services/orders/record-
 import type { PaymentProvider } from '../services/payment/provider';
 import { openProductionJob } from '../services/production/jobs';
 import { redeemCoupon, releaseCoupon } from '../services/promotion/coupons';
-import { asFailure } from './failures';
+import { guarded } from './failures';
 
 export interface ActivityDeps {
   db: Knex;
@@ -75,9 +76,9 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
     return total;
   }
 
-  return {
+  return guarded({
     async placeOrder(input: PlaceOrderInput & { now: string }) {
-      return asFailure(() => placeOrder(db, input, defaultInventoryStrategy));
+      return placeOrder(db, input, defaultInventoryStrategy);
     },
 
     async recordTransition(args: {
@@ -92,7 +93,7 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
     async secureStockForPayment(args: { orderId: string; attempt: number }): Promise<void> {
       const lines = await onPaymentLines(args.orderId);
       if (lines.length === 0) return;
-      await asFailure(() => db.transaction((trx) => reserve(trx, args.orderId, lines, `pay${args.attempt}`)));
+      await db.transaction((trx) => reserve(trx, args.orderId, lines, `pay${args.attempt}`));
     },
 
     /** Compensation of secureStockForPayment when the charge did not go through. */
@@ -193,13 +194,13 @@ export function createActivities({ db, payments, defaultInventoryStrategy }: Act
     },
 
     async modifyItems(args: { orderId: string; items: { sku: string; quantity: number }[]; tag: string }) {
-      return asFailure(() => modifyOrderItems(db, args));
+      return modifyOrderItems(db, args);
     },
 
     async openProduction(args: { orderId: string; kind: 'manufacture' | 'digital_code' }) {
       return openProductionJob(db, args.orderId, args.kind);
     },
-  };
+  });
 }
 
 export type OrderActivities = ReturnType<typeof createActivities>;

@@ -4,15 +4,18 @@ import type { Client } from '@temporalio/client';
 import express from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import type { Config } from '../config';
+import { authSettings, type Config } from '../config';
+import { describeError } from '../db/errors';
 import type { Db } from '../db/knex';
 import { DomainError, NotFoundError } from '../domain/errors';
 import { codecFor } from '../codec/data-converter';
 import { authenticate } from './auth';
 import { codecServer } from './codec-server';
 import { idempotency } from './idempotency';
+import { createLogger, requestForLog } from './logging';
+import { methodsOfResources } from './methods';
 import { ApiMetrics } from './metrics';
 import { docsPage, openApiDocument } from './openapi';
 import { OrderCommands } from './order-commands';
@@ -43,10 +46,25 @@ async function answers(check: () => Promise<unknown>, ms = 2000): Promise<boolea
   }
 }
 
-export function createApp({ config, db, temporal, logger = pino({ level: config.LOG_LEVEL }) }: AppDeps) {
+/** 429 problem+json, from either limit. */
+function tooManyRequests(limit: number, per: string) {
+  return (_req: express.Request, res: express.Response) => {
+    res.setHeader('Retry-After', '60');
+    sendProblem(res, {
+      status: 429,
+      title: 'Too many requests',
+      detail: `more than ${limit} requests a minute ${per}`,
+    });
+  };
+}
+
+export function createApp({ config, db, temporal, logger = createLogger(config.LOG_LEVEL) }: AppDeps) {
+  const auth = authSettings(config);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // The client address the per-address limit counts: the peer, or as many proxies back as trusted.
+  app.set('trust proxy', config.TRUST_PROXY);
   app.use(helmet());
   // One id per request, from the caller or made here: in every log line, the response and the order's workflow.
   app.use(
@@ -60,10 +78,27 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
       },
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      serializers: { req: requestForLog },
     }),
   );
   const metrics = new ApiMetrics();
   app.use(metrics.middleware());
+  app.use(methodsOfResources());
+  // Before any token is looked at: a flood of bad tokens is limited too.
+  app.use(
+    ['/v1', '/codec'],
+    rateLimit({
+      windowMs: 60_000,
+      limit: config.RATE_LIMIT_PER_IP_PER_MINUTE,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      // A client's X-Forwarded-For is its own business unless TRUST_PROXY says otherwise.
+      validate: { xForwardedForHeader: false },
+      handler: tooManyRequests(config.RATE_LIMIT_PER_IP_PER_MINUTE, 'from this address'),
+    }),
+  );
+  // The Web UI calls the codec server from its own origin (CORS inside); it parses its own, larger bodies.
+  app.use('/codec', codecServer(auth, config.CODEC_ALLOWED_ORIGINS, codecFor(config)));
   app.use(express.json({ limit: '100kb' }));
   app.get('/metrics', metrics.handler());
 
@@ -84,8 +119,6 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
         .json({ status: ready ? 'ready' : 'unavailable', postgres: database, temporal: temporalOk });
     }),
   );
-  // The Web UI calls the codec server from its own origin (CORS inside).
-  app.use('/codec', codecServer(config, codecFor(config)));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
@@ -95,7 +128,7 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
 
   const v1 = express.Router();
   v1.use('/order-types', orderTypeRoutes());
-  v1.use(authenticate(config.AUTH_JWT_SECRET));
+  v1.use(authenticate(auth));
   v1.use(
     rateLimit({
       windowMs: 60_000,
@@ -104,17 +137,11 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
       legacyHeaders: false,
       // Per bearer token (every route past authenticate has one).
       keyGenerator: (req) => `${req.principal!.role}:${req.principal!.id}`,
-      handler: (_req, res) => {
-        res.setHeader('Retry-After', '60');
-        sendProblem(res, {
-          status: 429,
-          title: 'Too many requests',
-          detail: `more than ${config.RATE_LIMIT_PER_MINUTE} requests a minute`,
-        });
-      },
+      handler: tooManyRequests(config.RATE_LIMIT_PER_MINUTE, 'with this token'),
     }),
   );
-  const keyed = idempotency(db, config.IDEMPOTENCY_KEY_TTL);
+  // A request holds its key at most as long as it can wait for an order, and a little more.
+  const keyed = idempotency(db, config.IDEMPOTENCY_KEY_TTL, config.ORDER_ANSWER_TIMEOUT + 30_000);
   v1.post(
     [
       '/orders',
@@ -138,7 +165,8 @@ export function createApp({ config, db, temporal, logger = pino({ level: config.
   app.use((req, _res, next) => next(new NotFoundError(`route ${req.method} ${req.path}`)));
   app.use(
     problemMiddleware((err, status) => {
-      if (!(err instanceof DomainError)) logger.error({ err, status }, 'request failed');
+      // Never the error itself: knex writes the statement into its message (db/errors.ts).
+      if (!(err instanceof DomainError)) logger.error({ err: describeError(err), status }, 'request failed');
     }),
   );
   return app;

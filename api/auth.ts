@@ -1,9 +1,16 @@
-/** Bearer JWTs (HS256): `sub` is the user id, `role` one of customer, merchant, support. */
+/**
+ * Bearer JWTs (HS256): `sub` is the user id, `role` one of customer, merchant, support. A token
+ * must expire (`exp`), no later than AUTH_TOKEN_MAX_LIFETIME after it was issued; `iss` and `aud`
+ * are checked when AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE are set. The one place tokens are read:
+ * the API's routes and the codec server both come through `verifyToken`.
+ */
 import type { NextFunction, Request, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
+import type { AuthSettings } from '../config';
 import { DomainError, ForbiddenError } from '../domain/errors';
 import { ROLES, type Role } from '../domain/roles';
+import { ID_PATTERN } from '../domain/text';
 
 export interface Principal {
   id: string;
@@ -16,7 +23,13 @@ declare module 'express-serve-static-core' {
   }
 }
 
-const claims = z.object({ sub: z.string().min(1).max(200), role: z.enum(ROLES) });
+// `sub` becomes customer ids, history actors and search attributes: an id, like every other.
+const claims = z.object({
+  sub: z.string().regex(ID_PATTERN),
+  role: z.enum(ROLES),
+  exp: z.number().int(),
+  iat: z.number().int().optional(),
+});
 
 export class UnauthorizedError extends DomainError {
   constructor(message: string) {
@@ -28,24 +41,51 @@ export function signToken(
   secret: string,
   sub: string,
   role: Role,
-  expiresIn: jwt.SignOptions['expiresIn'] = '30d',
+  options: { expiresIn?: jwt.SignOptions['expiresIn']; issuer?: string; audience?: string } = {},
 ): string {
-  return jwt.sign({ sub, role }, secret, { algorithm: 'HS256', expiresIn });
+  return jwt.sign({ sub, role }, secret, {
+    algorithm: 'HS256',
+    expiresIn: options.expiresIn ?? '1h',
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.audience ? { audience: options.audience } : {}),
+  });
 }
 
-export function authenticate(secret: string) {
+/** The principal a token names, or an UnauthorizedError that says why in general terms only. */
+export function verifyToken(token: string, settings: AuthSettings): Principal {
+  let decoded: unknown;
+  try {
+    decoded = jwt.verify(token, settings.secret, {
+      algorithms: ['HS256'],
+      ...(settings.issuer ? { issuer: settings.issuer } : {}),
+      ...(settings.audience ? { audience: settings.audience } : {}),
+    });
+  } catch {
+    throw new UnauthorizedError('the token is invalid or expired');
+  }
+  const parsed = claims.safeParse(decoded);
+  if (!parsed.success) throw new UnauthorizedError('the token lacks a valid sub, role or exp');
+  const { sub, role, exp, iat } = parsed.data;
+  const issuedAt = iat ?? Math.floor(Date.now() / 1000);
+  if ((exp - issuedAt) * 1000 > settings.maxLifetimeMs)
+    throw new UnauthorizedError('the token lives longer than this service accepts');
+  return { id: sub, role };
+}
+
+/** The token of an `Authorization: Bearer` header, or undefined. */
+export function bearerToken(req: Request): string | undefined {
+  return /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(req.headers.authorization ?? '')?.[1];
+}
+
+export function authenticate(settings: AuthSettings) {
   return (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer (.+)$/i.exec(header);
-    if (!match) return next(new UnauthorizedError('a bearer token is required'));
+    const token = bearerToken(req);
+    if (!token) return next(new UnauthorizedError('a bearer token is required'));
     try {
-      const decoded = jwt.verify(match[1]!, secret, { algorithms: ['HS256'] });
-      const parsed = claims.safeParse(decoded);
-      if (!parsed.success) return next(new UnauthorizedError('the token lacks a valid sub or role'));
-      req.principal = { id: parsed.data.sub, role: parsed.data.role };
+      req.principal = verifyToken(token, settings);
       next();
-    } catch {
-      next(new UnauthorizedError('the token is invalid or expired'));
+    } catch (err) {
+      next(err);
     }
   };
 }

@@ -1,20 +1,40 @@
 /**
  * The codec server the Web UI (and `temporal --codec-endpoint`) calls to show encrypted payloads
  * in clear: POST /codec/decode and /codec/encode, in the Temporal remote-codec JSON format.
- * Only support and merchant tokens may use it, or, in development, a browser on a configured UI
- * origin (CODEC_ALLOWED_ORIGINS: the dev server's UI, which has no login).
+ *
+ * It answers support and merchant staff only, always: a bearer token in the Authorization header,
+ * or, for a Web UI that cannot send headers (the dev server's has no login), in the endpoint's
+ * path (`/codec/<token>/decode`; the remote-codec protocol looks only at the last segment, and the
+ * request log never shows the segment). Browsers get CORS answers only on the origins listed in
+ * CODEC_ALLOWED_ORIGINS, and no cookies are ever involved.
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { Router, type Request } from 'express';
-import jwt from 'jsonwebtoken';
-import type { Config } from '../config';
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { AuthSettings } from '../config';
 import { DomainError, ForbiddenError } from '../domain/errors';
+import { bearerToken, UnauthorizedError, verifyToken } from './auth';
 import { route } from './problem';
 
-interface JsonPayload {
-  metadata?: Record<string, string>;
-  data?: string;
-}
+const base64 = z
+  .string()
+  .max(4_000_000)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+const payloadsBody = z
+  .object({
+    payloads: z
+      .array(
+        z
+          .object({
+            metadata: z.record(z.string().max(200), base64.max(10_000)).optional(),
+            data: base64.optional(),
+          })
+          .strict(),
+      )
+      .max(1000),
+  })
+  .strict();
+type JsonPayload = z.infer<typeof payloadsBody>['payloads'][number];
 
 const fromJson = (p: JsonPayload): Payload => ({
   metadata: Object.fromEntries(
@@ -29,59 +49,62 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
-export function codecServer(config: Config, codec: PayloadCodec | undefined): Router {
+/** `/codec/<token>/decode` as the request log shows it. */
+export function withoutCodecToken(url: string): string {
+  return url.replace(/^\/codec\/[^/?]+\/(encode|decode)/, '/codec/[token]/$1');
+}
+
+export function codecServer(
+  auth: AuthSettings,
+  allowedOrigins: string | undefined,
+  codec: PayloadCodec | undefined,
+): Router {
   const origins = new Set(
-    (config.CODEC_ALLOWED_ORIGINS ?? '')
+    (allowedOrigins ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
   );
-  const originAllowed = (origin: string | undefined) =>
-    !!origin && origins.has(origin) && config.NODE_ENV !== 'production';
 
   const router = Router();
   router.use((req, res, next) => {
     const origin = req.header('origin');
-    if (origin && (originAllowed(origin) || origins.size > 0)) {
+    if (origin && origins.has(origin)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
       res.setHeader('Access-Control-Allow-Headers', 'content-type, x-namespace, authorization');
-      res.setHeader('Vary', 'Origin');
+      res.setHeader('Access-Control-Max-Age', '600');
     }
+    res.setHeader('Vary', 'Origin');
     if (req.method === 'OPTIONS') return void res.status(204).end();
     next();
   });
+  // Histories can be large: a limit of its own, above the API's.
+  router.use(express.json({ limit: '8mb' }));
 
-  const authorise = (req: Request) => {
-    const token = /^Bearer (.+)$/i.exec(req.header('authorization') ?? '')?.[1];
-    if (token) {
-      try {
-        const claims = jwt.verify(token, config.AUTH_JWT_SECRET, { algorithms: ['HS256'] }) as {
-          role?: string;
-        };
-        if (claims.role === 'support' || claims.role === 'merchant') return;
-        throw new ForbiddenError('only support and merchant staff may decode payloads');
-      } catch (err) {
-        if (err instanceof DomainError) throw err;
-        throw new DomainError('the token is invalid or expired', 401);
-      }
-    }
-    if (originAllowed(req.header('origin'))) return;
-    throw new DomainError('a support or merchant bearer token is required', 401);
+  const authorise = (req: Request, pathToken: string | undefined) => {
+    const token = pathToken ?? bearerToken(req);
+    if (!token) throw new UnauthorizedError('a support or merchant bearer token is required');
+    const { role } = verifyToken(token, auth);
+    if (role !== 'support' && role !== 'merchant')
+      throw new ForbiddenError('only support and merchant staff may use the codec server');
   };
 
   for (const direction of ['encode', 'decode'] as const) {
-    router.post(
-      `/${direction}`,
-      route(async (req, res) => {
-        authorise(req);
-        const payloads = (req.body?.payloads ?? []) as JsonPayload[];
-        if (!Array.isArray(payloads)) throw new DomainError('payloads must be an array', 400);
-        const converted = codec ? await codec[direction](payloads.map(fromJson)) : payloads.map(fromJson);
-        res.json({ payloads: converted.map(toJson) });
-      }),
-    );
+    const handler = route(async (req, res) => {
+      authorise(req, req.params.token);
+      const { payloads } = payloadsBody.parse(req.body ?? {});
+      let converted: Payload[];
+      try {
+        converted = codec ? await codec[direction](payloads.map(fromJson)) : payloads.map(fromJson);
+      } catch {
+        // A wrong key id, a tampered or truncated payload: the caller's data, not our outage.
+        throw new DomainError(`a payload could not be ${direction}d`, 400);
+      }
+      res.json({ payloads: converted.map(toJson) });
+    });
+    router.post(`/${direction}`, handler);
+    router.post(`/:token/${direction}`, handler);
   }
   return router;
 }

@@ -4,11 +4,16 @@
  * retry with the same key and body gets that response again, even when the copies arrive at once
  * (later ones wait for the first); the same key with another body is a 409. Server errors are not
  * stored, so a retry can succeed. Keys expire after IDEMPOTENCY_KEY_TTL (24h by default).
+ *
+ * The first request holds a lease on its key: if the API dies before it answers, a retry takes
+ * the key over once the lease lapses. Running the request twice is safe even then: everything it
+ * starts is named by an id derived from the key (`idFromKey`), which Temporal runs only once.
  */
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Db } from '../db/knex';
 import { ConflictError, DomainError } from '../domain/errors';
+import { storable } from '../domain/text';
 import { principalOf } from './auth';
 
 const WAIT_FOR_FIRST_MS = 30_000;
@@ -21,15 +26,19 @@ interface KeyRow {
   body: unknown;
 }
 
-export function idempotency(db: Db, ttlMs: number): RequestHandler {
+/** A stored response: strings made storable (jsonb refuses NUL and lone surrogates, which a 400 can quote). */
+const storedBody = (body: unknown) =>
+  JSON.stringify(body, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value));
+
+export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const key = req.header('idempotency-key');
     if (key === undefined) return next();
     handle(key).catch(next);
 
     async function handle(key: string): Promise<void> {
-      if (key.length === 0 || key.length > 200)
-        throw new DomainError('Idempotency-Key must be 1 to 200 characters', 400);
+      if (!/^[\x21-\x7E]{1,200}$/.test(key))
+        throw new DomainError('Idempotency-Key must be 1 to 200 printable ASCII characters', 400);
       const principal = principalOf(req);
       const scope = `${principal.role}:${principal.id}`;
       const requestHash = createHash('sha256')
@@ -43,13 +52,17 @@ export function idempotency(db: Db, ttlMs: number): RequestHandler {
           request_hash: requestHash,
           state: 'in_progress',
           expires_at: new Date(Date.now() + ttlMs),
+          lease_until: new Date(Date.now() + leaseMs),
         })
         .onConflict(['scope', 'key'])
         .ignore()
         .returning('key');
       if (inserted.length === 0) return replay(scope, key, requestHash);
+      run(scope, key);
+    }
 
-      // The first request: run it, and store its answer before it goes out.
+    /** This request answers for the key: run it, and store its answer before it goes out. */
+    function run(scope: string, key: string): void {
       const send = res.json.bind(res);
       res.json = (body: unknown) => {
         const stored =
@@ -61,7 +74,8 @@ export function idempotency(db: Db, ttlMs: number): RequestHandler {
                   state: 'done',
                   status: res.statusCode,
                   content_type: String(res.getHeader('content-type') ?? 'application/json'),
-                  body: JSON.stringify(body),
+                  body: storedBody(body),
+                  lease_until: null,
                 });
         stored.then(
           () => send(body),
@@ -70,6 +84,16 @@ export function idempotency(db: Db, ttlMs: number): RequestHandler {
         return res;
       };
       next();
+    }
+
+    /** The first one died mid-request and its lease lapsed: this one takes the key over. */
+    async function takeOver(scope: string, key: string, requestHash: string): Promise<boolean> {
+      const taken = await db('idempotency_keys')
+        .where({ scope, key, state: 'in_progress', request_hash: requestHash })
+        .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', db.fn.now()))
+        .update({ lease_until: new Date(Date.now() + leaseMs) })
+        .returning('key');
+      return taken.length > 0;
     }
 
     async function replay(scope: string, key: string, requestHash: string): Promise<void> {
@@ -85,6 +109,7 @@ export function idempotency(db: Db, ttlMs: number): RequestHandler {
           res.type(row.content_type ?? 'application/json').send(JSON.stringify(row.body));
           return;
         }
+        if (await takeOver(scope, key, requestHash)) return run(scope, key);
         if (Date.now() > deadline)
           throw new ConflictError('a request with this Idempotency-Key is still in progress');
         await new Promise((r) => setTimeout(r, 100));
@@ -93,25 +118,21 @@ export function idempotency(db: Db, ttlMs: number): RequestHandler {
   };
 }
 
-/** Ids derived from the caller's Idempotency-Key: a retried create names the same order, return or refund. */
-export function idFromKey(prefix: string, req: Request, salt: string): string | undefined {
+/**
+ * An id derived from the caller's Idempotency-Key: a retried request names the same order, refund,
+ * return or Update, which Temporal runs only once (a retry after a 503, while no worker answered,
+ * joins the first Update and gets its answer). Derived from the caller, what it acts on, the
+ * action and the body too, so neither another caller nor a key reused for another request (after
+ * it expired) lands on someone else's.
+ */
+export function idFromKey(prefix: string, req: Request, target: string, action: string): string | undefined {
   const key = req.header('idempotency-key');
   if (!key) return undefined;
+  const { role, id } = principalOf(req);
+  const salt = `${target}\n${action}\n${role}:${id}\n${JSON.stringify(req.body ?? null)}`;
   return `${prefix}_${createHash('sha256').update(`${salt}\n${key}`).digest('hex').slice(0, 32)}`;
 }
 
-/**
- * The Update id of an action (on an order or a return) sent with an Idempotency-Key. A retry whose
- * first answer was never stored (a 503 while no worker answered) joins the first Update, and
- * Temporal answers it with that Update's result instead of running the action again. Per caller
- * and request body, so neither another caller nor a key reused for another request after it
- * expired can join someone else's.
- */
-export function updateIdFromKey(req: Request, workflowId: string, action: string): string | undefined {
-  const { role, id } = principalOf(req);
-  return idFromKey(
-    'upd',
-    req,
-    `${workflowId}\n${action}\n${role}:${id}\n${JSON.stringify(req.body ?? null)}`,
-  );
-}
+/** The Update id of an action on an order or a return (`idFromKey`). */
+export const updateIdFromKey = (req: Request, workflowId: string, action: string) =>
+  idFromKey('upd', req, workflowId, action);

@@ -1,17 +1,24 @@
 /** API process entry: `node --import tsx api/main.ts` (npm start runs it for you). */
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
-import { loadConfigOrExit } from '../config';
+import { authSettings, ConfigError, loadConfigOrExit } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createDb } from '../db/knex';
-import pino from 'pino';
 import { createApp } from './app';
+import { createLogger } from './logging';
 
 async function main() {
   const config = loadConfigOrExit();
+  try {
+    authSettings(config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
   if (!config.DATABASE_URL)
     throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT });
   // Lazy: the API starts and answers 503 while Temporal is away, and recovers without a restart.
   const connection = Connection.lazy(temporalConnectionOptions(config));
   const temporal = new Client({
@@ -19,7 +26,7 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: dataConverterFor(config),
   });
-  const logger = pino({ level: config.LOG_LEVEL });
+  const logger = createLogger(config.LOG_LEVEL);
   const server = createApp({ config, db, temporal, logger }).listen(config.PORT, config.API_HOST, () => {
     logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');
   });

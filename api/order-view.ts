@@ -4,6 +4,16 @@ import { machineFor } from '../domain/machines';
 import type { OrderState } from '../domain/order';
 import type { Role } from '../domain/roles';
 
+/**
+ * A history as `role` may read it: staff see who acted; a customer sees only in what role
+ * (`merchant`, not `merchant:merch-1`), since staff ids are not theirs to know.
+ */
+export function historyFor<T extends { actor: string; seq?: number }>(history: T[], role: Role) {
+  return history.map(({ seq: _seq, ...entry }) =>
+    role === 'customer' ? { ...entry, actor: entry.actor.split(':')[0]! } : entry,
+  );
+}
+
 export function orderView(order: OrderState, role: Role) {
   const machine = machineFor(order.type);
   return {
@@ -33,6 +43,6 @@ export function orderView(order: OrderState, role: Role) {
     paymentDeadline: order.paymentDeadline,
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
-    history: order.history.map(({ seq: _seq, ...entry }) => entry),
+    history: historyFor(order.history, role),
   };
 }

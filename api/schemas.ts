@@ -1,29 +1,66 @@
 /** Request bodies and parameters of the contract (../shared/API.md), as zod schemas. */
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { ORDER_TYPES } from '../domain/machines';
+import {
+  hasLoneSurrogate,
+  ID_PATTERN,
+  MULTI_LINE_TEXT,
+  SINGLE_LINE_TEXT,
+  TEXT_RULES,
+  type TextRule,
+} from '../domain/text';
+import { parseCursor } from '../services/orders/list-orders';
+
+// Adds `.openapi()` to zod's prototypes (before any schema here is built), for what the document
+// must say that a refinement cannot (api/openapi.ts).
+extendZodWithOpenApi(z);
+
+/**
+ * Free text, bounded, and refused when it holds what cannot be stored (domain/text.ts): every
+ * string field of every schema is this, an id, an enum or a pattern.
+ */
+export const text = (max: number, rule: TextRule = {}, min = 1) =>
+  z
+    .string()
+    // As a pattern, so the OpenAPI document says it too (domain/text.ts).
+    .regex(
+      rule.multiline ? MULTI_LINE_TEXT : SINGLE_LINE_TEXT,
+      rule.multiline ? TEXT_RULES.multiLine : TEXT_RULES.singleLine,
+    )
+    .refine((value) => !hasLoneSurrogate(value), TEXT_RULES.surrogates)
+    // Lengths in characters (code points), as JSON Schema counts them: an emoji is one, not two.
+    .refine((value) => between([...value].length, min, max), `from ${min} to ${max} characters`)
+    .openapi({ minLength: min, maxLength: max });
+const between = (n: number, min: number, max: number) => n >= min && n <= max;
+/** A reason, a note: prose, so line breaks are allowed. */
+const prose = (max: number) => text(max, { multiline: true });
 
 const money = z.number().int().min(0).max(1_000_000_000_00);
 /** An instant as ISO 8601 with an offset, stored as UTC; years 2000–9999 (beyond that is a typo, and PostgreSQL's limit). */
 const instant = z
   .string()
   .datetime({ offset: true })
+  .regex(/^[2-9]\d{3}-/, 'a year from 2000 to 9999')
   .refine((v) => {
     const t = Date.parse(v);
     return Number.isFinite(t) && t >= Date.UTC(2000, 0, 1) && t < Date.UTC(10000, 0, 1);
   }, 'a date between 2000 and 9999')
   .transform((v) => new Date(v).toISOString());
-const id = z
+export const id = z.string().min(1).max(100).regex(ID_PATTERN, 'letters, digits and . _ : - only');
+
+export const promotionCodeParam = z
   .string()
   .min(1)
-  .max(100)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+  .max(50)
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only');
 
 export const skuParam = id;
 export const orderIdParam = id;
 
 export const productBody = z
   .object({
-    name: z.string().min(1).max(200),
+    name: text(200),
     price: money,
     currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD'),
     kind: z.enum(['physical', 'virtual']),
@@ -46,11 +83,11 @@ export const productBody = z
 
 export const shippingAddress = z
   .object({
-    name: z.string().min(1).max(200),
-    line1: z.string().min(1).max(200),
-    line2: z.string().max(200).optional(),
-    city: z.string().min(1).max(100),
-    postalCode: z.string().min(1).max(20),
+    name: text(200),
+    line1: text(200),
+    line2: text(200, {}, 0).optional(),
+    city: text(100),
+    postalCode: text(20),
     country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code'),
   })
   .strict();
@@ -62,33 +99,49 @@ export const createOrderBody = z
       .array(z.object({ sku: id, quantity: z.number().int().min(1).max(1000) }).strict())
       .min(1)
       .max(100),
-    couponCode: z.string().min(1).max(50).optional(),
+    couponCode: promotionCodeParam.optional(),
     shippingAddress: shippingAddress.optional(),
   })
   .strict();
 
-export const payBody = z.object({ paymentToken: z.string().min(1).max(200) }).strict();
-export const shipBody = z
-  .object({ carrier: z.string().min(1).max(100), trackingNumber: z.string().min(1).max(100) })
+/** A payment provider's token: printable ASCII, as every provider issues them. */
+export const payBody = z
+  .object({
+    paymentToken: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[\x21-\x7E]+$/, 'printable ASCII only'),
+  })
   .strict();
-export const cancelBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+export const shipBody = z.object({ carrier: text(100), trackingNumber: text(100) }).strict();
+export const cancelBody = z.object({ reason: prose(500).optional() }).strict();
 export const emptyBody = z.object({}).strict();
 
 export const listOrdersQuery = z
   .object({
-    status: z.string().max(50).optional(),
+    status: z
+      .string()
+      .max(50)
+      .regex(/^[A-Z_]+$/, 'an order status such as PAID')
+      .optional(),
     type: z.enum(ORDER_TYPES).optional(),
     customerId: id.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).optional(),
+    cursor: z
+      .string()
+      .max(400)
+      .transform((value, ctx) => {
+        const cursor = parseCursor(value);
+        if (!cursor) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not a cursor this service gave out' });
+          return z.NEVER;
+        }
+        return cursor;
+      })
+      .optional(),
   })
   .strict();
-
-export const promotionCodeParam = z
-  .string()
-  .min(1)
-  .max(50)
-  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only');
 
 export const promotionBody = z
   .object({
@@ -132,10 +185,10 @@ const units = z
   .min(1)
   .max(100);
 
-export const refundBody = z.object({ items: units.optional(), reason: z.string().min(1).max(500) }).strict();
-export const returnBody = z.object({ items: units, reason: z.string().min(1).max(500) }).strict();
+export const refundBody = z.object({ items: units.optional(), reason: prose(500) }).strict();
+export const returnBody = z.object({ items: units, reason: prose(500) }).strict();
 export const returnIdParam = id;
-export const returnActionBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+export const returnActionBody = z.object({ reason: prose(500).optional() }).strict();
 export const patchOrderBody = z
   .object({
     shippingAddress: shippingAddress.optional(),
@@ -149,4 +202,6 @@ export const patchOrderBody = z
   .refine(
     (b) => b.shippingAddress !== undefined || b.items !== undefined,
     'give shippingAddress, items or both',
-  );
+  )
+  // The same rule as the document states it: with only these two keys, "at least one" is this.
+  .openapi({ minProperties: 1 });

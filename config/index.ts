@@ -8,8 +8,6 @@ import { z } from 'zod';
 import { parseKeys } from '../codec/encryption-codec';
 import { parseDuration } from '../domain/duration';
 
-export const DEV_JWT_SECRET = 'dev-only-secret-change-me-in-production';
-
 const duration = (fallback: string) =>
   z
     .string()
@@ -32,8 +30,11 @@ const optionalText = z
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: port(3000),
-  // Requests per minute per bearer token (or per address without one).
+  // Requests per minute per bearer token, and per client address before any token is looked at.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(6000),
+  // Proxies in front of the API whose X-Forwarded-For to believe (0: none; the client address is the peer's).
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   IDEMPOTENCY_KEY_TTL: duration('24h'),
   // Loopback by default; 0.0.0.0 in a container.
   API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -54,7 +55,15 @@ const schema = z.object({
   // How long the API waits for an order's workflow to answer (no worker running, say) before a 503;
   // long enough for a burst of payments on a small machine, short of a gateway's own timeout.
   ORDER_ANSWER_TIMEOUT: duration('30s'),
-  AUTH_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
+  // No default: the API refuses to start without one; `npm start` makes one for development (devstack/dev-secret.ts).
+  AUTH_JWT_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  // Tokens must expire, and no later than this after they were issued.
+  AUTH_TOKEN_MAX_LIFETIME: duration('24h'),
+  // Checked when set: the token's `iss` and `aud` claims.
+  AUTH_JWT_ISSUER: optionalText,
+  AUTH_JWT_AUDIENCE: optionalText,
+  // Every statement PostgreSQL runs, and every wait for its answer, ends after this (a 503 at the API).
+  DATABASE_QUERY_TIMEOUT: duration('10s'),
   PAYMENT_TIMEOUT: duration('30m'),
   AUTO_CONFIRM_AFTER: duration('10d'),
   AFTER_SALES_WINDOW: duration('7d'),
@@ -72,7 +81,7 @@ const schema = z.object({
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
     }
   }),
-  // Browser origins (the Web UI) allowed to decode through the codec server without a token, in development.
+  // Browser origins (the Web UI) the codec server answers CORS requests from; a staff token is still required.
   CODEC_ALLOWED_ORIGINS: optionalText,
   // The worker's Prometheus endpoint (the SDK's metrics) on this port; unset: off.
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -106,7 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  if (parsed.data.NODE_ENV === 'production' && parsed.data.AUTH_JWT_SECRET === DEV_JWT_SECRET) {
+  if (parsed.data.NODE_ENV === 'production' && !parsed.data.AUTH_JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWT_SECRET: must be set in production');
   }
   return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };
@@ -123,4 +132,25 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw err;
   }
+}
+
+/** How bearer tokens are checked (api/auth.ts); the API cannot start without a secret. */
+export interface AuthSettings {
+  secret: string;
+  maxLifetimeMs: number;
+  issuer?: string;
+  audience?: string;
+}
+
+export function authSettings(config: Config): AuthSettings {
+  if (!config.AUTH_JWT_SECRET)
+    throw new ConfigError(
+      'Invalid configuration:\n  AUTH_JWT_SECRET: must be set (npm start makes one for development on loopback)',
+    );
+  return {
+    secret: config.AUTH_JWT_SECRET,
+    maxLifetimeMs: config.AUTH_TOKEN_MAX_LIFETIME,
+    issuer: config.AUTH_JWT_ISSUER,
+    audience: config.AUTH_JWT_AUDIENCE,
+  };
 }

@@ -7,8 +7,36 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export type Db = Knex;
 
-export function createDb(url: string, pool = { min: 0, max: 10 }): Db {
-  return knex({ client: 'pg', connection: url, pool, acquireConnectionTimeout: 10_000 });
+export interface DbOptions {
+  pool?: { min: number; max: number };
+  /**
+   * DATABASE_QUERY_TIMEOUT: PostgreSQL cancels a statement that runs longer (statement_timeout),
+   * and the driver stops waiting a little after, for a server that no longer answers at all; a
+   * connection attempt gets as long. 0 turns it off (migrations, which may build an index).
+   */
+  queryTimeoutMs?: number;
+}
+
+export function createDb(
+  url: string,
+  { pool = { min: 0, max: 10 }, queryTimeoutMs = 10_000 }: DbOptions = {},
+): Db {
+  const timeouts =
+    queryTimeoutMs > 0
+      ? {
+          statement_timeout: queryTimeoutMs,
+          query_timeout: queryTimeoutMs + 1000,
+          connectionTimeoutMillis: queryTimeoutMs,
+        }
+      : {};
+  return knex({
+    client: 'pg',
+    connection: { connectionString: url, ...timeouts },
+    pool,
+    acquireConnectionTimeout: Math.max(queryTimeoutMs, 10_000),
+    // A failing statement's error names the statement, never its values (tokens, addresses).
+    compileSqlOnError: false,
+  });
 }
 
 export async function migrate(db: Db): Promise<string[]> {

@@ -6,7 +6,7 @@
  * user (created if missing), which owns the data directory.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { stopChild } from './temporal';
@@ -43,6 +43,8 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   database?: string;
+  /** Off only where speed matters more than surviving a power cut (tests, benchmarks). */
+  fsync?: boolean;
   log?: (line: string) => void;
 }): Promise<RunningPostgres> {
   const database = options.database ?? 'orders';
@@ -53,25 +55,32 @@ export async function startEmbeddedPostgres(options: {
   if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!);
 
   if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+    // Read by initdb (which runs as the postgres user) and by no one else; gone once it has.
     const pwfile = path.join(dir, '..', '.pgpass-init');
-    writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o644 });
-    execFileSync(
-      path.join(bin, 'initdb'),
-      [
-        `--pgdata=${dir}`,
-        '--auth=scram-sha-256',
-        `--username=${USER}`,
-        `--pwfile=${pwfile}`,
-        '--encoding=UTF8',
-        '--locale=C',
-      ],
-      { ...owner, stdio: 'pipe' },
-    );
+    writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
+    chmodSync(pwfile, 0o600);
+    if (owner.uid !== undefined) chownSync(pwfile, owner.uid, owner.gid!);
+    try {
+      execFileSync(
+        path.join(bin, 'initdb'),
+        [
+          `--pgdata=${dir}`,
+          '--auth=scram-sha-256',
+          `--username=${USER}`,
+          `--pwfile=${pwfile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        { ...owner, stdio: 'pipe' },
+      );
+    } finally {
+      unlinkSync(pwfile);
+    }
   }
 
   const child = spawn(
     path.join(bin, 'postgres'),
-    // Loopback only; room for concurrent tests and benchmarks; fsync off: this is a dev server.
+    // Loopback only; room for concurrent tests and benchmarks; fsync as asked (on unless a test says).
     [
       '-D',
       dir,
@@ -82,7 +91,7 @@ export async function startEmbeddedPostgres(options: {
       '-c',
       'max_connections=300',
       '-c',
-      'fsync=off',
+      `fsync=${options.fsync === false ? 'off' : 'on'}`,
       '-k',
       dir,
     ],

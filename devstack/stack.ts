@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { signToken } from '../api/auth';
 import type { Config } from '../config';
 import { createDb, migrate } from '../db/knex';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres';
@@ -24,6 +25,8 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep Temporal's state in SQLite under DATA_DIR (npm start) or in memory (tests). */
   persistTemporal?: boolean;
+  /** PostgreSQL flushes every commit to disk (npm start, the default); tests may trade that for speed. */
+  fsync?: boolean;
   headless?: boolean;
   workers?: number;
   /** Restart a worker or API that dies unexpectedly (npm start); tests kill workers on purpose. */
@@ -51,6 +54,15 @@ export interface Stack {
 
 export class StackStartError extends Error {}
 
+/** The support token the dev server's Web UI sends to the codec server, in its endpoint's path. */
+function webUiToken(config: Config): string {
+  return signToken(config.AUTH_JWT_SECRET!, 'temporal-web-ui', 'support', {
+    expiresIn: Math.floor(config.AUTH_TOKEN_MAX_LIFETIME / 1000),
+    issuer: config.AUTH_JWT_ISSUER,
+    audience: config.AUTH_JWT_AUDIENCE,
+  });
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { config } = options;
   const log = options.log ?? ((source, line) => process.stdout.write(`[${source}] ${line}\n`));
@@ -73,6 +85,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startEmbeddedPostgres({
         dataDir: config.DATA_DIR,
         port: config.EMBEDDED_PG_PORT,
+        fsync: options.fsync ?? true,
         log: (line) => (/error|FATAL|PANIC/.test(line) ? log('postgres', line) : undefined),
       });
     if (!databaseUrl) {
@@ -93,11 +106,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         dbFile: options.persistTemporal ? path.join(config.DATA_DIR, 'temporal.sqlite') : undefined,
         headless: options.headless,
         log: (line: string) => log('temporal', line),
-        // With encryption on, the Web UI decodes payloads through the API's codec server.
+        // With encryption on, the Web UI decodes payloads through the API's codec server, which
+        // answers staff tokens only: the UI has no login, so its endpoint carries a support token.
         extraArgs: [
           '--ui-disable-news-fetch',
-          ...(config.PAYLOAD_ENCRYPTION_KEYS
-            ? ['--ui-codec-endpoint', `http://127.0.0.1:${config.PORT}/codec`]
+          ...(config.PAYLOAD_ENCRYPTION_KEYS && config.AUTH_JWT_SECRET
+            ? ['--ui-codec-endpoint', `http://127.0.0.1:${config.PORT}/codec/${webUiToken(config)}`]
             : []),
         ],
       };
@@ -106,7 +120,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       temporalUiUrl = temporal.uiUrl;
     }
 
-    const db = createDb(databaseUrl, { min: 0, max: 2 });
+    const db = createDb(databaseUrl, { pool: { min: 0, max: 2 }, queryTimeoutMs: 0 });
     try {
       const applied = await migrate(db);
       if (applied.length > 0) log('migrate', `applied ${applied.join(', ')}`);
@@ -120,7 +134,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       PORT: String(config.PORT),
-      // The dev server's Web UI (no login) may decode through the codec server.
+      // The dev server's Web UI may call the codec server from its origin (CORS).
       ...(temporalUiUrl && config.PAYLOAD_ENCRYPTION_KEYS && !config.CODEC_ALLOWED_ORIGINS
         ? { CODEC_ALLOWED_ORIGINS: `${temporalUiUrl},${temporalUiUrl.replace('localhost', '127.0.0.1')}` }
         : {}),

@@ -23,6 +23,12 @@ export const FailureType = {
   Forbidden: 'Forbidden',
   PaymentDeclined: 'PaymentDeclined',
   TransientPayment: 'TransientPaymentError',
+  /** Input a workflow refuses because it cannot be stored (it skipped the API's validation): a 400. */
+  InvalidInput: 'InvalidInput',
+  /** Data the database refused (SQLSTATE class 22, some of 23): retrying cannot help. */
+  InvalidData: 'InvalidData',
+  /** A dependency that outlived its retries: the request may be retried later (a 503). */
+  Unavailable: 'DependencyUnavailable',
 } as const;
 
 export class DomainError extends Error {

@@ -1,7 +1,8 @@
 /** The order as the workflow holds it and the projection stores it; shared by workflow, activities and API. */
-import type { OrderType } from './machines';
+import { ORDER_TYPES, type OrderType } from './machines';
 import type { AppliedDiscount, Amounts } from './pricing';
-import type { Actor, Role } from './roles';
+import { ROLES, type Actor, type Role } from './roles';
+import { findUnstorable, ID_PATTERN } from './text';
 
 export interface OrderLine {
   sku: string;
@@ -111,4 +112,30 @@ export function unitsBySku(items: { sku: string; quantity: number }[]): Map<stri
   const units = new Map<string, number>();
   for (const item of items) units.set(item.sku, (units.get(item.sku) ?? 0) + item.quantity);
   return units;
+}
+
+/**
+ * Why a request to act on an order or a return cannot be taken as it is, or null: the action a
+ * known word, the actor a role and an id, every string storable (domain/text.ts). The API's
+ * schemas guarantee all of it; the workflows check again, for requests that came another way.
+ * Returns a field path, never the value.
+ */
+export function actionRequestProblem(request: {
+  action: unknown;
+  actor: { id: unknown; role: unknown };
+}): string | null {
+  if (typeof request?.action !== 'string' || !/^[a-z_]{1,40}$/.test(request.action)) return 'action';
+  if (!ROLES.includes(request.actor?.role as Role)) return 'actor.role';
+  if (typeof request.actor.id !== 'string' || !ID_PATTERN.test(request.actor.id)) return 'actor.id';
+  return findUnstorable(request);
+}
+
+/** The same for an order's placement input (it becomes the order's row, history and search attributes). */
+export function placeOrderInputProblem(input: PlaceOrderInput): string | null {
+  if (!ORDER_TYPES.includes(input?.type)) return 'type';
+  if (typeof input.customerId !== 'string' || !ID_PATTERN.test(input.customerId)) return 'customerId';
+  if (!Array.isArray(input.items) || input.items.length === 0) return 'items';
+  for (const [i, item] of input.items.entries())
+    if (typeof item?.sku !== 'string' || !ID_PATTERN.test(item.sku)) return `items.${i}.sku`;
+  return findUnstorable(input);
 }

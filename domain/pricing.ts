@@ -3,7 +3,8 @@
  * integer minor units. Order-level discounts are allocated to lines (domain/allocate.ts) so that
  * the line totals plus shipping equal the order total exactly; refunds are computed from them.
  */
-import { allocate } from './allocate';
+import { allocate, mulDiv } from './allocate';
+import { BusinessRuleError } from './errors';
 
 export type PromotionKind = 'percent' | 'fixed' | 'threshold';
 export type MemberTier = 'standard' | 'silver' | 'gold';
@@ -24,6 +25,8 @@ export interface ShippingRule {
   freeFrom: number;
 }
 export const DEFAULT_SHIPPING_RULE: ShippingRule = { flatFee: 800, freeFrom: 9900 };
+/** Room kept under the amount cap for the shipping fee, so the total is as safe as the subtotal. */
+const MAX_SHIPPING = 1_000_000;
 
 export interface LineInput {
   sku: string;
@@ -70,7 +73,7 @@ export function promotionDiscount(promotion: Promotion, base: number): number {
   if (promotion.minSubtotal != null && base < promotion.minSubtotal) return 0;
   switch (promotion.kind) {
     case 'percent':
-      return Math.min(base, Math.floor((base * promotion.value) / 100));
+      return Math.min(base, mulDiv(base, promotion.value, 100));
     case 'fixed':
       return Math.min(base, promotion.value);
     case 'threshold':
@@ -80,13 +83,16 @@ export function promotionDiscount(promotion: Promotion, base: number): number {
 
 export function priceOrder(input: PricingInput): Priced {
   for (const line of input.lines) {
-    if (!Number.isSafeInteger(line.unitPrice) || line.unitPrice < 0)
-      throw new Error(`bad unit price for ${line.sku}`);
-    if (!Number.isSafeInteger(line.quantity) || line.quantity <= 0)
-      throw new Error(`bad quantity for ${line.sku}`);
+    if (!Number.isSafeInteger(line.unitPrice) || line.unitPrice < 0) throw new Error('bad unit price');
+    if (!Number.isSafeInteger(line.quantity) || line.quantity <= 0) throw new Error('bad quantity');
   }
   const lineSubtotals = input.lines.map((l) => l.unitPrice * l.quantity);
   const subtotal = lineSubtotals.reduce((a, b) => a + b, 0);
+  // Money is exact integers: past 2^53 a number no longer is one (1e16 would print as 1e+16).
+  if (!lineSubtotals.every(Number.isSafeInteger) || !Number.isSafeInteger(subtotal + MAX_SHIPPING))
+    throw new BusinessRuleError('AMOUNT_TOO_LARGE', 'the order total is larger than an amount can be', {
+      max: Number.MAX_SAFE_INTEGER,
+    });
 
   const discounts: AppliedDiscount[] = [];
   let remaining = subtotal;
@@ -96,7 +102,7 @@ export function priceOrder(input: PricingInput): Priced {
     remaining -= amount;
   }
   const tier = input.memberTier ?? 'standard';
-  const memberAmount = Math.floor((remaining * MEMBER_TIER_PERCENT[tier]) / 100);
+  const memberAmount = mulDiv(remaining, MEMBER_TIER_PERCENT[tier], 100);
   if (memberAmount > 0) discounts.push({ source: 'member', code: tier, amount: memberAmount });
   remaining -= memberAmount;
 

@@ -7,6 +7,7 @@
  * so the last unit takes whatever cents are left. Shipping is refunded with the refund that
  * leaves nothing unrefunded on the order, and never on a partial one.
  */
+import { mulDiv } from './allocate';
 import type { OrderLine } from './order';
 
 export interface RefundRequestLine {
@@ -28,10 +29,12 @@ export interface RefundPlan {
   completesOrder: boolean;
 }
 
+/** A refund that cannot be planned; the message names no value from the request (they are in `details`). */
 export class RefundError extends Error {
   constructor(
     readonly code: 'NOTHING_TO_REFUND' | 'AMOUNT_TOO_LARGE' | 'UNKNOWN_LINE',
     message: string,
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -42,7 +45,7 @@ export function unitsRefundAmount(
   alreadyRefunded: number,
   units: number,
 ): number {
-  const upTo = (n: number) => Math.floor((line.total * n) / line.quantity);
+  const upTo = (n: number) => mulDiv(line.total, n, line.quantity);
   return upTo(alreadyRefunded + units) - upTo(alreadyRefunded);
 }
 
@@ -67,11 +70,12 @@ export function planRefund(
   const lines: RefundLine[] = [];
   for (const [sku, quantity] of merged) {
     const line = items.find((l) => l.sku === sku);
-    if (!line) throw new RefundError('UNKNOWN_LINE', `the order has no line ${sku}`);
+    if (!line) throw new RefundError('UNKNOWN_LINE', 'the order has no line of that SKU', { sku });
     if (quantity > left(line)) {
       throw new RefundError(
         left(line) === 0 ? 'NOTHING_TO_REFUND' : 'AMOUNT_TOO_LARGE',
-        `only ${left(line)} unit(s) of ${sku} can be refunded`,
+        `only ${left(line)} unit(s) of that line can be refunded`,
+        { sku, refundable: left(line) },
       );
     }
     lines.push({ sku, quantity, amount: unitsRefundAmount(line, line.refundedQuantity, quantity) });

@@ -10,6 +10,7 @@ import * as m004 from './004_promotions_and_members';
 import * as m005 from './005_refunds_and_returns';
 import * as m006 from './006_idempotency_keys';
 import * as m007 from './007_orders_type_index';
+import * as m008 from './008_idempotency_lease';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '005_refunds_and_returns': m005,
   '006_idempotency_keys': m006,
   '007_orders_type_index': m007,
+  '008_idempotency_lease': m008,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -76,6 +76,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     PAYMENT_SANDBOX_LATENCY: '30ms',
     PAYMENT_SANDBOX_ERROR_RATE: '0.05',
     RATE_LIMIT_PER_MINUTE: '1000000',
+    RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
     WORKFLOW_BUNDLE_PATH: bundlePath,
     DATABASE_URL: '',
@@ -266,7 +267,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     log(`chaos: load done in ${figures.loadSeconds.toFixed(0)}s; settling`);
 
     // Settle: every accepted order reaches a terminal state (the timers are short), bounded.
-    const db = createDb(stack.databaseUrl, { min: 0, max: 3 });
+    const db = createDb(stack.databaseUrl, { pool: { min: 0, max: 3 } });
     const connection = await Connection.connect({ address: stack.temporalAddress });
     try {
       const settleStart = Date.now();

@@ -9,7 +9,7 @@ import { checkInvariants } from '../services/audit/invariants';
 async function main() {
   const config = loadConfigOrExit();
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set');
-  const db = createDb(config.DATABASE_URL, { min: 0, max: 3 });
+  const db = createDb(config.DATABASE_URL, { pool: { min: 0, max: 3 }, queryTimeoutMs: 0 });
   const connection = await Connection.connect(temporalConnectionOptions(config));
   try {
     const report = await checkInvariants(

@@ -5,7 +5,7 @@ import { createDb, migrate } from '../db/knex';
 async function main() {
   const config = loadConfigOrExit();
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set');
-  const db = createDb(config.DATABASE_URL, { min: 0, max: 1 });
+  const db = createDb(config.DATABASE_URL, { pool: { min: 0, max: 1 }, queryTimeoutMs: 0 });
   try {
     const applied = await migrate(db);
     console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');

@@ -9,19 +9,27 @@ import { isolatedStackEnv } from '../devstack/isolated';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { startStack } from '../devstack/stack';
 import { findTemporalCli } from '../devstack/temporal';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder, type As } from '../test/support/api';
 import { TEST_SECRET } from '../test/support/tokens';
+import {
+  createOrderUpdate,
+  orderActionUpdate,
+  ORDER_WORKFLOW_TYPE,
+  type OrderWorkflowInput,
+  type OrderWorkflowResult,
+} from '../workflows/messages';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'histories');
 const tag = process.argv.includes('--tag')
   ? process.argv[process.argv.indexOf('--tag') + 1]
   : new Date().toISOString().slice(0, 10);
 
-type Scenario = (ctx: { created: (id: string) => void }) => Promise<void>;
+type Scenario = (ctx: { created: (id: string) => void; client: Client }) => Promise<void>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,6 +47,54 @@ const until = (id: string, as: As, status: string) =>
   waitForOrder(id, as, (o) => o.status === status, 30_000);
 
 const scenarios: Record<string, Scenario> = {
+  // Input that skipped the API (started directly) and cannot be stored: refused before placement.
+  'unstorable-input-refused': async ({ created, client }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const orderId = `ord_${randomUUID().replace(/-/g, '')}`;
+    created(orderId);
+    const input: OrderWorkflowInput = {
+      orderId,
+      type: 'standard',
+      customerId: 'cus_unstorable',
+      items: [{ sku, quantity: 1 }],
+      couponCode: '\ud800',
+      policy: { paymentTimeoutMs: 60_000, autoConfirmAfterMs: 60_000, afterSalesWindowMs: 60_000 },
+    };
+    const start = new WithStartWorkflowOperation<(i: OrderWorkflowInput) => Promise<OrderWorkflowResult>>(
+      ORDER_WORKFLOW_TYPE,
+      {
+        workflowId: orderId,
+        taskQueue: process.env.TASK_QUEUE!,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+      },
+    );
+    await client.workflow
+      .executeUpdateWithStart(createOrderUpdate, { startWorkflowOperation: start, updateId: 'create' })
+      .then(
+        () => {
+          throw new Error('an unstorable order was placed');
+        },
+        () => undefined,
+      );
+    await client.workflow.getHandle(orderId).result();
+    // And an order placed through the API, which refuses an Update that holds what cannot be stored.
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(id);
+    await client.workflow
+      .getHandle(id)
+      .executeUpdate(orderActionUpdate, { args: [{ action: 'cancel', actor: c, reason: 'bye\u0000' }] })
+      .then(
+        () => {
+          throw new Error('an unstorable reason was accepted');
+        },
+        () => undefined,
+      );
+    await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'changed my mind' } });
+    await until(id, c, 'CANCELLED');
+  },
   'standard-completed': async ({ created }) => {
     const sku = uniqueSku('h');
     await putProduct(sku, { stock: 10 });
@@ -238,7 +294,7 @@ async function main() {
     mkdirSync(OUT, { recursive: true });
     for (const [name, scenario] of Object.entries(scenarios)) {
       const roots: string[] = [];
-      await scenario({ created: (id) => roots.push(id) });
+      await scenario({ created: (id) => roots.push(id), client });
       // The scenario's workflows: its orders and their children (ids start with the order id, or are returns of it).
       const ids = new Set<string>();
       for (const root of roots) {

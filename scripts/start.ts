@@ -1,16 +1,20 @@
 /** `npm start`: the whole service on embedded defaults, until Ctrl-C. */
-import { signToken } from '../api/auth';
-import { DEV_JWT_SECRET, loadConfigOrExit } from '../config';
+import { loadConfigOrExit } from '../config';
+import { developmentSecret, NoSecretError } from '../devstack/dev-secret';
 import { startStack, StackStartError } from '../devstack/stack';
-import { ROLES } from '../domain/roles';
+import { devTokens } from './token';
 
 async function main() {
-  const config = loadConfigOrExit();
-  const stack = await startStack({ config, persistTemporal: true, supervise: true });
+  const loaded = loadConfigOrExit();
+  const secret = developmentSecret(loaded);
+  const config = { ...loaded, AUTH_JWT_SECRET: secret };
+  const stack = await startStack({
+    config,
+    env: { AUTH_JWT_SECRET: secret },
+    persistTemporal: true,
+    supervise: true,
+  });
 
-  const tokens = ROLES.map(
-    (role) => `  ${role.padEnd(9)} ${signToken(config.AUTH_JWT_SECRET, `dev-${role}`, role)}`,
-  );
   console.log(`
 Order service is up.
   API           ${stack.apiUrl}   (health: ${stack.apiUrl}/readyz)
@@ -18,9 +22,9 @@ Order service is up.
   Temporal      ${stack.temporalAddress}
   Temporal UI   ${stack.temporalUiUrl ?? '(external cluster)'}
   PostgreSQL    ${stack.databaseUrl}
-${config.AUTH_JWT_SECRET === DEV_JWT_SECRET ? '  AUTH_JWT_SECRET is the development default; set it in any shared environment.\n' : ''}
-Dev tokens (Authorization: Bearer <token>):
-${tokens.join('\n')}
+${loaded.AUTH_JWT_SECRET ? '' : `  Token secret  ${secret}   (development only; kept in ${config.DATA_DIR}/dev-jwt-secret, mode 0600)\n`}
+Dev tokens (Authorization: Bearer <token>), valid for AUTH_TOKEN_MAX_LIFETIME; npm run token -- <role> prints another:
+${devTokens(config).join('\n')}
 
 Ctrl-C stops everything; the next npm start resumes orders in flight.
 `);
@@ -38,6 +42,6 @@ Ctrl-C stops everything; the next npm start resumes orders in flight.
 }
 
 main().catch((err) => {
-  console.error(err instanceof StackStartError ? err.message : err);
+  console.error(err instanceof StackStartError || err instanceof NoSecretError ? err.message : err);
   process.exit(1);
 });

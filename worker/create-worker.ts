@@ -1,11 +1,20 @@
 /** The order worker: the workflow bundle plus the activities bound to PostgreSQL and the payment provider. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { dataConverterFor } from '../codec/data-converter';
+import { dataConverterFor, FAILURE_CONVERTER_PATH } from '../codec/data-converter';
 import type { Config } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { Db } from '../db/knex';
 import type { PaymentProvider } from '../services/payment/provider';
+
+/**
+ * What the workflow bundle is made of: the workflows and the failure converter that runs inside
+ * the sandbox. Bundled at start, or ahead of time (scripts/bundle-workflows.ts) from the same list.
+ */
+export const WORKFLOW_SOURCES = {
+  workflowsPath: require.resolve('../workflows'),
+  failureConverterPath: FAILURE_CONVERTER_PATH,
+};
 
 export async function createOrderWorker(config: Config, db: Db, payments: PaymentProvider) {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
@@ -13,15 +22,27 @@ export async function createOrderWorker(config: Config, db: Db, payments: Paymen
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    ...(config.WORKFLOW_BUNDLE_PATH
+      ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
+      : { workflowsPath: WORKFLOW_SOURCES.workflowsPath }),
     dataConverter: dataConverterFor(config),
     activities: createActivities({
       db,
       payments,
       defaultInventoryStrategy: config.DEFAULT_INVENTORY_STRATEGY,
     }),
+    // The knobs of README's "Running at scale"; unset, the SDK's defaults.
+    ...(config.WORKER_MAX_CONCURRENT_ACTIVITIES
+      ? { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES }
+      : {}),
+    ...(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS
+      ? { maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS }
+      : {}),
+    ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined
+      ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }
+      : {}),
     // Running activities get this long to finish when the worker is asked to stop.
-    shutdownGraceTime: '10s',
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
   });
   return { worker, connection };
 }

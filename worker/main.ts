@@ -17,7 +17,7 @@ async function main() {
       },
     });
   }
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT });
   const payments = new SandboxPaymentProvider(db, {
     latencyMs: config.PAYMENT_SANDBOX_LATENCY,
     errorRate: config.PAYMENT_SANDBOX_ERROR_RATE,

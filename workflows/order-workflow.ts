@@ -19,7 +19,14 @@ import {
 import { FailureType, type BusinessCode } from '../domain/errors';
 import { allowedActions, decide, isTerminal, type TimerName } from '../domain/machine';
 import { machineFor } from '../domain/machines';
-import { actorName, type ActionRequest, type HistoryEntry, type OrderState } from '../domain/order';
+import {
+  actionRequestProblem,
+  actorName,
+  placeOrderInputProblem,
+  type ActionRequest,
+  type HistoryEntry,
+  type OrderState,
+} from '../domain/order';
 import { planRefund, RefundError } from '../domain/refunds';
 import { ROLES, type Actor } from '../domain/roles';
 import { local, store } from './activities';
@@ -34,6 +41,7 @@ import {
   type OrderWorkflowResult,
 } from './messages';
 import { Mutex } from './mutex';
+import { invalidInput } from './refusals';
 import { returnClosedSignal, returnReceivedSignal, returnRefundedSignal } from './reverse/messages';
 import { describeForSupport } from './support-details';
 
@@ -66,7 +74,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   const refusal = (type: string, message: string, details: Record<string, unknown>) =>
     ApplicationFailure.create({ type, message, details: [details] });
-  const business = (code: BusinessCode, message: string) => refusal(FailureType.Business, message, { code });
+  const business = (code: BusinessCode, message: string, details: Record<string, unknown> = {}) =>
+    refusal(FailureType.Business, message, { code, ...details });
 
   /** The machine action a request stands for: a refund of everything left closes the order as REFUNDED. */
   function resolveAction(request: ActionRequest, actor: Actor): string {
@@ -83,7 +92,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     } catch (err) {
       if (err instanceof RefundError && actor !== 'system') {
         // Say so only if this caller could refund at all here; otherwise the machine answers below.
-        if (decide(machine, o.status, request.action, actor).ok) throw business(err.code, err.message);
+        if (decide(machine, o.status, request.action, actor).ok)
+          throw business(err.code, err.message, err.details);
       }
       return request.action;
     }
@@ -91,6 +101,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   /** The machine's answer, and the request's own checks, as the failure an Update returns. Re-checked under the lock. */
   function validate(request: ActionRequest): void {
+    const unstorable = actionRequestProblem(request);
+    if (unstorable) throw invalidInput('the request', unstorable);
     if (!order)
       throw refusal(FailureType.IllegalTransition, 'the order is still being placed', {
         status: 'PLACING',
@@ -113,7 +125,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       try {
         planRefund(order.items, order.amounts.shipping, items, heldByReturns());
       } catch (err) {
-        if (err instanceof RefundError) throw business(err.code, err.message);
+        if (err instanceof RefundError) throw business(err.code, err.message, err.details);
         throw err;
       }
     }
@@ -137,11 +149,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       }
       for (const change of items ?? []) {
         const line = order.items.find((l) => l.sku === change.sku);
-        if (!line) throw business('UNKNOWN_LINE', `the order has no line ${change.sku}`);
+        if (!line) throw business('UNKNOWN_LINE', 'the order has no line of that SKU', { sku: change.sku });
         if (change.quantity > line.quantity)
           throw business(
             'MODIFICATION_NOT_ALLOWED',
-            `quantities can only go down (${change.sku}: ${line.quantity})`,
+            `quantities can only go down (to ${line.quantity} at most)`,
+            {
+              sku: change.sku,
+            },
           );
       }
     }
@@ -275,6 +290,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     if (order) publish();
   });
 
+  // Input that skipped the API's schemas and cannot be stored is refused before anything is held.
+  const unstorable = placeOrderInputProblem(input);
+  if (unstorable && patched('refuse-unstorable-input')) {
+    rejection = invalidInput('the order', unstorable);
+    await condition(allHandlersFinished);
+    return { orderId: input.orderId, status: 'REJECTED' };
+  }
+
   try {
     const placed = await quick.placeOrder({ ...input, now: new Date().toISOString() });
     order = {
@@ -333,7 +356,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
 function asApplicationFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  const cause = (err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.cause;
+  // Through every layer: an activity of a child workflow (a modification's repricing) is two deep.
+  let cause: unknown = err;
+  while (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) cause = cause.cause;
   if (cause instanceof ApplicationFailure) {
     // A transient error that outlived its retries is an outage, not a refusal.
     if (
@@ -342,7 +367,7 @@ function asApplicationFailure(err: unknown): ApplicationFailure {
       cause.type !== FailureType.PaymentDeclined
     ) {
       return ApplicationFailure.create({
-        type: 'DependencyUnavailable',
+        type: FailureType.Unavailable,
         message: cause.message,
         nonRetryable: true,
       });
@@ -350,7 +375,7 @@ function asApplicationFailure(err: unknown): ApplicationFailure {
     return cause;
   }
   return ApplicationFailure.create({
-    type: 'DependencyUnavailable',
+    type: FailureType.Unavailable,
     message: err instanceof Error ? err.message : String(err),
     nonRetryable: true,
   });

@@ -65,7 +65,7 @@ export function orderRoutes(db: Db, commands: OrderCommands): Router {
       // The quote is only for the workflow's summary in the Web UI; placement prices the order.
       const quote = await quoteOrder(db, { ...body, customerId: principal.id });
       // A retried create (same Idempotency-Key) names the same order: the workflow id dedupes it too.
-      const orderId = idFromKey('ord', req, `customer:${principal.id}`);
+      const orderId = idFromKey('ord', req, 'orders', 'create');
       const order = await commands.create({
         ...body,
         customerId: principal.id,

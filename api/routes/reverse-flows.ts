@@ -14,18 +14,19 @@ import { loadReturn, type ReturnRecord } from '../../services/orders/returns-sto
 import { principalOf } from '../auth';
 import { idFromKey, updateIdFromKey } from '../idempotency';
 import type { OrderCommands } from '../order-commands';
-import { orderView } from '../order-view';
+import { historyFor, orderView } from '../order-view';
 import { route } from '../problem';
 import { patchOrderBody, refundBody, returnActionBody, returnBody, returnIdParam } from '../schemas';
 import { refuseIfFinished, visibleOrder } from './orders';
 
-/** The same Idempotency-Key names the same refund or return, never a second one. */
-const derivedId = (prefix: string, req: Request, orderId: string) =>
-  idFromKey(prefix, req, orderId) ?? `${prefix}_${randomUUID().replace(/-/g, '')}`;
+/** The same Idempotency-Key (and caller and body) names the same refund or return, never a second one. */
+const derivedId = (prefix: string, req: Request, orderId: string, action: string) =>
+  idFromKey(prefix, req, orderId, action) ?? `${prefix}_${randomUUID().replace(/-/g, '')}`;
 
 export function returnView(record: ReturnRecord, role: Role) {
   return {
     ...record,
+    history: historyFor(record.history, role),
     statusLabel: statusLabel(returnMachine, record.status, role),
     allowedActions: allowedActions(returnMachine, record.status, role),
   };
@@ -51,7 +52,7 @@ export function reverseFlowRoutes(db: Db, commands: OrderCommands): { orders: Ro
       const order = await visibleOrder(db, req);
       const principal = principalOf(req);
       refuseIfFinished(order, 'refund', principal.role);
-      const refundId = derivedId('ref', req, order.id);
+      const refundId = derivedId('ref', req, order.id, 'refund');
       await commands.act(
         order,
         { action: 'refund', actor: principal, reason: body.reason, refund: { refundId, items: body.items } },
@@ -79,7 +80,7 @@ export function reverseFlowRoutes(db: Db, commands: OrderCommands): { orders: Ro
       const order = await visibleOrder(db, req);
       const principal = principalOf(req);
       refuseIfFinished(order, 'request_return', principal.role);
-      const returnId = derivedId('ret', req, order.id);
+      const returnId = derivedId('ret', req, order.id, 'request_return');
       await commands.act(
         order,
         {

@@ -56,7 +56,7 @@ export async function reserve(
       .andWhereRaw('on_hand - reserved >= ?', [line.quantity])
       .update({ reserved: trx.raw('reserved + ?', [line.quantity]), updated_at: trx.fn.now() });
     if (updated === 0)
-      throw new BusinessRuleError('OUT_OF_STOCK', `not enough stock of ${line.sku}`, { sku: line.sku });
+      throw new BusinessRuleError('OUT_OF_STOCK', 'not enough stock (sku)', { sku: line.sku });
   }
 }
 
@@ -136,13 +136,13 @@ export async function setOnHand(
   opKey: string,
 ): Promise<void> {
   const row = await trx('products').where('sku', sku).forUpdate().first('on_hand', 'reserved');
-  if (!row) throw new Error(`no product ${sku}`);
+  if (!row) throw new Error('no such product');
   const delta = onHand - row.on_hand;
   if (delta === 0) return;
   if (onHand < row.reserved) {
     throw new BusinessRuleError(
       'OUT_OF_STOCK',
-      `${row.reserved} units of ${sku} are reserved; stock cannot go below that`,
+      `${row.reserved} units are reserved; stock cannot go below that`,
       {
         sku,
         reserved: row.reserved,

@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { OrderState } from '../../domain/order';
+import { ID_PATTERN } from '../../domain/text';
 import { loadOrder } from './read-order';
 
 export interface ListQuery {
@@ -11,23 +12,30 @@ export interface ListQuery {
   type?: string;
   customerId?: string;
   limit: number;
-  cursor?: string;
+  cursor?: Cursor;
 }
 
-interface Cursor {
+/** Where the previous page ended: opaque to clients (base64url JSON), checked strictly when it comes back. */
+export interface Cursor {
   createdAt: string;
   id: string;
 }
 
 const encode = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
-function decode(text: string): Cursor | null {
+
+/** A cursor this service gave out, or null: anything else is a client's error, never a query. */
+export function parseCursor(text: string): Cursor | null {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(text)) return null;
   try {
-    const c = JSON.parse(Buffer.from(text, 'base64url').toString());
-    return typeof c?.createdAt === 'string' &&
-      typeof c?.id === 'string' &&
-      !Number.isNaN(Date.parse(c.createdAt))
-      ? c
-      : null;
+    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (!c || typeof c !== 'object' || Array.isArray(c)) return null;
+    const { createdAt, id, ...rest } = c as Record<string, unknown>;
+    if (Object.keys(rest).length > 0 || typeof createdAt !== 'string' || typeof id !== 'string') return null;
+    // Exactly what toISOString() wrote, and a real instant (PostgreSQL's range is wider than ours).
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(createdAt)) return null;
+    const at = Date.parse(createdAt);
+    if (!Number.isFinite(at) || new Date(at).toISOString() !== createdAt) return null;
+    return ID_PATTERN.test(id) ? { createdAt, id } : null;
   } catch {
     return null;
   }
@@ -41,7 +49,7 @@ export async function listOrders(
   if (query.status) q.where('status', query.status);
   if (query.type) q.where('type', query.type);
   if (query.customerId) q.where('customer_id', query.customerId);
-  const cursor = query.cursor ? decode(query.cursor) : null;
+  const cursor = query.cursor;
   if (cursor) q.whereRaw('(created_at, id) < (?, ?)', [cursor.createdAt, cursor.id]);
   const rows: { id: string; created_at: Date }[] = await q
     .orderBy([

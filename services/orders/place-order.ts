@@ -52,7 +52,7 @@ export async function placeOrder(
     const bySku = new Map(products.map((p) => [p.sku, p]));
     const missing = [...quantities.keys()].filter((sku) => !bySku.has(sku));
     if (missing.length > 0)
-      throw new BusinessRuleError('UNKNOWN_PRODUCT', `unknown products: ${missing.join(', ')}`, {
+      throw new BusinessRuleError('UNKNOWN_PRODUCT', 'some products are unknown (skus)', {
         skus: missing,
       });
     const currencies = new Set(products.map((p) => p.currency));
@@ -65,7 +65,7 @@ export async function placeOrder(
     if (wrongKind.length > 0) {
       throw new BusinessRuleError(
         'WRONG_PRODUCT_KIND',
-        `a ${input.type} order cannot hold ${wrongKind.map((p) => p.sku).join(', ')}`,
+        'these products cannot be in an order of this type (skus)',
         {
           skus: wrongKind.map((p) => p.sku),
         },
@@ -110,7 +110,7 @@ export async function placeOrder(
     );
     for (const { product, quantity } of ordered) {
       if (strategyOf(product) === 'on_payment' && product.on_hand - product.reserved < quantity) {
-        throw new BusinessRuleError('OUT_OF_STOCK', `not enough stock of ${product.sku}`, {
+        throw new BusinessRuleError('OUT_OF_STOCK', 'not enough stock (sku)', {
           sku: product.sku,
         });
       }

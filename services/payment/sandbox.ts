@@ -77,7 +77,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
         .forUpdate()
         .first();
       if (row.amount !== request.amount || row.order_id !== request.orderId) {
-        throw new Error(`idempotency key ${request.idempotencyKey} reused for a different charge`);
+        throw new Error('an idempotency key was reused for a different charge');
       }
       const done = toResult(row);
       if (done) return done;

@@ -35,25 +35,23 @@ export async function lockCoupon(
 ): Promise<Promotion> {
   const row: PromotionRow | undefined = await trx('promotions').where('code', args.code).forUpdate().first();
   if (!row)
-    throw new BusinessRuleError('COUPON_INVALID', `no coupon ${args.code}`, { couponCode: args.code });
+    throw new BusinessRuleError('COUPON_INVALID', 'there is no such coupon', { couponCode: args.code });
   if (row.starts_at && args.now < row.starts_at) {
     throw new BusinessRuleError(
       'COUPON_INVALID',
-      `coupon ${args.code} is not valid before ${row.starts_at.toISOString()}`,
+      `the coupon is not valid before ${row.starts_at.toISOString()}`,
       { couponCode: args.code },
     );
   }
   if (row.ends_at && args.now >= row.ends_at) {
-    throw new BusinessRuleError(
-      'COUPON_EXPIRED',
-      `coupon ${args.code} expired at ${row.ends_at.toISOString()}`,
-      { couponCode: args.code },
-    );
+    throw new BusinessRuleError('COUPON_EXPIRED', `the coupon expired at ${row.ends_at.toISOString()}`, {
+      couponCode: args.code,
+    });
   }
   if (row.min_subtotal != null && args.subtotal < row.min_subtotal) {
     throw new BusinessRuleError(
       'COUPON_INVALID',
-      `coupon ${args.code} needs a subtotal of at least ${row.min_subtotal}`,
+      `the coupon needs a subtotal of at least ${row.min_subtotal}`,
       {
         couponCode: args.code,
         minSubtotal: row.min_subtotal,
@@ -70,14 +68,14 @@ export async function lockCoupon(
     )
     .first();
   if (row.max_uses != null && counts.total >= row.max_uses) {
-    throw new BusinessRuleError('COUPON_EXHAUSTED', `coupon ${args.code} has no uses left`, {
+    throw new BusinessRuleError('COUPON_EXHAUSTED', 'the coupon has no uses left', {
       couponCode: args.code,
     });
   }
   if (row.per_customer_limit != null && counts.mine >= row.per_customer_limit) {
     throw new BusinessRuleError(
       'COUPON_EXHAUSTED',
-      `coupon ${args.code} was already used ${counts.mine} time(s) by this customer`,
+      `the coupon was already used ${counts.mine} time(s) by this customer`,
       {
         couponCode: args.code,
       },

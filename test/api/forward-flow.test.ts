@@ -66,12 +66,22 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
     ['SHIPPED', 'confirm', 'CONFIRMED'],
     ['CONFIRMED', 'complete', 'COMPLETED'],
   ]);
-  expect(completed.history.map((h: any) => h.actor)).toEqual([
+  // Staff see who acted; the customer, only in what role (issue 17: staff ids are not hers to know).
+  const seenByStaff = (await call('GET', `/v1/orders/${id}`, { as: merchant })).body.order;
+  expect(seenByStaff.history.map((h: any) => h.actor)).toEqual([
     `customer:${alice.id}`,
     `customer:${alice.id}`,
     'system',
     `merchant:${merchant.id}`,
     `customer:${alice.id}`,
+    'system',
+  ]);
+  expect(completed.history.map((h: any) => h.actor)).toEqual([
+    'customer',
+    'customer',
+    'system',
+    'merchant',
+    'customer',
     'system',
   ]);
   expect(completed.history[5].reason).toBe('after_sales_window_closed');

@@ -13,25 +13,19 @@ import {
 import { freePort, waitFor } from '../../devstack/wait';
 import { call, customer, putProduct, uniqueSku } from '../support/api';
 import { testDb } from '../support/backends';
+import { ownApis } from '../support/own-services';
 
 const db = testDb();
+const apis = ownApis();
 const children: ChildProcess[] = [];
 let temporal: RunningTemporal | undefined;
 afterAll(async () => {
+  await apis.stopAll();
   await Promise.all(children.map((c) => stopChild(c, 5000)));
   await temporal?.stop();
   await db.destroy();
 });
-
-async function api(env: NodeJS.ProcessEnv): Promise<string> {
-  const port = await freePort();
-  children.push(
-    spawnService('api', { env: { ...process.env, ...env, PORT: String(port) }, log: () => undefined }),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('api', async () => (await fetch(`${url}/healthz`)).status === 200, 60_000);
-  return url;
-}
+const api = (env: NodeJS.ProcessEnv) => apis.start(env);
 
 test('Temporal unreachable: 503 with Retry-After and nothing written; back without a restart', async () => {
   const temporalPort = await freePort();

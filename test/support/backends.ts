@@ -6,7 +6,7 @@ import { createDb, type Db } from '../../db/knex';
 
 export function testDb(): Db {
   if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set: run through jest');
-  return createDb(process.env.DATABASE_URL, { min: 0, max: 5 });
+  return createDb(process.env.DATABASE_URL, { pool: { min: 0, max: 5 } });
 }
 
 export async function testTemporal(): Promise<{ client: Client; close: () => Promise<void> }> {

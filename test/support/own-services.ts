@@ -55,6 +55,26 @@ export async function startOwnServices(name: string, extraEnv: NodeJS.ProcessEnv
 }
 
 /**
+ * An API process of the test's own (no worker), with `env` over the test stack's, answering
+ * /healthz; stopped by `stopAll`. For tests of the API's own edges: outages, limits, timeouts.
+ */
+export function ownApis() {
+  const children: ChildProcess[] = [];
+  return {
+    async start(env: NodeJS.ProcessEnv): Promise<string> {
+      const port = await freePort();
+      children.push(
+        spawnService('api', { env: { ...process.env, ...env, PORT: String(port) }, log: () => undefined }),
+      );
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor('api', async () => (await fetch(`${url}/healthz`)).status === 200, 60_000);
+      return url;
+    },
+    stopAll: () => Promise.all(children.map((c) => stopChild(c, 5000))),
+  };
+}
+
+/**
  * The test's workflows would wait forever for its workers, and later tests (the fuzzer, listing
  * every order) would meet them: terminate them, as an operator would, once the test is done.
  */
@@ -87,10 +107,10 @@ export function workerStarted(child: ChildProcess, timeoutMs = 60_000): Promise<
   });
 }
 
-/** SIGKILLs every worker process whose environment names this task queue (a test's own); returns how many. */
-export async function killWorkers(taskQueue: string): Promise<number> {
+/** Process ids of the worker processes whose environment names this task queue (a test's own). */
+export async function workerPids(taskQueue: string): Promise<number[]> {
   const { readdir, readFile } = await import('node:fs/promises');
-  let killed = 0;
+  const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -98,12 +118,24 @@ export async function killWorkers(taskQueue: string): Promise<number> {
         readFile(`/proc/${entry}/cmdline`, 'utf8'),
         readFile(`/proc/${entry}/environ`, 'utf8'),
       ]);
-      if (cmdline.includes('worker/main.ts') && environ.split('\0').includes(`TASK_QUEUE=${taskQueue}`)) {
-        process.kill(Number(entry), 'SIGKILL');
-        killed++;
-      }
+      if (cmdline.includes('worker/main.ts') && environ.split('\0').includes(`TASK_QUEUE=${taskQueue}`))
+        pids.push(Number(entry));
     } catch {
       // the process went away meanwhile
+    }
+  }
+  return pids;
+}
+
+/** SIGKILLs every worker process of this task queue; returns how many. */
+export async function killWorkers(taskQueue: string): Promise<number> {
+  let killed = 0;
+  for (const pid of await workerPids(taskQueue)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // gone already
     }
   }
   return killed;

@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { FAILURE_CONVERTER_PATH } from '../../codec/data-converter';
 import { CONFIG_VARIABLES, loadConfig } from '../../config';
+import { WORKFLOW_SOURCES } from '../../worker/create-worker';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/messages';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -89,4 +91,18 @@ test('the Dockerfile builds the stages the stack uses, and copies from stages th
   }
   expect(dockerfile).toContain('WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js');
   expect(CONFIG_VARIABLES).toContain('WORKFLOW_BUNDLE_PATH');
+});
+
+test('modules loaded by path (the failure converter) are compiled into the image too', () => {
+  // tsc emits what the included folders import; a module named only by path must be included itself.
+  const build = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8')) as {
+    include: string[];
+  };
+  for (const file of [FAILURE_CONVERTER_PATH, ...Object.values(WORKFLOW_SOURCES)]) {
+    const relative = path.relative(root, file);
+    expect({ relative, included: build.include.some((i) => relative.startsWith(i)) }).toEqual({
+      relative,
+      included: true,
+    });
+  }
 });

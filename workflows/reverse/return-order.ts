@@ -12,10 +12,11 @@ import {
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
 import { decide, isTerminal } from '../../domain/machine';
-import { actorName } from '../../domain/order';
+import { actionRequestProblem, actorName } from '../../domain/order';
 import { returnMachine } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
 import { store } from '../activities';
+import { invalidInput } from '../refusals';
 import {
   returnActionUpdate,
   returnClosedSignal,
@@ -83,6 +84,8 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
   }
 
   function validate(request: ReturnActionRequest): void {
+    const unstorable = actionRequestProblem(request);
+    if (unstorable) throw invalidInput('the request', unstorable);
     const decision = decide(returnMachine, record.status, request.action, request.actor.role);
     if (!decision.ok || busy) {
       throw ApplicationFailure.create({

@@ -1,0 +1,31 @@
+/**
+ * `npm run token -- <role> [sub]`: a bearer token for the `npm start` stack (its development
+ * secret, or AUTH_JWT_SECRET), valid for AUTH_TOKEN_MAX_LIFETIME. Without arguments, one per role.
+ */
+import { signToken } from '../api/auth';
+import { loadConfigOrExit, type Config } from '../config';
+import { developmentSecret } from '../devstack/dev-secret';
+import { ROLES, type Role } from '../domain/roles';
+
+/** A token for `role` as `sub`, signed as the stack's API checks it. */
+export function devToken(config: Config, role: Role, sub = `dev-${role}`): string {
+  return signToken(developmentSecret(config), sub, role, {
+    expiresIn: Math.floor(config.AUTH_TOKEN_MAX_LIFETIME / 1000),
+    issuer: config.AUTH_JWT_ISSUER,
+    audience: config.AUTH_JWT_AUDIENCE,
+  });
+}
+
+export function devTokens(config: Config): string[] {
+  return ROLES.map((role) => `  ${role.padEnd(9)} ${devToken(config, role)}`);
+}
+
+if (require.main === module) {
+  const config = loadConfigOrExit();
+  const [role, sub] = process.argv.slice(2);
+  if (role && !ROLES.includes(role as Role)) {
+    console.error(`role must be one of ${ROLES.join(', ')}`);
+    process.exit(2);
+  }
+  console.log(role ? devToken(config, role as Role, sub) : devTokens(config).join('\n'));
+}

@@ -1,0 +1,247 @@
+/**
+ * Issue 17, pure parts: what free text may hold, failures that always encode, errors told without
+ * SQL, money past 2^53, cursors, tokens. The probes against the running service are in
+ * test/api/hostile-input.test.ts.
+ */
+import { ApplicationFailure, DefaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import fc from 'fast-check';
+import jwt from 'jsonwebtoken';
+import { signToken, verifyToken } from '../../api/auth';
+import { toProblem } from '../../api/problem';
+import { createOrderBody, listOrdersQuery, shipBody, cancelBody, payBody, text } from '../../api/schemas';
+import { failureConverter } from '../../codec/failure-converter';
+import { toActivityFailure } from '../../activities/failures';
+import { describeError, isDataError } from '../../db/errors';
+import { allocate } from '../../domain/allocate';
+import { actionRequestProblem, placeOrderInputProblem } from '../../domain/order';
+import { priceOrder } from '../../domain/pricing';
+import { findUnstorable, storable, textProblem } from '../../domain/text';
+import { parseCursor } from '../../services/orders/list-orders';
+
+const HOSTILE = [
+  '\u0000',
+  '\ud800',
+  '\udfff',
+  'a\ud800b',
+  '\u0007',
+  '\u001b[31m',
+  '\u0085',
+  '\u2028',
+  '\u007f',
+];
+const strict = new TextDecoder('utf-8', { fatal: true });
+
+describe('free text', () => {
+  test('refuses NUL, lone surrogates and control characters; keeps real Unicode', () => {
+    for (const bad of HOSTILE)
+      expect({ bad, problem: textProblem(`x${bad}y`) }).not.toEqual({ bad, problem: null });
+    for (const good of ['Zoë Ölçer', '東京都', 'emoji 👩‍👩‍👧 ok', 'O\u2019Brien', 'tab-free'])
+      expect(textProblem(good)).toBeNull();
+    expect(textProblem('line one\nline two')).not.toBeNull();
+    expect(textProblem('line one\r\nline two', { multiline: true })).toBeNull();
+    expect(textProblem('tab\there', { multiline: true })).not.toBeNull();
+  });
+
+  test('storable() always yields well-formed text PostgreSQL and protobuf accept', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+        (s) => {
+          const out = storable(s);
+          expect(out.includes('\u0000')).toBe(false);
+          expect(() => strict.decode(Buffer.from(out, 'utf8'))).not.toThrow();
+          // Nothing a storable() string holds is refused as multi-line text, but line breaks survive.
+          expect(textProblem(out.replace(/[\n\r]/g, '') || 'x', { multiline: true })).toBeNull();
+        },
+      ),
+    );
+  });
+
+  test('every schema field of free text says where the bad character is', () => {
+    const bad = createOrderBody.safeParse({
+      items: [{ sku: 'mug', quantity: 1 }],
+      shippingAddress: { name: 'A\u0000', line1: 'x', city: 'y', postalCode: '1', country: 'NL' },
+    });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => i.path)).toEqual([['shippingAddress', 'name']]);
+    expect(
+      createOrderBody.safeParse({ items: [{ sku: 'mug', quantity: 1 }], couponCode: '\ud800' }).success,
+    ).toBe(false);
+    expect(shipBody.safeParse({ carrier: 'UPS\u0000', trackingNumber: '1Z' }).success).toBe(false);
+    expect(payBody.safeParse({ paymentToken: 'tok_\ud800' }).success).toBe(false);
+    expect(cancelBody.safeParse({ reason: 'changed my mind\nsorry' }).success).toBe(true);
+    expect(cancelBody.safeParse({ reason: 'bell\u0007' }).success).toBe(false);
+    expect(text(10).safeParse('x'.repeat(11)).success).toBe(false);
+  });
+
+  test('the workflows find what the API would have refused, by path and never by value', () => {
+    expect(findUnstorable({ a: 'ok', b: [{ c: 'bad\u0000' }] })).toBe('b.0.c');
+    expect(findUnstorable({ reason: 'two\nlines' })).toBeNull();
+    expect(findUnstorable({ note: 'two\nlines' })).toBe('note');
+    expect(findUnstorable({ n: 1e16 })).toBe('n');
+    expect(findUnstorable({ ['k\ud800']: 1 })).toBe('k\ufffd');
+    const actor = { id: 'cus_1', role: 'customer' };
+    expect(actionRequestProblem({ action: 'cancel', actor, reason: 'x\u0000' } as never)).toBe('reason');
+    expect(actionRequestProblem({ action: '<b>pay</b>', actor } as never)).toBe('action');
+    expect(actionRequestProblem({ action: 'pay', actor: { id: 'a b', role: 'customer' } })).toBe('actor.id');
+    expect(actionRequestProblem({ action: 'pay', actor: { id: 'x', role: 'root' } })).toBe('actor.role');
+    const input = {
+      orderId: 'ord_1',
+      type: 'standard',
+      customerId: 'cus_1',
+      items: [{ sku: 'mug', quantity: 1 }],
+      policy: { paymentTimeoutMs: 1, autoConfirmAfterMs: 1, afterSalesWindowMs: 1 },
+    } as const;
+    expect(placeOrderInputProblem({ ...input, items: [...input.items] })).toBeNull();
+    expect(placeOrderInputProblem({ ...input, items: [...input.items], couponCode: '\ud800' })).toBe(
+      'couponCode',
+    );
+    expect(placeOrderInputProblem({ ...input, items: [...input.items], type: 'x' as never })).toBe('type');
+  });
+});
+
+describe('failures', () => {
+  test('a failure whose message holds a lone surrogate or NUL still encodes as valid UTF-8', () => {
+    const err = ApplicationFailure.create({ message: 'no coupon \ud800 \u0000', type: 'Business\udfff' });
+    const encode = (converter: DefaultFailureConverter) =>
+      Buffer.from(
+        temporal.api.failure.v1.Failure.encode(
+          converter.errorToFailure(err, defaultPayloadConverter),
+        ).finish(),
+      );
+    // protobufjs writes a lone surrogate as bytes (ED A0 80) that no UTF-8 decoder accepts, Temporal's
+    // core included: with the SDK's own converter, that is what the worker would have sent.
+    const surrogate = Buffer.from([0xed, 0xa0, 0x80]);
+    expect(encode(new DefaultFailureConverter()).includes(surrogate)).toBe(true);
+    const bytes = encode(failureConverter);
+    expect(bytes.includes(surrogate)).toBe(false);
+    const decoded = temporal.api.failure.v1.Failure.decode(bytes);
+    expect(decoded.message).toBe('no coupon \ufffd \ufffd');
+    for (const s of [decoded.message, decoded.stackTrace, decoded.applicationFailureInfo!.type!])
+      expect(s).toBe(storable(s)); // nothing left that cannot be encoded
+  });
+
+  test('a database data error is non-retryable and names no statement or value', () => {
+    const pgError = Object.assign(
+      new Error(
+        `insert into "order_history" ("reason") values ($1) - invalid byte sequence for encoding "UTF8": 0x00`,
+      ),
+      { code: '22021', severity: 'ERROR' },
+    );
+    expect(isDataError(pgError)).toBe(true);
+    const failure = toActivityFailure(pgError);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.type).toBe('InvalidData');
+    expect(failure.message).not.toMatch(/insert|order_history|values/i);
+    const lost = toActivityFailure(
+      Object.assign(new Error('select * from orders - terminating'), { code: '57P01', severity: 'FATAL' }),
+    );
+    expect(lost.nonRetryable).toBe(false);
+    expect(lost.message).toBe('database error (SQLSTATE 57P01)');
+    expect(JSON.stringify(describeError(pgError))).not.toMatch(/insert|values/);
+  });
+
+  test('no SQL and no failure message from below reaches an answer', () => {
+    const below = ApplicationFailure.create({
+      type: 'DependencyUnavailable',
+      message: 'insert into "idempotency_keys" values ($1) - boom',
+      nonRetryable: true,
+    });
+    const problem = toProblem(new WorkflowUpdateFailedError('update failed', below));
+    expect(problem.status).toBe(503);
+    expect(problem.detail).not.toMatch(/insert|idempotency_keys/);
+    const knexTimeout = toProblem(Object.assign(new Error('select 1 - Query read timeout'), {}));
+    expect(knexTimeout).toMatchObject({ status: 503 });
+    expect(knexTimeout.detail).not.toMatch(/select/);
+    expect(toProblem(new URIError('Failed to decode param %ZZ'))).toMatchObject({ status: 400 });
+  });
+});
+
+describe('money past 2^53', () => {
+  test('an order total beyond Number.MAX_SAFE_INTEGER is refused with AMOUNT_TOO_LARGE', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => ({
+      sku: `s${i}`,
+      name: 'x',
+      unitPrice: 100_000_000_000,
+      quantity: 1000,
+    }));
+    expect(() => priceOrder({ lines, shipsPhysically: true })).toThrow(
+      expect.objectContaining({ code: 'AMOUNT_TOO_LARGE', status: 422 }),
+    );
+    expect(priceOrder({ lines: lines.slice(0, 50), shipsPhysically: true }).amounts.total).toBe(5e15);
+  });
+
+  test('allocation stays exact when amount × weight passes 2^53', () => {
+    const weights = [3_000_000_000_001, 1_000_000_000_003, 7];
+    const parts = allocate(4_000_000_000_011, weights);
+    expect(parts.reduce((a, b) => a + b, 0)).toBe(4_000_000_000_011);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.array(fc.integer({ min: 0, max: 100_000_000_000_000 }), { minLength: 1, maxLength: 20 }),
+        (amount, ws) => {
+          const out = allocate(amount, ws);
+          expect(out.reduce((a, b) => a + b, 0)).toBe(ws.some((w) => w > 0) ? amount : 0);
+        },
+      ),
+    );
+  });
+});
+
+describe('cursors', () => {
+  const good = Buffer.from(JSON.stringify({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1' })).toString(
+    'base64url',
+  );
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  test('only a cursor this service gave out is one', () => {
+    expect(parseCursor(good)).toEqual({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1' });
+    for (const bad of [
+      enc({ createdAt: 'yesterday', id: 'ord_1' }),
+      enc({ createdAt: '+275760-09-13T00:00:00.000Z', id: 'ord_1' }),
+      enc({ createdAt: '2026-02-30T10:00:00.000Z', id: 'ord_1' }),
+      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'x\u0000' }),
+      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1', extra: 1 }),
+      enc([1, 2]),
+      'not base64!',
+      '',
+    ])
+      expect({ bad, parsed: parseCursor(bad) }).toEqual({ bad, parsed: null });
+    expect(listOrdersQuery.safeParse({ cursor: enc({ createdAt: 'x', id: 'y' }) }).success).toBe(false);
+  });
+});
+
+describe('tokens', () => {
+  const settings = { secret: 'a-secret-of-sixteen+', maxLifetimeMs: 24 * 3_600_000 };
+  test('a token must expire, within the maximum lifetime, and name an id and a role', () => {
+    expect(verifyToken(signToken(settings.secret, 'cus_1', 'customer'), settings)).toEqual({
+      id: 'cus_1',
+      role: 'customer',
+    });
+    const forever = jwt.sign({ sub: 'cus_1', role: 'customer' }, settings.secret, { algorithm: 'HS256' });
+    expect(() => verifyToken(forever, settings)).toThrow(/exp/);
+    const tooLong = signToken(settings.secret, 'cus_1', 'customer', { expiresIn: '30d' });
+    expect(() => verifyToken(tooLong, settings)).toThrow(/longer/);
+    const oddSub = signToken(settings.secret, 'cus 1\u0000', 'customer');
+    expect(() => verifyToken(oddSub, settings)).toThrow(/sub/);
+    const none = jwt.sign({ sub: 'cus_1', role: 'support' }, '', { algorithm: 'none' } as jwt.SignOptions);
+    expect(() => verifyToken(none, settings)).toThrow(/invalid/);
+  });
+
+  test('issuer and audience are checked when configured', () => {
+    const strictSettings = { ...settings, issuer: 'https://id.example', audience: 'orders' };
+    const plain = signToken(settings.secret, 'm1', 'merchant');
+    expect(() => verifyToken(plain, strictSettings)).toThrow(/invalid/);
+    const right = signToken(settings.secret, 'm1', 'merchant', {
+      issuer: 'https://id.example',
+      audience: 'orders',
+    });
+    expect(verifyToken(right, strictSettings).role).toBe('merchant');
+    const wrongAudience = signToken(settings.secret, 'm1', 'merchant', {
+      issuer: 'https://id.example',
+      audience: 'x',
+    });
+    expect(() => verifyToken(wrongAudience, strictSettings)).toThrow(/invalid/);
+  });
+});
