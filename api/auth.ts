@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { AuthSettings } from '../config';
 import { DomainError, ForbiddenError } from '../domain/errors';
 import { ROLES, type Role } from '../domain/roles';
-import { ID_PATTERN } from '../domain/text';
+import { SUBJECT_PATTERN } from '../domain/text';
 
 export interface Principal {
   id: string;
@@ -23,9 +23,9 @@ declare module 'express-serve-static-core' {
   }
 }
 
-// `sub` becomes customer ids, history actors and search attributes: an id, like every other.
+// `sub` becomes customer ids, history actors and search attributes: printable, storable, bounded.
 const claims = z.object({
-  sub: z.string().regex(ID_PATTERN),
+  sub: z.string().regex(SUBJECT_PATTERN),
   role: z.enum(ROLES),
   exp: z.number().int(),
   iat: z.number().int().optional(),

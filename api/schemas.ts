@@ -5,6 +5,7 @@ import { ORDER_TYPES } from '../domain/machines';
 import {
   hasLoneSurrogate,
   ID_PATTERN,
+  SUBJECT_PATTERN,
   MULTI_LINE_TEXT,
   SINGLE_LINE_TEXT,
   TEXT_RULES,
@@ -57,6 +58,10 @@ export const promotionCodeParam = z
 
 export const skuParam = id;
 export const orderIdParam = id;
+/** A customer's id is what its token's `sub` says (api/auth.ts). */
+export const customerIdParam = z
+  .string()
+  .regex(SUBJECT_PATTERN, 'printable ASCII without spaces, at most 200');
 
 export const productBody = z
   .object({
@@ -126,7 +131,7 @@ export const listOrdersQuery = z
       .regex(/^[A-Z_]+$/, 'an order status such as PAID')
       .optional(),
     type: z.enum(ORDER_TYPES).optional(),
-    customerId: id.optional(),
+    customerId: customerIdParam.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z
       .string()

@@ -2,7 +2,7 @@
 import { ORDER_TYPES, type OrderType } from './machines';
 import type { AppliedDiscount, Amounts } from './pricing';
 import { ROLES, type Actor, type Role } from './roles';
-import { findUnstorable, ID_PATTERN } from './text';
+import { findUnstorable, ID_PATTERN, SUBJECT_PATTERN } from './text';
 
 export interface OrderLine {
   sku: string;
@@ -126,14 +126,14 @@ export function actionRequestProblem(request: {
 }): string | null {
   if (typeof request?.action !== 'string' || !/^[a-z_]{1,40}$/.test(request.action)) return 'action';
   if (!ROLES.includes(request.actor?.role as Role)) return 'actor.role';
-  if (typeof request.actor.id !== 'string' || !ID_PATTERN.test(request.actor.id)) return 'actor.id';
+  if (typeof request.actor.id !== 'string' || !SUBJECT_PATTERN.test(request.actor.id)) return 'actor.id';
   return findUnstorable(request);
 }
 
 /** The same for an order's placement input (it becomes the order's row, history and search attributes). */
 export function placeOrderInputProblem(input: PlaceOrderInput): string | null {
   if (!ORDER_TYPES.includes(input?.type)) return 'type';
-  if (typeof input.customerId !== 'string' || !ID_PATTERN.test(input.customerId)) return 'customerId';
+  if (typeof input.customerId !== 'string' || !SUBJECT_PATTERN.test(input.customerId)) return 'customerId';
   if (!Array.isArray(input.items) || input.items.length === 0) return 'items';
   for (const [i, item] of input.items.entries())
     if (typeof item?.sku !== 'string' || !ID_PATTERN.test(item.sku)) return `items.${i}.sku`;

@@ -55,8 +55,13 @@ export function storable(value: string): string {
     .replace(new RegExp(CONTROL_BUT_NEWLINES.source, 'g'), '\uFFFD');
 }
 
-/** Identifiers (SKUs, order and customer ids): letters, digits and `. _ : -`, at most 100. */
+/** Identifiers this service names (SKUs, order and return ids): letters, digits and `. _ : -`, at most 100. */
 export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
+/**
+ * Who a token names (its `sub`: a customer id, a staff id), as identity providers write them
+ * (`auth0|5f…`, `ann@example.com`): printable ASCII, no spaces, at most 200.
+ */
+export const SUBJECT_PATTERN = /^[\x21-\x7E]{1,200}$/;
 
 /**
  * The path of the first string in `value` that `textProblem` refuses (keys in `multilineKeys`

@@ -6,7 +6,7 @@ import { MEMBER_TIER_PERCENT, type MemberTier } from '../../domain/pricing';
 import { promotionUsage, type PromotionRow } from '../../services/promotion/coupons';
 import { requireRole } from '../auth';
 import { route } from '../problem';
-import { memberBody, orderIdParam, promotionBody, promotionCodeParam } from '../schemas';
+import { customerIdParam, memberBody, promotionBody, promotionCodeParam } from '../schemas';
 
 async function readPromotion(db: Db, code: string) {
   const row: (PromotionRow & { updated_at: Date }) | undefined = await db('promotions')
@@ -80,7 +80,7 @@ export function memberRoutes(db: Db): Router {
     '/:customerId',
     requireRole('merchant', 'support'),
     route(async (req, res) => {
-      const customerId = orderIdParam.parse(req.params.customerId);
+      const customerId = customerIdParam.parse(req.params.customerId);
       const { tier } = memberBody.parse(req.body);
       await db('members')
         .insert({ customer_id: customerId, tier, updated_at: db.fn.now() })
@@ -93,7 +93,7 @@ export function memberRoutes(db: Db): Router {
     '/:customerId',
     requireRole('merchant', 'support'),
     route(async (req, res) => {
-      const customerId = orderIdParam.parse(req.params.customerId);
+      const customerId = customerIdParam.parse(req.params.customerId);
       const row = await db('members').where('customer_id', customerId).first('tier');
       res.json(view(customerId, (row?.tier as MemberTier) ?? 'standard'));
     }),

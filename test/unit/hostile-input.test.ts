@@ -245,3 +245,11 @@ describe('tokens', () => {
     expect(() => verifyToken(wrongAudience, strictSettings)).toThrow(/invalid/);
   });
 });
+
+test("a token's sub may be what identity providers write, but nothing unprintable", () => {
+  const settings = { secret: 'a-secret-of-sixteen+', maxLifetimeMs: 3_600_000 };
+  for (const sub of ['auth0|5f1c2d', 'ann@example.com', 'google:1234'])
+    expect(verifyToken(signToken(settings.secret, sub, 'customer'), settings).id).toBe(sub);
+  for (const sub of ['two words', 'tab\there', 'x'.repeat(201), 'é'])
+    expect(() => verifyToken(signToken(settings.secret, sub, 'customer'), settings)).toThrow(/sub/);
+});
