@@ -1,5 +1,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './lint/layers.cjs';
+
+const { layersPlugin } = layers;
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/'] },
@@ -12,38 +15,18 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.js'],
+    files: ['*.js', '**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
     // Tests read JSON bodies of HTTP replies: loosely typed on purpose.
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'devstack/api-calls.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    // Workflows must stay deterministic: no I/O modules, no wall clock outside the SDK's.
-    files: ['workflows/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                'knex',
-                'pg',
-                'express',
-                'fs',
-                'node:*',
-                '../services/*',
-                '../activities/*',
-                '../api/*',
-              ],
-              message: 'Workflows import only @temporalio/workflow, domain/ and shared message definitions.',
-            },
-          ],
-        },
-      ],
-    },
+    // The layers and what each may import (lint/layers.cjs): workflows stay deterministic, domain/ pure.
+    files: ['**/*.ts'],
+    plugins: { layers: layersPlugin },
+    rules: { 'layers/imports': 'error' },
   },
 );

@@ -14,17 +14,15 @@ import { codecFor } from '../codec/data-converter';
 import { authenticate } from './auth';
 import { codecServer } from './codec-server';
 import { idempotency } from './idempotency';
-import { createLogger, requestForLog } from './logging';
+import { createLogger, requestLogOptions } from './logging';
 import { methodsOfResources } from './methods';
 import { ApiMetrics } from './metrics';
-import { docsPage, openApiDocument } from './openapi';
+import { docsPage } from './docs-page';
+import { openApiDocument } from './openapi';
 import { OrderCommands } from './order-commands';
-import { problemMiddleware, route, sendProblem } from './problem';
-import { orderTypeRoutes } from './routes/order-types';
-import { orderRoutes } from './routes/orders';
-import { productRoutes } from './routes/products';
-import { memberRoutes, promotionRoutes } from './routes/promotions';
-import { reverseFlowRoutes } from './routes/reverse-flows';
+import { problemMiddleware, sendProblem, STATUSES } from './problem';
+import { isSecured, mountRoutes, type RouteDeps } from './route';
+import { ROUTES } from './routes';
 
 export interface AppDeps {
   config: Config;
@@ -33,32 +31,24 @@ export interface AppDeps {
   logger?: Logger;
 }
 
-/** Resolves false when the check neither resolves nor rejects in time. */
-async function answers(check: () => Promise<unknown>, ms = 2000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([check().then(() => true), timeout]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** 429 problem+json, from either limit. */
 function tooManyRequests(limit: number, per: string) {
   return (_req: express.Request, res: express.Response) => {
     res.setHeader('Retry-After', '60');
     sendProblem(res, {
       status: 429,
-      title: 'Too many requests',
+      title: STATUSES[429]!.title,
       detail: `more than ${limit} requests a minute ${per}`,
     });
   };
 }
 
-export function createApp({ config, db, temporal, logger = createLogger(config.LOG_LEVEL) }: AppDeps) {
+export function createApp({
+  config,
+  db,
+  temporal,
+  logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT),
+}: AppDeps) {
   const auth = authSettings(config);
   const app = express();
   app.disable('x-powered-by');
@@ -76,9 +66,7 @@ export function createApp({ config, db, temporal, logger = createLogger(config.L
         res.setHeader('x-request-id', id);
         return id;
       },
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      serializers: { req: requestForLog },
+      ...requestLogOptions,
     }),
   );
   const metrics = new ApiMetrics();
@@ -102,23 +90,6 @@ export function createApp({ config, db, temporal, logger = createLogger(config.L
   app.use(express.json({ limit: '100kb' }));
   app.get('/metrics', metrics.handler());
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get(
-    '/readyz',
-    route(async (_req, res) => {
-      const [database, temporalOk] = await Promise.all([
-        answers(() => db.raw('select 1')),
-        answers(() => temporal.workflowService.getSystemInfo({})),
-      ]);
-      const ready = database && temporalOk;
-      if (!ready) res.setHeader('Retry-After', '5');
-      res
-        .status(ready ? 200 : 503)
-        .json({ status: ready ? 'ready' : 'unavailable', postgres: database, temporal: temporalOk });
-    }),
-  );
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
@@ -126,8 +97,21 @@ export function createApp({ config, db, temporal, logger = createLogger(config.L
     res.type('html').send(docsPage());
   });
 
+  const deps: RouteDeps = { db, temporal, commands: new OrderCommands(temporal, config, metrics) };
+  // Health checks, outside /v1: no token, no rate limit.
+  mountRoutes(
+    app,
+    ROUTES.filter((r) => !r.path.startsWith('/v1/')),
+    deps,
+  );
   const v1 = express.Router();
-  v1.use('/order-types', orderTypeRoutes());
+  // The open part of /v1 (the order types), before any token is asked for.
+  mountRoutes(
+    v1,
+    ROUTES.filter((r) => r.path.startsWith('/v1/') && !isSecured(r)),
+    deps,
+    { prefix: '/v1' },
+  );
   v1.use(authenticate(auth));
   v1.use(
     rateLimit({
@@ -140,26 +124,11 @@ export function createApp({ config, db, temporal, logger = createLogger(config.L
       handler: tooManyRequests(config.RATE_LIMIT_PER_MINUTE, 'with this token'),
     }),
   );
-  // A request holds its key at most as long as it can wait for an order, and a little more.
-  const keyed = idempotency(db, config.IDEMPOTENCY_KEY_TTL, config.ORDER_ANSWER_TIMEOUT + 30_000);
-  v1.post(
-    [
-      '/orders',
-      '/orders/:id/refunds',
-      '/orders/:id/returns',
-      ...['pay', 'ship', 'confirm', 'cancel'].map((action) => `/orders/:id/${action}`),
-      ...['approve', 'reject', 'receive'].map((action) => `/returns/:id/${action}`),
-    ],
-    keyed,
-  );
-  v1.patch('/orders/:id', keyed);
-  v1.use('/products', productRoutes(db));
-  v1.use('/promotions', promotionRoutes(db));
-  v1.use('/members', memberRoutes(db));
-  const commands = new OrderCommands(temporal, config, metrics);
-  const reverse = reverseFlowRoutes(db, commands);
-  v1.use('/orders', orderRoutes(db, commands), reverse.orders);
-  v1.use('/returns', reverse.returns);
+  mountRoutes(v1, ROUTES.filter(isSecured), deps, {
+    prefix: '/v1',
+    // A request holds its key at most as long as it can wait for an order, and a little more.
+    idempotency: idempotency(db, config.IDEMPOTENCY_KEY_TTL, config.ORDER_ANSWER_TIMEOUT + 30_000),
+  });
   app.use('/v1', v1);
 
   app.use((req, _res, next) => next(new NotFoundError(`route ${req.method} ${req.path}`)));

@@ -1,10 +1,15 @@
 /**
- * The API's log: JSON lines (pino), one per request, with what it takes to follow a request and
- * nothing a reader could misuse. A request line keeps the method, the URL (less a codec token in
- * its path), the request id and the caller's address; no header is logged but the user agent, and
- * `redact` is the net under that for anything else that would carry a credential.
+ * The API's log: one line per request, with what it takes to follow a request and nothing a
+ * reader could misuse. A request line keeps the method, the URL (less a codec token in its path),
+ * the status, the time taken, the request id and the caller's address and user agent; no other
+ * header, of the request or the response, is logged, and `redact` is the net under that for
+ * anything else that would carry a credential. JSON lines (pino) for machines; readable lines
+ * (pino-pretty) for a person at a terminal. Health checks and metric scrapes, polled all day long,
+ * are logged at debug.
  */
-import pino, { type Logger } from 'pino';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import pino, { type Level, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { withoutCodecToken } from './codec-server';
 
 export const REDACTED_PATHS = [
@@ -20,8 +25,26 @@ export const REDACTED_PATHS = [
   'AUTH_JWT_SECRET',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+export type LogFormat = 'json' | 'pretty';
+
+/** LOG_FORMAT unset: readable on a terminal, JSON anywhere else (npm start sets it for its children). */
+export function createLogger(
+  level: string,
+  format: LogFormat = process.stdout.isTTY ? 'pretty' : 'json',
+): Logger {
+  const options = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  if (format === 'json') return pino(options);
+  // The request line's message says it all; the request id trails it, for finding the order's workflow.
+  return pino(
+    options,
+    pretty({
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,req,res,responseTime',
+      messageFormat: '{msg}{if req.id}  (request {req.id}){end}',
+      singleLine: true,
+    }),
+  );
 }
 
 interface SerializedRequest {
@@ -42,3 +65,45 @@ export function requestForLog(req: SerializedRequest) {
     userAgent: req.headers?.['user-agent'],
   };
 }
+
+/** pino-http's `res` serializer: the status only (its default logs every response header). */
+export function responseForLog(res: { statusCode?: number }) {
+  return { statusCode: res.statusCode };
+}
+
+// app.ts's probes and scrape endpoint.
+const HEALTH_CHECKS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** The URL as the client sent it (a router rewrites `req.url` below its mount point). */
+const urlOf = (req: IncomingMessage) =>
+  withoutCodecToken((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '');
+
+function requestLogLevel(req: IncomingMessage, res: ServerResponse, err?: Error): Level {
+  if (HEALTH_CHECKS.has(urlOf(req).split('?')[0]!)) return 'debug';
+  return err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+}
+
+function requestLine(req: IncomingMessage, res: ServerResponse, responseTime?: number): string {
+  return `${req.method} ${urlOf(req)} ${res.statusCode}${responseTime === undefined ? '' : ` in ${responseTime}ms`}`;
+}
+
+/** pino-http's options besides the logger and the request id: the one line it writes as a response ends. */
+export const requestLogOptions = {
+  serializers: { req: requestForLog, res: responseForLog },
+  customLogLevel: requestLogLevel,
+  customSuccessMessage: requestLine,
+  // pino-http passes the response time fourth, beyond its typings.
+  customErrorMessage: (req: IncomingMessage, res: ServerResponse, _err: Error, responseTime?: number) =>
+    requestLine(req, res, responseTime),
+  // Its own error for a 5xx ("failed with status code 500", with its stack) tells nothing the line
+  // does not; the error middleware logs the real one.
+  customErrorObject: (
+    _req: IncomingMessage,
+    res: ServerResponse,
+    _err: Error,
+    val: { responseTime: number },
+  ) => ({
+    res,
+    responseTime: val.responseTime,
+  }),
+};

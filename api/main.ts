@@ -26,7 +26,7 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: dataConverterFor(config),
   });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
   const server = createApp({ config, db, temporal, logger }).listen(config.PORT, config.API_HOST, () => {
     logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');
   });

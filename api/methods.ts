@@ -1,10 +1,10 @@
 /**
- * Methods per resource, from the route table the OpenAPI document is made of (api/openapi.ts):
+ * Methods per resource, from the route declarations the OpenAPI document is made of (api/routes):
  * OPTIONS answers with exactly the documented methods in `Allow`, and a method a resource does
  * not have is a 405 with that `Allow`, not a 404 (or a 401 before it: the document is public).
  */
 import type { RequestHandler } from 'express';
-import { routes } from './openapi';
+import { ROUTES as routes } from './routes';
 import { sendProblem } from './problem';
 
 const resources = (() => {

@@ -16,7 +16,7 @@ import { decide } from '../domain/machine';
 import type { ApiMetrics } from './metrics';
 import { machineFor, type OrderType } from '../domain/machines';
 import type { Quote } from '../services/orders/quote-order';
-import type { ActionRequest, OrderPolicy, OrderState, ShippingAddress } from '../domain/order';
+import type { ActionRequest, OrderPolicy, OrderState, ShippingAddress, LineQuantity } from '../domain/order';
 import {
   createOrderUpdate,
   orderActionUpdate,
@@ -34,7 +34,7 @@ import {
 export interface CreateOrderCommand {
   type: OrderType;
   customerId: string;
-  items: { sku: string; quantity: number }[];
+  items: LineQuantity[];
   couponCode?: string;
   shippingAddress?: ShippingAddress;
   requestId?: string;

@@ -13,6 +13,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { isDatabaseOutage } from '../db/errors';
 import { DomainError, FailureType } from '../domain/errors';
+import { RefusedError } from '../domain/refusals';
 import { storable } from '../domain/text';
 
 interface Problem {
@@ -23,20 +24,33 @@ interface Problem {
   retryAfter?: number;
 }
 
-const TITLES: Record<number, string> = {
-  400: 'Invalid request',
-  401: 'Unauthorized',
-  402: 'Payment declined',
-  403: 'Forbidden',
-  404: 'Not found',
-  405: 'Method not allowed',
-  409: 'Conflict',
-  413: 'Payload too large',
-  415: 'Unsupported media type',
-  422: 'Business rule violated',
-  503: 'Service unavailable',
-  500: 'Internal error',
+/** Every status the API answers with a problem: its title, and what it means (the OpenAPI document says it). */
+export const STATUSES: Record<number, { title: string; means: string }> = {
+  400: {
+    title: 'Invalid request',
+    means: 'Invalid input (a bad path parameter, query, header or body; `errors` says where)',
+  },
+  401: { title: 'Unauthorized', means: 'No or bad token' },
+  402: { title: 'Payment declined', means: 'Payment declined' },
+  403: { title: 'Forbidden', means: 'Not allowed for this role' },
+  404: { title: 'Not found', means: 'Not found (or not yours)' },
+  405: {
+    title: 'Method not allowed',
+    means: 'The resource has no such method: `Allow` lists the ones it has',
+  },
+  409: {
+    title: 'Conflict',
+    means: 'Not allowed in the current state, or Idempotency-Key reused with another body',
+  },
+  413: { title: 'Payload too large', means: 'The body is too large' },
+  415: { title: 'Unsupported media type', means: 'The body is not JSON in a charset the API reads' },
+  422: { title: 'Business rule violated', means: 'A business rule refused it' },
+  429: { title: 'Too many requests', means: 'Too many requests (per token, and per client address)' },
+  500: { title: 'Internal error', means: 'Something unexpected failed' },
+  503: { title: 'Service unavailable', means: 'A dependency is unreachable; retry after Retry-After' },
 };
+
+const titleOf = (status: number): string => STATUSES[status]?.title ?? 'Error';
 
 export function sendProblem(res: Response, problem: Problem): void {
   if (problem.retryAfter) res.setHeader('Retry-After', String(problem.retryAfter));
@@ -55,25 +69,27 @@ export function sendProblem(res: Response, problem: Problem): void {
 const UNAVAILABLE =
   'a dependency is unreachable; retry later (with the same Idempotency-Key, or after reading the order)';
 
-function fromFailure(failure: ApplicationFailure): Problem {
-  const status =
-    {
-      [FailureType.Business]: 422,
-      [FailureType.IllegalTransition]: 409,
-      [FailureType.Forbidden]: 403,
-      [FailureType.PaymentDeclined]: 402,
-      [FailureType.InvalidInput]: 400,
-      [FailureType.InvalidData]: 400,
-    }[failure.type ?? ''] ?? 503;
+/** The HTTP status of each refusal a workflow or the API makes; any other failure is an outage. */
+const STATUS_OF_FAILURE: Record<string, number> = {
+  [FailureType.Business]: 422,
+  [FailureType.IllegalTransition]: 409,
+  [FailureType.Forbidden]: 403,
+  [FailureType.PaymentDeclined]: 402,
+  [FailureType.InvalidInput]: 400,
+  [FailureType.InvalidData]: 400,
+};
+
+function fromRefusal(type: string | null | undefined, message: string, details: unknown): Problem {
+  const status = STATUS_OF_FAILURE[type ?? ''] ?? 503;
   // A failure of no known type came from below (an outage that outlived its retries): its message is not for clients.
-  if (status === 503) return { status, title: TITLES[503]!, detail: UNAVAILABLE, retryAfter: 5 };
-  const { status: orderStatus, ...details } = (failure.details?.[0] ?? {}) as Record<string, unknown>;
+  if (status === 503) return { status, title: titleOf(503), detail: UNAVAILABLE, retryAfter: 5 };
+  const { status: orderStatus, ...extra } = (details ?? {}) as Record<string, unknown>;
   return {
     status,
-    title: TITLES[status]!,
-    detail: failure.message,
+    title: titleOf(status),
+    detail: message,
     // `status` is the HTTP status (RFC 9457); the order's own status travels as `orderStatus`.
-    extra: orderStatus === undefined ? details : { orderStatus, ...details },
+    extra: orderStatus === undefined ? extra : { orderStatus, ...extra },
   };
 }
 
@@ -86,14 +102,14 @@ export function toProblem(err: unknown): Problem {
   if (err instanceof DomainError)
     return {
       status: err.status,
-      title: TITLES[err.status] ?? 'Error',
+      title: titleOf(err.status),
       detail: err.message,
       extra: err.extra,
     };
   if (err instanceof ZodError) {
     return {
       status: 400,
-      title: TITLES[400]!,
+      title: titleOf(400),
       detail: 'the request does not match the schema',
       // A path or message can quote the client (an unknown key): storable, as everything we answer.
       extra: {
@@ -105,36 +121,38 @@ export function toProblem(err: unknown): Problem {
       },
     };
   }
+  if (err instanceof RefusedError)
+    return fromRefusal(err.refusal.type, err.refusal.message, err.refusal.details);
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
-    return fromFailure(err.cause);
+    return fromRefusal(err.cause.type, err.cause.message, err.cause.details?.[0]);
   if (err instanceof WorkflowNotFoundError)
-    return { status: 404, title: TITLES[404]!, detail: 'order not found' };
+    return { status: 404, title: titleOf(404), detail: 'order not found' };
   // Express could not decode a path parameter (`/v1/returns/%ZZ`).
   if (err instanceof URIError)
-    return { status: 400, title: TITLES[400]!, detail: 'the path is not valid percent-encoding' };
+    return { status: 400, title: titleOf(400), detail: 'the path is not valid percent-encoding' };
   const e = err as { type?: string; status?: number; expose?: boolean };
   // body-parser's own errors: malformed JSON, too large, an unsupported charset or encoding
   if (e?.type === 'entity.parse.failed')
-    return { status: 400, title: TITLES[400]!, detail: 'the body is not valid JSON' };
+    return { status: 400, title: titleOf(400), detail: 'the body is not valid JSON' };
   if (e?.type === 'entity.too.large')
-    return { status: 413, title: TITLES[413]!, detail: 'the body is too large' };
+    return { status: 413, title: titleOf(413), detail: 'the body is too large' };
   if (e?.expose && e.status && e.status >= 400 && e.status < 500)
     return {
       status: e.status,
-      title: TITLES[e.status] ?? 'Invalid request',
+      title: titleOf(e.status),
       // body-parser's messages can quote the request (a charset name): say it in our words.
       detail: `the request could not be read (${e.type ?? 'malformed'})`,
     };
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
     return {
       status: 503,
-      title: TITLES[503]!,
+      title: titleOf(503),
       detail:
         'the order did not answer in time (its workers may be down); the action may still take effect: retry with the same Idempotency-Key, or read the order before retrying',
       retryAfter: 5,
     };
-  if (isOutage(err)) return { status: 503, title: TITLES[503]!, detail: UNAVAILABLE, retryAfter: 5 };
-  return { status: 500, title: TITLES[500]!, detail: 'unexpected error' };
+  if (isOutage(err)) return { status: 503, title: titleOf(503), detail: UNAVAILABLE, retryAfter: 5 };
+  return { status: 500, title: titleOf(500), detail: 'unexpected error' };
 }
 
 export function problemMiddleware(log: (err: unknown, status: number) => void) {

@@ -100,6 +100,8 @@ const schema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // `json` or `pretty` (readable lines); unset: pretty on a terminal, JSON elsewhere.
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };

@@ -87,6 +87,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         port: config.EMBEDDED_PG_PORT,
         fsync: options.fsync ?? true,
         log: (line) => (/error|FATAL|PANIC/.test(line) ? log('postgres', line) : undefined),
+        notice: (line) => log('postgres', line),
       });
     if (!databaseUrl) {
       postgres = await startPostgres();
@@ -129,6 +130,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     const childEnv: NodeJS.ProcessEnv = {
+      // Their lines come through a pipe to this terminal, if it is one: readable, unless LOG_FORMAT says.
+      ...(!options.log && process.stdout.isTTY ? { LOG_FORMAT: 'pretty' } : {}),
       ...process.env,
       ...options.env,
       DATABASE_URL: databaseUrl,

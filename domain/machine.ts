@@ -6,7 +6,7 @@
 import type { Actor, Role } from './roles';
 import { ROLES } from './roles';
 
-/** What the workflow does when a transition happens (workflows/effects.ts maps each to activities). */
+/** What the workflow does when a transition happens (workflows/order/effects.ts maps each to activities). */
 export type Effect =
   | 'capturePayment' // charge what is due now; stock is secured first
   | 'captureDeposit'

@@ -17,6 +17,12 @@ export interface OrderLine {
 
 export type InventoryStrategy = 'on_order' | 'on_payment';
 
+/** Some units of one SKU: what a request orders, refunds, returns or changes. */
+export interface LineQuantity {
+  sku: string;
+  quantity: number;
+}
+
 export interface OrderAmounts extends Amounts {
   paid: number;
   refunded: number;
@@ -41,6 +47,13 @@ export interface ShippingAddress {
   country: string;
 }
 
+/** A presale product's terms, per unit: the deposit now, the balance within a window. */
+export interface PresaleTerms {
+  depositPerUnit: number;
+  balanceStartsAt: string;
+  balanceEndsAt: string;
+}
+
 export interface Presale {
   deposit: number;
   balanceStartsAt: string;
@@ -58,7 +71,7 @@ export interface PlaceOrderInput {
   orderId: string;
   type: OrderType;
   customerId: string;
-  items: { sku: string; quantity: number }[];
+  items: LineQuantity[];
   couponCode?: string;
   shippingAddress?: ShippingAddress;
   policy: OrderPolicy;
@@ -96,11 +109,11 @@ export interface ActionRequest {
   paymentToken?: string;
   shipment?: { carrier: string; trackingNumber: string };
   /** `refund`: these units (all that is left when omitted); the workflow decides whether that refunds the whole order. */
-  refund?: { refundId: string; items?: { sku: string; quantity: number }[] };
+  refund?: { refundId: string; items?: LineQuantity[] };
   /** `request_return`: the units the customer sends back. */
-  returnRequest?: { returnId: string; items: { sku: string; quantity: number }[] };
+  returnRequest?: { returnId: string; items: LineQuantity[] };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */
-  modification?: { shippingAddress?: ShippingAddress; items?: { sku: string; quantity: number }[] };
+  modification?: { shippingAddress?: ShippingAddress; items?: LineQuantity[] };
 }
 
 export function actorName(actor: Actor, id?: string): string {
@@ -108,7 +121,7 @@ export function actorName(actor: Actor, id?: string): string {
 }
 
 /** Units per SKU: the same SKU on two lines of a request is one line of the order. */
-export function unitsBySku(items: { sku: string; quantity: number }[]): Map<string, number> {
+export function unitsBySku(items: LineQuantity[]): Map<string, number> {
   const units = new Map<string, number>();
   for (const item of items) units.set(item.sku, (units.get(item.sku) ?? 0) + item.quantity);
   return units;
@@ -138,4 +151,12 @@ export function placeOrderInputProblem(input: PlaceOrderInput): string | null {
   for (const [i, item] of input.items.entries())
     if (typeof item?.sku !== 'string' || !ID_PATTERN.test(item.sku)) return `items.${i}.sku`;
   return findUnstorable(input);
+}
+
+/** An order's lines and amounts after a modification repriced them. */
+export interface ModifiedItems {
+  items: OrderLine[];
+  amounts: OrderAmounts;
+  discounts: AppliedDiscount[];
+  presale: Presale | null;
 }

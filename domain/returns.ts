@@ -1,5 +1,6 @@
 /** The return (RMA) resource's own state machine, in the same format as the orders'. */
 import type { OrderMachine } from './machine';
+import type { LineQuantity } from './order';
 
 type State = 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'RECEIVED' | 'REFUNDED';
 type Action = 'approve' | 'reject' | 'receive' | 'refund';
@@ -43,3 +44,17 @@ export const returnMachine: OrderMachine<State, Action> = {
     { from: 'RECEIVED', action: 'refund', to: 'REFUNDED', by: ['system'] },
   ],
 };
+
+/** A return as the workflow holds it and the order center stores it. */
+export interface ReturnRecord {
+  id: string;
+  orderId: string;
+  customerId: string;
+  status: string;
+  items: LineQuantity[];
+  reason: string;
+  refundedAmount: number | null;
+  history: { from: string | null; action: string; to: string; actor: string; at: string; reason?: string }[];
+  createdAt: string;
+  updatedAt: string;
+}

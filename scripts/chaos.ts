@@ -1,7 +1,7 @@
 /**
  * The chaos run (`npm run chaos`): a mixed load through the HTTP API while the worker is killed
  * (SIGKILL) every 15–30 s, the Temporal dev server is restarted once and PostgreSQL once; then
- * the system settles and the invariant checker (services/audit/invariants.ts) reads every store.
+ * the system settles and the invariant checker (audit/invariants.ts) reads every store.
  * Prints its figures, writes docs/RELIABILITY.md with --report, exits non-zero on any violation.
  *   npm run chaos [-- --orders 2000 --concurrency 24 --report]
  */
@@ -17,7 +17,7 @@ import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack } from '../devstack/stack';
 import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
-import { checkInvariants, type InvariantReport } from '../services/audit/invariants';
+import { checkInvariants, type InvariantReport } from '../audit/invariants';
 
 export interface ChaosOptions {
   orders: number;

@@ -4,7 +4,7 @@ import { dataConverterFor } from '../codec/data-converter';
 import { loadConfigOrExit } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createDb } from '../db/knex';
-import { checkInvariants } from '../services/audit/invariants';
+import { checkInvariants } from '../audit/invariants';
 
 async function main() {
   const config = loadConfigOrExit();

@@ -14,8 +14,16 @@ import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/clie
 import { loadConfig } from '../config';
 import { startStack } from '../devstack/stack';
 import { findTemporalCli } from '../devstack/temporal';
-import { call, customer, merchant, putProduct, uniqueSku, waitForOrder, type As } from '../test/support/api';
-import { TEST_SECRET } from '../test/support/tokens';
+import {
+  call,
+  customer,
+  merchant,
+  putProduct,
+  uniqueSku,
+  waitForOrder,
+  type As,
+} from '../devstack/api-calls';
+import { TEST_SECRET } from '../devstack/test-tokens';
 import {
   createOrderUpdate,
   orderActionUpdate,
@@ -23,6 +31,7 @@ import {
   type OrderWorkflowInput,
   type OrderWorkflowResult,
 } from '../workflows/messages';
+import type { LineQuantity } from '../domain/order';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'histories');
 const tag = process.argv.includes('--tag')
@@ -33,7 +42,7 @@ type Scenario = (ctx: { created: (id: string) => void; client: Client }) => Prom
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function newOrder(as: As, items: { sku: string; quantity: number }[], type = 'standard') {
+async function newOrder(as: As, items: LineQuantity[], type = 'standard') {
   const reply = await call('POST', '/v1/orders', { as, body: { type, items } });
   if (reply.status !== 201) throw new Error(`create: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body.order.id as string;

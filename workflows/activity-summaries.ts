@@ -5,13 +5,13 @@
  */
 import type { ActivityInterfaceFor, LocalActivityInterfaceFor } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
+import type { LineQuantity } from '../domain/order';
 
 type Describers = {
   [K in keyof OrderActivities]: (...args: Parameters<OrderActivities[K]>) => string;
 };
 
-const units = (items: { sku: string; quantity: number }[]) =>
-  items.map((i) => `${i.quantity} × ${i.sku}`).join(', ');
+const units = (items: LineQuantity[]) => items.map((i) => `${i.quantity} × ${i.sku}`).join(', ');
 
 export const activitySummaries: Describers = {
   placeOrder: (input) =>

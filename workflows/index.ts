@@ -1,5 +1,5 @@
 /** The workflow bundle's entry: every workflow type the worker registers. */
-export { orderWorkflow } from './order-workflow';
+export { orderWorkflow } from './order/order-workflow';
 export { cancelOrderFlow } from './reverse/cancel-order';
 export { refundOrderFlow } from './reverse/refund-order';
 export { returnOrderFlow } from './reverse/return-order';

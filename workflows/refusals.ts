@@ -1,13 +1,12 @@
-/** Refusals the workflows answer Updates with, as ApplicationFailures of the types api/problem.ts maps. */
+/** Refusals (domain/refusals.ts) as the ApplicationFailures workflows answer Updates with; api/problem.ts maps their types. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { FailureType } from '../domain/errors';
+import type { Refusal } from '../domain/refusals';
 
-/** Input that cannot be stored: the failure names the field (a path, never its value, the client's string). */
-export function invalidInput(what: string, field: string): ApplicationFailure {
+export function refuse(refusal: Refusal): ApplicationFailure {
   return ApplicationFailure.create({
-    type: FailureType.InvalidInput,
-    message: `${what} holds a value that cannot be stored`,
-    details: [{ field }],
+    type: refusal.type,
+    message: refusal.message,
+    details: [refusal.details],
     nonRetryable: true,
   });
 }

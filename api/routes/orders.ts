@@ -1,19 +1,18 @@
 /** Orders: created and acted on through the workflow; read from PostgreSQL. */
-import { Router, type Request } from 'express';
+import type { ZodTypeAny } from 'zod';
 import type { Db } from '../../db/knex';
-import { ForbiddenError, IllegalTransitionError, NotFoundError } from '../../domain/errors';
-import { decide, isTerminal } from '../../domain/machine';
+import { NotFoundError } from '../../domain/errors';
 import { machineFor } from '../../domain/machines';
 import type { ActionRequest, OrderState } from '../../domain/order';
-import type { Role } from '../../domain/roles';
-import { loadOrder } from '../../services/orders/read-order';
+import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
+import type { Principal } from '../auth';
 import { listOrders } from '../../services/orders/list-orders';
+import { loadOrder } from '../../services/orders/read-order';
 import { quoteOrder } from '../../services/orders/quote-order';
-import { principalOf, requireRole } from '../auth';
 import { idFromKey, updateIdFromKey } from '../idempotency';
-import type { OrderCommands } from '../order-commands';
 import { orderView } from '../order-view';
-import { route } from '../problem';
+import * as res from '../response-schemas';
+import { defineRoute, type Route, type RouteDeps } from '../route';
 import {
   cancelBody,
   createOrderBody,
@@ -23,114 +22,178 @@ import {
   payBody,
   shipBody,
 } from '../schemas';
+import { ORDER_LINKS } from './links';
+
+export const orderIdParams = { id: orderIdParam };
 
 /** The order, if the caller may see it: a customer's view of someone else's order is a 404, never a 403. */
-export async function visibleOrder(db: Db, req: Request): Promise<OrderState> {
-  const id = orderIdParam.parse(req.params.id);
-  const principal = principalOf(req);
+export async function visibleOrder(db: Db, id: string, principal: Principal): Promise<OrderState> {
   const order = await loadOrder(db, id);
   if (!order || (principal.role === 'customer' && order.customerId !== principal.id))
     throw new NotFoundError(`order ${id}`);
   return order;
 }
 
-/**
- * A finished order's workflow has closed and takes no Updates; the machine answers for it, as the
- * workflow's validator would have.
- */
-export function refuseIfFinished(order: OrderState, action: string, role: Role): void {
-  const machine = machineFor(order.type);
-  if (!isTerminal(machine, order.status)) return;
-  const decision = decide(machine, order.status, action, role);
-  if (decision.ok) return;
-  if (decision.reason === 'forbidden')
-    throw new ForbiddenError(`a ${role} may not ${action} a ${order.type} order`);
-  throw new IllegalTransitionError(
-    `cannot ${action} an order that is ${order.status}`,
-    order.status,
-    decision.allowedActions,
+/** A finished order's workflow has closed and takes no Updates: the machine answers for it. */
+export function refuseIfFinished(order: OrderState, action: string, principal: Principal): void {
+  const refusal = refusalWhenClosed(
+    machineFor(order.type),
+    { kind: 'order', type: order.type, status: order.status },
+    action,
+    principal.role,
   );
+  if (refusal) throw new RefusedError(refusal);
 }
 
-export function orderRoutes(db: Db, commands: OrderCommands): Router {
-  const router = Router();
+/** An action on an order the caller can see, refused here if its workflow has closed; otherwise the workflow decides. */
+export async function actOn(
+  { db, commands }: RouteDeps,
+  id: string,
+  caller: Principal,
+  request: Omit<ActionRequest, 'actor'>,
+  /** The same id twice is one Update; none: a new one. */
+  updateId: string | undefined,
+): Promise<OrderState> {
+  const order = await visibleOrder(db, id, caller);
+  refuseIfFinished(order, request.action, caller);
+  return commands.act(order, { ...request, actor: caller }, updateId);
+}
 
-  router.post(
-    '/',
-    requireRole('customer'),
-    route(async (req, res) => {
-      const body = createOrderBody.parse(req.body);
-      const principal = principalOf(req);
+/** One route per action: the body schema shapes the request, the workflow's machine decides. */
+function actionRoute<B extends ZodTypeAny>(spec: {
+  action: string;
+  id: string;
+  summary: string;
+  roles: string;
+  body: B;
+  errors: number[];
+  request: (body: ReturnType<B['parse']>) => Partial<ActionRequest>;
+}): Route {
+  return defineRoute({
+    id: spec.id,
+    method: 'post',
+    path: `/v1/orders/{id}/${spec.action}`,
+    summary: spec.summary,
+    roles: spec.roles,
+    params: orderIdParams,
+    body: spec.body,
+    ok: [[200], res.orderEnvelope],
+    errors: spec.errors,
+    idempotent: true,
+    links: ORDER_LINKS,
+    async handle({ req, res: reply, params, body, principal }, deps) {
+      const caller = principal();
+      const updated = await actOn(
+        deps,
+        params.id,
+        caller,
+        { action: spec.action, ...spec.request(body) },
+        updateIdFromKey(req, params.id, spec.action),
+      );
+      reply.status(200).json({ order: orderView(updated, caller.role) });
+    },
+  });
+}
+
+export const orderRoutes: Route[] = [
+  defineRoute({
+    id: 'createOrder',
+    method: 'post',
+    path: '/v1/orders',
+    summary: 'Place an order (priced, stock and coupon checked before the 201)',
+    roles: 'customer',
+    allow: ['customer'],
+    body: createOrderBody,
+    ok: [[201], res.orderEnvelope],
+    errors: [403, 409, 422],
+    idempotent: true,
+    links: ORDER_LINKS,
+    async handle({ req, res: reply, body, principal }, { db, commands }) {
+      const caller = principal();
       // PostgreSQL must answer before anything starts: an outage is a 503 with nothing half-written.
       // The quote is only for the workflow's summary in the Web UI; placement prices the order.
-      const quote = await quoteOrder(db, { ...body, customerId: principal.id });
+      const quote = await quoteOrder(db, { ...body, customerId: caller.id });
       // A retried create (same Idempotency-Key) names the same order: the workflow id dedupes it too.
       const orderId = idFromKey('ord', req, 'orders', 'create');
       const order = await commands.create({
         ...body,
-        customerId: principal.id,
+        customerId: caller.id,
         requestId: String(req.id),
         orderId,
         quote,
       });
-      res
+      reply
         .status(201)
         .location(`/v1/orders/${order.id}`)
-        .json({ order: orderView(order, principal.role) });
-    }),
-  );
-
-  router.get(
-    '/',
-    route(async (req, res) => {
-      const query = listOrdersQuery.parse(req.query);
-      const principal = principalOf(req);
+        .json({ order: orderView(order, caller.role) });
+    },
+  }),
+  defineRoute({
+    id: 'listOrders',
+    method: 'get',
+    path: '/v1/orders',
+    summary: 'List orders (customers: their own), newest first',
+    roles: 'any',
+    query: listOrdersQuery,
+    ok: [[200], res.orderList],
+    errors: [400],
+    async handle({ res: reply, query, principal }, { db }) {
+      const caller = principal();
       // Customers list their own orders only, whatever customerId they ask for.
-      const customerId = principal.role === 'customer' ? principal.id : query.customerId;
+      const customerId = caller.role === 'customer' ? caller.id : query.customerId;
       const page = await listOrders(db, { ...query, customerId });
-      res.json({ items: page.items.map((o) => orderView(o, principal.role)), nextCursor: page.nextCursor });
-    }),
-  );
-
-  router.get(
-    '/:id',
-    route(async (req, res) => {
-      const order = await visibleOrder(db, req);
-      res.json({ order: orderView(order, principalOf(req).role) });
-    }),
-  );
-
-  /** One route per action; the body schema shapes the request, the workflow's machine decides. */
-  const action = (name: string, toRequest: (body: unknown) => Partial<ActionRequest>) =>
-    route(async (req, res) => {
-      const extra = toRequest(req.body ?? {});
-      const order = await visibleOrder(db, req);
-      const principal = principalOf(req);
-      refuseIfFinished(order, name, principal.role);
-      const updated = await commands.act(
-        order,
-        { action: name, actor: principal, ...extra },
-        updateIdFromKey(req, order.id, name),
-      );
-      res.status(200).json({ order: orderView(updated, principal.role) });
-    });
-
-  router.post(
-    '/:id/pay',
-    action('pay', (b) => ({ paymentToken: payBody.parse(b).paymentToken })),
-  );
-  router.post(
-    '/:id/ship',
-    action('ship', (b) => ({ shipment: shipBody.parse(b) })),
-  );
-  router.post(
-    '/:id/confirm',
-    action('confirm', (b) => (emptyBody.parse(b), {})),
-  );
-  router.post(
-    '/:id/cancel',
-    action('cancel', (b) => ({ reason: cancelBody.parse(b).reason ?? 'cancelled' })),
-  );
-
-  return router;
-}
+      reply.json({ items: page.items.map((o) => orderView(o, caller.role)), nextCursor: page.nextCursor });
+    },
+  }),
+  defineRoute({
+    id: 'getOrder',
+    method: 'get',
+    path: '/v1/orders/{id}',
+    summary: 'An order, as the caller’s role sees it',
+    roles: 'owner, merchant, support',
+    params: orderIdParams,
+    ok: [[200], res.orderEnvelope],
+    errors: [400, 404],
+    links: ORDER_LINKS,
+    async handle({ res: reply, params, principal }, { db }) {
+      const caller = principal();
+      reply.json({ order: orderView(await visibleOrder(db, params.id, caller), caller.role) });
+    },
+  }),
+  actionRoute({
+    action: 'pay',
+    id: 'payOrder',
+    summary: 'Pay (sandbox tokens: tok_ok, tok_declined, tok_insufficient_funds, tok_flaky)',
+    roles: 'owner',
+    body: payBody,
+    errors: [402, 403, 404, 409, 422],
+    request: (b) => ({ paymentToken: b.paymentToken }),
+  }),
+  actionRoute({
+    action: 'ship',
+    id: 'shipOrder',
+    summary: 'Ship',
+    roles: 'merchant',
+    body: shipBody,
+    errors: [403, 404, 409],
+    request: (b) => ({ shipment: b }),
+  }),
+  actionRoute({
+    action: 'confirm',
+    id: 'confirmOrder',
+    summary: 'Confirm receipt',
+    roles: 'owner',
+    body: emptyBody,
+    errors: [403, 404, 409],
+    request: () => ({}),
+  }),
+  actionRoute({
+    action: 'cancel',
+    id: 'cancelOrder',
+    summary: 'Cancel (refunds what was paid)',
+    roles: 'owner until shipped, merchant, support',
+    body: cancelBody,
+    errors: [403, 404, 409],
+    request: (b) => ({ reason: b.reason ?? 'cancelled' }),
+  }),
+];

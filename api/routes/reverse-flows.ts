@@ -4,20 +4,22 @@
  * Each is an Update on the order workflow, which runs it as its own child workflow.
  */
 import { randomUUID } from 'node:crypto';
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import type { Db } from '../../db/knex';
-import { ForbiddenError, IllegalTransitionError, NotFoundError } from '../../domain/errors';
-import { allowedActions, decide, isTerminal, statusLabel } from '../../domain/machine';
+import { NotFoundError } from '../../domain/errors';
+import { allowedActions, statusLabel } from '../../domain/machine';
+import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import { returnMachine } from '../../domain/returns';
 import type { Role } from '../../domain/roles';
-import { loadReturn, type ReturnRecord } from '../../services/orders/returns-store';
-import { principalOf } from '../auth';
+import { loadRefund, loadReturn, type ReturnRecord } from '../../services/orders/returns-store';
+import type { Principal } from '../auth';
 import { idFromKey, updateIdFromKey } from '../idempotency';
-import type { OrderCommands } from '../order-commands';
 import { historyFor, orderView } from '../order-view';
-import { route } from '../problem';
+import * as res from '../response-schemas';
+import { defineRoute, type Route } from '../route';
 import { patchOrderBody, refundBody, returnActionBody, returnBody, returnIdParam } from '../schemas';
-import { refuseIfFinished, visibleOrder } from './orders';
+import { ORDER_LINKS, RETURN_LINKS } from './links';
+import { actOn, orderIdParams } from './orders';
 
 /** The same Idempotency-Key (and caller and body) names the same refund or return, never a second one. */
 const derivedId = (prefix: string, req: Request, orderId: string, action: string) =>
@@ -32,123 +34,132 @@ export function returnView(record: ReturnRecord, role: Role) {
   };
 }
 
-async function visibleReturn(db: Db, req: Request): Promise<ReturnRecord> {
-  const id = returnIdParam.parse(req.params.id);
-  const principal = principalOf(req);
+async function visibleReturn(db: Db, id: string, principal: Principal): Promise<ReturnRecord> {
   const record = await loadReturn(db, id);
   if (!record || (principal.role === 'customer' && record.customerId !== principal.id))
     throw new NotFoundError(`return ${id}`);
   return record;
 }
 
-export function reverseFlowRoutes(db: Db, commands: OrderCommands): { orders: Router; returns: Router } {
-  const orders = Router();
-  const returns = Router();
+const returnIdParams = { id: returnIdParam };
 
-  orders.post(
-    '/:id/refunds',
-    route(async (req, res) => {
-      const body = refundBody.parse(req.body);
-      const order = await visibleOrder(db, req);
-      const principal = principalOf(req);
-      refuseIfFinished(order, 'refund', principal.role);
-      const refundId = derivedId('ref', req, order.id, 'refund');
-      await commands.act(
-        order,
-        { action: 'refund', actor: principal, reason: body.reason, refund: { refundId, items: body.items } },
-        refundId,
+export const reverseFlowRoutes: Route[] = [
+  defineRoute({
+    id: 'modifyOrder',
+    method: 'patch',
+    path: '/v1/orders/{id}',
+    summary: 'Change the address (until shipped) or lower quantities (before payment)',
+    roles: 'owner, merchant, support',
+    params: orderIdParams,
+    body: patchOrderBody,
+    ok: [[200], res.orderEnvelope],
+    errors: [403, 404, 409, 422],
+    idempotent: true,
+    links: ORDER_LINKS,
+    async handle({ req, res: reply, params, body, principal }, deps) {
+      const caller = principal();
+      const updated = await actOn(
+        deps,
+        params.id,
+        caller,
+        { action: 'modify', modification: body },
+        updateIdFromKey(req, params.id, 'modify'),
       );
-      const row = await db('order_refunds').where('id', refundId).first();
-      res.status(201).json({
-        refund: {
-          id: row.id,
-          orderId: row.order_id,
-          items: row.items,
-          shipping: row.shipping,
-          amount: row.amount,
-          reason: row.reason,
-          createdAt: new Date(row.created_at).toISOString(),
-        },
-      });
-    }),
-  );
-
-  orders.post(
-    '/:id/returns',
-    route(async (req, res) => {
-      const body = returnBody.parse(req.body);
-      const order = await visibleOrder(db, req);
-      const principal = principalOf(req);
-      refuseIfFinished(order, 'request_return', principal.role);
-      const returnId = derivedId('ret', req, order.id, 'request_return');
-      await commands.act(
-        order,
-        {
-          action: 'request_return',
-          actor: principal,
-          reason: body.reason,
-          returnRequest: { returnId, items: body.items },
-        },
+      reply.json({ order: orderView(updated, caller.role) });
+    },
+  }),
+  defineRoute({
+    id: 'refundOrder',
+    method: 'post',
+    path: '/v1/orders/{id}/refunds',
+    summary: 'Refund some units, or all that is left',
+    roles: 'merchant, support',
+    params: orderIdParams,
+    body: refundBody,
+    ok: [[201], res.refund],
+    errors: [403, 404, 409, 422],
+    idempotent: true,
+    async handle({ req, res: reply, params, body, principal }, deps) {
+      const refundId = derivedId('ref', req, params.id, 'refund');
+      const refund = { refundId, items: body.items };
+      await actOn(deps, params.id, principal(), { action: 'refund', reason: body.reason, refund }, refundId);
+      reply.status(201).json({ refund: await loadRefund(deps.db, refundId) });
+    },
+  }),
+  defineRoute({
+    id: 'requestReturn',
+    method: 'post',
+    path: '/v1/orders/{id}/returns',
+    summary: 'Request a return (within the after-sales window)',
+    roles: 'owner',
+    params: orderIdParams,
+    body: returnBody,
+    ok: [[201], res.returnEnvelope],
+    errors: [403, 404, 409, 422],
+    idempotent: true,
+    links: RETURN_LINKS,
+    async handle({ req, res: reply, params, body, principal }, deps) {
+      const caller = principal();
+      const returnId = derivedId('ret', req, params.id, 'request_return');
+      const returnRequest = { returnId, items: body.items };
+      await actOn(
+        deps,
+        params.id,
+        caller,
+        { action: 'request_return', reason: body.reason, returnRequest },
         returnId,
       );
-      const record = await loadReturn(db, returnId);
-      res
+      const record = await loadReturn(deps.db, returnId);
+      reply
         .status(201)
         .location(`/v1/returns/${returnId}`)
-        .json({ return: returnView(record!, principal.role) });
-    }),
-  );
-
-  orders.patch(
-    '/:id',
-    route(async (req, res) => {
-      const body = patchOrderBody.parse(req.body);
-      const order = await visibleOrder(db, req);
-      const principal = principalOf(req);
-      refuseIfFinished(order, 'modify', principal.role);
-      const updated = await commands.act(
-        order,
-        { action: 'modify', actor: principal, modification: body },
-        updateIdFromKey(req, order.id, 'modify'),
-      );
-      res.json({ order: orderView(updated, principal.role) });
-    }),
-  );
-
-  returns.get(
-    '/:id',
-    route(async (req, res) => {
-      res.json({ return: returnView(await visibleReturn(db, req), principalOf(req).role) });
-    }),
-  );
-
-  for (const action of ['approve', 'reject', 'receive'] as const) {
-    returns.post(
-      `/:id/${action}`,
-      route(async (req, res) => {
-        const body = returnActionBody.parse(req.body ?? {});
-        const record = await visibleReturn(db, req);
-        const principal = principalOf(req);
+        .json({ return: returnView(record!, caller.role) });
+    },
+  }),
+  defineRoute({
+    id: 'getReturn',
+    method: 'get',
+    path: '/v1/returns/{id}',
+    summary: 'A return',
+    roles: 'owner, merchant, support',
+    params: returnIdParams,
+    ok: [[200], res.returnEnvelope],
+    errors: [400, 404],
+    async handle({ res: reply, params, principal }, { db }) {
+      const caller = principal();
+      reply.json({ return: returnView(await visibleReturn(db, params.id, caller), caller.role) });
+    },
+  }),
+  ...(['approve', 'reject', 'receive'] as const).map((action) =>
+    defineRoute({
+      id: `${action}Return`,
+      method: 'post',
+      path: `/v1/returns/{id}/${action}`,
+      summary: `${action[0]!.toUpperCase()}${action.slice(1)} a return`,
+      roles: 'merchant, support',
+      params: returnIdParams,
+      body: returnActionBody,
+      ok: [[200], res.returnEnvelope],
+      errors: [403, 404, 409],
+      idempotent: true,
+      async handle({ req, res: reply, params, body, principal }, { db, commands }) {
+        const caller = principal();
+        const record = await visibleReturn(db, params.id, caller);
         // A finished return's workflow has closed: the machine answers for it.
-        if (isTerminal(returnMachine, record.status)) {
-          const decision = decide(returnMachine, record.status, action, principal.role);
-          if (!decision.ok && decision.reason === 'forbidden')
-            throw new ForbiddenError(`a ${principal.role} may not ${action} a return`);
-          throw new IllegalTransitionError(
-            `cannot ${action} a return that is ${record.status}`,
-            record.status,
-            [],
-          );
-        }
+        const refusal = refusalWhenClosed(
+          returnMachine,
+          { kind: 'return', status: record.status },
+          action,
+          caller.role,
+        );
+        if (refusal) throw new RefusedError(refusal);
         const updated = await commands.actOnReturn(
           record.id,
-          { action, actor: principal, reason: body.reason },
+          { action, actor: caller, reason: body.reason },
           updateIdFromKey(req, record.id, action),
         );
-        res.json({ return: returnView(updated, principal.role) });
-      }),
-    );
-  }
-
-  return { orders, returns };
-}
+        reply.json({ return: returnView(updated, caller.role) });
+      },
+    }),
+  ),
+];

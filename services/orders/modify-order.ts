@@ -6,22 +6,15 @@
  */
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
-import type { OrderAmounts, OrderLine, Presale } from '../../domain/order';
-import { priceOrder, promotionDiscount, type AppliedDiscount } from '../../domain/pricing';
+import type { ModifiedItems, OrderLine, Presale, LineQuantity } from '../../domain/order';
+import { priceOrder, promotionDiscount } from '../../domain/pricing';
 import { release } from '../inventory/ledger';
 import { memberTier, releaseCoupon, toPromotion, type PromotionRow } from '../promotion/coupons';
 import { writeOrderLines } from './order-lines';
 
-export interface ModifiedItems {
-  items: OrderLine[];
-  amounts: OrderAmounts;
-  discounts: AppliedDiscount[];
-  presale: Presale | null;
-}
-
 export async function modifyOrderItems(
   db: Knex,
-  args: { orderId: string; items: { sku: string; quantity: number }[]; tag: string },
+  args: { orderId: string; items: LineQuantity[]; tag: string },
 ): Promise<ModifiedItems> {
   return db.transaction(async (trx) => {
     const order = await trx('orders').where('id', args.orderId).forUpdate().first();

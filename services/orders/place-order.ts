@@ -1,38 +1,25 @@
 /**
- * Placing an order: price snapshot from the catalogue, stock held for `on_order` products, stock
- * checked for `on_payment` ones, and the order, its lines and its first history entry written,
- * all in one transaction, so a refusal leaves nothing behind. Idempotent by order id: a retry
- * returns what the first call placed.
+ * Placing an order: price snapshot from the catalogue (./read-pricing.ts, the quote's read, here
+ * locking a use of the coupon), stock held for `on_order` products, stock checked for `on_payment`
+ * ones, and the order, its lines and its first history entry written, all in one transaction, so a
+ * refusal leaves nothing behind. Idempotent by order id: a retry returns what the first call placed.
  */
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
 import { machineFor } from '../../domain/machines';
-import {
-  type HistoryEntry,
-  type InventoryStrategy,
-  type OrderLine,
-  type Placement,
-  type PlaceOrderInput,
-  type Presale,
-  unitsBySku,
+import type {
+  HistoryEntry,
+  InventoryStrategy,
+  OrderLine,
+  Placement,
+  PlaceOrderInput,
+  Presale,
 } from '../../domain/order';
 import { priceOrder } from '../../domain/pricing';
 import { reserve } from '../inventory/ledger';
-import { lockCoupon, memberTier } from '../promotion/coupons';
 import { loadOrder } from './read-order';
+import { readPricing, type ProductRow } from './read-pricing';
 import { writeOrderLines } from './order-lines';
-
-interface ProductRow {
-  sku: string;
-  name: string;
-  price: number;
-  currency: string;
-  kind: 'physical' | 'virtual';
-  inventory_strategy: InventoryStrategy | null;
-  on_hand: number;
-  reserved: number;
-  presale: { depositPerUnit: number; balanceStartsAt: string; balanceEndsAt: string } | null;
-}
 
 export interface PlacementResult extends Placement {
   history: HistoryEntry[];
@@ -47,57 +34,11 @@ export async function placeOrder(
     const existing = await loadOrder(trx, input.orderId);
     if (existing) return existing;
 
-    const quantities = unitsBySku(input.items);
-    const products: ProductRow[] = await trx('products').whereIn('sku', [...quantities.keys()]);
-    const bySku = new Map(products.map((p) => [p.sku, p]));
-    const missing = [...quantities.keys()].filter((sku) => !bySku.has(sku));
-    if (missing.length > 0)
-      throw new BusinessRuleError('UNKNOWN_PRODUCT', 'some products are unknown (skus)', {
-        skus: missing,
-      });
-    const currencies = new Set(products.map((p) => p.currency));
-    if (currencies.size > 1)
-      throw new BusinessRuleError('CURRENCY_MISMATCH', 'all items of an order must share one currency');
-    const wantKind = input.type === 'virtual' ? 'virtual' : 'physical';
-    const wrongKind = products.filter(
-      (p) => p.kind !== wantKind || (input.type === 'presale') !== (p.presale != null),
-    );
-    if (wrongKind.length > 0) {
-      throw new BusinessRuleError(
-        'WRONG_PRODUCT_KIND',
-        'these products cannot be in an order of this type (skus)',
-        {
-          skus: wrongKind.map((p) => p.sku),
-        },
-      );
-    }
-
-    const ordered = [...quantities.entries()].map(([sku, quantity]) => ({
-      product: bySku.get(sku)!,
-      quantity,
-    }));
-    const lines = ordered.map(({ product, quantity }) => ({
-      sku: product.sku,
-      name: product.name,
-      unitPrice: product.price,
-      quantity,
-    }));
-    const subtotal = lines.reduce((sum, l) => sum + l.unitPrice * l.quantity, 0);
-    const promotion = input.couponCode
-      ? await lockCoupon(trx, {
-          code: input.couponCode,
-          orderId: input.orderId,
-          customerId: input.customerId,
-          subtotal,
-          now: new Date(input.now),
-        })
-      : null;
-    const priced = priceOrder({
-      lines,
-      promotion,
-      memberTier: await memberTier(trx, input.customerId),
-      shipsPhysically: input.type !== 'virtual',
+    const { ordered, currency, pricing } = await readPricing(trx, input, {
+      orderId: input.orderId,
+      now: new Date(input.now),
     });
+    const priced = priceOrder(pricing);
     const strategyOf = (p: ProductRow) => p.inventory_strategy ?? defaultStrategy;
 
     await reserve(
@@ -142,8 +83,6 @@ export async function placeOrder(
         at: createdAt,
       },
     ];
-    const currency = products[0]!.currency;
-
     await trx('orders').insert({
       id: input.orderId,
       type: input.type,

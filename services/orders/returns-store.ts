@@ -1,19 +1,9 @@
 /** Returns and refunds as the order center records them. Idempotent writes, ordered by sequence. */
 import type { Knex } from 'knex';
 import type { RefundPlan } from '../../domain/refunds';
+import type { ReturnRecord } from '../../domain/returns';
 
-export interface ReturnRecord {
-  id: string;
-  orderId: string;
-  customerId: string;
-  status: string;
-  items: { sku: string; quantity: number }[];
-  reason: string;
-  refundedAmount: number | null;
-  history: { from: string | null; action: string; to: string; actor: string; at: string; reason?: string }[];
-  createdAt: string;
-  updatedAt: string;
-}
+export type { ReturnRecord };
 
 export async function saveReturn(db: Knex, record: ReturnRecord): Promise<void> {
   const row = {
@@ -71,4 +61,19 @@ export async function recordRefund(
     })
     .onConflict('id')
     .ignore();
+}
+
+/** A refund as the API shows it, or null. */
+export async function loadRefund(db: Knex, id: string) {
+  const row = await db('order_refunds').where('id', id).first();
+  if (!row) return null;
+  return {
+    id: row.id as string,
+    orderId: row.order_id as string,
+    items: row.items as RefundPlan['lines'],
+    shipping: row.shipping as number,
+    amount: row.amount as number,
+    reason: row.reason as string,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
 }

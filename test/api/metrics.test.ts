@@ -13,7 +13,7 @@ test('the API exposes request latency, orders placed and process metrics', async
   ).toBe(201);
   const text = await (await fetch(`${apiUrl()}/metrics`)).text();
   expect(text).toMatch(
-    /orders_api_request_duration_seconds_bucket\{[^}]*route="\/v1\/orders\/"[^}]*status="201"/,
+    /orders_api_request_duration_seconds_bucket\{[^}]*route="\/v1\/orders"[^}]*status="201"/,
   );
   expect(text).toMatch(/orders_placed_total\{type="standard"\} [1-9]/);
   expect(text).toContain('process_resident_memory_bytes');

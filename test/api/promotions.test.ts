@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { call, customer, merchant, putProduct, uniqueSku } from '../support/api';
 import { testDb } from '../support/backends';
+import type { LineQuantity } from '../../domain/order';
 
 const db = testDb();
 afterAll(() => db.destroy());
@@ -14,7 +15,7 @@ async function putPromotion(c: string, body: Record<string, unknown>) {
   return reply.body;
 }
 
-async function order(as = customer(), items: { sku: string; quantity: number }[], couponCode?: string) {
+async function order(as = customer(), items: LineQuantity[], couponCode?: string) {
   return call('POST', '/v1/orders', { as, body: { items, ...(couponCode ? { couponCode } : {}) } });
 }
 

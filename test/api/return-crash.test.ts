@@ -3,7 +3,7 @@
  * paid; a new worker finishes it, and the ledger rules hold: one refund, stock back once.
  */
 import { auditStock } from '../../services/inventory/audit';
-import { auditMoney } from '../../services/audit/money';
+import { auditMoney } from '../../audit/money';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder, type As } from '../support/api';
 import { testDb } from '../support/backends';
 import { killWorkers, startOwnServices, workerStarted, type OwnServices } from '../support/own-services';

@@ -1,7 +1,7 @@
 /** Issue 7: cancel, refund, return and modification through the API, with the ledger rules checked after each. */
 import { randomUUID } from 'node:crypto';
 import { auditStock } from '../../services/inventory/audit';
-import { auditMoney } from '../../services/audit/money';
+import { auditMoney } from '../../audit/money';
 import {
   call,
   customer,

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawnService } from '../../devstack/services';
 import { stopChild } from '../../devstack/temporal';
 import { freePort, waitFor } from '../../devstack/wait';
-import { auditMoney } from '../../services/audit/money';
+import { auditMoney } from '../../audit/money';
 import { auditStock } from '../../services/inventory/audit';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { testDb } from '../support/backends';

@@ -18,7 +18,7 @@ import {
   orderStateQuery,
   type OrderWorkflowInput,
 } from '../../workflows/messages';
-import { orderWorkflow } from '../../workflows/order-workflow';
+import { orderWorkflow } from '../../workflows/order/order-workflow';
 import { call, merchant, putProduct, uniqueSku } from '../support/api';
 import { testDb } from '../support/backends';
 

@@ -1,7 +1,8 @@
 /** Messages of the reverse flows: the return workflow's Update and query, and its signals with the order. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Role } from '../../domain/roles';
-import type { ReturnRecord } from '../../services/orders/returns-store';
+import type { ReturnRecord } from '../../domain/returns';
+import type { LineQuantity } from '../../domain/order';
 
 export type { ReturnRecord };
 
@@ -9,7 +10,7 @@ export interface ReturnInput {
   returnId: string;
   orderId: string;
   customerId: string;
-  items: { sku: string; quantity: number }[];
+  items: LineQuantity[];
   reason: string;
   requestedAt: string;
   requestedBy: string;

@@ -6,11 +6,11 @@
  */
 import { CancellationScope } from '@temporalio/workflow';
 import { refunds, store } from '../activities';
-import type { ModifiedItems } from '../../services/orders/modify-order';
+import type { ModifiedItems, LineQuantity } from '../../domain/order';
 
 export interface ModifyOrderInput {
   orderId: string;
-  items: { sku: string; quantity: number }[];
+  items: LineQuantity[];
   tag: string;
   /** What has been paid so far (a presale deposit). */
   paid: number;

@@ -3,20 +3,14 @@
  * approves or rejects it, receives the goods (which go back to stock), and the order refunds
  * them. Started by the order workflow, which holds the returned units until this one closes.
  */
-import {
-  ApplicationFailure,
-  condition,
-  getExternalWorkflowHandle,
-  setCurrentDetails,
-  setHandler,
-} from '@temporalio/workflow';
-import { FailureType } from '../../domain/errors';
+import { condition, getExternalWorkflowHandle, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import { decide, isTerminal } from '../../domain/machine';
 import { actionRequestProblem, actorName } from '../../domain/order';
+import { invalidInput, notNow, refusalFor } from '../../domain/refusals';
 import { returnMachine } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
 import { store } from '../activities';
-import { invalidInput } from '../refusals';
+import { refuse } from '../refusals';
 import {
   returnActionUpdate,
   returnClosedSignal,
@@ -85,18 +79,13 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
 
   function validate(request: ReturnActionRequest): void {
     const unstorable = actionRequestProblem(request);
-    if (unstorable) throw invalidInput('the request', unstorable);
-    const decision = decide(returnMachine, record.status, request.action, request.actor.role);
-    if (!decision.ok || busy) {
-      throw ApplicationFailure.create({
-        type:
-          decision.ok || decision.reason !== 'forbidden'
-            ? FailureType.IllegalTransition
-            : FailureType.Forbidden,
-        message: `cannot ${request.action} a return that is ${record.status}`,
-        details: [{ status: record.status, allowedActions: decision.ok ? [] : decision.allowedActions }],
-      });
-    }
+    if (unstorable) throw refuse(invalidInput('the request', unstorable));
+    const { action, actor } = request;
+    const decision = decide(returnMachine, record.status, action, actor.role);
+    if (!decision.ok)
+      throw refuse(refusalFor(decision, { kind: 'return', status: record.status }, action, actor.role));
+    // One action at a time: the one under way decides what comes next.
+    if (busy) throw refuse(notNow(`cannot ${action} a return that is ${record.status}`, record.status, []));
   }
 
   setHandler(returnStateQuery, () => record);

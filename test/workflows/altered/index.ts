@@ -5,7 +5,7 @@
  */
 import { sleep } from '@temporalio/workflow';
 import type { OrderWorkflowInput, OrderWorkflowResult } from '../../../workflows/messages';
-import { orderWorkflow as original } from '../../../workflows/order-workflow';
+import { orderWorkflow as original } from '../../../workflows/order/order-workflow';
 
 export { cancelOrderFlow, refundOrderFlow, returnOrderFlow } from '../../../workflows';
 

@@ -10,14 +10,14 @@ import {
   patched,
   startChild,
 } from '@temporalio/workflow';
-import type { Effect } from '../domain/machine';
-import type { ActionRequest, OrderState } from '../domain/order';
-import { applyRefund, planRefund } from '../domain/refunds';
-import { payment, store } from './activities';
-import { cancelOrderFlow } from './reverse/cancel-order';
-import { modifyOrderFlow } from './reverse/modify-order';
-import { refundOrderFlow } from './reverse/refund-order';
-import { initialReturnRecord, returnOrderFlow } from './reverse/return-order';
+import type { Effect } from '../../domain/machine';
+import type { ActionRequest, OrderState, LineQuantity } from '../../domain/order';
+import { applyRefund, planRefund } from '../../domain/refunds';
+import { payment, store } from '../activities';
+import { cancelOrderFlow } from '../reverse/cancel-order';
+import { modifyOrderFlow } from '../reverse/modify-order';
+import { refundOrderFlow } from '../reverse/refund-order';
+import { initialReturnRecord, returnOrderFlow } from '../reverse/return-order';
 
 export interface EffectContext {
   order: OrderState;
@@ -26,7 +26,7 @@ export interface EffectContext {
   nextPaymentAttempt: () => number;
   /** Units promised to open returns (other than the one being refunded). */
   held: Record<string, number>;
-  onReturnOpened: (returnId: string, items: { sku: string; quantity: number }[]) => void;
+  onReturnOpened: (returnId: string, items: LineQuantity[]) => void;
 }
 
 type Changes = Partial<

@@ -1,6 +1,6 @@
 /** The "current details" support staff read in the Web UI: status, what the order waits for, until when. */
-import type { OrderMachine } from '../domain/machine';
-import type { OrderState } from '../domain/order';
+import type { OrderMachine } from '../../domain/machine';
+import type { OrderState } from '../../domain/order';
 
 export function describeForSupport(machine: OrderMachine, order: OrderState, until: string | null): string {
   const state = machine.states[order.status];

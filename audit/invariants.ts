@@ -5,10 +5,10 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { isTerminal } from '../../domain/machine';
-import { machines, type OrderType } from '../../domain/machines';
-import { orderStateQuery } from '../../workflows/messages';
-import { auditStock } from '../inventory/audit';
+import { isTerminal } from '../domain/machine';
+import { machines, type OrderType } from '../domain/machines';
+import { orderStateQuery } from '../workflows/messages';
+import { auditStock } from '../services/inventory/audit';
 import { auditMoney } from './money';
 
 export interface Violation {

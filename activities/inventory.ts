@@ -1,0 +1,51 @@
+/** Inventory: stock taken, given back, sold and restocked through the ledger, idempotent by `tag`. */
+import type { Knex } from 'knex';
+import {
+  commitAll,
+  release,
+  reserve,
+  restock,
+  soldNotRestocked,
+  type StockLine,
+} from '../services/inventory/ledger';
+
+export function inventoryActivities({ db }: { db: Knex }) {
+  /** The lines whose stock is taken at payment time. */
+  async function onPaymentLines(orderId: string): Promise<StockLine[]> {
+    return db('order_items')
+      .where({ order_id: orderId, inventory_strategy: 'on_payment' })
+      .select('sku', 'quantity');
+  }
+
+  return {
+    /** `on_payment` lines: take the stock before any money moves, so nobody pays for goods that cannot ship. */
+    async secureStockForPayment(args: { orderId: string; attempt: number }): Promise<void> {
+      const lines = await onPaymentLines(args.orderId);
+      if (lines.length === 0) return;
+      await db.transaction((trx) => reserve(trx, args.orderId, lines, `pay${args.attempt}`));
+    },
+
+    /** Compensation of secureStockForPayment when the charge did not go through. */
+    async releasePaymentStock(args: { orderId: string; attempt: number }): Promise<void> {
+      const lines = await onPaymentLines(args.orderId);
+      if (lines.length === 0) return;
+      await db.transaction((trx) => release(trx, args.orderId, lines, `pay${args.attempt}`));
+    },
+
+    async commitStock(args: { orderId: string }): Promise<void> {
+      await db.transaction((trx) => commitAll(trx, args.orderId, 'paid'));
+    },
+
+    /** Goods sold but not shipped go back on hand. */
+    async restockSold(args: { orderId: string; tag: string }): Promise<void> {
+      await db.transaction(async (trx) =>
+        restock(trx, args.orderId, await soldNotRestocked(trx, args.orderId), args.tag),
+      );
+    },
+
+    /** Goods back in stock (a received return, units refunded before shipping), never more than sold. */
+    async restockItems(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
+      await db.transaction((trx) => restock(trx, args.orderId, args.items, args.tag));
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/** The order itself: its placement, the holds placement takes, its history, refunds, returns and changes. */
+import type { Knex } from 'knex';
+import type { HistoryEntry, InventoryStrategy, PlaceOrderInput, LineQuantity } from '../domain/order';
+import type { RefundPlan } from '../domain/refunds';
+import { releaseAll } from '../services/inventory/ledger';
+import { modifyOrderItems } from '../services/orders/modify-order';
+import { placeOrder } from '../services/orders/place-order';
+import { recordRefund, saveReturn, type ReturnRecord } from '../services/orders/returns-store';
+import { recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
+import { releaseCoupon } from '../services/promotion/coupons';
+
+export function orderActivities({
+  db,
+  defaultInventoryStrategy,
+}: {
+  db: Knex;
+  defaultInventoryStrategy: InventoryStrategy;
+}) {
+  return {
+    async placeOrder(input: PlaceOrderInput & { now: string }) {
+      return placeOrder(db, input, defaultInventoryStrategy);
+    },
+
+    /**
+     * Gives back what an order holds: its reserved stock and its coupon use. It touches inventory
+     * and promotion alike, in one transaction, because it undoes what placeOrder took: it lives here,
+     * beside placeOrder.
+     */
+    async releaseHolds(args: { orderId: string; tag: string }): Promise<void> {
+      await db.transaction(async (trx) => {
+        await releaseAll(trx, args.orderId, args.tag);
+        await releaseCoupon(trx, args.orderId);
+      });
+    },
+
+    async recordTransition(args: {
+      orderId: string;
+      entry: HistoryEntry;
+      snapshot: OrderSnapshot;
+    }): Promise<void> {
+      await recordTransition(db, args.orderId, args.entry, args.snapshot);
+    },
+
+    async recordRefund(args: {
+      refundId: string;
+      orderId: string;
+      source: string;
+      plan: RefundPlan;
+      reason: string;
+      at: string;
+    }) {
+      await recordRefund(db, args);
+    },
+
+    async saveReturn(record: ReturnRecord): Promise<void> {
+      await saveReturn(db, record);
+    },
+
+    async modifyItems(args: { orderId: string; items: LineQuantity[]; tag: string }) {
+      return modifyOrderItems(db, args);
+    },
+  };
+}

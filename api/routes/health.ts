@@ -1,0 +1,53 @@
+/** Liveness and readiness, for load balancers and orchestrators: no token. */
+import * as res from '../response-schemas';
+import { defineRoute, type Route } from '../route';
+
+/** Resolves false when the check neither resolves nor rejects in time. */
+async function answers(check: () => Promise<unknown>, ms = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([check().then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const healthRoutes: Route[] = [
+  defineRoute({
+    id: 'healthz',
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness',
+    roles: 'anyone',
+    open: true,
+    ok: [[200], res.health],
+    errors: [],
+    async handle({ res: reply }) {
+      reply.json({ status: 'ok' });
+    },
+  }),
+  defineRoute({
+    id: 'readyz',
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: 200 only when Temporal and PostgreSQL answer',
+    roles: 'anyone',
+    open: true,
+    ok: [[200], res.health],
+    errors: [503],
+    async handle({ res: reply }, { db, temporal }) {
+      const [database, temporalOk] = await Promise.all([
+        answers(() => db.raw('select 1')),
+        answers(() => temporal.workflowService.getSystemInfo({})),
+      ]);
+      const ready = database && temporalOk;
+      if (!ready) reply.setHeader('Retry-After', '5');
+      reply
+        .status(ready ? 200 : 503)
+        .json({ status: ready ? 'ready' : 'unavailable', postgres: database, temporal: temporalOk });
+    },
+  }),
+];

@@ -1,0 +1,17 @@
+/** Every route of the API, in the order the OpenAPI document lists them and Express matches them. */
+import type { Route } from '../route';
+import { catalogueRoutes } from './catalogue';
+import { healthRoutes } from './health';
+import { orderRoutes } from './orders';
+import { orderTypeRoutes } from './order-types';
+import { promotionRoutes } from './promotions';
+import { reverseFlowRoutes } from './reverse-flows';
+
+export const ROUTES: readonly Route[] = [
+  ...catalogueRoutes,
+  ...promotionRoutes,
+  ...orderRoutes,
+  ...reverseFlowRoutes,
+  ...orderTypeRoutes,
+  ...healthRoutes,
+];

@@ -1,0 +1,33 @@
+/** OpenAPI links between operations: from an answer to what one can do with it (the stateful fuzzer follows them). */
+import type { Links } from '../route';
+
+const withId = (from: string, targets: string[], bodies: Record<string, unknown> = {}): Links =>
+  Object.fromEntries(
+    targets.map((to) => [
+      to,
+      { parameters: { id: from }, ...(to in bodies ? { requestBody: bodies[to] } : {}) },
+    ]),
+  );
+
+/** From any answer that is an order, to everything one can do with it (paying with a token that pays). */
+export const ORDER_LINKS = withId(
+  '$response.body#/order/id',
+  [
+    'getOrder',
+    'payOrder',
+    'shipOrder',
+    'confirmOrder',
+    'cancelOrder',
+    'modifyOrder',
+    'refundOrder',
+    'requestReturn',
+  ],
+  { payOrder: { paymentToken: 'tok_ok' } },
+);
+
+export const RETURN_LINKS = withId('$response.body#/return/id', [
+  'getReturn',
+  'approveReturn',
+  'rejectReturn',
+  'receiveReturn',
+]);

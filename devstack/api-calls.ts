@@ -1,0 +1,94 @@
+/** Calls to the real HTTP API as the tests and the history recorder make them, and helpers that arrange data. */
+import { randomUUID } from 'node:crypto';
+import type { Role } from '../domain/roles';
+import { tokenFor } from './test-tokens';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export const apiUrl = () => {
+  const url = process.env.TEST_API_URL;
+  if (!url) throw new Error('TEST_API_URL is not set: run through jest (test/global-setup.ts)');
+  return url;
+};
+
+export interface As {
+  role: Role;
+  id: string;
+}
+
+export const customer = (id = `cus_${randomUUID().slice(0, 8)}`): As => ({ role: 'customer', id });
+export const merchant: As = { role: 'merchant', id: 'merchant-1' };
+export const support: As = { role: 'support', id: 'support-1' };
+
+export async function call<T = any>(
+  method: string,
+  path: string,
+  options: { as?: As; body?: unknown; headers?: Record<string, string>; baseUrl?: string } = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.as) headers.authorization = `Bearer ${tokenFor(options.as.role, options.as.id)}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${options.baseUrl ?? apiUrl()}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+export const uniqueSku = (prefix = 'sku') => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+export async function putProduct(
+  sku: string,
+  product: Partial<{
+    name: string;
+    price: number;
+    currency: string;
+    kind: string;
+    stock: number;
+    inventoryStrategy: string;
+    presale: unknown;
+  }> = {},
+  baseUrl?: string,
+) {
+  const reply = await call('PUT', `/v1/products/${sku}`, {
+    as: merchant,
+    baseUrl,
+    body: { name: `Product ${sku}`, price: 1000, currency: 'USD', kind: 'physical', stock: 10, ...product },
+  });
+  if (reply.status >= 300)
+    throw new Error(`PUT product ${sku}: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body;
+}
+
+/** Polls the order until `predicate` holds; bounded, so a stuck order fails the test instead of hanging it. */
+export async function waitForOrder(
+  id: string,
+  as: As,
+  predicate: (order: any) => boolean,
+  timeoutMs = 30_000,
+  baseUrl?: string,
+) {
+  const deadline = Date.now() + timeoutMs;
+  let last: any;
+  while (Date.now() < deadline) {
+    const reply = await call('GET', `/v1/orders/${id}`, { as, baseUrl });
+    last = reply.body?.order;
+    if (reply.status === 200 && predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `order ${id} did not reach the expected state; last seen: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.history)}`,
+  );
+}

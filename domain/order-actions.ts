@@ -1,0 +1,144 @@
+/**
+ * The rules an action on an order must pass before the workflow takes it, and when its timers
+ * fire: pure functions of the machine and the order, so the workflow's validator, its handler
+ * (again, under the lock) and the unit tests all ask the same questions.
+ */
+import { decide, type OrderMachine, type TimerName } from './machine';
+import type { ActionRequest, LineQuantity, OrderPolicy, OrderState } from './order';
+import { planRefund, RefundError } from './refunds';
+import { businessRefusal, notNow, refusalFor, type Refusal } from './refusals';
+import { allowedActions } from './machine';
+import type { Actor } from './roles';
+
+/** Units promised to open returns, by SKU, leaving out one return (the one being refunded). */
+export function unitsHeld(
+  openReturns: ReadonlyMap<string, { items: readonly LineQuantity[] }>,
+  except?: string,
+): Record<string, number> {
+  const held: Record<string, number> = {};
+  for (const [id, r] of openReturns)
+    if (id !== except) for (const i of r.items) held[i.sku] = (held[i.sku] ?? 0) + i.quantity;
+  return held;
+}
+
+/**
+ * The machine action a request stands for: a refund of everything left closes the order as
+ * REFUNDED (`refund_all`, `return_refund_all`). A refund that cannot be planned is refused here
+ * only if this caller could refund at all in this state; otherwise the machine answers.
+ */
+export function resolveAction(
+  machine: OrderMachine,
+  order: OrderState,
+  request: ActionRequest,
+  actor: Actor,
+  held: Record<string, number>,
+): { action: string } | { refusal: Refusal } {
+  if (request.action !== 'refund' && request.action !== 'return_refund') return { action: request.action };
+  try {
+    const plan = planRefund(order.items, order.amounts.shipping, request.refund?.items, held);
+    return { action: plan.completesOrder ? `${request.action}_all` : request.action };
+  } catch (err) {
+    if (err instanceof RefundError && actor !== 'system') {
+      if (decide(machine, order.status, request.action, actor).ok)
+        return { refusal: businessRefusal(err.code, err.message, err.details) };
+    }
+    return { action: request.action };
+  }
+}
+
+/**
+ * Why the order cannot take this request now, or null: the machine's answer for the caller's
+ * role, then the request's own rules (returnable units, what a modification may change).
+ */
+export function checkAction(
+  machine: OrderMachine,
+  order: OrderState,
+  request: ActionRequest,
+  openReturns: ReadonlyMap<string, { items: readonly LineQuantity[] }>,
+): Refusal | null {
+  const role = request.actor.role;
+  const resolved = resolveAction(
+    machine,
+    order,
+    request,
+    role,
+    unitsHeld(openReturns, request.refund?.refundId),
+  );
+  if ('refusal' in resolved) return resolved.refusal;
+  const decision = decide(machine, order.status, resolved.action, role);
+  if (!decision.ok)
+    return refusalFor(
+      decision,
+      { kind: 'order', type: machine.type, status: order.status },
+      request.action,
+      role,
+    );
+  if (resolved.action === 'request_return') {
+    try {
+      planRefund(
+        order.items,
+        order.amounts.shipping,
+        request.returnRequest?.items ?? [],
+        unitsHeld(openReturns),
+      );
+    } catch (err) {
+      if (err instanceof RefundError) return businessRefusal(err.code, err.message, err.details);
+      throw err;
+    }
+  }
+  if (resolved.action === 'modify') return modificationProblem(machine, order, request);
+  return null;
+}
+
+function modificationProblem(
+  machine: OrderMachine,
+  order: OrderState,
+  request: ActionRequest,
+): Refusal | null {
+  const edits = machine.states[order.status]?.edits ?? [];
+  const { items, shippingAddress } = request.modification ?? {};
+  if (!items && !shippingAddress) return businessRefusal('MODIFICATION_NOT_ALLOWED', 'nothing to modify');
+  const refused = [
+    items && !edits.includes('items') && 'items',
+    shippingAddress && !edits.includes('address') && 'the address',
+  ].filter(Boolean);
+  if (refused.length > 0)
+    return notNow(
+      `${refused.join(' and ')} can no longer change: the order is ${order.status}`,
+      order.status,
+      allowedActions(machine, order.status, request.actor.role),
+    );
+  for (const change of items ?? []) {
+    const line = order.items.find((l) => l.sku === change.sku);
+    if (!line)
+      return businessRefusal('UNKNOWN_LINE', 'the order has no line of that SKU', { sku: change.sku });
+    if (change.quantity > line.quantity)
+      return businessRefusal(
+        'MODIFICATION_NOT_ALLOWED',
+        `quantities can only go down (to ${line.quantity} at most)`,
+        {
+          sku: change.sku,
+        },
+      );
+  }
+  return null;
+}
+
+/** The instant a timer fires, in ms since the epoch. */
+export function deadlineOf(timer: TimerName, order: OrderState, policy: OrderPolicy): number {
+  // Measured from entering the state: self-loops (refunds, returns, modifications) do not restart a timer.
+  const entered = [...order.history].reverse().find((h) => h.from !== h.to) ?? order.history[0]!;
+  const enteredAt = Date.parse(entered.at);
+  switch (timer) {
+    case 'paymentTimeout':
+      return Date.parse(order.paymentDeadline);
+    case 'autoConfirmAfter':
+      return enteredAt + policy.autoConfirmAfterMs;
+    case 'afterSalesWindow':
+      return enteredAt + policy.afterSalesWindowMs;
+    case 'balanceStartsAt':
+      return Date.parse(order.presale!.balanceStartsAt);
+    case 'balanceEndsAt':
+      return Date.parse(order.presale!.balanceEndsAt);
+  }
+}

@@ -1,0 +1,58 @@
+/** The catalogue: products with their price, kind and stock figures; merchants and support write it. */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { NotFoundError } from '../../domain/errors';
+import type { InventoryStrategy, PresaleTerms } from '../../domain/order';
+import { setOnHand } from '../inventory/ledger';
+
+export interface ProductInput {
+  name: string;
+  price: number;
+  currency: string;
+  kind: 'physical' | 'virtual';
+  /** On hand: the ledger records the adjustment. */
+  stock: number;
+  inventoryStrategy?: InventoryStrategy;
+  presale?: PresaleTerms;
+}
+
+/** Creates or replaces a product and sets its on-hand stock, in one transaction; true if it was created. */
+export async function putProduct(db: Knex, sku: string, product: ProductInput): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const inserted = await trx('products')
+      .insert({
+        sku,
+        name: product.name,
+        price: product.price,
+        currency: product.currency,
+        kind: product.kind,
+        inventory_strategy: product.inventoryStrategy ?? null,
+        presale: product.presale ? JSON.stringify(product.presale) : null,
+      })
+      .onConflict('sku')
+      .merge(['name', 'price', 'currency', 'kind', 'inventory_strategy', 'presale', 'updated_at'])
+      .returning(trx.raw('(xmax = 0) AS inserted'));
+    await setOnHand(trx, sku, product.stock, `adjust:${randomUUID()}`);
+    return Boolean((inserted[0] as { inserted?: boolean })?.inserted);
+  });
+}
+
+export async function readProduct(db: Knex, sku: string) {
+  const row = await db('products').where('sku', sku).first();
+  if (!row) throw new NotFoundError(`product ${sku}`);
+  return {
+    sku: row.sku as string,
+    name: row.name as string,
+    price: row.price as number,
+    currency: (row.currency as string).trim(),
+    kind: row.kind as ProductInput['kind'],
+    inventoryStrategy: (row.inventory_strategy as InventoryStrategy | null) ?? undefined,
+    presale: (row.presale as ProductInput['presale'] | null) ?? undefined,
+    stock: {
+      onHand: row.on_hand as number,
+      reserved: row.reserved as number,
+      available: row.on_hand - row.reserved,
+    },
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}

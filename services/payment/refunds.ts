@@ -1,0 +1,42 @@
+/**
+ * One refund of an order spread over its payments (a presale's deposit and balance, a retried
+ * charge), oldest first, one provider refund per payment keyed by (refund, payment).
+ */
+import type { PaymentProvider } from './provider';
+
+/** The provider's idempotency key of one refund's share of one payment. */
+export const refundKey = (orderId: string, refundId: string, paymentId: string) =>
+  `${orderId}:refund:${refundId}:${paymentId}`;
+
+/**
+ * Refunds up to `limit` for one refund (`refundId`) of an order and returns what that refund
+ * refunded in all. A retry first looks up what this refund already did on each payment, so it
+ * never refunds twice, and returns the same total.
+ */
+export async function refundAcrossPayments(
+  payments: PaymentProvider,
+  args: { orderId: string; refundId: string; limit: number; reason: string },
+): Promise<number> {
+  const { orderId, refundId, limit, reason } = args;
+  const key = (paymentId: string) => refundKey(orderId, refundId, paymentId);
+  const paymentsOfOrder = await payments.refundable(orderId);
+  const done = new Map<string, number>();
+  for (const p of paymentsOfOrder) {
+    const earlier = await payments.lookupRefund(key(p.paymentId));
+    if (earlier) done.set(p.paymentId, earlier.amount);
+  }
+  let total = [...done.values()].reduce((a, b) => a + b, 0);
+  for (const p of paymentsOfOrder) {
+    if (total >= limit) break;
+    if (done.has(p.paymentId) || p.refundable === 0) continue;
+    const refund = await payments.refund({
+      idempotencyKey: key(p.paymentId),
+      paymentId: p.paymentId,
+      orderId,
+      amount: Math.min(limit - total, p.refundable),
+      reason,
+    });
+    total += refund.amount;
+  }
+  return total;
+}

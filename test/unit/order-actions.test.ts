@@ -1,0 +1,249 @@
+/**
+ * The rules an action must pass before the order workflow takes it (domain/order-actions.ts) and
+ * the refusals they answer with (domain/refusals.ts): pure, so asked here without a workflow.
+ */
+import { FailureType } from '../../domain/errors';
+import { standardMachine } from '../../domain/machines/standard';
+import type { ActionRequest, LineQuantity, OrderLine, OrderState } from '../../domain/order';
+import { checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
+import { refusalWhenClosed } from '../../domain/refusals';
+import { returnMachine } from '../../domain/returns';
+
+const line = (sku: string, quantity: number, unitPrice = 1000): OrderLine => ({
+  sku,
+  name: sku,
+  quantity,
+  unitPrice,
+  discount: 0,
+  total: quantity * unitPrice,
+  refundedQuantity: 0,
+  inventoryStrategy: 'on_order',
+});
+
+function order(status: string, items = [line('mug', 2), line('cap', 1)]): OrderState {
+  const total = items.reduce((a, l) => a + l.total, 0) + 500;
+  return {
+    id: 'ord_1',
+    type: 'standard',
+    customerId: 'cus_1',
+    status,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    currency: 'USD',
+    items,
+    amounts: { subtotal: total - 500, discount: 0, shipping: 500, total, paid: total, refunded: 0 },
+    discounts: [],
+    presale: null,
+    paymentDeadline: '2026-01-01T00:30:00.000Z',
+    couponCode: null,
+    shippingAddress: null,
+    shipment: null,
+    delivery: null,
+    history: [
+      {
+        seq: 1,
+        from: null,
+        action: 'place',
+        to: 'PENDING_PAYMENT',
+        actor: 'customer:cus_1',
+        at: '2026-01-01T00:00:00.000Z',
+      },
+      {
+        seq: 2,
+        from: 'PENDING_PAYMENT',
+        action: 'pay',
+        to: status,
+        actor: 'customer:cus_1',
+        at: '2026-01-01T00:10:00.000Z',
+      },
+    ],
+  } as OrderState;
+}
+
+const as = (role: 'customer' | 'merchant' | 'support') => ({ id: `${role}-1`, role });
+const noReturns = new Map<string, { items: LineQuantity[] }>();
+const request = (
+  r: Partial<ActionRequest> & { action: string },
+  role: 'customer' | 'merchant' | 'support' = 'customer',
+) => ({ actor: as(role), ...r }) as ActionRequest;
+
+describe('resolveAction', () => {
+  it('names a refund of everything left refund_all, and of some units refund', () => {
+    const o = order('SHIPPED');
+    const all = request({ action: 'refund', refund: { refundId: 'r1' } }, 'merchant');
+    const some = request(
+      { action: 'refund', refund: { refundId: 'r1', items: [{ sku: 'mug', quantity: 1 }] } },
+      'merchant',
+    );
+    expect(resolveAction(standardMachine, o, all, 'merchant', {})).toEqual({ action: 'refund_all' });
+    expect(resolveAction(standardMachine, o, some, 'merchant', {})).toEqual({ action: 'refund' });
+  });
+
+  it('keeps units held by open returns out of a refund: the rest does not close the order', () => {
+    const o = order('SHIPPED');
+    const units = (mug: number) =>
+      request(
+        {
+          action: 'refund',
+          refund: {
+            refundId: 'r1',
+            items: [
+              { sku: 'cap', quantity: 1 },
+              { sku: 'mug', quantity: mug },
+            ],
+          },
+        },
+        'merchant',
+      );
+    expect(resolveAction(standardMachine, o, units(2), 'merchant', {})).toEqual({ action: 'refund_all' });
+    expect(resolveAction(standardMachine, o, units(1), 'merchant', { mug: 1 })).toEqual({ action: 'refund' });
+    expect(resolveAction(standardMachine, o, units(2), 'merchant', { mug: 1 })).toEqual({
+      refusal: expect.objectContaining({ details: expect.objectContaining({ sku: 'mug', refundable: 1 }) }),
+    });
+  });
+
+  it('refuses an impossible refund only to a caller who could refund here; the machine answers the others', () => {
+    const o = order('SHIPPED');
+    const tooMany = { action: 'refund', refund: { refundId: 'r1', items: [{ sku: 'mug', quantity: 3 }] } };
+    const merchant = resolveAction(standardMachine, o, request(tooMany, 'merchant'), 'merchant', {});
+    expect(merchant).toEqual({ refusal: expect.objectContaining({ type: FailureType.Business }) });
+    expect(resolveAction(standardMachine, o, request(tooMany), 'customer', {})).toEqual({ action: 'refund' });
+    expect(resolveAction(standardMachine, o, request(tooMany, 'merchant'), 'system', {})).toEqual({
+      action: 'refund',
+    });
+  });
+});
+
+describe('checkAction', () => {
+  it('answers the machine: 403 for a role that never may, 409 with the allowed actions for not now', () => {
+    const forbidden = checkAction(
+      standardMachine,
+      order('IN_PRODUCTION'),
+      request({ action: 'ship' }),
+      noReturns,
+    );
+    expect(forbidden).toEqual({
+      type: FailureType.Forbidden,
+      message: 'a customer may not ship a standard order',
+      details: { status: 'IN_PRODUCTION', allowedActions: ['cancel', 'modify'] },
+    });
+    const notNow = checkAction(standardMachine, order('SHIPPED'), request({ action: 'pay' }), noReturns);
+    expect(notNow).toMatchObject({
+      type: FailureType.IllegalTransition,
+      message: 'cannot pay an order that is SHIPPED',
+      details: { status: 'SHIPPED', allowedActions: ['request_return', 'confirm'] },
+    });
+    expect(
+      checkAction(standardMachine, order('SHIPPED'), request({ action: 'confirm' }), noReturns),
+    ).toBeNull();
+  });
+
+  it('refuses a return of more units than are left, counting those other returns hold', () => {
+    const ret = (quantity: number) =>
+      request({
+        action: 'request_return',
+        returnRequest: { returnId: 'ret_2', items: [{ sku: 'mug', quantity }] },
+      });
+    const open = new Map([['ret_1', { items: [{ sku: 'mug', quantity: 1 }] }]]);
+    expect(checkAction(standardMachine, order('SHIPPED'), ret(2), noReturns)).toBeNull();
+    expect(checkAction(standardMachine, order('SHIPPED'), ret(2), open)).toMatchObject({
+      type: FailureType.Business,
+    });
+    expect(checkAction(standardMachine, order('SHIPPED'), ret(1), open)).toBeNull();
+  });
+
+  it('lets a modification change only what the state allows, and quantities only go down', () => {
+    const modify = (modification: ActionRequest['modification']) =>
+      request({ action: 'modify', modification });
+    const address = { name: 'A', line1: '1 Road', city: 'Town', postalCode: '1', country: 'US' };
+    const unpaid = order('PENDING_PAYMENT');
+    expect(checkAction(standardMachine, unpaid, modify({}), noReturns)).toMatchObject({
+      details: { code: 'MODIFICATION_NOT_ALLOWED' },
+    });
+    expect(
+      checkAction(standardMachine, unpaid, modify({ items: [{ sku: 'mug', quantity: 1 }] }), noReturns),
+    ).toBeNull();
+    expect(
+      checkAction(standardMachine, unpaid, modify({ items: [{ sku: 'mug', quantity: 3 }] }), noReturns),
+    ).toMatchObject({
+      details: { code: 'MODIFICATION_NOT_ALLOWED', sku: 'mug' },
+    });
+    expect(
+      checkAction(standardMachine, unpaid, modify({ items: [{ sku: 'hat', quantity: 1 }] }), noReturns),
+    ).toMatchObject({
+      details: { code: 'UNKNOWN_LINE' },
+    });
+    const late = checkAction(
+      standardMachine,
+      order('IN_PRODUCTION'),
+      modify({ items: [{ sku: 'mug', quantity: 1 }], shippingAddress: address }),
+      noReturns,
+    );
+    expect(late).toMatchObject({
+      type: FailureType.IllegalTransition,
+      message: 'items can no longer change: the order is IN_PRODUCTION',
+    });
+    expect(
+      checkAction(standardMachine, order('IN_PRODUCTION'), modify({ shippingAddress: address }), noReturns),
+    ).toBeNull();
+  });
+});
+
+describe('deadlineOf', () => {
+  const policy = { paymentTimeoutMs: 1_800_000, autoConfirmAfterMs: 60_000, afterSalesWindowMs: 120_000 };
+
+  it('measures from entering the state; a self-loop (a refund) does not restart the timer', () => {
+    const shipped = order('SHIPPED');
+    const entered = Date.parse('2026-01-01T00:10:00.000Z');
+    expect(deadlineOf('autoConfirmAfter', shipped, policy)).toBe(entered + 60_000);
+    shipped.history.push({
+      seq: 3,
+      from: 'SHIPPED',
+      action: 'refund',
+      to: 'SHIPPED',
+      actor: 'merchant:m',
+      at: '2026-01-01T00:20:00.000Z',
+    });
+    expect(deadlineOf('autoConfirmAfter', shipped, policy)).toBe(entered + 60_000);
+    expect(deadlineOf('paymentTimeout', shipped, policy)).toBe(Date.parse(shipped.paymentDeadline));
+  });
+});
+
+describe('unitsHeld', () => {
+  it('adds the units of open returns by SKU, leaving out the one named', () => {
+    const open = new Map([
+      ['ret_1', { items: [{ sku: 'mug', quantity: 1 }] }],
+      [
+        'ret_2',
+        {
+          items: [
+            { sku: 'mug', quantity: 1 },
+            { sku: 'cap', quantity: 1 },
+          ],
+        },
+      ],
+    ]);
+    expect(unitsHeld(open)).toEqual({ mug: 2, cap: 1 });
+    expect(unitsHeld(open, 'ret_2')).toEqual({ mug: 1 });
+  });
+});
+
+describe('refusalWhenClosed', () => {
+  it('answers for a closed order or return as its workflow would have, and not while it is open', () => {
+    const subject = (status: string) => ({ kind: 'order' as const, type: 'standard', status });
+    expect(refusalWhenClosed(standardMachine, subject('SHIPPED'), 'pay', 'customer')).toBeNull();
+    expect(refusalWhenClosed(standardMachine, subject('COMPLETED'), 'cancel', 'customer')).toMatchObject({
+      type: FailureType.IllegalTransition,
+      details: { status: 'COMPLETED', allowedActions: [] },
+    });
+    expect(refusalWhenClosed(standardMachine, subject('COMPLETED'), 'ship', 'customer')).toMatchObject({
+      type: FailureType.Forbidden,
+    });
+    expect(
+      refusalWhenClosed(returnMachine, { kind: 'return', status: 'REFUNDED' }, 'approve', 'customer'),
+    ).toMatchObject({
+      type: FailureType.Forbidden,
+      message: 'a customer may not approve a return',
+    });
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * One refund spread over an order's payments (services/payment/refunds.ts), against an in-memory
+ * provider that keeps refunds by idempotency key as a real one does.
+ */
+import type { PaymentProvider, RefundRequest } from '../../services/payment/provider';
+import { refundAcrossPayments } from '../../services/payment/refunds';
+
+/** An order's payments, oldest first; `failAfter` refunds, the next call fails as a lost request would. */
+function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter = Infinity) {
+  const refunds = new Map<string, { refundId: string; paymentId: string; amount: number }>();
+  const calls: RefundRequest[] = [];
+  const refundedOn = (paymentId: string) =>
+    [...refunds.values()].filter((r) => r.paymentId === paymentId).reduce((a, r) => a + r.amount, 0);
+  const provider: PaymentProvider = {
+    charge: () => Promise.reject(new Error('not used')),
+    lookup: () => Promise.reject(new Error('not used')),
+    async refund(request) {
+      if (calls.length >= failAfter) throw new Error('connection reset');
+      calls.push(request);
+      const earlier = refunds.get(request.idempotencyKey);
+      if (earlier) return earlier;
+      const payment = paid.find((p) => p.paymentId === request.paymentId)!;
+      if (refundedOn(payment.paymentId) + request.amount > payment.amount)
+        throw new Error(`refund of ${request.amount} exceeds what is left on ${payment.paymentId}`);
+      const refund = {
+        refundId: `re_${refunds.size + 1}`,
+        paymentId: request.paymentId,
+        amount: request.amount,
+      };
+      refunds.set(request.idempotencyKey, refund);
+      return refund;
+    },
+    async lookupRefund(key) {
+      return refunds.get(key) ?? null;
+    },
+    async refundable() {
+      return paid.map((p) => ({ paymentId: p.paymentId, refundable: p.amount - refundedOn(p.paymentId) }));
+    },
+  };
+  return {
+    provider,
+    calls,
+    /** What each payment has refunded so far. */
+    refunded: () => Object.fromEntries(paid.map((p) => [p.paymentId, refundedOn(p.paymentId)])),
+    failNoMore: () => (failAfter = Infinity),
+  };
+}
+
+const depositAndBalance = () => [
+  { paymentId: 'pay_deposit', amount: 1000 },
+  { paymentId: 'pay_balance', amount: 3000 },
+];
+const refund = { orderId: 'ord_1', refundId: 'ref_1', limit: 1500, reason: 'damaged' };
+
+test('a partial refund empties the oldest payment first and takes the rest from the next', async () => {
+  const fake = fakeProvider(depositAndBalance());
+  expect(await refundAcrossPayments(fake.provider, refund)).toBe(1500);
+  expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 500 });
+  // The keys are what a retry looks up, in runs already recorded: they must not change.
+  expect(fake.calls.map((c) => [c.idempotencyKey, c.amount])).toEqual([
+    ['ord_1:refund:ref_1:pay_deposit', 1000],
+    ['ord_1:refund:ref_1:pay_balance', 500],
+  ]);
+});
+
+test('a retry after a run that stopped halfway refunds nothing twice and answers the same total', async () => {
+  const fake = fakeProvider(depositAndBalance(), 1);
+  await expect(refundAcrossPayments(fake.provider, refund)).rejects.toThrow('connection reset');
+  expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 0 });
+
+  fake.failNoMore();
+  expect(await refundAcrossPayments(fake.provider, refund)).toBe(1500);
+  expect(await refundAcrossPayments(fake.provider, refund)).toBe(1500);
+  expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 500 });
+  // The deposit was refunded once: the retries found it by key and did not ask the provider again.
+  expect(fake.calls.map((c) => c.paymentId)).toEqual(['pay_deposit', 'pay_balance']);
+});
+
+test('a refund stops at its limit and leaves the later payments alone', async () => {
+  const fake = fakeProvider(depositAndBalance());
+  expect(await refundAcrossPayments(fake.provider, { ...refund, limit: 1000 })).toBe(1000);
+  expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 0 });
+  expect(fake.calls).toHaveLength(1);
+});
+
+test('a second refund of the order skips what the first emptied and takes only what is left', async () => {
+  const fake = fakeProvider(depositAndBalance());
+  await refundAcrossPayments(fake.provider, refund);
+  const rest = { ...refund, refundId: 'cancel', limit: Number.MAX_SAFE_INTEGER };
+  expect(await refundAcrossPayments(fake.provider, rest)).toBe(2500);
+  expect(await refundAcrossPayments(fake.provider, rest)).toBe(2500);
+  expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 3000 });
+});

@@ -1,0 +1,58 @@
+/**
+ * Issue 18: the API's request log, one line per request with no header but the user agent, and the
+ * health checks an orchestrator polls all day at debug, out of an info log.
+ */
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import express from 'express';
+import pino from 'pino';
+import { pinoHttp } from 'pino-http';
+import { requestLogOptions } from '../../api/logging';
+
+async function logOf(paths: string[]): Promise<Record<string, any>[]> {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write: (chunk, _encoding, done) => {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const app = express();
+  app.use(pinoHttp({ logger: pino({ level: 'info' }, sink), ...requestLogOptions }));
+  for (const path of ['/healthz', '/readyz', '/metrics', '/v1/orders'])
+    app.get(path, (_req, res) => res.json({}));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    for (const path of paths)
+      await fetch(`http://127.0.0.1:${port}${path}`, {
+        headers: {
+          authorization: 'Bearer secret-token',
+          cookie: 'session=secret-cookie',
+          'user-agent': 'probe',
+        },
+      });
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return lines.map((line) => JSON.parse(line));
+}
+
+test('a request is one line: method, URL, status and time, its id, address and user agent; no header else', async () => {
+  const [line, ...more] = await logOf(['/v1/orders?limit=1']);
+  expect(more).toEqual([]);
+  expect(line).toMatchObject({
+    msg: expect.stringMatching(/^GET \/v1\/orders\?limit=1 200 in \d+ms$/),
+    req: { method: 'GET', url: '/v1/orders?limit=1', userAgent: 'probe' },
+    res: { statusCode: 200 },
+  });
+  expect(Object.keys(line!.req).sort()).toEqual(['id', 'method', 'remoteAddress', 'url', 'userAgent']);
+  expect(Object.keys(line!.res)).toEqual(['statusCode']);
+  expect(JSON.stringify(line)).not.toMatch(/secret|authorization|cookie|content-type/i);
+});
+
+test('health checks and metric scrapes are logged at debug, out of an info log', async () => {
+  const lines = await logOf(['/healthz', '/readyz', '/metrics', '/v1/orders']);
+  expect(lines.map((line) => line.req.url)).toEqual(['/v1/orders']);
+});

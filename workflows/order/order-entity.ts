@@ -1,0 +1,279 @@
+/**
+ * One order's state inside its workflow and the operations on it: validate a request, take an
+ * action (effect, then the record in PostgreSQL), refund a return, publish for support staff.
+ * The workflow function (./order-workflow.ts) registers handlers and runs the loop around it.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  getExternalWorkflowHandle,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { FailureType } from '../../domain/errors';
+import { allowedActions, decide, type OrderMachine, type TimerName } from '../../domain/machine';
+import { checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
+import {
+  actionRequestProblem,
+  actorName,
+  type ActionRequest,
+  type HistoryEntry,
+  type LineQuantity,
+  type OrderState,
+} from '../../domain/order';
+import { invalidInput, notNow } from '../../domain/refusals';
+import { ROLES, type Actor } from '../../domain/roles';
+import type { local, store } from '../activities';
+import { searchAttributes, type OrderWorkflowInput } from '../messages';
+import { Mutex } from '../mutex';
+import { refuse } from '../refusals';
+import { returnRefundedSignal } from '../reverse/messages';
+import { runEffect } from './effects';
+import { describeForSupport } from './support-details';
+
+/** Where placement and the projection's writes run: local activities, or activities for orders started before. */
+export type QuickWrites = Pick<typeof local | typeof store, 'placeOrder' | 'recordTransition'>;
+
+export class OrderEntity {
+  /** Set once placed. */
+  private order: OrderState | undefined;
+  /** Set if placement was refused: the createOrder Update answers with it. */
+  rejection: ApplicationFailure | undefined;
+  /** One action at a time: Updates, timers and return refunds. */
+  readonly lock = new Mutex();
+  private paymentAttempts = 0;
+  /** Returns in progress and the units each holds. */
+  private readonly openReturns = new Map<string, { items: LineQuantity[]; reason: string }>();
+  /** Returns whose goods are back, waiting for their refund. */
+  readonly returnsToRefund: string[] = [];
+  /** Refunds done, by id: a retried refund answers with the order as it is. */
+  private readonly refundsDone = new Set<string>();
+
+  constructor(
+    private readonly input: OrderWorkflowInput,
+    readonly machine: OrderMachine,
+    private readonly quick: QuickWrites,
+  ) {}
+
+  get placed(): boolean {
+    return this.order !== undefined;
+  }
+
+  get current(): OrderState {
+    if (!this.order) throw new Error('order not placed');
+    return this.order;
+  }
+
+  /** For the query: null until placed. */
+  snapshot(): OrderState | null {
+    return this.order ?? null;
+  }
+
+  allowedActionsByRole(): Record<string, string[]> {
+    const order = this.order;
+    return order
+      ? Object.fromEntries(ROLES.map((role) => [role, allowedActions(this.machine, order.status, role)]))
+      : {};
+  }
+
+  get hasOpenReturns(): boolean {
+    return this.openReturns.size > 0;
+  }
+
+  /** The machine's answer, and the request's own checks, as the failure an Update returns. Re-checked under the lock. */
+  validate(request: ActionRequest): void {
+    const unstorable = actionRequestProblem(request);
+    if (unstorable) throw refuse(invalidInput('the request', unstorable));
+    if (!this.order) throw refuse(notNow('the order is still being placed', 'PLACING', []));
+    if (request.refund && this.refundsDone.has(request.refund.refundId)) return; // a retry: answered with the order as it is
+    const refusal = checkAction(this.machine, this.order, request, this.openReturns);
+    if (refusal) throw refuse(refusal);
+  }
+
+  /** Places the order (price, holds, row); false if refused, with the refusal kept for the createOrder Update. */
+  async place(): Promise<boolean> {
+    const { input } = this;
+    try {
+      const placed = await this.quick.placeOrder({ ...input, now: new Date().toISOString() });
+      this.order = {
+        ...placed,
+        id: input.orderId,
+        type: input.type,
+        customerId: input.customerId,
+        status: this.machine.initial,
+        couponCode: input.couponCode ?? null,
+        shippingAddress: input.shippingAddress ?? null,
+        shipment: null,
+        delivery: null,
+        updatedAt: placed.createdAt,
+      };
+    } catch (err) {
+      this.rejection = asApplicationFailure(err);
+      return false;
+    }
+    this.publish();
+    return true;
+  }
+
+  reject(failure: ApplicationFailure): void {
+    this.rejection = failure;
+  }
+
+  deadline(timer: TimerName): number {
+    return deadlineOf(timer, this.current, this.input.policy);
+  }
+
+  /** Search attributes and current details follow every transition, for support staff in the Web UI. */
+  publish(): void {
+    const o = this.current;
+    const after = this.machine.states[o.status]?.after;
+    upsertSearchAttributes([
+      { key: searchAttributes.OrderStatus, value: o.status },
+      { key: searchAttributes.OrderTotal, value: o.amounts.total },
+      { key: searchAttributes.PaymentDeadline, value: new Date(o.paymentDeadline) },
+    ]);
+    const waiting = after ? new Date(this.deadline(after.timer)).toISOString() : null;
+    setCurrentDetails(
+      describeForSupport(this.machine, o, waiting) +
+        (this.openReturns.size ? `\n\nOpen returns: ${[...this.openReturns.keys()].join(', ')}` : ''),
+    );
+  }
+
+  /** Runs the transition's effect, then records the transition: in the workflow, then in PostgreSQL. */
+  async apply(action: string, actor: Actor, request: ActionRequest | null, reason?: string): Promise<void> {
+    const before = this.current;
+    const decision = decide(this.machine, before.status, action, actor);
+    if (!decision.ok) throw new Error(`machine refused ${action} by ${actor} in ${before.status}`);
+    const changes = await runEffect(decision.transition.effect, {
+      order: before,
+      request,
+      nextPaymentAttempt: () => ++this.paymentAttempts,
+      held: unitsHeld(this.openReturns, request?.refund?.refundId),
+      onReturnOpened: (returnId, items) =>
+        this.openReturns.set(returnId, { items, reason: request?.reason ?? 'return' }),
+    });
+    const at = new Date().toISOString();
+    const entry: HistoryEntry = {
+      seq: before.history.length + 1,
+      from: before.status,
+      action,
+      to: decision.transition.to,
+      actor: actorName(actor, request?.actor.id),
+      at,
+      ...(reason ? { reason } : {}),
+    };
+    const order: OrderState = {
+      ...before,
+      ...changes,
+      status: entry.to,
+      updatedAt: at,
+      history: [...before.history, entry],
+    };
+    this.order = order;
+    const next = this.machine.states[entry.to]?.after;
+    if (next?.action === 'expire' && entry.from !== entry.to)
+      order.paymentDeadline = new Date(this.deadline(next.timer)).toISOString();
+    if (request?.refund) this.refundsDone.add(request.refund.refundId);
+    const { history: _history, id: _id, ...snapshot } = order;
+    await this.quick.recordTransition({ orderId: order.id, entry, snapshot });
+    this.publish();
+  }
+
+  /** An accepted Update's action, under the lock. */
+  async perform(request: ActionRequest): Promise<OrderState> {
+    if (request.refund && this.refundsDone.has(request.refund.refundId)) return this.current;
+    this.validate(request); // again, under the lock: another action may have moved the order meanwhile
+    try {
+      await this.apply(
+        this.actionFor(request, request.actor.role),
+        request.actor.role,
+        request,
+        request.reason,
+      );
+    } catch (err) {
+      const failure = asApplicationFailure(err);
+      if (request.action === 'pay' && isOutOfStock(failure)) {
+        await this.apply('stock_out', 'system', null, 'out_of_stock');
+      }
+      throw failure;
+    }
+    return this.current;
+  }
+
+  /** A return's goods are back in stock: refund them, then tell the return. */
+  async refundReturn(returnId: string): Promise<void> {
+    const open = this.openReturns.get(returnId);
+    if (!open) return;
+    const request: ActionRequest = {
+      action: 'return_refund',
+      actor: { id: 'system', role: 'support' },
+      reason: open.reason,
+      refund: { refundId: returnId, items: open.items },
+      returnRequest: { returnId, items: open.items },
+    };
+    const before = this.current.amounts.refunded;
+    await this.apply(this.actionFor(request, 'system'), 'system', request, `return ${returnId}`);
+    this.openReturns.delete(returnId);
+    await getExternalWorkflowHandle(returnId).signal(returnRefundedSignal, {
+      amount: this.current.amounts.refunded - before,
+    });
+    this.publish();
+  }
+
+  returnReceived(returnId: string): void {
+    if (this.openReturns.has(returnId) && !this.returnsToRefund.includes(returnId))
+      this.returnsToRefund.push(returnId);
+  }
+
+  returnClosed(returnId: string): void {
+    this.openReturns.delete(returnId);
+    if (this.order) this.publish();
+  }
+
+  /** The machine action of a request already validated. */
+  private actionFor(request: ActionRequest, actor: Actor): string {
+    const resolved = resolveAction(
+      this.machine,
+      this.current,
+      request,
+      actor,
+      unitsHeld(this.openReturns, request.refund?.refundId),
+    );
+    if ('refusal' in resolved) throw refuse(resolved.refusal);
+    return resolved.action;
+  }
+}
+
+/** A failure as an Update answers it: a refusal as it is; anything that outlived its retries as an outage. */
+export function asApplicationFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  // Through every layer: an activity of a child workflow (a modification's repricing) is two deep.
+  let cause: unknown = err;
+  while (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) {
+    // A transient error that outlived its retries is an outage, not a refusal.
+    if (
+      !cause.nonRetryable &&
+      cause.type !== FailureType.Business &&
+      cause.type !== FailureType.PaymentDeclined
+    ) {
+      return ApplicationFailure.create({
+        type: FailureType.Unavailable,
+        message: cause.message,
+        nonRetryable: true,
+      });
+    }
+    return cause;
+  }
+  return ApplicationFailure.create({
+    type: FailureType.Unavailable,
+    message: err instanceof Error ? err.message : String(err),
+    nonRetryable: true,
+  });
+}
+
+function isOutOfStock(failure: ApplicationFailure): boolean {
+  const detail = failure.details?.[0] as { code?: string } | undefined;
+  return failure.type === FailureType.Business && detail?.code === 'OUT_OF_STOCK';
+}
