@@ -2,7 +2,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/errors';
 import type { PaymentProvider } from '../services/payment/provider';
-import { refundAcrossPayments } from '../services/payment/refunds';
+import { TransientPaymentError } from '../services/payment/provider';
+import { findCharge, refundAcrossPayments } from '../services/payment/refunds';
 
 export const chargeKey = (orderId: string, attempt: number) => `${orderId}:charge:${attempt}`;
 
@@ -35,6 +36,24 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
         });
       }
       return { paymentId: result.paymentId };
+    },
+
+    /**
+     * What became of a charge whose every answer was lost: the provider's record under the
+     * attempt's key. Still processing: asked again (retried) until the provider has decided.
+     */
+    async reconcileCharge(args: {
+      orderId: string;
+      attempt: number;
+    }): Promise<
+      { status: 'succeeded'; paymentId: string } | { status: 'declined'; code: string } | { status: 'absent' }
+    > {
+      const found = await findCharge(payments, args.orderId, chargeKey(args.orderId, args.attempt));
+      if (!found) return { status: 'absent' };
+      if (found.status === 'processing') throw new TransientPaymentError('the charge is still processing');
+      return found.status === 'succeeded'
+        ? { status: 'succeeded', paymentId: found.paymentId }
+        : { status: 'declined', code: found.code ?? 'declined' };
     },
 
     /** Refunds everything captured and not yet refunded on the order; returns what this refund (`tag`) refunded. */

@@ -50,7 +50,7 @@ export const order = z
     couponCode: z.string().nullable(),
     shippingAddress: z.object({}).passthrough().nullable(),
     shipment: z.object({ carrier: z.string(), trackingNumber: z.string() }).nullable(),
-    delivery: z.object({ code: z.string() }).nullable(),
+    delivery: z.object({ code: z.string(), voidedAt: z.string().optional() }).nullable(),
     presale: z.object({ deposit: money, balanceStartsAt: z.string(), balanceEndsAt: z.string() }).nullable(),
     paymentDeadline: z.string(),
     createdAt: z.string(),

@@ -1,5 +1,5 @@
 /**
- * The invariant checker: reads PostgreSQL, the payment provider's tables and the workflows, and
+ * The invariant checker: reads PostgreSQL, the payment provider's records and the workflows, and
  * reports every violation of the promises this service makes about orders, stock, money and
  * coupons. Used by the chaos run (scripts/chaos.ts), its test, and `npm run check-invariants`.
  */
@@ -9,6 +9,7 @@ import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
 import { orderStateQuery } from '../workflows/messages';
 import { auditStock } from '../services/inventory/audit';
+import type { PaymentProvider } from '../services/payment/provider';
 import { auditMoney } from './money';
 
 export interface Violation {
@@ -40,6 +41,7 @@ const WAITING = new Set([
 export async function checkInvariants(
   db: Knex,
   temporal: Client,
+  payments: PaymentProvider,
   scope: { orderIds?: string[]; skus?: string[]; coupons?: string[] } = {},
 ): Promise<InvariantReport> {
   const violations: Violation[] = [];
@@ -85,7 +87,7 @@ export async function checkInvariants(
     }
   }
 
-  for (const v of await auditMoney(db, scope.orderIds))
+  for (const v of await auditMoney(db, payments, scope.orderIds))
     violations.push({ rule: v.rule, subject: v.orderId, detail: v.detail });
 
   const stock = await auditStock(db, scope.skus);

@@ -69,9 +69,17 @@ const schema = z.object({
   AFTER_SALES_WINDOW: duration('7d'),
   // Virtual goods have their own, shorter after-sales rule.
   VIRTUAL_AFTER_SALES_WINDOW: duration('1d'),
-  // The sandbox payment provider's simulated network: latency per call, share of calls that fail transiently.
+  // The payment provider (services/payment/http-provider.ts); unset: the dev stack starts the sandbox's.
+  PAYMENT_PROVIDER_URL: optionalText.pipe(z.string().url().optional()),
+  // An unanswered call to the provider is given up after this (and retried, or looked up).
+  PAYMENT_PROVIDER_TIMEOUT: duration('5s'),
+  // The sandbox payment service the dev stack starts (sandboxes/payments): its port, its own database
+  // (default: a database of its own beside the order service's), a slow or faulty provider, tok_slow's delay.
+  PAYMENT_SANDBOX_PORT: port(3100),
+  PAYMENT_SANDBOX_DATABASE_URL: optionalText,
   PAYMENT_SANDBOX_LATENCY: duration('0ms'),
   PAYMENT_SANDBOX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
+  PAYMENT_SANDBOX_SLOW: duration('6s'),
   // End-to-end payload encryption: `id:base64key` pairs, newest first (codec/encryption-codec.ts). Unset: off.
   PAYLOAD_ENCRYPTION_KEYS: optionalText.superRefine((v, ctx) => {
     if (!v) return;

@@ -21,6 +21,7 @@ export async function isolatedStackEnv(name: string): Promise<{ dataDir: string;
       EMBEDDED_PG_PORT: String(await freePort()),
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
+      PAYMENT_SANDBOX_PORT: String(await freePort()),
       TASK_QUEUE: `orders-${name}`,
     },
   };

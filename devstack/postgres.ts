@@ -303,3 +303,29 @@ export async function startEmbeddedPostgres(options: {
     stop: () => stopChild(child, 10_000, 'SIGINT'),
   };
 }
+
+/**
+ * A database of its own on the same server as `url` (the sandbox payment service keeps its books
+ * apart from the order service's), created if missing; its URL.
+ */
+export async function databaseBeside(url: string, suffix: string): Promise<string> {
+  const target = new URL(url);
+  const name = `${target.pathname.replace(/^\//, '') || 'postgres'}_${suffix}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) {
+      // CREATE DATABASE takes no parameters: the name is ours, letters and underscores only.
+      if (!/^\w+$/.test(name))
+        throw new Error('a database name of letters, digits and underscores is needed');
+      await client.query(`CREATE DATABASE "${name}"`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err; // created meanwhile by another start
+      });
+    }
+  } finally {
+    await client.end();
+  }
+  target.pathname = `/${name}`;
+  return target.toString();
+}

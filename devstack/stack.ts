@@ -8,7 +8,7 @@ import path from 'node:path';
 import { signToken } from '../api/auth';
 import type { Config } from '../config';
 import { createDb, migrate } from '../db/knex';
-import { startEmbeddedPostgres, type RunningPostgres } from './postgres';
+import { databaseBeside, startEmbeddedPostgres, type RunningPostgres } from './postgres';
 import { spawnService, type ServiceName } from './services';
 import {
   findTemporalCli,
@@ -36,6 +36,10 @@ export interface StackOptions {
 
 export interface Stack {
   apiUrl: string;
+  /** The payment provider the worker talks to: PAYMENT_PROVIDER_URL, or the sandbox started here. */
+  paymentProviderUrl: string;
+  /** The sandbox payment service's own database, when it was started here. */
+  paymentSandboxDatabaseUrl: string | null;
   databaseUrl: string;
   temporalAddress: string;
   temporalUiUrl: string | null;
@@ -159,6 +163,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return child;
     };
 
+    // The payment provider: the configured one, or the sandbox payment service in a database of its own.
+    let paymentProviderUrl = config.PAYMENT_PROVIDER_URL;
+    let paymentSandboxDatabaseUrl: string | null = null;
+    if (!paymentProviderUrl) {
+      paymentSandboxDatabaseUrl =
+        config.PAYMENT_SANDBOX_DATABASE_URL ?? (await databaseBeside(databaseUrl, 'payment_sandbox'));
+      startService('payments', 'payments', {
+        ...childEnv,
+        PAYMENT_SANDBOX_PORT: String(config.PAYMENT_SANDBOX_PORT),
+        PAYMENT_SANDBOX_DATABASE_URL: paymentSandboxDatabaseUrl,
+        PAYMENT_SANDBOX_LATENCY: `${config.PAYMENT_SANDBOX_LATENCY}ms`,
+        PAYMENT_SANDBOX_ERROR_RATE: String(config.PAYMENT_SANDBOX_ERROR_RATE),
+        PAYMENT_SANDBOX_SLOW: `${config.PAYMENT_SANDBOX_SLOW}ms`,
+      });
+      paymentProviderUrl = `http://127.0.0.1:${config.PAYMENT_SANDBOX_PORT}`;
+      const healthz = `${paymentProviderUrl}/healthz`;
+      await waitFor('the sandbox payment service', async () => (await fetch(healthz)).ok, 60_000, 200);
+    }
+    childEnv.PAYMENT_PROVIDER_URL = paymentProviderUrl;
+
     for (let i = 0; i < (options.workers ?? 1); i++)
       startService('worker', i === 0 ? 'worker' : `worker${i + 1}`);
     startService('api');
@@ -182,6 +206,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return {
       serverPids,
       apiUrl,
+      paymentProviderUrl,
+      paymentSandboxDatabaseUrl,
       databaseUrl,
       temporalAddress,
       temporalUiUrl,

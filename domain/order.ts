@@ -97,7 +97,8 @@ export interface OrderState extends Placement {
   couponCode: string | null;
   shippingAddress: ShippingAddress | null;
   shipment: { carrier: string; trackingNumber: string } | null;
-  delivery: { code: string } | null;
+  /** A virtual order's code; `voidedAt` once the order was refunded in full. */
+  delivery: { code: string; voidedAt?: string } | null;
   updatedAt: string;
   history: HistoryEntry[];
 }

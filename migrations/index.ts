@@ -11,6 +11,7 @@ import * as m005 from './005_refunds_and_returns';
 import * as m006 from './006_idempotency_keys';
 import * as m007 from './007_orders_type_index';
 import * as m008 from './008_idempotency_lease';
+import * as m009 from './009_delivery_code_voided';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -21,6 +22,7 @@ const migrations: Record<string, Knex.Migration> = {
   '006_idempotency_keys': m006,
   '007_orders_type_index': m007,
   '008_idempotency_lease': m008,
+  '009_delivery_code_voided': m009,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

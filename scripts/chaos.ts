@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
 import { loadConfig } from '../config';
+import { HttpPaymentProvider } from '../services/payment/http-provider';
 import { createDb } from '../db/knex';
 import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack } from '../devstack/stack';
@@ -299,6 +300,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       const report = await checkInvariants(
         db,
         new Client({ connection, dataConverter: dataConverterFor(config) }),
+        new HttpPaymentProvider(stack.paymentProviderUrl),
         {
           orderIds: accepted,
           skus,

@@ -1,9 +1,10 @@
-/** `npm run check-invariants`: the invariant checker against DATABASE_URL and TEMPORAL_ADDRESS; non-zero on any violation. */
+/** `npm run check-invariants`: the invariant checker against DATABASE_URL, TEMPORAL_ADDRESS and the payment provider; non-zero on any violation. */
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
 import { loadConfigOrExit } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createDb } from '../db/knex';
+import { HttpPaymentProvider } from '../services/payment/http-provider';
 import { checkInvariants } from '../audit/invariants';
 
 async function main() {
@@ -19,6 +20,9 @@ async function main() {
         namespace: config.TEMPORAL_NAMESPACE,
         dataConverter: dataConverterFor(config),
       }),
+      new HttpPaymentProvider(
+        config.PAYMENT_PROVIDER_URL ?? `http://127.0.0.1:${config.PAYMENT_SANDBOX_PORT}`,
+      ),
     );
     console.log(
       `orders ${report.orders}, products ${report.products}, coupons ${report.coupons}, violations ${report.violations.length}`,

@@ -222,6 +222,30 @@ const scenarios: Record<string, Scenario> = {
     await call('POST', `/v1/returns/${ret.id}/receive`, { as: merchant, body: {} });
     await until(id, c, 'COMPLETED');
   },
+  // Every reply to the charge is lost: the workflow looks the charge up (issue 19), then a cancel refunds it.
+  'payment-reply-lost': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(id);
+    await pay(id, c, 'tok_lost');
+    await until(id, c, 'IN_PRODUCTION');
+    await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
+    await until(id, c, 'CANCELLED');
+  },
+  // A full refund of a virtual order voids its code and releases what it held (issue 19).
+  'virtual-refunded-in-full': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10, kind: 'virtual' });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }], 'virtual');
+    created(id);
+    await pay(id, c);
+    await until(id, c, 'DELIVERED');
+    await call('POST', `/v1/orders/${id}/refunds`, { as: merchant, body: { reason: 'replay' } });
+    await until(id, c, 'REFUNDED');
+  },
   'virtual-completed': async ({ created }) => {
     const sku = uniqueSku('h');
     await putProduct(sku, { stock: 10, kind: 'virtual' });

@@ -50,6 +50,8 @@ export default async function globalSetup(): Promise<void> {
     TEST_API_URL: stack.apiUrl,
     DATABASE_URL: stack.databaseUrl,
     TEMPORAL_ADDRESS: stack.temporalAddress,
+    PAYMENT_PROVIDER_URL: stack.paymentProviderUrl,
+    PAYMENT_SANDBOX_DATABASE_URL: stack.paymentSandboxDatabaseUrl ?? '',
     TEST_TEMPORAL_UI_URL: stack.temporalUiUrl ?? '',
     TEST_DATA_DIR: dataDir,
   });

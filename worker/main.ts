@@ -2,7 +2,7 @@
 import { Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/knex';
-import { SandboxPaymentProvider } from '../services/payment/sandbox';
+import { HttpPaymentProvider } from '../services/payment/http-provider';
 import { createOrderWorker } from './create-worker';
 
 async function main() {
@@ -18,10 +18,11 @@ async function main() {
     });
   }
   const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT });
-  const payments = new SandboxPaymentProvider(db, {
-    latencyMs: config.PAYMENT_SANDBOX_LATENCY,
-    errorRate: config.PAYMENT_SANDBOX_ERROR_RATE,
-  });
+  if (!config.PAYMENT_PROVIDER_URL)
+    throw new Error(
+      'PAYMENT_PROVIDER_URL is not set (npm start starts the sandbox payment service and sets it)',
+    );
+  const payments = new HttpPaymentProvider(config.PAYMENT_PROVIDER_URL, config.PAYMENT_PROVIDER_TIMEOUT);
   const { worker, connection } = await createOrderWorker(config, db, payments);
   console.log(JSON.stringify({ msg: 'worker started', taskQueue: config.TASK_QUEUE, pid: process.pid }));
   // The SDK's runtime stops the worker on SIGINT/SIGTERM; run() resolves once it has drained.

@@ -26,6 +26,17 @@ export const payment = withSummaries(
   }),
 );
 
+/**
+ * Looking up an outcome that never came back (a charge whose answers were all lost): nothing may
+ * move until it is known, so retried without limit, through any outage of the provider.
+ */
+export const reconcile = withSummaries(
+  proxyActivities<OrderActivities>({
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  }),
+);
+
 /** Refunds must eventually happen: retried without limit. */
 export const refunds = withSummaries(
   proxyActivities<OrderActivities>({

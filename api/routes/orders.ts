@@ -163,7 +163,8 @@ export const orderRoutes: Route[] = [
   actionRoute({
     action: 'pay',
     id: 'payOrder',
-    summary: 'Pay (sandbox tokens: tok_ok, tok_declined, tok_insufficient_funds, tok_flaky)',
+    summary:
+      'Pay (sandbox tokens: tok_ok, tok_declined, tok_insufficient_funds, tok_flaky, tok_lost, tok_slow)',
     roles: 'owner',
     body: payBody,
     errors: [402, 403, 404, 409, 422],

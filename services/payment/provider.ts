@@ -1,7 +1,9 @@
 /**
- * The payment provider interface the activities depend on. The sandbox (./sandbox.ts) implements
- * it on PostgreSQL; a real provider (Stripe, Adyen) would implement the same four calls, each
- * idempotent by the key the workflow derives.
+ * The payment provider interface the activities depend on: four calls a real provider's adapter
+ * implements (./http-provider.ts speaks to the sandbox payment service, sandboxes/payments; a
+ * Stripe adapter would be one file of the same shape). Every write carries the idempotency key
+ * the workflow derives, and every record read back carries it too (as metadata), which is how an
+ * answer that never came is looked up instead of guessed.
  */
 export interface ChargeRequest {
   idempotencyKey: string;
@@ -23,19 +25,34 @@ export interface RefundRequest {
   reason: string;
 }
 
+/** One charge attempt as the provider recorded it. */
+export interface PaymentRecord {
+  paymentId: string;
+  idempotencyKey: string;
+  /** `processing`: the provider has it and has not decided yet. */
+  status: 'succeeded' | 'declined' | 'processing';
+  amount: number;
+  refunded: number;
+  code?: string;
+}
+
+export interface RefundRecord {
+  refundId: string;
+  paymentId: string;
+  idempotencyKey: string;
+  amount: number;
+}
+
 export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   refund(request: RefundRequest): Promise<{ refundId: string; amount: number }>;
-  lookup(idempotencyKey: string): Promise<ChargeResult | null>;
-  lookupRefund(idempotencyKey: string): Promise<{ refundId: string; amount: number } | null>;
-  /**
-   * Every successful payment of an order, oldest first, with what is left to refund on it;
-   * fully refunded ones too (refundable 0), so a retried refund can look up what it already did.
-   */
-  refundable(orderId: string): Promise<{ paymentId: string; refundable: number }[]>;
+  /** Every charge attempt of an order, oldest first. */
+  paymentsOf(orderId: string): Promise<PaymentRecord[]>;
+  /** Every refund of an order, oldest first. */
+  refundsOf(orderId: string): Promise<RefundRecord[]>;
 }
 
-/** A failure worth retrying with the same key (network, provider hiccup). */
+/** A failure worth retrying with the same key (no answer, a provider hiccup): its outcome is unknown. */
 export class TransientPaymentError extends Error {
   override name = 'TransientPaymentError';
 }

@@ -2,7 +2,7 @@
  * One refund of an order spread over its payments (a presale's deposit and balance, a retried
  * charge), oldest first, one provider refund per payment keyed by (refund, payment).
  */
-import type { PaymentProvider } from './provider';
+import type { PaymentProvider, PaymentRecord } from './provider';
 
 /** The provider's idempotency key of one refund's share of one payment. */
 export const refundKey = (orderId: string, refundId: string, paymentId: string) =>
@@ -19,24 +19,40 @@ export async function refundAcrossPayments(
 ): Promise<number> {
   const { orderId, refundId, limit, reason } = args;
   const key = (paymentId: string) => refundKey(orderId, refundId, paymentId);
-  const paymentsOfOrder = await payments.refundable(orderId);
+  const [paymentsOfOrder, refundsOfOrder] = await Promise.all([
+    payments.paymentsOf(orderId),
+    payments.refundsOf(orderId),
+  ]);
   const done = new Map<string, number>();
   for (const p of paymentsOfOrder) {
-    const earlier = await payments.lookupRefund(key(p.paymentId));
+    const earlier = refundsOfOrder.find((r) => r.idempotencyKey === key(p.paymentId));
     if (earlier) done.set(p.paymentId, earlier.amount);
   }
   let total = [...done.values()].reduce((a, b) => a + b, 0);
   for (const p of paymentsOfOrder) {
     if (total >= limit) break;
-    if (done.has(p.paymentId) || p.refundable === 0) continue;
+    const refundable = p.status === 'succeeded' ? p.amount - p.refunded : 0;
+    if (done.has(p.paymentId) || refundable === 0) continue;
     const refund = await payments.refund({
       idempotencyKey: key(p.paymentId),
       paymentId: p.paymentId,
       orderId,
-      amount: Math.min(limit - total, p.refundable),
+      amount: Math.min(limit - total, refundable),
       reason,
     });
     total += refund.amount;
   }
   return total;
+}
+
+/**
+ * What the provider did under a charge's key, for an answer that never came: the charge, a
+ * decline, `processing` (ask again later), or nothing (it never arrived: safe to give up on).
+ */
+export async function findCharge(
+  payments: PaymentProvider,
+  orderId: string,
+  idempotencyKey: string,
+): Promise<PaymentRecord | null> {
+  return (await payments.paymentsOf(orderId)).find((p) => p.idempotencyKey === idempotencyKey) ?? null;
 }

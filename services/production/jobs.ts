@@ -19,3 +19,12 @@ export async function openProductionJob(
   const row = await db('production_jobs').where('order_id', orderId).first('delivery_code');
   return { deliveryCode: row.delivery_code };
 }
+
+/** The order's digital code can no longer be redeemed (the order was refunded in full); idempotent. */
+export async function voidDeliveryCode(db: Knex, orderId: string, at: string): Promise<void> {
+  await db('production_jobs')
+    .where('order_id', orderId)
+    .whereNotNull('delivery_code')
+    .whereNull('voided_at')
+    .update({ voided_at: at });
+}

@@ -1,6 +1,6 @@
 /** Issue 2: one order walks create → pay → produce → ship → confirm → complete through the real API. */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { testDb, testTemporal } from '../support/backends';
+import { providerPayments, testDb, testTemporal } from '../support/backends';
 import { acceptedUpdates } from '../support/history';
 
 const db = testDb();
@@ -94,7 +94,7 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
     reserved: 0,
     available: 3,
   });
-  const payments = await db('payments').where({ order_id: id });
+  const payments = await providerPayments(id);
   expect(payments.map((p) => [p.status, p.amount])).toEqual([['succeeded', 3300]]);
   expect(await db('production_jobs').where({ order_id: id })).toHaveLength(1);
   expect(await db('stock_movements').where({ order_id: id }).orderBy('id').pluck('kind')).toEqual([

@@ -1,9 +1,9 @@
 /** Issue 6: money moves exactly once, and a payment racing the payment timeout ends one way only. */
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../activities';
-import { SandboxPaymentProvider } from '../../services/payment/sandbox';
+import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { testDb } from '../support/backends';
+import { providerPayments, providerRefunded, testDb } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
 const db = testDb();
@@ -41,10 +41,11 @@ test('a declined card, then tok_ok: the order is paid once', async () => {
   expect(
     (await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } })).status,
   ).toBe(409);
-  const rows = await db('payments')
-    .where({ order_id: id })
-    .orderBy('created_at')
-    .select('status', 'amount', 'decline_code');
+  const rows = (await providerPayments(id)).map(({ status, amount, decline_code }) => ({
+    status,
+    amount,
+    decline_code,
+  }));
   expect(rows).toEqual([
     { status: 'declined', amount: 3800, decline_code: 'card_declined' },
     { status: 'succeeded', amount: 3800, decline_code: null },
@@ -58,7 +59,11 @@ test('tok_flaky pays after its transient failures, with exactly one successful c
   const { id, owner } = await newOrder(sku);
   const paid = await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_flaky' } });
   expect(paid.status).toBe(200);
-  const rows = await db('payments').where({ order_id: id }).select('status', 'attempts', 'amount');
+  const rows = (await providerPayments(id)).map(({ status, attempts, amount }) => ({
+    status,
+    attempts,
+    amount,
+  }));
   // Two transient failures and the success, all under one idempotency key: one row, one charge.
   expect(rows).toEqual([{ status: 'succeeded', attempts: 3, amount: 12000 }]);
 });
@@ -96,14 +101,10 @@ describe('a payment racing the payment timeout', () => {
         20_000,
         services.apiUrl,
       );
-      const charges = await db('payments')
-        .where({ order_id: order.id, status: 'succeeded' })
-        .sum<{ sum: number | null }[]>('amount as sum');
-      const refunds = await db('refunds')
-        .where({ order_id: order.id })
-        .sum<{ sum: number | null }[]>('amount as sum');
-      const charged = Number(charges[0]?.sum ?? 0);
-      const refunded = Number(refunds[0]?.sum ?? 0);
+      const charged = (await providerPayments(order.id))
+        .filter((p) => p.status === 'succeeded')
+        .reduce((a, p) => a + p.amount, 0);
+      const refunded = await providerRefunded(order.id);
       if (final.status === 'IN_PRODUCTION') {
         outcomes.paid++;
         expect(replies[i]!.status).toBe(200);
@@ -133,11 +134,10 @@ describe('a payment racing the payment timeout', () => {
 describe('refund activities run twice, as after a worker killed before it reported, refund once', () => {
   const activities = createActivities({
     db,
-    payments: new SandboxPaymentProvider(db),
+    payments: new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
     defaultInventoryStrategy: 'on_order',
   });
-  const refundedAtProvider = async (orderId: string) =>
-    Number((await db('refunds').where({ order_id: orderId }).sum('amount as sum'))[0]?.sum ?? 0);
+  const refundedAtProvider = providerRefunded;
   const pay = (orderId: string, attempt: number, amount: number) =>
     activities.capturePayment({ orderId, attempt, amount, currency: 'USD', token: 'tok_ok' });
 

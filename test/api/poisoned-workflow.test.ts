@@ -14,7 +14,7 @@ import { loadConfig } from '../../config';
 import { FailureType } from '../../domain/errors';
 import { storable } from '../../domain/text';
 import type { ActionRequest } from '../../domain/order';
-import { SandboxPaymentProvider } from '../../services/payment/sandbox';
+import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { WORKFLOW_SOURCES } from '../../worker/create-worker';
 import {
   createOrderUpdate,
@@ -139,7 +139,7 @@ test('a poisoned start, poisoned Updates and poisoned activity input: refused, a
   // 3. The activities themselves, handed data PostgreSQL refuses: a non-retryable refusal, no SQL.
   const activities = createActivities({
     db,
-    payments: new SandboxPaymentProvider(db),
+    payments: new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
     defaultInventoryStrategy: 'on_order',
   });
   const entry = {

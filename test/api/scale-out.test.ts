@@ -8,6 +8,7 @@ import { spawnService } from '../../devstack/services';
 import { stopChild } from '../../devstack/temporal';
 import { freePort, waitFor } from '../../devstack/wait';
 import { auditMoney } from '../../audit/money';
+import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { auditStock } from '../../services/inventory/audit';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { testDb } from '../support/backends';
@@ -89,7 +90,7 @@ test('20 orders through two APIs and two workers: each completes once', async ()
   expect(await db('production_jobs').whereIn('order_id', ids).count<{ n: number }[]>('* as n')).toEqual([
     { n: 20 },
   ]);
-  expect(await auditMoney(db, ids)).toEqual([]);
+  expect(await auditMoney(db, new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!), ids)).toEqual([]);
   expect((await auditStock(db, [sku]))[0]).toMatchObject({
     onHand: 80,
     reserved: 0,

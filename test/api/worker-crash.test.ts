@@ -3,7 +3,7 @@
  * being charged; a new worker finishes it, and the money moved exactly once.
  */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { testDb } from '../support/backends';
+import { providerPayments, testDb } from '../support/backends';
 import { killWorkers, startOwnServices, workerStarted, type OwnServices } from '../support/own-services';
 
 const db = testDb();
@@ -72,7 +72,7 @@ test('a worker killed during the payment is replaced and the order completes wit
     'complete',
   ]);
 
-  const payments = await db('payments').where({ order_id: id });
+  const payments = await providerPayments(id);
   expect(payments.filter((p) => p.status === 'succeeded')).toHaveLength(1);
   expect(await db('production_jobs').where({ order_id: id })).toHaveLength(1);
   expect((await call('GET', `/v1/products/${sku}`, { as: merchant, baseUrl })).body.stock).toEqual({

@@ -17,3 +17,55 @@ export async function testTemporal(): Promise<{ client: Client; close: () => Pro
     close: () => connection.close(),
   };
 }
+
+interface ProviderPayment {
+  order_id: string;
+  status: 'succeeded' | 'declined' | 'processing';
+  amount: number;
+  decline_code: string | null;
+  attempts: number;
+}
+
+/**
+ * The sandbox payment service's own books (its database, as its dashboard would show them): an
+ * order's charges, oldest first, `declined` for what Stripe calls `requires_payment_method`.
+ */
+export async function providerPayments(orderIds: string | string[]): Promise<ProviderPayment[]> {
+  const db = providerDb();
+  try {
+    const rows = await db('sandbox_payment_intents')
+      .whereIn('order_id', Array.isArray(orderIds) ? orderIds : [orderIds])
+      .orderBy('created_at')
+      .orderBy('id')
+      .select('order_id', 'status', 'amount', 'decline_code', 'attempts');
+    return rows.map((r) => ({
+      ...r,
+      amount: Number(r.amount),
+      status: r.status === 'requires_payment_method' ? 'declined' : r.status,
+    }));
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** The provider's refunds of an order, oldest first. */
+export async function providerRefunds(orderId: string): Promise<{ id: string; amount: number }[]> {
+  const db = providerDb();
+  try {
+    const rows = await db('sandbox_refunds').where('order_id', orderId).orderBy('created_at').orderBy('id');
+    return rows.map((r) => ({ id: r.id as string, amount: Number(r.amount) }));
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** What the provider has refunded on an order, in all. */
+export async function providerRefunded(orderId: string): Promise<number> {
+  return (await providerRefunds(orderId)).reduce((a, r) => a + r.amount, 0);
+}
+
+function providerDb(): Db {
+  if (!process.env.PAYMENT_SANDBOX_DATABASE_URL)
+    throw new Error('PAYMENT_SANDBOX_DATABASE_URL is not set: run through jest');
+  return createDb(process.env.PAYMENT_SANDBOX_DATABASE_URL, { pool: { min: 0, max: 2 } });
+}

@@ -30,7 +30,7 @@ export async function startOwnServices(name: string, extraEnv: NodeJS.ProcessEnv
     flags: 'a',
   });
   const children: ChildProcess[] = [];
-  const start = (service: 'worker' | 'api', more: NodeJS.ProcessEnv = {}) => {
+  const start = (service: 'worker' | 'api' | 'payments', more: NodeJS.ProcessEnv = {}) => {
     const child = spawnService(service, {
       env: { ...env, ...more },
       log: (line) => log.write(`[${service} ${child.pid}] ${line}\n`),
@@ -38,6 +38,17 @@ export async function startOwnServices(name: string, extraEnv: NodeJS.ProcessEnv
     children.push(child);
     return child;
   };
+  // A slow or faulty provider of the test's own (the shared sandbox stays as it is), in the shared books.
+  if (Object.keys(extraEnv).some((name) => name.startsWith('PAYMENT_SANDBOX_'))) {
+    const sandboxPort = await freePort();
+    start('payments', { PAYMENT_SANDBOX_PORT: String(sandboxPort) });
+    env.PAYMENT_PROVIDER_URL = `http://127.0.0.1:${sandboxPort}`;
+    await waitFor(
+      `${name} payments`,
+      async () => (await fetch(`${env.PAYMENT_PROVIDER_URL}/healthz`)).ok,
+      60_000,
+    );
+  }
   start('api');
   start('worker');
   const apiUrl = `http://127.0.0.1:${port}`;

@@ -16,12 +16,14 @@ const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
 const services: Record<string, any> = compose.services;
 const defaults = loadConfig({});
 
-test('the stack has every part: Temporal on PostgreSQL, its UI and admin tools, the order database, migrations, API and worker', () => {
+test('the stack has every part: Temporal on PostgreSQL, its UI and admin tools, the order database, migrations, API, worker and the sandbox payment service', () => {
   expect(Object.keys(services).sort()).toEqual(
     [
       'api',
       'migrate',
       'orders-postgresql',
+      'payment-sandbox',
+      'payments-postgresql',
       'temporal',
       'temporal-admin-tools',
       'temporal-postgresql',
@@ -31,6 +33,15 @@ test('the stack has every part: Temporal on PostgreSQL, its UI and admin tools, 
   );
   expect(services.temporal.environment.DB).toBe('postgres12');
   expect(services.temporal.environment.POSTGRES_SEEDS).toBe('temporal-postgresql');
+  // The provider is another system with its own database, reached by URL; its entry is compiled into the image.
+  const sandbox = services['payment-sandbox'];
+  expect(sandbox.command).toEqual(['node', 'dist/sandboxes/payments/main.js']);
+  expect(sandbox.environment.PAYMENT_SANDBOX_DATABASE_URL).toContain('@payments-postgresql:5432/');
+  expect(services.worker.environment.PAYMENT_PROVIDER_URL).toBe(
+    `http://payment-sandbox:${sandbox.environment.PAYMENT_SANDBOX_PORT}`,
+  );
+  const build = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8'));
+  expect(build.include).toContain('sandboxes');
 });
 
 test('every image is pinned to a version', () => {

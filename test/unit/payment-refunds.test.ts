@@ -13,7 +13,6 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
     [...refunds.values()].filter((r) => r.paymentId === paymentId).reduce((a, r) => a + r.amount, 0);
   const provider: PaymentProvider = {
     charge: () => Promise.reject(new Error('not used')),
-    lookup: () => Promise.reject(new Error('not used')),
     async refund(request) {
       if (calls.length >= failAfter) throw new Error('connection reset');
       calls.push(request);
@@ -30,11 +29,17 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
       refunds.set(request.idempotencyKey, refund);
       return refund;
     },
-    async lookupRefund(key) {
-      return refunds.get(key) ?? null;
+    async paymentsOf() {
+      return paid.map((p) => ({
+        paymentId: p.paymentId,
+        idempotencyKey: `charge:${p.paymentId}`,
+        status: 'succeeded' as const,
+        amount: p.amount,
+        refunded: refundedOn(p.paymentId),
+      }));
     },
-    async refundable() {
-      return paid.map((p) => ({ paymentId: p.paymentId, refundable: p.amount - refundedOn(p.paymentId) }));
+    async refundsOf() {
+      return [...refunds].map(([idempotencyKey, r]) => ({ ...r, idempotencyKey }));
     },
   };
   return {

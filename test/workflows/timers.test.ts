@@ -11,7 +11,7 @@ import { registerSearchAttributes } from '../../devstack/search-attributes';
 import { findTemporalBinary } from '../../devstack/temporal';
 import type { OrderPolicy } from '../../domain/order';
 import { auditStock } from '../../services/inventory/audit';
-import { SandboxPaymentProvider } from '../../services/payment/sandbox';
+import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import {
   createOrderUpdate,
   orderActionUpdate,
@@ -51,7 +51,7 @@ beforeAll(async () => {
     workflowsPath: require.resolve('../../workflows'),
     activities: createActivities({
       db,
-      payments: new SandboxPaymentProvider(db),
+      payments: new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
       defaultInventoryStrategy: 'on_order',
     }),
   });

@@ -4,16 +4,19 @@
  * not happen (declined payment, stock gone), in which case no transition is recorded.
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   executeChild,
   ParentClosePolicy,
   patched,
   startChild,
 } from '@temporalio/workflow';
+import { FailureType } from '../../domain/errors';
 import type { Effect } from '../../domain/machine';
 import type { ActionRequest, OrderState, LineQuantity } from '../../domain/order';
 import { applyRefund, planRefund } from '../../domain/refunds';
-import { payment, store } from '../activities';
+import { payment, reconcile, store } from '../activities';
 import { cancelOrderFlow } from '../reverse/cancel-order';
 import { modifyOrderFlow } from '../reverse/modify-order';
 import { refundOrderFlow } from '../reverse/refund-order';
@@ -52,10 +55,17 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       token: ctx.request?.paymentToken ?? '',
     });
   } catch (err) {
-    // Registered before the charge ran; undone only if the charge did not happen.
-    if (order.amounts.paid === 0)
-      await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
-    throw err;
+    // No answer came back however often it was asked: what happened is looked up, never guessed.
+    const outcome =
+      outcomeUnknown(err) && patched('reconcile-unknown-charge')
+        ? await reconcile.reconcileCharge({ orderId: order.id, attempt })
+        : undefined;
+    if (outcome?.status !== 'succeeded') {
+      // Registered before the charge ran; undone only if the charge did not happen.
+      if (order.amounts.paid === 0)
+        await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+      throw outcome?.status === 'declined' ? declined(outcome.code) : err;
+    }
   }
   if (settlesOrder) {
     await nonCancellable(async () => {
@@ -65,6 +75,20 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   }
   return { amounts: { ...order.amounts, paid: order.amounts.paid + amount } };
 }
+
+/** A charge whose retries ran out (or timed out) may have happened; a decline or a refusal did not. */
+function outcomeUnknown(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
+}
+
+const declined = (code: string) =>
+  ApplicationFailure.create({
+    type: FailureType.PaymentDeclined,
+    message: `payment declined: ${code}`,
+    nonRetryable: true,
+    details: [{ code }],
+  });
 
 /** The cancel flow as a child workflow, so its steps show on their own in the Web UI. */
 async function cancel(order: OrderState, refund: boolean, reason: string): Promise<Changes> {
@@ -128,9 +152,14 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
           ],
         }),
       );
+      const voided =
+        plan.completesOrder && order.delivery && patched('full-refund-keeps-promises')
+          ? { delivery: { ...order.delivery, voidedAt: new Date().toISOString() } }
+          : {};
       return {
         items: applyRefund(order.items, plan),
         amounts: { ...order.amounts, refunded: order.amounts.refunded + amount },
+        ...voided,
       };
     }
     case 'openReturn': {

@@ -1,9 +1,9 @@
 /**
  * A refund of some or all units of an order, as its own workflow (a child of the order): the
- * money back through the provider, units that never shipped back in stock, and the order
- * center's record. The amounts were planned by the order (domain/refunds.ts).
+ * money back through the provider, units that never shipped back in stock, the coupon and a
+ * digital code given up when nothing is left, and the order center's record. The amounts were planned by the order (domain/refunds.ts).
  */
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, patched } from '@temporalio/workflow';
 import type { RefundPlan } from '../../domain/refunds';
 import { refunds, store } from '../activities';
 
@@ -36,6 +36,11 @@ export async function refundOrderFlow(
         items: input.plan.lines.map(({ sku, quantity }) => ({ sku, quantity })),
         tag: input.refundId,
       });
+    }
+    // Refunded in full: the coupon use is given back and a digital code voided, as a cancel would.
+    if (input.plan.completesOrder && patched('full-refund-keeps-promises')) {
+      await store.releaseCoupon({ orderId: input.orderId });
+      await store.voidDeliveryCode({ orderId: input.orderId, at: input.at });
     }
     await store.recordRefund({
       refundId: input.refundId,

@@ -1,0 +1,195 @@
+/**
+ * The sandbox payment service's HTTP API, shaped like Stripe's PaymentIntents: create (and
+ * confirm) with an Idempotency-Key, retrieve, list by order; refunds likewise. Its tokens make it
+ * behave as real providers do on a bad day:
+ *   tok_ok pays · tok_declined, tok_insufficient_funds are declined · tok_flaky answers 503 twice
+ *   per key, then pays · tok_lost pays, but every reply to the create is lost (the connection
+ *   drops) · tok_slow pays after `slowMs`, answering only then (a client gives up first) ·
+ *   any other token is declined (invalid_token).
+ * `latencyMs` and `errorRate` (a 503 before anything is written) make the whole service slow or
+ * faulty, for crash tests and chaos runs.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { InvalidRequest, type IntentRow, type Ledger, type RefundRow } from './ledger';
+
+export interface SandboxSettings {
+  latencyMs: number;
+  errorRate: number;
+  slowMs: number;
+}
+
+const DECLINES: Record<string, string> = {
+  tok_declined: 'card_declined',
+  tok_insufficient_funds: 'insufficient_funds',
+};
+const PAYS = new Set(['tok_ok', 'tok_flaky', 'tok_lost', 'tok_slow']);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function intentView(row: IntentRow, refunded = 0) {
+  return {
+    id: row.id,
+    object: 'payment_intent',
+    amount: Number(row.amount),
+    amount_received: row.status === 'succeeded' ? Number(row.amount) : 0,
+    amount_refunded: refunded,
+    currency: row.currency.trim(),
+    status: row.status,
+    payment_method: row.token,
+    last_payment_error: row.decline_code ? { code: row.decline_code } : null,
+    metadata: row.metadata,
+    created: Math.floor(new Date(row.created_at).getTime() / 1000),
+  };
+}
+
+const refundView = (row: RefundRow) => ({
+  id: row.id,
+  object: 'refund',
+  amount: Number(row.amount),
+  payment_intent: row.intent_id,
+  status: 'succeeded',
+  reason: row.reason,
+  metadata: row.metadata,
+  created: Math.floor(new Date(row.created_at).getTime() / 1000),
+});
+
+function error(res: Response, status: number, type: string, message: string) {
+  res.status(status).json({ error: { type, message } });
+}
+
+const metadataOf = (body: Record<string, unknown>): Record<string, string> => {
+  const given = (body.metadata ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(given).map(([k, v]) => [k, String(v)]));
+};
+
+const handle =
+  (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) =>
+    fn(req, res).catch(next);
+
+export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, random = Math.random) {
+  const app = express();
+  app.use(express.json({ limit: '16kb' }));
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+
+  // A slow or faulty provider, before anything is read or written.
+  app.use('/v1', async (_req, res, next) => {
+    if (settings.latencyMs > 0) await sleep(settings.latencyMs);
+    if (settings.errorRate > 0 && random() < settings.errorRate)
+      return error(res, 503, 'api_error', 'the sandbox is having a bad moment');
+    next();
+  });
+
+  /** In-flight creates, by key: a second request with the same key while the first runs is a 409, as at Stripe. */
+  const inFlight = new Set<string>();
+
+  app.post(
+    '/v1/payment_intents',
+    handle(async (req, res) => {
+      const key = req.header('idempotency-key');
+      const body = req.body as Record<string, unknown>;
+      const metadata = metadataOf(body);
+      const amount = body.amount;
+      if (!key) return error(res, 400, 'invalid_request_error', 'an Idempotency-Key is required');
+      if (!Number.isSafeInteger(amount) || (amount as number) <= 0)
+        return error(res, 400, 'invalid_request_error', 'amount must be a positive integer');
+      if (typeof body.currency !== 'string' || !/^[A-Z]{3}$/.test(body.currency))
+        return error(res, 400, 'invalid_request_error', 'currency must be an ISO 4217 code');
+      if (typeof body.payment_method !== 'string' || !metadata.order_id)
+        return error(res, 400, 'invalid_request_error', 'payment_method and metadata.order_id are required');
+      if (inFlight.has(key))
+        return error(res, 409, 'idempotency_error', 'a request with this key is in progress');
+      inFlight.add(key);
+      try {
+        const token = body.payment_method;
+        let intent = await ledger.open({
+          key,
+          orderId: metadata.order_id,
+          metadata,
+          amount: amount as number,
+          currency: body.currency,
+          token,
+        });
+        if (intent.status === 'processing') {
+          if (token === 'tok_flaky' && intent.attempts <= 2)
+            return error(res, 503, 'api_error', 'tok_flaky: a transient failure');
+          if (token === 'tok_slow') await sleep(settings.slowMs);
+          intent = (await ledger.settle(
+            intent.id,
+            PAYS.has(token)
+              ? { status: 'succeeded' }
+              : { status: 'requires_payment_method', code: DECLINES[token] ?? 'invalid_token' },
+          )) as IntentRow;
+        }
+        // The capture happened; the answer never reaches the client.
+        if (token === 'tok_lost') return void req.socket.destroy();
+        res.json(intentView(intent));
+      } finally {
+        inFlight.delete(key);
+      }
+    }),
+  );
+
+  /** Intents and refunds of an order, oldest first (Stripe: a search by metadata). */
+  app.get(
+    '/v1/payment_intents',
+    handle(async (req, res) => {
+      const order = String(req.query.order ?? '');
+      if (!order) return error(res, 400, 'invalid_request_error', 'order is required');
+      const intents = await ledger.intentsOf(order);
+      const refunded = await ledger.refunded(intents.map((i) => i.id));
+      res.json({ object: 'list', data: intents.map((i) => intentView(i, refunded.get(i.id) ?? 0)) });
+    }),
+  );
+
+  app.get(
+    '/v1/payment_intents/:id',
+    handle(async (req, res) => {
+      const intent = await ledger.intent(String(req.params.id));
+      if (!intent) return error(res, 404, 'invalid_request_error', 'no such payment intent');
+      const refunded = await ledger.refunded([intent.id]);
+      res.json(intentView(intent, refunded.get(intent.id) ?? 0));
+    }),
+  );
+
+  app.post(
+    '/v1/refunds',
+    handle(async (req, res) => {
+      const key = req.header('idempotency-key');
+      const body = req.body as Record<string, unknown>;
+      if (!key) return error(res, 400, 'invalid_request_error', 'an Idempotency-Key is required');
+      if (
+        !Number.isSafeInteger(body.amount) ||
+        (body.amount as number) <= 0 ||
+        typeof body.payment_intent !== 'string'
+      )
+        return error(res, 400, 'invalid_request_error', 'payment_intent and a positive amount are required');
+      const refund = await ledger.refund({
+        key,
+        intentId: body.payment_intent,
+        metadata: metadataOf(body),
+        amount: body.amount as number,
+        reason: typeof body.reason === 'string' ? body.reason : null,
+      });
+      res.json(refundView(refund));
+    }),
+  );
+
+  app.get(
+    '/v1/refunds',
+    handle(async (req, res) => {
+      const order = String(req.query.order ?? '');
+      if (!order) return error(res, 400, 'invalid_request_error', 'order is required');
+      res.json({ object: 'list', data: (await ledger.refundsOf(order)).map(refundView) });
+    }),
+  );
+
+  app.use((_req: Request, res: Response) => error(res, 404, 'invalid_request_error', 'no such route'));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof InvalidRequest) return error(res, 400, err.type, err.message);
+    if ((err as { type?: string })?.type === 'entity.parse.failed')
+      return error(res, 400, 'invalid_request_error', 'the body is not valid JSON');
+    console.error(err);
+    error(res, 500, 'api_error', 'unexpected error');
+  });
+  return app;
+}

@@ -1,0 +1,141 @@
+/**
+ * The payment provider over HTTP, in the shape of Stripe's API (PaymentIntents and Refunds): the
+ * adapter for the sandbox payment service (sandboxes/payments), PAYMENT_PROVIDER_URL. A Stripe
+ * adapter would make the same calls to api.stripe.com with its secret key: create a
+ * PaymentIntent with `confirm: true` and the Idempotency-Key, list an order's intents and refunds
+ * by searching their metadata, and map `requires_payment_method` to a decline.
+ *
+ * No answer (a timeout, a dropped connection), a 409 (the same key still in flight), a 429 or a
+ * 5xx is a TransientPaymentError: the outcome is unknown, and the caller retries with the same
+ * key or looks the key up. A 4xx is a bug in the request, never retried.
+ */
+import {
+  type ChargeRequest,
+  type ChargeResult,
+  type PaymentProvider,
+  type PaymentRecord,
+  type RefundRecord,
+  type RefundRequest,
+  TransientPaymentError,
+} from './provider';
+
+interface Intent {
+  id: string;
+  amount: number;
+  amount_refunded: number;
+  status: string;
+  last_payment_error: { code: string } | null;
+  metadata: Record<string, string>;
+}
+
+interface Refund {
+  id: string;
+  amount: number;
+  payment_intent: string;
+  metadata: Record<string, string>;
+}
+
+export class HttpPaymentProvider implements PaymentProvider {
+  constructor(
+    private readonly baseUrl: string,
+    /** Below the activity's own timeout, so an unanswered call is retried in the same attempt budget. */
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: object, key?: string): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...(key ? { 'idempotency-key': key } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch {
+      // Never the error's text: it can quote the URL.
+      throw new TransientPaymentError(`the payment provider did not answer ${method} ${path.split('?')[0]}`);
+    }
+    if (res.status === 409 || res.status === 429 || res.status >= 500)
+      throw new TransientPaymentError(`the payment provider answered ${res.status}`);
+    const json = (await res.json().catch(() => null)) as T | null;
+    if (!res.ok || json === null)
+      throw new Error(`the payment provider refused ${method} ${path.split('?')[0]}: ${res.status}`);
+    return json;
+  }
+
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
+    const intent = await this.call<Intent>(
+      'POST',
+      '/v1/payment_intents',
+      {
+        amount: request.amount,
+        currency: request.currency,
+        payment_method: request.token,
+        confirm: true,
+        metadata: { order_id: request.orderId, key: request.idempotencyKey },
+      },
+      request.idempotencyKey,
+    );
+    const record = toRecord(intent);
+    if (record.status === 'succeeded')
+      return { status: 'succeeded', paymentId: intent.id, amount: intent.amount };
+    if (record.status === 'declined') return { status: 'declined', paymentId: intent.id, code: record.code! };
+    throw new TransientPaymentError('the payment is still processing');
+  }
+
+  async refund(request: RefundRequest): Promise<{ refundId: string; amount: number }> {
+    const refund = await this.call<Refund>(
+      'POST',
+      '/v1/refunds',
+      {
+        payment_intent: request.paymentId,
+        amount: request.amount,
+        reason: request.reason,
+        metadata: { order_id: request.orderId, key: request.idempotencyKey },
+      },
+      request.idempotencyKey,
+    );
+    return { refundId: refund.id, amount: refund.amount };
+  }
+
+  async paymentsOf(orderId: string): Promise<PaymentRecord[]> {
+    const list = await this.call<{ data: Intent[] }>(
+      'GET',
+      `/v1/payment_intents?order=${encodeURIComponent(orderId)}`,
+    );
+    return list.data.map(toRecord);
+  }
+
+  async refundsOf(orderId: string): Promise<RefundRecord[]> {
+    const list = await this.call<{ data: Refund[] }>(
+      'GET',
+      `/v1/refunds?order=${encodeURIComponent(orderId)}`,
+    );
+    return list.data.map((r) => ({
+      refundId: r.id,
+      paymentId: r.payment_intent,
+      idempotencyKey: r.metadata.key ?? '',
+      amount: r.amount,
+    }));
+  }
+}
+
+function toRecord(intent: Intent): PaymentRecord {
+  const status =
+    intent.status === 'succeeded'
+      ? 'succeeded'
+      : intent.status === 'requires_payment_method'
+        ? 'declined'
+        : 'processing';
+  return {
+    paymentId: intent.id,
+    idempotencyKey: intent.metadata.key ?? '',
+    status,
+    amount: intent.amount,
+    refunded: intent.amount_refunded,
+    ...(status === 'declined' ? { code: intent.last_payment_error?.code ?? 'declined' } : {}),
+  };
+}
