@@ -6,7 +6,7 @@ import { releaseAll } from '../services/inventory/ledger';
 import { modifyOrderItems } from '../services/orders/modify-order';
 import { placeOrder } from '../services/orders/place-order';
 import { recordRefund, saveReturn, type ReturnRecord } from '../services/orders/returns-store';
-import { recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
+import { recordPayments, recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
 import { releaseCoupon } from '../services/promotion/coupons';
 
 export function orderActivities({
@@ -39,6 +39,16 @@ export function orderActivities({
       snapshot: OrderSnapshot;
     }): Promise<void> {
       await recordTransition(db, args.orderId, args.entry, args.snapshot);
+    },
+
+    /** A payment's news without a transition (pending, failed), for the order center. */
+    async recordPayments(args: {
+      orderId: string;
+      seq: number;
+      payments: NonNullable<OrderSnapshot['payments']>;
+      at: string;
+    }): Promise<void> {
+      await recordPayments(db, args.orderId, args.seq, args.payments, args.at);
     },
 
     async recordRefund(args: {

@@ -2,8 +2,26 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/errors';
 import type { PaymentProvider } from '../services/payment/provider';
-import { TransientPaymentError } from '../services/payment/provider';
-import { findCharge, refundAcrossPayments } from '../services/payment/refunds';
+import type { PaymentRecord } from '../services/payment/provider';
+import { findCharge, refundAcrossPayments, refundKey } from '../services/payment/refunds';
+
+/** A charge as the workflow sees it: settled one way or the other, still pending, or never made. */
+export type ChargeOutcome =
+  | { status: 'succeeded'; paymentId: string }
+  | { status: 'declined'; paymentId: string; code: string }
+  | { status: 'pending'; paymentId: string; nextAction?: { redirectUrl: string } }
+  | { status: 'absent' };
+
+function outcomeOf(record: PaymentRecord): ChargeOutcome {
+  if (record.status === 'succeeded') return { status: 'succeeded', paymentId: record.paymentId };
+  if (record.status === 'declined' || record.status === 'canceled')
+    return { status: 'declined', paymentId: record.paymentId, code: record.code ?? record.status };
+  return {
+    status: 'pending',
+    paymentId: record.paymentId,
+    ...(record.nextAction ? { nextAction: record.nextAction } : {}),
+  };
+}
 
 export const chargeKey = (orderId: string, attempt: number) => `${orderId}:charge:${attempt}`;
 
@@ -27,6 +45,8 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
         currency: args.currency,
         token: args.token,
       });
+      if (result.status === 'pending')
+        return { paymentId: result.paymentId, status: 'pending' as const, nextAction: result.nextAction };
       if (result.status === 'declined') {
         throw ApplicationFailure.create({
           type: FailureType.PaymentDeclined,
@@ -35,25 +55,39 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
           details: [{ code: result.code }],
         });
       }
-      return { paymentId: result.paymentId };
+      return { paymentId: result.paymentId, status: 'succeeded' as const };
     },
 
     /**
-     * What became of a charge whose every answer was lost: the provider's record under the
-     * attempt's key. Still processing: asked again (retried) until the provider has decided.
+     * What became of a charge: the provider's record under the attempt's key. For an answer that
+     * never came (nothing recorded: it never happened), and for a pending charge, asked again.
      */
-    async reconcileCharge(args: {
-      orderId: string;
-      attempt: number;
-    }): Promise<
-      { status: 'succeeded'; paymentId: string } | { status: 'declined'; code: string } | { status: 'absent' }
-    > {
+    async reconcileCharge(args: { orderId: string; attempt: number }): Promise<ChargeOutcome> {
       const found = await findCharge(payments, args.orderId, chargeKey(args.orderId, args.attempt));
-      if (!found) return { status: 'absent' };
-      if (found.status === 'processing') throw new TransientPaymentError('the charge is still processing');
-      return found.status === 'succeeded'
-        ? { status: 'succeeded', paymentId: found.paymentId }
-        : { status: 'declined', code: found.code ?? 'declined' };
+      return found ? outcomeOf(found) : { status: 'absent' };
+    },
+
+    /** Gives up a charge waiting for the customer (3-D Secure); answers what it is now (it may have succeeded). */
+    async cancelPayment(args: { orderId: string; paymentId: string }): Promise<ChargeOutcome> {
+      return outcomeOf(await payments.cancel(args.paymentId));
+    },
+
+    /** Refunds one payment in full (a payment that succeeded after its order was cancelled), once per refund id. */
+    async refundPayment(args: {
+      orderId: string;
+      paymentId: string;
+      refundId: string;
+      amount: number;
+      reason: string;
+    }): Promise<number> {
+      const refund = await payments.refund({
+        idempotencyKey: refundKey(args.orderId, args.refundId, args.paymentId),
+        paymentId: args.paymentId,
+        orderId: args.orderId,
+        amount: args.amount,
+        reason: args.reason,
+      });
+      return refund.amount;
     },
 
     /** Refunds everything captured and not yet refunded on the order; returns what this refund (`tag`) refunded. */

@@ -87,6 +87,8 @@ export function createApp({
   );
   // The Web UI calls the codec server from its own origin (CORS inside); it parses its own, larger bodies.
   app.use('/codec', codecServer(auth, config.CODEC_ALLOWED_ORIGINS, codecFor(config)));
+  // Signed events are verified over their raw bytes (api/routes/inbound.ts): read as bytes, parsed after.
+  app.use('/v1/inbound', express.raw({ type: () => true, limit: '64kb' }));
   app.use(express.json({ limit: '100kb' }));
   app.get('/metrics', metrics.handler());
 
@@ -97,7 +99,7 @@ export function createApp({
     res.type('html').send(docsPage());
   });
 
-  const deps: RouteDeps = { db, temporal, commands: new OrderCommands(temporal, config, metrics) };
+  const deps: RouteDeps = { config, db, temporal, commands: new OrderCommands(temporal, config, metrics) };
   // Health checks, outside /v1: no token, no rate limit.
   mountRoutes(
     app,

@@ -21,9 +21,11 @@ import {
   createOrderUpdate,
   orderActionUpdate,
   ORDER_WORKFLOW_TYPE,
+  paymentUpdateSignal,
   searchAttributes,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
+  type PaymentUpdate,
 } from '../workflows/messages';
 import {
   returnActionUpdate,
@@ -60,6 +62,8 @@ export class OrderCommands {
       autoConfirmAfterMs: this.config.AUTO_CONFIRM_AFTER,
       afterSalesWindowMs:
         type === 'virtual' ? this.config.VIRTUAL_AFTER_SALES_WINDOW : this.config.AFTER_SALES_WINDOW,
+      pendingPaymentGraceMs: this.config.PAYMENT_PENDING_GRACE,
+      pendingPaymentPollMs: this.config.PAYMENT_PENDING_POLL,
     };
   }
 
@@ -129,6 +133,20 @@ export class OrderCommands {
         if (attempt >= 5 || !workflowIsBehind(err, shown, request)) throw err;
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
+    }
+  }
+
+  /**
+   * The provider's news of a charge, for the order's workflow; false when there is no running
+   * workflow to tell (the order ended long ago: nothing of it is pending).
+   */
+  async paymentUpdate(orderId: string, update: PaymentUpdate): Promise<boolean> {
+    try {
+      await this.answered(() => this.client.workflow.getHandle(orderId).signal(paymentUpdateSignal, update));
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
     }
   }
 

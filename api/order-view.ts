@@ -1,7 +1,7 @@
 /** An order as the contract shows it to one role: the status label and the actions that role may take. */
 import { allowedActions, statusLabel } from '../domain/machine';
 import { machineFor } from '../domain/machines';
-import type { OrderState } from '../domain/order';
+import { paymentStatusOf, paymentsView, type OrderState } from '../domain/order';
 import type { Role } from '../domain/roles';
 
 /**
@@ -41,6 +41,8 @@ export function orderView(order: OrderState, role: Role) {
     delivery: order.delivery,
     presale: order.presale,
     paymentDeadline: order.paymentDeadline,
+    paymentStatus: paymentStatusOf(order),
+    payments: paymentsView(order),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
     history: historyFor(order.history, role),

@@ -18,6 +18,16 @@ export const problem = z
     'RFC 9457 problem details; 409s carry orderStatus and allowedActions, 422s and 402s a code, 400s the zod errors',
   );
 
+/** A charge as the order shows it: pending ones (`processing`, `requires_action`) carry what the customer must do. */
+export const payment = z.object({
+  id: z.string(),
+  status: z.enum(['processing', 'requires_action', 'succeeded', 'failed']),
+  amount: money,
+  refunded: money,
+  nextAction: z.object({ redirectUrl: z.string() }).optional(),
+  code: z.string().optional(),
+});
+
 export const order = z
   .object({
     id: z.string(),
@@ -53,6 +63,8 @@ export const order = z
     delivery: z.object({ code: z.string(), voidedAt: z.string().optional() }).nullable(),
     presale: z.object({ deposit: money, balanceStartsAt: z.string(), balanceEndsAt: z.string() }).nullable(),
     paymentDeadline: z.string(),
+    paymentStatus: z.enum(['unpaid', 'pending', 'partially_paid', 'paid', 'partially_refunded', 'refunded']),
+    payments: z.array(payment),
     createdAt: z.string(),
     updatedAt: z.string(),
     history: z.array(history),
@@ -60,6 +72,10 @@ export const order = z
   .passthrough();
 
 export const orderEnvelope = z.object({ order });
+/** A pay's answer: 200 with the order paid; 202 while the payment is pending, with what the customer must do. */
+export const payAnswer = z.object({ order, payment: payment.optional() });
+/** What an inbound webhook answers: received (or received before). */
+export const received = z.object({ received: z.literal(true), duplicate: z.boolean() });
 export const orderList = z.object({ items: z.array(order), nextCursor: z.string().nullable() });
 
 export const product = z

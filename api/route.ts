@@ -7,6 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { AnyZodObject, z, ZodTypeAny } from 'zod';
+import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Role } from '../domain/roles';
 import { principalOf, requireRole, type Principal } from './auth';
@@ -19,6 +20,7 @@ export type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
 export type Links = Record<string, { parameters?: Record<string, string>; requestBody?: unknown }>;
 
 export interface RouteDeps {
+  config: Config;
   db: Db;
   temporal: Client;
   commands: OrderCommands;
@@ -57,6 +59,8 @@ export interface Route<
   params?: P;
   query?: Q;
   body?: B;
+  /** The body is read as bytes (a signed webhook): the handler verifies it, then parses it with `body`. */
+  raw?: boolean;
   /** The success statuses (a PUT answers 201 when it created, 200 when it replaced) and their body. */
   ok: [number[], ZodTypeAny];
   errors: number[];
@@ -108,7 +112,7 @@ export function mountRoutes(
         );
         const query = r.query ? r.query.parse(req.query) : {};
         // A POST without a body is an empty one: its schema says whether that is enough.
-        const body = r.body ? r.body.parse(req.body ?? {}) : undefined;
+        const body = r.body && !r.raw ? r.body.parse(req.body ?? {}) : undefined;
         await r.handle({ req, res, params, query, body, principal: () => principalOf(req) }, deps);
       }),
     );

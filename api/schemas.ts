@@ -210,3 +210,26 @@ export const patchOrderBody = z
   )
   // The same rule as the document states it: with only these two keys, "at least one" is this.
   .openapi({ minProperties: 1 });
+
+/** A machine-readable word from another system (an event type, a decline code): bounded, storable. */
+const word = z.string().regex(/^[a-z][a-z0-9_.]{0,79}$/, 'a lowercase word of letters, digits, `_` and `.`');
+
+/** A payment provider's event (Stripe's shape), as POST /v1/inbound/payments reads it once its signature verified. */
+export const paymentEvent = z
+  .object({
+    id,
+    type: word,
+    data: z
+      .object({
+        object: z
+          .object({
+            id,
+            status: word,
+            last_payment_error: z.object({ code: word }).passthrough().nullable().optional(),
+            metadata: z.object({ order_id: id }).passthrough(),
+          })
+          .passthrough(),
+      })
+      .passthrough(),
+  })
+  .passthrough();

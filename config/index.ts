@@ -73,6 +73,14 @@ const schema = z.object({
   PAYMENT_PROVIDER_URL: optionalText.pipe(z.string().url().optional()),
   // An unanswered call to the provider is given up after this (and retried, or looked up).
   PAYMENT_PROVIDER_TIMEOUT: duration('5s'),
+  // The provider's webhooks (POST /v1/inbound/payments) are signed with this; unset: the dev stack makes one
+  // for its sandbox, and a deployment without it refuses them all. Signatures older than the tolerance are refused.
+  PAYMENT_WEBHOOK_SECRET: optionalText,
+  PAYMENT_WEBHOOK_TOLERANCE: duration('5m'),
+  // A pending payment (a bank transfer, a 3-D Secure step) holds the payment timeout this much longer,
+  // and the provider is asked about it this often, webhooks or not.
+  PAYMENT_PENDING_GRACE: duration('10m'),
+  PAYMENT_PENDING_POLL: duration('30s'),
   // The sandbox payment service the dev stack starts (sandboxes/payments): its port, its own database
   // (default: a database of its own beside the order service's), a slow or faulty provider, tok_slow's delay.
   PAYMENT_SANDBOX_PORT: port(3100),
@@ -80,6 +88,7 @@ const schema = z.object({
   PAYMENT_SANDBOX_LATENCY: duration('0ms'),
   PAYMENT_SANDBOX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
   PAYMENT_SANDBOX_SLOW: duration('6s'),
+  PAYMENT_SANDBOX_ASYNC_DELAY: duration('2s'),
   // End-to-end payload encryption: `id:base64key` pairs, newest first (codec/encryption-codec.ts). Unset: off.
   PAYLOAD_ENCRYPTION_KEYS: optionalText.superRefine((v, ctx) => {
     if (!v) return;

@@ -4,6 +4,7 @@
  * `npm start`, the tests and the benchmarks all come through here.
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { signToken } from '../api/auth';
 import type { Config } from '../config';
@@ -40,6 +41,8 @@ export interface Stack {
   paymentProviderUrl: string;
   /** The sandbox payment service's own database, when it was started here. */
   paymentSandboxDatabaseUrl: string | null;
+  /** What the provider's webhooks are signed with. */
+  paymentWebhookSecret: string | null;
   databaseUrl: string;
   temporalAddress: string;
   temporalUiUrl: string | null;
@@ -166,6 +169,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // The payment provider: the configured one, or the sandbox payment service in a database of its own.
     let paymentProviderUrl = config.PAYMENT_PROVIDER_URL;
     let paymentSandboxDatabaseUrl: string | null = null;
+    // The sandbox's webhooks are signed with a secret the two share; a real provider's is configured.
+    const paymentWebhookSecret =
+      config.PAYMENT_WEBHOOK_SECRET ?? (paymentProviderUrl ? undefined : randomBytes(24).toString('hex'));
+    if (paymentWebhookSecret) childEnv.PAYMENT_WEBHOOK_SECRET = paymentWebhookSecret;
     if (!paymentProviderUrl) {
       paymentSandboxDatabaseUrl =
         config.PAYMENT_SANDBOX_DATABASE_URL ?? (await databaseBeside(databaseUrl, 'payment_sandbox'));
@@ -176,6 +183,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         PAYMENT_SANDBOX_LATENCY: `${config.PAYMENT_SANDBOX_LATENCY}ms`,
         PAYMENT_SANDBOX_ERROR_RATE: String(config.PAYMENT_SANDBOX_ERROR_RATE),
         PAYMENT_SANDBOX_SLOW: `${config.PAYMENT_SANDBOX_SLOW}ms`,
+        PAYMENT_SANDBOX_ASYNC_DELAY: `${config.PAYMENT_SANDBOX_ASYNC_DELAY}ms`,
+        PAYMENT_SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${config.PORT}/v1/inbound/payments`,
       });
       paymentProviderUrl = `http://127.0.0.1:${config.PAYMENT_SANDBOX_PORT}`;
       const healthz = `${paymentProviderUrl}/healthz`;
@@ -208,6 +217,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       apiUrl,
       paymentProviderUrl,
       paymentSandboxDatabaseUrl,
+      paymentWebhookSecret: paymentWebhookSecret ?? null,
       databaseUrl,
       temporalAddress,
       temporalUiUrl,

@@ -65,6 +65,53 @@ export interface OrderPolicy {
   paymentTimeoutMs: number;
   autoConfirmAfterMs: number;
   afterSalesWindowMs: number;
+  /** How long past the payment timeout a pending payment is waited for (orders placed before: 10 min). */
+  pendingPaymentGraceMs?: number;
+  /** How often the provider is asked about a pending payment, webhooks or not (orders placed before: 30 s). */
+  pendingPaymentPollMs?: number;
+}
+
+/** A charge as the order shows it; `processing` and `requires_action` are pending. */
+export interface OrderPayment {
+  id: string;
+  status: 'processing' | 'requires_action' | 'succeeded' | 'failed';
+  amount: number;
+  /** What was refunded of this payment when it came after its order ended (other refunds: see `paymentsView`). */
+  refunded: number;
+  /** The page a customer must open to finish it (3-D Secure). */
+  nextAction?: { redirectUrl: string };
+  code?: string;
+}
+
+export type PaymentStatus =
+  'unpaid' | 'pending' | 'partially_paid' | 'paid' | 'partially_refunded' | 'refunded';
+
+export const isPending = (p: OrderPayment) => p.status === 'processing' || p.status === 'requires_action';
+
+/** The order's payment in one word, for lists and filters. */
+export function paymentStatusOf(order: Pick<OrderState, 'amounts' | 'payments'>): PaymentStatus {
+  const { paid, refunded, total } = order.amounts;
+  if ((order.payments ?? []).some(isPending)) return 'pending';
+  if (paid === 0) return 'unpaid';
+  if (refunded >= paid) return 'refunded';
+  if (refunded > 0) return 'partially_refunded';
+  return paid < total ? 'partially_paid' : 'paid';
+}
+
+/**
+ * Each payment with what was refunded of it: refunds are taken from the oldest payment first
+ * (services/payment/refunds.ts), so the order's refunded total splits the same way; a payment
+ * refunded on its own (it came after the order ended) keeps its own figure.
+ */
+export function paymentsView(order: Pick<OrderState, 'amounts' | 'payments'>): OrderPayment[] {
+  const payments = order.payments ?? [];
+  let left = order.amounts.refunded - payments.reduce((a, p) => a + p.refunded, 0);
+  return payments.map((p) => {
+    if (p.status !== 'succeeded' || p.refunded > 0) return p;
+    const refunded = Math.min(left, p.amount);
+    left -= refunded;
+    return { ...p, refunded };
+  });
 }
 
 export interface PlaceOrderInput {
@@ -99,6 +146,8 @@ export interface OrderState extends Placement {
   shipment: { carrier: string; trackingNumber: string } | null;
   /** A virtual order's code; `voidedAt` once the order was refunded in full. */
   delivery: { code: string; voidedAt?: string } | null;
+  /** Every charge, oldest first (orders placed before payments were listed have none). */
+  payments?: OrderPayment[];
   updatedAt: string;
   history: HistoryEntry[];
 }
@@ -113,6 +162,8 @@ export interface ActionRequest {
   refund?: { refundId: string; items?: LineQuantity[] };
   /** `request_return`: the units the customer sends back. */
   returnRequest?: { returnId: string; items: LineQuantity[] };
+  /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */
+  settledPayment?: { paymentId: string; amount: number };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */
   modification?: { shippingAddress?: ShippingAddress; items?: LineQuantity[] };
 }

@@ -38,8 +38,8 @@ const LAYERS = {
   codec: { may: ['codec', 'domain'] },
   db: { may: ['db', 'domain', 'migrations'] },
   migrations: { may: ['migrations'] },
-  // Systems of their own (the sandbox payment service): they share no code with the order service.
-  sandboxes: { may: ['sandboxes'] },
+  // Systems of their own (the sandbox payment service): they share only the webhook signature with the order service.
+  sandboxes: { may: ['sandboxes', 'codec'] },
   devstack: { may: ['devstack', 'domain', 'workflows', 'api', 'worker', 'config', 'db', 'codec'] },
   scripts: { may: ['scripts', 'migrations', ...TOOLS] },
   bench: { may: ['bench', 'scripts', ...TOOLS] },

@@ -12,6 +12,7 @@ import * as m006 from './006_idempotency_keys';
 import * as m007 from './007_orders_type_index';
 import * as m008 from './008_idempotency_lease';
 import * as m009 from './009_delivery_code_voided';
+import * as m010 from './010_inbound_events';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -23,6 +24,7 @@ const migrations: Record<string, Knex.Migration> = {
   '007_orders_type_index': m007,
   '008_idempotency_lease': m008,
   '009_delivery_code_voided': m009,
+  '010_inbound_events': m010,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

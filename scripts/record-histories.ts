@@ -234,6 +234,28 @@ const scenarios: Record<string, Scenario> = {
     await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
     await until(id, c, 'CANCELLED');
   },
+  // A bank transfer the provider settles later (webhook), then one that succeeds after its order
+  // was cancelled (refunded at once), then a 3-D Secure step never finished (given up, expired).
+  'payments-pending': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const c = customer();
+    const paid = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(paid);
+    await pay(paid, c, 'tok_async_ok');
+    await until(paid, c, 'IN_PRODUCTION');
+    await call('POST', `/v1/orders/${paid}/cancel`, { as: c, body: { reason: 'replay' } });
+    await until(paid, c, 'CANCELLED');
+    const late = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(late);
+    await pay(late, c, 'tok_async_ok');
+    await call('POST', `/v1/orders/${late}/cancel`, { as: c, body: { reason: 'replay' } });
+    await waitForOrder(late, c, (o) => o.amounts.refunded > 0, 30_000);
+    const abandoned = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(abandoned);
+    await pay(abandoned, c, 'tok_3ds');
+    await until(abandoned, c, 'CANCELLED');
+  },
   // A full refund of a virtual order voids its code and releases what it held (issue 19).
   'virtual-refunded-in-full': async ({ created }) => {
     const sku = uniqueSku('h');
@@ -307,6 +329,8 @@ async function main() {
     ...isolated,
     AUTH_JWT_SECRET: TEST_SECRET,
     PAYMENT_TIMEOUT: '2s',
+    PAYMENT_PENDING_GRACE: '3s',
+    PAYMENT_PENDING_POLL: '1s',
     AUTO_CONFIRM_AFTER: '2s',
     AFTER_SALES_WINDOW: '3s',
     VIRTUAL_AFTER_SALES_WINDOW: '1s',

@@ -52,6 +52,7 @@ export default async function globalSetup(): Promise<void> {
     TEMPORAL_ADDRESS: stack.temporalAddress,
     PAYMENT_PROVIDER_URL: stack.paymentProviderUrl,
     PAYMENT_SANDBOX_DATABASE_URL: stack.paymentSandboxDatabaseUrl ?? '',
+    PAYMENT_WEBHOOK_SECRET: stack.paymentWebhookSecret ?? '',
     TEST_TEMPORAL_UI_URL: stack.temporalUiUrl ?? '',
     TEST_DATA_DIR: dataDir,
   });

@@ -16,12 +16,17 @@ const units = (items: LineQuantity[]) => items.map((i) => `${i.quantity} × ${i.
 export const activitySummaries: Describers = {
   placeOrder: (input) =>
     `place: price ${units(input.items)}, hold stock${input.couponCode ? `, lock coupon ${input.couponCode}` : ''}`,
+  recordPayments: ({ payments }) =>
+    `record payments in PostgreSQL: ${payments.map((p) => `${p.id} ${p.status}`).join(', ')}`,
   recordTransition: ({ entry }) =>
     `record ${entry.from ?? 'new'} → ${entry.to} (${entry.action} by ${entry.actor}) in PostgreSQL`,
   secureStockForPayment: ({ attempt }) => `take pay-time stock before charge attempt ${attempt}`,
   releasePaymentStock: ({ attempt }) => `give back the stock taken for charge attempt ${attempt}`,
   capturePayment: ({ amount, currency, attempt }) => `charge ${amount} ${currency} (attempt ${attempt})`,
   reconcileCharge: ({ attempt }) => `ask the provider what became of charge attempt ${attempt}`,
+  cancelPayment: ({ paymentId }) => `give up payment ${paymentId} (the customer never finished it)`,
+  refundPayment: ({ amount, paymentId }) =>
+    `refund ${amount} of payment ${paymentId} (it came after the order ended)`,
   commitStock: () => 'commit the held stock as sold',
   releaseHolds: ({ tag }) => `release held stock and coupon (${tag})`,
   redeemCoupon: () => 'redeem the locked coupon',

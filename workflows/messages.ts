@@ -3,7 +3,7 @@
  * workflows; the workflow implements them. No I/O here.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ActionRequest, OrderState, PlaceOrderInput } from '../domain/order';
 
 export const ORDER_WORKFLOW_TYPE = 'orderWorkflow';
@@ -19,6 +19,14 @@ export interface OrderWorkflowResult {
 export const createOrderUpdate = defineUpdate<OrderState>('createOrder');
 /** Every action on an order (pay, ship, confirm, cancel, ...): validated against the state machine. */
 export const orderActionUpdate = defineUpdate<OrderState, [ActionRequest]>('orderAction');
+
+/** The provider's news of a pending charge (its webhook, through the API): settled one way or the other. */
+export interface PaymentUpdate {
+  paymentId: string;
+  status: 'succeeded' | 'declined';
+  code?: string;
+}
+export const paymentUpdateSignal = defineSignal<[PaymentUpdate]>('paymentUpdate');
 
 export const orderStateQuery = defineQuery<OrderState | null>('orderState');
 export const allowedActionsQuery = defineQuery<Record<string, string[]>>('allowedActions');

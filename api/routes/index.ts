@@ -2,6 +2,7 @@
 import type { Route } from '../route';
 import { catalogueRoutes } from './catalogue';
 import { healthRoutes } from './health';
+import { inboundRoutes } from './inbound';
 import { orderRoutes } from './orders';
 import { orderTypeRoutes } from './order-types';
 import { promotionRoutes } from './promotions';
@@ -13,5 +14,6 @@ export const ROUTES: readonly Route[] = [
   ...orderRoutes,
   ...reverseFlowRoutes,
   ...orderTypeRoutes,
+  ...inboundRoutes,
   ...healthRoutes,
 ];

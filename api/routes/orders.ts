@@ -3,7 +3,7 @@ import type { ZodTypeAny } from 'zod';
 import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { machineFor } from '../../domain/machines';
-import type { ActionRequest, OrderState } from '../../domain/order';
+import { isPending, type ActionRequest, type OrderState } from '../../domain/order';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import type { Principal } from '../auth';
 import { listOrders } from '../../services/orders/list-orders';
@@ -62,6 +62,8 @@ export async function actOn(
 /** One route per action: the body schema shapes the request, the workflow's machine decides. */
 function actionRoute<B extends ZodTypeAny>(spec: {
   action: string;
+  /** The answer's statuses and body, when not just 200 with the order. */
+  ok?: [number[], ZodTypeAny];
   id: string;
   summary: string;
   roles: string;
@@ -77,7 +79,7 @@ function actionRoute<B extends ZodTypeAny>(spec: {
     roles: spec.roles,
     params: orderIdParams,
     body: spec.body,
-    ok: [[200], res.orderEnvelope],
+    ok: spec.ok ?? [[200], res.orderEnvelope],
     errors: spec.errors,
     idempotent: true,
     links: ORDER_LINKS,
@@ -90,6 +92,10 @@ function actionRoute<B extends ZodTypeAny>(spec: {
         { action: spec.action, ...spec.request(body) },
         updateIdFromKey(req, params.id, spec.action),
       );
+      // A payment the provider has not decided yet: accepted, not done; the answer says what is next.
+      const pending = spec.action === 'pay' ? (updated.payments ?? []).find(isPending) : undefined;
+      if (pending)
+        return void reply.status(202).json({ order: orderView(updated, caller.role), payment: pending });
       reply.status(200).json({ order: orderView(updated, caller.role) });
     },
   });
@@ -163,6 +169,7 @@ export const orderRoutes: Route[] = [
   actionRoute({
     action: 'pay',
     id: 'payOrder',
+    ok: [[200, 202], res.payAnswer],
     summary:
       'Pay (sandbox tokens: tok_ok, tok_declined, tok_insufficient_funds, tok_flaky, tok_lost, tok_slow)',
     roles: 'owner',

@@ -5,17 +5,26 @@
  *   tok_ok pays · tok_declined, tok_insufficient_funds are declined · tok_flaky answers 503 twice
  *   per key, then pays · tok_lost pays, but every reply to the create is lost (the connection
  *   drops) · tok_slow pays after `slowMs`, answering only then (a client gives up first) ·
- *   any other token is declined (invalid_token).
+ *   tok_async_ok, tok_async_fail answer `processing` and settle later (a bank transfer): by
+ *   webhook, or as a retrieve shows · tok_3ds answers `requires_action` with the page the
+ *   customer's browser opens (`next_action.redirect_to_url.url`); a POST there completes it
+ *   (`{ "outcome": "fail" }` fails it) · any other token is declined (invalid_token).
+ * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
  * `latencyMs` and `errorRate` (a 503 before anything is written) make the whole service slow or
  * faulty, for crash tests and chaos runs.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { InvalidRequest, type IntentRow, type Ledger, type RefundRow } from './ledger';
+import { ASYNC_OUTCOMES, eventOf } from './webhooks';
 
 export interface SandboxSettings {
   latencyMs: number;
   errorRate: number;
   slowMs: number;
+  /** This service's own address, for the 3-D Secure page a customer's browser opens. */
+  publicUrl: string;
+  /** Events of settlements wait this long before their first delivery (a late webhook). */
+  deliverAfterMs: number;
 }
 
 const DECLINES: Record<string, string> = {
@@ -26,7 +35,7 @@ const PAYS = new Set(['tok_ok', 'tok_flaky', 'tok_lost', 'tok_slow']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function intentView(row: IntentRow, refunded = 0) {
+export function intentView(row: IntentRow, refunded = 0, publicUrl = '') {
   return {
     id: row.id,
     object: 'payment_intent',
@@ -37,6 +46,10 @@ function intentView(row: IntentRow, refunded = 0) {
     status: row.status,
     payment_method: row.token,
     last_payment_error: row.decline_code ? { code: row.decline_code } : null,
+    next_action:
+      row.status === 'requires_action'
+        ? { type: 'redirect_to_url', redirect_to_url: { url: `${publicUrl}/3ds/${row.id}` } }
+        : null,
     metadata: row.metadata,
     created: Math.floor(new Date(row.created_at).getTime() / 1000),
   };
@@ -79,6 +92,9 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     next();
   });
 
+  const view = (row: IntentRow, refunded = 0) => intentView(row, refunded, settings.publicUrl);
+  const announce = eventOf(view);
+
   /** In-flight creates, by key: a second request with the same key while the first runs is a 409, as at Stripe. */
   const inFlight = new Set<string>();
 
@@ -109,20 +125,25 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
           currency: body.currency,
           token,
         });
-        if (intent.status === 'processing') {
+        if (intent.status === 'processing' && !(token in ASYNC_OUTCOMES)) {
           if (token === 'tok_flaky' && intent.attempts <= 2)
             return error(res, 503, 'api_error', 'tok_flaky: a transient failure');
-          if (token === 'tok_slow') await sleep(settings.slowMs);
-          intent = (await ledger.settle(
-            intent.id,
-            PAYS.has(token)
-              ? { status: 'succeeded' }
-              : { status: 'requires_payment_method', code: DECLINES[token] ?? 'invalid_token' },
-          )) as IntentRow;
+          if (token === 'tok_3ds') intent = await ledger.requireAction(intent.id);
+          else {
+            if (token === 'tok_slow') await sleep(settings.slowMs);
+            intent = (await ledger.settle(
+              intent.id,
+              PAYS.has(token)
+                ? { status: 'succeeded' }
+                : { status: 'requires_payment_method', code: DECLINES[token] ?? 'invalid_token' },
+              announce,
+              settings.deliverAfterMs,
+            ))!;
+          }
         }
         // The capture happened; the answer never reaches the client.
         if (token === 'tok_lost') return void req.socket.destroy();
-        res.json(intentView(intent));
+        res.json(view(intent));
       } finally {
         inFlight.delete(key);
       }
@@ -137,7 +158,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       if (!order) return error(res, 400, 'invalid_request_error', 'order is required');
       const intents = await ledger.intentsOf(order);
       const refunded = await ledger.refunded(intents.map((i) => i.id));
-      res.json({ object: 'list', data: intents.map((i) => intentView(i, refunded.get(i.id) ?? 0)) });
+      res.json({ object: 'list', data: intents.map((i) => view(i, refunded.get(i.id) ?? 0)) });
     }),
   );
 
@@ -147,7 +168,45 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       const intent = await ledger.intent(String(req.params.id));
       if (!intent) return error(res, 404, 'invalid_request_error', 'no such payment intent');
       const refunded = await ledger.refunded([intent.id]);
-      res.json(intentView(intent, refunded.get(intent.id) ?? 0));
+      res.json(view(intent, refunded.get(intent.id) ?? 0));
+    }),
+  );
+
+  /** Cancels an intent still waiting for the customer (Stripe cancels only those, never one processing). */
+  app.post(
+    '/v1/payment_intents/:id/cancel',
+    handle(async (req, res) => {
+      const intent = await ledger.intent(String(req.params.id));
+      if (!intent) return error(res, 404, 'invalid_request_error', 'no such payment intent');
+      if (intent.status === 'processing')
+        return error(res, 400, 'invalid_request_error', 'a processing payment intent cannot be canceled');
+      const settled = await ledger.settle(
+        intent.id,
+        { status: 'canceled' },
+        announce,
+        settings.deliverAfterMs,
+      );
+      res.json(view(settled!));
+    }),
+  );
+
+  /** The 3-D Secure page the customer's browser was sent to: a POST is the customer's answer. */
+  app.post(
+    '/3ds/:id',
+    handle(async (req, res) => {
+      const intent = await ledger.intent(String(req.params.id));
+      if (!intent || intent.token !== 'tok_3ds')
+        return error(res, 404, 'invalid_request_error', 'no such challenge');
+      const failed = (req.body as { outcome?: string } | undefined)?.outcome === 'fail';
+      const settled = await ledger.settle(
+        intent.id,
+        failed
+          ? { status: 'requires_payment_method', code: 'authentication_failed' }
+          : { status: 'succeeded' },
+        announce,
+        settings.deliverAfterMs,
+      );
+      res.json(view(settled!));
     }),
   );
 

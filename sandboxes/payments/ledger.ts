@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 
-export type IntentStatus = 'processing' | 'succeeded' | 'requires_payment_method';
+export type IntentStatus =
+  'processing' | 'requires_action' | 'succeeded' | 'requires_payment_method' | 'canceled';
 
 export interface IntentRow {
   id: string;
@@ -33,8 +34,29 @@ export interface RefundRow {
   created_at: Date;
 }
 
+export interface EventRow {
+  id: string;
+  type: string;
+  intent_id: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+}
+
 /** The sandbox's own tables, created when missing: it needs no migration tool of the order service. */
 export async function ensureSchema(db: Knex): Promise<void> {
+  if (!(await db.schema.hasTable('sandbox_events'))) {
+    await db.schema.createTable('sandbox_events', (t) => {
+      t.text('id').primary();
+      t.text('type').notNullable();
+      t.text('intent_id').notNullable();
+      t.jsonb('payload').notNullable();
+      t.integer('attempts').notNullable().defaultTo(0);
+      t.timestamp('next_attempt_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+      t.timestamp('delivered_at', { useTz: true });
+      t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+      t.index(['delivered_at', 'next_attempt_at']);
+    });
+  }
   if (!(await db.schema.hasTable('sandbox_payment_intents'))) {
     await db.schema.createTable('sandbox_payment_intents', (t) => {
       t.text('id').primary();
@@ -46,11 +68,18 @@ export async function ensureSchema(db: Knex): Promise<void> {
       t.text('token').notNullable();
       t.text('status').notNullable();
       t.text('decline_code');
+      // Which sandbox process settles it and sends its events, when several share these books (tests).
+      t.text('instance').notNullable().defaultTo('main');
       t.integer('attempts').notNullable().defaultTo(0);
       t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
       t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
     });
   }
+  // Books kept before processes shared them: every intent is the main process's.
+  if (!(await db.schema.hasColumn('sandbox_payment_intents', 'instance')))
+    await db.schema.alterTable('sandbox_payment_intents', (t) =>
+      t.text('instance').notNullable().defaultTo('main'),
+    );
   if (!(await db.schema.hasTable('sandbox_refunds'))) {
     await db.schema.createTable('sandbox_refunds', (t) => {
       t.text('id').primary();
@@ -79,7 +108,11 @@ export class InvalidRequest extends Error {
 }
 
 export class Ledger {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    /** This process, among several that may share the books: it settles and announces only its own intents. */
+    private readonly instance = 'main',
+  ) {}
 
   /**
    * The intent under this key, created if new (status `processing`), with the number of times it
@@ -104,6 +137,7 @@ export class Ledger {
           currency: args.currency,
           token: args.token,
           status: 'processing',
+          instance: this.instance,
         })
         .onConflict('idempotency_key')
         .ignore();
@@ -121,20 +155,84 @@ export class Ledger {
     });
   }
 
-  /** Settles a processing intent; a settled one keeps its outcome (a replay answers with it). */
+  /**
+   * Settles an intent that is still open (processing, or waiting for the customer's action),
+   * and records the event the webhook sends, in one transaction; a settled one keeps its outcome
+   * (a replay answers with it). `eventOf` turns the settled row into the event's payload.
+   */
   async settle(
     id: string,
-    outcome: { status: 'succeeded' } | { status: 'requires_payment_method'; code: string },
-  ) {
+    outcome:
+      { status: 'succeeded' } | { status: 'requires_payment_method'; code: string } | { status: 'canceled' },
+    eventOf: (row: IntentRow) => { type: string; payload: Record<string, unknown> } | null,
+    deliverAfterMs = 0,
+  ): Promise<IntentRow | null> {
+    return this.db.transaction(async (trx) => {
+      const [row] = await trx('sandbox_payment_intents')
+        .where({ id })
+        .whereIn('status', ['processing', 'requires_action'])
+        .update({
+          status: outcome.status,
+          decline_code: outcome.status === 'requires_payment_method' ? outcome.code : null,
+          updated_at: trx.fn.now(),
+        })
+        .returning('*');
+      if (!row) return (await trx('sandbox_payment_intents').where({ id }).first()) ?? null;
+      const event = eventOf(row as IntentRow);
+      if (event) {
+        const eventId = newId('evt');
+        await trx('sandbox_events').insert({
+          id: eventId,
+          type: event.type,
+          intent_id: id,
+          payload: JSON.stringify({ id: eventId, type: event.type, ...event.payload }),
+          next_attempt_at: new Date(Date.now() + deliverAfterMs),
+        });
+      }
+      return row as IntentRow;
+    });
+  }
+
+  /** Marks an open intent as waiting for the customer (3-D Secure). */
+  async requireAction(id: string): Promise<IntentRow> {
     const [row] = await this.db('sandbox_payment_intents')
       .where({ id, status: 'processing' })
-      .update({
-        status: outcome.status,
-        decline_code: outcome.status === 'succeeded' ? null : outcome.code,
-        updated_at: this.db.fn.now(),
-      })
+      .update({ status: 'requires_action', updated_at: this.db.fn.now() })
       .returning('*');
-    return (row as IntentRow | undefined) ?? this.intent(id);
+    return (row as IntentRow | undefined) ?? ((await this.intent(id)) as IntentRow);
+  }
+
+  /** Asynchronous methods still processing after `ms`: the bank has answered. */
+  async dueAsync(tokens: string[], ms: number): Promise<IntentRow[]> {
+    return this.db('sandbox_payment_intents')
+      .where({ status: 'processing', instance: this.instance })
+      .whereIn('token', tokens)
+      .where('created_at', '<', new Date(Date.now() - ms))
+      .limit(50);
+  }
+
+  /** Events waiting for delivery, oldest first. */
+  async eventsDue(limit = 20): Promise<EventRow[]> {
+    return this.db('sandbox_events as e')
+      .join('sandbox_payment_intents as i', 'i.id', 'e.intent_id')
+      .where('i.instance', this.instance)
+      .whereNull('e.delivered_at')
+      .where('e.next_attempt_at', '<=', this.db.fn.now())
+      .orderBy('e.created_at')
+      .limit(limit)
+      .select('e.*');
+  }
+
+  async delivered(id: string): Promise<void> {
+    await this.db('sandbox_events').where({ id }).update({ delivered_at: this.db.fn.now() });
+  }
+
+  /** Not delivered: the next attempt later, backing off to at most 30 s. */
+  async deferred(event: EventRow): Promise<void> {
+    const backoff = Math.min(30_000, 500 * 2 ** event.attempts);
+    await this.db('sandbox_events')
+      .where({ id: event.id })
+      .update({ attempts: event.attempts + 1, next_attempt_at: new Date(Date.now() + backoff) });
   }
 
   async intent(id: string): Promise<IntentRow | null> {

@@ -2,11 +2,17 @@
  * The sandbox payment service, its own process with its own database, as a real provider is:
  *   PAYMENT_SANDBOX_PORT, PAYMENT_SANDBOX_HOST, PAYMENT_SANDBOX_DATABASE_URL (npm start and the tests set them),
  *   PAYMENT_SANDBOX_LATENCY and PAYMENT_SANDBOX_ERROR_RATE (a slow or faulty provider),
- *   PAYMENT_SANDBOX_SLOW (how long tok_slow takes).
+ *   PAYMENT_SANDBOX_SLOW (how long tok_slow takes), PAYMENT_SANDBOX_ASYNC_DELAY (how long an
+ *   asynchronous method takes to settle), PAYMENT_SANDBOX_WEBHOOK_URL and PAYMENT_WEBHOOK_SECRET
+ *   (where its events go, signed with what), PAYMENT_SANDBOX_WEBHOOKS=off (they never go),
+ *   PAYMENT_SANDBOX_WEBHOOK_DUPLICATES=1 (each goes twice), PAYMENT_SANDBOX_WEBHOOK_DELAY (late),
+ *   PAYMENT_SANDBOX_INSTANCE (one of several processes sharing the books: it settles only its own).
  */
 import knex from 'knex';
 import { sandboxPaymentsApp } from './app';
 import { ensureSchema, Ledger } from './ledger';
+import { startBackground } from './webhooks';
+import { intentView } from './app';
 
 function milliseconds(text: string | undefined, fallback: number): number {
   if (!text) return fallback;
@@ -23,18 +29,40 @@ async function main() {
   const errorRate = Number(process.env.PAYMENT_SANDBOX_ERROR_RATE ?? 0);
   if (!(errorRate >= 0 && errorRate <= 1))
     throw new Error('PAYMENT_SANDBOX_ERROR_RATE is a number from 0 to 1');
-  const app = sandboxPaymentsApp(new Ledger(db), {
+  const port = Number(process.env.PAYMENT_SANDBOX_PORT ?? 3100);
+  const publicUrl = process.env.PAYMENT_SANDBOX_PUBLIC_URL ?? `http://127.0.0.1:${port}`;
+  const deliverAfterMs = milliseconds(process.env.PAYMENT_SANDBOX_WEBHOOK_DELAY, 0);
+  const ledger = new Ledger(db, process.env.PAYMENT_SANDBOX_INSTANCE || 'main');
+  const app = sandboxPaymentsApp(ledger, {
     latencyMs: milliseconds(process.env.PAYMENT_SANDBOX_LATENCY, 0),
     errorRate,
     slowMs: milliseconds(process.env.PAYMENT_SANDBOX_SLOW, 6000),
+    publicUrl,
+    deliverAfterMs,
   });
-  const port = Number(process.env.PAYMENT_SANDBOX_PORT ?? 3100);
+  const background = startBackground(
+    ledger,
+    {
+      url: process.env.PAYMENT_SANDBOX_WEBHOOK_URL || undefined,
+      secret: process.env.PAYMENT_WEBHOOK_SECRET ?? '',
+      enabled: process.env.PAYMENT_SANDBOX_WEBHOOKS !== 'off',
+      duplicates: process.env.PAYMENT_SANDBOX_WEBHOOK_DUPLICATES === '1',
+      asyncMs: milliseconds(process.env.PAYMENT_SANDBOX_ASYNC_DELAY, 2000),
+      deliverAfterMs,
+      view: (row) => intentView(row, 0, publicUrl),
+    },
+    (line) => console.error(line),
+  );
   // Loopback unless told (a container listens on every interface).
   const host = process.env.PAYMENT_SANDBOX_HOST ?? '127.0.0.1';
   const server = app.listen(port, host, () =>
     console.log(JSON.stringify({ msg: 'payment sandbox listening', port, pid: process.pid })),
   );
-  const stop = () => server.close(() => void db.destroy().then(() => process.exit(0)));
+  const stop = () => {
+    background.stop();
+    server.close(() => void db.destroy().then(() => process.exit(0)));
+    server.closeAllConnections();
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -23,6 +23,7 @@ interface OrderRow {
     presale?: OrderState['presale'];
     shipment?: OrderState['shipment'];
     delivery?: OrderState['delivery'];
+    payments?: OrderState['payments'];
   };
   created_at: Date;
   updated_at: Date;
@@ -48,6 +49,7 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
     presale: row.details.presale ?? null,
     shipment: row.details.shipment ?? null,
     delivery: row.details.delivery ?? null,
+    payments: row.details.payments ?? [],
     couponCode: row.coupon_code,
     shippingAddress: row.shipping_address,
     paymentDeadline: row.payment_deadline ? row.payment_deadline.toISOString() : '',
@@ -84,4 +86,14 @@ export async function loadOrder(db: Knex, id: string): Promise<OrderState | null
       ...(h.reason ? { reason: h.reason } : {}),
     })),
   );
+}
+
+/** The order's charges still pending at the provider, as its workflow last recorded them. */
+export async function pendingPaymentIds(db: Knex, orderId: string): Promise<string[]> {
+  const row: { payments: { id: string; status: string }[] | null } | undefined = await db('orders')
+    .where('id', orderId)
+    .first(db.raw(`details->'payments' AS payments`));
+  return (row?.payments ?? [])
+    .filter((p) => p.status === 'processing' || p.status === 'requires_action')
+    .map((p) => p.id);
 }

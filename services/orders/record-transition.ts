@@ -18,6 +18,7 @@ export type OrderSnapshot = Pick<
   | 'paymentDeadline'
   | 'updatedAt'
   | 'shippingAddress'
+  | 'payments'
 >;
 
 /**
@@ -81,6 +82,7 @@ export async function recordTransition(
         presale: snapshot.presale,
         shipment: snapshot.shipment,
         delivery: snapshot.delivery,
+        ...(snapshot.payments ? { payments: snapshot.payments } : {}),
       }),
       entry.seq,
       snapshot.updatedAt,
@@ -89,4 +91,24 @@ export async function recordTransition(
       ...(lines.length ? [...lines.flat(), orderId] : []),
     ],
   );
+}
+
+/**
+ * A payment changed without a transition (it is pending, or failed): the order's payments, unless
+ * a later transition has already written newer ones.
+ */
+export async function recordPayments(
+  db: Knex,
+  orderId: string,
+  seq: number,
+  payments: NonNullable<OrderState['payments']>,
+  at: string,
+): Promise<void> {
+  await db('orders')
+    .where('id', orderId)
+    .andWhere('history_seq', '<=', seq)
+    .update({
+      details: db.raw(`jsonb_set(details, '{payments}', ?::jsonb)`, [JSON.stringify(payments)]),
+      updated_at: at,
+    });
 }

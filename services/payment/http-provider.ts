@@ -21,6 +21,7 @@ import {
 
 interface Intent {
   id: string;
+  next_action: { redirect_to_url?: { url: string } } | null;
   amount: number;
   amount_refunded: number;
   status: string;
@@ -83,7 +84,24 @@ export class HttpPaymentProvider implements PaymentProvider {
     if (record.status === 'succeeded')
       return { status: 'succeeded', paymentId: intent.id, amount: intent.amount };
     if (record.status === 'declined') return { status: 'declined', paymentId: intent.id, code: record.code! };
-    throw new TransientPaymentError('the payment is still processing');
+    if (record.status === 'canceled') return { status: 'declined', paymentId: intent.id, code: 'canceled' };
+    return {
+      status: 'pending',
+      paymentId: intent.id,
+      ...(record.nextAction ? { nextAction: record.nextAction } : {}),
+    };
+  }
+
+  async cancel(paymentId: string): Promise<PaymentRecord> {
+    try {
+      return toRecord(
+        await this.call<Intent>('POST', `/v1/payment_intents/${encodeURIComponent(paymentId)}/cancel`, {}),
+      );
+    } catch (err) {
+      // Not cancellable (it is processing, or already settled): what it is now.
+      if (err instanceof TransientPaymentError) throw err;
+      return toRecord(await this.call<Intent>('GET', `/v1/payment_intents/${encodeURIComponent(paymentId)}`));
+    }
   }
 
   async refund(request: RefundRequest): Promise<{ refundId: string; amount: number }> {
@@ -123,13 +141,16 @@ export class HttpPaymentProvider implements PaymentProvider {
   }
 }
 
+const STATUSES: Record<string, PaymentRecord['status']> = {
+  succeeded: 'succeeded',
+  requires_payment_method: 'declined',
+  requires_action: 'requires_action',
+  canceled: 'canceled',
+};
+
 function toRecord(intent: Intent): PaymentRecord {
-  const status =
-    intent.status === 'succeeded'
-      ? 'succeeded'
-      : intent.status === 'requires_payment_method'
-        ? 'declined'
-        : 'processing';
+  const status = STATUSES[intent.status] ?? 'processing';
+  const redirectUrl = intent.next_action?.redirect_to_url?.url;
   return {
     paymentId: intent.id,
     idempotencyKey: intent.metadata.key ?? '',
@@ -137,5 +158,6 @@ function toRecord(intent: Intent): PaymentRecord {
     amount: intent.amount,
     refunded: intent.amount_refunded,
     ...(status === 'declined' ? { code: intent.last_payment_error?.code ?? 'declined' } : {}),
+    ...(status === 'requires_action' && redirectUrl ? { nextAction: { redirectUrl } } : {}),
   };
 }

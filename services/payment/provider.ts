@@ -13,9 +13,16 @@ export interface ChargeRequest {
   token: string;
 }
 
+/** What the customer must do for a pending charge: open this page (3-D Secure). */
+export interface NextAction {
+  redirectUrl: string;
+}
+
 export type ChargeResult =
   | { status: 'succeeded'; paymentId: string; amount: number }
-  | { status: 'declined'; paymentId: string; code: string };
+  | { status: 'declined'; paymentId: string; code: string }
+  /** Not decided yet: an asynchronous method, or a step the customer must take; settled later (a webhook, a lookup). */
+  | { status: 'pending'; paymentId: string; nextAction?: NextAction };
 
 export interface RefundRequest {
   idempotencyKey: string;
@@ -29,11 +36,12 @@ export interface RefundRequest {
 export interface PaymentRecord {
   paymentId: string;
   idempotencyKey: string;
-  /** `processing`: the provider has it and has not decided yet. */
-  status: 'succeeded' | 'declined' | 'processing';
+  /** `processing`: the provider has it and has not decided yet; `requires_action`: the customer must act. */
+  status: 'succeeded' | 'declined' | 'processing' | 'requires_action' | 'canceled';
   amount: number;
   refunded: number;
   code?: string;
+  nextAction?: NextAction;
 }
 
 export interface RefundRecord {
@@ -46,6 +54,8 @@ export interface RefundRecord {
 export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   refund(request: RefundRequest): Promise<{ refundId: string; amount: number }>;
+  /** Gives up a charge still waiting for the customer; its record as it then stands (it may have succeeded meanwhile). */
+  cancel(paymentId: string): Promise<PaymentRecord>;
   /** Every charge attempt of an order, oldest first. */
   paymentsOf(orderId: string): Promise<PaymentRecord[]>;
   /** Every refund of an order, oldest first. */

@@ -41,7 +41,11 @@ export async function startOwnServices(name: string, extraEnv: NodeJS.ProcessEnv
   // A slow or faulty provider of the test's own (the shared sandbox stays as it is), in the shared books.
   if (Object.keys(extraEnv).some((name) => name.startsWith('PAYMENT_SANDBOX_'))) {
     const sandboxPort = await freePort();
-    start('payments', { PAYMENT_SANDBOX_PORT: String(sandboxPort) });
+    start('payments', {
+      PAYMENT_SANDBOX_PORT: String(sandboxPort),
+      PAYMENT_SANDBOX_INSTANCE: env.TASK_QUEUE,
+      PAYMENT_SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${port}/v1/inbound/payments`,
+    });
     env.PAYMENT_PROVIDER_URL = `http://127.0.0.1:${sandboxPort}`;
     await waitFor(
       `${name} payments`,

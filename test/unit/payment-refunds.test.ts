@@ -13,6 +13,7 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
     [...refunds.values()].filter((r) => r.paymentId === paymentId).reduce((a, r) => a + r.amount, 0);
   const provider: PaymentProvider = {
     charge: () => Promise.reject(new Error('not used')),
+    cancel: () => Promise.reject(new Error('not used')),
     async refund(request) {
       if (calls.length >= failAfter) throw new Error('connection reset');
       calls.push(request);

@@ -14,8 +14,9 @@ import {
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
 import type { Effect } from '../../domain/machine';
-import type { ActionRequest, OrderState, LineQuantity } from '../../domain/order';
+import type { ActionRequest, LineQuantity, OrderPayment, OrderState } from '../../domain/order';
 import { applyRefund, planRefund } from '../../domain/refunds';
+import type { ChargeOutcome } from '../../activities/payment';
 import { payment, reconcile, store } from '../activities';
 import { cancelOrderFlow } from '../reverse/cancel-order';
 import { modifyOrderFlow } from '../reverse/modify-order';
@@ -32,40 +33,63 @@ export interface EffectContext {
   onReturnOpened: (returnId: string, items: LineQuantity[]) => void;
 }
 
-type Changes = Partial<
+/** A charge the provider has not decided: the action waits for it (./order-entity.ts). */
+export interface PendingCharge {
+  paymentId: string;
+  attempt: number;
+  amount: number;
+  nextAction?: { redirectUrl: string };
+}
+
+export type Changes = Partial<
   Pick<
     OrderState,
-    'amounts' | 'shipment' | 'delivery' | 'items' | 'discounts' | 'presale' | 'shippingAddress'
+    'amounts' | 'shipment' | 'delivery' | 'items' | 'discounts' | 'presale' | 'shippingAddress' | 'payments'
   >
->;
+> & { pending?: PendingCharge };
 
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
 async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean): Promise<Changes> {
-  const { order } = ctx;
-  const attempt = ctx.nextPaymentAttempt();
-  if (order.amounts.paid === 0) await store.secureStockForPayment({ orderId: order.id, attempt });
-  try {
-    await payment.capturePayment({
-      orderId: order.id,
-      attempt,
-      amount,
-      currency: order.currency,
-      token: ctx.request?.paymentToken ?? '',
-    });
-  } catch (err) {
-    // No answer came back however often it was asked: what happened is looked up, never guessed.
-    const outcome =
-      outcomeUnknown(err) && patched('reconcile-unknown-charge')
-        ? await reconcile.reconcileCharge({ orderId: order.id, attempt })
-        : undefined;
-    if (outcome?.status !== 'succeeded') {
-      // Registered before the charge ran; undone only if the charge did not happen.
-      if (order.amounts.paid === 0)
-        await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
-      throw outcome?.status === 'declined' ? declined(outcome.code) : err;
+  const { order, request } = ctx;
+  // A pending charge the provider has now made pays the action it was made for: nothing to ask again.
+  let paymentId = request?.settledPayment?.paymentId;
+  if (request?.settledPayment) amount = request.settledPayment.amount;
+  if (!paymentId) {
+    const attempt = ctx.nextPaymentAttempt();
+    if (order.amounts.paid === 0) await store.secureStockForPayment({ orderId: order.id, attempt });
+    let outcome: ChargeOutcome;
+    try {
+      const result = await payment.capturePayment({
+        orderId: order.id,
+        attempt,
+        amount,
+        currency: order.currency,
+        token: request?.paymentToken ?? '',
+      });
+      outcome =
+        result.status === 'pending'
+          ? { status: 'pending', paymentId: result.paymentId, nextAction: result.nextAction }
+          : { status: 'succeeded', paymentId: result.paymentId };
+    } catch (err) {
+      // No answer came back however often it was asked: what happened is looked up, never guessed.
+      const found =
+        outcomeUnknown(err) && patched('reconcile-unknown-charge')
+          ? await reconcile.reconcileCharge({ orderId: order.id, attempt })
+          : undefined;
+      if (found?.status !== 'succeeded' && found?.status !== 'pending') {
+        // Registered before the charge ran; undone only if the charge did not happen.
+        if (order.amounts.paid === 0)
+          await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+        throw found?.status === 'declined' ? declined(found.code) : err;
+      }
+      outcome = found;
     }
+    // Not decided yet (a bank transfer, a 3-D Secure step): no transition; the stock stays held.
+    if (outcome.status === 'pending' && patched('async-payments'))
+      return { pending: { paymentId: outcome.paymentId, attempt, amount, nextAction: outcome.nextAction } };
+    paymentId = outcome.paymentId;
   }
   if (settlesOrder) {
     await nonCancellable(async () => {
@@ -73,7 +97,18 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       await store.redeemCoupon({ orderId: order.id });
     });
   }
-  return { amounts: { ...order.amounts, paid: order.amounts.paid + amount } };
+  return {
+    amounts: { ...order.amounts, paid: order.amounts.paid + amount },
+    payments: withPayment(order, { id: paymentId, status: 'succeeded', amount, refunded: 0 }),
+  };
+}
+
+/** The order's payments with this one added, or updated if it is there (a pending one settled). */
+export function withPayment(order: OrderState, payment: OrderPayment): OrderPayment[] {
+  const payments = order.payments ?? [];
+  return payments.some((p) => p.id === payment.id)
+    ? payments.map((p) => (p.id === payment.id ? payment : p))
+    : [...payments, payment];
 }
 
 /** A charge whose retries ran out (or timed out) may have happened; a decline or a refusal did not. */

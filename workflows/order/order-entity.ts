@@ -6,13 +6,21 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   getExternalWorkflowHandle,
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
-import { allowedActions, decide, type OrderMachine, type TimerName } from '../../domain/machine';
+import {
+  allowedActions,
+  decide,
+  isTerminal,
+  type Effect,
+  type OrderMachine,
+  type TimerName,
+} from '../../domain/machine';
 import { checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
 import {
   actionRequestProblem,
@@ -24,16 +32,22 @@ import {
 } from '../../domain/order';
 import { invalidInput, notNow } from '../../domain/refusals';
 import { ROLES, type Actor } from '../../domain/roles';
-import type { local, store } from '../activities';
-import { searchAttributes, type OrderWorkflowInput } from '../messages';
+import { reconcile, refunds, store, type local } from '../activities';
+import { searchAttributes, type OrderWorkflowInput, type PaymentUpdate } from '../messages';
 import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
 import { returnRefundedSignal } from '../reverse/messages';
-import { runEffect } from './effects';
+import { runEffect, withPayment, type PendingCharge } from './effects';
 import { describeForSupport } from './support-details';
 
+/** The effects that charge the customer: none may run while another charge is pending. */
+const CHARGES = new Set<Effect>(['capturePayment', 'captureDeposit', 'captureBalance']);
+
 /** Where placement and the projection's writes run: local activities, or activities for orders started before. */
-export type QuickWrites = Pick<typeof local | typeof store, 'placeOrder' | 'recordTransition'>;
+export type QuickWrites = Pick<
+  typeof local | typeof store,
+  'placeOrder' | 'recordTransition' | 'recordPayments'
+>;
 
 export class OrderEntity {
   /** Set once placed. */
@@ -49,6 +63,12 @@ export class OrderEntity {
   readonly returnsToRefund: string[] = [];
   /** Refunds done, by id: a retried refund answers with the order as it is. */
   private readonly refundsDone = new Set<string>();
+  /** A charge the provider has not decided, and the action it pays for. */
+  private pending: (PendingCharge & { action: string; actor: Actor; request: ActionRequest }) | undefined;
+  /** When the provider was last asked about the pending charge. */
+  private polledAt = 0;
+  /** The provider's news of pending charges (webhooks, lookups), handled in order by the loop. */
+  readonly settlements: PaymentUpdate[] = [];
 
   constructor(
     private readonly input: OrderWorkflowInput,
@@ -89,6 +109,186 @@ export class OrderEntity {
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return; // a retry: answered with the order as it is
     const refusal = checkAction(this.machine, this.order, request, this.openReturns);
     if (refusal) throw refuse(refusal);
+    // While a charge is pending, nothing may charge again or change what it pays for; a cancel may.
+    if (this.pending && request.action !== 'cancel') {
+      const decision = decide(this.machine, this.order.status, request.action, request.actor.role);
+      const effect = decision.ok ? decision.transition.effect : undefined;
+      if (request.action === 'modify' || (effect && CHARGES.has(effect)))
+        throw refuse(
+          notNow(
+            'a payment of this order is pending: wait for its outcome',
+            this.order.status,
+            allowedActions(this.machine, this.order.status, request.actor.role),
+          ),
+        );
+    }
+  }
+
+  get paymentPending(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /** Milliseconds until the provider is asked again about the pending charge; undefined when none is. */
+  msUntilPoll(): number | undefined {
+    if (!this.pending) return undefined;
+    return Math.max(0, this.polledAt + (this.input.policy.pendingPaymentPollMs ?? 30_000) - Date.now());
+  }
+
+  /** How long past the payment timeout a pending charge is waited for. */
+  get pendingGraceMs(): number {
+    return this.input.policy.pendingPaymentGraceMs ?? 600_000;
+  }
+
+  /** Still waiting for the customer (3-D Secure), not for the provider. */
+  get awaitingCustomer(): boolean {
+    return this.pending?.nextAction !== undefined;
+  }
+
+  paymentUpdate(update: PaymentUpdate): void {
+    if (this.pending?.paymentId === update.paymentId) this.settlements.push(update);
+  }
+
+  /** Asks the provider about the pending charge (a webhook may never come). */
+  async pollPending(): Promise<void> {
+    const pending = this.pending;
+    if (!pending) return;
+    this.polledAt = Date.now();
+    const outcome = await reconcile.reconcileCharge({ orderId: this.current.id, attempt: pending.attempt });
+    if (outcome.status === 'succeeded' || outcome.status === 'declined')
+      this.paymentUpdate({
+        paymentId: pending.paymentId,
+        status: outcome.status,
+        ...(outcome.status === 'declined' ? { code: outcome.code } : {}),
+      });
+  }
+
+  /** Gives up a charge the customer never finished (3-D Secure); it may have succeeded meanwhile. */
+  async abandonPending(): Promise<void> {
+    const pending = this.pending;
+    if (!pending?.nextAction) return;
+    const outcome = await reconcile.cancelPayment({ orderId: this.current.id, paymentId: pending.paymentId });
+    this.paymentUpdate(
+      outcome.status === 'succeeded'
+        ? { paymentId: pending.paymentId, status: 'succeeded' }
+        : { paymentId: pending.paymentId, status: 'declined', code: 'abandoned' },
+    );
+  }
+
+  /**
+   * The provider has decided a pending charge. Paid: the action it was for is taken now, if the
+   * order can still take it; if not (cancelled, expired meanwhile), the money goes back and the
+   * order says so. Declined: the stock held for it is given back and the order stays payable.
+   */
+  async settle(update: PaymentUpdate): Promise<void> {
+    const pending = this.pending;
+    if (!pending || pending.paymentId !== update.paymentId) return;
+    this.pending = undefined;
+    const order = this.current;
+    if (update.status === 'succeeded') {
+      if (decide(this.machine, order.status, pending.action, pending.actor).ok) {
+        const request = {
+          ...pending.request,
+          settledPayment: { paymentId: pending.paymentId, amount: pending.amount },
+        };
+        await this.apply(pending.action, pending.actor, request, pending.request.reason);
+        return;
+      }
+      const refunded = await refunds.refundPayment({
+        orderId: order.id,
+        paymentId: pending.paymentId,
+        refundId: `late-${pending.paymentId}`,
+        amount: pending.amount,
+        reason: 'paid after the order ended',
+      });
+      await this.recordFact(
+        'late_payment_refunded',
+        `payment ${pending.paymentId} came after the order ended`,
+        {
+          amounts: {
+            ...order.amounts,
+            paid: order.amounts.paid + pending.amount,
+            refunded: order.amounts.refunded + refunded,
+          },
+          payments: withPayment(order, {
+            id: pending.paymentId,
+            status: 'succeeded',
+            amount: pending.amount,
+            refunded,
+          }),
+        },
+      );
+      return;
+    }
+    if (order.amounts.paid === 0 && !isTerminal(this.machine, order.status))
+      await CancellationScope.nonCancellable(() =>
+        store.releasePaymentStock({ orderId: order.id, attempt: pending.attempt }),
+      );
+    this.order = {
+      ...order,
+      payments: withPayment(order, {
+        id: pending.paymentId,
+        status: 'failed',
+        amount: pending.amount,
+        refunded: 0,
+        code: update.code ?? 'declined',
+      }),
+    };
+    await this.recordPayments();
+    this.publish();
+  }
+
+  /** A charge the provider has not decided: the action waits; the order shows the payment as pending. */
+  private async holdPending(
+    charge: PendingCharge,
+    action: string,
+    actor: Actor,
+    request: ActionRequest | null,
+  ): Promise<void> {
+    this.pending = { ...charge, action, actor, request: request! };
+    this.polledAt = Date.now();
+    const order = this.current;
+    this.order = {
+      ...order,
+      payments: withPayment(order, {
+        id: charge.paymentId,
+        status: charge.nextAction ? 'requires_action' : 'processing',
+        amount: charge.amount,
+        refunded: 0,
+        ...(charge.nextAction ? { nextAction: charge.nextAction } : {}),
+      }),
+    };
+    await this.recordPayments();
+    this.publish();
+  }
+
+  private async recordPayments(): Promise<void> {
+    const order = this.current;
+    await this.quick.recordPayments({
+      orderId: order.id,
+      seq: order.history.length,
+      payments: order.payments ?? [],
+      at: new Date().toISOString(),
+    });
+  }
+
+  /** Something the order must say that is not a transition of its machine (a late payment refunded). */
+  private async recordFact(action: string, reason: string, changes: Partial<OrderState>): Promise<void> {
+    const before = this.current;
+    const at = new Date().toISOString();
+    const entry: HistoryEntry = {
+      seq: before.history.length + 1,
+      from: before.status,
+      action,
+      to: before.status,
+      actor: 'system',
+      at,
+      reason,
+    };
+    const order: OrderState = { ...before, ...changes, updatedAt: at, history: [...before.history, entry] };
+    this.order = order;
+    const { history: _history, id: _id, ...snapshot } = order;
+    await this.quick.recordTransition({ orderId: order.id, entry, snapshot });
+    this.publish();
   }
 
   /** Places the order (price, holds, row); false if refused, with the refusal kept for the createOrder Update. */
@@ -145,7 +345,7 @@ export class OrderEntity {
     const before = this.current;
     const decision = decide(this.machine, before.status, action, actor);
     if (!decision.ok) throw new Error(`machine refused ${action} by ${actor} in ${before.status}`);
-    const changes = await runEffect(decision.transition.effect, {
+    const { pending, ...changes } = await runEffect(decision.transition.effect, {
       order: before,
       request,
       nextPaymentAttempt: () => ++this.paymentAttempts,
@@ -153,6 +353,7 @@ export class OrderEntity {
       onReturnOpened: (returnId, items) =>
         this.openReturns.set(returnId, { items, reason: request?.reason ?? 'return' }),
     });
+    if (pending) return this.holdPending(pending, action, actor, request);
     const at = new Date().toISOString();
     const entry: HistoryEntry = {
       seq: before.history.length + 1,

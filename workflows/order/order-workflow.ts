@@ -17,6 +17,7 @@ import {
   createOrderUpdate,
   orderActionUpdate,
   orderStateQuery,
+  paymentUpdateSignal,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
 } from '../messages';
@@ -42,6 +43,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   });
   setHandler(returnReceivedSignal, ({ returnId }) => order.returnReceived(returnId));
   setHandler(returnClosedSignal, ({ returnId }) => order.returnClosed(returnId));
+  setHandler(paymentUpdateSignal, (update) => order.paymentUpdate(update));
 
   // Input that skipped the API's schemas and cannot be stored is refused before anything is held.
   const unstorable = placeOrderInputProblem(input);
@@ -55,37 +57,79 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     return { orderId: input.orderId, status: 'REJECTED' };
   }
 
-  while (!isTerminal(machine, order.current.status) || order.returnsToRefund.length > 0) {
+  // Open until the order ends, its returns are refunded and no charge is pending at the provider.
+  const open = () =>
+    !isTerminal(machine, order.current.status) || order.returnsToRefund.length > 0 || order.paymentPending;
+  while (open()) {
+    if (order.settlements.length > 0) {
+      const update = order.settlements.shift()!;
+      await order.lock.run(() => order.settle(update));
+      continue;
+    }
     if (order.returnsToRefund.length > 0) {
       const returnId = order.returnsToRefund.shift()!;
       await order.lock.run(() => order.refundReturn(returnId));
       continue;
     }
-    const state = machine.states[order.current.status]!;
+    // A webhook may never come: the provider is asked about a pending charge now and then.
+    if (order.msUntilPoll() === 0) {
+      await order.lock.run(() => order.pollPending());
+      continue;
+    }
     const seq = order.current.history.length;
     const unchanged = () => order.current.history.length === seq;
-    const woken = () => !unchanged() || order.returnsToRefund.length > 0;
+    const pending = order.paymentPending;
+    // Woken by a transition, a return to refund, the provider's news, or a charge turning pending
+    // (the payment timeout then waits longer, and the provider is asked now and then).
+    const woken = () =>
+      !unchanged() ||
+      order.returnsToRefund.length > 0 ||
+      order.settlements.length > 0 ||
+      order.paymentPending !== pending;
+    if (isTerminal(machine, order.current.status)) {
+      // Ended with a charge pending: a 3-D Secure step is given up; a processing one is waited for
+      // (it is refunded if it succeeds).
+      if (order.awaitingCustomer) await order.lock.run(() => order.abandonPending());
+      else await condition(woken, order.msUntilPoll()!);
+      continue;
+    }
+    const state = machine.states[order.current.status]!;
+    const poll = order.msUntilPoll();
     if (state.auto) {
       const action = state.auto;
       await order.lock.run(async () => (unchanged() ? order.apply(action, 'system', null) : undefined));
     } else if (state.after) {
       const { timer, action, reason } = state.after;
-      const wait = order.deadline(timer) - Date.now();
+      // The payment timeout waits for a pending charge's outcome, a while longer.
+      const grace = action === 'expire' && order.paymentPending ? order.pendingGraceMs : 0;
+      const due = order.deadline(timer) + grace;
+      const wait = due - Date.now();
+      const timeout = poll === undefined ? wait : Math.min(wait, poll);
       const moved =
-        wait > 0
-          ? await condition(woken, wait, { summary: `${timer}: ${action} if still ${order.current.status}` })
+        timeout > 0
+          ? await condition(woken, timeout, {
+              summary: `${timer}: ${action} if still ${order.current.status}`,
+            })
           : false;
       if (moved) continue;
+      if (poll !== undefined && Date.now() < due) continue; // woken to ask the provider
       // The after-sales window has closed, but a return in progress is settled first.
       if (action === 'complete' && order.hasOpenReturns) {
         await condition(() => !order.hasOpenReturns || woken());
         continue;
       }
+      // Past the grace, a 3-D Secure step the customer never finished is given up before expiring.
+      if (action === 'expire' && order.awaitingCustomer) {
+        await order.lock.run(() => order.abandonPending());
+        continue;
+      }
       await order.lock.run(async () =>
         unchanged() ? order.apply(action, 'system', null, reason) : undefined,
       );
-    } else {
+    } else if (poll === undefined) {
       await condition(woken);
+    } else {
+      await condition(woken, poll);
     }
   }
   await condition(allHandlersFinished);
