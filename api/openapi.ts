@@ -50,6 +50,7 @@ export function openApiDocument(): object {
         ...(r.params ? { params: z.object(r.params) } : {}),
         ...(r.query ? { query: r.query } : {}),
         ...(r.body ? { body: { content: { 'application/json': { schema: r.body } }, required: true } } : {}),
+        ...(r.headers ? { headers: r.headers } : {}),
         ...(r.idempotent
           ? {
               headers: z.object({

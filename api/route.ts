@@ -59,6 +59,8 @@ export interface Route<
   params?: P;
   query?: Q;
   body?: B;
+  /** Headers the operation reads, for the document (a webhook's signature). */
+  headers?: AnyZodObject;
   /** The body is read as bytes (a signed webhook): the handler verifies it, then parses it with `body`. */
   raw?: boolean;
   /** The success statuses (a PUT answers 201 when it created, 200 when it replaced) and their body. */

@@ -2,10 +2,14 @@
  * The money rules, checked from the provider's own records (over its API) and the order center's: per order, at most
  * one successful charge per payment step, refunds ≤ captures, the order's `paid` and `refunded`
  * agree with the provider, no line refunds more units than it has, and no money is kept on a
- * cancelled order unless the rules say so (a forfeited presale deposit).
+ * cancelled order unless the rules say so (a forfeited presale deposit); every charge the provider
+ * made is on its order's list of payments, for its amount, and nothing pending is left behind on
+ * an order that ended.
  */
 import type { Knex } from 'knex';
-import type { PaymentProvider } from '../services/payment/provider';
+import { isTerminal } from '../domain/machine';
+import { machines, type OrderType } from '../domain/machines';
+import { TransientPaymentError, type PaymentProvider } from '../services/payment/provider';
 
 export interface MoneyViolation {
   orderId: string;
@@ -13,19 +17,38 @@ export interface MoneyViolation {
   detail: string;
 }
 
+/** A read of the provider's records, asked again through its hiccups (a faulty sandbox answers 503 now and then). */
+async function patiently<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof TransientPaymentError) || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100 * Math.min(attempt, 10)));
+    }
+  }
+}
+
 /** Per order, what the provider's own records say: successful charges, their sum, refunds. */
 async function providerBooks(payments: PaymentProvider, orderIds: string[]) {
-  const books = new Map<string, { captures: number; captured: number; refunded: number }>();
+  const books = new Map<
+    string,
+    { captures: number; captured: number; refunded: number; charges: Map<string, number> }
+  >();
   // A few at a time: the provider is another service, with its own limits.
   for (let i = 0; i < orderIds.length; i += 8) {
     await Promise.all(
       orderIds.slice(i, i + 8).map(async (id) => {
-        const [charges, refunds] = await Promise.all([payments.paymentsOf(id), payments.refundsOf(id)]);
+        const [charges, refunds] = await Promise.all([
+          patiently(() => payments.paymentsOf(id)),
+          patiently(() => payments.refundsOf(id)),
+        ]);
         const succeeded = charges.filter((c) => c.status === 'succeeded');
         books.set(id, {
           captures: succeeded.length,
           captured: succeeded.reduce((a, c) => a + c.amount, 0),
           refunded: refunds.reduce((a, r) => a + r.amount, 0),
+          charges: new Map(succeeded.map((c) => [c.paymentId, c.amount])),
         });
       }),
     );
@@ -48,6 +71,7 @@ export async function auditMoney(
     db.raw(
       `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.refunded_quantity > i.quantity)::int AS over_refunded_lines`,
     ),
+    db.raw(`o.details->'payments' AS payments`),
   );
   if (orderIds) q.whereIn('o.id', orderIds);
   const rows = await q;
@@ -74,6 +98,24 @@ export async function auditMoney(
     const kept = captured - providerRefunded;
     if (r.status === 'CANCELLED' && kept > 0 && r.type !== 'presale')
       v('no money kept on a cancelled order', `${kept} kept`);
+    // Orders placed before payments were listed carry no list: nothing to compare.
+    const listed = (r.payments ?? null) as { id: string; status: string; amount: number }[] | null;
+    if (listed) {
+      const { charges } = books.get(r.id)!;
+      for (const [id, amount] of charges) {
+        const onOrder = listed.find((p) => p.id === id);
+        if (!onOrder || onOrder.status !== 'succeeded' || onOrder.amount !== amount)
+          v(
+            'every charge is on its order',
+            `${id} (${amount}) is ${onOrder ? `${onOrder.status} ${onOrder.amount}` : 'missing'}`,
+          );
+      }
+      for (const p of listed.filter((p) => p.status === 'succeeded' && !charges.has(p.id)))
+        v('every charge on an order was made', `${p.id} is not a charge at the provider`);
+      const pending = listed.filter((p) => p.status === 'processing' || p.status === 'requires_action');
+      if (pending.length > 0 && isTerminal(machines[r.type as OrderType], r.status))
+        v('nothing pending on an order that ended', pending.map((p) => p.id).join(', '));
+    }
   }
   return violations;
 }

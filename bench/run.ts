@@ -142,6 +142,10 @@ async function main() {
     PAYLOAD_ENCRYPTION_KEYS: '',
     DATABASE_URL: '',
     TEMPORAL_ADDRESS: '',
+    // Its own payment provider too, whatever the environment points at (a test stack's).
+    PAYMENT_PROVIDER_URL: '',
+    PAYMENT_SANDBOX_DATABASE_URL: '',
+    PAYMENT_WEBHOOK_SECRET: '',
   };
   const config = loadConfig({ ...process.env, ...env });
   process.stderr.write('starting the stack...\n');

@@ -37,6 +37,8 @@ export interface ChaosFigures {
   workerKills: number;
   temporalRestarts: number;
   postgresRestarts: number;
+  /** The sandbox payment service killed (and brought back by the stack), mid-load. */
+  providerRestarts: number;
   retriesThroughOutages: number;
   /** The load's replies of 400 and above, by route, status and the order status or code they name. */
   refusals: Record<string, number>;
@@ -74,14 +76,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     AUTO_CONFIRM_AFTER: '3s',
     AFTER_SALES_WINDOW: '4s',
     VIRTUAL_AFTER_SALES_WINDOW: '2s',
+    // The provider's own faults: slow, failing calls, bank transfers that settle later, every
+    // webhook sent twice and late (and asked about when it does not come).
     PAYMENT_SANDBOX_LATENCY: '30ms',
     PAYMENT_SANDBOX_ERROR_RATE: '0.05',
+    PAYMENT_SANDBOX_ASYNC_DELAY: '1s',
+    PAYMENT_SANDBOX_WEBHOOK_DUPLICATES: '1',
+    PAYMENT_SANDBOX_WEBHOOK_DELAY: '300ms',
+    PAYMENT_PENDING_GRACE: '10s',
+    PAYMENT_PENDING_POLL: '3s',
     RATE_LIMIT_PER_MINUTE: '1000000',
     RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
     WORKFLOW_BUNDLE_PATH: bundlePath,
     DATABASE_URL: '',
     TEMPORAL_ADDRESS: '',
+    // Its own payment provider too, whatever the environment points at (a test stack's).
+    PAYMENT_PROVIDER_URL: '',
+    PAYMENT_SANDBOX_DATABASE_URL: '',
+    PAYMENT_WEBHOOK_SECRET: '',
   };
   const config = loadConfig({ ...process.env, ...env });
   const stack = await startStack({
@@ -101,6 +114,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     workerKills: 0,
     temporalRestarts: 0,
     postgresRestarts: 0,
+    providerRestarts: 0,
     retriesThroughOutages: 0,
     refusals: {},
     shipsSkipped: {},
@@ -153,6 +167,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const status = seen.status === 200 ? (seen.body.order.status as string) : `HTTP ${seen.status}`;
     tally(figures.shipsSkipped, status);
   };
+  // 3-D Secure: the customer's browser finishes the step on the provider's page (through its outages).
+  const payWith3ds: Step = async ({ id, who }) => {
+    const reply = await call(
+      'POST',
+      `/v1/orders/${id}/pay`,
+      who,
+      { paymentToken: 'tok_3ds' },
+      `pay-3ds-${id}`,
+    );
+    const url = reply.body?.payment?.nextAction?.redirectUrl as string | undefined;
+    if (reply.status !== 202 || !url) return;
+    for (let attempt = 0; attempt < 30; attempt++) {
+      const done = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(10_000) }).catch(
+        () => null,
+      );
+      if (done?.ok) return;
+      await sleep(1000);
+    }
+  };
   const confirm: Step = async ({ id, who }) =>
     void (await call('POST', `/v1/orders/${id}/confirm`, who, {}, `confirm-${id}`));
   const cancel: Step = async ({ id, who }) =>
@@ -186,6 +219,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     timed_out: [],
     declined_then_paid: [pay('tok_declined'), pay('tok_ok'), ship],
     flaky_payment: [pay('tok_flaky'), ship, confirm],
+    reply_lost: [pay('tok_lost'), ship, confirm],
+    bank_transfer: [pay('tok_async_ok'), ship, confirm],
+    three_ds: [payWith3ds, ship],
+    paid_after_cancel: [pay('tok_async_ok'), cancel],
   };
   const names = Object.keys(SCENARIOS);
 
@@ -237,6 +274,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const faults = (async () => {
       let temporalDone = false;
       let postgresDone = false;
+      let providerDone = false;
       while (!loadDone) {
         await sleep(between(options.killEveryMs));
         if (loadDone) break;
@@ -252,6 +290,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           log('chaos: restarting the Temporal dev server');
           await stack.restartTemporal();
           figures.temporalRestarts++;
+        } else if (!providerDone && progress > 0.5) {
+          providerDone = true;
+          // Killed mid-request: the stack starts it again; replies lost, webhooks sent late.
+          const provider = stack.children.get('payments');
+          if (provider?.pid) {
+            log('chaos: killing the payment provider');
+            provider.kill('SIGKILL');
+            figures.providerRestarts++;
+          }
         } else if (!postgresDone && progress > 0.65) {
           postgresDone = true;
           log('chaos: restarting PostgreSQL');
@@ -274,15 +321,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       const settleStart = Date.now();
       let unsettled: string[] = [];
       while (Date.now() - settleStart < options.settleTimeoutMs) {
-        const rows: { id: string; type: OrderType; status: string }[] = await db('orders')
+        const rows: { id: string; type: OrderType; status: string; pending: boolean }[] = await db('orders')
           .whereIn('id', accepted)
-          .select('id', 'type', 'status');
-        // Settled: finished, or waiting for a person (a state with no timer and nothing automatic, e.g. IN_PRODUCTION).
-        const moving = (r: { type: OrderType; status: string }) => {
+          .select(
+            'id',
+            'type',
+            'status',
+            db.raw(
+              `COALESCE(details->'payments' @> '[{"status":"processing"}]' OR details->'payments' @> '[{"status":"requires_action"}]', false) AS pending`,
+            ),
+          );
+        // Settled: finished, or waiting for a person (a state with no timer and nothing automatic,
+        // e.g. IN_PRODUCTION), and no payment still pending at the provider.
+        const moving = (r: { type: OrderType; status: string; pending: boolean }) => {
           const state = machines[r.type].states[r.status];
           return (
-            !isTerminal(machines[r.type], r.status) &&
-            (state?.after !== undefined || state?.auto !== undefined)
+            r.pending ||
+            (!isTerminal(machines[r.type], r.status) &&
+              (state?.after !== undefined || state?.auto !== undefined))
           );
         };
         const openReturns: { id: string; order_id: string; status: string }[] = await db('returns')
@@ -324,7 +380,7 @@ export function describeFigures(f: ChaosFigures): string {
     `scenarios: ${Object.entries(f.scenarios)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
-    `faults: worker kills ${f.workerKills}, Temporal restarts ${f.temporalRestarts}, PostgreSQL restarts ${f.postgresRestarts}; calls retried through outages ${f.retriesThroughOutages}`,
+    `faults: worker kills ${f.workerKills}, Temporal restarts ${f.temporalRestarts}, PostgreSQL restarts ${f.postgresRestarts}, payment provider restarts ${f.providerRestarts}; calls retried through outages ${f.retriesThroughOutages}`,
     `refusals (4xx/5xx replies to the load): ${counts(f.refusals)}; ship steps skipped (no production within 60 s), by the order's status then: ${counts(f.shipsSkipped)}`,
     `load ${f.loadSeconds.toFixed(0)}s, settled in ${f.settleSeconds.toFixed(0)}s`,
     ...f.unsettled.slice(0, 20).map((u) => `  still moving: ${u}`),

@@ -9,6 +9,7 @@ import type { PaymentUpdate } from '../../workflows/messages';
 import { alreadyReceived, recordReceived } from '../../services/inbound/events';
 import { pendingPaymentIds } from '../../services/orders/read-order';
 import { sendProblem } from '../problem';
+import { z } from 'zod';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
 import { paymentEvent } from '../schemas';
@@ -39,6 +40,7 @@ export const inboundRoutes: Route[] = [
     roles: 'the payment provider, by signature',
     open: true,
     raw: true,
+    headers: z.object({ [SIGNATURE_HEADER]: z.string().max(300) }),
     body: paymentEvent,
     ok: [[200], res.received],
     errors: [400, 503],

@@ -1,7 +1,9 @@
 /**
  * Issue 12: a reduced chaos run (scripts/chaos.ts) in every `npm test`: a few hundred orders of
  * every scenario through the API, the worker SIGKILLed every 8–12 s, the Temporal dev server
- * restarted once and PostgreSQL once; afterwards the invariant checker finds no violation.
+ * restarted once, PostgreSQL once and the payment provider killed once, while the provider loses
+ * replies, settles bank transfers late and sends every webhook twice; afterwards the invariant
+ * checker, reading the order center and the provider's own records, finds no violation.
  */
 import { describeFigures, runChaos } from '../../scripts/chaos';
 
@@ -20,6 +22,7 @@ test('nothing is lost or doubled when everything crashes under load', async () =
   expect(figures.workerKills).toBeGreaterThanOrEqual(3);
   expect(figures.temporalRestarts).toBe(1);
   expect(figures.postgresRestarts).toBe(1);
+  expect(figures.providerRestarts).toBe(1);
   for (const scenario of [
     'completed',
     'cancelled_paid',
@@ -27,6 +30,10 @@ test('nothing is lost or doubled when everything crashes under load', async () =
     'returned',
     'timed_out',
     'flaky_payment',
+    'reply_lost',
+    'bank_transfer',
+    'three_ds',
+    'paid_after_cancel',
   ]) {
     expect(figures.scenarios[scenario]).toBeGreaterThan(0);
   }
