@@ -7,18 +7,20 @@ import { findCharge, refundAcrossPayments, refundKey } from '../services/payment
 
 /** A charge as the workflow sees it: settled one way or the other, still pending, or never made. */
 export type ChargeOutcome =
-  | { status: 'succeeded'; paymentId: string }
+  | { status: 'succeeded'; paymentId: string; method?: string }
   | { status: 'declined'; paymentId: string; code: string }
-  | { status: 'pending'; paymentId: string; nextAction?: { redirectUrl: string } }
+  | { status: 'pending'; paymentId: string; method?: string; nextAction?: { redirectUrl: string } }
   | { status: 'absent' };
 
 function outcomeOf(record: PaymentRecord): ChargeOutcome {
-  if (record.status === 'succeeded') return { status: 'succeeded', paymentId: record.paymentId };
+  if (record.status === 'succeeded')
+    return { status: 'succeeded', paymentId: record.paymentId, method: record.method };
   if (record.status === 'declined' || record.status === 'canceled')
     return { status: 'declined', paymentId: record.paymentId, code: record.code ?? record.status };
   return {
     status: 'pending',
     paymentId: record.paymentId,
+    method: record.method,
     ...(record.nextAction ? { nextAction: record.nextAction } : {}),
   };
 }
@@ -46,7 +48,12 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
         token: args.token,
       });
       if (result.status === 'pending')
-        return { paymentId: result.paymentId, status: 'pending' as const, nextAction: result.nextAction };
+        return {
+          paymentId: result.paymentId,
+          status: 'pending' as const,
+          method: result.method,
+          nextAction: result.nextAction,
+        };
       if (result.status === 'declined') {
         throw ApplicationFailure.create({
           type: FailureType.PaymentDeclined,
@@ -55,7 +62,7 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
           details: [{ code: result.code }],
         });
       }
-      return { paymentId: result.paymentId, status: 'succeeded' as const };
+      return { paymentId: result.paymentId, status: 'succeeded' as const, method: result.method };
     },
 
     /**

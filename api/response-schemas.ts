@@ -22,6 +22,7 @@ export const problem = z
 export const payment = z.object({
   id: z.string(),
   status: z.enum(['processing', 'requires_action', 'succeeded', 'failed']),
+  method: z.string().optional(),
   amount: money,
   refunded: money,
   nextAction: z.object({ redirectUrl: z.string() }).optional(),

@@ -320,7 +320,12 @@ export async function databaseBeside(url: string, suffix: string): Promise<strin
       if (!/^\w+$/.test(name))
         throw new Error('a database name of letters, digits and underscores is needed');
       await client.query(`CREATE DATABASE "${name}"`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // created meanwhile by another start
+        if (err.code === '42P04') return; // created meanwhile by another start
+        if (err.code === '42501')
+          throw new Error(
+            `the user of DATABASE_URL may not create the database ${name}: create it, or set PAYMENT_SANDBOX_DATABASE_URL`,
+          );
+        throw err;
       });
     }
   } finally {

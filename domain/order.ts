@@ -75,6 +75,8 @@ export interface OrderPolicy {
 export interface OrderPayment {
   id: string;
   status: 'processing' | 'requires_action' | 'succeeded' | 'failed';
+  /** The kind of method (`card`, `bank_transfer`) as the provider reported it; absent on payments made before. */
+  method?: string;
   amount: number;
   /** What was refunded of this payment when it came after its order ended (other refunds: see `paymentsView`). */
   refunded: number;
@@ -163,7 +165,7 @@ export interface ActionRequest {
   /** `request_return`: the units the customer sends back. */
   returnRequest?: { returnId: string; items: LineQuantity[] };
   /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */
-  settledPayment?: { paymentId: string; amount: number };
+  settledPayment?: { paymentId: string; amount: number; method?: string };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */
   modification?: { shippingAddress?: ShippingAddress; items?: LineQuantity[] };
 }

@@ -48,6 +48,21 @@ async function newOrder(as: As, items: LineQuantity[], type = 'standard') {
   return reply.body.order.id as string;
 }
 
+/** A product of its own, a customer and their order of it, recorded as one of the scenario's orders. */
+async function oneOrder(
+  created: (id: string) => void,
+  product: Parameters<typeof putProduct>[1],
+  quantity: number,
+  type = 'standard',
+) {
+  const sku = uniqueSku('h');
+  await putProduct(sku, product);
+  const c = customer();
+  const id = await newOrder(c, [{ sku, quantity }], type);
+  created(id);
+  return { sku, c, id };
+}
+
 const pay = (id: string, as: As, paymentToken = 'tok_ok') =>
   call('POST', `/v1/orders/${id}/pay`, { as, body: { paymentToken } });
 const ship = (id: string) =>
@@ -105,11 +120,7 @@ const scenarios: Record<string, Scenario> = {
     await until(id, c, 'CANCELLED');
   },
   'standard-completed': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, { stock: 10 });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 2 }]);
-    created(id);
+    const { c, id } = await oneOrder(created, { stock: 10 }, 2);
     await pay(id, c, 'tok_declined');
     await pay(id, c);
     await until(id, c, 'IN_PRODUCTION');
@@ -118,30 +129,18 @@ const scenarios: Record<string, Scenario> = {
     await until(id, c, 'COMPLETED');
   },
   'standard-auto-confirmed': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, { stock: 10 });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 1 }]);
-    created(id);
+    const { c, id } = await oneOrder(created, { stock: 10 }, 1);
     await pay(id, c, 'tok_flaky');
     await until(id, c, 'IN_PRODUCTION');
     await ship(id);
     await until(id, c, 'COMPLETED');
   },
   'standard-payment-timeout': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, { stock: 10 });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 1 }]);
-    created(id);
+    const { c, id } = await oneOrder(created, { stock: 10 }, 1);
     await until(id, c, 'CANCELLED');
   },
   'standard-cancelled-after-payment': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, { stock: 10 });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 3 }]);
-    created(id);
+    const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
     await call('PATCH', `/v1/orders/${id}`, { as: c, body: { items: [{ sku, quantity: 2 }] } });
     await pay(id, c);
     await until(id, c, 'IN_PRODUCTION');
@@ -196,11 +195,7 @@ const scenarios: Record<string, Scenario> = {
     await until(id, c, 'REFUNDED');
   },
   'returns-refunded-and-rejected': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, { stock: 10 });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 3 }]);
-    created(id);
+    const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
     await pay(id, c);
     await until(id, c, 'IN_PRODUCTION');
     await ship(id);
@@ -224,11 +219,7 @@ const scenarios: Record<string, Scenario> = {
   },
   // Every reply to the charge is lost: the workflow looks the charge up (issue 19), then a cancel refunds it.
   'payment-reply-lost': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, { stock: 10 });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 1 }]);
-    created(id);
+    const { c, id } = await oneOrder(created, { stock: 10 }, 1);
     await pay(id, c, 'tok_lost');
     await until(id, c, 'IN_PRODUCTION');
     await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
@@ -258,22 +249,14 @@ const scenarios: Record<string, Scenario> = {
   },
   // A full refund of a virtual order voids its code and releases what it held (issue 19).
   'virtual-refunded-in-full': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, { stock: 10, kind: 'virtual' });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 1 }], 'virtual');
-    created(id);
+    const { c, id } = await oneOrder(created, { stock: 10, kind: 'virtual' }, 1, 'virtual');
     await pay(id, c);
     await until(id, c, 'DELIVERED');
     await call('POST', `/v1/orders/${id}/refunds`, { as: merchant, body: { reason: 'replay' } });
     await until(id, c, 'REFUNDED');
   },
   'virtual-completed': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, { stock: 10, kind: 'virtual' });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 1 }], 'virtual');
-    created(id);
+    const { c, id } = await oneOrder(created, { stock: 10, kind: 'virtual' }, 1, 'virtual');
     await pay(id, c);
     await until(id, c, 'COMPLETED');
   },

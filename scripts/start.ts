@@ -22,6 +22,7 @@ Order service is up.
   Temporal      ${stack.temporalAddress}
   Temporal UI   ${stack.temporalUiUrl ?? '(external cluster)'}
   PostgreSQL    ${stack.databaseUrl}
+  Payments      ${stack.paymentProviderUrl}   (${stack.paymentSandboxDatabaseUrl ? 'the sandbox payment service, in a database of its own; its webhooks come to /v1/inbound/payments' : 'PAYMENT_PROVIDER_URL'})
 ${loaded.AUTH_JWT_SECRET ? '' : `  Token secret  ${secret}   (development only; kept in ${config.DATA_DIR}/dev-jwt-secret, mode 0600)\n`}
 Dev tokens (Authorization: Bearer <token>), valid for AUTH_TOKEN_MAX_LIFETIME; npm run token -- <role> prints another:
 ${devTokens(config).join('\n')}
@@ -33,7 +34,7 @@ Ctrl-C stops everything; the next npm start resumes orders in flight.
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping API, worker, Temporal and PostgreSQL...`);
+    console.log(`\n${signal}: stopping API, worker, payment sandbox, Temporal and PostgreSQL...`);
     await stack.stop();
     process.exit(0);
   };

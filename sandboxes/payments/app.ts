@@ -45,6 +45,8 @@ export function intentView(row: IntentRow, refunded = 0, publicUrl = '') {
     currency: row.currency.trim(),
     status: row.status,
     payment_method: row.token,
+    // What kind of method the token stands for, as a provider reports it.
+    payment_method_type: row.token in ASYNC_OUTCOMES ? 'bank_transfer' : 'card',
     last_payment_error: row.decline_code ? { code: row.decline_code } : null,
     next_action:
       row.status === 'requires_action'

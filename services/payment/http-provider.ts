@@ -21,6 +21,7 @@ import {
 
 interface Intent {
   id: string;
+  payment_method_type?: string;
   next_action: { redirect_to_url?: { url: string } } | null;
   amount: number;
   amount_refunded: number;
@@ -82,12 +83,13 @@ export class HttpPaymentProvider implements PaymentProvider {
     );
     const record = toRecord(intent);
     if (record.status === 'succeeded')
-      return { status: 'succeeded', paymentId: intent.id, amount: intent.amount };
+      return { status: 'succeeded', paymentId: intent.id, amount: intent.amount, method: record.method };
     if (record.status === 'declined') return { status: 'declined', paymentId: intent.id, code: record.code! };
     if (record.status === 'canceled') return { status: 'declined', paymentId: intent.id, code: 'canceled' };
     return {
       status: 'pending',
       paymentId: intent.id,
+      method: record.method,
       ...(record.nextAction ? { nextAction: record.nextAction } : {}),
     };
   }
@@ -157,6 +159,7 @@ function toRecord(intent: Intent): PaymentRecord {
     status,
     amount: intent.amount,
     refunded: intent.amount_refunded,
+    method: intent.payment_method_type ?? 'card',
     ...(status === 'declined' ? { code: intent.last_payment_error?.code ?? 'declined' } : {}),
     ...(status === 'requires_action' && redirectUrl ? { nextAction: { redirectUrl } } : {}),
   };

@@ -19,10 +19,10 @@ export interface NextAction {
 }
 
 export type ChargeResult =
-  | { status: 'succeeded'; paymentId: string; amount: number }
+  | { status: 'succeeded'; paymentId: string; amount: number; method: string }
   | { status: 'declined'; paymentId: string; code: string }
   /** Not decided yet: an asynchronous method, or a step the customer must take; settled later (a webhook, a lookup). */
-  | { status: 'pending'; paymentId: string; nextAction?: NextAction };
+  | { status: 'pending'; paymentId: string; method: string; nextAction?: NextAction };
 
 export interface RefundRequest {
   idempotencyKey: string;
@@ -40,6 +40,8 @@ export interface PaymentRecord {
   status: 'succeeded' | 'declined' | 'processing' | 'requires_action' | 'canceled';
   amount: number;
   refunded: number;
+  /** The kind of method (`card`, `bank_transfer`), as the provider reports it. */
+  method: string;
   code?: string;
   nextAction?: NextAction;
 }

@@ -33,7 +33,13 @@ test('a bank transfer: 202 while it is processing, no second charge meanwhile, p
   const paid = await waitForOrder(id, owner, (o) => o.status !== 'PENDING_PAYMENT', 20_000);
   expect(paid).toMatchObject({ paymentStatus: 'paid', amounts: { paid: total } });
   expect(paid.payments).toEqual([
-    { id: accepted.body.payment.id, status: 'succeeded', amount: total, refunded: 0 },
+    {
+      id: accepted.body.payment.id,
+      status: 'succeeded',
+      method: 'bank_transfer',
+      amount: total,
+      refunded: 0,
+    },
   ]);
   expect((await providerPayments(id)).map((p) => p.status)).toEqual(['succeeded']);
 });

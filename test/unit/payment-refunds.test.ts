@@ -35,6 +35,7 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
         paymentId: p.paymentId,
         idempotencyKey: `charge:${p.paymentId}`,
         status: 'succeeded' as const,
+        method: 'card',
         amount: p.amount,
         refunded: refundedOn(p.paymentId),
       }));

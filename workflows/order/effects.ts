@@ -38,6 +38,7 @@ export interface PendingCharge {
   paymentId: string;
   attempt: number;
   amount: number;
+  method?: string;
   nextAction?: { redirectUrl: string };
 }
 
@@ -55,6 +56,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   const { order, request } = ctx;
   // A pending charge the provider has now made pays the action it was made for: nothing to ask again.
   let paymentId = request?.settledPayment?.paymentId;
+  let method = request?.settledPayment?.method;
   if (request?.settledPayment) amount = request.settledPayment.amount;
   if (!paymentId) {
     const attempt = ctx.nextPaymentAttempt();
@@ -70,8 +72,13 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       });
       outcome =
         result.status === 'pending'
-          ? { status: 'pending', paymentId: result.paymentId, nextAction: result.nextAction }
-          : { status: 'succeeded', paymentId: result.paymentId };
+          ? {
+              status: 'pending',
+              paymentId: result.paymentId,
+              method: result.method,
+              nextAction: result.nextAction,
+            }
+          : { status: 'succeeded', paymentId: result.paymentId, method: result.method };
     } catch (err) {
       // No answer came back however often it was asked: what happened is looked up, never guessed.
       const found =
@@ -88,8 +95,17 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
     }
     // Not decided yet (a bank transfer, a 3-D Secure step): no transition; the stock stays held.
     if (outcome.status === 'pending' && patched('async-payments'))
-      return { pending: { paymentId: outcome.paymentId, attempt, amount, nextAction: outcome.nextAction } };
+      return {
+        pending: {
+          paymentId: outcome.paymentId,
+          attempt,
+          amount,
+          ...(outcome.method ? { method: outcome.method } : {}),
+          nextAction: outcome.nextAction,
+        },
+      };
     paymentId = outcome.paymentId;
+    method = outcome.method;
   }
   if (settlesOrder) {
     await nonCancellable(async () => {
@@ -99,7 +115,13 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   }
   return {
     amounts: { ...order.amounts, paid: order.amounts.paid + amount },
-    payments: withPayment(order, { id: paymentId, status: 'succeeded', amount, refunded: 0 }),
+    payments: withPayment(order, {
+      id: paymentId,
+      status: 'succeeded',
+      ...(method ? { method } : {}),
+      amount,
+      refunded: 0,
+    }),
   };
 }
 

@@ -188,7 +188,7 @@ export class OrderEntity {
       if (decide(this.machine, order.status, pending.action, pending.actor).ok) {
         const request = {
           ...pending.request,
-          settledPayment: { paymentId: pending.paymentId, amount: pending.amount },
+          settledPayment: { paymentId: pending.paymentId, amount: pending.amount, method: pending.method },
         };
         await this.apply(pending.action, pending.actor, request, pending.request.reason);
         return;
@@ -212,6 +212,7 @@ export class OrderEntity {
           payments: withPayment(order, {
             id: pending.paymentId,
             status: 'succeeded',
+            ...(pending.method ? { method: pending.method } : {}),
             amount: pending.amount,
             refunded,
           }),
@@ -228,6 +229,7 @@ export class OrderEntity {
       payments: withPayment(order, {
         id: pending.paymentId,
         status: 'failed',
+        ...(pending.method ? { method: pending.method } : {}),
         amount: pending.amount,
         refunded: 0,
         code: update.code ?? 'declined',
@@ -252,6 +254,7 @@ export class OrderEntity {
       payments: withPayment(order, {
         id: charge.paymentId,
         status: charge.nextAction ? 'requires_action' : 'processing',
+        ...(charge.method ? { method: charge.method } : {}),
         amount: charge.amount,
         refunded: 0,
         ...(charge.nextAction ? { nextAction: charge.nextAction } : {}),
