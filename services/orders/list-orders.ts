@@ -1,11 +1,11 @@
 /**
  * Listing orders with filters and keyset pagination on (created_at, id): each page is one index
- * range scan, however deep the caller pages.
+ * range scan, however deep the caller pages, and one statement, however many orders it holds.
  */
 import type { Knex } from 'knex';
 import type { OrderState } from '../../domain/order';
 import { ID_PATTERN } from '../../domain/text';
-import { loadOrder } from './read-order';
+import { selectOrders, toOrder } from './read-order';
 
 export interface ListQuery {
   status?: string;
@@ -45,22 +45,21 @@ export async function listOrders(
   db: Knex,
   query: ListQuery,
 ): Promise<{ items: OrderState[]; nextCursor: string | null }> {
-  const q = db('orders').select('id', 'created_at');
-  if (query.status) q.where('status', query.status);
-  if (query.type) q.where('type', query.type);
-  if (query.customerId) q.where('customer_id', query.customerId);
+  // One statement per page: the orders with their lines and history (./read-order.ts).
+  const q = selectOrders(db);
+  if (query.status) q.where('o.status', query.status);
+  if (query.type) q.where('o.type', query.type);
+  if (query.customerId) q.where('o.customer_id', query.customerId);
   const cursor = query.cursor;
-  if (cursor) q.whereRaw('(created_at, id) < (?, ?)', [cursor.createdAt, cursor.id]);
-  const rows: { id: string; created_at: Date }[] = await q
+  if (cursor) q.whereRaw('(o.created_at, o.id) < (?, ?)', [cursor.createdAt, cursor.id]);
+  const rows = await q
     .orderBy([
-      { column: 'created_at', order: 'desc' },
-      { column: 'id', order: 'desc' },
+      { column: 'o.created_at', order: 'desc' },
+      { column: 'o.id', order: 'desc' },
     ])
     .limit(query.limit + 1);
   const page = rows.slice(0, query.limit);
-  const items = (await Promise.all(page.map((r) => loadOrder(db, r.id)))).filter(
-    (o): o is OrderState => o !== null,
-  );
+  const items = page.map(toOrder);
   const last = page[page.length - 1];
   return {
     items,

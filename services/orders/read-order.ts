@@ -59,25 +59,59 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
   };
 }
 
-export async function loadOrder(db: Knex, id: string): Promise<OrderState | null> {
-  const row: OrderRow | undefined = await db('orders').where('id', id).first();
-  if (!row) return null;
-  const items = await db('order_items').where('order_id', id).orderBy('line');
-  const history = await db('order_history').where('order_id', id).orderBy('seq');
+interface ItemRow {
+  sku: string;
+  name: string;
+  quantity: number;
+  unit_price: number;
+  discount: number;
+  total: number;
+  refunded_quantity: number;
+  inventory_strategy: OrderLine['inventoryStrategy'];
+}
+
+interface HistoryRow {
+  seq: number;
+  from: string | null;
+  action: string;
+  to: string;
+  actor: string;
+  at: string;
+  reason: string | null;
+}
+
+/**
+ * Orders with their lines and history, in one statement whatever the number of orders: the lines
+ * and the history come as JSON arrays beside each row. Filter, order and limit the builder.
+ */
+export function selectOrders(db: Knex): Knex.QueryBuilder {
+  return db('orders as o').select(
+    'o.*',
+    db.raw(
+      `(SELECT COALESCE(json_agg(i ORDER BY i.line), '[]') FROM order_items i WHERE i.order_id = o.id) AS lines`,
+    ),
+    db.raw(
+      `(SELECT COALESCE(json_agg(h ORDER BY h.seq), '[]') FROM order_history h WHERE h.order_id = o.id) AS entries`,
+    ),
+  );
+}
+
+/** A row of `selectOrders` as the order it is. */
+export function toOrder(row: OrderRow & { lines: ItemRow[]; entries: HistoryRow[] }): OrderState {
   return rowToOrder(
     row,
-    items.map((i) => ({
+    row.lines.map((i) => ({
       sku: i.sku,
       name: i.name,
-      quantity: i.quantity,
-      unitPrice: i.unit_price,
-      discount: i.discount,
-      total: i.total,
-      refundedQuantity: i.refunded_quantity,
+      quantity: Number(i.quantity),
+      unitPrice: Number(i.unit_price),
+      discount: Number(i.discount),
+      total: Number(i.total),
+      refundedQuantity: Number(i.refunded_quantity),
       inventoryStrategy: i.inventory_strategy,
     })),
-    history.map((h) => ({
-      seq: h.seq,
+    row.entries.map((h) => ({
+      seq: Number(h.seq),
       from: h.from,
       action: h.action,
       to: h.to,
@@ -86,6 +120,11 @@ export async function loadOrder(db: Knex, id: string): Promise<OrderState | null
       ...(h.reason ? { reason: h.reason } : {}),
     })),
   );
+}
+
+export async function loadOrder(db: Knex, id: string): Promise<OrderState | null> {
+  const row = await selectOrders(db).where('o.id', id).first();
+  return row ? toOrder(row) : null;
 }
 
 /** The order's charges still pending at the provider, as its workflow last recorded them. */
