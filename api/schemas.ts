@@ -1,6 +1,6 @@
 /** Request bodies and parameters of the contract (../shared/API.md), as zod schemas. */
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import { z, ZodError } from 'zod';
 import { ORDER_TYPES } from '../domain/machines';
 import {
   hasLoneSurrogate,
@@ -11,7 +11,7 @@ import {
   TEXT_RULES,
   type TextRule,
 } from '../domain/text';
-import { parseCursor } from '../services/orders/list-orders';
+import { cursorFits, parseCursor } from '../services/orders/list-orders';
 
 // Adds `.openapi()` to zod's prototypes (before any schema here is built), for what the document
 // must say that a refinement cannot (api/openapi.ts).
@@ -132,6 +132,17 @@ export const listOrdersQuery = z
       .optional(),
     type: z.enum(ORDER_TYPES).optional(),
     customerId: customerIdParam.optional(),
+    createdFrom: instant.optional(),
+    createdTo: instant.optional(),
+    sku: id.optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
+      .optional(),
+    minTotal: z.coerce.number().int().min(0).max(1_000_000_000_00).optional(),
+    maxTotal: z.coerce.number().int().min(0).max(1_000_000_000_00).optional(),
+    q: id.optional(),
+    sort: z.enum(['-createdAt', 'createdAt', '-total', 'total']).default('-createdAt'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z
       .string()
@@ -147,6 +158,28 @@ export const listOrdersQuery = z
       .optional(),
   })
   .strict();
+
+/**
+ * What the list query's fields say together, which its schema (an object, for the document)
+ * cannot: amounts compare within one currency, a window ends after it starts, a page continues
+ * its own sort. A ZodError, so it answers like any other 400.
+ */
+export function listOrdersQueryProblems(query: z.output<typeof listOrdersQuery>): ZodError | null {
+  const issues: z.ZodIssue[] = [];
+  const problem = (path: string, message: string) =>
+    issues.push({ code: z.ZodIssueCode.custom, path: [path], message });
+  const byAmount = query.sort === 'total' || query.sort === '-total';
+  if (!query.currency && (byAmount || query.minTotal !== undefined || query.maxTotal !== undefined))
+    problem(
+      'currency',
+      'amounts compare within one currency: give currency with minTotal, maxTotal or a total sort',
+    );
+  if (query.createdFrom && query.createdTo && query.createdTo <= query.createdFrom)
+    problem('createdTo', 'createdTo must be after createdFrom');
+  if (query.cursor && !cursorFits(query.cursor, query.sort))
+    problem('cursor', 'the cursor is of another sort');
+  return issues.length ? new ZodError(issues) : null;
+}
 
 export const promotionBody = z
   .object({

@@ -13,6 +13,7 @@ import * as m007 from './007_orders_type_index';
 import * as m008 from './008_idempotency_lease';
 import * as m009 from './009_delivery_code_voided';
 import * as m010 from './010_inbound_events';
+import * as m011 from './011_orders_total_index';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '008_idempotency_lease': m008,
   '009_delivery_code_voided': m009,
   '010_inbound_events': m010,
+  '011_orders_total_index': m011,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -18,6 +18,7 @@ import {
   createOrderBody,
   emptyBody,
   listOrdersQuery,
+  listOrdersQueryProblems,
   orderIdParam,
   payBody,
   shipBody,
@@ -138,12 +139,15 @@ export const orderRoutes: Route[] = [
     id: 'listOrders',
     method: 'get',
     path: '/v1/orders',
-    summary: 'List orders (customers: their own), newest first',
+    summary:
+      'List orders (customers: their own): filters by status, type, customer, creation window, SKU, total (in one currency) and `q` (an order id’s beginning, a customer id, a tracking number); sorted by creation (newest first by default) or total, keyset-paginated',
     roles: 'any',
     query: listOrdersQuery,
     ok: [[200], res.orderList],
     errors: [400],
     async handle({ res: reply, query, principal }, { db }) {
+      const problems = listOrdersQueryProblems(query);
+      if (problems) throw problems;
       const caller = principal();
       // Customers list their own orders only, whatever customerId they ask for.
       const customerId = caller.role === 'customer' ? caller.id : query.customerId;

@@ -7,19 +7,45 @@ import type { OrderState } from '../../domain/order';
 import { ID_PATTERN } from '../../domain/text';
 import { selectOrders, toOrder } from './read-order';
 
+export type OrderSort = '-createdAt' | 'createdAt' | '-total' | 'total';
+
 export interface ListQuery {
   status?: string;
   type?: string;
   customerId?: string;
+  /** Placed at or after this instant, and before `createdTo`. */
+  createdFrom?: string;
+  createdTo?: string;
+  /** Orders with a line of this SKU. */
+  sku?: string;
+  /** Totals within these bounds, in `currency` (amounts compare within one currency only). */
+  currency?: string;
+  minTotal?: number;
+  maxTotal?: number;
+  /** An order id's beginning, a customer id, or a tracking number. */
+  q?: string;
+  sort?: OrderSort;
   limit: number;
   cursor?: Cursor;
 }
 
-/** Where the previous page ended: opaque to clients (base64url JSON), checked strictly when it comes back. */
-export interface Cursor {
-  createdAt: string;
-  id: string;
-}
+/**
+ * Where the previous page ended: opaque to clients (base64url JSON), checked strictly when it
+ * comes back. Its key is the sort's: the creation instant, or the total.
+ */
+export type Cursor = { createdAt: string; id: string } | { total: number; id: string };
+
+/** The column a sort orders by, and which way. */
+const SORTS: Record<OrderSort, { column: 'created_at' | 'total'; order: 'asc' | 'desc' }> = {
+  '-createdAt': { column: 'created_at', order: 'desc' },
+  createdAt: { column: 'created_at', order: 'asc' },
+  '-total': { column: 'total', order: 'desc' },
+  total: { column: 'total', order: 'asc' },
+};
+
+/** Whether a cursor belongs to a sort (a page of one sort cannot continue another). */
+export const cursorFits = (cursor: Cursor, sort: OrderSort = '-createdAt') =>
+  SORTS[sort].column === ('total' in cursor ? 'total' : 'created_at');
 
 const encode = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
 
@@ -29,13 +55,18 @@ export function parseCursor(text: string): Cursor | null {
   try {
     const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
     if (!c || typeof c !== 'object' || Array.isArray(c)) return null;
-    const { createdAt, id, ...rest } = c as Record<string, unknown>;
-    if (Object.keys(rest).length > 0 || typeof createdAt !== 'string' || typeof id !== 'string') return null;
+    const { createdAt, total, id, ...rest } = c as Record<string, unknown>;
+    if (Object.keys(rest).length > 0 || typeof id !== 'string' || !ID_PATTERN.test(id)) return null;
+    if (total !== undefined) {
+      if (createdAt !== undefined || !Number.isSafeInteger(total) || (total as number) < 0) return null;
+      return { total: total as number, id };
+    }
+    if (typeof createdAt !== 'string') return null;
     // Exactly what toISOString() wrote, and a real instant (PostgreSQL's range is wider than ours).
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(createdAt)) return null;
     const at = Date.parse(createdAt);
     if (!Number.isFinite(at) || new Date(at).toISOString() !== createdAt) return null;
-    return ID_PATTERN.test(id) ? { createdAt, id } : null;
+    return { createdAt, id };
   } catch {
     return null;
   }
@@ -50,12 +81,35 @@ export async function listOrders(
   if (query.status) q.where('o.status', query.status);
   if (query.type) q.where('o.type', query.type);
   if (query.customerId) q.where('o.customer_id', query.customerId);
+  if (query.createdFrom) q.where('o.created_at', '>=', query.createdFrom);
+  if (query.createdTo) q.where('o.created_at', '<', query.createdTo);
+  if (query.currency) q.where('o.currency', query.currency);
+  if (query.minTotal !== undefined) q.where('o.total', '>=', query.minTotal);
+  if (query.maxTotal !== undefined) q.where('o.total', '<=', query.maxTotal);
+  if (query.sku)
+    q.whereExists(db('order_items as i').whereRaw('i.order_id = o.id').where('i.sku', query.sku));
+  if (query.q) {
+    const text = query.q;
+    // Letters, digits and `. _ : -` only (the schema): `_` is LIKE's wildcard, so it is escaped.
+    const prefix = `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q.where((w) =>
+      w
+        .where('o.id', 'like', prefix)
+        .orWhere('o.customer_id', text)
+        .orWhereRaw(`o.details->'shipment'->>'trackingNumber' = ?`, [text]),
+    );
+  }
+  const { column, order } = SORTS[query.sort ?? '-createdAt'];
   const cursor = query.cursor;
-  if (cursor) q.whereRaw('(o.created_at, o.id) < (?, ?)', [cursor.createdAt, cursor.id]);
+  if (cursor)
+    q.whereRaw(`(o.${column}, o.id) ${order === 'desc' ? '<' : '>'} (?, ?)`, [
+      'total' in cursor ? cursor.total : cursor.createdAt,
+      cursor.id,
+    ]);
   const rows = await q
     .orderBy([
-      { column: 'o.created_at', order: 'desc' },
-      { column: 'o.id', order: 'desc' },
+      { column: `o.${column}`, order },
+      { column: 'o.id', order },
     ])
     .limit(query.limit + 1);
   const page = rows.slice(0, query.limit);
@@ -65,7 +119,11 @@ export async function listOrders(
     items,
     nextCursor:
       rows.length > query.limit && last
-        ? encode({ createdAt: last.created_at.toISOString(), id: last.id })
+        ? encode(
+            column === 'total'
+              ? { total: Number(last.total), id: last.id }
+              : { createdAt: last.created_at.toISOString(), id: last.id },
+          )
         : null,
   };
 }

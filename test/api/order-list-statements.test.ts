@@ -66,3 +66,65 @@ test('a page of orders is one statement, and each order on it is the order as re
   const listed = await call('GET', `/v1/orders?customerId=${owner.id}&limit=10`, { as: merchant });
   expect(listed.body.items.map((o: any) => o.id)).toEqual([...ids].reverse());
 });
+
+describe('filters and sorts of the order list', () => {
+  const owner = customer();
+  const made: { id: string; total: number; sku: string }[] = [];
+  let startedAt = '';
+
+  beforeAll(async () => {
+    const [a, b] = [uniqueSku('lf'), uniqueSku('lf')];
+    await putProduct(a, { price: 1000, stock: 50 });
+    await putProduct(b, { price: 3000, stock: 50 });
+    startedAt = new Date(Date.now() - 1000).toISOString();
+    for (const [sku, quantity] of [
+      [a, 3],
+      [b, 1],
+      [a, 1],
+      [b, 2],
+    ] as const) {
+      const created = await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku, quantity }] } });
+      expect(created.status).toBe(201);
+      made.push({ id: created.body.order.id, total: created.body.order.amounts.total, sku });
+    }
+  });
+
+  const list = (query: string) => call('GET', `/v1/orders?customerId=${owner.id}&${query}`, { as: merchant });
+  const ids = (reply: { body: any }) => reply.body.items.map((o: any) => o.id);
+
+  it('sorts by total within one currency, and pages through that sort', async () => {
+    const byTotal = [...made].sort((x, y) => x.total - y.total || (x.id < y.id ? -1 : 1)).map((m) => m.id);
+    const first = await list('sort=total&currency=USD&limit=3');
+    expect(first.status).toBe(200);
+    const second = await list(`sort=total&currency=USD&limit=3&cursor=${first.body.nextCursor}`);
+    expect([...ids(first), ...ids(second)]).toEqual(byTotal);
+    expect(second.body.nextCursor).toBeNull();
+    expect(ids(await list('sort=-total&currency=USD'))).toEqual([...byTotal].reverse());
+    // A cursor of one sort does not continue another.
+    expect((await list(`sort=-createdAt&cursor=${first.body.nextCursor}`)).status).toBe(400);
+  });
+
+  it('filters by total, SKU, creation window and q', async () => {
+    const [cheapest] = [...made].sort((x, y) => x.total - y.total);
+    const within = await list(`currency=USD&maxTotal=${cheapest!.total}`);
+    expect(ids(within)).toEqual([cheapest!.id]);
+    expect(ids(await list(`sku=${made[1]!.sku}`)).sort()).toEqual([made[1]!.id, made[3]!.id].sort());
+    expect(ids(await list(`createdFrom=${startedAt}&sort=createdAt`))).toEqual(made.map((m) => m.id));
+    expect(ids(await list(`createdTo=${startedAt}`))).toEqual([]);
+    expect(ids(await list(`q=${made[2]!.id.slice(0, 12)}`))).toEqual(
+      made
+        .filter((m) => m.id.startsWith(made[2]!.id.slice(0, 12)))
+        .map((m) => m.id)
+        .reverse(),
+    );
+    expect(ids(await list(`q=${owner.id}`))).toHaveLength(4);
+  });
+
+  it('refuses amounts without a currency and a window that ends before it starts', async () => {
+    const noCurrency = await list('sort=total');
+    expect(noCurrency.status).toBe(400);
+    expect(noCurrency.body.errors[0].path).toEqual(['currency']);
+    expect((await list('minTotal=10')).status).toBe(400);
+    expect((await list(`createdFrom=${startedAt}&createdTo=${startedAt}`)).status).toBe(400);
+  });
+});
