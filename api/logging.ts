@@ -15,9 +15,13 @@ import { withoutCodecToken } from './codec-server';
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-signature"]',
+  'req.headers["idempotency-key"]',
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
+  'headers["x-signature"]',
+  'headers["idempotency-key"]',
   'authorization',
   'token',
   'secret',
@@ -31,9 +35,11 @@ export type LogFormat = 'json' | 'pretty';
 export function createLogger(
   level: string,
   format: LogFormat = process.stdout.isTTY ? 'pretty' : 'json',
+  /** Where JSON lines go (a test's sink); default stdout. */
+  destination?: pino.DestinationStream,
 ): Logger {
   const options = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
-  if (format === 'json') return pino(options);
+  if (format === 'json') return destination ? pino(options, destination) : pino(options);
   // The request line's message says it all; the request id trails it, for finding the order's workflow.
   return pino(
     options,

@@ -5,31 +5,14 @@
  * is a 400 that changes nothing; an event received before is answered and not acted on again.
  */
 import { signatureProblem, SIGNATURE_HEADER } from '../../codec/webhook-signature';
-import type { PaymentUpdate } from '../../workflows/messages';
 import { alreadyReceived, recordReceived } from '../../services/inbound/events';
+import { chargeNewsOf } from '../../services/payment/http-provider';
 import { pendingPaymentIds } from '../../services/orders/read-order';
-import { sendProblem } from '../problem';
 import { z } from 'zod';
+import { sendProblem, STATUSES } from '../problem';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
 import { paymentEvent } from '../schemas';
-
-type PaymentEvent = ReturnType<typeof paymentEvent.parse>;
-
-/** What a provider's event says of a charge; null for events the order does not act on. */
-function updateOf(event: PaymentEvent): PaymentUpdate | null {
-  const intent = event.data.object;
-  if (event.type === 'payment_intent.succeeded') return { paymentId: intent.id, status: 'succeeded' };
-  if (event.type === 'payment_intent.payment_failed' || event.type === 'payment_intent.canceled')
-    return {
-      paymentId: intent.id,
-      status: 'declined',
-      code:
-        intent.last_payment_error?.code ??
-        (event.type === 'payment_intent.canceled' ? 'canceled' : 'declined'),
-    };
-  return null;
-}
 
 export const inboundRoutes: Route[] = [
   defineRoute({
@@ -49,7 +32,7 @@ export const inboundRoutes: Route[] = [
       if (!secret)
         return sendProblem(reply, {
           status: 503,
-          title: 'Service unavailable',
+          title: STATUSES[503]!.title,
           detail: 'payment webhooks are not configured (PAYMENT_WEBHOOK_SECRET)',
           retryAfter: 60,
         });
@@ -61,7 +44,7 @@ export const inboundRoutes: Route[] = [
       if (problem)
         return sendProblem(reply, {
           status: 400,
-          title: 'Invalid request',
+          title: STATUSES[400]!.title,
           detail: `the signature does not verify (${problem})`,
         });
       let json: unknown;
@@ -70,14 +53,14 @@ export const inboundRoutes: Route[] = [
       } catch {
         return sendProblem(reply, {
           status: 400,
-          title: 'Invalid request',
+          title: STATUSES[400]!.title,
           detail: 'the body is not valid JSON',
         });
       }
       const event = paymentEvent.parse(json);
       if (await alreadyReceived(db, 'payments', event.id))
         return void reply.json({ received: true, duplicate: true });
-      const update = updateOf(event);
+      const update = chargeNewsOf(event);
       const orderId = event.data.object.metadata.order_id;
       // Only news of a charge the order waits for goes to its workflow (a charge it was answered
       // about needs none); told before it is recorded: a failure here is a 503 the provider

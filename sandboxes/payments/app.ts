@@ -14,7 +14,7 @@
  * faulty, for crash tests and chaos runs.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { InvalidRequest, type IntentRow, type Ledger, type RefundRow } from './ledger';
+import { describeError, InvalidRequest, type IntentRow, type Ledger, type RefundRow } from './ledger';
 import { ASYNC_OUTCOMES, eventOf } from './webhooks';
 
 export interface SandboxSettings {
@@ -249,7 +249,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     if (err instanceof InvalidRequest) return error(res, 400, err.type, err.message);
     if ((err as { type?: string })?.type === 'entity.parse.failed')
       return error(res, 400, 'invalid_request_error', 'the body is not valid JSON');
-    console.error(err);
+    console.error(`request failed: ${describeError(err)}`);
     error(res, 500, 'api_error', 'unexpected error');
   });
   return app;

@@ -301,3 +301,12 @@ export class Ledger {
     return this.db('sandbox_refunds').where('order_id', orderId).orderBy('created_at').orderBy('id');
   }
 }
+
+/**
+ * An error as a log line may carry it: a database error (it has a code) by its class and code,
+ * never its message (knex writes the statement, and its values, into that); our own by its message.
+ */
+export function describeError(err: unknown): string {
+  const e = err as { name?: string; code?: string; message?: string };
+  return e?.code ? `${e.name ?? 'Error'} (${e.code})` : `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
+}

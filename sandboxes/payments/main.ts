@@ -10,7 +10,7 @@
  */
 import knex from 'knex';
 import { sandboxPaymentsApp } from './app';
-import { ensureSchema, Ledger } from './ledger';
+import { describeError, ensureSchema, Ledger } from './ledger';
 import { startBackground } from './webhooks';
 import { intentView } from './app';
 
@@ -68,6 +68,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err);
+  console.error(`the payment sandbox could not start: ${describeError(err)}`);
   process.exit(1);
 });

@@ -4,7 +4,7 @@
  * 2xx (backing off), at least once: possibly twice (a switch), possibly late (another).
  */
 import { signature, SIGNATURE_HEADER } from '../../codec/webhook-signature';
-import type { IntentRow, Ledger } from './ledger';
+import { describeError, type IntentRow, type Ledger } from './ledger';
 
 export interface WebhookSettings {
   /** Where events go; unset: nowhere (they wait). */
@@ -78,7 +78,7 @@ export function startBackground(
   };
   const loop = async () => {
     while (!stopped) {
-      await pass().catch((err) => log(`background pass failed: ${(err as Error).message}`));
+      await pass().catch((err) => log(`background pass failed: ${describeError(err)}`));
       await new Promise((r) => setTimeout(r, 250));
     }
   };

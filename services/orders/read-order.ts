@@ -70,15 +70,8 @@ interface ItemRow {
   inventory_strategy: OrderLine['inventoryStrategy'];
 }
 
-interface HistoryRow {
-  seq: number;
-  from: string | null;
-  action: string;
-  to: string;
-  actor: string;
-  at: string;
-  reason: string | null;
-}
+/** An `order_history` row as JSON: the entry, with a null reason where it has none. */
+type HistoryRow = Omit<HistoryEntry, 'reason'> & { reason: string | null };
 
 /**
  * Orders with their lines and history, in one statement whatever the number of orders: the lines

@@ -10,6 +10,7 @@
  * key or looks the key up. A 4xx is a bug in the request, never retried.
  */
 import {
+  type ChargeNews,
   type ChargeRequest,
   type ChargeResult,
   type PaymentProvider,
@@ -163,4 +164,25 @@ function toRecord(intent: Intent): PaymentRecord {
     ...(status === 'declined' ? { code: intent.last_payment_error?.code ?? 'declined' } : {}),
     ...(status === 'requires_action' && redirectUrl ? { nextAction: { redirectUrl } } : {}),
   };
+}
+
+/** A provider's webhook event, in Stripe's shape, as far as this adapter reads it. */
+export interface ProviderEvent {
+  type: string;
+  data: { object: { id: string; last_payment_error?: { code: string } | null } };
+}
+
+/** What an event says of a charge (Stripe's PaymentIntent events); null for events the orders do not act on. */
+export function chargeNewsOf(event: ProviderEvent): ChargeNews | null {
+  const intent = event.data.object;
+  if (event.type === 'payment_intent.succeeded') return { paymentId: intent.id, status: 'succeeded' };
+  if (event.type === 'payment_intent.payment_failed' || event.type === 'payment_intent.canceled')
+    return {
+      paymentId: intent.id,
+      status: 'declined',
+      code:
+        intent.last_payment_error?.code ??
+        (event.type === 'payment_intent.canceled' ? 'canceled' : 'declined'),
+    };
+  return null;
 }

@@ -64,6 +64,13 @@ export interface PaymentProvider {
   refundsOf(orderId: string): Promise<RefundRecord[]>;
 }
 
+/** What a provider's event says of a charge: it was made, or it will not be. */
+export interface ChargeNews {
+  paymentId: string;
+  status: 'succeeded' | 'declined';
+  code?: string;
+}
+
 /** A failure worth retrying with the same key (no answer, a provider hiccup): its outcome is unknown. */
 export class TransientPaymentError extends Error {
   override name = 'TransientPaymentError';

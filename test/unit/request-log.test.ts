@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import pino from 'pino';
 import { pinoHttp } from 'pino-http';
-import { requestLogOptions } from '../../api/logging';
+import { createLogger, requestLogOptions } from '../../api/logging';
 
 async function logOf(paths: string[]): Promise<Record<string, any>[]> {
   const lines: string[] = [];
@@ -30,6 +30,8 @@ async function logOf(paths: string[]): Promise<Record<string, any>[]> {
         headers: {
           authorization: 'Bearer secret-token',
           cookie: 'session=secret-cookie',
+          'x-signature': 't=1,v1=secret-signature',
+          'idempotency-key': 'secret-key',
           'user-agent': 'probe',
         },
       });
@@ -55,4 +57,27 @@ test('a request is one line: method, URL, status and time, its id, address and u
 test('health checks and metric scrapes are logged at debug, out of an info log', async () => {
   const lines = await logOf(['/healthz', '/readyz', '/metrics', '/v1/orders']);
   expect(lines.map((line) => line.req.url)).toEqual(['/v1/orders']);
+});
+
+test('a log call that passes request headers anyway has its credentials redacted', () => {
+  const lines: string[] = [];
+  const logger = createLogger('info', 'json', { write: (line: string) => void lines.push(line) });
+  const headers = {
+    authorization: 'Bearer secret-token',
+    cookie: 'session=secret-cookie',
+    'x-signature': 't=1,v1=secret-signature',
+    'idempotency-key': 'secret-key',
+    'user-agent': 'probe',
+  };
+  logger.info({ req: { headers }, headers }, 'careless');
+  const [line] = lines.map((l) => JSON.parse(l));
+  expect(line.req.headers).toEqual({
+    authorization: '[redacted]',
+    cookie: '[redacted]',
+    'x-signature': '[redacted]',
+    'idempotency-key': '[redacted]',
+    'user-agent': 'probe',
+  });
+  expect(line.headers.authorization).toBe('[redacted]');
+  expect(lines.join('')).not.toMatch(/secret/);
 });

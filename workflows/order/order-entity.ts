@@ -166,7 +166,9 @@ export class OrderEntity {
   async abandonPending(): Promise<void> {
     const pending = this.pending;
     if (!pending?.nextAction) return;
-    const outcome = await reconcile.cancelPayment({ orderId: this.current.id, paymentId: pending.paymentId });
+    const outcome = await CancellationScope.nonCancellable(() =>
+      reconcile.cancelPayment({ orderId: this.current.id, paymentId: pending.paymentId }),
+    );
     this.paymentUpdate(
       outcome.status === 'succeeded'
         ? { paymentId: pending.paymentId, status: 'succeeded' }
@@ -193,13 +195,16 @@ export class OrderEntity {
         await this.apply(pending.action, pending.actor, request, pending.request.reason);
         return;
       }
-      const refunded = await refunds.refundPayment({
-        orderId: order.id,
-        paymentId: pending.paymentId,
-        refundId: `late-${pending.paymentId}`,
-        amount: pending.amount,
-        reason: 'paid after the order ended',
-      });
+      // Money back for an order that ended: a compensation, finished even if the workflow is cancelled.
+      const refunded = await CancellationScope.nonCancellable(() =>
+        refunds.refundPayment({
+          orderId: order.id,
+          paymentId: pending.paymentId,
+          refundId: `late-${pending.paymentId}`,
+          amount: pending.amount,
+          reason: 'paid after the order ended',
+        }),
+      );
       await this.recordFact(
         'late_payment_refunded',
         `payment ${pending.paymentId} came after the order ended`,
