@@ -8,6 +8,7 @@ import { findCharge, refundAcrossPayments, refundKey } from '../services/payment
 /** A charge as the workflow sees it: settled one way or the other, still pending, or never made. */
 export type ChargeOutcome =
   | { status: 'succeeded'; paymentId: string; method?: string }
+  | { status: 'authorized'; paymentId: string; method?: string; captureBefore: string }
   | { status: 'declined'; paymentId: string; code: string }
   | { status: 'pending'; paymentId: string; method?: string; nextAction?: { redirectUrl: string } }
   | { status: 'absent' };
@@ -15,6 +16,13 @@ export type ChargeOutcome =
 function outcomeOf(record: PaymentRecord): ChargeOutcome {
   if (record.status === 'succeeded')
     return { status: 'succeeded', paymentId: record.paymentId, method: record.method };
+  if (record.status === 'authorized')
+    return {
+      status: 'authorized',
+      paymentId: record.paymentId,
+      method: record.method,
+      captureBefore: record.captureBefore!, // the adapter says when every hold ends
+    };
   if (record.status === 'declined' || record.status === 'canceled')
     return { status: 'declined', paymentId: record.paymentId, code: record.code ?? record.status };
   return {
@@ -26,6 +34,7 @@ function outcomeOf(record: PaymentRecord): ChargeOutcome {
 }
 
 export const chargeKey = (orderId: string, attempt: number) => `${orderId}:charge:${attempt}`;
+const captureKey = (orderId: string, paymentId: string) => `${orderId}:capture:${paymentId}`;
 
 export function paymentActivities({ payments }: { payments: PaymentProvider }) {
   return {
@@ -39,6 +48,8 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       amount: number;
       currency: string;
       token: string;
+      /** `manual`: authorise now, capture at shipment. */
+      capture?: 'manual';
     }) {
       const result = await payments.charge({
         idempotencyKey: chargeKey(args.orderId, args.attempt),
@@ -46,7 +57,15 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
         amount: args.amount,
         currency: args.currency,
         token: args.token,
+        ...(args.capture ? { capture: args.capture } : {}),
       });
+      if (result.status === 'authorized')
+        return {
+          paymentId: result.paymentId,
+          status: 'authorized' as const,
+          method: result.method,
+          captureBefore: result.captureBefore,
+        };
       if (result.status === 'pending')
         return {
           paymentId: result.paymentId,
@@ -72,6 +91,46 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
     async reconcileCharge(args: { orderId: string; attempt: number }): Promise<ChargeOutcome> {
       const found = await findCharge(payments, args.orderId, chargeKey(args.orderId, args.attempt));
       return found ? outcomeOf(found) : { status: 'absent' };
+    },
+
+    /**
+     * Captures `amount` of an authorisation (the rest is released), once per payment. A refusal
+     * (expired, declined) is non-retryable and names the provider's code; no answer is retried.
+     */
+    async captureAuthorized(args: { orderId: string; paymentId: string; amount: number }): Promise<number> {
+      const result = await payments.capture({
+        idempotencyKey: captureKey(args.orderId, args.paymentId),
+        paymentId: args.paymentId,
+        amount: args.amount,
+      });
+      if (result.status === 'failed')
+        throw ApplicationFailure.create({
+          type: FailureType.CaptureFailed,
+          message: `capture refused: ${result.code}`,
+          nonRetryable: true,
+          details: [{ code: result.code }],
+        });
+      return result.amount;
+    },
+
+    /** Voids every authorisation of the order still held (a cancel); returns what was released. */
+    async voidAuthorizations(args: { orderId: string }): Promise<number> {
+      let voided = 0;
+      for (const p of await payments.paymentsOf(args.orderId)) {
+        if (p.status !== 'authorized') continue;
+        const after = await payments.cancel(p.paymentId);
+        if (after.status === 'canceled') voided += p.amount;
+      }
+      return voided;
+    },
+
+    /** One payment as the provider has it now (a capture that got no answer: taken, or still held?). */
+    async lookupPayment(args: {
+      orderId: string;
+      paymentId: string;
+    }): Promise<{ status: PaymentRecord['status'] | 'absent'; amount: number }> {
+      const found = (await payments.paymentsOf(args.orderId)).find((p) => p.paymentId === args.paymentId);
+      return found ? { status: found.status, amount: found.amount } : { status: 'absent', amount: 0 };
     },
 
     /** Gives up a charge waiting for the customer (3-D Secure); answers what it is now (it may have succeeded). */

@@ -64,6 +64,14 @@ export class OrderCommands {
         type === 'virtual' ? this.config.VIRTUAL_AFTER_SALES_WINDOW : this.config.AFTER_SALES_WINDOW,
       pendingPaymentGraceMs: this.config.PAYMENT_PENDING_GRACE,
       pendingPaymentPollMs: this.config.PAYMENT_PENDING_POLL,
+      // Physical goods sold at once; a presale's deposit and a virtual good are taken when paid.
+      ...(this.config.PAYMENT_CAPTURE === 'on_shipment' && type === 'standard'
+        ? {
+            capture: 'on_shipment' as const,
+            reauthorizeBeforeMs: this.config.PAYMENT_REAUTH_BEFORE,
+            captureRetryMs: this.config.PAYMENT_CAPTURE_RETRY,
+          }
+        : {}),
     };
   }
 

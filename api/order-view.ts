@@ -1,7 +1,8 @@
 /** An order as the contract shows it to one role: the status label and the actions that role may take. */
-import { allowedActions, statusLabel } from '../domain/machine';
+import { statusLabel } from '../domain/machine';
 import { machineFor } from '../domain/machines';
 import { paymentStatusOf, paymentsView, type OrderState } from '../domain/order';
+import { actionsNow } from '../domain/order-actions';
 import type { Role } from '../domain/roles';
 
 /**
@@ -22,7 +23,7 @@ export function orderView(order: OrderState, role: Role) {
     customerId: order.customerId,
     status: order.status,
     statusLabel: statusLabel(machine, order.status, role),
-    allowedActions: allowedActions(machine, order.status, role),
+    allowedActions: actionsNow(machine, order, role),
     currency: order.currency,
     items: order.items.map((i) => ({
       sku: i.sku,
@@ -33,7 +34,12 @@ export function orderView(order: OrderState, role: Role) {
       total: i.total,
       refundedQuantity: i.refundedQuantity,
     })),
-    amounts: order.amounts,
+    // One shape whichever source answers (the workflow's state, the order center's row).
+    amounts: {
+      ...order.amounts,
+      authorized: order.amounts.authorized ?? 0,
+      released: order.amounts.released ?? 0,
+    },
     discounts: order.discounts,
     couponCode: order.couponCode,
     shippingAddress: order.shippingAddress,
@@ -43,6 +49,7 @@ export function orderView(order: OrderState, role: Role) {
     paymentDeadline: order.paymentDeadline,
     paymentStatus: paymentStatusOf(order),
     payments: paymentsView(order),
+    ...(order.attention ? { attention: order.attention } : {}),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
     history: historyFor(order.history, role),

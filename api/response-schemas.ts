@@ -18,14 +18,19 @@ export const problem = z
     'RFC 9457 problem details; 409s carry orderStatus and allowedActions, 422s and 402s a code, 400s the zod errors',
   );
 
-/** A charge as the order shows it: pending ones (`processing`, `requires_action`) carry what the customer must do. */
+/**
+ * A charge as the order shows it: pending ones (`processing`, `requires_action`) carry what the
+ * customer must do; an `authorized` one is held until `captureBefore`, then `succeeded` (captured)
+ * or `voided`.
+ */
 export const payment = z.object({
   id: z.string(),
-  status: z.enum(['processing', 'requires_action', 'succeeded', 'failed']),
+  status: z.enum(['processing', 'requires_action', 'authorized', 'succeeded', 'voided', 'failed']),
   method: z.string().optional(),
   amount: money,
   refunded: money,
   nextAction: z.object({ redirectUrl: z.string() }).optional(),
+  captureBefore: z.string().optional(),
   code: z.string().optional(),
 });
 
@@ -56,6 +61,8 @@ export const order = z
       total: money,
       paid: money,
       refunded: money,
+      authorized: money.describe('held at the provider, captured at shipment (PAYMENT_CAPTURE=on_shipment)'),
+      released: money.describe('refunded before the capture: released from the hold, never taken'),
     }),
     discounts: z.array(z.object({ source: z.string(), code: z.string(), amount: money })),
     couponCode: z.string().nullable(),
@@ -64,8 +71,20 @@ export const order = z
     delivery: z.object({ code: z.string(), voidedAt: z.string().optional() }).nullable(),
     presale: z.object({ deposit: money, balanceStartsAt: z.string(), balanceEndsAt: z.string() }).nullable(),
     paymentDeadline: z.string(),
-    paymentStatus: z.enum(['unpaid', 'pending', 'partially_paid', 'paid', 'partially_refunded', 'refunded']),
+    paymentStatus: z.enum([
+      'unpaid',
+      'pending',
+      'authorized',
+      'partially_paid',
+      'paid',
+      'partially_refunded',
+      'refunded',
+    ]),
     payments: z.array(payment),
+    attention: z
+      .object({ code: z.literal('capture_failed'), detail: z.string(), at: z.string() })
+      .optional()
+      .describe('set while support staff must act: a capture refused (or unanswered) after the goods left'),
     createdAt: z.string(),
     updatedAt: z.string(),
     history: z.array(history),

@@ -259,6 +259,8 @@ export const paymentEvent = z
             id,
             status: word,
             last_payment_error: z.object({ code: word }).passthrough().nullable().optional(),
+            capture_before: z.number().int().nonnegative().nullable().optional(),
+            created: z.number().int().nonnegative().optional(),
             metadata: z.object({ order_id: id }).passthrough(),
           })
           .passthrough(),

@@ -3,8 +3,9 @@
  * one successful charge per payment step, refunds ≤ captures, the order's `paid` and `refunded`
  * agree with the provider, no line refunds more units than it has, and no money is kept on a
  * cancelled order unless the rules say so (a forfeited presale deposit); every charge the provider
- * made is on its order's list of payments, for its amount, and nothing pending is left behind on
- * an order that ended.
+ * made is on its order's list of payments, for its amount, nothing pending is left behind on an
+ * order that ended, and what the provider holds (authorised, not captured) is what the order says
+ * it holds, nothing on an order that ended unless it is flagged for support.
  */
 import type { Knex } from 'knex';
 import { isTerminal } from '../domain/machine';
@@ -33,7 +34,7 @@ async function patiently<T>(read: () => Promise<T>): Promise<T> {
 async function providerBooks(payments: PaymentProvider, orderIds: string[]) {
   const books = new Map<
     string,
-    { captures: number; captured: number; refunded: number; charges: Map<string, number> }
+    { captures: number; captured: number; refunded: number; held: number; charges: Map<string, number> }
   >();
   // A few at a time: the provider is another service, with its own limits.
   for (let i = 0; i < orderIds.length; i += 8) {
@@ -48,6 +49,7 @@ async function providerBooks(payments: PaymentProvider, orderIds: string[]) {
           captures: succeeded.length,
           captured: succeeded.reduce((a, c) => a + c.amount, 0),
           refunded: refunds.reduce((a, r) => a + r.amount, 0),
+          held: charges.filter((c) => c.status === 'authorized').reduce((a, c) => a + c.amount, 0),
           charges: new Map(succeeded.map((c) => [c.paymentId, c.amount])),
         });
       }),
@@ -68,6 +70,7 @@ export async function auditMoney(
     'o.paid',
     'o.refunded',
     'o.total',
+    db.raw(`(o.details->'attention') IS NOT NULL AS flagged`),
     db.raw(
       `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.refunded_quantity > i.quantity)::int AS over_refunded_lines`,
     ),
@@ -82,7 +85,7 @@ export async function auditMoney(
   const violations: MoneyViolation[] = [];
   for (const r of rows) {
     const v = (rule: string, detail: string) => violations.push({ orderId: r.id, rule, detail });
-    const { captures, captured, refunded: providerRefunded } = books.get(r.id)!;
+    const { captures, captured, refunded: providerRefunded, held } = books.get(r.id)!;
     const maxCaptures = r.type === 'presale' ? 2 : 1;
     if (captures > maxCaptures) v('at most one capture per payment step', `${captures} successful charges`);
     if (providerRefunded > captured) v('refunds ≤ captures', `${providerRefunded} refunded of ${captured}`);
@@ -112,6 +115,10 @@ export async function auditMoney(
       }
       for (const p of listed.filter((p) => p.status === 'succeeded' && !charges.has(p.id)))
         v('every charge on an order was made', `${p.id} is not a charge at the provider`);
+      // What the order lists as held is what the provider holds (a flagged order is support's to settle).
+      const onHold = listed.filter((p) => p.status === 'authorized').reduce((a, p) => a + p.amount, 0);
+      if (!r.flagged && onHold !== held)
+        v('held agrees with the provider', `order holds ${onHold}, provider holds ${held}`);
       const pending = listed.filter((p) => p.status === 'processing' || p.status === 'requires_action');
       if (pending.length > 0 && isTerminal(machines[r.type as OrderType], r.status))
         v('nothing pending on an order that ended', pending.map((p) => p.id).join(', '));

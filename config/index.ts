@@ -81,6 +81,12 @@ const schema = z.object({
   // and the provider is asked about it this often, webhooks or not.
   PAYMENT_PENDING_GRACE: duration('10m'),
   PAYMENT_PENDING_POLL: duration('30s'),
+  // Physical goods: `immediate` captures at payment; `on_shipment` authorises at payment, captures at
+  // shipment and voids on cancel, re-authorising this long before an authorisation runs out. A capture
+  // refused after the goods left flags the order for support and is tried again this often.
+  PAYMENT_CAPTURE: z.enum(['immediate', 'on_shipment']).default('immediate'),
+  PAYMENT_REAUTH_BEFORE: duration('1d'),
+  PAYMENT_CAPTURE_RETRY: duration('1h'),
   // The sandbox payment service the dev stack starts (sandboxes/payments): its port, its own database
   // (default: a database of its own beside the order service's), a slow or faulty provider, tok_slow's delay.
   PAYMENT_SANDBOX_PORT: port(3100),
@@ -89,6 +95,9 @@ const schema = z.object({
   PAYMENT_SANDBOX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
   PAYMENT_SANDBOX_SLOW: duration('6s'),
   PAYMENT_SANDBOX_ASYNC_DELAY: duration('2s'),
+  // How long the sandbox's authorisations hold, and tok_short_auth's (tok_reauth_declined's too).
+  PAYMENT_SANDBOX_AUTH_TTL: duration('7d'),
+  PAYMENT_SANDBOX_SHORT_AUTH: duration('15s'),
   // End-to-end payload encryption: `id:base64key` pairs, newest first (codec/encryption-codec.ts). Unset: off.
   PAYLOAD_ENCRYPTION_KEYS: optionalText.superRefine((v, ctx) => {
     if (!v) return;

@@ -23,6 +23,8 @@ export const FailureType = {
   Forbidden: 'Forbidden',
   PaymentDeclined: 'PaymentDeclined',
   TransientPayment: 'TransientPaymentError',
+  /** The provider refused to capture an authorisation (expired, declined): the order is flagged, never an API answer. */
+  CaptureFailed: 'CaptureFailed',
   /** Input a workflow refuses because it cannot be stored (it skipped the API's validation): a 400. */
   InvalidInput: 'InvalidInput',
   /** Data the database refused (SQLSTATE class 22, some of 23): retrying cannot help. */

@@ -46,6 +46,25 @@ export function resolveAction(
   }
 }
 
+/** Returns: goods sent back for money. */
+const RETURNS = new Set(['request_return', 'return_refund', 'return_refund_all']);
+
+/**
+ * The payment is only held (captured at shipment): a refund shrinks the hold, but nothing was
+ * taken to pay for goods sent back (a capture refused after shipment is support's to settle first).
+ */
+const holdsPayment = (order: Pick<OrderState, 'amounts'>) => (order.amounts.authorized ?? 0) > 0;
+
+/** What `role` may do to the order now: its machine's actions, less returns while the payment is only held. */
+export function actionsNow(
+  machine: OrderMachine,
+  order: Pick<OrderState, 'status' | 'amounts'>,
+  role: Actor,
+) {
+  const actions = allowedActions(machine, order.status, role);
+  return holdsPayment(order) ? actions.filter((a) => !RETURNS.has(a)) : actions;
+}
+
 /**
  * Why the order cannot take this request now, or null: the machine's answer for the caller's
  * role, then the request's own rules (returnable units, what a modification may change).
@@ -72,6 +91,12 @@ export function checkAction(
       { kind: 'order', type: machine.type, status: order.status },
       request.action,
       role,
+    );
+  if (holdsPayment(order) && RETURNS.has(resolved.action))
+    return notNow(
+      'the payment was never captured: support must settle it before a return',
+      order.status,
+      actionsNow(machine, order, role),
     );
   if (resolved.action === 'request_return') {
     try {

@@ -24,8 +24,13 @@ export interface LineQuantity {
 }
 
 export interface OrderAmounts extends Amounts {
+  /** Captured. */
   paid: number;
   refunded: number;
+  /** Held at the provider, still to be captured (capture at shipment); absent on orders that never held any. */
+  authorized?: number;
+  /** Refunded before the capture: released from the hold, never taken. */
+  released?: number;
 }
 
 export interface HistoryEntry {
@@ -69,12 +74,22 @@ export interface OrderPolicy {
   pendingPaymentGraceMs?: number;
   /** How often the provider is asked about a pending payment, webhooks or not (orders placed before: 30 s). */
   pendingPaymentPollMs?: number;
+  /** `on_shipment`: the payment is authorised, captured when the goods ship, voided on cancel. */
+  capture?: 'on_shipment';
+  /** How long before an authorisation runs out it is renewed. */
+  reauthorizeBeforeMs?: number;
+  /** How often a capture refused after shipment is tried again. */
+  captureRetryMs?: number;
 }
 
-/** A charge as the order shows it; `processing` and `requires_action` are pending. */
+/**
+ * A charge as the order shows it; `processing` and `requires_action` are pending; `authorized`
+ * is held until `captureBefore`, then `succeeded` when captured (`amount`: what was captured) or
+ * `voided` when let go.
+ */
 export interface OrderPayment {
   id: string;
-  status: 'processing' | 'requires_action' | 'succeeded' | 'failed';
+  status: 'processing' | 'requires_action' | 'authorized' | 'succeeded' | 'voided' | 'failed';
   /** The kind of method (`card`, `bank_transfer`) as the provider reported it; absent on payments made before. */
   method?: string;
   amount: number;
@@ -82,21 +97,30 @@ export interface OrderPayment {
   refunded: number;
   /** The page a customer must open to finish it (3-D Secure). */
   nextAction?: { redirectUrl: string };
+  captureBefore?: string;
   code?: string;
 }
 
 export type PaymentStatus =
-  'unpaid' | 'pending' | 'partially_paid' | 'paid' | 'partially_refunded' | 'refunded';
+  'unpaid' | 'pending' | 'authorized' | 'partially_paid' | 'paid' | 'partially_refunded' | 'refunded';
+
+/** Something support staff must resolve by hand (a capture refused after the goods left). */
+export interface Attention {
+  code: 'capture_failed';
+  /** The provider's code, e.g. `charge_expired_for_capture`, or `no_answer`. */
+  detail: string;
+  at: string;
+}
 
 export const isPending = (p: OrderPayment) => p.status === 'processing' || p.status === 'requires_action';
 
 /** The order's payment in one word, for lists and filters. */
 export function paymentStatusOf(order: Pick<OrderState, 'amounts' | 'payments'>): PaymentStatus {
-  const { paid, refunded, total } = order.amounts;
+  const { paid, refunded, total, authorized = 0, released = 0 } = order.amounts;
   if ((order.payments ?? []).some(isPending)) return 'pending';
-  if (paid === 0) return 'unpaid';
+  if (paid === 0) return authorized > 0 ? 'authorized' : released > 0 ? 'refunded' : 'unpaid';
   if (refunded >= paid) return 'refunded';
-  if (refunded > 0) return 'partially_refunded';
+  if (refunded > 0 || released > 0) return 'partially_refunded';
   return paid < total ? 'partially_paid' : 'paid';
 }
 
@@ -150,6 +174,8 @@ export interface OrderState extends Placement {
   delivery: { code: string; voidedAt?: string } | null;
   /** Every charge, oldest first (orders placed before payments were listed have none). */
   payments?: OrderPayment[];
+  /** Set while something needs support staff (a capture refused after shipment). */
+  attention?: Attention | null;
   updatedAt: string;
   history: HistoryEntry[];
 }
@@ -165,7 +191,7 @@ export interface ActionRequest {
   /** `request_return`: the units the customer sends back. */
   returnRequest?: { returnId: string; items: LineQuantity[] };
   /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */
-  settledPayment?: { paymentId: string; amount: number; method?: string };
+  settledPayment?: { paymentId: string; amount: number; method?: string; captureBefore?: string };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */
   modification?: { shippingAddress?: ShippingAddress; items?: LineQuantity[] };
 }

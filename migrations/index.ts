@@ -14,6 +14,7 @@ import * as m008 from './008_idempotency_lease';
 import * as m009 from './009_delivery_code_voided';
 import * as m010 from './010_inbound_events';
 import * as m011 from './011_orders_total_index';
+import * as m012 from './012_orders_authorized';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -27,6 +28,7 @@ const migrations: Record<string, Knex.Migration> = {
   '009_delivery_code_voided': m009,
   '010_inbound_events': m010,
   '011_orders_total_index': m011,
+  '012_orders_authorized': m012,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,7 +3,7 @@
  * (SIGKILL) every 15–30 s, the Temporal dev server is restarted once and PostgreSQL once; then
  * the system settles and the invariant checker (audit/invariants.ts) reads every store.
  * Prints its figures, writes docs/RELIABILITY.md with --report, exits non-zero on any violation.
- *   npm run chaos [-- --orders 2000 --concurrency 24 --report]
+ *   npm run chaos [-- --orders 2000 --concurrency 24 --capture on_shipment --report]
  */
 import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +26,8 @@ export interface ChaosOptions {
   /** Worker kills happen every killEveryMs[0]..killEveryMs[1] while the load runs. */
   killEveryMs: [number, number];
   settleTimeoutMs: number;
+  /** `on_shipment`: standard orders' payments are held at pay and captured when they ship. */
+  capture?: 'immediate' | 'on_shipment';
   log?: (line: string) => void;
 }
 
@@ -85,6 +87,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     PAYMENT_SANDBOX_WEBHOOK_DELAY: '300ms',
     PAYMENT_PENDING_GRACE: '10s',
     PAYMENT_PENDING_POLL: '3s',
+    PAYMENT_CAPTURE: options.capture ?? 'immediate',
     RATE_LIMIT_PER_MINUTE: '1000000',
     RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
@@ -403,7 +406,11 @@ if (require.main === module) {
     concurrency: arg('concurrency', 24),
     killEveryMs: [15_000, 30_000],
     settleTimeoutMs: 300_000,
+    capture: process.argv.includes('on_shipment') ? 'on_shipment' : 'immediate',
   };
+  const command = `npm run chaos -- --orders ${options.orders} --concurrency ${options.concurrency}${
+    options.capture === 'on_shipment' ? ' --capture on_shipment' : ''
+  } --report`;
   runChaos(options)
     .then(async (figures) => {
       const text = describeFigures(figures);
@@ -414,7 +421,7 @@ if (require.main === module) {
         const previous = (await readFile(file, 'utf8').catch(() => '# Reliability\n')).trimEnd();
         const run = (previous.match(/^## Run \d+/gm) ?? []).length + 1;
         const verdict = figures.report.violations.length === 0 ? 'no violations' : 'violations';
-        const section = `## Run ${run}, ${new Date().toISOString().slice(0, 10)}: ${verdict}\n\n\`npm run chaos -- --orders ${options.orders} --concurrency ${options.concurrency} --report\`, on this project's 2-core machine:\n\n\`\`\`\n${text}\n\`\`\`\n`;
+        const section = `## Run ${run}, ${new Date().toISOString().slice(0, 10)}: ${verdict}\n\n\`${command}\`, on this project's 2-core machine:\n\n\`\`\`\n${text}\n\`\`\`\n`;
         // Loaded here only: Prettier is ESM inside, which jest (test/chaos imports this file) cannot load.
         const { writeDoc } = await import('./write-doc');
         await writeDoc(file, `${previous}\n\n${section}`);

@@ -70,7 +70,74 @@ const ship = (id: string) =>
 const until = (id: string, as: As, status: string) =>
   waitForOrder(id, as, (o) => o.status === status, 30_000);
 
+/**
+ * An order whose payment is held and captured at shipment (the policy PAYMENT_CAPTURE=on_shipment
+ * gives it), started directly so the rest of the recording keeps capturing at once; then paid.
+ */
+async function heldOrder(created: (id: string) => void, client: Client, paymentToken: string, quantity = 1) {
+  const sku = uniqueSku('h');
+  await putProduct(sku, { stock: 10 });
+  const c = customer();
+  const orderId = `ord_${randomUUID().replace(/-/g, '')}`;
+  created(orderId);
+  const input: OrderWorkflowInput = {
+    orderId,
+    type: 'standard',
+    customerId: c.id,
+    items: [{ sku, quantity }],
+    policy: {
+      paymentTimeoutMs: 60_000,
+      autoConfirmAfterMs: 2000,
+      afterSalesWindowMs: 3000,
+      capture: 'on_shipment',
+      reauthorizeBeforeMs: 3000,
+      captureRetryMs: 1000,
+    },
+  };
+  await client.workflow.executeUpdateWithStart(createOrderUpdate, {
+    startWorkflowOperation: new WithStartWorkflowOperation<
+      (i: OrderWorkflowInput) => Promise<OrderWorkflowResult>
+    >(ORDER_WORKFLOW_TYPE, {
+      workflowId: orderId,
+      taskQueue: process.env.TASK_QUEUE!,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+    }),
+    updateId: 'create',
+  });
+  await pay(orderId, c, paymentToken);
+  await until(orderId, c, 'IN_PRODUCTION');
+  return { sku, c, id: orderId };
+}
+
 const scenarios: Record<string, Scenario> = {
+  // Held at pay, part released by a refund, captured at shipment; a hold voided by a cancel; one
+  // renewed, one that could not be (the order cancelled); a capture refused after shipment (flagged).
+  'capture-at-shipment': async ({ created, client }) => {
+    const captured = await heldOrder(created, client, 'tok_ok', 2);
+    await call('POST', `/v1/orders/${captured.id}/refunds`, {
+      as: merchant,
+      body: { items: [{ sku: captured.sku, quantity: 1 }], reason: 'replay' },
+    });
+    await ship(captured.id);
+    const voided = await heldOrder(created, client, 'tok_ok');
+    await call('POST', `/v1/orders/${voided.id}/cancel`, { as: voided.c, body: { reason: 'replay' } });
+    const renewed = await heldOrder(created, client, 'tok_short_auth');
+    await waitForOrder(
+      renewed.id,
+      renewed.c,
+      (o) => o.history.some((h: { action: string }) => h.action === 'reauthorized'),
+      30_000,
+    );
+    await ship(renewed.id);
+    const lapsed = await heldOrder(created, client, 'tok_reauth_declined');
+    const flagged = await heldOrder(created, client, 'tok_capture_fails');
+    await ship(flagged.id);
+    await until(captured.id, captured.c, 'COMPLETED');
+    await until(renewed.id, renewed.c, 'COMPLETED');
+    await until(lapsed.id, lapsed.c, 'CANCELLED');
+    await until(flagged.id, flagged.c, 'COMPLETED');
+  },
   // Input that skipped the API (started directly) and cannot be stored: refused before placement.
   'unstorable-input-refused': async ({ created, client }) => {
     const sku = uniqueSku('h');
@@ -317,6 +384,8 @@ async function main() {
     AUTO_CONFIRM_AFTER: '2s',
     AFTER_SALES_WINDOW: '3s',
     VIRTUAL_AFTER_SALES_WINDOW: '1s',
+    // tok_short_auth's holds, renewed 3 s before they end (capture-at-shipment).
+    PAYMENT_SANDBOX_SHORT_AUTH: '6s',
   };
   Object.assign(process.env, env);
   const stack = await startStack({

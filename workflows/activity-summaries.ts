@@ -22,7 +22,11 @@ export const activitySummaries: Describers = {
     `record ${entry.from ?? 'new'} → ${entry.to} (${entry.action} by ${entry.actor}) in PostgreSQL`,
   secureStockForPayment: ({ attempt }) => `take pay-time stock before charge attempt ${attempt}`,
   releasePaymentStock: ({ attempt }) => `give back the stock taken for charge attempt ${attempt}`,
-  capturePayment: ({ amount, currency, attempt }) => `charge ${amount} ${currency} (attempt ${attempt})`,
+  capturePayment: ({ amount, currency, attempt, capture }) =>
+    `${capture === 'manual' ? 'authorise' : 'charge'} ${amount} ${currency} (attempt ${attempt})`,
+  captureAuthorized: ({ amount, paymentId }) => `capture ${amount} of held payment ${paymentId}`,
+  voidAuthorizations: () => 'void the payments held for the order',
+  lookupPayment: ({ paymentId }) => `ask the provider what became of payment ${paymentId}`,
   reconcileCharge: ({ attempt }) => `ask the provider what became of charge attempt ${attempt}`,
   cancelPayment: ({ paymentId }) => `give up payment ${paymentId} (the customer never finished it)`,
   refundPayment: ({ amount, paymentId }) =>

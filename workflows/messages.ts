@@ -23,8 +23,10 @@ export const orderActionUpdate = defineUpdate<OrderState, [ActionRequest]>('orde
 /** The provider's news of a pending charge (its webhook, through the API): settled one way or the other. */
 export interface PaymentUpdate {
   paymentId: string;
-  status: 'succeeded' | 'declined';
+  /** `authorized`: held, to be captured at shipment, until `captureBefore`. */
+  status: 'succeeded' | 'authorized' | 'declined';
   code?: string;
+  captureBefore?: string;
 }
 export const paymentUpdateSignal = defineSignal<[PaymentUpdate]>('paymentUpdate');
 

@@ -69,9 +69,16 @@ function refundsIn(
 
 export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAction>[] = [
   { from: 'PAID', action: 'start_production', to: 'IN_PRODUCTION', by: ['system'], effect: 'openProduction' },
-  { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'refundAndRelease' },
+  // The system cancels when a held payment could not be authorised again before it ran out.
+  { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: [...anyone, 'system'], effect: 'refundAndRelease' },
   { from: 'IN_PRODUCTION', action: 'ship', to: 'SHIPPED', by: ['merchant'], effect: 'recordShipment' },
-  { from: 'IN_PRODUCTION', action: 'cancel', to: 'CANCELLED', by: anyone, effect: 'refundAndRelease' },
+  {
+    from: 'IN_PRODUCTION',
+    action: 'cancel',
+    to: 'CANCELLED',
+    by: [...anyone, 'system'],
+    effect: 'refundAndRelease',
+  },
   { from: 'IN_PRODUCTION', action: 'modify', to: 'IN_PRODUCTION', by: anyone, effect: 'applyModification' },
   ...refundsIn('IN_PRODUCTION', false),
   ...refundsIn('SHIPPED', true),

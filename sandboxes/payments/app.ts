@@ -9,12 +9,25 @@
  *   webhook, or as a retrieve shows · tok_3ds answers `requires_action` with the page the
  *   customer's browser opens (`next_action.redirect_to_url.url`); a POST there completes it
  *   (`{ "outcome": "fail" }` fails it) · any other token is declined (invalid_token).
+ * With `capture_method: "manual"` a card is authorised (`requires_capture`, until `capture_before`)
+ * and captured later by `POST /v1/payment_intents/:id/capture`, all or less; a cancel voids it.
+ * Bank transfers cannot be held: they are captured as they settle. Tokens for the authorisation's
+ * bad days: tok_short_auth's authorisation lasts `shortAuthMs` · tok_reauth_declined authorises
+ * once (for `shortAuthMs`) and declines every later authorisation for the same order ·
+ * tok_capture_fails authorises, and every capture of it is declined.
  * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
  * `latencyMs` and `errorRate` (a 503 before anything is written) make the whole service slow or
  * faulty, for crash tests and chaos runs.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { describeError, InvalidRequest, type IntentRow, type Ledger, type RefundRow } from './ledger';
+import {
+  describeError,
+  InvalidRequest,
+  type IntentRow,
+  type Ledger,
+  type Outcome,
+  type RefundRow,
+} from './ledger';
 import { ASYNC_OUTCOMES, eventOf } from './webhooks';
 
 export interface SandboxSettings {
@@ -25,13 +38,18 @@ export interface SandboxSettings {
   publicUrl: string;
   /** Events of settlements wait this long before their first delivery (a late webhook). */
   deliverAfterMs: number;
+  /** How long an authorisation holds (a card's: about 7 days). */
+  authTtlMs: number;
+  /** How long tok_short_auth's and tok_reauth_declined's authorisations hold. */
+  shortAuthMs: number;
 }
 
 const DECLINES: Record<string, string> = {
   tok_declined: 'card_declined',
   tok_insufficient_funds: 'insufficient_funds',
 };
-const PAYS = new Set(['tok_ok', 'tok_flaky', 'tok_lost', 'tok_slow']);
+const SHORT_AUTH = new Set(['tok_short_auth', 'tok_reauth_declined']);
+const PAYS = new Set(['tok_ok', 'tok_flaky', 'tok_lost', 'tok_slow', 'tok_capture_fails', ...SHORT_AUTH]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,8 +58,15 @@ export function intentView(row: IntentRow, refunded = 0, publicUrl = '') {
     id: row.id,
     object: 'payment_intent',
     amount: Number(row.amount),
-    amount_received: row.status === 'succeeded' ? Number(row.amount) : 0,
+    amount_capturable: row.status === 'requires_capture' ? Number(row.amount) : 0,
+    amount_received: row.status === 'succeeded' ? Number(row.amount_captured ?? row.amount) : 0,
     amount_refunded: refunded,
+    capture_method: row.capture_method,
+    // Stripe shows it on the charge (payment_method_details.card.capture_before); here, on the intent.
+    capture_before:
+      row.status === 'requires_capture' && row.capture_before
+        ? Math.floor(new Date(row.capture_before).getTime() / 1000)
+        : null,
     currency: row.currency.trim(),
     status: row.status,
     payment_method: row.token,
@@ -97,6 +122,21 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
   const view = (row: IntentRow, refunded = 0) => intentView(row, refunded, settings.publicUrl);
   const announce = eventOf(view);
 
+  /** A paying card's outcome: captured, or (manual capture) authorised until its hold runs out. */
+  const paid = (intent: IntentRow): Outcome =>
+    intent.capture_method === 'manual'
+      ? {
+          status: 'requires_capture',
+          captureBefore: new Date(
+            Date.now() + (SHORT_AUTH.has(intent.token) ? settings.shortAuthMs : settings.authTtlMs),
+          ),
+        }
+      : { status: 'succeeded' };
+
+  /** Whether the same order authorised with this token before (tok_reauth_declined declines every later one). */
+  const earlierOf = async (intent: IntentRow) =>
+    (await ledger.intentsOf(intent.order_id)).some((i) => i.id !== intent.id && i.token === intent.token);
+
   /** In-flight creates, by key: a second request with the same key while the first runs is a 409, as at Stripe. */
   const inFlight = new Set<string>();
 
@@ -114,6 +154,9 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
         return error(res, 400, 'invalid_request_error', 'currency must be an ISO 4217 code');
       if (typeof body.payment_method !== 'string' || !metadata.order_id)
         return error(res, 400, 'invalid_request_error', 'payment_method and metadata.order_id are required');
+      const captureMethod = body.capture_method ?? 'automatic';
+      if (captureMethod !== 'automatic' && captureMethod !== 'manual')
+        return error(res, 400, 'invalid_request_error', 'capture_method is automatic or manual');
       if (inFlight.has(key))
         return error(res, 409, 'idempotency_error', 'a request with this key is in progress');
       inFlight.add(key);
@@ -126,6 +169,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
           amount: amount as number,
           currency: body.currency,
           token,
+          captureMethod,
         });
         if (intent.status === 'processing' && !(token in ASYNC_OUTCOMES)) {
           if (token === 'tok_flaky' && intent.attempts <= 2)
@@ -133,11 +177,15 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
           if (token === 'tok_3ds') intent = await ledger.requireAction(intent.id);
           else {
             if (token === 'tok_slow') await sleep(settings.slowMs);
+            const reauthorised = token === 'tok_reauth_declined' && (await earlierOf(intent));
             intent = (await ledger.settle(
               intent.id,
-              PAYS.has(token)
-                ? { status: 'succeeded' }
-                : { status: 'requires_payment_method', code: DECLINES[token] ?? 'invalid_token' },
+              PAYS.has(token) && !reauthorised
+                ? paid(intent)
+                : {
+                    status: 'requires_payment_method',
+                    code: reauthorised ? 'card_declined' : (DECLINES[token] ?? 'invalid_token'),
+                  },
               announce,
               settings.deliverAfterMs,
             ))!;
@@ -174,7 +222,35 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     }),
   );
 
-  /** Cancels an intent still waiting for the customer (Stripe cancels only those, never one processing). */
+  /**
+   * Captures an authorisation (`amount_to_capture`: less than authorised releases the rest).
+   * tok_capture_fails is declined here every time (402), and an expired authorisation is refused.
+   */
+  app.post(
+    '/v1/payment_intents/:id/capture',
+    handle(async (req, res) => {
+      const intent = await ledger.intent(String(req.params.id));
+      if (!intent) return error(res, 404, 'invalid_request_error', 'no such payment intent');
+      const body = req.body as Record<string, unknown>;
+      const amount = body.amount_to_capture;
+      if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) <= 0))
+        return error(res, 400, 'invalid_request_error', 'amount_to_capture must be a positive integer');
+      if (intent.token === 'tok_capture_fails' && intent.status === 'requires_capture')
+        return void res.status(402).json({
+          error: { type: 'card_error', code: 'card_declined', message: 'the capture was declined' },
+        });
+      const captured = await ledger.capture(
+        intent.id,
+        amount as number | undefined,
+        announce,
+        settings.deliverAfterMs,
+      );
+      const refunded = await ledger.refunded([captured.id]);
+      res.json(view(captured, refunded.get(captured.id) ?? 0));
+    }),
+  );
+
+  /** Cancels an intent still waiting for the customer, or voids an authorisation (Stripe cancels only those, never one processing). */
   app.post(
     '/v1/payment_intents/:id/cancel',
     handle(async (req, res) => {
@@ -187,6 +263,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
         { status: 'canceled' },
         announce,
         settings.deliverAfterMs,
+        ['requires_action', 'requires_capture'],
       );
       res.json(view(settled!));
     }),
@@ -202,9 +279,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       const failed = (req.body as { outcome?: string } | undefined)?.outcome === 'fail';
       const settled = await ledger.settle(
         intent.id,
-        failed
-          ? { status: 'requires_payment_method', code: 'authentication_failed' }
-          : { status: 'succeeded' },
+        failed ? { status: 'requires_payment_method', code: 'authentication_failed' } : paid(intent),
         announce,
         settings.deliverAfterMs,
       );

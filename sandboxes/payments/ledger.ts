@@ -7,7 +7,22 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 
 export type IntentStatus =
-  'processing' | 'requires_action' | 'succeeded' | 'requires_payment_method' | 'canceled';
+  | 'processing'
+  | 'requires_action'
+  | 'requires_capture'
+  | 'succeeded'
+  | 'requires_payment_method'
+  | 'canceled';
+
+/** How a settled intent ends: paid, authorised until `captureBefore` (manual capture), declined, or cancelled. */
+export type Outcome =
+  | { status: 'succeeded' }
+  | { status: 'requires_capture'; captureBefore: Date }
+  | { status: 'requires_payment_method'; code: string }
+  | { status: 'canceled' };
+
+/** Announces a settled row: the event the webhook sends, or nothing. */
+export type Announce = (row: IntentRow) => { type: string; payload: Record<string, unknown> } | null;
 
 export interface IntentRow {
   id: string;
@@ -19,6 +34,11 @@ export interface IntentRow {
   token: string;
   status: IntentStatus;
   decline_code: string | null;
+  /** `manual`: authorised now, captured later (up to `capture_before`), perhaps for less. */
+  capture_method: 'automatic' | 'manual';
+  capture_before: Date | null;
+  /** What was captured; null until then (an automatic capture takes `amount`). */
+  amount_captured: number | null;
   attempts: number;
   created_at: Date;
 }
@@ -80,6 +100,13 @@ export async function ensureSchema(db: Knex): Promise<void> {
     await db.schema.alterTable('sandbox_payment_intents', (t) =>
       t.text('instance').notNullable().defaultTo('main'),
     );
+  // Authorise now, capture later (added with manual capture).
+  if (!(await db.schema.hasColumn('sandbox_payment_intents', 'capture_method')))
+    await db.schema.alterTable('sandbox_payment_intents', (t) => {
+      t.text('capture_method').notNullable().defaultTo('automatic');
+      t.timestamp('capture_before', { useTz: true });
+      t.bigInteger('amount_captured');
+    });
   if (!(await db.schema.hasTable('sandbox_refunds'))) {
     await db.schema.createTable('sandbox_refunds', (t) => {
       t.text('id').primary();
@@ -96,6 +123,20 @@ export async function ensureSchema(db: Knex): Promise<void> {
 }
 
 const newId = (prefix: string) => `${prefix}_${randomUUID().replace(/-/g, '')}`;
+
+/** The event of a settled row, in the same transaction as the change it announces. */
+async function recordEvent(trx: Knex, row: IntentRow, eventOf: Announce, deliverAfterMs: number) {
+  const event = eventOf(row);
+  if (!event) return;
+  const eventId = newId('evt');
+  await trx('sandbox_events').insert({
+    id: eventId,
+    type: event.type,
+    intent_id: row.id,
+    payload: JSON.stringify({ id: eventId, type: event.type, ...event.payload }),
+    next_attempt_at: new Date(Date.now() + deliverAfterMs),
+  });
+}
 
 /** A client error the API answers with a 400 (Stripe's `invalid_request_error`). */
 export class InvalidRequest extends Error {
@@ -125,6 +166,7 @@ export class Ledger {
     amount: number;
     currency: string;
     token: string;
+    captureMethod?: 'automatic' | 'manual';
   }): Promise<IntentRow> {
     return this.db.transaction(async (trx) => {
       await trx('sandbox_payment_intents')
@@ -137,6 +179,7 @@ export class Ledger {
           currency: args.currency,
           token: args.token,
           status: 'processing',
+          capture_method: args.captureMethod ?? 'automatic',
           instance: this.instance,
         })
         .onConflict('idempotency_key')
@@ -145,7 +188,12 @@ export class Ledger {
         .where('idempotency_key', args.key)
         .forUpdate()
         .first();
-      if (Number(row.amount) !== args.amount || row.order_id !== args.orderId || row.token !== args.token)
+      if (
+        Number(row.amount) !== args.amount ||
+        row.order_id !== args.orderId ||
+        row.token !== args.token ||
+        row.capture_method !== (args.captureMethod ?? 'automatic')
+      )
         throw new InvalidRequest('an idempotency key was reused with other parameters', 'idempotency_error');
       const [updated] = await trx('sandbox_payment_intents')
         .where('id', row.id)
@@ -162,35 +210,80 @@ export class Ledger {
    */
   async settle(
     id: string,
-    outcome:
-      { status: 'succeeded' } | { status: 'requires_payment_method'; code: string } | { status: 'canceled' },
-    eventOf: (row: IntentRow) => { type: string; payload: Record<string, unknown> } | null,
+    outcome: Outcome,
+    eventOf: Announce,
     deliverAfterMs = 0,
+    /** What it may be settled from: an open intent; a cancel also voids an authorisation. */
+    from: IntentStatus[] = ['processing', 'requires_action'],
   ): Promise<IntentRow | null> {
     return this.db.transaction(async (trx) => {
       const [row] = await trx('sandbox_payment_intents')
         .where({ id })
-        .whereIn('status', ['processing', 'requires_action'])
+        .whereIn('status', from)
         .update({
           status: outcome.status,
           decline_code: outcome.status === 'requires_payment_method' ? outcome.code : null,
+          ...(outcome.status === 'requires_capture' ? { capture_before: outcome.captureBefore } : {}),
+          ...(outcome.status === 'succeeded' ? { amount_captured: trx.ref('amount') } : {}),
           updated_at: trx.fn.now(),
         })
         .returning('*');
       if (!row) return (await trx('sandbox_payment_intents').where({ id }).first()) ?? null;
-      const event = eventOf(row as IntentRow);
-      if (event) {
-        const eventId = newId('evt');
-        await trx('sandbox_events').insert({
-          id: eventId,
-          type: event.type,
-          intent_id: id,
-          payload: JSON.stringify({ id: eventId, type: event.type, ...event.payload }),
-          next_attempt_at: new Date(Date.now() + deliverAfterMs),
-        });
-      }
+      await recordEvent(trx, row as IntentRow, eventOf, deliverAfterMs);
       return row as IntentRow;
     });
+  }
+
+  /**
+   * Captures an authorisation, all of it or less (the rest is released, as at Stripe), once: a
+   * replay of a captured intent answers with it. Past `capture_before` the authorisation is gone:
+   * the intent is cancelled and the capture refused.
+   */
+  async capture(
+    id: string,
+    amount: number | undefined,
+    eventOf: Announce,
+    deliverAfterMs = 0,
+  ): Promise<IntentRow> {
+    const result = await this.db.transaction(async (trx) => {
+      const row: IntentRow | undefined = await trx('sandbox_payment_intents')
+        .where({ id })
+        .forUpdate()
+        .first();
+      if (!row) throw new InvalidRequest('no such payment intent');
+      if (row.status === 'succeeded' && row.capture_method === 'manual') return row;
+      if (row.status !== 'requires_capture')
+        throw new InvalidRequest(
+          `payment intent ${id} is ${row.status}: nothing to capture`,
+          'payment_intent_unexpected_state',
+        );
+      const toCapture = amount ?? Number(row.amount);
+      if (!Number.isSafeInteger(toCapture) || toCapture <= 0 || toCapture > Number(row.amount))
+        throw new InvalidRequest('amount_to_capture must be positive and at most the authorised amount');
+      const expired = row.capture_before !== null && row.capture_before.getTime() < Date.now();
+      const [settled] = await trx('sandbox_payment_intents')
+        .where({ id })
+        .update(
+          expired
+            ? { status: 'canceled', updated_at: trx.fn.now() }
+            : { status: 'succeeded', amount_captured: toCapture, updated_at: trx.fn.now() },
+        )
+        .returning('*');
+      await recordEvent(trx, settled as IntentRow, eventOf, deliverAfterMs);
+      return settled as IntentRow;
+    });
+    // Committed first: the expired authorisation stays cancelled, and the capture is refused.
+    if (result.status === 'canceled')
+      throw new InvalidRequest('the authorisation expired', 'charge_expired_for_capture');
+    return result;
+  }
+
+  /** Authorisations of this process past their `capture_before`: the bank lets them go. */
+  async expiredAuthorizations(): Promise<IntentRow[]> {
+    return this.db('sandbox_payment_intents')
+      .where({ status: 'requires_capture', instance: this.instance })
+      .where('capture_before', '<', this.db.fn.now())
+      .limit(50);
   }
 
   /** Marks an open intent as waiting for the customer (3-D Secure). */
@@ -280,7 +373,7 @@ export class Ledger {
       const [{ total }] = await trx('sandbox_refunds')
         .where('intent_id', intent.id)
         .select(trx.raw('COALESCE(SUM(amount), 0)::bigint AS total'));
-      if (Number(total) + args.amount > Number(intent.amount))
+      if (Number(total) + args.amount > Number(intent.amount_captured ?? intent.amount))
         throw new InvalidRequest(`a refund of ${args.amount} exceeds what is left on ${intent.id}`);
       const [row] = await trx('sandbox_refunds')
         .insert({

@@ -6,7 +6,9 @@
  *   asynchronous method takes to settle), PAYMENT_SANDBOX_WEBHOOK_URL and PAYMENT_WEBHOOK_SECRET
  *   (where its events go, signed with what), PAYMENT_SANDBOX_WEBHOOKS=off (they never go),
  *   PAYMENT_SANDBOX_WEBHOOK_DUPLICATES=1 (each goes twice), PAYMENT_SANDBOX_WEBHOOK_DELAY (late),
- *   PAYMENT_SANDBOX_INSTANCE (one of several processes sharing the books: it settles only its own).
+ *   PAYMENT_SANDBOX_INSTANCE (one of several processes sharing the books: it settles only its own),
+ *   PAYMENT_SANDBOX_AUTH_TTL (how long an authorisation holds; 7 days) and
+ *   PAYMENT_SANDBOX_SHORT_AUTH (tok_short_auth's and tok_reauth_declined's; 15 s).
  */
 import knex from 'knex';
 import { sandboxPaymentsApp } from './app';
@@ -16,9 +18,10 @@ import { intentView } from './app';
 
 function milliseconds(text: string | undefined, fallback: number): number {
   if (!text) return fallback;
-  const m = /^(\d+)(ms|s)?$/.exec(text.trim());
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new Error(`not a duration: ${text}`);
-  return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms']!;
+  return Number(m[1]) * unit;
 }
 
 async function main() {
@@ -39,6 +42,8 @@ async function main() {
     slowMs: milliseconds(process.env.PAYMENT_SANDBOX_SLOW, 6000),
     publicUrl,
     deliverAfterMs,
+    authTtlMs: milliseconds(process.env.PAYMENT_SANDBOX_AUTH_TTL, 7 * 86_400_000),
+    shortAuthMs: milliseconds(process.env.PAYMENT_SANDBOX_SHORT_AUTH, 15_000),
   });
   const background = startBackground(
     ledger,

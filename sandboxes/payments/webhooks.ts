@@ -16,15 +16,16 @@ export interface WebhookSettings {
   duplicates: boolean;
 }
 
+const EVENT_TYPES: Partial<Record<IntentRow['status'], string>> = {
+  succeeded: 'payment_intent.succeeded',
+  requires_capture: 'payment_intent.amount_capturable_updated',
+  canceled: 'payment_intent.canceled',
+};
+
 /** What a settlement announces: Stripe's event types for a PaymentIntent. */
 export function eventOf(view: (row: IntentRow) => unknown) {
   return (row: IntentRow) => {
-    const type =
-      row.status === 'succeeded'
-        ? 'payment_intent.succeeded'
-        : row.status === 'canceled'
-          ? 'payment_intent.canceled'
-          : 'payment_intent.payment_failed';
+    const type = EVENT_TYPES[row.status] ?? 'payment_intent.payment_failed';
     return { type, payload: { created: Math.floor(Date.now() / 1000), data: { object: view(row) } } };
   };
 }
@@ -52,6 +53,11 @@ export function startBackground(
         eventOf(settings.view),
         settings.deliverAfterMs,
       );
+    // An authorisation not captured in time is let go, as a card network does.
+    for (const row of await ledger.expiredAuthorizations())
+      await ledger.settle(row.id, { status: 'canceled' }, eventOf(settings.view), settings.deliverAfterMs, [
+        'requires_capture',
+      ]);
     if (!settings.url || !settings.enabled) return;
     for (const event of await ledger.eventsDue()) {
       const body = JSON.stringify(event.payload);

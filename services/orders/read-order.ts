@@ -15,6 +15,8 @@ interface OrderRow {
   total: number;
   paid: number;
   refunded: number;
+  authorized: number;
+  released: number;
   payment_deadline: Date | null;
   coupon_code: string | null;
   shipping_address: OrderState['shippingAddress'];
@@ -24,6 +26,7 @@ interface OrderRow {
     shipment?: OrderState['shipment'];
     delivery?: OrderState['delivery'];
     payments?: OrderState['payments'];
+    attention?: OrderState['attention'];
   };
   created_at: Date;
   updated_at: Date;
@@ -44,12 +47,17 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
       total: row.total,
       paid: row.paid,
       refunded: row.refunded,
+      // Only orders that ever held a payment say so, as the workflow's own state does.
+      ...(Number(row.authorized) > 0 || row.details.payments?.some((p) => p.captureBefore)
+        ? { authorized: Number(row.authorized), released: Number(row.released) }
+        : {}),
     },
     discounts: row.details.discounts ?? [],
     presale: row.details.presale ?? null,
     shipment: row.details.shipment ?? null,
     delivery: row.details.delivery ?? null,
     payments: row.details.payments ?? [],
+    ...(row.details.attention ? { attention: row.details.attention } : {}),
     couponCode: row.coupon_code,
     shippingAddress: row.shipping_address,
     paymentDeadline: row.payment_deadline ? row.payment_deadline.toISOString() : '',

@@ -19,6 +19,7 @@ export type OrderSnapshot = Pick<
   | 'updatedAt'
   | 'shippingAddress'
   | 'payments'
+  | 'attention'
 >;
 
 /**
@@ -31,7 +32,16 @@ export async function recordTransition(
   entry: HistoryEntry,
   snapshot: OrderSnapshot,
 ): Promise<void> {
-  const { subtotal, discount, shipping, total, paid, refunded } = snapshot.amounts;
+  const {
+    subtotal,
+    discount,
+    shipping,
+    total,
+    paid,
+    refunded,
+    authorized = 0,
+    released = 0,
+  } = snapshot.amounts;
   const lines = snapshot.items.map((item, line) => [
     line,
     item.quantity,
@@ -54,6 +64,7 @@ export async function recordTransition(
      ), snapshot AS (
        UPDATE orders
          SET status = ?, subtotal = ?, discount = ?, shipping = ?, total = ?, paid = ?, refunded = ?,
+             authorized = ?, released = ?,
              payment_deadline = ?, shipping_address = ?, details = ?, history_seq = ?, updated_at = ?
          WHERE id = ? AND history_seq < ?
          RETURNING id
@@ -75,6 +86,8 @@ export async function recordTransition(
       total,
       paid,
       refunded,
+      authorized,
+      released,
       snapshot.paymentDeadline || null,
       snapshot.shippingAddress ? JSON.stringify(snapshot.shippingAddress) : null,
       JSON.stringify({
@@ -83,6 +96,7 @@ export async function recordTransition(
         shipment: snapshot.shipment,
         delivery: snapshot.delivery,
         ...(snapshot.payments ? { payments: snapshot.payments } : {}),
+        ...(snapshot.attention ? { attention: snapshot.attention } : {}),
       }),
       entry.seq,
       snapshot.updatedAt,

@@ -3,7 +3,8 @@
  * adapter for the sandbox payment service (sandboxes/payments), PAYMENT_PROVIDER_URL. A Stripe
  * adapter would make the same calls to api.stripe.com with its secret key: create a
  * PaymentIntent with `confirm: true` and the Idempotency-Key, list an order's intents and refunds
- * by searching their metadata, and map `requires_payment_method` to a decline.
+ * by searching their metadata, map `requires_payment_method` to a decline, and for a manual
+ * capture read `capture_before` from the intent's latest charge.
  *
  * No answer (a timeout, a dropped connection), a 409 (the same key still in flight), a 429 or a
  * 5xx is a TransientPaymentError: the outcome is unknown, and the caller retries with the same
@@ -12,6 +13,7 @@
 import {
   type ChargeNews,
   type ChargeRequest,
+  type CaptureResult,
   type ChargeResult,
   type PaymentProvider,
   type PaymentRecord,
@@ -25,7 +27,10 @@ interface Intent {
   payment_method_type?: string;
   next_action: { redirect_to_url?: { url: string } } | null;
   amount: number;
+  amount_received?: number;
   amount_refunded: number;
+  capture_before?: number | null;
+  created?: number;
   status: string;
   last_payment_error: { code: string } | null;
   metadata: Record<string, string>;
@@ -63,6 +68,13 @@ export class HttpPaymentProvider implements PaymentProvider {
     }
     if (res.status === 409 || res.status === 429 || res.status >= 500)
       throw new TransientPaymentError(`the payment provider answered ${res.status}`);
+    if (res.status === 402 || (res.status === 400 && method === 'POST' && path.endsWith('/capture'))) {
+      // A card error: the request was right and the answer is no.
+      const refusal = (await res.json().catch(() => null)) as {
+        error?: { code?: string; type?: string };
+      } | null;
+      throw new PaymentRefused(refusal?.error?.code ?? refusal?.error?.type ?? 'declined');
+    }
     const json = (await res.json().catch(() => null)) as T | null;
     if (!res.ok || json === null)
       throw new Error(`the payment provider refused ${method} ${path.split('?')[0]}: ${res.status}`);
@@ -78,13 +90,22 @@ export class HttpPaymentProvider implements PaymentProvider {
         currency: request.currency,
         payment_method: request.token,
         confirm: true,
+        capture_method: request.capture ?? 'automatic',
         metadata: { order_id: request.orderId, key: request.idempotencyKey },
       },
       request.idempotencyKey,
     );
     const record = toRecord(intent);
     if (record.status === 'succeeded')
-      return { status: 'succeeded', paymentId: intent.id, amount: intent.amount, method: record.method };
+      return { status: 'succeeded', paymentId: intent.id, amount: record.amount, method: record.method };
+    if (record.status === 'authorized')
+      return {
+        status: 'authorized',
+        paymentId: intent.id,
+        amount: record.amount,
+        method: record.method,
+        captureBefore: record.captureBefore ?? holdEnd(intent.created),
+      };
     if (record.status === 'declined') return { status: 'declined', paymentId: intent.id, code: record.code! };
     if (record.status === 'canceled') return { status: 'declined', paymentId: intent.id, code: 'canceled' };
     return {
@@ -93,6 +114,25 @@ export class HttpPaymentProvider implements PaymentProvider {
       method: record.method,
       ...(record.nextAction ? { nextAction: record.nextAction } : {}),
     };
+  }
+
+  async capture(request: {
+    idempotencyKey: string;
+    paymentId: string;
+    amount: number;
+  }): Promise<CaptureResult> {
+    try {
+      const intent = await this.call<Intent>(
+        'POST',
+        `/v1/payment_intents/${encodeURIComponent(request.paymentId)}/capture`,
+        { amount_to_capture: request.amount },
+        request.idempotencyKey,
+      );
+      return { status: 'succeeded', amount: intent.amount_received ?? request.amount };
+    } catch (err) {
+      if (err instanceof PaymentRefused) return { status: 'failed', code: err.code };
+      throw err;
+    }
   }
 
   async cancel(paymentId: string): Promise<PaymentRecord> {
@@ -144,8 +184,16 @@ export class HttpPaymentProvider implements PaymentProvider {
   }
 }
 
+/** A refusal from the provider that another try would not change (a card error). */
+class PaymentRefused extends Error {
+  constructor(readonly code: string) {
+    super(`the payment provider refused: ${code}`);
+  }
+}
+
 const STATUSES: Record<string, PaymentRecord['status']> = {
   succeeded: 'succeeded',
+  requires_capture: 'authorized',
   requires_payment_method: 'declined',
   requires_action: 'requires_action',
   canceled: 'canceled',
@@ -158,24 +206,52 @@ function toRecord(intent: Intent): PaymentRecord {
     paymentId: intent.id,
     idempotencyKey: intent.metadata.key ?? '',
     status,
-    amount: intent.amount,
+    amount: status === 'succeeded' ? (intent.amount_received ?? intent.amount) : intent.amount,
     refunded: intent.amount_refunded,
     method: intent.payment_method_type ?? 'card',
     ...(status === 'declined' ? { code: intent.last_payment_error?.code ?? 'declined' } : {}),
     ...(status === 'requires_action' && redirectUrl ? { nextAction: { redirectUrl } } : {}),
+    ...(status === 'authorized' ? { captureBefore: captureBeforeOf(intent) } : {}),
   };
+}
+
+/**
+ * When a hold ends. A provider that does not say on the intent (Stripe says it on the charge):
+ * a card's authorisation lasts 7 days from its creation; a day earlier, to be safe.
+ */
+function captureBeforeOf(intent: { capture_before?: number | null; created?: number }): string {
+  if (intent.capture_before) return new Date(intent.capture_before * 1000).toISOString();
+  return holdEnd(intent.created);
+}
+
+function holdEnd(createdUnix: number | undefined): string {
+  const created = createdUnix ? createdUnix * 1000 : Date.now();
+  return new Date(created + 6 * 86_400_000).toISOString();
 }
 
 /** A provider's webhook event, in Stripe's shape, as far as this adapter reads it. */
 export interface ProviderEvent {
   type: string;
-  data: { object: { id: string; last_payment_error?: { code: string } | null } };
+  data: {
+    object: {
+      id: string;
+      last_payment_error?: { code: string } | null;
+      capture_before?: number | null;
+      created?: number;
+    };
+  };
 }
 
 /** What an event says of a charge (Stripe's PaymentIntent events); null for events the orders do not act on. */
 export function chargeNewsOf(event: ProviderEvent): ChargeNews | null {
   const intent = event.data.object;
   if (event.type === 'payment_intent.succeeded') return { paymentId: intent.id, status: 'succeeded' };
+  if (event.type === 'payment_intent.amount_capturable_updated')
+    return {
+      paymentId: intent.id,
+      status: 'authorized',
+      captureBefore: captureBeforeOf(intent),
+    };
   if (event.type === 'payment_intent.payment_failed' || event.type === 'payment_intent.canceled')
     return {
       paymentId: intent.id,

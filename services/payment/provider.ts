@@ -11,6 +11,8 @@ export interface ChargeRequest {
   amount: number;
   currency: string;
   token: string;
+  /** `manual`: authorise only, captured later by `capture` (a bank transfer cannot be held: it settles captured). */
+  capture?: 'automatic' | 'manual';
 }
 
 /** What the customer must do for a pending charge: open this page (3-D Secure). */
@@ -20,6 +22,8 @@ export interface NextAction {
 
 export type ChargeResult =
   | { status: 'succeeded'; paymentId: string; amount: number; method: string }
+  /** Held on the customer's account, to be captured before `captureBefore` (ISO 8601). */
+  | { status: 'authorized'; paymentId: string; amount: number; method: string; captureBefore: string }
   | { status: 'declined'; paymentId: string; code: string }
   /** Not decided yet: an asynchronous method, or a step the customer must take; settled later (a webhook, a lookup). */
   | { status: 'pending'; paymentId: string; method: string; nextAction?: NextAction };
@@ -37,14 +41,20 @@ export interface PaymentRecord {
   paymentId: string;
   idempotencyKey: string;
   /** `processing`: the provider has it and has not decided yet; `requires_action`: the customer must act. */
-  status: 'succeeded' | 'declined' | 'processing' | 'requires_action' | 'canceled';
+  status: 'succeeded' | 'authorized' | 'declined' | 'processing' | 'requires_action' | 'canceled';
+  /** What was captured (succeeded), or what is held (authorized), or asked for. */
   amount: number;
   refunded: number;
   /** The kind of method (`card`, `bank_transfer`), as the provider reports it. */
   method: string;
   code?: string;
   nextAction?: NextAction;
+  /** An authorisation's end (ISO 8601): set on every `authorized` record. */
+  captureBefore?: string;
 }
+
+/** A capture's answer: taken, or refused for good (the authorisation expired, the issuer declined). */
+export type CaptureResult = { status: 'succeeded'; amount: number } | { status: 'failed'; code: string };
 
 export interface RefundRecord {
   refundId: string;
@@ -56,7 +66,12 @@ export interface RefundRecord {
 export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   refund(request: RefundRequest): Promise<{ refundId: string; amount: number }>;
-  /** Gives up a charge still waiting for the customer; its record as it then stands (it may have succeeded meanwhile). */
+  /** Captures an authorisation, `amount` of it (the rest is released); a replay answers the same. */
+  capture(request: { idempotencyKey: string; paymentId: string; amount: number }): Promise<CaptureResult>;
+  /**
+   * Gives up a charge still waiting for the customer, or voids an authorisation; its record as it
+   * then stands (it may have succeeded meanwhile).
+   */
   cancel(paymentId: string): Promise<PaymentRecord>;
   /** Every charge attempt of an order, oldest first. */
   paymentsOf(orderId: string): Promise<PaymentRecord[]>;
@@ -67,8 +82,9 @@ export interface PaymentProvider {
 /** What a provider's event says of a charge: it was made, or it will not be. */
 export interface ChargeNews {
   paymentId: string;
-  status: 'succeeded' | 'declined';
+  status: 'succeeded' | 'authorized' | 'declined';
   code?: string;
+  captureBefore?: string;
 }
 
 /** A failure worth retrying with the same key (no answer, a provider hiccup): its outcome is unknown. */

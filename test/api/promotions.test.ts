@@ -87,6 +87,8 @@ describe('hand-checked totals', () => {
       total: 4199,
       paid: 0,
       refunded: 0,
+      authorized: 0,
+      released: 0,
     });
     expect(body.order.discounts).toEqual([{ source: 'promotion', code: c, amount: 599 }]);
   });

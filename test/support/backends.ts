@@ -20,8 +20,10 @@ export async function testTemporal(): Promise<{ client: Client; close: () => Pro
 
 interface ProviderPayment {
   order_id: string;
-  status: 'succeeded' | 'declined' | 'processing';
+  status: 'succeeded' | 'declined' | 'processing' | 'requires_capture' | 'canceled';
   amount: number;
+  /** What was captured (null until then). */
+  amount_captured: number | null;
   decline_code: string | null;
   attempts: number;
 }
@@ -37,10 +39,11 @@ export async function providerPayments(orderIds: string | string[]): Promise<Pro
       .whereIn('order_id', Array.isArray(orderIds) ? orderIds : [orderIds])
       .orderBy('created_at')
       .orderBy('id')
-      .select('order_id', 'status', 'amount', 'decline_code', 'attempts');
+      .select('order_id', 'status', 'amount', 'amount_captured', 'decline_code', 'attempts');
     return rows.map((r) => ({
       ...r,
       amount: Number(r.amount),
+      amount_captured: r.amount_captured === null ? null : Number(r.amount_captured),
       status: r.status === 'requires_payment_method' ? 'declined' : r.status,
     }));
   } finally {

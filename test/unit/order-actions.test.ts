@@ -5,7 +5,8 @@
 import { FailureType } from '../../domain/errors';
 import { standardMachine } from '../../domain/machines/standard';
 import type { ActionRequest, LineQuantity, OrderLine, OrderState } from '../../domain/order';
-import { checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
+import { actionsNow, checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
+import { paymentStatusOf } from '../../domain/order';
 import { refusalWhenClosed } from '../../domain/refusals';
 import { returnMachine } from '../../domain/returns';
 
@@ -186,6 +187,54 @@ describe('checkAction', () => {
     expect(
       checkAction(standardMachine, order('IN_PRODUCTION'), modify({ shippingAddress: address }), noReturns),
     ).toBeNull();
+  });
+});
+
+describe('a payment only held (captured at shipment)', () => {
+  const held = (status: string, amounts: Partial<OrderState['amounts']> = {}) => {
+    const o = order(status);
+    return { ...o, amounts: { ...o.amounts, paid: 0, authorized: o.amounts.total, released: 0, ...amounts } };
+  };
+
+  it('may be refunded (the hold shrinks) but not returned against: nothing was taken for it', () => {
+    const o = held('SHIPPED');
+    expect(actionsNow(standardMachine, o, 'merchant')).toEqual(
+      expect.arrayContaining(['refund', 'refund_all']),
+    );
+    expect(actionsNow(standardMachine, o, 'customer')).not.toContain('request_return');
+    expect(actionsNow(standardMachine, order('SHIPPED'), 'customer')).toContain('request_return');
+    const ret = request({
+      action: 'request_return',
+      returnRequest: { returnId: 'ret_1', items: [{ sku: 'mug', quantity: 1 }] },
+    });
+    expect(checkAction(standardMachine, o, ret, noReturns)).toMatchObject({
+      type: FailureType.IllegalTransition,
+      message: 'the payment was never captured: support must settle it before a return',
+      details: { status: 'SHIPPED', allowedActions: ['confirm'] },
+    });
+    expect(checkAction(standardMachine, order('SHIPPED'), ret, noReturns)).toBeNull();
+    expect(
+      checkAction(
+        standardMachine,
+        o,
+        request({ action: 'refund', refund: { refundId: 'r1' } }, 'merchant'),
+        noReturns,
+      ),
+    ).toBeNull();
+  });
+
+  it('says what the money is: held, taken, released, given back', () => {
+    const o = held('IN_PRODUCTION');
+    const total = o.amounts.total;
+    expect(paymentStatusOf(o)).toBe('authorized');
+    expect(paymentStatusOf({ ...o, amounts: { ...o.amounts, authorized: 0 } })).toBe('unpaid');
+    expect(paymentStatusOf({ ...o, amounts: { ...o.amounts, authorized: 0, released: total } })).toBe(
+      'refunded',
+    );
+    const captured = { ...o.amounts, authorized: 0, released: 1000, paid: total - 1000 };
+    expect(paymentStatusOf({ ...o, amounts: captured })).toBe('partially_refunded');
+    expect(paymentStatusOf({ ...o, amounts: { ...captured, released: 0, paid: total } })).toBe('paid');
+    expect(paymentStatusOf({ ...o, amounts: { ...captured, refunded: total - 1000 } })).toBe('refunded');
   });
 });
 

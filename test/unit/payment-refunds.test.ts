@@ -14,6 +14,7 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
   const provider: PaymentProvider = {
     charge: () => Promise.reject(new Error('not used')),
     cancel: () => Promise.reject(new Error('not used')),
+    capture: () => Promise.reject(new Error('not used')),
     async refund(request) {
       if (calls.length >= failAfter) throw new Error('connection reset');
       calls.push(request);

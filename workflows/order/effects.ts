@@ -31,6 +31,8 @@ export interface EffectContext {
   /** Units promised to open returns (other than the one being refunded). */
   held: Record<string, number>;
   onReturnOpened: (returnId: string, items: LineQuantity[]) => void;
+  /** The order's payment is authorised now and captured at shipment (PAYMENT_CAPTURE=on_shipment). */
+  captureLater?: boolean;
 }
 
 /** A charge the provider has not decided: the action waits for it (./order-entity.ts). */
@@ -45,7 +47,15 @@ export interface PendingCharge {
 export type Changes = Partial<
   Pick<
     OrderState,
-    'amounts' | 'shipment' | 'delivery' | 'items' | 'discounts' | 'presale' | 'shippingAddress' | 'payments'
+    | 'amounts'
+    | 'shipment'
+    | 'delivery'
+    | 'items'
+    | 'discounts'
+    | 'presale'
+    | 'shippingAddress'
+    | 'payments'
+    | 'attention'
   >
 > & { pending?: PendingCharge };
 
@@ -57,6 +67,9 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   // A pending charge the provider has now made pays the action it was made for: nothing to ask again.
   let paymentId = request?.settledPayment?.paymentId;
   let method = request?.settledPayment?.method;
+  /** Set when the money is only held (authorised), to be captured at shipment: until when. */
+  let captureBefore = request?.settledPayment?.captureBefore;
+  let heldOnly = captureBefore !== undefined;
   if (request?.settledPayment) amount = request.settledPayment.amount;
   if (!paymentId) {
     const attempt = ctx.nextPaymentAttempt();
@@ -69,6 +82,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
         amount,
         currency: order.currency,
         token: request?.paymentToken ?? '',
+        ...(ctx.captureLater && settlesOrder ? { capture: 'manual' as const } : {}),
       });
       outcome =
         result.status === 'pending'
@@ -78,14 +92,16 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
               method: result.method,
               nextAction: result.nextAction,
             }
-          : { status: 'succeeded', paymentId: result.paymentId, method: result.method };
+          : result.status === 'authorized'
+            ? { ...result }
+            : { status: 'succeeded', paymentId: result.paymentId, method: result.method };
     } catch (err) {
       // No answer came back however often it was asked: what happened is looked up, never guessed.
       const found =
         outcomeUnknown(err) && patched('reconcile-unknown-charge')
           ? await reconcile.reconcileCharge({ orderId: order.id, attempt })
           : undefined;
-      if (found?.status !== 'succeeded' && found?.status !== 'pending') {
+      if (found?.status !== 'succeeded' && found?.status !== 'pending' && found?.status !== 'authorized') {
         // Registered before the charge ran; undone only if the charge did not happen.
         if (order.amounts.paid === 0)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
@@ -106,6 +122,10 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       };
     paymentId = outcome.paymentId;
     method = outcome.method;
+    if (outcome.status === 'authorized') {
+      heldOnly = true;
+      captureBefore = outcome.captureBefore;
+    }
   }
   if (settlesOrder) {
     await nonCancellable(async () => {
@@ -113,6 +133,22 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       await store.redeemCoupon({ orderId: order.id });
     });
   }
+  if (heldOnly)
+    return {
+      amounts: {
+        ...order.amounts,
+        authorized: (order.amounts.authorized ?? 0) + amount,
+        released: order.amounts.released ?? 0,
+      },
+      payments: withPayment(order, {
+        id: paymentId,
+        status: 'authorized',
+        ...(method ? { method } : {}),
+        amount,
+        refunded: 0,
+        captureBefore,
+      }),
+    };
   return {
     amounts: { ...order.amounts, paid: order.amounts.paid + amount },
     payments: withPayment(order, {
@@ -149,13 +185,65 @@ const declined = (code: string) =>
 
 /** The cancel flow as a child workflow, so its steps show on their own in the Web UI. */
 async function cancel(order: OrderState, refund: boolean, reason: string): Promise<Changes> {
+  const held = (order.amounts.authorized ?? 0) > 0;
   const { refunded } = await nonCancellable(() =>
     executeChild(cancelOrderFlow, {
       workflowId: `${order.id}-cancel`,
-      args: [{ orderId: order.id, refund, reason }],
+      args: [{ orderId: order.id, refund, reason, ...(held ? { voidAuthorizations: true } : {}) }],
     }),
   );
-  return refund ? { amounts: { ...order.amounts, refunded: order.amounts.refunded + refunded } } : {};
+  const amounts = refund ? { ...order.amounts, refunded: order.amounts.refunded + refunded } : order.amounts;
+  if (!held) return refund ? { amounts } : {};
+  // What was only held is let go: nothing was taken, so nothing is refunded.
+  return {
+    amounts: { ...amounts, authorized: 0 },
+    payments: (order.payments ?? []).map((p) =>
+      p.status === 'authorized' ? { ...p, status: 'voided' as const } : p,
+    ),
+  };
+}
+
+/** The payment held for an order to capture at shipment, if any. */
+export function heldPayment(order: OrderState): OrderPayment | undefined {
+  if ((order.amounts.authorized ?? 0) === 0) return undefined;
+  return [...(order.payments ?? [])].reverse().find((p) => p.status === 'authorized');
+}
+
+/**
+ * The goods have left: the held payment is captured, for what the order now costs (refunds
+ * before shipment lowered it; the rest of the hold is released). A refusal does not stop the
+ * shipment: the order is flagged for support. No answer after the retries is looked up at the
+ * provider, never guessed: captured after all, or still held (flagged, and tried again later).
+ */
+export async function captureHeld(order: OrderState): Promise<Changes> {
+  const held = heldPayment(order);
+  if (!held) return {};
+  // What is still owed: the hold, less what refunds before shipment released from it.
+  const amount = Math.min(held.amount, order.amounts.authorized ?? 0);
+  let captured: number | undefined;
+  let refusal: string | undefined;
+  try {
+    captured = await payment.captureAuthorized({ orderId: order.id, paymentId: held.id, amount });
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    if (err.cause instanceof ApplicationFailure && err.cause.type === FailureType.CaptureFailed)
+      refusal = (err.cause.details?.[0] as { code?: string } | undefined)?.code ?? 'declined';
+    else {
+      const found = await reconcile.lookupPayment({ orderId: order.id, paymentId: held.id });
+      if (found.status === 'succeeded') captured = found.amount;
+      else if (found.status !== 'authorized') refusal = found.status; // let go meanwhile (expired)
+    }
+  }
+  if (captured === undefined)
+    return {
+      attention: { code: 'capture_failed', detail: refusal ?? 'no_answer', at: new Date().toISOString() },
+    };
+  const { captureBefore: _gone, ...rest } = held;
+  return {
+    amounts: { ...order.amounts, paid: order.amounts.paid + captured, authorized: 0 },
+    payments: withPayment(order, { ...rest, status: 'succeeded', amount: captured }),
+    attention: null,
+  };
 }
 
 export async function runEffect(effect: Effect | undefined, ctx: EffectContext): Promise<Changes> {
@@ -188,11 +276,13 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       return { delivery: { code: deliveryCode ?? '' } };
     }
     case 'recordShipment':
-      return { shipment: request?.shipment ?? null };
+      return { shipment: request?.shipment ?? null, ...(await captureHeld(order)) };
     case 'refundItems': {
       const { refundId, items } = request!.refund!;
       const plan = planRefund(order.items, order.amounts.shipping, items, ctx.held);
       const source = request!.returnRequest ? 'return' : 'refund';
+      // Nothing taken yet (captured at shipment): the refund shrinks the hold instead.
+      const fromHold = heldPayment(order) !== undefined;
       const { amount } = await nonCancellable(() =>
         executeChild(refundOrderFlow, {
           workflowId: `${order.id}-refund-${refundId}`,
@@ -205,6 +295,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
               source,
               restock: source === 'refund' && ['PAID', 'IN_PRODUCTION'].includes(order.status),
               at: new Date().toISOString(),
+              ...(fromHold ? { fromHold: true } : {}),
             },
           ],
         }),
@@ -213,8 +304,26 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         plan.completesOrder && order.delivery && patched('full-refund-keeps-promises')
           ? { delivery: { ...order.delivery, voidedAt: new Date().toISOString() } }
           : {};
+      const lines = applyRefund(order.items, plan);
+      if (fromHold) {
+        const left = plan.completesOrder ? 0 : Math.max(0, (order.amounts.authorized ?? 0) - amount);
+        return {
+          items: lines,
+          amounts: { ...order.amounts, authorized: left, released: (order.amounts.released ?? 0) + amount },
+          // Nothing left to take: the hold was voided, and nothing is left for support to chase.
+          ...(left === 0
+            ? {
+                payments: (order.payments ?? []).map((p) =>
+                  p.status === 'authorized' ? { ...p, status: 'voided' as const } : p,
+                ),
+                attention: null,
+              }
+            : {}),
+          ...voided,
+        };
+      }
       return {
-        items: applyRefund(order.items, plan),
+        items: lines,
         amounts: { ...order.amounts, refunded: order.amounts.refunded + amount },
         ...voided,
       };

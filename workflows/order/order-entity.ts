@@ -13,15 +13,8 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
-import {
-  allowedActions,
-  decide,
-  isTerminal,
-  type Effect,
-  type OrderMachine,
-  type TimerName,
-} from '../../domain/machine';
-import { checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
+import { decide, isTerminal, type Effect, type OrderMachine, type TimerName } from '../../domain/machine';
+import { actionsNow, checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
 import {
   actionRequestProblem,
   actorName,
@@ -31,13 +24,14 @@ import {
   type OrderState,
 } from '../../domain/order';
 import { invalidInput, notNow } from '../../domain/refusals';
+import type { ChargeOutcome } from '../../activities/payment';
 import { ROLES, type Actor } from '../../domain/roles';
-import { reconcile, refunds, store, type local } from '../activities';
+import { payment, reconcile, refunds, store, type local } from '../activities';
 import { searchAttributes, type OrderWorkflowInput, type PaymentUpdate } from '../messages';
 import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
 import { returnRefundedSignal } from '../reverse/messages';
-import { runEffect, withPayment, type PendingCharge } from './effects';
+import { captureHeld, heldPayment, runEffect, withPayment, type PendingCharge } from './effects';
 import { describeForSupport } from './support-details';
 
 /** The effects that charge the customer: none may run while another charge is pending. */
@@ -69,6 +63,15 @@ export class OrderEntity {
   private polledAt = 0;
   /** The provider's news of pending charges (webhooks, lookups), handled in order by the loop. */
   readonly settlements: PaymentUpdate[] = [];
+  /** The payment method of a held payment, for authorising it again before the hold runs out. */
+  private authToken: string | undefined;
+  /**
+   * A hold is renewed no sooner than this: half-way through its life (a hold shorter than the
+   * margin is not renewed at once, again and again), or a minute after a renewal got no answer.
+   */
+  private reauthorizeNotBefore = 0;
+  /** A renewal whose request may still land: tried again under the same key, never a second hold. */
+  private renewalAttempt: number | undefined;
 
   constructor(
     private readonly input: OrderWorkflowInput,
@@ -93,7 +96,7 @@ export class OrderEntity {
   allowedActionsByRole(): Record<string, string[]> {
     const order = this.order;
     return order
-      ? Object.fromEntries(ROLES.map((role) => [role, allowedActions(this.machine, order.status, role)]))
+      ? Object.fromEntries(ROLES.map((role) => [role, actionsNow(this.machine, order, role)]))
       : {};
   }
 
@@ -118,7 +121,7 @@ export class OrderEntity {
           notNow(
             'a payment of this order is pending: wait for its outcome',
             this.order.status,
-            allowedActions(this.machine, this.order.status, request.actor.role),
+            actionsNow(this.machine, this.order, request.actor.role),
           ),
         );
     }
@@ -154,12 +157,134 @@ export class OrderEntity {
     if (!pending) return;
     this.polledAt = Date.now();
     const outcome = await reconcile.reconcileCharge({ orderId: this.current.id, attempt: pending.attempt });
-    if (outcome.status === 'succeeded' || outcome.status === 'declined')
+    if (outcome.status === 'succeeded' || outcome.status === 'declined' || outcome.status === 'authorized')
       this.paymentUpdate({
         paymentId: pending.paymentId,
         status: outcome.status,
         ...(outcome.status === 'declined' ? { code: outcome.code } : {}),
+        ...(outcome.status === 'authorized' ? { captureBefore: outcome.captureBefore } : {}),
       });
+  }
+
+  /** A new hold: it is renewed no sooner than half-way through its life. */
+  private noteHold(captureBefore: string): void {
+    const now = Date.now();
+    this.reauthorizeNotBefore = now + Math.max(0, Date.parse(captureBefore) - now) / 2;
+  }
+
+  /** When a held payment must be authorised again (before it runs out), while the goods have not left. */
+  private reauthorizeAt(): number | undefined {
+    const order = this.current;
+    const held = heldPayment(order);
+    if (!held?.captureBefore || order.shipment || isTerminal(this.machine, order.status)) return undefined;
+    const at = Date.parse(held.captureBefore) - (this.input.policy.reauthorizeBeforeMs ?? 86_400_000);
+    return Math.max(at, this.reauthorizeNotBefore);
+  }
+
+  /** When a capture that got no answer is tried again. */
+  private captureRetryAt(): number | undefined {
+    const attention = this.order?.attention;
+    if (attention?.detail !== 'no_answer' || !heldPayment(this.current)) return undefined;
+    return Date.parse(attention.at) + (this.input.policy.captureRetryMs ?? 3_600_000);
+  }
+
+  /** A capture after shipment is still owed (it got no answer): the workflow stays open for it. */
+  get captureOutstanding(): boolean {
+    return this.order !== undefined && this.captureRetryAt() !== undefined;
+  }
+
+  /** Milliseconds until the next thing the workflow must do on its own (ask, renew, capture); undefined when none. */
+  msUntilDue(): number | undefined {
+    if (!this.order) return undefined;
+    const poll = this.msUntilPoll();
+    const times = [this.reauthorizeAt(), this.captureRetryAt()].filter((t): t is number => t !== undefined);
+    if (times.length === 0) return poll;
+    const soonest = Math.max(0, Math.min(...times) - Date.now());
+    return poll === undefined ? soonest : Math.min(poll, soonest);
+  }
+
+  /** Does what is due: asks about a pending charge, renews a hold, or tries a capture again. */
+  async runDue(): Promise<void> {
+    if (this.msUntilPoll() === 0) return this.pollPending();
+    const now = Date.now();
+    if ((this.reauthorizeAt() ?? Infinity) <= now) return this.reauthorize();
+    if ((this.captureRetryAt() ?? Infinity) <= now) return this.retryCapture();
+  }
+
+  /**
+   * A held payment nears the end of its hold before the goods left: authorise the same method
+   * again, then let the old hold go. Refused, the order is cancelled (nothing was taken); no
+   * answer, it is tried again a minute later.
+   */
+  private async reauthorize(): Promise<void> {
+    const order = this.current;
+    const held = heldPayment(order);
+    if (!held) return;
+    // Only what is still owed (refunds before shipment released part of the hold).
+    const amount = order.amounts.authorized ?? held.amount;
+    const attempt = this.renewalAttempt ?? ++this.paymentAttempts;
+    this.renewalAttempt = attempt;
+    let outcome: ChargeOutcome;
+    try {
+      const result = await payment.capturePayment({
+        orderId: order.id,
+        attempt,
+        amount,
+        currency: order.currency,
+        token: this.authToken ?? '',
+        capture: 'manual',
+      });
+      outcome = result;
+    } catch (err) {
+      outcome =
+        err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable
+          ? { status: 'declined', paymentId: '', code: 'declined' }
+          : await reconcile.reconcileCharge({ orderId: order.id, attempt });
+    }
+    if (outcome.status === 'absent') {
+      this.reauthorizeNotBefore = Date.now() + 60_000;
+      return;
+    }
+    this.renewalAttempt = undefined;
+    if (outcome.status === 'pending' || outcome.status === 'declined') {
+      // A step the customer would have to take (3-D Secure) is no renewal: given up.
+      if (outcome.status === 'pending')
+        await CancellationScope.nonCancellable(() =>
+          reconcile.cancelPayment({ orderId: order.id, paymentId: outcome.paymentId }),
+        );
+      await this.apply('cancel', 'system', null, 'authorization_expired');
+      return;
+    }
+    await CancellationScope.nonCancellable(() =>
+      reconcile.cancelPayment({ orderId: order.id, paymentId: held.id }),
+    );
+    const renewed = outcome;
+    if (renewed.status === 'authorized') this.noteHold(renewed.captureBefore);
+    const payments = withPayment(order, { ...held, status: 'voided' });
+    await this.recordFact('reauthorized', `payment ${held.id} renewed as ${renewed.paymentId}`, {
+      ...(renewed.status === 'succeeded'
+        ? {
+            amounts: { ...order.amounts, paid: order.amounts.paid + amount, authorized: 0 },
+            payments: [...payments, { ...held, id: renewed.paymentId, amount, status: 'succeeded' as const }],
+          }
+        : {
+            payments: [
+              ...payments,
+              { ...held, id: renewed.paymentId, amount, captureBefore: renewed.captureBefore },
+            ],
+          }),
+    });
+  }
+
+  /** A capture after shipment that got no answer, tried again. */
+  private async retryCapture(): Promise<void> {
+    const changes = await captureHeld(this.current);
+    const captured = changes.attention === null;
+    await this.recordFact(
+      captured ? 'payment_captured' : 'capture_failed',
+      captured ? 'the held payment was captured' : `the capture failed again (${changes.attention!.detail})`,
+      changes,
+    );
   }
 
   /** Gives up a charge the customer never finished (3-D Secure); it may have succeeded meanwhile. */
@@ -186,13 +311,40 @@ export class OrderEntity {
     if (!pending || pending.paymentId !== update.paymentId) return;
     this.pending = undefined;
     const order = this.current;
-    if (update.status === 'succeeded') {
+    if (update.status === 'succeeded' || update.status === 'authorized') {
       if (decide(this.machine, order.status, pending.action, pending.actor).ok) {
         const request = {
           ...pending.request,
-          settledPayment: { paymentId: pending.paymentId, amount: pending.amount, method: pending.method },
+          settledPayment: {
+            paymentId: pending.paymentId,
+            amount: pending.amount,
+            method: pending.method,
+            ...(update.status === 'authorized'
+              ? { captureBefore: update.captureBefore ?? new Date(Date.now() + 6 * 86_400_000).toISOString() }
+              : {}),
+          },
         };
         await this.apply(pending.action, pending.actor, request, pending.request.reason);
+        return;
+      }
+      if (update.status === 'authorized') {
+        // Only held, for an order that ended: let go, nothing to refund.
+        await CancellationScope.nonCancellable(() =>
+          reconcile.cancelPayment({ orderId: order.id, paymentId: pending.paymentId }),
+        );
+        await this.recordFact(
+          'late_authorization_voided',
+          `payment ${pending.paymentId} was authorised after the order ended`,
+          {
+            payments: withPayment(order, {
+              id: pending.paymentId,
+              status: 'voided',
+              ...(pending.method ? { method: pending.method } : {}),
+              amount: pending.amount,
+              refunded: 0,
+            }),
+          },
+        );
         return;
       }
       // Money back for an order that ended: a compensation, finished even if the workflow is cancelled.
@@ -360,8 +512,14 @@ export class OrderEntity {
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
       onReturnOpened: (returnId, items) =>
         this.openReturns.set(returnId, { items, reason: request?.reason ?? 'return' }),
+      captureLater: this.input.policy.capture === 'on_shipment',
     });
     if (pending) return this.holdPending(pending, action, actor, request);
+    if (request?.paymentToken && (changes.amounts?.authorized ?? 0) > 0) {
+      this.authToken = request.paymentToken;
+      const held = changes.payments?.find((p) => p.status === 'authorized');
+      if (held?.captureBefore) this.noteHold(held.captureBefore);
+    }
     const at = new Date().toISOString();
     const entry: HistoryEntry = {
       seq: before.history.length + 1,

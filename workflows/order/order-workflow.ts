@@ -57,9 +57,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     return { orderId: input.orderId, status: 'REJECTED' };
   }
 
-  // Open until the order ends, its returns are refunded and no charge is pending at the provider.
+  // Open until the order ends, its returns are refunded, no charge is pending at the provider and
+  // no capture is owed.
   const open = () =>
-    !isTerminal(machine, order.current.status) || order.returnsToRefund.length > 0 || order.paymentPending;
+    !isTerminal(machine, order.current.status) ||
+    order.returnsToRefund.length > 0 ||
+    order.paymentPending ||
+    order.captureOutstanding;
   while (open()) {
     if (order.settlements.length > 0) {
       const update = order.settlements.shift()!;
@@ -71,9 +75,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       await order.lock.run(() => order.refundReturn(returnId));
       continue;
     }
-    // A webhook may never come: the provider is asked about a pending charge now and then.
-    if (order.msUntilPoll() === 0) {
-      await order.lock.run(() => order.pollPending());
+    // A webhook may never come: the provider is asked about a pending charge now and then; a held
+    // payment is renewed before it runs out; a capture that got no answer is tried again.
+    if (order.msUntilDue() === 0) {
+      await order.lock.run(() => order.runDue());
       continue;
     }
     const seq = order.current.history.length;
@@ -90,11 +95,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       // Ended with a charge pending: a 3-D Secure step is given up; a processing one is waited for
       // (it is refunded if it succeeds).
       if (order.awaitingCustomer) await order.lock.run(() => order.abandonPending());
-      else await condition(woken, order.msUntilPoll()!);
+      else await condition(woken, order.msUntilDue()!);
       continue;
     }
     const state = machine.states[order.current.status]!;
-    const poll = order.msUntilPoll();
+    const poll = order.msUntilDue();
     if (state.auto) {
       const action = state.auto;
       await order.lock.run(async () => (unchanged() ? order.apply(action, 'system', null) : undefined));
@@ -112,7 +117,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
             })
           : false;
       if (moved) continue;
-      if (poll !== undefined && Date.now() < due) continue; // woken to ask the provider
+      if (poll !== undefined && Date.now() < due) continue; // woken to ask the provider, renew or capture
       // The after-sales window has closed, but a return in progress is settled first.
       if (action === 'complete' && order.hasOpenReturns) {
         await condition(() => !order.hasOpenReturns || woken());

@@ -8,7 +8,11 @@ export function describeForSupport(machine: OrderMachine, order: OrderState, unt
   const lines = [
     `**${order.status}** — ${state?.labels.support ?? order.status}`,
     state?.waitsFor ? `Waiting for ${state.waitsFor}${until ? ` until ${until}` : ''}.` : 'Finished.',
-    `Total ${order.amounts.total} ${order.currency}, paid ${order.amounts.paid}, refunded ${order.amounts.refunded}.`,
+    `Total ${order.amounts.total} ${order.currency}, paid ${order.amounts.paid}, refunded ${order.amounts.refunded}` +
+      (order.amounts.authorized ? `, held ${order.amounts.authorized} (captured at shipment).` : '.'),
+    order.attention
+      ? `**Needs support:** ${order.attention.code} (${order.attention.detail}) since ${order.attention.at}.`
+      : '',
     last
       ? `Last: ${last.action} by ${last.actor} at ${last.at}${last.reason ? ` (${last.reason})` : ''}.`
       : '',

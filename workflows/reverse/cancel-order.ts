@@ -10,15 +10,23 @@ export interface CancelOrderInput {
   orderId: string;
   refund: boolean;
   reason: string;
+  /** The order holds an authorisation (capture at shipment): it is voided. Absent on orders that never held one. */
+  voidAuthorizations?: boolean;
 }
 
-export async function cancelOrderFlow(input: CancelOrderInput): Promise<{ refunded: number }> {
+export async function cancelOrderFlow(
+  input: CancelOrderInput,
+): Promise<{ refunded: number; voided?: number }> {
   return CancellationScope.nonCancellable(async () => {
     const refunded = input.refund
       ? await refunds.refundAll({ orderId: input.orderId, tag: 'cancel', reason: input.reason })
       : 0;
+    // The money was only held: letting it go is the refund.
+    const voided = input.voidAuthorizations
+      ? await refunds.voidAuthorizations({ orderId: input.orderId })
+      : undefined;
     await store.releaseHolds({ orderId: input.orderId, tag: 'cancel' });
     if (input.refund) await store.restockSold({ orderId: input.orderId, tag: 'cancel' });
-    return { refunded };
+    return { refunded, ...(voided !== undefined ? { voided } : {}) };
   });
 }

@@ -16,13 +16,20 @@ export interface RefundOrderInput {
   /** Units refunded before they shipped go back on hand; returned goods were restocked on receipt. */
   restock: boolean;
   at: string;
+  /**
+   * The order's payment is only held (captured at shipment): nothing is sent back, the capture
+   * will be smaller; a refund of everything voids the hold. Absent on orders that never held one.
+   */
+  fromHold?: boolean;
 }
 
 export async function refundOrderFlow(
   input: RefundOrderInput,
 ): Promise<{ refundId: string; amount: number }> {
   return CancellationScope.nonCancellable(async () => {
-    if (input.plan.amount > 0) {
+    if (input.fromHold) {
+      if (input.plan.completesOrder) await refunds.voidAuthorizations({ orderId: input.orderId });
+    } else if (input.plan.amount > 0) {
       await refunds.refundAmount({
         orderId: input.orderId,
         refundId: input.refundId,
