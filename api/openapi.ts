@@ -70,7 +70,7 @@ export function openApiDocument(): object {
           r.ok[0].includes(status)
             ? {
                 description: status === 201 ? 'Created' : 'OK',
-                content: { 'application/json': { schema: r.ok[1] } },
+                content: { [r.produces ?? 'application/json']: { schema: r.ok[1] } },
                 ...(links ? { links } : {}),
               }
             : { description: STATUSES[status]!.means, content: problemJson },

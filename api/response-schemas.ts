@@ -127,36 +127,56 @@ export const member = z.object({
   discountPercent: z.number().int(),
 });
 
-export const refund = z.object({
-  refund: z.object({
-    id: z.string(),
-    orderId: z.string(),
-    items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
-    shipping: money,
-    amount: money,
-    reason: z.string().nullable(),
-    createdAt: z.string(),
-  }),
+const refundRecord = z.object({
+  id: z.string(),
+  orderId: z.string(),
+  source: z.enum(['refund', 'return']),
+  items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
+  shipping: money,
+  amount: money,
+  reason: z.string().nullable(),
+  createdAt: z.string(),
 });
 
-export const returnEnvelope = z.object({
-  return: z
-    .object({
-      id: z.string(),
-      orderId: z.string(),
-      customerId: z.string(),
-      status: z.string(),
-      statusLabel: z.string(),
-      allowedActions: z.array(z.string()),
-      items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
-      reason: z.string().nullable(),
-      refundedAmount: money.nullable(),
-      history: z.array(history),
-      createdAt: z.string(),
-      updatedAt: z.string(),
-    })
-    .passthrough(),
+export const refund = z.object({ refund: refundRecord });
+export const refundList = z.object({ items: z.array(refundRecord), nextCursor: z.string().nullable() });
+
+/** Counts and sums per group and currency (amounts add up within one currency only). */
+export const orderStats = z.object({
+  groupBy: z.string(),
+  groups: z.array(
+    z.object({
+      key: z.string(),
+      currency: z.string(),
+      count: z.number().int(),
+      total: money,
+      paid: money,
+      refunded: money,
+    }),
+  ),
 });
+
+export const csv = z.string().describe('CSV (RFC 4180): a header row, then one row per order or order line');
+
+const returnRecord = z
+  .object({
+    id: z.string(),
+    orderId: z.string(),
+    customerId: z.string(),
+    status: z.string(),
+    statusLabel: z.string(),
+    allowedActions: z.array(z.string()),
+    items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+    reason: z.string().nullable(),
+    refundedAmount: money.nullable(),
+    history: z.array(history),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .passthrough();
+
+export const returnEnvelope = z.object({ return: returnRecord });
+export const returnList = z.object({ items: z.array(returnRecord), nextCursor: z.string().nullable() });
 
 export const orderTypes = z.object({
   items: z.array(

@@ -65,6 +65,8 @@ export interface Route<
   raw?: boolean;
   /** The success statuses (a PUT answers 201 when it created, 200 when it replaced) and their body. */
   ok: [number[], ZodTypeAny];
+  /** The success body's media type, when it is not JSON (an export's CSV). */
+  produces?: string;
   errors: number[];
   /** Takes an Idempotency-Key (api/idempotency.ts). */
   idempotent?: boolean;

@@ -11,7 +11,7 @@ import {
   TEXT_RULES,
   type TextRule,
 } from '../domain/text';
-import { cursorFits, parseCursor } from '../services/orders/list-orders';
+import { cursorFits, parseCursor, type Cursor, type OrderSort } from '../services/orders/list-orders';
 
 // Adds `.openapi()` to zod's prototypes (before any schema here is built), for what the document
 // must say that a refinement cannot (api/openapi.ts).
@@ -123,48 +123,115 @@ export const shipBody = z.object({ carrier: text(100), trackingNumber: text(100)
 export const cancelBody = z.object({ reason: prose(500).optional() }).strict();
 export const emptyBody = z.object({}).strict();
 
+/** A page's cursor: one this service gave out, checked strictly (anything else is a 400, never a query). */
+const cursorParam = z
+  .string()
+  .max(400)
+  .transform((value, ctx) => {
+    const cursor = parseCursor(value);
+    if (!cursor) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not a cursor this service gave out' });
+      return z.NEVER;
+    }
+    return cursor;
+  });
+
+/** A list of records newest first: a cursor of the creation instant only. */
+const createdCursorParam = cursorParam.transform((cursor, ctx) => {
+  if (!('createdAt' in cursor)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not a cursor of this list' });
+    return z.NEVER;
+  }
+  return cursor;
+});
+
+const limitParam = z.coerce.number().int().min(1).max(100).default(20);
+
+/** The order list's filters: the list, its export and (the window) its counts take them. */
+const orderFilters = {
+  status: z
+    .string()
+    .max(50)
+    .regex(/^[A-Z_]+$/, 'an order status such as PAID')
+    .optional(),
+  type: z.enum(ORDER_TYPES).optional(),
+  customerId: customerIdParam.optional(),
+  paymentStatus: z
+    .enum(['unpaid', 'pending', 'authorized', 'partially_paid', 'paid', 'partially_refunded', 'refunded'])
+    .optional(),
+  createdFrom: instant.optional(),
+  createdTo: instant.optional(),
+  sku: id.optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
+    .optional(),
+  minTotal: z.coerce.number().int().min(0).max(1_000_000_000_00).optional(),
+  maxTotal: z.coerce.number().int().min(0).max(1_000_000_000_00).optional(),
+  q: id.optional(),
+  sort: z.enum(['-createdAt', 'createdAt', '-total', 'total']).default('-createdAt'),
+};
+
 export const listOrdersQuery = z
+  .object({ ...orderFilters, limit: limitParam, cursor: cursorParam.optional() })
+  .strict();
+
+export const exportOrdersQuery = z
   .object({
+    ...orderFilters,
+    rows: z.enum(['order', 'line']).default('order').describe('one row per order, or per order line'),
+  })
+  .strict();
+
+export const orderStatsQuery = z
+  .object({
+    groupBy: z.enum(['status', 'type', 'paymentStatus', 'day']),
+    createdFrom: instant.optional(),
+    createdTo: instant.optional(),
+  })
+  .strict();
+
+export const listRefundsQuery = z
+  .object({
+    orderId: orderIdParam.optional(),
+    source: z.enum(['refund', 'return']).optional(),
+    createdFrom: instant.optional(),
+    createdTo: instant.optional(),
+    limit: limitParam,
+    cursor: createdCursorParam.optional(),
+  })
+  .strict();
+
+export const listReturnsQuery = z
+  .object({
+    orderId: orderIdParam.optional(),
+    customerId: customerIdParam.optional(),
     status: z
       .string()
       .max(50)
-      .regex(/^[A-Z_]+$/, 'an order status such as PAID')
+      .regex(/^[A-Z_]+$/, 'a return status such as REQUESTED')
       .optional(),
-    type: z.enum(ORDER_TYPES).optional(),
-    customerId: customerIdParam.optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
-    sku: id.optional(),
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
-      .optional(),
-    minTotal: z.coerce.number().int().min(0).max(1_000_000_000_00).optional(),
-    maxTotal: z.coerce.number().int().min(0).max(1_000_000_000_00).optional(),
-    q: id.optional(),
-    sort: z.enum(['-createdAt', 'createdAt', '-total', 'total']).default('-createdAt'),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z
-      .string()
-      .max(400)
-      .transform((value, ctx) => {
-        const cursor = parseCursor(value);
-        if (!cursor) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not a cursor this service gave out' });
-          return z.NEVER;
-        }
-        return cursor;
-      })
-      .optional(),
+    limit: limitParam,
+    cursor: createdCursorParam.optional(),
   })
   .strict();
 
 /**
- * What the list query's fields say together, which its schema (an object, for the document)
+ * What a list query's fields say together, which its schema (an object, for the document)
  * cannot: amounts compare within one currency, a window ends after it starts, a page continues
  * its own sort. A ZodError, so it answers like any other 400.
  */
-export function listOrdersQueryProblems(query: z.output<typeof listOrdersQuery>): ZodError | null {
+export function listOrdersQueryProblems(query: {
+  currency?: string;
+  minTotal?: number;
+  maxTotal?: number;
+  sort?: string;
+  createdFrom?: string;
+  createdTo?: string;
+  cursor?: Cursor;
+}): ZodError | null {
   const issues: z.ZodIssue[] = [];
   const problem = (path: string, message: string) =>
     issues.push({ code: z.ZodIssueCode.custom, path: [path], message });
@@ -176,7 +243,7 @@ export function listOrdersQueryProblems(query: z.output<typeof listOrdersQuery>)
     );
   if (query.createdFrom && query.createdTo && query.createdTo <= query.createdFrom)
     problem('createdTo', 'createdTo must be after createdFrom');
-  if (query.cursor && !cursorFits(query.cursor, query.sort))
+  if (query.cursor && !cursorFits(query.cursor, query.sort as OrderSort | undefined))
     problem('cursor', 'the cursor is of another sort');
   return issues.length ? new ZodError(issues) : null;
 }

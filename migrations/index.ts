@@ -15,6 +15,7 @@ import * as m009 from './009_delivery_code_voided';
 import * as m010 from './010_inbound_events';
 import * as m011 from './011_orders_total_index';
 import * as m012 from './012_orders_authorized';
+import * as m013 from './013_order_center_lists';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -29,6 +30,7 @@ const migrations: Record<string, Knex.Migration> = {
   '010_inbound_events': m010,
   '011_orders_total_index': m011,
   '012_orders_authorized': m012,
+  '013_order_center_lists': m013,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

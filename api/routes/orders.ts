@@ -6,7 +6,10 @@ import { machineFor } from '../../domain/machines';
 import { isPending, type ActionRequest, type OrderState } from '../../domain/order';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import type { Principal } from '../auth';
+import { once } from 'node:events';
+import { exportOrders } from '../../services/orders/export-orders';
 import { listOrders } from '../../services/orders/list-orders';
+import { orderStats } from '../../services/orders/order-stats';
 import { loadOrder } from '../../services/orders/read-order';
 import { quoteOrder } from '../../services/orders/quote-order';
 import { idFromKey, updateIdFromKey } from '../idempotency';
@@ -17,9 +20,11 @@ import {
   cancelBody,
   createOrderBody,
   emptyBody,
+  exportOrdersQuery,
   listOrdersQuery,
   listOrdersQueryProblems,
   orderIdParam,
+  orderStatsQuery,
   payBody,
   shipBody,
 } from '../schemas';
@@ -153,6 +158,64 @@ export const orderRoutes: Route[] = [
       const customerId = caller.role === 'customer' ? caller.id : query.customerId;
       const page = await listOrders(db, { ...query, customerId });
       reply.json({ items: page.items.map((o) => orderView(o, caller.role)), nextCursor: page.nextCursor });
+    },
+  }),
+  // Before `/v1/orders/{id}`, which would take `stats` and `export` for an order id.
+  defineRoute({
+    id: 'orderStats',
+    method: 'get',
+    path: '/v1/orders/stats',
+    summary:
+      'Counts and sums of orders placed in a window (createdFrom inclusive, createdTo exclusive), per status, type, payment status or UTC day, and currency',
+    roles: 'merchant, support',
+    allow: ['merchant', 'support'],
+    query: orderStatsQuery,
+    ok: [[200], res.orderStats],
+    errors: [400, 403],
+    async handle({ res: reply, query }, { db }) {
+      const problems = listOrdersQueryProblems(query);
+      if (problems) throw problems;
+      reply.json({ groupBy: query.groupBy, groups: await orderStats(db, query) });
+    },
+  }),
+  defineRoute({
+    id: 'exportOrders',
+    method: 'get',
+    path: '/v1/orders/export',
+    summary:
+      'The order list as CSV (the list’s filters and sorts; `rows=order` or `line`), streamed whatever its size; cells a spreadsheet would run as a formula are escaped',
+    roles: 'merchant, support',
+    allow: ['merchant', 'support'],
+    query: exportOrdersQuery,
+    ok: [[200], res.csv],
+    produces: 'text/csv',
+    errors: [400, 403],
+    async handle({ req, res: reply, query }, { db }) {
+      const problems = listOrdersQueryProblems(query);
+      if (problems) throw problems;
+      const { rows, ...filters } = query;
+      const chunks = exportOrders(db, filters, rows);
+      // The first batch is read before the status is sent: a failure then is still a clean 503.
+      const first = await chunks.next();
+      reply
+        .status(200)
+        .type('text/csv; charset=utf-8')
+        .setHeader('content-disposition', `attachment; filename="orders-${rows}s.csv"`);
+      let gone = false;
+      req.on('close', () => void (gone = true));
+      if (!first.done) reply.write(first.value);
+      try {
+        for await (const chunk of chunks) {
+          if (gone) break;
+          // Flat memory: wait for the client to take a chunk before reading the next batch.
+          if (!reply.write(chunk)) await once(reply, 'drain');
+        }
+      } catch {
+        // Headers are gone: the cut-off body is the only way left to say it failed.
+        reply.destroy();
+        return;
+      }
+      reply.end();
     },
   }),
   defineRoute({

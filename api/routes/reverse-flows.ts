@@ -11,13 +11,23 @@ import { allowedActions, statusLabel } from '../../domain/machine';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import { returnMachine } from '../../domain/returns';
 import type { Role } from '../../domain/roles';
+import { listRefunds, listReturns } from '../../services/orders/list-reverse';
 import { loadRefund, loadReturn, type ReturnRecord } from '../../services/orders/returns-store';
 import type { Principal } from '../auth';
 import { idFromKey, updateIdFromKey } from '../idempotency';
 import { historyFor, orderView } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { patchOrderBody, refundBody, returnActionBody, returnBody, returnIdParam } from '../schemas';
+import {
+  listRefundsQuery,
+  listReturnsQuery,
+  listOrdersQueryProblems,
+  patchOrderBody,
+  refundBody,
+  returnActionBody,
+  returnBody,
+  returnIdParam,
+} from '../schemas';
 import { ORDER_LINKS, RETURN_LINKS } from './links';
 import { actOn, orderIdParams } from './orders';
 
@@ -114,6 +124,43 @@ export const reverseFlowRoutes: Route[] = [
         .status(201)
         .location(`/v1/returns/${returnId}`)
         .json({ return: returnView(record!, caller.role) });
+    },
+  }),
+  defineRoute({
+    id: 'listRefunds',
+    method: 'get',
+    path: '/v1/refunds',
+    summary:
+      'Refunds, newest first (customers: of their own orders), by order, source and creation window, keyset-paginated',
+    roles: 'any',
+    query: listRefundsQuery,
+    ok: [[200], res.refundList],
+    errors: [400],
+    async handle({ res: reply, query, principal }, { db }) {
+      const problems = listOrdersQueryProblems(query);
+      if (problems) throw problems;
+      const caller = principal();
+      const customerId = caller.role === 'customer' ? caller.id : undefined;
+      reply.json(await listRefunds(db, { ...query, customerId }));
+    },
+  }),
+  defineRoute({
+    id: 'listReturns',
+    method: 'get',
+    path: '/v1/returns',
+    summary:
+      'Returns, newest first (customers: their own), by order, customer, status and creation window, keyset-paginated',
+    roles: 'any',
+    query: listReturnsQuery,
+    ok: [[200], res.returnList],
+    errors: [400],
+    async handle({ res: reply, query, principal }, { db }) {
+      const problems = listOrdersQueryProblems(query);
+      if (problems) throw problems;
+      const caller = principal();
+      const customerId = caller.role === 'customer' ? caller.id : query.customerId;
+      const page = await listReturns(db, { ...query, customerId });
+      reply.json({ items: page.items.map((r) => returnView(r, caller.role)), nextCursor: page.nextCursor });
     },
   }),
   defineRoute({

@@ -3,7 +3,7 @@
  * range scan, however deep the caller pages, and one statement, however many orders it holds.
  */
 import type { Knex } from 'knex';
-import type { OrderState } from '../../domain/order';
+import type { OrderState, PaymentStatus } from '../../domain/order';
 import { ID_PATTERN } from '../../domain/text';
 import { selectOrders, toOrder } from './read-order';
 
@@ -13,6 +13,8 @@ export interface ListQuery {
   status?: string;
   type?: string;
   customerId?: string;
+  /** The order's payment in one word (domain/order.ts `paymentStatusOf`). */
+  paymentStatus?: PaymentStatus;
   /** Placed at or after this instant, and before `createdTo`. */
   createdFrom?: string;
   createdTo?: string;
@@ -28,6 +30,9 @@ export interface ListQuery {
   limit: number;
   cursor?: Cursor;
 }
+
+/** The list's filters, without a page: what an export or a count of the same orders takes. */
+export type OrderFilters = Omit<ListQuery, 'limit' | 'cursor' | 'sort'>;
 
 /**
  * Where the previous page ended: opaque to clients (base64url JSON), checked strictly when it
@@ -47,7 +52,7 @@ const SORTS: Record<OrderSort, { column: 'created_at' | 'total'; order: 'asc' | 
 export const cursorFits = (cursor: Cursor, sort: OrderSort = '-createdAt') =>
   SORTS[sort].column === ('total' in cursor ? 'total' : 'created_at');
 
-const encode = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+export const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
 
 /** A cursor this service gave out, or null: anything else is a client's error, never a query. */
 export function parseCursor(text: string): Cursor | null {
@@ -72,13 +77,10 @@ export function parseCursor(text: string): Cursor | null {
   }
 }
 
-export async function listOrders(
-  db: Knex,
-  query: ListQuery,
-): Promise<{ items: OrderState[]; nextCursor: string | null }> {
-  // One statement per page: the orders with their lines and history (./read-order.ts).
-  const q = selectOrders(db);
+/** The filters on `orders as o`, for a page, an export or a count. */
+export function whereOrders(db: Knex, q: Knex.QueryBuilder, query: OrderFilters): Knex.QueryBuilder {
   if (query.status) q.where('o.status', query.status);
+  if (query.paymentStatus) q.where('o.payment_status', query.paymentStatus);
   if (query.type) q.where('o.type', query.type);
   if (query.customerId) q.where('o.customer_id', query.customerId);
   if (query.createdFrom) q.where('o.created_at', '>=', query.createdFrom);
@@ -99,31 +101,56 @@ export async function listOrders(
         .orWhereRaw(`o.details->'shipment'->>'trackingNumber' = ?`, [text]),
     );
   }
-  const { column, order } = SORTS[query.sort ?? '-createdAt'];
-  const cursor = query.cursor;
+  return q;
+}
+
+/** Orders after `cursor` in `sort`, in that order: the keyset of a page or an export's batch. */
+export function pageOf(
+  q: Knex.QueryBuilder,
+  sort: OrderSort = '-createdAt',
+  cursor: Cursor | undefined,
+  limit: number,
+): Knex.QueryBuilder {
+  const { column, order } = SORTS[sort];
   if (cursor)
     q.whereRaw(`(o.${column}, o.id) ${order === 'desc' ? '<' : '>'} (?, ?)`, [
       'total' in cursor ? cursor.total : cursor.createdAt,
       cursor.id,
     ]);
-  const rows = await q
+  return q
     .orderBy([
       { column: `o.${column}`, order },
       { column: 'o.id', order },
     ])
-    .limit(query.limit + 1);
+    .limit(limit);
+}
+
+/** Where a page (or batch) that ended on this row stops, in `sort`. */
+export function cursorAfter(
+  row: { id: string; total: number; created_at: Date },
+  sort: OrderSort = '-createdAt',
+): Cursor {
+  return SORTS[sort].column === 'total'
+    ? { total: Number(row.total), id: row.id }
+    : { createdAt: row.created_at.toISOString(), id: row.id };
+}
+
+export async function listOrders(
+  db: Knex,
+  query: ListQuery,
+): Promise<{ items: OrderState[]; nextCursor: string | null }> {
+  // One statement per page: the orders with their lines and history (./read-order.ts).
+  const rows = await pageOf(
+    whereOrders(db, selectOrders(db), query),
+    query.sort,
+    query.cursor,
+    query.limit + 1,
+  );
   const page = rows.slice(0, query.limit);
   const items = page.map(toOrder);
   const last = page[page.length - 1];
   return {
     items,
-    nextCursor:
-      rows.length > query.limit && last
-        ? encode(
-            column === 'total'
-              ? { total: Number(last.total), id: last.id }
-              : { createdAt: last.created_at.toISOString(), id: last.id },
-          )
-        : null,
+    nextCursor: rows.length > query.limit && last ? encodeCursor(cursorAfter(last, query.sort)) : null,
   };
 }

@@ -29,7 +29,12 @@ export async function saveReturn(db: Knex, record: ReturnRecord): Promise<void> 
 
 export async function loadReturn(db: Knex, id: string): Promise<ReturnRecord | null> {
   const row = await db('returns').where('id', id).first();
-  if (!row) return null;
+  return row ? returnFromRow(row) : null;
+}
+
+/** A `returns` row as the record it is. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function returnFromRow(row: any): ReturnRecord {
   return {
     id: row.id,
     orderId: row.order_id,
@@ -66,14 +71,19 @@ export async function recordRefund(
 /** A refund as the API shows it, or null. */
 export async function loadRefund(db: Knex, id: string) {
   const row = await db('order_refunds').where('id', id).first();
-  if (!row) return null;
+  return row ? refundFromRow(row) : null;
+}
+
+/** An `order_refunds` row as the API shows it. */
+export function refundFromRow(row: Record<string, unknown>) {
   return {
     id: row.id as string,
     orderId: row.order_id as string,
+    source: row.source as string,
     items: row.items as RefundPlan['lines'],
-    shipping: row.shipping as number,
-    amount: row.amount as number,
-    reason: row.reason as string,
-    createdAt: new Date(row.created_at).toISOString(),
+    shipping: Number(row.shipping),
+    amount: Number(row.amount),
+    reason: (row.reason as string | null) ?? null,
+    createdAt: new Date(row.created_at as string).toISOString(),
   };
 }

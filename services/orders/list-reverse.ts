@@ -1,0 +1,58 @@
+/**
+ * The order center's lists of refunds and returns, newest first, keyset-paginated on
+ * (created_at, id) like the order list: one statement per page. A customer's lists hold only
+ * what belongs to their orders.
+ */
+import type { Knex } from 'knex';
+import type { ReturnRecord } from '../../domain/returns';
+import { encodeCursor } from './list-orders';
+import { refundFromRow, returnFromRow } from './returns-store';
+
+export interface ReverseListQuery {
+  orderId?: string;
+  /** Only this customer's. */
+  customerId?: string;
+  createdFrom?: string;
+  createdTo?: string;
+  limit: number;
+  cursor?: { createdAt: string; id: string };
+}
+
+function page(q: Knex.QueryBuilder, table: string, query: ReverseListQuery): Knex.QueryBuilder {
+  if (query.orderId) q.where(`${table}.order_id`, query.orderId);
+  if (query.createdFrom) q.where(`${table}.created_at`, '>=', query.createdFrom);
+  if (query.createdTo) q.where(`${table}.created_at`, '<', query.createdTo);
+  if (query.cursor)
+    q.whereRaw(`(${table}.created_at, ${table}.id) < (?, ?)`, [query.cursor.createdAt, query.cursor.id]);
+  return q
+    .orderBy([
+      { column: `${table}.created_at`, order: 'desc' },
+      { column: `${table}.id`, order: 'desc' },
+    ])
+    .limit(query.limit + 1);
+}
+
+function paged<R extends { id: string; created_at: Date }, T>(rows: R[], limit: number, view: (row: R) => T) {
+  const last = rows.length > limit ? rows[limit - 1] : undefined;
+  return {
+    items: rows.slice(0, limit).map(view),
+    nextCursor: last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null,
+  };
+}
+
+export async function listRefunds(db: Knex, query: ReverseListQuery & { source?: string }) {
+  const q = db('order_refunds as r').select('r.*');
+  if (query.customerId)
+    q.whereExists(db('orders as o').whereRaw('o.id = r.order_id').where('o.customer_id', query.customerId));
+  if (query.source) q.where('r.source', query.source);
+  const rows = await page(q, 'r', query);
+  return paged(rows, query.limit, refundFromRow);
+}
+
+export async function listReturns(db: Knex, query: ReverseListQuery & { status?: string }) {
+  const q = db('returns as t').select('t.*');
+  if (query.customerId) q.where('t.customer_id', query.customerId);
+  if (query.status) q.where('t.status', query.status);
+  const rows = await page(q, 't', query);
+  return paged(rows, query.limit, (row): ReturnRecord => returnFromRow(row));
+}
