@@ -2,6 +2,7 @@
  * The API's side of the order workflow: create (update-with-start, so refusals come back before
  * the 201) and act (an Update per action). Nothing here decides business rules; the workflow does.
  */
+import { formatMoney } from '../domain/money';
 import { randomUUID } from 'node:crypto';
 import {
   type Client,
@@ -105,7 +106,7 @@ export class OrderCommands {
           `${command.type} order ${orderId}`,
           `customer ${command.customerId}`,
           `${quantity} item(s)`,
-          ...(command.quote ? [`total ${command.quote.total} ${command.quote.currency}`] : []),
+          ...(command.quote ? [`total ${formatMoney(command.quote.total, command.quote.currency)}`] : []),
         ].join(' · '),
         staticDetails: command.items.map((i) => `- ${i.quantity} × ${i.sku}`).join('\n'),
       },

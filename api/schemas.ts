@@ -2,6 +2,7 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z, ZodError } from 'zod';
 import { ORDER_TYPES } from '../domain/machines';
+import { isCurrency } from '../domain/money';
 import {
   hasLoneSurrogate,
   ID_PATTERN,
@@ -48,6 +49,12 @@ const instant = z
     return Number.isFinite(t) && t >= Date.UTC(2000, 0, 1) && t < Date.UTC(10000, 0, 1);
   }, 'a date between 2000 and 9999')
   .transform((v) => new Date(v).toISOString());
+/** A current ISO 4217 code (domain/money.ts), not any three capitals. */
+const currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
+  .refine(isCurrency, 'not a current ISO 4217 currency code');
+
 export const id = z.string().min(1).max(100).regex(ID_PATTERN, 'letters, digits and . _ : - only');
 
 export const promotionCodeParam = z
@@ -67,7 +74,7 @@ export const productBody = z
   .object({
     name: text(200),
     price: money,
-    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD'),
+    currency,
     kind: z.enum(['physical', 'virtual']),
     stock: z.number().int().min(0).max(100_000_000),
     inventoryStrategy: z.enum(['on_order', 'on_payment']).optional(),
@@ -162,10 +169,7 @@ const orderFilters = {
   createdFrom: instant.optional(),
   createdTo: instant.optional(),
   sku: id.optional(),
-  currency: z
-    .string()
-    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
-    .optional(),
+  currency: currency.optional(),
   minTotal: z.coerce.number().int().min(0).max(1_000_000_000_00).optional(),
   maxTotal: z.coerce.number().int().min(0).max(1_000_000_000_00).optional(),
   q: id.optional(),

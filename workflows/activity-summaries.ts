@@ -1,10 +1,11 @@
 /**
  * One line per activity call, shown in the Web UI's event history (user metadata), so support
- * staff read "charge 2400 EUR (attempt 1)" rather than a bare activity type. Built from the
+ * staff read "charge €24.00 (attempt 1)" rather than a bare activity type. Built from the
  * call's own arguments only, so replay computes the same text.
  */
 import type { ActivityInterfaceFor, LocalActivityInterfaceFor } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
+import { formatMoney } from '../domain/money';
 import type { LineQuantity } from '../domain/order';
 
 type Describers = {
@@ -23,7 +24,7 @@ export const activitySummaries: Describers = {
   secureStockForPayment: ({ attempt }) => `take pay-time stock before charge attempt ${attempt}`,
   releasePaymentStock: ({ attempt }) => `give back the stock taken for charge attempt ${attempt}`,
   capturePayment: ({ amount, currency, attempt, capture }) =>
-    `${capture === 'manual' ? 'authorise' : 'charge'} ${amount} ${currency} (attempt ${attempt})`,
+    `${capture === 'manual' ? 'authorise' : 'charge'} ${formatMoney(amount, currency)} (attempt ${attempt})`,
   captureAuthorized: ({ amount, paymentId }) => `capture ${amount} of held payment ${paymentId}`,
   voidAuthorizations: () => 'void the payments held for the order',
   lookupPayment: ({ paymentId }) => `ask the provider what became of payment ${paymentId}`,

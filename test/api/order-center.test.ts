@@ -162,7 +162,7 @@ test('refunds and returns are listed newest first, a customer’s own only, page
 test('counts and sums per group and currency, for a window', async () => {
   // A currency no other test uses, so its groups hold only these orders.
   const sku = uniqueSku('st');
-  await putProduct(sku, { price: 2000, currency: 'XTS', stock: 50 });
+  await putProduct(sku, { price: 2000, currency: 'NZD', stock: 50 });
   const owner = customer();
   const from = new Date().toISOString();
   const ids = [await order(owner, sku), await order(owner, sku, 2), await order(owner, sku, 3)];
@@ -172,15 +172,15 @@ test('counts and sums per group and currency, for a window', async () => {
     as: merchant,
   });
   expect(stats.status).toBe(200);
-  const xts = stats.body.groups.filter((g: { currency: string }) => g.currency === 'XTS');
-  expect(xts).toEqual([
-    { key: 'CANCELLED', currency: 'XTS', count: 1, total: 2800, paid: 0, refunded: 0 },
-    { key: 'PENDING_PAYMENT', currency: 'XTS', count: 2, total: 4800 + 6800, paid: 0, refunded: 0 },
+  const nzd = stats.body.groups.filter((g: { currency: string }) => g.currency === 'NZD');
+  expect(nzd).toEqual([
+    { key: 'CANCELLED', currency: 'NZD', count: 1, total: 2800, paid: 0, refunded: 0 },
+    { key: 'PENDING_PAYMENT', currency: 'NZD', count: 2, total: 4800 + 6800, paid: 0, refunded: 0 },
   ]);
   const byDay = await call('GET', `/v1/orders/stats?groupBy=day&createdFrom=${from}&createdTo=${to}`, {
     as: support,
   });
-  const days = byDay.body.groups.filter((g: { currency: string }) => g.currency === 'XTS');
+  const days = byDay.body.groups.filter((g: { currency: string }) => g.currency === 'NZD');
   expect(days.reduce((a: number, g: { count: number }) => a + g.count, 0)).toBe(3);
   expect(days[0].key).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   expect((await call('GET', '/v1/orders/stats?groupBy=status', { as: owner })).status).toBe(403);
@@ -225,4 +225,21 @@ test('the list exported as CSV: a row per order or per line, in batches, formula
 
   expect((await call('GET', '/v1/orders/export', { as: owner })).status).toBe(403);
   expect((await call('GET', '/v1/orders/export?rows=cells', { as: merchant })).status).toBe(400);
+});
+
+test('a currency is a current ISO 4217 code, not any three capitals', async () => {
+  const product = { name: 'Mug', price: 500, kind: 'physical', stock: 1 };
+  const sku = uniqueSku('cur');
+  const fake = await call('PUT', `/v1/products/${sku}`, {
+    as: merchant,
+    body: { ...product, currency: 'ABC' },
+  });
+  expect(fake.status).toBe(400);
+  expect(JSON.stringify(fake.body.errors)).toContain('not a current ISO 4217 currency code');
+  expect(
+    (await call('PUT', `/v1/products/${sku}`, { as: merchant, body: { ...product, currency: 'JPY' } }))
+      .status,
+  ).toBe(201);
+  expect((await call('GET', '/v1/orders?currency=ABC&sort=total', { as: merchant })).status).toBe(400);
+  expect((await call('GET', '/v1/orders?currency=JPY&sort=total', { as: merchant })).status).toBe(200);
 });

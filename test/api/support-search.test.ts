@@ -58,7 +58,7 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
     });
     const description = await handle.describe();
     expect(await description.staticSummary()).toBe(
-      `standard order ${unpaid} · customer ${who.id} · 1 item(s) · total 2034 USD`,
+      `standard order ${unpaid} · customer ${who.id} · 1 item(s) · total $20.34`,
     );
 
     // The event history reads like a story: every activity and timer says what it is for.
@@ -67,7 +67,7 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
     expect(summaries.map((s) => s.summary)).toEqual(
       expect.arrayContaining([
         `place: price 1 × ${sku}, hold stock`,
-        'charge 2034 USD (attempt 1)',
+        'charge $20.34 (attempt 1)',
         'commit the held stock as sold',
         'redeem the locked coupon',
         'open a production job',

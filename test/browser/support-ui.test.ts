@@ -68,10 +68,10 @@ test('support filters by OrderStatus, opens the order and sees its summary and c
   const wanted = [
     `standard order ${order.id}`,
     `customer ${who.id}`,
-    '2 item(s) · total 9442 USD',
+    '2 item(s) · total $94.42',
     'PENDING_PAYMENT',
     'Waiting for the customer to pay until',
-    'Total 9442 USD, paid 0',
+    'Total $94.42, paid $0.00',
   ];
   let text = '';
   for (const until = Date.now() + 20_000; Date.now() < until; await page.waitForTimeout(500)) {
