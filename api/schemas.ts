@@ -330,8 +330,9 @@ export const paymentEvent = z
             id,
             status: word,
             last_payment_error: z.object({ code: word }).passthrough().nullable().optional(),
-            capture_before: z.number().int().nonnegative().nullable().optional(),
-            created: z.number().int().nonnegative().optional(),
+            // Unix seconds, bounded so a date can be made of them (year 2286 at most).
+            capture_before: z.number().int().nonnegative().max(9_999_999_999).nullable().optional(),
+            created: z.number().int().nonnegative().max(9_999_999_999).optional(),
             metadata: z.object({ order_id: id }).passthrough(),
           })
           .passthrough(),

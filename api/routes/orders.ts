@@ -7,6 +7,8 @@ import { isPending, type ActionRequest, type OrderState } from '../../domain/ord
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import type { Principal } from '../auth';
 import { once } from 'node:events';
+import type { Logger } from 'pino';
+import { describeError } from '../../db/errors';
 import { exportOrders } from '../../services/orders/export-orders';
 import { listOrders } from '../../services/orders/list-orders';
 import { orderStats } from '../../services/orders/order-stats';
@@ -210,8 +212,10 @@ export const orderRoutes: Route[] = [
           // Flat memory: wait for the client to take a chunk before reading the next batch.
           if (!reply.write(chunk)) await once(reply, 'drain');
         }
-      } catch {
-        // Headers are gone: the cut-off body is the only way left to say it failed.
+      } catch (err) {
+        // Headers are gone: the cut-off body is the only way left to say it failed. Logged as
+        // the error middleware logs one: never the error's message (knex writes SQL into it).
+        (req as typeof req & { log?: Logger }).log?.error({ err: describeError(err) }, 'export cut off');
         reply.destroy();
         return;
       }

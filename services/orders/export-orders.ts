@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { csvRow } from '../../domain/csv';
+import type { OrderRow } from './read-order';
 import {
   cursorAfter,
   pageOf,
@@ -51,24 +52,23 @@ const LINE_COLUMNS = [
   'refundedQuantity',
 ] as const;
 
-interface OrderRow {
-  id: string;
-  type: string;
-  customer_id: string;
-  status: string;
-  payment_status: string;
-  currency: string;
-  subtotal: number;
-  discount: number;
-  shipping: number;
-  total: number;
-  paid: number;
-  refunded: number;
-  carrier: string | null;
-  tracking_number: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/** The columns an order's row of the export reads (./read-order.ts's row, less the JSON, plus the shipment). */
+type ExportRow = Pick<
+  OrderRow,
+  | 'id'
+  | 'type'
+  | 'customer_id'
+  | 'status'
+  | 'currency'
+  | 'subtotal'
+  | 'discount'
+  | 'shipping'
+  | 'total'
+  | 'paid'
+  | 'refunded'
+  | 'created_at'
+  | 'updated_at'
+> & { payment_status: string; carrier: string | null; tracking_number: string | null };
 
 interface LineRow {
   id: string;
@@ -128,7 +128,7 @@ export async function* exportOrders(
     let count = 0;
     let text = '';
     if (rows === 'order') {
-      const found: OrderRow[] = await orders;
+      const found: ExportRow[] = await orders;
       for (const o of found)
         text += csvRow([
           o.id,

@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import type { OrderType } from '../../domain/machines';
 import type { HistoryEntry, OrderLine, OrderState } from '../../domain/order';
 
-interface OrderRow {
+/** An `orders` row as PostgreSQL returns it. */
+export interface OrderRow {
   id: string;
   type: OrderType;
   customer_id: string;

@@ -10,7 +10,15 @@ import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import { signToken, verifyToken } from '../../api/auth';
 import { toProblem } from '../../api/problem';
-import { createOrderBody, listOrdersQuery, shipBody, cancelBody, payBody, text } from '../../api/schemas';
+import {
+  createOrderBody,
+  listOrdersQuery,
+  shipBody,
+  cancelBody,
+  payBody,
+  paymentEvent,
+  text,
+} from '../../api/schemas';
 import { failureConverter } from '../../codec/failure-converter';
 import { toActivityFailure } from '../../activities/failures';
 import { describeError, isDataError } from '../../db/errors';
@@ -188,6 +196,20 @@ describe('money past 2^53', () => {
       ),
     );
   });
+});
+
+test("a provider event's instants are bounded: a date can always be made of them", () => {
+  const event = (object: Record<string, unknown>) => ({
+    id: 'evt_1',
+    type: 'payment_intent.amount_capturable_updated',
+    data: { object: { id: 'pi_1', status: 'requires_capture', metadata: { order_id: 'ord_1' }, ...object } },
+  });
+  expect(
+    paymentEvent.safeParse(event({ capture_before: 1_800_000_000, created: 1_790_000_000 })).success,
+  ).toBe(true);
+  for (const huge of [1e308, 2 ** 53, 10_000_000_000])
+    for (const field of ['capture_before', 'created'])
+      expect(paymentEvent.safeParse(event({ [field]: huge })).success).toBe(false);
 });
 
 describe('cursors', () => {
