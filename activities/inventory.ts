@@ -1,6 +1,8 @@
 /** Inventory: stock taken, given back, sold and restocked through the ledger, idempotent by `tag`. */
 import type { Knex } from 'knex';
+import type { LocationAllocation } from '../domain/order';
 import {
+  allocationOf,
   commitAll,
   release,
   reserve,
@@ -32,8 +34,12 @@ export function inventoryActivities({ db }: { db: Knex }) {
       await db.transaction((trx) => release(trx, args.orderId, lines, `pay${args.attempt}`));
     },
 
-    async commitStock(args: { orderId: string }): Promise<void> {
-      await db.transaction((trx) => commitAll(trx, args.orderId, 'paid'));
+    /** The held stock becomes sold; answers where the order's units come from, for the order's record. */
+    async commitStock(args: { orderId: string }): Promise<LocationAllocation[]> {
+      return db.transaction(async (trx) => {
+        await commitAll(trx, args.orderId, 'paid');
+        return allocationOf(trx, args.orderId);
+      });
     },
 
     /** Goods sold but not shipped go back on hand. */

@@ -50,6 +50,7 @@ export function orderView(order: OrderState, role: Role) {
     paymentStatus: paymentStatusOf(order),
     payments: paymentsView(order),
     ...(order.attention ? { attention: order.attention } : {}),
+    allocation: order.allocation ?? [],
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
     history: historyFor(order.history, role),

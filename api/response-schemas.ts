@@ -85,6 +85,16 @@ export const order = z
       .object({ code: z.literal('capture_failed'), detail: z.string(), at: z.string() })
       .optional()
       .describe('set while support staff must act: a capture refused (or unanswered) after the goods left'),
+    allocation: z
+      .array(
+        z.object({
+          location: z.string(),
+          items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+        }),
+      )
+      .describe(
+        'where the held units come from, best-ranked location first: the fewest locations that can serve the order',
+      ),
     createdAt: z.string(),
     updatedAt: z.string(),
     history: z.array(history),
@@ -98,6 +108,12 @@ export const payAnswer = z.object({ order, payment: payment.optional() });
 export const received = z.object({ received: z.literal(true), duplicate: z.boolean() });
 export const orderList = z.object({ items: z.array(order), nextCursor: z.string().nullable() });
 
+const stockFigures = z.object({
+  onHand: z.number().int(),
+  reserved: z.number().int(),
+  available: z.number().int(),
+});
+
 export const product = z
   .object({
     sku: z.string(),
@@ -106,10 +122,22 @@ export const product = z
     currency: z.string(),
     kind: z.enum(['physical', 'virtual']),
     inventoryStrategy: z.enum(['on_order', 'on_payment']).optional(),
-    stock: z.object({ onHand: z.number().int(), reserved: z.number().int(), available: z.number().int() }),
+    stock: stockFigures.extend({
+      locations: z
+        .array(stockFigures.extend({ location: z.string() }))
+        .describe('best-ranked location first'),
+    }),
     updatedAt: z.string(),
   })
   .passthrough();
+
+export const location = z.object({
+  id: z.string(),
+  name: z.string(),
+  priority: z.number().int().describe('a rank: 0 ships before 1 when as few locations can serve an order'),
+  updatedAt: z.string(),
+});
+export const locationList = z.object({ items: z.array(location) });
 
 export const promotion = z
   .object({

@@ -64,6 +64,12 @@ export const promotionCodeParam = z
   .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only');
 
 export const skuParam = id;
+export const locationIdParam = id;
+
+export const locationBody = z
+  .object({ name: text(200), priority: z.number().int().min(0).max(1_000_000) })
+  .strict();
+export const stockLevelBody = z.object({ onHand: z.number().int().min(0).max(100_000_000) }).strict();
 export const orderIdParam = id;
 /** A customer's id is what its token's `sub` says (api/auth.ts). */
 export const customerIdParam = z

@@ -94,8 +94,8 @@ export async function checkInvariants(
   for (const s of stock) {
     if (!s.balanced) {
       violations.push({
-        rule: 'initial stock = available + reserved + sold − restocked',
-        subject: s.sku,
+        rule: 'initial stock = available + reserved + sold − restocked, per location',
+        subject: `${s.sku}@${s.location}`,
         detail: `on hand ${s.onHand} (ledger ${s.ledgerOnHand}), reserved ${s.reserved} (ledger ${s.ledgerReserved}), sold ${s.sold}, restocked ${s.restocked}`,
       });
     }

@@ -152,6 +152,12 @@ export interface PlaceOrderInput {
 }
 
 /** What the placement activity fixed: the price snapshot and the holds taken. */
+/** The units an order takes from one stock location (services/inventory/ledger.ts `allocationOf`). */
+export interface LocationAllocation {
+  location: string;
+  items: LineQuantity[];
+}
+
 export interface Placement {
   createdAt: string;
   currency: string;
@@ -160,6 +166,8 @@ export interface Placement {
   discounts: AppliedDiscount[];
   presale: Presale | null;
   paymentDeadline: string;
+  /** Where the held units come from, best-ranked location first (orders placed before locations have none). */
+  allocation?: LocationAllocation[];
 }
 
 export interface OrderState extends Placement {
@@ -239,4 +247,5 @@ export interface ModifiedItems {
   amounts: OrderAmounts;
   discounts: AppliedDiscount[];
   presale: Presale | null;
+  allocation?: LocationAllocation[];
 }

@@ -16,6 +16,7 @@ import * as m010 from './010_inbound_events';
 import * as m011 from './011_orders_total_index';
 import * as m012 from './012_orders_authorized';
 import * as m013 from './013_order_center_lists';
+import * as m014 from './014_stock_locations';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -31,6 +32,7 @@ const migrations: Record<string, Knex.Migration> = {
   '011_orders_total_index': m011,
   '012_orders_authorized': m012,
   '013_order_center_lists': m013,
+  '014_stock_locations': m014,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

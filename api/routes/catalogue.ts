@@ -1,8 +1,9 @@
-/** Catalogue and stock: merchants and support create or replace products and set on-hand stock. */
+/** Catalogue and stock: merchants and support create or replace products and locations and set on-hand stock. */
 import { putProduct, readProduct } from '../../services/catalogue/products';
+import { listLocations, putLocation, putStockLevel, readLocation } from '../../services/inventory/locations';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { productBody, skuParam } from '../schemas';
+import { locationBody, locationIdParam, productBody, skuParam, stockLevelBody } from '../schemas';
 
 export const catalogueRoutes: Route[] = [
   defineRoute({
@@ -38,6 +39,65 @@ export const catalogueRoutes: Route[] = [
     errors: [400, 404],
     async handle({ res: reply, params }, { db }) {
       reply.json(await readProduct(db, params.sku));
+    },
+  }),
+  defineRoute({
+    id: 'putStockLevel',
+    method: 'put',
+    path: '/v1/products/{sku}/stock/{location}',
+    summary: "Set a product's on-hand stock at one location",
+    roles: 'merchant, support',
+    allow: ['merchant', 'support'],
+    params: { sku: skuParam, location: locationIdParam },
+    body: stockLevelBody,
+    ok: [[200], res.product],
+    errors: [400, 403, 404, 422],
+    async handle({ res: reply, params, body }, { db }) {
+      await putStockLevel(db, params.sku, params.location, body.onHand);
+      reply.json(await readProduct(db, params.sku));
+    },
+  }),
+  defineRoute({
+    id: 'putLocation',
+    method: 'put',
+    path: '/v1/locations/{id}',
+    summary: 'Create (201) or replace (200) a stock location: a warehouse or shop, with its rank',
+    roles: 'merchant, support',
+    allow: ['merchant', 'support'],
+    params: { id: locationIdParam },
+    body: locationBody,
+    ok: [[200, 201], res.location],
+    errors: [400, 403],
+    async handle({ res: reply, params, body }, { db }) {
+      const created = await putLocation(db, params.id, body);
+      reply.status(created ? 201 : 200).json(await readLocation(db, params.id));
+    },
+  }),
+  defineRoute({
+    id: 'getLocation',
+    method: 'get',
+    path: '/v1/locations/{id}',
+    summary: 'A stock location',
+    roles: 'merchant, support',
+    allow: ['merchant', 'support'],
+    params: { id: locationIdParam },
+    ok: [[200], res.location],
+    errors: [400, 403, 404],
+    async handle({ res: reply, params }, { db }) {
+      reply.json(await readLocation(db, params.id));
+    },
+  }),
+  defineRoute({
+    id: 'listLocations',
+    method: 'get',
+    path: '/v1/locations',
+    summary: 'Every stock location, best-ranked first',
+    roles: 'merchant, support',
+    allow: ['merchant', 'support'],
+    ok: [[200], res.locationList],
+    errors: [403],
+    async handle({ res: reply }, { db }) {
+      reply.json({ items: await listLocations(db) });
     },
   }),
 ];

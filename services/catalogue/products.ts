@@ -3,20 +3,21 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { NotFoundError } from '../../domain/errors';
 import type { InventoryStrategy, PresaleTerms } from '../../domain/order';
-import { setOnHand } from '../inventory/ledger';
+import { DEFAULT_LOCATION, setOnHand } from '../inventory/ledger';
+import { stockOf } from '../inventory/locations';
 
 export interface ProductInput {
   name: string;
   price: number;
   currency: string;
   kind: 'physical' | 'virtual';
-  /** On hand: the ledger records the adjustment. */
+  /** On hand at the default location: the ledger records the adjustment. */
   stock: number;
   inventoryStrategy?: InventoryStrategy;
   presale?: PresaleTerms;
 }
 
-/** Creates or replaces a product and sets its on-hand stock, in one transaction; true if it was created. */
+/** Creates or replaces a product and sets its on-hand stock at the default location, in one transaction; true if it was created. */
 export async function putProduct(db: Knex, sku: string, product: ProductInput): Promise<boolean> {
   return db.transaction(async (trx) => {
     const inserted = await trx('products')
@@ -32,7 +33,7 @@ export async function putProduct(db: Knex, sku: string, product: ProductInput): 
       .onConflict('sku')
       .merge(['name', 'price', 'currency', 'kind', 'inventory_strategy', 'presale', 'updated_at'])
       .returning(trx.raw('(xmax = 0) AS inserted'));
-    await setOnHand(trx, sku, product.stock, `adjust:${randomUUID()}`);
+    await setOnHand(trx, sku, DEFAULT_LOCATION, product.stock, `adjust:${randomUUID()}`);
     return Boolean((inserted[0] as { inserted?: boolean })?.inserted);
   });
 }
@@ -48,11 +49,7 @@ export async function readProduct(db: Knex, sku: string) {
     kind: row.kind as ProductInput['kind'],
     inventoryStrategy: (row.inventory_strategy as InventoryStrategy | null) ?? undefined,
     presale: (row.presale as ProductInput['presale'] | null) ?? undefined,
-    stock: {
-      onHand: row.on_hand as number,
-      reserved: row.reserved as number,
-      available: row.on_hand - row.reserved,
-    },
+    stock: await stockOf(db, sku),
     updatedAt: new Date(row.updated_at).toISOString(),
   };
 }

@@ -1,46 +1,82 @@
 /**
- * Stock, kept by a ledger. Every movement is a row in `stock_movements` keyed by (sku, op_key),
- * where op_key derives from the order and the operation; the movement row is inserted first, and
- * only a newly inserted row moves the counters, so a retried call moves stock once. The counters
- * on `products` are a cache of the ledger:
+ * Stock, kept by a ledger, per location. Every movement is a row in `stock_movements` keyed by
+ * (sku, location, op_key), where op_key derives from the order and the operation; the movement row
+ * is inserted first, and only a newly inserted row moves the counters, so a retried call moves
+ * stock once. The counters in `stock_levels` are a cache of the ledger, per (sku, location):
  *   on_hand  = Σadjust + Σrestock − Σcommit
  *   reserved = Σreserve − Σrelease − Σcommit
- * and the table's CHECK constraint refuses any write that would oversell.
+ * and the table's CHECK constraint refuses any write that would oversell. A product's totals are
+ * the sums over its locations.
+ *
+ * Locks: every statement that writes a level touches rows in (sku, location) order, and a
+ * reservation locks all the rows it reads in that order before writing: no two transactions can
+ * wait on each other in a cycle.
  */
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
+import type { LocationAllocation } from '../../domain/order';
+import { allocateStock, type AllocatedUnits } from '../../domain/stock-allocation';
 
 export interface StockLine {
   sku: string;
   quantity: number;
 }
 
+/** Where a product's stock is kept when nobody says: the location the migration created. */
+export const DEFAULT_LOCATION = 'default';
+
 type Kind = 'reserve' | 'release' | 'commit' | 'restock' | 'adjust';
 
-/** Inserts the movement; false when this op_key already moved this sku (a retry). */
-async function record(
-  db: Knex,
-  kind: Kind,
-  sku: string,
-  orderId: string | null,
-  opKey: string,
-  quantity: number,
-) {
+/** Units of an order at one location. */
+type Placed = AllocatedUnits;
+
+/** Inserts the movement; false when this op_key already moved this sku at this location (a retry). */
+async function record(db: Knex, kind: Kind, units: Placed, orderId: string | null, opKey: string) {
   const rows = await db('stock_movements')
-    .insert({ sku, order_id: orderId, op_key: opKey, kind, quantity })
-    .onConflict(['sku', 'op_key'])
+    .insert({
+      sku: units.sku,
+      location_id: units.location,
+      order_id: orderId,
+      op_key: opKey,
+      kind,
+      quantity: units.quantity,
+    })
+    .onConflict(['sku', 'location_id', 'op_key'])
     .ignore()
     .returning('id');
   return rows.length === 1;
 }
 
-/** Sorted by sku so that concurrent multi-line orders lock products in one order and cannot deadlock. */
-const bySku = (lines: StockLine[]) => [...lines].sort((a, b) => a.sku.localeCompare(b.sku));
+/** Moves one level's counters by these amounts. */
+function move(db: Knex, units: Placed, change: { onHand?: number; reserved?: number }) {
+  return db('stock_levels')
+    .where({ sku: units.sku, location_id: units.location })
+    .update({
+      ...(change.onHand ? { on_hand: db.raw('on_hand + ?', [change.onHand]) } : {}),
+      ...(change.reserved ? { reserved: db.raw('reserved + ?', [change.reserved]) } : {}),
+      updated_at: db.fn.now(),
+    });
+}
+
+/** Sorted by (sku, location) so that concurrent orders lock levels in one order and cannot deadlock. */
+const inLockOrder = (units: Placed[]) =>
+  [...units].sort((a, b) =>
+    a.sku === b.sku
+      ? a.location < b.location
+        ? -1
+        : a.location > b.location
+          ? 1
+          : 0
+      : a.sku < b.sku
+        ? -1
+        : 1,
+  );
 
 /**
- * Holds stock for an order. One conditional UPDATE per line: no read-then-write, so a hot SKU is
- * held only for the duration of that statement's row lock. Must run in a transaction, so that a
- * later line's shortage undoes the earlier lines.
+ * Holds stock for an order, allocated to the fewest locations that can serve it
+ * (domain/stock-allocation.ts). The levels of every sku involved are locked first, so the figures
+ * the allocation reads are the ones it writes. Must run in a transaction, so that a shortage
+ * undoes everything; a retry (same tag) finds its movements and moves nothing.
  */
 export async function reserve(
   trx: Knex.Transaction,
@@ -48,125 +84,192 @@ export async function reserve(
   lines: StockLine[],
   tag: string,
 ): Promise<void> {
-  for (const line of bySku(lines)) {
-    if (!(await record(trx, 'reserve', line.sku, orderId, `${orderId}:reserve:${tag}`, line.quantity)))
-      continue;
-    const updated = await trx('products')
-      .where('sku', line.sku)
-      .andWhereRaw('on_hand - reserved >= ?', [line.quantity])
-      .update({ reserved: trx.raw('reserved + ?', [line.quantity]), updated_at: trx.fn.now() });
-    if (updated === 0)
-      throw new BusinessRuleError('OUT_OF_STOCK', 'not enough stock (sku)', { sku: line.sku });
+  if (lines.length === 0) return;
+  const opKey = `${orderId}:reserve:${tag}`;
+  if (await trx('stock_movements').where({ order_id: orderId, op_key: opKey }).first('id')) return;
+  const rows: { sku: string; location_id: string; free: number; priority: number }[] = await trx(
+    'stock_levels as s',
+  )
+    .join('locations as l', 'l.id', 's.location_id')
+    .whereIn(
+      's.sku',
+      lines.map((l) => l.sku),
+    )
+    .orderBy([{ column: 's.sku' }, { column: 's.location_id' }])
+    .forUpdate('s')
+    .select('s.sku', 's.location_id', trx.raw('s.on_hand - s.reserved AS free'), 'l.priority');
+  const available = new Map<string, Map<string, number>>();
+  const priorities = new Map<string, number>();
+  for (const r of rows) {
+    priorities.set(r.location_id, r.priority);
+    const at = available.get(r.location_id) ?? new Map<string, number>();
+    at.set(r.sku, r.free);
+    available.set(r.location_id, at);
+  }
+  const allocation = allocateStock(
+    lines,
+    [...priorities].map(([id, priority]) => ({ id, priority })),
+    available,
+  );
+  if (!allocation.ok)
+    throw new BusinessRuleError('OUT_OF_STOCK', 'not enough stock (sku)', { sku: allocation.sku });
+  for (const units of inLockOrder(allocation.units)) {
+    if (await record(trx, 'reserve', units, orderId, opKey))
+      await move(trx, units, { reserved: units.quantity });
   }
 }
 
-/** What an order still holds in reservation, per sku, from the ledger. */
-export async function outstandingReservations(db: Knex, orderId: string): Promise<StockLine[]> {
-  const rows: { sku: string; held: number }[] = await db('stock_movements')
-    .where('order_id', orderId)
-    .whereIn('kind', ['reserve', 'release', 'commit'])
-    .groupBy('sku')
-    .select('sku', db.raw(`SUM(CASE WHEN kind = 'reserve' THEN quantity ELSE -quantity END)::int AS held`));
-  return rows.filter((r) => r.held > 0).map((r) => ({ sku: r.sku, quantity: r.held }));
+/**
+ * An order's net movements of one kind less others, per sku and location, from the ledger: what
+ * it holds in reservation, has sold, has taken. Sorted by sku, then location rank.
+ */
+async function netOf(
+  db: Knex,
+  orderId: string,
+  plus: Kind,
+  minus: Kind[],
+): Promise<(Placed & { priority: number })[]> {
+  const rows: { sku: string; location_id: string; priority: number; net: number }[] = await db(
+    'stock_movements as m',
+  )
+    .join('locations as l', 'l.id', 'm.location_id')
+    .where('m.order_id', orderId)
+    .whereIn('m.kind', [plus, ...minus])
+    .groupBy('m.sku', 'm.location_id', 'l.priority')
+    .orderBy([{ column: 'm.sku' }, { column: 'l.priority' }, { column: 'm.location_id' }])
+    .select(
+      'm.sku',
+      'm.location_id',
+      'l.priority',
+      db.raw(`SUM(CASE WHEN m.kind = ? THEN m.quantity ELSE -m.quantity END)::int AS net`, [plus]),
+    );
+  return rows
+    .filter((r) => r.net > 0)
+    .map((r) => ({ sku: r.sku, location: r.location_id, priority: r.priority, quantity: r.net }));
+}
+
+/** What an order still holds in reservation. */
+const outstandingReservations = (db: Knex, orderId: string) =>
+  netOf(db, orderId, 'reserve', ['release', 'commit']);
+
+/** What an order has sold and not yet put back, best-ranked location first. */
+const soldAt = (db: Knex, orderId: string) => netOf(db, orderId, 'commit', ['restock']);
+
+/** Spreads each line over the places that have its sku, in the order given, never more than each has. */
+function takeFrom(places: Placed[], lines: StockLine[]): Placed[] {
+  const taken: Placed[] = [];
+  for (const line of lines) {
+    let left = line.quantity;
+    for (const place of places.filter((p) => p.sku === line.sku)) {
+      if (left <= 0) break;
+      const quantity = Math.min(left, place.quantity);
+      taken.push({ ...place, quantity });
+      left -= quantity;
+    }
+  }
+  return taken;
 }
 
 /** Gives back whatever the order holds. Idempotent by `tag`. */
-export async function releaseAll(trx: Knex.Transaction, orderId: string, tag: string): Promise<StockLine[]> {
-  const held = await outstandingReservations(trx, orderId);
-  for (const line of bySku(held)) {
-    if (!(await record(trx, 'release', line.sku, orderId, `${orderId}:release:${tag}`, line.quantity)))
-      continue;
-    await trx('products')
-      .where('sku', line.sku)
-      .update({ reserved: trx.raw('reserved - ?', [line.quantity]), updated_at: trx.fn.now() });
+export async function releaseAll(trx: Knex.Transaction, orderId: string, tag: string): Promise<void> {
+  for (const units of inLockOrder(await outstandingReservations(trx, orderId))) {
+    if (await record(trx, 'release', units, orderId, `${orderId}:release:${tag}`))
+      await move(trx, units, { reserved: -units.quantity });
   }
-  return held;
 }
 
 /** Turns the order's reservations into sales (stock leaves on_hand). Idempotent by `tag`. */
-export async function commitAll(trx: Knex.Transaction, orderId: string, tag: string): Promise<StockLine[]> {
-  const held = await outstandingReservations(trx, orderId);
-  for (const line of bySku(held)) {
-    if (!(await record(trx, 'commit', line.sku, orderId, `${orderId}:commit:${tag}`, line.quantity)))
-      continue;
-    await trx('products')
-      .where('sku', line.sku)
-      .update({
-        reserved: trx.raw('reserved - ?', [line.quantity]),
-        on_hand: trx.raw('on_hand - ?', [line.quantity]),
-        updated_at: trx.fn.now(),
-      });
+export async function commitAll(trx: Knex.Transaction, orderId: string, tag: string): Promise<void> {
+  for (const units of inLockOrder(await outstandingReservations(trx, orderId))) {
+    if (await record(trx, 'commit', units, orderId, `${orderId}:commit:${tag}`))
+      await move(trx, units, { reserved: -units.quantity, onHand: -units.quantity });
   }
-  return held;
 }
 
 /** What an order has sold and not yet put back, per sku. */
 export async function soldNotRestocked(db: Knex, orderId: string): Promise<StockLine[]> {
-  const rows: { sku: string; sold: number }[] = await db('stock_movements')
-    .where('order_id', orderId)
-    .whereIn('kind', ['commit', 'restock'])
-    .groupBy('sku')
-    .select('sku', db.raw(`SUM(CASE WHEN kind = 'commit' THEN quantity ELSE -quantity END)::int AS sold`));
-  return rows.filter((r) => r.sold > 0).map((r) => ({ sku: r.sku, quantity: r.sold }));
+  const totals = new Map<string, number>();
+  for (const p of await soldAt(db, orderId)) totals.set(p.sku, (totals.get(p.sku) ?? 0) + p.quantity);
+  return [...totals].map(([sku, quantity]) => ({ sku, quantity }));
 }
 
-/** Puts sold goods back on hand (a cancel before shipping, a received return), never more than was sold. */
+/**
+ * Puts sold goods back on hand (a cancel before shipping, a received return) where they were sold
+ * from, best-ranked location first, never more than was sold.
+ */
 export async function restock(
   trx: Knex.Transaction,
   orderId: string,
   lines: StockLine[],
   tag: string,
 ): Promise<void> {
-  const sold = new Map((await soldNotRestocked(trx, orderId)).map((l) => [l.sku, l.quantity]));
-  for (const line of bySku(lines)) {
-    const quantity = Math.min(line.quantity, sold.get(line.sku) ?? 0);
-    if (quantity <= 0) continue;
-    if (!(await record(trx, 'restock', line.sku, orderId, `${orderId}:restock:${tag}`, quantity))) continue;
-    await trx('products')
-      .where('sku', line.sku)
-      .update({ on_hand: trx.raw('on_hand + ?', [quantity]), updated_at: trx.fn.now() });
+  for (const units of inLockOrder(takeFrom(await soldAt(trx, orderId), lines))) {
+    if (await record(trx, 'restock', units, orderId, `${orderId}:restock:${tag}`))
+      await move(trx, units, { onHand: units.quantity });
   }
 }
 
-/** Sets a product's on-hand stock (catalogue PUT), recording the difference as an adjustment. */
-export async function setOnHand(
-  trx: Knex.Transaction,
-  sku: string,
-  onHand: number,
-  opKey: string,
-): Promise<void> {
-  const row = await trx('products').where('sku', sku).forUpdate().first('on_hand', 'reserved');
-  if (!row) throw new Error('no such product');
-  const delta = onHand - row.on_hand;
-  if (delta === 0) return;
-  if (onHand < row.reserved) {
-    throw new BusinessRuleError(
-      'OUT_OF_STOCK',
-      `${row.reserved} units are reserved; stock cannot go below that`,
-      {
-        sku,
-        reserved: row.reserved,
-      },
-    );
-  }
-  await record(trx, 'adjust', sku, null, opKey, delta);
-  await trx('products').where('sku', sku).update({ on_hand: onHand, updated_at: trx.fn.now() });
-}
-
-/** Gives back exactly these lines (bounded by what the order holds). Idempotent by `tag`. */
+/**
+ * Gives back exactly these lines (bounded by what the order holds), from the worst-ranked location
+ * first, so what stays is where the allocation would put it. Idempotent by `tag`.
+ */
 export async function release(
   trx: Knex.Transaction,
   orderId: string,
   lines: StockLine[],
   tag: string,
 ): Promise<void> {
-  const held = new Map((await outstandingReservations(trx, orderId)).map((l) => [l.sku, l.quantity]));
-  for (const line of bySku(lines)) {
-    const quantity = Math.min(line.quantity, held.get(line.sku) ?? 0);
-    if (quantity <= 0) continue;
-    if (!(await record(trx, 'release', line.sku, orderId, `${orderId}:release:${tag}`, quantity))) continue;
-    await trx('products')
-      .where('sku', line.sku)
-      .update({ reserved: trx.raw('reserved - ?', [quantity]), updated_at: trx.fn.now() });
+  const held = (await outstandingReservations(trx, orderId)).reverse();
+  for (const units of inLockOrder(takeFrom(held, lines))) {
+    if (await record(trx, 'release', units, orderId, `${orderId}:release:${tag}`))
+      await move(trx, units, { reserved: -units.quantity });
   }
+}
+
+/** Sets a product's on-hand stock at one location (catalogue PUT), recording the difference as an adjustment. */
+export async function setOnHand(
+  trx: Knex.Transaction,
+  sku: string,
+  location: string,
+  onHand: number,
+  opKey: string,
+): Promise<void> {
+  // A location that never held the product gets a level only when it is given some.
+  if (onHand > 0)
+    await trx('stock_levels')
+      .insert({ sku, location_id: location })
+      .onConflict(['sku', 'location_id'])
+      .ignore();
+  const row = await trx('stock_levels')
+    .where({ sku, location_id: location })
+    .forUpdate()
+    .first('on_hand', 'reserved');
+  if (!row) return;
+  const delta = onHand - row.on_hand;
+  if (delta === 0) return;
+  if (onHand < row.reserved) {
+    throw new BusinessRuleError(
+      'OUT_OF_STOCK',
+      `${row.reserved} units are reserved; stock cannot go below that`,
+      { sku, location, reserved: row.reserved },
+    );
+  }
+  const units = { sku, location, quantity: delta };
+  await record(trx, 'adjust', units, null, opKey);
+  await move(trx, units, { onHand: delta });
+}
+
+/**
+ * Where an order's units come from: per location (best-ranked first), what it took and has not
+ * given back (Σreserve − Σrelease − Σrestock). Sold units stay allocated: they ship from there.
+ */
+export async function allocationOf(db: Knex, orderId: string): Promise<LocationAllocation[]> {
+  const taken = await netOf(db, orderId, 'reserve', ['release', 'restock']);
+  taken.sort(
+    (p, q) => p.priority - q.priority || (p.location < q.location ? -1 : p.location > q.location ? 1 : 0),
+  );
+  const byLocation = new Map<string, StockLine[]>();
+  for (const p of taken)
+    byLocation.set(p.location, [...(byLocation.get(p.location) ?? []), { sku: p.sku, quantity: p.quantity }]);
+  return [...byLocation].map(([location, items]) => ({ location, items }));
 }

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
 import type { ModifiedItems, OrderLine, Presale, LineQuantity } from '../../domain/order';
 import { priceOrder, promotionDiscount } from '../../domain/pricing';
-import { release } from '../inventory/ledger';
+import { allocationOf, release } from '../inventory/ledger';
 import { memberTier, releaseCoupon, toPromotion, type PromotionRow } from '../promotion/coupons';
 import { writeOrderLines } from './order-lines';
 
@@ -94,6 +94,7 @@ export async function modifyOrderItems(
       amounts: { ...priced.amounts, paid: order.paid, refunded: order.refunded },
       discounts: priced.discounts,
       presale,
+      allocation: await allocationOf(trx, args.orderId),
     };
   });
 }

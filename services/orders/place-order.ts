@@ -16,7 +16,7 @@ import type {
   Presale,
 } from '../../domain/order';
 import { priceOrder } from '../../domain/pricing';
-import { reserve } from '../inventory/ledger';
+import { allocationOf, reserve } from '../inventory/ledger';
 import { loadOrder } from './read-order';
 import { readPricing, type ProductRow } from './read-pricing';
 import { writeOrderLines } from './order-lines';
@@ -50,13 +50,14 @@ export async function placeOrder(
       'order',
     );
     for (const { product, quantity } of ordered) {
-      if (strategyOf(product) === 'on_payment' && product.on_hand - product.reserved < quantity) {
+      if (strategyOf(product) === 'on_payment' && product.available < quantity) {
         throw new BusinessRuleError('OUT_OF_STOCK', 'not enough stock (sku)', {
           sku: product.sku,
         });
       }
     }
 
+    const allocation = await allocationOf(trx, input.orderId);
     const presale = presaleTerms(input.type, ordered, priced.amounts.total, Date.parse(input.now));
     // The workflow's clock, so the durable timers measure from the same instant the order shows.
     const now = new Date(input.now);
@@ -95,7 +96,7 @@ export async function placeOrder(
       payment_deadline: paymentDeadline,
       coupon_code: input.couponCode ?? null,
       shipping_address: input.shippingAddress ? JSON.stringify(input.shippingAddress) : null,
-      details: JSON.stringify({ discounts: priced.discounts, presale }),
+      details: JSON.stringify({ discounts: priced.discounts, presale, allocation }),
       history_seq: 1,
       request_id: input.requestId ?? null,
       created_at: createdAt,
@@ -114,6 +115,7 @@ export async function placeOrder(
       discounts: priced.discounts,
       presale,
       paymentDeadline,
+      allocation,
       history,
     };
   });

@@ -28,6 +28,7 @@ export interface OrderRow {
     delivery?: OrderState['delivery'];
     payments?: OrderState['payments'];
     attention?: OrderState['attention'];
+    allocation?: OrderState['allocation'];
   };
   created_at: Date;
   updated_at: Date;
@@ -59,6 +60,7 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
     delivery: row.details.delivery ?? null,
     payments: row.details.payments ?? [],
     ...(row.details.attention ? { attention: row.details.attention } : {}),
+    allocation: row.details.allocation ?? [],
     couponCode: row.coupon_code,
     shippingAddress: row.shipping_address,
     paymentDeadline: row.payment_deadline ? row.payment_deadline.toISOString() : '',

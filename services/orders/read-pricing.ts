@@ -22,8 +22,8 @@ export interface ProductRow {
   currency: string;
   kind: 'physical' | 'virtual';
   inventory_strategy: InventoryStrategy | null;
-  on_hand: number;
-  reserved: number;
+  /** Units free to take, over all locations. */
+  available: number;
   presale: PresaleTerms | null;
 }
 
@@ -113,8 +113,9 @@ function readProducts(db: Knex, skus: string[]): Promise<ProductRow[]> {
       'currency',
       'kind',
       'inventory_strategy',
-      'on_hand',
-      'reserved',
+      db.raw(
+        `(SELECT COALESCE(SUM(s.on_hand - s.reserved), 0) FROM stock_levels s WHERE s.sku = products.sku)::bigint AS available`,
+      ),
       'presale',
     );
 }

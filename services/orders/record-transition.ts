@@ -20,6 +20,7 @@ export type OrderSnapshot = Pick<
   | 'shippingAddress'
   | 'payments'
   | 'attention'
+  | 'allocation'
 >;
 
 /**
@@ -97,6 +98,7 @@ export async function recordTransition(
         delivery: snapshot.delivery,
         ...(snapshot.payments ? { payments: snapshot.payments } : {}),
         ...(snapshot.attention ? { attention: snapshot.attention } : {}),
+        ...(snapshot.allocation ? { allocation: snapshot.allocation } : {}),
       }),
       entry.seq,
       snapshot.updatedAt,

@@ -65,7 +65,7 @@ test('a lone surrogate in couponCode is a 400 naming the field, and nothing is p
     expect(paths(reply)).toEqual(['couponCode']);
   }
   expect(await db('orders').where({ customer_id: who.id })).toHaveLength(0);
-  expect((await db('products').where({ sku }).first('reserved')).reserved).toBe(0);
+  expect((await db('stock_levels').where({ sku }).first('reserved')).reserved).toBe(0);
   // The service is fine afterwards: the same customer places an order.
   expect(
     (await call('POST', '/v1/orders', { as: who, body: { items: [{ sku, quantity: 1 }] } })).status,

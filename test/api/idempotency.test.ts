@@ -24,7 +24,7 @@ test('ten concurrent identical POST /v1/orders with one key create one order and
 
   const id = replies[0]!.body.order.id;
   expect(await db('orders').where({ customer_id: who.id }).pluck('id')).toEqual([id]);
-  expect((await db('products').where({ sku }).first('reserved')).reserved).toBe(2);
+  expect((await db('stock_levels').where({ sku }).first('reserved')).reserved).toBe(2);
   const temporal = await testTemporal();
   try {
     let workflows = 0;

@@ -46,7 +46,7 @@ test('Temporal unreachable: 503 with Retry-After and nothing written; back witho
   expect(refused.headers.get('retry-after')).toBe('5');
   expect(refused.headers.get('content-type')).toMatch(/problem\+json/);
   expect(await db('orders').where({ customer_id: who.id })).toHaveLength(0);
-  expect((await db('products').where({ sku }).first('reserved')).reserved).toBe(0);
+  expect((await db('stock_levels').where({ sku }).first('reserved')).reserved).toBe(0);
 
   // Temporal comes up on that address, with a worker: the same API process serves again.
   const cli = findTemporalCli(process.env.TEMPORAL_CLI_PATH);

@@ -31,7 +31,7 @@ test('support filters by OrderStatus, opens the order and sees its summary and c
   const ui = process.env.TEST_TEMPORAL_UI_URL;
   if (!ui) throw new Error('the test stack runs the Web UI (TEST_TEMPORAL_UI_URL)');
   const sku = uniqueSku('ui');
-  await putProduct(sku, { price: 4321, stock: 5, name: 'Support desk lamp' });
+  await putProduct(sku, { price: 4321, stock: 5, name: 'Support desk lamp', inventoryStrategy: 'on_order' });
   const who = customer();
   const order = (await call('POST', '/v1/orders', { as: who, body: { items: [{ sku, quantity: 2 }] } })).body
     .order;
@@ -72,6 +72,7 @@ test('support filters by OrderStatus, opens the order and sees its summary and c
     'PENDING_PAYMENT',
     'Waiting for the customer to pay until',
     'Total $94.42, paid $0.00',
+    `Ships from default (${sku} × 2)`,
   ];
   let text = '';
   for (const until = Date.now() + 20_000; Date.now() < until; await page.waitForTimeout(500)) {

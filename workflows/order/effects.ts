@@ -56,6 +56,7 @@ export type Changes = Partial<
     | 'shippingAddress'
     | 'payments'
     | 'attention'
+    | 'allocation'
   >
 > & { pending?: PendingCharge };
 
@@ -127,14 +128,18 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       captureBefore = outcome.captureBefore;
     }
   }
+  // Orders whose history predates stock locations had commitStock answer nothing.
+  let allocation: Changes = {};
   if (settlesOrder) {
     await nonCancellable(async () => {
-      await store.commitStock({ orderId: order.id });
+      const committed = await store.commitStock({ orderId: order.id });
+      if (committed) allocation = { allocation: committed };
       await store.redeemCoupon({ orderId: order.id });
     });
   }
   if (heldOnly)
     return {
+      ...allocation,
       amounts: {
         ...order.amounts,
         authorized: (order.amounts.authorized ?? 0) + amount,
@@ -150,6 +155,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       }),
     };
   return {
+    ...allocation,
     amounts: { ...order.amounts, paid: order.amounts.paid + amount },
     payments: withPayment(order, {
       id: paymentId,
@@ -193,9 +199,12 @@ async function cancel(order: OrderState, refund: boolean, reason: string): Promi
     }),
   );
   const amounts = refund ? { ...order.amounts, refunded: order.amounts.refunded + refunded } : order.amounts;
-  if (!held) return refund ? { amounts } : {};
+  // The cancel flow gave every unit back to where it came from.
+  const stock: Changes = order.allocation?.length ? { allocation: [] } : {};
+  if (!held) return refund ? { amounts, ...stock } : stock;
   // What was only held is let go: nothing was taken, so nothing is refunded.
   return {
+    ...stock,
     amounts: { ...amounts, authorized: 0 },
     payments: (order.payments ?? []).map((p) =>
       p.status === 'authorized' ? { ...p, status: 'voided' as const } : p,

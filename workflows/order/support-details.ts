@@ -13,6 +13,11 @@ export function describeForSupport(machine: OrderMachine, order: OrderState, unt
     state?.waitsFor ? `Waiting for ${state.waitsFor}${until ? ` until ${until}` : ''}.` : 'Finished.',
     `Total ${money(order.amounts.total)}, paid ${money(order.amounts.paid)}, refunded ${money(order.amounts.refunded)}` +
       (order.amounts.authorized ? `, held ${money(order.amounts.authorized)} (captured at shipment).` : '.'),
+    order.allocation?.length
+      ? `Ships from ${order.allocation
+          .map((a) => `${a.location} (${a.items.map((i) => `${i.sku} × ${i.quantity}`).join(', ')})`)
+          .join('; ')}.`
+      : '',
     order.attention
       ? `**Needs support:** ${order.attention.code} (${order.attention.detail}) since ${order.attention.at}.`
       : '',
