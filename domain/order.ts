@@ -151,13 +151,13 @@ export interface PlaceOrderInput {
   requestId?: string;
 }
 
-/** What the placement activity fixed: the price snapshot and the holds taken. */
 /** The units an order takes from one stock location (services/inventory/ledger.ts `allocationOf`). */
 export interface LocationAllocation {
   location: string;
   items: LineQuantity[];
 }
 
+/** What the placement activity fixed: the price snapshot and the holds taken. */
 export interface Placement {
   createdAt: string;
   currency: string;
