@@ -2,26 +2,28 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/errors';
 import type { PaymentProvider } from '../services/payment/provider';
-import type { PaymentRecord } from '../services/payment/provider';
+import type { PaymentRecord, PaymentRisk } from '../services/payment/provider';
 import { findCharge, refundAcrossPayments, refundKey } from '../services/payment/refunds';
 
 /** A charge as the workflow sees it: settled one way or the other, still pending, or never made. */
 export type ChargeOutcome =
-  | { status: 'succeeded'; paymentId: string; method?: string }
-  | { status: 'authorized'; paymentId: string; method?: string; captureBefore: string }
+  | { status: 'succeeded'; paymentId: string; method?: string; risk?: PaymentRisk }
+  | { status: 'authorized'; paymentId: string; method?: string; captureBefore: string; risk?: PaymentRisk }
   | { status: 'declined'; paymentId: string; code: string }
   | { status: 'pending'; paymentId: string; method?: string; nextAction?: { redirectUrl: string } }
   | { status: 'absent' };
 
 function outcomeOf(record: PaymentRecord): ChargeOutcome {
+  const risk = record.risk ? { risk: record.risk } : {};
   if (record.status === 'succeeded')
-    return { status: 'succeeded', paymentId: record.paymentId, method: record.method };
+    return { status: 'succeeded', paymentId: record.paymentId, method: record.method, ...risk };
   if (record.status === 'authorized')
     return {
       status: 'authorized',
       paymentId: record.paymentId,
       method: record.method,
       captureBefore: record.captureBefore!, // the adapter says when every hold ends
+      ...risk,
     };
   if (record.status === 'declined' || record.status === 'canceled')
     return { status: 'declined', paymentId: record.paymentId, code: record.code ?? record.status };
@@ -59,12 +61,14 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
         token: args.token,
         ...(args.capture ? { capture: args.capture } : {}),
       });
+      const risk = result.status === 'succeeded' || result.status === 'authorized' ? result.risk : undefined;
       if (result.status === 'authorized')
         return {
           paymentId: result.paymentId,
           status: 'authorized' as const,
           method: result.method,
           captureBefore: result.captureBefore,
+          ...(risk ? { risk } : {}),
         };
       if (result.status === 'pending')
         return {
@@ -81,7 +85,12 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
           details: [{ code: result.code }],
         });
       }
-      return { paymentId: result.paymentId, status: 'succeeded' as const, method: result.method };
+      return {
+        paymentId: result.paymentId,
+        status: 'succeeded' as const,
+        method: result.method,
+        ...(risk ? { risk } : {}),
+      };
     },
 
     /**

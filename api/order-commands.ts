@@ -65,6 +65,8 @@ export class OrderCommands {
         type === 'virtual' ? this.config.VIRTUAL_AFTER_SALES_WINDOW : this.config.AFTER_SALES_WINDOW,
       pendingPaymentGraceMs: this.config.PAYMENT_PENDING_GRACE,
       pendingPaymentPollMs: this.config.PAYMENT_PENDING_POLL,
+      ...(this.config.REVIEW_ABOVE ? { reviewAbove: this.config.REVIEW_ABOVE } : {}),
+      reviewTimeoutMs: this.config.REVIEW_TIMEOUT,
       // Physical goods sold at once; a presale's deposit and a virtual good are taken when paid.
       ...(this.config.PAYMENT_CAPTURE === 'on_shipment' && type === 'standard'
         ? {

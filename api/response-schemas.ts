@@ -32,6 +32,10 @@ export const payment = z.object({
   nextAction: z.object({ redirectUrl: z.string() }).optional(),
   captureBefore: z.string().optional(),
   code: z.string().optional(),
+  risk: z
+    .enum(['elevated', 'highest'])
+    .optional()
+    .describe("the provider's fraud score, when above normal: the order waits for review"),
 });
 
 export const order = z

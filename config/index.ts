@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseKeys } from '../codec/encryption-codec';
 import { parseDuration } from '../domain/duration';
+import { parseReviewThresholds } from '../domain/review';
 
 const duration = (fallback: string) =>
   z
@@ -87,6 +88,19 @@ const schema = z.object({
   PAYMENT_CAPTURE: z.enum(['immediate', 'on_shipment']).default('immediate'),
   PAYMENT_REAUTH_BEFORE: duration('1d'),
   PAYMENT_CAPTURE_RETRY: duration('1h'),
+  // Orders above these totals (per currency, in minor units: `USD:100000,EUR:90000`), or whose payment the
+  // provider scores above normal risk, wait in review for a staff decision before production; an order
+  // nobody decided on within REVIEW_TIMEOUT is rejected and refunded. Unset: only risky payments wait.
+  REVIEW_ABOVE: optionalText.transform((v, ctx) => {
+    if (!v) return undefined;
+    try {
+      return parseReviewThresholds(v);
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  REVIEW_TIMEOUT: duration('24h'),
   // The sandbox payment service the dev stack starts (sandboxes/payments): its port, its own database
   // (default: a database of its own beside the order service's), a slow or faulty provider, tok_slow's delay.
   PAYMENT_SANDBOX_PORT: port(3100),

@@ -24,7 +24,12 @@ export type Effect =
 
 /** Durations measured from entering the state, or instants stored on the order. */
 export type TimerName =
-  'paymentTimeout' | 'autoConfirmAfter' | 'afterSalesWindow' | 'balanceStartsAt' | 'balanceEndsAt';
+  | 'paymentTimeout'
+  | 'autoConfirmAfter'
+  | 'afterSalesWindow'
+  | 'balanceStartsAt'
+  | 'balanceEndsAt'
+  | 'reviewTimeout';
 
 export interface StateDef<A extends string> {
   labels: Record<Role, string>;
@@ -33,6 +38,8 @@ export interface StateDef<A extends string> {
   terminal?: boolean;
   /** A system action taken as soon as the state is entered. */
   auto?: A;
+  /** Taken instead of `auto` when the order must wait for a staff decision first (domain/review.ts). */
+  hold?: A;
   /** What a `modify` may change in this state: items (before payment or production) and the address (until shipped). */
   edits?: readonly ('items' | 'address')[];
   /** A system action taken when a durable timer fires, unless something else happened first. */

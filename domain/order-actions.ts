@@ -150,6 +150,9 @@ function modificationProblem(
 }
 
 /** The instant a timer fires, in ms since the epoch. */
+/** Orders placed before the review hold had no review timeout of their own (none waits in review). */
+const DEFAULT_REVIEW_TIMEOUT_MS = 86_400_000;
+
 export function deadlineOf(timer: TimerName, order: OrderState, policy: OrderPolicy): number {
   // Measured from entering the state: self-loops (refunds, returns, modifications) do not restart a timer.
   const entered = [...order.history].reverse().find((h) => h.from !== h.to) ?? order.history[0]!;
@@ -165,5 +168,7 @@ export function deadlineOf(timer: TimerName, order: OrderState, policy: OrderPol
       return Date.parse(order.presale!.balanceStartsAt);
     case 'balanceEndsAt':
       return Date.parse(order.presale!.balanceEndsAt);
+    case 'reviewTimeout':
+      return enteredAt + (policy.reviewTimeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS);
   }
 }

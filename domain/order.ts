@@ -80,6 +80,10 @@ export interface OrderPolicy {
   reauthorizeBeforeMs?: number;
   /** How often a capture refused after shipment is tried again. */
   captureRetryMs?: number;
+  /** Orders whose total passes this, per currency (minor units), wait for a staff decision before production. */
+  reviewAbove?: Record<string, number>;
+  /** How long an order waits in review before it is rejected and refunded. */
+  reviewTimeoutMs?: number;
 }
 
 /**
@@ -87,6 +91,9 @@ export interface OrderPolicy {
  * is held until `captureBefore`, then `succeeded` when captured (`amount`: what was captured) or
  * `voided` when let go.
  */
+/** The provider's fraud score of a charge, when above normal (Stripe's `outcome.risk_level`). */
+export type PaymentRisk = 'elevated' | 'highest';
+
 export interface OrderPayment {
   id: string;
   status: 'processing' | 'requires_action' | 'authorized' | 'succeeded' | 'voided' | 'failed';
@@ -99,6 +106,8 @@ export interface OrderPayment {
   nextAction?: { redirectUrl: string };
   captureBefore?: string;
   code?: string;
+  /** Set when the provider scored the charge above normal risk: the order waits for review (domain/review.ts). */
+  risk?: PaymentRisk;
 }
 
 export type PaymentStatus =

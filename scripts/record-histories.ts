@@ -111,6 +111,39 @@ async function heldOrder(created: (id: string) => void, client: Client, paymentT
 }
 
 const scenarios: Record<string, Scenario> = {
+  // Paid with a card the provider scores risky: held for review; approved, rejected, or left to time out.
+  'review-hold': async ({ created }) => {
+    const approved = await oneOrder(created, { stock: 10 }, 1);
+    await pay(approved.id, approved.c, 'tok_risky');
+    await until(approved.id, approved.c, 'IN_REVIEW');
+    await call('POST', `/v1/orders/${approved.id}/approve`, { as: merchant, body: {} });
+    await ship(approved.id);
+    const rejected = await oneOrder(created, { stock: 10 }, 1);
+    await pay(rejected.id, rejected.c, 'tok_risky');
+    await until(rejected.id, rejected.c, 'IN_REVIEW');
+    await call('POST', `/v1/orders/${rejected.id}/reject`, { as: merchant, body: { reason: 'replay' } });
+    const lapsed = await oneOrder(created, { stock: 10 }, 1);
+    await pay(lapsed.id, lapsed.c, 'tok_risky');
+    await until(approved.id, approved.c, 'COMPLETED');
+    await until(rejected.id, rejected.c, 'CANCELLED');
+    await until(lapsed.id, lapsed.c, 'CANCELLED');
+  },
+  // Stock at two locations: an order allocated over both, modified down, paid and cancelled.
+  'stock-locations': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 2 });
+    const east = `east-${randomUUID().slice(0, 8)}`;
+    await call('PUT', `/v1/locations/${east}`, { as: merchant, body: { name: 'East', priority: 1 } });
+    await call('PUT', `/v1/products/${sku}/stock/${east}`, { as: merchant, body: { onHand: 2 } });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 4 }]);
+    created(id);
+    await call('PATCH', `/v1/orders/${id}`, { as: c, body: { items: [{ sku, quantity: 3 }] } });
+    await pay(id, c);
+    await until(id, c, 'IN_PRODUCTION');
+    await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
+    await until(id, c, 'CANCELLED');
+  },
   // Held at pay, part released by a refund, captured at shipment; a hold voided by a cancel; one
   // renewed, one that could not be (the order cancelled); a capture refused after shipment (flagged).
   'capture-at-shipment': async ({ created, client }) => {
@@ -386,6 +419,8 @@ async function main() {
     VIRTUAL_AFTER_SALES_WINDOW: '1s',
     // tok_short_auth's holds, renewed 3 s before they end (capture-at-shipment).
     PAYMENT_SANDBOX_SHORT_AUTH: '6s',
+    // An order held for review and left alone is rejected after this (review-hold).
+    REVIEW_TIMEOUT: '4s',
   };
   Object.assign(process.env, env);
   const stack = await startStack({

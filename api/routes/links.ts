@@ -17,6 +17,8 @@ export const ORDER_LINKS = withId(
     'payOrder',
     'shipOrder',
     'confirmOrder',
+    'approveOrder',
+    'rejectOrder',
     'cancelOrder',
     'modifyOrder',
     'refundOrder',

@@ -15,6 +15,8 @@ const orderTypes = () => ({
       terminal: def.terminal === true,
       waitsFor: def.waitsFor ?? null,
       auto: def.auto ?? null,
+      // Taken instead of `auto` when the order must wait for staff (a review before fulfilment).
+      hold: def.hold ?? null,
       after: def.after ?? null,
     })),
     actions: actionsOf(m),

@@ -2,9 +2,12 @@
 import type { StateDef, TransitionDef } from '../machine';
 
 export type FulfilmentState =
-  'PAID' | 'IN_PRODUCTION' | 'SHIPPED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
+  'PAID' | 'IN_REVIEW' | 'IN_PRODUCTION' | 'SHIPPED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
 export type FulfilmentAction =
   | 'start_production'
+  | 'hold_for_review'
+  | 'approve'
+  | 'reject'
   | 'ship'
   | 'confirm'
   | 'complete'
@@ -23,6 +26,14 @@ export const fulfilmentStates: Record<FulfilmentState, StateDef<FulfilmentAction
     labels: same('Paid'),
     waitsFor: 'production to start',
     auto: 'start_production',
+    hold: 'hold_for_review',
+    edits: ['address'],
+  },
+  // A large or risky order waits for staff before anything is made or sent (REVIEW_ABOVE, the provider's risk).
+  IN_REVIEW: {
+    labels: { customer: 'Being checked', merchant: 'To review', support: 'Held for review' },
+    waitsFor: 'staff to approve or reject it',
+    after: { timer: 'reviewTimeout', action: 'reject', reason: 'review_timed_out' },
     edits: ['address'],
   },
   IN_PRODUCTION: {
@@ -69,6 +80,24 @@ function refundsIn(
 
 export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAction>[] = [
   { from: 'PAID', action: 'start_production', to: 'IN_PRODUCTION', by: ['system'], effect: 'openProduction' },
+  { from: 'PAID', action: 'hold_for_review', to: 'IN_REVIEW', by: ['system'] },
+  { from: 'IN_REVIEW', action: 'approve', to: 'IN_PRODUCTION', by: staff, effect: 'openProduction' },
+  // Rejected by staff, or by the system when nobody decided in time: everything paid goes back.
+  {
+    from: 'IN_REVIEW',
+    action: 'reject',
+    to: 'CANCELLED',
+    by: [...staff, 'system'],
+    effect: 'refundAndRelease',
+  },
+  {
+    from: 'IN_REVIEW',
+    action: 'cancel',
+    to: 'CANCELLED',
+    by: [...anyone, 'system'],
+    effect: 'refundAndRelease',
+  },
+  { from: 'IN_REVIEW', action: 'modify', to: 'IN_REVIEW', by: anyone, effect: 'applyModification' },
   // The system cancels when a held payment could not be authorised again before it ran out.
   { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: [...anyone, 'system'], effect: 'refundAndRelease' },
   { from: 'IN_PRODUCTION', action: 'ship', to: 'SHIPPED', by: ['merchant'], effect: 'recordShipment' },

@@ -2,7 +2,8 @@
  * The sandbox payment service's HTTP API, shaped like Stripe's PaymentIntents: create (and
  * confirm) with an Idempotency-Key, retrieve, list by order; refunds likewise. Its tokens make it
  * behave as real providers do on a bad day:
- *   tok_ok pays · tok_declined, tok_insufficient_funds are declined · tok_flaky answers 503 twice
+ *   tok_ok pays · tok_risky pays, its risk scored `elevated` (the order waits for review) ·
+ *   tok_declined, tok_insufficient_funds are declined · tok_flaky answers 503 twice
  *   per key, then pays · tok_lost pays, but every reply to the create is lost (the connection
  *   drops) · tok_slow pays after `slowMs`, answering only then (a client gives up first) ·
  *   tok_async_ok, tok_async_fail answer `processing` and settle later (a bank transfer): by
@@ -49,7 +50,15 @@ const DECLINES: Record<string, string> = {
   tok_insufficient_funds: 'insufficient_funds',
 };
 const SHORT_AUTH = new Set(['tok_short_auth', 'tok_reauth_declined']);
-const PAYS = new Set(['tok_ok', 'tok_flaky', 'tok_lost', 'tok_slow', 'tok_capture_fails', ...SHORT_AUTH]);
+const PAYS = new Set([
+  'tok_ok',
+  'tok_risky',
+  'tok_flaky',
+  'tok_lost',
+  'tok_slow',
+  'tok_capture_fails',
+  ...SHORT_AUTH,
+]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,6 +81,8 @@ export function intentView(row: IntentRow, refunded = 0, publicUrl = '') {
     payment_method: row.token,
     // What kind of method the token stands for, as a provider reports it.
     payment_method_type: row.token in ASYNC_OUTCOMES ? 'bank_transfer' : 'card',
+    // The risk switch: Stripe scores each charge (`outcome.risk_level`); tok_risky pays, scored elevated.
+    risk_level: row.token === 'tok_risky' ? 'elevated' : 'normal',
     last_payment_error: row.decline_code ? { code: row.decline_code } : null,
     next_action:
       row.status === 'requires_action'

@@ -4,7 +4,7 @@
  * adapter would make the same calls to api.stripe.com with its secret key: create a
  * PaymentIntent with `confirm: true` and the Idempotency-Key, list an order's intents and refunds
  * by searching their metadata, map `requires_payment_method` to a decline, and for a manual
- * capture read `capture_before` from the intent's latest charge.
+ * capture read `capture_before` (and the risk level, `outcome.risk_level`) from the intent's latest charge.
  *
  * No answer (a timeout, a dropped connection), a 409 (the same key still in flight), a 429 or a
  * 5xx is a TransientPaymentError: the outcome is unknown, and the caller retries with the same
@@ -31,6 +31,8 @@ interface Intent {
   amount_refunded: number;
   capture_before?: number | null;
   created?: number;
+  /** Stripe says it on the charge (`outcome.risk_level`); the sandbox on the intent. */
+  risk_level?: string;
   status: string;
   last_payment_error: { code: string } | null;
   metadata: Record<string, string>;
@@ -96,8 +98,15 @@ export class HttpPaymentProvider implements PaymentProvider {
       request.idempotencyKey,
     );
     const record = toRecord(intent);
+    const risk = record.risk ? { risk: record.risk } : {};
     if (record.status === 'succeeded')
-      return { status: 'succeeded', paymentId: intent.id, amount: record.amount, method: record.method };
+      return {
+        status: 'succeeded',
+        paymentId: intent.id,
+        amount: record.amount,
+        method: record.method,
+        ...risk,
+      };
     if (record.status === 'authorized')
       return {
         status: 'authorized',
@@ -105,6 +114,7 @@ export class HttpPaymentProvider implements PaymentProvider {
         amount: record.amount,
         method: record.method,
         captureBefore: record.captureBefore ?? holdEnd(intent.created),
+        ...risk,
       };
     if (record.status === 'declined') return { status: 'declined', paymentId: intent.id, code: record.code! };
     if (record.status === 'canceled') return { status: 'declined', paymentId: intent.id, code: 'canceled' };
@@ -212,6 +222,9 @@ function toRecord(intent: Intent): PaymentRecord {
     ...(status === 'declined' ? { code: intent.last_payment_error?.code ?? 'declined' } : {}),
     ...(status === 'requires_action' && redirectUrl ? { nextAction: { redirectUrl } } : {}),
     ...(status === 'authorized' ? { captureBefore: captureBeforeOf(intent) } : {}),
+    ...(intent.risk_level === 'elevated' || intent.risk_level === 'highest'
+      ? { risk: intent.risk_level }
+      : {}),
   };
 }
 

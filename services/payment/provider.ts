@@ -5,6 +5,9 @@
  * the workflow derives, and every record read back carries it too (as metadata), which is how an
  * answer that never came is looked up instead of guessed.
  */
+import type { PaymentRisk } from '../../domain/order';
+
+export type { PaymentRisk };
 export interface ChargeRequest {
   idempotencyKey: string;
   orderId: string;
@@ -21,9 +24,16 @@ export interface NextAction {
 }
 
 export type ChargeResult =
-  | { status: 'succeeded'; paymentId: string; amount: number; method: string }
+  | { status: 'succeeded'; paymentId: string; amount: number; method: string; risk?: PaymentRisk }
   /** Held on the customer's account, to be captured before `captureBefore` (ISO 8601). */
-  | { status: 'authorized'; paymentId: string; amount: number; method: string; captureBefore: string }
+  | {
+      status: 'authorized';
+      paymentId: string;
+      amount: number;
+      method: string;
+      captureBefore: string;
+      risk?: PaymentRisk;
+    }
   | { status: 'declined'; paymentId: string; code: string }
   /** Not decided yet: an asynchronous method, or a step the customer must take; settled later (a webhook, a lookup). */
   | { status: 'pending'; paymentId: string; method: string; nextAction?: NextAction };
@@ -51,6 +61,7 @@ export interface PaymentRecord {
   nextAction?: NextAction;
   /** An authorisation's end (ISO 8601): set on every `authorized` record. */
   captureBefore?: string;
+  risk?: PaymentRisk;
 }
 
 /** A capture's answer: taken, or refused for good (the authorisation expired, the issuer declined). */

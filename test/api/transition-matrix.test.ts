@@ -45,6 +45,8 @@ const USER_ACTIONS = [
   'pay',
   'ship',
   'confirm',
+  'approve',
+  'reject',
   'cancel',
   'refund',
   'refund_all',
@@ -60,6 +62,8 @@ const ROUTE: Record<
   pay: { method: 'POST', path: '/pay', ok: 200, body: () => ({ paymentToken: 'tok_ok' }) },
   ship: { method: 'POST', path: '/ship', ok: 200, body: () => ({ carrier: 'UPS', trackingNumber: '1Z' }) },
   confirm: { method: 'POST', path: '/confirm', ok: 200, body: () => ({}) },
+  approve: { method: 'POST', path: '/approve', ok: 200, body: () => ({}) },
+  reject: { method: 'POST', path: '/reject', ok: 200, body: () => ({ reason: 'matrix' }) },
   cancel: { method: 'POST', path: '/cancel', ok: 200, body: () => ({ reason: 'matrix' }) },
   refund: {
     method: 'POST',
@@ -123,6 +127,12 @@ async function act(order: Placed, action: UserAction, role: Role = 'customer') {
     throw new Error(`${action}: ${reply.status} ${JSON.stringify(reply.body)}`);
 }
 
+/** Paid with the sandbox's risky card: the order is held for review. */
+async function payRisky(order: Placed) {
+  const reply = await api('POST', `/v1/orders/${order.id}/pay`, order.owner, { paymentToken: 'tok_risky' });
+  if (reply.status !== 200) throw new Error(`pay: ${reply.status} ${JSON.stringify(reply.body)}`);
+}
+
 const settle = (order: Placed, status: string, timeoutMs = 20_000) =>
   waitForOrder(order.id, order.owner, (o) => o.status === status, timeoutMs, services.apiUrl);
 
@@ -130,6 +140,7 @@ const settle = (order: Placed, status: string, timeoutMs = 20_000) =>
 const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = {
   standard: {
     PENDING_PAYMENT: async () => {},
+    IN_REVIEW: (o) => payRisky(o),
     IN_PRODUCTION: (o) => act(o, 'pay'),
     SHIPPED: async (o) => (
       await act(o, 'pay'),
@@ -160,6 +171,7 @@ const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = 
     PENDING_DEPOSIT: async () => {},
     DEPOSIT_PAID: (o) => act(o, 'pay'), // on a product whose balance window opens in an hour
     PENDING_BALANCE: async (o) => (await act(o, 'pay'), await settle(o, 'PENDING_BALANCE')),
+    IN_REVIEW: async (o) => (await ROUTES.presale.PENDING_BALANCE!(o), await payRisky(o)),
     IN_PRODUCTION: async (o) => (await ROUTES.presale.PENDING_BALANCE!(o), await act(o, 'pay')),
     SHIPPED: async (o) => (
       await ROUTES.presale.IN_PRODUCTION!(o),

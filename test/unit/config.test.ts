@@ -33,3 +33,14 @@ test('a bad value stops with a message naming the variable', () => {
   expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET: must be at least 16/);
   expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_JWT_SECRET: must be set in production/);
 });
+
+test('REVIEW_ABOVE: a currency and an amount in minor units each, read once at start', () => {
+  expect(loadConfig({ REVIEW_ABOVE: 'USD:100000, JPY:150000' }).REVIEW_ABOVE).toEqual({
+    USD: 100000,
+    JPY: 150000,
+  });
+  expect(loadConfig({}).REVIEW_ABOVE).toBeUndefined();
+  expect(loadConfig({}).REVIEW_TIMEOUT).toBe(86_400_000);
+  expect(() => loadConfig({ REVIEW_ABOVE: 'USD:12.50' })).toThrow(/REVIEW_ABOVE: each threshold/);
+  expect(() => loadConfig({ REVIEW_ABOVE: 'USD:1,USD:2' })).toThrow(/REVIEW_ABOVE: USD is given twice/);
+});

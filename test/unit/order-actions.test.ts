@@ -2,6 +2,7 @@
  * The rules an action must pass before the order workflow takes it (domain/order-actions.ts) and
  * the refusals they answer with (domain/refusals.ts): pure, so asked here without a workflow.
  */
+import { needsReview } from '../../domain/review';
 import { FailureType } from '../../domain/errors';
 import { standardMachine } from '../../domain/machines/standard';
 import type { ActionRequest, LineQuantity, OrderLine, OrderState } from '../../domain/order';
@@ -295,4 +296,25 @@ describe('refusalWhenClosed', () => {
       message: 'a customer may not approve a return',
     });
   });
+});
+
+test('review: above the threshold for the order’s currency, or any charge scored risky', () => {
+  const order = (total: number, currency = 'USD', risk?: 'elevated') => ({
+    currency,
+    amounts: { subtotal: total, discount: 0, shipping: 0, total, paid: total, refunded: 0 },
+    payments: [
+      { id: 'p', status: 'succeeded' as const, amount: total, refunded: 0, ...(risk ? { risk } : {}) },
+    ],
+  });
+  const policy = {
+    paymentTimeoutMs: 1,
+    autoConfirmAfterMs: 1,
+    afterSalesWindowMs: 1,
+    reviewAbove: { USD: 1000 },
+  };
+  expect(needsReview(order(1000), policy)).toBe(false);
+  expect(needsReview(order(1001), policy)).toBe(true);
+  expect(needsReview(order(5000, 'EUR'), policy)).toBe(false);
+  expect(needsReview(order(10, 'EUR', 'elevated'), policy)).toBe(true);
+  expect(needsReview(order(1_000_000), { ...policy, reviewAbove: undefined })).toBe(false);
 });

@@ -71,6 +71,8 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   /** Set when the money is only held (authorised), to be captured at shipment: until when. */
   let captureBefore = request?.settledPayment?.captureBefore;
   let heldOnly = captureBefore !== undefined;
+  /** The provider's fraud score, when above normal: the order waits for review before production. */
+  let risk: OrderPayment['risk'];
   if (request?.settledPayment) amount = request.settledPayment.amount;
   if (!paymentId) {
     const attempt = ctx.nextPaymentAttempt();
@@ -95,7 +97,12 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
             }
           : result.status === 'authorized'
             ? { ...result }
-            : { status: 'succeeded', paymentId: result.paymentId, method: result.method };
+            : {
+                status: 'succeeded',
+                paymentId: result.paymentId,
+                method: result.method,
+                ...(result.risk ? { risk: result.risk } : {}),
+              };
     } catch (err) {
       // No answer came back however often it was asked: what happened is looked up, never guessed.
       const found =
@@ -123,6 +130,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       };
     paymentId = outcome.paymentId;
     method = outcome.method;
+    if (outcome.status !== 'pending') risk = outcome.risk;
     if (outcome.status === 'authorized') {
       heldOnly = true;
       captureBefore = outcome.captureBefore;
@@ -152,6 +160,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
         amount,
         refunded: 0,
         captureBefore,
+        ...(risk ? { risk } : {}),
       }),
     };
   return {
@@ -163,6 +172,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       ...(method ? { method } : {}),
       amount,
       refunded: 0,
+      ...(risk ? { risk } : {}),
     }),
   };
 }

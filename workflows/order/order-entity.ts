@@ -9,11 +9,19 @@ import {
   CancellationScope,
   ChildWorkflowFailure,
   getExternalWorkflowHandle,
+  patched,
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
-import { decide, isTerminal, type Effect, type OrderMachine, type TimerName } from '../../domain/machine';
+import {
+  decide,
+  isTerminal,
+  type Effect,
+  type OrderMachine,
+  type StateDef,
+  type TimerName,
+} from '../../domain/machine';
 import { actionsNow, checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
 import {
   actionRequestProblem,
@@ -24,6 +32,7 @@ import {
   type OrderState,
 } from '../../domain/order';
 import { invalidInput, notNow } from '../../domain/refusals';
+import { needsReview } from '../../domain/review';
 import type { ChargeOutcome } from '../../activities/payment';
 import { ROLES, type Actor } from '../../domain/roles';
 import { payment, reconcile, refunds, store, type local } from '../activities';
@@ -98,6 +107,13 @@ export class OrderEntity {
     return order
       ? Object.fromEntries(ROLES.map((role) => [role, actionsNow(this.machine, order, role)]))
       : {};
+  }
+
+  /** The system's action on entering a state: its hold instead, when the order must wait for staff first. */
+  autoAction(state: StateDef<string>): string {
+    if (state.hold && needsReview(this.current, this.input.policy) && patched('review-hold'))
+      return state.hold;
+    return state.auto!;
   }
 
   get hasOpenReturns(): boolean {

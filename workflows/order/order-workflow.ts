@@ -101,7 +101,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     const state = machine.states[order.current.status]!;
     const poll = order.msUntilDue();
     if (state.auto) {
-      const action = state.auto;
+      const action = order.autoAction(state);
       await order.lock.run(async () => (unchanged() ? order.apply(action, 'system', null) : undefined));
     } else if (state.after) {
       const { timer, action, reason } = state.after;

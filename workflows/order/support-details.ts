@@ -13,6 +13,12 @@ export function describeForSupport(machine: OrderMachine, order: OrderState, unt
     state?.waitsFor ? `Waiting for ${state.waitsFor}${until ? ` until ${until}` : ''}.` : 'Finished.',
     `Total ${money(order.amounts.total)}, paid ${money(order.amounts.paid)}, refunded ${money(order.amounts.refunded)}` +
       (order.amounts.authorized ? `, held ${money(order.amounts.authorized)} (captured at shipment).` : '.'),
+    (order.payments ?? []).some((p) => p.risk)
+      ? `Payment risk: ${(order.payments ?? [])
+          .filter((p) => p.risk)
+          .map((p) => `${p.risk} (${p.id})`)
+          .join(', ')}.`
+      : '',
     order.allocation?.length
       ? `Ships from ${order.allocation
           .map((a) => `${a.location} (${a.items.map((i) => `${i.sku} × ${i.quantity}`).join(', ')})`)
