@@ -1,6 +1,6 @@
 /**
  * Every side effect of an order, as activities, one file per area: ./orders.ts, ./inventory.ts,
- * ./payment.ts, ./promotion.ts, ./production.ts. Activities run at least once, so each is
+ * ./payment.ts, ./promotion.ts, ./production.ts, ./fulfilment.ts. Activities run at least once, so each is
  * idempotent by a key derived from the workflow (order id, operation, attempt number). Their
  * errors cross into the workflow as ./failures.ts says.
  *
@@ -10,7 +10,9 @@
 import type { Knex } from 'knex';
 import type { InventoryStrategy } from '../domain/order';
 import type { PaymentProvider } from '../services/payment/provider';
+import type { Warehouse } from '../services/warehouse/warehouse';
 import { guarded } from './failures';
+import { fulfilmentActivities } from './fulfilment';
 import { inventoryActivities } from './inventory';
 import { orderActivities } from './orders';
 import { paymentActivities } from './payment';
@@ -23,6 +25,8 @@ export interface ActivityDeps {
   db: Knex;
   payments: PaymentProvider;
   defaultInventoryStrategy: InventoryStrategy;
+  /** Where fulfilments go (FULFILMENT=warehouse); unset: nowhere, the merchant ships. */
+  warehouse?: Warehouse;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -32,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...paymentActivities(deps),
     ...promotionActivities(deps),
     ...productionActivities(deps),
+    ...fulfilmentActivities(deps),
   });
 }
 

@@ -28,6 +28,8 @@ import {
   type OrderWorkflowResult,
   type PaymentUpdate,
 } from '../workflows/messages';
+import { fulfilmentNewsSignal } from '../workflows/fulfilment/messages';
+import { fulfilmentWorkflowId, type FulfilmentRecord } from '../domain/fulfilment';
 import {
   returnActionUpdate,
   type ReturnActionRequest,
@@ -67,6 +69,9 @@ export class OrderCommands {
       pendingPaymentPollMs: this.config.PAYMENT_PENDING_POLL,
       ...(this.config.REVIEW_ABOVE ? { reviewAbove: this.config.REVIEW_ABOVE } : {}),
       reviewTimeoutMs: this.config.REVIEW_TIMEOUT,
+      ...(this.config.FULFILMENT === 'warehouse' && type !== 'virtual'
+        ? { fulfilment: 'warehouse' as const }
+        : {}),
       // Physical goods sold at once; a presale's deposit and a virtual good are taken when paid.
       ...(this.config.PAYMENT_CAPTURE === 'on_shipment' && type === 'standard'
         ? {
@@ -151,6 +156,21 @@ export class OrderCommands {
    * The provider's news of a charge, for the order's workflow; false when there is no running
    * workflow to tell (the order ended long ago: nothing of it is pending).
    */
+  /** A warehouse's news, to its fulfilment's workflow; false if there is none (ended, or never started). */
+  async fulfilmentNews(record: FulfilmentRecord): Promise<boolean> {
+    try {
+      await this.answered(() =>
+        this.client.workflow
+          .getHandle(fulfilmentWorkflowId(record.orderId, record.location))
+          .signal(fulfilmentNewsSignal, record),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
   async paymentUpdate(orderId: string, update: PaymentUpdate): Promise<boolean> {
     try {
       await this.answered(() => this.client.workflow.getHandle(orderId).signal(paymentUpdateSignal, update));

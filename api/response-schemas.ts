@@ -71,7 +71,31 @@ export const order = z
     discounts: z.array(z.object({ source: z.string(), code: z.string(), amount: money })),
     couponCode: z.string().nullable(),
     shippingAddress: z.object({}).passthrough().nullable(),
-    shipment: z.object({ carrier: z.string(), trackingNumber: z.string() }).nullable(),
+    shipment: z
+      .object({ carrier: z.string(), trackingNumber: z.string() })
+      .nullable()
+      .describe('the last parcel that left (every parcel: `shipments`)'),
+    shipments: z
+      .array(
+        z.object({
+          id: z.string(),
+          location: z.string().nullable(),
+          items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+          carrier: z.string(),
+          trackingNumber: z.string(),
+          status: z.enum(['shipped', 'in_transit', 'delivered', 'delivery_failed']),
+        }),
+      )
+      .describe('every parcel that left, oldest first: shipped by hand (location null) or by a warehouse'),
+    fulfilments: z
+      .array(z.object({ id: z.string(), location: z.string(), status: z.string() }))
+      .describe(
+        'the requests to warehouses (FULFILMENT=warehouse), one per stock location, as they last stood',
+      ),
+    deliveredAt: z
+      .string()
+      .optional()
+      .describe('when the last parcel was delivered, as the carrier reported it'),
     delivery: z.object({ code: z.string(), voidedAt: z.string().optional() }).nullable(),
     presale: z.object({ deposit: money, balanceStartsAt: z.string(), balanceEndsAt: z.string() }).nullable(),
     paymentDeadline: z.string(),
@@ -86,7 +110,11 @@ export const order = z
     ]),
     payments: z.array(payment),
     attention: z
-      .object({ code: z.literal('capture_failed'), detail: z.string(), at: z.string() })
+      .object({
+        code: z.enum(['capture_failed', 'fulfilment_refused', 'short_pick', 'delivery_failed']),
+        detail: z.string(),
+        at: z.string(),
+      })
       .optional()
       .describe('set while support staff must act: a capture refused (or unanswered) after the goods left'),
     allocation: z
@@ -222,3 +250,21 @@ export const orderTypes = z.object({
   ),
 });
 export const health = z.object({ status: z.string() }).passthrough();
+
+export const fulfilmentList = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      orderId: z.string(),
+      location: z.string(),
+      status: z.string(),
+      items: z
+        .array(z.object({ sku: z.string(), quantity: z.number().int() }))
+        .describe('the units it holds'),
+      carrier: z.string().nullable(),
+      trackingNumber: z.string().nullable(),
+      requestedAt: z.string(),
+      updatedAt: z.string(),
+    }),
+  ),
+});

@@ -2,6 +2,7 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z, ZodError } from 'zod';
 import { ORDER_TYPES } from '../domain/machines';
+import { parseDuration } from '../domain/duration';
 import { isCurrency } from '../domain/money';
 import {
   hasLoneSurrogate,
@@ -132,7 +133,18 @@ export const payBody = z
       .regex(/^[\x21-\x7E]+$/, 'printable ASCII only'),
   })
   .strict();
-export const shipBody = z.object({ carrier: text(100), trackingNumber: text(100) }).strict();
+export const shipBody = z
+  .object({
+    carrier: text(100),
+    trackingNumber: text(100),
+    // A parcel of these units only (a partial shipment); none: everything left to ship.
+    items: z
+      .array(z.object({ sku: id, quantity: z.number().int().min(1).max(1000) }).strict())
+      .min(1)
+      .max(100)
+      .optional(),
+  })
+  .strict();
 export const cancelBody = z.object({ reason: prose(500).optional() }).strict();
 export const emptyBody = z.object({}).strict();
 
@@ -346,3 +358,69 @@ export const paymentEvent = z
       .passthrough(),
   })
   .passthrough();
+
+/** A warehouse's event, as the sandbox warehouse sends it: what a fulfilment became. */
+const lines = z
+  .array(z.object({ sku: id, quantity: z.number().int().min(0).max(1_000_000) }).strict())
+  .max(100);
+export const fulfilmentEvent = z
+  .object({
+    id,
+    type: word,
+    data: z
+      .object({
+        object: z
+          .object({
+            id: z
+              .string()
+              .min(1)
+              .max(200)
+              .regex(/^[A-Za-z0-9._:-]+$/, 'an id'),
+            order_id: id,
+            location: id,
+            status: z.enum([
+              'accepted',
+              'refused',
+              'picked',
+              'packed',
+              'shipped',
+              'in_transit',
+              'delivered',
+              'delivery_failed',
+              'cancelled',
+            ]),
+            items: lines,
+            picked: lines.nullable().optional(),
+            carrier: text(100).nullable().optional(),
+            tracking_number: text(100).nullable().optional(),
+          })
+          .passthrough(),
+      })
+      .passthrough(),
+  })
+  .passthrough();
+
+export const stalledQuery = z
+  .object({
+    stalledFor: z
+      .string()
+      .max(20)
+      .transform((v, ctx) => {
+        let ms = NaN;
+        try {
+          ms = parseDuration(v);
+        } catch {
+          // reported below
+        }
+        if (!(ms >= 0 && ms <= 366 * 86_400_000)) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: 'a duration such as 2h or 30m, at most 366d',
+          });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();

@@ -101,6 +101,17 @@ const schema = z.object({
     }
   }),
   REVIEW_TIMEOUT: duration('24h'),
+  // `manual`: the merchant ships (POST /v1/orders/:id/ship). `warehouse`: production sends a fulfilment
+  // request per stock location to the warehouse service (WAREHOUSE_URL; unset: the dev stack starts the
+  // sandbox's), whose signed events (POST /v1/inbound/fulfilment, WAREHOUSE_WEBHOOK_SECRET) ship the order.
+  FULFILMENT: z.enum(['manual', 'warehouse']).default('manual'),
+  WAREHOUSE_URL: optionalText.pipe(z.string().url().optional()),
+  WAREHOUSE_TIMEOUT: duration('5s'),
+  WAREHOUSE_WEBHOOK_SECRET: optionalText,
+  // The sandbox warehouse the dev stack starts (sandboxes/warehouse): its port, its own database, how long each step takes.
+  WAREHOUSE_SANDBOX_PORT: port(3200),
+  WAREHOUSE_SANDBOX_DATABASE_URL: optionalText,
+  WAREHOUSE_SANDBOX_STEP: duration('2s'),
   // The sandbox payment service the dev stack starts (sandboxes/payments): its port, its own database
   // (default: a database of its own beside the order service's), a slow or faulty provider, tok_slow's delay.
   PAYMENT_SANDBOX_PORT: port(3100),

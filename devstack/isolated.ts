@@ -22,6 +22,7 @@ export async function isolatedStackEnv(name: string): Promise<{ dataDir: string;
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
       PAYMENT_SANDBOX_PORT: String(await freePort()),
+      WAREHOUSE_SANDBOX_PORT: String(await freePort()),
       TASK_QUEUE: `orders-${name}`,
     },
   };

@@ -1,14 +1,15 @@
-/** The service's own processes (the worker, the API) and the sandbox payment service, run as children with a prefixed log. */
+/** The service's own processes (the worker, the API) and the sandbox services, run as children with a prefixed log. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..');
 
-export type ServiceName = 'worker' | 'api' | 'payments';
+export type ServiceName = 'worker' | 'api' | 'payments' | 'warehouse';
 const ENTRY: Record<ServiceName, string> = {
   worker: 'worker/main.ts',
   api: 'api/main.ts',
   payments: 'sandboxes/payments/main.ts',
+  warehouse: 'sandboxes/warehouse/main.ts',
 };
 
 export interface ServiceOptions {

@@ -43,6 +43,9 @@ export interface Stack {
   paymentSandboxDatabaseUrl: string | null;
   /** What the provider's webhooks are signed with. */
   paymentWebhookSecret: string | null;
+  /** The warehouse service (the sandbox's, unless WAREHOUSE_URL) and what its webhooks are signed with. */
+  warehouseUrl: string;
+  warehouseWebhookSecret: string | null;
   databaseUrl: string;
   temporalAddress: string;
   temporalUiUrl: string | null;
@@ -194,6 +197,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     childEnv.PAYMENT_PROVIDER_URL = paymentProviderUrl;
 
+    // The warehouse: the configured one, or the sandbox warehouse service in a database of its own.
+    let warehouseUrl = config.WAREHOUSE_URL;
+    const warehouseWebhookSecret =
+      config.WAREHOUSE_WEBHOOK_SECRET ?? (warehouseUrl ? undefined : randomBytes(24).toString('hex'));
+    if (warehouseWebhookSecret) childEnv.WAREHOUSE_WEBHOOK_SECRET = warehouseWebhookSecret;
+    if (!warehouseUrl) {
+      startService('warehouse', 'warehouse', {
+        ...childEnv,
+        WAREHOUSE_SANDBOX_PORT: String(config.WAREHOUSE_SANDBOX_PORT),
+        WAREHOUSE_SANDBOX_DATABASE_URL:
+          config.WAREHOUSE_SANDBOX_DATABASE_URL ?? (await databaseBeside(databaseUrl, 'warehouse_sandbox')),
+        WAREHOUSE_SANDBOX_STEP: `${config.WAREHOUSE_SANDBOX_STEP}ms`,
+        WAREHOUSE_SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${config.PORT}/v1/inbound/fulfilment`,
+      });
+      warehouseUrl = `http://127.0.0.1:${config.WAREHOUSE_SANDBOX_PORT}`;
+      const healthz = `${warehouseUrl}/healthz`;
+      await waitFor('the sandbox warehouse service', async () => (await fetch(healthz)).ok, 60_000, 200);
+    }
+    childEnv.WAREHOUSE_URL = warehouseUrl;
+
     for (let i = 0; i < (options.workers ?? 1); i++)
       startService('worker', i === 0 ? 'worker' : `worker${i + 1}`);
     startService('api');
@@ -220,6 +243,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       paymentProviderUrl,
       paymentSandboxDatabaseUrl,
       paymentWebhookSecret: paymentWebhookSecret ?? null,
+      warehouseUrl,
+      warehouseWebhookSecret: warehouseWebhookSecret ?? null,
       databaseUrl,
       temporalAddress,
       temporalUiUrl,

@@ -11,6 +11,7 @@ export type BusinessCode =
   | 'COUPON_EXPIRED'
   | 'COUPON_EXHAUSTED'
   | 'NOTHING_TO_REFUND'
+  | 'NOTHING_TO_SHIP'
   | 'AMOUNT_TOO_LARGE'
   | 'PRESALE_WINDOW'
   | 'UNKNOWN_LINE'

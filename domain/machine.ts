@@ -17,7 +17,8 @@ export type Effect =
   | 'refundAndRelease' // refund everything paid, put stock back
   | 'openProduction'
   | 'deliverGoods'
-  | 'recordShipment'
+  | 'recordShipment' // the last parcel left: a held payment is captured
+  | 'recordParcel' // a parcel left, and more are to come
   | 'refundItems' // a refund child workflow for some or all units, then the accounts
   | 'openReturn' // starts the return's own workflow
   | 'applyModification'; // address and/or fewer items, repriced

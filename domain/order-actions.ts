@@ -6,6 +6,7 @@
 import { decide, type OrderMachine, type TimerName } from './machine';
 import type { ActionRequest, LineQuantity, OrderPolicy, OrderState } from './order';
 import { planRefund, RefundError } from './refunds';
+import { planParcel } from './shipping';
 import { businessRefusal, notNow, refusalFor, type Refusal } from './refusals';
 import { allowedActions } from './machine';
 import type { Actor } from './roles';
@@ -33,6 +34,15 @@ export function resolveAction(
   actor: Actor,
   held: Record<string, number>,
 ): { action: string } | { refusal: Refusal } {
+  if (request.action === 'ship') {
+    // A parcel of some of what is left is a partial shipment; of all of it, the shipment.
+    const parcel = planParcel(order, request.shipment?.items);
+    if (!parcel.ok)
+      return decide(machine, order.status, 'ship', actor).ok
+        ? { refusal: businessRefusal(parcel.code, parcel.message, parcel.details) }
+        : { action: 'ship' };
+    return { action: parcel.completes ? 'ship' : 'ship_part' };
+  }
   if (request.action !== 'refund' && request.action !== 'return_refund') return { action: request.action };
   try {
     const plan = planRefund(order.items, order.amounts.shipping, request.refund?.items, held);
@@ -161,7 +171,8 @@ export function deadlineOf(timer: TimerName, order: OrderState, policy: OrderPol
     case 'paymentTimeout':
       return Date.parse(order.paymentDeadline);
     case 'autoConfirmAfter':
-      return enteredAt + policy.autoConfirmAfterMs;
+      // From delivery when the carrier reported it, else from shipping.
+      return (order.deliveredAt ? Date.parse(order.deliveredAt) : enteredAt) + policy.autoConfirmAfterMs;
     case 'afterSalesWindow':
       return enteredAt + policy.afterSalesWindowMs;
     case 'balanceStartsAt':

@@ -1,4 +1,5 @@
 /** The order as the workflow holds it and the projection stores it; shared by workflow, activities and API. */
+import type { FulfilmentStatus } from './fulfilment';
 import { ORDER_TYPES, type OrderType } from './machines';
 import type { AppliedDiscount, Amounts } from './pricing';
 import { ROLES, type Actor, type Role } from './roles';
@@ -67,6 +68,8 @@ export interface Presale {
 
 /** Durations (ms) fixed when the order is created, so a later config change does not move its timers. */
 export interface OrderPolicy {
+  /** `warehouse`: production sends a fulfilment request per stock location, whose news ships the order. */
+  fulfilment?: 'warehouse';
   paymentTimeoutMs: number;
   autoConfirmAfterMs: number;
   afterSalesWindowMs: number;
@@ -115,7 +118,12 @@ export type PaymentStatus =
 
 /** Something support staff must resolve by hand (a capture refused after the goods left). */
 export interface Attention {
-  code: 'capture_failed';
+  /**
+   * `capture_failed`: a capture refused after shipment; `fulfilment_refused`: a warehouse refused
+   * its part; `short_pick`: a warehouse found fewer units than it held; `delivery_failed`: the
+   * carrier could not deliver a parcel.
+   */
+  code: 'capture_failed' | 'fulfilment_refused' | 'short_pick' | 'delivery_failed';
   /** The provider's code, e.g. `charge_expired_for_capture`, or `no_answer`. */
   detail: string;
   at: string;
@@ -179,6 +187,16 @@ export interface Placement {
   allocation?: LocationAllocation[];
 }
 
+/** A parcel that left: from a stock location (the warehouse), or shipped by hand by the merchant (no location). */
+export interface Shipment {
+  id: string;
+  location: string | null;
+  items: LineQuantity[];
+  carrier: string;
+  trackingNumber: string;
+  status: 'shipped' | 'in_transit' | 'delivered' | 'delivery_failed';
+}
+
 export interface OrderState extends Placement {
   id: string;
   type: OrderType;
@@ -187,6 +205,12 @@ export interface OrderState extends Placement {
   couponCode: string | null;
   shippingAddress: ShippingAddress | null;
   shipment: { carrier: string; trackingNumber: string } | null;
+  /** Every parcel that left, oldest first (orders shipped before parcels were listed have none). */
+  shipments?: Shipment[];
+  /** When the last parcel was delivered, as the carrier reported it: the auto-confirm window counts from here. */
+  deliveredAt?: string;
+  /** The requests to warehouses (FULFILMENT=warehouse), one per stock location, as they last stood. */
+  fulfilments?: { id: string; location: string; status: FulfilmentStatus }[];
   /** A virtual order's code; `voidedAt` once the order was refunded in full. */
   delivery: { code: string; voidedAt?: string } | null;
   /** Every charge, oldest first (orders placed before payments were listed have none). */
@@ -202,7 +226,13 @@ export interface ActionRequest {
   actor: { id: string; role: Role };
   reason?: string;
   paymentToken?: string;
-  shipment?: { carrier: string; trackingNumber: string };
+  /** `ship`: the parcel's carrier and tracking number; its units (all that is left when none are named); from the warehouse, its fulfilment. */
+  shipment?: {
+    carrier: string;
+    trackingNumber: string;
+    items?: LineQuantity[];
+    fulfilment?: { id: string; location: string };
+  };
   /** `refund`: these units (all that is left when omitted); the workflow decides whether that refunds the whole order. */
   refund?: { refundId: string; items?: LineQuantity[] };
   /** `request_return`: the units the customer sends back. */

@@ -17,6 +17,7 @@ import * as m011 from './011_orders_total_index';
 import * as m012 from './012_orders_authorized';
 import * as m013 from './013_order_center_lists';
 import * as m014 from './014_stock_locations';
+import * as m015 from './015_fulfilments';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -33,6 +34,7 @@ const migrations: Record<string, Knex.Migration> = {
   '012_orders_authorized': m012,
   '013_order_center_lists': m013,
   '014_stock_locations': m014,
+  '015_fulfilments': m015,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

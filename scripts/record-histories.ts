@@ -74,7 +74,18 @@ const until = (id: string, as: As, status: string) =>
  * An order whose payment is held and captured at shipment (the policy PAYMENT_CAPTURE=on_shipment
  * gives it), started directly so the rest of the recording keeps capturing at once; then paid.
  */
-async function heldOrder(created: (id: string) => void, client: Client, paymentToken: string, quantity = 1) {
+async function heldOrder(
+  created: (id: string) => void,
+  client: Client,
+  paymentToken: string,
+  quantity = 1,
+  policy: Partial<OrderWorkflowInput['policy']> = {
+    capture: 'on_shipment',
+    reauthorizeBeforeMs: 3000,
+    captureRetryMs: 1000,
+  },
+  skus: string[] = [],
+) {
   const sku = uniqueSku('h');
   await putProduct(sku, { stock: 10 });
   const c = customer();
@@ -84,15 +95,8 @@ async function heldOrder(created: (id: string) => void, client: Client, paymentT
     orderId,
     type: 'standard',
     customerId: c.id,
-    items: [{ sku, quantity }],
-    policy: {
-      paymentTimeoutMs: 60_000,
-      autoConfirmAfterMs: 2000,
-      afterSalesWindowMs: 3000,
-      capture: 'on_shipment',
-      reauthorizeBeforeMs: 3000,
-      captureRetryMs: 1000,
-    },
+    items: [{ sku, quantity }, ...skus.map((s) => ({ sku: s, quantity: 1 }))],
+    policy: { paymentTimeoutMs: 60_000, autoConfirmAfterMs: 2000, afterSalesWindowMs: 3000, ...policy },
   };
   await client.workflow.executeUpdateWithStart(createOrderUpdate, {
     startWorkflowOperation: new WithStartWorkflowOperation<
@@ -106,11 +110,40 @@ async function heldOrder(created: (id: string) => void, client: Client, paymentT
     updateId: 'create',
   });
   await pay(orderId, c, paymentToken);
-  await until(orderId, c, 'IN_PRODUCTION');
+  // In production, or past it already (a warehouse ships at once).
+  await waitForOrder(
+    orderId,
+    c,
+    (o) => o.history.some((h: { action: string }) => h.action === 'start_production'),
+    30_000,
+  );
   return { sku, c, id: orderId };
 }
 
 const scenarios: Record<string, Scenario> = {
+  // FULFILMENT=warehouse: two locations, two fulfilment workflows, shipped in parcels and delivered.
+  'warehouse-parcels': async ({ created, client }) => {
+    const other = uniqueSku('h');
+    await putProduct(other, { stock: 0 });
+    const west = `west-${randomUUID().slice(0, 8)}`;
+    await call('PUT', `/v1/locations/${west}`, { as: merchant, body: { name: 'West', priority: 1 } });
+    await call('PUT', `/v1/products/${other}/stock/${west}`, { as: merchant, body: { onHand: 5 } });
+    const order = await heldOrder(created, client, 'tok_ok', 1, { fulfilment: 'warehouse' }, [other]);
+    await waitForOrder(order.id, order.c, (o) => o.deliveredAt !== undefined, 30_000);
+    await until(order.id, order.c, 'COMPLETED');
+  },
+  // By hand, in two parcels.
+  'standard-shipped-in-parcels': async ({ created }) => {
+    const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
+    await pay(id, c);
+    await until(id, c, 'IN_PRODUCTION');
+    await call('POST', `/v1/orders/${id}/ship`, {
+      as: merchant,
+      body: { carrier: 'UPS', trackingNumber: '1Z1', items: [{ sku, quantity: 1 }] },
+    });
+    await ship(id);
+    await until(id, c, 'COMPLETED');
+  },
   // Paid with a card the provider scores risky: held for review; approved, rejected, or left to time out.
   'review-hold': async ({ created }) => {
     const approved = await oneOrder(created, { stock: 10 }, 1);
@@ -421,6 +454,7 @@ async function main() {
     PAYMENT_SANDBOX_SHORT_AUTH: '6s',
     // An order held for review and left alone is rejected after this (review-hold).
     REVIEW_TIMEOUT: '4s',
+    WAREHOUSE_SANDBOX_STEP: '300ms',
   };
   Object.assign(process.env, env);
   const stack = await startStack({

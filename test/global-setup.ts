@@ -29,6 +29,8 @@ export default async function globalSetup(): Promise<void> {
     AUTO_CONFIRM_AFTER: '10d',
     AFTER_SALES_WINDOW: '5s',
     VIRTUAL_AFTER_SALES_WINDOW: '3s',
+    // The sandbox warehouse takes each step (accept, pick, pack, ship, transit, deliver) this fast.
+    WAREHOUSE_SANDBOX_STEP: '300ms',
     // Tests reuse a few tokens for thousands of requests; the limit itself has its own test.
     RATE_LIMIT_PER_MINUTE: '1000000',
     RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
@@ -53,6 +55,8 @@ export default async function globalSetup(): Promise<void> {
     PAYMENT_PROVIDER_URL: stack.paymentProviderUrl,
     PAYMENT_SANDBOX_DATABASE_URL: stack.paymentSandboxDatabaseUrl ?? '',
     PAYMENT_WEBHOOK_SECRET: stack.paymentWebhookSecret ?? '',
+    WAREHOUSE_URL: stack.warehouseUrl,
+    WAREHOUSE_WEBHOOK_SECRET: stack.warehouseWebhookSecret ?? '',
     TEST_TEMPORAL_UI_URL: stack.temporalUiUrl ?? '',
     TEST_DATA_DIR: dataDir,
   });

@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { Db } from '../db/knex';
 import type { PaymentProvider } from '../services/payment/provider';
+import { HttpWarehouse } from '../services/warehouse/http-warehouse';
 
 /**
  * What the workflow bundle is made of: the workflows and the failure converter that runs inside
@@ -30,6 +31,9 @@ export async function createOrderWorker(config: Config, db: Db, payments: Paymen
       db,
       payments,
       defaultInventoryStrategy: config.DEFAULT_INVENTORY_STRATEGY,
+      ...(config.WAREHOUSE_URL
+        ? { warehouse: new HttpWarehouse(config.WAREHOUSE_URL, config.WAREHOUSE_TIMEOUT) }
+        : {}),
     }),
     // The knobs of README's "Running at scale"; unset, the SDK's defaults.
     ...(config.WORKER_MAX_CONCURRENT_ACTIVITIES

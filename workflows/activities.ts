@@ -52,3 +52,14 @@ export const refunds = withSummaries(
  * one to run the workflow does the write again, which is idempotent.
  */
 export const local = withSummaries(proxyLocalActivities<OrderActivities>(DATABASE_WORK));
+
+/**
+ * The warehouse: a fulfilment request must eventually land, so it is retried without limit, under
+ * the same id, through any outage (a lost answer is found by that id, never sent twice).
+ */
+export const warehouse = withSummaries(
+  proxyActivities<OrderActivities>({
+    startToCloseTimeout: '15s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  }),
+);

@@ -45,6 +45,8 @@ export const activitySummaries: Describers = {
   saveReturn: (record) => `save return ${record.id} as ${record.status}`,
   modifyItems: ({ items, tag }) => `reprice with ${units(items)} (${tag})`,
   openProduction: ({ kind }) => `open a ${kind === 'digital_code' ? 'digital delivery' : 'production'} job`,
+  requestFulfilment: ({ location, items }) => `ask ${location} to send ${units(items)}`,
+  recordFulfilment: ({ record }) => `record fulfilment ${record.id} as ${record.status}`,
 };
 
 /** The proxy, with each call's summary filled in (a call site's own options still win). */

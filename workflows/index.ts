@@ -4,3 +4,4 @@ export { cancelOrderFlow } from './reverse/cancel-order';
 export { refundOrderFlow } from './reverse/refund-order';
 export { returnOrderFlow } from './reverse/return-order';
 export { modifyOrderFlow } from './reverse/modify-order';
+export { fulfilmentFlow } from './fulfilment/fulfilment-flow';

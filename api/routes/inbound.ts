@@ -3,16 +3,60 @@
  * /v1/webhooks/): authenticated by their signature (codec/webhook-signature.ts), never by a
  * bearer token. The signature is checked over the raw bytes before anything is parsed; a bad one
  * is a 400 that changes nothing; an event received before is answered and not acted on again.
+ * The news goes to the workflow before the event is recorded: a failure is a 503 the sender
+ * retries, never an event lost.
  */
+import type { Request, Response } from 'express';
+import { z } from 'zod';
 import { signatureProblem, SIGNATURE_HEADER } from '../../codec/webhook-signature';
 import { alreadyReceived, recordReceived } from '../../services/inbound/events';
 import { chargeNewsOf } from '../../services/payment/http-provider';
+import { toFulfilmentRecord } from '../../services/warehouse/http-warehouse';
 import { pendingPaymentIds } from '../../services/orders/read-order';
-import { z } from 'zod';
 import { sendProblem, STATUSES } from '../problem';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { paymentEvent } from '../schemas';
+import { fulfilmentEvent, paymentEvent } from '../schemas';
+
+/** The body, once its signature verified and it parsed as JSON; otherwise the problem is sent and null returned. */
+function verifiedJson(
+  req: Request,
+  reply: Response,
+  secret: string | undefined,
+  toleranceMs: number,
+  setting: string,
+): unknown {
+  if (!secret) {
+    sendProblem(reply, {
+      status: 503,
+      title: STATUSES[503]!.title,
+      detail: `these webhooks are not configured (${setting})`,
+      retryAfter: 60,
+    });
+    return null;
+  }
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const problem = signatureProblem(secret, req.header(SIGNATURE_HEADER), raw, {
+    now: Date.now(),
+    toleranceMs,
+  });
+  if (problem) {
+    sendProblem(reply, {
+      status: 400,
+      title: STATUSES[400]!.title,
+      detail: `the signature does not verify (${problem})`,
+    });
+    return null;
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    sendProblem(reply, { status: 400, title: STATUSES[400]!.title, detail: 'the body is not valid JSON' });
+    return null;
+  }
+}
+
+const signed = z.object({ [SIGNATURE_HEADER]: z.string().max(300) });
 
 export const inboundRoutes: Route[] = [
   defineRoute({
@@ -23,52 +67,66 @@ export const inboundRoutes: Route[] = [
     roles: 'the payment provider, by signature',
     open: true,
     raw: true,
-    headers: z.object({ [SIGNATURE_HEADER]: z.string().max(300) }),
+    headers: signed,
     body: paymentEvent,
     ok: [[200], res.received],
     errors: [400, 503],
     async handle({ req, res: reply }, { config, db, commands }) {
-      const secret = config.PAYMENT_WEBHOOK_SECRET;
-      if (!secret)
-        return sendProblem(reply, {
-          status: 503,
-          title: STATUSES[503]!.title,
-          detail: 'payment webhooks are not configured (PAYMENT_WEBHOOK_SECRET)',
-          retryAfter: 60,
-        });
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const problem = signatureProblem(secret, req.header(SIGNATURE_HEADER), raw, {
-        now: Date.now(),
-        toleranceMs: config.PAYMENT_WEBHOOK_TOLERANCE,
-      });
-      if (problem)
-        return sendProblem(reply, {
-          status: 400,
-          title: STATUSES[400]!.title,
-          detail: `the signature does not verify (${problem})`,
-        });
-      let json: unknown;
-      try {
-        json = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return sendProblem(reply, {
-          status: 400,
-          title: STATUSES[400]!.title,
-          detail: 'the body is not valid JSON',
-        });
-      }
+      const json = verifiedJson(
+        req,
+        reply,
+        config.PAYMENT_WEBHOOK_SECRET,
+        config.PAYMENT_WEBHOOK_TOLERANCE,
+        'PAYMENT_WEBHOOK_SECRET',
+      );
+      if (json === null) return;
       const event = paymentEvent.parse(json);
       if (await alreadyReceived(db, 'payments', event.id))
         return void reply.json({ received: true, duplicate: true });
       const update = chargeNewsOf(event);
       const orderId = event.data.object.metadata.order_id;
       // Only news of a charge the order waits for goes to its workflow (a charge it was answered
-      // about needs none); told before it is recorded: a failure here is a 503 the provider
-      // retries, never an event lost. A pending charge not yet recorded is found by the workflow's
-      // own asking.
+      // about needs none). A pending charge not yet recorded is found by the workflow's own asking.
       if (update && (await pendingPaymentIds(db, orderId)).includes(update.paymentId))
         await commands.paymentUpdate(orderId, update);
       await recordReceived(db, { source: 'payments', eventId: event.id, type: event.type, orderId });
+      reply.json({ received: true, duplicate: false });
+    },
+  }),
+  defineRoute({
+    id: 'fulfilmentEvents',
+    method: 'post',
+    path: '/v1/inbound/fulfilment',
+    summary:
+      "The warehouse's and its carrier's events: accepted, picked, packed, shipped, in transit, delivered (signed like the payment provider's, with WAREHOUSE_WEBHOOK_SECRET)",
+    roles: 'the warehouse, by signature',
+    open: true,
+    raw: true,
+    headers: signed,
+    body: fulfilmentEvent,
+    ok: [[200], res.received],
+    errors: [400, 503],
+    async handle({ req, res: reply }, { config, db, commands }) {
+      const json = verifiedJson(
+        req,
+        reply,
+        config.WAREHOUSE_WEBHOOK_SECRET,
+        config.PAYMENT_WEBHOOK_TOLERANCE,
+        'WAREHOUSE_WEBHOOK_SECRET',
+      );
+      if (json === null) return;
+      const event = fulfilmentEvent.parse(json);
+      if (await alreadyReceived(db, 'warehouse', event.id))
+        return void reply.json({ received: true, duplicate: true });
+      const f = event.data.object;
+      // A fulfilment whose workflow has ended (delivered, refused) has nothing more to hear.
+      await commands.fulfilmentNews(toFulfilmentRecord(f));
+      await recordReceived(db, {
+        source: 'warehouse',
+        eventId: event.id,
+        type: event.type,
+        orderId: f.order_id,
+      });
       reply.json({ received: true, duplicate: false });
     },
   }),

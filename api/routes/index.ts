@@ -1,6 +1,7 @@
 /** Every route of the API, in the order the OpenAPI document lists them and Express matches them. */
 import type { Route } from '../route';
 import { catalogueRoutes } from './catalogue';
+import { fulfilmentRoutes } from './fulfilments';
 import { healthRoutes } from './health';
 import { inboundRoutes } from './inbound';
 import { orderRoutes } from './orders';
@@ -13,6 +14,7 @@ export const ROUTES: readonly Route[] = [
   ...promotionRoutes,
   ...orderRoutes,
   ...reverseFlowRoutes,
+  ...fulfilmentRoutes,
   ...orderTypeRoutes,
   ...inboundRoutes,
   ...healthRoutes,

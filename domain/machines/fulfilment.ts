@@ -2,13 +2,22 @@
 import type { StateDef, TransitionDef } from '../machine';
 
 export type FulfilmentState =
-  'PAID' | 'IN_REVIEW' | 'IN_PRODUCTION' | 'SHIPPED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'REFUNDED';
+  | 'PAID'
+  | 'IN_REVIEW'
+  | 'IN_PRODUCTION'
+  | 'PARTIALLY_SHIPPED'
+  | 'SHIPPED'
+  | 'CONFIRMED'
+  | 'COMPLETED'
+  | 'CANCELLED'
+  | 'REFUNDED';
 export type FulfilmentAction =
   | 'start_production'
   | 'hold_for_review'
   | 'approve'
   | 'reject'
   | 'ship'
+  | 'ship_part'
   | 'confirm'
   | 'complete'
   | 'cancel'
@@ -40,6 +49,14 @@ export const fulfilmentStates: Record<FulfilmentState, StateDef<FulfilmentAction
     labels: { customer: 'Awaiting shipment', merchant: 'To ship', support: 'In production, not shipped' },
     waitsFor: 'the merchant to ship',
     edits: ['address'],
+  },
+  PARTIALLY_SHIPPED: {
+    labels: {
+      customer: 'Partly on its way',
+      merchant: 'Partly shipped',
+      support: 'Partly shipped, rest to ship',
+    },
+    waitsFor: 'the rest of the order to ship',
   },
   SHIPPED: {
     labels: { customer: 'On its way', merchant: 'Shipped', support: 'Shipped, awaiting receipt' },
@@ -100,7 +117,35 @@ export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAct
   { from: 'IN_REVIEW', action: 'modify', to: 'IN_REVIEW', by: anyone, effect: 'applyModification' },
   // The system cancels when a held payment could not be authorised again before it ran out.
   { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: [...anyone, 'system'], effect: 'refundAndRelease' },
-  { from: 'IN_PRODUCTION', action: 'ship', to: 'SHIPPED', by: ['merchant'], effect: 'recordShipment' },
+  // Shipped by hand (the merchant), or parcel by parcel as the warehouse reports them (the system).
+  {
+    from: 'IN_PRODUCTION',
+    action: 'ship',
+    to: 'SHIPPED',
+    by: ['merchant', 'system'],
+    effect: 'recordShipment',
+  },
+  {
+    from: 'IN_PRODUCTION',
+    action: 'ship_part',
+    to: 'PARTIALLY_SHIPPED',
+    by: ['merchant', 'system'],
+    effect: 'recordParcel',
+  },
+  {
+    from: 'PARTIALLY_SHIPPED',
+    action: 'ship_part',
+    to: 'PARTIALLY_SHIPPED',
+    by: ['merchant', 'system'],
+    effect: 'recordParcel',
+  },
+  {
+    from: 'PARTIALLY_SHIPPED',
+    action: 'ship',
+    to: 'SHIPPED',
+    by: ['merchant', 'system'],
+    effect: 'recordShipment',
+  },
   {
     from: 'IN_PRODUCTION',
     action: 'cancel',

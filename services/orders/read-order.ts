@@ -29,6 +29,9 @@ export interface OrderRow {
     payments?: OrderState['payments'];
     attention?: OrderState['attention'];
     allocation?: OrderState['allocation'];
+    shipments?: OrderState['shipments'];
+    deliveredAt?: string;
+    fulfilments?: OrderState['fulfilments'];
   };
   created_at: Date;
   updated_at: Date;
@@ -61,6 +64,9 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
     payments: row.details.payments ?? [],
     ...(row.details.attention ? { attention: row.details.attention } : {}),
     allocation: row.details.allocation ?? [],
+    shipments: row.details.shipments ?? [],
+    ...(row.details.deliveredAt ? { deliveredAt: row.details.deliveredAt } : {}),
+    ...(row.details.fulfilments ? { fulfilments: row.details.fulfilments } : {}),
     couponCode: row.coupon_code,
     shippingAddress: row.shipping_address,
     paymentDeadline: row.payment_deadline ? row.payment_deadline.toISOString() : '',

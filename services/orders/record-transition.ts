@@ -12,6 +12,9 @@ export type OrderSnapshot = Pick<
   | 'amounts'
   | 'items'
   | 'shipment'
+  | 'shipments'
+  | 'deliveredAt'
+  | 'fulfilments'
   | 'delivery'
   | 'presale'
   | 'discounts'
@@ -99,6 +102,9 @@ export async function recordTransition(
         ...(snapshot.payments ? { payments: snapshot.payments } : {}),
         ...(snapshot.attention ? { attention: snapshot.attention } : {}),
         ...(snapshot.allocation ? { allocation: snapshot.allocation } : {}),
+        ...(snapshot.shipments ? { shipments: snapshot.shipments } : {}),
+        ...(snapshot.deliveredAt ? { deliveredAt: snapshot.deliveredAt } : {}),
+        ...(snapshot.fulfilments ? { fulfilments: snapshot.fulfilments } : {}),
       }),
       entry.seq,
       snapshot.updatedAt,

@@ -40,10 +40,11 @@ interface Placed {
   sku: string;
 }
 
-/** Every action a caller can take, with its route and a valid body (orders hold 2 units of one sku). */
+/** Every action a caller can take, with its route and a valid body (orders hold 3 units of one sku). */
 const USER_ACTIONS = [
   'pay',
   'ship',
+  'ship_part',
   'confirm',
   'approve',
   'reject',
@@ -61,6 +62,12 @@ const ROUTE: Record<
 > = {
   pay: { method: 'POST', path: '/pay', ok: 200, body: () => ({ paymentToken: 'tok_ok' }) },
   ship: { method: 'POST', path: '/ship', ok: 200, body: () => ({ carrier: 'UPS', trackingNumber: '1Z' }) },
+  ship_part: {
+    method: 'POST',
+    path: '/ship',
+    ok: 200,
+    body: (sku) => ({ carrier: 'UPS', trackingNumber: '1Z', items: [{ sku, quantity: 1 }] }),
+  },
   confirm: { method: 'POST', path: '/confirm', ok: 200, body: () => ({}) },
   approve: { method: 'POST', path: '/approve', ok: 200, body: () => ({}) },
   reject: { method: 'POST', path: '/reject', ok: 200, body: () => ({ reason: 'matrix' }) },
@@ -116,7 +123,7 @@ async function place(type: OrderType, balanceOpen = true): Promise<Placed> {
   if (!skus.has(key)) skus.set(key, await productFor(type, balanceOpen));
   const sku = skus.get(key)!;
   const owner = customer();
-  const reply = await api('POST', '/v1/orders', owner, { type, items: [{ sku, quantity: 2 }] });
+  const reply = await api('POST', '/v1/orders', owner, { type, items: [{ sku, quantity: 3 }] });
   if (reply.status !== 201) throw new Error(`create ${type}: ${reply.status} ${JSON.stringify(reply.body)}`);
   return { id: reply.body.order.id, owner, sku };
 }
@@ -146,6 +153,11 @@ const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = 
       await act(o, 'pay'),
       await settle(o, 'IN_PRODUCTION'),
       await act(o, 'ship', 'merchant')
+    ),
+    PARTIALLY_SHIPPED: async (o) => (
+      await act(o, 'pay'),
+      await settle(o, 'IN_PRODUCTION'),
+      await act(o, 'ship_part', 'merchant')
     ),
     CONFIRMED: async (o) => (await ROUTES.standard.SHIPPED!(o), await act(o, 'confirm')),
     COMPLETED: async (o) => (await ROUTES.standard.CONFIRMED!(o), await settle(o, 'COMPLETED')),
@@ -177,6 +189,11 @@ const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = 
       await ROUTES.presale.IN_PRODUCTION!(o),
       await settle(o, 'IN_PRODUCTION'),
       await act(o, 'ship', 'merchant')
+    ),
+    PARTIALLY_SHIPPED: async (o) => (
+      await ROUTES.presale.IN_PRODUCTION!(o),
+      await settle(o, 'IN_PRODUCTION'),
+      await act(o, 'ship_part', 'merchant')
     ),
     CONFIRMED: async (o) => (await ROUTES.presale.SHIPPED!(o), await act(o, 'confirm')),
     COMPLETED: async (o) => (await ROUTES.presale.CONFIRMED!(o), await settle(o, 'COMPLETED')),
@@ -285,7 +302,7 @@ test('GET /v1/order-types serves the machines as data', async () => {
     from: 'IN_PRODUCTION',
     action: 'ship',
     to: 'SHIPPED',
-    by: ['merchant'],
+    by: ['merchant', 'system'],
     effect: 'recordShipment',
   });
   expect(standard.states.find((s: any) => s.name === 'IN_PRODUCTION').labels).toEqual({

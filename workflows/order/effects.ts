@@ -14,7 +14,10 @@ import {
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
 import type { Effect } from '../../domain/machine';
-import type { ActionRequest, LineQuantity, OrderPayment, OrderState } from '../../domain/order';
+import type { ActionRequest, LineQuantity, OrderPayment, OrderState, Shipment } from '../../domain/order';
+import { planParcel } from '../../domain/shipping';
+import { fulfilmentId, fulfilmentWorkflowId } from '../../domain/fulfilment';
+import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { applyRefund, planRefund } from '../../domain/refunds';
 import type { ChargeOutcome } from '../../activities/payment';
 import { payment, reconcile, store } from '../activities';
@@ -33,6 +36,8 @@ export interface EffectContext {
   onReturnOpened: (returnId: string, items: LineQuantity[]) => void;
   /** The order's payment is authorised now and captured at shipment (PAYMENT_CAPTURE=on_shipment). */
   captureLater?: boolean;
+  /** Production hands each stock location's part to the warehouse (FULFILMENT=warehouse). */
+  warehouse?: boolean;
 }
 
 /** A charge the provider has not decided: the action waits for it (./order-entity.ts). */
@@ -49,6 +54,9 @@ export type Changes = Partial<
     OrderState,
     | 'amounts'
     | 'shipment'
+    | 'shipments'
+    | 'deliveredAt'
+    | 'fulfilments'
     | 'delivery'
     | 'items'
     | 'discounts'
@@ -177,6 +185,44 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   };
 }
 
+/**
+ * One fulfilment per stock location the order's units come from, each a child workflow of its own
+ * that asks the warehouse and reports back (../fulfilment/fulfilment-flow.ts). Abandoned, not
+ * ended, with the order: a parcel on its way still reports where it is.
+ */
+async function handToWarehouses(order: OrderState): Promise<NonNullable<OrderState['fulfilments']>> {
+  for (const { location, items } of order.allocation ?? [])
+    await startChild(fulfilmentFlow, {
+      workflowId: fulfilmentWorkflowId(order.id, location),
+      args: [{ orderId: order.id, location, items }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  return (order.allocation ?? []).map(({ location }) => ({
+    id: fulfilmentId(order.id, location),
+    location,
+    status: 'requested' as const,
+  }));
+}
+
+/** The order's parcels with this one added: the units it names (all that is left when none), from where. */
+function withParcel(order: OrderState, request: ActionRequest | null): Shipment[] {
+  const shipments = order.shipments ?? [];
+  const given = request?.shipment;
+  if (!given) return shipments;
+  const parcel = planParcel(order, given.items);
+  return [
+    ...shipments,
+    {
+      id: given.fulfilment?.id ?? `${order.id}:parcel${shipments.length + 1}`,
+      location: given.fulfilment?.location ?? null,
+      items: parcel.ok ? parcel.items : [],
+      carrier: given.carrier,
+      trackingNumber: given.trackingNumber,
+      status: 'shipped',
+    },
+  ];
+}
+
 /** The order's payments with this one added, or updated if it is there (a pending one settled). */
 export function withPayment(order: OrderState, payment: OrderPayment): OrderPayment[] {
   const payments = order.payments ?? [];
@@ -289,13 +335,21 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       return cancel(order, true, reason);
     case 'openProduction':
       await store.openProduction({ orderId: order.id, kind: 'manufacture' });
+      if (ctx.warehouse && order.allocation?.length && patched('warehouse-fulfilment'))
+        return { fulfilments: await handToWarehouses(order) };
       return {};
     case 'deliverGoods': {
       const { deliveryCode } = await store.openProduction({ orderId: order.id, kind: 'digital_code' });
       return { delivery: { code: deliveryCode ?? '' } };
     }
-    case 'recordShipment':
-      return { shipment: request?.shipment ?? null, ...(await captureHeld(order)) };
+    case 'recordParcel':
+      return { shipments: withParcel(order, request) };
+    case 'recordShipment': {
+      const shipment = request?.shipment
+        ? { carrier: request.shipment.carrier, trackingNumber: request.shipment.trackingNumber }
+        : null;
+      return { shipment, shipments: withParcel(order, request), ...(await captureHeld(order)) };
+    }
     case 'refundItems': {
       const { refundId, items } = request!.refund!;
       const plan = planRefund(order.items, order.amounts.shipping, items, ctx.held);

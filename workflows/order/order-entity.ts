@@ -33,6 +33,8 @@ import {
 } from '../../domain/order';
 import { invalidInput, notNow } from '../../domain/refusals';
 import { needsReview } from '../../domain/review';
+import type { FulfilmentRecord } from '../../domain/fulfilment';
+import { unshipped } from '../../domain/shipping';
 import type { ChargeOutcome } from '../../activities/payment';
 import { ROLES, type Actor } from '../../domain/roles';
 import { payment, reconcile, refunds, store, type local } from '../activities';
@@ -72,6 +74,8 @@ export class OrderEntity {
   private polledAt = 0;
   /** The provider's news of pending charges (webhooks, lookups), handled in order by the loop. */
   readonly settlements: PaymentUpdate[] = [];
+  /** The fulfilments' news (accepted, shipped, delivered...), handled in order by the loop. */
+  readonly parcelNews: FulfilmentRecord[] = [];
   /** The payment method of a held payment, for authorising it again before the hold runs out. */
   private authToken: string | undefined;
   /**
@@ -128,6 +132,15 @@ export class OrderEntity {
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return; // a retry: answered with the order as it is
     const refusal = checkAction(this.machine, this.order, request, this.openReturns);
     if (refusal) throw refuse(refusal);
+    // A warehouse has this order's goods: they leave when it says so, not by hand.
+    if (request.action === 'ship' && this.withWarehouse)
+      throw refuse(
+        notNow(
+          'a warehouse is fulfilling this order: it ships the parcels',
+          this.order.status,
+          actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'ship'),
+        ),
+      );
     // While a charge is pending, nothing may charge again or change what it pays for; a cancel may.
     if (this.pending && request.action !== 'cancel') {
       const decision = decide(this.machine, this.order.status, request.action, request.actor.role);
@@ -447,6 +460,80 @@ export class OrderEntity {
     });
   }
 
+  /** Some fulfilment of this order is (or was) in a warehouse's hands, not refused. */
+  private get withWarehouse(): boolean {
+    return (this.order?.fulfilments ?? []).some((f) => f.status !== 'refused' && f.status !== 'cancelled');
+  }
+
+  /**
+   * A fulfilment moved. Shipped: the parcel (what was picked) ships the order, in part or in full.
+   * Delivered: the parcel says so, and once every parcel of a fully shipped order is delivered the
+   * auto-confirm window counts from then. Refused, short, undeliverable: support is asked to act.
+   */
+  async takeParcelNews(record: FulfilmentRecord): Promise<void> {
+    const order = this.current;
+    const fulfilments = (order.fulfilments ?? []).map((f) =>
+      f.id === record.id ? { ...f, status: record.status } : f,
+    );
+    const at = new Date().toISOString();
+    const units = (items: LineQuantity[]) => items.reduce((a, i) => a + i.quantity, 0);
+    if (record.status === 'shipped') {
+      const request: ActionRequest = {
+        action: 'ship',
+        actor: { id: 'system', role: 'support' },
+        shipment: {
+          carrier: record.carrier ?? 'unknown',
+          trackingNumber: record.trackingNumber ?? 'unknown',
+          items: record.picked ?? record.items,
+          fulfilment: { id: record.id, location: record.location },
+        },
+      };
+      const resolved = resolveAction(this.machine, order, request, 'system', {});
+      if ('action' in resolved && decide(this.machine, order.status, resolved.action, 'system').ok) {
+        this.order = { ...order, fulfilments };
+        await this.apply(resolved.action, 'system', request, `parcel from ${record.location}`);
+        const short = record.picked && units(record.picked) < units(record.items);
+        if (short)
+          await this.recordFact('short_pick', record.location, {
+            attention: { code: 'short_pick', detail: record.location, at },
+          });
+        return;
+      }
+      return this.recordFact('parcel_shipped', record.location, { fulfilments });
+    }
+    const shipments = (order.shipments ?? []).map((s) =>
+      s.id === record.id &&
+      (record.status === 'in_transit' || record.status === 'delivered' || record.status === 'delivery_failed')
+        ? { ...s, status: record.status }
+        : s,
+    );
+    if (record.status === 'delivered') {
+      const all =
+        unshipped({ items: order.items, shipments }).size === 0 &&
+        shipments.every((s) => s.status === 'delivered' || s.location === null);
+      return this.recordFact('parcel_delivered', record.location, {
+        fulfilments,
+        shipments,
+        ...(all ? { deliveredAt: at } : {}),
+      });
+    }
+    if (record.status === 'delivery_failed')
+      return this.recordFact('delivery_failed', record.location, {
+        fulfilments,
+        shipments,
+        attention: { code: 'delivery_failed', detail: record.location, at },
+      });
+    if (record.status === 'refused')
+      return this.recordFact('fulfilment_refused', record.location, {
+        fulfilments,
+        attention: { code: 'fulfilment_refused', detail: record.location, at },
+      });
+    if (record.status === 'accepted')
+      return this.recordFact('fulfilment_accepted', record.location, { fulfilments });
+    // Picked, packed, in transit: the order center's fulfilment rows say it; the order keeps it until its next record.
+    this.order = { ...order, fulfilments, shipments };
+  }
+
   /** Something the order must say that is not a transition of its machine (a late payment refunded). */
   private async recordFact(action: string, reason: string, changes: Partial<OrderState>): Promise<void> {
     const before = this.current;
@@ -529,6 +616,7 @@ export class OrderEntity {
       onReturnOpened: (returnId, items) =>
         this.openReturns.set(returnId, { items, reason: request?.reason ?? 'return' }),
       captureLater: this.input.policy.capture === 'on_shipment',
+      warehouse: this.input.policy.fulfilment === 'warehouse',
     });
     if (pending) return this.holdPending(pending, action, actor, request);
     if (request?.paymentToken && (changes.amounts?.authorized ?? 0) > 0) {

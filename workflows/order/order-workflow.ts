@@ -23,6 +23,7 @@ import {
 } from '../messages';
 import { refuse } from '../refusals';
 import { returnClosedSignal, returnReceivedSignal } from '../reverse/messages';
+import { parcelNewsSignal } from '../fulfilment/messages';
 import { OrderEntity } from './order-entity';
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
@@ -44,6 +45,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   setHandler(returnReceivedSignal, ({ returnId }) => order.returnReceived(returnId));
   setHandler(returnClosedSignal, ({ returnId }) => order.returnClosed(returnId));
   setHandler(paymentUpdateSignal, (update) => order.paymentUpdate(update));
+  setHandler(parcelNewsSignal, (record) => void order.parcelNews.push(record));
 
   // Input that skipped the API's schemas and cannot be stored is refused before anything is held.
   const unstorable = placeOrderInputProblem(input);
@@ -70,6 +72,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       await order.lock.run(() => order.settle(update));
       continue;
     }
+    if (order.parcelNews.length > 0) {
+      const record = order.parcelNews.shift()!;
+      await order.lock.run(() => order.takeParcelNews(record));
+      continue;
+    }
     if (order.returnsToRefund.length > 0) {
       const returnId = order.returnsToRefund.shift()!;
       await order.lock.run(() => order.refundReturn(returnId));
@@ -90,6 +97,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       !unchanged() ||
       order.returnsToRefund.length > 0 ||
       order.settlements.length > 0 ||
+      order.parcelNews.length > 0 ||
       order.paymentPending !== pending;
     if (isTerminal(machine, order.current.status)) {
       // Ended with a charge pending: a 3-D Secure step is given up; a processing one is waited for

@@ -1,0 +1,51 @@
+/**
+ * Fulfilments: what a stock location is asked to send for an order, and where that stands as the
+ * warehouse and its carrier report it. A status only moves forward (RANK); the ends share a rank.
+ */
+import type { LineQuantity } from './order';
+
+export type FulfilmentStatus =
+  | 'requested'
+  | 'accepted'
+  | 'refused'
+  | 'picked'
+  | 'packed'
+  | 'shipped'
+  | 'in_transit'
+  | 'delivered'
+  | 'delivery_failed'
+  | 'cancelled';
+
+export interface FulfilmentRecord {
+  id: string;
+  orderId: string;
+  location: string;
+  status: FulfilmentStatus;
+  items: LineQuantity[];
+  /** What was picked, once it was: fewer than asked when the shelf was short. */
+  picked?: LineQuantity[];
+  carrier?: string;
+  trackingNumber?: string;
+}
+
+export const FULFILMENT_RANK: Record<FulfilmentStatus, number> = {
+  requested: 0,
+  accepted: 1,
+  picked: 2,
+  packed: 3,
+  shipped: 4,
+  in_transit: 5,
+  delivered: 6,
+  delivery_failed: 6,
+  refused: 6,
+  cancelled: 6,
+};
+
+/** Still in the warehouse's hands, holding stock: what a stalled fulfilment can be. */
+export const WAITING_FULFILMENT: readonly FulfilmentStatus[] = ['requested', 'accepted', 'picked', 'packed'];
+
+export const isFulfilmentOver = (status: FulfilmentStatus) => FULFILMENT_RANK[status] === 6;
+
+/** The id a warehouse dedupes a request by, and the fulfilment's child workflow id after `<orderId>-fulfil-`. */
+export const fulfilmentId = (orderId: string, location: string) => `${orderId}:${location}`;
+export const fulfilmentWorkflowId = (orderId: string, location: string) => `${orderId}-fulfil-${location}`;

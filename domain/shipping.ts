@@ -1,0 +1,65 @@
+/**
+ * Parcels: what an order has sent and what is left to send. A ship request names the units of its
+ * parcel (all that is left when it names none); the order is SHIPPED when nothing is left, and
+ * PARTIALLY_SHIPPED before that.
+ */
+import type { LineQuantity, OrderState } from './order';
+
+/** Units still to ship, per sku: ordered less refunded less already shipped. */
+export function unshipped(order: Pick<OrderState, 'items' | 'shipments'>): Map<string, number> {
+  const left = new Map(order.items.map((i) => [i.sku, i.quantity - i.refundedQuantity]));
+  for (const s of order.shipments ?? [])
+    for (const i of s.items) left.set(i.sku, (left.get(i.sku) ?? 0) - i.quantity);
+  for (const [sku, n] of left) if (n <= 0) left.delete(sku);
+  return left;
+}
+
+export type ParcelPlan =
+  | { ok: true; items: LineQuantity[]; completes: boolean }
+  | {
+      ok: false;
+      code: 'NOTHING_TO_SHIP' | 'UNKNOWN_LINE';
+      message: string;
+      details: Record<string, unknown>;
+    };
+
+/** The parcel a ship request makes: the named units, bounded by what is left, or everything left. */
+export function planParcel(
+  order: Pick<OrderState, 'items' | 'shipments'>,
+  items?: LineQuantity[],
+): ParcelPlan {
+  const left = unshipped(order);
+  if (left.size === 0)
+    return { ok: false, code: 'NOTHING_TO_SHIP', message: 'nothing is left to ship', details: {} };
+  if (!items)
+    return { ok: true, items: [...left].map(([sku, quantity]) => ({ sku, quantity })), completes: true };
+  const wanted = new Map<string, number>();
+  for (const i of items) {
+    if (!Number.isSafeInteger(i.quantity) || i.quantity < 1)
+      return {
+        ok: false,
+        code: 'NOTHING_TO_SHIP',
+        message: 'a quantity is not a positive whole number',
+        details: {},
+      };
+    wanted.set(i.sku, (wanted.get(i.sku) ?? 0) + i.quantity);
+  }
+  for (const [sku, quantity] of wanted) {
+    if (!order.items.some((i) => i.sku === sku))
+      return {
+        ok: false,
+        code: 'UNKNOWN_LINE',
+        message: 'the order has no line of that SKU',
+        details: { sku },
+      };
+    if (quantity > (left.get(sku) ?? 0))
+      return {
+        ok: false,
+        code: 'NOTHING_TO_SHIP',
+        message: 'more units than are left to ship (sku, left)',
+        details: { sku, left: left.get(sku) ?? 0 },
+      };
+  }
+  const completes = [...left].every(([sku, n]) => (wanted.get(sku) ?? 0) >= n);
+  return { ok: true, items: [...wanted].map(([sku, quantity]) => ({ sku, quantity })), completes };
+}

@@ -1,0 +1,121 @@
+/**
+ * The sandbox warehouse service's HTTP API, as a third-party logistics provider's: a fulfilment
+ * request per location and order (created once per id: a retry answers with the first), read
+ * back one by one or per order, cancelled while it has not shipped (409 `too_late` after).
+ * Per-location switches make it behave as warehouses do on a bad day:
+ *   PUT /v1/sandbox/locations/:id { refuse, shortBy, loseAnswer, failDelivery, stallAfter }.
+ * Steps happen over time (./main.ts), each an event posted, signed, to the client's endpoint.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { describeError } from '../payments/ledger';
+import { fulfilmentView, STEPS, type Books, type Line, type Switches } from './books';
+
+const ID = /^[A-Za-z0-9._:-]{1,200}$/;
+
+function error(res: Response, status: number, type: string, message: string) {
+  res.status(status).json({ error: { type, message } });
+}
+
+const handle =
+  (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) =>
+    fn(req, res).catch(next);
+
+const isLines = (items: unknown): items is Line[] =>
+  Array.isArray(items) &&
+  items.length > 0 &&
+  items.length <= 100 &&
+  items.every(
+    (l) =>
+      typeof l?.sku === 'string' &&
+      ID.test(l.sku) &&
+      Number.isSafeInteger(l.quantity) &&
+      l.quantity > 0 &&
+      l.quantity <= 1_000_000,
+  );
+
+export function sandboxWarehouseApp(books: Books) {
+  const app = express();
+  app.use(express.json({ limit: '64kb' }));
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+
+  app.post(
+    '/v1/fulfilments',
+    handle(async (req, res) => {
+      const body = req.body as Record<string, unknown>;
+      const { id, order_id: orderId, location, items } = body;
+      if (typeof id !== 'string' || !ID.test(id) || typeof orderId !== 'string' || !ID.test(orderId))
+        return error(res, 400, 'invalid_request', 'id and order_id are ids');
+      if (typeof location !== 'string' || !ID.test(location))
+        return error(res, 400, 'invalid_request', 'location is an id');
+      if (!isLines(items)) return error(res, 400, 'invalid_request', 'items are 1 to 100 { sku, quantity }');
+      const { row, created } = await books.request({
+        id,
+        orderId,
+        location,
+        items: items.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+      });
+      // The first answer to each request is lost (the connection drops); a retry hears the first's.
+      if (created && (await books.switchesOf(location)).loseAnswer) return void req.socket.destroy();
+      res.status(created ? 201 : 200).json(fulfilmentView(row));
+    }),
+  );
+
+  app.get(
+    '/v1/fulfilments/:id',
+    handle(async (req, res) => {
+      const row = await books.get(String(req.params.id));
+      if (!row) return error(res, 404, 'not_found', 'no such fulfilment');
+      res.json(fulfilmentView(row));
+    }),
+  );
+
+  app.get(
+    '/v1/fulfilments',
+    handle(async (req, res) => {
+      const orderId = req.query.order_id;
+      if (typeof orderId !== 'string' || !ID.test(orderId))
+        return error(res, 400, 'invalid_request', 'order_id is required');
+      res.json({ data: (await books.ofOrder(orderId)).map(fulfilmentView) });
+    }),
+  );
+
+  app.post(
+    '/v1/fulfilments/:id/cancel',
+    handle(async (req, res) => {
+      const row = await books.cancel(String(req.params.id));
+      if (!row) return error(res, 404, 'not_found', 'no such fulfilment');
+      if (row.status !== 'cancelled' && row.status !== 'refused')
+        return error(res, 409, 'too_late', `the fulfilment is ${row.status}`);
+      res.json(fulfilmentView(row));
+    }),
+  );
+
+  app.put(
+    '/v1/sandbox/locations/:id',
+    handle(async (req, res) => {
+      const location = String(req.params.id);
+      const body = req.body as Switches;
+      if (!ID.test(location)) return error(res, 400, 'invalid_request', 'location is an id');
+      if (body.stallAfter !== undefined && !STEPS.includes(body.stallAfter))
+        return error(res, 400, 'invalid_request', 'stallAfter is a step');
+      const switches: Switches = {
+        ...(body.refuse === true ? { refuse: true } : {}),
+        ...(Number.isSafeInteger(body.shortBy) && body.shortBy! > 0 ? { shortBy: body.shortBy } : {}),
+        ...(body.loseAnswer === true ? { loseAnswer: true } : {}),
+        ...(body.failDelivery === true ? { failDelivery: true } : {}),
+        ...(body.stallAfter ? { stallAfter: body.stallAfter } : {}),
+      };
+      await books.setSwitches(location, switches);
+      res.json({ location, switches });
+    }),
+  );
+
+  app.use((_req: Request, res: Response) => error(res, 404, 'not_found', 'no such route'));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if ((err as { type?: string })?.type === 'entity.parse.failed')
+      return error(res, 400, 'invalid_request', 'the body is not valid JSON');
+    console.error(`request failed: ${describeError(err)}`);
+    error(res, 500, 'api_error', 'unexpected error');
+  });
+  return app;
+}

@@ -1,0 +1,26 @@
+/**
+ * The warehouse interface the activities depend on: what a logistics provider's adapter implements
+ * (./http-warehouse.ts speaks to the sandbox warehouse service, sandboxes/warehouse). A request
+ * carries the id the workflow derives (`<orderId>:<location>`), so a retry after a lost answer
+ * finds the first request instead of making a second.
+ */
+import type { FulfilmentRecord } from '../../domain/fulfilment';
+import type { LineQuantity } from '../../domain/order';
+
+export type { FulfilmentRecord };
+
+export interface Warehouse {
+  /** Accepted or refused, once per id. */
+  request(input: {
+    id: string;
+    orderId: string;
+    location: string;
+    items: LineQuantity[];
+  }): Promise<FulfilmentRecord>;
+  get(id: string): Promise<FulfilmentRecord | null>;
+}
+
+/** No answer, or a hiccup: the outcome is unknown, and the same id is tried again. */
+export class TransientWarehouseError extends Error {
+  override name = 'TransientWarehouseError';
+}

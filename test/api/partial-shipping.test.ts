@@ -1,0 +1,80 @@
+/** Issue 20, item 4: a merchant ships by hand in parcels; the order is PARTIALLY_SHIPPED until nothing is left. */
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+
+test('parcels by hand: part, then the rest; more than is left is a 422 that changes nothing', async () => {
+  const [x, y] = [uniqueSku('px'), uniqueSku('py')];
+  await putProduct(x, { stock: 10, price: 1000 });
+  await putProduct(y, { stock: 10, price: 500 });
+  const owner = customer();
+  const created = await call('POST', '/v1/orders', {
+    as: owner,
+    body: {
+      items: [
+        { sku: x, quantity: 3 },
+        { sku: y, quantity: 1 },
+      ],
+    },
+  });
+  const id = created.body.order.id as string;
+  expect(
+    (await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } })).status,
+  ).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION');
+
+  const first = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: '1Z1', items: [{ sku: x, quantity: 2 }] },
+  });
+  expect(first.status).toBe(200);
+  expect(first.body.order).toMatchObject({
+    status: 'PARTIALLY_SHIPPED',
+    shipments: [
+      {
+        location: null,
+        items: [{ sku: x, quantity: 2 }],
+        carrier: 'UPS',
+        trackingNumber: '1Z1',
+        status: 'shipped',
+      },
+    ],
+  });
+  expect((await call('GET', `/v1/orders/${id}`, { as: owner })).body.order.statusLabel).toBe(
+    'Partly on its way',
+  );
+
+  const tooMany = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: '1Z2', items: [{ sku: x, quantity: 2 }] },
+  });
+  expect(tooMany.status).toBe(422);
+  expect(tooMany.body).toMatchObject({ code: 'NOTHING_TO_SHIP', sku: x, left: 1 });
+  const unknown = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: '1Z2', items: [{ sku: uniqueSku('none'), quantity: 1 }] },
+  });
+  expect(unknown.status).toBe(422);
+  expect((await call('GET', `/v1/orders/${id}`, { as: merchant })).body.order.shipments).toHaveLength(1);
+
+  // The rest, named or not: the order is shipped, with both parcels.
+  const rest = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'DHL', trackingNumber: 'JD2' },
+  });
+  expect(rest.status).toBe(200);
+  expect(rest.body.order.status).toBe('SHIPPED');
+  expect(rest.body.order.shipments.map((s: { items: unknown }) => s.items)).toEqual([
+    [{ sku: x, quantity: 2 }],
+    [
+      { sku: x, quantity: 1 },
+      { sku: y, quantity: 1 },
+    ],
+  ]);
+  expect(rest.body.order.shipment).toEqual({ carrier: 'DHL', trackingNumber: 'JD2' });
+  expect(rest.body.order.history.map((h: { action: string }) => h.action)).toEqual([
+    'place',
+    'pay',
+    'start_production',
+    'ship_part',
+    'ship',
+  ]);
+}, 60_000);
