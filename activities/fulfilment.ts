@@ -21,6 +21,20 @@ export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: 
       return record;
     },
 
+    /** Asks the warehouse to stop a fulfilment (an order cancelled after the hand-off); recorded when it did. */
+    async cancelFulfilment(args: { orderId: string; location: string }): Promise<'cancelled' | 'too_late'> {
+      if (!warehouse) throw new Error('no warehouse is configured (WAREHOUSE_URL)');
+      const id = fulfilmentId(args.orderId, args.location);
+      const outcome = await warehouse.cancel(id);
+      if (outcome === 'cancelled')
+        await recordFulfilment(
+          db,
+          { id, orderId: args.orderId, location: args.location, status: 'cancelled', items: [] },
+          new Date().toISOString(),
+        );
+      return outcome;
+    },
+
     /** The warehouse's news of a fulfilment, in the order center (a status only moves forward). */
     async recordFulfilment(args: { record: FulfilmentRecord; at: string }): Promise<void> {
       await recordFulfilment(db, args.record, args.at);

@@ -47,6 +47,7 @@ export const activitySummaries: Describers = {
   openProduction: ({ kind }) => `open a ${kind === 'digital_code' ? 'digital delivery' : 'production'} job`,
   requestFulfilment: ({ location, items }) => `ask ${location} to send ${units(items)}`,
   recordFulfilment: ({ record }) => `record fulfilment ${record.id} as ${record.status}`,
+  cancelFulfilment: ({ location }) => `ask ${location} to stop its fulfilment (the order is cancelled)`,
 };
 
 /** The proxy, with each call's summary filled in (a call site's own options still win). */

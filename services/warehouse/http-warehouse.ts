@@ -67,6 +67,24 @@ export class HttpWarehouse implements Warehouse {
     return toFulfilmentRecord(f!);
   }
 
+  async cancel(id: string): Promise<'cancelled' | 'too_late'> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}/v1/fulfilments/${encodeURIComponent(id)}/cancel`, {
+        method: 'POST',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch {
+      throw new TransientWarehouseError('no answer from the warehouse (cancel)');
+    }
+    if (res.ok) return 'cancelled';
+    // A request still on its way (its answer lost) is not there yet: asked again until it is.
+    if (res.status === 404 || res.status === 429 || res.status >= 500)
+      throw new TransientWarehouseError(`the warehouse answered ${res.status}`);
+    if (res.status === 409) return 'too_late';
+    throw new Error(`the warehouse refused the cancel: ${res.status}`);
+  }
+
   async get(id: string) {
     const f = await this.call<Fulfilment>('GET', `/v1/fulfilments/${encodeURIComponent(id)}`);
     return f ? toFulfilmentRecord(f) : null;

@@ -18,6 +18,8 @@ export interface Warehouse {
     items: LineQuantity[];
   }): Promise<FulfilmentRecord>;
   get(id: string): Promise<FulfilmentRecord | null>;
+  /** Stopped if it has not left the building; `too_late` once it has (it stands). */
+  cancel(id: string): Promise<'cancelled' | 'too_late'>;
 }
 
 /** No answer, or a hiccup: the outcome is unknown, and the same id is tried again. */

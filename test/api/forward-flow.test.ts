@@ -40,7 +40,14 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
   // Production starts by itself; the merchant sees "To ship".
   const inProduction = await waitForOrder(id, merchant, (o) => o.status === 'IN_PRODUCTION');
   expect(inProduction.statusLabel).toBe('To ship');
-  expect(inProduction.allowedActions).toEqual(['ship', 'cancel', 'modify', 'refund', 'refund_all']);
+  expect(inProduction.allowedActions).toEqual([
+    'ship',
+    'ship_part',
+    'cancel',
+    'modify',
+    'refund',
+    'refund_all',
+  ]);
 
   const shipped = await call('POST', `/v1/orders/${id}/ship`, {
     as: merchant,

@@ -186,3 +186,28 @@ test('the warehouse webhook: a bad signature is a 400 that changes nothing', asy
   });
   expect(reply.status).toBe(400);
 });
+
+test('cancelled after the hand-off: the warehouse is asked to stop, then the money and the stock come back', async () => {
+  const s = await location('wcancel', 1, { stallAfter: 'picked' });
+  const sku = uniqueSku('wc');
+  await stocked(sku, { [s]: 3 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 2 }]);
+  await waitForOrder(
+    id,
+    owner,
+    (o) => o.fulfilments.some((f: { status: string }) => f.status === 'accepted'),
+    20_000,
+    services.apiUrl,
+  );
+  const cancelled = await api('POST', `/v1/orders/${id}/cancel`, owner, { reason: 'too slow' });
+  expect(cancelled.status).toBe(200);
+  const done = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 20_000, services.apiUrl);
+  expect(done.fulfilments).toEqual([expect.objectContaining({ location: s, status: 'cancelled' })]);
+  expect(done.amounts.refunded).toBe(done.amounts.paid);
+  expect((await warehouse(`/v1/fulfilments?order_id=${id}`)).data).toEqual([
+    expect.objectContaining({ status: 'cancelled' }),
+  ]);
+  expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([
+    { location: s, onHand: 3, reserved: 0, available: 3 },
+  ]);
+}, 40_000);

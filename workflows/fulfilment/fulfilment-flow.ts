@@ -14,17 +14,20 @@ export async function fulfilmentFlow(
 ): Promise<{ status: FulfilmentRecord['status'] }> {
   const news: FulfilmentRecord[] = [];
   setHandler(fulfilmentNewsSignal, (record) => void news.push(record));
-  const order = getExternalWorkflowHandle(input.orderId);
+  const orderHandle = getExternalWorkflowHandle(input.orderId);
+  // An order that has ended (cancelled, completed) hears nothing more; this fulfilment goes on to its end.
+  const tell = (record: FulfilmentRecord) =>
+    orderHandle.signal(parcelNewsSignal, record).catch(() => undefined);
 
   let current = await warehouse.requestFulfilment(input);
-  await order.signal(parcelNewsSignal, current);
+  await tell(current);
   while (!isFulfilmentOver(current.status)) {
     await condition(() => news.length > 0);
     const next = news.shift()!;
     if (FULFILMENT_RANK[next.status] <= FULFILMENT_RANK[current.status]) continue;
     current = { ...current, ...next };
     await store.recordFulfilment({ record: current, at: new Date().toISOString() });
-    await order.signal(parcelNewsSignal, current);
+    await tell(current);
   }
   return { status: current.status };
 }

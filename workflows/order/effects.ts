@@ -20,7 +20,10 @@ import { fulfilmentId, fulfilmentWorkflowId } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { applyRefund, planRefund } from '../../domain/refunds';
 import type { ChargeOutcome } from '../../activities/payment';
-import { payment, reconcile, store } from '../activities';
+import { payment, reconcile, store, warehouse } from '../activities';
+import { notNow } from '../../domain/refusals';
+import type { Actor } from '../../domain/roles';
+import { refuse } from '../refusals';
 import { cancelOrderFlow } from '../reverse/cancel-order';
 import { modifyOrderFlow } from '../reverse/modify-order';
 import { refundOrderFlow } from '../reverse/refund-order';
@@ -246,8 +249,32 @@ const declined = (code: string) =>
   });
 
 /** The cancel flow as a child workflow, so its steps show on their own in the Web UI. */
-async function cancel(order: OrderState, refund: boolean, reason: string): Promise<Changes> {
+async function cancel(
+  order: OrderState,
+  refund: boolean,
+  reason: string,
+  actor: Actor = 'system',
+): Promise<Changes> {
   const held = (order.amounts.authorized ?? 0) > 0;
+  // Handed to warehouses: each is asked to stop first. A parcel already gone refuses a person's
+  // cancel (the goods come back as a return); the system's own cancel goes on.
+  const handedOff = (order.fulfilments ?? []).filter(
+    (f) => f.status !== 'refused' && f.status !== 'cancelled',
+  );
+  let fulfilments = order.fulfilments;
+  if (handedOff.length > 0 && patched('cancel-fulfilments')) {
+    for (const f of handedOff) {
+      const outcome = await warehouse.cancelFulfilment({ orderId: order.id, location: f.location });
+      if (outcome === 'too_late' && actor !== 'system')
+        throw refuse(
+          notNow('a parcel has already left the warehouse: return it once it arrives', order.status, []),
+        );
+      if (outcome === 'cancelled')
+        fulfilments = (fulfilments ?? []).map((x) =>
+          x.id === f.id ? { ...x, status: 'cancelled' as const } : x,
+        );
+    }
+  }
   const { refunded } = await nonCancellable(() =>
     executeChild(cancelOrderFlow, {
       workflowId: `${order.id}-cancel`,
@@ -256,7 +283,10 @@ async function cancel(order: OrderState, refund: boolean, reason: string): Promi
   );
   const amounts = refund ? { ...order.amounts, refunded: order.amounts.refunded + refunded } : order.amounts;
   // The cancel flow gave every unit back to where it came from.
-  const stock: Changes = order.allocation?.length ? { allocation: [] } : {};
+  const stock: Changes = {
+    ...(order.allocation?.length ? { allocation: [] } : {}),
+    ...(fulfilments !== order.fulfilments ? { fulfilments } : {}),
+  };
   if (!held) return refund ? { amounts, ...stock } : stock;
   // What was only held is let go: nothing was taken, so nothing is refunded.
   return {
@@ -327,12 +357,12 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       return charge(ctx, due, true);
     case 'releaseHolds':
     case 'forfeitDeposit':
-      return cancel(order, false, reason);
+      return cancel(order, false, reason, request?.actor.role);
     case 'cancelPresale':
       // The presale rule (domain/machines/presale.ts): a customer's cancel keeps the deposit.
-      return cancel(order, request?.actor.role !== 'customer', reason);
+      return cancel(order, request?.actor.role !== 'customer', reason, request?.actor.role);
     case 'refundAndRelease':
-      return cancel(order, true, reason);
+      return cancel(order, true, reason, request?.actor.role);
     case 'openProduction':
       await store.openProduction({ orderId: order.id, kind: 'manufacture' });
       if (ctx.warehouse && order.allocation?.length && patched('warehouse-fulfilment'))
