@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import type { InventoryStrategy } from '../domain/order';
 import type { PaymentProvider } from '../services/payment/provider';
 import type { Warehouse } from '../services/warehouse/warehouse';
+import type { CodeVendor } from '../services/production/code-vendor';
 import { guarded } from './failures';
 import { fulfilmentActivities } from './fulfilment';
 import { inventoryActivities } from './inventory';
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   defaultInventoryStrategy: InventoryStrategy;
   /** Where fulfilments go (FULFILMENT=warehouse); unset: nowhere, the merchant ships. */
   warehouse?: Warehouse;
+  /** Where digital goods' codes come from (CODE_VENDOR_URL); unset: made here. */
+  codes?: CodeVendor;
 }
 
 export function createActivities(deps: ActivityDeps) {

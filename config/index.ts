@@ -108,6 +108,9 @@ const schema = z.object({
   WAREHOUSE_URL: optionalText.pipe(z.string().url().optional()),
   WAREHOUSE_TIMEOUT: duration('5s'),
   WAREHOUSE_WEBHOOK_SECRET: optionalText,
+  // Where digital goods' codes come from (issued per order, voided on a full refund); unset: the dev stack's
+  // sandbox vendor (in the sandbox warehouse process), or, outside it, codes made by the service itself.
+  CODE_VENDOR_URL: optionalText.pipe(z.string().url().optional()),
   // The sandbox warehouse the dev stack starts (sandboxes/warehouse): its port, its own database, how long each step takes.
   WAREHOUSE_SANDBOX_PORT: port(3200),
   WAREHOUSE_SANDBOX_DATABASE_URL: optionalText,

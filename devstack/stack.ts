@@ -216,6 +216,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await waitFor('the sandbox warehouse service', async () => (await fetch(healthz)).ok, 60_000, 200);
     }
     childEnv.WAREHOUSE_URL = warehouseUrl;
+    // The sandbox warehouse is the sandbox's code vendor too.
+    const codeVendorUrl = config.CODE_VENDOR_URL ?? (config.WAREHOUSE_URL ? undefined : warehouseUrl);
+    if (codeVendorUrl) childEnv.CODE_VENDOR_URL = codeVendorUrl;
 
     for (let i = 0; i < (options.workers ?? 1); i++)
       startService('worker', i === 0 ? 'worker' : `worker${i + 1}`);

@@ -7,6 +7,7 @@ import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { Db } from '../db/knex';
 import type { PaymentProvider } from '../services/payment/provider';
 import { HttpWarehouse } from '../services/warehouse/http-warehouse';
+import { HttpCodeVendor } from '../services/production/code-vendor';
 
 /**
  * What the workflow bundle is made of: the workflows and the failure converter that runs inside
@@ -33,6 +34,9 @@ export async function createOrderWorker(config: Config, db: Db, payments: Paymen
       defaultInventoryStrategy: config.DEFAULT_INVENTORY_STRATEGY,
       ...(config.WAREHOUSE_URL
         ? { warehouse: new HttpWarehouse(config.WAREHOUSE_URL, config.WAREHOUSE_TIMEOUT) }
+        : {}),
+      ...(config.CODE_VENDOR_URL
+        ? { codes: new HttpCodeVendor(config.CODE_VENDOR_URL, config.WAREHOUSE_TIMEOUT) }
         : {}),
     }),
     // The knobs of README's "Running at scale"; unset, the SDK's defaults.

@@ -251,10 +251,10 @@ export const orderRoutes: Route[] = [
   actionRoute({
     action: 'ship',
     id: 'shipOrder',
-    summary: 'Ship',
+    summary: 'Ship: these units as one parcel (`items`), or everything left to ship',
     roles: 'merchant',
     body: shipBody,
-    errors: [403, 404, 409],
+    errors: [403, 404, 409, 422],
     request: (b) => ({ shipment: b }),
   }),
   actionRoute({

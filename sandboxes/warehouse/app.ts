@@ -5,10 +5,12 @@
  * Per-location switches make it behave as warehouses do on a bad day:
  *   PUT /v1/sandbox/locations/:id { refuse, shortBy, loseAnswer, failDelivery, stallAfter }.
  * Steps happen over time (./main.ts), each an event posted, signed, to the client's endpoint.
+ * The same process is the sandbox's code vendor for digital goods: POST /v1/codes (once per id),
+ * GET /v1/codes/:id, POST /v1/codes/:id/void.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { describeError } from '../payments/ledger';
-import { fulfilmentView, STEPS, type Books, type Line, type Switches } from './books';
+import { fulfilmentView, STEPS, type Books, type CodeRow, type Line, type Switches } from './books';
 
 const ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
@@ -87,6 +89,41 @@ export function sandboxWarehouseApp(books: Books) {
       if (row.status !== 'cancelled' && row.status !== 'refused')
         return error(res, 409, 'too_late', `the fulfilment is ${row.status}`);
       res.json(fulfilmentView(row));
+    }),
+  );
+
+  // The code vendor: digital goods' codes, issued once per id, voided when the goods are refunded.
+  const codeView = (row: CodeRow) => ({
+    id: row.id,
+    object: 'code',
+    order_id: row.order_id,
+    code: row.code,
+    status: row.status,
+  });
+  app.post(
+    '/v1/codes',
+    handle(async (req, res) => {
+      const { id, order_id: orderId } = req.body as Record<string, unknown>;
+      if (typeof id !== 'string' || !ID.test(id) || typeof orderId !== 'string' || !ID.test(orderId))
+        return error(res, 400, 'invalid_request', 'id and order_id are ids');
+      const { row, created } = await books.issueCode(id, orderId);
+      res.status(created ? 201 : 200).json(codeView(row));
+    }),
+  );
+  app.get(
+    '/v1/codes/:id',
+    handle(async (req, res) => {
+      const row = await books.code(String(req.params.id));
+      if (!row) return error(res, 404, 'not_found', 'no such code');
+      res.json(codeView(row));
+    }),
+  );
+  app.post(
+    '/v1/codes/:id/void',
+    handle(async (req, res) => {
+      const row = await books.voidCode(String(req.params.id));
+      if (!row) return error(res, 404, 'not_found', 'no such code');
+      res.json(codeView(row));
     }),
   );
 

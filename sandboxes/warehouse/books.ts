@@ -31,6 +31,16 @@ export interface FulfilmentRow {
   updated_at: Date;
 }
 
+/** A digital code the vendor issued for an order. */
+export interface CodeRow {
+  id: string;
+  order_id: string;
+  code: string;
+  status: 'active' | 'voided';
+  created_at: Date;
+  voided_at: Date | null;
+}
+
 /** Per location, how the warehouse misbehaves (PUT /v1/sandbox/locations/:id). */
 export interface Switches {
   /** Every request for this location is refused. */
@@ -65,6 +75,17 @@ export async function ensureSchema(db: Knex): Promise<void> {
     await db.schema.createTable('warehouse_switches', (t) => {
       t.text('location').primary();
       t.jsonb('switches').notNullable();
+    });
+  }
+  // The code vendor's books: one code per request id, voidable.
+  if (!(await db.schema.hasTable('vendor_codes'))) {
+    await db.schema.createTable('vendor_codes', (t) => {
+      t.text('id').primary();
+      t.text('order_id').notNullable();
+      t.text('code').notNullable().unique();
+      t.text('status').notNullable();
+      t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+      t.timestamp('voided_at', { useTz: true });
     });
   }
   if (!(await db.schema.hasTable('warehouse_events'))) {
@@ -130,6 +151,29 @@ export class Books {
         created: false,
       };
     });
+  }
+
+  /** A code, issued once per id: a retry answers with the first. */
+  async issueCode(id: string, orderId: string): Promise<{ row: CodeRow; created: boolean }> {
+    const inserted = await this.db('vendor_codes')
+      .insert({ id, order_id: orderId, code: randomBytes(8).toString('hex').toUpperCase(), status: 'active' })
+      .onConflict('id')
+      .ignore()
+      .returning('*');
+    if (inserted[0]) return { row: inserted[0] as CodeRow, created: true };
+    return { row: (await this.db('vendor_codes').where({ id }).first()) as CodeRow, created: false };
+  }
+
+  code(id: string): Promise<CodeRow | undefined> {
+    return this.db('vendor_codes').where({ id }).first();
+  }
+
+  /** The code stops working; voiding it again changes nothing. */
+  async voidCode(id: string): Promise<CodeRow | undefined> {
+    await this.db('vendor_codes')
+      .where({ id, status: 'active' })
+      .update({ status: 'voided', voided_at: this.db.fn.now() });
+    return this.code(id);
   }
 
   get(id: string): Promise<FulfilmentRow | undefined> {

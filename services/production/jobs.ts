@@ -1,27 +1,49 @@
-/** Production: opening a job for physical goods, issuing a code for digital ones. Idempotent per order. */
+/** Production: opening a job for physical goods, a code for digital ones. Idempotent per order. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { CodeVendor } from './code-vendor';
 
+/**
+ * A digital order's code comes from the vendor when there is one (by the order's id: a retry gets
+ * the same code), else is made here. A retry finds the first job and returns its code.
+ */
 export async function openProductionJob(
   db: Knex,
   orderId: string,
   kind: 'manufacture' | 'digital_code',
+  vendor?: CodeVendor,
 ): Promise<{ deliveryCode: string | null }> {
+  const existing = await db('production_jobs').where('order_id', orderId).first('delivery_code');
+  if (existing) return { deliveryCode: existing.delivery_code };
   const code =
-    kind === 'digital_code'
-      ? createHash('sha256').update(orderId).update(randomBytes(16)).digest('hex').slice(0, 16).toUpperCase()
-      : null;
+    kind !== 'digital_code'
+      ? null
+      : vendor
+        ? await vendor.issue({ id: orderId, orderId })
+        : createHash('sha256')
+            .update(orderId)
+            .update(randomBytes(16))
+            .digest('hex')
+            .slice(0, 16)
+            .toUpperCase();
   await db('production_jobs')
     .insert({ order_id: orderId, kind, delivery_code: code })
     .onConflict('order_id')
     .ignore();
-  // A retry finds the first job and returns its code, never a second one.
   const row = await db('production_jobs').where('order_id', orderId).first('delivery_code');
   return { deliveryCode: row.delivery_code };
 }
 
-/** The order's digital code can no longer be redeemed (the order was refunded in full); idempotent. */
-export async function voidDeliveryCode(db: Knex, orderId: string, at: string): Promise<void> {
+/** The order's digital code can no longer be redeemed (the order was refunded in full): at the vendor, then here. Idempotent. */
+export async function voidDeliveryCode(
+  db: Knex,
+  orderId: string,
+  at: string,
+  vendor?: CodeVendor,
+): Promise<void> {
+  const job = await db('production_jobs').where('order_id', orderId).first('delivery_code');
+  if (!job?.delivery_code) return;
+  if (vendor) await vendor.void(orderId);
   await db('production_jobs')
     .where('order_id', orderId)
     .whereNotNull('delivery_code')

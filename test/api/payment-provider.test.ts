@@ -87,11 +87,20 @@ test('a full refund gives the coupon use back; a partial one does not', async ()
   expect(next.discount).toBe(100);
 });
 
-test('refunding a virtual order in full voids its code', async () => {
+/** The code as the sandbox's code vendor (issue 20, item 8) keeps it. */
+const vendorCode = async (orderId: string) =>
+  (await fetch(`${process.env.WAREHOUSE_URL}/v1/codes/${orderId}`)).json() as Promise<{
+    code: string;
+    status: string;
+  }>;
+
+test('refunding a virtual order in full voids its code, at the code vendor too', async () => {
   const { id, owner, total } = await unpaidOrder(2500, {}, 'virtual');
   expect((await pay(id, owner, 'tok_ok')).status).toBe(200);
   const delivered = await waitForOrder(id, owner, (o) => o.status === 'DELIVERED');
   expect(delivered.delivery).toEqual({ code: expect.stringMatching(/^[0-9A-F]{16}$/) });
+  // The code came from the vendor.
+  expect(await vendorCode(id)).toMatchObject({ code: delivered.delivery.code, status: 'active' });
   const refund = await call('POST', `/v1/orders/${id}/refunds`, {
     as: merchant,
     body: { reason: 'not wanted' },
@@ -102,6 +111,7 @@ test('refunding a virtual order in full voids its code', async () => {
   expect(refunded.delivery).toEqual({ code: delivered.delivery.code, voidedAt: expect.any(String) });
   const job = await db('production_jobs').where({ order_id: id }).first();
   expect(job.voided_at).not.toBeNull();
+  expect(await vendorCode(id)).toMatchObject({ code: delivered.delivery.code, status: 'voided' });
 });
 
 test('the sandbox answers like a provider: a key reused with other parameters is refused, refunds never exceed the charge', async () => {
