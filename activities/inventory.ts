@@ -50,8 +50,13 @@ export function inventoryActivities({ db }: { db: Knex }) {
     },
 
     /** Goods back in stock (a received return, units refunded before shipping), never more than sold. */
-    async restockItems(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
-      await db.transaction((trx) => restock(trx, args.orderId, args.items, args.tag));
+    async restockItems(args: {
+      orderId: string;
+      items: StockLine[];
+      tag: string;
+      location?: string;
+    }): Promise<void> {
+      await db.transaction((trx) => restock(trx, args.orderId, args.items, args.tag, args.location));
     },
   };
 }

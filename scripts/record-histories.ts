@@ -3,7 +3,7 @@
  * test/histories/, for the replay test (test/workflows/replay.test.ts): run it again whenever a
  * workflow changes on purpose (behind `patched()`), and keep the old files: orders already in
  * flight were written by the old code. Starts its own stack on free ports with short timers.
- *   node --import tsx scripts/record-histories.ts [--tag <name>]
+ *   node --import tsx scripts/record-histories.ts [--tag <name>] [--only <scenario>,...]
  */
 import { isolatedStackEnv } from '../devstack/isolated';
 import { execFileSync } from 'node:child_process';
@@ -37,6 +37,11 @@ const OUT = path.resolve(__dirname, '..', 'test', 'histories');
 const tag = process.argv.includes('--tag')
   ? process.argv[process.argv.indexOf('--tag') + 1]
   : new Date().toISOString().slice(0, 10);
+
+/** Only these scenarios (a change that adds one need not record every other again). */
+const only = process.argv.includes('--only')
+  ? new Set(process.argv[process.argv.indexOf('--only') + 1]!.split(','))
+  : null;
 
 type Scenario = (ctx: { created: (id: string) => void; client: Client }) => Promise<void>;
 
@@ -95,7 +100,7 @@ async function heldOrder(
     orderId,
     type: 'standard',
     customerId: c.id,
-    items: [{ sku, quantity }, ...skus.map((s) => ({ sku: s, quantity: 1 }))],
+    items: [...(quantity > 0 ? [{ sku, quantity }] : []), ...skus.map((s) => ({ sku: s, quantity: 1 }))],
     policy: { paymentTimeoutMs: 60_000, autoConfirmAfterMs: 2000, afterSalesWindowMs: 3000, ...policy },
   };
   await client.workflow.executeUpdateWithStart(createOrderUpdate, {
@@ -131,6 +136,21 @@ const scenarios: Record<string, Scenario> = {
     const order = await heldOrder(created, client, 'tok_ok', 1, { fulfilment: 'warehouse' }, [other]);
     await waitForOrder(order.id, order.c, (o) => o.deliveredAt !== undefined, 30_000);
     await until(order.id, order.c, 'COMPLETED');
+  },
+  // A parcel the carrier could not deliver, returned to its sender: restocked there and refunded.
+  'warehouse-returned-to-sender': async ({ created, client }) => {
+    const east = `east-${randomUUID().slice(0, 8)}`;
+    await call('PUT', `/v1/locations/${east}`, { as: merchant, body: { name: 'East', priority: 0 } });
+    await fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${east}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ failDelivery: true }),
+    });
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 0 });
+    await call('PUT', `/v1/products/${sku}/stock/${east}`, { as: merchant, body: { onHand: 5 } });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [sku]);
+    await until(order.id, order.c, 'REFUNDED');
   },
   // By hand, in two parcels.
   'standard-shipped-in-parcels': async ({ created }) => {
@@ -464,6 +484,7 @@ async function main() {
     log: () => undefined,
   });
   process.env.TEST_API_URL = stack.apiUrl;
+  process.env.WAREHOUSE_URL = stack.warehouseUrl;
   const cli = findTemporalCli(process.env.TEMPORAL_CLI_PATH);
   if (!cli) throw new Error('the Temporal CLI is needed to export histories');
   const connection = await Connection.connect({ address: stack.temporalAddress });
@@ -471,6 +492,7 @@ async function main() {
   try {
     mkdirSync(OUT, { recursive: true });
     for (const [name, scenario] of Object.entries(scenarios)) {
+      if (only && !only.has(name)) continue;
       const roots: string[] = [];
       await scenario({ created: (id) => roots.push(id), client });
       // The scenario's workflows: its orders and their children (ids start with the order id, or are returns of it).
@@ -487,7 +509,8 @@ async function main() {
       for (const id of ids) {
         const description = await client.workflow.getHandle(id).describe();
         if (description.status.name === 'RUNNING') throw new Error(`${name}: ${id} still running`);
-        const file = path.join(OUT, `${tag}--${name}--${description.type}--${id}.json`);
+        // Ids may hold `:` (a fulfilment's): not in file names.
+        const file = path.join(OUT, `${tag}--${name}--${description.type}--${id.replace(/:/g, '_')}.json`);
         // The CLI writes the proto-JSON that historyFromJSON (and the Web UI's download) reads.
         const json = execFileSync(
           cli,

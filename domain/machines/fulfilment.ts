@@ -83,8 +83,9 @@ function refundsIn(
   returns: boolean,
 ): TransitionDef<FulfilmentState, FulfilmentAction>[] {
   return [
-    { from: state, action: 'refund', to: state, by: staff, effect: 'refundItems' },
-    { from: state, action: 'refund_all', to: 'REFUNDED', by: staff, effect: 'refundItems' },
+    // The system refunds a parcel the carrier could not deliver (returned to its sender).
+    { from: state, action: 'refund', to: state, by: [...staff, 'system'], effect: 'refundItems' },
+    { from: state, action: 'refund_all', to: 'REFUNDED', by: [...staff, 'system'], effect: 'refundItems' },
     ...(returns
       ? ([
           { from: state, action: 'request_return', to: state, by: ['customer'], effect: 'openReturn' },

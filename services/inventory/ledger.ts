@@ -195,15 +195,21 @@ export async function soldNotRestocked(db: Knex, orderId: string): Promise<Stock
 
 /**
  * Puts sold goods back on hand (a cancel before shipping, a received return) where they were sold
- * from, best-ranked location first, never more than was sold.
+ * from: at `location` first when the goods are known to be back there (a parcel returned to its
+ * sender), then best-ranked first; never more than was sold.
  */
 export async function restock(
   trx: Knex.Transaction,
   orderId: string,
   lines: StockLine[],
   tag: string,
+  location?: string,
 ): Promise<void> {
-  for (const units of inLockOrder(takeFrom(await soldAt(trx, orderId), lines))) {
+  const sold = await soldAt(trx, orderId);
+  const places = location
+    ? [...sold.filter((p) => p.location === location), ...sold.filter((p) => p.location !== location)]
+    : sold;
+  for (const units of inLockOrder(takeFrom(places, lines))) {
     if (await record(trx, 'restock', units, orderId, `${orderId}:restock:${tag}`))
       await move(trx, units, { onHand: units.quantity });
   }

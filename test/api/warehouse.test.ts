@@ -211,3 +211,23 @@ test('cancelled after the hand-off: the warehouse is asked to stop, then the mon
     { location: s, onHand: 3, reserved: 0, available: 3 },
   ]);
 }, 40_000);
+
+test('a parcel the carrier cannot deliver goes back to its sender: stock back there, the customer refunded', async () => {
+  const f = await location('wfail', 1, { failDelivery: true });
+  const sku = uniqueSku('wf');
+  await stocked(sku, { [f]: 3 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 2 }]);
+  const done = await waitForOrder(id, owner, (o) => o.status === 'REFUNDED', 30_000, services.apiUrl);
+  expect(done.history.at(-1)).toMatchObject({
+    from: 'SHIPPED',
+    action: 'refund_all',
+    to: 'REFUNDED',
+    actor: 'system',
+    reason: 'returned to sender',
+  });
+  expect(done.shipments).toEqual([expect.objectContaining({ location: f, status: 'delivery_failed' })]);
+  expect(done.amounts.refunded).toBe(done.amounts.paid);
+  expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([
+    { location: f, onHand: 3, reserved: 0, available: 3 },
+  ]);
+}, 45_000);

@@ -517,12 +517,39 @@ export class OrderEntity {
         ...(all ? { deliveredAt: at } : {}),
       });
     }
-    if (record.status === 'delivery_failed')
+    if (record.status === 'delivery_failed') {
+      // Returned to its sender: the units are on hand there again, and the customer is refunded for them.
+      const parcel = shipments.find((s) => s.id === record.id);
+      const refundId = `rts-${record.id}`;
+      const request: ActionRequest = {
+        action: 'refund',
+        actor: { id: 'system', role: 'support' },
+        reason: 'returned to sender',
+        refund: { refundId, items: parcel?.items ?? [] },
+      };
+      const resolved = resolveAction(this.machine, order, request, 'system', unitsHeld(this.openReturns));
+      if (
+        parcel &&
+        'action' in resolved &&
+        decide(this.machine, order.status, resolved.action, 'system').ok &&
+        patched('return-to-sender')
+      ) {
+        await store.restockItems({
+          orderId: order.id,
+          items: parcel.items,
+          tag: refundId,
+          location: record.location,
+        });
+        this.order = { ...order, fulfilments, shipments };
+        await this.apply(resolved.action, 'system', request, 'returned to sender');
+        return;
+      }
       return this.recordFact('delivery_failed', record.location, {
         fulfilments,
         shipments,
         attention: { code: 'delivery_failed', detail: record.location, at },
       });
+    }
     if (record.status === 'refused')
       return this.recordFact('fulfilment_refused', record.location, {
         fulfilments,

@@ -24,6 +24,12 @@ export function describeForSupport(machine: OrderMachine, order: OrderState, unt
           .map((a) => `${a.location} (${a.items.map((i) => `${i.sku} × ${i.quantity}`).join(', ')})`)
           .join('; ')}.`
       : '',
+    order.fulfilments?.length
+      ? `Fulfilment: ${order.fulfilments.map((f) => `${f.location} ${f.status}`).join(', ')}.`
+      : '',
+    order.shipments?.length
+      ? `Parcels: ${order.shipments.map((s) => `${s.location ?? 'by hand'} ${s.status}`).join(', ')}.`
+      : '',
     order.attention
       ? `**Needs support:** ${order.attention.code} (${order.attention.detail}) since ${order.attention.at}.`
       : '',
