@@ -3,6 +3,9 @@ import type { Knex } from 'knex';
 import { fulfilmentId, type FulfilmentRecord } from '../domain/fulfilment';
 import type { LineQuantity } from '../domain/order';
 import { recordFulfilment } from '../services/fulfilment/fulfilments';
+import { BusinessRuleError } from '../domain/errors';
+import type { LocationAllocation } from '../domain/order';
+import { allocationOf, commitAll, reservedBy, reserve, writeOff } from '../services/inventory/ledger';
 import type { Warehouse } from '../services/warehouse/warehouse';
 
 export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: Warehouse }) {
@@ -12,11 +15,17 @@ export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: 
      * lost answer finds the first request. Recorded as requested first, so a request stuck at the
      * warehouse shows among the stalled ones.
      */
-    async requestFulfilment(args: { orderId: string; location: string; items: LineQuantity[] }) {
+    async requestFulfilment(args: {
+      orderId: string;
+      location: string;
+      items: LineQuantity[];
+      round?: number;
+    }) {
       if (!warehouse) throw new Error('no warehouse is configured (WAREHOUSE_URL)');
-      const id = fulfilmentId(args.orderId, args.location);
-      await recordFulfilment(db, { id, ...args, status: 'requested' }, new Date().toISOString());
-      const record = await warehouse.request({ id, ...args });
+      const { round, ...request } = args;
+      const id = fulfilmentId(args.orderId, args.location, round);
+      await recordFulfilment(db, { id, ...request, status: 'requested' }, new Date().toISOString());
+      const record = await warehouse.request({ id, ...request });
       await recordFulfilment(db, record, new Date().toISOString());
       return record;
     },
@@ -33,6 +42,28 @@ export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: 
           new Date().toISOString(),
         );
       return outcome;
+    },
+
+    /**
+     * A short pick at `location`: the missing units are written off there, then taken from other
+     * locations if any has them (reserved and sold at once: the order was paid). Answers where they
+     * went (null: nowhere had them) and the order's allocation now. One transaction; idempotent by `tag`.
+     */
+    async shortPicked(args: { orderId: string; location: string; missing: LineQuantity[]; tag: string }) {
+      return db.transaction(async (trx) => {
+        await writeOff(trx, args.orderId, args.location, args.missing, args.tag);
+        let moved: LocationAllocation[] | null = null;
+        try {
+          await trx.transaction(async (savepoint) => {
+            await reserve(savepoint, args.orderId, args.missing, `moved:${args.tag}`, [args.location]);
+            await commitAll(savepoint, args.orderId, `moved:${args.tag}`);
+          });
+          moved = await reservedBy(trx, args.orderId, `moved:${args.tag}`);
+        } catch (err) {
+          if (!(err instanceof BusinessRuleError && err.code === 'OUT_OF_STOCK')) throw err;
+        }
+        return { moved, allocation: await allocationOf(trx, args.orderId) };
+      });
     },
 
     /** The warehouse's news of a fulfilment, in the order center (a status only moves forward). */

@@ -29,7 +29,7 @@ import {
   type PaymentUpdate,
 } from '../workflows/messages';
 import { fulfilmentNewsSignal } from '../workflows/fulfilment/messages';
-import { fulfilmentWorkflowId, type FulfilmentRecord } from '../domain/fulfilment';
+import { workflowIdOf, type FulfilmentRecord } from '../domain/fulfilment';
 import {
   returnActionUpdate,
   type ReturnActionRequest,
@@ -160,9 +160,7 @@ export class OrderCommands {
   async fulfilmentNews(record: FulfilmentRecord): Promise<boolean> {
     try {
       await this.answered(() =>
-        this.client.workflow
-          .getHandle(fulfilmentWorkflowId(record.orderId, record.location))
-          .signal(fulfilmentNewsSignal, record),
+        this.client.workflow.getHandle(workflowIdOf(record)).signal(fulfilmentNewsSignal, record),
       );
       return true;
     } catch (err) {

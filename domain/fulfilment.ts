@@ -46,6 +46,29 @@ export const WAITING_FULFILMENT: readonly FulfilmentStatus[] = ['requested', 'ac
 
 export const isFulfilmentOver = (status: FulfilmentStatus) => FULFILMENT_RANK[status] === 6;
 
-/** The id a warehouse dedupes a request by, and the fulfilment's child workflow id after `<orderId>-fulfil-`. */
-export const fulfilmentId = (orderId: string, location: string) => `${orderId}:${location}`;
-export const fulfilmentWorkflowId = (orderId: string, location: string) => `${orderId}-fulfil-${location}`;
+/**
+ * The id a warehouse dedupes a request by, and the fulfilment's child workflow id. A location asked
+ * again for the same order (units moved there after a short pick elsewhere) is a later round.
+ */
+export const fulfilmentId = (orderId: string, location: string, round = 1) =>
+  round === 1 ? `${orderId}:${location}` : `${orderId}:${location}:${round}`;
+export const fulfilmentWorkflowId = (orderId: string, location: string, round = 1) =>
+  round === 1 ? `${orderId}-fulfil-${location}` : `${orderId}-fulfil-${location}-${round}`;
+
+/** The child workflow a warehouse's news of this fulfilment goes to. */
+export function workflowIdOf(record: Pick<FulfilmentRecord, 'id' | 'orderId' | 'location'>): string {
+  const prefix = `${record.orderId}:${record.location}:`;
+  const round = record.id.startsWith(prefix) ? Number(record.id.slice(prefix.length)) : 1;
+  return fulfilmentWorkflowId(record.orderId, record.location, Number.isSafeInteger(round) ? round : 1);
+}
+
+/** Units asked for less units picked, per sku: what a short pick left behind. */
+export function missingUnits(record: Pick<FulfilmentRecord, 'items' | 'picked'>) {
+  if (!record.picked) return [];
+  return record.items
+    .map((i) => ({
+      sku: i.sku,
+      quantity: i.quantity - (record.picked!.find((p) => p.sku === i.sku)?.quantity ?? 0),
+    }))
+    .filter((i) => i.quantity > 0);
+}

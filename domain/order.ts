@@ -234,7 +234,12 @@ export interface ActionRequest {
     fulfilment?: { id: string; location: string };
   };
   /** `refund`: these units (all that is left when omitted); the workflow decides whether that refunds the whole order. */
-  refund?: { refundId: string; items?: LineQuantity[] };
+  refund?: {
+    refundId: string;
+    items?: LineQuantity[];
+    /** false: the units are not put back on hand (written off already: a short pick). */
+    restock?: false;
+  };
   /** `request_return`: the units the customer sends back. */
   returnRequest?: { returnId: string; items: LineQuantity[] };
   /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */

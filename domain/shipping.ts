@@ -33,6 +33,8 @@ export function planParcel(
     return { ok: false, code: 'NOTHING_TO_SHIP', message: 'nothing is left to ship', details: {} };
   if (!items)
     return { ok: true, items: [...left].map(([sku, quantity]) => ({ sku, quantity })), completes: true };
+  if (items.length === 0)
+    return { ok: false, code: 'NOTHING_TO_SHIP', message: 'an empty parcel', details: {} };
   const wanted = new Map<string, number>();
   for (const i of items) {
     if (!Number.isSafeInteger(i.quantity) || i.quantity < 1)

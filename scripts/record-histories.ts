@@ -137,6 +137,34 @@ const scenarios: Record<string, Scenario> = {
     await waitForOrder(order.id, order.c, (o) => o.deliveredAt !== undefined, 30_000);
     await until(order.id, order.c, 'COMPLETED');
   },
+  // A warehouse short by one unit: sent from a spare location for one order, refunded for another.
+  'warehouse-short-pick': async ({ created, client }) => {
+    const short = `short-${randomUUID().slice(0, 8)}`;
+    const spare = `spare-${randomUUID().slice(0, 8)}`;
+    for (const [id, priority] of [
+      [short, 0],
+      [spare, 5],
+    ] as const)
+      await call('PUT', `/v1/locations/${id}`, { as: merchant, body: { name: id, priority } });
+    await fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${short}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ shortBy: 1 }),
+    });
+    const [moved, refunded] = [uniqueSku('h'), uniqueSku('h')];
+    for (const sku of [moved, refunded]) {
+      await putProduct(sku, { stock: 0 });
+      await call('PUT', `/v1/products/${sku}/stock/${short}`, { as: merchant, body: { onHand: 5 } });
+    }
+    await call('PUT', `/v1/products/${moved}/stock/${spare}`, { as: merchant, body: { onHand: 5 } });
+    const a = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [moved, moved]);
+    const b = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [
+      refunded,
+      refunded,
+    ]);
+    await until(a.id, a.c, 'COMPLETED');
+    await until(b.id, b.c, 'COMPLETED');
+  },
   // A parcel the carrier could not deliver, returned to its sender: restocked there and refunded.
   'warehouse-returned-to-sender': async ({ created, client }) => {
     const east = `east-${randomUUID().slice(0, 8)}`;

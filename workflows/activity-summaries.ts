@@ -47,6 +47,8 @@ export const activitySummaries: Describers = {
   openProduction: ({ kind }) => `open a ${kind === 'digital_code' ? 'digital delivery' : 'production'} job`,
   requestFulfilment: ({ location, items }) => `ask ${location} to send ${units(items)}`,
   recordFulfilment: ({ record }) => `record fulfilment ${record.id} as ${record.status}`,
+  shortPicked: ({ location, missing }) =>
+    `write off ${units(missing)} missing at ${location}, take them elsewhere`,
   cancelFulfilment: ({ location }) => `ask ${location} to stop its fulfilment (the order is cancelled)`,
 };
 

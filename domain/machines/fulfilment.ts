@@ -140,6 +140,15 @@ export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAct
     by: ['merchant', 'system'],
     effect: 'recordParcel',
   },
+  // Units a warehouse could not find, and no other location had, are refunded by the system.
+  {
+    from: 'PARTIALLY_SHIPPED',
+    action: 'refund',
+    to: 'PARTIALLY_SHIPPED',
+    by: ['system'],
+    effect: 'refundItems',
+  },
+  { from: 'PARTIALLY_SHIPPED', action: 'refund_all', to: 'REFUNDED', by: ['system'], effect: 'refundItems' },
   {
     from: 'PARTIALLY_SHIPPED',
     action: 'ship',

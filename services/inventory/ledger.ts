@@ -83,6 +83,8 @@ export async function reserve(
   orderId: string,
   lines: StockLine[],
   tag: string,
+  /** Locations not to take from (one that turned out short). */
+  exclude: string[] = [],
 ): Promise<void> {
   if (lines.length === 0) return;
   const opKey = `${orderId}:reserve:${tag}`;
@@ -95,6 +97,7 @@ export async function reserve(
       's.sku',
       lines.map((l) => l.sku),
     )
+    .whereNotIn('s.location_id', exclude)
     .orderBy([{ column: 's.sku' }, { column: 's.location_id' }])
     .forUpdate('s')
     .select('s.sku', 's.location_id', trx.raw('s.on_hand - s.reserved AS free'), 'l.priority');
@@ -230,6 +233,41 @@ export async function release(
     if (await record(trx, 'release', units, orderId, `${orderId}:release:${tag}`))
       await move(trx, units, { reserved: -units.quantity });
   }
+}
+
+/**
+ * A warehouse found fewer units than the ledger said: the missing ones are no longer this order's
+ * sale (restocked at `location`) and are written off there (an adjustment of minus as many), so on
+ * hand stays as it was and the books say what happened. Idempotent by `tag`.
+ */
+export async function writeOff(
+  trx: Knex.Transaction,
+  orderId: string,
+  location: string,
+  lines: StockLine[],
+  tag: string,
+): Promise<void> {
+  await restock(trx, orderId, lines, `writeoff:${tag}`, location);
+  for (const line of [...lines].sort((a, b) => (a.sku < b.sku ? -1 : 1))) {
+    const units = { sku: line.sku, location, quantity: -line.quantity };
+    if (await record(trx, 'adjust', units, orderId, `${orderId}:writeoff:${tag}`))
+      await move(trx, units, { onHand: -line.quantity });
+  }
+}
+
+/** What one reservation (by tag) took, per location. */
+export async function reservedBy(db: Knex, orderId: string, tag: string): Promise<LocationAllocation[]> {
+  const rows: { location_id: string; sku: string; quantity: number }[] = await db('stock_movements')
+    .where({ order_id: orderId, op_key: `${orderId}:reserve:${tag}` })
+    .orderBy(['location_id', 'sku'])
+    .select('location_id', 'sku', 'quantity');
+  const byLocation = new Map<string, StockLine[]>();
+  for (const r of rows)
+    byLocation.set(r.location_id, [
+      ...(byLocation.get(r.location_id) ?? []),
+      { sku: r.sku, quantity: r.quantity },
+    ]);
+  return [...byLocation].map(([location, items]) => ({ location, items }));
 }
 
 /** Sets a product's on-hand stock at one location (catalogue PUT), recording the difference as an adjustment. */

@@ -17,6 +17,7 @@ import {
   type As,
 } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
+import { auditStock } from '../../services/inventory/audit';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
 let services: OwnServices;
@@ -230,4 +231,52 @@ test('a parcel the carrier cannot deliver goes back to its sender: stock back th
   expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([
     { location: f, onHand: 3, reserved: 0, available: 3 },
   ]);
+}, 45_000);
+
+test('a short pick: the missing units are written off there and sent from another location that has them', async () => {
+  const [short, spare] = [await location('wshort', 1, { shortBy: 1 }), await location('wspare', 2)];
+  const sku = uniqueSku('wsp');
+  await stocked(sku, { [short]: 5, [spare]: 5 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 3 }]);
+  const done = await waitForOrder(id, owner, (o) => o.status === 'SHIPPED', 30_000, services.apiUrl);
+  expect(done.shipments.map((s: { location: string; items: unknown }) => [s.location, s.items])).toEqual([
+    [short, [{ sku, quantity: 2 }]],
+    [spare, [{ sku, quantity: 1 }]],
+  ]);
+  expect(done.history).toContainEqual(
+    expect.objectContaining({
+      action: 'short_pick',
+      reason: `${sku} × 1 short at ${short}, sent from ${spare}`,
+    }),
+  );
+  expect(done.amounts.refunded).toBe(0);
+  expect(done.fulfilments.map((f: { location: string }) => f.location)).toEqual([short, spare]);
+  // The books: 2 sold and 1 written off at the short location, 1 sold at the spare one.
+  const levels = (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations;
+  expect(levels).toEqual([
+    { location: short, onHand: 2, reserved: 0, available: 2 },
+    { location: spare, onHand: 4, reserved: 0, available: 4 },
+  ]);
+  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+}, 45_000);
+
+test('a short pick no other location can cover: the missing units are refunded and the rest ships', async () => {
+  const short = await location('wshort2', 1, { shortBy: 1 });
+  const sku = uniqueSku('wsr');
+  await stocked(sku, { [short]: 5 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 3 }]);
+  const done = await waitForOrder(id, owner, (o) => o.status === 'SHIPPED', 30_000, services.apiUrl);
+  expect(done.shipments).toEqual([
+    expect.objectContaining({ location: short, items: [{ sku, quantity: 2 }] }),
+  ]);
+  expect(done.items[0]).toMatchObject({ quantity: 3, refundedQuantity: 1 });
+  expect(done.amounts.refunded).toBe(1500);
+  expect(done.history).toContainEqual(
+    expect.objectContaining({
+      action: 'refund',
+      actor: 'system',
+      reason: `${sku} × 1 short at ${short}, refunded`,
+    }),
+  );
+  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
 }, 45_000);

@@ -7,6 +7,8 @@ export interface FulfilmentInput {
   orderId: string;
   location: string;
   items: LineQuantity[];
+  /** A location asked again for the same order (after a short pick elsewhere): 2, 3... */
+  round?: number;
 }
 
 /** The warehouse's news of this fulfilment (POST /v1/inbound/fulfilment), in the order it sent them. */

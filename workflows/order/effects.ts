@@ -396,7 +396,10 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
               plan,
               reason: request!.reason ?? source,
               source,
-              restock: source === 'refund' && ['PAID', 'IN_PRODUCTION'].includes(order.status),
+              restock:
+                source === 'refund' &&
+                request!.refund!.restock !== false &&
+                ['PAID', 'IN_PRODUCTION'].includes(order.status),
               at: new Date().toISOString(),
               ...(fromHold ? { fromHold: true } : {}),
             },

@@ -9,7 +9,9 @@ import {
   CancellationScope,
   ChildWorkflowFailure,
   getExternalWorkflowHandle,
+  ParentClosePolicy,
   patched,
+  startChild,
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -33,7 +35,13 @@ import {
 } from '../../domain/order';
 import { invalidInput, notNow } from '../../domain/refusals';
 import { needsReview } from '../../domain/review';
-import type { FulfilmentRecord } from '../../domain/fulfilment';
+import {
+  fulfilmentId,
+  fulfilmentWorkflowId,
+  missingUnits,
+  type FulfilmentRecord,
+} from '../../domain/fulfilment';
+import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { unshipped } from '../../domain/shipping';
 import type { ChargeOutcome } from '../../activities/payment';
 import { ROLES, type Actor } from '../../domain/roles';
@@ -478,28 +486,33 @@ export class OrderEntity {
     const at = new Date().toISOString();
     const units = (items: LineQuantity[]) => items.reduce((a, i) => a + i.quantity, 0);
     if (record.status === 'shipped') {
+      const missing = missingUnits(record);
+      if (missing.length > 0 && patched('short-pick')) await this.shortPick(record, missing, fulfilments);
       const request: ActionRequest = {
         action: 'ship',
         actor: { id: 'system', role: 'support' },
         shipment: {
           carrier: record.carrier ?? 'unknown',
           trackingNumber: record.trackingNumber ?? 'unknown',
-          items: record.picked ?? record.items,
+          items: (record.picked ?? record.items).filter((i) => i.quantity > 0),
           fulfilment: { id: record.id, location: record.location },
         },
       };
-      const resolved = resolveAction(this.machine, order, request, 'system', {});
-      if ('action' in resolved && decide(this.machine, order.status, resolved.action, 'system').ok) {
-        this.order = { ...order, fulfilments };
+      const now = this.current;
+      const shipped = now.fulfilments === order.fulfilments ? fulfilments : now.fulfilments;
+      const resolved = resolveAction(this.machine, now, request, 'system', {});
+      if ('action' in resolved && decide(this.machine, now.status, resolved.action, 'system').ok) {
+        this.order = { ...now, fulfilments: shipped };
         await this.apply(resolved.action, 'system', request, `parcel from ${record.location}`);
+        // Orders from before short picks were handled: support is asked.
         const short = record.picked && units(record.picked) < units(record.items);
-        if (short)
+        if (short && missing.length > 0 && !patched('short-pick'))
           await this.recordFact('short_pick', record.location, {
             attention: { code: 'short_pick', detail: record.location, at },
           });
         return;
       }
-      return this.recordFact('parcel_shipped', record.location, { fulfilments });
+      return this.recordFact('parcel_shipped', record.location, { fulfilments: shipped });
     }
     const shipments = (order.shipments ?? []).map((s) =>
       s.id === record.id &&
@@ -559,6 +572,66 @@ export class OrderEntity {
       return this.recordFact('fulfilment_accepted', record.location, { fulfilments });
     // Picked, packed, in transit: the order center's fulfilment rows say it; the order keeps it until its next record.
     this.order = { ...order, fulfilments, shipments };
+  }
+
+  /**
+   * A warehouse found fewer units than it held for this order: they are written off there and taken
+   * from another location if one has them (a fulfilment of its own, which ships them later); if
+   * none has, they are refunded. Either way the order's history says which.
+   */
+  private async shortPick(
+    record: FulfilmentRecord,
+    missing: LineQuantity[],
+    fulfilments: NonNullable<OrderState['fulfilments']>,
+  ): Promise<void> {
+    const order = this.current;
+    const { moved, allocation } = await store.shortPicked({
+      orderId: order.id,
+      location: record.location,
+      missing,
+      tag: record.id,
+    });
+    const what = missing.map((m) => `${m.sku} × ${m.quantity}`).join(', ');
+    if (moved) {
+      const added: NonNullable<OrderState['fulfilments']> = [];
+      for (const { location, items } of moved) {
+        const round = 1 + [...fulfilments, ...added].filter((f) => f.location === location).length;
+        await startChild(fulfilmentFlow, {
+          workflowId: fulfilmentWorkflowId(order.id, location, round),
+          args: [{ orderId: order.id, location, items, round }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+        });
+        added.push({ id: fulfilmentId(order.id, location, round), location, status: 'requested' });
+      }
+      return this.recordFact(
+        'short_pick',
+        `${what} short at ${record.location}, sent from ${moved.map((m) => m.location).join(', ')}`,
+        {
+          fulfilments: [...fulfilments, ...added],
+          allocation,
+        },
+      );
+    }
+    this.order = { ...order, fulfilments, allocation };
+    const request: ActionRequest = {
+      action: 'refund',
+      actor: { id: 'system', role: 'support' },
+      reason: `short pick at ${record.location}`,
+      refund: { refundId: `short-${record.id}`, items: missing, restock: false },
+    };
+    const resolved = resolveAction(
+      this.machine,
+      this.current,
+      request,
+      'system',
+      unitsHeld(this.openReturns),
+    );
+    if ('action' in resolved && decide(this.machine, this.current.status, resolved.action, 'system').ok)
+      await this.apply(resolved.action, 'system', request, `${what} short at ${record.location}, refunded`);
+    else
+      await this.recordFact('short_pick', record.location, {
+        attention: { code: 'short_pick', detail: record.location, at: new Date().toISOString() },
+      });
   }
 
   /** Something the order must say that is not a transition of its machine (a late payment refunded). */
