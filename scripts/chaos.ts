@@ -1,7 +1,9 @@
 /**
  * The chaos run (`npm run chaos`): a mixed load through the HTTP API while the worker is killed
  * (SIGKILL) every 15–30 s, the Temporal dev server is restarted once and PostgreSQL once; then
- * the system settles and the invariant checker (audit/invariants.ts) reads every store.
+ * the system settles and the invariant checker (audit/invariants.ts) reads every store. Stock is
+ * spread over two locations, so orders are allocated to one or both and the books are checked per
+ * location; one scenario ships in two parcels.
  * Prints its figures, writes docs/RELIABILITY.md with --report, exits non-zero on any violation.
  *   npm run chaos [-- --orders 2000 --concurrency 24 --capture on_shipment --report]
  */
@@ -170,6 +172,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const status = seen.status === 200 ? (seen.body.order.status as string) : `HTTP ${seen.status}`;
     tally(figures.shipsSkipped, status);
   };
+  // By hand in two parcels: one unit, then the rest (PARTIALLY_SHIPPED between).
+  const shipInParcels: Step = async ({ id, who, sku }) => {
+    if (!(await until(id, who, ['IN_PRODUCTION'], 60_000)))
+      return void tally(figures.shipsSkipped, 'parcels');
+    await call(
+      'POST',
+      `/v1/orders/${id}/ship`,
+      merchant,
+      { carrier: 'x', trackingNumber: 'p1', items: [{ sku, quantity: 1 }] },
+      `ship1-${id}`,
+    );
+    await call(
+      'POST',
+      `/v1/orders/${id}/ship`,
+      merchant,
+      { carrier: 'x', trackingNumber: 'p2' },
+      `ship2-${id}`,
+    );
+  };
   // 3-D Secure: the customer's browser finishes the step on the provider's page (through its outages).
   const payWith3ds: Step = async ({ id, who }) => {
     const reply = await call(
@@ -226,18 +247,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     bank_transfer: [pay('tok_async_ok'), ship, confirm],
     three_ds: [payWith3ds, ship],
     paid_after_cancel: [pay('tok_async_ok'), cancel],
+    shipped_in_parcels: [pay('tok_ok'), shipInParcels, confirm],
   };
   const names = Object.keys(SCENARIOS);
 
   try {
+    // Stock at two locations, half each: orders are allocated to one or both, and the books are
+    // checked per location.
+    const east = `chaos-east-${randomUUID().slice(0, 6)}`;
+    await call('PUT', `/v1/locations/${east}`, merchant, { name: 'Chaos east', priority: 1 });
     for (const [i, sku] of skus.entries()) {
       await call('PUT', `/v1/products/${sku}`, merchant, {
         name: sku,
         price: 1000 + i * 250,
         currency: 'USD',
         kind: 'physical',
-        stock: Math.ceil(options.orders / 2),
+        stock: Math.ceil(options.orders / 4),
         inventoryStrategy: i % 2 ? 'on_payment' : 'on_order',
+      });
+      await call('PUT', `/v1/products/${sku}/stock/${east}`, merchant, {
+        onHand: Math.ceil(options.orders / 4),
       });
     }
     await call('PUT', `/v1/promotions/${coupon}`, merchant, {

@@ -34,6 +34,7 @@ test('nothing is lost or doubled when everything crashes under load', async () =
     'bank_transfer',
     'three_ds',
     'paid_after_cancel',
+    'shipped_in_parcels',
   ]) {
     expect(figures.scenarios[scenario]).toBeGreaterThan(0);
   }
