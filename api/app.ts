@@ -6,7 +6,7 @@ import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { authSettings, type Config } from '../config';
+import { authSettings, registersSearchAttributes, type Config } from '../config';
 import { describeError } from '../db/errors';
 import type { Db } from '../db/knex';
 import { DomainError, NotFoundError } from '../domain/errors';
@@ -20,6 +20,7 @@ import { ApiMetrics } from './metrics';
 import { docsPage } from './docs-page';
 import { openApiDocument } from './openapi';
 import { OrderCommands } from './order-commands';
+import { SearchAttributeGuard } from './search-attributes';
 import { problemMiddleware, sendProblem, STATUSES } from './problem';
 import { isSecured, mountRoutes, type RouteDeps } from './route';
 import { ROUTES } from './routes';
@@ -29,6 +30,8 @@ export interface AppDeps {
   db: Db;
   temporal: Client;
   logger?: Logger;
+  /** Default: checked (and registered when allowed) on the client's connection. */
+  searchAttributes?: SearchAttributeGuard;
 }
 
 /** 429 problem+json, from either limit. */
@@ -48,6 +51,11 @@ export function createApp({
   db,
   temporal,
   logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT),
+  searchAttributes = new SearchAttributeGuard(
+    temporal.connection,
+    config.TEMPORAL_NAMESPACE,
+    registersSearchAttributes(config),
+  ),
 }: AppDeps) {
   const auth = authSettings(config);
   const app = express();
@@ -99,7 +107,13 @@ export function createApp({
     res.type('html').send(docsPage());
   });
 
-  const deps: RouteDeps = { config, db, temporal, commands: new OrderCommands(temporal, config, metrics) };
+  const deps: RouteDeps = {
+    config,
+    db,
+    temporal,
+    searchAttributes,
+    commands: new OrderCommands(temporal, config, metrics, searchAttributes),
+  };
   // Health checks, outside /v1: no token, no rate limit.
   mountRoutes(
     app,

@@ -1,11 +1,12 @@
 /** API process entry: `node --import tsx api/main.ts` (npm start runs it for you). */
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
-import { authSettings, ConfigError, loadConfigOrExit } from '../config';
+import { authSettings, ConfigError, loadConfigOrExit, registersSearchAttributes } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createDb } from '../db/knex';
 import { createApp } from './app';
 import { createLogger } from './logging';
+import { SearchAttributeGuard, SearchAttributesMissing } from './search-attributes';
 
 async function main() {
   const config = loadConfigOrExit();
@@ -27,9 +28,25 @@ async function main() {
     dataConverter: dataConverterFor(config),
   });
   const logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
-  const server = createApp({ config, db, temporal, logger }).listen(config.PORT, config.API_HOST, () => {
-    logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');
-  });
+  // The namespace's search attributes, checked (and registered when allowed) at start.
+  const searchAttributes = new SearchAttributeGuard(
+    connection,
+    config.TEMPORAL_NAMESPACE,
+    registersSearchAttributes(config),
+  );
+  searchAttributes
+    .check()
+    .then((missing) => {
+      if (missing.length) logger.warn(new SearchAttributesMissing(missing).message);
+    })
+    .catch(() => logger.warn('Temporal did not answer at start: search attributes are checked at readiness'));
+  const server = createApp({ config, db, temporal, logger, searchAttributes }).listen(
+    config.PORT,
+    config.API_HOST,
+    () => {
+      logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');
+    },
+  );
 
   const stop = () => {
     server.close(async () => {

@@ -15,6 +15,7 @@ import type { Config } from '../config';
 import { ConflictError, FailureType } from '../domain/errors';
 import { decide } from '../domain/machine';
 import type { ApiMetrics } from './metrics';
+import type { SearchAttributeGuard } from './search-attributes';
 import { machineFor, type OrderType } from '../domain/machines';
 import type { Quote } from '../services/orders/quote-order';
 import type { ActionRequest, OrderPolicy, OrderState, ShippingAddress, LineQuantity } from '../domain/order';
@@ -57,6 +58,7 @@ export class OrderCommands {
     private readonly client: Client,
     private readonly config: Config,
     private readonly metrics?: ApiMetrics,
+    private readonly searchAttributes?: SearchAttributeGuard,
   ) {}
 
   private policy(type: OrderType): OrderPolicy {
@@ -84,6 +86,8 @@ export class OrderCommands {
   }
 
   async create(command: CreateOrderCommand): Promise<OrderState> {
+    // A namespace without the order's search attributes would refuse the start: a 503 that names them.
+    await this.searchAttributes?.ensure();
     const orderId = command.orderId ?? newOrderId();
     const input: OrderWorkflowInput = {
       orderId,

@@ -2,6 +2,7 @@
  * The one error middleware: domain errors, validation errors, Temporal failures and outages
  * become application/problem+json (RFC 9457). Routes contain no try/catch.
  */
+import { SearchAttributesMissing } from './search-attributes';
 import {
   ServiceError,
   WorkflowNotFoundError,
@@ -151,6 +152,9 @@ export function toProblem(err: unknown): Problem {
         'the order did not answer in time (its workers may be down); the action may still take effect: retry with the same Idempotency-Key, or read the order before retrying',
       retryAfter: 5,
     };
+  // Our own words: which attributes, and the command that adds them.
+  if (err instanceof SearchAttributesMissing)
+    return { status: 503, title: titleOf(503), detail: err.message, retryAfter: 60 };
   if (isOutage(err)) return { status: 503, title: titleOf(503), detail: UNAVAILABLE, retryAfter: 5 };
   return { status: 500, title: titleOf(500), detail: 'unexpected error' };
 }

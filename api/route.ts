@@ -12,6 +12,7 @@ import type { Db } from '../db/knex';
 import type { Role } from '../domain/roles';
 import { principalOf, requireRole, type Principal } from './auth';
 import type { OrderCommands } from './order-commands';
+import type { SearchAttributeGuard } from './search-attributes';
 import { route as catching } from './problem';
 
 export type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
@@ -24,6 +25,7 @@ export interface RouteDeps {
   db: Db;
   temporal: Client;
   commands: OrderCommands;
+  searchAttributes: SearchAttributeGuard;
 }
 
 type Shape = Record<string, ZodTypeAny>;

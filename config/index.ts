@@ -43,6 +43,10 @@ const schema = z.object({
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_API_KEY: optionalText,
+  // Whether the API registers the order search attributes the namespace lacks, at start. Unset: yes on
+  // a server you run, no on Temporal Cloud (an API key, or a *.tmprl.cloud address), whose namespaces
+  // are changed through its own tools; then a missing one keeps the API unready, naming it.
+  TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: z.enum(['true', 'false']).optional(),
   TEMPORAL_TLS_CERT: optionalText,
   TEMPORAL_TLS_KEY: optionalText,
   // Server-authenticated TLS without a client certificate; a private CA and server name if needed.
@@ -196,6 +200,13 @@ export interface AuthSettings {
   maxLifetimeMs: number;
   issuer?: string;
   audience?: string;
+}
+
+/** TEMPORAL_REGISTER_SEARCH_ATTRIBUTES, or its default: yes unless the cluster is Temporal Cloud. */
+export function registersSearchAttributes(config: Config): boolean {
+  if (config.TEMPORAL_REGISTER_SEARCH_ATTRIBUTES)
+    return config.TEMPORAL_REGISTER_SEARCH_ATTRIBUTES === 'true';
+  return !config.TEMPORAL_API_KEY && !/\.tmprl\.cloud(:\d+)?$/.test(config.TEMPORAL_ADDRESS ?? '');
 }
 
 export function authSettings(config: Config): AuthSettings {

@@ -71,6 +71,8 @@ export async function startTemporalDevServer(options: {
   headless?: boolean;
   extraArgs?: string[];
   log?: (line: string) => void;
+  /** false: a namespace without the order search attributes (a cluster nobody prepared). */
+  searchAttributes?: boolean;
 }): Promise<RunningTemporal> {
   if (options.dbFile) await mkdir(path.dirname(options.dbFile), { recursive: true });
   const args = [
@@ -85,10 +87,9 @@ export async function startTemporalDevServer(options: {
     ...(options.headless ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...(options.namespace !== 'default' ? ['--namespace', options.namespace] : []),
-    ...Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => [
-      '--search-attribute',
-      `${name}=${type}`,
-    ]),
+    ...Object.entries(options.searchAttributes === false ? {} : SEARCH_ATTRIBUTE_TYPES).flatMap(
+      ([name, type]) => ['--search-attribute', `${name}=${type}`],
+    ),
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,4 +1,5 @@
 /** Liveness and readiness, for load balancers and orchestrators: no token. */
+import { SearchAttributesMissing } from '../search-attributes';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
 
@@ -38,16 +39,21 @@ export const healthRoutes: Route[] = [
     open: true,
     ok: [[200], res.health],
     errors: [503],
-    async handle({ res: reply }, { db, temporal }) {
+    async handle({ res: reply }, { db, temporal, searchAttributes }) {
       const [database, temporalOk] = await Promise.all([
         answers(() => db.raw('select 1')),
         answers(() => temporal.workflowService.getSystemInfo({})),
       ]);
-      const ready = database && temporalOk;
+      // A namespace without the order search attributes cannot take orders: not ready, and why.
+      const missing = temporalOk ? await searchAttributes.check().catch(() => null) : null;
+      const ready = database && temporalOk && missing?.length === 0;
       if (!ready) reply.setHeader('Retry-After', '5');
-      reply
-        .status(ready ? 200 : 503)
-        .json({ status: ready ? 'ready' : 'unavailable', postgres: database, temporal: temporalOk });
+      reply.status(ready ? 200 : 503).json({
+        status: ready ? 'ready' : 'unavailable',
+        postgres: database,
+        temporal: temporalOk,
+        ...(missing?.length ? { searchAttributes: new SearchAttributesMissing(missing).message } : {}),
+      });
     },
   }),
 ];
