@@ -18,6 +18,7 @@ import * as m012 from './012_orders_authorized';
 import * as m013 from './013_order_center_lists';
 import * as m014 from './014_stock_locations';
 import * as m015 from './015_fulfilments';
+import * as m016 from './016_shipments_tracking';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -35,6 +36,7 @@ const migrations: Record<string, Knex.Migration> = {
   '013_order_center_lists': m013,
   '014_stock_locations': m014,
   '015_fulfilments': m015,
+  '016_shipments_tracking': m016,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

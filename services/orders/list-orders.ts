@@ -98,7 +98,9 @@ export function whereOrders(db: Knex, q: Knex.QueryBuilder, query: OrderFilters)
       w
         .where('o.id', 'like', prefix)
         .orWhere('o.customer_id', text)
-        .orWhereRaw(`o.details->'shipment'->>'trackingNumber' = ?`, [text]),
+        .orWhereRaw(`o.details->'shipment'->>'trackingNumber' = ?`, [text])
+        // Any parcel's, through the parcels' containment index.
+        .orWhereRaw(`o.details->'shipments' @> ?::jsonb`, [JSON.stringify([{ trackingNumber: text }])]),
     );
   }
   return q;

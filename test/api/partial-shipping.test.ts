@@ -21,9 +21,11 @@ test('parcels by hand: part, then the rest; more than is left is a 422 that chan
   ).toBe(200);
   await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION');
 
+  // Tracking numbers of this test's own, so a search finds only its order.
+  const [first1Z, lastJD] = [`1Z-${id.slice(-10)}`, `JD-${id.slice(-10)}`];
   const first = await call('POST', `/v1/orders/${id}/ship`, {
     as: merchant,
-    body: { carrier: 'UPS', trackingNumber: '1Z1', items: [{ sku: x, quantity: 2 }] },
+    body: { carrier: 'UPS', trackingNumber: first1Z, items: [{ sku: x, quantity: 2 }] },
   });
   expect(first.status).toBe(200);
   expect(first.body.order).toMatchObject({
@@ -33,7 +35,7 @@ test('parcels by hand: part, then the rest; more than is left is a 422 that chan
         location: null,
         items: [{ sku: x, quantity: 2 }],
         carrier: 'UPS',
-        trackingNumber: '1Z1',
+        trackingNumber: first1Z,
         status: 'shipped',
       },
     ],
@@ -41,6 +43,9 @@ test('parcels by hand: part, then the rest; more than is left is a 422 that chan
   expect((await call('GET', `/v1/orders/${id}`, { as: owner })).body.order.statusLabel).toBe(
     'Partly on its way',
   );
+  // Either parcel's tracking number finds the order.
+  const tracked = await call('GET', `/v1/orders?q=${first1Z}`, { as: merchant });
+  expect(tracked.body.items.map((o: { id: string }) => o.id)).toEqual([id]);
 
   const tooMany = await call('POST', `/v1/orders/${id}/ship`, {
     as: merchant,
@@ -58,7 +63,7 @@ test('parcels by hand: part, then the rest; more than is left is a 422 that chan
   // The rest, named or not: the order is shipped, with both parcels.
   const rest = await call('POST', `/v1/orders/${id}/ship`, {
     as: merchant,
-    body: { carrier: 'DHL', trackingNumber: 'JD2' },
+    body: { carrier: 'DHL', trackingNumber: lastJD },
   });
   expect(rest.status).toBe(200);
   expect(rest.body.order.status).toBe('SHIPPED');
@@ -69,7 +74,9 @@ test('parcels by hand: part, then the rest; more than is left is a 422 that chan
       { sku: y, quantity: 1 },
     ],
   ]);
-  expect(rest.body.order.shipment).toEqual({ carrier: 'DHL', trackingNumber: 'JD2' });
+  expect(rest.body.order.shipment).toEqual({ carrier: 'DHL', trackingNumber: lastJD });
+  const byFirst = await call('GET', `/v1/orders?q=${first1Z}`, { as: merchant });
+  expect(byFirst.body.items.map((o: { id: string }) => o.id)).toEqual([id]);
   expect(rest.body.order.history.map((h: { action: string }) => h.action)).toEqual([
     'place',
     'pay',
