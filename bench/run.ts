@@ -179,7 +179,8 @@ async function main() {
       section = label;
       const started = performance.now();
       const ids = await pool(sizes.orders, sizes.concurrency, async (i) => {
-        const who: Caller = { role: 'customer', id: `bench-${label}-${i}` };
+        // A token's sub is printable ASCII without spaces (api/auth.ts): the label's words joined.
+        const who: Caller = { role: 'customer', id: `bench-${label.replace(/[^A-Za-z0-9]+/g, '-')}-${i}` };
         const id = (await api.call('POST', '/v1/orders', who, { items: [{ sku, quantity: 1 }] })).body.order
           .id as string;
         await api.call('POST', `/v1/orders/${id}/pay`, who, { paymentToken: 'tok_ok' });
