@@ -15,7 +15,8 @@ import { toFulfilmentRecord } from '../../services/warehouse/http-warehouse';
 import { pendingPaymentIds } from '../../services/orders/read-order';
 import { sendProblem, STATUSES } from '../problem';
 import * as res from '../response-schemas';
-import { defineRoute, type Route } from '../route';
+import { defineRoute, type Route, type RouteDeps } from '../route';
+import type { Config } from '../../config';
 import { fulfilmentEvent, paymentEvent } from '../schemas';
 
 /** The body, once its signature verified and it parsed as JSON; otherwise the problem is sent and null returned. */
@@ -58,76 +59,87 @@ function verifiedJson(
 
 const signed = z.object({ [SIGNATURE_HEADER]: z.string().max(300) });
 
-export const inboundRoutes: Route[] = [
-  defineRoute({
-    id: 'paymentEvents',
+/**
+ * One sender's signed events: verified, parsed, acted on once per event id (a duplicate is
+ * answered and not acted on), then recorded. `act` answers the order the event was about.
+ */
+function signedEventsRoute<B extends z.ZodType<{ id: string; type: string }>>(spec: {
+  id: string;
+  path: string;
+  summary: string;
+  roles: string;
+  body: B;
+  source: string;
+  secret: (config: Config) => string | undefined;
+  setting: string;
+  act: (event: z.output<B>, deps: RouteDeps) => Promise<string | null>;
+}): Route {
+  return defineRoute({
+    id: spec.id,
     method: 'post',
-    path: '/v1/inbound/payments',
-    summary: "The payment provider's events (signed: `x-signature: t=<unix>,v1=<HMAC-SHA256 of t.body>`)",
-    roles: 'the payment provider, by signature',
+    path: spec.path,
+    summary: spec.summary,
+    roles: spec.roles,
     open: true,
     raw: true,
     headers: signed,
-    body: paymentEvent,
+    body: spec.body,
     ok: [[200], res.received],
     errors: [400, 503],
-    async handle({ req, res: reply }, { config, db, commands }) {
+    async handle({ req, res: reply }, deps) {
+      const { config, db } = deps;
       const json = verifiedJson(
         req,
         reply,
-        config.PAYMENT_WEBHOOK_SECRET,
+        spec.secret(config),
         config.PAYMENT_WEBHOOK_TOLERANCE,
-        'PAYMENT_WEBHOOK_SECRET',
+        spec.setting,
       );
       if (json === null) return;
-      const event = paymentEvent.parse(json);
-      if (await alreadyReceived(db, 'payments', event.id))
+      const event = spec.body.parse(json);
+      if (await alreadyReceived(db, spec.source, event.id))
         return void reply.json({ received: true, duplicate: true });
+      const orderId = await spec.act(event, deps);
+      await recordReceived(db, { source: spec.source, eventId: event.id, type: event.type, orderId });
+      reply.json({ received: true, duplicate: false });
+    },
+  });
+}
+
+export const inboundRoutes: Route[] = [
+  signedEventsRoute({
+    id: 'paymentEvents',
+    path: '/v1/inbound/payments',
+    summary: "The payment provider's events (signed: `x-signature: t=<unix>,v1=<HMAC-SHA256 of t.body>`)",
+    roles: 'the payment provider, by signature',
+    body: paymentEvent,
+    source: 'payments',
+    secret: (config) => config.PAYMENT_WEBHOOK_SECRET,
+    setting: 'PAYMENT_WEBHOOK_SECRET',
+    async act(event, { db, commands }) {
       const update = chargeNewsOf(event);
       const orderId = event.data.object.metadata.order_id;
       // Only news of a charge the order waits for goes to its workflow (a charge it was answered
       // about needs none). A pending charge not yet recorded is found by the workflow's own asking.
       if (update && (await pendingPaymentIds(db, orderId)).includes(update.paymentId))
         await commands.paymentUpdate(orderId, update);
-      await recordReceived(db, { source: 'payments', eventId: event.id, type: event.type, orderId });
-      reply.json({ received: true, duplicate: false });
+      return orderId;
     },
   }),
-  defineRoute({
+  signedEventsRoute({
     id: 'fulfilmentEvents',
-    method: 'post',
     path: '/v1/inbound/fulfilment',
     summary:
       "The warehouse's and its carrier's events: accepted, picked, packed, shipped, in transit, delivered (signed like the payment provider's, with WAREHOUSE_WEBHOOK_SECRET)",
     roles: 'the warehouse, by signature',
-    open: true,
-    raw: true,
-    headers: signed,
     body: fulfilmentEvent,
-    ok: [[200], res.received],
-    errors: [400, 503],
-    async handle({ req, res: reply }, { config, db, commands }) {
-      const json = verifiedJson(
-        req,
-        reply,
-        config.WAREHOUSE_WEBHOOK_SECRET,
-        config.PAYMENT_WEBHOOK_TOLERANCE,
-        'WAREHOUSE_WEBHOOK_SECRET',
-      );
-      if (json === null) return;
-      const event = fulfilmentEvent.parse(json);
-      if (await alreadyReceived(db, 'warehouse', event.id))
-        return void reply.json({ received: true, duplicate: true });
-      const f = event.data.object;
+    source: 'warehouse',
+    secret: (config) => config.WAREHOUSE_WEBHOOK_SECRET,
+    setting: 'WAREHOUSE_WEBHOOK_SECRET',
+    async act(event, { commands }) {
       // A fulfilment whose workflow has ended (delivered, refused) has nothing more to hear.
-      await commands.fulfilmentNews(toFulfilmentRecord(f));
-      await recordReceived(db, {
-        source: 'warehouse',
-        eventId: event.id,
-        type: event.type,
-        orderId: f.order_id,
-      });
-      reply.json({ received: true, duplicate: false });
+      await commands.fulfilmentNews(toFulfilmentRecord(event.data.object));
+      return event.data.object.order_id;
     },
   }),
 ];

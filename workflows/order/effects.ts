@@ -264,7 +264,9 @@ async function cancel(
   let fulfilments = order.fulfilments;
   if (handedOff.length > 0 && patched('cancel-fulfilments')) {
     for (const f of handedOff) {
-      const outcome = await warehouse.cancelFulfilment({ orderId: order.id, location: f.location });
+      const outcome = await nonCancellable(() =>
+        warehouse.cancelFulfilment({ orderId: order.id, location: f.location }),
+      );
       if (outcome === 'too_late' && actor !== 'system')
         throw refuse(
           notNow('a parcel has already left the warehouse: return it once it arrives', order.status, []),

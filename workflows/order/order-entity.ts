@@ -547,12 +547,15 @@ export class OrderEntity {
         decide(this.machine, order.status, resolved.action, 'system').ok &&
         patched('return-to-sender')
       ) {
-        await store.restockItems({
-          orderId: order.id,
-          items: parcel.items,
-          tag: refundId,
-          location: record.location,
-        });
+        // Compensations finish even if the workflow is being cancelled.
+        await CancellationScope.nonCancellable(() =>
+          store.restockItems({
+            orderId: order.id,
+            items: parcel.items,
+            tag: refundId,
+            location: record.location,
+          }),
+        );
         this.order = { ...order, fulfilments, shipments };
         await this.apply(resolved.action, 'system', request, 'returned to sender');
         return;
@@ -585,22 +588,22 @@ export class OrderEntity {
     fulfilments: NonNullable<OrderState['fulfilments']>,
   ): Promise<void> {
     const order = this.current;
-    const { moved, allocation } = await store.shortPicked({
-      orderId: order.id,
-      location: record.location,
-      missing,
-      tag: record.id,
-    });
+    // The write-off and the units' new home are settled even if the workflow is being cancelled.
+    const { moved, allocation } = await CancellationScope.nonCancellable(() =>
+      store.shortPicked({ orderId: order.id, location: record.location, missing, tag: record.id }),
+    );
     const what = missing.map((m) => `${m.sku} × ${m.quantity}`).join(', ');
     if (moved) {
       const added: NonNullable<OrderState['fulfilments']> = [];
       for (const { location, items } of moved) {
         const round = 1 + [...fulfilments, ...added].filter((f) => f.location === location).length;
-        await startChild(fulfilmentFlow, {
-          workflowId: fulfilmentWorkflowId(order.id, location, round),
-          args: [{ orderId: order.id, location, items, round }],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-        });
+        await CancellationScope.nonCancellable(() =>
+          startChild(fulfilmentFlow, {
+            workflowId: fulfilmentWorkflowId(order.id, location, round),
+            args: [{ orderId: order.id, location, items, round }],
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+          }),
+        );
         added.push({ id: fulfilmentId(order.id, location, round), location, status: 'requested' });
       }
       return this.recordFact(
