@@ -31,9 +31,14 @@ export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: 
     },
 
     /** Asks the warehouse to stop a fulfilment (an order cancelled after the hand-off); recorded when it did. */
-    async cancelFulfilment(args: { orderId: string; location: string }): Promise<'cancelled' | 'too_late'> {
+    async cancelFulfilment(args: {
+      orderId: string;
+      location: string;
+      /** A later round's id (orders from before rounds were known name the location only). */
+      id?: string;
+    }): Promise<'cancelled' | 'too_late'> {
       if (!warehouse) throw new Error('no warehouse is configured (WAREHOUSE_URL)');
-      const id = fulfilmentId(args.orderId, args.location);
+      const id = args.id ?? fulfilmentId(args.orderId, args.location);
       const outcome = await warehouse.cancel(id);
       if (outcome === 'cancelled')
         await recordFulfilment(
@@ -42,6 +47,12 @@ export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: 
           new Date().toISOString(),
         );
       return outcome;
+    },
+
+    /** Asks the carrier to bring back a parcel that has left (its order was cancelled): where it stands. */
+    async recallFulfilment(args: { id: string }): Promise<FulfilmentRecord> {
+      if (!warehouse) throw new Error('no warehouse is configured (WAREHOUSE_URL)');
+      return warehouse.recall(args.id);
     },
 
     /**

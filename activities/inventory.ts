@@ -7,7 +7,9 @@ import {
   release,
   reserve,
   restock,
+  restockAllBut,
   soldNotRestocked,
+  writeOff,
   type StockLine,
 } from '../services/inventory/ledger';
 
@@ -43,10 +45,25 @@ export function inventoryActivities({ db }: { db: Knex }) {
     },
 
     /** Goods sold but not shipped go back on hand. */
-    async restockSold(args: { orderId: string; tag: string }): Promise<void> {
-      await db.transaction(async (trx) =>
-        restock(trx, args.orderId, await soldNotRestocked(trx, args.orderId), args.tag),
-      );
+    async restockSold(args: {
+      orderId: string;
+      tag: string;
+      /**
+       * Parcels asked back from the carrier: their units are restocked when they arrive, and what a
+       * short pick left out of them (`missing`) is written off where it was missing.
+       */
+      stillOut?: (LocationAllocation & { missing: StockLine[] })[];
+    }): Promise<void> {
+      await db.transaction(async (trx) => {
+        if (!args.stillOut)
+          return restock(trx, args.orderId, await soldNotRestocked(trx, args.orderId), args.tag);
+        // A short parcel's missing units stay out of this restock too: the write-off puts them back and takes them out.
+        const out = args.stillOut.map((o) => ({ location: o.location, items: [...o.items, ...o.missing] }));
+        await restockAllBut(trx, args.orderId, out, args.tag);
+        for (const { location, missing } of args.stillOut)
+          if (missing.length > 0)
+            await writeOff(trx, args.orderId, location, missing, `${args.tag}:${location}`);
+      });
     },
 
     /** Goods back in stock (a received return, units refunded before shipping), never more than sold. */

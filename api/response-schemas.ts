@@ -84,6 +84,10 @@ export const order = z
           carrier: z.string(),
           trackingNumber: z.string(),
           status: z.enum(['shipped', 'in_transit', 'delivered', 'delivery_failed']),
+          recalledAt: z
+            .string()
+            .optional()
+            .describe('the order was cancelled after this parcel left: asked back from the carrier then'),
         }),
       )
       .describe('every parcel that left, oldest first: shipped by hand (location null) or by a warehouse'),
@@ -111,7 +115,13 @@ export const order = z
     payments: z.array(payment),
     attention: z
       .object({
-        code: z.enum(['capture_failed', 'fulfilment_refused', 'short_pick', 'delivery_failed']),
+        code: z.enum([
+          'capture_failed',
+          'fulfilment_refused',
+          'short_pick',
+          'delivery_failed',
+          'recall_failed',
+        ]),
         detail: z.string(),
         at: z.string(),
       })

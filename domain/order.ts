@@ -121,9 +121,10 @@ export interface Attention {
   /**
    * `capture_failed`: a capture refused after shipment; `fulfilment_refused`: a warehouse refused
    * its part; `short_pick`: a warehouse found fewer units than it held; `delivery_failed`: the
-   * carrier could not deliver a parcel.
+   * carrier could not deliver a parcel; `recall_failed`: a parcel of a cancelled order was
+   * delivered before the carrier could bring it back (the customer has goods that were refunded).
    */
-  code: 'capture_failed' | 'fulfilment_refused' | 'short_pick' | 'delivery_failed';
+  code: 'capture_failed' | 'fulfilment_refused' | 'short_pick' | 'delivery_failed' | 'recall_failed';
   /** The provider's code, e.g. `charge_expired_for_capture`, or `no_answer`. */
   detail: string;
   at: string;
@@ -195,6 +196,8 @@ export interface Shipment {
   carrier: string;
   trackingNumber: string;
   status: 'shipped' | 'in_transit' | 'delivered' | 'delivery_failed';
+  /** The order was cancelled after this parcel left: it was asked back from the carrier then. */
+  recalledAt?: string;
 }
 
 export interface OrderState extends Placement {

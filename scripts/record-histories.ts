@@ -180,6 +180,32 @@ const scenarios: Record<string, Scenario> = {
     const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [sku]);
     await until(order.id, order.c, 'REFUNDED');
   },
+  // Cancelled while partly shipped: the other location is stopped, the parcel gone is recalled and restocked once back.
+  'warehouse-cancel-recalls-parcel': async ({ created, client }) => {
+    const sandbox = (location: string, switches: object) =>
+      fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${location}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(switches),
+      });
+    const [gone, slow] = [`gone-${randomUUID().slice(0, 8)}`, `slow-${randomUUID().slice(0, 8)}`];
+    const [x, y] = [uniqueSku('h'), uniqueSku('h')];
+    for (const [location, sku, priority] of [
+      [gone, x, 0],
+      [slow, y, 5],
+    ] as const) {
+      await call('PUT', `/v1/locations/${location}`, { as: merchant, body: { name: location, priority } });
+      await putProduct(sku, { stock: 0 });
+      await call('PUT', `/v1/products/${sku}/stock/${location}`, { as: merchant, body: { onHand: 5 } });
+    }
+    await sandbox(gone, { stallAfter: 'shipped' });
+    await sandbox(slow, { stallAfter: 'accepted' });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [x, y]);
+    await until(order.id, order.c, 'PARTIALLY_SHIPPED');
+    await call('POST', `/v1/orders/${order.id}/cancel`, { as: order.c, body: {} });
+    await sandbox(gone, {});
+    await client.workflow.getHandle(order.id).result();
+  },
   // By hand, in two parcels.
   'standard-shipped-in-parcels': async ({ created }) => {
     const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);

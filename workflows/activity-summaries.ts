@@ -38,7 +38,8 @@ export const activitySummaries: Describers = {
   releaseCoupon: () => 'give the coupon use back (refunded in full)',
   voidDeliveryCode: () => 'void the digital code (refunded in full)',
   refundAll: ({ reason }) => `refund everything paid (${reason})`,
-  restockSold: ({ tag }) => `put the sold stock back (${tag})`,
+  restockSold: ({ tag, stillOut }) =>
+    `put the sold stock back (${tag})${stillOut?.length ? `, but for ${stillOut.length} parcel(s) still out` : ''}`,
   refundAmount: ({ amount, refundId }) => `refund ${amount} (${refundId})`,
   restockItems: ({ items, tag }) => `restock ${units(items)} (${tag})`,
   recordRefund: ({ refundId, plan }) => `record refund ${refundId} of ${plan.amount}`,
@@ -50,6 +51,7 @@ export const activitySummaries: Describers = {
   shortPicked: ({ location, missing }) =>
     `write off ${units(missing)} missing at ${location}, take them elsewhere`,
   cancelFulfilment: ({ location }) => `ask ${location} to stop its fulfilment (the order is cancelled)`,
+  recallFulfilment: ({ id }) => `ask the carrier to bring parcel ${id} back (the order is cancelled)`,
 };
 
 /** The proxy, with each call's summary filled in (a call site's own options still win). */

@@ -149,6 +149,14 @@ export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAct
     effect: 'refundItems',
   },
   { from: 'PARTIALLY_SHIPPED', action: 'refund_all', to: 'REFUNDED', by: ['system'], effect: 'refundItems' },
+  // What has not left is stopped; parcels with the carrier are asked back (workflows/order/effects.ts).
+  {
+    from: 'PARTIALLY_SHIPPED',
+    action: 'cancel',
+    to: 'CANCELLED',
+    by: [...anyone, 'system'],
+    effect: 'refundAndRelease',
+  },
   {
     from: 'PARTIALLY_SHIPPED',
     action: 'ship',

@@ -1,9 +1,10 @@
 /**
  * The sandbox warehouse service's HTTP API, as a third-party logistics provider's: a fulfilment
  * request per location and order (created once per id: a retry answers with the first), read
- * back one by one or per order, cancelled while it has not shipped (409 `too_late` after).
+ * back one by one or per order, cancelled while it has not shipped (409 `too_late` after), and
+ * once shipped, recalled from the carrier (it comes back instead of being delivered).
  * Per-location switches make it behave as warehouses do on a bad day:
- *   PUT /v1/sandbox/locations/:id { refuse, shortBy, loseAnswer, failDelivery, stallAfter }.
+ *   PUT /v1/sandbox/locations/:id { refuse, shortBy, loseAnswer, failDelivery, stallAfter, holdNews }.
  * Steps happen over time (./main.ts), each an event posted, signed, to the client's endpoint.
  * The same process is the sandbox's code vendor for digital goods: POST /v1/codes (once per id),
  * GET /v1/codes/:id, POST /v1/codes/:id/void.
@@ -92,6 +93,18 @@ export function sandboxWarehouseApp(books: Books) {
     }),
   );
 
+  // Only a parcel that has left can be recalled; one still in the building is cancelled instead.
+  app.post(
+    '/v1/fulfilments/:id/recall',
+    handle(async (req, res) => {
+      const row = await books.recall(String(req.params.id));
+      if (!row) return error(res, 404, 'not_found', 'no such fulfilment');
+      if (!['shipped', 'in_transit', 'delivered', 'delivery_failed'].includes(row.status))
+        return error(res, 409, 'not_shipped', `the fulfilment is ${row.status}`);
+      res.json(fulfilmentView(row));
+    }),
+  );
+
   // The code vendor: digital goods' codes, issued once per id, voided when the goods are refunded.
   const codeView = (row: CodeRow) => ({
     id: row.id,
@@ -141,6 +154,7 @@ export function sandboxWarehouseApp(books: Books) {
         ...(body.loseAnswer === true ? { loseAnswer: true } : {}),
         ...(body.failDelivery === true ? { failDelivery: true } : {}),
         ...(body.stallAfter ? { stallAfter: body.stallAfter } : {}),
+        ...(body.holdNews === true ? { holdNews: true } : {}),
       };
       await books.setSwitches(location, switches);
       res.json({ location, switches });

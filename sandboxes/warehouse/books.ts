@@ -26,6 +26,8 @@ export interface FulfilmentRow {
   status: FulfilmentStatus;
   carrier: string | null;
   tracking_number: string | null;
+  /** Asked back from the carrier after it shipped (its order was cancelled): it ends `delivery_failed`, back at its location. */
+  recalled_at: Date | null;
   next_step_at: Date;
   created_at: Date;
   updated_at: Date;
@@ -53,6 +55,8 @@ export interface Switches {
   failDelivery?: boolean;
   /** Steps stop after this one: the fulfilment stalls. */
   stallAfter?: Step;
+  /** The location's news is held back (its events wait): the client hears nothing until it is switched off. */
+  holdNews?: boolean;
 }
 
 export async function ensureSchema(db: Knex): Promise<void> {
@@ -100,6 +104,11 @@ export async function ensureSchema(db: Knex): Promise<void> {
       t.index(['delivered_at', 'next_attempt_at']);
     });
   }
+  // Added after the first books were made: sandbox databases from before gain it.
+  if (!(await db.schema.hasColumn('warehouse_fulfilments', 'recalled_at')))
+    await db.schema.alterTable('warehouse_fulfilments', (t) => {
+      t.timestamp('recalled_at', { useTz: true });
+    });
 }
 
 export class Books {
@@ -201,6 +210,20 @@ export class Books {
     });
   }
 
+  /**
+   * A parcel already with the carrier is asked back: it comes back to its location instead of
+   * being delivered (`delivery_failed`). Asking again changes nothing; a parcel already delivered
+   * stays so (the answer says `delivered`). Undefined when there is no such fulfilment.
+   */
+  async recall(id: string): Promise<FulfilmentRow | undefined> {
+    await this.db('warehouse_fulfilments')
+      .where({ id })
+      .whereIn('status', ['shipped', 'in_transit'])
+      .whereNull('recalled_at')
+      .update({ recalled_at: this.db.fn.now(), updated_at: this.db.fn.now() });
+    return this.get(id);
+  }
+
   /** Takes every due fulfilment one step further, each with its event, in one transaction apiece. */
   async advanceDue(): Promise<void> {
     const due: FulfilmentRow[] = await this.db('warehouse_fulfilments')
@@ -219,7 +242,8 @@ export class Books {
         if (!current) return;
         const next = STEPS[STEPS.indexOf(current.status as Step) + 1]!;
         const change: Record<string, unknown> = {
-          status: next === 'delivered' && switches.failDelivery ? 'delivery_failed' : next,
+          status:
+            next === 'delivered' && (switches.failDelivery || current.recalled_at) ? 'delivery_failed' : next,
           next_step_at: new Date(Date.now() + this.stepMs),
           updated_at: trx.fn.now(),
         };
@@ -256,11 +280,20 @@ export class Books {
     await trx('warehouse_events').insert({ id, fulfilment_id: row.id, payload: JSON.stringify(payload) });
   }
 
-  /** Undelivered events, oldest first, per fulfilment in order: a later one waits for an earlier one. */
+  /**
+   * Undelivered events, oldest first, per fulfilment in order: a later one waits for an earlier one.
+   * A location whose news is held back (`holdNews`) keeps its events.
+   */
   async eventsDue(): Promise<{ id: string; payload: unknown }[]> {
     return this.db('warehouse_events as e')
       .whereNull('e.delivered_at')
       .andWhere('e.next_attempt_at', '<=', new Date())
+      .whereNotExists(
+        this.db('warehouse_fulfilments as f')
+          .join('warehouse_switches as s', 's.location', 'f.location')
+          .whereRaw('f.id = e.fulfilment_id')
+          .whereRaw(`(s.switches->>'holdNews')::boolean`),
+      )
       .whereNotExists(
         this.db('warehouse_events as earlier')
           .whereRaw('earlier.fulfilment_id = e.fulfilment_id')
@@ -299,6 +332,7 @@ export function fulfilmentView(row: FulfilmentRow) {
     picked: row.picked,
     carrier: row.carrier,
     tracking_number: row.tracking_number,
+    recalled: row.recalled_at !== null && row.recalled_at !== undefined,
     created: Math.floor(new Date(row.created_at).getTime() / 1000),
   };
 }

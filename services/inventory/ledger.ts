@@ -219,6 +219,27 @@ export async function restock(
 }
 
 /**
+ * Puts back everything the order sold, except units still out at their location (a parcel asked
+ * back from the carrier: restocked there when it arrives). Idempotent by `tag`.
+ */
+export async function restockAllBut(
+  trx: Knex.Transaction,
+  orderId: string,
+  out: LocationAllocation[],
+  tag: string,
+): Promise<void> {
+  const kept = new Map<string, number>();
+  for (const { location, items } of out)
+    for (const i of items)
+      kept.set(`${i.sku} ${location}`, (kept.get(`${i.sku} ${location}`) ?? 0) + i.quantity);
+  for (const sold of inLockOrder(await soldAt(trx, orderId))) {
+    const units = { ...sold, quantity: sold.quantity - (kept.get(`${sold.sku} ${sold.location}`) ?? 0) };
+    if (units.quantity > 0 && (await record(trx, 'restock', units, orderId, `${orderId}:restock:${tag}`)))
+      await move(trx, units, { onHand: units.quantity });
+  }
+}
+
+/**
  * Gives back exactly these lines (bounded by what the order holds), from the worst-ranked location
  * first, so what stays is where the allocation would put it. Idempotent by `tag`.
  */

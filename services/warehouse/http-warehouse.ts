@@ -1,6 +1,7 @@
 /**
  * The warehouse adapter for the sandbox warehouse service (and any provider speaking its shape):
- * POST /v1/fulfilments with the request's id, GET /v1/fulfilments/:id. No answer, a 409, 429 or
+ * POST /v1/fulfilments with the request's id, GET /v1/fulfilments/:id, POST .../cancel and
+ * .../recall. No answer, a 409, 429 or
  * 5xx is a TransientWarehouseError (retried with the same id); another 4xx is a bug, never retried.
  */
 import type { LineQuantity } from '../../domain/order';
@@ -83,6 +84,11 @@ export class HttpWarehouse implements Warehouse {
       throw new TransientWarehouseError(`the warehouse answered ${res.status}`);
     if (res.status === 409) return 'too_late';
     throw new Error(`the warehouse refused the cancel: ${res.status}`);
+  }
+
+  async recall(id: string) {
+    const f = await this.call<Fulfilment>('POST', `/v1/fulfilments/${encodeURIComponent(id)}/recall`);
+    return toFulfilmentRecord(f!);
   }
 
   async get(id: string) {

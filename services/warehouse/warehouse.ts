@@ -20,6 +20,11 @@ export interface Warehouse {
   get(id: string): Promise<FulfilmentRecord | null>;
   /** Stopped if it has not left the building; `too_late` once it has (it stands). */
   cancel(id: string): Promise<'cancelled' | 'too_late'>;
+  /**
+   * A parcel that has left is asked back from the carrier: it comes back to its location
+   * (`delivery_failed` later) unless it was already delivered, which the answer's status says.
+   */
+  recall(id: string): Promise<FulfilmentRecord>;
 }
 
 /** No answer, or a hiccup: the outcome is unknown, and the same id is tried again. */

@@ -47,6 +47,11 @@ test('parcels by hand: part, then the rest; more than is left is a 422 that chan
   const tracked = await call('GET', `/v1/orders?q=${first1Z}`, { as: merchant });
   expect(tracked.body.items.map((o: { id: string }) => o.id)).toEqual([id]);
 
+  // Nobody can bring a parcel shipped by hand back: the customer returns it instead of cancelling.
+  const cancel = await call('POST', `/v1/orders/${id}/cancel`, { as: owner, body: {} });
+  expect(cancel.status).toBe(409);
+  expect(cancel.body.detail).toMatch(/shipped by hand/);
+
   const tooMany = await call('POST', `/v1/orders/${id}/ship`, {
     as: merchant,
     body: { carrier: 'UPS', trackingNumber: '1Z2', items: [{ sku: x, quantity: 2 }] },

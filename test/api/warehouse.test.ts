@@ -280,3 +280,134 @@ test('a short pick no other location can cover: the missing units are refunded a
   );
   for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
 }, 45_000);
+
+const historyOf = (o: { history: { action: string }[] }) => o.history.map((h) => h.action);
+
+test('cancelled while partly shipped: what has not left is stopped, the parcel already gone is recalled and restocked where it left from once back', async () => {
+  // One location ships and its parcel waits with the carrier; the other has not picked yet.
+  const [gone, slow] = [
+    await location('wgone', 1, { stallAfter: 'shipped' }),
+    await location('wslow', 2, { stallAfter: 'accepted' }),
+  ];
+  const [x, y] = [uniqueSku('wgx'), uniqueSku('wgy')];
+  await stocked(x, { [gone]: 5 });
+  await stocked(y, { [slow]: 5 });
+  const { id, owner } = await paidOrder([
+    { sku: x, quantity: 2 },
+    { sku: y, quantity: 1 },
+  ]);
+  await waitForOrder(id, owner, (o) => o.status === 'PARTIALLY_SHIPPED', 30_000, services.apiUrl);
+
+  const cancelled = await api('POST', `/v1/orders/${id}/cancel`, owner, { reason: 'changed my mind' });
+  expect(cancelled.status).toBe(200);
+  const order = cancelled.body.order;
+  expect(order.status).toBe('CANCELLED');
+  expect(order.amounts.refunded).toBe(order.amounts.paid);
+  expect(order.shipments).toEqual([
+    expect.objectContaining({
+      location: gone,
+      items: [{ sku: x, quantity: 2 }],
+      recalledAt: expect.any(String),
+    }),
+  ]);
+  expect(order.fulfilments).toContainEqual(expect.objectContaining({ location: slow, status: 'cancelled' }));
+  // What never left is back now; the recalled parcel's units only when it is.
+  const stockOf = async (sku: string) =>
+    (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations;
+  expect(await stockOf(y)).toEqual([{ location: slow, onHand: 5, reserved: 0, available: 5 }]);
+  expect(await stockOf(x)).toEqual([{ location: gone, onHand: 3, reserved: 0, available: 3 }]);
+  expect((await api('POST', `/v1/orders/${id}/cancel`, owner, {})).status).toBe(409);
+
+  // The carrier brings it back.
+  await warehouse(`/v1/sandbox/locations/${gone}`, { method: 'PUT', body: {} });
+  const back = await waitForOrder(
+    id,
+    owner,
+    (o) => historyOf(o).includes('parcel_returned'),
+    30_000,
+    services.apiUrl,
+  );
+  expect(back.status).toBe('CANCELLED');
+  expect(back.shipments[0]).toMatchObject({ status: 'delivery_failed', recalledAt: expect.any(String) });
+  expect(back.attention).toBeUndefined();
+  expect(await stockOf(x)).toEqual([{ location: gone, onHand: 5, reserved: 0, available: 5 }]);
+  for (const a of await auditStock(db, [x, y])) expect(a).toMatchObject({ balanced: true });
+  // Nothing is left to wait for: the order's workflow ends.
+  const temporal = await testTemporal();
+  try {
+    const handle = temporal.client.workflow.getHandle(id);
+    await expect(handle.result()).resolves.toMatchObject({ status: 'CANCELLED' });
+  } finally {
+    await temporal.close();
+  }
+}, 90_000);
+
+test('too late, and not heard yet: the cancel finds the parcel gone, recalls it, and writes off what its pick left short', async () => {
+  // The warehouse ships (one unit short) but its news is held back: the order still thinks it is in production.
+  const quiet = await location('wquiet', 1, { stallAfter: 'shipped', holdNews: true, shortBy: 1 });
+  const sku = uniqueSku('wq');
+  await stocked(sku, { [quiet]: 5 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 3 }]);
+  const deadline = Date.now() + 20_000;
+  let status = '';
+  while (status !== 'shipped' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    status = (await warehouse(`/v1/fulfilments?order_id=${id}`)).data?.[0]?.status ?? '';
+  }
+  expect(status).toBe('shipped');
+  expect((await api('GET', `/v1/orders/${id}`, owner)).body.order.status).toBe('IN_PRODUCTION');
+
+  const cancelled = await api('POST', `/v1/orders/${id}/cancel`, owner, {});
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body.order.status).toBe('CANCELLED');
+  expect(cancelled.body.order.shipments).toEqual([
+    expect.objectContaining({
+      location: quiet,
+      items: [{ sku, quantity: 2 }],
+      trackingNumber: expect.stringMatching(/^SBX/),
+      recalledAt: expect.any(String),
+    }),
+  ]);
+  const recalled = (await warehouse(`/v1/fulfilments?order_id=${id}`)).data[0];
+  expect(recalled).toMatchObject({ status: 'shipped', recalled: true });
+
+  await warehouse(`/v1/sandbox/locations/${quiet}`, { method: 'PUT', body: {} });
+  const back = await waitForOrder(
+    id,
+    owner,
+    (o) => historyOf(o).includes('parcel_returned'),
+    30_000,
+    services.apiUrl,
+  );
+  // The short pick re-allocated nothing for a cancelled order: 2 back on hand, the missing 1 written off.
+  expect(historyOf(back)).not.toContain('short_pick');
+  expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([
+    { location: quiet, onHand: 4, reserved: 0, available: 4 },
+  ]);
+  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+}, 90_000);
+
+test('a cancel is refused once part of the order was delivered, or a parcel shipped by hand has left', async () => {
+  // Delivered from one location, the other still picking.
+  const [fast, slow] = [await location('wfast', 1), await location('wlate', 2, { stallAfter: 'accepted' })];
+  const [x, y] = [uniqueSku('wdx'), uniqueSku('wdy')];
+  await stocked(x, { [fast]: 5 });
+  await stocked(y, { [slow]: 5 });
+  const { id, owner } = await paidOrder([
+    { sku: x, quantity: 1 },
+    { sku: y, quantity: 1 },
+  ]);
+  await waitForOrder(
+    id,
+    owner,
+    (o) => o.shipments?.some((s: { status: string }) => s.status === 'delivered'),
+    30_000,
+    services.apiUrl,
+  );
+  const refused = await api('POST', `/v1/orders/${id}/cancel`, owner, {});
+  expect(refused.status).toBe(409);
+  expect(refused.body.detail).toMatch(/delivered: return it/);
+  const after = (await api('GET', `/v1/orders/${id}`, owner)).body.order;
+  expect(after.status).toBe('PARTIALLY_SHIPPED');
+  expect(after.amounts.refunded).toBe(0);
+}, 60_000);

@@ -14,9 +14,21 @@ import {
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
 import type { Effect } from '../../domain/machine';
-import type { ActionRequest, LineQuantity, OrderPayment, OrderState, Shipment } from '../../domain/order';
+import type {
+  ActionRequest,
+  Attention,
+  LineQuantity,
+  OrderPayment,
+  OrderState,
+  Shipment,
+} from '../../domain/order';
 import { planParcel } from '../../domain/shipping';
-import { fulfilmentId, fulfilmentWorkflowId } from '../../domain/fulfilment';
+import {
+  fulfilmentId,
+  fulfilmentWorkflowId,
+  missingUnits,
+  type FulfilmentStatus,
+} from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { applyRefund, planRefund } from '../../domain/refunds';
 import type { ChargeOutcome } from '../../activities/payment';
@@ -24,7 +36,7 @@ import { payment, reconcile, store, warehouse } from '../activities';
 import { notNow } from '../../domain/refusals';
 import type { Actor } from '../../domain/roles';
 import { refuse } from '../refusals';
-import { cancelOrderFlow } from '../reverse/cancel-order';
+import { cancelOrderFlow, type CancelOrderInput } from '../reverse/cancel-order';
 import { modifyOrderFlow } from '../reverse/modify-order';
 import { refundOrderFlow } from '../reverse/refund-order';
 import { initialReturnRecord, returnOrderFlow } from '../reverse/return-order';
@@ -248,6 +260,60 @@ const declined = (code: string) =>
     details: [{ code }],
   });
 
+/**
+ * An order cancelled after the hand-off: each warehouse still holding its part is asked to stop.
+ * A parcel that has already left is asked back from the carrier (recalled): it is restocked when
+ * it arrives, not now, and the order keeps it in `shipments` with `recalledAt`. One delivered
+ * before the recall reached the carrier is flagged for support.
+ */
+async function stopFulfilments(order: OrderState) {
+  let fulfilments = order.fulfilments ?? [];
+  let shipments = order.shipments ?? [];
+  const stillOut: NonNullable<CancelOrderInput['stillOut']> = [];
+  let attention: Attention | undefined;
+  const at = new Date().toISOString();
+  const set = (id: string, status: FulfilmentStatus) =>
+    (fulfilments = fulfilments.map((x) => (x.id === id ? { ...x, status } : x)));
+  for (const f of order.fulfilments ?? []) {
+    if (f.status === 'refused' || f.status === 'cancelled') continue;
+    const known = shipments.find((s) => s.id === f.id);
+    if (known && known.status !== 'shipped' && known.status !== 'in_transit') continue;
+    if (!known) {
+      const outcome = await nonCancellable(() =>
+        warehouse.cancelFulfilment({ orderId: order.id, location: f.location, id: f.id }),
+      );
+      if (outcome === 'cancelled') {
+        set(f.id, 'cancelled');
+        continue;
+      }
+    }
+    const record = await nonCancellable(() => warehouse.recallFulfilment({ id: f.id }));
+    const sent = record.picked ?? record.items;
+    stillOut.push({
+      location: f.location,
+      items: known ? known.items : sent,
+      missing: known ? [] : missingUnits(record),
+    });
+    if (record.status === 'delivered') attention = { code: 'recall_failed', detail: f.location, at };
+    shipments = known
+      ? shipments.map((s) => (s.id === f.id ? { ...s, recalledAt: at } : s))
+      : [
+          ...shipments,
+          {
+            id: f.id,
+            location: f.location,
+            items: sent.filter((i) => i.quantity > 0),
+            carrier: record.carrier ?? 'unknown',
+            trackingNumber: record.trackingNumber ?? 'unknown',
+            // What the order has heard: the news of it moving on comes through the fulfilment.
+            status: 'shipped' as const,
+            recalledAt: at,
+          },
+        ];
+  }
+  return { fulfilments, shipments, stillOut, attention };
+}
+
 /** The cancel flow as a child workflow, so its steps show on their own in the Web UI. */
 async function cancel(
   order: OrderState,
@@ -256,36 +322,56 @@ async function cancel(
   actor: Actor = 'system',
 ): Promise<Changes> {
   const held = (order.amounts.authorized ?? 0) > 0;
-  // Handed to warehouses: each is asked to stop first. A parcel already gone refuses a person's
-  // cancel (the goods come back as a return); the system's own cancel goes on.
+  // Handed to warehouses: each is asked to stop first.
   const handedOff = (order.fulfilments ?? []).filter(
     (f) => f.status !== 'refused' && f.status !== 'cancelled',
   );
   let fulfilments = order.fulfilments;
+  const stopped: Changes = {};
+  let stillOut: CancelOrderInput['stillOut'];
   if (handedOff.length > 0 && patched('cancel-fulfilments')) {
-    for (const f of handedOff) {
-      const outcome = await nonCancellable(() =>
-        warehouse.cancelFulfilment({ orderId: order.id, location: f.location }),
-      );
-      if (outcome === 'too_late' && actor !== 'system')
-        throw refuse(
-          notNow('a parcel has already left the warehouse: return it once it arrives', order.status, []),
+    if (patched('cancel-recalls-parcels')) {
+      // A parcel already gone is asked back from the carrier.
+      const outcome = await stopFulfilments(order);
+      fulfilments = outcome.fulfilments;
+      stillOut = outcome.stillOut;
+      stopped.shipments = outcome.shipments;
+      if (outcome.attention) stopped.attention = outcome.attention;
+    } else {
+      // Orders from before recalls: a parcel already gone refused a person's cancel.
+      for (const f of handedOff) {
+        const outcome = await nonCancellable(() =>
+          warehouse.cancelFulfilment({ orderId: order.id, location: f.location }),
         );
-      if (outcome === 'cancelled')
-        fulfilments = (fulfilments ?? []).map((x) =>
-          x.id === f.id ? { ...x, status: 'cancelled' as const } : x,
-        );
+        if (outcome === 'too_late' && actor !== 'system')
+          throw refuse(
+            notNow('a parcel has already left the warehouse: return it once it arrives', order.status, []),
+          );
+        if (outcome === 'cancelled')
+          fulfilments = (fulfilments ?? []).map((x) =>
+            x.id === f.id ? { ...x, status: 'cancelled' as const } : x,
+          );
+      }
     }
   }
   const { refunded } = await nonCancellable(() =>
     executeChild(cancelOrderFlow, {
       workflowId: `${order.id}-cancel`,
-      args: [{ orderId: order.id, refund, reason, ...(held ? { voidAuthorizations: true } : {}) }],
+      args: [
+        {
+          orderId: order.id,
+          refund,
+          reason,
+          ...(held ? { voidAuthorizations: true } : {}),
+          ...(stillOut?.length ? { stillOut } : {}),
+        },
+      ],
     }),
   );
   const amounts = refund ? { ...order.amounts, refunded: order.amounts.refunded + refunded } : order.amounts;
-  // The cancel flow gave every unit back to where it came from.
+  // The cancel flow gave every unit back to where it came from (a recalled parcel's, once it is back).
   const stock: Changes = {
+    ...stopped,
     ...(order.allocation?.length ? { allocation: [] } : {}),
     ...(fulfilments !== order.fulfilments ? { fulfilments } : {}),
   };

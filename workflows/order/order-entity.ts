@@ -149,6 +149,21 @@ export class OrderEntity {
           actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'ship'),
         ),
       );
+    // Parcels a carrier can bring back are recalled by a cancel; one delivered, or one the merchant
+    // shipped by hand, cannot be: the customer returns those instead.
+    const away = (this.order.shipments ?? []).find(
+      (s) => s.status === 'delivered' || (s.location === null && s.status !== 'delivery_failed'),
+    );
+    if (request.action === 'cancel' && away)
+      throw refuse(
+        notNow(
+          away.status === 'delivered'
+            ? 'part of this order has been delivered: return it instead'
+            : 'a parcel shipped by hand has left: return it once it arrives',
+          this.order.status,
+          actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'cancel'),
+        ),
+      );
     // While a charge is pending, nothing may charge again or change what it pays for; a cancel may.
     if (this.pending && request.action !== 'cancel') {
       const decision = decide(this.machine, this.order.status, request.action, request.actor.role);
@@ -223,6 +238,13 @@ export class OrderEntity {
     const attention = this.order?.attention;
     if (attention?.detail !== 'no_answer' || !heldPayment(this.current)) return undefined;
     return Date.parse(attention.at) + (this.input.policy.captureRetryMs ?? 3_600_000);
+  }
+
+  /** Parcels of a cancelled order that the carrier is bringing back: the workflow restocks them when they arrive. */
+  get parcelsComingBack(): boolean {
+    return (this.order?.shipments ?? []).some(
+      (s) => s.recalledAt !== undefined && (s.status === 'shipped' || s.status === 'in_transit'),
+    );
   }
 
   /** A capture after shipment is still owed (it got no answer): the workflow stays open for it. */
@@ -487,7 +509,10 @@ export class OrderEntity {
     const units = (items: LineQuantity[]) => items.reduce((a, i) => a + i.quantity, 0);
     if (record.status === 'shipped') {
       const missing = missingUnits(record);
-      if (missing.length > 0 && patched('short-pick')) await this.shortPick(record, missing, fulfilments);
+      // A cancelled order's parcel found short had its missing units written off by the cancel.
+      const ended = () => isTerminal(this.machine, order.status) && patched('cancel-recalls-parcels');
+      if (missing.length > 0 && patched('short-pick') && !ended())
+        await this.shortPick(record, missing, fulfilments);
       const request: ActionRequest = {
         action: 'ship',
         actor: { id: 'system', role: 'support' },
@@ -520,6 +545,7 @@ export class OrderEntity {
         ? { ...s, status: record.status }
         : s,
     );
+    const recalled = shipments.find((s) => s.id === record.id)?.recalledAt !== undefined;
     if (record.status === 'delivered') {
       const all =
         unshipped({ items: order.items, shipments }).size === 0 &&
@@ -528,7 +554,22 @@ export class OrderEntity {
         fulfilments,
         shipments,
         ...(all ? { deliveredAt: at } : {}),
+        // Delivered before the carrier could bring it back: the customer has refunded goods.
+        ...(recalled ? { attention: { code: 'recall_failed' as const, detail: record.location, at } } : {}),
       });
+    }
+    if (record.status === 'delivery_failed' && recalled) {
+      // A cancelled order's parcel is back where it left from: its units are on hand there again.
+      const parcel = shipments.find((s) => s.id === record.id)!;
+      await CancellationScope.nonCancellable(() =>
+        store.restockItems({
+          orderId: order.id,
+          items: parcel.items,
+          tag: `rts-${record.id}`,
+          location: record.location,
+        }),
+      );
+      return this.recordFact('parcel_returned', record.location, { fulfilments, shipments });
     }
     if (record.status === 'delivery_failed') {
       // Returned to its sender: the units are on hand there again, and the customer is refunded for them.

@@ -59,13 +59,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     return { orderId: input.orderId, status: 'REJECTED' };
   }
 
-  // Open until the order ends, its returns are refunded, no charge is pending at the provider and
-  // no capture is owed.
+  // Open until the order ends, its returns are refunded, no charge is pending at the provider, no
+  // capture is owed and no recalled parcel is still on its way back.
   const open = () =>
     !isTerminal(machine, order.current.status) ||
     order.returnsToRefund.length > 0 ||
     order.paymentPending ||
-    order.captureOutstanding;
+    order.captureOutstanding ||
+    order.parcelsComingBack;
   while (open()) {
     if (order.settlements.length > 0) {
       const update = order.settlements.shift()!;

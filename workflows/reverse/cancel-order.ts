@@ -4,6 +4,7 @@
  * Every step is idempotent and the whole flow runs even if the order is being cancelled.
  */
 import { CancellationScope } from '@temporalio/workflow';
+import type { LineQuantity, LocationAllocation } from '../../domain/order';
 import { refunds, store } from '../activities';
 
 export interface CancelOrderInput {
@@ -12,6 +13,8 @@ export interface CancelOrderInput {
   reason: string;
   /** The order holds an authorisation (capture at shipment): it is voided. Absent on orders that never held one. */
   voidAuthorizations?: boolean;
+  /** Parcels that had left and were asked back: restocked when they arrive, not now. */
+  stillOut?: (LocationAllocation & { missing: LineQuantity[] })[];
 }
 
 export async function cancelOrderFlow(
@@ -26,7 +29,12 @@ export async function cancelOrderFlow(
       ? await refunds.voidAuthorizations({ orderId: input.orderId })
       : undefined;
     await store.releaseHolds({ orderId: input.orderId, tag: 'cancel' });
-    if (input.refund) await store.restockSold({ orderId: input.orderId, tag: 'cancel' });
+    if (input.refund)
+      await store.restockSold({
+        orderId: input.orderId,
+        tag: 'cancel',
+        ...(input.stillOut?.length ? { stillOut: input.stillOut } : {}),
+      });
     return { refunded, ...(voided !== undefined ? { voided } : {}) };
   });
 }
