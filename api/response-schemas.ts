@@ -88,6 +88,10 @@ export const order = z
             .string()
             .optional()
             .describe('the order was cancelled after this parcel left: asked back from the carrier then'),
+          returnedAt: z
+            .string()
+            .optional()
+            .describe('the carrier could not deliver it: back at its sender, and refunded, since then'),
         }),
       )
       .describe('every parcel that left, oldest first: shipped by hand (location null) or by a warehouse'),

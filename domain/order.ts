@@ -198,6 +198,8 @@ export interface Shipment {
   status: 'shipped' | 'in_transit' | 'delivered' | 'delivery_failed';
   /** The order was cancelled after this parcel left: it was asked back from the carrier then. */
   recalledAt?: string;
+  /** Back at its sender (the carrier could not deliver it) and refunded then: its units count as refunded, not shipped. */
+  returnedAt?: string;
 }
 
 export interface OrderState extends Placement {

@@ -206,6 +206,31 @@ const scenarios: Record<string, Scenario> = {
     await sandbox(gone, {});
     await client.workflow.getHandle(order.id).result();
   },
+  // One SKU from two locations: the first parcel comes back undelivered (refunded) before the second ships.
+  'warehouse-returned-while-partly-shipped': async ({ created, client }) => {
+    const sandbox = (location: string, switches: object) =>
+      fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${location}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(switches),
+      });
+    const [failing, later] = [`fail-${randomUUID().slice(0, 8)}`, `later-${randomUUID().slice(0, 8)}`];
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 0 });
+    for (const [location, priority] of [
+      [failing, 0],
+      [later, 5],
+    ] as const) {
+      await call('PUT', `/v1/locations/${location}`, { as: merchant, body: { name: location, priority } });
+      await call('PUT', `/v1/products/${sku}/stock/${location}`, { as: merchant, body: { onHand: 1 } });
+    }
+    await sandbox(failing, { failDelivery: true });
+    await sandbox(later, { stallAfter: 'packed' });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [sku, sku]);
+    await waitForOrder(order.id, order.c, (o) => o.amounts.refunded > 0, 30_000);
+    await sandbox(later, {});
+    await until(order.id, order.c, 'COMPLETED');
+  },
   // By hand, in two parcels.
   'standard-shipped-in-parcels': async ({ created }) => {
     const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);

@@ -245,6 +245,15 @@ test('every state a caller can hold an order in is covered, for every type, and 
   }
 });
 
+/**
+ * Allowed by the machine, refused by what the order holds: the matrix reaches PARTIALLY_SHIPPED
+ * by shipping a parcel by hand, and nobody can recall that parcel, so a cancel is a 409 (a
+ * warehouse's parcel is recalled instead: test/api/warehouse.test.ts).
+ */
+const GUARDED: Record<string, string> = {
+  'PARTIALLY_SHIPPED:cancel': 'a parcel shipped by hand has left',
+};
+
 test.each(cases)(
   '%s order in %s: each role and action does what the machine says',
   async (type, state) => {
@@ -281,6 +290,11 @@ test.each(cases)(
         .map(async ({ action, role, decision }) => {
           const order = await orderIn(type, state);
           const reply = await send(order, action, asRole(role, order.owner));
+          if (GUARDED[`${state}:${action}`]) {
+            expect({ action, role, status: reply.status }).toEqual({ action, role, status: 409 });
+            expect((await api('GET', `/v1/orders/${order.id}`, support)).body.order.status).toBe(state);
+            return;
+          }
           expect({ action, role, status: reply.status }).toEqual({ action, role, status: ROUTE[action].ok });
           const to = decision.ok ? decision.transition.to : '';
           const now = (await api('GET', `/v1/orders/${order.id}`, asRole(role, order.owner))).body.order;

@@ -411,3 +411,35 @@ test('a cancel is refused once part of the order was delivered, or a parcel ship
   expect(after.status).toBe('PARTIALLY_SHIPPED');
   expect(after.amounts.refunded).toBe(0);
 }, 60_000);
+
+test('a parcel returned to its sender while the rest has not shipped: refunded, and the rest still ships and is delivered', async () => {
+  // The same SKU from two locations: the first parcel cannot be delivered, the second waits to ship.
+  const [failing, later] = [
+    await location('wrts', 1, { failDelivery: true }),
+    await location('wrest', 2, { stallAfter: 'packed' }),
+  ];
+  const sku = uniqueSku('wrp');
+  await stocked(sku, { [failing]: 2, [later]: 1 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 3 }]);
+  const refunded = await waitForOrder(id, owner, (o) => o.amounts.refunded > 0, 30_000, services.apiUrl);
+  expect(refunded.status).toBe('PARTIALLY_SHIPPED');
+  expect(refunded.items[0]).toMatchObject({ quantity: 3, refundedQuantity: 2 });
+  expect(refunded.shipments).toEqual([
+    expect.objectContaining({ location: failing, status: 'delivery_failed', returnedAt: expect.any(String) }),
+  ]);
+  expect(refunded.attention).toBeUndefined();
+
+  await warehouse(`/v1/sandbox/locations/${later}`, { method: 'PUT', body: {} });
+  const done = await waitForOrder(id, owner, (o) => o.deliveredAt !== undefined, 30_000, services.apiUrl);
+  expect(done.status).toBe('SHIPPED');
+  expect(done.shipments.map((s: { location: string; status: string }) => [s.location, s.status])).toEqual([
+    [failing, 'delivery_failed'],
+    [later, 'delivered'],
+  ]);
+  expect(done.amounts.refunded).toBe(3000);
+  expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([
+    { location: failing, onHand: 2, reserved: 0, available: 2 },
+    { location: later, onHand: 0, reserved: 0, available: 0 },
+  ]);
+  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+}, 90_000);

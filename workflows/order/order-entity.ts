@@ -549,7 +549,7 @@ export class OrderEntity {
     if (record.status === 'delivered') {
       const all =
         unshipped({ items: order.items, shipments }).size === 0 &&
-        shipments.every((s) => s.status === 'delivered' || s.location === null);
+        shipments.every((s) => s.status === 'delivered' || s.location === null || s.returnedAt);
       return this.recordFact('parcel_delivered', record.location, {
         fulfilments,
         shipments,
@@ -597,7 +597,11 @@ export class OrderEntity {
             location: record.location,
           }),
         );
-        this.order = { ...order, fulfilments, shipments };
+        // Its units now count as refunded, not shipped: what is left to ship stays right.
+        const returned = patched('returned-parcel-refunded')
+          ? shipments.map((s) => (s.id === record.id ? { ...s, returnedAt: at } : s))
+          : shipments;
+        this.order = { ...order, fulfilments, shipments: returned };
         await this.apply(resolved.action, 'system', request, 'returned to sender');
         return;
       }
