@@ -52,8 +52,11 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
       total: row.total,
       paid: row.paid,
       refunded: row.refunded,
-      // Only orders that ever held a payment say so, as the workflow's own state does.
-      ...(Number(row.authorized) > 0 || row.details.payments?.some((p) => p.captureBefore)
+      // Only orders that ever held a payment say so, as the workflow's own state does (one whose
+      // hold was captured keeps what was released from it before).
+      ...(Number(row.authorized) > 0 ||
+      Number(row.released) > 0 ||
+      row.details.payments?.some((p) => p.captureBefore)
         ? { authorized: Number(row.authorized), released: Number(row.released) }
         : {}),
     },
