@@ -282,3 +282,48 @@ export const fulfilmentList = z.object({
     }),
   ),
 });
+
+export const webhook = z.object({
+  webhook: z.object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    active: z.boolean(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  }),
+});
+export const webhookList = z.object({ items: z.array(webhook.shape.webhook) });
+
+const delivery = z.object({
+  eventId: z.string(),
+  type: z.string(),
+  orderId: z.string(),
+  sequence: z.number().int().describe("the event's number within its order"),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  lastError: z.string().nullable().describe('what the last failed attempt met: a status, `timeout`...'),
+  nextAttemptAt: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+export const deliveryList = z.object({ items: z.array(delivery) });
+export const deliveryOne = z.object({ delivery });
+
+export const orderEvent = z
+  .object({
+    id: z.string().describe('stable: the `Webhook-Id` a receiver de-duplicates by'),
+    type: z.string(),
+    orderId: z.string(),
+    sequence: z
+      .number()
+      .int()
+      .describe('1, 2, 3... per order: a gap means an event the receiver has not seen'),
+    occurredAt: z.string(),
+    data: z
+      .object({ order: z.object({}).passthrough() })
+      .passthrough()
+      .describe('the order as it was then (and the transition, refund or return it announces)'),
+  })
+  .describe('an event, as a webhook delivers it');
+export const orderEventList = z.object({ items: z.array(orderEvent) });

@@ -1,6 +1,7 @@
 /** Request bodies and parameters of the contract (../shared/API.md), as zod schemas. */
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z, ZodError } from 'zod';
+import { EVENT_TYPES } from '../domain/events';
 import { ORDER_TYPES } from '../domain/machines';
 import { parseDuration } from '../domain/duration';
 import { isCurrency } from '../domain/money';
@@ -422,5 +423,37 @@ export const stalledQuery = z
         return ms;
       }),
     limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
+
+/** A webhook subscription (issue 22). The URL's address is checked by the route (services/webhooks/addresses.ts). */
+export const webhookIdParam = id;
+export const webhookBody = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[!-~]+$/, 'an http(s) URL of printable ASCII')
+      .refine((v) => URL.canParse(v), 'a URL'),
+    events: z
+      .array(z.enum([...EVENT_TYPES, '*']))
+      .min(1)
+      .max(EVENT_TYPES.length + 1)
+      .describe('event types, or `["*"]` for all of them'),
+    // The HMAC key deliveries are signed with: what the receiver verifies against. Never shown again.
+    secret: z
+      .string()
+      .min(16)
+      .max(200)
+      .regex(/^[!-~]+$/, 'printable ASCII without spaces'),
+    active: z.boolean().default(true),
+  })
+  .strict();
+export const eventIdParam = z.string().regex(/^evt_[0-9a-f]{32}$/, 'an event id (evt_ and 32 hex digits)');
+export const deliveriesQuery = z
+  .object({
+    status: z.enum(['pending', 'delivered', 'failed']).optional(),
+    orderId: orderIdParam.optional(),
+    limit: limitParam,
   })
   .strict();

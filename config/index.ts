@@ -143,6 +143,19 @@ const schema = z.object({
   CODEC_ALLOWED_ORIGINS: optionalText,
   // The worker's Prometheus endpoint (the SDK's metrics) on this port; unset: off.
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  // Webhooks out (PUT /v1/webhooks/:id): subscriber URLs on loopback or private networks are refused
+  // unless allowed (npm start and the tests allow them); each POST's time limit; how long a failing
+  // delivery is retried (then marked failed), backing off from WEBHOOK_BACKOFF, doubling, up to the max;
+  // how many POSTs the worker has in flight at once.
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  WEBHOOK_TIMEOUT: duration('10s'),
+  WEBHOOK_RETRY_FOR: duration('24h'),
+  WEBHOOK_BACKOFF: duration('1s'),
+  WEBHOOK_BACKOFF_MAX: duration('1h'),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   // Worker knobs (see README, Running at scale); unset: the SDK's defaults.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),

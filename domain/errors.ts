@@ -15,7 +15,8 @@ export type BusinessCode =
   | 'AMOUNT_TOO_LARGE'
   | 'PRESALE_WINDOW'
   | 'UNKNOWN_LINE'
-  | 'MODIFICATION_NOT_ALLOWED';
+  | 'MODIFICATION_NOT_ALLOWED'
+  | 'WEBHOOK_URL_REFUSED';
 
 /** ApplicationFailure types that cross the workflow boundary. */
 export const FailureType = {

@@ -19,6 +19,7 @@ import * as m013 from './013_order_center_lists';
 import * as m014 from './014_stock_locations';
 import * as m015 from './015_fulfilments';
 import * as m016 from './016_shipments_tracking';
+import * as m017 from './017_order_events_and_webhooks';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -37,6 +38,7 @@ const migrations: Record<string, Knex.Migration> = {
   '014_stock_locations': m014,
   '015_fulfilments': m015,
   '016_shipments_tracking': m016,
+  '017_order_events_and_webhooks': m017,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

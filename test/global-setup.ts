@@ -31,6 +31,12 @@ export default async function globalSetup(): Promise<void> {
     VIRTUAL_AFTER_SALES_WINDOW: '3s',
     // The sandbox warehouse takes each step (accept, pick, pack, ship, transit, deliver) this fast.
     WAREHOUSE_SANDBOX_STEP: '300ms',
+    // Webhook receivers under test listen on loopback, answer within a second or are retried soon
+    // (every worker process, the tests' own ones too, dispatches).
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_TIMEOUT: '1s',
+    WEBHOOK_BACKOFF: '100ms',
+    WEBHOOK_BACKOFF_MAX: '1s',
     // Tests reuse a few tokens for thousands of requests; the limit itself has its own test.
     RATE_LIMIT_PER_MINUTE: '1000000',
     RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',

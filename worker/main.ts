@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/knex';
 import { HttpPaymentProvider } from '../services/payment/http-provider';
 import { createOrderWorker } from './create-worker';
+import { startWebhookDispatcher } from './webhook-dispatcher';
 
 async function main() {
   const config = loadConfigOrExit();
@@ -25,8 +26,13 @@ async function main() {
   const payments = new HttpPaymentProvider(config.PAYMENT_PROVIDER_URL, config.PAYMENT_PROVIDER_TIMEOUT);
   const { worker, connection } = await createOrderWorker(config, db, payments);
   console.log(JSON.stringify({ msg: 'worker started', taskQueue: config.TASK_QUEUE, pid: process.pid }));
+  // The order center's events go out from here, beside the workflows that write them.
+  const dispatcher = startWebhookDispatcher(db, config, (msg) =>
+    console.error(JSON.stringify({ msg, pid: process.pid })),
+  );
   // The SDK's runtime stops the worker on SIGINT/SIGTERM; run() resolves once it has drained.
   await worker.run();
+  await dispatcher.stop();
   await connection.close();
   await db.destroy();
 }

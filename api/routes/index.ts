@@ -8,6 +8,7 @@ import { orderRoutes } from './orders';
 import { orderTypeRoutes } from './order-types';
 import { promotionRoutes } from './promotions';
 import { reverseFlowRoutes } from './reverse-flows';
+import { webhookRoutes } from './webhooks';
 
 export const ROUTES: readonly Route[] = [
   ...catalogueRoutes,
@@ -15,6 +16,7 @@ export const ROUTES: readonly Route[] = [
   ...orderRoutes,
   ...reverseFlowRoutes,
   ...fulfilmentRoutes,
+  ...webhookRoutes,
   ...orderTypeRoutes,
   ...inboundRoutes,
   ...healthRoutes,

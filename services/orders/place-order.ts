@@ -15,7 +15,9 @@ import type {
   PlaceOrderInput,
   Presale,
 } from '../../domain/order';
+import { transitionEvents } from '../../domain/events';
 import { priceOrder } from '../../domain/pricing';
+import { appendEvents } from '../events/outbox';
 import { allocationOf, reserve } from '../inventory/ledger';
 import { loadOrder } from './read-order';
 import { readPricing, type ProductRow } from './read-pricing';
@@ -106,8 +108,7 @@ export async function placeOrder(
     await trx('order_history').insert(
       history.map((h) => ({ order_id: input.orderId, ...h, reason: h.reason ?? null })),
     );
-
-    return {
+    const placement: Placement = {
       createdAt,
       currency,
       items,
@@ -116,8 +117,22 @@ export async function placeOrder(
       presale,
       paymentDeadline,
       allocation,
-      history,
     };
+    // The order as its first event shows it: what the workflow starts from.
+    const order = {
+      ...placement,
+      id: input.orderId,
+      type: input.type,
+      customerId: input.customerId,
+      status: initial,
+      couponCode: input.couponCode ?? null,
+      shippingAddress: input.shippingAddress ?? null,
+      shipment: null,
+      delivery: null,
+      updatedAt: createdAt,
+    };
+    await appendEvents(trx, input.orderId, transitionEvents(history[0]!, order), createdAt);
+    return { ...placement, history };
   });
 }
 

@@ -1,10 +1,13 @@
 /**
- * Writes one transition to PostgreSQL: the history row and the order's new snapshot, in one
- * statement. Idempotent and ordered by `seq`: a retry inserts nothing new, and a late retry of
- * an older transition never overwrites a newer snapshot.
+ * Writes one transition to PostgreSQL: the history row, the order's new snapshot and the events it
+ * announces (the outbox, with their deliveries), in one statement. Idempotent and ordered by
+ * `seq`: a retry inserts nothing new, and a late retry of an older transition never overwrites a
+ * newer snapshot; the events are written with the snapshot or not at all.
  */
 import type { Knex } from 'knex';
+import { transitionEvents } from '../../domain/events';
 import type { HistoryEntry, OrderState } from '../../domain/order';
+import { FAN_OUT_SQL, newEventId } from '../events/outbox';
 
 export type OrderSnapshot = Pick<
   OrderState,
@@ -53,6 +56,11 @@ export async function recordTransition(
     item.total,
     item.refundedQuantity,
   ]);
+  // The workflow passes its whole state; the events show the order as it is after this entry.
+  const events = transitionEvents(entry, {
+    ...(snapshot as Omit<OrderState, 'history' | 'id'>),
+    id: orderId,
+  }).map((e, i) => ({ n: i + 1, id: newEventId(), type: e.type, source: e.source, data: e.data }));
   const linesUpdate = lines.length
     ? `UPDATE order_items AS i
          SET quantity = v.quantity, discount = v.discount, total = v.total, refunded_quantity = v.refunded
@@ -69,9 +77,19 @@ export async function recordTransition(
        UPDATE orders
          SET status = ?, subtotal = ?, discount = ?, shipping = ?, total = ?, paid = ?, refunded = ?,
              authorized = ?, released = ?,
-             payment_deadline = ?, shipping_address = ?, details = ?, history_seq = ?, updated_at = ?
+             payment_deadline = ?, shipping_address = ?, details = ?, history_seq = ?, updated_at = ?,
+             event_seq = event_seq + ?
          WHERE id = ? AND history_seq < ?
-         RETURNING id
+         RETURNING id, event_seq
+     ), events AS (
+       INSERT INTO order_events (id, order_id, seq, type, source, occurred_at, data)
+       SELECT e.id, s.id, s.event_seq - ? + e.n, e.type, e.source, ?, e.data
+         FROM snapshot s
+         CROSS JOIN jsonb_to_recordset(?::jsonb) AS e(n int, id text, type text, source text, data jsonb)
+       ON CONFLICT DO NOTHING
+       RETURNING id, order_id, seq, type
+     ), deliveries AS (
+       ${FAN_OUT_SQL}
      )
      ${linesUpdate}`,
     [
@@ -108,8 +126,12 @@ export async function recordTransition(
       }),
       entry.seq,
       snapshot.updatedAt,
+      events.length,
       orderId,
       entry.seq,
+      events.length,
+      entry.at,
+      JSON.stringify(events),
       ...(lines.length ? [...lines.flat(), orderId] : []),
     ],
   );

@@ -1,6 +1,8 @@
 /** Returns and refunds as the order center records them. Idempotent writes, ordered by sequence. */
 import type { Knex } from 'knex';
+import { returnEvents } from '../../domain/events';
 import type { RefundPlan } from '../../domain/refunds';
+import { appendEvents, snapshotFor } from '../events/outbox';
 import type { ReturnRecord } from '../../domain/returns';
 
 export type { ReturnRecord };
@@ -19,12 +21,27 @@ export async function saveReturn(db: Knex, record: ReturnRecord): Promise<void> 
     created_at: record.createdAt,
     updated_at: record.updatedAt,
   };
-  // A retried or late write of an older step never overwrites a newer one.
-  await db('returns')
-    .insert(row)
-    .onConflict('id')
-    .merge()
-    .where('returns.history_seq', '<', record.history.length);
+  await db.transaction(async (trx) => {
+    // A retried or late write of an older step never overwrites a newer one.
+    const written = await trx('returns')
+      .insert(row)
+      .onConflict('id')
+      .merge()
+      .where('returns.history_seq', '<', record.history.length)
+      .returning('id');
+    if (written.length === 0) return;
+    const data = {
+      return: {
+        id: record.id,
+        status: record.status,
+        items: record.items,
+        reason: record.reason,
+        refundedAmount: record.refundedAmount,
+      },
+      order: await snapshotFor(trx, record.orderId),
+    };
+    await appendEvents(trx, record.orderId, returnEvents(record, data), record.updatedAt);
+  });
 }
 
 export async function loadReturn(db: Knex, id: string): Promise<ReturnRecord | null> {
@@ -53,19 +70,30 @@ export async function recordRefund(
   db: Knex,
   args: { refundId: string; orderId: string; source: string; plan: RefundPlan; reason: string; at: string },
 ): Promise<void> {
-  await db('order_refunds')
-    .insert({
-      id: args.refundId,
-      order_id: args.orderId,
-      source: args.source,
-      items: JSON.stringify(args.plan.lines),
-      shipping: args.plan.shipping,
-      amount: args.plan.amount,
-      reason: args.reason,
-      created_at: args.at,
-    })
-    .onConflict('id')
-    .ignore();
+  await db.transaction(async (trx) => {
+    const [row] = await trx('order_refunds')
+      .insert({
+        id: args.refundId,
+        order_id: args.orderId,
+        source: args.source,
+        items: JSON.stringify(args.plan.lines),
+        shipping: args.plan.shipping,
+        amount: args.plan.amount,
+        reason: args.reason,
+        created_at: args.at,
+      })
+      .onConflict('id')
+      .ignore()
+      .returning('*');
+    if (!row) return;
+    const data = { refund: refundFromRow(row), order: await snapshotFor(trx, args.orderId) };
+    await appendEvents(
+      trx,
+      args.orderId,
+      [{ type: 'refund.succeeded', source: `refund:${args.refundId}`, data }],
+      args.at,
+    );
+  });
 }
 
 /** A refund as the API shows it, or null. */

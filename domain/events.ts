@@ -1,0 +1,121 @@
+/**
+ * The events the order center announces (issue 22): their catalogue, which ones a recorded
+ * transition, a refund or a return step stands for, and the order's snapshot every event carries.
+ * Pure: the outbox (services/events) writes them in the statement that records what they announce.
+ */
+import { paymentStatusOf, paymentsView, type HistoryEntry, type OrderState } from './order';
+
+export const EVENT_TYPES = [
+  'order.created',
+  'order.status_changed',
+  'order.paid',
+  'order.cancelled',
+  'order.completed',
+  'order.refunded',
+  'shipment.shipped',
+  'shipment.delivered',
+  'shipment.returned',
+  'refund.succeeded',
+  'return.requested',
+  'return.approved',
+  'return.rejected',
+  'return.received',
+  'return.closed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** One event as the outbox writes it: `source` names what announced it, so a retry writes nothing twice. */
+export interface NewEvent {
+  type: EventType;
+  source: string;
+  data: Record<string, unknown>;
+}
+
+/** The order as every event shows it: what GET /v1/orders/:id shows, without history, labels or actions. */
+export function orderSnapshot(order: Omit<OrderState, 'history'>) {
+  return {
+    id: order.id,
+    type: order.type,
+    customerId: order.customerId,
+    status: order.status,
+    currency: order.currency,
+    items: order.items.map((i) => ({
+      sku: i.sku,
+      name: i.name,
+      quantity: i.quantity,
+      unitPrice: i.unitPrice,
+      discount: i.discount,
+      total: i.total,
+      refundedQuantity: i.refundedQuantity,
+    })),
+    // One shape whichever source answers (the workflow's state, the order center's row).
+    amounts: {
+      ...order.amounts,
+      authorized: order.amounts.authorized ?? 0,
+      released: order.amounts.released ?? 0,
+    },
+    discounts: order.discounts,
+    couponCode: order.couponCode,
+    shippingAddress: order.shippingAddress,
+    shipment: order.shipment,
+    shipments: order.shipments ?? [],
+    fulfilments: order.fulfilments ?? [],
+    ...(order.deliveredAt ? { deliveredAt: order.deliveredAt } : {}),
+    delivery: order.delivery,
+    presale: order.presale,
+    paymentDeadline: order.paymentDeadline,
+    paymentStatus: paymentStatusOf(order),
+    payments: paymentsView(order),
+    ...(order.attention ? { attention: order.attention } : {}),
+    allocation: order.allocation ?? [],
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
+}
+
+/** The role an actor acted in (`merchant:m1` → `merchant`): receivers learn the role, never a staff id. */
+const roleOf = (actor: string) => actor.split(':')[0]!;
+
+/** A recorded history entry's events: every transition, and what it means when it means more. */
+export function transitionEvents(entry: HistoryEntry, order: Omit<OrderState, 'history'>): NewEvent[] {
+  const data = {
+    transition: {
+      from: entry.from,
+      to: entry.to,
+      action: entry.action,
+      actor: roleOf(entry.actor),
+      ...(entry.reason ? { reason: entry.reason } : {}),
+    },
+    order: orderSnapshot(order),
+  };
+  const types: EventType[] = [];
+  if (entry.from === null) types.push('order.created');
+  else types.push('order.status_changed');
+  if (entry.from !== null && entry.to !== entry.from) {
+    if (entry.to === 'PAID') types.push('order.paid');
+    if (entry.to === 'CANCELLED') types.push('order.cancelled');
+    if (entry.to === 'COMPLETED') types.push('order.completed');
+    if (entry.to === 'REFUNDED') types.push('order.refunded');
+  }
+  if (entry.action === 'ship' || entry.action === 'ship_part') types.push('shipment.shipped');
+  if (entry.action === 'parcel_delivered') types.push('shipment.delivered');
+  if (entry.action === 'parcel_returned' || entry.reason === 'returned to sender')
+    types.push('shipment.returned');
+  return types.map((type) => ({ type, source: `history:${entry.seq}:${type}`, data }));
+}
+
+/** A return's step, as events: each status once; a rejected or refunded return is closed too. */
+export function returnEvents(ret: { id: string; status: string }, data: Record<string, unknown>): NewEvent[] {
+  const types: Partial<Record<string, EventType[]>> = {
+    REQUESTED: ['return.requested'],
+    APPROVED: ['return.approved'],
+    REJECTED: ['return.rejected', 'return.closed'],
+    RECEIVED: ['return.received'],
+    REFUNDED: ['return.closed'],
+  };
+  return (types[ret.status] ?? []).map((type) => ({ type, source: `return:${ret.id}:${type}`, data }));
+}
+
+/** Whether a subscription to `subscribed` hears an event of `type`. */
+export const hears = (subscribed: readonly string[], type: string) =>
+  subscribed.includes('*') || subscribed.includes(type);

@@ -1,0 +1,105 @@
+/**
+ * The transactional outbox: the order center's events, numbered per order, written in the same
+ * transaction (or statement) as what they announce, each with one delivery row per subscription
+ * that hears it (services/webhooks). A number is given only to an event actually written, so a
+ * receiver that sees a gap in an order's sequence knows something is missing.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { orderSnapshot, type NewEvent } from '../../domain/events';
+import { loadOrder } from '../orders/read-order';
+
+export const newEventId = () => `evt_${randomUUID().replace(/-/g, '')}`;
+
+/** SQL: the events of the statement's `events` CTE (id, order_id, seq, type), one delivery per subscription that hears each. */
+export const FAN_OUT_SQL = `INSERT INTO webhook_deliveries (webhook_id, event_id, order_id, seq)
+  SELECT w.id, e.id, e.order_id, e.seq FROM events e
+  JOIN webhooks w ON w.active AND ('*' = ANY (w.events) OR e.type = ANY (w.events))`;
+
+/**
+ * Appends events to an order's outbox inside `trx`: the order's row is locked, so events of one
+ * order are numbered in the order they commit; an event whose source was written before is skipped.
+ */
+export async function appendEvents(
+  trx: Knex.Transaction,
+  orderId: string,
+  events: NewEvent[],
+  occurredAt: string,
+): Promise<void> {
+  if (events.length === 0) return;
+  const row: { event_seq: number } | undefined = await trx('orders')
+    .where({ id: orderId })
+    .forUpdate()
+    .first('event_seq');
+  if (!row) return;
+  const written = new Set<string>(
+    await trx('order_events')
+      .where({ order_id: orderId })
+      .whereIn(
+        'source',
+        events.map((e) => e.source),
+      )
+      .pluck('source'),
+  );
+  const fresh = events.filter((e) => !written.has(e.source));
+  if (fresh.length === 0) return;
+  const rows = fresh.map((e, i) => ({
+    id: newEventId(),
+    order_id: orderId,
+    seq: row.event_seq + i + 1,
+    type: e.type,
+    source: e.source,
+    occurred_at: occurredAt,
+    data: JSON.stringify(e.data),
+  }));
+  await trx('order_events').insert(rows);
+  await trx('orders')
+    .where({ id: orderId })
+    .update({ event_seq: row.event_seq + fresh.length });
+  await trx.raw(
+    `WITH events AS (SELECT id, order_id, seq, type FROM order_events WHERE id = ANY (?)) ${FAN_OUT_SQL}`,
+    [rows.map((r) => r.id)],
+  );
+}
+
+/** The order as an event shows it, read inside the writer's transaction (refunds, returns). */
+export async function snapshotFor(trx: Knex.Transaction, orderId: string) {
+  const order = await loadOrder(trx, orderId);
+  if (!order) return null;
+  const { history: _history, ...rest } = order;
+  return orderSnapshot(rest);
+}
+
+export interface EventRecord {
+  id: string;
+  type: string;
+  orderId: string;
+  sequence: number;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+/** An event as receivers get it (the webhook body) and GET /v1/orders/:id/events lists it. */
+export function eventFromRow(row: {
+  id: string;
+  type: string;
+  order_id: string;
+  seq: number;
+  occurred_at: Date | string;
+  data: Record<string, unknown>;
+}): EventRecord {
+  return {
+    id: row.id,
+    type: row.type,
+    orderId: row.order_id,
+    sequence: row.seq,
+    occurredAt: new Date(row.occurred_at).toISOString(),
+    data: row.data,
+  };
+}
+
+/** An order's events in sequence. */
+export async function eventsOf(db: Knex, orderId: string, limit = 500): Promise<EventRecord[]> {
+  const rows = await db('order_events').where({ order_id: orderId }).orderBy('seq').limit(limit);
+  return rows.map(eventFromRow);
+}

@@ -1,0 +1,221 @@
+/**
+ * Webhook subscriptions and their deliveries, as the order center keeps them. A subscription's
+ * secret signs what it is sent and is never shown again. Deliveries are written with their events
+ * (services/events/outbox.ts); the dispatcher (worker/webhook-dispatcher.ts) claims the due ones,
+ * one order's in sequence, and records each attempt here.
+ */
+import type { Knex } from 'knex';
+
+export interface WebhookInput {
+  url: string;
+  events: string[];
+  secret: string;
+  active: boolean;
+}
+
+interface WebhookRow {
+  id: string;
+  url: string;
+  events: string[];
+  active: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const webhookView = (row: WebhookRow) => ({
+  id: row.id,
+  url: row.url,
+  events: row.events,
+  active: row.active,
+  createdAt: new Date(row.created_at).toISOString(),
+  updatedAt: new Date(row.updated_at).toISOString(),
+});
+
+export async function putWebhook(db: Knex, id: string, input: WebhookInput) {
+  const [row] = await db('webhooks')
+    .insert({ id, ...input })
+    .onConflict('id')
+    .merge({ ...input, updated_at: db.fn.now() })
+    .returning(['*', db.raw('(xmax = 0) AS created')]);
+  return { webhook: webhookView(row), created: row.created === true };
+}
+
+export async function getWebhook(db: Knex, id: string) {
+  const row = await db('webhooks').where({ id }).first();
+  return row ? webhookView(row) : null;
+}
+
+export async function listWebhooks(db: Knex) {
+  return (await db('webhooks').orderBy('id').limit(500)).map(webhookView);
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+interface DeliveryRow {
+  event_id: string;
+  type: string;
+  order_id: string;
+  seq: number;
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
+const deliveryView = (row: DeliveryRow) => ({
+  eventId: row.event_id,
+  type: row.type,
+  orderId: row.order_id,
+  sequence: row.seq,
+  status: row.status,
+  attempts: row.attempts,
+  lastError: row.last_error,
+  nextAttemptAt: row.status === 'pending' ? new Date(row.next_attempt_at).toISOString() : null,
+  deliveredAt: row.delivered_at ? new Date(row.delivered_at).toISOString() : null,
+  createdAt: new Date(row.created_at).toISOString(),
+});
+
+const deliveries = (db: Knex) =>
+  db('webhook_deliveries as d')
+    .join('order_events as e', 'e.id', 'd.event_id')
+    .select(
+      'd.event_id',
+      'e.type',
+      'd.order_id',
+      'd.seq',
+      'd.status',
+      'd.attempts',
+      'd.last_error',
+      'd.next_attempt_at',
+      'd.delivered_at',
+      'd.created_at',
+    );
+
+/** A subscription's deliveries, newest first, optionally of one status or one order. */
+export async function deliveriesOf(
+  db: Knex,
+  webhookId: string,
+  query: { status?: DeliveryStatus; orderId?: string; limit: number },
+) {
+  const rows: DeliveryRow[] = await deliveries(db)
+    .where('d.webhook_id', webhookId)
+    .modify((q) => {
+      if (query.status) q.andWhere('d.status', query.status);
+      if (query.orderId) q.andWhere('d.order_id', query.orderId);
+    })
+    .orderBy([
+      { column: 'd.created_at', order: 'desc' },
+      { column: 'd.seq', order: 'desc' },
+    ])
+    .limit(query.limit);
+  return rows.map(deliveryView);
+}
+
+/** Sent again as soon as the dispatcher can, with a new retry window; null when there is no such delivery. */
+export async function redeliver(db: Knex, webhookId: string, eventId: string) {
+  const updated = await db('webhook_deliveries')
+    .where({ webhook_id: webhookId, event_id: eventId })
+    .update({
+      status: 'pending',
+      next_attempt_at: db.fn.now(),
+      retry_from: db.fn.now(),
+      locked_until: null,
+      delivered_at: null,
+    })
+    .returning('event_id');
+  if (updated.length === 0) return null;
+  const [row] = await deliveries(db).where({ 'd.webhook_id': webhookId, 'd.event_id': eventId });
+  return deliveryView(row as DeliveryRow);
+}
+
+/** A claimed delivery: the event to send, where, signed with what. */
+export interface ClaimedDelivery {
+  webhookId: string;
+  url: string;
+  secret: string;
+  attempts: number;
+  retryFrom: Date;
+  event: {
+    id: string;
+    type: string;
+    order_id: string;
+    seq: number;
+    occurred_at: Date;
+    data: Record<string, unknown>;
+  };
+}
+
+/**
+ * Claims up to `limit` due deliveries for `leaseMs`: of active subscriptions, not `busy` ones, and
+ * per subscription and order only the earliest still pending, so one order's events never overtake
+ * each other. Skips rows another dispatcher holds.
+ */
+export async function claimDue(
+  db: Knex,
+  options: { limit: number; leaseMs: number; busy: string[] },
+): Promise<ClaimedDelivery[]> {
+  const { rows } = await db.raw(
+    `WITH due AS (
+       SELECT d.webhook_id, d.event_id FROM webhook_deliveries d
+         JOIN webhooks w ON w.id = d.webhook_id AND w.active
+        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+          AND (d.locked_until IS NULL OR d.locked_until < now())
+          AND NOT (d.webhook_id = ANY (?))
+          AND NOT EXISTS (
+            SELECT 1 FROM webhook_deliveries p
+             WHERE p.webhook_id = d.webhook_id AND p.order_id = d.order_id
+               AND p.status = 'pending' AND p.seq < d.seq)
+        ORDER BY d.next_attempt_at
+        LIMIT ?
+        FOR UPDATE OF d SKIP LOCKED
+     )
+     UPDATE webhook_deliveries d
+        SET locked_until = now() + ? * interval '1 millisecond', attempts = d.attempts + 1
+       FROM due, order_events e, webhooks w
+      WHERE d.webhook_id = due.webhook_id AND d.event_id = due.event_id
+        AND e.id = d.event_id AND w.id = d.webhook_id
+     RETURNING d.webhook_id, d.attempts, d.retry_from, w.url, w.secret,
+               e.id, e.type, e.order_id, e.seq, e.occurred_at, e.data`,
+    [options.busy, options.limit, options.leaseMs],
+  );
+  return rows.map((r: Record<string, unknown>) => ({
+    webhookId: r.webhook_id as string,
+    url: r.url as string,
+    secret: r.secret as string,
+    attempts: r.attempts as number,
+    retryFrom: r.retry_from as Date,
+    event: {
+      id: r.id as string,
+      type: r.type as string,
+      order_id: r.order_id as string,
+      seq: r.seq as number,
+      occurred_at: r.occurred_at as Date,
+      data: r.data as Record<string, unknown>,
+    },
+  }));
+}
+
+export async function markDelivered(db: Knex, webhookId: string, eventId: string): Promise<void> {
+  await db('webhook_deliveries')
+    .where({ webhook_id: webhookId, event_id: eventId })
+    .update({ status: 'delivered', delivered_at: db.fn.now(), locked_until: null, last_error: null });
+}
+
+/** An attempt that failed: tried again at `retryAt`, or, past its window (null), marked failed. */
+export async function markAttemptFailed(
+  db: Knex,
+  webhookId: string,
+  eventId: string,
+  error: string,
+  retryAt: Date | null,
+): Promise<void> {
+  await db('webhook_deliveries')
+    .where({ webhook_id: webhookId, event_id: eventId })
+    .update({
+      last_error: error,
+      locked_until: null,
+      ...(retryAt ? { next_attempt_at: retryAt } : { status: 'failed' }),
+    });
+}

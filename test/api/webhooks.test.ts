@@ -1,0 +1,330 @@
+/**
+ * Issue 22, items 1, 2 and 5: every transition the order center records is an event in its outbox,
+ * numbered per order, and reaches each subscription that hears it through a real HTTP receiver
+ * that fails, times out and answers slowly at random: exactly once after de-duplication by
+ * Webhook-Id, in sequence per order, signed. A receiver that was down catches up; an event still
+ * failing past the retry window is marked failed, the order's later events go on, and it can be
+ * sent again.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { signatureProblem } from '../../codec/webhook-signature';
+import { call, customer, merchant, putProduct, support, uniqueSku, waitForOrder } from '../support/api';
+import { testDb } from '../support/backends';
+
+const db = testDb();
+afterAll(() => db.destroy());
+
+interface Received {
+  id: string;
+  orderId: string;
+  sequence: number;
+  type: string;
+  body: any;
+  verified: boolean;
+}
+
+/** A receiver on loopback: records what it accepts; `behave` decides, per request, how it answers. */
+async function receiver(secret: string, behave: (event: any) => 'ok' | 'fail' | 'hang' | 'slow') {
+  const accepted: Received[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const event = JSON.parse(raw.toString());
+      const how = behave(event);
+      const accept = () => {
+        accepted.push({
+          id: String(req.headers['webhook-id']),
+          orderId: event.orderId,
+          sequence: event.sequence,
+          type: event.type,
+          body: event,
+          verified:
+            req.headers['webhook-id'] === event.id &&
+            signatureProblem(secret, req.headers['webhook-signature'] as string, raw, {
+              now: Date.now(),
+              toleranceMs: 300_000,
+            }) === null,
+        });
+        res.writeHead(204).end();
+      };
+      if (how === 'fail') return void res.writeHead(500).end();
+      // Taken, but answered after the dispatcher gave up waiting: it will come again.
+      if (how === 'hang') return void setTimeout(accept, 1500);
+      if (how === 'slow') return void setTimeout(accept, 200);
+      accept();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    accepted,
+    url: `http://127.0.0.1:${port}/hooks`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+    reopen: () => new Promise<void>((r) => server.listen(port, '127.0.0.1', r)),
+  };
+}
+
+async function subscribe(url: string, secret: string, events: string[] = ['*']) {
+  const id = `wh-${randomUUID().slice(0, 8)}`;
+  const reply = await call('PUT', `/v1/webhooks/${id}`, { as: merchant, body: { url, events, secret } });
+  expect(reply.status).toBe(201);
+  expect(reply.body.webhook).not.toHaveProperty('secret');
+  return id;
+}
+/** Off at the end: the shared stack's later events must not go on knocking at a closed receiver. */
+const unsubscribe = (id: string, url: string, secret: string) =>
+  call('PUT', `/v1/webhooks/${id}`, { as: merchant, body: { url, events: ['*'], secret, active: false } });
+
+const eventsOf = async (orderId: string) =>
+  (await call('GET', `/v1/orders/${orderId}/events`, { as: support })).body.items as any[];
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function placed(owner = customer(), quantity = 1) {
+  const sku = uniqueSku('ev');
+  await putProduct(sku, { stock: 20, price: 1000 });
+  const reply = await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku, quantity }] } });
+  expect(reply.status).toBe(201);
+  return { id: reply.body.order.id as string, owner, sku };
+}
+const pay = (id: string, as: any) =>
+  call('POST', `/v1/orders/${id}/pay`, { as, body: { paymentToken: 'tok_ok' } });
+
+test('every transition, to a receiver that fails, times out and is slow at random: exactly once after de-duplication, in sequence per order, signed', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const mine = new Set<string>();
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const r = await receiver(secret, (event) => {
+    if (!mine.has(event.orderId)) return 'ok';
+    const x = random();
+    return x < 0.25 ? 'fail' : x < 0.35 ? 'hang' : x < 0.55 ? 'slow' : 'ok';
+  });
+  const webhook = await subscribe(r.url, secret);
+  try {
+    // Orders through different paths: shipped, cancelled unpaid, paid and cancelled, partly refunded.
+    const orders = await Promise.all([placed(), placed(), placed(), placed(customer(), 2)]);
+    orders.forEach((o) => mine.add(o.id));
+    const [shipped, unpaid, cancelled, refunded] = orders;
+    for (const o of [shipped!, cancelled!, refunded!]) expect((await pay(o.id, o.owner)).status).toBe(200);
+    await waitForOrder(shipped!.id, shipped!.owner, (o) => o.status === 'IN_PRODUCTION');
+    expect(
+      (
+        await call('POST', `/v1/orders/${shipped!.id}/ship`, {
+          as: merchant,
+          body: { carrier: 'UPS', trackingNumber: '1Z' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await call('POST', `/v1/orders/${unpaid!.id}/cancel`, { as: unpaid!.owner, body: {} })).status,
+    ).toBe(200);
+    await waitForOrder(cancelled!.id, cancelled!.owner, (o) => o.status === 'IN_PRODUCTION');
+    expect(
+      (await call('POST', `/v1/orders/${cancelled!.id}/cancel`, { as: cancelled!.owner, body: {} })).status,
+    ).toBe(200);
+    await waitForOrder(refunded!.id, refunded!.owner, (o) => o.status === 'IN_PRODUCTION');
+    const refund = await call('POST', `/v1/orders/${refunded!.id}/refunds`, {
+      as: merchant,
+      body: { items: [{ sku: refunded!.sku, quantity: 1 }], reason: 'damaged' },
+    });
+    expect(refund.status).toBe(201);
+
+    // The outbox: each order's events numbered 1, 2, 3... with what each announces.
+    const outbox = new Map<string, any[]>();
+    for (const o of orders) outbox.set(o.id, await eventsOf(o.id));
+    for (const events of outbox.values())
+      expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+    const types = (id: string) => outbox.get(id)!.map((e) => e.type);
+    expect(types(shipped!.id)).toEqual(
+      expect.arrayContaining(['order.created', 'order.status_changed', 'order.paid', 'shipment.shipped']),
+    );
+    expect(types(unpaid!.id)).toEqual(['order.created', 'order.status_changed', 'order.cancelled']);
+    expect(types(cancelled!.id)).toContain('order.cancelled');
+    expect(types(refunded!.id)).toContain('refund.succeeded');
+    const paid = outbox.get(shipped!.id)!.find((e) => e.type === 'order.paid');
+    expect(paid.data.transition).toMatchObject({
+      from: 'PENDING_PAYMENT',
+      to: 'PAID',
+      action: 'pay',
+      actor: 'customer',
+    });
+    expect(paid.data.order).toMatchObject({ id: shipped!.id, status: 'PAID' });
+    expect(paid.data.order.amounts.paid).toBe(paid.data.order.amounts.total);
+    const cancelledBy = outbox.get(unpaid!.id)!.find((e) => e.type === 'order.status_changed');
+    expect(cancelledBy.data.transition.actor).toBe('customer');
+
+    // Everything delivered, despite the receiver.
+    await until('every delivery settled', async () => {
+      const pending = await call('GET', `/v1/webhooks/${webhook}/deliveries?status=pending&limit=100`, {
+        as: support,
+      });
+      const ours = pending.body.items.filter((d: any) => mine.has(d.orderId));
+      return ours.length === 0 && (await eventsOf(refunded!.id)).length === outbox.get(refunded!.id)!.length;
+    });
+    for (const o of orders) {
+      const got = r.accepted.filter((a) => a.orderId === o.id);
+      // Exactly once after de-duplication by Webhook-Id: the outbox's events, no more, no fewer.
+      const firsts = got.filter((a, i) => got.findIndex((b) => b.id === a.id) === i);
+      const expected = await eventsOf(o.id);
+      expect(firsts.map((a) => a.id)).toEqual(expected.map((e) => e.id));
+      // In sequence: a retry of an event never comes after the next one.
+      expect(got.map((a) => a.sequence)).toEqual([...got.map((a) => a.sequence)].sort((a, b) => a - b));
+      expect(got.every((a) => a.verified)).toBe(true);
+      expect(firsts[0]!.body).toMatchObject({ type: 'order.created', sequence: 1, orderId: o.id });
+    }
+    const delivered = await call(
+      'GET',
+      `/v1/webhooks/${webhook}/deliveries?orderId=${shipped!.id}&limit=100`,
+      {
+        as: merchant,
+      },
+    );
+    expect(delivered.body.items.every((d: any) => d.status === 'delivered' && d.deliveredAt)).toBe(true);
+  } finally {
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
+  }
+}, 120_000);
+
+test('a receiver down for a while receives everything once it is back', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const r = await receiver(secret, () => 'ok');
+  const webhook = await subscribe(r.url, secret, ['order.created', 'order.paid']);
+  try {
+    await r.close();
+    const o = await placed();
+    expect((await pay(o.id, o.owner)).status).toBe(200);
+    const failing = await until('a failed attempt', async () => {
+      const items = (await call('GET', `/v1/webhooks/${webhook}/deliveries?orderId=${o.id}`, { as: support }))
+        .body.items;
+      return items.find((d: any) => d.attempts > 0 && d.lastError) ?? false;
+    });
+    expect(failing).toMatchObject({
+      status: 'pending',
+      lastError: 'connection refused',
+      nextAttemptAt: expect.any(String),
+    });
+    await r.reopen();
+    await until('both events', async () => r.accepted.filter((a) => a.orderId === o.id).length >= 2);
+    expect(r.accepted.filter((a) => a.orderId === o.id).map((a) => a.type)).toEqual([
+      'order.created',
+      'order.paid',
+    ]);
+  } finally {
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
+  }
+}, 90_000);
+
+test('an event still failing past the retry window is marked failed; the order’s later events go on, with the gap visible; it can be sent again', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  let refuse = true;
+  const r = await receiver(secret, () => (refuse ? 'fail' : 'ok'));
+  const webhook = await subscribe(r.url, secret);
+  try {
+    const o = await placed();
+    const [created] = await until('the first event', async () => {
+      const e = await eventsOf(o.id);
+      return e.length > 0 && e;
+    });
+    // As if 24 hours of retries had passed.
+    await until(
+      'a failed attempt',
+      async () =>
+        (await db('webhook_deliveries').where({ webhook_id: webhook, event_id: created.id }).first())
+          ?.attempts > 0,
+    );
+    await db('webhook_deliveries')
+      .where({ webhook_id: webhook, event_id: created.id })
+      .update({ retry_from: db.raw(`now() - interval '25 hours'`) });
+    const failed = await until('the delivery failed', async () => {
+      const items = (await call('GET', `/v1/webhooks/${webhook}/deliveries?status=failed`, { as: support }))
+        .body.items;
+      return items.find((d: any) => d.eventId === created.id);
+    });
+    expect(failed).toMatchObject({ status: 'failed', lastError: 'status 500', nextAttemptAt: null });
+
+    refuse = false;
+    expect((await pay(o.id, o.owner)).status).toBe(200);
+    await until('the later events', async () =>
+      r.accepted.some((a) => a.orderId === o.id && a.type === 'order.paid'),
+    );
+    const first = r.accepted.find((a) => a.orderId === o.id)!;
+    expect(first.sequence).toBeGreaterThan(1); // the receiver sees the gap
+
+    const again = await call('POST', `/v1/webhooks/${webhook}/deliveries/${created.id}/redeliver`, {
+      as: merchant,
+    });
+    expect(again.status).toBe(202);
+    expect(again.body.delivery).toMatchObject({ eventId: created.id, status: 'pending' });
+    await until('the redelivery', async () => r.accepted.some((a) => a.id === created.id));
+    expect(
+      (
+        await call('POST', `/v1/webhooks/${webhook}/deliveries/evt_${'0'.repeat(32)}/redeliver`, {
+          as: merchant,
+        })
+      ).status,
+    ).toBe(404);
+  } finally {
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
+  }
+}, 90_000);
+
+test('subscriptions: staff only, validated, the secret never shown', async () => {
+  const body = { url: 'http://127.0.0.1:9/x', events: ['order.paid'], secret: 'a-long-enough-secret' };
+  expect((await call('PUT', '/v1/webhooks/w-cust', { as: customer(), body })).status).toBe(403);
+  for (const bad of [
+    { ...body, url: 'ftp://127.0.0.1/x' },
+    { ...body, url: 'javascript:alert(1)' },
+    { ...body, events: ['order.exploded'] },
+    { ...body, events: [] },
+    { ...body, secret: 'short' },
+    { ...body, secret: 'has a space in it ok' },
+    { ...body, extra: 1 },
+  ])
+    expect((await call('PUT', '/v1/webhooks/w-bad', { as: merchant, body: bad })).status).toBe(400);
+  const credentials = await call('PUT', '/v1/webhooks/w-cred', {
+    as: merchant,
+    body: { ...body, url: 'http://user:pw@127.0.0.1:9/x' },
+  });
+  expect(credentials.status).toBe(422);
+  expect(credentials.body).toMatchObject({ code: 'WEBHOOK_URL_REFUSED', reason: 'credentials' });
+  expect(JSON.stringify(credentials.body)).not.toContain('pw@');
+  const id = `wh-${randomUUID().slice(0, 8)}`;
+  expect(
+    (await call('PUT', `/v1/webhooks/${id}`, { as: support, body: { ...body, active: false } })).status,
+  ).toBe(201);
+  const again = await call('PUT', `/v1/webhooks/${id}`, { as: merchant, body: { ...body, active: false } });
+  expect(again.status).toBe(200);
+  const read = await call('GET', `/v1/webhooks/${id}`, { as: merchant });
+  expect(read.body.webhook).toEqual({
+    id,
+    url: body.url,
+    events: ['order.paid'],
+    active: false,
+    createdAt: expect.any(String),
+    updatedAt: expect.any(String),
+  });
+  expect(JSON.stringify((await call('GET', '/v1/webhooks', { as: merchant })).body)).not.toContain(
+    body.secret,
+  );
+  expect((await call('GET', `/v1/webhooks/nope-${randomUUID()}`, { as: merchant })).status).toBe(404);
+});

@@ -1,0 +1,80 @@
+/** Issue 22: where a webhook may go (public addresses only unless allowed), and how retries back off. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isPrivateAddress, urlProblem } from '../../services/webhooks/addresses';
+import { postWebhook } from '../../services/webhooks/send';
+import { retryDelay } from '../../worker/webhook-dispatcher';
+
+test.each([
+  ['127.0.0.1', true],
+  ['10.2.3.4', true],
+  ['172.16.0.1', true],
+  ['172.32.0.1', false],
+  ['192.168.1.1', true],
+  ['169.254.169.254', true],
+  ['100.64.0.1', true],
+  ['0.0.0.0', true],
+  ['224.0.0.1', true],
+  ['8.8.8.8', false],
+  ['93.184.216.34', false],
+  ['::1', true],
+  ['::', true],
+  ['fd00::1', true],
+  ['fe80::1', true],
+  ['::ffff:10.0.0.1', true],
+  ['::ffff:8.8.8.8', false],
+  ['2606:4700:4700::1111', false],
+  ['not-an-address', true],
+])('%s is private: %s', (address, inside) => {
+  expect(isPrivateAddress(address)).toBe(inside);
+});
+
+test('subscriber URLs: http(s), no credentials, and (unless allowed) nothing that resolves inside', async () => {
+  const strict = { allowPrivate: false };
+  expect(await urlProblem('ftp://8.8.8.8/x', strict)).toBe('scheme');
+  expect(await urlProblem('not a url', strict)).toBe('scheme');
+  expect(await urlProblem('http://u:p@8.8.8.8/x', strict)).toBe('credentials');
+  expect(await urlProblem('http://127.0.0.1:8080/x', strict)).toBe('private');
+  expect(await urlProblem('http://[::1]/x', strict)).toBe('private');
+  expect(await urlProblem('http://localhost/x', strict)).toBe('private');
+  expect(await urlProblem('https://8.8.8.8/hooks', strict)).toBeNull();
+  expect(await urlProblem('http://127.0.0.1:8080/x', { allowPrivate: true })).toBeNull();
+});
+
+test('a delivery checks the address it connects to, every time', async () => {
+  let hits = 0;
+  const server = http.createServer((_req, res) => {
+    hits++;
+    res.writeHead(204).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const send = (host: string, allowPrivate: boolean) =>
+      postWebhook(`http://${host}:${port}/x`, '{}', {}, { allowPrivate, timeoutMs: 2000 });
+    // A name that resolves inside, and a literal inside address: refused before any byte is sent.
+    expect(await send('localhost', false)).toEqual({ ok: false, error: 'address not allowed' });
+    expect(await send('127.0.0.1', false)).toEqual({ ok: false, error: 'address not allowed' });
+    expect(hits).toBe(0);
+    expect(await send('127.0.0.1', true)).toEqual({ ok: true, status: 204 });
+    expect(hits).toBe(1);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+  expect(
+    await postWebhook(`http://127.0.0.1:${port}/x`, '{}', {}, { allowPrivate: true, timeoutMs: 2000 }),
+  ).toEqual({
+    ok: false,
+    error: 'connection refused',
+  });
+});
+
+test('retries back off exponentially, spread ±20%, up to the maximum', () => {
+  const mid = () => 0.5;
+  expect([1, 2, 3, 4, 5].map((n) => retryDelay(n, 1000, 10_000, mid))).toEqual([
+    1000, 2000, 4000, 8000, 10_000,
+  ]);
+  expect(retryDelay(100, 1000, 3_600_000, mid)).toBe(3_600_000);
+  expect(retryDelay(1, 1000, 10_000, () => 0)).toBe(800);
+  expect(retryDelay(1, 1000, 10_000, () => 1)).toBe(1200);
+});

@@ -1,0 +1,108 @@
+/**
+ * Sends the order center's events to webhook subscribers: claims due deliveries from PostgreSQL
+ * (services/webhooks/subscriptions.ts: one order's events in sequence, a lease so a dispatcher
+ * that dies lets its claims go), POSTs each signed, and records the outcome: delivered, tried
+ * again with exponential backoff, or failed once WEBHOOK_RETRY_FOR has passed. The deliveries are
+ * rows written with their events, so nothing is lost while the worker is down; several workers
+ * share the work. A slow subscriber holds at most its own share of the slots.
+ */
+import type { Knex } from 'knex';
+import { signature } from '../codec/webhook-signature';
+import type { Config } from '../config';
+import { eventFromRow } from '../services/events/outbox';
+import { postWebhook } from '../services/webhooks/send';
+import {
+  claimDue,
+  markAttemptFailed,
+  markDelivered,
+  type ClaimedDelivery,
+} from '../services/webhooks/subscriptions';
+
+export const SIGNATURE_HEADER = 'Webhook-Signature';
+
+/** After `attempts` tries: base, 2×base, 4×base... up to max, ±20% so retries of many deliveries spread out. */
+export function retryDelay(attempts: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const exponential = Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
+  return Math.round(exponential * (0.8 + 0.4 * random()));
+}
+
+export function startWebhookDispatcher(
+  db: Knex,
+  config: Pick<
+    Config,
+    | 'WEBHOOK_ALLOW_PRIVATE'
+    | 'WEBHOOK_TIMEOUT'
+    | 'WEBHOOK_RETRY_FOR'
+    | 'WEBHOOK_BACKOFF'
+    | 'WEBHOOK_BACKOFF_MAX'
+    | 'WEBHOOK_CONCURRENCY'
+  >,
+  log: (msg: string) => void,
+) {
+  const perSubscriber = Math.max(1, Math.ceil(config.WEBHOOK_CONCURRENCY / 4));
+  const inFlight = new Map<string, number>();
+  const running = new Set<Promise<void>>();
+  let stopped = false;
+
+  const send = async (d: ClaimedDelivery) => {
+    const body = JSON.stringify(eventFromRow(d.event));
+    const outcome = await postWebhook(
+      d.url,
+      body,
+      { 'Webhook-Id': d.event.id, [SIGNATURE_HEADER]: signature(d.secret, body, Date.now()) },
+      { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT },
+    );
+    if (outcome.ok) return markDelivered(db, d.webhookId, d.event.id);
+    const expired = Date.now() >= new Date(d.retryFrom).getTime() + config.WEBHOOK_RETRY_FOR;
+    const retryAt = expired
+      ? null
+      : new Date(Date.now() + retryDelay(d.attempts, config.WEBHOOK_BACKOFF, config.WEBHOOK_BACKOFF_MAX));
+    await markAttemptFailed(db, d.webhookId, d.event.id, outcome.error, retryAt);
+  };
+
+  const launch = (d: ClaimedDelivery) => {
+    inFlight.set(d.webhookId, (inFlight.get(d.webhookId) ?? 0) + 1);
+    const task = send(d)
+      // The lease runs out and another pass sends it again: nothing is lost.
+      .catch((err) => log(`webhook delivery not recorded: ${(err as Error).name}`))
+      .finally(() => {
+        inFlight.set(d.webhookId, inFlight.get(d.webhookId)! - 1);
+        running.delete(task);
+      });
+    running.add(task);
+  };
+
+  const pass = async (): Promise<number> => {
+    const free = config.WEBHOOK_CONCURRENCY - running.size;
+    if (free <= 0) return 0;
+    const busy = [...inFlight].filter(([, n]) => n >= perSubscriber).map(([id]) => id);
+    const claimed = await claimDue(db, {
+      limit: free,
+      leaseMs: config.WEBHOOK_TIMEOUT + 30_000,
+      busy,
+    });
+    claimed.forEach(launch);
+    return claimed.length;
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      let claimed = 0;
+      try {
+        claimed = await pass();
+      } catch (err) {
+        log(`webhook dispatch pass failed: ${(err as Error).name}`);
+      }
+      await new Promise((r) => setTimeout(r, claimed > 0 ? 20 : 250));
+    }
+  })();
+
+  return {
+    /** Stops claiming and waits for what is in flight. */
+    async stop() {
+      stopped = true;
+      await loop;
+      await Promise.allSettled([...running]);
+    },
+  };
+}
