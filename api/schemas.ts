@@ -426,6 +426,17 @@ export const stalledQuery = z
   })
   .strict();
 
+/** Parses, and its host is a DNS name (labels of letters, digits and hyphens) or an IP literal. */
+function isWebhookUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const host = new URL(text).hostname;
+  if (/^\[[0-9a-fA-F:.]+\]$/.test(host)) return true;
+  return (
+    host.length <= 253 &&
+    host.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
+  );
+}
+
 /** A webhook subscription (issue 22). The URL's address is checked by the route (services/webhooks/addresses.ts). */
 export const webhookIdParam = id;
 export const webhookBody = z
@@ -434,7 +445,7 @@ export const webhookBody = z
       .string()
       .max(2048)
       .regex(/^https?:\/\/[!-~]+$/, 'an http(s) URL of printable ASCII')
-      .refine((v) => URL.canParse(v), 'a URL'),
+      .refine(isWebhookUrl, 'a URL whose host is a host name or an IP address'),
     events: z
       .array(z.enum([...EVENT_TYPES, '*']))
       .min(1)

@@ -10,6 +10,7 @@ import { machines, type OrderType } from '../domain/machines';
 import { orderStateQuery } from '../workflows/messages';
 import { auditStock } from '../services/inventory/audit';
 import type { PaymentProvider } from '../services/payment/provider';
+import { auditEvents } from './events';
 import { auditMoney } from './money';
 
 export interface Violation {
@@ -139,5 +140,6 @@ export async function checkInvariants(
   for (const h of held)
     violations.push({ rule: 'closed orders release their coupon', subject: h.order_id, detail: h.code });
 
+  violations.push(...(await auditEvents(db, scope.orderIds)));
   return { orders: orders.length, byStatus, products: stock.length, coupons: coupons.length, violations };
 }

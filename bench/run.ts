@@ -8,6 +8,8 @@
 import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +20,9 @@ import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack, type Stack } from '../devstack/stack';
 import { freePort } from '../devstack/wait';
 import { writeDoc } from '../scripts/write-doc';
+import { createDb } from '../db/knex';
+import { loadOrder } from '../services/orders/read-order';
+import { recordTransition } from '../services/orders/record-transition';
 
 const SECRET = 'bench-secret-for-the-order-service';
 const TUNING_HEADING = '## Tuning';
@@ -120,6 +125,14 @@ interface Figures {
   serverRssMb: number;
   loadedOrdersPerSecond: number;
   scaleRatio: number;
+  webhookOrdersPerSecond: number;
+  webhookRatio: number;
+  eventsDelivered: number;
+  deliveriesPerSecond: number;
+  deliveryLagP50: number;
+  deliveryLagP95: number;
+  statementMsWithout: number;
+  statementMsWith: number;
 }
 
 async function main() {
@@ -223,6 +236,92 @@ async function main() {
     f.noopEventsPerSecond = (noopCount / noopSeconds) * f.noopEventsPerWorkflow;
     f.ceilingRatio = f.lifecycleEventsPerSecond / f.noopEventsPerSecond;
     f.noopWorkflowsPerSecond = noopCount / noopSeconds;
+
+    // 6. Events out (run here, beside section 1, on the same load): the lifecycle with a webhook
+    // subscriber hearing every event, against section 1; how late deliveries come and how fast
+    // they go; and what the outbox adds to one transition's statement.
+    {
+      const db = createDb(stack.databaseUrl, { pool: { min: 0, max: 2 } });
+      const server = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => void res.writeHead(204).end());
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const hook = {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
+        events: ['*'],
+        secret: 'bench-webhook-secret-0123456789',
+      };
+      try {
+        await api.call('PUT', '/v1/webhooks/bench', merchant, hook);
+        const since = new Date();
+        const withHook = await lifecycle('6 lifecycle (a webhook hears all)');
+        f.webhookOrdersPerSecond = withHook.perSecond;
+        f.webhookRatio = withHook.perSecond / f.lifecycleOrdersPerSecond;
+        for (let t = 0; t < 600; t++) {
+          const pending = await db('webhook_deliveries')
+            .where({ webhook_id: 'bench', status: 'pending' })
+            .first('event_id');
+          if (!pending) break;
+          await sleep(200);
+        }
+        const rows: { lag: number; delivered: Date; occurred: Date }[] = await db('webhook_deliveries as d')
+          .join('order_events as e', 'e.id', 'd.event_id')
+          .where('d.webhook_id', 'bench')
+          .andWhere('e.occurred_at', '>=', since)
+          .whereNotNull('d.delivered_at')
+          .select(
+            db.raw('extract(epoch from (d.delivered_at - e.occurred_at)) * 1000 AS lag'),
+            'd.delivered_at as delivered',
+            'e.occurred_at as occurred',
+          );
+        const lags = rows.map((r) => Number(r.lag));
+        f.eventsDelivered = rows.length;
+        f.deliveryLagP50 = quantile(lags, 0.5);
+        f.deliveryLagP95 = quantile(lags, 0.95);
+        const first = Math.min(...rows.map((r) => new Date(r.occurred).getTime()));
+        const last = Math.max(...rows.map((r) => new Date(r.delivered).getTime()));
+        f.deliveriesPerSecond = rows.length / ((last - first) / 1000);
+        await api.call('PUT', '/v1/webhooks/bench', merchant, { ...hook, active: false });
+
+        // One transition's statement with and without its events, on an order of the bench's own.
+        section = '6 outbox cost per statement';
+        const who: Caller = { role: 'customer', id: 'bench-outbox' };
+        const id = (await api.call('POST', '/v1/orders', who, { items: [{ sku, quantity: 1 }] })).body.order
+          .id;
+        const order = (await loadOrder(db, id))!;
+        const { history, id: _id, ...snapshot } = order;
+        let seq = history.length;
+        const timeOf = async (announce: boolean, n: number) => {
+          const started = performance.now();
+          for (let i = 0; i < n; i++) {
+            seq++;
+            const entry = {
+              seq,
+              from: order.status,
+              action: 'bench',
+              to: order.status,
+              actor: 'system',
+              at: new Date().toISOString(),
+            };
+            await recordTransition(db, id, entry, snapshot, announce);
+          }
+          return (performance.now() - started) / n;
+        };
+        let without = 0;
+        let withEvents = 0;
+        for (let round = 0; round < 5; round++) {
+          without += await timeOf(false, 100);
+          withEvents += await timeOf(true, 100);
+          progress(round + 1, 5);
+        }
+        f.statementMsWithout = without / 5;
+        f.statementMsWith = withEvents / 5;
+      } finally {
+        await new Promise<void>((r) => server.close(() => r()));
+        await db.destroy();
+      }
+    }
 
     // 2. API latency at a fixed arrival rate, against a bare workflow start at the same rate.
     section = `2 POST /v1/orders at ${sizes.rate}/s`;
@@ -387,6 +486,24 @@ async function main() {
       `${f.loadedOrdersPerSecond.toFixed(2)} orders/s: ratio ${f.scaleRatio.toFixed(2)}`,
       `≥ 0.9: ${met(f.scaleRatio >= 0.9)}`,
     ],
+    [
+      '6',
+      'lifecycle with a webhook hearing every event',
+      `${f.webhookOrdersPerSecond.toFixed(2)} orders/s: ratio ${f.webhookRatio.toFixed(2)} to section 1`,
+      `≥ 0.9: ${met(f.webhookRatio >= 0.9)}`,
+    ],
+    [
+      '6',
+      'deliveries',
+      `${f.eventsDelivered} events, ${f.deliveriesPerSecond.toFixed(0)} /s, lag p50 ${f.deliveryLagP50.toFixed(0)} ms, p95 ${f.deliveryLagP95.toFixed(0)} ms`,
+      '',
+    ],
+    [
+      '6',
+      'one transition’s statement, without and with its events',
+      `${f.statementMsWithout.toFixed(2)} ms vs ${f.statementMsWith.toFixed(2)} ms: +${(f.statementMsWith - f.statementMsWithout).toFixed(2)} ms`,
+      '',
+    ],
   ];
   const table = [
     '| # | figure | measured | target |',
@@ -405,7 +522,7 @@ Machine: ${machine}. The stack is the one \`npm start\` runs (embedded PostgreSQ
 
 ${table}
 
-How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\`; 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open.
+How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\`; 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open; 6. (run right after 1) the lifecycle again with a webhook subscriber on loopback hearing every event, the lag from each event to its delivery and the deliveries per second, and one transition's statement (history row, snapshot, events, deliveries) timed 500 times with and without its events.
 `;
   // The tuning log below the figures is written by hand and kept from run to run.
   const file = path.resolve(__dirname, '..', 'docs', 'BENCHMARKS.md');

@@ -20,6 +20,7 @@ import * as m014 from './014_stock_locations';
 import * as m015 from './015_fulfilments';
 import * as m016 from './016_shipments_tracking';
 import * as m017 from './017_order_events_and_webhooks';
+import * as m018 from './018_webhook_breaker';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -39,6 +40,7 @@ const migrations: Record<string, Knex.Migration> = {
   '015_fulfilments': m015,
   '016_shipments_tracking': m016,
   '017_order_events_and_webhooks': m017,
+  '018_webhook_breaker': m018,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,12 +3,17 @@
  * (SIGKILL) every 15–30 s, the Temporal dev server is restarted once and PostgreSQL once; then
  * the system settles and the invariant checker (audit/invariants.ts) reads every store. Stock is
  * spread over two locations, so orders are allocated to one or both and the books are checked per
- * location; one scenario ships in two parcels.
+ * location; one scenario ships in two parcels. A webhook receiver that fails one POST in ten hears
+ * every event; after settling, each order's events must have reached it exactly once after
+ * de-duplication, in sequence, although the worker that sends them was killed mid-delivery.
  * Prints its figures, writes docs/RELIABILITY.md with --report, exits non-zero on any violation.
  *   npm run chaos [-- --orders 2000 --concurrency 24 --capture on_shipment --report]
  */
 import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { signatureProblem } from '../codec/webhook-signature';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -44,6 +49,8 @@ export interface ChaosFigures {
   /** The sandbox payment service killed (and brought back by the stack), mid-load. */
   providerRestarts: number;
   retriesThroughOutages: number;
+  /** Webhook POSTs the receiver took (duplicates included), refused on purpose, and distinct events. */
+  webhook: { received: number; refused: number; distinct: number };
   /** The load's replies of 400 and above, by route, status and the order status or code they name. */
   refusals: Record<string, number>;
   /** Ship steps given up because production had not started within a minute, by the order's status then. */
@@ -100,6 +107,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     PAYMENT_PROVIDER_URL: '',
     PAYMENT_SANDBOX_DATABASE_URL: '',
     PAYMENT_WEBHOOK_SECRET: '',
+    // The run's own receiver, on loopback; quick retries so it settles within the run.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_TIMEOUT: '2s',
+    WEBHOOK_BACKOFF: '200ms',
+    WEBHOOK_BACKOFF_MAX: '2s',
   };
   const config = loadConfig({ ...process.env, ...env });
   const stack = await startStack({
@@ -111,6 +123,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     log: () => undefined,
   });
   const api = new ApiClient(stack.apiUrl, SECRET);
+
+  // The receiver: every tenth POST refused (a 500), every signature checked, every event kept.
+  const hookSecret = `whsec_${randomUUID()}`;
+  const heard = new Map<string, { id: string; sequence: number; verified: boolean }[]>();
+  const receiver = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (Math.random() < 0.1) {
+        figures.webhook.refused++;
+        return void res.writeHead(500).end();
+      }
+      const raw = Buffer.concat(chunks);
+      const event = JSON.parse(raw.toString()) as { id: string; orderId: string; sequence: number };
+      figures.webhook.received++;
+      const verified =
+        signatureProblem(hookSecret, req.headers['webhook-signature'] as string, raw, {
+          now: Date.now(),
+          toleranceMs: 300_000,
+        }) === null && req.headers['webhook-id'] === event.id;
+      heard.set(event.orderId, [
+        ...(heard.get(event.orderId) ?? []),
+        { id: event.id, sequence: event.sequence, verified },
+      ]);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
   const figures: Omit<ChaosFigures, 'report' | 'settleSeconds'> = {
     ordersAttempted: 0,
     ordersAccepted: 0,
@@ -121,6 +162,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     postgresRestarts: 0,
     providerRestarts: 0,
     retriesThroughOutages: 0,
+    webhook: { received: 0, refused: 0, distinct: 0 },
     refusals: {},
     shipsSkipped: {},
     unsettled: [],
@@ -276,6 +318,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       perCustomerLimit: 1,
     });
 
+    const subscribed = await api.call('PUT', '/v1/webhooks/chaos', merchant, {
+      url: hookUrl,
+      events: ['*'],
+      secret: hookSecret,
+    });
+    if (subscribed.status !== 201) throw new Error(`could not subscribe the receiver: ${subscribed.status}`);
     const started = Date.now();
     let next = 0;
     let loadDone = false;
@@ -383,6 +431,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         if (unsettled.length === 0 && rows.length === accepted.length) break;
         await sleep(1000);
       }
+      // Then every delivery to the receiver, bounded too.
+      const deliveriesStart = Date.now();
+      while (Date.now() - deliveriesStart < 120_000) {
+        const pending = await db('webhook_deliveries')
+          .where({ webhook_id: 'chaos', status: 'pending' })
+          .whereIn('order_id', accepted)
+          .first('event_id');
+        if (!pending) break;
+        await sleep(1000);
+      }
       const settleSeconds = (Date.now() - settleStart) / 1000;
       figures.unsettled = unsettled;
       const report = await checkInvariants(
@@ -395,6 +453,38 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           coupons: [coupon],
         },
       );
+      // What the receiver heard: each order's events, once each after de-duplication, in sequence, signed.
+      const outbox: { id: string; order_id: string }[] = await db('order_events')
+        .whereIn('order_id', accepted)
+        .orderBy(['order_id', 'seq'])
+        .select('id', 'order_id');
+      const expected = new Map<string, string[]>();
+      for (const e of outbox) expected.set(e.order_id, [...(expected.get(e.order_id) ?? []), e.id]);
+      for (const id of accepted) {
+        const got = heard.get(id) ?? [];
+        const firsts = got.filter((g, i) => got.findIndex((h) => h.id === g.id) === i).map((g) => g.id);
+        figures.webhook.distinct += firsts.length;
+        const want = expected.get(id) ?? [];
+        if (firsts.join() !== want.join())
+          report.violations.push({
+            rule: 'every event reaches the receiver once, in sequence',
+            subject: id,
+            detail: `heard ${firsts.length} of ${want.length} events${firsts.every((f, i) => f === want[i]) ? '' : ', out of order'}`,
+          });
+        const sequences = got.map((g) => g.sequence);
+        if (sequences.some((n, i) => i > 0 && n < sequences[i - 1]!))
+          report.violations.push({
+            rule: 'no event overtakes an earlier one',
+            subject: id,
+            detail: sequences.join(','),
+          });
+        if (got.some((g) => !g.verified))
+          report.violations.push({
+            rule: 'every delivery is signed',
+            subject: id,
+            detail: 'a signature did not verify',
+          });
+      }
       return { ...figures, settleSeconds, report };
     } finally {
       await connection.close();
@@ -402,6 +492,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     }
   } finally {
     await stack.stop();
+    await new Promise<void>((r) => receiver.close(() => r()));
     await rm(dataDir, { recursive: true, force: true });
   }
 }
@@ -413,6 +504,7 @@ export function describeFigures(f: ChaosFigures): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
     `faults: worker kills ${f.workerKills}, Temporal restarts ${f.temporalRestarts}, PostgreSQL restarts ${f.postgresRestarts}, payment provider restarts ${f.providerRestarts}; calls retried through outages ${f.retriesThroughOutages}`,
+    `webhook: ${f.webhook.distinct} events heard, ${f.webhook.received} POSTs taken (duplicates included), ${f.webhook.refused} refused on purpose`,
     `refusals (4xx/5xx replies to the load): ${counts(f.refusals)}; ship steps skipped (no production within 60 s), by the order's status then: ${counts(f.shipsSkipped)}`,
     `load ${f.loadSeconds.toFixed(0)}s, settled in ${f.settleSeconds.toFixed(0)}s`,
     ...f.unsettled.slice(0, 20).map((u) => `  still moving: ${u}`),

@@ -4,7 +4,8 @@
  * that dies lets its claims go), POSTs each signed, and records the outcome: delivered, tried
  * again with exponential backoff, or failed once WEBHOOK_RETRY_FOR has passed. The deliveries are
  * rows written with their events, so nothing is lost while the worker is down; several workers
- * share the work. A slow subscriber holds at most its own share of the slots.
+ * share the work. A slow subscriber holds at most its own share of the slots; a failing one is
+ * backed off as a whole and probed one delivery at a time, so a dead endpoint costs little.
  */
 import type { Knex } from 'knex';
 import { signature } from '../codec/webhook-signature';
@@ -41,6 +42,8 @@ export function startWebhookDispatcher(
 ) {
   const perSubscriber = Math.max(1, Math.ceil(config.WEBHOOK_CONCURRENCY / 4));
   const inFlight = new Map<string, number>();
+  /** Subscribers whose last attempt here failed: one probe in flight at a time. */
+  const failing = new Set<string>();
   const running = new Set<Promise<void>>();
   let stopped = false;
 
@@ -52,12 +55,19 @@ export function startWebhookDispatcher(
       { 'Webhook-Id': d.event.id, [SIGNATURE_HEADER]: signature(d.secret, body, Date.now()) },
       { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT },
     );
-    if (outcome.ok) return markDelivered(db, d.webhookId, d.event.id);
+    if (outcome.ok) {
+      failing.delete(d.webhookId);
+      return markDelivered(db, d.webhookId, d.event.id);
+    }
+    failing.add(d.webhookId);
     const expired = Date.now() >= new Date(d.retryFrom).getTime() + config.WEBHOOK_RETRY_FOR;
     const retryAt = expired
       ? null
       : new Date(Date.now() + retryDelay(d.attempts, config.WEBHOOK_BACKOFF, config.WEBHOOK_BACKOFF_MAX));
-    await markAttemptFailed(db, d.webhookId, d.event.id, outcome.error, retryAt);
+    await markAttemptFailed(db, d.webhookId, d.event.id, outcome.error, retryAt, {
+      baseMs: config.WEBHOOK_BACKOFF,
+      maxMs: config.WEBHOOK_BACKOFF_MAX,
+    });
   };
 
   const launch = (d: ClaimedDelivery) => {
@@ -75,11 +85,14 @@ export function startWebhookDispatcher(
   const pass = async (): Promise<number> => {
     const free = config.WEBHOOK_CONCURRENCY - running.size;
     if (free <= 0) return 0;
-    const busy = [...inFlight].filter(([, n]) => n >= perSubscriber).map(([id]) => id);
+    const busy = [...inFlight]
+      .filter(([id, n]) => n >= perSubscriber || (n > 0 && failing.has(id)))
+      .map(([id]) => id);
     const claimed = await claimDue(db, {
       limit: free,
       leaseMs: config.WEBHOOK_TIMEOUT + 30_000,
       busy,
+      perSubscriber,
     });
     claimed.forEach(launch);
     return claimed.length;

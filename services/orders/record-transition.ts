@@ -38,6 +38,8 @@ export async function recordTransition(
   orderId: string,
   entry: HistoryEntry,
   snapshot: OrderSnapshot,
+  /** false only to measure what the outbox costs (bench/run.ts): the service always announces. */
+  announce = true,
 ): Promise<void> {
   const {
     subtotal,
@@ -57,10 +59,11 @@ export async function recordTransition(
     item.refundedQuantity,
   ]);
   // The workflow passes its whole state; the events show the order as it is after this entry.
-  const events = transitionEvents(entry, {
-    ...(snapshot as Omit<OrderState, 'history' | 'id'>),
-    id: orderId,
-  }).map((e, i) => ({ n: i + 1, id: newEventId(), type: e.type, source: e.source, data: e.data }));
+  const events = (
+    announce
+      ? transitionEvents(entry, { ...(snapshot as Omit<OrderState, 'history' | 'id'>), id: orderId })
+      : []
+  ).map((e, i) => ({ n: i + 1, id: newEventId(), type: e.type, source: e.source, data: e.data }));
   const linesUpdate = lines.length
     ? `UPDATE order_items AS i
          SET quantity = v.quantity, discount = v.discount, total = v.total, refunded_quantity = v.refunded

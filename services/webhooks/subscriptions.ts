@@ -148,18 +148,22 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Claims up to `limit` due deliveries for `leaseMs`: of active subscriptions, not `busy` ones, and
- * per subscription and order only the earliest still pending, so one order's events never overtake
- * each other. Skips rows another dispatcher holds.
+ * Claims up to `limit` due deliveries for `leaseMs`: of active subscriptions that are not backing
+ * off, not `busy` ones, and per subscription and order only the earliest still pending, so one
+ * order's events never overtake each other. A subscription that is failing gets one delivery (a
+ * probe) at a time. Skips rows another dispatcher holds.
  */
 export async function claimDue(
   db: Knex,
-  options: { limit: number; leaseMs: number; busy: string[] },
+  options: { limit: number; leaseMs: number; busy: string[]; perSubscriber: number },
 ): Promise<ClaimedDelivery[]> {
   const { rows } = await db.raw(
-    `WITH due AS (
-       SELECT d.webhook_id, d.event_id FROM webhook_deliveries d
+    `WITH candidates AS (
+       SELECT d.webhook_id, d.event_id, w.consecutive_failures,
+              row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at) AS rank
+         FROM webhook_deliveries d
          JOIN webhooks w ON w.id = d.webhook_id AND w.active
+                        AND (w.retry_after IS NULL OR w.retry_after <= now())
         WHERE d.status = 'pending' AND d.next_attempt_at <= now()
           AND (d.locked_until IS NULL OR d.locked_until < now())
           AND NOT (d.webhook_id = ANY (?))
@@ -167,6 +171,10 @@ export async function claimDue(
             SELECT 1 FROM webhook_deliveries p
              WHERE p.webhook_id = d.webhook_id AND p.order_id = d.order_id
                AND p.status = 'pending' AND p.seq < d.seq)
+     ), due AS (
+       SELECT d.webhook_id, d.event_id FROM webhook_deliveries d
+         JOIN candidates c ON c.webhook_id = d.webhook_id AND c.event_id = d.event_id
+        WHERE c.rank <= CASE WHEN c.consecutive_failures > 0 THEN 1 ELSE ? END
         ORDER BY d.next_attempt_at
         LIMIT ?
         FOR UPDATE OF d SKIP LOCKED
@@ -178,7 +186,7 @@ export async function claimDue(
         AND e.id = d.event_id AND w.id = d.webhook_id
      RETURNING d.webhook_id, d.attempts, d.retry_from, w.url, w.secret,
                e.id, e.type, e.order_id, e.seq, e.occurred_at, e.data`,
-    [options.busy, options.limit, options.leaseMs],
+    [options.busy, options.perSubscriber, options.limit, options.leaseMs],
   );
   return rows.map((r: Record<string, unknown>) => ({
     webhookId: r.webhook_id as string,
@@ -201,15 +209,25 @@ export async function markDelivered(db: Knex, webhookId: string, eventId: string
   await db('webhook_deliveries')
     .where({ webhook_id: webhookId, event_id: eventId })
     .update({ status: 'delivered', delivered_at: db.fn.now(), locked_until: null, last_error: null });
+  // The subscriber answers again: its deliveries go at full speed.
+  await db('webhooks')
+    .where({ id: webhookId })
+    .andWhere('consecutive_failures', '>', 0)
+    .update({ consecutive_failures: 0, retry_after: null });
 }
 
-/** An attempt that failed: tried again at `retryAt`, or, past its window (null), marked failed. */
+/**
+ * An attempt that failed: tried again at `retryAt`, or, past its window (null), marked failed. The
+ * subscriber as a whole waits `backoff` (doubling with its consecutive failures, up to the max)
+ * before any of its deliveries is tried again.
+ */
 export async function markAttemptFailed(
   db: Knex,
   webhookId: string,
   eventId: string,
   error: string,
   retryAt: Date | null,
+  backoff: { baseMs: number; maxMs: number },
 ): Promise<void> {
   await db('webhook_deliveries')
     .where({ webhook_id: webhookId, event_id: eventId })
@@ -217,5 +235,14 @@ export async function markAttemptFailed(
       last_error: error,
       locked_until: null,
       ...(retryAt ? { next_attempt_at: retryAt } : { status: 'failed' }),
+    });
+  await db('webhooks')
+    .where({ id: webhookId })
+    .update({
+      consecutive_failures: db.raw('consecutive_failures + 1'),
+      retry_after: db.raw(
+        `now() + least(?::float8, ?::float8 * power(2, least(consecutive_failures, 30))) * interval '1 millisecond'`,
+        [backoff.maxMs, backoff.baseMs],
+      ),
     });
 }

@@ -221,12 +221,19 @@ test('a receiver down for a while receives everything once it is back', async ()
       lastError: 'connection refused',
       nextAttemptAt: expect.any(String),
     });
+    // The subscriber as a whole backs off: its deliveries wait, and one probe at a time goes out.
+    expect((await db('webhooks').where({ id: webhook }).first()).consecutive_failures).toBeGreaterThan(0);
     await r.reopen();
     await until('both events', async () => r.accepted.filter((a) => a.orderId === o.id).length >= 2);
     expect(r.accepted.filter((a) => a.orderId === o.id).map((a) => a.type)).toEqual([
       'order.created',
       'order.paid',
     ]);
+    // Answering again: at full speed.
+    await until('the subscriber is healthy', async () => {
+      const row = await db('webhooks').where({ id: webhook }).first();
+      return row.consecutive_failures === 0 && row.retry_after === null;
+    });
   } finally {
     await unsubscribe(webhook, r.url, secret);
     await r.close();
