@@ -3,7 +3,14 @@
  * approves or rejects it, receives the goods (which go back to stock), and the order refunds
  * them. Started by the order workflow, which holds the returned units until this one closes.
  */
-import { condition, getExternalWorkflowHandle, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  getExternalWorkflowHandle,
+  patched,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
 import { decide, isTerminal } from '../../domain/machine';
 import { actionRequestProblem, actorName } from '../../domain/order';
 import { invalidInput, notNow, refusalFor } from '../../domain/refusals';
@@ -111,6 +118,8 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
   await store.saveReturn(record);
   await condition(() => isTerminal(returnMachine, record.status) || record.status === 'RECEIVED');
   if (record.status === 'REJECTED') {
+    // The reject's handler finishes saving (and answers its caller) before the return ends.
+    if (patched('return-waits-for-handlers')) await condition(allHandlersFinished);
     await order.signal(returnClosedSignal, { returnId: input.returnId });
     return record;
   }
