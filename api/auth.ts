@@ -1,5 +1,7 @@
 /**
- * Bearer JWTs (HS256): `sub` is the user id, `role` one of customer, merchant, support. A token
+ * Bearer JWTs (HS256): `sub` is the user id, `role` one of customer, merchant, support, channel;
+ * `channel` names the sales channel a channel's token speaks for (required), or a customer's
+ * (the channel's own customers; `web` when absent). A token
  * must expire (`exp`), no later than AUTH_TOKEN_MAX_LIFETIME after it was issued; `iss` and `aud`
  * are checked when AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE are set. The one place tokens are read:
  * the API's routes and the codec server both come through `verifyToken`.
@@ -10,12 +12,17 @@ import { z } from 'zod';
 import type { AuthSettings } from '../config';
 import { DomainError, ForbiddenError } from '../domain/errors';
 import { ROLES, type Role } from '../domain/roles';
-import { SUBJECT_PATTERN } from '../domain/text';
+import { ID_PATTERN, SUBJECT_PATTERN } from '../domain/text';
 
 export interface Principal {
   id: string;
   role: Role;
+  /** The sales channel a customer belongs to (`web` by default) or a channel's token speaks for; none for staff. */
+  channel?: string;
 }
+
+/** Where customers who come without a channel belong: the shop's own website and apps. */
+export const DEFAULT_CHANNEL = 'web';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -27,6 +34,7 @@ declare module 'express-serve-static-core' {
 const claims = z.object({
   sub: z.string().regex(SUBJECT_PATTERN),
   role: z.enum(ROLES),
+  channel: z.string().max(100).regex(ID_PATTERN).optional(),
   exp: z.number().int(),
   iat: z.number().int().optional(),
 });
@@ -41,9 +49,14 @@ export function signToken(
   secret: string,
   sub: string,
   role: Role,
-  options: { expiresIn?: jwt.SignOptions['expiresIn']; issuer?: string; audience?: string } = {},
+  options: {
+    expiresIn?: jwt.SignOptions['expiresIn'];
+    issuer?: string;
+    audience?: string;
+    channel?: string;
+  } = {},
 ): string {
-  return jwt.sign({ sub, role }, secret, {
+  return jwt.sign({ sub, role, ...(options.channel ? { channel: options.channel } : {}) }, secret, {
     algorithm: 'HS256',
     expiresIn: options.expiresIn ?? '1h',
     ...(options.issuer ? { issuer: options.issuer } : {}),
@@ -65,10 +78,13 @@ export function verifyToken(token: string, settings: AuthSettings): Principal {
   }
   const parsed = claims.safeParse(decoded);
   if (!parsed.success) throw new UnauthorizedError('the token lacks a valid sub, role or exp');
-  const { sub, role, exp, iat } = parsed.data;
+  const { sub, role, channel, exp, iat } = parsed.data;
   const issuedAt = iat ?? Math.floor(Date.now() / 1000);
   if ((exp - issuedAt) * 1000 > settings.maxLifetimeMs)
     throw new UnauthorizedError('the token lives longer than this service accepts');
+  if (role === 'channel' && !channel) throw new UnauthorizedError('a channel token must name its channel');
+  if (role === 'channel' || role === 'customer')
+    return { id: sub, role, channel: channel ?? DEFAULT_CHANNEL };
   return { id: sub, role };
 }
 

@@ -40,6 +40,9 @@ import {
 export interface CreateOrderCommand {
   type: OrderType;
   customerId: string;
+  /** The sales channel it comes through, and that channel's payment timeout if it has its own. */
+  channel: string;
+  paymentTimeoutMs?: number;
   items: LineQuantity[];
   couponCode?: string;
   shippingAddress?: ShippingAddress;
@@ -61,9 +64,9 @@ export class OrderCommands {
     private readonly searchAttributes?: SearchAttributeGuard,
   ) {}
 
-  private policy(type: OrderType): OrderPolicy {
+  private policy(type: OrderType, paymentTimeoutMs?: number): OrderPolicy {
     return {
-      paymentTimeoutMs: this.config.PAYMENT_TIMEOUT,
+      paymentTimeoutMs: paymentTimeoutMs ?? this.config.PAYMENT_TIMEOUT,
       autoConfirmAfterMs: this.config.AUTO_CONFIRM_AFTER,
       afterSalesWindowMs:
         type === 'virtual' ? this.config.VIRTUAL_AFTER_SALES_WINDOW : this.config.AFTER_SALES_WINDOW,
@@ -93,10 +96,11 @@ export class OrderCommands {
       orderId,
       type: command.type,
       customerId: command.customerId,
+      channel: command.channel,
       items: command.items,
       couponCode: command.couponCode,
       shippingAddress: command.shippingAddress,
-      policy: this.policy(command.type),
+      policy: this.policy(command.type, command.paymentTimeoutMs),
       requestId: command.requestId,
     };
     const quantity = command.items.reduce((n, i) => n + i.quantity, 0);
@@ -111,11 +115,12 @@ export class OrderCommands {
         typedSearchAttributes: [
           { key: searchAttributes.OrderType, value: command.type },
           { key: searchAttributes.CustomerId, value: command.customerId },
+          { key: searchAttributes.OrderChannel, value: command.channel },
           { key: searchAttributes.OrderStatus, value: 'PLACING' },
         ],
         staticSummary: [
           `${command.type} order ${orderId}`,
-          `customer ${command.customerId}`,
+          `customer ${command.customerId}${command.channel === 'web' ? '' : ` of ${command.channel}`}`,
           `${quantity} item(s)`,
           ...(command.quote ? [`total ${formatMoney(command.quote.total, command.quote.currency)}`] : []),
         ].join(' · '),

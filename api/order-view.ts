@@ -18,11 +18,12 @@ export function historyFor<T extends { actor: string; seq?: number }>(history: T
 
 export function orderView(order: OrderState, role: Role) {
   const machine = machineFor(order.type);
-  const { id, type, customerId, status, ...rest } = orderSnapshot(order);
+  const { id, type, customerId, channel, status, ...rest } = orderSnapshot(order);
   return {
     id,
     type,
     customerId,
+    channel,
     status,
     statusLabel: statusLabel(machine, order.status, role),
     allowedActions: actionsNow(machine, order, role),

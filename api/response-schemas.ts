@@ -43,6 +43,7 @@ export const order = z
     id: z.string(),
     type: z.enum(['standard', 'virtual', 'presale']),
     customerId: z.string(),
+    channel: z.string().describe('the sales channel it came through (`web`: the shop’s own)'),
     status: z.string(),
     statusLabel: z.string(),
     allowedActions: z.array(z.string()),
@@ -327,3 +328,14 @@ export const orderEvent = z
   })
   .describe('an event, as a webhook delivers it');
 export const orderEventList = z.object({ items: z.array(orderEvent) });
+
+const channelShape = z.object({
+  id: z.string(),
+  name: z.string(),
+  paymentTimeoutMs: z.number().int().nullable().describe('overrides PAYMENT_TIMEOUT for its orders'),
+  orderTypes: z.array(z.string()).nullable().describe('the order types it may place; null: all'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const channel = z.object({ channel: channelShape });
+export const channelList = z.object({ items: z.array(channelShape) });

@@ -110,6 +110,8 @@ export function mountRoutes(
       if (!options.idempotency) throw new Error(`route ${r.id} takes an Idempotency-Key; none given`);
       chain.push(options.idempotency);
     }
+    // An allow-list: a role sees and does nothing on a route unless the route grants it.
+    if (isSecured(r) && !r.allow?.length) throw new Error(`route ${r.id} grants no role (allow)`);
     if (r.allow) chain.push(requireRole(...r.allow));
     chain.push(
       catching(async (req, res) => {

@@ -59,6 +59,26 @@ const currency = z
 
 export const id = z.string().min(1).max(100).regex(ID_PATTERN, 'letters, digits and . _ : - only');
 
+/** A duration as `500ms`, `30m`, `2h`, `7d` (domain/duration.ts), within bounds: milliseconds. */
+function durationText(minMs: number, maxMs: number, message: string) {
+  return z
+    .string()
+    .max(20)
+    .transform((v, ctx) => {
+      let ms = NaN;
+      try {
+        ms = parseDuration(v);
+      } catch {
+        // reported below
+      }
+      if (!(ms >= minMs && ms <= maxMs)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
 export const promotionCodeParam = z
   .string()
   .min(1)
@@ -121,6 +141,22 @@ export const createOrderBody = z
       .max(100),
     couponCode: promotionCodeParam.optional(),
     shippingAddress: shippingAddress.optional(),
+    // A channel names the customer it orders for; a customer orders for itself.
+    customerId: customerIdParam.optional(),
+  })
+  .strict();
+
+export const channelIdParam = id;
+export const channelBody = z
+  .object({
+    name: text(200),
+    // Overrides PAYMENT_TIMEOUT for the channel's orders: 1 minute to 30 days.
+    paymentTimeout: durationText(
+      60_000,
+      30 * 86_400_000,
+      'a duration such as 30m or 2h, 1m to 30d',
+    ).optional(),
+    orderTypes: z.array(z.enum(ORDER_TYPES)).min(1).max(ORDER_TYPES.length).optional(),
   })
   .strict();
 
@@ -182,6 +218,7 @@ const orderFilters = {
     .optional(),
   type: z.enum(ORDER_TYPES).optional(),
   customerId: customerIdParam.optional(),
+  channel: id.optional(),
   paymentStatus: z
     .enum(['unpaid', 'pending', 'authorized', 'partially_paid', 'paid', 'partially_refunded', 'refunded'])
     .optional(),
@@ -208,7 +245,7 @@ export const exportOrdersQuery = z
 
 export const orderStatsQuery = z
   .object({
-    groupBy: z.enum(['status', 'type', 'paymentStatus', 'day']),
+    groupBy: z.enum(['status', 'type', 'channel', 'paymentStatus', 'day']),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
   })
@@ -403,25 +440,7 @@ export const fulfilmentEvent = z
 
 export const stalledQuery = z
   .object({
-    stalledFor: z
-      .string()
-      .max(20)
-      .transform((v, ctx) => {
-        let ms = NaN;
-        try {
-          ms = parseDuration(v);
-        } catch {
-          // reported below
-        }
-        if (!(ms >= 0 && ms <= 366 * 86_400_000)) {
-          ctx.addIssue({
-            code: z.ZodIssueCode.custom,
-            message: 'a duration such as 2h or 30m, at most 366d',
-          });
-          return z.NEVER;
-        }
-        return ms;
-      }),
+    stalledFor: durationText(0, 366 * 86_400_000, 'a duration such as 2h or 30m, at most 366d'),
     limit: z.coerce.number().int().min(1).max(500).default(100),
   })
   .strict();

@@ -18,6 +18,8 @@ export const apiUrl = () => {
 export interface As {
   role: Role;
   id: string;
+  /** A channel's token names its channel; a channel's customer's too (none: the web shop's). */
+  channel?: string;
 }
 
 export const customer = (id = `cus_${randomUUID().slice(0, 8)}`): As => ({ role: 'customer', id });
@@ -30,7 +32,8 @@ export async function call<T = any>(
   options: { as?: As; body?: unknown; headers?: Record<string, string>; baseUrl?: string } = {},
 ): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...options.headers };
-  if (options.as) headers.authorization = `Bearer ${tokenFor(options.as.role, options.as.id)}`;
+  if (options.as)
+    headers.authorization = `Bearer ${tokenFor(options.as.role, options.as.id, options.as.channel)}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${options.baseUrl ?? apiUrl()}${path}`, {
     method,

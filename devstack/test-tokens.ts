@@ -4,6 +4,7 @@ import type { Role } from '../domain/roles';
 
 export const TEST_SECRET = 'test-secret-for-the-order-service';
 
-export function tokenFor(role: Role, sub = `test-${role}`): string {
-  return signToken(TEST_SECRET, sub, role);
+/** A token of the test secret; `channel` for a channel's token (required) or a channel's customer. */
+export function tokenFor(role: Role, sub = `test-${role}`, channel?: string): string {
+  return signToken(TEST_SECRET, sub, role, channel ? { channel } : {});
 }

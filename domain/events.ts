@@ -37,6 +37,7 @@ export function orderSnapshot(order: Omit<OrderState, 'history'>) {
     id: order.id,
     type: order.type,
     customerId: order.customerId,
+    channel: order.channel ?? 'web',
     status: order.status,
     currency: order.currency,
     items: order.items.map((i) => ({

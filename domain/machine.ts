@@ -33,7 +33,8 @@ export type TimerName =
   | 'reviewTimeout';
 
 export interface StateDef<A extends string> {
-  labels: Record<Role, string>;
+  /** Per role; a channel shows its customers the customer's words unless it has its own. */
+  labels: Record<Exclude<Role, 'channel'>, string> & { channel?: string };
   /** What the order waits for here, shown to support staff. */
   waitsFor?: string;
   terminal?: boolean;
@@ -102,7 +103,8 @@ export function decide<S extends string, A extends string>(
 }
 
 export function statusLabel(machine: OrderMachine, state: string, role: Role): string {
-  return machine.states[state]?.labels[role] ?? state;
+  const labels = machine.states[state]?.labels;
+  return (role === 'channel' ? (labels?.channel ?? labels?.customer) : labels?.[role]) ?? state;
 }
 
 /** Checks a definition is well formed: used by tests and at module load of the registry. */
@@ -122,7 +124,8 @@ export function validateMachine(machine: OrderMachine): string[] {
     if (t.by.length === 0) problems.push(`nobody may take ${key}`);
   }
   for (const [name, def] of Object.entries(machine.states)) {
-    for (const role of ROLES) if (!def.labels[role]) problems.push(`state ${name} has no ${role} label`);
+    for (const role of ROLES)
+      if (role !== 'channel' && !def.labels[role]) problems.push(`state ${name} has no ${role} label`);
     for (const action of [def.auto, def.after?.action].filter(Boolean)) {
       const t = machine.transitions.find((x) => x.from === name && x.action === action);
       if (!t || !t.by.includes('system'))

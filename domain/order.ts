@@ -162,6 +162,8 @@ export interface PlaceOrderInput {
   orderId: string;
   type: OrderType;
   customerId: string;
+  /** The sales channel it came through (`web` when absent: orders placed before channels). */
+  channel?: string;
   items: LineQuantity[];
   couponCode?: string;
   shippingAddress?: ShippingAddress;
@@ -206,6 +208,8 @@ export interface OrderState extends Placement {
   id: string;
   type: OrderType;
   customerId: string;
+  /** The sales channel it came through; absent on orders placed before channels (the web's). */
+  channel?: string;
   status: string;
   couponCode: string | null;
   shippingAddress: ShippingAddress | null;
@@ -284,6 +288,8 @@ export function actionRequestProblem(request: {
 export function placeOrderInputProblem(input: PlaceOrderInput): string | null {
   if (!ORDER_TYPES.includes(input?.type)) return 'type';
   if (typeof input.customerId !== 'string' || !SUBJECT_PATTERN.test(input.customerId)) return 'customerId';
+  if (input.channel !== undefined && (typeof input.channel !== 'string' || !ID_PATTERN.test(input.channel)))
+    return 'channel';
   if (!Array.isArray(input.items) || input.items.length === 0) return 'items';
   for (const [i, item] of input.items.entries())
     if (typeof item?.sku !== 'string' || !ID_PATTERN.test(item.sku)) return `items.${i}.sku`;

@@ -21,6 +21,7 @@ import * as m015 from './015_fulfilments';
 import * as m016 from './016_shipments_tracking';
 import * as m017 from './017_order_events_and_webhooks';
 import * as m018 from './018_webhook_breaker';
+import * as m019 from './019_channels';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -41,6 +42,7 @@ const migrations: Record<string, Knex.Migration> = {
   '016_shipments_tracking': m016,
   '017_order_events_and_webhooks': m017,
   '018_webhook_breaker': m018,
+  '019_channels': m019,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

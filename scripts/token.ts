@@ -1,6 +1,7 @@
 /**
- * `npm run token -- <role> [sub]`: a bearer token for the `npm start` stack (its development
- * secret, or AUTH_JWT_SECRET), valid for AUTH_TOKEN_MAX_LIFETIME. Without arguments, one per role.
+ * `npm run token -- <role> [sub] [channel]`: a bearer token for the `npm start` stack (its
+ * development secret, or AUTH_JWT_SECRET), valid for AUTH_TOKEN_MAX_LIFETIME; a channel's token
+ * speaks for `channel` (`web` unless named). Without arguments, one per role.
  */
 import { signToken } from '../api/auth';
 import { loadConfigOrExit, type Config } from '../config';
@@ -8,8 +9,9 @@ import { developmentSecret } from '../devstack/dev-secret';
 import { ROLES, type Role } from '../domain/roles';
 
 /** A token for `role` as `sub`, signed as the stack's API checks it. */
-export function devToken(config: Config, role: Role, sub = `dev-${role}`): string {
+export function devToken(config: Config, role: Role, sub = `dev-${role}`, channel?: string): string {
   return signToken(developmentSecret(config), sub, role, {
+    ...(role === 'channel' || channel ? { channel: channel ?? 'web' } : {}),
     expiresIn: Math.floor(config.AUTH_TOKEN_MAX_LIFETIME / 1000),
     issuer: config.AUTH_JWT_ISSUER,
     audience: config.AUTH_JWT_AUDIENCE,
@@ -22,10 +24,10 @@ export function devTokens(config: Config): string[] {
 
 if (require.main === module) {
   const config = loadConfigOrExit();
-  const [role, sub] = process.argv.slice(2);
+  const [role, sub, channel] = process.argv.slice(2);
   if (role && !ROLES.includes(role as Role)) {
     console.error(`role must be one of ${ROLES.join(', ')}`);
     process.exit(2);
   }
-  console.log(role ? devToken(config, role as Role, sub) : devTokens(config).join('\n'));
+  console.log(role ? devToken(config, role as Role, sub, channel) : devTokens(config).join('\n'));
 }

@@ -38,6 +38,7 @@ export const searchAttributes = {
   OrderStatus: defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD),
   OrderType: defineSearchAttributeKey('OrderType', SearchAttributeType.KEYWORD),
   CustomerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
+  OrderChannel: defineSearchAttributeKey('OrderChannel', SearchAttributeType.KEYWORD),
   OrderTotal: defineSearchAttributeKey('OrderTotal', SearchAttributeType.INT),
   PaymentDeadline: defineSearchAttributeKey('PaymentDeadline', SearchAttributeType.DATETIME),
 } as const;
@@ -47,6 +48,7 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<keyof typeof searchAttributes, strin
   OrderStatus: 'Keyword',
   OrderType: 'Keyword',
   CustomerId: 'Keyword',
+  OrderChannel: 'Keyword',
   OrderTotal: 'Int',
   PaymentDeadline: 'Datetime',
 };

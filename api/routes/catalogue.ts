@@ -33,7 +33,7 @@ export const catalogueRoutes: Route[] = [
     path: '/v1/products/{sku}',
     summary: 'A product with its stock',
     roles: 'any',
-    allow: ['merchant', 'support', 'customer'],
+    allow: ['merchant', 'support', 'customer', 'channel'],
     params: { sku: skuParam },
     ok: [[200], res.product],
     errors: [400, 404],

@@ -1,6 +1,7 @@
 /** Every route of the API, in the order the OpenAPI document lists them and Express matches them. */
 import type { Route } from '../route';
 import { catalogueRoutes } from './catalogue';
+import { channelRoutes } from './channels';
 import { fulfilmentRoutes } from './fulfilments';
 import { healthRoutes } from './health';
 import { inboundRoutes } from './inbound';
@@ -12,6 +13,7 @@ import { webhookRoutes } from './webhooks';
 
 export const ROUTES: readonly Route[] = [
   ...catalogueRoutes,
+  ...channelRoutes,
   ...promotionRoutes,
   ...orderRoutes,
   ...reverseFlowRoutes,

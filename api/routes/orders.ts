@@ -1,11 +1,12 @@
 /** Orders: created and acted on through the workflow; read from PostgreSQL. */
 import type { ZodTypeAny } from 'zod';
 import type { Db } from '../../db/knex';
-import { NotFoundError } from '../../domain/errors';
-import { machineFor } from '../../domain/machines';
+import { DomainError, ForbiddenError, NotFoundError } from '../../domain/errors';
+import { getChannel } from '../../services/channels/channels';
+import { machineFor, rolesTaking } from '../../domain/machines';
 import { isPending, type ActionRequest, type OrderState } from '../../domain/order';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
-import type { Principal } from '../auth';
+import { DEFAULT_CHANNEL, type Principal } from '../auth';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { describeError } from '../../db/errors';
@@ -34,11 +35,22 @@ import { ORDER_LINKS } from './links';
 
 export const orderIdParams = { id: orderIdParam };
 
-/** The order, if the caller may see it: a customer's view of someone else's order is a 404, never a 403. */
+/**
+ * Whether the caller may see an order: staff see every order; a channel, its channel's; a customer,
+ * its own in its channel (a partner's `c1` is not the web shop's `c1`).
+ */
+export function maySee(order: Pick<OrderState, 'customerId' | 'channel'>, principal: Principal): boolean {
+  const channel = order.channel ?? DEFAULT_CHANNEL;
+  if (principal.role === 'channel') return channel === principal.channel;
+  if (principal.role === 'customer')
+    return order.customerId === principal.id && channel === principal.channel;
+  return principal.role === 'merchant' || principal.role === 'support';
+}
+
+/** The order, if the caller may see it: someone else's order is a 404, never a 403. */
 export async function visibleOrder(db: Db, id: string, principal: Principal): Promise<OrderState> {
   const order = await loadOrder(db, id);
-  if (!order || (principal.role === 'customer' && order.customerId !== principal.id))
-    throw new NotFoundError(`order ${id}`);
+  if (!order || !maySee(order, principal)) throw new NotFoundError(`order ${id}`);
   return order;
 }
 
@@ -85,6 +97,8 @@ function actionRoute<B extends ZodTypeAny>(spec: {
     path: `/v1/orders/{id}/${spec.action}`,
     summary: spec.summary,
     roles: spec.roles,
+    // Who may take the action in some state of some machine; the order's machine decides the rest.
+    allow: rolesTaking(spec.action),
     params: orderIdParams,
     body: spec.body,
     ok: spec.ok ?? [[200], res.orderEnvelope],
@@ -114,24 +128,37 @@ export const orderRoutes: Route[] = [
     id: 'createOrder',
     method: 'post',
     path: '/v1/orders',
-    summary: 'Place an order (priced, stock and coupon checked before the 201)',
-    roles: 'customer',
-    allow: ['customer'],
+    summary:
+      'Place an order (priced, stock and coupon checked before the 201): a customer for itself, a channel for one of its customers (`customerId`)',
+    roles: 'customer, channel',
+    allow: ['customer', 'channel'],
     body: createOrderBody,
     ok: [[201], res.orderEnvelope],
-    errors: [403, 409, 422],
+    errors: [400, 403, 409, 422],
     idempotent: true,
     links: ORDER_LINKS,
     async handle({ req, res: reply, body, principal }, { db, commands }) {
       const caller = principal();
+      const { customerId: forCustomer, ...order_ } = body;
+      if (caller.role === 'channel' && !forCustomer)
+        throw new DomainError('customerId is required: a channel orders for one of its customers', 400);
+      if (caller.role === 'customer' && forCustomer && forCustomer !== caller.id)
+        throw new ForbiddenError('a customer orders for itself');
+      const customerId = caller.role === 'channel' ? forCustomer! : caller.id;
       // PostgreSQL must answer before anything starts: an outage is a 503 with nothing half-written.
+      const channel = await getChannel(db, caller.channel ?? DEFAULT_CHANNEL);
+      if (!channel) throw new ForbiddenError('the channel is not registered');
+      if (channel.orderTypes && !channel.orderTypes.includes(body.type))
+        throw new ForbiddenError('the channel may not place orders of this type');
       // The quote is only for the workflow's summary in the Web UI; placement prices the order.
-      const quote = await quoteOrder(db, { ...body, customerId: caller.id });
+      const quote = await quoteOrder(db, { ...order_, customerId });
       // A retried create (same Idempotency-Key) names the same order: the workflow id dedupes it too.
       const orderId = idFromKey('ord', req, 'orders', 'create');
       const order = await commands.create({
-        ...body,
-        customerId: caller.id,
+        ...order_,
+        customerId,
+        channel: channel.id,
+        ...(channel.paymentTimeoutMs ? { paymentTimeoutMs: channel.paymentTimeoutMs } : {}),
         requestId: String(req.id),
         orderId,
         quote,
@@ -147,8 +174,9 @@ export const orderRoutes: Route[] = [
     method: 'get',
     path: '/v1/orders',
     summary:
-      'List orders (customers: their own): filters by status, type, customer, creation window, SKU, total (in one currency) and `q` (an order id’s beginning, a customer id, a tracking number); sorted by creation (newest first by default) or total, keyset-paginated',
-    roles: 'any',
+      'List orders (customers: their own; channels: their channel’s): filters by status, type, customer, channel, creation window, SKU, total (in one currency) and `q` (an order id’s beginning, a customer id, a tracking number); sorted by creation (newest first by default) or total, keyset-paginated',
+    roles: 'customer, merchant, support, channel',
+    allow: ['customer', 'merchant', 'support', 'channel'],
     query: listOrdersQuery,
     ok: [[200], res.orderList],
     errors: [400],
@@ -156,9 +184,10 @@ export const orderRoutes: Route[] = [
       const problems = listOrdersQueryProblems(query);
       if (problems) throw problems;
       const caller = principal();
-      // Customers list their own orders only, whatever customerId they ask for.
+      // Customers list their own orders only, channels their channel's, whatever they ask for.
       const customerId = caller.role === 'customer' ? caller.id : query.customerId;
-      const page = await listOrders(db, { ...query, customerId });
+      const channel = caller.channel ?? query.channel;
+      const page = await listOrders(db, { ...query, customerId, ...(channel ? { channel } : {}) });
       reply.json({ items: page.items.map((o) => orderView(o, caller.role)), nextCursor: page.nextCursor });
     },
   }),
@@ -227,7 +256,8 @@ export const orderRoutes: Route[] = [
     method: 'get',
     path: '/v1/orders/{id}',
     summary: 'An order, as the caller’s role sees it',
-    roles: 'owner, merchant, support',
+    roles: 'owner, its channel, merchant, support',
+    allow: ['customer', 'merchant', 'support', 'channel'],
     params: orderIdParams,
     ok: [[200], res.orderEnvelope],
     errors: [400, 404],

@@ -8,6 +8,7 @@ import type { Request } from 'express';
 import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { allowedActions, statusLabel } from '../../domain/machine';
+import { rolesTaking } from '../../domain/machines';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import { returnMachine } from '../../domain/returns';
 import type { Role } from '../../domain/roles';
@@ -29,7 +30,8 @@ import {
   returnIdParam,
 } from '../schemas';
 import { ORDER_LINKS, RETURN_LINKS } from './links';
-import { actOn, orderIdParams } from './orders';
+import { actOn, maySee, orderIdParams } from './orders';
+import { loadOrder } from '../../services/orders/read-order';
 
 /** The same Idempotency-Key (and caller and body) names the same refund or return, never a second one. */
 const derivedId = (prefix: string, req: Request, orderId: string, action: string) =>
@@ -46,7 +48,8 @@ export function returnView(record: ReturnRecord, role: Role) {
 
 async function visibleReturn(db: Db, id: string, principal: Principal): Promise<ReturnRecord> {
   const record = await loadReturn(db, id);
-  if (!record || (principal.role === 'customer' && record.customerId !== principal.id))
+  const order = record && principal.role === 'customer' ? await loadOrder(db, record.orderId) : null;
+  if (!record || (principal.role === 'customer' && (!order || !maySee(order, principal))))
     throw new NotFoundError(`return ${id}`);
   return record;
 }
@@ -56,6 +59,7 @@ const returnIdParams = { id: returnIdParam };
 export const reverseFlowRoutes: Route[] = [
   defineRoute({
     id: 'modifyOrder',
+    allow: rolesTaking('modify'),
     method: 'patch',
     path: '/v1/orders/{id}',
     summary: 'Change the address (until shipped) or lower quantities (before payment)',
@@ -80,6 +84,7 @@ export const reverseFlowRoutes: Route[] = [
   }),
   defineRoute({
     id: 'refundOrder',
+    allow: rolesTaking('refund'),
     method: 'post',
     path: '/v1/orders/{id}/refunds',
     summary: 'Refund some units, or all that is left',
@@ -98,6 +103,7 @@ export const reverseFlowRoutes: Route[] = [
   }),
   defineRoute({
     id: 'requestReturn',
+    allow: rolesTaking('request_return'),
     method: 'post',
     path: '/v1/orders/{id}/returns',
     summary: 'Request a return (within the after-sales window)',
@@ -128,6 +134,7 @@ export const reverseFlowRoutes: Route[] = [
   }),
   defineRoute({
     id: 'listRefunds',
+    allow: ['customer', 'merchant', 'support'],
     method: 'get',
     path: '/v1/refunds',
     summary:
@@ -141,11 +148,12 @@ export const reverseFlowRoutes: Route[] = [
       if (problems) throw problems;
       const caller = principal();
       const customerId = caller.role === 'customer' ? caller.id : undefined;
-      reply.json(await listRefunds(db, { ...query, customerId }));
+      reply.json(await listRefunds(db, { ...query, customerId, channel: caller.channel }));
     },
   }),
   defineRoute({
     id: 'listReturns',
+    allow: ['customer', 'merchant', 'support'],
     method: 'get',
     path: '/v1/returns',
     summary:
@@ -159,12 +167,13 @@ export const reverseFlowRoutes: Route[] = [
       if (problems) throw problems;
       const caller = principal();
       const customerId = caller.role === 'customer' ? caller.id : query.customerId;
-      const page = await listReturns(db, { ...query, customerId });
+      const page = await listReturns(db, { ...query, customerId, channel: caller.channel });
       reply.json({ items: page.items.map((r) => returnView(r, caller.role)), nextCursor: page.nextCursor });
     },
   }),
   defineRoute({
     id: 'getReturn',
+    allow: ['customer', 'merchant', 'support'],
     method: 'get',
     path: '/v1/returns/{id}',
     summary: 'A return',
@@ -184,6 +193,7 @@ export const reverseFlowRoutes: Route[] = [
       path: `/v1/returns/{id}/${action}`,
       summary: `${action[0]!.toUpperCase()}${action.slice(1)} a return`,
       roles: 'merchant, support',
+      allow: rolesTaking(action, [returnMachine]),
       params: returnIdParams,
       body: returnActionBody,
       ok: [[200], res.returnEnvelope],

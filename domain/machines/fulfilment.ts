@@ -74,6 +74,8 @@ export const fulfilmentStates: Record<FulfilmentState, StateDef<FulfilmentAction
 };
 
 const anyone = ['customer', 'merchant', 'support'] as const;
+/** A channel cancels for its customer, where the customer may. */
+const cancellers = [...anyone, 'channel', 'system'] as const;
 
 const staff = ['merchant', 'support'] as const;
 
@@ -112,12 +114,12 @@ export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAct
     from: 'IN_REVIEW',
     action: 'cancel',
     to: 'CANCELLED',
-    by: [...anyone, 'system'],
+    by: cancellers,
     effect: 'refundAndRelease',
   },
   { from: 'IN_REVIEW', action: 'modify', to: 'IN_REVIEW', by: anyone, effect: 'applyModification' },
   // The system cancels when a held payment could not be authorised again before it ran out.
-  { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: [...anyone, 'system'], effect: 'refundAndRelease' },
+  { from: 'PAID', action: 'cancel', to: 'CANCELLED', by: cancellers, effect: 'refundAndRelease' },
   // Shipped by hand (the merchant), or parcel by parcel as the warehouse reports them (the system).
   {
     from: 'IN_PRODUCTION',
@@ -154,7 +156,7 @@ export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAct
     from: 'PARTIALLY_SHIPPED',
     action: 'cancel',
     to: 'CANCELLED',
-    by: [...anyone, 'system'],
+    by: cancellers,
     effect: 'refundAndRelease',
   },
   {
@@ -168,7 +170,7 @@ export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAct
     from: 'IN_PRODUCTION',
     action: 'cancel',
     to: 'CANCELLED',
-    by: [...anyone, 'system'],
+    by: cancellers,
     effect: 'refundAndRelease',
   },
   { from: 'IN_PRODUCTION', action: 'modify', to: 'IN_PRODUCTION', by: anyone, effect: 'applyModification' },

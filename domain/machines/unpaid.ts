@@ -23,8 +23,9 @@ export function unpaidTransitions<S extends string>(
 ): TransitionDef<S, UnpaidAction>[] {
   const anyone = ['customer', 'merchant', 'support'] as const;
   return [
-    { from, action: 'pay', to: paid, by: ['customer'], effect: payEffect },
-    { from, action: 'cancel', to: cancelled, by: anyone, effect: 'releaseHolds' },
+    // A channel pays and cancels for its customer.
+    { from, action: 'pay', to: paid, by: ['customer', 'channel'], effect: payEffect },
+    { from, action: 'cancel', to: cancelled, by: [...anyone, 'channel'], effect: 'releaseHolds' },
     { from, action: 'modify', to: from, by: anyone, effect: 'applyModification' },
     { from, action: 'expire', to: cancelled, by: ['system'], effect: 'releaseHolds' },
     // Payment-time stock was gone when the customer paid: nothing was charged, the order ends.

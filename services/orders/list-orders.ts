@@ -13,6 +13,8 @@ export interface ListQuery {
   status?: string;
   type?: string;
   customerId?: string;
+  /** The sales channel it came through. */
+  channel?: string;
   /** The order's payment in one word (domain/order.ts `paymentStatusOf`). */
   paymentStatus?: PaymentStatus;
   /** Placed at or after this instant, and before `createdTo`. */
@@ -83,6 +85,7 @@ export function whereOrders(db: Knex, q: Knex.QueryBuilder, query: OrderFilters)
   if (query.paymentStatus) q.where('o.payment_status', query.paymentStatus);
   if (query.type) q.where('o.type', query.type);
   if (query.customerId) q.where('o.customer_id', query.customerId);
+  if (query.channel) q.where('o.channel', query.channel);
   if (query.createdFrom) q.where('o.created_at', '>=', query.createdFrom);
   if (query.createdTo) q.where('o.created_at', '<', query.createdTo);
   if (query.currency) q.where('o.currency', query.currency);

@@ -10,8 +10,9 @@ import { refundFromRow, returnFromRow } from './returns-store';
 
 export interface ReverseListQuery {
   orderId?: string;
-  /** Only this customer's. */
+  /** Only this customer's (of this channel, when given: a partner's `c1` is not the web shop's). */
   customerId?: string;
+  channel?: string;
   createdFrom?: string;
   createdTo?: string;
   limit: number;
@@ -42,8 +43,15 @@ function paged<R extends { id: string; created_at: Date }, T>(rows: R[], limit: 
 
 export async function listRefunds(db: Knex, query: ReverseListQuery & { source?: string }) {
   const q = db('order_refunds as r').select('r.*');
-  if (query.customerId)
-    q.whereExists(db('orders as o').whereRaw('o.id = r.order_id').where('o.customer_id', query.customerId));
+  if (query.customerId || query.channel)
+    q.whereExists(
+      db('orders as o')
+        .whereRaw('o.id = r.order_id')
+        .modify((o) => {
+          if (query.customerId) o.where('o.customer_id', query.customerId);
+          if (query.channel) o.where('o.channel', query.channel);
+        }),
+    );
   if (query.source) q.where('r.source', query.source);
   const rows = await page(q, 'r', query);
   return paged(rows, query.limit, refundFromRow);
@@ -52,6 +60,8 @@ export async function listRefunds(db: Knex, query: ReverseListQuery & { source?:
 export async function listReturns(db: Knex, query: ReverseListQuery & { status?: string }) {
   const q = db('returns as t').select('t.*');
   if (query.customerId) q.where('t.customer_id', query.customerId);
+  if (query.channel)
+    q.whereExists(db('orders as o').whereRaw('o.id = t.order_id').where('o.channel', query.channel));
   if (query.status) q.where('t.status', query.status);
   const rows = await page(q, 't', query);
   return paged(rows, query.limit, (row): ReturnRecord => returnFromRow(row));

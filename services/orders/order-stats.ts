@@ -4,11 +4,12 @@
  */
 import type { Knex } from 'knex';
 
-export type StatsGroup = 'status' | 'type' | 'paymentStatus' | 'day';
+export type StatsGroup = 'status' | 'type' | 'channel' | 'paymentStatus' | 'day';
 
 const GROUPS: Record<StatsGroup, string> = {
   status: 'status',
   type: 'type',
+  channel: 'channel',
   paymentStatus: 'payment_status',
   // Days in UTC, as the API's instants are.
   day: `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,

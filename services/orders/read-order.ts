@@ -8,6 +8,7 @@ export interface OrderRow {
   id: string;
   type: OrderType;
   customer_id: string;
+  channel: string;
   status: string;
   currency: string;
   subtotal: number;
@@ -42,6 +43,7 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
     id: row.id,
     type: row.type,
     customerId: row.customer_id,
+    channel: row.channel,
     status: row.status,
     currency: row.currency.trim(),
     items,

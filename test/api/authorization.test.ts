@@ -1,13 +1,14 @@
 /**
  * Issue 9: who gets 2xx, 401, 403 or 404 on every route. A customer never learns that someone
- * else's order exists (404). Order actions use an unpaid order, so an authorised caller gets the
+ * else's order exists (404); a role that may never take an action is refused before any order is
+ * looked up (403, whatever the id), so that answer says nothing about the order either. Order actions use an unpaid order, so an authorised caller gets the
  * state's answer (409, or 402 for a declined card) rather than changing it.
  */
 import { randomUUID } from 'node:crypto';
 import { call, customer, merchant, putProduct, support, uniqueSku, type As } from '../support/api';
 
-type Who = 'none' | 'owner' | 'other' | 'merchant' | 'support';
-const WHO: Who[] = ['none', 'owner', 'other', 'merchant', 'support'];
+type Who = 'none' | 'owner' | 'other' | 'merchant' | 'support' | 'channel';
+const WHO: Who[] = ['none', 'owner', 'other', 'merchant', 'support', 'channel'];
 
 test('the role × route matrix', async () => {
   const sku = uniqueSku('authz');
@@ -17,38 +18,52 @@ test('the role × route matrix', async () => {
     .body.order.id;
   const code = `AZ-${randomUUID().slice(0, 8)}`;
   await call('PUT', `/v1/promotions/${code}`, { as: merchant, body: { kind: 'fixed', value: 10 } });
-  const as: Record<Who, As | undefined> = { none: undefined, owner, other: customer(), merchant, support };
+  // A partner's system: it sees its own channel's orders only (the owner's is the web shop's).
+  const channel: As = { role: 'channel', id: 'partner-app', channel: 'partner-authz' };
+  const as: Record<Who, As | undefined> = {
+    none: undefined,
+    owner,
+    other: customer(),
+    merchant,
+    support,
+    channel,
+  };
   const address = { name: 'A', line1: '1 St', city: 'X', postalCode: '1', country: 'DE' };
 
-  //            route                                                    none owner other merchant support
-  const matrix: [string, string, unknown, [number, number, number, number, number]][] = [
+  //            route                                                    none owner other merchant support channel
+  const matrix: [string, string, unknown, [number, number, number, number, number, number]][] = [
     [
       'PUT',
       `/v1/products/${sku}`,
       { name: 'P', price: 1000, currency: 'USD', kind: 'physical', stock: 10 },
-      [401, 403, 403, 200, 200],
+      [401, 403, 403, 200, 200, 403],
     ],
-    ['GET', `/v1/products/${sku}`, undefined, [401, 200, 200, 200, 200]],
-    ['PUT', `/v1/promotions/${code}`, { kind: 'fixed', value: 10 }, [401, 403, 403, 200, 200]],
-    ['GET', `/v1/promotions/${code}`, undefined, [401, 403, 403, 200, 200]],
-    ['PUT', `/v1/members/${owner.id}`, { tier: 'silver' }, [401, 403, 403, 200, 200]],
-    ['GET', `/v1/members/${owner.id}`, undefined, [401, 403, 403, 200, 200]],
-    ['GET', '/v1/orders', undefined, [401, 200, 200, 200, 200]],
-    ['GET', `/v1/orders/${orderId}`, undefined, [401, 200, 404, 200, 200]],
-    ['PATCH', `/v1/orders/${orderId}`, { shippingAddress: address }, [401, 200, 404, 200, 200]],
-    ['POST', `/v1/orders/${orderId}/pay`, { paymentToken: 'tok_declined' }, [401, 402, 404, 403, 403]],
-    ['POST', `/v1/orders/${orderId}/ship`, { carrier: 'x', trackingNumber: 'y' }, [401, 403, 404, 409, 403]],
-    ['POST', `/v1/orders/${orderId}/confirm`, {}, [401, 409, 404, 403, 403]],
-    ['POST', `/v1/orders/${orderId}/refunds`, { reason: 'r' }, [401, 403, 404, 409, 409]],
+    ['GET', `/v1/products/${sku}`, undefined, [401, 200, 200, 200, 200, 200]],
+    ['PUT', `/v1/promotions/${code}`, { kind: 'fixed', value: 10 }, [401, 403, 403, 200, 200, 403]],
+    ['GET', `/v1/promotions/${code}`, undefined, [401, 403, 403, 200, 200, 403]],
+    ['PUT', `/v1/members/${owner.id}`, { tier: 'silver' }, [401, 403, 403, 200, 200, 403]],
+    ['GET', `/v1/members/${owner.id}`, undefined, [401, 403, 403, 200, 200, 403]],
+    ['GET', '/v1/orders', undefined, [401, 200, 200, 200, 200, 200]],
+    ['GET', `/v1/orders/${orderId}`, undefined, [401, 200, 404, 200, 200, 404]],
+    ['PATCH', `/v1/orders/${orderId}`, { shippingAddress: address }, [401, 200, 404, 200, 200, 403]],
+    ['POST', `/v1/orders/${orderId}/pay`, { paymentToken: 'tok_declined' }, [401, 402, 404, 403, 403, 404]],
+    [
+      'POST',
+      `/v1/orders/${orderId}/ship`,
+      { carrier: 'x', trackingNumber: 'y' },
+      [401, 403, 403, 409, 403, 403],
+    ],
+    ['POST', `/v1/orders/${orderId}/confirm`, {}, [401, 409, 404, 403, 403, 403]],
+    ['POST', `/v1/orders/${orderId}/refunds`, { reason: 'r' }, [401, 403, 403, 409, 409, 403]],
     [
       'POST',
       `/v1/orders/${orderId}/returns`,
       { items: [{ sku, quantity: 1 }], reason: 'r' },
-      [401, 409, 404, 403, 403],
+      [401, 409, 404, 403, 403, 403],
     ],
-    ['GET', `/v1/returns/ret_${randomUUID().replace(/-/g, '')}`, undefined, [401, 404, 404, 404, 404]],
-    ['POST', '/v1/orders', { items: [{ sku, quantity: 1 }] }, [401, 201, 201, 403, 403]],
-    ['GET', '/v1/order-types', undefined, [200, 200, 200, 200, 200]],
+    ['GET', `/v1/returns/ret_${randomUUID().replace(/-/g, '')}`, undefined, [401, 404, 404, 404, 404, 403]],
+    ['POST', '/v1/orders', { items: [{ sku, quantity: 1 }] }, [401, 201, 201, 403, 403, 400]],
+    ['GET', '/v1/order-types', undefined, [200, 200, 200, 200, 200, 200]],
   ];
 
   const got: string[] = [];

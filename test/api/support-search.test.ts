@@ -55,6 +55,7 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
       customer: ['pay', 'cancel', 'modify'],
       merchant: ['cancel', 'modify'],
       support: ['cancel', 'modify'],
+      channel: ['pay', 'cancel'],
     });
     const description = await handle.describe();
     expect(await description.staticSummary()).toBe(

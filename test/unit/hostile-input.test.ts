@@ -240,6 +240,21 @@ describe('tokens', () => {
     expect(verifyToken(signToken(settings.secret, 'cus_1', 'customer'), settings)).toEqual({
       id: 'cus_1',
       role: 'customer',
+      channel: 'web',
+    });
+    // A channel's token names its channel; a customer's may (a partner's customer).
+    expect(verifyToken(signToken(settings.secret, 'app', 'channel', { channel: 'mall' }), settings)).toEqual({
+      id: 'app',
+      role: 'channel',
+      channel: 'mall',
+    });
+    expect(() => verifyToken(signToken(settings.secret, 'app', 'channel'), settings)).toThrow(/channel/);
+    expect(() =>
+      verifyToken(signToken(settings.secret, 'app', 'channel', { channel: 'bad channel' }), settings),
+    ).toThrow();
+    expect(verifyToken(signToken(settings.secret, 'merch', 'merchant'), settings)).toEqual({
+      id: 'merch',
+      role: 'merchant',
     });
     const forever = jwt.sign({ sub: 'cus_1', role: 'customer' }, settings.secret, { algorithm: 'HS256' });
     expect(() => verifyToken(forever, settings)).toThrow(/exp/);

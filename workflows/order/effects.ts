@@ -447,8 +447,14 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case 'forfeitDeposit':
       return cancel(order, false, reason, request?.actor.role);
     case 'cancelPresale':
-      // The presale rule (domain/machines/presale.ts): a customer's cancel keeps the deposit.
-      return cancel(order, request?.actor.role !== 'customer', reason, request?.actor.role);
+      // The presale rule (domain/machines/presale.ts): a customer's cancel keeps the deposit (its
+      // channel's, made for it, too).
+      return cancel(
+        order,
+        request?.actor.role !== 'customer' && request?.actor.role !== 'channel',
+        reason,
+        request?.actor.role,
+      );
     case 'refundAndRelease':
       return cancel(order, true, reason, request?.actor.role);
     case 'openProduction':

@@ -712,6 +712,7 @@ export class OrderEntity {
         id: input.orderId,
         type: input.type,
         customerId: input.customerId,
+        ...(input.channel ? { channel: input.channel } : {}),
         status: this.machine.initial,
         couponCode: input.couponCode ?? null,
         shippingAddress: input.shippingAddress ?? null,

@@ -1,0 +1,127 @@
+/**
+ * Issue 22, item 3: sales channels. A partner's system (role `channel`, claim `channel`) places
+ * orders for its own customers, pays and cancels for them as its machine allows, and sees only its
+ * channel's orders; customer ids are scoped by channel; every order says its channel, which the
+ * order list filters and counts by; a channel's payment timeout and order types apply.
+ */
+import { randomUUID } from 'node:crypto';
+import { call, customer, merchant, putProduct, support, uniqueSku, type As } from '../support/api';
+import { testTemporal } from '../support/backends';
+
+const partner = `partner-${randomUUID().slice(0, 6)}`;
+const app: As = { role: 'channel', id: 'partner-app', channel: partner };
+let sku: string;
+
+beforeAll(async () => {
+  sku = uniqueSku('ch');
+  await putProduct(sku, { stock: 100, price: 1200 });
+  expect((await call('PUT', `/v1/channels/${partner}`, { as: support, body: { name: 'P' } })).status).toBe(
+    403,
+  );
+  const put = await call('PUT', `/v1/channels/${partner}`, {
+    as: merchant,
+    body: { name: 'Partner mall', paymentTimeout: '2h', orderTypes: ['standard'] },
+  });
+  expect(put.status).toBe(201);
+  expect(put.body.channel).toMatchObject({
+    id: partner,
+    paymentTimeoutMs: 7_200_000,
+    orderTypes: ['standard'],
+  });
+});
+
+const place = (as: As, body: object) => call('POST', '/v1/orders', { as, body });
+
+test('a channel places an order for its customer, pays and cancels for it, and sees only its own channel', async () => {
+  const shopper = `c-${randomUUID().slice(0, 6)}`;
+  expect((await place(app, { items: [{ sku, quantity: 1 }] })).status).toBe(400); // for whom?
+  const created = await place(app, { customerId: shopper, items: [{ sku, quantity: 1 }] });
+  expect(created.status).toBe(201);
+  const order = created.body.order;
+  expect(order).toMatchObject({ channel: partner, customerId: shopper, status: 'PENDING_PAYMENT' });
+  // The channel's own payment timeout, not the global one.
+  expect(Date.parse(order.paymentDeadline) - Date.parse(order.createdAt)).toBe(7_200_000);
+
+  // The web shop's customer of the same id sees nothing of it; the partner's customer does.
+  const webTwin: As = { role: 'customer', id: shopper };
+  const partnerCustomer: As = { role: 'customer', id: shopper, channel: partner };
+  expect((await call('GET', `/v1/orders/${order.id}`, { as: webTwin })).status).toBe(404);
+  expect((await call('GET', '/v1/orders', { as: webTwin })).body.items.map((o: any) => o.id)).not.toContain(
+    order.id,
+  );
+  expect((await call('GET', `/v1/orders/${order.id}`, { as: partnerCustomer })).status).toBe(200);
+  // Another channel: a 404, as for someone else's order.
+  const other: As = { role: 'channel', id: 'x', channel: `other-${randomUUID().slice(0, 6)}` };
+  expect((await call('GET', `/v1/orders/${order.id}`, { as: other })).status).toBe(404);
+  // Its list: only its channel's, whatever it asks for.
+  const listed = await call('GET', '/v1/orders?channel=web&limit=100', { as: app });
+  expect(listed.body.items.length).toBeGreaterThan(0);
+  expect(listed.body.items.every((o: any) => o.channel === partner)).toBe(true);
+
+  // What the machine lets a channel do: pay for its customer; not ship, refund or confirm.
+  const paid = await call('POST', `/v1/orders/${order.id}/pay`, {
+    as: app,
+    body: { paymentToken: 'tok_ok' },
+  });
+  expect(paid.status).toBe(200);
+  expect(paid.body.order.statusLabel).toBe('Paid'); // a channel shows its customer the customer's words
+  expect(
+    (
+      await call('POST', `/v1/orders/${order.id}/ship`, {
+        as: app,
+        body: { carrier: 'x', trackingNumber: 'y' },
+      })
+    ).status,
+  ).toBe(403);
+  expect(
+    (await call('POST', `/v1/orders/${order.id}/refunds`, { as: app, body: { reason: 'r' } })).status,
+  ).toBe(403);
+  const cancelled = await call('POST', `/v1/orders/${order.id}/cancel`, {
+    as: app,
+    body: { reason: 'changed' },
+  });
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body.order.status).toBe('CANCELLED');
+  expect(cancelled.body.order.history.at(-1)).toMatchObject({
+    action: 'cancel',
+    actor: `channel:partner-app`,
+  });
+
+  // Staff: the channel on the order, a filter and a group; the Web UI's search attribute.
+  const byChannel = await call('GET', `/v1/orders?channel=${partner}&limit=100`, { as: support });
+  expect(byChannel.body.items.map((o: any) => o.id)).toContain(order.id);
+  expect(byChannel.body.items.every((o: any) => o.channel === partner)).toBe(true);
+  const stats = await call('GET', '/v1/orders/stats?groupBy=channel', { as: merchant });
+  expect(stats.body.groups.map((g: any) => g.key)).toEqual(expect.arrayContaining([partner, 'web']));
+  const events = await call('GET', `/v1/orders/${order.id}/events`, { as: support });
+  expect(events.body.items[0].data.order.channel).toBe(partner);
+  const temporal = await testTemporal();
+  try {
+    const described = await temporal.client.workflow.getHandle(order.id).describe();
+    expect(described.searchAttributes.OrderChannel).toEqual([partner]);
+  } finally {
+    await temporal.close();
+  }
+}, 60_000);
+
+test('a channel is limited to its order types and must be registered; a customer orders for itself only', async () => {
+  const virtualSku = uniqueSku('chv');
+  await putProduct(virtualSku, { stock: 10, price: 500, kind: 'virtual' });
+  const refused = await place(app, {
+    type: 'virtual',
+    customerId: 'c1',
+    items: [{ sku: virtualSku, quantity: 1 }],
+  });
+  expect(refused.status).toBe(403);
+  const unknown: As = { role: 'channel', id: 'ghost', channel: `ghost-${randomUUID().slice(0, 6)}` };
+  expect((await place(unknown, { customerId: 'c1', items: [{ sku, quantity: 1 }] })).status).toBe(403);
+  const someone = customer();
+  expect((await place(someone, { customerId: 'someone-else', items: [{ sku, quantity: 1 }] })).status).toBe(
+    403,
+  );
+  const own = await place(someone, { customerId: someone.id, items: [{ sku, quantity: 1 }] });
+  expect(own.status).toBe(201);
+  expect(own.body.order.channel).toBe('web');
+  // A channel token must name its channel.
+  expect((await call('GET', '/v1/orders', { as: { role: 'channel', id: 'nameless' } })).status).toBe(401);
+});
