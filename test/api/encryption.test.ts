@@ -72,7 +72,7 @@ test('the raw history holds no name or address in clear, while the API still ret
   expect(plain.length).toBeGreaterThan(0);
   for (const where of plain)
     expect(where).toMatch(
-      /\.searchAttributes\.indexedFields\.(OrderStatus|OrderType|CustomerId|OrderTotal|PaymentDeadline|TemporalChangeVersion)$|^\.events\.markerRecordedEventAttributes\.details\.(patch-data|data)\.payloads$/,
+      /\.searchAttributes\.indexedFields\.(OrderStatus|OrderType|CustomerId|OrderChannel|OrderTotal|PaymentDeadline|TemporalChangeVersion)$|^\.events\.markerRecordedEventAttributes\.details\.(patch-data|data)\.payloads$/,
     );
   expect((await call('GET', `/v1/orders/${id}`, { as: who })).body.order.shippingAddress).toEqual(address);
 });
