@@ -17,6 +17,36 @@ export const FAN_OUT_SQL = `INSERT INTO webhook_deliveries (webhook_id, event_id
   JOIN webhooks w ON w.active AND ('*' = ANY (w.events) OR e.type = ANY (w.events))`;
 
 /**
+ * Writes events numbered from `firstSeq` and their deliveries, in one statement. The caller has
+ * given the order's `event_seq` its new value in the same transaction.
+ */
+export async function writeEvents(
+  trx: Knex.Transaction,
+  orderId: string,
+  events: NewEvent[],
+  firstSeq: number,
+  occurredAt: string,
+): Promise<void> {
+  if (events.length === 0) return;
+  const rows = events.map((e, i) => ({
+    id: newEventId(),
+    seq: firstSeq + i,
+    type: e.type,
+    source: e.source,
+    data: e.data,
+  }));
+  await trx.raw(
+    `WITH events AS (
+       INSERT INTO order_events (id, order_id, seq, type, source, occurred_at, data)
+       SELECT e.id, ?, e.seq, e.type, e.source, ?, e.data
+         FROM jsonb_to_recordset(?::jsonb) AS e(id text, seq int, type text, source text, data jsonb)
+       RETURNING id, order_id, seq, type
+     ) ${FAN_OUT_SQL}`,
+    [orderId, occurredAt, JSON.stringify(rows)],
+  );
+}
+
+/**
  * Appends events to an order's outbox inside `trx`: the order's row is locked, so events of one
  * order are numbered in the order they commit; an event whose source was written before is skipped.
  */
@@ -43,23 +73,10 @@ export async function appendEvents(
   );
   const fresh = events.filter((e) => !written.has(e.source));
   if (fresh.length === 0) return;
-  const rows = fresh.map((e, i) => ({
-    id: newEventId(),
-    order_id: orderId,
-    seq: row.event_seq + i + 1,
-    type: e.type,
-    source: e.source,
-    occurred_at: occurredAt,
-    data: JSON.stringify(e.data),
-  }));
-  await trx('order_events').insert(rows);
   await trx('orders')
     .where({ id: orderId })
     .update({ event_seq: row.event_seq + fresh.length });
-  await trx.raw(
-    `WITH events AS (SELECT id, order_id, seq, type FROM order_events WHERE id = ANY (?)) ${FAN_OUT_SQL}`,
-    [rows.map((r) => r.id)],
-  );
+  await writeEvents(trx, orderId, fresh, row.event_seq + 1, occurredAt);
 }
 
 /** The order as an event shows it, read inside the writer's transaction (refunds, returns). */

@@ -17,7 +17,7 @@ import type {
 } from '../../domain/order';
 import { transitionEvents } from '../../domain/events';
 import { priceOrder } from '../../domain/pricing';
-import { appendEvents } from '../events/outbox';
+import { writeEvents } from '../events/outbox';
 import { allocationOf, reserve } from '../inventory/ledger';
 import { loadOrder } from './read-order';
 import { readPricing, type ProductRow } from './read-pricing';
@@ -86,6 +86,30 @@ export async function placeOrder(
         at: createdAt,
       },
     ];
+    const placement: Placement = {
+      createdAt,
+      currency,
+      items,
+      amounts: { ...priced.amounts, paid: 0, refunded: 0 },
+      discounts: priced.discounts,
+      presale,
+      paymentDeadline,
+      allocation,
+    };
+    // The order as its first event shows it: what the workflow starts from.
+    const events = transitionEvents(history[0]!, {
+      ...placement,
+      id: input.orderId,
+      type: input.type,
+      customerId: input.customerId,
+      channel: input.channel ?? 'web',
+      status: initial,
+      couponCode: input.couponCode ?? null,
+      shippingAddress: input.shippingAddress ?? null,
+      shipment: null,
+      delivery: null,
+      updatedAt: createdAt,
+    });
     await trx('orders').insert({
       id: input.orderId,
       type: input.type,
@@ -101,6 +125,7 @@ export async function placeOrder(
       shipping_address: input.shippingAddress ? JSON.stringify(input.shippingAddress) : null,
       details: JSON.stringify({ discounts: priced.discounts, presale, allocation }),
       history_seq: 1,
+      event_seq: events.length,
       request_id: input.requestId ?? null,
       created_at: createdAt,
       updated_at: createdAt,
@@ -109,31 +134,8 @@ export async function placeOrder(
     await trx('order_history').insert(
       history.map((h) => ({ order_id: input.orderId, ...h, reason: h.reason ?? null })),
     );
-    const placement: Placement = {
-      createdAt,
-      currency,
-      items,
-      amounts: { ...priced.amounts, paid: 0, refunded: 0 },
-      discounts: priced.discounts,
-      presale,
-      paymentDeadline,
-      allocation,
-    };
-    // The order as its first event shows it: what the workflow starts from.
-    const order = {
-      ...placement,
-      id: input.orderId,
-      type: input.type,
-      customerId: input.customerId,
-      channel: input.channel ?? 'web',
-      status: initial,
-      couponCode: input.couponCode ?? null,
-      shippingAddress: input.shippingAddress ?? null,
-      shipment: null,
-      delivery: null,
-      updatedAt: createdAt,
-    };
-    await appendEvents(trx, input.orderId, transitionEvents(history[0]!, order), createdAt);
+    // A new order's events are its first: numbered from 1, with their deliveries, in one statement.
+    await writeEvents(trx, input.orderId, events, 1, createdAt);
     return { ...placement, history };
   });
 }
