@@ -125,6 +125,14 @@ async function heldOrder(
   return { sku, c, id: orderId };
 }
 
+/** The sandbox warehouse's switches for a location (refuse, shortBy, failDelivery, stallAfter...). */
+const sandbox = (location: string, switches: object) =>
+  fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${location}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(switches),
+  });
+
 const scenarios: Record<string, Scenario> = {
   // FULFILMENT=warehouse: two locations, two fulfilment workflows, shipped in parcels and delivered.
   'warehouse-parcels': async ({ created, client }) => {
@@ -146,11 +154,7 @@ const scenarios: Record<string, Scenario> = {
       [spare, 5],
     ] as const)
       await call('PUT', `/v1/locations/${id}`, { as: merchant, body: { name: id, priority } });
-    await fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${short}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ shortBy: 1 }),
-    });
+    await sandbox(short, { shortBy: 1 });
     const [moved, refunded] = [uniqueSku('h'), uniqueSku('h')];
     for (const sku of [moved, refunded]) {
       await putProduct(sku, { stock: 0 });
@@ -169,11 +173,7 @@ const scenarios: Record<string, Scenario> = {
   'warehouse-returned-to-sender': async ({ created, client }) => {
     const east = `east-${randomUUID().slice(0, 8)}`;
     await call('PUT', `/v1/locations/${east}`, { as: merchant, body: { name: 'East', priority: 0 } });
-    await fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${east}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ failDelivery: true }),
-    });
+    await sandbox(east, { failDelivery: true });
     const sku = uniqueSku('h');
     await putProduct(sku, { stock: 0 });
     await call('PUT', `/v1/products/${sku}/stock/${east}`, { as: merchant, body: { onHand: 5 } });
@@ -182,12 +182,6 @@ const scenarios: Record<string, Scenario> = {
   },
   // Cancelled while partly shipped: the other location is stopped, the parcel gone is recalled and restocked once back.
   'warehouse-cancel-recalls-parcel': async ({ created, client }) => {
-    const sandbox = (location: string, switches: object) =>
-      fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${location}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(switches),
-      });
     const [gone, slow] = [`gone-${randomUUID().slice(0, 8)}`, `slow-${randomUUID().slice(0, 8)}`];
     const [x, y] = [uniqueSku('h'), uniqueSku('h')];
     for (const [location, sku, priority] of [
@@ -208,12 +202,6 @@ const scenarios: Record<string, Scenario> = {
   },
   // One SKU from two locations: the first parcel comes back undelivered (refunded) before the second ships.
   'warehouse-returned-while-partly-shipped': async ({ created, client }) => {
-    const sandbox = (location: string, switches: object) =>
-      fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${location}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(switches),
-      });
     const [failing, later] = [`fail-${randomUUID().slice(0, 8)}`, `later-${randomUUID().slice(0, 8)}`];
     const sku = uniqueSku('h');
     await putProduct(sku, { stock: 0 });

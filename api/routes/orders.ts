@@ -2,8 +2,9 @@
 import type { ZodTypeAny } from 'zod';
 import type { Db } from '../../db/knex';
 import { DomainError, ForbiddenError, NotFoundError } from '../../domain/errors';
-import { getChannel } from '../../services/channels/channels';
-import { machineFor, rolesTaking } from '../../domain/machines';
+import { channelForOrder } from '../../services/channels/channels';
+import { machineFor } from '../../domain/machines';
+import type { Role } from '../../domain/roles';
 import { isPending, type ActionRequest, type OrderState } from '../../domain/order';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import { DEFAULT_CHANNEL, type Principal } from '../auth';
@@ -46,6 +47,12 @@ export function maySee(order: Pick<OrderState, 'customerId' | 'channel'>, princi
     return order.customerId === principal.id && channel === principal.channel;
   return principal.role === 'merchant' || principal.role === 'support';
 }
+
+/**
+ * The roles that may see some orders, so the order routes let them through: which order (someone
+ * else's is a 404, never a 403) and which action (its machine's answer) are decided per order.
+ */
+export const ORDER_READERS: readonly Role[] = ['customer', 'merchant', 'support', 'channel'];
 
 /** The order, if the caller may see it: someone else's order is a 404, never a 403. */
 export async function visibleOrder(db: Db, id: string, principal: Principal): Promise<OrderState> {
@@ -97,8 +104,8 @@ function actionRoute<B extends ZodTypeAny>(spec: {
     path: `/v1/orders/{id}/${spec.action}`,
     summary: spec.summary,
     roles: spec.roles,
-    // Who may take the action in some state of some machine; the order's machine decides the rest.
-    allow: rolesTaking(spec.action),
+    // The order's machine decides who may take the action, once the order is one the caller may see.
+    allow: ORDER_READERS,
     params: orderIdParams,
     body: spec.body,
     ok: spec.ok ?? [[200], res.orderEnvelope],
@@ -146,10 +153,7 @@ export const orderRoutes: Route[] = [
         throw new ForbiddenError('a customer orders for itself');
       const customerId = caller.role === 'channel' ? forCustomer! : caller.id;
       // PostgreSQL must answer before anything starts: an outage is a 503 with nothing half-written.
-      const channel = await getChannel(db, caller.channel ?? DEFAULT_CHANNEL);
-      if (!channel) throw new ForbiddenError('the channel is not registered');
-      if (channel.orderTypes && !channel.orderTypes.includes(body.type))
-        throw new ForbiddenError('the channel may not place orders of this type');
+      const channel = await channelForOrder(db, caller.channel ?? DEFAULT_CHANNEL, body.type);
       // The quote is only for the workflow's summary in the Web UI; placement prices the order.
       const quote = await quoteOrder(db, { ...order_, customerId });
       // A retried create (same Idempotency-Key) names the same order: the workflow id dedupes it too.
@@ -176,7 +180,7 @@ export const orderRoutes: Route[] = [
     summary:
       'List orders (customers: their own; channels: their channel’s): filters by status, type, customer, channel, creation window, SKU, total (in one currency) and `q` (an order id’s beginning, a customer id, a tracking number); sorted by creation (newest first by default) or total, keyset-paginated',
     roles: 'customer, merchant, support, channel',
-    allow: ['customer', 'merchant', 'support', 'channel'],
+    allow: ORDER_READERS,
     query: listOrdersQuery,
     ok: [[200], res.orderList],
     errors: [400],
@@ -257,7 +261,7 @@ export const orderRoutes: Route[] = [
     path: '/v1/orders/{id}',
     summary: 'An order, as the caller’s role sees it',
     roles: 'owner, its channel, merchant, support',
-    allow: ['customer', 'merchant', 'support', 'channel'],
+    allow: ORDER_READERS,
     params: orderIdParams,
     ok: [[200], res.orderEnvelope],
     errors: [400, 404],

@@ -1,5 +1,6 @@
 /** Sales channels: who may place orders through them, of which types, with what payment timeout. */
 import type { Knex } from 'knex';
+import { ForbiddenError } from '../../domain/errors';
 
 export interface ChannelInput {
   name: string;
@@ -52,6 +53,18 @@ export async function putChannel(db: Knex, id: string, input: ChannelInput) {
 export async function getChannel(db: Knex, id: string): Promise<Channel | null> {
   const row = await db('channels').where({ id }).first();
   return row ? view(row) : null;
+}
+
+/**
+ * The channel an order of `type` is placed through, if it may be: registered, and the type one of
+ * its own (a 403 otherwise).
+ */
+export async function channelForOrder(db: Knex, id: string, type: string): Promise<Channel> {
+  const channel = await getChannel(db, id);
+  if (!channel) throw new ForbiddenError('the channel is not registered');
+  if (channel.orderTypes && !channel.orderTypes.includes(type))
+    throw new ForbiddenError('the channel may not place orders of this type');
+  return channel;
 }
 
 export async function listChannels(db: Knex): Promise<Channel[]> {

@@ -283,6 +283,16 @@ test('a short pick no other location can cover: the missing units are refunded a
 
 const historyOf = (o: { history: { action: string }[] }) => o.history.map((h) => h.action);
 
+/** A product's stock per location. */
+const stockAt = async (sku: string) =>
+  (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations;
+
+/** The location's switches off, so its recalled parcel reaches the carrier's end: back at its sender. */
+async function carrierBringsBack(location: string, id: string, owner: As) {
+  await warehouse(`/v1/sandbox/locations/${location}`, { method: 'PUT', body: {} });
+  return waitForOrder(id, owner, (o) => historyOf(o).includes('parcel_returned'), 30_000, services.apiUrl);
+}
+
 test('cancelled while partly shipped: what has not left is stopped, the parcel already gone is recalled and restocked where it left from once back', async () => {
   // One location ships and its parcel waits with the carrier; the other has not picked yet.
   const [gone, slow] = [
@@ -312,25 +322,16 @@ test('cancelled while partly shipped: what has not left is stopped, the parcel a
   ]);
   expect(order.fulfilments).toContainEqual(expect.objectContaining({ location: slow, status: 'cancelled' }));
   // What never left is back now; the recalled parcel's units only when it is.
-  const stockOf = async (sku: string) =>
-    (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations;
-  expect(await stockOf(y)).toEqual([{ location: slow, onHand: 5, reserved: 0, available: 5 }]);
-  expect(await stockOf(x)).toEqual([{ location: gone, onHand: 3, reserved: 0, available: 3 }]);
+  expect(await stockAt(y)).toEqual([{ location: slow, onHand: 5, reserved: 0, available: 5 }]);
+  expect(await stockAt(x)).toEqual([{ location: gone, onHand: 3, reserved: 0, available: 3 }]);
   expect((await api('POST', `/v1/orders/${id}/cancel`, owner, {})).status).toBe(409);
 
   // The carrier brings it back.
-  await warehouse(`/v1/sandbox/locations/${gone}`, { method: 'PUT', body: {} });
-  const back = await waitForOrder(
-    id,
-    owner,
-    (o) => historyOf(o).includes('parcel_returned'),
-    30_000,
-    services.apiUrl,
-  );
+  const back = await carrierBringsBack(gone, id, owner);
   expect(back.status).toBe('CANCELLED');
   expect(back.shipments[0]).toMatchObject({ status: 'delivery_failed', recalledAt: expect.any(String) });
   expect(back.attention).toBeUndefined();
-  expect(await stockOf(x)).toEqual([{ location: gone, onHand: 5, reserved: 0, available: 5 }]);
+  expect(await stockAt(x)).toEqual([{ location: gone, onHand: 5, reserved: 0, available: 5 }]);
   for (const a of await auditStock(db, [x, y])) expect(a).toMatchObject({ balanced: true });
   // Nothing is left to wait for: the order's workflow ends.
   const temporal = await testTemporal();
@@ -371,14 +372,7 @@ test('too late, and not heard yet: the cancel finds the parcel gone, recalls it,
   const recalled = (await warehouse(`/v1/fulfilments?order_id=${id}`)).data[0];
   expect(recalled).toMatchObject({ status: 'shipped', recalled: true });
 
-  await warehouse(`/v1/sandbox/locations/${quiet}`, { method: 'PUT', body: {} });
-  const back = await waitForOrder(
-    id,
-    owner,
-    (o) => historyOf(o).includes('parcel_returned'),
-    30_000,
-    services.apiUrl,
-  );
+  const back = await carrierBringsBack(quiet, id, owner);
   // The short pick re-allocated nothing for a cancelled order: 2 back on hand, the missing 1 written off.
   expect(historyOf(back)).not.toContain('short_pick');
   expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([

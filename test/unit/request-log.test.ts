@@ -81,3 +81,19 @@ test('a log call that passes request headers anyway has its credentials redacted
   expect(line.headers.authorization).toBe('[redacted]');
   expect(lines.join('')).not.toMatch(/secret/);
 });
+
+test('the signature of a webhook the service sends is redacted too, in either spelling', () => {
+  const lines: string[] = [];
+  const logger = createLogger('info', 'json', { write: (line: string) => void lines.push(line) });
+  logger.info(
+    {
+      req: { headers: { 'webhook-signature': 't=1,v1=secret-a' } },
+      headers: { 'Webhook-Signature': 't=1,v1=secret-b' },
+    },
+    'careless',
+  );
+  const [line] = lines.map((l) => JSON.parse(l));
+  expect(line.req.headers['webhook-signature']).toBe('[redacted]');
+  expect(line.headers['Webhook-Signature']).toBe('[redacted]');
+  expect(lines.join('')).not.toMatch(/secret/);
+});
