@@ -86,3 +86,20 @@ export class RefusedError extends Error {
     this.name = 'RefusedError';
   }
 }
+
+/**
+ * What the API answers without asking the order's workflow: a role that may never take the action
+ * in this machine, whatever the state (a 403), or any refusal once the workflow has closed. Null
+ * when only the workflow can tell (the state it is in now).
+ */
+export function refusalBeforeWorkflow(
+  machine: OrderMachine,
+  subject: Subject,
+  action: string,
+  actor: Actor,
+): Refusal | null {
+  const decision = decide(machine, subject.status, action, actor);
+  if (decision.ok) return null;
+  if (decision.reason === 'forbidden') return refusalFor(decision, subject, action, actor);
+  return refusalWhenClosed(machine, subject, action, actor);
+}

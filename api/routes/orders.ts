@@ -6,7 +6,7 @@ import { channelForOrder } from '../../services/channels/channels';
 import { machineFor } from '../../domain/machines';
 import type { Role } from '../../domain/roles';
 import { isPending, type ActionRequest, type OrderState } from '../../domain/order';
-import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
+import { RefusedError, refusalBeforeWorkflow } from '../../domain/refusals';
 import { DEFAULT_CHANNEL, type Principal } from '../auth';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
@@ -61,9 +61,12 @@ export async function visibleOrder(db: Db, id: string, principal: Principal): Pr
   return order;
 }
 
-/** A finished order's workflow has closed and takes no Updates: the machine answers for it. */
-export function refuseIfFinished(order: OrderState, action: string, principal: Principal): void {
-  const refusal = refusalWhenClosed(
+/**
+ * Refused here when the machine alone can tell: a role that never may take the action, or an order
+ * whose workflow has closed (it takes no Updates). Otherwise the workflow decides.
+ */
+export function refuseBeforeWorkflow(order: OrderState, action: string, principal: Principal): void {
+  const refusal = refusalBeforeWorkflow(
     machineFor(order.type),
     { kind: 'order', type: order.type, status: order.status },
     action,
@@ -82,7 +85,7 @@ export async function actOn(
   updateId: string | undefined,
 ): Promise<OrderState> {
   const order = await visibleOrder(db, id, caller);
-  refuseIfFinished(order, request.action, caller);
+  refuseBeforeWorkflow(order, request.action, caller);
   return commands.act(order, { ...request, actor: caller }, updateId);
 }
 
