@@ -1,9 +1,9 @@
 /** The order itself: its placement, the holds placement takes, its history, refunds, returns and changes. */
 import type { Knex } from 'knex';
 import type { HistoryEntry, InventoryStrategy, PlaceOrderInput, LineQuantity } from '../domain/order';
-import type { RefundPlan } from '../domain/refunds';
 import { releaseAll } from '../services/inventory/ledger';
 import { modifyOrderItems } from '../services/orders/modify-order';
+import { importOrder } from '../services/orders/import-order';
 import { placeOrder } from '../services/orders/place-order';
 import { recordRefund, saveReturn, type ReturnRecord } from '../services/orders/returns-store';
 import { recordPayments, recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
@@ -17,7 +17,10 @@ export function orderActivities({
   defaultInventoryStrategy: InventoryStrategy;
 }) {
   return {
+    /** Places an order, or imports one placed in another system (it names what it brings). */
     async placeOrder(input: PlaceOrderInput & { now: string }) {
+      const { imported } = input;
+      if (imported) return importOrder(db, { ...input, imported });
       return placeOrder(db, input, defaultInventoryStrategy);
     },
 
@@ -51,14 +54,7 @@ export function orderActivities({
       await recordPayments(db, args.orderId, args.seq, args.payments, args.at);
     },
 
-    async recordRefund(args: {
-      refundId: string;
-      orderId: string;
-      source: string;
-      plan: RefundPlan;
-      reason: string;
-      at: string;
-    }) {
+    async recordRefund(args: Parameters<typeof recordRefund>[1]) {
       await recordRefund(db, args);
     },
 

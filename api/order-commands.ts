@@ -18,6 +18,7 @@ import type { ApiMetrics } from './metrics';
 import type { SearchAttributeGuard } from './search-attributes';
 import { machineFor, type OrderType } from '../domain/machines';
 import type { Quote } from '../services/orders/quote-order';
+import type { ImportedOrder } from '../domain/imports';
 import type { ActionRequest, OrderPolicy, OrderState, ShippingAddress, LineQuantity } from '../domain/order';
 import {
   createOrderUpdate,
@@ -50,6 +51,18 @@ export interface CreateOrderCommand {
   orderId?: string;
   /** The expected total, shown in the workflow's static summary (services/orders/quote-order.ts). */
   quote?: Quote | null;
+}
+
+export interface ImportOrderCommand {
+  /** Derived from (channel, external id): a second import of the same order names the same workflow. */
+  orderId: string;
+  customerId: string;
+  channel: string;
+  shippingAddress?: ShippingAddress;
+  requestId?: string;
+  /** For the Web UI's summary only (the products' currency when the source did not say). */
+  currency?: string;
+  imported: ImportedOrder;
 }
 
 export function newOrderId(): string {
@@ -89,21 +102,48 @@ export class OrderCommands {
   }
 
   async create(command: CreateOrderCommand): Promise<OrderState> {
+    return this.start(
+      {
+        orderId: command.orderId ?? newOrderId(),
+        type: command.type,
+        customerId: command.customerId,
+        channel: command.channel,
+        items: command.items,
+        couponCode: command.couponCode,
+        shippingAddress: command.shippingAddress,
+        policy: this.policy(command.type, command.paymentTimeoutMs),
+        requestId: command.requestId,
+      },
+      command.quote ? formatMoney(command.quote.total, command.quote.currency) : undefined,
+    );
+  }
+
+  /** An order placed in another order system joins here (type `external`), answered once it is placed. */
+  async importOrder(command: ImportOrderCommand): Promise<OrderState> {
+    const { imported } = command;
+    return this.start(
+      {
+        orderId: command.orderId,
+        type: 'external',
+        customerId: command.customerId,
+        channel: command.channel,
+        items: imported.lines.map(({ sku, quantity }) => ({ sku, quantity })),
+        shippingAddress: command.shippingAddress,
+        policy: this.policy('external'),
+        requestId: command.requestId,
+        imported,
+      },
+      command.currency ? formatMoney(imported.amounts.total, command.currency) : undefined,
+    );
+  }
+
+  /** Starts the order's workflow with its placement as an Update: refusals come back before the answer. */
+  private async start(input: OrderWorkflowInput, total: string | undefined): Promise<OrderState> {
     // A namespace without the order's search attributes would refuse the start: a 503 that names them.
     await this.searchAttributes?.ensure();
-    const orderId = command.orderId ?? newOrderId();
-    const input: OrderWorkflowInput = {
-      orderId,
-      type: command.type,
-      customerId: command.customerId,
-      channel: command.channel,
-      items: command.items,
-      couponCode: command.couponCode,
-      shippingAddress: command.shippingAddress,
-      policy: this.policy(command.type, command.paymentTimeoutMs),
-      requestId: command.requestId,
-    };
-    const quantity = command.items.reduce((n, i) => n + i.quantity, 0);
+    const { orderId, type, customerId, items } = input;
+    const channel = input.channel ?? 'web';
+    const quantity = items.reduce((n, i) => n + i.quantity, 0);
     const start = new WithStartWorkflowOperation<(input: OrderWorkflowInput) => Promise<OrderWorkflowResult>>(
       ORDER_WORKFLOW_TYPE,
       {
@@ -113,18 +153,19 @@ export class OrderCommands {
         // A retried create joins the running workflow instead of starting a second one.
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: [
-          { key: searchAttributes.OrderType, value: command.type },
-          { key: searchAttributes.CustomerId, value: command.customerId },
-          { key: searchAttributes.OrderChannel, value: command.channel },
+          { key: searchAttributes.OrderType, value: type },
+          { key: searchAttributes.CustomerId, value: customerId },
+          { key: searchAttributes.OrderChannel, value: channel },
           { key: searchAttributes.OrderStatus, value: 'PLACING' },
         ],
         staticSummary: [
-          `${command.type} order ${orderId}`,
-          `customer ${command.customerId}${command.channel === 'web' ? '' : ` of ${command.channel}`}`,
+          `${type} order ${orderId}`,
+          `customer ${customerId}${channel === 'web' ? '' : ` of ${channel}`}`,
           `${quantity} item(s)`,
-          ...(command.quote ? [`total ${formatMoney(command.quote.total, command.quote.currency)}`] : []),
+          ...(input.imported ? [`imported, ${input.imported.externalId} there`] : []),
+          ...(total ? [`total ${total}`] : []),
         ].join(' · '),
-        staticDetails: command.items.map((i) => `- ${i.quantity} × ${i.sku}`).join('\n'),
+        staticDetails: items.map((i) => `- ${i.quantity} × ${i.sku}`).join('\n'),
       },
     );
     const order = await this.answered(() =>
@@ -133,7 +174,7 @@ export class OrderCommands {
         updateId: 'create',
       }),
     );
-    this.metrics?.ordersPlaced.inc({ type: command.type });
+    this.metrics?.ordersPlaced.inc({ type });
     return order;
   }
 

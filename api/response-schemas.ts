@@ -1,5 +1,6 @@
 /** The shapes the API answers with, for the OpenAPI document (requests are in ./schemas.ts). */
 import { z } from 'zod';
+import { ORDER_TYPES } from '../domain/machines';
 
 const money = z.number().int();
 const history = z.object({
@@ -36,12 +37,16 @@ export const payment = z.object({
     .enum(['elevated', 'highest'])
     .optional()
     .describe("the provider's fraud score, when above normal: the order waits for review"),
+  external: z
+    .object({ channel: z.string(), reference: z.string().optional() })
+    .optional()
+    .describe('taken by another order system (an imported order): its refunds are owed by that channel'),
 });
 
 export const order = z
   .object({
     id: z.string(),
-    type: z.enum(['standard', 'virtual', 'presale']),
+    type: z.enum(ORDER_TYPES),
     customerId: z.string(),
     channel: z.string().describe('the sales channel it came through (`web`: the shop’s own)'),
     status: z.string(),
@@ -142,6 +147,12 @@ export const order = z
       .describe(
         'where the held units come from, best-ranked location first: the fewest locations that can serve the order',
       ),
+    imported: z
+      .object({ externalId: z.string(), placedAt: z.string() })
+      .optional()
+      .describe(
+        'an order imported from another order system: its id there; `createdAt` is when it was placed there',
+      ),
     createdAt: z.string(),
     updatedAt: z.string(),
     history: z.array(history),
@@ -205,11 +216,15 @@ export const member = z.object({
 const refundRecord = z.object({
   id: z.string(),
   orderId: z.string(),
-  source: z.enum(['refund', 'return']),
+  source: z.enum(['refund', 'return', 'cancel']),
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
   shipping: money,
   amount: money,
   reason: z.string().nullable(),
+  owedBy: z
+    .string()
+    .optional()
+    .describe('an imported order’s refund: owed to the customer by this channel, which took the money'),
   createdAt: z.string(),
 });
 

@@ -2,7 +2,8 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z, ZodError } from 'zod';
 import { EVENT_TYPES } from '../domain/events';
-import { ORDER_TYPES } from '../domain/machines';
+import { IMPORT_STATES } from '../domain/imports';
+import { ORDER_TYPES, PLACED_TYPES } from '../domain/machines';
 import { parseDuration } from '../domain/duration';
 import { isCurrency } from '../domain/money';
 import {
@@ -134,7 +135,7 @@ export const shippingAddress = z
 
 export const createOrderBody = z
   .object({
-    type: z.enum(ORDER_TYPES).default('standard'),
+    type: z.enum(PLACED_TYPES).default('standard'),
     items: z
       .array(z.object({ sku: id, quantity: z.number().int().min(1).max(1000) }).strict())
       .min(1)
@@ -145,6 +146,50 @@ export const createOrderBody = z
     customerId: customerIdParam.optional(),
   })
   .strict();
+
+/** The most an imported order's lines may add up to: every sum stays an exact integer. */
+const MAX_IMPORT_SUBTOTAL = 1_000_000_000_00;
+
+/** An order placed in another order system, as its source left it (POST /v1/orders/import). */
+export const importOrderBody = z
+  .object({
+    channel: id,
+    externalId: id.describe('the order’s id in its source: one order per (channel, externalId)'),
+    customerId: customerIdParam,
+    items: z
+      .array(z.object({ sku: id, quantity: z.number().int().min(1).max(1000), unitPrice: money }).strict())
+      .min(1)
+      .max(100),
+    amounts: z
+      .object({
+        subtotal: money.optional(),
+        discount: money.default(0),
+        shipping: money.default(0),
+        total: money,
+      })
+      .strict(),
+    currency: currency.optional(),
+    placedAt: instant.refine(
+      (v) => Date.parse(v) <= Date.now() + 300_000,
+      'not in the future (5 minutes of clock skew allowed)',
+    ),
+    status: z.enum(IMPORT_STATES).default('PAID'),
+    shippingAddress: shippingAddress.optional(),
+    shipment: z
+      .object({ carrier: text(100), trackingNumber: text(100) })
+      .strict()
+      .optional(),
+    paymentReference: id.optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const skus = body.items.map((i) => i.sku);
+    if (new Set(skus).size !== skus.length)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['items'], message: 'each SKU once' });
+    const subtotal = body.items.reduce((a, i) => a + i.unitPrice * i.quantity, 0);
+    if (subtotal > MAX_IMPORT_SUBTOTAL)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['items'], message: 'the lines add up to too much' });
+  });
 
 export const channelIdParam = id;
 export const channelBody = z

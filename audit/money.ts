@@ -5,7 +5,8 @@
  * cancelled order unless the rules say so (a forfeited presale deposit); every charge the provider
  * made is on its order's list of payments, for its amount, nothing pending is left behind on an
  * order that ended, and what the provider holds (authorised, not captured) is what the order says
- * it holds, nothing on an order that ended unless it is flagged for support.
+ * it holds, nothing on an order that ended unless it is flagged for support. An imported order's
+ * money is its source's (`externalRules`).
  */
 import type { Knex } from 'knex';
 import { isTerminal } from '../domain/machine';
@@ -75,6 +76,9 @@ export async function auditMoney(
       `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.refunded_quantity > i.quantity)::int AS over_refunded_lines`,
     ),
     db.raw(`o.details->'payments' AS payments`),
+    db.raw(
+      `(SELECT COALESCE(SUM(f.amount), 0) FROM order_refunds f WHERE f.order_id = o.id AND f.owed_by IS NOT NULL)::bigint AS owed`,
+    ),
   );
   if (orderIds) q.whereIn('o.id', orderIds);
   const rows = await q;
@@ -86,6 +90,11 @@ export async function auditMoney(
   for (const r of rows) {
     const v = (rule: string, detail: string) => violations.push({ orderId: r.id, rule, detail });
     const { captures, captured, refunded: providerRefunded, held } = books.get(r.id)!;
+    if (r.over_refunded_lines > 0) v('refunded quantity ≤ quantity', `${r.over_refunded_lines} line(s)`);
+    if (r.type === 'external') {
+      externalRules(r, { captured, providerRefunded, held }, v);
+      continue;
+    }
     const maxCaptures = r.type === 'presale' ? 2 : 1;
     if (captures > maxCaptures) v('at most one capture per payment step', `${captures} successful charges`);
     if (providerRefunded > captured) v('refunds ≤ captures', `${providerRefunded} refunded of ${captured}`);
@@ -96,7 +105,6 @@ export async function auditMoney(
         'refunded agrees with the provider',
         `order says ${r.refunded}, provider refunded ${providerRefunded}`,
       );
-    if (r.over_refunded_lines > 0) v('refunded quantity ≤ quantity', `${r.over_refunded_lines} line(s)`);
     if (r.paid - r.refunded > r.total) v('kept ≤ total', `${r.paid - r.refunded} kept of ${r.total}`);
     const kept = captured - providerRefunded;
     if (r.status === 'CANCELLED' && kept > 0 && r.type !== 'presale')
@@ -125,4 +133,40 @@ export async function auditMoney(
     }
   }
   return violations;
+}
+
+/**
+ * An order imported from another order system: its money was taken there and is given back there.
+ * Nothing of it is at this service's provider; `paid` is what the source took (its external
+ * payments), `refunded` what refunds recorded as owed by the source channel add up to.
+ */
+function externalRules(
+  r: {
+    status: string;
+    paid: number;
+    refunded: number;
+    total: number;
+    owed: string | number;
+    payments: unknown;
+  },
+  provider: { captured: number; providerRefunded: number; held: number },
+  v: (rule: string, detail: string) => void,
+): void {
+  if (provider.captured > 0 || provider.providerRefunded > 0 || provider.held > 0)
+    v(
+      'an imported order has nothing at the provider',
+      `captured ${provider.captured}, refunded ${provider.providerRefunded}, held ${provider.held}`,
+    );
+  const listed = (r.payments ?? []) as { status: string; amount: number; external?: unknown }[];
+  const taken = listed
+    .filter((p) => p.external && p.status === 'succeeded')
+    .reduce((a, p) => a + p.amount, 0);
+  if (listed.some((p) => !p.external))
+    v('an imported order is paid by its source only', 'a provider payment');
+  if (taken !== r.paid) v('paid is what the source took', `order says ${r.paid}, external payments ${taken}`);
+  if (Number(r.owed) !== r.refunded)
+    v('refunded is what the source owes', `order says ${r.refunded}, owed refunds ${r.owed}`);
+  if (r.paid - r.refunded > r.total) v('kept ≤ total', `${r.paid - r.refunded} kept of ${r.total}`);
+  if (r.status === 'CANCELLED' && r.paid - r.refunded > 0)
+    v('no money kept on a cancelled order', `${r.paid - r.refunded} kept`);
 }

@@ -16,7 +16,8 @@ export type BusinessCode =
   | 'PRESALE_WINDOW'
   | 'UNKNOWN_LINE'
   | 'MODIFICATION_NOT_ALLOWED'
-  | 'WEBHOOK_URL_REFUSED';
+  | 'WEBHOOK_URL_REFUSED'
+  | 'AMOUNTS_MISMATCH';
 
 /** ApplicationFailure types that cross the workflow boundary. */
 export const FailureType = {

@@ -7,6 +7,7 @@ import { paymentStatusOf, paymentsView, type HistoryEntry, type OrderState } fro
 
 export const EVENT_TYPES = [
   'order.created',
+  'order.imported',
   'order.status_changed',
   'order.paid',
   'order.cancelled',
@@ -16,6 +17,7 @@ export const EVENT_TYPES = [
   'shipment.delivered',
   'shipment.returned',
   'refund.succeeded',
+  'refund.owed',
   'return.requested',
   'return.approved',
   'return.rejected',
@@ -69,6 +71,9 @@ export function orderSnapshot(order: Omit<OrderState, 'history'>) {
     payments: paymentsView(order),
     ...(order.attention ? { attention: order.attention } : {}),
     allocation: order.allocation ?? [],
+    ...(order.imported
+      ? { imported: { externalId: order.imported.externalId, placedAt: order.imported.placedAt } }
+      : {}),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
   };
@@ -91,6 +96,7 @@ export function transitionEvents(entry: HistoryEntry, order: Omit<OrderState, 'h
   };
   const types: EventType[] = [];
   if (entry.from === null) types.push('order.created');
+  if (entry.action === 'import') types.push('order.imported');
   else types.push('order.status_changed');
   if (entry.from !== null && entry.to !== entry.from) {
     if (entry.to === 'PAID') types.push('order.paid');

@@ -60,6 +60,8 @@ export interface OrderMachine<S extends string = string, A extends string = stri
   type: string;
   description: string;
   initial: S;
+  /** The states an order imported from another system may join in (the `external` type); none: not importable. */
+  imports?: readonly S[];
   states: Record<S, StateDef<A>>;
   transitions: readonly TransitionDef<S, A>[];
 }
@@ -112,6 +114,8 @@ export function validateMachine(machine: OrderMachine): string[] {
   const problems: string[] = [];
   const states = new Set(Object.keys(machine.states));
   if (!states.has(machine.initial)) problems.push(`initial state ${machine.initial} is not defined`);
+  for (const s of machine.imports ?? [])
+    if (!states.has(s) || machine.states[s]?.terminal) problems.push(`import state ${s} is not a live state`);
   const seen = new Set<string>();
   for (const t of machine.transitions) {
     if (!states.has(t.from)) problems.push(`transition from unknown state ${t.from}`);
@@ -140,6 +144,7 @@ export function validateMachine(machine: OrderMachine): string[] {
 /** A Mermaid state diagram drawn from the definition, for the README. */
 export function toMermaid(machine: OrderMachine): string {
   const lines = ['stateDiagram-v2', `  [*] --> ${machine.initial}`];
+  for (const s of machine.imports ?? []) if (s !== machine.initial) lines.push(`  [*] --> ${s}: import`);
   for (const t of machine.transitions) {
     lines.push(`  ${t.from} --> ${t.to}: ${t.action} (${t.by.join(', ')})`);
   }

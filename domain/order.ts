@@ -1,5 +1,6 @@
 /** The order as the workflow holds it and the projection stores it; shared by workflow, activities and API. */
 import type { FulfilmentStatus } from './fulfilment';
+import type { ImportedOrder, ImportRecord } from './imports';
 import { ORDER_TYPES, type OrderType } from './machines';
 import type { AppliedDiscount, Amounts } from './pricing';
 import { ROLES, type Actor, type Role } from './roles';
@@ -111,6 +112,8 @@ export interface OrderPayment {
   code?: string;
   /** Set when the provider scored the charge above normal risk: the order waits for review (domain/review.ts). */
   risk?: PaymentRisk;
+  /** Taken by another order system (an imported order): its refunds are owed by that channel. */
+  external?: { channel: string; reference?: string };
 }
 
 export type PaymentStatus =
@@ -169,6 +172,8 @@ export interface PlaceOrderInput {
   shippingAddress?: ShippingAddress;
   policy: OrderPolicy;
   requestId?: string;
+  /** An order placed in another system (type `external`): its prices, payment and state come from there. */
+  imported?: ImportedOrder;
 }
 
 /** The units an order takes from one stock location (services/inventory/ledger.ts `allocationOf`). */
@@ -226,6 +231,8 @@ export interface OrderState extends Placement {
   payments?: OrderPayment[];
   /** Set while something needs support staff (a capture refused after shipment). */
   attention?: Attention | null;
+  /** An order imported from another system: its id there and when it was placed there. */
+  imported?: ImportRecord;
   updatedAt: string;
   history: HistoryEntry[];
 }
@@ -287,6 +294,17 @@ export function actionRequestProblem(request: {
 /** The same for an order's placement input (it becomes the order's row, history and search attributes). */
 export function placeOrderInputProblem(input: PlaceOrderInput): string | null {
   if (!ORDER_TYPES.includes(input?.type)) return 'type';
+  // An `external` order is imported, and only it: its prices and payment come from its source.
+  if ((input.type === 'external') !== (input.imported !== undefined)) return 'type';
+  if (input.imported) {
+    const { lines, amounts, externalId } = input.imported;
+    if (typeof externalId !== 'string' || !ID_PATTERN.test(externalId)) return 'imported.externalId';
+    if (!Array.isArray(lines) || lines.length !== input.items?.length) return 'imported.lines';
+    const money = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+    for (const [i, l] of lines.entries())
+      if (!money(l?.unitPrice) || !money(l?.quantity)) return `imported.lines.${i}`;
+    if (![amounts?.discount, amounts?.shipping, amounts?.total].every(money)) return 'imported.amounts';
+  }
   if (typeof input.customerId !== 'string' || !SUBJECT_PATTERN.test(input.customerId)) return 'customerId';
   if (input.channel !== undefined && (typeof input.channel !== 'string' || !ID_PATTERN.test(input.channel)))
     return 'channel';

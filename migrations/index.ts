@@ -22,6 +22,7 @@ import * as m016 from './016_shipments_tracking';
 import * as m017 from './017_order_events_and_webhooks';
 import * as m018 from './018_webhook_breaker';
 import * as m019 from './019_channels';
+import * as m020 from './020_order_imports';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -43,6 +44,7 @@ const migrations: Record<string, Knex.Migration> = {
   '017_order_events_and_webhooks': m017,
   '018_webhook_breaker': m018,
   '019_channels': m019,
+  '020_order_imports': m020,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -133,7 +133,55 @@ const sandbox = (location: string, switches: object) =>
     body: JSON.stringify(switches),
   });
 
+/** An order placed and paid in another system, imported through a channel of its own (issue 22). */
+async function importedOrder(created: (id: string) => void, status: 'PAID' | 'SHIPPED' = 'PAID') {
+  const channel = `h-${randomUUID().slice(0, 8)}`;
+  await call('PUT', `/v1/channels/${channel}`, { as: merchant, body: { name: 'Imports' } });
+  const sku = uniqueSku('h');
+  await putProduct(sku, { stock: 10, price: 1000 });
+  const c: As = { ...customer(), channel };
+  const reply = await call('POST', '/v1/orders/import', {
+    as: merchant,
+    body: {
+      channel,
+      externalId: `x-${randomUUID().slice(0, 8)}`,
+      customerId: c.id,
+      items: [{ sku, quantity: 2, unitPrice: 1000 }],
+      amounts: { discount: 100, shipping: 500, total: 2400 },
+      placedAt: new Date().toISOString(),
+      status,
+    },
+  });
+  if (reply.status !== 201) throw new Error(`import: ${reply.status} ${JSON.stringify(reply.body)}`);
+  created(reply.body.order.id);
+  return { sku, c, id: reply.body.order.id as string };
+}
+
 const scenarios: Record<string, Scenario> = {
+  // Imported orders: one shipped and refunded in part (owed by its channel), one cancelled, one
+  // imported as shipped and returned.
+  imported: async ({ created }) => {
+    const shipped = await importedOrder(created);
+    await until(shipped.id, shipped.c, 'IN_PRODUCTION');
+    await ship(shipped.id);
+    await call('POST', `/v1/orders/${shipped.id}/refunds`, {
+      as: merchant,
+      body: { items: [{ sku: shipped.sku, quantity: 1 }], reason: 'damaged' },
+    });
+    const cancelled = await importedOrder(created);
+    await until(cancelled.id, cancelled.c, 'IN_PRODUCTION');
+    await call('POST', `/v1/orders/${cancelled.id}/cancel`, { as: merchant, body: { reason: 'h' } });
+    const returned = await importedOrder(created, 'SHIPPED');
+    await call('POST', `/v1/orders/${returned.id}/confirm`, { as: returned.c, body: {} });
+    const ret = await call('POST', `/v1/orders/${returned.id}/returns`, {
+      as: returned.c,
+      body: { items: [{ sku: returned.sku, quantity: 1 }], reason: 'h' },
+    });
+    await call('POST', `/v1/returns/${ret.body.return.id}/approve`, { as: merchant, body: {} });
+    await call('POST', `/v1/returns/${ret.body.return.id}/receive`, { as: merchant, body: {} });
+    for (const o of [shipped, returned]) await until(o.id, o.c, 'COMPLETED');
+    await until(cancelled.id, cancelled.c, 'CANCELLED');
+  },
   // FULFILMENT=warehouse: two locations, two fulfilment workflows, shipped in parcels and delivered.
   'warehouse-parcels': async ({ created, client }) => {
     const other = uniqueSku('h');

@@ -1,7 +1,8 @@
 /** Orders: created and acted on through the workflow; read from PostgreSQL. */
 import type { ZodTypeAny } from 'zod';
 import type { Db } from '../../db/knex';
-import { DomainError, ForbiddenError, NotFoundError } from '../../domain/errors';
+import { createHash } from 'node:crypto';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError } from '../../domain/errors';
 import { channelForOrder } from '../../services/channels/channels';
 import { machineFor } from '../../domain/machines';
 import type { Role } from '../../domain/roles';
@@ -25,6 +26,7 @@ import {
   createOrderBody,
   emptyBody,
   exportOrdersQuery,
+  importOrderBody,
   listOrdersQuery,
   listOrdersQueryProblems,
   orderIdParam,
@@ -53,6 +55,11 @@ export function maySee(order: Pick<OrderState, 'customerId' | 'channel'>, princi
  * else's is a 404, never a 403) and which action (its machine's answer) are decided per order.
  */
 export const ORDER_READERS: readonly Role[] = ['customer', 'merchant', 'support', 'channel'];
+
+/** An imported order's id, from its channel and its id there: the same order imported twice is one workflow. */
+export function importedOrderId(channel: string, externalId: string): string {
+  return `ord_${createHash('sha256').update(`import\n${channel}\n${externalId}`).digest('hex').slice(0, 32)}`;
+}
 
 /** The order, if the caller may see it: someone else's order is a 404, never a 403. */
 export async function visibleOrder(db: Db, id: string, principal: Principal): Promise<OrderState> {
@@ -172,6 +179,61 @@ export const orderRoutes: Route[] = [
       });
       reply
         .status(201)
+        .location(`/v1/orders/${order.id}`)
+        .json({ order: orderView(order, caller.role) });
+    },
+  }),
+  defineRoute({
+    id: 'importOrder',
+    method: 'post',
+    path: '/v1/orders/import',
+    summary:
+      'Import an order placed (and paid) in another order system, as its source left it: one order per (channel, externalId); the same request again answers 200 with it, other contents 409',
+    roles: 'channel (its own), merchant',
+    allow: ['channel', 'merchant'],
+    body: importOrderBody,
+    ok: [[200, 201], res.orderEnvelope],
+    errors: [400, 403, 409, 422],
+    links: ORDER_LINKS,
+    async handle({ req, res: reply, body, principal }, { db, commands }) {
+      const caller = principal();
+      if (caller.role === 'channel' && body.channel !== caller.channel)
+        throw new ForbiddenError('a channel imports its own orders only');
+      // Registered, and allowed to bring orders of type `external` (a channel's `orderTypes`).
+      const channel = await channelForOrder(db, body.channel, 'external');
+      const orderId = importedOrderId(channel.id, body.externalId);
+      const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      const before = await loadOrder(db, orderId);
+      const order =
+        before ??
+        (await commands.importOrder({
+          orderId,
+          customerId: body.customerId,
+          channel: channel.id,
+          ...(body.shippingAddress ? { shippingAddress: body.shippingAddress } : {}),
+          requestId: String(req.id),
+          ...(body.currency ? { currency: body.currency } : {}),
+          imported: {
+            externalId: body.externalId,
+            status: body.status,
+            placedAt: body.placedAt,
+            lines: body.items,
+            amounts: body.amounts,
+            ...(body.currency ? { currency: body.currency } : {}),
+            ...(body.paymentReference ? { paymentReference: body.paymentReference } : {}),
+            ...(body.shipment ? { shipment: body.shipment } : {}),
+            by: `${caller.role}:${caller.id}`,
+            digest,
+          },
+        }));
+      // The same order sent again is answered with it; other contents under its id are refused.
+      if (order.imported?.digest !== digest)
+        throw new ConflictError('this order was imported before with other contents', {
+          code: 'IMPORT_CONFLICT',
+          orderId,
+        });
+      reply
+        .status(before ? 200 : 201)
         .location(`/v1/orders/${order.id}`)
         .json({ order: orderView(order, caller.role) });
     },

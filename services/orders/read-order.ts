@@ -33,6 +33,7 @@ export interface OrderRow {
     shipments?: OrderState['shipments'];
     deliveredAt?: string;
     fulfilments?: OrderState['fulfilments'];
+    imported?: OrderState['imported'];
   };
   created_at: Date;
   updated_at: Date;
@@ -72,6 +73,7 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
     shipments: row.details.shipments ?? [],
     ...(row.details.deliveredAt ? { deliveredAt: row.details.deliveredAt } : {}),
     ...(row.details.fulfilments ? { fulfilments: row.details.fulfilments } : {}),
+    ...(row.details.imported ? { imported: row.details.imported } : {}),
     couponCode: row.coupon_code,
     shippingAddress: row.shipping_address,
     paymentDeadline: row.payment_deadline ? row.payment_deadline.toISOString() : '',

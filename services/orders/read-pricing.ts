@@ -103,7 +103,7 @@ export async function readPricing(
   return pricingRead(request.type, ordered, promotion, await memberTier(trx, request.customerId));
 }
 
-function readProducts(db: Knex, skus: string[]): Promise<ProductRow[]> {
+export function readProducts(db: Knex, skus: string[]): Promise<ProductRow[]> {
   return db('products')
     .whereIn('sku', skus)
     .select<ProductRow[]>(
@@ -120,7 +120,10 @@ function readProducts(db: Knex, skus: string[]): Promise<ProductRow[]> {
     );
 }
 
-function unpriceable(quantities: Map<string, number>, products: ProductRow[]): BusinessRuleError | null {
+export function unpriceable(
+  quantities: Map<string, number>,
+  products: ProductRow[],
+): BusinessRuleError | null {
   const known = new Set(products.map((p) => p.sku));
   const missing = [...quantities.keys()].filter((sku) => !known.has(sku));
   if (missing.length > 0)
@@ -131,7 +134,7 @@ function unpriceable(quantities: Map<string, number>, products: ProductRow[]): B
 }
 
 /** A virtual order takes virtual products only, a presale presale products only, the others neither. */
-function wrongKind(type: PricingRequest['type'], products: ProductRow[]): BusinessRuleError | null {
+export function wrongKind(type: PricingRequest['type'], products: ProductRow[]): BusinessRuleError | null {
   const wantKind = type === 'virtual' ? 'virtual' : 'physical';
   const wrong = products.filter((p) => p.kind !== wantKind || (type === 'presale') !== (p.presale != null));
   if (wrong.length === 0) return null;

@@ -27,6 +27,7 @@ export type OrderSnapshot = Pick<
   | 'payments'
   | 'attention'
   | 'allocation'
+  | 'imported'
 >;
 
 /**
@@ -126,6 +127,7 @@ export async function recordTransition(
         ...(snapshot.shipments ? { shipments: snapshot.shipments } : {}),
         ...(snapshot.deliveredAt ? { deliveredAt: snapshot.deliveredAt } : {}),
         ...(snapshot.fulfilments ? { fulfilments: snapshot.fulfilments } : {}),
+        ...(snapshot.imported ? { imported: snapshot.imported } : {}),
       }),
       entry.seq,
       snapshot.updatedAt,

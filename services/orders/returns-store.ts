@@ -68,7 +68,16 @@ export function returnFromRow(row: any): ReturnRecord {
 
 export async function recordRefund(
   db: Knex,
-  args: { refundId: string; orderId: string; source: string; plan: RefundPlan; reason: string; at: string },
+  args: {
+    refundId: string;
+    orderId: string;
+    source: string;
+    plan: RefundPlan;
+    reason: string;
+    at: string;
+    /** The channel that owes it (an imported order's): recorded, not sent to the provider. */
+    owedBy?: string;
+  },
 ): Promise<void> {
   await db.transaction(async (trx) => {
     const [row] = await trx('order_refunds')
@@ -80,6 +89,7 @@ export async function recordRefund(
         shipping: args.plan.shipping,
         amount: args.plan.amount,
         reason: args.reason,
+        owed_by: args.owedBy ?? null,
         created_at: args.at,
       })
       .onConflict('id')
@@ -90,7 +100,11 @@ export async function recordRefund(
     await appendEvents(
       trx,
       args.orderId,
-      [{ type: 'refund.succeeded', source: `refund:${args.refundId}`, data }],
+      [
+        args.owedBy
+          ? { type: 'refund.owed', source: `refund:${args.refundId}:owed`, data }
+          : { type: 'refund.succeeded', source: `refund:${args.refundId}`, data },
+      ],
       args.at,
     );
   });
@@ -112,6 +126,8 @@ export function refundFromRow(row: Record<string, unknown>) {
     shipping: Number(row.shipping),
     amount: Number(row.amount),
     reason: (row.reason as string | null) ?? null,
+    // Owed by the channel that took the money (an imported order): not refunded through the provider.
+    ...(row.owed_by ? { owedBy: row.owed_by as string } : {}),
     createdAt: new Date(row.created_at as string).toISOString(),
   };
 }

@@ -131,7 +131,18 @@ async function place(type: OrderType, balanceOpen = true): Promise<Placed> {
   if (!skus.has(key)) skus.set(key, await productFor(type, balanceOpen));
   const sku = skus.get(key)!;
   const owner: As = { ...customer(), channel: CHANNEL };
-  const reply = await api('POST', '/v1/orders', owner, { type, items: [{ sku, quantity: 3 }] });
+  // An external order is imported, paid in its source, for a customer of the channel.
+  const reply =
+    type === 'external'
+      ? await api('POST', '/v1/orders/import', merchant, {
+          channel: CHANNEL,
+          externalId: `m-${owner.id}`,
+          customerId: owner.id,
+          items: [{ sku, quantity: 3, unitPrice: 2000 }],
+          amounts: { shipping: 800, total: 6800 },
+          placedAt: new Date().toISOString(),
+        })
+      : await api('POST', '/v1/orders', owner, { type, items: [{ sku, quantity: 3 }] });
   if (reply.status !== 201) throw new Error(`create ${type}: ${reply.status} ${JSON.stringify(reply.body)}`);
   return { id: reply.body.order.id, owner, sku };
 }
@@ -211,6 +222,16 @@ const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = 
       await settle(o, 'IN_PRODUCTION'),
       await act(o, 'refund_all', 'merchant')
     ),
+  },
+  // Imported as paid: production starts at once.
+  external: {
+    IN_PRODUCTION: async () => {},
+    SHIPPED: async (o) => (await settle(o, 'IN_PRODUCTION'), await act(o, 'ship', 'merchant')),
+    PARTIALLY_SHIPPED: async (o) => (await settle(o, 'IN_PRODUCTION'), await act(o, 'ship_part', 'merchant')),
+    CONFIRMED: async (o) => (await ROUTES.external.SHIPPED!(o), await act(o, 'confirm')),
+    COMPLETED: async (o) => (await ROUTES.external.CONFIRMED!(o), await settle(o, 'COMPLETED')),
+    CANCELLED: async (o) => (await settle(o, 'IN_PRODUCTION'), await act(o, 'cancel')),
+    REFUNDED: async (o) => (await settle(o, 'IN_PRODUCTION'), await act(o, 'refund_all', 'merchant')),
   },
 };
 
@@ -318,7 +339,7 @@ test.each(cases)(
 test('GET /v1/order-types serves the machines as data', async () => {
   const reply = await call('GET', '/v1/order-types');
   expect(reply.status).toBe(200);
-  expect(reply.body.items.map((m: any) => m.type)).toEqual(['standard', 'virtual', 'presale']);
+  expect(reply.body.items.map((m: any) => m.type)).toEqual(['standard', 'virtual', 'presale', 'external']);
   const standard = reply.body.items[0];
   expect(standard.transitions).toContainEqual({
     from: 'IN_PRODUCTION',

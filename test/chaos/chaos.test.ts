@@ -35,6 +35,8 @@ test('nothing is lost or doubled when everything crashes under load', async () =
     'three_ds',
     'paid_after_cancel',
     'shipped_in_parcels',
+    'imported_returned',
+    'imported_cancelled',
   ]) {
     expect(figures.scenarios[scenario]).toBeGreaterThan(0);
   }

@@ -31,6 +31,7 @@ import {
 } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { applyRefund, planRefund } from '../../domain/refunds';
+import { externalPayer } from '../../domain/imports';
 import type { ChargeOutcome } from '../../activities/payment';
 import { payment, reconcile, store, warehouse } from '../activities';
 import { notNow } from '../../domain/refusals';
@@ -354,6 +355,7 @@ async function cancel(
       }
     }
   }
+  const owed = refund ? owedRefund(order) : undefined;
   const { refunded } = await nonCancellable(() =>
     executeChild(cancelOrderFlow, {
       workflowId: `${order.id}-cancel`,
@@ -362,6 +364,7 @@ async function cancel(
           orderId: order.id,
           refund,
           reason,
+          ...(owed ? { owed } : {}),
           ...(held ? { voidAuthorizations: true } : {}),
           ...(stillOut?.length ? { stillOut } : {}),
         },
@@ -383,6 +386,19 @@ async function cancel(
     payments: (order.payments ?? []).map((p) =>
       p.status === 'authorized' ? { ...p, status: 'voided' as const } : p,
     ),
+  };
+}
+
+/** What a cancel gives back of an order paid in another system: everything left, owed by that channel. */
+function owedRefund(order: OrderState): CancelOrderInput['owed'] {
+  const channel = externalPayer(order);
+  if (!channel) return undefined;
+  const left = order.items.some((l) => l.quantity > l.refundedQuantity);
+  if (!left) return undefined;
+  return {
+    channel,
+    plan: planRefund(order.items, order.amounts.shipping, undefined),
+    at: new Date().toISOString(),
   };
 }
 
@@ -480,6 +496,8 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       const source = request!.returnRequest ? 'return' : 'refund';
       // Nothing taken yet (captured at shipment): the refund shrinks the hold instead.
       const fromHold = heldPayment(order) !== undefined;
+      // Paid in another order system (imported): that channel owes the money back, not the provider.
+      const owedBy = externalPayer(order);
       const { amount } = await nonCancellable(() =>
         executeChild(refundOrderFlow, {
           workflowId: `${order.id}-refund-${refundId}`,
@@ -496,6 +514,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
                 ['PAID', 'IN_PRODUCTION'].includes(order.status),
               at: new Date().toISOString(),
               ...(fromHold ? { fromHold: true } : {}),
+              ...(owedBy ? { owedBy } : {}),
             },
           ],
         }),

@@ -720,6 +720,14 @@ export class OrderEntity {
         delivery: null,
         updatedAt: placed.createdAt,
       };
+      // Imported: it joins in the state its source left it, paid there, perhaps shipped.
+      if (input.imported) {
+        const { status, shipment, updatedAt } = placed as unknown as Pick<
+          OrderState,
+          'status' | 'shipment' | 'updatedAt'
+        >;
+        this.order = { ...this.order, status, shipment, updatedAt };
+      }
     } catch (err) {
       this.rejection = asApplicationFailure(err);
       return false;

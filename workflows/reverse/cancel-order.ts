@@ -5,6 +5,7 @@
  */
 import { CancellationScope } from '@temporalio/workflow';
 import type { LineQuantity, LocationAllocation } from '../../domain/order';
+import type { RefundPlan } from '../../domain/refunds';
 import { refunds, store } from '../activities';
 
 export interface CancelOrderInput {
@@ -15,15 +16,30 @@ export interface CancelOrderInput {
   voidAuthorizations?: boolean;
   /** Parcels that had left and were asked back: restocked when they arrive, not now. */
   stillOut?: (LocationAllocation & { missing: LineQuantity[] })[];
+  /** Paid in another order system (imported): what is left is owed back by that channel, not refunded here. */
+  owed?: { channel: string; plan: RefundPlan; at: string };
 }
 
 export async function cancelOrderFlow(
   input: CancelOrderInput,
 ): Promise<{ refunded: number; voided?: number }> {
   return CancellationScope.nonCancellable(async () => {
-    const refunded = input.refund
-      ? await refunds.refundAll({ orderId: input.orderId, tag: 'cancel', reason: input.reason })
-      : 0;
+    const { owed } = input;
+    const refunded = owed
+      ? owed.plan.amount
+      : input.refund
+        ? await refunds.refundAll({ orderId: input.orderId, tag: 'cancel', reason: input.reason })
+        : 0;
+    if (owed)
+      await store.recordRefund({
+        refundId: `${input.orderId}:cancel`,
+        orderId: input.orderId,
+        source: 'cancel',
+        plan: owed.plan,
+        reason: input.reason,
+        at: owed.at,
+        owedBy: owed.channel,
+      });
     // The money was only held: letting it go is the refund.
     const voided = input.voidAuthorizations
       ? await refunds.voidAuthorizations({ orderId: input.orderId })

@@ -21,6 +21,8 @@ export interface RefundOrderInput {
    * will be smaller; a refund of everything voids the hold. Absent on orders that never held one.
    */
   fromHold?: boolean;
+  /** The order was paid in another order system (imported): this channel owes the refund; nothing goes to the provider. */
+  owedBy?: string;
 }
 
 export async function refundOrderFlow(
@@ -29,6 +31,8 @@ export async function refundOrderFlow(
   return CancellationScope.nonCancellable(async () => {
     if (input.fromHold) {
       if (input.plan.completesOrder) await refunds.voidAuthorizations({ orderId: input.orderId });
+    } else if (input.owedBy) {
+      // Recorded below as owed by the source channel, with an event that says so.
     } else if (input.plan.amount > 0) {
       await refunds.refundAmount({
         orderId: input.orderId,
@@ -56,6 +60,7 @@ export async function refundOrderFlow(
       plan: input.plan,
       reason: input.reason,
       at: input.at,
+      ...(input.owedBy ? { owedBy: input.owedBy } : {}),
     });
     return { refundId: input.refundId, amount: input.plan.amount };
   });
