@@ -3,7 +3,13 @@
  * transition, a refund or a return step stands for, and the order's snapshot every event carries.
  * Pure: the outbox (services/events) writes them in the statement that records what they announce.
  */
-import { paymentStatusOf, paymentsView, type HistoryEntry, type OrderState } from './order';
+import {
+  paymentStatusOf,
+  paymentsView,
+  type HistoryEntry,
+  type OrderPayment,
+  type OrderState,
+} from './order';
 
 export const EVENT_TYPES = [
   'order.created',
@@ -13,6 +19,11 @@ export const EVENT_TYPES = [
   'order.cancelled',
   'order.completed',
   'order.refunded',
+  'payment.pending',
+  'payment.authorized',
+  'payment.succeeded',
+  'payment.failed',
+  'payment.voided',
   'shipment.shipped',
   'shipment.delivered',
   'shipment.returned',
@@ -96,8 +107,8 @@ export function transitionEvents(entry: HistoryEntry, order: Omit<OrderState, 'h
   };
   const types: EventType[] = [];
   if (entry.from === null) types.push('order.created');
-  if (entry.action === 'import') types.push('order.imported');
   else types.push('order.status_changed');
+  if (entry.action === 'import') types.push('order.imported');
   if (entry.from !== null && entry.to !== entry.from) {
     if (entry.to === 'PAID') types.push('order.paid');
     if (entry.to === 'CANCELLED') types.push('order.cancelled');
@@ -109,6 +120,29 @@ export function transitionEvents(entry: HistoryEntry, order: Omit<OrderState, 'h
   if (entry.action === 'parcel_returned' || entry.reason === 'returned to sender')
     types.push('shipment.returned');
   return types.map((type) => ({ type, source: `history:${entry.seq}:${type}`, data }));
+}
+
+/** The event a payment's status stands for: a pending one (processing, a 3-D Secure step) is `payment.pending`. */
+const PAYMENT_EVENTS: Record<OrderPayment['status'], EventType> = {
+  processing: 'payment.pending',
+  requires_action: 'payment.pending',
+  authorized: 'payment.authorized',
+  succeeded: 'payment.succeeded',
+  failed: 'payment.failed',
+  voided: 'payment.voided',
+};
+
+/**
+ * Each payment of the order in its present status, as an event named by (payment, event type):
+ * the outbox writes one only the first time (services/events, services/orders/record-transition.ts),
+ * so a payment announces each step once, whichever write saw it first.
+ */
+export function paymentEvents(order: Omit<OrderState, 'history'>): NewEvent[] {
+  const snapshot = orderSnapshot(order);
+  return snapshot.payments.map((payment) => {
+    const type = PAYMENT_EVENTS[payment.status];
+    return { type, source: `payment:${payment.id}:${type}`, data: { payment, order: snapshot } };
+  });
 }
 
 /** A return's step, as events: each status once; a rejected or refunded return is closed too. */

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
-import { transitionEvents } from '../../domain/events';
+import { paymentEvents, transitionEvents } from '../../domain/events';
 import { externalPayment, importedLines, type ImportedOrder } from '../../domain/imports';
 import type { HistoryEntry, OrderState, PlaceOrderInput, Shipment } from '../../domain/order';
 import { writeEvents } from '../events/outbox';
@@ -97,16 +97,18 @@ export async function importOrder(
       shipments,
       imported: record,
     };
-    const events = transitionEvents(history[0]!, {
+    const order = {
       ...placed,
       id: orderId,
-      type: 'external',
+      type: 'external' as const,
       customerId: input.customerId,
       channel,
       couponCode: null,
       shippingAddress: input.shippingAddress ?? null,
       delivery: null,
-    });
+    };
+    // Created, imported, and the source's payment.
+    const events = [...transitionEvents(history[0]!, order), ...paymentEvents(order)];
     await trx('orders').insert({
       id: orderId,
       type: 'external',

@@ -5,9 +5,10 @@
  * newer snapshot; the events are written with the snapshot or not at all.
  */
 import type { Knex } from 'knex';
-import { transitionEvents } from '../../domain/events';
+import { paymentEvents, transitionEvents } from '../../domain/events';
 import type { HistoryEntry, OrderState } from '../../domain/order';
-import { FAN_OUT_SQL, newEventId } from '../events/outbox';
+import { appendEvents, FAN_OUT_SQL, newEventId } from '../events/outbox';
+import { loadOrder } from './read-order';
 
 export type OrderSnapshot = Pick<
   OrderState,
@@ -59,12 +60,18 @@ export async function recordTransition(
     item.total,
     item.refundedQuantity,
   ]);
-  // The workflow passes its whole state; the events show the order as it is after this entry.
-  const events = (
-    announce
-      ? transitionEvents(entry, { ...(snapshot as Omit<OrderState, 'history' | 'id'>), id: orderId })
-      : []
-  ).map((e, i) => ({ n: i + 1, id: newEventId(), type: e.type, source: e.source, data: e.data }));
+  // The workflow passes its whole state; the events show the order as it is after this entry,
+  // with each payment's present status (written only the first time: see `fresh` below).
+  const order = { ...(snapshot as Omit<OrderState, 'history' | 'id'>), id: orderId };
+  const events = (announce ? [...transitionEvents(entry, order), ...paymentEvents(order)] : []).map(
+    (e, i) => ({
+      n: i + 1,
+      id: newEventId(),
+      type: e.type,
+      source: e.source,
+      data: e.data,
+    }),
+  );
   const linesUpdate = lines.length
     ? `UPDATE order_items AS i
          SET quantity = v.quantity, discount = v.discount, total = v.total, refunded_quantity = v.refunded
@@ -73,7 +80,13 @@ export async function recordTransition(
          WHERE i.order_id = ? AND i.line = v.line AND EXISTS (SELECT 1 FROM snapshot)`
     : 'SELECT 1';
   await db.raw(
-    `WITH history AS (
+    // `fresh`: the events not written before (a payment's step is announced once), numbered 1..k,
+    // so the order's numbers stay without a gap.
+    `WITH fresh AS (
+       SELECT e.id, e.type, e.source, e.data, row_number() OVER (ORDER BY e.n)::int AS n
+         FROM jsonb_to_recordset(?::jsonb) AS e(n int, id text, type text, source text, data jsonb)
+         WHERE NOT EXISTS (SELECT 1 FROM order_events x WHERE x.order_id = ? AND x.source = e.source)
+     ), history AS (
        INSERT INTO order_history (order_id, seq, "from", action, "to", actor, at, reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (order_id, seq) DO NOTHING
@@ -82,14 +95,13 @@ export async function recordTransition(
          SET status = ?, subtotal = ?, discount = ?, shipping = ?, total = ?, paid = ?, refunded = ?,
              authorized = ?, released = ?,
              payment_deadline = ?, shipping_address = ?, details = ?, history_seq = ?, updated_at = ?,
-             event_seq = event_seq + ?
+             event_seq = event_seq + (SELECT count(*)::int FROM fresh)
          WHERE id = ? AND history_seq < ?
          RETURNING id, event_seq
      ), events AS (
        INSERT INTO order_events (id, order_id, seq, type, source, occurred_at, data)
-       SELECT e.id, s.id, s.event_seq - ? + e.n, e.type, e.source, ?, e.data
-         FROM snapshot s
-         CROSS JOIN jsonb_to_recordset(?::jsonb) AS e(n int, id text, type text, source text, data jsonb)
+       SELECT f.id, s.id, s.event_seq - (SELECT count(*)::int FROM fresh) + f.n, f.type, f.source, ?, f.data
+         FROM snapshot s CROSS JOIN fresh f
        ON CONFLICT DO NOTHING
        RETURNING id, order_id, seq, type
      ), deliveries AS (
@@ -97,6 +109,8 @@ export async function recordTransition(
      )
      ${linesUpdate}`,
     [
+      JSON.stringify(events),
+      orderId,
       orderId,
       entry.seq,
       entry.from,
@@ -131,12 +145,9 @@ export async function recordTransition(
       }),
       entry.seq,
       snapshot.updatedAt,
-      events.length,
       orderId,
       entry.seq,
-      events.length,
       entry.at,
-      JSON.stringify(events),
       ...(lines.length ? [...lines.flat(), orderId] : []),
     ],
   );
@@ -153,11 +164,17 @@ export async function recordPayments(
   payments: NonNullable<OrderState['payments']>,
   at: string,
 ): Promise<void> {
-  await db('orders')
-    .where('id', orderId)
-    .andWhere('history_seq', '<=', seq)
-    .update({
-      details: db.raw(`jsonb_set(details, '{payments}', ?::jsonb)`, [JSON.stringify(payments)]),
-      updated_at: at,
-    });
+  await db.transaction(async (trx) => {
+    const updated = await trx('orders')
+      .where('id', orderId)
+      .andWhere('history_seq', '<=', seq)
+      .update({
+        details: trx.raw(`jsonb_set(details, '{payments}', ?::jsonb)`, [JSON.stringify(payments)]),
+        updated_at: at,
+      });
+    if (updated === 0) return;
+    // Announced with the write: each payment's step once (pending, failed...).
+    const order = await loadOrder(trx, orderId);
+    if (order) await appendEvents(trx, orderId, paymentEvents(order), at);
+  });
 }

@@ -1,0 +1,57 @@
+/**
+ * Issue 22, item 1: a payment's steps are events too. Each payment of an order announces each
+ * status it reaches once (`payment.pending`, `.authorized`, `.succeeded`, `.failed`, `.voided`),
+ * whether a transition or a payment's own news wrote it, numbered in the order's one sequence.
+ */
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+
+async function order() {
+  const sku = uniqueSku('pev');
+  await putProduct(sku, { price: 1500, stock: 10 });
+  const owner = customer();
+  const reply = await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku, quantity: 1 }] } });
+  expect(reply.status).toBe(201);
+  return { id: reply.body.order.id as string, owner };
+}
+const pay = (id: string, owner: ReturnType<typeof customer>, paymentToken: string) =>
+  call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken } });
+const eventsOf = async (id: string) =>
+  (await call('GET', `/v1/orders/${id}/events`, { as: merchant })).body.items as {
+    type: string;
+    sequence: number;
+    data: { payment?: { id: string; status: string } };
+  }[];
+
+test('a bank transfer that fails, then a card that succeeds: one event per step, in the order’s sequence without a gap', async () => {
+  const { id, owner } = await order();
+  expect((await pay(id, owner, 'tok_async_fail')).status).toBe(202);
+  await waitForOrder(id, owner, (o) => o.payments.some((p: { status: string }) => p.status === 'failed'));
+  // A decline the provider answers at once is no payment of the order: nothing to announce.
+  expect((await pay(id, owner, 'tok_declined')).status).toBe(402);
+  const paid = await pay(id, owner, 'tok_ok');
+  expect(paid.status).toBe(200);
+  const events = await eventsOf(id);
+  const payments = events.filter((e) => e.type.startsWith('payment.'));
+  expect(payments.map((e) => [e.type, e.data.payment!.status])).toEqual([
+    ['payment.pending', 'processing'],
+    ['payment.failed', 'failed'],
+    ['payment.succeeded', 'succeeded'],
+  ]);
+  expect(payments[2]!.data.payment!.id).toBe(paid.body.order.payments[1].id);
+  // Announced with the transition that took the money, in the same statement, right after it.
+  const types = events.map((e) => e.type);
+  expect(types.indexOf('payment.succeeded')).toBe(types.indexOf('order.paid') + 1);
+  expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+});
+
+test('a bank transfer: pending when accepted, succeeded when the provider settles it, each once', async () => {
+  const { id, owner } = await order();
+  expect((await pay(id, owner, 'tok_async_ok')).status).toBe(202);
+  await waitForOrder(id, owner, (o) => o.paymentStatus === 'paid', 30_000);
+  const events = await eventsOf(id);
+  expect(events.filter((e) => e.type.startsWith('payment.')).map((e) => e.type)).toEqual([
+    'payment.pending',
+    'payment.succeeded',
+  ]);
+  expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+});
