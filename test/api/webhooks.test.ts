@@ -23,20 +23,25 @@ interface Received {
   type: string;
   body: any;
   verified: boolean;
+  /** When the POST reached the receiver (1, 2, 3...): a hung one is accepted later than it came. */
+  arrival: number;
 }
 
 /** A receiver on loopback: records what it accepts; `behave` decides, per request, how it answers. */
 async function receiver(secret: string, behave: (event: any) => 'ok' | 'fail' | 'hang' | 'slow') {
   const accepted: Received[] = [];
+  let arrivals = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       const event = JSON.parse(raw.toString());
+      const arrival = ++arrivals;
       const how = behave(event);
       const accept = () => {
         accepted.push({
+          arrival,
           id: String(req.headers['webhook-id']),
           orderId: event.orderId,
           sequence: event.sequence,
@@ -179,7 +184,8 @@ test('every transition, to a receiver that fails, times out and is slow at rando
       return ours.length === 0 && (await eventsOf(refunded!.id)).length === outbox.get(refunded!.id)!.length;
     });
     for (const o of orders) {
-      const got = r.accepted.filter((a) => a.orderId === o.id);
+      // In the order the POSTs came, whenever the receiver got round to answering them.
+      const got = r.accepted.filter((a) => a.orderId === o.id).sort((a, b) => a.arrival - b.arrival);
       // Exactly once after de-duplication by Webhook-Id: the outbox's events, no more, no fewer.
       const firsts = got.filter((a, i) => got.findIndex((b) => b.id === a.id) === i);
       const expected = await eventsOf(o.id);
