@@ -10,6 +10,7 @@ import {
   restockAllBut,
   soldNotRestocked,
   writeOff,
+  writeOffSold,
   type StockLine,
 } from '../services/inventory/ledger';
 
@@ -64,6 +65,11 @@ export function inventoryActivities({ db }: { db: Knex }) {
           if (missing.length > 0)
             await writeOff(trx, args.orderId, location, missing, `${args.tag}:${location}`);
       });
+    },
+
+    /** Returned goods that came back damaged: written off where they were sold from, never back on sale. */
+    async writeOffReturned(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
+      await db.transaction((trx) => writeOffSold(trx, args.orderId, args.items, args.tag));
     },
 
     /** Goods back in stock (a received return, units refunded before shipping), never more than sold. */

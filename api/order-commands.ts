@@ -87,6 +87,9 @@ export class OrderCommands {
       pendingPaymentPollMs: this.config.PAYMENT_PENDING_POLL,
       ...(this.config.REVIEW_ABOVE ? { reviewAbove: this.config.REVIEW_ABOVE } : {}),
       reviewTimeoutMs: this.config.REVIEW_TIMEOUT,
+      returnDecisionWindowMs: this.config.RETURN_DECISION_WINDOW,
+      returnShipWindowMs: this.config.RETURN_SHIP_WINDOW,
+      ...(this.config.RETURN_DAMAGED_REFUND === 'none' ? { returnDamagedRefund: 'none' as const } : {}),
       ...(this.config.FULFILMENT === 'warehouse' && type !== 'virtual'
         ? { fulfilment: 'warehouse' as const }
         : {}),

@@ -258,6 +258,11 @@ const returnRecord = z
     allowedActions: z.array(z.string()),
     items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
     reason: z.string().nullable(),
+    reasonCode: z.string().describe('why, from the closed list (GET /v1/returns/stats counts them)'),
+    received: z
+      .array(z.object({ sku: z.string(), sellable: z.number().int(), damaged: z.number().int() }))
+      .optional()
+      .describe('what arrived, per SKU: sellable units back on sale, damaged ones written off'),
     refundedAmount: money.nullable(),
     history: z.array(history),
     createdAt: z.string(),
@@ -266,6 +271,18 @@ const returnRecord = z
   .passthrough();
 
 export const returnEnvelope = z.object({ return: returnRecord });
+export const returnStats = z.object({
+  groups: z.array(
+    z.object({
+      reasonCode: z.string(),
+      currency: z.string(),
+      returns: z.number().int(),
+      units: z.number().int(),
+      refunded: money,
+      closedWithoutRefund: z.number().int(),
+    }),
+  ),
+});
 export const returnList = z.object({ items: z.array(returnRecord), nextCursor: z.string().nullable() });
 
 export const orderTypes = z.object({

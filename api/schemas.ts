@@ -3,6 +3,7 @@ import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z, ZodError } from 'zod';
 import { EVENT_TYPES } from '../domain/events';
 import { IMPORT_STATES } from '../domain/imports';
+import { RETURN_REASONS } from '../domain/returns';
 import { ORDER_TYPES, PLACED_TYPES } from '../domain/machines';
 import { parseDuration } from '../domain/duration';
 import { isCurrency } from '../domain/money';
@@ -316,6 +317,7 @@ export const listReturnsQuery = z
       .max(50)
       .regex(/^[A-Z_]+$/, 'a return status such as REQUESTED')
       .optional(),
+    reasonCode: z.enum(RETURN_REASONS).optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     limit: limitParam,
@@ -396,9 +398,37 @@ const units = z
   .max(100);
 
 export const refundBody = z.object({ items: units.optional(), reason: prose(500) }).strict();
-export const returnBody = z.object({ items: units, reason: prose(500) }).strict();
+export const returnBody = z
+  .object({
+    items: units,
+    reason: prose(500),
+    // Why, from the closed list the merchant reports on (GET /v1/returns/stats); absent: `other`.
+    reasonCode: z.enum(RETURN_REASONS).optional(),
+  })
+  .strict();
 export const returnIdParam = id;
 export const returnActionBody = z.object({ reason: prose(500).optional() }).strict();
+/** `receive`: what arrived, per SKU; none named: every unit the return holds, sellable. */
+export const returnReceiveBody = returnActionBody
+  .extend({
+    items: z
+      .array(
+        z
+          .object({
+            sku: id,
+            sellable: z.number().int().min(0).max(1000),
+            damaged: z.number().int().min(0).max(1000),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(100)
+      .optional(),
+  })
+  .strict();
+export const returnStatsQuery = z
+  .object({ createdFrom: instant.optional(), createdTo: instant.optional() })
+  .strict();
 export const patchOrderBody = z
   .object({
     shippingAddress: shippingAddress.optional(),

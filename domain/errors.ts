@@ -17,7 +17,8 @@ export type BusinessCode =
   | 'UNKNOWN_LINE'
   | 'MODIFICATION_NOT_ALLOWED'
   | 'WEBHOOK_URL_REFUSED'
-  | 'AMOUNTS_MISMATCH';
+  | 'AMOUNTS_MISMATCH'
+  | 'RECEIPT_MISMATCH';
 
 /** ApplicationFailure types that cross the workflow boundary. */
 export const FailureType = {

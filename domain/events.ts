@@ -31,6 +31,7 @@ export const EVENT_TYPES = [
   'refund.owed',
   'return.requested',
   'return.approved',
+  'return.escalated',
   'return.rejected',
   'return.received',
   'return.closed',
@@ -150,7 +151,9 @@ export function returnEvents(ret: { id: string; status: string }, data: Record<s
   const types: Partial<Record<string, EventType[]>> = {
     REQUESTED: ['return.requested'],
     APPROVED: ['return.approved'],
+    ESCALATED: ['return.escalated'],
     REJECTED: ['return.rejected', 'return.closed'],
+    CLOSED: ['return.closed'],
     RECEIVED: ['return.received'],
     REFUNDED: ['return.closed'],
   };

@@ -30,7 +30,9 @@ export type TimerName =
   | 'afterSalesWindow'
   | 'balanceStartsAt'
   | 'balanceEndsAt'
-  | 'reviewTimeout';
+  | 'reviewTimeout'
+  | 'returnDecisionWindow'
+  | 'returnShipWindow';
 
 export interface StateDef<A extends string> {
   /** Per role; a channel shows its customers the customer's words unless it has its own. */

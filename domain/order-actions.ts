@@ -181,5 +181,8 @@ export function deadlineOf(timer: TimerName, order: OrderState, policy: OrderPol
       return Date.parse(order.presale!.balanceEndsAt);
     case 'reviewTimeout':
       return enteredAt + (policy.reviewTimeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS);
+    case 'returnDecisionWindow':
+    case 'returnShipWindow':
+      throw new Error(`${timer} is a return's timer, not an order's`);
   }
 }

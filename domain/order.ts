@@ -1,6 +1,7 @@
 /** The order as the workflow holds it and the projection stores it; shared by workflow, activities and API. */
 import type { FulfilmentStatus } from './fulfilment';
 import type { ImportedOrder, ImportRecord } from './imports';
+import type { ReturnReason } from './returns';
 import { ORDER_TYPES, type OrderType } from './machines';
 import type { AppliedDiscount, Amounts } from './pricing';
 import { ROLES, type Actor, type Role } from './roles';
@@ -88,6 +89,11 @@ export interface OrderPolicy {
   reviewAbove?: Record<string, number>;
   /** How long an order waits in review before it is rejected and refunded. */
   reviewTimeoutMs?: number;
+  /** A return's windows (RETURN_DECISION_WINDOW, RETURN_SHIP_WINDOW); absent on orders from before: returns wait. */
+  returnDecisionWindowMs?: number;
+  returnShipWindowMs?: number;
+  /** RETURN_DAMAGED_REFUND=none: damaged returned units are not refunded. */
+  returnDamagedRefund?: 'none';
 }
 
 /**
@@ -256,8 +262,8 @@ export interface ActionRequest {
     /** false: the units are not put back on hand (written off already: a short pick). */
     restock?: false;
   };
-  /** `request_return`: the units the customer sends back. */
-  returnRequest?: { returnId: string; items: LineQuantity[] };
+  /** `request_return`: the units the customer sends back, and why (from the closed list). */
+  returnRequest?: { returnId: string; items: LineQuantity[]; reasonCode?: ReturnReason };
   /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */
   settledPayment?: { paymentId: string; amount: number; method?: string; captureBefore?: string };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */

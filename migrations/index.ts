@@ -23,6 +23,7 @@ import * as m017 from './017_order_events_and_webhooks';
 import * as m018 from './018_webhook_breaker';
 import * as m019 from './019_channels';
 import * as m020 from './020_order_imports';
+import * as m021 from './021_return_reasons';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -45,6 +46,7 @@ const migrations: Record<string, Knex.Migration> = {
   '018_webhook_breaker': m018,
   '019_channels': m019,
   '020_order_imports': m020,
+  '021_return_reasons': m021,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -158,6 +158,36 @@ async function importedOrder(created: (id: string) => void, status: 'PAID' | 'SH
 }
 
 const scenarios: Record<string, Scenario> = {
+  // Returns that finish (RETURN_DECISION_WINDOW, RETURN_SHIP_WINDOW: 2s here): one left undecided
+  // (escalated, closed), one received in part damaged (written off, refunded), one approved whose
+  // goods never come (closed).
+  'return-windows': async ({ created }) => {
+    const a = await oneOrder(created, { stock: 10 }, 3);
+    const b = await oneOrder(created, { stock: 10 }, 1);
+    for (const o of [a, b]) {
+      await pay(o.id, o.c);
+      await until(o.id, o.c, 'IN_PRODUCTION');
+      await ship(o.id);
+      await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+    }
+    const ask = async (o: typeof a, quantity: number, reasonCode: string) =>
+      (
+        await call('POST', `/v1/orders/${o.id}/returns`, {
+          as: o.c,
+          body: { items: [{ sku: o.sku, quantity }], reason: 'h', reasonCode },
+        })
+      ).body.return.id as string;
+    await ask(a, 1, 'changed_mind');
+    const received = await ask(a, 2, 'damaged');
+    const never = await ask(b, 1, 'size_or_fit');
+    for (const id of [received, never])
+      await call('POST', `/v1/returns/${id}/approve`, { as: merchant, body: {} });
+    await call('POST', `/v1/returns/${received}/receive`, {
+      as: merchant,
+      body: { items: [{ sku: a.sku, sellable: 1, damaged: 1 }] },
+    });
+    for (const o of [a, b]) await until(o.id, o.c, 'COMPLETED');
+  },
   // Imported orders: one shipped and refunded in part (owed by its channel), one cancelled, one
   // imported as shipped and returned.
   imported: async ({ created }) => {
@@ -589,6 +619,9 @@ async function main() {
     PAYMENT_SANDBOX_SHORT_AUTH: '6s',
     // An order held for review and left alone is rejected after this (review-hold).
     REVIEW_TIMEOUT: '4s',
+    // A return undecided, or approved and never sent, closes after these (return-windows).
+    RETURN_DECISION_WINDOW: '2s',
+    RETURN_SHIP_WINDOW: '2s',
     WAREHOUSE_SANDBOX_STEP: '300ms',
   };
   Object.assign(process.env, env);

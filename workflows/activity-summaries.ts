@@ -42,6 +42,7 @@ export const activitySummaries: Describers = {
     `put the sold stock back (${tag})${stillOut?.length ? `, but for ${stillOut.length} parcel(s) still out` : ''}`,
   refundAmount: ({ amount, refundId }) => `refund ${amount} (${refundId})`,
   restockItems: ({ items, tag }) => `restock ${units(items)} (${tag})`,
+  writeOffReturned: ({ items, tag }) => `write off ${units(items)}, returned damaged (${tag})`,
   recordRefund: ({ refundId, plan }) => `record refund ${refundId} of ${plan.amount}`,
   saveReturn: (record) => `save return ${record.id} as ${record.status}`,
   modifyItems: ({ items, tag }) => `reprice with ${units(items)} (${tag})`,

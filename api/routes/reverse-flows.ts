@@ -9,9 +9,9 @@ import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { allowedActions, statusLabel } from '../../domain/machine';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
-import { returnMachine } from '../../domain/returns';
+import { returnMachine, type ReceivedUnits } from '../../domain/returns';
 import type { Role } from '../../domain/roles';
-import { listRefunds, listReturns } from '../../services/orders/list-reverse';
+import { listRefunds, listReturns, returnStats } from '../../services/orders/list-reverse';
 import { loadRefund, loadReturn, type ReturnRecord } from '../../services/orders/returns-store';
 import type { Principal } from '../auth';
 import { idFromKey, updateIdFromKey } from '../idempotency';
@@ -27,6 +27,8 @@ import {
   returnActionBody,
   returnBody,
   returnIdParam,
+  returnReceiveBody,
+  returnStatsQuery,
 } from '../schemas';
 import { ORDER_LINKS, RETURN_LINKS } from './links';
 import { actOn, maySee, ORDER_READERS, orderIdParams } from './orders';
@@ -119,7 +121,11 @@ export const reverseFlowRoutes: Route[] = [
     async handle({ req, res: reply, params, body, principal }, deps) {
       const caller = principal();
       const returnId = derivedId('ret', req, params.id, 'request_return');
-      const returnRequest = { returnId, items: body.items };
+      const returnRequest = {
+        returnId,
+        items: body.items,
+        ...(body.reasonCode ? { reasonCode: body.reasonCode } : {}),
+      };
       await actOn(
         deps,
         params.id,
@@ -173,6 +179,22 @@ export const reverseFlowRoutes: Route[] = [
       reply.json({ items: page.items.map((r) => returnView(r, caller.role)), nextCursor: page.nextCursor });
     },
   }),
+  // Before `/v1/returns/{id}`, which would take `stats` for a return id.
+  defineRoute({
+    id: 'returnStats',
+    allow: ['merchant', 'support'],
+    method: 'get',
+    path: '/v1/returns/stats',
+    summary:
+      'Returns placed in a window (createdFrom inclusive, createdTo exclusive) per reason and currency: how many, units, refunded, closed without a refund',
+    roles: 'merchant, support',
+    query: returnStatsQuery,
+    ok: [[200], res.returnStats],
+    errors: [400, 403],
+    async handle({ res: reply, query }, { db }) {
+      reply.json({ groups: await returnStats(db, query) });
+    },
+  }),
   defineRoute({
     id: 'getReturn',
     allow: RETURN_READERS,
@@ -197,7 +219,7 @@ export const reverseFlowRoutes: Route[] = [
       roles: 'merchant, support',
       allow: RETURN_READERS,
       params: returnIdParams,
-      body: returnActionBody,
+      body: action === 'receive' ? returnReceiveBody : returnActionBody,
       ok: [[200], res.returnEnvelope],
       errors: [403, 404, 409],
       idempotent: true,
@@ -212,9 +234,10 @@ export const reverseFlowRoutes: Route[] = [
           caller.role,
         );
         if (refusal) throw new RefusedError(refusal);
+        const received = (body as { items?: ReceivedUnits[] }).items;
         const updated = await commands.actOnReturn(
           record.id,
-          { action, actor: caller, reason: body.reason },
+          { action, actor: caller, reason: body.reason, ...(received ? { received } : {}) },
           updateIdFromKey(req, record.id, action),
         );
         reply.json({ return: returnView(updated, caller.role) });

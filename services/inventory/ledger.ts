@@ -276,6 +276,33 @@ export async function writeOff(
   }
 }
 
+/**
+ * Sold units that came back unsellable (a return received damaged): written off where they were
+ * sold from, best-ranked first, so they are neither on sale again nor this order's sale any more.
+ * Idempotent by `tag`: once written off, a retry moves nothing, wherever the order's units are now.
+ */
+export async function writeOffSold(
+  trx: Knex.Transaction,
+  orderId: string,
+  lines: StockLine[],
+  tag: string,
+): Promise<void> {
+  if (
+    await trx('stock_movements')
+      .where({ order_id: orderId, op_key: `${orderId}:writeoff:${tag}` })
+      .first('id')
+  )
+    return;
+  const byLocation = new Map<string, StockLine[]>();
+  for (const units of takeFrom(await soldAt(trx, orderId), lines))
+    byLocation.set(units.location, [
+      ...(byLocation.get(units.location) ?? []),
+      { sku: units.sku, quantity: units.quantity },
+    ]);
+  for (const [location, items] of [...byLocation].sort(([a], [b]) => (a < b ? -1 : 1)))
+    await writeOff(trx, orderId, location, items, tag);
+}
+
 /** What one reservation (by tag) took, per location. */
 export async function reservedBy(db: Knex, orderId: string, tag: string): Promise<LocationAllocation[]> {
   const rows: { location_id: string; sku: string; quantity: number }[] = await db('stock_movements')

@@ -57,12 +57,55 @@ export async function listRefunds(db: Knex, query: ReverseListQuery & { source?:
   return paged(rows, query.limit, refundFromRow);
 }
 
-export async function listReturns(db: Knex, query: ReverseListQuery & { status?: string }) {
+export async function listReturns(
+  db: Knex,
+  query: ReverseListQuery & { status?: string; reasonCode?: string },
+) {
   const q = db('returns as t').select('t.*');
   if (query.customerId) q.where('t.customer_id', query.customerId);
   if (query.channel)
     q.whereExists(db('orders as o').whereRaw('o.id = t.order_id').where('o.channel', query.channel));
   if (query.status) q.where('t.status', query.status);
+  if (query.reasonCode) q.where('t.reason_code', query.reasonCode);
   const rows = await page(q, 't', query);
   return paged(rows, query.limit, (row): ReturnRecord => returnFromRow(row));
+}
+
+/**
+ * Returns placed in a window, per reason and the currency of their orders: how many, how many
+ * units, what was refunded, and how many closed without a refund (undecided, or goods never sent).
+ */
+export async function returnStats(db: Knex, query: { createdFrom?: string; createdTo?: string }) {
+  const q = db('returns as t')
+    .join('orders as o', 'o.id', 't.order_id')
+    .groupBy('t.reason_code', 'o.currency')
+    .orderBy([{ column: 't.reason_code' }, { column: 'o.currency' }])
+    .select(
+      't.reason_code',
+      'o.currency',
+      db.raw('count(*)::int AS returns'),
+      db.raw(
+        `COALESCE(sum((SELECT sum((i->>'quantity')::int) FROM jsonb_array_elements(t.items) i)), 0)::int AS units`,
+      ),
+      db.raw('COALESCE(sum(t.refunded_amount), 0)::bigint AS refunded'),
+      db.raw(`count(*) FILTER (WHERE t.status = 'CLOSED')::int AS closed`),
+    );
+  if (query.createdFrom) q.where('t.created_at', '>=', query.createdFrom);
+  if (query.createdTo) q.where('t.created_at', '<', query.createdTo);
+  const rows: {
+    reason_code: string;
+    currency: string;
+    returns: number;
+    units: number;
+    refunded: string;
+    closed: number;
+  }[] = await q;
+  return rows.map((r) => ({
+    reasonCode: r.reason_code,
+    currency: r.currency.trim(),
+    returns: r.returns,
+    units: r.units,
+    refunded: Number(r.refunded),
+    closedWithoutRefund: r.closed,
+  }));
 }

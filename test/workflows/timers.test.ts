@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import { loadConfig } from '../../config';
 import { registerSearchAttributes } from '../../devstack/search-attributes';
 import { findTemporalBinary } from '../../devstack/temporal';
-import type { OrderPolicy } from '../../domain/order';
+import type { ActionRequest, OrderPolicy } from '../../domain/order';
 import { auditStock } from '../../services/inventory/audit';
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import {
@@ -19,6 +19,7 @@ import {
   type OrderWorkflowInput,
 } from '../../workflows/messages';
 import { orderWorkflow } from '../../workflows/order/order-workflow';
+import { returnActionUpdate, type ReturnRecord } from '../../workflows/reverse/messages';
 import { call, merchant, putProduct, uniqueSku } from '../support/api';
 import { testDb } from '../support/backends';
 
@@ -65,14 +66,19 @@ afterAll(async () => {
   await db.destroy();
 });
 
-async function startOrder(sku: string, quantity: number, couponCode?: string) {
+async function startOrder(
+  sku: string,
+  quantity: number,
+  couponCode?: string,
+  rules: Partial<OrderPolicy> = {},
+) {
   const orderId = `ord_ts_${randomUUID().slice(0, 8)}`;
   const input: OrderWorkflowInput = {
     orderId,
     type: 'standard',
     customerId: 'cus-ts',
     items: [{ sku, quantity }],
-    policy,
+    policy: { ...policy, ...rules },
     couponCode,
   };
   const handle = await env.client.workflow.start(orderWorkflow, {
@@ -154,4 +160,57 @@ test('a shipped order is confirmed after 10 days and completed 7 days later', as
   expect(at('complete') - at('confirm')).toBeGreaterThanOrEqual(7 * DAY);
   expect(at('complete') - at('confirm')).toBeLessThan(7 * DAY + MINUTE);
   expect(await db('orders').where({ id: placed.id }).first('status')).toEqual({ status: 'COMPLETED' });
+}, 60_000);
+
+test('returns at their default windows: undecided, escalated after 3 days and closed after 6; approved goods never sent, closed after 14; then the order completes', async () => {
+  const sku = uniqueSku('ts-ret');
+  await putProduct(sku, { stock: 5 });
+  const { handle, placed } = await startOrder(sku, 2, undefined, {
+    returnDecisionWindowMs: defaults.RETURN_DECISION_WINDOW,
+    returnShipWindowMs: defaults.RETURN_SHIP_WINDOW,
+  });
+  const act = (request: ActionRequest) => handle.executeUpdate(orderActionUpdate, { args: [request] });
+  await act({ action: 'pay', actor: actor('customer'), paymentToken: 'tok_ok' });
+  for (let i = 0; i < 100 && (await handle.query(orderStateQuery))!.status !== 'IN_PRODUCTION'; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  await act({ action: 'ship', actor: actor('merchant'), shipment: { carrier: 'UPS', trackingNumber: '1Z' } });
+  await act({ action: 'confirm', actor: actor('customer') });
+  const [undecided, approved] = [`ret_ts_${randomUUID().slice(0, 8)}`, `ret_ts_${randomUUID().slice(0, 8)}`];
+  for (const returnId of [undecided, approved])
+    await act({
+      action: 'request_return',
+      actor: actor('customer'),
+      reason: 'ts',
+      returnRequest: { returnId, items: [{ sku, quantity: 1 }] },
+    });
+  await env.client.workflow
+    .getHandle(approved)
+    .executeUpdate(returnActionUpdate, { args: [{ action: 'approve', actor: actor('merchant') }] });
+
+  expect(await handle.result()).toEqual({ orderId: placed.id, status: 'COMPLETED' });
+  const first = (await env.client.workflow.getHandle(undecided).result()) as ReturnRecord;
+  const second = (await env.client.workflow.getHandle(approved).result()) as ReturnRecord;
+  const at = (r: ReturnRecord, action: string) => Date.parse(r.history.find((h) => h.action === action)!.at);
+  expect(first.history.map((h) => [h.action, h.to])).toEqual([
+    ['request', 'REQUESTED'],
+    ['escalate', 'ESCALATED'],
+    ['close', 'CLOSED'],
+  ]);
+  expect(at(first, 'escalate') - at(first, 'request')).toBeGreaterThanOrEqual(3 * DAY);
+  expect(at(first, 'escalate') - at(first, 'request')).toBeLessThan(3 * DAY + MINUTE);
+  expect(at(first, 'close') - at(first, 'escalate')).toBeGreaterThanOrEqual(3 * DAY);
+  expect(second.history.map((h) => [h.action, h.to])).toEqual([
+    ['request', 'REQUESTED'],
+    ['approve', 'APPROVED'],
+    ['close', 'CLOSED'],
+  ]);
+  expect(at(second, 'close') - at(second, 'approve')).toBeGreaterThanOrEqual(14 * DAY);
+  expect(at(second, 'close') - at(second, 'approve')).toBeLessThan(14 * DAY + MINUTE);
+  // The after-sales window (7 days) had closed long before: the order completed once the last return did.
+  const { history } = (await handle.query(orderStateQuery))!;
+  const completed = Date.parse(history.at(-1)!.at);
+  expect(history.at(-1)).toMatchObject({ action: 'complete', to: 'COMPLETED' });
+  expect(completed - at(second, 'close')).toBeGreaterThanOrEqual(0);
+  expect(completed - at(second, 'close')).toBeLessThan(MINUTE);
+  expect((await handle.query(orderStateQuery))!.amounts.refunded).toBe(0);
 }, 60_000);

@@ -19,9 +19,11 @@ import type {
   Attention,
   LineQuantity,
   OrderPayment,
+  OrderPolicy,
   OrderState,
   Shipment,
 } from '../../domain/order';
+import type { ReturnInput } from '../reverse/messages';
 import { planParcel } from '../../domain/shipping';
 import {
   fulfilmentId,
@@ -54,6 +56,8 @@ export interface EffectContext {
   captureLater?: boolean;
   /** Production hands each stock location's part to the warehouse (FULFILMENT=warehouse). */
   warehouse?: boolean;
+  /** The order's return rules, fixed when it was placed. */
+  returns?: Pick<OrderPolicy, 'returnDecisionWindowMs' | 'returnShipWindowMs' | 'returnDamagedRefund'>;
 }
 
 /** A charge the provider has not decided: the action waits for it (./order-entity.ts). */
@@ -548,8 +552,9 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       };
     }
     case 'openReturn': {
-      const { returnId, items } = request!.returnRequest!;
-      const input = {
+      const { returnId, items, reasonCode } = request!.returnRequest!;
+      const rules = ctx.returns ?? {};
+      const input: ReturnInput = {
         returnId,
         orderId: order.id,
         customerId: order.customerId,
@@ -557,6 +562,12 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         reason: request!.reason ?? 'return',
         requestedAt: new Date().toISOString(),
         requestedBy: `${request!.actor.role}:${request!.actor.id}`,
+        ...(reasonCode ? { reasonCode } : {}),
+        // Orders placed before return windows: their returns wait as they always did.
+        ...(rules.returnDecisionWindowMs !== undefined && rules.returnShipWindowMs !== undefined
+          ? { windows: { decisionMs: rules.returnDecisionWindowMs, shipMs: rules.returnShipWindowMs } }
+          : {}),
+        ...(rules.returnDamagedRefund === 'none' ? { damagedRefund: 'none' as const } : {}),
       };
       // Recorded before the return's workflow starts, so the API can show it as soon as it answers.
       await store.saveReturn(initialReturnRecord(input));

@@ -70,8 +70,11 @@ export class OrderEntity {
   /** One action at a time: Updates, timers and return refunds. */
   readonly lock = new Mutex();
   private paymentAttempts = 0;
-  /** Returns in progress and the units each holds. */
-  private readonly openReturns = new Map<string, { items: LineQuantity[]; reason: string }>();
+  /** Returns in progress, the units each holds and, once received, the units it refunds (fewer when some never came). */
+  private readonly openReturns = new Map<
+    string,
+    { items: LineQuantity[]; reason: string; refund?: LineQuantity[] }
+  >();
   /** Returns whose goods are back, waiting for their refund. */
   readonly returnsToRefund: string[] = [];
   /** Refunds done, by id: a retried refund answers with the order as it is. */
@@ -774,6 +777,7 @@ export class OrderEntity {
         this.openReturns.set(returnId, { items, reason: request?.reason ?? 'return' }),
       captureLater: this.input.policy.capture === 'on_shipment',
       warehouse: this.input.policy.fulfilment === 'warehouse',
+      returns: this.input.policy,
     });
     if (pending) return this.holdPending(pending, action, actor, request);
     if (request?.paymentToken && (changes.amounts?.authorized ?? 0) > 0) {
@@ -833,12 +837,20 @@ export class OrderEntity {
   async refundReturn(returnId: string): Promise<void> {
     const open = this.openReturns.get(returnId);
     if (!open) return;
+    const items = open.refund ?? open.items;
+    if (items.length === 0) {
+      // Nothing it received is refundable (damaged, under RETURN_DAMAGED_REFUND=none): nothing to refund.
+      this.openReturns.delete(returnId);
+      await getExternalWorkflowHandle(returnId).signal(returnRefundedSignal, { amount: 0 });
+      this.publish();
+      return;
+    }
     const request: ActionRequest = {
       action: 'return_refund',
       actor: { id: 'system', role: 'support' },
       reason: open.reason,
-      refund: { refundId: returnId, items: open.items },
-      returnRequest: { returnId, items: open.items },
+      refund: { refundId: returnId, items },
+      returnRequest: { returnId, items },
     };
     const before = this.current.amounts.refunded;
     await this.apply(this.actionFor(request, 'system'), 'system', request, `return ${returnId}`);
@@ -849,9 +861,12 @@ export class OrderEntity {
     this.publish();
   }
 
-  returnReceived(returnId: string): void {
-    if (this.openReturns.has(returnId) && !this.returnsToRefund.includes(returnId))
-      this.returnsToRefund.push(returnId);
+  /** A return's goods are back: `items` are the units it refunds, when not all it holds came back sellable. */
+  returnReceived(returnId: string, items?: LineQuantity[]): void {
+    const open = this.openReturns.get(returnId);
+    if (!open || this.returnsToRefund.includes(returnId)) return;
+    if (items) this.openReturns.set(returnId, { ...open, refund: items });
+    this.returnsToRefund.push(returnId);
   }
 
   returnClosed(returnId: string): void {

@@ -42,7 +42,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   setHandler(orderActionUpdate, (request) => order.lock.run(() => order.perform(request)), {
     validator: (request) => order.validate(request),
   });
-  setHandler(returnReceivedSignal, ({ returnId }) => order.returnReceived(returnId));
+  setHandler(returnReceivedSignal, ({ returnId, items }) => order.returnReceived(returnId, items));
   setHandler(returnClosedSignal, ({ returnId }) => order.returnClosed(returnId));
   setHandler(paymentUpdateSignal, (update) => order.paymentUpdate(update));
   setHandler(parcelNewsSignal, (record) => void order.parcelNews.push(record));

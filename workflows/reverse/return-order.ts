@@ -13,8 +13,8 @@ import {
 } from '@temporalio/workflow';
 import { decide, isTerminal } from '../../domain/machine';
 import { actionRequestProblem, actorName } from '../../domain/order';
-import { invalidInput, notNow, refusalFor } from '../../domain/refusals';
-import { returnMachine } from '../../domain/returns';
+import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/refusals';
+import { receivedProblem, refundableUnits, returnMachine, type ReceivedUnits } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
 import { store } from '../activities';
 import { refuse } from '../refusals';
@@ -37,6 +37,7 @@ export function initialReturnRecord(input: ReturnInput): ReturnRecord {
     status: returnMachine.initial,
     items: input.items,
     reason: input.reason,
+    ...(input.reasonCode ? { reasonCode: input.reasonCode } : {}),
     refundedAmount: null,
     history: [
       {
@@ -57,6 +58,8 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
   let refunded: number | undefined;
   let busy = false;
   const order = getExternalWorkflowHandle(input.orderId);
+  // Returns from before the windows wait for staff as long as it takes.
+  const windows = input.windows && patched('return-windows') ? input.windows : undefined;
 
   async function move(action: string, actor: Actor, actorId?: string, reason?: string): Promise<void> {
     const decision = decide(returnMachine, record.status, action, actor);
@@ -88,6 +91,17 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
     const unstorable = actionRequestProblem(request);
     if (unstorable) throw refuse(invalidInput('the request', unstorable));
     const { action, actor } = request;
+    if (request.received) {
+      if (action !== 'receive') throw refuse(invalidInput('the request', 'items'));
+      // Well formed, but not what this return holds: a business answer (422), naming the field.
+      const problem = receivedProblem(input.items, request.received);
+      if (problem)
+        throw refuse(
+          businessRefusal('RECEIPT_MISMATCH', 'the receipt names units this return does not hold', {
+            field: problem,
+          }),
+        );
+    }
     const decision = decide(returnMachine, record.status, action, actor.role);
     if (!decision.ok)
       throw refuse(refusalFor(decision, { kind: 'return', status: record.status }, action, actor.role));
@@ -103,8 +117,22 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
       validate(request);
       busy = true;
       try {
-        // Received goods are back in stock before the refund is asked for.
-        if (request.action === 'receive')
+        // Received goods are back in stock (damaged ones written off) before the refund is asked for.
+        if (request.action === 'receive' && request.received && patched('return-receive-items')) {
+          const { received } = request;
+          const units = (pick: (r: ReceivedUnits) => number) =>
+            received.map((r) => ({ sku: r.sku, quantity: pick(r) })).filter((l) => l.quantity > 0);
+          const [sellable, damaged] = [units((r) => r.sellable), units((r) => r.damaged)];
+          if (sellable.length > 0)
+            await store.restockItems({ orderId: input.orderId, items: sellable, tag: input.returnId });
+          if (damaged.length > 0)
+            await store.writeOffReturned({
+              orderId: input.orderId,
+              items: damaged,
+              tag: `${input.returnId}:damaged`,
+            });
+          record = { ...record, received };
+        } else if (request.action === 'receive')
           await store.restockItems({ orderId: input.orderId, items: input.items, tag: input.returnId });
         await move(request.action, request.actor.role, request.actor.id, request.reason);
       } finally {
@@ -115,15 +143,49 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
     { validator: validate },
   );
 
+  /** A state's window: nobody deciding escalates, then closes it; goods that never come close it. */
+  async function windowsRun(w: NonNullable<ReturnInput['windows']>): Promise<void> {
+    while (!isTerminal(returnMachine, record.status) && record.status !== 'RECEIVED') {
+      const status = record.status;
+      const after = returnMachine.states[status as 'REQUESTED'].after;
+      if (!after) {
+        await condition(() => record.status !== status);
+        continue;
+      }
+      const due =
+        Date.parse(record.history.at(-1)!.at) +
+        (after.timer === 'returnShipWindow' ? w.shipMs : w.decisionMs);
+      const left = due - Date.now();
+      if (left > 0 && (await condition(() => record.status !== status, left))) continue;
+      // An action under way decides first.
+      if (busy) {
+        await condition(() => !busy);
+        continue;
+      }
+      busy = true;
+      try {
+        await move(after.action, 'system', undefined, after.reason);
+      } finally {
+        busy = false;
+      }
+    }
+  }
+
   await store.saveReturn(record);
-  await condition(() => isTerminal(returnMachine, record.status) || record.status === 'RECEIVED');
-  if (record.status === 'REJECTED') {
+  if (windows) await windowsRun(windows);
+  else await condition(() => isTerminal(returnMachine, record.status) || record.status === 'RECEIVED');
+  if (record.status === 'REJECTED' || record.status === 'CLOSED') {
     // The reject's handler finishes saving (and answers its caller) before the return ends.
     if (patched('return-waits-for-handlers')) await condition(allHandlersFinished);
     await order.signal(returnClosedSignal, { returnId: input.returnId });
     return record;
   }
-  await order.signal(returnReceivedSignal, { returnId: input.returnId });
+  // What came back damaged is refunded or not by the order's rule; without a receipt, everything held.
+  const { received } = record;
+  await order.signal(returnReceivedSignal, {
+    returnId: input.returnId,
+    ...(received ? { items: refundableUnits(received, input.damagedRefund ?? 'full') } : {}),
+  });
   await condition(() => refunded !== undefined);
   record = { ...record, refundedAmount: refunded! };
   await move('refund', 'system');

@@ -1,0 +1,197 @@
+/**
+ * Issue 21, item 4: returns that finish. A return nobody decides is escalated after
+ * RETURN_DECISION_WINDOW, then closed after as long again; an approved return whose goods never
+ * come closes after RETURN_SHIP_WINDOW; neither holds the order's completion. A receipt says what
+ * arrived per SKU: sellable units go back on sale, damaged ones are written off (and refunded, under
+ * the default RETURN_DAMAGED_REFUND=full). Reasons come from a closed list the merchant counts.
+ */
+import { auditStock } from '../../services/inventory/audit';
+import {
+  call,
+  customer,
+  merchant,
+  putProduct,
+  support,
+  uniqueSku,
+  waitForOrder,
+  type As,
+} from '../support/api';
+import { testDb } from '../support/backends';
+import { startOwnServices, type OwnServices } from '../support/own-services';
+
+const db = testDb();
+let services: OwnServices;
+beforeAll(async () => {
+  services = await startOwnServices('return-windows', {
+    RETURN_DECISION_WINDOW: '2s',
+    RETURN_SHIP_WINDOW: '3s',
+    AFTER_SALES_WINDOW: '4s',
+  });
+}, 90_000);
+afterAll(async () => {
+  await services?.stopAll();
+  await db.destroy();
+});
+
+const api = (method: string, path: string, as: As, body?: unknown) =>
+  call(method, path, { as, body, baseUrl: services.apiUrl });
+
+/** A confirmed order of 3 units at 1000 (shipping 800): the after-sales window is open. */
+async function confirmedOrder() {
+  const sku = uniqueSku('rw');
+  await putProduct(sku, { price: 1000, stock: 20 }, services.apiUrl);
+  const owner = customer();
+  const created = await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 3 }] });
+  const id = created.body.order.id as string;
+  expect((await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  expect(
+    (await api('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'W1' })).status,
+  ).toBe(200);
+  expect((await api('POST', `/v1/orders/${id}/confirm`, owner, {})).status).toBe(200);
+  return { id, owner, sku };
+}
+
+async function requestReturn(
+  o: { id: string; owner: As; sku: string },
+  quantity: number,
+  extra: object = {},
+) {
+  const reply = await api('POST', `/v1/orders/${o.id}/returns`, o.owner, {
+    items: [{ sku: o.sku, quantity }],
+    reason: 'it does not fit',
+    ...extra,
+  });
+  expect(reply.status).toBe(201);
+  return reply.body.return as { id: string; status: string; reasonCode: string };
+}
+
+const returnOf = async (id: string) => (await api('GET', `/v1/returns/${id}`, support)).body.return;
+async function returnIn(id: string, status: string, withinMs = 20_000) {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const ret = await returnOf(id);
+    if (ret.status === status) return ret;
+    if (Date.now() > deadline) throw new Error(`return ${id} is ${ret.status}, not ${status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+const onHand = async (sku: string) =>
+  (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.onHand as number;
+
+test('a return nobody decides is escalated, then closed; the order completes all the same, nothing refunded', async () => {
+  const order = await confirmedOrder();
+  const ret = await requestReturn(order, 1, { reasonCode: 'size_or_fit' });
+  expect(ret).toMatchObject({ status: 'REQUESTED', reasonCode: 'size_or_fit' });
+  const escalated = await returnIn(ret.id, 'ESCALATED');
+  expect(escalated.history.at(-1)).toMatchObject({ from: 'REQUESTED', action: 'escalate', actor: 'system' });
+  expect(escalated.allowedActions).toEqual(['approve', 'reject']); // staff may still decide
+  expect(
+    (await api('GET', `/v1/returns?status=ESCALATED&limit=100`, support)).body.items.map((r: any) => r.id),
+  ).toContain(ret.id);
+  const closed = await returnIn(ret.id, 'CLOSED');
+  expect(closed.history.at(-1)).toMatchObject({ from: 'ESCALATED', action: 'close', reason: 'undecided' });
+  const done = await waitForOrder(
+    order.id,
+    order.owner,
+    (o) => o.status === 'COMPLETED',
+    20_000,
+    services.apiUrl,
+  );
+  expect(done.amounts.refunded).toBe(0);
+  const events = (await api('GET', `/v1/orders/${order.id}/events`, merchant)).body.items.map(
+    (e: any) => e.type,
+  );
+  expect(events).toEqual(expect.arrayContaining(['return.requested', 'return.escalated', 'return.closed']));
+});
+
+test('staff may still decide an escalated return; approved goods that never come close it; the order completes', async () => {
+  const order = await confirmedOrder();
+  const ret = await requestReturn(order, 2);
+  expect(ret.reasonCode).toBe('other');
+  await returnIn(ret.id, 'ESCALATED');
+  expect((await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {})).status).toBe(200);
+  const closed = await returnIn(ret.id, 'CLOSED');
+  expect(closed.history.at(-1)).toMatchObject({
+    from: 'APPROVED',
+    action: 'close',
+    reason: 'goods_not_received',
+  });
+  // Too late to receive it now.
+  expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {})).status).toBe(409);
+  const done = await waitForOrder(
+    order.id,
+    order.owner,
+    (o) => o.status === 'COMPLETED',
+    20_000,
+    services.apiUrl,
+  );
+  expect(done.amounts.refunded).toBe(0);
+});
+
+test('a receipt per SKU: sellable units back on sale, damaged ones written off, both refunded; reasons counted', async () => {
+  const order = await confirmedOrder();
+  const ret = await requestReturn(order, 3, { reasonCode: 'damaged' });
+  expect((await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {})).status).toBe(200);
+  const before = await onHand(order.sku);
+  // Refused receipts change nothing: a SKU not in the return, more units than it holds.
+  for (const items of [
+    [{ sku: uniqueSku('other'), sellable: 1, damaged: 0 }],
+    [{ sku: order.sku, sellable: 2, damaged: 2 }],
+  ])
+    expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, { items })).body).toMatchObject({
+      status: 422,
+      code: 'RECEIPT_MISMATCH',
+    });
+  expect((await returnOf(ret.id)).status).toBe('APPROVED');
+
+  // Two of three came back: one sellable, one damaged.
+  const received = await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {
+    items: [{ sku: order.sku, sellable: 1, damaged: 1 }],
+  });
+  expect(received.status).toBe(200);
+  expect(received.body.return.received).toEqual([{ sku: order.sku, sellable: 1, damaged: 1 }]);
+  const refunded = await returnIn(ret.id, 'REFUNDED');
+  // Two units of a 3000 line: 2000; the third never came and is not refunded.
+  expect(refunded.refundedAmount).toBe(2000);
+  expect(await onHand(order.sku)).toBe(before + 1);
+  const [books] = await auditStock(db, [order.sku]);
+  expect(books).toMatchObject({ balanced: true });
+  const moves = await db('stock_movements')
+    .where({ order_id: order.id })
+    .orderBy('id')
+    .select('kind', 'quantity', 'op_key');
+  expect(moves.filter((m) => m.op_key.includes(':writeoff:'))).toEqual([
+    expect.objectContaining({ kind: 'restock', quantity: 1 }),
+    expect.objectContaining({ kind: 'adjust', quantity: -1 }),
+  ]);
+  const o = await waitForOrder(
+    order.id,
+    order.owner,
+    (x) => x.status === 'COMPLETED',
+    20_000,
+    services.apiUrl,
+  );
+  expect(o.items[0].refundedQuantity).toBe(2);
+
+  // The merchant's report: returns by reason, and the list filtered by one.
+  const from = new Date(Date.now() - 3_600_000).toISOString();
+  const stats = await api('GET', `/v1/returns/stats?createdFrom=${encodeURIComponent(from)}`, merchant);
+  expect(stats.status).toBe(200);
+  const damaged = stats.body.groups.find((g: any) => g.reasonCode === 'damaged' && g.currency === 'USD');
+  expect(damaged.returns).toBeGreaterThanOrEqual(1);
+  expect(damaged.refunded).toBeGreaterThanOrEqual(2000);
+  expect((await api('GET', '/v1/returns/stats', order.owner)).status).toBe(403);
+  const listed = await api('GET', '/v1/returns?reasonCode=damaged&limit=100', support);
+  expect(listed.body.items.every((r: any) => r.reasonCode === 'damaged')).toBe(true);
+  expect(listed.body.items.map((r: any) => r.id)).toContain(ret.id);
+  expect(
+    (
+      await api('POST', `/v1/orders/${order.id}/returns`, order.owner, {
+        items: [{ sku: order.sku, quantity: 1 }],
+        reason: 'x',
+        reasonCode: 'bogus',
+      })
+    ).status,
+  ).toBe(400);
+});
