@@ -18,6 +18,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/console ./console
 COPY --from=build /app/package.json ./package.json
 USER node
 EXPOSE 3000

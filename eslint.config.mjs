@@ -19,6 +19,31 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
+    // The console's script runs in the browser, as a module (console/).
+    files: ['console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'sessionStorage',
+          'fetch',
+          'crypto',
+          'atob',
+          'Intl',
+          'URLSearchParams',
+          'FormData',
+          'Node',
+          'HTMLElement',
+          'navigator',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // Tests read JSON bodies of HTTP replies: loosely typed on purpose.
     files: ['test/**/*.ts', 'devstack/api-calls.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

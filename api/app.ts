@@ -17,7 +17,8 @@ import { idempotency } from './idempotency';
 import { createLogger, requestLogOptions } from './logging';
 import { methodsOfResources } from './methods';
 import { ApiMetrics } from './metrics';
-import { docsPage } from './docs-page';
+import { consoleRouter } from './console';
+import { docsRouter } from './docs-page';
 import { openApiDocument } from './openapi';
 import { OrderCommands } from './order-commands';
 import { SearchAttributeGuard } from './search-attributes';
@@ -103,9 +104,11 @@ export function createApp({
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  app.get('/docs', (_req, res) => {
-    res.type('html').send(docsPage());
-  });
+  app.use('/docs', docsRouter());
+  app.use(
+    '/console',
+    consoleRouter({ temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
+  );
 
   const deps: RouteDeps = {
     config,

@@ -42,6 +42,9 @@ const schema = z.object({
   DATABASE_URL: optionalText.pipe(z.string().url().optional()),
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // Where the console (/console) links an order's workflow: the Temporal Web UI's address. Unset: no link
+  // (the dev stack sets its own UI's).
+  TEMPORAL_UI_URL: optionalText.pipe(z.string().url().optional()),
   TEMPORAL_API_KEY: optionalText,
   // Whether the API registers the order search attributes the namespace lacks, at start. Unset: yes on
   // a server you run, no on Temporal Cloud (an API key, or a *.tmprl.cloud address), whose namespaces

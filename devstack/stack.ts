@@ -149,6 +149,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       PORT: String(config.PORT),
+      // The console links each order to its workflow in this Web UI.
+      ...(temporalUiUrl && !config.TEMPORAL_UI_URL ? { TEMPORAL_UI_URL: temporalUiUrl } : {}),
       // The dev server's Web UI may call the codec server from its origin (CORS).
       ...(temporalUiUrl && config.PAYLOAD_ENCRYPTION_KEYS && !config.CODEC_ALLOWED_ORIGINS
         ? { CODEC_ALLOWED_ORIGINS: `${temporalUiUrl},${temporalUiUrl.replace('localhost', '127.0.0.1')}` }

@@ -158,6 +158,12 @@ async function importedOrder(created: (id: string) => void, status: 'PAID' | 'SH
 }
 
 const scenarios: Record<string, Scenario> = {
+  // A code that costs nothing: paid without a charge (free-orders), delivered, completed.
+  'free-order': async ({ created }) => {
+    const free = await oneOrder(created, { price: 0, kind: 'virtual', stock: 5 }, 1, 'virtual');
+    await pay(free.id, free.c);
+    await until(free.id, free.c, 'COMPLETED');
+  },
   // Returns that finish (RETURN_DECISION_WINDOW, RETURN_SHIP_WINDOW: 2s here): one left undecided
   // (escalated, closed), one received in part damaged (written off, refunded), one approved whose
   // goods never come (closed).

@@ -2,7 +2,8 @@
 import { loadConfigOrExit } from '../config';
 import { developmentSecret, NoSecretError } from '../devstack/dev-secret';
 import { startStack, StackStartError } from '../devstack/stack';
-import { devTokens } from './token';
+import { ROLES } from '../domain/roles';
+import { devToken, devTokens } from './token';
 
 async function main() {
   const loaded = loadConfigOrExit();
@@ -26,6 +27,9 @@ Order service is up.
 ${loaded.AUTH_JWT_SECRET ? '' : `  Token secret  ${secret}   (development only; kept in ${config.DATA_DIR}/dev-jwt-secret, mode 0600)\n`}
 Dev tokens (Authorization: Bearer <token>), valid for AUTH_TOKEN_MAX_LIFETIME; npm run token -- <role> prints another:
 ${devTokens(config).join('\n')}
+
+Console (signed in as that role; the token stays in the link's fragment, never sent to the server):
+${ROLES.map((role) => `  ${role.padEnd(9)} ${stack.apiUrl}/console#token=${devToken(config, role)}`).join('\n')}
 
 Ctrl-C stops everything; the next npm start resumes orders in flight.
 `);

@@ -70,8 +70,10 @@ export class HttpPaymentProvider implements PaymentProvider {
     }
     if (res.status === 409 || res.status === 429 || res.status >= 500)
       throw new TransientPaymentError(`the payment provider answered ${res.status}`);
-    if (res.status === 402 || (res.status === 400 && method === 'POST' && path.endsWith('/capture'))) {
-      // A card error: the request was right and the answer is no.
+    // A card error: the request was right and the answer is no. A charge refused as invalid made
+    // nothing either: a refusal too, never retried.
+    const charging = method === 'POST' && (path.endsWith('/capture') || path === '/v1/payment_intents');
+    if (res.status === 402 || (res.status === 400 && charging)) {
       const refusal = (await res.json().catch(() => null)) as {
         error?: { code?: string; type?: string };
       } | null;
@@ -84,19 +86,26 @@ export class HttpPaymentProvider implements PaymentProvider {
   }
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
-    const intent = await this.call<Intent>(
-      'POST',
-      '/v1/payment_intents',
-      {
-        amount: request.amount,
-        currency: request.currency,
-        payment_method: request.token,
-        confirm: true,
-        capture_method: request.capture ?? 'automatic',
-        metadata: { order_id: request.orderId, key: request.idempotencyKey },
-      },
-      request.idempotencyKey,
-    );
+    let intent: Intent;
+    try {
+      intent = await this.call<Intent>(
+        'POST',
+        '/v1/payment_intents',
+        {
+          amount: request.amount,
+          currency: request.currency,
+          payment_method: request.token,
+          confirm: true,
+          capture_method: request.capture ?? 'automatic',
+          metadata: { order_id: request.orderId, key: request.idempotencyKey },
+        },
+        request.idempotencyKey,
+      );
+    } catch (err) {
+      // Refused outright (a card error, a request it will never take): declined, nothing was made.
+      if (err instanceof PaymentRefused) return { status: 'declined', paymentId: '', code: err.code };
+      throw err;
+    }
     const record = toRecord(intent);
     const risk = record.risk ? { risk: record.risk } : {};
     if (record.status === 'succeeded')

@@ -53,6 +53,38 @@ test('a declined card, then tok_ok: the order is paid once', async () => {
   expect(paid.body.order.amounts.paid).toBe(3800);
 });
 
+test('a free order (a code that costs nothing) is paid without a charge; a charge the provider refuses as invalid is a decline, never retried', async () => {
+  const sku = uniqueSku('free');
+  await putProduct(sku, { price: 0, kind: 'virtual', stock: 5 });
+  const owner = customer();
+  const order = (
+    await call('POST', '/v1/orders', { as: owner, body: { type: 'virtual', items: [{ sku, quantity: 1 }] } })
+  ).body.order;
+  expect(order.amounts.total).toBe(0);
+  const paid = await call('POST', `/v1/orders/${order.id}/pay`, {
+    as: owner,
+    body: { paymentToken: 'tok_ok' },
+  });
+  expect(paid.status).toBe(200);
+  expect(paid.body.order).toMatchObject({ status: 'PAID', payments: [], amounts: { paid: 0 } });
+  // The code is issued as for any paid order.
+  const delivered = await waitForOrder(order.id, owner, (o) => o.status === 'DELIVERED');
+  expect(delivered.delivery.code).toBeTruthy();
+  expect(await providerPayments(order.id)).toEqual([]);
+
+  // The provider refuses a charge it will never take (here: a currency it does not know): 402 at once.
+  const provider = new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!);
+  expect(
+    await provider.charge({
+      idempotencyKey: `bad-${randomUUID()}`,
+      orderId: order.id,
+      amount: 100,
+      currency: 'usd',
+      token: 'tok_ok',
+    }),
+  ).toMatchObject({ status: 'declined', code: 'invalid_request_error' });
+});
+
 test('tok_flaky pays after its transient failures, with exactly one successful charge', async () => {
   const sku = uniqueSku('flaky');
   await putProduct(sku, { price: 12000 });

@@ -11,8 +11,8 @@ import type { Db } from '../../db/knex';
 import { apiUrl } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
 
-/** Served but not part of the API contract: the document itself, its page, metrics, the Web UI's codec. */
-const INFRASTRUCTURE = /^(GET \/(openapi\.json|docs|metrics)|\w+ \/codec\b)/;
+/** Served but not part of the API contract: the document itself, its page, metrics, the console, the Web UI's codec. */
+const INFRASTRUCTURE = /^(GET \/(openapi\.json|docs|metrics|console)|\w+ \/codec\b)/;
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };

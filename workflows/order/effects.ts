@@ -102,7 +102,11 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   /** The provider's fraud score, when above normal: the order waits for review before production. */
   let risk: OrderPayment['risk'];
   if (request?.settledPayment) amount = request.settledPayment.amount;
-  if (!paymentId) {
+  // Nothing is due (a free order): there is no charge to make; stock and coupon settle as when paid.
+  const free = !paymentId && amount <= 0 && patched('free-orders');
+  if (free && order.amounts.paid === 0)
+    await store.secureStockForPayment({ orderId: order.id, attempt: ctx.nextPaymentAttempt() });
+  if (!paymentId && !free) {
     const attempt = ctx.nextPaymentAttempt();
     if (order.amounts.paid === 0) await store.secureStockForPayment({ orderId: order.id, attempt });
     let outcome: ChargeOutcome;
@@ -173,6 +177,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
       await store.redeemCoupon({ orderId: order.id });
     });
   }
+  if (!paymentId) return allocation; // free: nothing was charged
   if (heldOnly)
     return {
       ...allocation,
