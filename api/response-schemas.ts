@@ -62,6 +62,11 @@ export const order = z
         discount: money,
         total: money,
         refundedQuantity: z.number().int(),
+        refundedAmount: money
+          .optional()
+          .describe(
+            'money given back on the line, shown once it had a goodwill refund (an amount, no units)',
+          ),
       }),
     ),
     amounts: z.object({

@@ -397,7 +397,15 @@ const units = z
   .min(1)
   .max(100);
 
-export const refundBody = z.object({ items: units.optional(), reason: prose(500) }).strict();
+export const refundBody = z
+  .object({
+    items: units.optional(),
+    // Goodwill: an amount without units (staff), allocated to the lines; not with `items`.
+    amount: z.number().int().min(1).max(1_000_000_000_00).optional(),
+    reason: prose(500),
+  })
+  .strict()
+  .refine((b) => b.items === undefined || b.amount === undefined, 'give items or amount, not both');
 export const returnBody = z
   .object({
     items: units,

@@ -73,7 +73,7 @@ export async function auditMoney(
     'o.total',
     db.raw(`(o.details->'attention') IS NOT NULL AS flagged`),
     db.raw(
-      `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.refunded_quantity > i.quantity)::int AS over_refunded_lines`,
+      `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND (i.refunded_quantity > i.quantity OR i.refunded_amount > i.total))::int AS over_refunded_lines`,
     ),
     db.raw(`o.details->'payments' AS payments`),
     db.raw(
@@ -90,7 +90,8 @@ export async function auditMoney(
   for (const r of rows) {
     const v = (rule: string, detail: string) => violations.push({ orderId: r.id, rule, detail });
     const { captures, captured, refunded: providerRefunded, held } = books.get(r.id)!;
-    if (r.over_refunded_lines > 0) v('refunded quantity ≤ quantity', `${r.over_refunded_lines} line(s)`);
+    if (r.over_refunded_lines > 0)
+      v('a line refunds no more than its units and its total', `${r.over_refunded_lines} line(s)`);
     if (r.type === 'external') {
       externalRules(r, { captured, providerRefunded, held }, v);
       continue;

@@ -62,6 +62,7 @@ export function orderSnapshot(order: Omit<OrderState, 'history'>) {
       discount: i.discount,
       total: i.total,
       refundedQuantity: i.refundedQuantity,
+      ...(i.refundedAmount !== undefined ? { refundedAmount: i.refundedAmount } : {}),
     })),
     // One shape whichever source answers (the workflow's state, the order center's row).
     amounts: {

@@ -5,7 +5,7 @@
  */
 import { decide, type OrderMachine, type TimerName } from './machine';
 import type { ActionRequest, LineQuantity, OrderPolicy, OrderState } from './order';
-import { planRefund, RefundError } from './refunds';
+import { planGoodwill, planRefund, RefundError } from './refunds';
 import { planParcel } from './shipping';
 import { businessRefusal, notNow, refusalFor, type Refusal } from './refusals';
 import { allowedActions } from './machine';
@@ -45,7 +45,11 @@ export function resolveAction(
   }
   if (request.action !== 'refund' && request.action !== 'return_refund') return { action: request.action };
   try {
-    const plan = planRefund(order.items, order.amounts.shipping, request.refund?.items, held);
+    // An amount without units never refunds the whole order: the goods stay the customer's.
+    const plan =
+      request.refund?.amount !== undefined
+        ? planGoodwill(order.items, request.refund.amount)
+        : planRefund(order.items, order.amounts.shipping, request.refund?.items, held);
     return { action: plan.completesOrder ? `${request.action}_all` : request.action };
   } catch (err) {
     if (err instanceof RefundError && actor !== 'system') {

@@ -15,6 +15,8 @@ export interface OrderLine {
   discount: number;
   total: number;
   refundedQuantity: number;
+  /** Money given back on this line, kept once it had a goodwill refund (an amount, no units); else derived from the units. */
+  refundedAmount?: number;
   inventoryStrategy: InventoryStrategy;
 }
 
@@ -259,6 +261,8 @@ export interface ActionRequest {
   refund?: {
     refundId: string;
     items?: LineQuantity[];
+    /** Goodwill: this amount, no units, allocated to the lines (domain/refunds.ts `planGoodwill`). */
+    amount?: number;
     /** false: the units are not put back on hand (written off already: a short pick). */
     restock?: false;
   };

@@ -6,8 +6,13 @@
  *   floor(T·(r+k)/Q) − floor(T·r/Q),
  * so the last unit takes whatever cents are left. Shipping is refunded with the refund that
  * leaves nothing unrefunded on the order, and never on a partial one.
+ *
+ * A goodwill refund gives back an amount without units (`planGoodwill`): it is allocated to the
+ * lines by what each has left, exactly, and a line that had one keeps its `refundedAmount`; its
+ * units then share what is left of it, R, over the units left, L: k of them give back
+ * floor(R·k/L), and the last ones all of R, so a line never gives back more than it cost.
  */
-import { mulDiv } from './allocate';
+import { allocate, mulDiv } from './allocate';
 import type { OrderLine } from './order';
 
 export interface RefundRequestLine {
@@ -41,12 +46,45 @@ export class RefundError extends Error {
 }
 
 export function unitsRefundAmount(
-  line: Pick<OrderLine, 'total' | 'quantity'>,
+  line: Pick<OrderLine, 'total' | 'quantity' | 'refundedAmount'>,
   alreadyRefunded: number,
   units: number,
 ): number {
+  if (line.refundedAmount !== undefined) {
+    // A line that had a goodwill refund: what is left of it, shared by the units left.
+    const rest = line.total - line.refundedAmount;
+    const left = line.quantity - alreadyRefunded;
+    return units >= left ? rest : mulDiv(rest, units, left);
+  }
   const upTo = (n: number) => mulDiv(line.total, n, line.quantity);
   return upTo(alreadyRefunded + units) - upTo(alreadyRefunded);
+}
+
+/** What a line has given back so far, units and goodwill alike. */
+export function lineRefunded(line: OrderLine): number {
+  return (
+    line.refundedAmount ?? unitsRefundAmount({ ...line, refundedAmount: undefined }, 0, line.refundedQuantity)
+  );
+}
+
+/**
+ * A refund of an amount, no units (goodwill: a late parcel, a scratch the customer keeps): at most
+ * what the lines have left, allocated to them by what each has left, to the cent. Never the
+ * shipping, and never the whole order: the units stay the customer's.
+ */
+export function planGoodwill(items: OrderLine[], amount: number): RefundPlan {
+  const left = items.map((l) => l.total - lineRefunded(l));
+  const available = left.reduce((a, b) => a + b, 0);
+  if (available === 0) throw new RefundError('NOTHING_TO_REFUND', 'nothing is left to refund');
+  if (amount > available)
+    throw new RefundError('AMOUNT_TOO_LARGE', 'more than the order has left to refund', {
+      refundable: available,
+    });
+  const shares = allocate(amount, left);
+  const lines = items
+    .map((l, i) => ({ sku: l.sku, quantity: 0, amount: shares[i]! }))
+    .filter((l) => l.amount > 0);
+  return { lines, shipping: 0, amount, completesOrder: false };
 }
 
 /**
@@ -90,10 +128,16 @@ export function planRefund(
   };
 }
 
-/** The order's lines after a refund was paid. */
+/** The order's lines after a refund was paid; a line that ever had a goodwill refund keeps what it gave back. */
 export function applyRefund(items: OrderLine[], plan: RefundPlan): OrderLine[] {
   return items.map((l) => {
     const refunded = plan.lines.find((r) => r.sku === l.sku);
-    return refunded ? { ...l, refundedQuantity: l.refundedQuantity + refunded.quantity } : l;
+    if (!refunded) return l;
+    const tracked = l.refundedAmount !== undefined || refunded.quantity === 0;
+    return {
+      ...l,
+      refundedQuantity: l.refundedQuantity + refunded.quantity,
+      ...(tracked ? { refundedAmount: lineRefunded(l) + refunded.amount } : {}),
+    };
   });
 }

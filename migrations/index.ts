@@ -24,6 +24,7 @@ import * as m018 from './018_webhook_breaker';
 import * as m019 from './019_channels';
 import * as m020 from './020_order_imports';
 import * as m021 from './021_return_reasons';
+import * as m022 from './022_goodwill_refunds';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -47,6 +48,7 @@ const migrations: Record<string, Knex.Migration> = {
   '019_channels': m019,
   '020_order_imports': m020,
   '021_return_reasons': m021,
+  '022_goodwill_refunds': m022,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -91,7 +91,8 @@ export const reverseFlowRoutes: Route[] = [
     allow: ORDER_READERS,
     method: 'post',
     path: '/v1/orders/{id}/refunds',
-    summary: 'Refund some units, or all that is left',
+    summary:
+      'Refund some units, all that is left, or (goodwill, staff) an amount without units, allocated to the lines',
     roles: 'merchant, support',
     params: orderIdParams,
     body: refundBody,
@@ -100,7 +101,11 @@ export const reverseFlowRoutes: Route[] = [
     idempotent: true,
     async handle({ req, res: reply, params, body, principal }, deps) {
       const refundId = derivedId('ref', req, params.id, 'refund');
-      const refund = { refundId, items: body.items };
+      const refund = {
+        refundId,
+        ...(body.items ? { items: body.items } : {}),
+        ...(body.amount !== undefined ? { amount: body.amount } : {}),
+      };
       await actOn(deps, params.id, principal(), { action: 'refund', reason: body.reason, refund }, refundId);
       reply.status(201).json({ refund: await loadRefund(deps.db, refundId) });
     },

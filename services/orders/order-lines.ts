@@ -19,6 +19,7 @@ export async function writeOrderLines(
       discount: item.discount,
       total: item.total,
       refunded_quantity: item.refundedQuantity,
+      refunded_amount: item.refundedAmount ?? null,
       inventory_strategy: item.inventoryStrategy,
     })),
   );

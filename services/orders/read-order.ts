@@ -91,6 +91,7 @@ interface ItemRow {
   discount: number;
   total: number;
   refunded_quantity: number;
+  refunded_amount: string | number | null;
   inventory_strategy: OrderLine['inventoryStrategy'];
 }
 
@@ -125,6 +126,9 @@ export function toOrder(row: OrderRow & { lines: ItemRow[]; entries: HistoryRow[
       discount: Number(i.discount),
       total: Number(i.total),
       refundedQuantity: Number(i.refunded_quantity),
+      ...(i.refunded_amount === null || i.refunded_amount === undefined
+        ? {}
+        : { refundedAmount: Number(i.refunded_amount) }),
       inventoryStrategy: i.inventory_strategy,
     })),
     row.entries.map((h) => ({

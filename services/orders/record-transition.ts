@@ -59,6 +59,7 @@ export async function recordTransition(
     item.discount,
     item.total,
     item.refundedQuantity,
+    item.refundedAmount ?? null,
   ]);
   // The workflow passes its whole state; the events show the order as it is after this entry,
   // with each payment's present status (written only the first time: see `fresh` below).
@@ -74,9 +75,10 @@ export async function recordTransition(
   );
   const linesUpdate = lines.length
     ? `UPDATE order_items AS i
-         SET quantity = v.quantity, discount = v.discount, total = v.total, refunded_quantity = v.refunded
-         FROM (VALUES ${lines.map(() => '(?::int, ?::int, ?::bigint, ?::bigint, ?::int)').join(', ')})
-           AS v(line, quantity, discount, total, refunded)
+         SET quantity = v.quantity, discount = v.discount, total = v.total, refunded_quantity = v.refunded,
+             refunded_amount = v.refunded_amount
+         FROM (VALUES ${lines.map(() => '(?::int, ?::int, ?::bigint, ?::bigint, ?::int, ?::bigint)').join(', ')})
+           AS v(line, quantity, discount, total, refunded, refunded_amount)
          WHERE i.order_id = ? AND i.line = v.line AND EXISTS (SELECT 1 FROM snapshot)`
     : 'SELECT 1';
   await db.raw(

@@ -148,6 +148,63 @@ test('a partial refund of one of two lines pays back exactly its allocated share
   await expectLedgerRulesHold(id, [a, b]);
 }, 60_000);
 
+test('a goodwill refund: an amount, no units, allocated to the lines by what each has left; the units later give back the rest, exactly', async () => {
+  const { id, owner, a, b } = await paidTwoLineOrder('SHIPPED');
+  // Staff only, an amount or units (not both), never more than the lines have left.
+  expect(
+    (await api('POST', `/v1/orders/${id}/refunds`, owner, { amount: 1000, reason: 'late' })).status,
+  ).toBe(403);
+  expect(
+    (
+      await api('POST', `/v1/orders/${id}/refunds`, merchant, {
+        amount: 1,
+        items: [{ sku: a, quantity: 1 }],
+        reason: 'x',
+      })
+    ).status,
+  ).toBe(400);
+  const tooMuch = await api('POST', `/v1/orders/${id}/refunds`, merchant, { amount: 4301, reason: 'late' });
+  expect(tooMuch.body).toMatchObject({ status: 422, code: 'AMOUNT_TOO_LARGE', refundable: 4300 });
+
+  const goodwill = await api('POST', `/v1/orders/${id}/refunds`, support, {
+    amount: 1000,
+    reason: 'late parcel',
+  });
+  expect(goodwill.status).toBe(201);
+  // 1720 and 2580 left: 400 and 600.
+  expect(goodwill.body.refund).toMatchObject({
+    amount: 1000,
+    shipping: 0,
+    items: [
+      { sku: a, quantity: 0, amount: 400 },
+      { sku: b, quantity: 0, amount: 600 },
+    ],
+  });
+  const order = (await api('GET', `/v1/orders/${id}`, merchant)).body.order;
+  expect(order.status).toBe('SHIPPED');
+  expect(order.amounts).toMatchObject({ paid: 5100, refunded: 1000 });
+  expect(order.items.map((i: any) => [i.refundedQuantity, i.refundedAmount])).toEqual([
+    [0, 400],
+    [0, 600],
+  ]);
+  expect(await providerRefunds(id)).toBe(1000);
+
+  // Everything else: the units share what is left of their lines, with the shipping.
+  const rest = await api('POST', `/v1/orders/${id}/refunds`, merchant, { reason: 'all of it' });
+  expect(rest.status).toBe(201);
+  expect(rest.body.refund).toMatchObject({
+    amount: 1320 + 1980 + 800,
+    items: [
+      { sku: a, quantity: 2, amount: 1320 },
+      { sku: b, quantity: 1, amount: 1980 },
+    ],
+  });
+  const done = await waitForOrder(id, owner, (o) => o.status === 'REFUNDED', 20_000, services.apiUrl);
+  expect(done.amounts).toMatchObject({ paid: 5100, refunded: 5100 });
+  expect(await providerRefunds(id)).toBe(5100);
+  await expectLedgerRulesHold(id, [a, b]);
+});
+
 test('a return: requested, approved, received (stock back), refunded; its own workflow and resource', async () => {
   const { id, owner, a, b } = await paidTwoLineOrder('CONFIRMED');
   const stockBefore = (await api('GET', `/v1/products/${a}`, merchant)).body.stock.onHand;

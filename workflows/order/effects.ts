@@ -32,7 +32,7 @@ import {
   type FulfilmentStatus,
 } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
-import { applyRefund, planRefund } from '../../domain/refunds';
+import { applyRefund, planGoodwill, planRefund } from '../../domain/refunds';
 import { externalPayer } from '../../domain/imports';
 import type { ChargeOutcome } from '../../activities/payment';
 import { payment, reconcile, store, warehouse } from '../activities';
@@ -500,8 +500,11 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       return { shipment, shipments: withParcel(order, request), ...(await captureHeld(order)) };
     }
     case 'refundItems': {
-      const { refundId, items } = request!.refund!;
-      const plan = planRefund(order.items, order.amounts.shipping, items, ctx.held);
+      const { refundId, items, amount: goodwill } = request!.refund!;
+      const plan =
+        goodwill !== undefined
+          ? planGoodwill(order.items, goodwill)
+          : planRefund(order.items, order.amounts.shipping, items, ctx.held);
       const source = request!.returnRequest ? 'return' : 'refund';
       // Nothing taken yet (captured at shipment): the refund shrinks the hold instead.
       const fromHold = heldPayment(order) !== undefined;
@@ -519,6 +522,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
               source,
               restock:
                 source === 'refund' &&
+                goodwill === undefined &&
                 request!.refund!.restock !== false &&
                 ['PAID', 'IN_PRODUCTION'].includes(order.status),
               at: new Date().toISOString(),
