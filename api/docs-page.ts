@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import express, { type Router } from 'express';
+import type { Router } from 'express';
+import { staticPages } from './static-pages';
 
 const DIST = path.dirname(require.resolve('swagger-ui-dist/package.json'));
 
@@ -40,42 +41,25 @@ const INIT = `window.ui = SwaggerUIBundle({
 });
 `;
 
-/** Swagger UI sets style attributes as it renders: styles may be inline, scripts never. */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
-
 export function docsRouter(): Router {
-  const files: Record<string, [string, string | Buffer]> = {
-    'swagger-ui.css': ['text/css; charset=utf-8', readFileSync(path.join(DIST, 'swagger-ui.css'))],
-    'swagger-ui-bundle.js': [
-      'text/javascript; charset=utf-8',
-      readFileSync(path.join(DIST, 'swagger-ui-bundle.js')),
-    ],
-    'init.js': ['text/javascript; charset=utf-8', INIT],
-  };
-  const router = express.Router();
-  router.use((_req, res, next) => {
-    res.setHeader('content-security-policy', CSP);
-    next();
+  const js = 'text/javascript; charset=utf-8';
+  return staticPages({
+    page: PAGE,
+    // Swagger UI sets style attributes as it renders: styles may be inline, scripts never.
+    inlineStyles: true,
+    files: {
+      // The bundle changes only with the package: a day in the browser's cache.
+      'swagger-ui.css': {
+        type: 'text/css; charset=utf-8',
+        body: readFileSync(path.join(DIST, 'swagger-ui.css')),
+        maxAge: 86_400,
+      },
+      'swagger-ui-bundle.js': {
+        type: js,
+        body: readFileSync(path.join(DIST, 'swagger-ui-bundle.js')),
+        maxAge: 86_400,
+      },
+      'init.js': { type: js, body: INIT },
+    },
   });
-  router.get('/', (_req, res) => {
-    res.type('html').send(PAGE);
-  });
-  router.get('/:file', (req, res, next) => {
-    const file = files[req.params.file];
-    if (!file) return next();
-    // The bundle changes only with the package: a day in the browser's cache.
-    res.setHeader('cache-control', req.params.file === 'init.js' ? 'no-cache' : 'public, max-age=86400');
-    res.type(file[0]).send(file[1]);
-  });
-  return router;
 }

@@ -89,7 +89,6 @@ export class OrderCommands {
       reviewTimeoutMs: this.config.REVIEW_TIMEOUT,
       returnDecisionWindowMs: this.config.RETURN_DECISION_WINDOW,
       returnShipWindowMs: this.config.RETURN_SHIP_WINDOW,
-      ...(this.config.RETURN_DAMAGED_REFUND === 'none' ? { returnDamagedRefund: 'none' as const } : {}),
       ...(this.config.FULFILMENT === 'warehouse' && type !== 'virtual'
         ? { fulfilment: 'warehouse' as const }
         : {}),

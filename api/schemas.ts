@@ -300,7 +300,7 @@ export const orderStatsQuery = z
 export const listRefundsQuery = z
   .object({
     orderId: orderIdParam.optional(),
-    source: z.enum(['refund', 'return']).optional(),
+    source: z.enum(['refund', 'return', 'cancel']).optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     limit: limitParam,

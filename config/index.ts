@@ -81,8 +81,6 @@ const schema = z.object({
   // approved return whose goods never arrive closes after RETURN_SHIP_WINDOW. Neither holds the order.
   RETURN_DECISION_WINDOW: duration('3d'),
   RETURN_SHIP_WINDOW: duration('14d'),
-  // Returned units received damaged are written off, not restocked; `full` refunds them as the rest, `none` not.
-  RETURN_DAMAGED_REFUND: z.enum(['full', 'none']).default('full'),
   // The payment provider (services/payment/http-provider.ts); unset: the dev stack starts the sandbox's.
   PAYMENT_PROVIDER_URL: optionalText.pipe(z.string().url().optional()),
   // An unanswered call to the provider is given up after this (and retried, or looked up).

@@ -31,7 +31,13 @@ function say(message, kind = 'ok') {
 function readToken() {
   const match = /^#token=([\w.-]+)$/.exec(location.hash);
   if (match) {
-    sessionStorage.setItem(TOKEN_KEY, match[1]);
+    const held = sessionStorage.getItem(TOKEN_KEY);
+    const offered = claimsOf(match[1]);
+    // A link must not swap the signed-in person for another without asking.
+    const take =
+      offered &&
+      (!held || held === match[1] || window.confirm(`Sign in as ${offered.role} ${offered.sub} instead?`));
+    if (take) sessionStorage.setItem(TOKEN_KEY, match[1]);
     history.replaceState(null, '', `${location.pathname}#/`);
   }
   return sessionStorage.getItem(TOKEN_KEY);
@@ -58,12 +64,12 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+/** `key`: the form's Idempotency-Key, the same on every try of one submission (a retried click is the same refund). */
+async function api(method, path, body, key) {
   const headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
-    // One key per submission: a retried click is the same request, never a second refund.
-    headers['idempotency-key'] = crypto.randomUUID();
+    headers['idempotency-key'] = key ?? crypto.randomUUID();
   }
   const reply = await fetch(path, {
     method,
@@ -344,11 +350,16 @@ function actionForm(order, action, done) {
         h('label', {}, 'Carrier', h('input', { name: 'carrier', required: true, size: 12 })),
         h('label', {}, 'Tracking number', h('input', { name: 'trackingNumber', required: true, size: 16 })),
       ],
-      send: (f) =>
-        api('POST', `/v1/orders/${order.id}/ship`, {
-          carrier: f.get('carrier'),
-          trackingNumber: f.get('trackingNumber'),
-        }),
+      send: (f, key) =>
+        api(
+          'POST',
+          `/v1/orders/${order.id}/ship`,
+          {
+            carrier: f.get('carrier'),
+            trackingNumber: f.get('trackingNumber'),
+          },
+          key,
+        ),
     },
     ship_part: {
       fields: () => [
@@ -357,52 +368,71 @@ function actionForm(order, action, done) {
         lineSelect(),
         quantity(),
       ],
-      send: (f) =>
-        api('POST', `/v1/orders/${order.id}/ship`, {
-          carrier: f.get('carrier'),
-          trackingNumber: f.get('trackingNumber'),
-          items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
-        }),
+      send: (f, key) =>
+        api(
+          'POST',
+          `/v1/orders/${order.id}/ship`,
+          {
+            carrier: f.get('carrier'),
+            trackingNumber: f.get('trackingNumber'),
+            items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
+          },
+          key,
+        ),
     },
     refund: {
       fields: () => [lineSelect(), quantity(), reason()],
-      send: (f) =>
-        api('POST', `/v1/orders/${order.id}/refunds`, {
-          items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
-          reason: f.get('reason'),
-        }),
+      send: (f, key) =>
+        api(
+          'POST',
+          `/v1/orders/${order.id}/refunds`,
+          {
+            items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
+            reason: f.get('reason'),
+          },
+          key,
+        ),
     },
     refund_all: {
       fields: () => [reason()],
-      send: (f) => api('POST', `/v1/orders/${order.id}/refunds`, { reason: f.get('reason') }),
+      send: (f, key) => api('POST', `/v1/orders/${order.id}/refunds`, { reason: f.get('reason') }, key),
     },
     cancel: {
       fields: () => [reason()],
-      send: (f) => api('POST', `/v1/orders/${order.id}/cancel`, { reason: f.get('reason') }),
+      send: (f, key) => api('POST', `/v1/orders/${order.id}/cancel`, { reason: f.get('reason') }, key),
     },
     reject: {
       fields: () => [reason()],
-      send: (f) => api('POST', `/v1/orders/${order.id}/reject`, { reason: f.get('reason') }),
+      send: (f, key) => api('POST', `/v1/orders/${order.id}/reject`, { reason: f.get('reason') }, key),
     },
-    approve: { fields: () => [], send: () => api('POST', `/v1/orders/${order.id}/approve`, {}) },
-    confirm: { fields: () => [], send: () => api('POST', `/v1/orders/${order.id}/confirm`, {}) },
+    approve: { fields: () => [], send: (_f, key) => api('POST', `/v1/orders/${order.id}/approve`, {}, key) },
+    confirm: { fields: () => [], send: (_f, key) => api('POST', `/v1/orders/${order.id}/confirm`, {}, key) },
     pay: {
       fields: () => [
         h('label', {}, 'Payment token', h('input', { name: 'paymentToken', required: true, size: 16 })),
       ],
-      send: (f) => api('POST', `/v1/orders/${order.id}/pay`, { paymentToken: f.get('paymentToken') }),
+      send: (f, key) =>
+        api('POST', `/v1/orders/${order.id}/pay`, { paymentToken: f.get('paymentToken') }, key),
     },
     request_return: {
       fields: () => [lineSelect(), quantity(), reason()],
-      send: (f) =>
-        api('POST', `/v1/orders/${order.id}/returns`, {
-          items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
-          reason: f.get('reason'),
-        }),
+      send: (f, key) =>
+        api(
+          'POST',
+          `/v1/orders/${order.id}/returns`,
+          {
+            items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
+            reason: f.get('reason'),
+          },
+          key,
+        ),
     },
   };
   const spec = forms[action];
   if (!spec) return null;
+  // One key for this form: trying again after an outage or a lost answer repeats the same request;
+  // after a clear refusal (a 4xx), the next try is a new one.
+  let key = crypto.randomUUID();
   const form = h(
     'form',
     {
@@ -413,10 +443,11 @@ function actionForm(order, action, done) {
         const button = form.querySelector('button[type=submit]');
         button.disabled = true;
         try {
-          await spec.send(new FormData(form));
+          await spec.send(new FormData(form), key);
           say(`${action.replace('_', ' ')}: done.`);
           await done();
         } catch (err) {
+          if (err instanceof ApiError && err.status < 500) key = crypto.randomUUID();
           say(err.message, 'error');
           button.disabled = false;
         }
@@ -606,8 +637,9 @@ function render() {
 
 document.getElementById('sign-out').addEventListener('click', () => signOut());
 window.addEventListener('hashchange', () => {
-  if (readToken() !== token) {
-    token = readToken();
+  const now = readToken();
+  if (now !== token) {
+    token = now;
     me = token ? claimsOf(token) : null;
   }
   say('');

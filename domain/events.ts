@@ -134,16 +134,25 @@ const PAYMENT_EVENTS: Record<OrderPayment['status'], EventType> = {
   voided: 'payment.voided',
 };
 
+/** A payment in one status: what an event of it stands for, and what the order already showed. */
+export const paymentKey = (p: Pick<OrderPayment, 'id' | 'status'>) => `${p.id}:${p.status}`;
+
 /**
- * Each payment of the order in its present status, as an event named by (payment, event type):
- * the outbox writes one only the first time (services/events, services/orders/record-transition.ts),
- * so a payment announces each step once, whichever write saw it first.
+ * Each payment of the order in its present status, as an event named by (payment, event type),
+ * with its `key`: the writers announce only the payments whose status the order did not show
+ * before (services/orders/record-transition.ts), and the outbox writes each source once, so a
+ * payment announces each step once, whichever write saw it first.
  */
-export function paymentEvents(order: Omit<OrderState, 'history'>): NewEvent[] {
+export function paymentEvents(order: Omit<OrderState, 'history'>): (NewEvent & { key: string })[] {
   const snapshot = orderSnapshot(order);
   return snapshot.payments.map((payment) => {
     const type = PAYMENT_EVENTS[payment.status];
-    return { type, source: `payment:${payment.id}:${type}`, data: { payment, order: snapshot } };
+    return {
+      type,
+      source: `payment:${payment.id}:${type}`,
+      key: paymentKey(payment),
+      data: { payment, order: snapshot },
+    };
   });
 }
 

@@ -1,6 +1,6 @@
 /** The order as the workflow holds it and the projection stores it; shared by workflow, activities and API. */
 import type { FulfilmentStatus } from './fulfilment';
-import type { ImportedOrder, ImportRecord } from './imports';
+import { IMPORT_STATES, type ImportedOrder, type ImportRecord } from './imports';
 import type { ReturnReason } from './returns';
 import { ORDER_TYPES, type OrderType } from './machines';
 import type { AppliedDiscount, Amounts } from './pricing';
@@ -94,8 +94,6 @@ export interface OrderPolicy {
   /** A return's windows (RETURN_DECISION_WINDOW, RETURN_SHIP_WINDOW); absent on orders from before: returns wait. */
   returnDecisionWindowMs?: number;
   returnShipWindowMs?: number;
-  /** RETURN_DAMAGED_REFUND=none: damaged returned units are not refunded. */
-  returnDamagedRefund?: 'none';
 }
 
 /**
@@ -307,9 +305,13 @@ export function placeOrderInputProblem(input: PlaceOrderInput): string | null {
   // An `external` order is imported, and only it: its prices and payment come from its source.
   if ((input.type === 'external') !== (input.imported !== undefined)) return 'type';
   if (input.imported) {
-    const { lines, amounts, externalId } = input.imported;
+    const { lines, amounts, externalId, status, placedAt } = input.imported;
     if (typeof externalId !== 'string' || !ID_PATTERN.test(externalId)) return 'imported.externalId';
+    if (!IMPORT_STATES.includes(status)) return 'imported.status';
+    if (typeof placedAt !== 'string' || !Number.isFinite(Date.parse(placedAt))) return 'imported.placedAt';
     if (!Array.isArray(lines) || lines.length !== input.items?.length) return 'imported.lines';
+    if (lines.some((l, i) => l?.sku !== input.items[i]?.sku || l?.quantity !== input.items[i]?.quantity))
+      return 'imported.lines';
     const money = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
     for (const [i, l] of lines.entries())
       if (!money(l?.unitPrice) || !money(l?.quantity)) return `imported.lines.${i}`;

@@ -102,10 +102,10 @@ export function receivedProblem(returned: LineQuantity[], received: ReceivedUnit
   return null;
 }
 
-/** What a receipt refunds: the sellable units, and the damaged ones unless the policy says not to. */
-export function refundableUnits(received: ReceivedUnits[], damagedRefund: 'full' | 'none'): LineQuantity[] {
+/** What a receipt refunds: every unit that came back, sellable or damaged (the damaged are written off, not restocked). */
+export function refundableUnits(received: ReceivedUnits[]): LineQuantity[] {
   return received
-    .map((r) => ({ sku: r.sku, quantity: r.sellable + (damagedRefund === 'full' ? r.damaged : 0) }))
+    .map((r) => ({ sku: r.sku, quantity: r.sellable + r.damaged }))
     .filter((l) => l.quantity > 0);
 }
 

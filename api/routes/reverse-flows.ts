@@ -226,7 +226,7 @@ export const reverseFlowRoutes: Route[] = [
       params: returnIdParams,
       body: action === 'receive' ? returnReceiveBody : returnActionBody,
       ok: [[200], res.returnEnvelope],
-      errors: [403, 404, 409],
+      errors: action === 'receive' ? [403, 404, 409, 422] : [403, 404, 409],
       idempotent: true,
       async handle({ req, res: reply, params, body, principal }, { db, commands }) {
         const caller = principal();

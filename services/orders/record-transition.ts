@@ -5,7 +5,7 @@
  * newer snapshot; the events are written with the snapshot or not at all.
  */
 import type { Knex } from 'knex';
-import { paymentEvents, transitionEvents } from '../../domain/events';
+import { paymentEvents, paymentKey, transitionEvents } from '../../domain/events';
 import type { HistoryEntry, OrderState } from '../../domain/order';
 import { appendEvents, FAN_OUT_SQL, newEventId } from '../events/outbox';
 import { loadOrder } from './read-order';
@@ -71,6 +71,7 @@ export async function recordTransition(
       type: e.type,
       source: e.source,
       data: e.data,
+      key: 'key' in e ? e.key : null,
     }),
   );
   const linesUpdate = lines.length
@@ -82,12 +83,16 @@ export async function recordTransition(
          WHERE i.order_id = ? AND i.line = v.line AND EXISTS (SELECT 1 FROM snapshot)`
     : 'SELECT 1';
   await db.raw(
-    // `fresh`: the events not written before (a payment's step is announced once), numbered 1..k,
-    // so the order's numbers stay without a gap.
+    // `fresh`: the events not written before, numbered 1..k, so the order's numbers stay without a
+    // gap; a payment is announced only in a status the order did not show before this entry (a
+    // payment made before payments were announced stays unannounced).
     `WITH fresh AS (
        SELECT e.id, e.type, e.source, e.data, row_number() OVER (ORDER BY e.n)::int AS n
-         FROM jsonb_to_recordset(?::jsonb) AS e(n int, id text, type text, source text, data jsonb)
+         FROM jsonb_to_recordset(?::jsonb) AS e(n int, id text, type text, source text, data jsonb, key text)
          WHERE NOT EXISTS (SELECT 1 FROM order_events x WHERE x.order_id = ? AND x.source = e.source)
+           AND (e.key IS NULL OR NOT EXISTS (
+             SELECT 1 FROM orders o, jsonb_array_elements(COALESCE(o.details->'payments', '[]'::jsonb)) p
+              WHERE o.id = ? AND (p->>'id') || ':' || (p->>'status') = e.key))
      ), history AS (
        INSERT INTO order_history (order_id, seq, "from", action, "to", actor, at, reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -112,6 +117,7 @@ export async function recordTransition(
      ${linesUpdate}`,
     [
       JSON.stringify(events),
+      orderId,
       orderId,
       orderId,
       entry.seq,
@@ -167,16 +173,27 @@ export async function recordPayments(
   at: string,
 ): Promise<void> {
   await db.transaction(async (trx) => {
-    const updated = await trx('orders')
+    const before: { payments: OrderState['payments'] | null } | undefined = await trx('orders')
       .where('id', orderId)
       .andWhere('history_seq', '<=', seq)
+      .forUpdate()
+      .first(trx.raw(`details->'payments' AS payments`));
+    if (!before) return;
+    await trx('orders')
+      .where('id', orderId)
       .update({
         details: trx.raw(`jsonb_set(details, '{payments}', ?::jsonb)`, [JSON.stringify(payments)]),
         updated_at: at,
       });
-    if (updated === 0) return;
-    // Announced with the write: each payment's step once (pending, failed...).
+    // Announced with the write: each payment in a status the order did not show before (pending, failed...).
+    const shown = new Set((before.payments ?? []).map(paymentKey));
     const order = await loadOrder(trx, orderId);
-    if (order) await appendEvents(trx, orderId, paymentEvents(order), at);
+    if (order)
+      await appendEvents(
+        trx,
+        orderId,
+        paymentEvents(order).filter((e) => !shown.has(e.key)),
+        at,
+      );
   });
 }

@@ -2,8 +2,8 @@
  * Issue 21, item 4: returns that finish. A return nobody decides is escalated after
  * RETURN_DECISION_WINDOW, then closed after as long again; an approved return whose goods never
  * come closes after RETURN_SHIP_WINDOW; neither holds the order's completion. A receipt says what
- * arrived per SKU: sellable units go back on sale, damaged ones are written off (and refunded, under
- * the default RETURN_DAMAGED_REFUND=full). Reasons come from a closed list the merchant counts.
+ * arrived per SKU: sellable units go back on sale, damaged ones are written off, both are refunded.
+ * Reasons come from a closed list the merchant counts.
  */
 import { auditStock } from '../../services/inventory/audit';
 import {

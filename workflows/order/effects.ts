@@ -57,7 +57,7 @@ export interface EffectContext {
   /** Production hands each stock location's part to the warehouse (FULFILMENT=warehouse). */
   warehouse?: boolean;
   /** The order's return rules, fixed when it was placed. */
-  returns?: Pick<OrderPolicy, 'returnDecisionWindowMs' | 'returnShipWindowMs' | 'returnDamagedRefund'>;
+  returns?: Pick<OrderPolicy, 'returnDecisionWindowMs' | 'returnShipWindowMs'>;
 }
 
 /** A charge the provider has not decided: the action waits for it (./order-entity.ts). */
@@ -576,7 +576,6 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         ...(rules.returnDecisionWindowMs !== undefined && rules.returnShipWindowMs !== undefined
           ? { windows: { decisionMs: rules.returnDecisionWindowMs, shipMs: rules.returnShipWindowMs } }
           : {}),
-        ...(rules.returnDamagedRefund === 'none' ? { damagedRefund: 'none' as const } : {}),
       };
       // Recorded before the return's workflow starts, so the API can show it as soon as it answers.
       await store.saveReturn(initialReturnRecord(input));

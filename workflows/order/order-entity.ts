@@ -839,7 +839,7 @@ export class OrderEntity {
     if (!open) return;
     const items = open.refund ?? open.items;
     if (items.length === 0) {
-      // Nothing it received is refundable (damaged, under RETURN_DAMAGED_REFUND=none): nothing to refund.
+      // Nothing it held arrived: nothing to refund (the units are the customer's still).
       this.openReturns.delete(returnId);
       await getExternalWorkflowHandle(returnId).signal(returnRefundedSignal, { amount: 0 });
       this.publish();

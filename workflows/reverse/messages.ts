@@ -17,8 +17,6 @@ export interface ReturnInput {
   reasonCode?: ReturnReason;
   /** How long it may wait for a decision (twice: escalated, then closed) and for the goods; absent on returns from before. */
   windows?: { decisionMs: number; shipMs: number };
-  /** Damaged units are not refunded (RETURN_DAMAGED_REFUND=none); absent: they are. */
-  damagedRefund?: 'none';
 }
 
 export interface ReturnActionRequest {

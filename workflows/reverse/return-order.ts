@@ -180,11 +180,12 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
     await order.signal(returnClosedSignal, { returnId: input.returnId });
     return record;
   }
-  // What came back damaged is refunded or not by the order's rule; without a receipt, everything held.
+  // What came back, sellable or damaged; without a receipt, everything held. Units that never came
+  // stay the customer's, as unrefunded units of the order.
   const { received } = record;
   await order.signal(returnReceivedSignal, {
     returnId: input.returnId,
-    ...(received ? { items: refundableUnits(received, input.damagedRefund ?? 'full') } : {}),
+    ...(received ? { items: refundableUnits(received) } : {}),
   });
   await condition(() => refunded !== undefined);
   record = { ...record, refundedAmount: refunded! };
