@@ -397,15 +397,14 @@ const units = z
   .min(1)
   .max(100);
 
-export const refundBody = z
-  .object({
-    items: units.optional(),
-    // Goodwill: an amount without units (staff), allocated to the lines; not with `items`.
-    amount: z.number().int().min(1).max(1_000_000_000_00).optional(),
-    reason: prose(500),
-  })
-  .strict()
-  .refine((b) => b.items === undefined || b.amount === undefined, 'give items or amount, not both');
+/** Some units (all that is left when none are named), or, as goodwill, an amount without units: one or the other. */
+export const refundBody = z.union([
+  z.object({ items: units.optional(), reason: prose(500) }).strict(),
+  z
+    .object({ amount: z.number().int().min(1).max(1_000_000_000_00), reason: prose(500) })
+    .strict()
+    .describe('goodwill (staff): an amount without units, allocated to the lines'),
+]);
 export const returnBody = z
   .object({
     items: units,

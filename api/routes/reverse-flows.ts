@@ -103,8 +103,8 @@ export const reverseFlowRoutes: Route[] = [
       const refundId = derivedId('ref', req, params.id, 'refund');
       const refund = {
         refundId,
-        ...(body.items ? { items: body.items } : {}),
-        ...(body.amount !== undefined ? { amount: body.amount } : {}),
+        ...('items' in body && body.items ? { items: body.items } : {}),
+        ...('amount' in body ? { amount: body.amount } : {}),
       };
       await actOn(deps, params.id, principal(), { action: 'refund', reason: body.reason, refund }, refundId);
       reply.status(201).json({ refund: await loadRefund(deps.db, refundId) });
