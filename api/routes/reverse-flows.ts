@@ -41,6 +41,8 @@ const derivedId = (prefix: string, req: Request, orderId: string, action: string
 export function returnView(record: ReturnRecord, role: Role) {
   return {
     ...record,
+    // The workflow's own record says none when the customer gave none: the list's `other`.
+    reasonCode: record.reasonCode ?? 'other',
     history: historyFor(record.history, role),
     statusLabel: statusLabel(returnMachine, record.status, role),
     allowedActions: allowedActions(returnMachine, record.status, role),
