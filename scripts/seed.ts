@@ -5,6 +5,7 @@
  * embedded PostgreSQL `npm start` keeps under DATA_DIR (started for the run, if it is not running).
  */
 import { loadConfigOrExit } from '../config';
+import { describeError } from '../db/errors';
 import { createDb, migrate } from '../db/knex';
 import { startEmbeddedPostgres, type RunningPostgres } from '../devstack/postgres';
 import { seedOrders } from '../devstack/seed-orders';
@@ -44,6 +45,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
+  // Never the error's message: a driver's can quote the statement (db/errors.ts).
+  console.error('seed failed:', describeError(err));
   process.exit(1);
 });
