@@ -24,12 +24,18 @@ export function isDataError(err: unknown): boolean {
   return state !== undefined && (state.startsWith('22') || state === '23502' || state === '23514');
 }
 
+/** An outage met somewhere else (another thread) and said again here, in its safe words. */
+export class DatabaseUnavailable extends Error {
+  override name = 'DatabaseUnavailable';
+}
+
 /**
  * The database is away, overloaded or too slow (a statement timeout): class 08 (connection), 53
  * (insufficient resources), 57 (operator intervention, query cancelled), and the driver's own
  * timeouts and broken connections.
  */
 export function isDatabaseOutage(err: unknown): boolean {
+  if (err instanceof DatabaseUnavailable) return true;
   const state = sqlState(err);
   if (state) return /^(08|53|57)/.test(state);
   const e = err as { name?: string; code?: string; message?: string } | null;

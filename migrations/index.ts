@@ -25,6 +25,7 @@ import * as m019 from './019_channels';
 import * as m020 from './020_order_imports';
 import * as m021 from './021_return_reasons';
 import * as m022 from './022_goodwill_refunds';
+import * as m023 from './023_order_stats_rollup';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -49,6 +50,7 @@ const migrations: Record<string, Knex.Migration> = {
   '020_order_imports': m020,
   '021_return_reasons': m021,
   '022_goodwill_refunds': m022,
+  '023_order_stats_rollup': m023,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

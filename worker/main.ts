@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/knex';
 import { HttpPaymentProvider } from '../services/payment/http-provider';
 import { createOrderWorker } from './create-worker';
+import { startOrderStatsFolder } from './order-stats-folder';
 import { startWebhookDispatcher } from './webhook-dispatcher';
 
 async function main() {
@@ -27,12 +28,12 @@ async function main() {
   const { worker, connection } = await createOrderWorker(config, db, payments);
   console.log(JSON.stringify({ msg: 'worker started', taskQueue: config.TASK_QUEUE, pid: process.pid }));
   // The order center's events go out from here, beside the workflows that write them.
-  const dispatcher = startWebhookDispatcher(db, config, (msg) =>
-    console.error(JSON.stringify({ msg, pid: process.pid })),
-  );
+  const log = (msg: string) => console.error(JSON.stringify({ msg, pid: process.pid }));
+  const dispatcher = startWebhookDispatcher(db, config, log);
+  const folder = startOrderStatsFolder(db, 30_000, log);
   // The SDK's runtime stops the worker on SIGINT/SIGTERM; run() resolves once it has drained.
   await worker.run();
-  await dispatcher.stop();
+  await Promise.all([dispatcher.stop(), folder.stop()]);
   await connection.close();
   await db.destroy();
 }

@@ -9,10 +9,10 @@ import type { Role } from '../../domain/roles';
 import { isPending, type ActionRequest, type OrderState } from '../../domain/order';
 import { RefusedError, refusalBeforeWorkflow } from '../../domain/refusals';
 import { DEFAULT_CHANNEL, type Principal } from '../auth';
-import { once } from 'node:events';
+import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { describeError } from '../../db/errors';
-import { exportOrders } from '../../services/orders/export-orders';
+import { exportInThread } from '../../services/orders/export-thread';
 import { listOrders } from '../../services/orders/list-orders';
 import { orderStats } from '../../services/orders/order-stats';
 import { loadOrder } from '../../services/orders/read-order';
@@ -37,6 +37,17 @@ import {
 import { ORDER_LINKS } from './links';
 
 export const orderIdParams = { id: orderIdParam };
+
+/** Until the response has room again, or its connection is gone (then 'drain' never comes). */
+function drainedOrClosed(reply: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      reply.off('drain', done).off('close', done);
+      resolve();
+    };
+    reply.once('drain', done).once('close', done);
+  });
+}
 
 /**
  * Whether the caller may see an order: staff see every order; a channel, its channel's; a customer,
@@ -266,7 +277,7 @@ export const orderRoutes: Route[] = [
     method: 'get',
     path: '/v1/orders/stats',
     summary:
-      'Counts and sums of orders placed in a window (createdFrom inclusive, createdTo exclusive), per status, type, payment status or UTC day, and currency',
+      'Counts and sums of orders placed in a window (createdFrom inclusive, createdTo exclusive), per status, type, channel, payment status or UTC day, and currency',
     roles: 'merchant, support',
     allow: ['merchant', 'support'],
     query: orderStatsQuery,
@@ -290,11 +301,16 @@ export const orderRoutes: Route[] = [
     ok: [[200], res.csv],
     produces: 'text/csv',
     errors: [400, 403],
-    async handle({ req, res: reply, query }, { db }) {
+    async handle({ req, res: reply, query }, { config }) {
       const problems = listOrdersQueryProblems(query);
       if (problems) throw problems;
       const { rows, ...filters } = query;
-      const chunks = exportOrders(db, filters, rows);
+      const chunks = exportInThread({
+        databaseUrl: config.DATABASE_URL!,
+        queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT,
+        filters,
+        rows,
+      });
       // The first batch is read before the status is sent: a failure then is still a clean 503.
       const first = await chunks.next();
       reply
@@ -307,8 +323,8 @@ export const orderRoutes: Route[] = [
       try {
         for await (const chunk of chunks) {
           if (gone) break;
-          // Flat memory: wait for the client to take a chunk before reading the next batch.
-          if (!reply.write(chunk)) await once(reply, 'drain');
+          // Flat memory: wait for the client to take a chunk (or go) before reading the next batch.
+          if (!reply.write(chunk)) await drainedOrClosed(reply);
         }
       } catch (err) {
         // Headers are gone: the cut-off body is the only way left to say it failed. Logged as

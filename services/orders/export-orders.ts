@@ -92,7 +92,8 @@ export async function* exportOrders(
   db: Knex,
   filters: OrderFilters & { sort?: OrderSort },
   rows: ExportRows,
-  batch = 2000,
+  // A thousand orders a batch: small enough that the thread's capped heap (./export-thread.ts) holds two.
+  batch = 1000,
 ): AsyncGenerator<string> {
   yield csvRow(rows === 'order' ? ORDER_COLUMNS : LINE_COLUMNS);
   let cursor: Cursor | undefined;
