@@ -4,6 +4,8 @@ import type { LocationAllocation } from '../domain/order';
 import {
   allocationOf,
   commitAll,
+  commitReservation,
+  recordLoss,
   release,
   reserve,
   restock,
@@ -70,6 +72,21 @@ export function inventoryActivities({ db }: { db: Knex }) {
     /** Returned goods that came back damaged: written off where they were sold from, never back on sale. */
     async writeOffReturned(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
       await db.transaction((trx) => writeOffSold(trx, args.orderId, args.items, args.tag));
+    },
+
+    /** A claim's replacement units, held from stock now (a shortage is a refusal: OUT_OF_STOCK). */
+    async reserveReplacement(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
+      await db.transaction((trx) => reserve(trx, args.orderId, args.items, args.tag));
+    },
+
+    /** The replacement left: its held units are sold. */
+    async commitReplacement(args: { orderId: string; tag: string }): Promise<void> {
+      await db.transaction((trx) => commitReservation(trx, args.orderId, args.tag));
+    },
+
+    /** Sold units lost or ruined after they left (a claim of damaged goods): a loss in the ledger, never back on sale. */
+    async recordLoss(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
+      await db.transaction((trx) => recordLoss(trx, args.orderId, args.items, args.tag));
     },
 
     /** Goods back in stock (a received return, units refunded before shipping), never more than sold. */

@@ -6,6 +6,7 @@ import { modifyOrderItems } from '../services/orders/modify-order';
 import { importOrder } from '../services/orders/import-order';
 import { placeOrder } from '../services/orders/place-order';
 import { recordRefund, saveReturn, type ReturnRecord } from '../services/orders/returns-store';
+import { saveClaim, type ClaimRecord } from '../services/orders/claims-store';
 import { recordPayments, recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
 import { releaseCoupon } from '../services/promotion/coupons';
 
@@ -60,6 +61,10 @@ export function orderActivities({
 
     async saveReturn(record: ReturnRecord): Promise<void> {
       await saveReturn(db, record);
+    },
+
+    async saveClaim(record: ClaimRecord): Promise<void> {
+      await saveClaim(db, record);
     },
 
     async modifyItems(args: { orderId: string; items: LineQuantity[]; tag: string }) {

@@ -33,7 +33,10 @@ import {
 import { fulfilmentNewsSignal } from '../workflows/fulfilment/messages';
 import { workflowIdOf, type FulfilmentRecord } from '../domain/fulfilment';
 import {
+  claimActionUpdate,
   returnActionUpdate,
+  type ClaimActionRequest,
+  type ClaimRecord,
   type ReturnActionRequest,
   type ReturnRecord,
 } from '../workflows/reverse/messages';
@@ -240,6 +243,16 @@ export class OrderCommands {
       this.client.workflow
         .getHandle(returnId)
         .executeUpdate(returnActionUpdate, { args: [request], updateId }),
+    );
+  }
+
+  async actOnClaim(
+    claimId: string,
+    request: ClaimActionRequest,
+    updateId: string = randomUUID(),
+  ): Promise<ClaimRecord> {
+    return this.retryLostUpdate(claimId, () =>
+      this.client.workflow.getHandle(claimId).executeUpdate(claimActionUpdate, { args: [request], updateId }),
     );
   }
 

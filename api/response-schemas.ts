@@ -221,7 +221,7 @@ export const member = z.object({
 const refundRecord = z.object({
   id: z.string(),
   orderId: z.string(),
-  source: z.enum(['refund', 'return', 'cancel']),
+  source: z.enum(['refund', 'return', 'claim', 'cancel']),
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
   shipping: money,
   amount: money,
@@ -376,3 +376,31 @@ const channelShape = z.object({
 });
 export const channel = z.object({ channel: channelShape });
 export const channelList = z.object({ items: z.array(channelShape) });
+
+const claimRecord = z
+  .object({
+    id: z.string(),
+    orderId: z.string(),
+    customerId: z.string(),
+    status: z.string(),
+    statusLabel: z.string(),
+    allowedActions: z.array(z.string()),
+    kind: z.enum(['damaged', 'missing', 'wrong_item']),
+    resolution: z
+      .enum(['refund', 'replace'])
+      .describe('as the customer asked, until staff approve it as that or the other'),
+    items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+    reason: z.string().nullable(),
+    refundedAmount: money.nullable(),
+    shipment: z
+      .object({ carrier: z.string(), trackingNumber: z.string(), shippedAt: z.string() })
+      .optional()
+      .describe('a replacement’s parcel, once shipped'),
+    history: z.array(history),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .passthrough();
+
+export const claimEnvelope = z.object({ claim: claimRecord });
+export const claimList = z.object({ items: z.array(claimRecord), nextCursor: z.string().nullable() });

@@ -4,6 +4,7 @@ import { z, ZodError } from 'zod';
 import { EVENT_TYPES } from '../domain/events';
 import { IMPORT_STATES } from '../domain/imports';
 import { RETURN_REASONS } from '../domain/returns';
+import { CLAIM_KINDS, CLAIM_RESOLUTIONS } from '../domain/claims';
 import { ORDER_TYPES, PLACED_TYPES } from '../domain/machines';
 import { parseDuration } from '../domain/duration';
 import { isCurrency } from '../domain/money';
@@ -300,7 +301,7 @@ export const orderStatsQuery = z
 export const listRefundsQuery = z
   .object({
     orderId: orderIdParam.optional(),
-    source: z.enum(['refund', 'return', 'cancel']).optional(),
+    source: z.enum(['refund', 'return', 'claim', 'cancel']).optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     limit: limitParam,
@@ -308,22 +309,28 @@ export const listRefundsQuery = z
   })
   .strict();
 
-export const listReturnsQuery = z
-  .object({
-    orderId: orderIdParam.optional(),
-    customerId: customerIdParam.optional(),
-    status: z
-      .string()
-      .max(50)
-      .regex(/^[A-Z_]+$/, 'a return status such as REQUESTED')
-      .optional(),
-    reasonCode: z.enum(RETURN_REASONS).optional(),
-    createdFrom: instant.optional(),
-    createdTo: instant.optional(),
-    limit: limitParam,
-    cursor: createdCursorParam.optional(),
-  })
-  .strict();
+/** The lists of after-sales cases (returns, claims): by order, customer, status and window, newest first. */
+const caseListQuery = <T extends z.ZodRawShape>(filters: T) =>
+  z
+    .object({
+      orderId: orderIdParam.optional(),
+      customerId: customerIdParam.optional(),
+      status: z
+        .string()
+        .max(50)
+        .regex(/^[A-Z_]+$/, 'a status such as REQUESTED')
+        .optional(),
+      ...filters,
+      createdFrom: instant.optional(),
+      createdTo: instant.optional(),
+      limit: limitParam,
+      cursor: createdCursorParam.optional(),
+    })
+    .strict();
+
+export const listReturnsQuery = caseListQuery({ reasonCode: z.enum(RETURN_REASONS).optional() });
+
+export const listClaimsQuery = caseListQuery({ kind: z.enum(CLAIM_KINDS).optional() });
 
 /**
  * What a list query's fields say together, which its schema (an object, for the document)
@@ -432,6 +439,25 @@ export const returnReceiveBody = returnActionBody
       .max(100)
       .optional(),
   })
+  .strict();
+/** A claim: which units, what happened to them, what the customer asks for, in their words. */
+export const claimBody = z
+  .object({
+    items: units,
+    kind: z.enum(CLAIM_KINDS),
+    resolution: z.enum(CLAIM_RESOLUTIONS),
+    reason: prose(500),
+  })
+  .strict();
+export const claimIdParam = id;
+/** `approve`: as the customer asked, or settled the other way (`resolution`). */
+export const claimApproveBody = z
+  .object({ reason: prose(500).optional(), resolution: z.enum(CLAIM_RESOLUTIONS).optional() })
+  .strict();
+export const claimRejectBody = z.object({ reason: prose(500).optional() }).strict();
+/** `ship`: the replacement's parcel. */
+export const claimShipBody = z
+  .object({ carrier: text(100), trackingNumber: text(100), reason: prose(500).optional() })
   .strict();
 export const returnStatsQuery = z
   .object({ createdFrom: instant.optional(), createdTo: instant.optional() })

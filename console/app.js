@@ -344,6 +344,17 @@ function actionForm(order, action, done) {
       'Quantity',
       h('input', { name: 'quantity', type: 'number', min: 1, value: 1, required: true, size: 4 }),
     );
+  const choice = (name, label, values) =>
+    h(
+      'label',
+      {},
+      label,
+      h(
+        'select',
+        { name },
+        values.map((v) => h('option', { value: v, text: v })),
+      ),
+    );
   const forms = {
     ship: {
       fields: () => [
@@ -414,6 +425,27 @@ function actionForm(order, action, done) {
       send: (f, key) =>
         api('POST', `/v1/orders/${order.id}/pay`, { paymentToken: f.get('paymentToken') }, key),
     },
+    open_claim: {
+      fields: () => [
+        lineSelect(),
+        quantity(),
+        choice('kind', 'What happened', ['damaged', 'missing', 'wrong_item']),
+        choice('resolution', 'Wanted', ['refund', 'replace']),
+        reason(),
+      ],
+      send: (f, key) =>
+        api(
+          'POST',
+          `/v1/orders/${order.id}/claims`,
+          {
+            items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
+            kind: f.get('kind'),
+            resolution: f.get('resolution'),
+            reason: f.get('reason'),
+          },
+          key,
+        ),
+    },
     request_return: {
       fields: () => [lineSelect(), quantity(), reason()],
       send: (f, key) =>
@@ -460,10 +492,11 @@ function actionForm(order, action, done) {
 }
 
 async function orderView(id) {
-  const [{ order }, refunds, returns] = await Promise.all([
+  const [{ order }, refunds, returns, claims] = await Promise.all([
     api('GET', `/v1/orders/${encodeURIComponent(id)}`),
     api('GET', `/v1/refunds?orderId=${encodeURIComponent(id)}&limit=100`),
     api('GET', `/v1/returns?orderId=${encodeURIComponent(id)}&limit=100`),
+    api('GET', `/v1/claims?orderId=${encodeURIComponent(id)}&limit=100`),
   ]);
   const machine = await machineOf(order.type);
   const m = (v) => money(v, order.currency);
@@ -599,6 +632,18 @@ async function orderView(id) {
         [r.reasonCode ?? r.reason ?? ''],
         [r.items.reduce((n, i) => n + i.quantity, 0), 1],
         [r.refundedAmount === null ? '' : m(r.refundedAmount), 1],
+      ]),
+    ),
+    h('h2', { text: 'Claims' }),
+    table(
+      [['Claim'], ['Status'], ['What happened'], ['Settled by'], ['Units', 1], ['Refunded', 1]],
+      claims.items.map((c) => [
+        [c.id],
+        [c.statusLabel],
+        [c.kind],
+        [c.shipment ? `${c.resolution}: ${c.shipment.carrier} ${c.shipment.trackingNumber}` : c.resolution],
+        [c.items.reduce((n, i) => n + i.quantity, 0), 1],
+        [c.refundedAmount === null ? '' : m(c.refundedAmount), 1],
       ]),
     ),
   );

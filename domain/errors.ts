@@ -18,7 +18,8 @@ export type BusinessCode =
   | 'MODIFICATION_NOT_ALLOWED'
   | 'WEBHOOK_URL_REFUSED'
   | 'AMOUNTS_MISMATCH'
-  | 'RECEIPT_MISMATCH';
+  | 'RECEIPT_MISMATCH'
+  | 'NOT_A_REPLACEMENT';
 
 /** ApplicationFailure types that cross the workflow boundary. */
 export const FailureType = {

@@ -35,6 +35,12 @@ export const EVENT_TYPES = [
   'return.rejected',
   'return.received',
   'return.closed',
+  'claim.requested',
+  'claim.approved',
+  'claim.rejected',
+  'claim.refunded',
+  'claim.replaced',
+  'claim.closed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -168,6 +174,21 @@ export function returnEvents(ret: { id: string; status: string }, data: Record<s
     REFUNDED: ['return.closed'],
   };
   return (types[ret.status] ?? []).map((type) => ({ type, source: `return:${ret.id}:${type}`, data }));
+}
+
+/** A claim's step, as events: each status once; a rejected, refunded or replaced claim is closed too. */
+export function claimEvents(
+  claim: { id: string; status: string },
+  data: Record<string, unknown>,
+): NewEvent[] {
+  const types: Partial<Record<string, EventType[]>> = {
+    REQUESTED: ['claim.requested'],
+    APPROVED: ['claim.approved'],
+    REJECTED: ['claim.rejected', 'claim.closed'],
+    REFUNDED: ['claim.refunded', 'claim.closed'],
+    REPLACED: ['claim.replaced', 'claim.closed'],
+  };
+  return (types[claim.status] ?? []).map((type) => ({ type, source: `claim:${claim.id}:${type}`, data }));
 }
 
 /** Whether a subscription to `subscribed` hears an event of `type`. */

@@ -21,6 +21,7 @@ export type Effect =
   | 'recordParcel' // a parcel left, and more are to come
   | 'refundItems' // a refund child workflow for some or all units, then the accounts
   | 'openReturn' // starts the return's own workflow
+  | 'openClaim' // starts the claim's own workflow
   | 'applyModification'; // address and/or fewer items, repriced
 
 /** Durations measured from entering the state, or instants stored on the order. */

@@ -7,8 +7,10 @@ import { decide, type OrderMachine, type TimerName } from './machine';
 import type { ActionRequest, LineQuantity, OrderPolicy, OrderState } from './order';
 import { planGoodwill, planRefund, RefundError } from './refunds';
 import { planParcel } from './shipping';
-import { businessRefusal, notNow, refusalFor, type Refusal } from './refusals';
+import { businessRefusal, invalidInput, notNow, refusalFor, type Refusal } from './refusals';
 import { allowedActions } from './machine';
+import { CLAIM_KINDS, CLAIM_RESOLUTIONS } from './claims';
+import { ID_PATTERN } from './text';
 import type { Actor } from './roles';
 
 /** Units promised to open returns, by SKU, leaving out one return (the one being refunded). */
@@ -43,7 +45,8 @@ export function resolveAction(
         : { action: 'ship' };
     return { action: parcel.completes ? 'ship' : 'ship_part' };
   }
-  if (request.action !== 'refund' && request.action !== 'return_refund') return { action: request.action };
+  if (!['refund', 'return_refund', 'claim_refund'].includes(request.action))
+    return { action: request.action };
   try {
     // An amount without units never refunds the whole order: the goods stay the customer's.
     const plan =
@@ -60,8 +63,15 @@ export function resolveAction(
   }
 }
 
-/** Returns: goods sent back for money. */
-const RETURNS = new Set(['request_return', 'return_refund', 'return_refund_all']);
+/** Returns and claims: money back for goods delivered. */
+const RETURNS = new Set([
+  'request_return',
+  'return_refund',
+  'return_refund_all',
+  'open_claim',
+  'claim_refund',
+  'claim_refund_all',
+]);
 
 /**
  * The payment is only held (captured at shipment): a refund shrinks the hold, but nothing was
@@ -108,16 +118,28 @@ export function checkAction(
     );
   if (holdsPayment(order) && RETURNS.has(resolved.action))
     return notNow(
-      'the payment was never captured: support must settle it before a return',
+      'the payment was never captured: support must settle it before a return or claim',
       order.status,
       actionsNow(machine, order, role),
     );
-  if (resolved.action === 'request_return') {
+  if (resolved.action === 'open_claim') {
+    const claim = request.claimRequest;
+    // Input that skipped the API's schemas: named, never quoted.
+    if (
+      !claim ||
+      !ID_PATTERN.test(String(claim.claimId)) ||
+      !CLAIM_KINDS.includes(claim.kind!) ||
+      !CLAIM_RESOLUTIONS.includes(claim.resolution!)
+    )
+      return invalidInput('the claim', 'claimRequest');
+  }
+  if (resolved.action === 'request_return' || resolved.action === 'open_claim') {
     try {
+      // Units shipped, not refunded and not held by another return or claim.
       planRefund(
         order.items,
         order.amounts.shipping,
-        request.returnRequest?.items ?? [],
+        (resolved.action === 'open_claim' ? request.claimRequest?.items : request.returnRequest?.items) ?? [],
         unitsHeld(openReturns),
       );
     } catch (err) {

@@ -1,6 +1,7 @@
 /** The order as the workflow holds it and the projection stores it; shared by workflow, activities and API. */
 import type { FulfilmentStatus } from './fulfilment';
 import { IMPORT_STATES, type ImportedOrder, type ImportRecord } from './imports';
+import type { ClaimKind, ClaimResolution } from './claims';
 import type { ReturnReason } from './returns';
 import { ORDER_TYPES, type OrderType } from './machines';
 import type { AppliedDiscount, Amounts } from './pricing';
@@ -266,6 +267,11 @@ export interface ActionRequest {
   };
   /** `request_return`: the units the customer sends back, and why (from the closed list). */
   returnRequest?: { returnId: string; items: LineQuantity[]; reasonCode?: ReturnReason };
+  /**
+   * `open_claim`: the units damaged, missing or wrong, and what the customer asks for; a claim's
+   * refund (the workflow's own request): its id and units.
+   */
+  claimRequest?: { claimId: string; items: LineQuantity[]; kind?: ClaimKind; resolution?: ClaimResolution };
   /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */
   settledPayment?: { paymentId: string; amount: number; method?: string; captureBefore?: string };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */

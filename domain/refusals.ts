@@ -18,8 +18,9 @@ export interface Refusal {
   details: Record<string, unknown>;
 }
 
-/** What the refusal is about: an order of a type, or a return. */
-export type Subject = { kind: 'order'; type: string; status: string } | { kind: 'return'; status: string };
+/** What the refusal is about: an order of a type, a return or a claim. */
+export type Subject =
+  { kind: 'order'; type: string; status: string } | { kind: 'return' | 'claim'; status: string };
 
 /** The machine said no: `forbidden` (this role never may, a 403) or `not_allowed` (not now, a 409). */
 export function refusalFor(
@@ -30,10 +31,10 @@ export function refusalFor(
 ): Refusal {
   const details = { status: subject.status, allowedActions: decision.allowedActions };
   if (decision.reason === 'forbidden') {
-    const what = subject.kind === 'order' ? `a ${subject.type} order` : 'a return';
+    const what = subject.kind === 'order' ? `a ${subject.type} order` : `a ${subject.kind}`;
     return { type: FailureType.Forbidden, message: `a ${actor} may not ${action} ${what}`, details };
   }
-  const what = subject.kind === 'order' ? 'an order' : 'a return';
+  const what = subject.kind === 'order' ? 'an order' : `a ${subject.kind}`;
   return {
     type: FailureType.IllegalTransition,
     message: `cannot ${action} ${what} that is ${subject.status}`,

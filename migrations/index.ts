@@ -26,6 +26,7 @@ import * as m020 from './020_order_imports';
 import * as m021 from './021_return_reasons';
 import * as m022 from './022_goodwill_refunds';
 import * as m023 from './023_order_stats_rollup';
+import * as m024 from './024_claims';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -51,6 +52,7 @@ const migrations: Record<string, Knex.Migration> = {
   '021_return_reasons': m021,
   '022_goodwill_refunds': m022,
   '023_order_stats_rollup': m023,
+  '024_claims': m024,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -194,6 +194,33 @@ const scenarios: Record<string, Scenario> = {
     });
     for (const o of [a, b]) await until(o.id, o.c, 'COMPLETED');
   },
+  // Claims on a confirmed order of 3: one damaged unit refunded (a loss in the ledger), one missing
+  // unit replaced and shipped, one wrong item rejected; then the order completes.
+  claims: async ({ created }) => {
+    const o = await oneOrder(created, { stock: 10 }, 3);
+    await pay(o.id, o.c);
+    await until(o.id, o.c, 'IN_PRODUCTION');
+    await ship(o.id);
+    await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+    const claim = async (kind: string, resolution: string) =>
+      (
+        await call('POST', `/v1/orders/${o.id}/claims`, {
+          as: o.c,
+          body: { items: [{ sku: o.sku, quantity: 1 }], kind, resolution, reason: 'h' },
+        })
+      ).body.claim.id as string;
+    const damaged = await claim('damaged', 'refund');
+    const missing = await claim('missing', 'replace');
+    const wrong = await claim('wrong_item', 'refund');
+    await call('POST', `/v1/claims/${damaged}/approve`, { as: merchant, body: {} });
+    await call('POST', `/v1/claims/${missing}/approve`, { as: merchant, body: {} });
+    await call('POST', `/v1/claims/${missing}/ship`, {
+      as: merchant,
+      body: { carrier: 'UPS', trackingNumber: 'H1' },
+    });
+    await call('POST', `/v1/claims/${wrong}/reject`, { as: merchant, body: {} });
+    await until(o.id, o.c, 'COMPLETED');
+  },
   // Imported orders: one shipped and refunded in part (owed by its channel), one cancelled, one
   // imported as shipped and returned.
   imported: async ({ created }) => {
@@ -654,7 +681,9 @@ async function main() {
       for (const root of roots) {
         for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH '${root}'` }))
           ids.add(wf.workflowId);
-        for await (const wf of client.workflow.list({ query: `WorkflowType = 'returnOrderFlow'` })) {
+        for await (const wf of client.workflow.list({
+          query: `WorkflowType = 'returnOrderFlow' OR WorkflowType = 'claimOrderFlow'`,
+        })) {
           const parent = (await client.workflow.getHandle(wf.workflowId).describe()).raw.workflowExecutionInfo
             ?.parentExecution?.workflowId;
           if (parent === root) ids.add(wf.workflowId);

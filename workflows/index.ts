@@ -3,5 +3,6 @@ export { orderWorkflow } from './order/order-workflow';
 export { cancelOrderFlow } from './reverse/cancel-order';
 export { refundOrderFlow } from './reverse/refund-order';
 export { returnOrderFlow } from './reverse/return-order';
+export { claimOrderFlow } from './reverse/claim-order';
 export { modifyOrderFlow } from './reverse/modify-order';
 export { fulfilmentFlow } from './fulfilment/fulfilment-flow';

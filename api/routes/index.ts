@@ -2,6 +2,7 @@
 import type { Route } from '../route';
 import { catalogueRoutes } from './catalogue';
 import { channelRoutes } from './channels';
+import { claimRoutes } from './claims';
 import { fulfilmentRoutes } from './fulfilments';
 import { healthRoutes } from './health';
 import { inboundRoutes } from './inbound';
@@ -17,6 +18,7 @@ export const ROUTES: readonly Route[] = [
   ...promotionRoutes,
   ...orderRoutes,
   ...reverseFlowRoutes,
+  ...claimRoutes,
   ...fulfilmentRoutes,
   ...webhookRoutes,
   ...orderTypeRoutes,

@@ -33,3 +33,9 @@ export const RETURN_LINKS = withId('$response.body#/return/id', [
   'rejectReturn',
   'receiveReturn',
 ]);
+export const CLAIM_LINKS = withId('$response.body#/claim/id', [
+  'getClaim',
+  'approveClaim',
+  'rejectClaim',
+  'shipClaim',
+]);

@@ -49,13 +49,21 @@ export function returnView(record: ReturnRecord, role: Role) {
   };
 }
 
-async function visibleReturn(db: Db, id: string, principal: Principal): Promise<ReturnRecord> {
-  const record = await loadReturn(db, id);
+/** A return or claim the caller may see (a customer: of their own order), or a 404 naming it. */
+export async function visibleCase<R extends { orderId: string }>(
+  db: Db,
+  what: string,
+  record: R | null,
+  principal: Principal,
+): Promise<R> {
   const order = record && principal.role === 'customer' ? await loadOrder(db, record.orderId) : null;
   if (!record || (principal.role === 'customer' && (!order || !maySee(order, principal))))
-    throw new NotFoundError(`return ${id}`);
+    throw new NotFoundError(what);
   return record;
 }
+
+const visibleReturn = async (db: Db, id: string, principal: Principal): Promise<ReturnRecord> =>
+  visibleCase(db, `return ${id}`, await loadReturn(db, id), principal);
 
 const returnIdParams = { id: returnIdParam };
 

@@ -26,6 +26,9 @@ export type FulfilmentAction =
   | 'request_return'
   | 'return_refund'
   | 'return_refund_all'
+  | 'open_claim'
+  | 'claim_refund'
+  | 'claim_refund_all'
   | 'modify';
 
 const same = (label: string) => ({ customer: label, merchant: label, support: label });
@@ -79,7 +82,10 @@ const cancellers = [...anyone, 'channel', 'system'] as const;
 
 const staff = ['merchant', 'support'] as const;
 
-/** Money back without goods coming back (staff), and returns of shipped goods (customers), each a self-loop until all is refunded. */
+/**
+ * Money back without goods coming back (staff), and returns and claims of shipped goods
+ * (customers), each a self-loop until all is refunded.
+ */
 function refundsIn(
   state: FulfilmentState,
   returns: boolean,
@@ -93,6 +99,10 @@ function refundsIn(
           { from: state, action: 'request_return', to: state, by: ['customer'], effect: 'openReturn' },
           { from: state, action: 'return_refund', to: state, by: ['system'], effect: 'refundItems' },
           { from: state, action: 'return_refund_all', to: 'REFUNDED', by: ['system'], effect: 'refundItems' },
+          // Damaged, missing or wrong goods: refunded (or replaced, by the claim) with nothing sent back.
+          { from: state, action: 'open_claim', to: state, by: ['customer'], effect: 'openClaim' },
+          { from: state, action: 'claim_refund', to: state, by: ['system'], effect: 'refundItems' },
+          { from: state, action: 'claim_refund_all', to: 'REFUNDED', by: ['system'], effect: 'refundItems' },
         ] as const)
       : []),
   ];

@@ -25,7 +25,8 @@ export interface StockLine {
 /** Where a product's stock is kept when nobody says: the location the migration created. */
 export const DEFAULT_LOCATION = 'default';
 
-type Kind = 'reserve' | 'release' | 'commit' | 'restock' | 'adjust';
+/** `loss`: sold units ruined or lost after they left (a claim); it moves no counter, since they were no longer on hand. */
+type Kind = 'reserve' | 'release' | 'commit' | 'restock' | 'adjust' | 'loss';
 
 /** Units of an order at one location. */
 type Placed = AllocatedUnits;
@@ -187,6 +188,32 @@ export async function commitAll(trx: Knex.Transaction, orderId: string, tag: str
     if (await record(trx, 'commit', units, orderId, `${orderId}:commit:${tag}`))
       await move(trx, units, { reserved: -units.quantity, onHand: -units.quantity });
   }
+}
+
+/** Sells exactly what one reservation (by its tag) took, where it took it. Idempotent by `tag`. */
+export async function commitReservation(trx: Knex.Transaction, orderId: string, tag: string): Promise<void> {
+  const taken = (await reservedBy(trx, orderId, tag)).flatMap(({ location, items }) =>
+    items.map((i) => ({ sku: i.sku, location, quantity: i.quantity })),
+  );
+  for (const units of inLockOrder(taken)) {
+    if (await record(trx, 'commit', units, orderId, `${orderId}:commit:${tag}`))
+      await move(trx, units, { reserved: -units.quantity, onHand: -units.quantity });
+  }
+}
+
+/**
+ * Sold units ruined or lost after they left (a claim of damaged goods): recorded as a loss where
+ * they were sold from, best-ranked first. No counter moves (they were no longer on hand); the
+ * books say what became of them. Idempotent by `tag`.
+ */
+export async function recordLoss(
+  trx: Knex.Transaction,
+  orderId: string,
+  lines: StockLine[],
+  tag: string,
+): Promise<void> {
+  for (const units of inLockOrder(takeFrom(await soldAt(trx, orderId), lines)))
+    await record(trx, 'loss', units, orderId, `${orderId}:loss:${tag}`);
 }
 
 /** What an order has sold and not yet put back, per sku. */

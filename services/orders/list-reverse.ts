@@ -1,10 +1,11 @@
 /**
- * The order center's lists of refunds and returns, newest first, keyset-paginated on
+ * The order center's lists of refunds, returns and claims, newest first, keyset-paginated on
  * (created_at, id) like the order list: one statement per page. A customer's lists hold only
  * what belongs to their orders.
  */
 import type { Knex } from 'knex';
 import type { ReturnRecord } from '../../domain/returns';
+import { claimFromRow } from './claims-store';
 import { encodeCursor } from './list-orders';
 import { refundFromRow, returnFromRow } from './returns-store';
 
@@ -69,6 +70,17 @@ export async function listReturns(
   if (query.reasonCode) q.where('t.reason_code', query.reasonCode);
   const rows = await page(q, 't', query);
   return paged(rows, query.limit, (row): ReturnRecord => returnFromRow(row));
+}
+
+export async function listClaims(db: Knex, query: ReverseListQuery & { status?: string; kind?: string }) {
+  const q = db('claims as t').select('t.*');
+  if (query.customerId) q.where('t.customer_id', query.customerId);
+  if (query.channel)
+    q.whereExists(db('orders as o').whereRaw('o.id = t.order_id').where('o.channel', query.channel));
+  if (query.status) q.where('t.status', query.status);
+  if (query.kind) q.where('t.kind', query.kind);
+  const rows = await page(q, 't', query);
+  return paged(rows, query.limit, claimFromRow);
 }
 
 /**

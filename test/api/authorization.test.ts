@@ -61,6 +61,14 @@ test('the role × route matrix', async () => {
       [401, 409, 404, 403, 403, 404],
     ],
     ['GET', `/v1/returns/ret_${randomUUID().replace(/-/g, '')}`, undefined, [401, 404, 404, 404, 404, 403]],
+    [
+      'POST',
+      `/v1/orders/${orderId}/claims`,
+      { items: [{ sku, quantity: 1 }], kind: 'damaged', resolution: 'refund', reason: 'r' },
+      [401, 409, 404, 403, 403, 404],
+    ],
+    ['GET', `/v1/claims/clm_${randomUUID().replace(/-/g, '')}`, undefined, [401, 404, 404, 404, 404, 403]],
+    ['GET', '/v1/claims', undefined, [401, 200, 200, 200, 200, 403]],
     ['POST', '/v1/orders', { items: [{ sku, quantity: 1 }] }, [401, 201, 201, 403, 403, 400]],
     ['GET', '/v1/order-types', undefined, [200, 200, 200, 200, 200, 200]],
   ];

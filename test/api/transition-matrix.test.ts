@@ -57,6 +57,7 @@ const USER_ACTIONS = [
   'refund',
   'refund_all',
   'request_return',
+  'open_claim',
   'modify',
 ] as const;
 type UserAction = (typeof USER_ACTIONS)[number];
@@ -89,6 +90,17 @@ const ROUTE: Record<
     path: '/returns',
     ok: 201,
     body: (sku) => ({ items: [{ sku, quantity: 1 }], reason: 'matrix' }),
+  },
+  open_claim: {
+    method: 'POST',
+    path: '/claims',
+    ok: 201,
+    body: (sku) => ({
+      items: [{ sku, quantity: 1 }],
+      kind: 'damaged',
+      resolution: 'refund',
+      reason: 'matrix',
+    }),
   },
   modify: { method: 'PATCH', path: '', ok: 200, body: () => ({ shippingAddress: address }) },
 };

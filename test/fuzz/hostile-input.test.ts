@@ -150,9 +150,18 @@ async function validRequests(doc: any, ids: Record<string, string>): Promise<Tar
     approveReturn: {},
     rejectReturn: { reason: 'fuzz' },
     receiveReturn: {},
+    openClaim: {
+      items: [{ sku: ids.sku!, quantity: 1 }],
+      kind: 'damaged',
+      resolution: 'refund',
+      reason: 'fuzz',
+    },
+    approveClaim: { resolution: 'refund' },
+    rejectClaim: { reason: 'fuzz' },
+    shipClaim: { carrier: 'UPS', trackingNumber: '1Z' },
   };
   const staffOps =
-    /^(put|get)(Product|Promotion|Member)$|^(ship|refund)Order$|^(approve|reject|receive)Return$/;
+    /^(put|get)(Product|Promotion|Member)$|^(ship|refund)Order$|^(approve|reject|receive)Return$|^(approve|reject|ship)Claim$/;
   const targets: Target[] = [];
   for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
     if (!path.startsWith('/v1/')) continue;
@@ -169,13 +178,15 @@ async function validRequests(doc: any, ids: Record<string, string>): Promise<Tar
                   ? owner.id
                   : path.startsWith('/v1/returns')
                     ? ids.return!
-                    : ['shipOrder', 'refundOrder'].includes(op.operationId)
-                      ? ids.paid!
-                      : op.operationId === 'requestReturn'
-                        ? ids.confirmed!
-                        : op.operationId === 'cancelOrder'
-                          ? ids.cancellable!
-                          : ids.unpaid!;
+                    : path.startsWith('/v1/claims')
+                      ? ids.claim!
+                      : ['shipOrder', 'refundOrder'].includes(op.operationId)
+                        ? ids.paid!
+                        : ['requestReturn', 'openClaim'].includes(op.operationId)
+                          ? ids.confirmed!
+                          : op.operationId === 'cancelOrder'
+                            ? ids.cancellable!
+                            : ids.unpaid!;
       targets.push({
         op,
         method: method.toUpperCase(),
@@ -271,6 +282,11 @@ beforeAll(async () => {
     body: { items: [{ sku, quantity: 1 }], reason: 'fuzz' },
   });
   expect(returned.status).toBe(201);
+  const claimed = await call('POST', `/v1/orders/${confirmed}/claims`, {
+    as: owner,
+    body: { items: [{ sku, quantity: 1 }], kind: 'missing', resolution: 'replace', reason: 'fuzz' },
+  });
+  expect(claimed.status).toBe(201);
   const doc = (await (await fetch(`${apiUrl()}/openapi.json`)).json()) as any;
   const putSku = `${sku}-put`;
   await putProduct(putSku, { price: 10, stock: 1 });
@@ -282,6 +298,7 @@ beforeAll(async () => {
     paid,
     confirmed,
     return: returned.body.return.id,
+    claim: claimed.body.claim.id,
   });
   expect(targets.length).toBeGreaterThanOrEqual(20);
 }, 120_000);

@@ -133,7 +133,7 @@ describe('checkAction', () => {
     expect(notNow).toMatchObject({
       type: FailureType.IllegalTransition,
       message: 'cannot pay an order that is SHIPPED',
-      details: { status: 'SHIPPED', allowedActions: ['request_return', 'confirm'] },
+      details: { status: 'SHIPPED', allowedActions: ['request_return', 'open_claim', 'confirm'] },
     });
     expect(
       checkAction(standardMachine, order('SHIPPED'), request({ action: 'confirm' }), noReturns),
@@ -210,7 +210,7 @@ describe('a payment only held (captured at shipment)', () => {
     });
     expect(checkAction(standardMachine, o, ret, noReturns)).toMatchObject({
       type: FailureType.IllegalTransition,
-      message: 'the payment was never captured: support must settle it before a return',
+      message: 'the payment was never captured: support must settle it before a return or claim',
       details: { status: 'SHIPPED', allowedActions: ['confirm'] },
     });
     expect(checkAction(standardMachine, order('SHIPPED'), ret, noReturns)).toBeNull();

@@ -43,6 +43,7 @@ test('histories are recorded for every workflow type, forward and reverse', () =
     'standard-payment-timeout',
     'returns-refunded-and-rejected',
     'presale-completed-and-forfeited',
+    'claims',
   ])
     expect(scenarios).toContain(s);
 });

@@ -23,7 +23,7 @@ import type {
   OrderState,
   Shipment,
 } from '../../domain/order';
-import type { ReturnInput } from '../reverse/messages';
+import type { ClaimInput, ReturnInput } from '../reverse/messages';
 import { planParcel } from '../../domain/shipping';
 import {
   fulfilmentId,
@@ -43,6 +43,7 @@ import { cancelOrderFlow, type CancelOrderInput } from '../reverse/cancel-order'
 import { modifyOrderFlow } from '../reverse/modify-order';
 import { refundOrderFlow } from '../reverse/refund-order';
 import { initialReturnRecord, returnOrderFlow } from '../reverse/return-order';
+import { claimOrderFlow, initialClaimRecord } from '../reverse/claim-order';
 
 export interface EffectContext {
   order: OrderState;
@@ -51,7 +52,8 @@ export interface EffectContext {
   nextPaymentAttempt: () => number;
   /** Units promised to open returns (other than the one being refunded). */
   held: Record<string, number>;
-  onReturnOpened: (returnId: string, items: LineQuantity[]) => void;
+  /** A return or claim now holds these units (until refunded or closed). */
+  onReturnOpened: (returnId: string, items: LineQuantity[], kind?: 'claim') => void;
   /** The order's payment is authorised now and captured at shipment (PAYMENT_CAPTURE=on_shipment). */
   captureLater?: boolean;
   /** Production hands each stock location's part to the warehouse (FULFILMENT=warehouse). */
@@ -505,7 +507,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         goodwill !== undefined
           ? planGoodwill(order.items, goodwill)
           : planRefund(order.items, order.amounts.shipping, items, ctx.held);
-      const source = request!.returnRequest ? 'return' : 'refund';
+      const source = request!.returnRequest ? 'return' : request!.claimRequest ? 'claim' : 'refund';
       // Nothing taken yet (captured at shipment): the refund shrinks the hold instead.
       const fromHold = heldPayment(order) !== undefined;
       // Paid in another order system (imported): that channel owes the money back, not the provider.
@@ -586,6 +588,30 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         args: [input],
       });
       ctx.onReturnOpened(returnId, items);
+      return {};
+    }
+    case 'openClaim': {
+      const { claimId, items, kind, resolution } = request!.claimRequest!;
+      const input: ClaimInput = {
+        claimId,
+        orderId: order.id,
+        customerId: order.customerId,
+        // Checked before the action was taken (domain/order-actions.ts).
+        kind: kind!,
+        resolution: resolution!,
+        items,
+        reason: request!.reason ?? 'claim',
+        requestedAt: new Date().toISOString(),
+        requestedBy: `${request!.actor.role}:${request!.actor.id}`,
+      };
+      // Recorded before the claim's workflow starts, so the API can show it as soon as it answers.
+      await store.saveClaim(initialClaimRecord(input));
+      await startChild(claimOrderFlow, {
+        workflowId: claimId,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [input],
+      });
+      ctx.onReturnOpened(claimId, items, 'claim');
       return {};
     }
     case 'applyModification': {

@@ -70,12 +70,15 @@ export class OrderEntity {
   /** One action at a time: Updates, timers and return refunds. */
   readonly lock = new Mutex();
   private paymentAttempts = 0;
-  /** Returns in progress, the units each holds and, once received, the units it refunds (fewer when some never came). */
+  /**
+   * Returns and claims in progress, the units each holds and, once received, the units a return
+   * refunds (fewer when some never came). A claim refunds all it holds, with nothing sent back.
+   */
   private readonly openReturns = new Map<
     string,
-    { items: LineQuantity[]; reason: string; refund?: LineQuantity[] }
+    { items: LineQuantity[]; reason: string; refund?: LineQuantity[]; kind?: 'claim' }
   >();
-  /** Returns whose goods are back, waiting for their refund. */
+  /** Returns whose goods are back, and claims approved for a refund, waiting for their refund. */
   readonly returnsToRefund: string[] = [];
   /** Refunds done, by id: a retried refund answers with the order as it is. */
   private readonly refundsDone = new Set<string>();
@@ -773,8 +776,12 @@ export class OrderEntity {
       request,
       nextPaymentAttempt: () => ++this.paymentAttempts,
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
-      onReturnOpened: (returnId, items) =>
-        this.openReturns.set(returnId, { items, reason: request?.reason ?? 'return' }),
+      onReturnOpened: (returnId, items, kind) =>
+        this.openReturns.set(returnId, {
+          items,
+          reason: request?.reason ?? kind ?? 'return',
+          ...(kind ? { kind } : {}),
+        }),
       captureLater: this.input.policy.capture === 'on_shipment',
       warehouse: this.input.policy.fulfilment === 'warehouse',
       returns: this.input.policy,
@@ -845,15 +852,21 @@ export class OrderEntity {
       this.publish();
       return;
     }
+    const claim = open.kind === 'claim';
     const request: ActionRequest = {
-      action: 'return_refund',
+      action: claim ? 'claim_refund' : 'return_refund',
       actor: { id: 'system', role: 'support' },
       reason: open.reason,
       refund: { refundId: returnId, items },
-      returnRequest: { returnId, items },
+      ...(claim ? { claimRequest: { claimId: returnId, items } } : { returnRequest: { returnId, items } }),
     };
     const before = this.current.amounts.refunded;
-    await this.apply(this.actionFor(request, 'system'), 'system', request, `return ${returnId}`);
+    await this.apply(
+      this.actionFor(request, 'system'),
+      'system',
+      request,
+      `${claim ? 'claim' : 'return'} ${returnId}`,
+    );
     this.openReturns.delete(returnId);
     await getExternalWorkflowHandle(returnId).signal(returnRefundedSignal, {
       amount: this.current.amounts.refunded - before,

@@ -1,10 +1,15 @@
-/** Messages of the reverse flows: the return workflow's Update and query, and its signals with the order. */
+/**
+ * Messages of the reverse flows: the return and claim workflows' Updates and queries, and their
+ * signals with the order. A claim speaks to its order with the return's signals (its id in
+ * `returnId`): to the order, both are cases that hold units until refunded or closed.
+ */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Role } from '../../domain/roles';
 import type { ReceivedUnits, ReturnReason, ReturnRecord } from '../../domain/returns';
 import type { LineQuantity } from '../../domain/order';
+import type { ClaimKind, ClaimRecord, ClaimResolution } from '../../domain/claims';
 
-export type { ReturnRecord };
+export type { ClaimRecord, ReturnRecord };
 
 export interface ReturnInput {
   returnId: string;
@@ -37,3 +42,28 @@ export const returnReceivedSignal =
 export const returnClosedSignal = defineSignal<[{ returnId: string }]>('returnClosed');
 /** Order → return: the refund was paid. */
 export const returnRefundedSignal = defineSignal<[{ amount: number }]>('returnRefunded');
+
+export interface ClaimInput {
+  claimId: string;
+  orderId: string;
+  customerId: string;
+  kind: ClaimKind;
+  resolution: ClaimResolution;
+  items: LineQuantity[];
+  reason: string;
+  requestedAt: string;
+  requestedBy: string;
+}
+
+export interface ClaimActionRequest {
+  action: 'approve' | 'reject' | 'ship';
+  actor: { id: string; role: Role };
+  reason?: string;
+  /** `approve`: settle it this way rather than as the customer asked. */
+  resolution?: ClaimResolution;
+  /** `ship`: the replacement's parcel. */
+  shipment?: { carrier: string; trackingNumber: string };
+}
+
+export const claimActionUpdate = defineUpdate<ClaimRecord, [ClaimActionRequest]>('claimAction');
+export const claimStateQuery = defineQuery<ClaimRecord>('claimState');

@@ -11,8 +11,9 @@ import {
   setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
+import { stepCase } from '../../domain/case-record';
 import { decide, isTerminal } from '../../domain/machine';
-import { actionRequestProblem, actorName } from '../../domain/order';
+import { actionRequestProblem } from '../../domain/order';
 import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/refusals';
 import { receivedProblem, refundableUnits, returnMachine, type ReceivedUnits } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
@@ -62,25 +63,8 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
   const windows = input.windows && patched('return-windows') ? input.windows : undefined;
 
   async function move(action: string, actor: Actor, actorId?: string, reason?: string): Promise<void> {
-    const decision = decide(returnMachine, record.status, action, actor);
-    if (!decision.ok) throw new Error(`return machine refused ${action} in ${record.status}`);
     const at = new Date().toISOString();
-    record = {
-      ...record,
-      status: decision.transition.to,
-      updatedAt: at,
-      history: [
-        ...record.history,
-        {
-          from: record.status,
-          action,
-          to: decision.transition.to,
-          actor: actorName(actor, actorId),
-          at,
-          ...(reason ? { reason } : {}),
-        },
-      ],
-    };
+    record = stepCase(returnMachine, record, { action, actor, actorId, reason, at });
     await store.saveReturn(record);
     setCurrentDetails(
       `**${record.status}**: ${returnMachine.states[record.status as 'REQUESTED']?.labels.support ?? ''}`,
