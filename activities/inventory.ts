@@ -4,7 +4,7 @@ import type { LocationAllocation } from '../domain/order';
 import {
   allocationOf,
   commitAll,
-  commitReservation,
+  settleReservation,
   recordLoss,
   release,
   reserve,
@@ -81,7 +81,12 @@ export function inventoryActivities({ db }: { db: Knex }) {
 
     /** The replacement left: its held units are sold. */
     async commitReplacement(args: { orderId: string; tag: string }): Promise<void> {
-      await db.transaction((trx) => commitReservation(trx, args.orderId, args.tag));
+      await db.transaction((trx) => settleReservation(trx, args.orderId, args.tag, 'commit'));
+    },
+
+    /** The replacement will not ship: its held units go back. */
+    async releaseReplacement(args: { orderId: string; tag: string }): Promise<void> {
+      await db.transaction((trx) => settleReservation(trx, args.orderId, args.tag, 'release'));
     },
 
     /** Sold units lost or ruined after they left (a claim of damaged goods): a loss in the ledger, never back on sale. */

@@ -106,6 +106,8 @@ export function toProblem(err: unknown): Problem {
       title: titleOf(err.status),
       detail: err.message,
       extra: err.extra,
+      // Too many at once (exports): try again shortly.
+      ...(err.status === 429 ? { retryAfter: 5 } : {}),
     };
   if (err instanceof ZodError) {
     return {

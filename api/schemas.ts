@@ -454,6 +454,7 @@ export const claimIdParam = id;
 export const claimApproveBody = z
   .object({ reason: prose(500).optional(), resolution: z.enum(CLAIM_RESOLUTIONS).optional() })
   .strict();
+/** `reject`, `refund-instead`: why, optionally. */
 export const claimRejectBody = z.object({ reason: prose(500).optional() }).strict();
 /** `ship`: the replacement's parcel. */
 export const claimShipBody = z

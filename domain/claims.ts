@@ -13,14 +13,14 @@ export const CLAIM_RESOLUTIONS = ['refund', 'replace'] as const;
 export type ClaimResolution = (typeof CLAIM_RESOLUTIONS)[number];
 
 type State = 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'REFUNDED' | 'REPLACED';
-type Action = 'approve' | 'reject' | 'refund' | 'ship';
+type Action = 'approve' | 'reject' | 'refund' | 'ship' | 'refund_instead';
 
 const staff = ['merchant', 'support'] as const;
 
 export const claimMachine: OrderMachine<State, Action> = {
   type: 'claim',
   description:
-    'A claim (damaged, missing or wrong goods): staff approve or reject it; approved, the units are refunded, or replacement units are taken from stock and shipped. Nothing needs to come back; damaged units are written off as a loss.',
+    'A claim (damaged, missing or wrong goods): staff approve or reject it; approved, the units are refunded, or replacement units are taken from stock and shipped (or, if they cannot be, released and the units refunded instead). Nothing needs to come back; damaged units are written off as a loss.',
   initial: 'REQUESTED',
   states: {
     REQUESTED: {
@@ -54,6 +54,8 @@ export const claimMachine: OrderMachine<State, Action> = {
     { from: 'REQUESTED', action: 'reject', to: 'REJECTED', by: staff },
     { from: 'APPROVED', action: 'refund', to: 'REFUNDED', by: ['system'] },
     { from: 'APPROVED', action: 'ship', to: 'REPLACED', by: staff },
+    // A replacement that will not ship after all: its held units go back, and the claim is refunded.
+    { from: 'APPROVED', action: 'refund_instead', to: 'APPROVED', by: staff },
   ],
 };
 
@@ -76,7 +78,10 @@ export interface ClaimRecord {
   updatedAt: string;
 }
 
-/** The actions a claim offers: `ship` only to a replacement. */
+/** Actions only a replacement offers. */
+export const REPLACEMENT_ACTIONS: readonly string[] = ['ship', 'refund_instead'];
+
+/** The actions a claim offers: `ship` and `refund_instead` only to a replacement. */
 export function claimActions(record: Pick<ClaimRecord, 'resolution'>, actions: readonly string[]): string[] {
-  return actions.filter((a) => a !== 'ship' || record.resolution === 'replace');
+  return actions.filter((a) => !REPLACEMENT_ACTIONS.includes(a) || record.resolution === 'replace');
 }

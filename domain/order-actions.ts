@@ -129,7 +129,9 @@ export function checkAction(
       !claim ||
       !ID_PATTERN.test(String(claim.claimId)) ||
       !CLAIM_KINDS.includes(claim.kind!) ||
-      !CLAIM_RESOLUTIONS.includes(claim.resolution!)
+      !CLAIM_RESOLUTIONS.includes(claim.resolution!) ||
+      !Array.isArray(claim.items) ||
+      new Set(claim.items.map((i) => i?.sku)).size !== claim.items.length
     )
       return invalidInput('the claim', 'claimRequest');
   }

@@ -194,10 +194,11 @@ const scenarios: Record<string, Scenario> = {
     });
     for (const o of [a, b]) await until(o.id, o.c, 'COMPLETED');
   },
-  // Claims on a confirmed order of 3: one damaged unit refunded (a loss in the ledger), one missing
-  // unit replaced and shipped, one wrong item rejected; then the order completes.
+  // Claims on a confirmed order of 4: one damaged unit refunded (a loss in the ledger), one missing
+  // unit replaced and shipped, one wrong item rejected, one replacement refunded instead; then the
+  // order completes.
   claims: async ({ created }) => {
-    const o = await oneOrder(created, { stock: 10 }, 3);
+    const o = await oneOrder(created, { stock: 10 }, 4);
     await pay(o.id, o.c);
     await until(o.id, o.c, 'IN_PRODUCTION');
     await ship(o.id);
@@ -219,6 +220,9 @@ const scenarios: Record<string, Scenario> = {
       body: { carrier: 'UPS', trackingNumber: 'H1' },
     });
     await call('POST', `/v1/claims/${wrong}/reject`, { as: merchant, body: {} });
+    const instead = await claim('wrong_item', 'replace');
+    await call('POST', `/v1/claims/${instead}/approve`, { as: merchant, body: {} });
+    await call('POST', `/v1/claims/${instead}/refund-instead`, { as: merchant, body: {} });
     await until(o.id, o.c, 'COMPLETED');
   },
   // Imported orders: one shipped and refunded in part (owed by its channel), one cancelled, one

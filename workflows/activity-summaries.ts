@@ -48,6 +48,7 @@ export const activitySummaries: Describers = {
   saveClaim: (record) => `save claim ${record.id} as ${record.status}`,
   reserveReplacement: ({ items, tag }) => `hold ${units(items)} for a replacement (${tag})`,
   commitReplacement: ({ tag }) => `sell the replacement's units (${tag})`,
+  releaseReplacement: ({ tag }) => `give the replacement's units back (${tag})`,
   recordLoss: ({ items, tag }) => `record ${units(items)} as lost (${tag})`,
   modifyItems: ({ items, tag }) => `reprice with ${units(items)} (${tag})`,
   openProduction: ({ kind }) => `open a ${kind === 'digital_code' ? 'digital delivery' : 'production'} job`,

@@ -48,14 +48,31 @@ const CLAIM_READERS: readonly Role[] = ['customer', 'merchant', 'support'];
 
 const ACTIONS = {
   approve: {
+    id: 'approveClaim',
+    path: 'approve',
     body: claimApproveBody,
     summary: 'Approve a claim: refund its units, or (resolution replace) hold replacement units from stock',
     errors: [403, 404, 409, 422],
   },
-  reject: { body: claimRejectBody, summary: 'Reject a claim', errors: [403, 404, 409] },
+  reject: {
+    id: 'rejectClaim',
+    path: 'reject',
+    body: claimRejectBody,
+    summary: 'Reject a claim',
+    errors: [403, 404, 409],
+  },
   ship: {
+    id: 'shipClaim',
+    path: 'ship',
     body: claimShipBody,
     summary: 'Ship a claim’s replacement: its held units are sold, the parcel recorded',
+    errors: [403, 404, 409, 422],
+  },
+  refund_instead: {
+    id: 'refundClaimInstead',
+    path: 'refund-instead',
+    body: claimRejectBody,
+    summary: 'A replacement that will not ship: its held units go back, and the claimed units are refunded',
     errors: [403, 404, 409, 422],
   },
 } as const;
@@ -80,9 +97,12 @@ export const claimRoutes: Route[] = [
       // The same Idempotency-Key (and caller and body) names the same claim, never a second one.
       const claimId =
         idFromKey('clm', req, params.id, 'open_claim') ?? `clm_${randomUUID().replace(/-/g, '')}`;
+      // One line per SKU, as the ledger counts them (a SKU named twice: its quantities added).
+      const bySku = new Map<string, number>();
+      for (const i of body.items) bySku.set(i.sku, (bySku.get(i.sku) ?? 0) + i.quantity);
       const claimRequest = {
         claimId,
-        items: body.items,
+        items: [...bySku].map(([sku, quantity]) => ({ sku, quantity })),
         kind: body.kind,
         resolution: body.resolution,
       };
@@ -135,11 +155,11 @@ export const claimRoutes: Route[] = [
       reply.json({ claim: claimView(await visibleClaim(db, params.id, caller), caller.role) });
     },
   }),
-  ...(['approve', 'reject', 'ship'] as const).map((action) =>
+  ...(['approve', 'reject', 'ship', 'refund_instead'] as const).map((action) =>
     defineRoute({
-      id: `${action}Claim`,
+      id: ACTIONS[action].id,
       method: 'post',
-      path: `/v1/claims/{id}/${action}`,
+      path: `/v1/claims/{id}/${ACTIONS[action].path}`,
       summary: ACTIONS[action].summary,
       roles: 'merchant, support',
       allow: CLAIM_READERS,

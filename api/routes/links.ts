@@ -23,6 +23,7 @@ export const ORDER_LINKS = withId(
     'modifyOrder',
     'refundOrder',
     'requestReturn',
+    'openClaim',
   ],
   { payOrder: { paymentToken: 'tok_ok' } },
 );
@@ -38,4 +39,5 @@ export const CLAIM_LINKS = withId('$response.body#/claim/id', [
   'approveClaim',
   'rejectClaim',
   'shipClaim',
+  'refundClaimInstead',
 ]);

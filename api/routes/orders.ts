@@ -300,7 +300,7 @@ export const orderRoutes: Route[] = [
     query: exportOrdersQuery,
     ok: [[200], res.csv],
     produces: 'text/csv',
-    errors: [400, 403],
+    errors: [400, 403, 429],
     async handle({ req, res: reply, query }, { config }) {
       const problems = listOrdersQueryProblems(query);
       if (problems) throw problems;
@@ -311,14 +311,17 @@ export const orderRoutes: Route[] = [
         filters,
         rows,
       });
-      // The first batch is read before the status is sent: a failure then is still a clean 503.
-      const first = await chunks.next();
+      // The header and the first batch are read before the status is sent: a failure then is
+      // still a clean 503.
+      const header = await chunks.next();
+      const first = header.done ? header : await chunks.next();
       reply
         .status(200)
         .type('text/csv; charset=utf-8')
         .setHeader('content-disposition', `attachment; filename="orders-${rows}s.csv"`);
       let gone = false;
       req.on('close', () => void (gone = true));
+      if (!header.done) reply.write(header.value);
       if (!first.done) reply.write(first.value);
       try {
         for await (const chunk of chunks) {

@@ -190,14 +190,38 @@ export async function commitAll(trx: Knex.Transaction, orderId: string, tag: str
   }
 }
 
-/** Sells exactly what one reservation (by its tag) took, where it took it. Idempotent by `tag`. */
-export async function commitReservation(trx: Knex.Transaction, orderId: string, tag: string): Promise<void> {
-  const taken = (await reservedBy(trx, orderId, tag)).flatMap(({ location, items }) =>
+/** What one reservation (by its tag) took, per sku and location. */
+const takenBy = async (trx: Knex.Transaction, orderId: string, tag: string): Promise<Placed[]> =>
+  (await reservedBy(trx, orderId, tag)).flatMap(({ location, items }) =>
     items.map((i) => ({ sku: i.sku, location, quantity: i.quantity })),
   );
-  for (const units of inLockOrder(taken)) {
-    if (await record(trx, 'commit', units, orderId, `${orderId}:commit:${tag}`))
-      await move(trx, units, { reserved: -units.quantity, onHand: -units.quantity });
+
+/**
+ * Sells exactly what one reservation (by its tag) took, where it took it; or (`release`) gives it
+ * back. Idempotent by `tag`; a reservation is sold or given back, never both.
+ */
+export async function settleReservation(
+  trx: Knex.Transaction,
+  orderId: string,
+  tag: string,
+  outcome: 'commit' | 'release',
+): Promise<void> {
+  const other = outcome === 'commit' ? 'release' : 'commit';
+  if (
+    await trx('stock_movements')
+      .where({ order_id: orderId, op_key: `${orderId}:${other}:${tag}` })
+      .first('id')
+  )
+    return;
+  for (const units of inLockOrder(await takenBy(trx, orderId, tag))) {
+    if (await record(trx, outcome, units, orderId, `${orderId}:${outcome}:${tag}`))
+      await move(
+        trx,
+        units,
+        outcome === 'commit'
+          ? { reserved: -units.quantity, onHand: -units.quantity }
+          : { reserved: -units.quantity },
+      );
   }
 }
 

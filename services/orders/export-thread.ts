@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DatabaseUnavailable } from '../../db/errors';
+import { DomainError } from '../../domain/errors';
 import type { ExportRows } from './export-orders';
 import type { OrderFilters, OrderSort } from './list-orders';
 
@@ -29,7 +30,27 @@ const WORKER = path.join(__dirname, `export-worker${path.extname(__filename)}`);
 /** Heap limits of the export's thread, in MB: ample for a batch, small enough to stay flat. */
 const LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
 
-export async function* exportInThread(job: ExportJob): AsyncGenerator<Uint8Array> {
+/** Exports at once per API process: each holds a thread and a connection of its own for as long as its client reads. */
+export const MAX_EXPORTS = 2;
+let running = 0;
+
+/** The export's chunks; a 429 at once when MAX_EXPORTS are running already. */
+export function exportInThread(job: ExportJob): AsyncGenerator<Uint8Array> {
+  if (running >= MAX_EXPORTS)
+    throw new DomainError(`${MAX_EXPORTS} exports are running: try again when one has finished`, 429);
+  running++;
+  return counted(job);
+}
+
+async function* counted(job: ExportJob): AsyncGenerator<Uint8Array> {
+  try {
+    yield* threaded(job);
+  } finally {
+    running--;
+  }
+}
+
+async function* threaded(job: ExportJob): AsyncGenerator<Uint8Array> {
   // Under tsx (npm start, the tests) the thread registers tsx itself: its loader hooks do not reach threads.
   const worker = WORKER.endsWith('.ts')
     ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(WORKER)});`, {

@@ -13,7 +13,9 @@ async function run(job: ExportJob, port: NonNullable<typeof parentPort>): Promis
   const taken = () => new Promise<void>((r) => port.once('message', () => r()));
   const db = createDb(job.databaseUrl, { pool: { min: 0, max: 1 }, queryTimeoutMs: job.queryTimeoutMs });
   try {
-    for await (const text of exportOrders(db, job.filters, job.rows)) {
+    // A line export's batch holds up to 100 lines an order: fewer orders, so two batches still fit the heap.
+    const batch = job.rows === 'line' ? 200 : 1000;
+    for await (const text of exportOrders(db, job.filters, job.rows, batch)) {
       const chunk = new TextEncoder().encode(text);
       send({ chunk }, [chunk.buffer as ArrayBuffer]);
       await taken();

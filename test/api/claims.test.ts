@@ -142,7 +142,10 @@ test('a missing unit is replaced: held from stock at approval, sold when shipped
   const id = opened.body.claim.id as string;
   const approved = await act(id, 'approve');
   expect(approved.status).toBe(200);
-  expect(approved.body.claim).toMatchObject({ status: 'APPROVED', allowedActions: ['ship'] });
+  expect(approved.body.claim).toMatchObject({
+    status: 'APPROVED',
+    allowedActions: ['ship', 'refund_instead'],
+  });
   expect(await level(o.sku)).toEqual({ onHand: 1, reserved: 1 });
 
   const shipped = await act(id, 'ship', { carrier: 'DHL', trackingNumber: 'R-1' });
@@ -161,21 +164,37 @@ test('a missing unit is replaced: held from stock at approval, sold when shipped
   const [books] = await auditStock(db, [o.sku]);
   expect(books).toMatchObject({ balanced: true });
 
-  // Nothing left to replace with: the approval is refused and changes nothing; a refund is not.
+  // Nothing left to replace with: the approval is refused and changes nothing.
   const next = await openClaim(o, { kind: 'wrong_item', resolution: 'replace' });
   expect(next.status).toBe(201);
-  const short = await act(next.body.claim.id, 'approve');
+  const nextId = next.body.claim.id as string;
+  const short = await act(nextId, 'approve');
   expect(short.status).toBe(422);
   expect(short.body.code).toBe('OUT_OF_STOCK');
-  expect((await call('GET', `/v1/claims/${next.body.claim.id}`, { as: merchant })).body.claim.status).toBe(
-    'REQUESTED',
-  );
-  const asRefund = await act(next.body.claim.id, 'approve', { resolution: 'refund' });
+  expect((await call('GET', `/v1/claims/${nextId}`, { as: merchant })).body.claim.status).toBe('REQUESTED');
+
+  // Stock again: approved, its unit held; then it cannot ship after all, and is refunded instead.
+  await putProduct(o.sku, { price: 1000, stock: 1 });
+  expect((await act(nextId, 'approve')).status).toBe(200);
+  expect(await level(o.sku)).toEqual({ onHand: 1, reserved: 1 });
+  const instead = await act(nextId, 'refund-instead', { reason: 'the carrier lost it too' });
+  expect(instead.status).toBe(200);
+  expect(instead.body.claim.resolution).toBe('refund');
+  expect((await claimWhen(nextId, merchant, (c) => c.status === 'REFUNDED')).refundedAmount).toBe(1000);
+  expect(await level(o.sku)).toEqual({ onHand: 1, reserved: 0 });
+  const [after] = await auditStock(db, [o.sku]);
+  expect(after).toMatchObject({ balanced: true });
+  expect((await act(nextId, 'refund-instead')).status).toBe(409);
+
+  // Approved as a refund though the customer asked for a replacement: nothing is held.
+  const third = await openClaim(o, { kind: 'missing', resolution: 'replace' });
+  const asRefund = await act(third.body.claim.id, 'approve', { resolution: 'refund' });
   expect(asRefund.status).toBe(200);
   expect(asRefund.body.claim.resolution).toBe('refund');
-  expect((await claimWhen(next.body.claim.id, merchant, (c) => c.status === 'REFUNDED')).refundedAmount).toBe(
-    1000,
-  );
+  expect(
+    (await claimWhen(third.body.claim.id, merchant, (c) => c.status === 'REFUNDED')).refundedAmount,
+  ).toBe(1000);
+  expect(await level(o.sku)).toEqual({ onHand: 1, reserved: 0 });
 }, 60_000);
 
 test('a rejected claim frees its units; claims are refused where they cannot be, and listed per caller', async () => {

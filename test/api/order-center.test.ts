@@ -5,6 +5,7 @@
  */
 import { paymentStatusOf } from '../../domain/order';
 import { exportOrders } from '../../services/orders/export-orders';
+import { exportInThread, MAX_EXPORTS } from '../../services/orders/export-thread';
 import { listRefunds } from '../../services/orders/list-reverse';
 import { loadOrder } from '../../services/orders/read-order';
 import { call, customer, merchant, putProduct, support, uniqueSku, type As } from '../support/api';
@@ -243,3 +244,21 @@ test('a currency is a current ISO 4217 code, not any three capitals', async () =
   expect((await call('GET', '/v1/orders?currency=ABC&sort=total', { as: merchant })).status).toBe(400);
   expect((await call('GET', '/v1/orders?currency=JPY&sort=total', { as: merchant })).status).toBe(200);
 });
+
+test('at most two exports run at once in an API process: the next is a 429 until one ends', async () => {
+  const job = {
+    databaseUrl: process.env.DATABASE_URL!,
+    queryTimeoutMs: 10_000,
+    filters: {},
+    rows: 'order' as const,
+  };
+  const running = Array.from({ length: MAX_EXPORTS }, () => exportInThread(job));
+  // Each has its thread and has sent its header.
+  for (const r of running) expect(new TextDecoder().decode((await r.next()).value)).toMatch(/^orderId,/);
+  expect(() => exportInThread(job)).toThrow(expect.objectContaining({ status: 429 }));
+  await running[0]!.return(undefined);
+  const next = exportInThread(job);
+  expect((await next.next()).done).toBe(false);
+  await next.return(undefined);
+  await running[1]!.return(undefined);
+}, 60_000);

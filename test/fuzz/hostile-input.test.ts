@@ -161,7 +161,7 @@ async function validRequests(doc: any, ids: Record<string, string>): Promise<Tar
     shipClaim: { carrier: 'UPS', trackingNumber: '1Z' },
   };
   const staffOps =
-    /^(put|get)(Product|Promotion|Member)$|^(ship|refund)Order$|^(approve|reject|receive)Return$|^(approve|reject|ship)Claim$/;
+    /^(put|get)(Product|Promotion|Member)$|^(ship|refund)Order$|^(approve|reject|receive)Return$|^(approve|reject|ship)Claim$|^refundClaimInstead$/;
   const targets: Target[] = [];
   for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
     if (!path.startsWith('/v1/')) continue;

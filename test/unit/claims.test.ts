@@ -19,7 +19,7 @@ test('the claim machine is well formed, and only staff decide', () => {
 
 test('a claim settled by refund offers nothing to ship', () => {
   const actions = allowedActions(claimMachine, 'APPROVED', 'merchant');
-  expect(claimActions({ resolution: 'replace' }, actions)).toEqual(['ship']);
+  expect(claimActions({ resolution: 'replace' }, actions)).toEqual(['ship', 'refund_instead']);
   expect(claimActions({ resolution: 'refund' }, actions)).toEqual([]);
 });
 

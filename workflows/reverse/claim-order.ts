@@ -11,7 +11,12 @@ import {
   setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
-import { claimMachine, type ClaimResolution } from '../../domain/claims';
+import {
+  CLAIM_RESOLUTIONS,
+  claimMachine,
+  REPLACEMENT_ACTIONS,
+  type ClaimResolution,
+} from '../../domain/claims';
 import { stepCase } from '../../domain/case-record';
 import { decide, isTerminal } from '../../domain/machine';
 import { actionRequestProblem } from '../../domain/order';
@@ -83,16 +88,19 @@ export async function claimOrderFlow(input: ClaimInput): Promise<ClaimRecord> {
     const unstorable = actionRequestProblem(request);
     if (unstorable) throw refuse(invalidInput('the request', unstorable));
     const { action, actor } = request;
-    if (request.resolution !== undefined && action !== 'approve')
+    if (
+      request.resolution !== undefined &&
+      (action !== 'approve' || !CLAIM_RESOLUTIONS.includes(request.resolution))
+    )
       throw refuse(invalidInput('the request', 'resolution'));
     if ((request.shipment !== undefined) !== (action === 'ship'))
       throw refuse(invalidInput('the request', 'shipment'));
     const decision = decide(claimMachine, record.status, action, actor.role);
     if (!decision.ok)
       throw refuse(refusalFor(decision, { kind: 'claim', status: record.status }, action, actor.role));
-    if (action === 'ship' && record.resolution !== 'replace')
+    if (REPLACEMENT_ACTIONS.includes(action) && record.resolution !== 'replace')
       throw refuse(
-        businessRefusal('NOT_A_REPLACEMENT', 'this claim is settled by a refund: there is nothing to ship'),
+        businessRefusal('NOT_A_REPLACEMENT', 'this claim is settled by a refund: there is no replacement'),
       );
     // One action at a time: the one under way decides what comes next.
     if (busy) throw refuse(notNow(`cannot ${action} a claim that is ${record.status}`, record.status, []));
@@ -122,6 +130,11 @@ export async function claimOrderFlow(input: ClaimInput): Promise<ClaimRecord> {
           await store.commitReplacement({ orderId: input.orderId, tag });
           const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
           await move('ship', request.actor.role, request.actor.id, request.reason, { shipment });
+        } else if (request.action === 'refund_instead') {
+          await store.releaseReplacement({ orderId: input.orderId, tag });
+          await move('refund_instead', request.actor.role, request.actor.id, request.reason, {
+            resolution: 'refund',
+          });
         } else await move(request.action, request.actor.role, request.actor.id, request.reason);
       } catch (err) {
         throw asApplicationFailure(err);
@@ -134,13 +147,16 @@ export async function claimOrderFlow(input: ClaimInput): Promise<ClaimRecord> {
   );
 
   await store.saveClaim(record);
-  await condition(() => record.status !== 'REQUESTED');
+  // Decided, and the decision saved (a later step's save must not overtake it).
+  await condition(() => record.status !== 'REQUESTED' && !busy);
+  // A replacement waits for its parcel, unless staff refund it instead.
+  await condition(() => isTerminal(claimMachine, record.status) || (record.resolution === 'refund' && !busy));
   if (record.status === 'APPROVED' && record.resolution === 'refund') {
     // The order refunds the claimed units (no goods come back), then says how much.
     await order.signal(returnReceivedSignal, { returnId: input.claimId });
     await condition(() => refunded !== undefined);
     await move('refund', 'system', undefined, undefined, { refundedAmount: refunded! });
-  } else await condition(() => isTerminal(claimMachine, record.status));
+  }
   // The handler that ended it finishes saving (and answers its caller) first.
   await condition(allHandlersFinished);
   // Rejected or replaced: its units are free again (replaced ones stay the customer's, unrefunded).

@@ -56,7 +56,7 @@ export interface ClaimInput {
 }
 
 export interface ClaimActionRequest {
-  action: 'approve' | 'reject' | 'ship';
+  action: 'approve' | 'reject' | 'ship' | 'refund_instead';
   actor: { id: string; role: Role };
   reason?: string;
   /** `approve`: settle it this way rather than as the customer asked. */
