@@ -344,6 +344,21 @@ function actionForm(order, action, done) {
       'Quantity',
       h('input', { name: 'quantity', type: 'number', min: 1, value: 1, required: true, size: 4 }),
     );
+  // Some units of one line and why, posted to the order's `path` (a refund, a return, a claim).
+  const unitsForm = (path, extra = () => [], extraBody = () => ({})) => ({
+    fields: () => [lineSelect(), quantity(), ...extra(), reason()],
+    send: (f, key) =>
+      api(
+        'POST',
+        `/v1/orders/${order.id}/${path}`,
+        {
+          items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
+          ...extraBody(f),
+          reason: f.get('reason'),
+        },
+        key,
+      ),
+  });
   const choice = (name, label, values) =>
     h(
       'label',
@@ -391,19 +406,7 @@ function actionForm(order, action, done) {
           key,
         ),
     },
-    refund: {
-      fields: () => [lineSelect(), quantity(), reason()],
-      send: (f, key) =>
-        api(
-          'POST',
-          `/v1/orders/${order.id}/refunds`,
-          {
-            items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
-            reason: f.get('reason'),
-          },
-          key,
-        ),
-    },
+    refund: unitsForm('refunds'),
     refund_all: {
       fields: () => [reason()],
       send: (f, key) => api('POST', `/v1/orders/${order.id}/refunds`, { reason: f.get('reason') }, key),
@@ -425,40 +428,15 @@ function actionForm(order, action, done) {
       send: (f, key) =>
         api('POST', `/v1/orders/${order.id}/pay`, { paymentToken: f.get('paymentToken') }, key),
     },
-    open_claim: {
-      fields: () => [
-        lineSelect(),
-        quantity(),
+    open_claim: unitsForm(
+      'claims',
+      () => [
         choice('kind', 'What happened', ['damaged', 'missing', 'wrong_item']),
         choice('resolution', 'Wanted', ['refund', 'replace']),
-        reason(),
       ],
-      send: (f, key) =>
-        api(
-          'POST',
-          `/v1/orders/${order.id}/claims`,
-          {
-            items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
-            kind: f.get('kind'),
-            resolution: f.get('resolution'),
-            reason: f.get('reason'),
-          },
-          key,
-        ),
-    },
-    request_return: {
-      fields: () => [lineSelect(), quantity(), reason()],
-      send: (f, key) =>
-        api(
-          'POST',
-          `/v1/orders/${order.id}/returns`,
-          {
-            items: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
-            reason: f.get('reason'),
-          },
-          key,
-        ),
-    },
+      (f) => ({ kind: f.get('kind'), resolution: f.get('resolution') }),
+    ),
+    request_return: unitsForm('returns'),
   };
   const spec = forms[action];
   if (!spec) return null;

@@ -5,6 +5,7 @@
  */
 import type { Db } from '../../db/knex';
 import { claimActions, claimMachine, type ClaimRecord } from '../../domain/claims';
+import { unitsBySku } from '../../domain/order';
 import { allowedActions, statusLabel } from '../../domain/machine';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import type { Role } from '../../domain/roles';
@@ -98,11 +99,9 @@ export const claimRoutes: Route[] = [
       const claimId =
         idFromKey('clm', req, params.id, 'open_claim') ?? `clm_${randomUUID().replace(/-/g, '')}`;
       // One line per SKU, as the ledger counts them (a SKU named twice: its quantities added).
-      const bySku = new Map<string, number>();
-      for (const i of body.items) bySku.set(i.sku, (bySku.get(i.sku) ?? 0) + i.quantity);
       const claimRequest = {
         claimId,
-        items: [...bySku].map(([sku, quantity]) => ({ sku, quantity })),
+        items: [...unitsBySku(body.items)].map(([sku, quantity]) => ({ sku, quantity })),
         kind: body.kind,
         resolution: body.resolution,
       };
