@@ -71,7 +71,7 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
     );
   }
 
-  function validate(request: ReturnActionRequest): void {
+  function validate(request: ReturnActionRequest, whileBusy: 'refuse' | 'wait' = 'refuse'): void {
     const unstorable = actionRequestProblem(request);
     if (unstorable) throw refuse(invalidInput('the request', unstorable));
     const { action, actor } = request;
@@ -90,7 +90,8 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
     if (!decision.ok)
       throw refuse(refusalFor(decision, { kind: 'return', status: record.status }, action, actor.role));
     // One action at a time: the one under way decides what comes next.
-    if (busy) throw refuse(notNow(`cannot ${action} a return that is ${record.status}`, record.status, []));
+    if (busy && whileBusy === 'refuse')
+      throw refuse(notNow(`cannot ${action} a return that is ${record.status}`, record.status, []));
   }
 
   setHandler(returnStateQuery, () => record);
@@ -98,6 +99,9 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
   setHandler(
     returnActionUpdate,
     async (request) => {
+      // A window's step (escalate, close) may be saving as staff act: staff wait for it, then the
+      // return as it now is decides (returns from before this waited for nobody: refused).
+      if (patched('return-actions-wait-for-windows')) await condition(() => !busy);
       validate(request);
       busy = true;
       try {
@@ -124,7 +128,8 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
       }
       return record;
     },
-    { validator: validate },
+    // Busy is the handler's to wait out: the validator only refuses what no wait can mend.
+    { validator: (request) => validate(request, 'wait') },
   );
 
   /** A state's window: nobody deciding escalates, then closes it; goods that never come close it. */
