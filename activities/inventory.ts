@@ -1,6 +1,9 @@
 /** Inventory: stock taken, given back, sold and restocked through the ledger, idempotent by `tag`. */
 import type { Knex } from 'knex';
 import type { LocationAllocation } from '../domain/order';
+import type { ExchangeLine } from '../domain/exchanges';
+import { BusinessRuleError } from '../domain/errors';
+import { readProducts, unpriceable, wrongKind } from '../services/orders/read-pricing';
 import {
   allocationOf,
   commitAll,
@@ -74,9 +77,39 @@ export function inventoryActivities({ db }: { db: Knex }) {
       await db.transaction((trx) => writeOffSold(trx, args.orderId, args.items, args.tag));
     },
 
-    /** A claim's replacement units, held from stock now (a shortage is a refusal: OUT_OF_STOCK). */
+    /** A claim's replacement units (an exchange's: `holdExchangeUnits`), held from stock now (a shortage is a refusal: OUT_OF_STOCK). */
     async reserveReplacement(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
       await db.transaction((trx) => reserve(trx, args.orderId, args.items, args.tag));
+    },
+
+    /**
+     * An exchange's new units, priced from the catalogue and held from stock in one transaction:
+     * unknown, of another currency or kind than a standard order's, or short, nothing is held.
+     */
+    async holdExchangeUnits(args: {
+      orderId: string;
+      currency: string;
+      items: StockLine[];
+      tag: string;
+    }): Promise<ExchangeLine[]> {
+      return db.transaction(async (trx) => {
+        const products = await readProducts(
+          trx,
+          args.items.map((i) => i.sku),
+        );
+        const refused =
+          unpriceable(new Map(args.items.map((i) => [i.sku, i.quantity])), products) ??
+          wrongKind('standard', products);
+        if (refused) throw refused;
+        if (products.some((p) => p.currency.trim() !== args.currency))
+          throw new BusinessRuleError('CURRENCY_MISMATCH', 'the new units must be in the order’s currency');
+        await reserve(trx, args.orderId, args.items, args.tag);
+        return args.items.map(({ sku, quantity }) => {
+          const p = products.find((x) => x.sku === sku)!;
+          const unitPrice = Number(p.price);
+          return { sku, name: p.name, quantity, unitPrice, total: unitPrice * quantity };
+        });
+      });
     },
 
     /** The replacement left: its held units are sold. */

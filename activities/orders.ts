@@ -7,6 +7,7 @@ import { importOrder } from '../services/orders/import-order';
 import { placeOrder } from '../services/orders/place-order';
 import { recordRefund, saveReturn, type ReturnRecord } from '../services/orders/returns-store';
 import { saveClaim, type ClaimRecord } from '../services/orders/claims-store';
+import { saveExchange, type ExchangeRecord } from '../services/orders/exchanges-store';
 import { recordPayments, recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
 import { releaseCoupon } from '../services/promotion/coupons';
 
@@ -65,6 +66,10 @@ export function orderActivities({
 
     async saveClaim(record: ClaimRecord): Promise<void> {
       await saveClaim(db, record);
+    },
+
+    async saveExchange(record: ExchangeRecord): Promise<void> {
+      await saveExchange(db, record);
     },
 
     async modifyItems(args: { orderId: string; items: LineQuantity[]; tag: string }) {

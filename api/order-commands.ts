@@ -34,6 +34,10 @@ import { fulfilmentNewsSignal } from '../workflows/fulfilment/messages';
 import { workflowIdOf, type FulfilmentRecord } from '../domain/fulfilment';
 import {
   claimActionUpdate,
+  exchangeActionUpdate,
+  exchangePaymentSignal,
+  type ExchangeActionRequest,
+  type ExchangeRecord,
   returnActionUpdate,
   type ClaimActionRequest,
   type ClaimRecord,
@@ -254,6 +258,32 @@ export class OrderCommands {
     return this.retryLostUpdate(claimId, () =>
       this.client.workflow.getHandle(claimId).executeUpdate(claimActionUpdate, { args: [request], updateId }),
     );
+  }
+
+  async actOnExchange(
+    exchangeId: string,
+    request: ExchangeActionRequest,
+    updateId: string = randomUUID(),
+  ): Promise<ExchangeRecord> {
+    return this.retryLostUpdate(exchangeId, () =>
+      this.client.workflow
+        .getHandle(exchangeId)
+        .executeUpdate(exchangeActionUpdate, { args: [request], updateId }),
+    );
+  }
+
+  /** A provider's news of an exchange's pending payment (its difference), for its workflow. */
+  async exchangePaymentNews(exchangeId: string, update: PaymentUpdate): Promise<boolean> {
+    try {
+      await this.answered(() =>
+        this.client.workflow.getHandle(exchangeId).signal(exchangePaymentSignal, update),
+      );
+      return true;
+    } catch (err) {
+      // An exchange that has ended has nothing more to hear.
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
   }
 
   /**

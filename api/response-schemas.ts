@@ -65,8 +65,14 @@ export const order = z
         refundedAmount: money
           .optional()
           .describe(
-            'money given back on the line, shown once it had a goodwill refund (an amount, no units)',
+            'money given back on the line, shown once it had a goodwill refund (an amount, no units) or an exchange',
           ),
+        exchangedQuantity: z
+          .number()
+          .int()
+          .optional()
+          .describe('units given back in exchanges (no longer refundable or returnable); absent: none'),
+        exchangedAmount: money.optional().describe('what those units were credited, at the price paid'),
       }),
     ),
     amounts: z.object({
@@ -103,6 +109,10 @@ export const order = z
             .string()
             .optional()
             .describe('the carrier could not deliver it: back at its sender, and refunded, since then'),
+          exchangeId: z
+            .string()
+            .optional()
+            .describe('an exchange’s new units (not the order’s lines): that exchange’s parcel'),
         }),
       )
       .describe('every parcel that left, oldest first: shipped by hand (location null) or by a warehouse'),
@@ -221,7 +231,7 @@ export const member = z.object({
 const refundRecord = z.object({
   id: z.string(),
   orderId: z.string(),
-  source: z.enum(['refund', 'return', 'claim', 'cancel']),
+  source: z.enum(['refund', 'return', 'claim', 'exchange', 'cancel']),
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
   shipping: money,
   amount: money,
@@ -403,4 +413,69 @@ const claimRecord = z
   .passthrough();
 
 export const claimEnvelope = z.object({ claim: claimRecord });
+
+const exchangePayment = z.object({
+  id: z.string(),
+  status: z.enum(['processing', 'requires_action', 'succeeded', 'failed', 'refunded']),
+  amount: money,
+  method: z.string().optional(),
+  nextAction: z.object({ redirectUrl: z.string() }).optional().describe('the page the customer must open'),
+  code: z.string().optional().describe('why a payment failed, as the provider said'),
+});
+
+const exchangeRecord = z
+  .object({
+    id: z.string(),
+    orderId: z.string(),
+    customerId: z.string(),
+    status: z.string(),
+    statusLabel: z.string(),
+    allowedActions: z.array(z.string()),
+    currency: z.string(),
+    returnItems: z
+      .array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money }))
+      .describe('the units sent back, each line credited at the price paid (after its share of discounts)'),
+    newItems: z
+      .array(
+        z.object({
+          sku: z.string(),
+          name: z.string(),
+          quantity: z.number().int(),
+          unitPrice: money,
+          total: money,
+        }),
+      )
+      .describe('the units wanted instead, priced from the catalogue when the exchange opened'),
+    credit: money,
+    newTotal: money,
+    difference: z
+      .number()
+      .int()
+      .describe(
+        'newTotal − credit: above 0 the customer pays it (pay), below 0 it is refunded when the goods are back',
+      ),
+    payment: exchangePayment.optional().describe('the difference’s payment, once attempted'),
+    refundedAmount: money
+      .nullable()
+      .describe(
+        'money given back: a negative difference, or a paid difference when the exchange was not made',
+      ),
+    received: z
+      .array(z.object({ sku: z.string(), sellable: z.number().int(), damaged: z.number().int() }))
+      .optional(),
+    shipment: z
+      .object({ carrier: z.string(), trackingNumber: z.string(), shippedAt: z.string() })
+      .optional()
+      .describe('the new units’ parcel, once shipped'),
+    reason: z.string().nullable(),
+    history: z.array(history),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .passthrough();
+
+export const exchangeEnvelope = z.object({ exchange: exchangeRecord });
+export const exchangeList = z.object({ items: z.array(exchangeRecord), nextCursor: z.string().nullable() });
+/** A pay's answer: 200 with the exchange paid; 202 while the payment is pending, with what the customer must do. */
+export const exchangePayAnswer = z.object({ exchange: exchangeRecord, payment: exchangePayment.optional() });
 export const claimList = z.object({ items: z.array(claimRecord), nextCursor: z.string().nullable() });

@@ -301,7 +301,7 @@ export const orderStatsQuery = z
 export const listRefundsQuery = z
   .object({
     orderId: orderIdParam.optional(),
-    source: z.enum(['refund', 'return', 'claim', 'cancel']).optional(),
+    source: z.enum(['refund', 'return', 'claim', 'exchange', 'cancel']).optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     limit: limitParam,
@@ -331,6 +331,8 @@ const caseListQuery = <T extends z.ZodRawShape>(filters: T) =>
 export const listReturnsQuery = caseListQuery({ reasonCode: z.enum(RETURN_REASONS).optional() });
 
 export const listClaimsQuery = caseListQuery({ kind: z.enum(CLAIM_KINDS).optional() });
+
+export const listExchangesQuery = caseListQuery({});
 
 /**
  * What a list query's fields say together, which its schema (an object, for the document)
@@ -456,6 +458,15 @@ export const claimApproveBody = z
   .strict();
 /** `reject`, `refund-instead`: why, optionally. */
 export const claimRejectBody = z.object({ reason: prose(500).optional() }).strict();
+/** An exchange: the units sent back, those wanted instead (each SKU once), and why. */
+export const exchangeBody = z.object({ returnItems: units, newItems: units, reason: prose(500) }).strict();
+export const exchangeIdParam = id;
+/** `approve`, `reject`, `cancel`: why, optionally. */
+export const exchangeActionBody = z.object({ reason: prose(500).optional() }).strict();
+/** `receive`: what came back, per SKU, as for a return. */
+export const exchangeReceiveBody = returnReceiveBody;
+/** `pay`: the difference, with a payment token as for an order. */
+export const exchangePayBody = payBody;
 /** `ship`: the replacement's parcel. */
 export const claimShipBody = z
   .object({ carrier: text(100), trackingNumber: text(100), reason: prose(500).optional() })

@@ -73,7 +73,7 @@ export async function auditMoney(
     'o.total',
     db.raw(`(o.details->'attention') IS NOT NULL AS flagged`),
     db.raw(
-      `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND (i.refunded_quantity > i.quantity OR i.refunded_amount > i.total))::int AS over_refunded_lines`,
+      `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND (i.refunded_quantity + i.exchanged_quantity > i.quantity OR COALESCE(i.refunded_amount, 0) + i.exchanged_amount > i.total))::int AS over_refunded_lines`,
     ),
     db.raw(`o.details->'payments' AS payments`),
     db.raw(
@@ -91,7 +91,10 @@ export async function auditMoney(
     const v = (rule: string, detail: string) => violations.push({ orderId: r.id, rule, detail });
     const { captures, captured, refunded: providerRefunded, held } = books.get(r.id)!;
     if (r.over_refunded_lines > 0)
-      v('a line refunds no more than its units and its total', `${r.over_refunded_lines} line(s)`);
+      v(
+        'a line refunds and exchanges no more than its units and its total',
+        `${r.over_refunded_lines} line(s)`,
+      );
     if (r.type === 'external') {
       externalRules(r, { captured, providerRefunded, held }, v);
       continue;
@@ -132,6 +135,53 @@ export async function auditMoney(
       if (pending.length > 0 && isTerminal(machines[r.type as OrderType], r.status))
         v('nothing pending on an order that ended', pending.map((p) => p.id).join(', '));
     }
+  }
+  violations.push(...(await auditExchanges(db, payments, orderIds)));
+  return violations;
+}
+
+/**
+ * An exchange's difference is charged under its own id: at most one charge; what the provider
+ * kept of it is the difference when the exchange went ahead (paid), nothing when it was not made;
+ * the exchange's record of its payment agrees with the provider.
+ */
+async function auditExchanges(
+  db: Knex,
+  payments: PaymentProvider,
+  orderIds?: string[],
+): Promise<MoneyViolation[]> {
+  const q = db('exchanges').select('id', 'order_id', 'status', 'difference', 'payment');
+  if (orderIds) q.whereIn('order_id', orderIds);
+  const rows: {
+    id: string;
+    order_id: string;
+    status: string;
+    difference: number;
+    payment: { status: string; amount: number } | null;
+  }[] = await q;
+  const books = await providerBooks(
+    payments,
+    rows.map((r) => r.id),
+  );
+  const violations: MoneyViolation[] = [];
+  for (const r of rows) {
+    const v = (rule: string, detail: string) =>
+      violations.push({ orderId: r.order_id, rule, detail: `exchange ${r.id}: ${detail}` });
+    const { captures, captured, refunded, held } = books.get(r.id)!;
+    if (captures > 1) v('at most one charge per exchange', `${captures} successful charges`);
+    if (held > 0) v('an exchange holds nothing', `${held} held`);
+    const kept = captured - refunded;
+    const notMade = r.status === 'REJECTED' || r.status === 'CANCELLED';
+    const paid = r.payment?.status === 'succeeded';
+    const expected = notMade || !paid ? 0 : Number(r.difference);
+    if (kept !== expected)
+      v('an exchange keeps its difference, or nothing if not made', `kept ${kept}, expected ${expected}`);
+    if (
+      (r.status === 'SHIPPED' || r.status === 'COMPLETED' || r.status === 'RECEIVED') &&
+      r.difference > 0 &&
+      !paid
+    )
+      v('goods move only once the difference is paid', `${r.status} unpaid`);
   }
   return violations;
 }

@@ -19,7 +19,9 @@ export type BusinessCode =
   | 'WEBHOOK_URL_REFUSED'
   | 'AMOUNTS_MISMATCH'
   | 'RECEIPT_MISMATCH'
-  | 'NOT_A_REPLACEMENT';
+  | 'NOT_A_REPLACEMENT'
+  | 'NOTHING_TO_PAY'
+  | 'DIFFERENCE_UNPAID';
 
 /** ApplicationFailure types that cross the workflow boundary. */
 export const FailureType = {

@@ -41,6 +41,14 @@ export const EVENT_TYPES = [
   'claim.refunded',
   'claim.replaced',
   'claim.closed',
+  'exchange.requested',
+  'exchange.approved',
+  'exchange.rejected',
+  'exchange.paid',
+  'exchange.received',
+  'exchange.shipped',
+  'exchange.completed',
+  'exchange.cancelled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -69,6 +77,9 @@ export function orderSnapshot(order: Omit<OrderState, 'history'>) {
       total: i.total,
       refundedQuantity: i.refundedQuantity,
       ...(i.refundedAmount !== undefined ? { refundedAmount: i.refundedAmount } : {}),
+      ...(i.exchangedQuantity
+        ? { exchangedQuantity: i.exchangedQuantity, exchangedAmount: i.exchangedAmount }
+        : {}),
     })),
     // One shape whichever source answers (the workflow's state, the order center's row).
     amounts: {
@@ -189,6 +200,28 @@ export function claimEvents(
     REPLACED: ['claim.replaced', 'claim.closed'],
   };
   return (types[claim.status] ?? []).map((type) => ({ type, source: `claim:${claim.id}:${type}`, data }));
+}
+
+/** An exchange's step, as events: one per step once, `exchange.paid` when its difference is paid, `exchange.completed` at the end. */
+export function exchangeEvents(
+  exchange: { id: string; status: string; payment?: { status: string } },
+  action: string,
+  data: Record<string, unknown>,
+): NewEvent[] {
+  const byAction: Partial<Record<string, EventType>> = {
+    request: 'exchange.requested',
+    approve: 'exchange.approved',
+    reject: 'exchange.rejected',
+    receive: 'exchange.received',
+    ship: 'exchange.shipped',
+    cancel: 'exchange.cancelled',
+  };
+  const types: EventType[] = [];
+  if (byAction[action]) types.push(byAction[action]!);
+  if ((action === 'pay' || action === 'settle_payment') && exchange.payment?.status === 'succeeded')
+    types.push('exchange.paid');
+  if (exchange.status === 'COMPLETED') types.push('exchange.completed');
+  return types.map((type) => ({ type, source: `exchange:${exchange.id}:${type}`, data }));
 }
 
 /** Whether a subscription to `subscribed` hears an event of `type`. */

@@ -22,6 +22,10 @@ export type Effect =
   | 'refundItems' // a refund child workflow for some or all units, then the accounts
   | 'openReturn' // starts the return's own workflow
   | 'openClaim' // starts the claim's own workflow
+  | 'openExchange' // prices and holds the new units, credits the returned ones, starts the exchange's workflow
+  | 'refundExchange' // an exchange's negative difference, refunded when its goods are back
+  | 'recordExchangeParcel' // an exchange's new units left: another parcel of the order
+  | 'revertExchange' // a rejected or cancelled exchange: its returned units are the order's again
   | 'applyModification'; // address and/or fewer items, repriced
 
 /** Durations measured from entering the state, or instants stored on the order. */

@@ -10,6 +10,7 @@ import { planParcel } from './shipping';
 import { businessRefusal, invalidInput, notNow, refusalFor, type Refusal } from './refusals';
 import { allowedActions } from './machine';
 import { CLAIM_KINDS, CLAIM_RESOLUTIONS } from './claims';
+import { exchangeCredits } from './exchanges';
 import { ID_PATTERN } from './text';
 import type { Actor } from './roles';
 
@@ -63,7 +64,7 @@ export function resolveAction(
   }
 }
 
-/** Returns and claims: money back for goods delivered. */
+/** Returns, claims and exchanges: money back for goods delivered. */
 const RETURNS = new Set([
   'request_return',
   'return_refund',
@@ -71,6 +72,8 @@ const RETURNS = new Set([
   'open_claim',
   'claim_refund',
   'claim_refund_all',
+  'open_exchange',
+  'exchange_refund',
 ]);
 
 /**
@@ -134,6 +137,28 @@ export function checkAction(
       new Set(claim.items.map((i) => i?.sku)).size !== claim.items.length
     )
       return invalidInput('the claim', 'claimRequest');
+  }
+  if (resolved.action === 'open_exchange') {
+    const exchange = request.exchangeRequest;
+    const wellFormed = (items: unknown) =>
+      Array.isArray(items) &&
+      items.length > 0 &&
+      new Set(items.map((i: LineQuantity) => i?.sku)).size === items.length;
+    // Input that skipped the API's schemas: named, never quoted.
+    if (
+      !exchange ||
+      !ID_PATTERN.test(String(exchange.exchangeId)) ||
+      !wellFormed(exchange.returnItems) ||
+      !wellFormed(exchange.newItems)
+    )
+      return invalidInput('the exchange', 'exchangeRequest');
+    try {
+      // Units shipped, not refunded, exchanged, nor held by a return or claim.
+      exchangeCredits(order.items, exchange.returnItems!, unitsHeld(openReturns));
+    } catch (err) {
+      if (err instanceof RefundError) return businessRefusal(err.code, err.message, err.details);
+      throw err;
+    }
   }
   if (resolved.action === 'request_return' || resolved.action === 'open_claim') {
     try {

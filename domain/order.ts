@@ -18,6 +18,9 @@ export interface OrderLine {
   refundedQuantity: number;
   /** Money given back on this line, kept once it had a goodwill refund (an amount, no units); else derived from the units. */
   refundedAmount?: number;
+  /** Units given back in exchanges (domain/exchanges.ts), and what they were credited; absent: none. */
+  exchangedQuantity?: number;
+  exchangedAmount?: number;
   inventoryStrategy: InventoryStrategy;
 }
 
@@ -214,6 +217,8 @@ export interface Shipment {
   recalledAt?: string;
   /** Back at its sender (the carrier could not deliver it) and refunded then: its units count as refunded, not shipped. */
   returnedAt?: string;
+  /** An exchange's new units (domain/exchanges.ts): not the order's lines, never counted as shipped of them. */
+  exchangeId?: string;
 }
 
 export interface OrderState extends Placement {
@@ -272,6 +277,17 @@ export interface ActionRequest {
    * refund (the workflow's own request): its id and units.
    */
   claimRequest?: { claimId: string; items: LineQuantity[]; kind?: ClaimKind; resolution?: ClaimResolution };
+  /**
+   * `open_exchange`: the units sent back and those wanted instead; the exchange's own requests
+   * (its refund, its parcel, giving its units back) carry its id and, for the parcel, the units.
+   */
+  exchangeRequest?: {
+    exchangeId: string;
+    returnItems?: LineQuantity[];
+    newItems?: LineQuantity[];
+    /** Set by the workflow only: what the exchange credited, line by line. */
+    credits?: { sku: string; quantity: number; amount: number }[];
+  };
   /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */
   settledPayment?: { paymentId: string; amount: number; method?: string; captureBefore?: string };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */

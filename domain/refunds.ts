@@ -45,14 +45,18 @@ export class RefundError extends Error {
   }
 }
 
+/** Units of a line no longer the order's to refund: refunded, or given back in an exchange. */
+export const consumedUnits = (line: Pick<OrderLine, 'refundedQuantity' | 'exchangedQuantity'>): number =>
+  line.refundedQuantity + (line.exchangedQuantity ?? 0);
+
 export function unitsRefundAmount(
-  line: Pick<OrderLine, 'total' | 'quantity' | 'refundedAmount'>,
+  line: Pick<OrderLine, 'total' | 'quantity' | 'refundedAmount' | 'exchangedAmount'>,
   alreadyRefunded: number,
   units: number,
 ): number {
   if (line.refundedAmount !== undefined) {
-    // A line that had a goodwill refund: what is left of it, shared by the units left.
-    const rest = line.total - line.refundedAmount;
+    // A line that had a goodwill refund or an exchange: what is left of it, shared by the units left.
+    const rest = line.total - line.refundedAmount - (line.exchangedAmount ?? 0);
     const left = line.quantity - alreadyRefunded;
     return units >= left ? rest : mulDiv(rest, units, left);
   }
@@ -73,7 +77,7 @@ export function lineRefunded(line: OrderLine): number {
  * shipping, and never the whole order: the units stay the customer's.
  */
 export function planGoodwill(items: OrderLine[], amount: number): RefundPlan {
-  const left = items.map((l) => l.total - lineRefunded(l));
+  const left = items.map((l) => l.total - lineRefunded(l) - (l.exchangedAmount ?? 0));
   const available = left.reduce((a, b) => a + b, 0);
   if (available === 0) throw new RefundError('NOTHING_TO_REFUND', 'nothing is left to refund');
   if (amount > available)
@@ -97,7 +101,7 @@ export function planRefund(
   requested: RefundRequestLine[] | undefined,
   held: Record<string, number> = {},
 ): RefundPlan {
-  const left = (l: OrderLine) => l.quantity - l.refundedQuantity - (held[l.sku] ?? 0);
+  const left = (l: OrderLine) => l.quantity - consumedUnits(l) - (held[l.sku] ?? 0);
   const wanted =
     requested ?? items.filter((l) => left(l) > 0).map((l) => ({ sku: l.sku, quantity: left(l) }));
   const merged = new Map<string, number>();
@@ -116,7 +120,7 @@ export function planRefund(
         { sku, refundable: left(line) },
       );
     }
-    lines.push({ sku, quantity, amount: unitsRefundAmount(line, line.refundedQuantity, quantity) });
+    lines.push({ sku, quantity, amount: unitsRefundAmount(line, consumedUnits(line), quantity) });
   }
   const completesOrder = items.every((l) => l.refundedQuantity + (merged.get(l.sku) ?? 0) === l.quantity);
   const refundShipping = completesOrder ? shipping : 0;

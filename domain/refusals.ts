@@ -20,9 +20,11 @@ export interface Refusal {
 
 /** What the refusal is about: an order of a type, a return or a claim. */
 export type Subject =
-  { kind: 'order'; type: string; status: string } | { kind: 'return' | 'claim'; status: string };
+  { kind: 'order'; type: string; status: string } | { kind: 'return' | 'claim' | 'exchange'; status: string };
 
 /** The machine said no: `forbidden` (this role never may, a 403) or `not_allowed` (not now, a 409). */
+const article = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+
 export function refusalFor(
   decision: Extract<Decision, { ok: false }>,
   subject: Subject,
@@ -31,10 +33,10 @@ export function refusalFor(
 ): Refusal {
   const details = { status: subject.status, allowedActions: decision.allowedActions };
   if (decision.reason === 'forbidden') {
-    const what = subject.kind === 'order' ? `a ${subject.type} order` : `a ${subject.kind}`;
+    const what = subject.kind === 'order' ? `a ${subject.type} order` : article(subject.kind);
     return { type: FailureType.Forbidden, message: `a ${actor} may not ${action} ${what}`, details };
   }
-  const what = subject.kind === 'order' ? 'an order' : `a ${subject.kind}`;
+  const what = subject.kind === 'order' ? 'an order' : article(subject.kind);
   return {
     type: FailureType.IllegalTransition,
     message: `cannot ${action} ${what} that is ${subject.status}`,

@@ -27,6 +27,7 @@ import * as m021 from './021_return_reasons';
 import * as m022 from './022_goodwill_refunds';
 import * as m023 from './023_order_stats_rollup';
 import * as m024 from './024_claims';
+import * as m025 from './025_exchanges';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -53,6 +54,7 @@ const migrations: Record<string, Knex.Migration> = {
   '022_goodwill_refunds': m022,
   '023_order_stats_rollup': m023,
   '024_claims': m024,
+  '025_exchanges': m025,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -175,7 +175,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     if (reply.status >= 400) {
       // What the refusal names (a 409's order status, a 402's decline code) tells why it happened.
       const why = reply.body?.orderStatus ?? reply.body?.code;
-      const route = `${method} ${p.replace(/\/(ord|ret)_[0-9a-f]+/g, '/:id')} ${reply.status}${why ? ` (${why})` : ''}`;
+      const route = `${method} ${p.replace(/\/(ord|ret|clm|exc)_[0-9a-f]+/g, '/:id')} ${reply.status}${why ? ` (${why})` : ''}`;
       tally(figures.refusals, route);
     }
     return reply;
@@ -276,12 +276,49 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     await call('POST', `/v1/returns/${r.body.return.id}/approve`, merchant, {}, `approve-${id}`);
     await call('POST', `/v1/returns/${r.body.return.id}/receive`, merchant, {}, `receive-${id}`);
   };
+  // A damaged unit claimed and refunded; a unit exchanged for another product, its difference paid.
+  const claimOne: Step = async ({ id, who, sku }) => {
+    const c = await call(
+      'POST',
+      `/v1/orders/${id}/claims`,
+      who,
+      { items: [{ sku, quantity: 1 }], kind: 'damaged', resolution: 'refund', reason: 'chaos' },
+      `clm-${id}`,
+    );
+    if (c.status === 201)
+      await call('POST', `/v1/claims/${c.body.claim.id}/approve`, merchant, {}, `approve-${id}`);
+  };
+  const exchangeOne: Step = async ({ id, who, sku }) => {
+    const other = skus[(skus.indexOf(sku) + 1) % skus.length]!;
+    const e = await call(
+      'POST',
+      `/v1/orders/${id}/exchanges`,
+      who,
+      { returnItems: [{ sku, quantity: 1 }], newItems: [{ sku: other, quantity: 1 }], reason: 'chaos' },
+      `exc-${id}`,
+    );
+    if (e.status !== 201) return;
+    const ex = e.body.exchange.id as string;
+    if (e.body.exchange.difference > 0)
+      await call('POST', `/v1/exchanges/${ex}/pay`, who, { paymentToken: 'tok_ok' }, `xpay-${id}`);
+    await call('POST', `/v1/exchanges/${ex}/approve`, merchant, {}, `xapprove-${id}`);
+    await call('POST', `/v1/exchanges/${ex}/receive`, merchant, {}, `xreceive-${id}`);
+    await call(
+      'POST',
+      `/v1/exchanges/${ex}/ship`,
+      merchant,
+      { carrier: 'x', trackingNumber: 'x1' },
+      `xship-${id}`,
+    );
+  };
   const SCENARIOS: Record<string, Step[]> = {
     completed: [pay('tok_ok'), ship, confirm],
     cancelled_unpaid: [cancel],
     cancelled_paid: [pay('tok_ok'), cancel],
     partially_refunded: [pay('tok_ok'), ship, refundOne],
     returned: [pay('tok_ok'), ship, returnOne],
+    claimed: [pay('tok_ok'), ship, claimOne],
+    exchanged: [pay('tok_ok'), ship, exchangeOne],
     timed_out: [],
     declined_then_paid: [pay('tok_declined'), pay('tok_ok'), ship],
     flaky_payment: [pay('tok_flaky'), ship, confirm],

@@ -225,6 +225,47 @@ const scenarios: Record<string, Scenario> = {
     await call('POST', `/v1/claims/${instead}/refund-instead`, { as: merchant, body: {} });
     await until(o.id, o.c, 'COMPLETED');
   },
+  // Exchanges on a confirmed order of 5: a dearer one paid, received, then shipped; a cheaper one
+  // shipped, then received (one unit damaged) and its difference refunded; one paid, then
+  // cancelled (refunded); one rejected; then the order completes.
+  exchanges: async ({ created }) => {
+    const o = await oneOrder(created, { stock: 10, price: 1000 }, 5);
+    const [dearer, cheaper] = [uniqueSku('hx'), uniqueSku('hx')];
+    await putProduct(dearer, { stock: 10, price: 1400 });
+    await putProduct(cheaper, { stock: 10, price: 300 });
+    await pay(o.id, o.c);
+    await until(o.id, o.c, 'IN_PRODUCTION');
+    await ship(o.id);
+    await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+    const exchange = async (sku: string, returned = 1) =>
+      (
+        await call('POST', `/v1/orders/${o.id}/exchanges`, {
+          as: o.c,
+          body: {
+            returnItems: [{ sku: o.sku, quantity: returned }],
+            newItems: [{ sku, quantity: 1 }],
+            reason: 'h',
+          },
+        })
+      ).body.exchange.id as string;
+    const act = (id: string, action: string, body: object = {}, as: As = merchant) =>
+      call('POST', `/v1/exchanges/${id}/${action}`, { as, body });
+    const up = await exchange(dearer);
+    await act(up, 'pay', { paymentToken: 'tok_ok' }, o.c);
+    await act(up, 'approve');
+    await act(up, 'receive');
+    await act(up, 'ship', { carrier: 'UPS', trackingNumber: 'HX1' });
+    const down = await exchange(cheaper, 2);
+    await act(down, 'approve');
+    await act(down, 'ship', { carrier: 'UPS', trackingNumber: 'HX2' });
+    await act(down, 'receive', { items: [{ sku: o.sku, sellable: 1, damaged: 1 }] });
+    const dropped = await exchange(dearer);
+    await act(dropped, 'pay', { paymentToken: 'tok_ok' }, o.c);
+    await act(dropped, 'cancel', {}, o.c);
+    const refused = await exchange(cheaper);
+    await act(refused, 'reject');
+    await until(o.id, o.c, 'COMPLETED');
+  },
   // Imported orders: one shipped and refunded in part (owed by its channel), one cancelled, one
   // imported as shipped and returned.
   imported: async ({ created }) => {
@@ -686,7 +727,7 @@ async function main() {
         for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH '${root}'` }))
           ids.add(wf.workflowId);
         for await (const wf of client.workflow.list({
-          query: `WorkflowType = 'returnOrderFlow' OR WorkflowType = 'claimOrderFlow'`,
+          query: `WorkflowType = 'returnOrderFlow' OR WorkflowType = 'claimOrderFlow' OR WorkflowType = 'exchangeOrderFlow'`,
         })) {
           const parent = (await client.workflow.getHandle(wf.workflowId).describe()).raw.workflowExecutionInfo
             ?.parentExecution?.workflowId;

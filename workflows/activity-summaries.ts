@@ -30,8 +30,8 @@ export const activitySummaries: Describers = {
   lookupPayment: ({ paymentId }) => `ask the provider what became of payment ${paymentId}`,
   reconcileCharge: ({ attempt }) => `ask the provider what became of charge attempt ${attempt}`,
   cancelPayment: ({ paymentId }) => `give up payment ${paymentId} (the customer never finished it)`,
-  refundPayment: ({ amount, paymentId }) =>
-    `refund ${amount} of payment ${paymentId} (it came after the order ended)`,
+  refundPayment: ({ amount, paymentId, reason }) =>
+    `refund ${amount} of payment ${paymentId} (${reason === 'exchange_not_made' ? 'the exchange was not made' : 'it came after the order ended'})`,
   commitStock: () => 'commit the held stock as sold',
   releaseHolds: ({ tag }) => `release held stock and coupon (${tag})`,
   redeemCoupon: () => 'redeem the locked coupon',
@@ -46,6 +46,8 @@ export const activitySummaries: Describers = {
   recordRefund: ({ refundId, plan }) => `record refund ${refundId} of ${plan.amount}`,
   saveReturn: (record) => `save return ${record.id} as ${record.status}`,
   saveClaim: (record) => `save claim ${record.id} as ${record.status}`,
+  saveExchange: (record) => `save exchange ${record.id} as ${record.status}`,
+  holdExchangeUnits: ({ items, tag }) => `price and hold ${units(items)} for ${tag}`,
   reserveReplacement: ({ items, tag }) => `hold ${units(items)} for a replacement (${tag})`,
   commitReplacement: ({ tag }) => `sell the replacement's units (${tag})`,
   releaseReplacement: ({ tag }) => `give the replacement's units back (${tag})`,

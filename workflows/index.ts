@@ -4,5 +4,6 @@ export { cancelOrderFlow } from './reverse/cancel-order';
 export { refundOrderFlow } from './reverse/refund-order';
 export { returnOrderFlow } from './reverse/return-order';
 export { claimOrderFlow } from './reverse/claim-order';
+export { exchangeOrderFlow } from './reverse/exchange-order';
 export { modifyOrderFlow } from './reverse/modify-order';
 export { fulfilmentFlow } from './fulfilment/fulfilment-flow';

@@ -13,6 +13,8 @@ import { alreadyReceived, recordReceived } from '../../services/inbound/events';
 import { chargeNewsOf } from '../../services/payment/http-provider';
 import { toFulfilmentRecord } from '../../services/warehouse/http-warehouse';
 import { pendingPaymentIds } from '../../services/orders/read-order';
+import { loadExchange } from '../../services/orders/exchanges-store';
+import { isPendingPayment } from '../../domain/exchanges';
 import { sendProblem, STATUSES } from '../problem';
 import * as res from '../response-schemas';
 import { defineRoute, type Route, type RouteDeps } from '../route';
@@ -119,6 +121,13 @@ export const inboundRoutes: Route[] = [
     async act(event, { db, commands }) {
       const update = chargeNewsOf(event);
       const orderId = event.data.object.metadata.order_id;
+      // An exchange's difference is charged under the exchange's own id: its news goes to it.
+      const exchange = orderId.startsWith('exc_') ? await loadExchange(db, orderId) : null;
+      if (exchange) {
+        if (update && exchange.payment?.id === update.paymentId && isPendingPayment(exchange.payment))
+          await commands.exchangePaymentNews(exchange.id, update);
+        return exchange.orderId;
+      }
       // Only news of a charge the order waits for goes to its workflow (a charge it was answered
       // about needs none). A pending charge not yet recorded is found by the workflow's own asking.
       if (update && (await pendingPaymentIds(db, orderId)).includes(update.paymentId))

@@ -3,6 +3,7 @@ import type { Route } from '../route';
 import { catalogueRoutes } from './catalogue';
 import { channelRoutes } from './channels';
 import { claimRoutes } from './claims';
+import { exchangeRoutes } from './exchanges';
 import { fulfilmentRoutes } from './fulfilments';
 import { healthRoutes } from './health';
 import { inboundRoutes } from './inbound';
@@ -19,6 +20,7 @@ export const ROUTES: readonly Route[] = [
   ...orderRoutes,
   ...reverseFlowRoutes,
   ...claimRoutes,
+  ...exchangeRoutes,
   ...fulfilmentRoutes,
   ...webhookRoutes,
   ...orderTypeRoutes,

@@ -24,6 +24,7 @@ export const ORDER_LINKS = withId(
     'refundOrder',
     'requestReturn',
     'openClaim',
+    'openExchange',
   ],
   { payOrder: { paymentToken: 'tok_ok' } },
 );
@@ -41,3 +42,16 @@ export const CLAIM_LINKS = withId('$response.body#/claim/id', [
   'shipClaim',
   'refundClaimInstead',
 ]);
+export const EXCHANGE_LINKS = withId(
+  '$response.body#/exchange/id',
+  [
+    'getExchange',
+    'payExchange',
+    'approveExchange',
+    'rejectExchange',
+    'receiveExchange',
+    'shipExchange',
+    'cancelExchange',
+  ],
+  { payExchange: { paymentToken: 'tok_ok' } },
+);

@@ -29,6 +29,10 @@ export type FulfilmentAction =
   | 'open_claim'
   | 'claim_refund'
   | 'claim_refund_all'
+  | 'open_exchange'
+  | 'exchange_refund'
+  | 'exchange_ship'
+  | 'exchange_revert'
   | 'modify';
 
 const same = (label: string) => ({ customer: label, merchant: label, support: label });
@@ -83,8 +87,8 @@ const cancellers = [...anyone, 'channel', 'system'] as const;
 const staff = ['merchant', 'support'] as const;
 
 /**
- * Money back without goods coming back (staff), and returns and claims of shipped goods
- * (customers), each a self-loop until all is refunded.
+ * Money back without goods coming back (staff), and returns, claims and exchanges of shipped
+ * goods (customers), each a self-loop until all is refunded.
  */
 function refundsIn(
   state: FulfilmentState,
@@ -103,6 +107,11 @@ function refundsIn(
           { from: state, action: 'open_claim', to: state, by: ['customer'], effect: 'openClaim' },
           { from: state, action: 'claim_refund', to: state, by: ['system'], effect: 'refundItems' },
           { from: state, action: 'claim_refund_all', to: 'REFUNDED', by: ['system'], effect: 'refundItems' },
+          // Some units sent back for others: the exchange's own workflow; its money and parcel land here.
+          { from: state, action: 'open_exchange', to: state, by: ['customer'], effect: 'openExchange' },
+          { from: state, action: 'exchange_refund', to: state, by: ['system'], effect: 'refundExchange' },
+          { from: state, action: 'exchange_ship', to: state, by: ['system'], effect: 'recordExchangeParcel' },
+          { from: state, action: 'exchange_revert', to: state, by: ['system'], effect: 'revertExchange' },
         ] as const)
       : []),
   ];

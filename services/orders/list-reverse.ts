@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { ReturnRecord } from '../../domain/returns';
 import { claimFromRow } from './claims-store';
+import { exchangeFromRow } from './exchanges-store';
 import { encodeCursor } from './list-orders';
 import { refundFromRow, returnFromRow } from './returns-store';
 
@@ -81,6 +82,16 @@ export async function listClaims(db: Knex, query: ReverseListQuery & { status?: 
   if (query.kind) q.where('t.kind', query.kind);
   const rows = await page(q, 't', query);
   return paged(rows, query.limit, claimFromRow);
+}
+
+export async function listExchanges(db: Knex, query: ReverseListQuery & { status?: string }) {
+  const q = db('exchanges as t').select('t.*');
+  if (query.customerId) q.where('t.customer_id', query.customerId);
+  if (query.channel)
+    q.whereExists(db('orders as o').whereRaw('o.id = t.order_id').where('o.channel', query.channel));
+  if (query.status) q.where('t.status', query.status);
+  const rows = await page(q, 't', query);
+  return paged(rows, query.limit, exchangeFromRow);
 }
 
 /**

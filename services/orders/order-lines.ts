@@ -20,6 +20,8 @@ export async function writeOrderLines(
       total: item.total,
       refunded_quantity: item.refundedQuantity,
       refunded_amount: item.refundedAmount ?? null,
+      exchanged_quantity: item.exchangedQuantity ?? 0,
+      exchanged_amount: item.exchangedAmount ?? 0,
       inventory_strategy: item.inventoryStrategy,
     })),
   );

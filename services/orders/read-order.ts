@@ -92,6 +92,8 @@ interface ItemRow {
   total: number;
   refunded_quantity: number;
   refunded_amount: string | number | null;
+  exchanged_quantity?: number;
+  exchanged_amount?: string | number;
   inventory_strategy: OrderLine['inventoryStrategy'];
 }
 
@@ -129,6 +131,9 @@ export function toOrder(row: OrderRow & { lines: ItemRow[]; entries: HistoryRow[
       ...(i.refunded_amount === null || i.refunded_amount === undefined
         ? {}
         : { refundedAmount: Number(i.refunded_amount) }),
+      ...(Number(i.exchanged_quantity ?? 0) > 0
+        ? { exchangedQuantity: Number(i.exchanged_quantity), exchangedAmount: Number(i.exchanged_amount) }
+        : {}),
       inventoryStrategy: i.inventory_strategy,
     })),
     row.entries.map((h) => ({

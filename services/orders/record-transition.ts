@@ -60,6 +60,8 @@ export async function recordTransition(
     item.total,
     item.refundedQuantity,
     item.refundedAmount ?? null,
+    item.exchangedQuantity ?? 0,
+    item.exchangedAmount ?? 0,
   ]);
   // The workflow passes its whole state; the events show the order as it is after this entry,
   // with each payment's present status (written only the first time: see `fresh` below).
@@ -77,9 +79,9 @@ export async function recordTransition(
   const linesUpdate = lines.length
     ? `UPDATE order_items AS i
          SET quantity = v.quantity, discount = v.discount, total = v.total, refunded_quantity = v.refunded,
-             refunded_amount = v.refunded_amount
-         FROM (VALUES ${lines.map(() => '(?::int, ?::int, ?::bigint, ?::bigint, ?::int, ?::bigint)').join(', ')})
-           AS v(line, quantity, discount, total, refunded, refunded_amount)
+             refunded_amount = v.refunded_amount, exchanged_quantity = v.exchanged, exchanged_amount = v.exchanged_amount
+         FROM (VALUES ${lines.map(() => '(?::int, ?::int, ?::bigint, ?::bigint, ?::int, ?::bigint, ?::int, ?::bigint)').join(', ')})
+           AS v(line, quantity, discount, total, refunded, refunded_amount, exchanged, exchanged_amount)
          WHERE i.order_id = ? AND i.line = v.line AND EXISTS (SELECT 1 FROM snapshot)`
     : 'SELECT 1';
   await db.raw(

@@ -16,35 +16,10 @@ import {
   type As,
 } from '../support/api';
 import { testDb } from '../support/backends';
+import { shippedOrder, stockLevel, type Shipped } from '../support/after-sales';
 
 const db = testDb();
 afterAll(() => db.destroy());
-
-interface Shipped {
-  id: string;
-  owner: As;
-  sku: string;
-}
-
-/** A shipped order of 3 units at 1000 (shipping 800), from a product with `stock` units. */
-async function shippedOrder(stock = 20): Promise<Shipped> {
-  const sku = uniqueSku('clm');
-  await putProduct(sku, { price: 1000, stock });
-  const owner = customer();
-  const created = await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku, quantity: 3 }] } });
-  expect(created.status).toBe(201);
-  const id = created.body.order.id as string;
-  expect(
-    (await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } })).status,
-  ).toBe(200);
-  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION');
-  const shipped = await call('POST', `/v1/orders/${id}/ship`, {
-    as: merchant,
-    body: { carrier: 'UPS', trackingNumber: 'C1' },
-  });
-  expect(shipped.status).toBe(200);
-  return { id, owner, sku };
-}
 
 const openClaim = (o: Shipped, body: Record<string, unknown> = {}, as: As = o.owner) =>
   call('POST', `/v1/orders/${o.id}/claims`, {
@@ -71,15 +46,10 @@ async function claimWhen(id: string, as: As, done: (c: { status: string }) => bo
   throw new Error(`claim ${id} never got there`);
 }
 
-const level = async (sku: string) => {
-  const row = await db('stock_levels')
-    .where({ sku })
-    .first(db.raw('sum(on_hand)::int AS on_hand'), db.raw('sum(reserved)::int AS reserved'));
-  return { onHand: row.on_hand as number, reserved: row.reserved as number };
-};
+const level = (sku: string) => stockLevel(db, sku);
 
 test('a damaged unit is refunded once approved: nothing comes back, the ledger records a loss, stock stays', async () => {
-  const o = await shippedOrder();
+  const o = await shippedOrder('clm');
   const before = await level(o.sku);
   const opened = await openClaim(o);
   expect(opened.status).toBe(201);
@@ -136,7 +106,7 @@ test('a damaged unit is refunded once approved: nothing comes back, the ledger r
 
 test('a missing unit is replaced: held from stock at approval, sold when shipped, never refunded', async () => {
   // 3 sold, 1 left for a replacement.
-  const o = await shippedOrder(4);
+  const o = await shippedOrder('clm', 4);
   const opened = await openClaim(o, { kind: 'missing', resolution: 'replace' });
   expect(opened.status).toBe(201);
   const id = opened.body.claim.id as string;
@@ -198,7 +168,7 @@ test('a missing unit is replaced: held from stock at approval, sold when shipped
 }, 60_000);
 
 test('a rejected claim frees its units; claims are refused where they cannot be, and listed per caller', async () => {
-  const o = await shippedOrder();
+  const o = await shippedOrder('clm');
   const opened = await openClaim(o, { items: [{ sku: o.sku, quantity: 3 }], kind: 'wrong_item' });
   expect(opened.status).toBe(201);
   // Held by the claim: no return of them meanwhile.

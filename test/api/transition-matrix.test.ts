@@ -32,6 +32,8 @@ beforeAll(async () => {
     body: { name: 'Matrix' },
     baseUrl: services.apiUrl,
   });
+  // What exchanges give instead: a standard product (a presale order's own is not one).
+  await putProduct(EXCHANGE_SKU, { kind: 'physical', stock: 1000, price: 2000 }, services.apiUrl);
   temporal = await testTemporal();
 }, 90_000);
 afterAll(async () => {
@@ -44,6 +46,8 @@ interface Placed {
   owner: As;
   sku: string;
 }
+
+const EXCHANGE_SKU = uniqueSku('matrix-exchange');
 
 /** Every action a caller can take, with its route and a valid body (orders hold 3 units of one sku). */
 const USER_ACTIONS = [
@@ -58,6 +62,7 @@ const USER_ACTIONS = [
   'refund_all',
   'request_return',
   'open_claim',
+  'open_exchange',
   'modify',
 ] as const;
 type UserAction = (typeof USER_ACTIONS)[number];
@@ -99,6 +104,16 @@ const ROUTE: Record<
       items: [{ sku, quantity: 1 }],
       kind: 'damaged',
       resolution: 'refund',
+      reason: 'matrix',
+    }),
+  },
+  open_exchange: {
+    method: 'POST',
+    path: '/exchanges',
+    ok: 201,
+    body: (sku) => ({
+      returnItems: [{ sku, quantity: 1 }],
+      newItems: [{ sku: EXCHANGE_SKU, quantity: 1 }],
       reason: 'matrix',
     }),
   },

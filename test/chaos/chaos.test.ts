@@ -28,6 +28,8 @@ test('nothing is lost or doubled when everything crashes under load', async () =
     'cancelled_paid',
     'partially_refunded',
     'returned',
+    'claimed',
+    'exchanged',
     'timed_out',
     'flaky_payment',
     'reply_lost',

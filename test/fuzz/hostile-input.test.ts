@@ -159,9 +159,20 @@ async function validRequests(doc: any, ids: Record<string, string>): Promise<Tar
     approveClaim: { resolution: 'refund' },
     rejectClaim: { reason: 'fuzz' },
     shipClaim: { carrier: 'UPS', trackingNumber: '1Z' },
+    openExchange: {
+      returnItems: [{ sku: ids.sku!, quantity: 1 }],
+      newItems: [{ sku: ids.sku!, quantity: 1 }],
+      reason: 'fuzz',
+    },
+    payExchange: { paymentToken: 'tok_ok' },
+    approveExchange: {},
+    rejectExchange: { reason: 'fuzz' },
+    receiveExchange: {},
+    shipExchange: { carrier: 'UPS', trackingNumber: '1Z' },
+    cancelExchange: { reason: 'fuzz' },
   };
   const staffOps =
-    /^(put|get)(Product|Promotion|Member)$|^(ship|refund)Order$|^(approve|reject|receive)Return$|^(approve|reject|ship)Claim$|^refundClaimInstead$/;
+    /^(put|get)(Product|Promotion|Member)$|^(ship|refund)Order$|^(approve|reject|receive)Return$|^(approve|reject|ship)Claim$|^refundClaimInstead$|^(approve|reject|receive|ship)Exchange$/;
   const targets: Target[] = [];
   for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
     if (!path.startsWith('/v1/')) continue;
@@ -180,13 +191,15 @@ async function validRequests(doc: any, ids: Record<string, string>): Promise<Tar
                     ? ids.return!
                     : path.startsWith('/v1/claims')
                       ? ids.claim!
-                      : ['shipOrder', 'refundOrder'].includes(op.operationId)
-                        ? ids.paid!
-                        : ['requestReturn', 'openClaim'].includes(op.operationId)
-                          ? ids.confirmed!
-                          : op.operationId === 'cancelOrder'
-                            ? ids.cancellable!
-                            : ids.unpaid!;
+                      : path.startsWith('/v1/exchanges')
+                        ? ids.exchange!
+                        : ['shipOrder', 'refundOrder'].includes(op.operationId)
+                          ? ids.paid!
+                          : ['requestReturn', 'openClaim', 'openExchange'].includes(op.operationId)
+                            ? ids.confirmed!
+                            : op.operationId === 'cancelOrder'
+                              ? ids.cancellable!
+                              : ids.unpaid!;
       targets.push({
         op,
         method: method.toUpperCase(),
@@ -287,6 +300,11 @@ beforeAll(async () => {
     body: { items: [{ sku, quantity: 1 }], kind: 'missing', resolution: 'replace', reason: 'fuzz' },
   });
   expect(claimed.status).toBe(201);
+  const exchanged = await call('POST', `/v1/orders/${confirmed}/exchanges`, {
+    as: owner,
+    body: { returnItems: [{ sku, quantity: 1 }], newItems: [{ sku, quantity: 1 }], reason: 'fuzz' },
+  });
+  expect(exchanged.status).toBe(201);
   const doc = (await (await fetch(`${apiUrl()}/openapi.json`)).json()) as any;
   const putSku = `${sku}-put`;
   await putProduct(putSku, { price: 10, stock: 1 });
@@ -299,6 +317,7 @@ beforeAll(async () => {
     confirmed,
     return: returned.body.return.id,
     claim: claimed.body.claim.id,
+    exchange: exchanged.body.exchange.id,
   });
   expect(targets.length).toBeGreaterThanOrEqual(20);
 }, 120_000);

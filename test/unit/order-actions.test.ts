@@ -133,7 +133,10 @@ describe('checkAction', () => {
     expect(notNow).toMatchObject({
       type: FailureType.IllegalTransition,
       message: 'cannot pay an order that is SHIPPED',
-      details: { status: 'SHIPPED', allowedActions: ['request_return', 'open_claim', 'confirm'] },
+      details: {
+        status: 'SHIPPED',
+        allowedActions: ['request_return', 'open_claim', 'open_exchange', 'confirm'],
+      },
     });
     expect(
       checkAction(standardMachine, order('SHIPPED'), request({ action: 'confirm' }), noReturns),

@@ -44,6 +44,7 @@ test('histories are recorded for every workflow type, forward and reverse', () =
     'returns-refunded-and-rejected',
     'presale-completed-and-forfeited',
     'claims',
+    'exchanges',
   ])
     expect(scenarios).toContain(s);
 });

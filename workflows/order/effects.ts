@@ -44,6 +44,9 @@ import { modifyOrderFlow } from '../reverse/modify-order';
 import { refundOrderFlow } from '../reverse/refund-order';
 import { initialReturnRecord, returnOrderFlow } from '../reverse/return-order';
 import { claimOrderFlow, initialClaimRecord } from '../reverse/claim-order';
+import { exchangeOrderFlow } from '../reverse/exchange-order';
+import { applyExchange, exchangeCredits, type ExchangeCredit } from '../../domain/exchanges';
+import { allocate } from '../../domain/allocate';
 
 export interface EffectContext {
   order: OrderState;
@@ -53,13 +56,18 @@ export interface EffectContext {
   /** Units promised to open returns (other than the one being refunded). */
   held: Record<string, number>;
   /** A return or claim now holds these units (until refunded or closed). */
-  onReturnOpened: (returnId: string, items: LineQuantity[], kind?: 'claim') => void;
+  onReturnOpened: (
+    returnId: string,
+    items: LineQuantity[],
+    kind?: 'claim' | 'exchange',
+    exchange?: { credits: ExchangeCredit[]; refundDue: number },
+  ) => void;
   /** The order's payment is authorised now and captured at shipment (PAYMENT_CAPTURE=on_shipment). */
   captureLater?: boolean;
   /** Production hands each stock location's part to the warehouse (FULFILMENT=warehouse). */
   warehouse?: boolean;
   /** The order's return rules, fixed when it was placed. */
-  returns?: Pick<OrderPolicy, 'returnDecisionWindowMs' | 'returnShipWindowMs'>;
+  returns?: Pick<OrderPolicy, 'returnDecisionWindowMs' | 'returnShipWindowMs' | 'pendingPaymentPollMs'>;
 }
 
 /** A charge the provider has not decided: the action waits for it (./order-entity.ts). */
@@ -259,12 +267,12 @@ export function withPayment(order: OrderState, payment: OrderPayment): OrderPaym
 }
 
 /** A charge whose retries ran out (or timed out) may have happened; a decline or a refusal did not. */
-function outcomeUnknown(err: unknown): boolean {
+export function outcomeUnknown(err: unknown): boolean {
   if (!(err instanceof ActivityFailure)) return false;
   return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
 }
 
-const declined = (code: string) =>
+export const declined = (code: string) =>
   ApplicationFailure.create({
     type: FailureType.PaymentDeclined,
     message: `payment declined: ${code}`,
@@ -456,6 +464,60 @@ export async function captureHeld(order: OrderState): Promise<Changes> {
   };
 }
 
+/**
+ * An exchange opens: its returned units are credited and taken out of the order's lines, its new
+ * units priced and held (a shortage refuses it, nothing held), and its own workflow started.
+ */
+async function openExchange(ctx: EffectContext): Promise<Changes> {
+  const { order, request } = ctx;
+  const { exchangeId, returnItems, newItems } = request!.exchangeRequest!;
+  // Checked before the action was taken (domain/order-actions.ts).
+  const credits = exchangeCredits(order.items, returnItems!, ctx.held);
+  const priced = await store.holdExchangeUnits({
+    orderId: order.id,
+    currency: order.currency,
+    items: newItems!,
+    tag: `exchange:${exchangeId}`,
+  });
+  const at = new Date().toISOString();
+  const credit = credits.reduce((a, c) => a + c.amount, 0);
+  const newTotal = priced.reduce((a, l) => a + l.total, 0);
+  const record = {
+    id: exchangeId,
+    orderId: order.id,
+    customerId: order.customerId,
+    status: 'REQUESTED',
+    currency: order.currency,
+    returnItems: credits,
+    newItems: priced,
+    credit,
+    newTotal,
+    difference: newTotal - credit,
+    refundedAmount: null,
+    reason: request!.reason ?? 'exchange',
+    history: [
+      {
+        from: null,
+        action: 'request',
+        to: 'REQUESTED',
+        actor: `${request!.actor.role}:${request!.actor.id}`,
+        at,
+      },
+    ],
+    createdAt: at,
+    updatedAt: at,
+  };
+  // Recorded before its workflow starts, so the API can show it as soon as it answers.
+  await store.saveExchange(record);
+  await startChild(exchangeOrderFlow, {
+    workflowId: exchangeId,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    args: [{ record, pendingPaymentPollMs: ctx.returns?.pendingPaymentPollMs ?? 30_000 }],
+  });
+  ctx.onReturnOpened(exchangeId, [], 'exchange', { credits, refundDue: Math.max(0, credit - newTotal) });
+  return { items: applyExchange(order.items, credits, 1) };
+}
+
 export async function runEffect(effect: Effect | undefined, ctx: EffectContext): Promise<Changes> {
   const { order, request } = ctx;
   // Net of refunds: a deposit partly refunded by a modification is owed again with the balance.
@@ -614,6 +676,67 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       ctx.onReturnOpened(claimId, items, 'claim');
       return {};
     }
+    case 'openExchange':
+      return openExchange(ctx);
+    case 'refundExchange': {
+      // What the returned units were worth beyond the new ones, spread over them by their credit.
+      const { refundId, amount } = request!.refund!;
+      const credits = request!.exchangeRequest!.credits!;
+      const shares = allocate(
+        amount!,
+        credits.map((c) => c.amount),
+      );
+      const plan = {
+        lines: credits
+          .map((c, i) => ({ sku: c.sku, quantity: 0, amount: shares[i]! }))
+          .filter((l) => l.amount > 0),
+        shipping: 0,
+        amount: amount!,
+        completesOrder: false,
+      };
+      const owedBy = externalPayer(order);
+      const refunded = await nonCancellable(() =>
+        executeChild(refundOrderFlow, {
+          workflowId: `${order.id}-refund-${refundId}`,
+          args: [
+            {
+              orderId: order.id,
+              refundId,
+              plan,
+              reason: request!.reason ?? 'exchange',
+              source: 'exchange',
+              restock: false,
+              at: new Date().toISOString(),
+              ...(owedBy ? { owedBy } : {}),
+            },
+          ],
+        }),
+      );
+      return { amounts: { ...order.amounts, refunded: order.amounts.refunded + refunded.amount } };
+    }
+    case 'recordExchangeParcel': {
+      const { exchangeId } = request!.exchangeRequest!;
+      const given = request!.shipment!;
+      const id = `${exchangeId}:parcel`;
+      const shipments = order.shipments ?? [];
+      if (shipments.some((s) => s.id === id)) return {};
+      return {
+        shipments: [
+          ...shipments,
+          {
+            id,
+            location: null,
+            items: given.items ?? [],
+            carrier: given.carrier,
+            trackingNumber: given.trackingNumber,
+            status: 'shipped',
+            exchangeId,
+          },
+        ],
+      };
+    }
+    case 'revertExchange':
+      return { items: applyExchange(order.items, request!.exchangeRequest!.credits!, -1) };
     case 'applyModification': {
       const { items, shippingAddress } = request!.modification!;
       const changes: Changes = shippingAddress ? { shippingAddress } : {};

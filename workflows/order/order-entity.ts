@@ -49,7 +49,8 @@ import { payment, reconcile, refunds, store, type local } from '../activities';
 import { searchAttributes, type OrderWorkflowInput, type PaymentUpdate } from '../messages';
 import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
-import { returnRefundedSignal } from '../reverse/messages';
+import { returnRefundedSignal, type ExchangeNews } from '../reverse/messages';
+import type { ExchangeCredit } from '../../domain/exchanges';
 import { captureHeld, heldPayment, runEffect, withPayment, type PendingCharge } from './effects';
 import { describeForSupport } from './support-details';
 
@@ -76,8 +77,17 @@ export class OrderEntity {
    */
   private readonly openReturns = new Map<
     string,
-    { items: LineQuantity[]; reason: string; refund?: LineQuantity[]; kind?: 'claim' }
+    {
+      items: LineQuantity[];
+      reason: string;
+      refund?: LineQuantity[];
+      kind?: 'claim' | 'exchange';
+      /** An exchange's: what it credited (its units are out of the lines already) and what it refunds. */
+      exchange?: { credits: ExchangeCredit[]; refundDue: number };
+    }
   >();
+  /** Exchanges' news (a parcel left, an exchange ended), handled in order by the loop. */
+  readonly exchangeNews: ExchangeNews[] = [];
   /** Returns whose goods are back, and claims approved for a refund, waiting for their refund. */
   readonly returnsToRefund: string[] = [];
   /** Refunds done, by id: a retried refund answers with the order as it is. */
@@ -776,11 +786,12 @@ export class OrderEntity {
       request,
       nextPaymentAttempt: () => ++this.paymentAttempts,
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
-      onReturnOpened: (returnId, items, kind) =>
+      onReturnOpened: (returnId, items, kind, exchange) =>
         this.openReturns.set(returnId, {
           items,
           reason: request?.reason ?? kind ?? 'return',
           ...(kind ? { kind } : {}),
+          ...(exchange ? { exchange } : {}),
         }),
       captureLater: this.input.policy.capture === 'on_shipment',
       warehouse: this.input.policy.fulfilment === 'warehouse',
@@ -844,6 +855,7 @@ export class OrderEntity {
   async refundReturn(returnId: string): Promise<void> {
     const open = this.openReturns.get(returnId);
     if (!open) return;
+    if (open.exchange) return this.refundExchange(returnId, open.exchange, open.reason);
     const items = open.refund ?? open.items;
     if (items.length === 0) {
       // Nothing it held arrived: nothing to refund (the units are the customer's still).
@@ -872,6 +884,54 @@ export class OrderEntity {
       amount: this.current.amounts.refunded - before,
     });
     this.publish();
+  }
+
+  /** An exchange's goods are back: the order refunds what they were worth beyond the new units, then tells it. */
+  private async refundExchange(
+    exchangeId: string,
+    exchange: { credits: ExchangeCredit[]; refundDue: number },
+    reason: string,
+  ): Promise<void> {
+    const before = this.current.amounts.refunded;
+    if (exchange.refundDue > 0)
+      await this.apply(
+        'exchange_refund',
+        'system',
+        {
+          action: 'exchange_refund',
+          actor: { id: 'system', role: 'support' },
+          reason,
+          refund: { refundId: exchangeId, amount: exchange.refundDue },
+          exchangeRequest: { exchangeId, credits: exchange.credits },
+        },
+        `exchange ${exchangeId}`,
+      );
+    await getExternalWorkflowHandle(exchangeId).signal(returnRefundedSignal, {
+      amount: this.current.amounts.refunded - before,
+    });
+  }
+
+  /** An exchange's parcel left (another of the order's), or it ended (not made: its units are the order's again). */
+  async takeExchangeNews(news: ExchangeNews): Promise<void> {
+    const open = this.openReturns.get(news.exchangeId);
+    if (!open?.exchange) return;
+    const request = (action: string, extra: Partial<ActionRequest>): ActionRequest => ({
+      action,
+      actor: { id: 'system', role: 'support' },
+      exchangeRequest: { exchangeId: news.exchangeId, credits: open.exchange!.credits },
+      ...extra,
+    });
+    const take = async (action: string, extra: Partial<ActionRequest>) => {
+      // Only where the machine has it (an order that ended another way keeps its record as it was).
+      if (decide(this.machine, this.current.status, action, 'system').ok)
+        await this.apply(action, 'system', request(action, extra), `exchange ${news.exchangeId}`);
+    };
+    if (news.shipment) await take('exchange_ship', { shipment: news.shipment });
+    if (news.closed) {
+      if (news.closed.revert) await take('exchange_revert', {});
+      this.openReturns.delete(news.exchangeId);
+      this.publish();
+    }
   }
 
   /** A return's goods are back: `items` are the units it refunds, when not all it holds came back sellable. */

@@ -1,6 +1,6 @@
 /**
- * Messages of the reverse flows: the return and claim workflows' Updates and queries, and their
- * signals with the order. A claim speaks to its order with the return's signals (its id in
+ * Messages of the reverse flows: the return, claim and exchange workflows' Updates and queries,
+ * and their signals with the order. A claim speaks to its order with the return's signals (its id in
  * `returnId`): to the order, both are cases that hold units until refunded or closed.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
@@ -8,8 +8,9 @@ import type { Role } from '../../domain/roles';
 import type { ReceivedUnits, ReturnReason, ReturnRecord } from '../../domain/returns';
 import type { LineQuantity } from '../../domain/order';
 import type { ClaimKind, ClaimRecord, ClaimResolution } from '../../domain/claims';
+import type { ExchangeRecord } from '../../domain/exchanges';
 
-export type { ClaimRecord, ReturnRecord };
+export type { ClaimRecord, ExchangeRecord, ReturnRecord };
 
 export interface ReturnInput {
   returnId: string;
@@ -67,3 +68,40 @@ export interface ClaimActionRequest {
 
 export const claimActionUpdate = defineUpdate<ClaimRecord, [ClaimActionRequest]>('claimAction');
 export const claimStateQuery = defineQuery<ClaimRecord>('claimState');
+
+export interface ExchangeInput {
+  record: ExchangeRecord;
+  /** How often the provider is asked about a pending payment of the difference (the order's policy). */
+  pendingPaymentPollMs: number;
+}
+
+export interface ExchangeActionRequest {
+  action: 'approve' | 'reject' | 'receive' | 'ship' | 'cancel' | 'pay';
+  actor: { id: string; role: Role };
+  reason?: string;
+  /** `receive`: what arrived, per SKU (none named: every unit, sellable). */
+  received?: ReceivedUnits[];
+  /** `ship`: the new units' parcel. */
+  shipment?: { carrier: string; trackingNumber: string };
+  /** `pay`: the customer's payment method for the difference. */
+  paymentToken?: string;
+}
+
+export const exchangeActionUpdate = defineUpdate<ExchangeRecord, [ExchangeActionRequest]>('exchangeAction');
+export const exchangeStateQuery = defineQuery<ExchangeRecord>('exchangeState');
+/** Provider → exchange (a webhook): a pending payment of the difference was decided. */
+export const exchangePaymentSignal =
+  defineSignal<[{ paymentId: string; status: 'succeeded' | 'authorized' | 'declined'; code?: string }]>(
+    'exchangePayment',
+  );
+
+/**
+ * Exchange → order: its new units left (`shipment`), or it ended (`revert`: rejected or cancelled,
+ * its returned units are the order's again). Its refund is asked with `returnReceivedSignal`.
+ */
+export interface ExchangeNews {
+  exchangeId: string;
+  shipment?: { carrier: string; trackingNumber: string; items: LineQuantity[] };
+  closed?: { revert: boolean };
+}
+export const exchangeNewsSignal = defineSignal<[ExchangeNews]>('exchangeNews');

@@ -1,0 +1,303 @@
+/**
+ * An exchange, as its own workflow with its own machine (domain/exchanges.ts). Started by the
+ * order, which has already priced and held the new units and credited the returned ones; this one
+ * takes the difference's payment (under its own reference at the provider), receives the goods
+ * (the order refunds a negative difference), ships the new units (sold then, a parcel of the
+ * order) and, rejected or cancelled, gives everything back: held units, a paid difference, and the
+ * returned units to the order. The order holds its completion until this one ends.
+ */
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
+import type { ChargeOutcome } from '../../activities/payment';
+import { stepCase } from '../../domain/case-record';
+import {
+  exchangeMachine,
+  isPendingPayment,
+  owed,
+  type ExchangePayment,
+  type ExchangeRecord,
+} from '../../domain/exchanges';
+import { decide, isTerminal } from '../../domain/machine';
+import { actionRequestProblem } from '../../domain/order';
+import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/refusals';
+import { receivedProblem, type ReceivedUnits } from '../../domain/returns';
+import type { Actor } from '../../domain/roles';
+import { payment, reconcile, refunds, store } from '../activities';
+import { declined, outcomeUnknown } from '../order/effects';
+import { asApplicationFailure } from '../order/order-entity';
+import { refuse } from '../refusals';
+import {
+  exchangeActionUpdate,
+  exchangeNewsSignal,
+  exchangePaymentSignal,
+  exchangeStateQuery,
+  returnReceivedSignal,
+  returnRefundedSignal,
+  type ExchangeActionRequest,
+  type ExchangeInput,
+} from './messages';
+
+const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
+
+/** A pending charge's news, from the provider's webhook or from asking it. */
+type PaymentNews = { paymentId: string; status: 'succeeded' | 'authorized' | 'declined'; code?: string };
+
+/** The exchange's payment as a decided or pending charge left it. */
+function paymentOf(outcome: Exclude<ChargeOutcome, { status: 'absent' }>, amount: number): ExchangePayment {
+  const method = 'method' in outcome && outcome.method ? { method: outcome.method } : {};
+  if (outcome.status === 'pending')
+    return {
+      id: outcome.paymentId,
+      status: outcome.nextAction ? 'requires_action' : 'processing',
+      amount,
+      ...method,
+      ...(outcome.nextAction ? { nextAction: outcome.nextAction } : {}),
+    };
+  if (outcome.status === 'declined')
+    return { id: outcome.paymentId, status: 'failed', amount, code: outcome.code };
+  // An automatic capture is never only authorised.
+  return { id: outcome.paymentId, status: 'succeeded', amount, ...method };
+}
+
+export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeRecord> {
+  let record = input.record;
+  const id = record.id;
+  const order = getExternalWorkflowHandle(record.orderId);
+  // The new units' stock movements, under the exchange's own name.
+  const tag = `exchange:${id}`;
+  let busy = false;
+  let attempts = 0;
+  let pendingAttempt = 0;
+  let refunded: number | undefined;
+  const news: PaymentNews[] = [];
+
+  async function move(
+    action: string,
+    actor: Actor,
+    actorId?: string,
+    reason?: string,
+    changes: Partial<ExchangeRecord> = {},
+  ): Promise<void> {
+    const at = new Date().toISOString();
+    record = stepCase(exchangeMachine, { ...record, ...changes }, { action, actor, actorId, reason, at });
+    await store.saveExchange(record);
+    setCurrentDetails(
+      `**${record.status}** (difference ${record.difference} ${record.currency}${record.payment ? `, payment ${record.payment.status}` : ''}): ${exchangeMachine.states[record.status as 'REQUESTED']?.labels.support ?? ''}`,
+    );
+  }
+
+  function validate(request: ExchangeActionRequest): void {
+    const unstorable = actionRequestProblem(request);
+    if (unstorable) throw refuse(invalidInput('the request', unstorable));
+    const { action, actor } = request;
+    if ((request.shipment !== undefined) !== (action === 'ship'))
+      throw refuse(invalidInput('the request', 'shipment'));
+    if ((request.paymentToken !== undefined) !== (action === 'pay'))
+      throw refuse(invalidInput('the request', 'paymentToken'));
+    if (request.received !== undefined) {
+      if (action !== 'receive') throw refuse(invalidInput('the request', 'items'));
+      const problem = receivedProblem(record.returnItems, request.received);
+      if (problem)
+        throw refuse(
+          businessRefusal('RECEIPT_MISMATCH', 'the receipt names units this exchange does not take back', {
+            field: problem,
+          }),
+        );
+    }
+    const decision = decide(exchangeMachine, record.status, action, actor.role);
+    if (!decision.ok)
+      throw refuse(refusalFor(decision, { kind: 'exchange', status: record.status }, action, actor.role));
+    if (action === 'pay' && owed(record) === 0)
+      throw refuse(businessRefusal('NOTHING_TO_PAY', 'nothing is owed on this exchange'));
+    if (isPendingPayment(record.payment) && (action === 'pay' || action === 'receive' || action === 'ship'))
+      throw refuse(
+        notNow('a payment of the difference is pending: wait for its outcome', record.status, ['cancel']),
+      );
+    // Goods move only once the difference is settled: before, staff may cancel instead.
+    if ((action === 'receive' || action === 'ship') && owed(record) > 0)
+      throw refuse(
+        businessRefusal('DIFFERENCE_UNPAID', 'the customer has not paid the difference yet', {
+          owed: owed(record),
+        }),
+      );
+  }
+
+  /** Charges the difference, once per attempt key; an answer that never came is looked up. */
+  async function pay(request: ExchangeActionRequest): Promise<void> {
+    const attempt = ++attempts;
+    const amount = record.difference;
+    let outcome: ChargeOutcome;
+    try {
+      const result = await payment.capturePayment({
+        orderId: id,
+        attempt,
+        amount,
+        currency: record.currency,
+        token: request.paymentToken!,
+      });
+      outcome =
+        result.status === 'pending'
+          ? {
+              status: 'pending',
+              paymentId: result.paymentId,
+              method: result.method,
+              nextAction: result.nextAction,
+            }
+          : { status: 'succeeded', paymentId: result.paymentId, method: result.method };
+    } catch (err) {
+      if (!outcomeUnknown(err)) throw err;
+      outcome = await reconcile.reconcileCharge({ orderId: id, attempt });
+      if (outcome.status === 'absent') throw err;
+    }
+    if (outcome.status === 'declined') throw declined(outcome.code);
+    if (outcome.status === 'pending') pendingAttempt = attempt;
+    await move('pay', request.actor.role, request.actor.id, request.reason, {
+      payment: paymentOf(outcome, amount),
+    });
+  }
+
+  /** A pending payment decided: recorded; if the exchange ended meanwhile, a success is given back. */
+  async function settle(update: PaymentNews): Promise<void> {
+    if (!isPendingPayment(record.payment) || record.payment!.id !== update.paymentId) return;
+    const decided = paymentOf(
+      update.status === 'declined'
+        ? { status: 'declined', paymentId: update.paymentId, code: update.code ?? 'declined' }
+        : { status: 'succeeded', paymentId: update.paymentId },
+      record.payment!.amount,
+    );
+    await move('settle_payment', 'system', undefined, undefined, {
+      payment: { ...record.payment!, ...decided, nextAction: undefined },
+    });
+  }
+
+  /** Rejected or cancelled: a 3-D Secure step is given up, the held units go back, a paid difference is refunded. */
+  async function giveBack(): Promise<Partial<ExchangeRecord>> {
+    let paid = record.payment;
+    if (paid && isPendingPayment(paid)) {
+      const now = await reconcile.cancelPayment({ orderId: id, paymentId: paid.id });
+      // A bank transfer under way cannot be stopped: its outcome is waited for first.
+      if (now.status === 'pending' || now.status === 'absent')
+        throw refuse(notNow('a payment of the difference is still processing', record.status, []));
+      paid = { ...paid, ...paymentOf(now, paid.amount), nextAction: undefined };
+    }
+    return nonCancellable(async () => {
+      await store.releaseReplacement({ orderId: record.orderId, tag });
+      if (paid?.status !== 'succeeded') return paid ? { payment: paid } : {};
+      const amount = await refunds.refundPayment({
+        orderId: id,
+        paymentId: paid.id,
+        refundId: `${id}-giveback`,
+        amount: paid.amount,
+        reason: 'exchange_not_made',
+      });
+      return { payment: { ...paid, status: 'refunded' as const }, refundedAmount: amount };
+    });
+  }
+
+  /** The goods are back: sellable ones restocked, damaged ones written off, a negative difference refunded. */
+  async function receive(received: ReceivedUnits[] | undefined): Promise<Partial<ExchangeRecord>> {
+    const units = (pick: (r: ReceivedUnits) => number) =>
+      (received ?? []).map((r) => ({ sku: r.sku, quantity: pick(r) })).filter((l) => l.quantity > 0);
+    const sellable = received
+      ? units((r) => r.sellable)
+      : record.returnItems.map(({ sku, quantity }) => ({ sku, quantity }));
+    const damaged = units((r) => r.damaged);
+    if (sellable.length > 0) await store.restockItems({ orderId: record.orderId, items: sellable, tag: id });
+    if (damaged.length > 0)
+      await store.writeOffReturned({ orderId: record.orderId, items: damaged, tag: `${id}:damaged` });
+    const changes: Partial<ExchangeRecord> = received ? { received } : {};
+    if (record.difference >= 0) return changes;
+    // The order gives back what the returned units were worth beyond the new ones.
+    await order.signal(returnReceivedSignal, { returnId: id });
+    await condition(() => refunded !== undefined);
+    return { ...changes, refundedAmount: refunded! };
+  }
+
+  setHandler(exchangeStateQuery, () => record);
+  setHandler(returnRefundedSignal, ({ amount }) => void (refunded = amount));
+  setHandler(exchangePaymentSignal, (update) => void news.push(update));
+  setHandler(
+    exchangeActionUpdate,
+    async (request) => {
+      // One step at a time: a payment's news being saved, or another staff action, finishes first.
+      await condition(() => !busy);
+      validate(request);
+      busy = true;
+      try {
+        const { action, actor, reason } = request;
+        if (action === 'pay') await pay(request);
+        else if (action === 'receive')
+          await move(action, actor.role, actor.id, reason, await receive(request.received));
+        else if (action === 'ship') {
+          await store.commitReplacement({ orderId: record.orderId, tag });
+          const items = record.newItems.map(({ sku, quantity }) => ({ sku, quantity }));
+          await order.signal(exchangeNewsSignal, {
+            exchangeId: id,
+            shipment: { ...request.shipment!, items },
+          });
+          const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
+          await move(action, actor.role, actor.id, reason, { shipment });
+        } else if (action === 'reject' || action === 'cancel')
+          await move(action, actor.role, actor.id, reason, await giveBack());
+        else await move(action, actor.role, actor.id, reason);
+      } catch (err) {
+        throw asApplicationFailure(err);
+      } finally {
+        busy = false;
+      }
+      return record;
+    },
+    // Busy is the handler's to wait out: the validator only refuses what no wait can mend.
+    { validator: validate },
+  );
+
+  await store.saveExchange(record);
+  // Until it ends and no payment of it is still undecided at the provider.
+  while (!isTerminal(exchangeMachine, record.status)) {
+    if (news.length > 0) {
+      await condition(() => !busy);
+      busy = true;
+      try {
+        await settle(news.shift()!);
+      } finally {
+        busy = false;
+      }
+      continue;
+    }
+    if (isPendingPayment(record.payment)) {
+      // A webhook may never come: the provider is asked now and then.
+      const heard = await condition(
+        () =>
+          news.length > 0 || !isPendingPayment(record.payment) || isTerminal(exchangeMachine, record.status),
+        input.pendingPaymentPollMs,
+      );
+      if (!heard) {
+        const found = await reconcile.reconcileCharge({ orderId: id, attempt: pendingAttempt });
+        if (found.status === 'succeeded' || found.status === 'authorized' || found.status === 'declined')
+          news.push({
+            paymentId: found.paymentId,
+            status: found.status,
+            ...(found.status === 'declined' ? { code: found.code } : {}),
+          });
+      }
+      continue;
+    }
+    await condition(
+      () => news.length > 0 || isPendingPayment(record.payment) || isTerminal(exchangeMachine, record.status),
+    );
+  }
+  // The handler that ended it finishes saving (and answers its caller) first.
+  await condition(allHandlersFinished);
+  // Done, or not made: the order stops waiting for it (and, not made, has its units back).
+  await order.signal(exchangeNewsSignal, {
+    exchangeId: id,
+    closed: { revert: record.status !== 'COMPLETED' },
+  });
+  return record;
+}
