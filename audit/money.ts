@@ -176,11 +176,7 @@ async function auditExchanges(
     const expected = notMade || !paid ? 0 : Number(r.difference);
     if (kept !== expected)
       v('an exchange keeps its difference, or nothing if not made', `kept ${kept}, expected ${expected}`);
-    if (
-      (r.status === 'SHIPPED' || r.status === 'COMPLETED' || r.status === 'RECEIVED') &&
-      r.difference > 0 &&
-      !paid
-    )
+    if (['RECEIVED', 'SHIPPED', 'COMPLETED', 'UNRETURNED'].includes(r.status) && r.difference > 0 && !paid)
       v('goods move only once the difference is paid', `${r.status} unpaid`);
   }
   return violations;

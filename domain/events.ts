@@ -49,6 +49,7 @@ export const EVENT_TYPES = [
   'exchange.shipped',
   'exchange.completed',
   'exchange.cancelled',
+  'exchange.closed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -215,6 +216,7 @@ export function exchangeEvents(
     receive: 'exchange.received',
     ship: 'exchange.shipped',
     cancel: 'exchange.cancelled',
+    close: 'exchange.closed',
   };
   const types: EventType[] = [];
   if (byAction[action]) types.push(byAction[action]!);

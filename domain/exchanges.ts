@@ -15,8 +15,9 @@ import type { LineQuantity, OrderLine } from './order';
 import { consumedUnits, lineRefunded, RefundError, unitsRefundAmount } from './refunds';
 import type { ReceivedUnits } from './returns';
 
-type State = 'REQUESTED' | 'APPROVED' | 'RECEIVED' | 'SHIPPED' | 'COMPLETED' | 'REJECTED' | 'CANCELLED';
-type Action = 'approve' | 'reject' | 'receive' | 'ship' | 'cancel' | 'pay' | 'settle_payment';
+type State =
+  'REQUESTED' | 'APPROVED' | 'RECEIVED' | 'SHIPPED' | 'COMPLETED' | 'UNRETURNED' | 'REJECTED' | 'CANCELLED';
+type Action = 'approve' | 'reject' | 'receive' | 'ship' | 'cancel' | 'close' | 'pay' | 'settle_payment';
 
 const staff = ['merchant', 'support'] as const;
 const payable = ['REQUESTED', 'APPROVED', 'RECEIVED'] as const;
@@ -24,12 +25,14 @@ const payable = ['REQUESTED', 'APPROVED', 'RECEIVED'] as const;
 export const exchangeMachine: OrderMachine<State, Action> = {
   type: 'exchange',
   description:
-    'An exchange: units sent back for others in one request. The new units are priced and held at once; the customer pays the difference (or is refunded it when the goods are back); staff approve it, receive the returned goods and ship the new units, in either order. Rejected or cancelled, the held units go back and a paid difference is refunded.',
+    'An exchange: units sent back for others in one request. The new units are priced and held at once; the customer pays the difference (or is refunded it when the goods are back); staff approve it, receive the returned goods and ship the new units, in either order. Rejected or cancelled (also by the system when nobody decides, or the goods are not sent, in time), the held units go back and a paid difference is refunded; new units shipped against goods that never came close it as UNRETURNED.',
   initial: 'REQUESTED',
   states: {
     REQUESTED: {
       labels: { customer: 'Exchange requested', merchant: 'To review', support: 'Awaiting merchant review' },
       waitsFor: 'staff to approve or reject, and the customer to pay any difference',
+      // Nobody decided in time: nothing moved yet, so everything is given back.
+      after: { timer: 'returnDecisionWindow', action: 'cancel', reason: 'not_decided_in_time' },
     },
     APPROVED: {
       labels: {
@@ -38,6 +41,7 @@ export const exchangeMachine: OrderMachine<State, Action> = {
         support: 'Approved, goods not back, new units not shipped',
       },
       waitsFor: 'the returned goods, and the new units to ship (once any difference is paid)',
+      after: { timer: 'returnShipWindow', action: 'cancel', reason: 'goods_never_sent' },
     },
     RECEIVED: {
       labels: {
@@ -54,9 +58,19 @@ export const exchangeMachine: OrderMachine<State, Action> = {
         support: 'New units shipped, goods not back',
       },
       waitsFor: 'the returned goods',
+      // The new units left and the old ones never came: closed, so the order can complete.
+      after: { timer: 'returnShipWindow', action: 'close', reason: 'goods_never_sent' },
     },
     COMPLETED: {
       labels: { customer: 'Exchanged', merchant: 'Exchanged', support: 'Exchanged' },
+      terminal: true,
+    },
+    UNRETURNED: {
+      labels: {
+        customer: 'Closed: the goods were not sent back',
+        merchant: 'Closed: goods never came back',
+        support: 'Closed: new units shipped, the returned goods never came',
+      },
       terminal: true,
     },
     REJECTED: {
@@ -71,8 +85,9 @@ export const exchangeMachine: OrderMachine<State, Action> = {
   transitions: [
     { from: 'REQUESTED', action: 'approve', to: 'APPROVED', by: staff },
     { from: 'REQUESTED', action: 'reject', to: 'REJECTED', by: staff },
-    { from: 'REQUESTED', action: 'cancel', to: 'CANCELLED', by: ['customer', ...staff] },
-    { from: 'APPROVED', action: 'cancel', to: 'CANCELLED', by: ['customer', ...staff] },
+    { from: 'REQUESTED', action: 'cancel', to: 'CANCELLED', by: ['customer', ...staff, 'system'] },
+    { from: 'APPROVED', action: 'cancel', to: 'CANCELLED', by: ['customer', ...staff, 'system'] },
+    { from: 'SHIPPED', action: 'close', to: 'UNRETURNED', by: ['system'] },
     { from: 'APPROVED', action: 'receive', to: 'RECEIVED', by: staff },
     { from: 'APPROVED', action: 'ship', to: 'SHIPPED', by: staff },
     { from: 'RECEIVED', action: 'ship', to: 'COMPLETED', by: staff },
@@ -135,6 +150,22 @@ export interface ExchangeRecord {
   history: { from: string | null; action: string; to: string; actor: string; at: string; reason?: string }[];
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * Why a receipt does not account for exactly the units the exchange takes back (a field path),
+ * or null: an exchange credited them all, so every one must be there, sellable or damaged.
+ */
+export function exchangeReceiptProblem(
+  returned: Pick<ExchangeCredit, 'sku' | 'quantity'>[],
+  received: ReceivedUnits[],
+): string | null {
+  for (const [i, r] of received.entries()) {
+    const held = returned.find((x) => x.sku === r.sku);
+    if (!held || received.findIndex((x) => x.sku === r.sku) !== i) return `items.${i}.sku`;
+    if (r.sellable + r.damaged !== held.quantity) return `items.${i}`;
+  }
+  return returned.every((x) => received.some((r) => r.sku === x.sku)) ? null : 'items';
 }
 
 /** What the customer still owes: the difference, unless a payment of it succeeded. */

@@ -113,6 +113,10 @@ test('a dearer size: the difference is paid (402 declined, then 200), the goods 
   expect((await providerPayments(exchange.id)).filter((p) => p.status === 'succeeded')).toHaveLength(1);
 
   const before = await level(o.sku);
+  // A receipt accounts for every unit the exchange took back, sellable or damaged.
+  const short = await act(exchange.id, 'receive', { items: [{ sku: o.sku, sellable: 0, damaged: 0 }] });
+  expect(short.status).toBe(422);
+  expect(short.body.code).toBe('RECEIPT_MISMATCH');
   expect((await act(exchange.id, 'receive')).body.exchange.status).toBe('RECEIVED');
   expect((await level(o.sku)).onHand).toBe(before.onHand + 1);
   const done = await act(exchange.id, 'ship', { carrier: 'DHL', trackingNumber: 'N1' });
@@ -246,5 +250,14 @@ test('a bank transfer for the difference: 202 while processing, paid when the pr
     (e) => (e as { payment?: { status: string } }).payment?.status === 'succeeded',
   );
   expect(paid.history.map((h: { action: string }) => h.action)).toEqual(['request', 'pay', 'settle_payment']);
+  expect(await audit(o.id)).toEqual([]);
+});
+
+test('two payments of one difference at once: one charge, the other told nothing is owed', async () => {
+  const o = await shippedOrder('exo');
+  const id = (await open(o, 1, await newProduct(1700))).body.exchange.id as string;
+  const replies = await Promise.all([1, 2].map(() => act(id, 'pay', { paymentToken: 'tok_ok' }, o.owner)));
+  expect(replies.map((r) => r.status).sort()).toEqual([200, 422]);
+  expect((await providerPayments(id)).filter((p) => p.status === 'succeeded')).toHaveLength(1);
   expect(await audit(o.id)).toEqual([]);
 });

@@ -197,3 +197,67 @@ test('a receipt per SKU: sellable units back on sale, damaged ones written off, 
     ).status,
   ).toBe(400);
 });
+
+/** Exchanges keep the same windows: none holds its order open for ever. */
+async function exchangeIn(id: string, status: string, withinMs = 20_000) {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const ex = (await api('GET', `/v1/exchanges/${id}`, support)).body.exchange;
+    if (ex.status === status) return ex;
+    if (Date.now() > deadline) throw new Error(`exchange ${id} is ${ex.status}, not ${status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('an exchange nobody decides is cancelled by the system (units back, difference refunded); one whose goods never come closes UNRETURNED; the order completes', async () => {
+  const order = await confirmedOrder();
+  const other = uniqueSku('rwx');
+  await putProduct(other, { price: 1200, stock: 5 }, services.apiUrl);
+  const open = async () => {
+    const reply = await api('POST', `/v1/orders/${order.id}/exchanges`, order.owner, {
+      returnItems: [{ sku: order.sku, quantity: 1 }],
+      newItems: [{ sku: other, quantity: 1 }],
+      reason: 'another colour',
+    });
+    expect(reply.status).toBe(201);
+    return reply.body.exchange.id as string;
+  };
+  const undecided = await open();
+  expect(
+    (await api('POST', `/v1/exchanges/${undecided}/pay`, order.owner, { paymentToken: 'tok_ok' })).status,
+  ).toBe(200);
+  const cancelled = await exchangeIn(undecided, 'CANCELLED');
+  expect(cancelled).toMatchObject({ refundedAmount: 200, payment: { status: 'refunded' } });
+  expect(cancelled.history.at(-1)).toMatchObject({
+    action: 'cancel',
+    actor: 'system',
+    reason: 'not_decided_in_time',
+  });
+
+  const shipped = await open();
+  await api('POST', `/v1/exchanges/${shipped}/pay`, order.owner, { paymentToken: 'tok_ok' });
+  await api('POST', `/v1/exchanges/${shipped}/approve`, merchant, {});
+  expect(
+    (await api('POST', `/v1/exchanges/${shipped}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'WX' }))
+      .status,
+  ).toBe(200);
+  const closed = await exchangeIn(shipped, 'UNRETURNED');
+  expect(closed.history.at(-1)).toMatchObject({
+    action: 'close',
+    actor: 'system',
+    reason: 'goods_never_sent',
+  });
+  const done = await waitForOrder(
+    order.id,
+    order.owner,
+    (o) => o.status === 'COMPLETED',
+    20_000,
+    services.apiUrl,
+  );
+  // The undecided one gave its unit back; the unreturned one keeps it credited.
+  expect(done.items[0]).toMatchObject({ exchangedQuantity: 1, exchangedAmount: 1000 });
+  expect((await api('GET', `/v1/products/${other}`, merchant)).body.stock).toMatchObject({
+    onHand: 4,
+    reserved: 0,
+  });
+});

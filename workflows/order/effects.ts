@@ -512,7 +512,20 @@ async function openExchange(ctx: EffectContext): Promise<Changes> {
   await startChild(exchangeOrderFlow, {
     workflowId: exchangeId,
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [{ record, pendingPaymentPollMs: ctx.returns?.pendingPaymentPollMs ?? 30_000 }],
+    args: [
+      {
+        record,
+        pendingPaymentPollMs: ctx.returns?.pendingPaymentPollMs ?? 30_000,
+        ...(ctx.returns?.returnDecisionWindowMs !== undefined && ctx.returns.returnShipWindowMs !== undefined
+          ? {
+              windows: {
+                decisionMs: ctx.returns.returnDecisionWindowMs,
+                shipMs: ctx.returns.returnShipWindowMs,
+              },
+            }
+          : {}),
+      },
+    ],
   });
   ctx.onReturnOpened(exchangeId, [], 'exchange', { credits, refundDue: Math.max(0, credit - newTotal) });
   return { items: applyExchange(order.items, credits, 1) };

@@ -893,7 +893,8 @@ export class OrderEntity {
     reason: string,
   ): Promise<void> {
     const before = this.current.amounts.refunded;
-    if (exchange.refundDue > 0)
+    // Asked twice (a signal sent again), it is refunded once.
+    if (exchange.refundDue > 0 && !this.refundsDone.has(exchangeId))
       await this.apply(
         'exchange_refund',
         'system',
@@ -906,6 +907,7 @@ export class OrderEntity {
         },
         `exchange ${exchangeId}`,
       );
+    this.refundsDone.add(exchangeId);
     await getExternalWorkflowHandle(exchangeId).signal(returnRefundedSignal, {
       amount: this.current.amounts.refunded - before,
     });

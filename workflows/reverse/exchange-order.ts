@@ -18,6 +18,7 @@ import type { ChargeOutcome } from '../../activities/payment';
 import { stepCase } from '../../domain/case-record';
 import {
   exchangeMachine,
+  exchangeReceiptProblem,
   isPendingPayment,
   owed,
   type ExchangePayment,
@@ -26,11 +27,12 @@ import {
 import { decide, isTerminal } from '../../domain/machine';
 import { actionRequestProblem } from '../../domain/order';
 import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/refusals';
-import { receivedProblem, type ReceivedUnits } from '../../domain/returns';
+import type { ReceivedUnits } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
 import { payment, reconcile, refunds, store } from '../activities';
 import { declined, outcomeUnknown } from '../order/effects';
 import { asApplicationFailure } from '../order/order-entity';
+import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
 import {
   exchangeActionUpdate,
@@ -71,7 +73,9 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   const order = getExternalWorkflowHandle(record.orderId);
   // The new units' stock movements, under the exchange's own name.
   const tag = `exchange:${id}`;
-  let busy = false;
+  // One step at a time (a staff action, a customer's payment, a payment's news, a window's step):
+  // checked and taken at once, so two Updates arriving together are served one after the other.
+  const mutex = new Mutex();
   let attempts = 0;
   let pendingAttempt = 0;
   let refunded: number | undefined;
@@ -102,12 +106,14 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
       throw refuse(invalidInput('the request', 'paymentToken'));
     if (request.received !== undefined) {
       if (action !== 'receive') throw refuse(invalidInput('the request', 'items'));
-      const problem = receivedProblem(record.returnItems, request.received);
+      const problem = exchangeReceiptProblem(record.returnItems, request.received);
       if (problem)
         throw refuse(
-          businessRefusal('RECEIPT_MISMATCH', 'the receipt names units this exchange does not take back', {
-            field: problem,
-          }),
+          businessRefusal(
+            'RECEIPT_MISMATCH',
+            'the receipt must account for every unit this exchange takes back, sellable or damaged',
+            { field: problem },
+          ),
         );
     }
     const decision = decide(exchangeMachine, record.status, action, actor.role);
@@ -186,17 +192,21 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
         throw refuse(notNow('a payment of the difference is still processing', record.status, []));
       paid = { ...paid, ...paymentOf(now, paid.amount), nextAction: undefined };
     }
+    // The money first: a refund that cannot be made leaves the exchange (and its held units) as it was.
     return nonCancellable(async () => {
+      let changes: Partial<ExchangeRecord> = paid ? { payment: paid } : {};
+      if (paid?.status === 'succeeded') {
+        const amount = await refunds.refundPayment({
+          orderId: id,
+          paymentId: paid.id,
+          refundId: `${id}-giveback`,
+          amount: paid.amount,
+          reason: 'exchange_not_made',
+        });
+        changes = { payment: { ...paid, status: 'refunded' as const }, refundedAmount: amount };
+      }
       await store.releaseReplacement({ orderId: record.orderId, tag });
-      if (paid?.status !== 'succeeded') return paid ? { payment: paid } : {};
-      const amount = await refunds.refundPayment({
-        orderId: id,
-        paymentId: paid.id,
-        refundId: `${id}-giveback`,
-        amount: paid.amount,
-        reason: 'exchange_not_made',
-      });
-      return { payment: { ...paid, status: 'refunded' as const }, refundedAmount: amount };
+      return changes;
     });
   }
 
@@ -224,80 +234,87 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   setHandler(exchangePaymentSignal, (update) => void news.push(update));
   setHandler(
     exchangeActionUpdate,
-    async (request) => {
-      // One step at a time: a payment's news being saved, or another staff action, finishes first.
-      await condition(() => !busy);
-      validate(request);
-      busy = true;
-      try {
-        const { action, actor, reason } = request;
-        if (action === 'pay') await pay(request);
-        else if (action === 'receive')
-          await move(action, actor.role, actor.id, reason, await receive(request.received));
-        else if (action === 'ship') {
-          await store.commitReplacement({ orderId: record.orderId, tag });
-          const items = record.newItems.map(({ sku, quantity }) => ({ sku, quantity }));
-          await order.signal(exchangeNewsSignal, {
-            exchangeId: id,
-            shipment: { ...request.shipment!, items },
-          });
-          const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
-          await move(action, actor.role, actor.id, reason, { shipment });
-        } else if (action === 'reject' || action === 'cancel')
-          await move(action, actor.role, actor.id, reason, await giveBack());
-        else await move(action, actor.role, actor.id, reason);
-      } catch (err) {
-        throw asApplicationFailure(err);
-      } finally {
-        busy = false;
-      }
-      return record;
-    },
-    // Busy is the handler's to wait out: the validator only refuses what no wait can mend.
+    (request) =>
+      mutex.run(async () => {
+        // The exchange as it is once the step before finished decides.
+        validate(request);
+        try {
+          const { action, actor, reason } = request;
+          if (action === 'pay') await pay(request);
+          else if (action === 'receive')
+            await move(action, actor.role, actor.id, reason, await receive(request.received));
+          else if (action === 'ship') {
+            await store.commitReplacement({ orderId: record.orderId, tag });
+            const items = record.newItems.map(({ sku, quantity }) => ({ sku, quantity }));
+            await order.signal(exchangeNewsSignal, {
+              exchangeId: id,
+              shipment: { ...request.shipment!, items },
+            });
+            const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
+            await move(action, actor.role, actor.id, reason, { shipment });
+          } else if (action === 'reject' || action === 'cancel')
+            await move(action, actor.role, actor.id, reason, await giveBack());
+          else await move(action, actor.role, actor.id, reason);
+        } catch (err) {
+          throw asApplicationFailure(err);
+        }
+        return record;
+      }),
+    // The validator refuses what no wait can mend; the handler asks again once it holds the lock.
     { validator: validate },
   );
 
   await store.saveExchange(record);
-  // Until it ends and no payment of it is still undecided at the provider.
+  const windows = input.windows;
   while (!isTerminal(exchangeMachine, record.status)) {
     if (news.length > 0) {
-      await condition(() => !busy);
-      busy = true;
-      try {
-        await settle(news.shift()!);
-      } finally {
-        busy = false;
-      }
+      await mutex.run(() => settle(news.shift()!));
       continue;
     }
-    if (isPendingPayment(record.payment)) {
-      // A webhook may never come: the provider is asked now and then.
-      const heard = await condition(
-        () =>
-          news.length > 0 || !isPendingPayment(record.payment) || isTerminal(exchangeMachine, record.status),
-        input.pendingPaymentPollMs,
-      );
-      if (!heard) {
-        const found = await reconcile.reconcileCharge({ orderId: id, attempt: pendingAttempt });
-        if (found.status === 'succeeded' || found.status === 'authorized' || found.status === 'declined')
-          news.push({
-            paymentId: found.paymentId,
-            status: found.status,
-            ...(found.status === 'declined' ? { code: found.code } : {}),
-          });
-      }
+    const seq = record.history.length;
+    const pending = isPendingPayment(record.payment);
+    // A state's window (nobody decided, goods never sent), once no payment is pending.
+    const after =
+      windows && !pending ? exchangeMachine.states[record.status as 'REQUESTED'].after : undefined;
+    const due = after
+      ? Date.parse(record.history.at(-1)!.at) +
+        (after.timer === 'returnShipWindow' ? windows!.shipMs : windows!.decisionMs)
+      : undefined;
+    // A webhook may never come: the provider is asked about a pending payment now and then.
+    const waits = [
+      due === undefined ? [] : [due - Date.now()],
+      pending ? [input.pendingPaymentPollMs] : [],
+    ].flat();
+    const woken = () => news.length > 0 || record.history.length !== seq;
+    if (waits.length === 0) {
+      await condition(woken);
       continue;
     }
-    await condition(
-      () => news.length > 0 || isPendingPayment(record.payment) || isTerminal(exchangeMachine, record.status),
-    );
+    if (await condition(woken, Math.max(0, Math.min(...waits)))) continue;
+    if (due !== undefined && Date.now() >= due) {
+      await mutex.run(async () => {
+        if (record.history.length !== seq) return; // someone acted first
+        const changes = after!.action === 'cancel' ? await giveBack() : {};
+        await move(after!.action, 'system', undefined, after!.reason, changes);
+      });
+      continue;
+    }
+    if (pending) {
+      const found = await reconcile.reconcileCharge({ orderId: id, attempt: pendingAttempt });
+      if (found.status === 'succeeded' || found.status === 'authorized' || found.status === 'declined')
+        news.push({
+          paymentId: found.paymentId,
+          status: found.status,
+          ...(found.status === 'declined' ? { code: found.code } : {}),
+        });
+    }
   }
   // The handler that ended it finishes saving (and answers its caller) first.
   await condition(allHandlersFinished);
   // Done, or not made: the order stops waiting for it (and, not made, has its units back).
   await order.signal(exchangeNewsSignal, {
     exchangeId: id,
-    closed: { revert: record.status !== 'COMPLETED' },
+    closed: { revert: record.status === 'REJECTED' || record.status === 'CANCELLED' },
   });
   return record;
 }

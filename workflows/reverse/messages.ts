@@ -73,6 +73,8 @@ export interface ExchangeInput {
   record: ExchangeRecord;
   /** How often the provider is asked about a pending payment of the difference (the order's policy). */
   pendingPaymentPollMs: number;
+  /** A return's windows (RETURN_DECISION_WINDOW, RETURN_SHIP_WINDOW), from the order's policy; absent: it waits. */
+  windows?: { decisionMs: number; shipMs: number };
 }
 
 export interface ExchangeActionRequest {
