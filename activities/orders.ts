@@ -8,6 +8,7 @@ import { placeOrder } from '../services/orders/place-order';
 import { recordRefund, saveReturn, type ReturnRecord } from '../services/orders/returns-store';
 import { saveClaim, type ClaimRecord } from '../services/orders/claims-store';
 import { saveExchange, type ExchangeRecord } from '../services/orders/exchanges-store';
+import { applyEdit, holdEditUnits, releaseEditUnits } from '../services/orders/edits-store';
 import { recordPayments, recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
 import { releaseCoupon } from '../services/promotion/coupons';
 
@@ -70,6 +71,20 @@ export function orderActivities({
 
     async saveExchange(record: ExchangeRecord): Promise<void> {
       await saveExchange(db, record);
+    },
+
+    /** An edit's added units, held from stock before anything is charged. */
+    async holdEditUnits(args: { orderId: string; editId: string; paid: boolean }): Promise<void> {
+      await holdEditUnits(db, args);
+    },
+
+    async releaseEditUnits(args: { orderId: string; editId: string }): Promise<void> {
+      await releaseEditUnits(db, args);
+    },
+
+    /** A confirmed edit's stock moves and lines, in one transaction. */
+    async applyEdit(args: { orderId: string; editId: string; paid: boolean }) {
+      return applyEdit(db, args);
     },
 
     async modifyItems(args: { orderId: string; items: LineQuantity[]; tag: string }) {

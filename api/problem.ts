@@ -2,6 +2,7 @@
  * The one error middleware: domain errors, validation errors, Temporal failures and outages
  * become application/problem+json (RFC 9457). Routes contain no try/catch.
  */
+import { NameLookupUnavailable } from '../services/webhooks/addresses';
 import { SearchAttributesMissing } from './search-attributes';
 import {
   ServiceError,
@@ -96,7 +97,7 @@ function fromRefusal(type: string | null | undefined, message: string, details: 
 
 /** Errors that mean a dependency is down, not that the request was wrong. */
 function isOutage(err: unknown): boolean {
-  return err instanceof ServiceError || isDatabaseOutage(err);
+  return err instanceof ServiceError || err instanceof NameLookupUnavailable || isDatabaseOutage(err);
 }
 
 export function toProblem(err: unknown): Problem {

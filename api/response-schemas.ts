@@ -113,6 +113,10 @@ export const order = z
             .string()
             .optional()
             .describe('an exchange’s new units (not the order’s lines): that exchange’s parcel'),
+          claimId: z
+            .string()
+            .optional()
+            .describe('a claim’s replacement units (not the order’s lines): that claim’s parcel'),
         }),
       )
       .describe('every parcel that left, oldest first: shipped by hand (location null) or by a warehouse'),
@@ -231,7 +235,7 @@ export const member = z.object({
 const refundRecord = z.object({
   id: z.string(),
   orderId: z.string(),
-  source: z.enum(['refund', 'return', 'claim', 'exchange', 'cancel']),
+  source: z.enum(['refund', 'return', 'claim', 'exchange', 'edit', 'cancel']),
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
   shipping: money,
   amount: money,
@@ -475,6 +479,46 @@ const exchangeRecord = z
   .passthrough();
 
 export const exchangeEnvelope = z.object({ exchange: exchangeRecord });
+
+const editSide = z.object({
+  items: z.array(
+    z.object({
+      sku: z.string(),
+      name: z.string(),
+      quantity: z.number().int(),
+      unitPrice: money,
+      discount: money,
+      total: money,
+    }),
+  ),
+  amounts: z.object({ subtotal: money, discount: money, shipping: money, total: money }),
+  discounts: z.array(z.object({ source: z.string(), code: z.string(), amount: money })),
+});
+
+const editRecord = z
+  .object({
+    id: z.string(),
+    orderId: z.string(),
+    customerId: z.string(),
+    status: z.enum(['PREVIEW', 'CONFIRMING', 'CONFIRMED', 'CANCELLED']),
+    before: editSide,
+    after: editSide.describe(
+      'the order as confirming would leave it (its coupon if still met, the tier now)',
+    ),
+    difference: z.number().int().describe('after.total − before.total'),
+    owed: money.describe('what confirming charges (a paid order): pass a paymentToken'),
+    refund: money.describe('what confirming refunds (a paid order)'),
+    couponKept: z
+      .boolean()
+      .describe('false: the coupon no longer applies, its use is given back on confirming'),
+    version: z.number().int().describe('the order’s history length it was previewed at'),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .passthrough();
+export const editEnvelope = z.object({ edit: editRecord });
+/** A confirmed edit, with the order as it now is (202: its payment is pending, with what the customer must do). */
+export const editConfirmed = z.object({ edit: editRecord, order, payment: payment.optional() });
 export const exchangeList = z.object({ items: z.array(exchangeRecord), nextCursor: z.string().nullable() });
 /** A pay's answer: 200 with the exchange paid; 202 while the payment is pending, with what the customer must do. */
 export const exchangePayAnswer = z.object({ exchange: exchangeRecord, payment: exchangePayment.optional() });

@@ -301,7 +301,7 @@ export const orderStatsQuery = z
 export const listRefundsQuery = z
   .object({
     orderId: orderIdParam.optional(),
-    source: z.enum(['refund', 'return', 'claim', 'exchange', 'cancel']).optional(),
+    source: z.enum(['refund', 'return', 'claim', 'exchange', 'edit', 'cancel']).optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     limit: limitParam,
@@ -458,6 +458,31 @@ export const claimApproveBody = z
   .strict();
 /** `reject`, `refund-instead`: why, optionally. */
 export const claimRejectBody = z.object({ reason: prose(500).optional() }).strict();
+/** An edit: SKUs to add, lines to remove, lines whose quantity (0 removes) or SKU changes. At least one. */
+export const editBody = z
+  .object({
+    add: units.optional(),
+    remove: z
+      .array(z.object({ sku: id }).strict())
+      .min(1)
+      .max(100)
+      .optional(),
+    change: z
+      .array(
+        z
+          .object({ sku: id, quantity: z.number().int().min(0).max(1000).optional(), newSku: id.optional() })
+          .strict(),
+      )
+      .min(1)
+      .max(100)
+      .optional(),
+    reason: prose(500).optional(),
+  })
+  .strict();
+export const editIdParam = id;
+/** `confirm`: a payment token when the edit costs more than was paid. */
+export const editConfirmBody = z.object({ paymentToken: payBody.shape.paymentToken.optional() }).strict();
+
 /** An exchange: the units sent back, those wanted instead (each SKU once), and why. */
 export const exchangeBody = z.object({ returnItems: units, newItems: units, reason: prose(500) }).strict();
 export const exchangeIdParam = id;

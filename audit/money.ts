@@ -76,6 +76,10 @@ export async function auditMoney(
       `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND (i.refunded_quantity + i.exchanged_quantity > i.quantity OR COALESCE(i.refunded_amount, 0) + i.exchanged_amount > i.total))::int AS over_refunded_lines`,
     ),
     db.raw(`o.details->'payments' AS payments`),
+    // An edit confirmed on a paid order may charge what it adds: one more capture each.
+    db.raw(
+      `(SELECT COUNT(*) FROM order_history h WHERE h.order_id = o.id AND h.action = 'edit')::int AS edits`,
+    ),
     db.raw(
       `(SELECT COALESCE(SUM(f.amount), 0) FROM order_refunds f WHERE f.order_id = o.id AND f.owed_by IS NOT NULL)::bigint AS owed`,
     ),
@@ -99,7 +103,7 @@ export async function auditMoney(
       externalRules(r, { captured, providerRefunded, held }, v);
       continue;
     }
-    const maxCaptures = r.type === 'presale' ? 2 : 1;
+    const maxCaptures = (r.type === 'presale' ? 2 : 1) + r.edits;
     if (captures > maxCaptures) v('at most one capture per payment step', `${captures} successful charges`);
     if (providerRefunded > captured) v('refunds ≤ captures', `${providerRefunded} refunded of ${captured}`);
     if (captured !== r.paid)

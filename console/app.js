@@ -437,6 +437,32 @@ function actionForm(order, action, done) {
       (f) => ({ kind: f.get('kind'), resolution: f.get('resolution') }),
     ),
     request_return: unitsForm('returns'),
+    // Some units of one line sent back for units of another product.
+    open_exchange: {
+      fields: () => [
+        lineSelect(),
+        quantity(),
+        h('label', {}, 'For SKU', h('input', { name: 'newSku', required: true, size: 14 })),
+        h(
+          'label',
+          {},
+          'Quantity',
+          h('input', { name: 'newQuantity', type: 'number', min: 1, value: 1, required: true, size: 4 }),
+        ),
+        reason(),
+      ],
+      send: (f, key) =>
+        api(
+          'POST',
+          `/v1/orders/${order.id}/exchanges`,
+          {
+            returnItems: [{ sku: f.get('sku'), quantity: Number(f.get('quantity')) }],
+            newItems: [{ sku: f.get('newSku'), quantity: Number(f.get('newQuantity')) }],
+            reason: f.get('reason'),
+          },
+          key,
+        ),
+    },
   };
   const spec = forms[action];
   if (!spec) return null;
@@ -470,11 +496,12 @@ function actionForm(order, action, done) {
 }
 
 async function orderView(id) {
-  const [{ order }, refunds, returns, claims] = await Promise.all([
+  const [{ order }, refunds, returns, claims, exchanges] = await Promise.all([
     api('GET', `/v1/orders/${encodeURIComponent(id)}`),
     api('GET', `/v1/refunds?orderId=${encodeURIComponent(id)}&limit=100`),
     api('GET', `/v1/returns?orderId=${encodeURIComponent(id)}&limit=100`),
     api('GET', `/v1/claims?orderId=${encodeURIComponent(id)}&limit=100`),
+    api('GET', `/v1/exchanges?orderId=${encodeURIComponent(id)}&limit=100`),
   ]);
   const machine = await machineOf(order.type);
   const m = (v) => money(v, order.currency);
@@ -546,7 +573,16 @@ async function orderView(id) {
     ),
     h('h2', { text: 'Lines' }),
     table(
-      [['SKU'], ['Name'], ['Qty', 1], ['Unit price', 1], ['Discount', 1], ['Total', 1], ['Refunded', 1]],
+      [
+        ['SKU'],
+        ['Name'],
+        ['Qty', 1],
+        ['Unit price', 1],
+        ['Discount', 1],
+        ['Total', 1],
+        ['Refunded', 1],
+        ['Exchanged', 1],
+      ],
       order.items.map((i) => [
         [i.sku],
         [i.name],
@@ -555,6 +591,7 @@ async function orderView(id) {
         [m(i.discount), 1],
         [m(i.total), 1],
         [i.refundedQuantity, 1],
+        [i.exchangedQuantity ?? 0, 1],
       ]),
     ),
     h('h2', { text: 'Timeline' }),
@@ -622,6 +659,19 @@ async function orderView(id) {
         [c.shipment ? `${c.resolution}: ${c.shipment.carrier} ${c.shipment.trackingNumber}` : c.resolution],
         [c.items.reduce((n, i) => n + i.quantity, 0), 1],
         [c.refundedAmount === null ? '' : m(c.refundedAmount), 1],
+      ]),
+    ),
+    h('h2', { text: 'Exchanges' }),
+    table(
+      [['Exchange'], ['Status'], ['Back'], ['For'], ['Difference', 1], ['Payment'], ['Refunded', 1]],
+      exchanges.items.map((x) => [
+        [x.id],
+        [x.statusLabel],
+        [x.returnItems.map((i) => `${i.quantity} × ${i.sku}`).join(', ')],
+        [x.newItems.map((i) => `${i.quantity} × ${i.sku}`).join(', ')],
+        [m(x.difference), 1],
+        [x.payment ? x.payment.status : ''],
+        [x.refundedAmount === null ? '' : m(x.refundedAmount), 1],
       ]),
     ),
   );

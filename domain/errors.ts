@@ -21,7 +21,9 @@ export type BusinessCode =
   | 'RECEIPT_MISMATCH'
   | 'NOT_A_REPLACEMENT'
   | 'NOTHING_TO_PAY'
-  | 'DIFFERENCE_UNPAID';
+  | 'DIFFERENCE_UNPAID'
+  | 'EDIT_INVALID'
+  | 'PAYMENT_TOKEN_REQUIRED';
 
 /** ApplicationFailure types that cross the workflow boundary. */
 export const FailureType = {

@@ -24,8 +24,9 @@ export type Effect =
   | 'openClaim' // starts the claim's own workflow
   | 'openExchange' // prices and holds the new units, credits the returned ones, starts the exchange's workflow
   | 'refundExchange' // an exchange's negative difference, refunded when its goods are back
-  | 'recordExchangeParcel' // an exchange's new units left: another parcel of the order
+  | 'recordCaseParcel' // an exchange's new units, or a claim's replacement, left: another parcel of the order
   | 'revertExchange' // a rejected or cancelled exchange: its returned units are the order's again
+  | 'applyEdit' // a previewed edit: new units held, the difference charged, stock moved, lines rewritten, any excess refunded
   | 'applyModification'; // address and/or fewer items, repriced
 
 /** Durations measured from entering the state, or instants stored on the order. */

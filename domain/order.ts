@@ -219,6 +219,8 @@ export interface Shipment {
   returnedAt?: string;
   /** An exchange's new units (domain/exchanges.ts): not the order's lines, never counted as shipped of them. */
   exchangeId?: string;
+  /** A claim's replacement (domain/claims.ts): the same. */
+  claimId?: string;
 }
 
 export interface OrderState extends Placement {
@@ -288,6 +290,11 @@ export interface ActionRequest {
     /** Set by the workflow only: what the exchange credited, line by line. */
     credits?: { sku: string; quantity: number; amount: number }[];
   };
+  /**
+   * `edit`: a previewed edit (services/orders/edits-store.ts) to apply, the order's history length
+   * it was previewed at, and what confirming it charges or refunds (a paid order).
+   */
+  editRequest?: { editId: string; version: number; owed: number; refund: number };
   /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */
   settledPayment?: { paymentId: string; amount: number; method?: string; captureBefore?: string };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */

@@ -12,7 +12,7 @@ import type { LineQuantity, OrderState } from './order';
 export function unshipped(order: Pick<OrderState, 'items' | 'shipments'>): Map<string, number> {
   const left = new Map(order.items.map((i) => [i.sku, i.quantity - i.refundedQuantity]));
   for (const s of order.shipments ?? [])
-    if (!s.returnedAt && !s.exchangeId)
+    if (!s.returnedAt && !s.exchangeId && !s.claimId)
       for (const i of s.items) left.set(i.sku, (left.get(i.sku) ?? 0) - i.quantity);
   for (const [sku, n] of left) if (n <= 0) left.delete(sku);
   return left;

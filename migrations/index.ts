@@ -28,6 +28,7 @@ import * as m022 from './022_goodwill_refunds';
 import * as m023 from './023_order_stats_rollup';
 import * as m024 from './024_claims';
 import * as m025 from './025_exchanges';
+import * as m026 from './026_order_edits';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -55,6 +56,7 @@ const migrations: Record<string, Knex.Migration> = {
   '023_order_stats_rollup': m023,
   '024_claims': m024,
   '025_exchanges': m025,
+  '026_order_edits': m026,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

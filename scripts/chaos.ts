@@ -175,7 +175,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     if (reply.status >= 400) {
       // What the refusal names (a 409's order status, a 402's decline code) tells why it happened.
       const why = reply.body?.orderStatus ?? reply.body?.code;
-      const route = `${method} ${p.replace(/\/(ord|ret|clm|exc)_[0-9a-f]+/g, '/:id')} ${reply.status}${why ? ` (${why})` : ''}`;
+      const route = `${method} ${p.replace(/\/(ord|ret|clm|exc|edt)_[0-9a-f]+/g, '/:id')} ${reply.status}${why ? ` (${why})` : ''}`;
       tally(figures.refusals, route);
     }
     return reply;
@@ -311,6 +311,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       `xship-${id}`,
     );
   };
+  // A unit of another product added once paid: previewed, then confirmed with what it costs.
+  const editOne: Step = async ({ id, who, sku }) => {
+    const other = skus[(skus.indexOf(sku) + 2) % skus.length]!;
+    const e = await call(
+      'POST',
+      `/v1/orders/${id}/edits`,
+      who,
+      { add: [{ sku: other, quantity: 1 }] },
+      `edt-${id}`,
+    );
+    if (e.status !== 201) return;
+    await call(
+      'POST',
+      `/v1/order-edits/${e.body.edit.id}/confirm`,
+      who,
+      { paymentToken: 'tok_ok' },
+      `edtc-${id}`,
+    );
+  };
   const SCENARIOS: Record<string, Step[]> = {
     completed: [pay('tok_ok'), ship, confirm],
     cancelled_unpaid: [cancel],
@@ -319,6 +338,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     returned: [pay('tok_ok'), ship, returnOne],
     claimed: [pay('tok_ok'), ship, claimOne],
     exchanged: [pay('tok_ok'), ship, exchangeOne],
+    edited: [pay('tok_ok'), editOne, ship],
     timed_out: [],
     declined_then_paid: [pay('tok_declined'), pay('tok_ok'), ship],
     flaky_payment: [pay('tok_flaky'), ship, confirm],

@@ -266,6 +266,38 @@ const scenarios: Record<string, Scenario> = {
     await act(refused, 'reject');
     await until(o.id, o.c, 'COMPLETED');
   },
+  // Edits: an unpaid order edited (a line changed, one added), then paid; a paid one edited up
+  // (the difference charged) and down (the excess refunded); then both ship and complete.
+  edits: async ({ created }) => {
+    const unpaid = await oneOrder(created, { stock: 20, price: 1000 }, 2);
+    const other = uniqueSku('he');
+    await putProduct(other, { stock: 20, price: 700 });
+    const edit = async (id: string, as: As, body: object) =>
+      (await call('POST', `/v1/orders/${id}/edits`, { as, body })).body.edit.id as string;
+    const confirm = (editId: string, as: As, body: object = {}) =>
+      call('POST', `/v1/order-edits/${editId}/confirm`, { as, body });
+    await confirm(
+      await edit(unpaid.id, unpaid.c, {
+        change: [{ sku: unpaid.sku, quantity: 3 }],
+        add: [{ sku: other, quantity: 1 }],
+      }),
+      unpaid.c,
+    );
+    await pay(unpaid.id, unpaid.c);
+    const paid = await oneOrder(created, { stock: 20, price: 1200 }, 2);
+    await pay(paid.id, paid.c);
+    await until(paid.id, paid.c, 'IN_PRODUCTION');
+    await confirm(await edit(paid.id, paid.c, { add: [{ sku: other, quantity: 2 }] }), paid.c, {
+      paymentToken: 'tok_ok',
+    });
+    await confirm(await edit(paid.id, merchant, { remove: [{ sku: other }] }), merchant);
+    for (const o of [unpaid, paid]) {
+      await until(o.id, o.c, 'IN_PRODUCTION');
+      await ship(o.id);
+      await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+      await until(o.id, o.c, 'COMPLETED');
+    }
+  },
   // Imported orders: one shipped and refunded in part (owed by its channel), one cancelled, one
   // imported as shipped and returned.
   imported: async ({ created }) => {

@@ -4,6 +4,7 @@ import { catalogueRoutes } from './catalogue';
 import { channelRoutes } from './channels';
 import { claimRoutes } from './claims';
 import { exchangeRoutes } from './exchanges';
+import { editRoutes } from './edits';
 import { fulfilmentRoutes } from './fulfilments';
 import { healthRoutes } from './health';
 import { inboundRoutes } from './inbound';
@@ -21,6 +22,7 @@ export const ROUTES: readonly Route[] = [
   ...reverseFlowRoutes,
   ...claimRoutes,
   ...exchangeRoutes,
+  ...editRoutes,
   ...fulfilmentRoutes,
   ...webhookRoutes,
   ...orderTypeRoutes,

@@ -25,6 +25,7 @@ export const ORDER_LINKS = withId(
     'requestReturn',
     'openClaim',
     'openExchange',
+    'previewEdit',
   ],
   { payOrder: { paymentToken: 'tok_ok' } },
 );
@@ -55,3 +56,5 @@ export const EXCHANGE_LINKS = withId(
   ],
   { payExchange: { paymentToken: 'tok_ok' } },
 );
+
+export const EDIT_LINKS = withId('$response.body#/edit/id', ['getEdit', 'confirmEdit', 'cancelEdit']);

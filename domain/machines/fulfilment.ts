@@ -33,6 +33,7 @@ export type FulfilmentAction =
   | 'exchange_refund'
   | 'exchange_ship'
   | 'exchange_revert'
+  | 'claim_ship'
   | 'modify';
 
 const same = (label: string) => ({ customer: label, merchant: label, support: label });
@@ -110,7 +111,8 @@ function refundsIn(
           // Some units sent back for others: the exchange's own workflow; its money and parcel land here.
           { from: state, action: 'open_exchange', to: state, by: ['customer'], effect: 'openExchange' },
           { from: state, action: 'exchange_refund', to: state, by: ['system'], effect: 'refundExchange' },
-          { from: state, action: 'exchange_ship', to: state, by: ['system'], effect: 'recordExchangeParcel' },
+          { from: state, action: 'exchange_ship', to: state, by: ['system'], effect: 'recordCaseParcel' },
+          { from: state, action: 'claim_ship', to: state, by: ['system'], effect: 'recordCaseParcel' },
           { from: state, action: 'exchange_revert', to: state, by: ['system'], effect: 'revertExchange' },
         ] as const)
       : []),

@@ -9,7 +9,9 @@ import {
 import { unpaidState, unpaidTransitions } from './unpaid';
 
 type State = 'PENDING_PAYMENT' | FulfilmentState;
-type Action = 'pay' | 'stock_out' | 'expire' | FulfilmentAction;
+type Action = 'pay' | 'stock_out' | 'expire' | 'edit' | FulfilmentAction;
+
+const anyone = ['customer', 'merchant', 'support'] as const;
 
 export const standardMachine: OrderMachine<State, Action> = {
   type: 'standard',
@@ -25,5 +27,13 @@ export const standardMachine: OrderMachine<State, Action> = {
   transitions: [
     ...unpaidTransitions<State>('PENDING_PAYMENT', 'PAID', 'CANCELLED', 'capturePayment'),
     ...fulfilmentTransitions,
+    // Lines added, removed, changed or swapped until the goods leave (domain/edits.ts).
+    ...(['PENDING_PAYMENT', 'PAID', 'IN_REVIEW', 'IN_PRODUCTION'] as const).map((from) => ({
+      from,
+      action: 'edit' as const,
+      to: from,
+      by: anyone,
+      effect: 'applyEdit' as const,
+    })),
   ],
 };

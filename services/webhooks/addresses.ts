@@ -45,10 +45,21 @@ export function isPrivateAddress(address: string): boolean {
 
 export type UrlProblem = 'scheme' | 'credentials' | 'unresolvable' | 'private';
 
+/** The name could not be looked up now (the resolver is away or slow): an outage, not the caller's URL. */
+export class NameLookupUnavailable extends Error {
+  override name = 'NameLookupUnavailable';
+}
+
+/** Answers that say the name does not exist; anything else (EAI_AGAIN, SERVFAIL, a timeout) is the resolver's trouble. */
+const NO_SUCH_NAME = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
+
+type Lookup = (host: string) => Promise<{ address: string }[]>;
+const systemLookup: Lookup = (host) => lookup(host, { all: true, verbatim: true });
+
 /** Why a subscriber URL is refused, or null: http(s), no credentials, and every address it resolves to allowed. */
 export async function urlProblem(
   text: string,
-  options: { allowPrivate: boolean; timeoutMs?: number },
+  options: { allowPrivate: boolean; timeoutMs?: number; lookup?: Lookup },
 ): Promise<UrlProblem | null> {
   let url: URL;
   try {
@@ -66,14 +77,16 @@ export async function urlProblem(
       ? [host]
       : (
           await Promise.race([
-            lookup(host, { all: true, verbatim: true }),
+            (options.lookup ?? systemLookup)(host),
             new Promise<never>((_, reject) =>
               setTimeout(() => reject(new Error('timeout')), options.timeoutMs ?? 3000).unref(),
             ),
           ])
         ).map((a) => a.address);
-  } catch {
-    return 'unresolvable';
+  } catch (err) {
+    // A name that does not exist is the caller's to mend (422); a resolver that did not answer is an outage (503).
+    if (NO_SUCH_NAME.has((err as { code?: string }).code ?? '')) return 'unresolvable';
+    throw new NameLookupUnavailable('the subscriber’s host name could not be looked up now');
   }
   if (addresses.length === 0) return 'unresolvable';
   return addresses.some(isPrivateAddress) ? 'private' : null;

@@ -77,6 +77,13 @@ test('the role × route matrix', async () => {
     ],
     ['GET', `/v1/exchanges/exc_${randomUUID().replace(/-/g, '')}`, undefined, [401, 404, 404, 404, 404, 403]],
     ['GET', '/v1/exchanges', undefined, [401, 200, 200, 200, 200, 403]],
+    ['POST', `/v1/orders/${orderId}/edits`, { add: [{ sku, quantity: 1 }] }, [401, 201, 404, 201, 201, 404]],
+    [
+      'GET',
+      `/v1/order-edits/edt_${randomUUID().replace(/-/g, '')}`,
+      undefined,
+      [401, 404, 404, 404, 404, 404],
+    ],
     ['POST', '/v1/orders', { items: [{ sku, quantity: 1 }] }, [401, 201, 201, 403, 403, 400]],
     ['GET', '/v1/order-types', undefined, [200, 200, 200, 200, 200, 200]],
   ];

@@ -128,7 +128,14 @@ test('a missing unit is replaced: held from stock at approval, sold when shipped
   expect(await level(o.sku)).toEqual({ onHand: 0, reserved: 0 });
   // Shipping again is the closed claim's machine saying no.
   expect((await act(id, 'ship', { carrier: 'DHL', trackingNumber: 'R-2' })).status).toBe(409);
-  const order = (await call('GET', `/v1/orders/${o.id}`, { as: o.owner })).body.order;
+  // The replacement is another parcel of the order (not its lines: nothing more to ship of them).
+  const order = await waitForOrder(o.id, o.owner, (x) => (x.shipments ?? []).length === 2);
+  expect(order.shipments[1]).toMatchObject({
+    id: `${id}:parcel`,
+    claimId: id,
+    items: [{ sku: o.sku, quantity: 1 }],
+    trackingNumber: 'R-1',
+  });
   expect(order.amounts.refunded).toBe(0);
   expect((await db('stock_movements').where({ order_id: o.id, kind: 'loss' })).length).toBe(0);
   const [books] = await auditStock(db, [o.sku]);

@@ -63,6 +63,7 @@ const USER_ACTIONS = [
   'request_return',
   'open_claim',
   'open_exchange',
+  'edit',
   'modify',
 ] as const;
 type UserAction = (typeof USER_ACTIONS)[number];
@@ -117,6 +118,8 @@ const ROUTE: Record<
       reason: 'matrix',
     }),
   },
+  // A preview (refused as the action would be), then its confirmation: `send` makes both calls.
+  edit: { method: 'POST', path: '/edits', ok: 200, body: (sku) => ({ change: [{ sku, quantity: 2 }] }) },
   modify: { method: 'PATCH', path: '', ok: 200, body: () => ({ shippingAddress: address }) },
 };
 
@@ -127,8 +130,17 @@ const CHANNEL = 'matrix';
 const channelApp: As = { role: 'channel', id: 'matrix-app', channel: CHANNEL };
 const asRole = (role: Role, owner: As): As =>
   role === 'customer' ? owner : role === 'merchant' ? merchant : role === 'support' ? support : channelApp;
-const send = (order: Placed, action: UserAction, as: As) =>
-  api(ROUTE[action].method, `/v1/orders/${order.id}${ROUTE[action].path}`, as, ROUTE[action].body(order.sku));
+async function send(order: Placed, action: UserAction, as: As) {
+  const reply = await api(
+    ROUTE[action].method,
+    `/v1/orders/${order.id}${ROUTE[action].path}`,
+    as,
+    ROUTE[action].body(order.sku),
+  );
+  if (action !== 'edit' || reply.status !== 201) return reply;
+  // A paid order's edit to fewer units owes nothing: no token needed.
+  return api('POST', `/v1/order-edits/${reply.body.edit.id}/confirm`, as, {});
+}
 
 /** Products per order type; presale ones with a balance window that is open now or opens later. */
 async function productFor(type: OrderType, balanceOpen = true): Promise<string> {

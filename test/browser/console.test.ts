@@ -117,6 +117,39 @@ test('without a token the console asks for one; a customer’s token shows only 
   await page.close();
 }, 60_000);
 
+test('a customer exchanges a unit from the console: the form posts it, the order shows it in its exchanges', async () => {
+  const sku = uniqueSku('con');
+  const other = uniqueSku('con');
+  await putProduct(sku, { price: 1000, stock: 10 });
+  await putProduct(other, { price: 1300, stock: 10 });
+  const owner = customer();
+  const order = (await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku, quantity: 2 }] } }))
+    .body.order;
+  await call('POST', `/v1/orders/${order.id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } });
+  await waitForOrder(order.id, owner, (o) => o.status === 'IN_PRODUCTION');
+  await call('POST', `/v1/orders/${order.id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: 'CX' },
+  });
+  const { page, problems } = await openPage();
+  await page.goto(`${apiUrl()}/console#token=${tokenFor('customer', owner.id)}`, {
+    waitUntil: 'networkidle',
+  });
+  await page.goto(`${apiUrl()}/console#/orders/${order.id}`, { waitUntil: 'networkidle' });
+  await page.locator('button[data-action=open_exchange]').click();
+  const form = page.locator('form[aria-label=open_exchange]');
+  await form.locator('input[name=quantity]').fill('1');
+  await form.locator('input[name=newSku]').fill(other);
+  await form.getByLabel('Reason').fill('a bigger one');
+  await form.locator('button[type=submit]').click();
+  await page.locator('#timeline li[data-action=open_exchange]').waitFor();
+  await page.getByRole('cell', { name: `1 × ${other}` }).waitFor();
+  const exchanges = (await call('GET', `/v1/exchanges?orderId=${order.id}`, { as: owner })).body.items;
+  expect(exchanges).toEqual([expect.objectContaining({ difference: 300, status: 'REQUESTED' })]);
+  expect(problems).toEqual([]);
+  await page.close();
+}, 60_000);
+
 test('the API reference: the OpenAPI document in Swagger UI, offline, and a call tried with a pasted token', async () => {
   const { page, problems } = await openPage();
   const outside: string[] = [];

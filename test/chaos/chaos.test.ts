@@ -30,6 +30,7 @@ test('nothing is lost or doubled when everything crashes under load', async () =
     'returned',
     'claimed',
     'exchanged',
+    'edited',
     'timed_out',
     'flaky_payment',
     'reply_lost',

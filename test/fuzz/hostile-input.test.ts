@@ -170,6 +170,8 @@ async function validRequests(doc: any, ids: Record<string, string>): Promise<Tar
     receiveExchange: {},
     shipExchange: { carrier: 'UPS', trackingNumber: '1Z' },
     cancelExchange: { reason: 'fuzz' },
+    previewEdit: { add: [{ sku: ids.sku!, quantity: 1 }] },
+    confirmEdit: {},
   };
   const staffOps =
     /^(put|get)(Product|Promotion|Member)$|^(ship|refund)Order$|^(approve|reject|receive)Return$|^(approve|reject|ship)Claim$|^refundClaimInstead$|^(approve|reject|receive|ship)Exchange$/;
@@ -193,13 +195,15 @@ async function validRequests(doc: any, ids: Record<string, string>): Promise<Tar
                       ? ids.claim!
                       : path.startsWith('/v1/exchanges')
                         ? ids.exchange!
-                        : ['shipOrder', 'refundOrder'].includes(op.operationId)
-                          ? ids.paid!
-                          : ['requestReturn', 'openClaim', 'openExchange'].includes(op.operationId)
-                            ? ids.confirmed!
-                            : op.operationId === 'cancelOrder'
-                              ? ids.cancellable!
-                              : ids.unpaid!;
+                        : path.startsWith('/v1/order-edits')
+                          ? ids.edit!
+                          : ['shipOrder', 'refundOrder'].includes(op.operationId)
+                            ? ids.paid!
+                            : ['requestReturn', 'openClaim', 'openExchange'].includes(op.operationId)
+                              ? ids.confirmed!
+                              : op.operationId === 'cancelOrder'
+                                ? ids.cancellable!
+                                : ids.unpaid!;
       targets.push({
         op,
         method: method.toUpperCase(),
@@ -305,6 +309,11 @@ beforeAll(async () => {
     body: { returnItems: [{ sku, quantity: 1 }], newItems: [{ sku, quantity: 1 }], reason: 'fuzz' },
   });
   expect(exchanged.status).toBe(201);
+  const edited = await call('POST', `/v1/orders/${unpaid}/edits`, {
+    as: owner,
+    body: { add: [{ sku, quantity: 1 }] },
+  });
+  expect(edited.status).toBe(201);
   const doc = (await (await fetch(`${apiUrl()}/openapi.json`)).json()) as any;
   const putSku = `${sku}-put`;
   await putProduct(putSku, { price: 10, stock: 1 });
@@ -318,6 +327,7 @@ beforeAll(async () => {
     return: returned.body.return.id,
     claim: claimed.body.claim.id,
     exchange: exchanged.body.exchange.id,
+    edit: edited.body.edit.id,
   });
   expect(targets.length).toBeGreaterThanOrEqual(20);
 }, 120_000);

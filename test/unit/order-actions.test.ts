@@ -127,7 +127,7 @@ describe('checkAction', () => {
     expect(forbidden).toEqual({
       type: FailureType.Forbidden,
       message: 'a customer may not ship a standard order',
-      details: { status: 'IN_PRODUCTION', allowedActions: ['cancel', 'modify'] },
+      details: { status: 'IN_PRODUCTION', allowedActions: ['cancel', 'modify', 'edit'] },
     });
     const notNow = checkAction(standardMachine, order('SHIPPED'), request({ action: 'pay' }), noReturns);
     expect(notNow).toMatchObject({

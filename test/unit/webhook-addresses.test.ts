@@ -1,7 +1,8 @@
 /** Issue 22: where a webhook may go (public addresses only unless allowed), and how retries back off. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isPrivateAddress, urlProblem } from '../../services/webhooks/addresses';
+import { isPrivateAddress, NameLookupUnavailable, urlProblem } from '../../services/webhooks/addresses';
+import { toProblem } from '../../api/problem';
 import { postWebhook } from '../../services/webhooks/send';
 import { retryDelay } from '../../worker/webhook-dispatcher';
 
@@ -39,6 +40,25 @@ test('subscriber URLs: http(s), no credentials, and (unless allowed) nothing tha
   expect(await urlProblem('http://localhost/x', strict)).toBe('private');
   expect(await urlProblem('https://8.8.8.8/hooks', strict)).toBeNull();
   expect(await urlProblem('http://127.0.0.1:8080/x', { allowPrivate: true })).toBeNull();
+});
+
+test('a name that does not exist is refused; a resolver that does not answer is an outage, not a refusal', async () => {
+  const failing = (code: string) => async () => {
+    throw Object.assign(new Error(`getaddrinfo ${code}`), { code });
+  };
+  expect(
+    await urlProblem('https://no.such.name/x', { allowPrivate: false, lookup: failing('ENOTFOUND') }),
+  ).toBe('unresolvable');
+  for (const code of ['EAI_AGAIN', 'ESERVFAIL'])
+    await expect(
+      urlProblem('https://hooks.example/x', { allowPrivate: false, lookup: failing(code) }),
+    ).rejects.toThrow(NameLookupUnavailable);
+  const silent = () => new Promise<never>(() => {});
+  await expect(
+    urlProblem('https://hooks.example/x', { allowPrivate: false, lookup: silent, timeoutMs: 20 }),
+  ).rejects.toThrow(NameLookupUnavailable);
+  // The outage answers 503 with a Retry-After, in the service's own words.
+  expect(toProblem(new NameLookupUnavailable('x'))).toMatchObject({ status: 503, retryAfter: 5 });
 });
 
 test('a delivery checks the address it connects to, every time', async () => {

@@ -45,6 +45,7 @@ test('histories are recorded for every workflow type, forward and reverse', () =
     'presale-completed-and-forfeited',
     'claims',
     'exchanges',
+    'edits',
   ])
     expect(scenarios).toContain(s);
 });

@@ -465,6 +465,62 @@ export async function captureHeld(order: OrderState): Promise<Changes> {
 }
 
 /**
+ * A previewed edit confirmed (checked against the order's version before): the units it adds held
+ * (a shortage refuses it, nothing else done), what a paid order's customer owes charged (declined:
+ * the units go back; pending: the edit waits for it), then stock and lines as the preview said,
+ * and what a paid order was paid beyond its new total refunded.
+ */
+async function applyEdit(ctx: EffectContext): Promise<Changes> {
+  const { order, request } = ctx;
+  const { editId, owed, refund } = request!.editRequest!;
+  const paid = order.amounts.paid > 0;
+  await store.holdEditUnits({ orderId: order.id, editId, paid });
+  let charged: Changes = {};
+  if (owed > 0) {
+    try {
+      charged = await charge(ctx, owed, false);
+    } catch (err) {
+      await nonCancellable(() => store.releaseEditUnits({ orderId: order.id, editId }));
+      throw err;
+    }
+    if (charged.pending) return charged;
+  }
+  const applied = await store.applyEdit({ orderId: order.id, editId, paid });
+  let refunded = 0;
+  if (paid && refund > 0) {
+    const tag = `edit-${editId}`;
+    const owedBy = externalPayer(order);
+    refunded = (
+      await nonCancellable(() =>
+        executeChild(refundOrderFlow, {
+          workflowId: `${order.id}-refund-${tag}`,
+          args: [
+            {
+              orderId: order.id,
+              refundId: tag,
+              plan: { lines: [], shipping: 0, amount: refund, completesOrder: false },
+              reason: request!.reason ?? 'order edited',
+              source: 'edit',
+              restock: false,
+              at: new Date().toISOString(),
+              ...(owedBy ? { owedBy } : {}),
+            },
+          ],
+        }),
+      )
+    ).amount;
+  }
+  const amounts = charged.amounts ?? order.amounts;
+  return {
+    ...charged,
+    items: applied.items,
+    discounts: applied.discounts,
+    allocation: applied.allocation,
+    amounts: { ...amounts, ...applied.amounts, refunded: amounts.refunded + refunded },
+  };
+}
+
+/**
  * An exchange opens: its returned units are credited and taken out of the order's lines, its new
  * units priced and held (a shortage refuses it, nothing held), and its own workflow started.
  */
@@ -727,10 +783,13 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       );
       return { amounts: { ...order.amounts, refunded: order.amounts.refunded + refunded.amount } };
     }
-    case 'recordExchangeParcel': {
-      const { exchangeId } = request!.exchangeRequest!;
+    case 'recordCaseParcel': {
+      // An exchange's new units, or a claim's replacement: not the order's lines.
+      const of = request!.exchangeRequest
+        ? { exchangeId: request!.exchangeRequest.exchangeId }
+        : { claimId: request!.claimRequest!.claimId };
       const given = request!.shipment!;
-      const id = `${exchangeId}:parcel`;
+      const id = `${of.exchangeId ?? of.claimId}:parcel`;
       const shipments = order.shipments ?? [];
       if (shipments.some((s) => s.id === id)) return {};
       return {
@@ -743,11 +802,13 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
             carrier: given.carrier,
             trackingNumber: given.trackingNumber,
             status: 'shipped',
-            exchangeId,
+            ...of,
           },
         ],
       };
     }
+    case 'applyEdit':
+      return applyEdit(ctx);
     case 'revertExchange':
       return { items: applyExchange(order.items, request!.exchangeRequest!.credits!, -1) };
     case 'applyModification': {

@@ -49,7 +49,7 @@ import { payment, reconcile, refunds, store, type local } from '../activities';
 import { searchAttributes, type OrderWorkflowInput, type PaymentUpdate } from '../messages';
 import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
-import { returnRefundedSignal, type ExchangeNews } from '../reverse/messages';
+import { returnRefundedSignal, type CaseNews } from '../reverse/messages';
 import type { ExchangeCredit } from '../../domain/exchanges';
 import { captureHeld, heldPayment, runEffect, withPayment, type PendingCharge } from './effects';
 import { describeForSupport } from './support-details';
@@ -86,8 +86,8 @@ export class OrderEntity {
       exchange?: { credits: ExchangeCredit[]; refundDue: number };
     }
   >();
-  /** Exchanges' news (a parcel left, an exchange ended), handled in order by the loop. */
-  readonly exchangeNews: ExchangeNews[] = [];
+  /** Exchanges' and claims' news (a parcel left, an exchange ended), handled in order by the loop. */
+  readonly caseNews: CaseNews[] = [];
   /** Returns whose goods are back, and claims approved for a refund, waiting for their refund. */
   readonly returnsToRefund: string[] = [];
   /** Refunds done, by id: a retried refund answers with the order as it is. */
@@ -181,10 +181,11 @@ export class OrderEntity {
         ),
       );
     // While a charge is pending, nothing may charge again or change what it pays for; a cancel may.
+    // While an edit's is, nothing else happens at all: the edit is applied as it was previewed.
     if (this.pending && request.action !== 'cancel') {
       const decision = decide(this.machine, this.order.status, request.action, request.actor.role);
       const effect = decision.ok ? decision.transition.effect : undefined;
-      if (request.action === 'modify' || (effect && CHARGES.has(effect)))
+      if (request.action === 'modify' || this.pending.action === 'edit' || (effect && CHARGES.has(effect)))
         throw refuse(
           notNow(
             'a payment of this order is pending: wait for its outcome',
@@ -455,6 +456,12 @@ export class OrderEntity {
     if (order.amounts.paid === 0 && !isTerminal(this.machine, order.status))
       await CancellationScope.nonCancellable(() =>
         store.releasePaymentStock({ orderId: order.id, attempt: pending.attempt }),
+      );
+    // An edit whose charge failed: the units held for it go back; the order stays as it was.
+    const edit = pending.action === 'edit' ? pending.request.editRequest : undefined;
+    if (edit)
+      await CancellationScope.nonCancellable(() =>
+        store.releaseEditUnits({ orderId: order.id, editId: edit.editId }),
       );
     this.order = {
       ...order,
@@ -913,25 +920,35 @@ export class OrderEntity {
     });
   }
 
-  /** An exchange's parcel left (another of the order's), or it ended (not made: its units are the order's again). */
-  async takeExchangeNews(news: ExchangeNews): Promise<void> {
-    const open = this.openReturns.get(news.exchangeId);
-    if (!open?.exchange) return;
-    const request = (action: string, extra: Partial<ActionRequest>): ActionRequest => ({
-      action,
-      actor: { id: 'system', role: 'support' },
-      exchangeRequest: { exchangeId: news.exchangeId, credits: open.exchange!.credits },
-      ...extra,
-    });
+  /**
+   * A claim's replacement or an exchange's new units left (another parcel of the order), or an
+   * exchange ended (not made: its units are the order's again).
+   */
+  async takeCaseNews(news: CaseNews): Promise<void> {
+    const id = news.caseId;
     const take = async (action: string, extra: Partial<ActionRequest>) => {
       // Only where the machine has it (an order that ended another way keeps its record as it was).
       if (decide(this.machine, this.current.status, action, 'system').ok)
-        await this.apply(action, 'system', request(action, extra), `exchange ${news.exchangeId}`);
+        await this.apply(
+          action,
+          'system',
+          { action, actor: { id: 'system', role: 'support' }, ...extra },
+          `${news.kind ?? 'exchange'} ${id}`,
+        );
     };
-    if (news.shipment) await take('exchange_ship', { shipment: news.shipment });
+    // A claim may have closed already (it closes once replaced): its parcel is recorded all the same.
+    if (news.kind === 'claim') {
+      if (news.shipment)
+        await take('claim_ship', { shipment: news.shipment, claimRequest: { claimId: id, items: [] } });
+      return;
+    }
+    const open = this.openReturns.get(id);
+    if (!open?.exchange) return;
+    const exchangeRequest = { exchangeId: id, credits: open.exchange.credits };
+    if (news.shipment) await take('exchange_ship', { shipment: news.shipment, exchangeRequest });
     if (news.closed) {
-      if (news.closed.revert) await take('exchange_revert', {});
-      this.openReturns.delete(news.exchangeId);
+      if (news.closed.revert) await take('exchange_revert', { exchangeRequest });
+      this.openReturns.delete(id);
       this.publish();
     }
   }

@@ -22,7 +22,7 @@ import {
   type OrderWorkflowResult,
 } from '../messages';
 import { refuse } from '../refusals';
-import { exchangeNewsSignal, returnClosedSignal, returnReceivedSignal } from '../reverse/messages';
+import { caseNewsSignal, returnClosedSignal, returnReceivedSignal } from '../reverse/messages';
 import { parcelNewsSignal } from '../fulfilment/messages';
 import { OrderEntity } from './order-entity';
 
@@ -46,7 +46,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   setHandler(returnClosedSignal, ({ returnId }) => order.returnClosed(returnId));
   setHandler(paymentUpdateSignal, (update) => order.paymentUpdate(update));
   setHandler(parcelNewsSignal, (record) => void order.parcelNews.push(record));
-  setHandler(exchangeNewsSignal, (news) => void order.exchangeNews.push(news));
+  setHandler(caseNewsSignal, (news) => void order.caseNews.push(news));
 
   // Input that skipped the API's schemas and cannot be stored is refused before anything is held.
   const unstorable = placeOrderInputProblem(input);
@@ -84,9 +84,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       await order.lock.run(() => order.refundReturn(returnId));
       continue;
     }
-    if (order.exchangeNews.length > 0) {
-      const news = order.exchangeNews.shift()!;
-      await order.lock.run(() => order.takeExchangeNews(news));
+    if (order.caseNews.length > 0) {
+      const news = order.caseNews.shift()!;
+      await order.lock.run(() => order.takeCaseNews(news));
       continue;
     }
     // A webhook may never come: the provider is asked about a pending charge now and then; a held
@@ -105,7 +105,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       order.returnsToRefund.length > 0 ||
       order.settlements.length > 0 ||
       order.parcelNews.length > 0 ||
-      order.exchangeNews.length > 0 ||
+      order.caseNews.length > 0 ||
       order.paymentPending !== pending;
     if (isTerminal(machine, order.current.status)) {
       // Ended with a charge pending: a 3-D Secure step is given up; a processing one is waited for

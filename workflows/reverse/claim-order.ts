@@ -8,6 +8,7 @@ import {
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
+  patched,
   setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
@@ -26,6 +27,7 @@ import { store } from '../activities';
 import { asApplicationFailure } from '../order/order-entity';
 import { refuse } from '../refusals';
 import {
+  caseNewsSignal,
   claimActionUpdate,
   claimStateQuery,
   returnClosedSignal,
@@ -128,6 +130,13 @@ export async function claimOrderFlow(input: ClaimInput): Promise<ClaimRecord> {
         if (request.action === 'approve') await approve(request);
         else if (request.action === 'ship') {
           await store.commitReplacement({ orderId: input.orderId, tag });
+          // Another parcel of the order (claims replaced before this: on the claim only).
+          if (patched('claim-parcel-on-order'))
+            await order.signal(caseNewsSignal, {
+              caseId: input.claimId,
+              kind: 'claim',
+              shipment: { ...request.shipment!, items: input.items },
+            });
           const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
           await move('ship', request.actor.role, request.actor.id, request.reason, { shipment });
         } else if (request.action === 'refund_instead') {

@@ -36,7 +36,7 @@ import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
 import {
   exchangeActionUpdate,
-  exchangeNewsSignal,
+  caseNewsSignal,
   exchangePaymentSignal,
   exchangeStateQuery,
   returnReceivedSignal,
@@ -246,8 +246,8 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
           else if (action === 'ship') {
             await store.commitReplacement({ orderId: record.orderId, tag });
             const items = record.newItems.map(({ sku, quantity }) => ({ sku, quantity }));
-            await order.signal(exchangeNewsSignal, {
-              exchangeId: id,
+            await order.signal(caseNewsSignal, {
+              caseId: id,
               shipment: { ...request.shipment!, items },
             });
             const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
@@ -312,8 +312,8 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   // The handler that ended it finishes saving (and answers its caller) first.
   await condition(allHandlersFinished);
   // Done, or not made: the order stops waiting for it (and, not made, has its units back).
-  await order.signal(exchangeNewsSignal, {
-    exchangeId: id,
+  await order.signal(caseNewsSignal, {
+    caseId: id,
     closed: { revert: record.status === 'REJECTED' || record.status === 'CANCELLED' },
   });
   return record;

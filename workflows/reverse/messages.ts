@@ -98,12 +98,15 @@ export const exchangePaymentSignal =
   );
 
 /**
- * Exchange → order: its new units left (`shipment`), or it ended (`revert`: rejected or cancelled,
- * its returned units are the order's again). Its refund is asked with `returnReceivedSignal`.
+ * Exchange or claim → order: its new units left (`shipment`: an exchange's, a claim's
+ * replacement), or an exchange ended (`revert`: rejected or cancelled, its returned units are the
+ * order's again). Its refund is asked with `returnReceivedSignal`.
  */
-export interface ExchangeNews {
-  exchangeId: string;
+export interface CaseNews {
+  caseId: string;
+  /** Absent: an exchange's. */
+  kind?: 'claim';
   shipment?: { carrier: string; trackingNumber: string; items: LineQuantity[] };
   closed?: { revert: boolean };
 }
-export const exchangeNewsSignal = defineSignal<[ExchangeNews]>('exchangeNews');
+export const caseNewsSignal = defineSignal<[CaseNews]>('caseNews');
