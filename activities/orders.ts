@@ -78,7 +78,7 @@ export function orderActivities({
       await holdEditUnits(db, args);
     },
 
-    async releaseEditUnits(args: { orderId: string; editId: string }): Promise<void> {
+    async releaseEditUnits(args: { orderId: string; editId: string; dropped?: boolean }): Promise<void> {
       await releaseEditUnits(db, args);
     },
 

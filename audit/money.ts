@@ -76,9 +76,9 @@ export async function auditMoney(
       `(SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND (i.refunded_quantity + i.exchanged_quantity > i.quantity OR COALESCE(i.refunded_amount, 0) + i.exchanged_amount > i.total))::int AS over_refunded_lines`,
     ),
     db.raw(`o.details->'payments' AS payments`),
-    // An edit confirmed on a paid order may charge what it adds: one more capture each.
+    // An edit confirmed on a paid order that charged what it adds: one more capture each.
     db.raw(
-      `(SELECT COUNT(*) FROM order_history h WHERE h.order_id = o.id AND h.action = 'edit')::int AS edits`,
+      `(SELECT COUNT(*) FROM order_edits e WHERE e.order_id = o.id AND e.status = 'CONFIRMED' AND e.owed > 0)::int AS edits`,
     ),
     db.raw(
       `(SELECT COALESCE(SUM(f.amount), 0) FROM order_refunds f WHERE f.order_id = o.id AND f.owed_by IS NOT NULL)::bigint AS owed`,

@@ -5,7 +5,7 @@
  */
 import { decide, type OrderMachine, type TimerName } from './machine';
 import { FailureType } from './errors';
-import type { ActionRequest, LineQuantity, OrderPolicy, OrderState } from './order';
+import { isPending, type ActionRequest, type LineQuantity, type OrderPolicy, type OrderState } from './order';
 import { planGoodwill, planRefund, RefundError } from './refunds';
 import { planParcel } from './shipping';
 import { businessRefusal, invalidInput, notNow, refusalFor, type Refusal } from './refusals';
@@ -83,13 +83,15 @@ const RETURNS = new Set([
  * the lines).
  */
 export function editBlocked(
-  order: Pick<OrderState, 'amounts' | 'items' | 'shipments' | 'fulfilments'>,
+  order: Pick<OrderState, 'amounts' | 'items' | 'shipments' | 'fulfilments' | 'payments'>,
 ): string | null {
   if ((order.shipments ?? []).length > 0) return 'goods have left: return them instead';
   if ((order.fulfilments ?? []).length > 0)
     return 'a warehouse has the fulfilment: the order can no longer change';
   if ((order.amounts.authorized ?? 0) > 0)
     return 'the payment is only held: it is captured as it was authorised';
+  if ((order.payments ?? []).some(isPending))
+    return 'a payment of this order is pending: wait for its outcome';
   if (
     order.items.some((l) => l.refundedQuantity > 0 || l.refundedAmount !== undefined || l.exchangedQuantity)
   )

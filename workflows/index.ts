@@ -5,5 +5,6 @@ export { refundOrderFlow } from './reverse/refund-order';
 export { returnOrderFlow } from './reverse/return-order';
 export { claimOrderFlow } from './reverse/claim-order';
 export { exchangeOrderFlow } from './reverse/exchange-order';
+export { editOrderFlow } from './reverse/edit-order';
 export { modifyOrderFlow } from './reverse/modify-order';
 export { fulfilmentFlow } from './fulfilment/fulfilment-flow';

@@ -47,7 +47,7 @@ export const editRoutes: Route[] = [
     errors: [403, 404, 409, 422],
     idempotent: true,
     links: EDIT_LINKS,
-    async handle({ req, res: reply, params, body, principal }, { db }) {
+    async handle({ req, res: reply, params, body, principal }, { db, config }) {
       const caller = principal();
       const order = await visibleOrder(db, params.id, caller);
       // Who may edit, and whether this order can change now: the order's own rules, as confirming asks them.
@@ -64,7 +64,12 @@ export const editRoutes: Route[] = [
       if (refusal) throw new RefusedError(refusal);
       const id = idFromKey('edt', req, params.id, 'edit') ?? `edt_${randomUUID().replace(/-/g, '')}`;
       const { reason: _reason, ...request } = body;
-      const edit = await createEdit(db, order, { id, request, by: `${caller.role}:${caller.id}` });
+      const edit = await createEdit(db, order, {
+        id,
+        request,
+        by: `${caller.role}:${caller.id}`,
+        defaultStrategy: config.DEFAULT_INVENTORY_STRATEGY,
+      });
       reply.status(201).location(`/v1/order-edits/${edit.id}`).json({ edit });
     },
   }),

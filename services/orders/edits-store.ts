@@ -13,7 +13,7 @@ import {
   type EditSide,
 } from '../../domain/edits';
 import { BusinessRuleError } from '../../domain/errors';
-import type { LocationAllocation, OrderState } from '../../domain/order';
+import type { InventoryStrategy, LocationAllocation, OrderState } from '../../domain/order';
 import { allocationOf, release, reserve, restock, settleReservation } from '../inventory/ledger';
 import { memberTier, releaseCoupon, toPromotion } from '../promotion/coupons';
 import { writeOrderLines } from './order-lines';
@@ -37,7 +37,13 @@ export interface EditRecord extends EditPreview {
 export async function createEdit(
   db: Knex,
   order: OrderState,
-  args: { id: string; request: EditRequest; by: string },
+  args: {
+    id: string;
+    request: EditRequest;
+    by: string;
+    /** A product's strategy when it has none (DEFAULT_INVENTORY_STRATEGY), as at placement. */
+    defaultStrategy: InventoryStrategy;
+  },
 ): Promise<EditRecord> {
   const known = new Set(order.items.map((l) => l.sku));
   const newSkus = [
@@ -63,7 +69,7 @@ export async function createEdit(
       sku: p.sku,
       name: p.name,
       price: Number(p.price),
-      inventoryStrategy: p.inventory_strategy ?? 'on_order',
+      inventoryStrategy: p.inventory_strategy ?? args.defaultStrategy,
     })),
     promotion: coupon ? toPromotion(coupon) : null,
     memberTier: await memberTier(db, order.customerId),
@@ -171,15 +177,27 @@ export async function holdEditUnits(db: Knex, args: { orderId: string; editId: s
 }
 
 /** A charge for an edit that failed: the units held for it go back. */
-export async function releaseEditUnits(db: Knex, args: { orderId: string; editId: string }) {
+/**
+ * A charge for an edit that failed: the units held for it go back and it is a preview again.
+ * `dropped`: the order ended meanwhile (its cancel gave back everything it held): the edit is
+ * cancelled, and no stock moves.
+ */
+export async function releaseEditUnits(
+  db: Knex,
+  args: { orderId: string; editId: string; dropped?: boolean },
+) {
   await db.transaction(async (trx) => {
     const edit = await editFor(trx, args.orderId, args.editId);
     if (edit.status !== 'CONFIRMING') return; // released already (a retry)
-    await settleReservation(trx, args.orderId, tagOf(edit), 'release');
-    // A preview again, its next confirmation holding under a tag of its own.
+    if (!args.dropped) await settleReservation(trx, args.orderId, tagOf(edit), 'release');
+    // Its next confirmation holds under a tag of its own.
     await trx('order_edits')
       .where('id', edit.id)
-      .update({ status: 'PREVIEW', attempt: edit.attempt + 1, updated_at: new Date().toISOString() });
+      .update({
+        status: args.dropped ? 'CANCELLED' : 'PREVIEW',
+        attempt: edit.attempt + 1,
+        updated_at: new Date().toISOString(),
+      });
   });
 }
 

@@ -249,3 +249,39 @@ test('a bank transfer for what an edit adds: 202, nothing else happens meanwhile
   expect((await orderOf(o.id, o.owner)).amounts.total).toBe(4300);
   expect(await audit(o.id)).toEqual([]);
 });
+
+test('no edit while a payment of the order is pending; an order cancelled while an edit’s charge waits drops the edit, its units given back once', async () => {
+  const unpaid = await anOrder(false);
+  expect(
+    (
+      await call('POST', `/v1/orders/${unpaid.id}/pay`, {
+        as: unpaid.owner,
+        body: { paymentToken: 'tok_3ds' },
+      })
+    ).status,
+  ).toBe(202);
+  const refused = await preview(unpaid.id, unpaid.owner, { add: [{ sku: unpaid.b, quantity: 1 }] });
+  expect(refused.status).toBe(409);
+
+  const o = await anOrder(true);
+  const edit = (await preview(o.id, o.owner, { add: [{ sku: o.b, quantity: 2 }] })).body.edit;
+  expect((await confirm(edit.id, o.owner, { paymentToken: 'tok_3ds' })).status).toBe(202);
+  expect(await level(o.b)).toEqual({ onHand: 10, reserved: 2 });
+  const cancelled = await call('POST', `/v1/orders/${o.id}/cancel`, { as: o.owner, body: { reason: 'no' } });
+  expect(cancelled.status).toBe(200);
+  // The cancel gave everything back; the abandoned 3-D Secure step drops the edit without a second release.
+  for (let i = 0; i < 80; i++) {
+    const now = (await call('GET', `/v1/order-edits/${edit.id}`, { as: o.owner })).body.edit;
+    if (now.status === 'CANCELLED') break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect((await call('GET', `/v1/order-edits/${edit.id}`, { as: o.owner })).body.edit.status).toBe(
+    'CANCELLED',
+  );
+  expect(await level(o.b)).toEqual({ onHand: 10, reserved: 0 });
+  expect(await auditStock(db, [o.a, o.b])).toEqual([
+    expect.objectContaining({ balanced: true }),
+    expect.objectContaining({ balanced: true }),
+  ]);
+  expect(await audit(o.id)).toEqual([]);
+});

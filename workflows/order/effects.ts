@@ -45,6 +45,7 @@ import { refundOrderFlow } from '../reverse/refund-order';
 import { initialReturnRecord, returnOrderFlow } from '../reverse/return-order';
 import { claimOrderFlow, initialClaimRecord } from '../reverse/claim-order';
 import { exchangeOrderFlow } from '../reverse/exchange-order';
+import { editOrderFlow } from '../reverse/edit-order';
 import { applyExchange, exchangeCredits, type ExchangeCredit } from '../../domain/exchanges';
 import { allocate } from '../../domain/allocate';
 
@@ -485,31 +486,24 @@ async function applyEdit(ctx: EffectContext): Promise<Changes> {
     }
     if (charged.pending) return charged;
   }
-  const applied = await store.applyEdit({ orderId: order.id, editId, paid });
-  let refunded = 0;
-  if (paid && refund > 0) {
-    const tag = `edit-${editId}`;
-    const owedBy = externalPayer(order);
-    refunded = (
-      await nonCancellable(() =>
-        executeChild(refundOrderFlow, {
-          workflowId: `${order.id}-refund-${tag}`,
-          args: [
-            {
-              orderId: order.id,
-              refundId: tag,
-              plan: { lines: [], shipping: 0, amount: refund, completesOrder: false },
-              reason: request!.reason ?? 'order edited',
-              source: 'edit',
-              restock: false,
-              at: new Date().toISOString(),
-              ...(owedBy ? { owedBy } : {}),
-            },
-          ],
-        }),
-      )
-    ).amount;
-  }
+  const owedBy = externalPayer(order);
+  const applied = await nonCancellable(() =>
+    executeChild(editOrderFlow, {
+      workflowId: `${order.id}-edit-${editId}`,
+      args: [
+        {
+          orderId: order.id,
+          editId,
+          paid,
+          refund,
+          reason: request!.reason ?? 'order edited',
+          at: new Date().toISOString(),
+          ...(owedBy ? { owedBy } : {}),
+        },
+      ],
+    }),
+  );
+  const refunded = applied.refunded;
   const amounts = charged.amounts ?? order.amounts;
   return {
     ...charged,

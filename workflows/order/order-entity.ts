@@ -24,7 +24,14 @@ import {
   type StateDef,
   type TimerName,
 } from '../../domain/machine';
-import { actionsNow, checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
+import {
+  actionsNow,
+  checkAction,
+  deadlineOf,
+  editBlocked,
+  resolveAction,
+  unitsHeld,
+} from '../../domain/order-actions';
 import {
   actionRequestProblem,
   actorName,
@@ -185,7 +192,12 @@ export class OrderEntity {
     if (this.pending && request.action !== 'cancel') {
       const decision = decide(this.machine, this.order.status, request.action, request.actor.role);
       const effect = decision.ok ? decision.transition.effect : undefined;
-      if (request.action === 'modify' || this.pending.action === 'edit' || (effect && CHARGES.has(effect)))
+      if (
+        request.action === 'modify' ||
+        request.action === 'edit' ||
+        this.pending.action === 'edit' ||
+        (effect && CHARGES.has(effect))
+      )
         throw refuse(
           notNow(
             'a payment of this order is pending: wait for its outcome',
@@ -387,8 +399,25 @@ export class OrderEntity {
     if (!pending || pending.paymentId !== update.paymentId) return;
     this.pending = undefined;
     const order = this.current;
+    // An edit's charge: applied only if the order can still take it as it was previewed.
+    const edit = pending.action === 'edit' ? pending.request.editRequest : undefined;
+    const takes =
+      decide(this.machine, order.status, pending.action, pending.actor).ok &&
+      !(
+        edit &&
+        editBlocked({ ...order, payments: (order.payments ?? []).filter((p) => p.id !== pending.paymentId) })
+      );
+    if (edit && !takes)
+      await CancellationScope.nonCancellable(() =>
+        store.releaseEditUnits({
+          orderId: order.id,
+          editId: edit.editId,
+          // An order that ended gave back everything it held already: the edit is only dropped.
+          dropped: isTerminal(this.machine, order.status),
+        }),
+      );
     if (update.status === 'succeeded' || update.status === 'authorized') {
-      if (decide(this.machine, order.status, pending.action, pending.actor).ok) {
+      if (takes) {
         const request = {
           ...pending.request,
           settledPayment: {
@@ -458,8 +487,7 @@ export class OrderEntity {
         store.releasePaymentStock({ orderId: order.id, attempt: pending.attempt }),
       );
     // An edit whose charge failed: the units held for it go back; the order stays as it was.
-    const edit = pending.action === 'edit' ? pending.request.editRequest : undefined;
-    if (edit)
+    if (edit && takes)
       await CancellationScope.nonCancellable(() =>
         store.releaseEditUnits({ orderId: order.id, editId: edit.editId }),
       );

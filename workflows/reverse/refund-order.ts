@@ -12,7 +12,7 @@ export interface RefundOrderInput {
   refundId: string;
   plan: RefundPlan;
   reason: string;
-  source: 'refund' | 'return' | 'claim' | 'exchange' | 'edit';
+  source: 'refund' | 'return' | 'claim' | 'exchange';
   /** Units refunded before they shipped go back on hand; returned goods were restocked on receipt. */
   restock: boolean;
   at: string;

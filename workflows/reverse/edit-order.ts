@@ -1,0 +1,47 @@
+/**
+ * A confirmed order edit, applied as its own workflow (a child of the order, like a
+ * modification's): the stock moves and the lines in one transaction, then what a paid order was
+ * paid beyond its new total refunded. The order held the added units and charged what they cost
+ * before starting it. Not cancellable: once the charge is taken, the edit is applied.
+ */
+import { CancellationScope } from '@temporalio/workflow';
+import { refunds, store } from '../activities';
+
+export interface EditOrderInput {
+  orderId: string;
+  editId: string;
+  /** The order had been paid: units it adds are sold, units it drops put back on hand. */
+  paid: boolean;
+  /** What a paid order was paid beyond its new total. */
+  refund: number;
+  reason: string;
+  at: string;
+  /** The order was paid in another order system (imported): that channel owes the refund. */
+  owedBy?: string;
+}
+
+export async function editOrderFlow(input: EditOrderInput) {
+  return CancellationScope.nonCancellable(async () => {
+    const applied = await store.applyEdit({ orderId: input.orderId, editId: input.editId, paid: input.paid });
+    if (!input.paid || input.refund <= 0) return { ...applied, refunded: 0 };
+    const refundId = `edit-${input.editId}`;
+    if (!input.owedBy)
+      await refunds.refundAmount({
+        orderId: input.orderId,
+        refundId,
+        amount: input.refund,
+        reason: input.reason,
+      });
+    const plan = { lines: [], shipping: 0, amount: input.refund, completesOrder: false };
+    await store.recordRefund({
+      refundId,
+      orderId: input.orderId,
+      source: 'edit',
+      plan,
+      reason: input.reason,
+      at: input.at,
+      ...(input.owedBy ? { owedBy: input.owedBy } : {}),
+    });
+    return { ...applied, refunded: input.refund };
+  });
+}
