@@ -20,7 +20,7 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
   expect(created.body.order).toMatchObject({
     status: 'PENDING_PAYMENT',
     statusLabel: 'Awaiting payment',
-    allowedActions: ['pay', 'cancel', 'modify'],
+    allowedActions: ['pay', 'cancel', 'modify', 'edit'],
     currency: 'USD',
     items: [{ sku, quantity: 2, unitPrice: 1250, discount: 0, total: 2500, refundedQuantity: 0 }],
     amounts: { subtotal: 2500, discount: 0, shipping: 800, total: 3300, paid: 0, refunded: 0 },
@@ -47,6 +47,7 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
     'modify',
     'refund',
     'refund_all',
+    'edit',
   ]);
 
   const shipped = await call('POST', `/v1/orders/${id}/ship`, {
@@ -146,7 +147,7 @@ test('a declined card leaves the order payable, and a refused action leaves no t
   expect(early.body).toMatchObject({
     status: 409,
     orderStatus: 'PENDING_PAYMENT',
-    allowedActions: ['pay', 'cancel', 'modify'],
+    allowedActions: ['pay', 'cancel', 'modify', 'edit'],
   });
 
   const notMerchant = await call('POST', `/v1/orders/${id}/ship`, {

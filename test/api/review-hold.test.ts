@@ -63,7 +63,7 @@ test('above the threshold: held for review, labelled per role, approved by staff
   const seen = await api('GET', `/v1/orders/${id}`, owner);
   expect(seen.body.order).toMatchObject({
     statusLabel: 'Being checked',
-    allowedActions: ['cancel', 'modify'],
+    allowedActions: ['cancel', 'modify', 'edit'],
   });
   const staffView = (await api('GET', `/v1/orders/${id}`, merchant)).body.order;
   expect(staffView.statusLabel).toBe('To review');

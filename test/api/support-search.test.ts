@@ -52,9 +52,9 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
       customerId: who.id,
     });
     expect(await handle.query(allowedActionsQuery)).toEqual({
-      customer: ['pay', 'cancel', 'modify'],
-      merchant: ['cancel', 'modify'],
-      support: ['cancel', 'modify'],
+      customer: ['pay', 'cancel', 'modify', 'edit'],
+      merchant: ['cancel', 'modify', 'edit'],
+      support: ['cancel', 'modify', 'edit'],
       channel: ['pay', 'cancel'],
     });
     const description = await handle.describe();

@@ -19,7 +19,12 @@ import {
   type OrderWorkflowInput,
 } from '../../workflows/messages';
 import { orderWorkflow } from '../../workflows/order/order-workflow';
-import { returnActionUpdate, type ReturnRecord } from '../../workflows/reverse/messages';
+import {
+  exchangeActionUpdate,
+  returnActionUpdate,
+  type ExchangeRecord,
+  type ReturnRecord,
+} from '../../workflows/reverse/messages';
 import { call, merchant, putProduct, uniqueSku } from '../support/api';
 import { testDb } from '../support/backends';
 
@@ -213,4 +218,66 @@ test('returns at their default windows: undecided, escalated after 3 days and cl
   expect(completed - at(second, 'close')).toBeGreaterThanOrEqual(0);
   expect(completed - at(second, 'close')).toBeLessThan(MINUTE);
   expect((await handle.query(orderStateQuery))!.amounts.refunded).toBe(0);
+}, 60_000);
+
+test('exchanges at the return windows: undecided, cancelled after 3 days (its unit back to the order); shipped with goods never sent, closed after 14; then the order completes', async () => {
+  const sku = uniqueSku('ts-exc');
+  await putProduct(sku, { stock: 6 });
+  const { handle, placed } = await startOrder(sku, 2, undefined, {
+    returnDecisionWindowMs: defaults.RETURN_DECISION_WINDOW,
+    returnShipWindowMs: defaults.RETURN_SHIP_WINDOW,
+  });
+  const act = (request: ActionRequest) => handle.executeUpdate(orderActionUpdate, { args: [request] });
+  await act({ action: 'pay', actor: actor('customer'), paymentToken: 'tok_ok' });
+  for (let i = 0; i < 100 && (await handle.query(orderStateQuery))!.status !== 'IN_PRODUCTION'; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  await act({ action: 'ship', actor: actor('merchant'), shipment: { carrier: 'UPS', trackingNumber: '1Z' } });
+  await act({ action: 'confirm', actor: actor('customer') });
+  // One unit for another of the same product: nothing to pay either way.
+  const [undecided, unsent] = [`exc_ts_${randomUUID().slice(0, 8)}`, `exc_ts_${randomUUID().slice(0, 8)}`];
+  for (const exchangeId of [undecided, unsent])
+    await act({
+      action: 'open_exchange',
+      actor: actor('customer'),
+      reason: 'ts',
+      exchangeRequest: {
+        exchangeId,
+        returnItems: [{ sku, quantity: 1 }],
+        newItems: [{ sku, quantity: 1 }],
+      },
+    });
+  const staff = (action: 'approve' | 'ship', extra: object = {}) =>
+    env.client.workflow
+      .getHandle(unsent)
+      .executeUpdate(exchangeActionUpdate, { args: [{ action, actor: actor('merchant'), ...extra }] });
+  await staff('approve');
+  await staff('ship', { shipment: { carrier: 'UPS', trackingNumber: '2Z' } });
+
+  expect(await handle.result()).toEqual({ orderId: placed.id, status: 'COMPLETED' });
+  const first = (await env.client.workflow.getHandle(undecided).result()) as ExchangeRecord;
+  const second = (await env.client.workflow.getHandle(unsent).result()) as ExchangeRecord;
+  const at = (r: ExchangeRecord, action: string) =>
+    Date.parse(r.history.find((h) => h.action === action)!.at);
+  expect(first.history.map((h) => [h.action, h.to, h.actor])).toEqual([
+    ['request', 'REQUESTED', 'customer:customer-ts'],
+    ['cancel', 'CANCELLED', 'system'],
+  ]);
+  expect(at(first, 'cancel') - at(first, 'request')).toBeGreaterThanOrEqual(3 * DAY);
+  expect(at(first, 'cancel') - at(first, 'request')).toBeLessThan(3 * DAY + MINUTE);
+  expect(second.history.map((h) => [h.action, h.to])).toEqual([
+    ['request', 'REQUESTED'],
+    ['approve', 'APPROVED'],
+    ['ship', 'SHIPPED'],
+    ['close', 'UNRETURNED'],
+  ]);
+  expect(at(second, 'close') - at(second, 'ship')).toBeGreaterThanOrEqual(14 * DAY);
+  expect(at(second, 'close') - at(second, 'ship')).toBeLessThan(14 * DAY + MINUTE);
+  // The cancelled one's unit is the order's again; the unreturned one's stays credited.
+  const order = (await handle.query(orderStateQuery))!;
+  expect(order.items[0]).toMatchObject({ quantity: 2, exchangedQuantity: 1 });
+  expect(order.history.map((h) => h.action)).toEqual(
+    expect.arrayContaining(['open_exchange', 'exchange_ship', 'exchange_revert', 'complete']),
+  );
+  expect(order.shipments?.map((s) => s.exchangeId ?? null)).toEqual([null, unsent]);
+  expect(await auditStock(db, [sku])).toEqual([expect.objectContaining({ balanced: true })]);
 }, 60_000);
