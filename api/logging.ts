@@ -30,6 +30,7 @@ export const REDACTED_PATHS = [
   'token',
   'secret',
   'PAYLOAD_ENCRYPTION_KEYS',
+  'SECRETS_ENCRYPTION_KEYS',
   'AUTH_JWT_SECRET',
 ];
 

@@ -146,6 +146,16 @@ const schema = z.object({
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
     }
   }),
+  // Secrets kept to be used again (webhook signing secrets), sealed at rest: `id:base64key` pairs,
+  // newest first (codec/secret-box.ts). Unset: the payload keys; neither: stored as given.
+  SECRETS_ENCRYPTION_KEYS: optionalText.superRefine((v, ctx) => {
+    if (!v) return;
+    try {
+      parseKeys(v);
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+    }
+  }),
   // Browser origins (the Web UI) the codec server answers CORS requests from; a staff token is still required.
   CODEC_ALLOWED_ORIGINS: optionalText,
   // The worker's Prometheus endpoint (the SDK's metrics) on this port; unset: off.

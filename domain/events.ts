@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   'order.cancelled',
   'order.completed',
   'order.refunded',
+  'order.edited',
   'payment.pending',
   'payment.authorized',
   'payment.succeeded',
@@ -136,6 +137,8 @@ export function transitionEvents(entry: HistoryEntry, order: Omit<OrderState, 'h
     if (entry.to === 'REFUNDED') types.push('order.refunded');
   }
   if (entry.action === 'ship' || entry.action === 'ship_part') types.push('shipment.shipped');
+  if (entry.action === 'exchange_ship' || entry.action === 'claim_ship') types.push('shipment.shipped');
+  if (entry.action === 'edit') types.push('order.edited');
   if (entry.action === 'parcel_delivered') types.push('shipment.delivered');
   if (entry.action === 'parcel_returned' || entry.reason === 'returned to sender')
     types.push('shipment.returned');

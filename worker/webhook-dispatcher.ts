@@ -10,6 +10,7 @@
 import type { Knex } from 'knex';
 import { signature } from '../codec/webhook-signature';
 import type { Config } from '../config';
+import { secretBox, secretKeysOf } from '../codec/secret-box';
 import { eventFromRow } from '../services/events/outbox';
 import { postWebhook } from '../services/webhooks/send';
 import {
@@ -37,9 +38,13 @@ export function startWebhookDispatcher(
     | 'WEBHOOK_BACKOFF'
     | 'WEBHOOK_BACKOFF_MAX'
     | 'WEBHOOK_CONCURRENCY'
+    | 'SECRETS_ENCRYPTION_KEYS'
+    | 'PAYLOAD_ENCRYPTION_KEYS'
   >,
   log: (msg: string) => void,
 ) {
+  // Subscriptions' secrets are stored sealed: opened here, for signing only.
+  const box = secretBox(secretKeysOf(config));
   const perSubscriber = Math.max(1, Math.ceil(config.WEBHOOK_CONCURRENCY / 4));
   const inFlight = new Map<string, number>();
   /** Subscribers whose last attempt here failed: one probe in flight at a time. */
@@ -93,6 +98,7 @@ export function startWebhookDispatcher(
       leaseMs: config.WEBHOOK_TIMEOUT + 30_000,
       busy,
       perSubscriber,
+      box,
     });
     claimed.forEach(launch);
     return claimed.length;

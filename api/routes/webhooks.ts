@@ -2,6 +2,7 @@
  * Events out (issue 22): an order's events as the outbox holds them, webhook subscriptions, and
  * what was delivered to each. Deliveries themselves are the worker's (worker/webhook-dispatcher.ts).
  */
+import { secretBox, secretKeysOf } from '../../codec/secret-box';
 import { BusinessRuleError, NotFoundError } from '../../domain/errors';
 import { eventsOf } from '../../services/events/outbox';
 import { urlProblem, type UrlProblem } from '../../services/webhooks/addresses';
@@ -54,7 +55,7 @@ export const webhookRoutes: Route[] = [
     async handle({ res: reply, params, body }, { db, config }) {
       const problem = await urlProblem(body.url, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE });
       if (problem) throw new BusinessRuleError('WEBHOOK_URL_REFUSED', REFUSED[problem], { reason: problem });
-      const { webhook, created } = await putWebhook(db, params.id, body);
+      const { webhook, created } = await putWebhook(db, params.id, body, secretBox(secretKeysOf(config)));
       reply.status(created ? 201 : 200).json({ webhook });
     },
   }),

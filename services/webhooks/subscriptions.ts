@@ -6,6 +6,12 @@
  */
 import type { Knex } from 'knex';
 
+/** Seals a secret for storage and opens it again (codec/secret-box.ts implements it). */
+export interface SecretBox {
+  seal(plain: string): string;
+  open(stored: string): string;
+}
+
 export interface WebhookInput {
   url: string;
   events: string[];
@@ -31,11 +37,13 @@ const webhookView = (row: WebhookRow) => ({
   updatedAt: new Date(row.updated_at).toISOString(),
 });
 
-export async function putWebhook(db: Knex, id: string, input: WebhookInput) {
+/** Creates or replaces a subscription; its secret is stored sealed (codec/secret-box.ts). */
+export async function putWebhook(db: Knex, id: string, input: WebhookInput, box: SecretBox) {
+  const stored = { ...input, secret: box.seal(input.secret) };
   const [row] = await db('webhooks')
-    .insert({ id, ...input })
+    .insert({ id, ...stored })
     .onConflict('id')
-    .merge({ ...input, updated_at: db.fn.now() })
+    .merge({ ...stored, updated_at: db.fn.now() })
     .returning(['*', db.raw('(xmax = 0) AS created')]);
   return { webhook: webhookView(row), created: row.created === true };
 }
@@ -155,7 +163,7 @@ export interface ClaimedDelivery {
  */
 export async function claimDue(
   db: Knex,
-  options: { limit: number; leaseMs: number; busy: string[]; perSubscriber: number },
+  options: { limit: number; leaseMs: number; busy: string[]; perSubscriber: number; box: SecretBox },
 ): Promise<ClaimedDelivery[]> {
   const { rows } = await db.raw(
     `WITH candidates AS (
@@ -191,7 +199,7 @@ export async function claimDue(
   return rows.map((r: Record<string, unknown>) => ({
     webhookId: r.webhook_id as string,
     url: r.url as string,
-    secret: r.secret as string,
+    secret: options.box.open(r.secret as string),
     attempts: r.attempts as number,
     retryFrom: r.retry_from as Date,
     event: {

@@ -82,6 +82,10 @@ async function subscribe(url: string, secret: string, events: string[] = ['*']) 
   const reply = await call('PUT', `/v1/webhooks/${id}`, { as: merchant, body: { url, events, secret } });
   expect(reply.status).toBe(201);
   expect(reply.body.webhook).not.toHaveProperty('secret');
+  // Kept sealed (the test stack has keys): what PostgreSQL holds is not the secret.
+  const stored = (await db('webhooks').where({ id }).first('secret')).secret as string;
+  expect(stored).toMatch(/^enc:v1:/);
+  expect(stored).not.toContain(secret);
   return id;
 }
 /** Off at the end: the shared stack's later events must not go on knocking at a closed receiver. */
