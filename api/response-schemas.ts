@@ -511,7 +511,12 @@ const editRecord = z
     couponKept: z
       .boolean()
       .describe('false: the coupon no longer applies, its use is given back on confirming'),
-    version: z.number().int().describe('the order’s history length it was previewed at'),
+    version: z
+      .number()
+      .int()
+      .describe(
+        'the order’s version it was previewed at: its steps, production starting and review left out',
+      ),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -3,12 +3,24 @@
  * SKU, until the goods leave. An edit is previewed first (the order as it would be, priced as its
  * placement was: its coupon if still met, the customer's tier now, discounts allocated to the
  * cent), then confirmed: the preview is what is applied, provided the order has not changed since
- * (`version`, its history's length). Pure: the API previews with it, the order's rules check it.
+ * (`editVersion`). Pure: the API previews with it, the order's rules check it.
  */
 import { BusinessRuleError } from './errors';
 import type { AppliedDiscount, Amounts, MemberTier, Promotion } from './pricing';
 import { priceOrder, promotionDiscount } from './pricing';
 import type { InventoryStrategy, LineQuantity, OrderLine, OrderState } from './order';
+
+/**
+ * Steps that change nothing an edit depends on: production starting, a review hold and its
+ * approval (a warehouse handed the goods is refused by its own rule). Any other step may have
+ * changed the lines, the money or what may be done.
+ */
+const NEUTRAL = new Set(['start_production', 'hold_for_review', 'approve']);
+
+/** The order's version as an edit sees it: its history's steps, production and review left out. */
+export function editVersion(history: readonly { action: string }[]): number {
+  return history.filter((h) => !NEUTRAL.has(h.action)).length;
+}
 
 /** What a client asks: SKUs to add, lines to remove, lines whose quantity or SKU changes. */
 export interface EditRequest {

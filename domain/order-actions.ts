@@ -12,6 +12,7 @@ import { businessRefusal, invalidInput, notNow, refusalFor, type Refusal } from 
 import { allowedActions } from './machine';
 import { CLAIM_KINDS, CLAIM_RESOLUTIONS } from './claims';
 import { exchangeCredits } from './exchanges';
+import { editVersion } from './edits';
 import { ID_PATTERN } from './text';
 import type { Actor } from './roles';
 
@@ -173,7 +174,7 @@ export function checkAction(
       return invalidInput('the edit', 'editRequest');
     const blocked = editBlocked(order);
     if (blocked) return notNow(blocked, order.status, actionsNow(machine, order, role));
-    if (edit.version !== order.history.length)
+    if (edit.version !== editVersion(order.history))
       return {
         type: FailureType.IllegalTransition,
         message: 'the order changed since this edit was previewed: preview it again',

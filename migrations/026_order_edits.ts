@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 
 /**
  * Order edits (issue 21): a preview of lines added, removed, changed or swapped, confirmed or
- * cancelled. `version` is the order's history length when it was previewed: confirmed after the
- * order changed, it is stale.
+ * cancelled. `version` is the order's version when it was previewed (its steps, production and
+ * review left out): confirmed after the order changed, it is stale.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('order_edits', (t) => {

@@ -9,6 +9,7 @@ import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { machineFor } from '../../domain/machines';
 import { checkAction } from '../../domain/order-actions';
+import { editVersion } from '../../domain/edits';
 import { isPending } from '../../domain/order';
 import { notNow, RefusedError } from '../../domain/refusals';
 import { cancelEdit, createEdit, loadEdit, type EditRecord } from '../../services/orders/edits-store';
@@ -57,7 +58,7 @@ export const editRoutes: Route[] = [
         {
           action: 'edit',
           actor: caller,
-          editRequest: { editId: 'edt_preview', version: order.history.length, owed: 0, refund: 0 },
+          editRequest: { editId: 'edt_preview', version: editVersion(order.history), owed: 0, refund: 0 },
         },
         new Map(),
       );

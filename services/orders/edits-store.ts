@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import {
   previewEdit,
   editDeltas,
+  editVersion,
   type EditPreview,
   type EditRequest,
   type EditSide,
@@ -26,7 +27,7 @@ export interface EditRecord extends EditPreview {
   /** `CONFIRMING`: its units held, its charge under way; it can no longer be cancelled. */
   status: 'PREVIEW' | 'CONFIRMING' | 'CONFIRMED' | 'CANCELLED';
   request: EditRequest;
-  /** The order's history length when previewed: confirmed after it changed, the edit is stale. */
+  /** The order's version when previewed (domain/edits.ts `editVersion`): confirmed after it changed, the edit is stale. */
   version: number;
   createdBy: string;
   createdAt: string;
@@ -82,7 +83,7 @@ export async function createEdit(
     status: 'PREVIEW',
     request: args.request,
     ...preview,
-    version: order.history.length,
+    version: editVersion(order.history),
     createdBy: args.by,
     createdAt: now,
     updatedAt: now,

@@ -289,3 +289,21 @@ test('no edit while a payment of the order is pending; an order cancelled while 
   ]);
   expect(await audit(o.id)).toEqual([]);
 });
+
+test('production starting or a review approved does not make a preview stale; a step that changes the order does', async () => {
+  const a = uniqueSku('edr');
+  await putProduct(a, { price: 1000, stock: 10 });
+  const owner = customer();
+  const id = (await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku: a, quantity: 2 }] } }))
+    .body.order.id as string;
+  // A charge scored risky: the order waits for staff in review.
+  await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_risky' } });
+  await waitForOrder(id, owner, (o) => o.status === 'IN_REVIEW');
+  const edit = (await preview(id, owner, { change: [{ sku: a, quantity: 1 }] })).body.edit;
+  expect((await call('POST', `/v1/orders/${id}/approve`, { as: merchant, body: {} })).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION');
+  const done = await confirm(edit.id, owner);
+  expect(done.status).toBe(200);
+  expect(done.body.order.amounts).toMatchObject({ total: 1800, refunded: 1000 });
+  expect(await audit(id)).toEqual([]);
+});
