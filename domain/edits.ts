@@ -8,7 +8,13 @@
 import { BusinessRuleError } from './errors';
 import type { AppliedDiscount, Amounts, MemberTier, Promotion } from './pricing';
 import { priceOrder, promotionDiscount } from './pricing';
-import type { InventoryStrategy, LineQuantity, OrderLine, OrderState } from './order';
+import {
+  pricedOrderLines,
+  type InventoryStrategy,
+  type LineQuantity,
+  type OrderLine,
+  type OrderState,
+} from './order';
 
 /**
  * Steps that change nothing an edit depends on: production starting, a review hold and its
@@ -136,16 +142,7 @@ export function previewEdit(
     memberTier: pricing.memberTier,
     shipsPhysically: order.type !== 'virtual',
   });
-  const items: OrderLine[] = priced.lines.map((l, i) => ({
-    sku: l.sku,
-    name: l.name,
-    quantity: l.quantity,
-    unitPrice: l.unitPrice,
-    discount: l.discount,
-    total: l.total,
-    refundedQuantity: 0,
-    inventoryStrategy: lines[i]!.inventoryStrategy,
-  }));
+  const items = pricedOrderLines(priced.lines, (i) => lines[i]!.inventoryStrategy);
   const { subtotal: s, discount, shipping, total } = order.amounts;
   const kept = order.amounts.paid - order.amounts.refunded;
   const paid = order.amounts.paid > 0;

@@ -312,6 +312,27 @@ export function unitsBySku(items: LineQuantity[]): Map<string, number> {
   return units;
 }
 
+/** The same, as lines: one per SKU, as the ledger counts them. */
+export const mergedUnits = (items: LineQuantity[]): LineQuantity[] =>
+  [...unitsBySku(items)].map(([sku, quantity]) => ({ sku, quantity }));
+
+/** An order's lines as priced (domain/pricing.ts), nothing refunded yet, each with its stock strategy. */
+export function pricedOrderLines(
+  priced: readonly Omit<OrderLine, 'refundedQuantity' | 'inventoryStrategy'>[],
+  strategyOf: (i: number) => InventoryStrategy,
+): OrderLine[] {
+  return priced.map((l, i) => ({
+    sku: l.sku,
+    name: l.name,
+    quantity: l.quantity,
+    unitPrice: l.unitPrice,
+    discount: l.discount,
+    total: l.total,
+    refundedQuantity: 0,
+    inventoryStrategy: strategyOf(i),
+  }));
+}
+
 /**
  * Why a request to act on an order or a return cannot be taken as it is, or null: the action a
  * known word, the actor a role and an id, every string storable (domain/text.ts). The API's

@@ -5,7 +5,7 @@
  */
 import type { Db } from '../../db/knex';
 import { claimActions, claimMachine, type ClaimRecord } from '../../domain/claims';
-import { unitsBySku } from '../../domain/order';
+import { mergedUnits } from '../../domain/order';
 import { allowedActions, statusLabel } from '../../domain/machine';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import type { Role } from '../../domain/roles';
@@ -101,7 +101,7 @@ export const claimRoutes: Route[] = [
       // One line per SKU, as the ledger counts them (a SKU named twice: its quantities added).
       const claimRequest = {
         claimId,
-        items: [...unitsBySku(body.items)].map(([sku, quantity]) => ({ sku, quantity })),
+        items: mergedUnits(body.items),
         kind: body.kind,
         resolution: body.resolution,
       };

@@ -13,7 +13,7 @@ import {
   type ExchangeRecord,
 } from '../../domain/exchanges';
 import { allowedActions, statusLabel } from '../../domain/machine';
-import { unitsBySku } from '../../domain/order';
+import { mergedUnits } from '../../domain/order';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import type { Role } from '../../domain/roles';
 import { loadExchange } from '../../services/orders/exchanges-store';
@@ -56,10 +56,6 @@ const exchangeIdParams = { id: exchangeIdParam };
 
 /** Exchanges are a customer's and staff's: someone else's is a 404, the exchange's machine answers the rest. */
 const EXCHANGE_READERS: readonly Role[] = ['customer', 'merchant', 'support'];
-
-/** One (units, as the ledger counts them) line per SKU: a SKU named twice has its quantities added. */
-const bySku = (items: { sku: string; quantity: number }[]) =>
-  [...unitsBySku(items)].map(([sku, quantity]) => ({ sku, quantity }));
 
 const ACTIONS = {
   pay: {
@@ -143,8 +139,9 @@ export const exchangeRoutes: Route[] = [
         idFromKey('exc', req, params.id, 'open_exchange') ?? `exc_${randomUUID().replace(/-/g, '')}`;
       const exchangeRequest = {
         exchangeId,
-        returnItems: bySku(body.returnItems),
-        newItems: bySku(body.newItems),
+        // One line per SKU: a SKU named twice has its quantities added.
+        returnItems: mergedUnits(body.returnItems),
+        newItems: mergedUnits(body.newItems),
       };
       await actOn(
         deps,

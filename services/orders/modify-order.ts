@@ -6,7 +6,13 @@
  */
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
-import type { ModifiedItems, OrderLine, Presale, LineQuantity } from '../../domain/order';
+import {
+  pricedOrderLines,
+  type ModifiedItems,
+  type OrderLine,
+  type Presale,
+  type LineQuantity,
+} from '../../domain/order';
 import { priceOrder, promotionDiscount } from '../../domain/pricing';
 import { allocationOf, release } from '../inventory/ledger';
 import { memberTier, releaseCoupon, toPromotion, type PromotionRow } from '../promotion/coupons';
@@ -63,16 +69,10 @@ export async function modifyOrderItems(
       shipsPhysically: order.type !== 'virtual',
     });
 
-    const items: OrderLine[] = priced.lines.map((l, i) => ({
-      sku: l.sku,
-      name: l.name,
-      quantity: l.quantity,
-      unitPrice: l.unitPrice,
-      discount: l.discount,
-      total: l.total,
-      refundedQuantity: 0,
-      inventoryStrategy: kept[i]!.inventory_strategy as OrderLine['inventoryStrategy'],
-    }));
+    const items = pricedOrderLines(
+      priced.lines,
+      (i) => kept[i]!.inventory_strategy as OrderLine['inventoryStrategy'],
+    );
     await writeOrderLines(trx, args.orderId, items);
 
     let presale: Presale | null = order.details?.presale ?? null;

@@ -97,6 +97,17 @@ async function startOrder(
 
 const actor = (role: 'customer' | 'merchant') => ({ id: `${role}-ts`, role });
 
+/** Pays, ships and confirms an order (its after-sales window open); answers its action sender. */
+async function receivedOrder(handle: Awaited<ReturnType<typeof startOrder>>['handle']) {
+  const act = (request: ActionRequest) => handle.executeUpdate(orderActionUpdate, { args: [request] });
+  await act({ action: 'pay', actor: actor('customer'), paymentToken: 'tok_ok' });
+  for (let i = 0; i < 100 && (await handle.query(orderStateQuery))!.status !== 'IN_PRODUCTION'; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  await act({ action: 'ship', actor: actor('merchant'), shipment: { carrier: 'UPS', trackingNumber: '1Z' } });
+  await act({ action: 'confirm', actor: actor('customer') });
+  return act;
+}
+
 test('an order left unpaid for its 30 minutes is cancelled, and its stock and coupon are back', async () => {
   const sku = uniqueSku('ts-unpaid');
   await putProduct(sku, { stock: 5 });
@@ -174,12 +185,7 @@ test('returns at their default windows: undecided, escalated after 3 days and cl
     returnDecisionWindowMs: defaults.RETURN_DECISION_WINDOW,
     returnShipWindowMs: defaults.RETURN_SHIP_WINDOW,
   });
-  const act = (request: ActionRequest) => handle.executeUpdate(orderActionUpdate, { args: [request] });
-  await act({ action: 'pay', actor: actor('customer'), paymentToken: 'tok_ok' });
-  for (let i = 0; i < 100 && (await handle.query(orderStateQuery))!.status !== 'IN_PRODUCTION'; i++)
-    await new Promise((r) => setTimeout(r, 100));
-  await act({ action: 'ship', actor: actor('merchant'), shipment: { carrier: 'UPS', trackingNumber: '1Z' } });
-  await act({ action: 'confirm', actor: actor('customer') });
+  const act = await receivedOrder(handle);
   const [undecided, approved] = [`ret_ts_${randomUUID().slice(0, 8)}`, `ret_ts_${randomUUID().slice(0, 8)}`];
   for (const returnId of [undecided, approved])
     await act({
@@ -227,12 +233,7 @@ test('exchanges at the return windows: undecided, cancelled after 3 days (its un
     returnDecisionWindowMs: defaults.RETURN_DECISION_WINDOW,
     returnShipWindowMs: defaults.RETURN_SHIP_WINDOW,
   });
-  const act = (request: ActionRequest) => handle.executeUpdate(orderActionUpdate, { args: [request] });
-  await act({ action: 'pay', actor: actor('customer'), paymentToken: 'tok_ok' });
-  for (let i = 0; i < 100 && (await handle.query(orderStateQuery))!.status !== 'IN_PRODUCTION'; i++)
-    await new Promise((r) => setTimeout(r, 100));
-  await act({ action: 'ship', actor: actor('merchant'), shipment: { carrier: 'UPS', trackingNumber: '1Z' } });
-  await act({ action: 'confirm', actor: actor('customer') });
+  const act = await receivedOrder(handle);
   // One unit for another of the same product: nothing to pay either way.
   const [undecided, unsent] = [`exc_ts_${randomUUID().slice(0, 8)}`, `exc_ts_${randomUUID().slice(0, 8)}`];
   for (const exchangeId of [undecided, unsent])
