@@ -222,9 +222,17 @@ test('an exchange nobody decides is cancelled by the system (units back, differe
     expect(reply.status).toBe(201);
     return reply.body.exchange.id as string;
   };
+  // Both opened at once: once the first is cancelled, the order's after-sales window may close.
   const undecided = await open();
+  const shipped = await open();
   expect(
     (await api('POST', `/v1/exchanges/${undecided}/pay`, order.owner, { paymentToken: 'tok_ok' })).status,
+  ).toBe(200);
+  await api('POST', `/v1/exchanges/${shipped}/pay`, order.owner, { paymentToken: 'tok_ok' });
+  await api('POST', `/v1/exchanges/${shipped}/approve`, merchant, {});
+  expect(
+    (await api('POST', `/v1/exchanges/${shipped}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'WX' }))
+      .status,
   ).toBe(200);
   const cancelled = await exchangeIn(undecided, 'CANCELLED');
   expect(cancelled).toMatchObject({ refundedAmount: 200, payment: { status: 'refunded' } });
@@ -234,13 +242,6 @@ test('an exchange nobody decides is cancelled by the system (units back, differe
     reason: 'not_decided_in_time',
   });
 
-  const shipped = await open();
-  await api('POST', `/v1/exchanges/${shipped}/pay`, order.owner, { paymentToken: 'tok_ok' });
-  await api('POST', `/v1/exchanges/${shipped}/approve`, merchant, {});
-  expect(
-    (await api('POST', `/v1/exchanges/${shipped}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'WX' }))
-      .status,
-  ).toBe(200);
   const closed = await exchangeIn(shipped, 'UNRETURNED');
   expect(closed.history.at(-1)).toMatchObject({
     action: 'close',
