@@ -1,5 +1,5 @@
 /** API process entry: `node --import tsx api/main.ts` (npm start runs it for you). */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
 import { authSettings, ConfigError, loadConfigOrExit, registersSearchAttributes } from '../config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
@@ -7,6 +7,7 @@ import { createDb } from '../db/knex';
 import { createApp } from './app';
 import { createLogger } from './logging';
 import { SearchAttributeGuard, SearchAttributesMissing } from './search-attributes';
+import { apiGrpcRetryOptions } from './temporal-retry';
 
 async function main() {
   const config = loadConfigOrExit();
@@ -21,7 +22,10 @@ async function main() {
     throw new Error('DATABASE_URL is not set (npm start sets it for the embedded server)');
   const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT });
   // Lazy: the API starts and answers 503 while Temporal is away, and recovers without a restart.
-  const connection = Connection.lazy(temporalConnectionOptions(config));
+  const connection = Connection.lazy({
+    ...temporalConnectionOptions(config),
+    interceptors: [makeGrpcRetryInterceptor(apiGrpcRetryOptions())],
+  });
   const temporal = new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -29,6 +29,8 @@ import { recordTransition } from '../services/orders/record-transition';
 
 const SECRET = 'bench-secret-for-the-order-service';
 const TUNING_HEADING = '## Tuning';
+const CLUSTER_HEADING = '## On the production topology';
+const BENCHMARKS = path.resolve(__dirname, '..', 'docs', 'BENCHMARKS.md');
 const merchant: Caller = { role: 'merchant', id: 'bench-merchant' };
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -232,8 +234,11 @@ async function orderCenter(stack: Stack, api: ApiClient, f: Figures): Promise<vo
   f.exportPeakRssMb = peak / 1024 / 1024;
 }
 
-async function main() {
-  const benchStarted = performance.now();
+/**
+ * One stack of the given topology, measured: every section, or (`full` false) the lifecycle, the
+ * no-op ceiling and the latencies only, which `--cluster` compares across the two topologies.
+ */
+async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figures> {
   const { dataDir, env: isolated } = await isolatedStackEnv('bench');
   const bundlePath = await prebuiltWorkflowBundle(dataDir);
   const workerMetricsPort = await freePort();
@@ -256,9 +261,10 @@ async function main() {
     PAYMENT_PROVIDER_URL: '',
     PAYMENT_SANDBOX_DATABASE_URL: '',
     PAYMENT_WEBHOOK_SECRET: '',
+    TEMPORAL_TOPOLOGY: topology,
   };
   const config = loadConfig({ ...process.env, ...env });
-  process.stderr.write('starting the stack...\n');
+  process.stderr.write(`starting the stack (${topology === 'dev' ? 'the dev server' : 'the cluster'})...\n`);
   const stack: Stack = await startStack({ config, env, headless: true, log: () => undefined });
   const api = new ApiClient(stack.apiUrl, SECRET);
   const connection = await Connection.connect({ address: stack.temporalAddress });
@@ -337,7 +343,7 @@ async function main() {
     // 6. Events out (run here, beside section 1, on the same load): the lifecycle with a webhook
     // subscriber hearing every event, against section 1; how late deliveries come and how fast
     // they go; and what the outbox adds to one transition's statement.
-    {
+    if (full) {
       const db = createDb(stack.databaseUrl, { pool: { min: 0, max: 2 } });
       const server = http.createServer((req, res) => {
         req.resume();
@@ -453,6 +459,7 @@ async function main() {
       quantile(updateStartLatency, 0.99),
     ];
     f.latencyRatio = f.apiP99 / f.updateStartP99;
+    if (!full) return f;
 
     // 3. Hot product: every order on one SKU, against the same load over many; stock for half of them.
     const reservations = async (label: string, skus: string[]) => {
@@ -521,7 +528,8 @@ async function main() {
     f.cachedWorkflows = await cached();
     f.workerRssMb = rssAfter / 1024 / 1024;
     const pids = stack.serverPids();
-    f.serverRssMb = (rssOf(pids.temporal) + rssOf(pids.postgres)) / 1024 / 1024;
+    f.serverRssMb =
+      [...pids.temporal, pids.postgres].reduce<number>((sum, pid) => sum + rssOf(pid), 0) / 1024 / 1024;
 
     // 5. Scale: the lifecycle again, with the open orders in place.
     const loaded = await lifecycle(`5 lifecycle (${sizes.open} open)`);
@@ -538,8 +546,15 @@ async function main() {
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+  return f;
+}
 
-  const met = (ok: boolean) => (ok ? 'met' : 'not met');
+const met = (ok: boolean) => (ok ? 'met' : 'not met');
+
+async function main() {
+  const benchStarted = performance.now();
+  if (process.argv.includes('--cluster')) return compareTopologies(benchStarted);
+  const f = await measure('dev', true);
   const rows = [
     [
       '1',
@@ -664,11 +679,59 @@ ${table}
 
 How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\` and against the floor of an answer from a workflow: \`executeUpdateWithStart\` of an Update whose handler only returns, on a worker in the bench's process (no eager start: the API does not run a worker); 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open; 6. (run right after 1) the lifecycle again with a webhook subscriber on loopback hearing every event, the lag from each event to its delivery and the deliveries per second, and one transition's statement (history row, snapshot, events, deliveries) timed 500 times with and without its events; 7. ${sizes.seed} orders written straight to PostgreSQL by \`npm run seed\`'s generator (12 months, 3 channels, 10,000 customers, 5,000 SKUs, 1 to 3 lines), then each list filter and sort, stats and a full CSV export through the API as a merchant: ${sizes.queryRuns} calls each, one at a time; the export's rows per second and the API process's peak RSS while it streams, less its RSS just before (what the API holds from earlier requests is not the export's: the export runs in a thread of its own with a capped heap).
 `;
-  // The tuning log below the figures is written by hand and kept from run to run.
-  const file = path.resolve(__dirname, '..', 'docs', 'BENCHMARKS.md');
-  const previous = await readFile(file, 'utf8').catch(() => '');
-  const kept = previous.indexOf(TUNING_HEADING);
-  await writeDoc(file, kept >= 0 ? `${doc}\n${previous.slice(kept)}` : doc);
+  // The topology comparison (--cluster) and the tuning log below the figures are kept from run to run.
+  const previous = await readFile(BENCHMARKS, 'utf8').catch(() => '');
+  const kept = Math.min(
+    ...[CLUSTER_HEADING, TUNING_HEADING].map((h) => previous.indexOf(h)).filter((i) => i >= 0),
+  );
+  await writeDoc(BENCHMARKS, Number.isFinite(kept) ? `${doc}\n${previous.slice(kept)}` : doc);
+  console.log('wrote docs/BENCHMARKS.md');
+}
+
+/**
+ * `npm run bench -- --cluster`: sections 1 and 2 on the dev server, then on the production
+ * topology (devstack/cluster.ts), one after the other in one run; written to BENCHMARKS.md's
+ * section on that topology, the rest of the file kept.
+ */
+async function compareTopologies(benchStarted: number) {
+  const dev = await measure('dev', false);
+  const cluster = await measure('cluster', false);
+  const figure = (name: string, of: (f: Figures) => string) => `| ${name} | ${of(dev)} | ${of(cluster)} |`;
+  const table = [
+    '| figure | dev server (CLI, SQLite, 1 shard) | cluster (4 services, PostgreSQL, 4 shards) |',
+    '| --- | --- | --- |',
+    figure('lifecycle orders/s', (f) => f.lifecycleOrdersPerSecond.toFixed(2)),
+    figure('events/order', (f) => f.eventsPerOrder.toFixed(0)),
+    figure('no-op workflows/s (the ceiling)', (f) => f.noopWorkflowsPerSecond.toFixed(1)),
+    figure('lifecycle orders/s ÷ no-op workflows/s', (f) =>
+      (f.lifecycleOrdersPerSecond / f.noopWorkflowsPerSecond).toFixed(3),
+    ),
+    figure('events/s ratio to the ceiling', (f) => f.ceilingRatio.toFixed(2)),
+    figure(
+      `POST /v1/orders at ${sizes.rate}/s, p50 / p99`,
+      (f) => `${f.apiP50.toFixed(0)} / ${f.apiP99.toFixed(0)} ms`,
+    ),
+    figure('bare workflow start, p50 / p99', (f) => `${f.startP50.toFixed(0)} / ${f.startP99.toFixed(0)} ms`),
+    figure(
+      'no-op update-with-start, p50 / p99',
+      (f) => `${f.updateStartP50.toFixed(0)} / ${f.updateStartP99.toFixed(0)} ms`,
+    ),
+    figure('p99 ratio, POST /v1/orders to the no-op update-with-start', (f) => f.latencyRatio.toFixed(2)),
+  ].join('\n');
+  console.log(`\n${table}\n`);
+  const minutes = ((performance.now() - benchStarted) / 60_000).toFixed(1);
+  const section = `${CLUSTER_HEADING}
+
+\`npm run bench -- --cluster\` (${sizes.orders} lifecycle orders at concurrency ${sizes.concurrency}, ${sizes.rate} req/s for ${sizes.seconds} s), run on ${new Date().toISOString().slice(0, 10)} in ${minutes} minutes: sections 1 and 2 above, on the dev server and then on the Temporal server itself as \`npm run cluster\` runs it (README, "Production topology"), one after the other on the same machine. Both use the same embedded PostgreSQL settings (fsync on); on the cluster, that PostgreSQL also holds Temporal's persistence and visibility, and the four server processes share the two cores with everything else, so the cluster's figures are what one machine gives, not what separate machines would.
+
+${table}
+`;
+  const previous = await readFile(BENCHMARKS, 'utf8').catch(() => '# Benchmarks\n');
+  const start = previous.indexOf(CLUSTER_HEADING);
+  const tuning = previous.indexOf(TUNING_HEADING);
+  const before = start >= 0 ? previous.slice(0, start) : tuning >= 0 ? previous.slice(0, tuning) : previous;
+  const after = tuning >= 0 ? previous.slice(tuning) : '';
+  await writeDoc(BENCHMARKS, `${before.trimEnd()}\n\n${section}\n${after}`);
   console.log('wrote docs/BENCHMARKS.md');
 }
 

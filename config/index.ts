@@ -187,6 +187,11 @@ const schema = z.object({
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalText,
+  // Which Temporal the dev stack runs when TEMPORAL_ADDRESS is unset: the CLI's dev server, or the
+  // server itself as separate services on PostgreSQL (`npm run cluster`; devstack/cluster.ts), built
+  // once into a cache folder unless TEMPORAL_SERVER_DIR holds temporal-server and temporal-sql-tool.
+  TEMPORAL_TOPOLOGY: z.enum(['dev', 'cluster']).default('dev'),
+  TEMPORAL_SERVER_DIR: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // `json` or `pretty` (readable lines); unset: pretty on a terminal, JSON elsewhere.
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

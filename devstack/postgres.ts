@@ -308,7 +308,12 @@ export async function startEmbeddedPostgres(options: {
  * A database of its own on the same server as `url` (the sandbox payment service keeps its books
  * apart from the order service's), created if missing; its URL.
  */
-export async function databaseBeside(url: string, suffix: string): Promise<string> {
+export async function databaseBeside(
+  url: string,
+  suffix: string,
+  /** What to do instead when the user may not create it (named in the error). */
+  otherwise = 'set PAYMENT_SANDBOX_DATABASE_URL',
+): Promise<string> {
   const target = new URL(url);
   const name = `${target.pathname.replace(/^\//, '') || 'postgres'}_${suffix}`;
   const client = new pg.Client({ connectionString: url });
@@ -323,7 +328,7 @@ export async function databaseBeside(url: string, suffix: string): Promise<strin
         if (err.code === '42P04') return; // created meanwhile by another start
         if (err.code === '42501')
           throw new Error(
-            `the user of DATABASE_URL may not create the database ${name}: create it, or set PAYMENT_SANDBOX_DATABASE_URL`,
+            `the user of DATABASE_URL may not create the database ${name}: create it, or ${otherwise}`,
           );
         throw err;
       });

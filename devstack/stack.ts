@@ -11,6 +11,7 @@ import type { Config } from '../config';
 import { createDb, migrate } from '../db/knex';
 import { databaseBeside, startEmbeddedPostgres, type RunningPostgres } from './postgres';
 import { spawnService, type ServiceName } from './services';
+import { type ClusterService, ensureServerBinaries, startCluster, type RunningCluster } from './cluster';
 import {
   findTemporalCli,
   startTemporalDevServer,
@@ -53,12 +54,16 @@ export interface Stack {
   children: Map<string, ChildProcess>;
   childEnv: NodeJS.ProcessEnv;
   startService(name: ServiceName, key?: string, env?: NodeJS.ProcessEnv): ChildProcess;
-  /** Stops and starts the embedded Temporal dev server (same port, same SQLite file), as an outage would. */
+  /** Stops and starts the embedded Temporal (the dev server: same port, same SQLite file), as an outage would. */
   restartTemporal(): Promise<void>;
+  /** The embedded cluster's services (TEMPORAL_TOPOLOGY=cluster); null on the dev server. */
+  temporalCluster: RunningCluster | null;
+  /** SIGKILLs one service of the embedded cluster and starts it again after `downMs`. */
+  killTemporalService(service: ClusterService, downMs?: number): Promise<void>;
   /** Stops and starts the embedded PostgreSQL (same port, same data). */
   restartPostgres(): Promise<void>;
   /** Process ids of the embedded servers, for memory readings. */
-  serverPids(): { temporal?: number; postgres?: number };
+  serverPids(): { temporal: number[]; postgres?: number };
   stop(): Promise<void>;
 }
 
@@ -78,6 +83,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? ((source, line) => process.stdout.write(`[${source}] ${line}\n`));
   let postgres: RunningPostgres | undefined;
   let temporal: RunningTemporal | undefined;
+  let cluster: RunningCluster | undefined;
   let temporalOptions: Parameters<typeof startTemporalDevServer>[0] | undefined;
   const children = new Map<string, ChildProcess>();
   let stopping = false;
@@ -86,6 +92,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stopping = true;
     await Promise.all([...children.values()].map((c) => stopChild(c, 15_000)));
     await temporal?.stop();
+    await cluster?.stop();
     await postgres?.stop();
   };
 
@@ -106,7 +113,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
     let temporalUiUrl: string | null = null;
-    if (!temporalAddress) {
+    if (!temporalAddress && config.TEMPORAL_TOPOLOGY === 'cluster') {
+      const binaries = await ensureServerBinaries({
+        dir: config.TEMPORAL_SERVER_DIR,
+        log: (line) => log('temporal', line),
+      });
+      cluster = await startCluster({
+        binaries,
+        databaseUrl,
+        frontendPort: config.TEMPORAL_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+        log: (source, line) => log(source, line),
+      });
+      temporalAddress = cluster.address;
+    } else if (!temporalAddress) {
       const cli = findTemporalCli(config.TEMPORAL_CLI_PATH);
       if (!cli) throw new StackStartError(TEMPORAL_CLI_MISSING);
       temporalOptions = {
@@ -211,7 +231,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...childEnv,
         WAREHOUSE_SANDBOX_PORT: String(config.WAREHOUSE_SANDBOX_PORT),
         WAREHOUSE_SANDBOX_DATABASE_URL:
-          config.WAREHOUSE_SANDBOX_DATABASE_URL ?? (await databaseBeside(databaseUrl, 'warehouse_sandbox')),
+          config.WAREHOUSE_SANDBOX_DATABASE_URL ??
+          (await databaseBeside(databaseUrl, 'warehouse_sandbox', 'set WAREHOUSE_SANDBOX_DATABASE_URL')),
         WAREHOUSE_SANDBOX_STEP: `${config.WAREHOUSE_SANDBOX_STEP}ms`,
         WAREHOUSE_SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${config.PORT}/v1/inbound/fulfilment`,
       });
@@ -231,6 +252,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await waitFor('the API', async () => (await fetch(`${apiUrl}/readyz`)).status === 200, 120_000, 300);
 
     const restartTemporal = async () => {
+      if (cluster) return cluster.restart();
       if (!temporal || !temporalOptions?.dbFile)
         throw new Error('only a persisted, embedded Temporal can be restarted');
       await temporal.stop();
@@ -242,7 +264,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       postgres = await startPostgres();
     };
 
-    const serverPids = () => ({ temporal: temporal?.process.pid, postgres: postgres?.process.pid });
+    const killTemporalService = async (service: ClusterService, downMs?: number) => {
+      if (!cluster) throw new Error('only the embedded cluster has services to kill');
+      await cluster.killService(service, downMs);
+    };
+
+    const serverPids = () => ({
+      temporal: [...(cluster ? cluster.processes.values() : temporal ? [temporal.process] : [])]
+        .map((child) => child.pid)
+        .filter((pid): pid is number => pid !== undefined),
+      postgres: postgres?.process.pid,
+    });
 
     return {
       serverPids,
@@ -259,6 +291,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       childEnv,
       startService,
       restartTemporal,
+      temporalCluster: cluster ?? null,
+      killTemporalService,
       restartPostgres,
       stop,
     };

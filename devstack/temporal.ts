@@ -18,7 +18,8 @@ Install it with one of:
   brew install temporal
 or set TEMPORAL_ADDRESS to use a Temporal server you already run.`;
 
-const executable = (file: string) => {
+/** Whether `file` exists and may be run. */
+export const executable = (file: string) => {
   try {
     accessSync(file, constants.X_OK);
     return true;

@@ -22,6 +22,7 @@ import { loadConfig } from '../config';
 import { HttpPaymentProvider } from '../services/payment/http-provider';
 import { createDb } from '../db/knex';
 import { ApiClient, type Caller } from '../devstack/api-client';
+import type { ClusterService } from '../devstack/cluster';
 import { startStack } from '../devstack/stack';
 import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
@@ -45,6 +46,10 @@ export interface ChaosFigures {
   scenarios: Record<string, number>;
   workerKills: number;
   temporalRestarts: number;
+  /** On the cluster topology: each Temporal service SIGKILLed and started again, mid-load. */
+  temporalServiceKills: Record<string, number>;
+  /** Orders placed while the frontend was down: what each answered, and how fast (a 503, never a hang). */
+  frontendDownProbes: { status: number; ms: number }[];
   postgresRestarts: number;
   /** The sandbox payment service killed (and brought back by the stack), mid-load. */
   providerRestarts: number;
@@ -159,6 +164,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     scenarios: {},
     workerKills: 0,
     temporalRestarts: 0,
+    temporalServiceKills: {},
+    frontendDownProbes: [],
     postgresRestarts: 0,
     providerRestarts: 0,
     retriesThroughOutages: 0,
@@ -420,9 +427,54 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         await runOne(next++).catch((err) => log(`scenario error: ${String(err)}`));
     });
 
-    // The faults, while the load runs: worker kills throughout, one restart of each server.
+    // Placed while the frontend is down: answered at once (a 503 the client retries), never held.
+    const probeWhileDown = async () => {
+      const begun = Date.now();
+      const reply = await api.call(
+        'POST',
+        '/v1/orders',
+        { role: 'customer', id: 'chaos-probe' },
+        { items: [{ sku: skus[0]!, quantity: 1 }] },
+        {},
+      );
+      figures.frontendDownProbes.push({ status: reply.status, ms: Date.now() - begun });
+      if (reply.status === 201) {
+        accepted.push(reply.body.order.id);
+        scenarioOf.set(reply.body.order.id, 'timed_out');
+      }
+    };
+    // The faults, while the load runs: worker kills throughout, one restart of each server (on the
+    // cluster topology, one kill of each Temporal service instead of the dev server's restart).
+    const cluster = stack.temporalCluster !== null;
+    const temporalFaults: [number, () => Promise<void>][] = cluster
+      ? [
+          [0.3, () => killService('history', 2000)],
+          [0.4, () => killService('matching', 2000)],
+          [0.55, () => killService('frontend', 6000, probeWhileDown)],
+        ]
+      : [
+          [
+            0.35,
+            async () => {
+              log('chaos: restarting the Temporal dev server');
+              await stack.restartTemporal();
+              figures.temporalRestarts++;
+            },
+          ],
+        ];
+    const killService = async (service: ClusterService, downMs: number, whileDown?: () => Promise<void>) => {
+      log(`chaos: killing Temporal ${service}`);
+      const back = stack.killTemporalService(service, downMs);
+      back.catch(() => undefined); // awaited below; a failing probe must not leave it unhandled
+      try {
+        await sleep(1000);
+        await whileDown?.();
+      } finally {
+        await back;
+      }
+      tally(figures.temporalServiceKills, service);
+    };
     const faults = (async () => {
-      let temporalDone = false;
       let postgresDone = false;
       let providerDone = false;
       while (!loadDone) {
@@ -435,11 +487,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           log(`chaos: killed the worker (${figures.workerKills})`);
         }
         const progress = next / options.orders;
-        if (!temporalDone && progress > 0.35) {
-          temporalDone = true;
-          log('chaos: restarting the Temporal dev server');
-          await stack.restartTemporal();
-          figures.temporalRestarts++;
+        const temporalFault = temporalFaults[0];
+        if (temporalFault && progress > temporalFault[0]) {
+          temporalFaults.shift();
+          await temporalFault[1]();
         } else if (!providerDone && progress > 0.5) {
           providerDone = true;
           // Killed mid-request: the stack starts it again; replies lost, webhooks sent late.
@@ -456,6 +507,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           figures.postgresRestarts++;
         }
       }
+      // A fault the load outran still happens (a short run on a fast machine).
+      for (const [, fault] of temporalFaults) await fault();
     })();
     await Promise.all(lanes);
     loadDone = true;
@@ -573,7 +626,12 @@ export function describeFigures(f: ChaosFigures): string {
     `scenarios: ${Object.entries(f.scenarios)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
-    `faults: worker kills ${f.workerKills}, Temporal restarts ${f.temporalRestarts}, PostgreSQL restarts ${f.postgresRestarts}, payment provider restarts ${f.providerRestarts}; calls retried through outages ${f.retriesThroughOutages}`,
+    `faults: worker kills ${f.workerKills}, Temporal restarts ${f.temporalRestarts}, Temporal services killed: ${counts(f.temporalServiceKills)}, PostgreSQL restarts ${f.postgresRestarts}, payment provider restarts ${f.providerRestarts}; calls retried through outages ${f.retriesThroughOutages}`,
+    ...(f.frontendDownProbes.length
+      ? [
+          `orders placed while the frontend was down: ${f.frontendDownProbes.map((p) => `HTTP ${p.status} in ${p.ms} ms`).join(', ')}`,
+        ]
+      : []),
     `webhook: ${f.webhook.distinct} events heard, ${f.webhook.received} POSTs taken (duplicates included), ${f.webhook.refused} refused on purpose`,
     `refusals (4xx/5xx replies to the load): ${counts(f.refusals)}; ship steps skipped (no production within 60 s), by the order's status then: ${counts(f.shipsSkipped)}`,
     `load ${f.loadSeconds.toFixed(0)}s, settled in ${f.settleSeconds.toFixed(0)}s`,
@@ -592,6 +650,8 @@ if (require.main === module) {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? Number(process.argv[i + 1]) : fallback;
   };
+  // On the production topology (README, "Production topology") instead of the dev server.
+  if (process.argv.includes('--cluster')) process.env.TEMPORAL_TOPOLOGY = 'cluster';
   const options: ChaosOptions = {
     orders: arg('orders', 2000),
     concurrency: arg('concurrency', 24),
@@ -601,7 +661,7 @@ if (require.main === module) {
   };
   const command = `npm run chaos -- --orders ${options.orders} --concurrency ${options.concurrency}${
     options.capture === 'on_shipment' ? ' --capture on_shipment' : ''
-  } --report`;
+  }${process.argv.includes('--cluster') ? ' --cluster' : ''} --report`;
   runChaos(options)
     .then(async (figures) => {
       const text = describeFigures(figures);

@@ -98,3 +98,59 @@ test('20 orders through two APIs and two workers: each completes once', async ()
     balanced: true,
   });
 }, 120_000);
+
+test('one of the two workers SIGKILLed under load: nothing is lost, and the other carries every order to the end', async () => {
+  const sku = uniqueSku('scale-kill');
+  await putProduct(sku, { price: 1200, stock: 100 }, apis[0]);
+  const [, , victim] = children; // apis first, then the two workers
+  const orders = 30;
+  const started = Date.now();
+  let paid = 0;
+  let killedAfter = 0;
+  const ids = await Promise.all(
+    Array.from({ length: orders }, async (_, i) => {
+      const via = (step: number) => apis[(i + step) % 2]!;
+      const who = customer();
+      const id = (
+        await call('POST', '/v1/orders', {
+          as: who,
+          baseUrl: via(0),
+          body: { items: [{ sku, quantity: 1 }] },
+        })
+      ).body.order.id as string;
+      await call('POST', `/v1/orders/${id}/pay`, {
+        as: who,
+        baseUrl: via(1),
+        body: { paymentToken: 'tok_ok' },
+      });
+      // A third of the way in, one worker dies mid-work: its tasks and activities time out and the other takes them.
+      if (++paid === Math.floor(orders / 3)) {
+        victim!.kill('SIGKILL');
+        killedAfter = (Date.now() - started) / 1000;
+      }
+      await waitForOrder(id, who, (o) => o.status === 'IN_PRODUCTION', 90_000, via(2));
+      await call('POST', `/v1/orders/${id}/ship`, {
+        as: merchant,
+        baseUrl: via(3),
+        body: { carrier: 'x', trackingNumber: 'y' },
+      });
+      await call('POST', `/v1/orders/${id}/confirm`, { as: who, baseUrl: via(4), body: {} });
+      await waitForOrder(id, who, (o) => o.status === 'COMPLETED', 90_000, via(5));
+      return id;
+    }),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  expect(victim!.signalCode).toBe('SIGKILL');
+  const completions = await db('order_history')
+    .whereIn('order_id', ids)
+    .where('action', 'complete')
+    .count<{ n: number }[]>('* as n');
+  expect(Number(completions[0]!.n)).toBe(orders);
+  const jobs = await db('production_jobs').whereIn('order_id', ids).count<{ n: number }[]>('* as n');
+  expect(Number(jobs[0]!.n)).toBe(orders);
+  expect(await auditMoney(db, new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!), ids)).toEqual([]);
+  expect((await auditStock(db, [sku]))[0]).toMatchObject({ sold: orders, reserved: 0, balanced: true });
+  console.log(
+    `scale-out (${process.env.TEMPORAL_TOPOLOGY ?? 'dev'}): ${orders} orders through 2 APIs and 2 workers; one worker SIGKILLed ${killedAfter.toFixed(1)} s in, after ${Math.floor(orders / 3)} payments; the other completed all ${orders}, each once, in ${seconds.toFixed(1)} s (${(orders / seconds).toFixed(2)} orders/s)`,
+  );
+}, 240_000);

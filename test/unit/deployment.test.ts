@@ -6,6 +6,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { FAILURE_CONVERTER_PATH } from '../../codec/data-converter';
+import {
+  CLUSTER_SERVICES,
+  DYNAMIC_CONFIG,
+  GO_TOOLCHAIN,
+  HISTORY_SHARDS,
+  SCHEMA_SCRIPT,
+  SERVER_CONFIG,
+  TEMPORAL_SERVER_VERSION,
+} from '../../devstack/cluster';
 import { CONFIG_VARIABLES, loadConfig } from '../../config';
 import { WORKFLOW_SOURCES } from '../../worker/create-worker';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/messages';
@@ -16,7 +25,7 @@ const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
 const services: Record<string, any> = compose.services;
 const defaults = loadConfig({});
 
-test('the stack has every part: Temporal on PostgreSQL, its UI and admin tools, the order database, migrations, API, worker and the sandbox payment service', () => {
+test('the stack has every part: the Temporal services on PostgreSQL, their schemas, namespace and UI, the order database, migrations, API, worker and the sandbox payment service', () => {
   expect(Object.keys(services).sort()).toEqual(
     [
       'api',
@@ -24,15 +33,14 @@ test('the stack has every part: Temporal on PostgreSQL, its UI and admin tools, 
       'orders-postgresql',
       'payment-sandbox',
       'payments-postgresql',
-      'temporal',
-      'temporal-admin-tools',
+      ...CLUSTER_SERVICES.map((service) => `temporal-${service}`),
+      'temporal-namespace',
+      'temporal-schema',
       'temporal-postgresql',
       'temporal-ui',
       'worker',
     ].sort(),
   );
-  expect(services.temporal.environment.DB).toBe('postgres12');
-  expect(services.temporal.environment.POSTGRES_SEEDS).toBe('temporal-postgresql');
   // The provider is another system with its own database, reached by URL; its entry is compiled into the image.
   const sandbox = services['payment-sandbox'];
   expect(sandbox.command).toEqual(['node', 'dist/sandboxes/payments/main.js']);
@@ -57,7 +65,7 @@ test('every image is pinned to a version', () => {
 test('ports follow the configuration table', () => {
   const published = (name: string) => (services[name].ports as string[]).map((p) => p.split(':'));
   expect(published('api')).toEqual([[String(defaults.PORT), String(defaults.PORT)]]);
-  expect(published('temporal')).toEqual([[String(defaults.TEMPORAL_PORT), '7233']]);
+  expect(published('temporal-frontend')).toEqual([[String(defaults.TEMPORAL_PORT), '7233']]);
   expect(published('temporal-ui')[0]![0]).toBe(String(defaults.TEMPORAL_UI_PORT));
   expect(services.api.environment.PORT).toBe(String(defaults.PORT));
 });
@@ -76,16 +84,85 @@ test("the service's variables are all ones the configuration module reads, and t
       ]),
     );
     const config = loadConfig(values);
-    expect(config.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(config.TEMPORAL_ADDRESS).toBe('temporal-frontend:7233');
     expect(config.DATABASE_URL).toContain('@orders-postgresql:5432/');
   }
   expect(services.api.environment.API_HOST).toBe('0.0.0.0');
 });
 
-test('the admin tools register exactly the search attributes the workflows use', () => {
-  const script = services['temporal-admin-tools'].entrypoint.join(' ');
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES))
-    expect(script).toContain(`${name}=${type}`);
+test('the namespace and its search attributes come from the same code as on `npm run cluster`, compiled into the image', () => {
+  const namespace = services['temporal-namespace'];
+  expect(namespace.command).toEqual(['node', 'dist/scripts/register-search-attributes.js']);
+  const build = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8'));
+  expect(build.include).toContain('scripts/register-search-attributes.ts');
+  const script = readFileSync(path.join(root, 'scripts/register-search-attributes.ts'), 'utf8');
+  expect(script).toContain('prepareNamespace');
+  expect(services.api.depends_on['temporal-namespace'].condition).toBe('service_completed_successfully');
+  expect(Object.keys(SEARCH_ATTRIBUTE_TYPES).length).toBeGreaterThan(0);
+});
+
+describe('the Temporal services are the topology `npm run cluster` runs (devstack/cluster.ts)', () => {
+  const serverYaml = readFileSync(SERVER_CONFIG, 'utf8');
+  const serverDockerfile = readFileSync(path.join(root, 'temporal-cluster', 'Dockerfile'), 'utf8');
+  const temporal = CLUSTER_SERVICES.map((service) => [service, services[`temporal-${service}`]] as const);
+
+  test('one service per container, each of the image built from temporal-cluster/ at the pinned version', () => {
+    for (const [service, container] of temporal) {
+      expect({ service, command: container.command }).toEqual({ service, command: [service] });
+      expect(container.build.context).toBe('temporal-cluster');
+      expect(container.image).toBe(`order-service-temporal:${TEMPORAL_SERVER_VERSION}`);
+    }
+    expect(services['temporal-schema'].image).toBe(`order-service-temporal:${TEMPORAL_SERVER_VERSION}`);
+    expect(serverDockerfile).toContain(`ARG TEMPORAL_SERVER_VERSION=${TEMPORAL_SERVER_VERSION}\n`);
+    expect(serverDockerfile).toContain(`FROM golang:${GO_TOOLCHAIN.replace(/^go/, '')}-`);
+    expect(serverDockerfile).toMatch(
+      /ENTRYPOINT \[.*"--config-file", "\/etc\/temporal\/server.yaml".*"start", "--service"\]/,
+    );
+  });
+
+  test('the same shard count, schemas and dynamic configuration', () => {
+    expect(serverYaml).toContain(`env "TEMPORAL_HISTORY_SHARDS" | default "${HISTORY_SHARDS}"`);
+    for (const [, container] of temporal)
+      expect(container.environment.TEMPORAL_HISTORY_SHARDS).toBe(String(HISTORY_SHARDS));
+    // The schema service runs the script the dev stack runs, on the databases the image of PostgreSQL makes.
+    expect(services['temporal-schema'].entrypoint).toEqual([
+      'sh',
+      `/etc/temporal/${path.basename(SCHEMA_SCRIPT)}`,
+    ]);
+    const made = readFileSync(path.join(root, 'temporal-cluster', 'create-databases.sql'), 'utf8');
+    expect([...made.matchAll(/CREATE DATABASE (\w+);/g)].map((m) => m[1])).toEqual([
+      'temporal',
+      'temporal_visibility',
+    ]);
+    expect(serverYaml).toContain('env "TEMPORAL_DB_NAME" | default "temporal"');
+    expect(serverYaml).toContain('env "TEMPORAL_VISIBILITY_DB_NAME" | default "temporal_visibility"');
+    expect(serverDockerfile).toContain(
+      `COPY ${path.basename(SERVER_CONFIG)} ${path.basename(DYNAMIC_CONFIG)} ${path.basename(SCHEMA_SCRIPT)} /etc/temporal/`,
+    );
+    expect(parse(readFileSync(DYNAMIC_CONFIG, 'utf8'))['frontend.enableUpdateWorkflowExecution']).toEqual([
+      { value: true },
+    ]);
+  });
+
+  test('every variable a container sets is one the configuration template reads', () => {
+    const read = new Set([...serverYaml.matchAll(/env "(\w+)"/g)].map((m) => m[1]));
+    for (const [service, container] of temporal)
+      expect({ service, unread: Object.keys(container.environment).filter((k) => !read.has(k)) }).toEqual({
+        service,
+        unread: [],
+      });
+  });
+
+  test('each service tells the others its own address; the frontend is where everyone looks', () => {
+    const addresses = temporal.map(([, c]) => c.environment.TEMPORAL_BROADCAST_ADDRESS);
+    expect(new Set(addresses).size).toBe(CLUSTER_SERVICES.length);
+    for (const [, container] of temporal)
+      expect(container.networks.default.ipv4_address).toBe(container.environment.TEMPORAL_BROADCAST_ADDRESS);
+    const frontend = services['temporal-frontend'];
+    expect(frontend.environment.TEMPORAL_FRONTEND_ADDRESS).toBe(
+      `${frontend.environment.TEMPORAL_BROADCAST_ADDRESS}:7233`,
+    );
+  });
 });
 
 test('the Dockerfile builds the stages the stack uses, and copies from stages that exist', () => {
