@@ -4,6 +4,7 @@ import type { LocationAllocation } from '../domain/order';
 import type { ExchangeLine } from '../domain/exchanges';
 import { BusinessRuleError } from '../domain/errors';
 import { readProducts, unpriceable, wrongKind } from '../services/orders/read-pricing';
+import { redeemCoupon } from '../services/promotion/coupons';
 import {
   allocationOf,
   commitAll,
@@ -46,6 +47,19 @@ export function inventoryActivities({ db }: { db: Knex }) {
     async commitStock(args: { orderId: string }): Promise<LocationAllocation[]> {
       return db.transaction(async (trx) => {
         await commitAll(trx, args.orderId, 'paid');
+        return allocationOf(trx, args.orderId);
+      });
+    },
+
+    /**
+     * The sale, once paid, in one transaction: the held stock becomes sold and the order's locked
+     * coupon use is redeemed (commitStock and redeemCoupon, which older histories ran apart).
+     * Answers where the units come from, for the order's record. Idempotent.
+     */
+    async settleSale(args: { orderId: string }): Promise<LocationAllocation[]> {
+      return db.transaction(async (trx) => {
+        await commitAll(trx, args.orderId, 'paid');
+        await redeemCoupon(trx, args.orderId);
         return allocationOf(trx, args.orderId);
       });
     },

@@ -33,6 +33,7 @@ export const activitySummaries: Describers = {
   refundPayment: ({ amount, paymentId, reason }) =>
     `refund ${amount} of payment ${paymentId} (${reason === 'exchange_not_made' ? 'the exchange was not made' : 'it came after the order ended'})`,
   commitStock: () => 'commit the held stock as sold',
+  settleSale: () => 'sell the held stock and redeem the locked coupon',
   releaseHolds: ({ tag }) => `release held stock and coupon (${tag})`,
   redeemCoupon: () => 'redeem the locked coupon',
   releaseCoupon: () => 'give the coupon use back (refunded in full)',

@@ -46,6 +46,9 @@ test('histories are recorded for every workflow type, forward and reverse', () =
     'claims',
     'exchanges',
     'edits',
+    // The lean forward path (patched 'lean-forward-path'): local activities, the sale in one.
+    'standard-completed',
+    'standard-stock-out-and-rejected',
   ])
     expect(scenarios).toContain(s);
 });

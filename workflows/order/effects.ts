@@ -35,7 +35,7 @@ import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { applyRefund, planGoodwill, planRefund } from '../../domain/refunds';
 import { externalPayer } from '../../domain/imports';
 import type { ChargeOutcome } from '../../activities/payment';
-import { payment, reconcile, store, warehouse } from '../activities';
+import { local, payment, reconcile, store, warehouse } from '../activities';
 import { notNow } from '../../domain/refusals';
 import type { Actor } from '../../domain/roles';
 import { refuse } from '../refusals';
@@ -99,6 +99,14 @@ export type Changes = Partial<
   >
 > & { pending?: PendingCharge };
 
+/**
+ * The forward path's quick database writes (pay-time stock, the sale, the production job) run as
+ * local activities in the worker that holds the workflow, and the sale's two writes as one: each
+ * saved a round trip through the server, a workflow task and its events (docs/BENCHMARKS.md,
+ * tuning 4). Orders whose history predates it replay the activities they ran.
+ */
+const leanForwardPath = () => patched('lean-forward-path');
+
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
@@ -115,11 +123,17 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   if (request?.settledPayment) amount = request.settledPayment.amount;
   // Nothing is due (a free order): there is no charge to make; stock and coupon settle as when paid.
   const free = !paymentId && amount <= 0 && patched('free-orders');
-  if (free && order.amounts.paid === 0)
-    await store.secureStockForPayment({ orderId: order.id, attempt: ctx.nextPaymentAttempt() });
+  const lean = leanForwardPath();
+  // Pay-time stock: taken only for `on_payment` lines (none: nothing to take or give back), in
+  // this worker (a quick write the charge waits on) on the lean path.
+  const takesStock =
+    order.amounts.paid === 0 && !(lean && order.items.every((l) => l.inventoryStrategy === 'on_order'));
+  const secureStock = (attempt: number) =>
+    (lean ? local : store).secureStockForPayment({ orderId: order.id, attempt });
+  if (free && takesStock) await secureStock(ctx.nextPaymentAttempt());
   if (!paymentId && !free) {
     const attempt = ctx.nextPaymentAttempt();
-    if (order.amounts.paid === 0) await store.secureStockForPayment({ orderId: order.id, attempt });
+    if (takesStock) await secureStock(attempt);
     let outcome: ChargeOutcome;
     try {
       const result = await payment.capturePayment({
@@ -154,8 +168,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
           : undefined;
       if (found?.status !== 'succeeded' && found?.status !== 'pending' && found?.status !== 'authorized') {
         // Registered before the charge ran; undone only if the charge did not happen.
-        if (order.amounts.paid === 0)
-          await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+        if (takesStock) await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
         throw found?.status === 'declined' ? declined(found.code) : err;
       }
       outcome = found;
@@ -183,6 +196,11 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   let allocation: Changes = {};
   if (settlesOrder) {
     await nonCancellable(async () => {
+      // Lean: the sale (stock sold, coupon redeemed) in one transaction, in this worker.
+      if (lean) {
+        allocation = { allocation: await local.settleSale({ orderId: order.id }) };
+        return;
+      }
       const committed = await store.commitStock({ orderId: order.id });
       if (committed) allocation = { allocation: committed };
       await store.redeemCoupon({ orderId: order.id });
@@ -610,7 +628,8 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case 'refundAndRelease':
       return cancel(order, true, reason, request?.actor.role);
     case 'openProduction':
-      await store.openProduction({ orderId: order.id, kind: 'manufacture' });
+      // A row in PostgreSQL: in this worker on the lean path (a digital code, below, asks the vendor).
+      await (leanForwardPath() ? local : store).openProduction({ orderId: order.id, kind: 'manufacture' });
       if (ctx.warehouse && order.allocation?.length && patched('warehouse-fulfilment'))
         return { fulfilments: await handToWarehouses(order) };
       return {};
