@@ -16,10 +16,11 @@ import path from 'node:path';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { noopAnswer } from './noop-workflows';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack, type Stack } from '../devstack/stack';
+import { stopChild } from '../devstack/temporal';
+import { spawn } from 'node:child_process';
 import { freePort } from '../devstack/wait';
 import { writeDoc } from '../scripts/write-doc';
 import { createDb } from '../db/knex';
@@ -273,17 +274,23 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
   const api = new ApiClient(stack.apiUrl, SECRET);
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({ connection });
-  const nativeConnection = await NativeConnection.connect({ address: stack.temporalAddress });
-  const noopWorker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue: 'bench-noop',
-    workflowsPath: require.resolve('./noop-workflows'),
-    activities: { noop: async () => undefined },
+  // The baselines' worker, in a process of its own (bench/noop-worker.ts), as the order worker is.
+  const noopWorker = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'noop-worker.ts')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const noopRunning = noopWorker.run();
   const f = {} as Figures;
 
   try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the no-op worker did not start within 60 s')), 60_000);
+      noopWorker.stdout!.on('data', (chunk: Buffer) => {
+        if (!chunk.toString().includes('ready')) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      noopWorker.once('exit', (code) => reject(new Error(`the no-op worker exited (${code})`)));
+    });
     const product = async (sku: string, stock: number) =>
       api.call('PUT', `/v1/products/${sku}`, merchant, {
         name: sku,
@@ -565,9 +572,7 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
     // 7. The order center at a million orders, seeded straight to PostgreSQL, read through the API.
     if (sizes.seed > 0) await orderCenter(stack, api, f);
   } finally {
-    noopWorker.shutdown();
-    await noopRunning;
-    await nativeConnection.close();
+    await stopChild(noopWorker, 15_000);
     await connection.close();
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -621,7 +626,7 @@ async function main() {
     ],
     [
       '2',
-      `no-op update-with-start at ${sizes.rate}/s (its worker in the bench's process)`,
+      `no-op update-with-start at ${sizes.rate}/s (its worker in a process of its own)`,
       `p50 ${f.updateStartP50.toFixed(0)} ms, p99 ${f.updateStartP99.toFixed(0)} ms`,
       '',
     ],
@@ -709,7 +714,7 @@ Machine: ${machine}. The stack is the one \`npm start\` runs (embedded PostgreSQ
 
 ${table}
 
-How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\` and against the floor of an answer from a workflow: \`executeUpdateWithStart\` of an Update whose handler only returns, on a worker in the bench's process (no eager start: the API does not run a worker); 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open; 6. (run right after 1) the lifecycle again with a webhook subscriber on loopback hearing every event, the lag from each event to its delivery and the deliveries per second, and one transition's statement (history row, snapshot, events, deliveries) timed 500 times with and without its events; 7. ${sizes.seed} orders written straight to PostgreSQL by \`npm run seed\`'s generator (12 months, 3 channels, 10,000 customers, 5,000 SKUs, 1 to 3 lines), then each list filter and sort, stats and a full CSV export through the API as a merchant: ${sizes.queryRuns} calls each, one at a time; the export's rows per second and the API process's peak RSS while it streams, less its RSS just before (what the API holds from earlier requests is not the export's: the export runs in a thread of its own with a capped heap).
+How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\` and against the floor of an answer from a workflow: \`executeUpdateWithStart\` of an Update whose handler only returns, on a worker in a process of its own like the order worker (bench/noop-worker.ts, which serves the no-op ceiling of section 1 too; no eager start: the API does not run a worker); 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open; 6. (run right after 1) the lifecycle again with a webhook subscriber on loopback hearing every event, the lag from each event to its delivery and the deliveries per second, and one transition's statement (history row, snapshot, events, deliveries) timed 500 times with and without its events; 7. ${sizes.seed} orders written straight to PostgreSQL by \`npm run seed\`'s generator (12 months, 3 channels, 10,000 customers, 5,000 SKUs, 1 to 3 lines), then each list filter and sort, stats and a full CSV export through the API as a merchant: ${sizes.queryRuns} calls each, one at a time; the export's rows per second and the API process's peak RSS while it streams, less its RSS just before (what the API holds from earlier requests is not the export's: the export runs in a thread of its own with a capped heap).
 `;
   // The topology comparison (--cluster) and the tuning log below the figures are kept from run to run.
   const previous = await readFile(BENCHMARKS, 'utf8').catch(() => '');

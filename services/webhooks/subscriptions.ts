@@ -123,19 +123,23 @@ export async function deliveriesOf(
 
 /** Sent again as soon as the dispatcher can, with a new retry window; null when there is no such delivery. */
 export async function redeliver(db: Knex, webhookId: string, eventId: string) {
-  const updated = await db('webhook_deliveries')
-    .where({ webhook_id: webhookId, event_id: eventId })
-    .update({
-      status: 'pending',
-      next_attempt_at: db.fn.now(),
-      retry_from: db.fn.now(),
-      locked_until: null,
-      delivered_at: null,
-    })
-    .returning('event_id');
-  if (updated.length === 0) return null;
-  const [row] = await deliveries(db).where({ 'd.webhook_id': webhookId, 'd.event_id': eventId });
-  return deliveryView(row as DeliveryRow);
+  // One transaction: the row stays locked until it is read back, so the answer shows what this
+  // request set (pending), not a dispatcher's delivery made in between.
+  return db.transaction(async (trx) => {
+    const updated = await trx('webhook_deliveries')
+      .where({ webhook_id: webhookId, event_id: eventId })
+      .update({
+        status: 'pending',
+        next_attempt_at: trx.fn.now(),
+        retry_from: trx.fn.now(),
+        locked_until: null,
+        delivered_at: null,
+      })
+      .returning('event_id');
+    if (updated.length === 0) return null;
+    const [row] = await deliveries(trx).where({ 'd.webhook_id': webhookId, 'd.event_id': eventId });
+    return deliveryView(row as DeliveryRow);
+  });
 }
 
 /** A claimed delivery: the event to send, where, signed with what. */
