@@ -12,6 +12,16 @@ const history = z.object({
   reason: z.string().optional(),
 });
 
+/** A line as priced: an order's (with what was refunded and exchanged of it), an edit preview's. */
+const pricedLine = z.object({
+  sku: z.string(),
+  name: z.string(),
+  quantity: z.number().int(),
+  unitPrice: money,
+  discount: money,
+  total: money,
+});
+
 export const problem = z
   .object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string() })
   .passthrough()
@@ -54,13 +64,7 @@ export const order = z
     allowedActions: z.array(z.string()),
     currency: z.string(),
     items: z.array(
-      z.object({
-        sku: z.string(),
-        name: z.string(),
-        quantity: z.number().int(),
-        unitPrice: money,
-        discount: money,
-        total: money,
+      pricedLine.extend({
         refundedQuantity: z.number().int(),
         refundedAmount: money
           .optional()
@@ -481,16 +485,7 @@ const exchangeRecord = z
 export const exchangeEnvelope = z.object({ exchange: exchangeRecord });
 
 const editSide = z.object({
-  items: z.array(
-    z.object({
-      sku: z.string(),
-      name: z.string(),
-      quantity: z.number().int(),
-      unitPrice: money,
-      discount: money,
-      total: money,
-    }),
-  ),
+  items: z.array(pricedLine),
   amounts: z.object({ subtotal: money, discount: money, shipping: money, total: money }),
   discounts: z.array(z.object({ source: z.string(), code: z.string(), amount: money })),
 });

@@ -95,3 +95,6 @@ export async function waitForOrder(
     `order ${id} did not reach the expected state; last seen: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.history)}`,
   );
 }
+
+/** A standard order's history, action by action, from placement to completion on the forward path. */
+export const FORWARD_PATH = ['place', 'pay', 'start_production', 'ship', 'confirm', 'complete'];
