@@ -4,7 +4,7 @@ import type { LocationAllocation } from '../domain/order';
 import type { ExchangeLine } from '../domain/exchanges';
 import { BusinessRuleError } from '../domain/errors';
 import { readProducts, unpriceable, wrongKind } from '../services/orders/read-pricing';
-import { redeemCoupon } from '../services/promotion/coupons';
+import { settleSale } from '../services/orders/settle-sale';
 import {
   allocationOf,
   commitAll,
@@ -57,11 +57,7 @@ export function inventoryActivities({ db }: { db: Knex }) {
      * Answers where the units come from, for the order's record. Idempotent.
      */
     async settleSale(args: { orderId: string }): Promise<LocationAllocation[]> {
-      return db.transaction(async (trx) => {
-        await commitAll(trx, args.orderId, 'paid');
-        await redeemCoupon(trx, args.orderId);
-        return allocationOf(trx, args.orderId);
-      });
+      return db.transaction((trx) => settleSale(trx, args.orderId));
     },
 
     /** Goods sold but not shipped go back on hand. */

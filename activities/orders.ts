@@ -1,6 +1,12 @@
 /** The order itself: its placement, the holds placement takes, its history, refunds, returns and changes. */
 import type { Knex } from 'knex';
-import type { HistoryEntry, InventoryStrategy, PlaceOrderInput, LineQuantity } from '../domain/order';
+import type {
+  HistoryEntry,
+  InventoryStrategy,
+  LineQuantity,
+  LocationAllocation,
+  PlaceOrderInput,
+} from '../domain/order';
 import { releaseAll } from '../services/inventory/ledger';
 import { modifyOrderItems } from '../services/orders/modify-order';
 import { importOrder } from '../services/orders/import-order';
@@ -11,6 +17,8 @@ import { saveExchange, type ExchangeRecord } from '../services/orders/exchanges-
 import { applyEdit, holdEditUnits, releaseEditUnits } from '../services/orders/edits-store';
 import { recordPayments, recordTransition, type OrderSnapshot } from '../services/orders/record-transition';
 import { releaseCoupon } from '../services/promotion/coupons';
+import { settleSale } from '../services/orders/settle-sale';
+import { openProductionJob } from '../services/production/jobs';
 
 export function orderActivities({
   db,
@@ -45,6 +53,28 @@ export function orderActivities({
       snapshot: OrderSnapshot;
     }): Promise<void> {
       await recordTransition(db, args.orderId, args.entry, args.snapshot);
+    },
+
+    /**
+     * A transition together with the writes its step makes, in one transaction and one local
+     * activity (docs/BENCHMARKS.md, tuning 5): the sale once paid (where its units come from goes
+     * into the snapshot and the answer), the manufacture job once in production. Idempotent as
+     * each part is.
+     */
+    async recordStep(args: {
+      orderId: string;
+      entry: HistoryEntry;
+      snapshot: OrderSnapshot;
+      sale?: boolean;
+      production?: boolean;
+    }): Promise<{ allocation?: LocationAllocation[] }> {
+      return db.transaction(async (trx) => {
+        const allocation = args.sale ? await settleSale(trx, args.orderId) : undefined;
+        if (args.production) await openProductionJob(trx, args.orderId, 'manufacture');
+        const snapshot = allocation ? { ...args.snapshot, allocation } : args.snapshot;
+        await recordTransition(trx, args.orderId, args.entry, snapshot);
+        return allocation ? { allocation } : {};
+      });
     },
 
     /** A payment's news without a transition (pending, failed), for the order center. */

@@ -6,6 +6,7 @@
  * are checked when AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE are set. The one place tokens are read:
  * the API's routes and the codec server both come through `verifyToken`.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
@@ -64,11 +65,27 @@ export function signToken(
   });
 }
 
+/**
+ * The secret as a key, made once per secret: given a string, jsonwebtoken first tries to parse it
+ * as a public key on every call, and that failing parse was a tenth of the API's CPU
+ * (docs/BENCHMARKS.md, tuning 5). The service has one secret (a test may start a few).
+ */
+const secretKeys = new Map<string, KeyObject>();
+function secretKey(secret: string): KeyObject {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    if (secretKeys.size >= 8) secretKeys.clear();
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    secretKeys.set(secret, key);
+  }
+  return key;
+}
+
 /** The principal a token names, or an UnauthorizedError that says why in general terms only. */
 export function verifyToken(token: string, settings: AuthSettings): Principal {
   let decoded: unknown;
   try {
-    decoded = jwt.verify(token, settings.secret, {
+    decoded = jwt.verify(token, secretKey(settings.secret), {
       algorithms: ['HS256'],
       ...(settings.issuer ? { issuer: settings.issuer } : {}),
       ...(settings.audience ? { audience: settings.audience } : {}),

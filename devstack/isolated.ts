@@ -6,7 +6,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_SOURCES } from '../worker/create-worker';
+import { BUNDLER_OPTIONS, WORKFLOW_SOURCES } from '../worker/create-worker';
 import { freePort } from './wait';
 
 export async function isolatedStackEnv(name: string): Promise<{ dataDir: string; env: NodeJS.ProcessEnv }> {
@@ -40,6 +40,9 @@ const quiet = {
 /** The workflow bundle built once into `dir` (WORKFLOW_BUNDLE_PATH), so a restarted worker is back in a second. */
 export async function prebuiltWorkflowBundle(dir: string): Promise<string> {
   const file = path.join(dir, 'workflow-bundle.js');
-  await writeFile(file, (await bundleWorkflowCode({ ...WORKFLOW_SOURCES, logger: quiet })).code);
+  await writeFile(
+    file,
+    (await bundleWorkflowCode({ ...WORKFLOW_SOURCES, ...BUNDLER_OPTIONS, logger: quiet })).code,
+  );
   return file;
 }

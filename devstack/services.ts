@@ -19,7 +19,10 @@ export interface ServiceOptions {
 }
 
 export function spawnService(name: ServiceName, options: ServiceOptions): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, ENTRY[name])], {
+  // The bench's --profile: the service's own processes write V8 CPU profiles there when they exit.
+  const profile = options.env.CPU_PROFILE_DIR && (name === 'worker' || name === 'api');
+  const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${options.env.CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', path.join(ROOT, ENTRY[name])], {
     cwd: ROOT,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,10 +14,30 @@ export function isCurrency(code: string): boolean {
   return CURRENCIES.has(code);
 }
 
+/**
+ * Formatters made once per locale and currency: building an Intl.NumberFormat costs far more than
+ * formatting with one, and the workflow formats amounts on every transition (docs/BENCHMARKS.md,
+ * tuning 5). Pure, so sharing them across workflows changes no result; bounded, as locales are many.
+ */
+const formatters = new Map<string, Intl.NumberFormat>();
+function formatter(locale: string, currency: string, digits?: number): Intl.NumberFormat {
+  const key = `${locale}|${currency}|${digits ?? ''}`;
+  let format = formatters.get(key);
+  if (!format) {
+    if (formatters.size >= 512) formatters.clear();
+    format = new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      ...(digits === undefined ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits }),
+    });
+    formatters.set(key, format);
+  }
+  return format;
+}
+
 /** How many decimals the currency's minor unit has. */
 export function minorUnits(currency: string): number {
-  return new Intl.NumberFormat(DEFAULT_LOCALE, { style: 'currency', currency }).resolvedOptions()
-    .maximumFractionDigits!;
+  return formatter(DEFAULT_LOCALE, currency).resolvedOptions().maximumFractionDigits!;
 }
 
 /**
@@ -31,10 +51,5 @@ export function formatMoney(minor: number, currency: string, locale = DEFAULT_LO
   const sign = minor < 0 ? '-' : '';
   const units = String(Math.abs(Math.trunc(minor))).padStart(digits + 1, '0');
   const decimal = digits ? `${sign}${units.slice(0, -digits)}.${units.slice(-digits)}` : `${sign}${units}`;
-  return new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency,
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  }).format(decimal as unknown as number); // a decimal string: exact (Intl.NumberFormat v3)
+  return formatter(locale, currency, digits).format(decimal as unknown as number); // a decimal string: exact (Intl.NumberFormat v3)
 }

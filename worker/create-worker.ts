@@ -18,6 +18,37 @@ export const WORKFLOW_SOURCES = {
   failureConverterPath: FAILURE_CONVERTER_PATH,
 };
 
+/**
+ * The domain modules the workflows import: pure functions and constant data (state machines,
+ * pricing and refund rules), with no per-workflow state and no workflow API at load. Preloaded,
+ * they are evaluated once per worker thread and shared by every workflow in the reused V8
+ * context, instead of once per workflow (docs/BENCHMARKS.md, tuning 5). test/unit/deployment.test.ts
+ * checks the list against the workflows' imports.
+ */
+export const SHARED_WORKFLOW_MODULES = [
+  'allocate',
+  'case-record',
+  'claims',
+  'errors',
+  'exchanges',
+  'fulfilment',
+  'imports',
+  'machine',
+  'machines',
+  'money',
+  'order',
+  'order-actions',
+  'refunds',
+  'refusals',
+  'returns',
+  'review',
+  'roles',
+  'shipping',
+].map((name) => require.resolve(`../domain/${name}`));
+
+/** What the bundler is given besides the sources: the shared modules. */
+export const BUNDLER_OPTIONS = { preloadModules: SHARED_WORKFLOW_MODULES };
+
 export async function createOrderWorker(config: Config, db: Db, payments: PaymentProvider) {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
@@ -26,7 +57,7 @@ export async function createOrderWorker(config: Config, db: Db, payments: Paymen
     taskQueue: config.TASK_QUEUE,
     ...(config.WORKFLOW_BUNDLE_PATH
       ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
-      : { workflowsPath: WORKFLOW_SOURCES.workflowsPath }),
+      : { workflowsPath: WORKFLOW_SOURCES.workflowsPath, bundlerOptions: BUNDLER_OPTIONS }),
     dataConverter: dataConverterFor(config),
     activities: createActivities({
       db,

@@ -21,6 +21,8 @@ export const activitySummaries: Describers = {
     `record payments in PostgreSQL: ${payments.map((p) => `${p.id} ${p.status}`).join(', ')}`,
   recordTransition: ({ entry }) =>
     `record ${entry.from ?? 'new'} → ${entry.to} (${entry.action} by ${entry.actor}) in PostgreSQL`,
+  recordStep: ({ entry, sale, production }) =>
+    `record ${entry.from ?? 'new'} → ${entry.to} (${entry.action} by ${entry.actor})${sale ? ', sell the held stock and redeem the locked coupon' : ''}${production ? ', open a production job' : ''} in PostgreSQL`,
   secureStockForPayment: ({ attempt }) => `take pay-time stock before charge attempt ${attempt}`,
   releasePaymentStock: ({ attempt }) => `give back the stock taken for charge attempt ${attempt}`,
   capturePayment: ({ amount, currency, attempt, capture }) =>

@@ -68,11 +68,12 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
     expect(summaries.map((s) => s.summary)).toEqual(
       expect.arrayContaining([
         `place: price 1 × ${sku}, hold stock`,
+        // Local activities (the charge, and each step's writes with its record) are summarised too.
         'charge $20.34 (attempt 1)',
-        // Local activities (the lean forward path) are summarised like the others.
-        'sell the held stock and redeem the locked coupon',
-        'open a production job',
-        expect.stringMatching(/^record PAID → IN_PRODUCTION \(start_production by system/),
+        expect.stringMatching(
+          /^record PENDING_PAYMENT → PAID \(pay by customer:\S+\), sell the held stock and redeem the locked coupon in PostgreSQL$/,
+        ),
+        'record PAID → IN_PRODUCTION (start_production by system), open a production job in PostgreSQL',
         expect.stringMatching(/^paymentTimeout: \w+ if still PENDING_PAYMENT$/),
       ]),
     );

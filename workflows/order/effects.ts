@@ -11,6 +11,7 @@ import {
   ParentClosePolicy,
   patched,
   startChild,
+  TimeoutFailure,
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
 import type { Effect } from '../../domain/machine';
@@ -35,7 +36,7 @@ import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { applyRefund, planGoodwill, planRefund } from '../../domain/refunds';
 import { externalPayer } from '../../domain/imports';
 import type { ChargeOutcome } from '../../activities/payment';
-import { local, payment, reconcile, store, warehouse } from '../activities';
+import { local, localPayment, payment, reconcile, store, warehouse } from '../activities';
 import { notNow } from '../../domain/refusals';
 import type { Actor } from '../../domain/roles';
 import { refuse } from '../refusals';
@@ -69,6 +70,20 @@ export interface EffectContext {
   warehouse?: boolean;
   /** The order's return rules, fixed when it was placed. */
   returns?: Pick<OrderPolicy, 'returnDecisionWindowMs' | 'returnShipWindowMs' | 'pendingPaymentPollMs'>;
+  /**
+   * Placed on the one-task forward path (`patched('one-task-forward-path')`, decided once when the
+   * order starts): the charge runs in this worker, and the step's database writes go with its
+   * transition's record (`StepWrites`).
+   */
+  oneTask?: boolean;
+}
+
+/** Writes a step leaves to its transition's record, to make in the same transaction (`recordStep`). */
+export interface StepWrites {
+  /** The sale: held stock sold, the locked coupon redeemed; its allocation joins the order. */
+  sale?: boolean;
+  /** The manufacture job. */
+  production?: boolean;
 }
 
 /** A charge the provider has not decided: the action waits for it (./order-entity.ts). */
@@ -97,7 +112,7 @@ export type Changes = Partial<
     | 'attention'
     | 'allocation'
   >
-> & { pending?: PendingCharge };
+> & { pending?: PendingCharge; writes?: StepWrites };
 
 /**
  * The forward path's quick database writes (pay-time stock, the sale, the production job) run as
@@ -105,7 +120,7 @@ export type Changes = Partial<
  * saved a round trip through the server, a workflow task and its events (docs/BENCHMARKS.md,
  * tuning 4). Orders whose history predates it replay the activities they ran.
  */
-const leanForwardPath = () => patched('lean-forward-path');
+const leanForwardPath = (ctx: EffectContext) => ctx.oneTask || patched('lean-forward-path');
 
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
@@ -123,7 +138,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   if (request?.settledPayment) amount = request.settledPayment.amount;
   // Nothing is due (a free order): there is no charge to make; stock and coupon settle as when paid.
   const free = !paymentId && amount <= 0 && patched('free-orders');
-  const lean = leanForwardPath();
+  const lean = leanForwardPath(ctx);
   // Pay-time stock: taken only for `on_payment` lines (none: nothing to take or give back), in
   // this worker (a quick write the charge waits on) on the lean path.
   const takesStock =
@@ -136,7 +151,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
     if (takesStock) await secureStock(attempt);
     let outcome: ChargeOutcome;
     try {
-      const result = await payment.capturePayment({
+      const result = await (ctx.oneTask ? localPayment : payment).capturePayment({
         orderId: order.id,
         attempt,
         amount,
@@ -194,7 +209,8 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   }
   // Orders whose history predates stock locations had commitStock answer nothing.
   let allocation: Changes = {};
-  if (settlesOrder) {
+  if (settlesOrder && ctx.oneTask) allocation = { writes: { sale: true } };
+  else if (settlesOrder) {
     await nonCancellable(async () => {
       // Lean: the sale (stock sold, coupon redeemed) in one transaction, in this worker.
       if (lean) {
@@ -287,8 +303,16 @@ export function withPayment(order: OrderState, payment: OrderPayment): OrderPaym
 
 /** A charge whose retries ran out (or timed out) may have happened; a decline or a refusal did not. */
 export function outcomeUnknown(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
+  // An activity's failure comes wrapped in an ActivityFailure; a local activity's is its last
+  // attempt's own failure.
+  const last = err instanceof ActivityFailure ? err.cause : err;
+  if (!(
+    err instanceof ActivityFailure ||
+    last instanceof ApplicationFailure ||
+    last instanceof TimeoutFailure
+  ))
+    return false;
+  return !(last instanceof ApplicationFailure && last.nonRetryable);
 }
 
 export const declined = (code: string) =>
@@ -627,12 +651,15 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       );
     case 'refundAndRelease':
       return cancel(order, true, reason, request?.actor.role);
-    case 'openProduction':
+    case 'openProduction': {
       // A row in PostgreSQL: in this worker on the lean path (a digital code, below, asks the vendor).
-      await (leanForwardPath() ? local : store).openProduction({ orderId: order.id, kind: 'manufacture' });
-      if (ctx.warehouse && order.allocation?.length && patched('warehouse-fulfilment'))
-        return { fulfilments: await handToWarehouses(order) };
+      const fulfils = ctx.warehouse && !!order.allocation?.length;
+      // One task: the job is opened with the transition's record (fulfilments need it first).
+      if (ctx.oneTask && !fulfils) return { writes: { production: true } };
+      await (leanForwardPath(ctx) ? local : store).openProduction({ orderId: order.id, kind: 'manufacture' });
+      if (fulfils && patched('warehouse-fulfilment')) return { fulfilments: await handToWarehouses(order) };
       return {};
+    }
     case 'deliverGoods': {
       const { deliveryCode } = await store.openProduction({ orderId: order.id, kind: 'digital_code' });
       return { delivery: { code: deliveryCode ?? '' } };

@@ -52,7 +52,7 @@ import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { unshipped } from '../../domain/shipping';
 import type { ChargeOutcome } from '../../activities/payment';
 import { ROLES, type Actor } from '../../domain/roles';
-import { payment, reconcile, refunds, store, type local } from '../activities';
+import { local, payment, reconcile, refunds, store } from '../activities';
 import { searchAttributes, type OrderWorkflowInput, type PaymentUpdate } from '../messages';
 import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
@@ -116,11 +116,15 @@ export class OrderEntity {
   private reauthorizeNotBefore = 0;
   /** A renewal whose request may still land: tried again under the same key, never a second hold. */
   private renewalAttempt: number | undefined;
+  /** A state's search attributes not upserted yet (`publish`). */
+  private held = false;
 
   constructor(
     private readonly input: OrderWorkflowInput,
     readonly machine: OrderMachine,
     private readonly quick: QuickWrites,
+    /** On the one-task forward path (./effects.ts `EffectContext.oneTask`), decided when the order started. */
+    private readonly oneTask = false,
   ) {}
 
   get placed(): boolean {
@@ -795,15 +799,18 @@ export class OrderEntity {
     return deadlineOf(timer, this.current, this.input.policy);
   }
 
-  /** Search attributes and current details follow every transition, for support staff in the Web UI. */
+  /**
+   * Search attributes and current details follow every transition, for support staff in the Web
+   * UI. On the one-task path a state the loop leaves at once (an `auto` rule: paid, then into
+   * production) is not upserted on its own: the next state's upsert (in the same workflow task
+   * unless the auto action waits on an activity) replaces it, and the loop publishes what is left
+   * before it waits (`publishHeld`).
+   */
   publish(): void {
     const o = this.current;
     const after = this.machine.states[o.status]?.after;
-    upsertSearchAttributes([
-      { key: searchAttributes.OrderStatus, value: o.status },
-      { key: searchAttributes.OrderTotal, value: o.amounts.total },
-      { key: searchAttributes.PaymentDeadline, value: new Date(o.paymentDeadline) },
-    ]);
+    this.held = this.oneTask && this.machine.states[o.status]?.auto !== undefined;
+    if (!this.held) this.upsertSearchAttributes();
     const waiting = after ? new Date(this.deadline(after.timer)).toISOString() : null;
     setCurrentDetails(
       describeForSupport(this.machine, o, waiting) +
@@ -811,12 +818,28 @@ export class OrderEntity {
     );
   }
 
+  /** What `publish` held back, published before the loop waits. */
+  publishHeld(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.upsertSearchAttributes();
+  }
+
+  private upsertSearchAttributes(): void {
+    const o = this.current;
+    upsertSearchAttributes([
+      { key: searchAttributes.OrderStatus, value: o.status },
+      { key: searchAttributes.OrderTotal, value: o.amounts.total },
+      { key: searchAttributes.PaymentDeadline, value: new Date(o.paymentDeadline) },
+    ]);
+  }
+
   /** Runs the transition's effect, then records the transition: in the workflow, then in PostgreSQL. */
   async apply(action: string, actor: Actor, request: ActionRequest | null, reason?: string): Promise<void> {
     const before = this.current;
     const decision = decide(this.machine, before.status, action, actor);
     if (!decision.ok) throw new Error(`machine refused ${action} by ${actor} in ${before.status}`);
-    const { pending, ...changes } = await runEffect(decision.transition.effect, {
+    const { pending, writes, ...changes } = await runEffect(decision.transition.effect, {
       order: before,
       request,
       nextPaymentAttempt: () => ++this.paymentAttempts,
@@ -831,6 +854,7 @@ export class OrderEntity {
       captureLater: this.input.policy.capture === 'on_shipment',
       warehouse: this.input.policy.fulfilment === 'warehouse',
       returns: this.input.policy,
+      oneTask: this.oneTask,
     });
     if (pending) return this.holdPending(pending, action, actor, request);
     if (request?.paymentToken && (changes.amounts?.authorized ?? 0) > 0) {
@@ -861,7 +885,13 @@ export class OrderEntity {
       order.paymentDeadline = new Date(this.deadline(next.timer)).toISOString();
     if (request?.refund) this.refundsDone.add(request.refund.refundId);
     const { history: _history, id: _id, ...snapshot } = order;
-    await this.quick.recordTransition({ orderId: order.id, entry, snapshot });
+    if (writes) {
+      // The step's own writes with its record, in one transaction: once paid, the sale happens.
+      const { allocation } = await CancellationScope.nonCancellable(() =>
+        local.recordStep({ orderId: order.id, entry, snapshot, ...writes }),
+      );
+      if (allocation) this.order = { ...order, allocation };
+    } else await this.quick.recordTransition({ orderId: order.id, entry, snapshot });
     this.publish();
   }
 

@@ -28,9 +28,14 @@ import { OrderEntity } from './order-entity';
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
   const machine = machineFor(input.type);
+  // Decided once, in the first task, for the whole order: the charge in this worker, a step's
+  // writes with its record, one search-attribute upsert per task (./effects.ts, `oneTask`). It
+  // implies the patches before it, so a new order records one marker; orders started before keep
+  // their path.
+  const oneTask = patched('one-task-forward-path');
   // Placement and projection writes as local activities; orders started before keep theirs as activities.
-  const quick = patched('local-placement-and-projection') ? local : store;
-  const order = new OrderEntity(input, machine, quick);
+  const quick = oneTask || patched('local-placement-and-projection') ? local : store;
+  const order = new OrderEntity(input, machine, quick, oneTask);
 
   setHandler(orderStateQuery, () => order.snapshot());
   setHandler(allowedActionsQuery, () => order.allowedActionsByRole());
@@ -95,6 +100,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       await order.lock.run(() => order.runDue());
       continue;
     }
+    // Before the loop waits (a state it leaves at once is published with the next): one upsert per task.
+    if (!machine.states[order.current.status]?.auto) order.publishHeld();
     const seq = order.current.history.length;
     const unchanged = () => order.current.history.length === seq;
     const pending = order.paymentPending;
