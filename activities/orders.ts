@@ -56,10 +56,11 @@ export function orderActivities({
     },
 
     /**
-     * A transition together with the writes its step makes, in one transaction and one local
-     * activity (docs/BENCHMARKS.md, tuning 5): the sale once paid (where its units come from goes
-     * into the snapshot and the answer), the manufacture job once in production. Idempotent as
-     * each part is.
+     * A transition with the writes its step makes, in one local activity (docs/BENCHMARKS.md,
+     * tuning 5): the sale once paid (where its units come from goes into the snapshot and the
+     * answer), or the manufacture job once in production; then the record. The sale commits in a
+     * short transaction of its own, so hot stock rows are not held through the record, and a
+     * record that failed would not undo it. Idempotent as each part is.
      */
     async recordStep(args: {
       orderId: string;
@@ -68,13 +69,11 @@ export function orderActivities({
       sale?: boolean;
       production?: boolean;
     }): Promise<{ allocation?: LocationAllocation[] }> {
-      return db.transaction(async (trx) => {
-        const allocation = args.sale ? await settleSale(trx, args.orderId) : undefined;
-        if (args.production) await openProductionJob(trx, args.orderId, 'manufacture');
-        const snapshot = allocation ? { ...args.snapshot, allocation } : args.snapshot;
-        await recordTransition(trx, args.orderId, args.entry, snapshot);
-        return allocation ? { allocation } : {};
-      });
+      const allocation = args.sale ? await db.transaction((trx) => settleSale(trx, args.orderId)) : undefined;
+      if (args.production) await openProductionJob(db, args.orderId, 'manufacture');
+      const snapshot = allocation ? { ...args.snapshot, allocation } : args.snapshot;
+      await recordTransition(db, args.orderId, args.entry, snapshot);
+      return allocation ? { allocation } : {};
     },
 
     /** A payment's news without a transition (pending, failed), for the order center. */

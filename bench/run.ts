@@ -33,6 +33,8 @@ import { loadOrder } from '../services/orders/read-order';
 import { recordTransition } from '../services/orders/record-transition';
 
 const SECRET = 'bench-secret-for-the-order-service';
+/** How long the sandbox provider takes to settle a bank transfer, and the sandbox warehouse each step. */
+const RICH_PATH_STEP = '200ms';
 const TUNING_HEADING = '## Tuning';
 const CLUSTER_HEADING = '## On the production topology';
 const BENCHMARKS = path.resolve(__dirname, '..', 'docs', 'BENCHMARKS.md');
@@ -55,7 +57,8 @@ const sizes = {
 /** --profile DIR: where the worker and the API write their CPU profiles. */
 const profileDir = (() => {
   const i = process.argv.indexOf('--profile');
-  return i > 0 ? path.resolve(process.argv[i + 1] ?? 'profiles') : undefined;
+  const dir = process.argv[i + 1];
+  return i > 0 ? path.resolve(dir && !dir.startsWith('--') ? dir : 'profiles') : undefined;
 })();
 
 // A live progress bar on stderr; figures go to stdout.
@@ -173,6 +176,15 @@ interface Figures {
   deliveryLagP95: number;
   statementMsWithout: number;
   statementMsWith: number;
+  /** 8. The richer path's lifecycle, measured as section 1's. */
+  rich: {
+    perSecond: number;
+    cpuMsPerOrder: Record<string, number>;
+    eventsPerOrder: number;
+    tasksPerOrder: number;
+    activitiesPerOrder: number;
+    localActivitiesPerOrder: number;
+  };
 }
 
 /**
@@ -266,6 +278,9 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
     PAYMENT_TIMEOUT: '2h',
     AUTO_CONFIRM_AFTER: '1h',
     AFTER_SALES_WINDOW: '1s',
+    // The richer path (section 8): a bank transfer settled by webhook, a warehouse that ships.
+    PAYMENT_SANDBOX_ASYNC_DELAY: RICH_PATH_STEP,
+    WAREHOUSE_SANDBOX_STEP: RICH_PATH_STEP,
     RATE_LIMIT_PER_MINUTE: '100000000',
     RATE_LIMIT_PER_IP_PER_MINUTE: '100000000',
     LOG_LEVEL: 'error',
@@ -314,33 +329,50 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
     const sku = `bench-${randomUUID().slice(0, 6)}`;
     await product(sku, 10_000_000);
 
-    const lifecycle = async (label: string) => {
+    /**
+     * The lifecycle at concurrency C. Standard: paid by card at once, shipped by the merchant.
+     * Rich (section 8): paid by a bank transfer the provider settles later (its webhook), shipped
+     * by the sandbox warehouse, through an API whose orders are fulfilled that way.
+     */
+    const lifecycle = async (label: string, rich?: ApiClient) => {
       section = label;
+      const via = rich ?? api;
       const cpuBefore = sampleCpu();
       const started = performance.now();
       const ids = await pool(sizes.orders, sizes.concurrency, async (i) => {
         // A token's sub is printable ASCII without spaces (api/auth.ts): the label's words joined.
         const who: Caller = { role: 'customer', id: `bench-${label.replace(/[^A-Za-z0-9]+/g, '-')}-${i}` };
-        const id = (await api.call('POST', '/v1/orders', who, { items: [{ sku, quantity: 1 }] })).body.order
+        const id = (await via.call('POST', '/v1/orders', who, { items: [{ sku, quantity: 1 }] })).body.order
           .id as string;
-        await api.call('POST', `/v1/orders/${id}/pay`, who, { paymentToken: 'tok_ok' });
-        for (let t = 0; t < 300; t++) {
-          if ((await api.call('GET', `/v1/orders/${id}`, who)).body.order.status === 'IN_PRODUCTION') break;
-          await sleep(50);
+        await via.call('POST', `/v1/orders/${id}/pay`, who, {
+          paymentToken: rich ? 'tok_async_ok' : 'tok_ok',
+        });
+        const until = async (status: string) => {
+          for (let t = 0; t < 600; t++) {
+            if ((await via.call('GET', `/v1/orders/${id}`, who)).body.order.status === status) return;
+            await sleep(50);
+          }
+          throw new Error(`order ${id} did not reach ${status}`);
+        };
+        if (rich) await until('SHIPPED');
+        else {
+          await until('IN_PRODUCTION');
+          await via.call('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'b', trackingNumber: 'b' });
         }
-        await api.call('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'b', trackingNumber: 'b' });
-        await api.call('POST', `/v1/orders/${id}/confirm`, who, {});
+        await via.call('POST', `/v1/orders/${id}/confirm`, who, {});
         await client.workflow.getHandle(id).result();
         return id;
       });
       const seconds = (performance.now() - started) / 1000;
       const pids = stack.serverPids();
+      const pidsOf = (keys: (key: string) => boolean) =>
+        [...stack.children].filter(([key]) => keys(key)).map(([, child]) => child.pid);
       const cpu = cpuSecondsByGroup(cpuBefore, sampleCpu(), {
-        worker: [stack.children.get('worker')?.pid],
-        API: [stack.children.get('api')?.pid],
+        worker: pidsOf((key) => key.startsWith('worker')),
+        API: pidsOf((key) => key.startsWith('api')),
         Temporal: pids.temporal,
         PostgreSQL: [pids.postgres],
-        sandboxes: [...stack.children].filter(([k]) => k !== 'worker' && k !== 'api').map(([, c]) => c.pid),
+        sandboxes: pidsOf((key) => !key.startsWith('worker') && !key.startsWith('api')),
         'the driver': [process.pid],
         'no-op worker': [noopWorker.pid],
       });
@@ -348,7 +380,16 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
       // round trip through the server) and local activities (run within a workflow task).
       const sample = await Promise.all(
         ids.slice(0, 10).map(async (id) => {
-          const events = (await client.workflow.getHandle(id).fetchHistory()).events!;
+          // The order's workflow and, on the richer path, its fulfilments (child workflows).
+          const workflows = [id];
+          if (rich)
+            for await (const child of client.workflow.list({ query: `WorkflowId STARTS_WITH '${id}-'` }))
+              workflows.push(child.workflowId);
+          const events = (
+            await Promise.all(
+              workflows.map(async (w) => (await client.workflow.getHandle(w).fetchHistory()).events!),
+            )
+          ).flat();
           const count = (type: keyof typeof temporal.api.enums.v1.EventType) =>
             events.filter((e) => e.eventType === temporal.api.enums.v1.EventType[type]).length;
           return {
@@ -520,6 +561,25 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
     ];
     f.latencyRatio = f.apiP99 / f.updateStartP99;
     if (!full) return f;
+
+    // 8. The richer path: a second API whose orders are fulfilled by the warehouse, same worker.
+    const richPort = await freePort();
+    const richApi = stack.startService('api', 'api-rich', {
+      ...stack.childEnv,
+      PORT: String(richPort),
+      FULFILMENT: 'warehouse',
+    });
+    try {
+      const richUrl = `http://127.0.0.1:${richPort}`;
+      for (let t = 0; t < 600; t++) {
+        if ((await fetch(`${richUrl}/readyz`).catch(() => undefined))?.status === 200) break;
+        await sleep(200);
+      }
+      const rich = await lifecycle('8 async payment, warehouse', new ApiClient(richUrl, SECRET));
+      f.rich = rich;
+    } finally {
+      await stopChild(richApi, 15_000);
+    }
 
     // 3. Hot product: every order on one SKU, against the same load over many; stock for half of them.
     const reservations = async (label: string, skus: string[]) => {
@@ -739,6 +799,13 @@ async function main() {
           ],
         ]
       : []),
+    [
+      '8',
+      `lifecycle, paid by bank transfer (settled after ${RICH_PATH_STEP}) and shipped by the warehouse (${RICH_PATH_STEP} a step)`,
+      `${f.rich.perSecond.toFixed(2)} orders/s, ${f.rich.eventsPerOrder.toFixed(0)} events, ${f.rich.tasksPerOrder.toFixed(1)} workflow tasks, ${f.rich.activitiesPerOrder.toFixed(1)} activities, ${f.rich.localActivitiesPerOrder.toFixed(1)} local activities per order`,
+      '(no target yet)',
+    ],
+    ['8', 'CPU per order, by process', cpuLine(f.rich.cpuMsPerOrder), ''],
   ];
   const table = [
     '| # | figure | measured | target |',
@@ -757,7 +824,7 @@ Machine: ${machine}. The stack is the one \`npm start\` runs (embedded PostgreSQ
 
 ${table}
 
-How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\` and against the floor of an answer from a workflow: \`executeUpdateWithStart\` of an Update whose handler only returns, on a worker in a process of its own like the order worker (bench/noop-worker.ts, which serves the no-op ceiling of section 1 too; no eager start: the API does not run a worker); 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open; 6. (run right after 1) the lifecycle again with a webhook subscriber on loopback hearing every event, the lag from each event to its delivery and the deliveries per second, and one transition's statement (history row, snapshot, events, deliveries) timed 500 times with and without its events; 7. ${sizes.seed} orders written straight to PostgreSQL by \`npm run seed\`'s generator (12 months, 3 channels, 10,000 customers, 5,000 SKUs, 1 to 3 lines), then each list filter and sort, stats and a full CSV export through the API as a merchant: ${sizes.queryRuns} calls each, one at a time; the export's rows per second and the API process's peak RSS while it streams, less its RSS just before (what the API holds from earlier requests is not the export's: the export runs in a thread of its own with a capped heap).
+How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\` and against the floor of an answer from a workflow: \`executeUpdateWithStart\` of an Update whose handler only returns, on a worker in a process of its own like the order worker (bench/noop-worker.ts, which serves the no-op ceiling of section 1 too; no eager start: the API does not run a worker); 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open; 6. (run right after 1) the lifecycle again with a webhook subscriber on loopback hearing every event, the lag from each event to its delivery and the deliveries per second, and one transition's statement (history row, snapshot, events, deliveries) timed 500 times with and without its events; 7. ${sizes.seed} orders written straight to PostgreSQL by \`npm run seed\`'s generator (12 months, 3 channels, 10,000 customers, 5,000 SKUs, 1 to 3 lines), then each list filter and sort, stats and a full CSV export through the API as a merchant: ${sizes.queryRuns} calls each, one at a time; the export's rows per second and the API process's peak RSS while it streams, less its RSS just before (what the API holds from earlier requests is not the export's: the export runs in a thread of its own with a capped heap); 8. the lifecycle of section 1 on the richer path, through a second API whose orders are fulfilled by the sandbox warehouse (FULFILMENT=warehouse, same worker): paid by a bank transfer the sandbox provider settles ${RICH_PATH_STEP} later by webhook (\`tok_async_ok\`), shipped by the warehouse (${RICH_PATH_STEP} a step), confirmed by the customer; its events, tasks and activities include its fulfilment workflows. Bench settings: rate limits off, PostgreSQL with fsync on, the dev server on a SQLite file, payment timeout 2 h, auto-confirm 1 h, after-sales window 1 s.
 `;
   // The topology comparison (--cluster) and the tuning log below the figures are kept from run to run.
   const previous = await readFile(BENCHMARKS, 'utf8').catch(() => '');

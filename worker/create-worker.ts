@@ -19,32 +19,13 @@ export const WORKFLOW_SOURCES = {
 };
 
 /**
- * The domain modules the workflows import: pure functions and constant data (state machines,
- * pricing and refund rules), with no per-workflow state and no workflow API at load. Preloaded,
- * they are evaluated once per worker thread and shared by every workflow in the reused V8
- * context, instead of once per workflow (docs/BENCHMARKS.md, tuning 5). test/unit/deployment.test.ts
- * checks the list against the workflows' imports.
+ * The workflow code is preloaded: evaluated once per worker thread and shared by every workflow in
+ * the reused V8 context, instead of once per workflow (docs/BENCHMARKS.md, tuning 5). It may be,
+ * because no module of it keeps state at module level: each workflow's state lives in its own
+ * call (the order's entity), and module scope holds constants, definitions and a pure cache of
+ * money formatters. test/unit/workflow-modules.test.ts keeps it so.
  */
-export const SHARED_WORKFLOW_MODULES = [
-  'allocate',
-  'case-record',
-  'claims',
-  'errors',
-  'exchanges',
-  'fulfilment',
-  'imports',
-  'machine',
-  'machines',
-  'money',
-  'order',
-  'order-actions',
-  'refunds',
-  'refusals',
-  'returns',
-  'review',
-  'roles',
-  'shipping',
-].map((name) => require.resolve(`../domain/${name}`));
+export const SHARED_WORKFLOW_MODULES = [WORKFLOW_SOURCES.workflowsPath];
 
 /** What the bundler is given besides the sources: the shared modules. */
 export const BUNDLER_OPTIONS = { preloadModules: SHARED_WORKFLOW_MODULES };

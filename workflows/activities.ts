@@ -19,20 +19,12 @@ export const store = withSummaries(proxyActivities<OrderActivities>(DATABASE_WOR
  * The payment provider: a customer is waiting on the answer, so transient errors are retried
  * quickly and a bounded number of times; the same idempotency key is used on every retry.
  */
-const PAYMENT_CALLS = {
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
-} as const;
-
-export const payment = withSummaries(proxyActivities<OrderActivities>(PAYMENT_CALLS));
-
-/**
- * The order's own charge, with the same budget, run by the worker that holds the workflow: the
- * Update that pays waits on it, so it saves the activity task's round trip through the server and
- * a workflow task (docs/BENCHMARKS.md, tuning 5). A worker that dies mid-charge leaves it to the
- * next one, which asks again under the same idempotency key.
- */
-export const localPayment = withSummaries(proxyLocalActivities<OrderActivities>(PAYMENT_CALLS));
+export const payment = withSummaries(
+  proxyActivities<OrderActivities>({
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
+  }),
+);
 
 /**
  * Looking up an outcome that never came back (a charge whose answers were all lost): nothing may

@@ -1,13 +1,17 @@
 import type { Knex } from 'knex';
 import type { OrderLine } from '../../domain/order';
 
-/** Writes an order's lines, replacing any it had (placement writes them first, a modification rewrites them). */
+/**
+ * Writes an order's lines, replacing any it had (a modification rewrites them); `fresh` when the
+ * order has none yet (placement, which found no order in its transaction), saving the delete.
+ */
 export async function writeOrderLines(
   trx: Knex.Transaction,
   orderId: string,
   items: OrderLine[],
+  { fresh = false } = {},
 ): Promise<void> {
-  await trx('order_items').where('order_id', orderId).delete();
+  if (!fresh) await trx('order_items').where('order_id', orderId).delete();
   await trx('order_items').insert(
     items.map((item, line) => ({
       order_id: orderId,

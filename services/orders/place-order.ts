@@ -130,7 +130,7 @@ export async function placeOrder(
       created_at: createdAt,
       updated_at: createdAt,
     });
-    await writeOrderLines(trx, input.orderId, items);
+    await writeOrderLines(trx, input.orderId, items, { fresh: true });
     await trx('order_history').insert(
       history.map((h) => ({ order_id: input.orderId, ...h, reason: h.reason ?? null })),
     );

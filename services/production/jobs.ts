@@ -13,6 +13,14 @@ export async function openProductionJob(
   kind: 'manufacture' | 'digital_code',
   vendor?: CodeVendor,
 ): Promise<{ deliveryCode: string | null }> {
+  // A manufacture job has no code: one statement, a retry's insert does nothing.
+  if (kind === 'manufacture') {
+    await db('production_jobs')
+      .insert({ order_id: orderId, kind, delivery_code: null })
+      .onConflict('order_id')
+      .ignore();
+    return { deliveryCode: null };
+  }
   const existing = await db('production_jobs').where('order_id', orderId).first('delivery_code');
   if (existing) return { deliveryCode: existing.delivery_code };
   const code =

@@ -68,7 +68,7 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
     expect(summaries.map((s) => s.summary)).toEqual(
       expect.arrayContaining([
         `place: price 1 × ${sku}, hold stock`,
-        // Local activities (the charge, and each step's writes with its record) are summarised too.
+        // Local activities (each step's writes with its record) are summarised too.
         'charge $20.34 (attempt 1)',
         expect.stringMatching(
           /^record PENDING_PAYMENT → PAID \(pay by customer:\S+\), sell the held stock and redeem the locked coupon in PostgreSQL$/,

@@ -2,7 +2,7 @@
  * Issue 10: temporal-dev.yml and the Dockerfile agree with the code, checked without a Docker
  * engine: every service, port, image tag and variable; every build stage that is used exists.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { FAILURE_CONVERTER_PATH } from '../../codec/data-converter';
@@ -197,22 +197,4 @@ test('modules loaded by path (the failure converter) are compiled into the image
       included: true,
     });
   }
-});
-
-test('the modules shared by workflows are exactly the domain modules the workflows import', () => {
-  const imported = new Set<string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(file);
-      else if (file.endsWith('.ts'))
-        for (const [, spec] of readFileSync(file, 'utf8').matchAll(/from '((?:\.\.\/)+domain\/[^']+)'/g))
-          imported.add(path.relative(root, path.resolve(dir, spec!)));
-    }
-  };
-  walk(path.join(root, 'workflows'));
-  const shared = SHARED_WORKFLOW_MODULES.map((file) =>
-    path.relative(root, file).replace(/(\/index)?\.[jt]s$/, ''),
-  );
-  expect(shared.sort()).toEqual([...imported].sort());
 });

@@ -25,6 +25,8 @@ async function replay(workflowsPath: string, subset: string[]) {
     // With the stack's codec: encrypted histories decode, older plain ones pass through.
     {
       workflowsPath,
+      // Preloaded and shared, as the worker runs it (SHARED_WORKFLOW_MODULES).
+      bundlerOptions: { preloadModules: [workflowsPath] },
       replayName: path.basename(path.dirname(workflowsPath)),
       dataConverter: dataConverterFor(loadConfig(process.env)),
     },

@@ -11,7 +11,6 @@ import {
   ParentClosePolicy,
   patched,
   startChild,
-  TimeoutFailure,
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
 import type { Effect } from '../../domain/machine';
@@ -36,7 +35,7 @@ import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { applyRefund, planGoodwill, planRefund } from '../../domain/refunds';
 import { externalPayer } from '../../domain/imports';
 import type { ChargeOutcome } from '../../activities/payment';
-import { local, localPayment, payment, reconcile, store, warehouse } from '../activities';
+import { local, payment, reconcile, store, warehouse } from '../activities';
 import { notNow } from '../../domain/refusals';
 import type { Actor } from '../../domain/roles';
 import { refuse } from '../refusals';
@@ -71,14 +70,13 @@ export interface EffectContext {
   /** The order's return rules, fixed when it was placed. */
   returns?: Pick<OrderPolicy, 'returnDecisionWindowMs' | 'returnShipWindowMs' | 'pendingPaymentPollMs'>;
   /**
-   * Placed on the one-task forward path (`patched('one-task-forward-path')`, decided once when the
-   * order starts): the charge runs in this worker, and the step's database writes go with its
-   * transition's record (`StepWrites`).
+   * Placed with `patched('step-writes-with-record')` (decided once when the order starts): the
+   * step's database writes go with its transition's record (`StepWrites`).
    */
-  oneTask?: boolean;
+  stepWrites?: boolean;
 }
 
-/** Writes a step leaves to its transition's record, to make in the same transaction (`recordStep`). */
+/** Writes a step leaves to its transition's record, made by the same local activity (`recordStep`). */
 export interface StepWrites {
   /** The sale: held stock sold, the locked coupon redeemed; its allocation joins the order. */
   sale?: boolean;
@@ -120,7 +118,7 @@ export type Changes = Partial<
  * saved a round trip through the server, a workflow task and its events (docs/BENCHMARKS.md,
  * tuning 4). Orders whose history predates it replay the activities they ran.
  */
-const leanForwardPath = (ctx: EffectContext) => ctx.oneTask || patched('lean-forward-path');
+const leanForwardPath = (ctx: EffectContext) => ctx.stepWrites || patched('lean-forward-path');
 
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
@@ -151,7 +149,11 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
     if (takesStock) await secureStock(attempt);
     let outcome: ChargeOutcome;
     try {
-      const result = await (ctx.oneTask ? localPayment : payment).capturePayment({
+      // An ordinary activity, never a local one: its scheduled event is the charge's durable
+      // intent. A local activity runs inside the task that accepts the pay Update, and if the
+      // worker dies before that task completes, the Update and the charge leave no trace while the
+      // money is taken (the chaos run found five such orders; docs/BENCHMARKS.md, tuning 5).
+      const result = await payment.capturePayment({
         orderId: order.id,
         attempt,
         amount,
@@ -209,7 +211,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   }
   // Orders whose history predates stock locations had commitStock answer nothing.
   let allocation: Changes = {};
-  if (settlesOrder && ctx.oneTask) allocation = { writes: { sale: true } };
+  if (settlesOrder && ctx.stepWrites) allocation = { writes: { sale: true } };
   else if (settlesOrder) {
     await nonCancellable(async () => {
       // Lean: the sale (stock sold, coupon redeemed) in one transaction, in this worker.
@@ -303,16 +305,8 @@ export function withPayment(order: OrderState, payment: OrderPayment): OrderPaym
 
 /** A charge whose retries ran out (or timed out) may have happened; a decline or a refusal did not. */
 export function outcomeUnknown(err: unknown): boolean {
-  // An activity's failure comes wrapped in an ActivityFailure; a local activity's is its last
-  // attempt's own failure.
-  const last = err instanceof ActivityFailure ? err.cause : err;
-  if (!(
-    err instanceof ActivityFailure ||
-    last instanceof ApplicationFailure ||
-    last instanceof TimeoutFailure
-  ))
-    return false;
-  return !(last instanceof ApplicationFailure && last.nonRetryable);
+  if (!(err instanceof ActivityFailure)) return false;
+  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
 }
 
 export const declined = (code: string) =>
@@ -654,8 +648,8 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case 'openProduction': {
       // A row in PostgreSQL: in this worker on the lean path (a digital code, below, asks the vendor).
       const fulfils = ctx.warehouse && !!order.allocation?.length;
-      // One task: the job is opened with the transition's record (fulfilments need it first).
-      if (ctx.oneTask && !fulfils) return { writes: { production: true } };
+      // The job is opened with the transition's record (fulfilments, below, need it first).
+      if (ctx.stepWrites && !fulfils) return { writes: { production: true } };
       await (leanForwardPath(ctx) ? local : store).openProduction({ orderId: order.id, kind: 'manufacture' });
       if (fulfils && patched('warehouse-fulfilment')) return { fulfilments: await handToWarehouses(order) };
       return {};

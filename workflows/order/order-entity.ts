@@ -123,8 +123,8 @@ export class OrderEntity {
     private readonly input: OrderWorkflowInput,
     readonly machine: OrderMachine,
     private readonly quick: QuickWrites,
-    /** On the one-task forward path (./effects.ts `EffectContext.oneTask`), decided when the order started. */
-    private readonly oneTask = false,
+    /** Step writes with their record (./effects.ts `EffectContext.stepWrites`), decided when the order started. */
+    private readonly stepWrites = false,
   ) {}
 
   get placed(): boolean {
@@ -801,7 +801,7 @@ export class OrderEntity {
 
   /**
    * Search attributes and current details follow every transition, for support staff in the Web
-   * UI. On the one-task path a state the loop leaves at once (an `auto` rule: paid, then into
+   * UI. With step writes, a state the loop leaves at once (an `auto` rule: paid, then into
    * production) is not upserted on its own: the next state's upsert (in the same workflow task
    * unless the auto action waits on an activity) replaces it, and the loop publishes what is left
    * before it waits (`publishHeld`).
@@ -809,12 +809,27 @@ export class OrderEntity {
   publish(): void {
     const o = this.current;
     const after = this.machine.states[o.status]?.after;
-    this.held = this.oneTask && this.machine.states[o.status]?.auto !== undefined;
+    this.held = this.stepWrites && this.leavesAtOnce();
     if (!this.held) this.upsertSearchAttributes();
     const waiting = after ? new Date(this.deadline(after.timer)).toISOString() : null;
     setCurrentDetails(
       describeForSupport(this.machine, o, waiting) +
         (this.openReturns.size ? `\n\nOpen returns: ${[...this.openReturns.keys()].join(', ')}` : ''),
+    );
+  }
+
+  /**
+   * Whether the loop moves the order on at once, in this worker and the same task: an `auto` step
+   * that only opens the production job (a digital code, a warehouse or a review waits longer, and
+   * is published as it stands).
+   */
+  private leavesAtOnce(): boolean {
+    const o = this.current;
+    const state = this.machine.states[o.status];
+    if (!state?.auto || (state.hold && needsReview(o, this.input.policy))) return false;
+    const next = decide(this.machine, o.status, state.auto, 'system');
+    return (
+      next.ok && next.transition.effect === 'openProduction' && this.input.policy.fulfilment !== 'warehouse'
     );
   }
 
@@ -854,7 +869,7 @@ export class OrderEntity {
       captureLater: this.input.policy.capture === 'on_shipment',
       warehouse: this.input.policy.fulfilment === 'warehouse',
       returns: this.input.policy,
-      oneTask: this.oneTask,
+      stepWrites: this.stepWrites,
     });
     if (pending) return this.holdPending(pending, action, actor, request);
     if (request?.paymentToken && (changes.amounts?.authorized ?? 0) > 0) {

@@ -28,14 +28,14 @@ import { OrderEntity } from './order-entity';
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
   const machine = machineFor(input.type);
-  // Decided once, in the first task, for the whole order: the charge in this worker, a step's
-  // writes with its record, one search-attribute upsert per task (./effects.ts, `oneTask`). It
+  // Decided once, in the first task, for the whole order: a step's writes go with its record, and
+  // paid-then-in-production shares one search-attribute upsert (./effects.ts, `stepWrites`). It
   // implies the patches before it, so a new order records one marker; orders started before keep
   // their path.
-  const oneTask = patched('one-task-forward-path');
+  const stepWrites = patched('step-writes-with-record');
   // Placement and projection writes as local activities; orders started before keep theirs as activities.
-  const quick = oneTask || patched('local-placement-and-projection') ? local : store;
-  const order = new OrderEntity(input, machine, quick, oneTask);
+  const quick = stepWrites || patched('local-placement-and-projection') ? local : store;
+  const order = new OrderEntity(input, machine, quick, stepWrites);
 
   setHandler(orderStateQuery, () => order.snapshot());
   setHandler(allowedActionsQuery, () => order.allowedActionsByRole());
