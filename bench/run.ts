@@ -24,7 +24,7 @@ import { ApiClient, type Caller } from '../devstack/api-client';
 import { startStack, type Stack } from '../devstack/stack';
 import { stopChild } from '../devstack/temporal';
 import { spawn } from 'node:child_process';
-import { freePort } from '../devstack/wait';
+import { freePort, waitFor } from '../devstack/wait';
 import { writeDoc } from '../scripts/write-doc';
 import { createDb } from '../db/knex';
 import { signToken } from '../api/auth';
@@ -571,10 +571,12 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
     });
     try {
       const richUrl = `http://127.0.0.1:${richPort}`;
-      for (let t = 0; t < 600; t++) {
-        if ((await fetch(`${richUrl}/readyz`).catch(() => undefined))?.status === 200) break;
-        await sleep(200);
-      }
+      await waitFor(
+        'the second API (FULFILMENT=warehouse)',
+        async () => (await fetch(`${richUrl}/readyz`)).status === 200,
+        120_000,
+        200,
+      );
       const rich = await lifecycle('8 async payment, warehouse', new ApiClient(richUrl, SECRET));
       f.rich = rich;
     } finally {

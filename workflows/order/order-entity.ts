@@ -901,7 +901,8 @@ export class OrderEntity {
     if (request?.refund) this.refundsDone.add(request.refund.refundId);
     const { history: _history, id: _id, ...snapshot } = order;
     if (writes) {
-      // The step's own writes with its record, in one transaction: once paid, the sale happens.
+      // The step's own writes with its record, in one local activity (the sale commits first): once
+      // paid, the sale happens even if the workflow is being cancelled.
       const { allocation } = await CancellationScope.nonCancellable(() =>
         local.recordStep({ orderId: order.id, entry, snapshot, ...writes }),
       );
