@@ -32,43 +32,48 @@ afterAll(async () => {
   await db.destroy();
 });
 
+/** Order `i`'s steps go through either API in turn: nothing is kept in a process. */
+const viaFor = (i: number) => (step: number) => apis[(i + step) % 2]!;
+
+/** A new order of one unit of `sku`, placed and paid by card; the pay reply's status. */
+async function placeAndPay(i: number, sku: string) {
+  const via = viaFor(i);
+  const who = customer();
+  const id = (
+    await call('POST', '/v1/orders', {
+      as: who,
+      baseUrl: via(0),
+      body: { items: [{ sku, quantity: 1 }] },
+    })
+  ).body.order.id as string;
+  const paid = await call('POST', `/v1/orders/${id}/pay`, {
+    as: who,
+    baseUrl: via(1),
+    body: { paymentToken: 'tok_ok' },
+  });
+  return { id, who, via, paid: paid.status };
+}
+
+/** The merchant ships it, the customer confirms it; both replies' statuses. */
+async function shipAndConfirm(id: string, who: ReturnType<typeof customer>, via: (step: number) => string) {
+  const shipped = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    baseUrl: via(3),
+    body: { carrier: 'x', trackingNumber: 'y' },
+  });
+  const confirmed = await call('POST', `/v1/orders/${id}/confirm`, { as: who, baseUrl: via(4), body: {} });
+  return [shipped.status, confirmed.status];
+}
+
 test('20 orders through two APIs and two workers: each completes once', async () => {
   const sku = uniqueSku('scale');
   await putProduct(sku, { price: 1500, stock: 100 }, apis[0]);
   const ids = await Promise.all(
     Array.from({ length: 20 }, async (_, i) => {
-      // Each step goes through either API: nothing is kept in a process.
-      const via = (step: number) => apis[(i + step) % 2]!;
-      const who = customer();
-      const id = (
-        await call('POST', '/v1/orders', {
-          as: who,
-          baseUrl: via(0),
-          body: { items: [{ sku, quantity: 1 }] },
-        })
-      ).body.order.id;
-      expect(
-        (
-          await call('POST', `/v1/orders/${id}/pay`, {
-            as: who,
-            baseUrl: via(1),
-            body: { paymentToken: 'tok_ok' },
-          })
-        ).status,
-      ).toBe(200);
+      const { id, who, via, paid } = await placeAndPay(i, sku);
+      expect(paid).toBe(200);
       await waitForOrder(id, who, (o) => o.status === 'IN_PRODUCTION', 30_000, via(2));
-      expect(
-        (
-          await call('POST', `/v1/orders/${id}/ship`, {
-            as: merchant,
-            baseUrl: via(3),
-            body: { carrier: 'x', trackingNumber: 'y' },
-          })
-        ).status,
-      ).toBe(200);
-      expect(
-        (await call('POST', `/v1/orders/${id}/confirm`, { as: who, baseUrl: via(4), body: {} })).status,
-      ).toBe(200);
+      expect(await shipAndConfirm(id, who, via)).toEqual([200, 200]);
       const done = await waitForOrder(id, who, (o) => o.status === 'COMPLETED', 30_000, via(5));
       expect(done.history.map((h: any) => h.action)).toEqual(FORWARD_PATH);
       return id as string;
@@ -102,32 +107,14 @@ test('one of the two workers SIGKILLed under load: nothing is lost, and the othe
   let killedAfter = 0;
   const ids = await Promise.all(
     Array.from({ length: orders }, async (_, i) => {
-      const via = (step: number) => apis[(i + step) % 2]!;
-      const who = customer();
-      const id = (
-        await call('POST', '/v1/orders', {
-          as: who,
-          baseUrl: via(0),
-          body: { items: [{ sku, quantity: 1 }] },
-        })
-      ).body.order.id as string;
-      await call('POST', `/v1/orders/${id}/pay`, {
-        as: who,
-        baseUrl: via(1),
-        body: { paymentToken: 'tok_ok' },
-      });
+      const { id, who, via } = await placeAndPay(i, sku);
       // A third of the way in, one worker dies mid-work: its tasks and activities time out and the other takes them.
       if (++paid === Math.floor(orders / 3)) {
         victim!.kill('SIGKILL');
         killedAfter = (Date.now() - started) / 1000;
       }
       await waitForOrder(id, who, (o) => o.status === 'IN_PRODUCTION', 90_000, via(2));
-      await call('POST', `/v1/orders/${id}/ship`, {
-        as: merchant,
-        baseUrl: via(3),
-        body: { carrier: 'x', trackingNumber: 'y' },
-      });
-      await call('POST', `/v1/orders/${id}/confirm`, { as: who, baseUrl: via(4), body: {} });
+      await shipAndConfirm(id, who, via);
       await waitForOrder(id, who, (o) => o.status === 'COMPLETED', 90_000, via(5));
       return id;
     }),
