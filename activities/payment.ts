@@ -5,18 +5,36 @@ import type { PaymentProvider } from '../services/payment/provider';
 import type { PaymentRecord, PaymentRisk } from '../services/payment/provider';
 import { findCharge, refundAcrossPayments, refundKey } from '../services/payment/refunds';
 
-/** A charge as the workflow sees it: settled one way or the other, still pending, or never made. */
+/**
+ * A charge as the workflow sees it: settled one way or the other, still pending, or never made.
+ * `amount` is the provider's, on a charge looked up (one whose request may have been other than
+ * the order's now: ../workflows/order/order-entity.ts, `lostCharge`).
+ */
 export type ChargeOutcome =
-  | { status: 'succeeded'; paymentId: string; method?: string; risk?: PaymentRisk }
-  | { status: 'authorized'; paymentId: string; method?: string; captureBefore: string; risk?: PaymentRisk }
+  | { status: 'succeeded'; paymentId: string; method?: string; risk?: PaymentRisk; amount?: number }
+  | {
+      status: 'authorized';
+      paymentId: string;
+      method?: string;
+      captureBefore: string;
+      risk?: PaymentRisk;
+      amount?: number;
+    }
   | { status: 'declined'; paymentId: string; code: string }
-  | { status: 'pending'; paymentId: string; method?: string; nextAction?: { redirectUrl: string } }
+  | {
+      status: 'pending';
+      paymentId: string;
+      method?: string;
+      nextAction?: { redirectUrl: string };
+      amount?: number;
+    }
   | { status: 'absent' };
 
 function outcomeOf(record: PaymentRecord): ChargeOutcome {
   const risk = record.risk ? { risk: record.risk } : {};
+  const { amount } = record;
   if (record.status === 'succeeded')
-    return { status: 'succeeded', paymentId: record.paymentId, method: record.method, ...risk };
+    return { status: 'succeeded', paymentId: record.paymentId, method: record.method, ...risk, amount };
   if (record.status === 'authorized')
     return {
       status: 'authorized',
@@ -24,6 +42,7 @@ function outcomeOf(record: PaymentRecord): ChargeOutcome {
       method: record.method,
       captureBefore: record.captureBefore!, // the adapter says when every hold ends
       ...risk,
+      amount,
     };
   if (record.status === 'declined' || record.status === 'canceled')
     return { status: 'declined', paymentId: record.paymentId, code: record.code ?? record.status };
@@ -32,6 +51,7 @@ function outcomeOf(record: PaymentRecord): ChargeOutcome {
     paymentId: record.paymentId,
     method: record.method,
     ...(record.nextAction ? { nextAction: record.nextAction } : {}),
+    amount,
   };
 }
 

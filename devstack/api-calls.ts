@@ -75,6 +75,31 @@ export async function putProduct(
   return reply.body;
 }
 
+/** One unit of a product of its own, ordered by a new customer, not paid yet. */
+export async function unpaidOrder({
+  price = 2000,
+  stock = 100,
+  baseUrl,
+}: { price?: number; stock?: number; baseUrl?: string } = {}) {
+  const sku = uniqueSku('unpaid');
+  await putProduct(sku, { price, stock }, baseUrl);
+  const owner = customer();
+  const reply = await call('POST', '/v1/orders', {
+    as: owner,
+    baseUrl,
+    body: { items: [{ sku, quantity: 1 }] },
+  });
+  if (reply.status !== 201) throw new Error(`POST /v1/orders: ${reply.status} ${JSON.stringify(reply.body)}`);
+  const order = reply.body.order;
+  return {
+    id: order.id as string,
+    owner,
+    sku,
+    total: order.amounts.total as number,
+    currency: order.currency as string,
+  };
+}
+
 /** Polls the order until `predicate` holds; bounded, so a stuck order fails the test instead of hanging it. */
 export async function waitForOrder(
   id: string,

@@ -42,6 +42,13 @@ export const FailureType = {
   Unavailable: 'DependencyUnavailable',
 } as const;
 
+/**
+ * The decline code of a charge whose idempotency key the provider already holds with other
+ * parameters (Stripe's `idempotency_error`): a charge was made under that key by a request whose
+ * answer was lost, and it is looked up, not made again.
+ */
+export const KEY_REUSED = 'idempotency_error';
+
 export class DomainError extends Error {
   constructor(
     message: string,

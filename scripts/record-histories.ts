@@ -32,6 +32,8 @@ import {
   type OrderWorkflowResult,
 } from '../workflows/messages';
 import type { LineQuantity } from '../domain/order';
+import { chargeKey } from '../activities/payment';
+import { HttpPaymentProvider } from '../services/payment/http-provider';
 
 const OUT = path.resolve(__dirname, '..', 'test', 'histories');
 const tag = process.argv.includes('--tag')
@@ -157,7 +159,43 @@ async function importedOrder(created: (id: string) => void, status: 'PAID' | 'SH
   return { sku, c, id: reply.body.order.id as string };
 }
 
+/** What a pay Update lost with its worker left behind: the first attempt's charge, made at the provider. */
+async function chargeLost(id: string, as: As, { short = 0 } = {}) {
+  const order = (await call('GET', `/v1/orders/${id}`, { as })).body.order;
+  await new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!).charge({
+    idempotencyKey: chargeKey(id, 1),
+    orderId: id,
+    amount: order.amounts.total - short,
+    currency: order.currency,
+    token: 'tok_ok',
+  });
+}
+
 const scenarios: Record<string, Scenario> = {
+  // Charges whose pay Update was lost (charge-in-worker), found by the order: one pays it at its
+  // payment timeout (then shipped, completed), one is refunded by a cancel, one for another amount
+  // is refunded before the order expires, one is taken when the customer pays with another card.
+  'lost-charges': async ({ created }) => {
+    const [timedOut, cancelled, other, card] = [
+      await oneOrder(created, { stock: 10 }, 1),
+      await oneOrder(created, { stock: 10 }, 1),
+      await oneOrder(created, { stock: 10 }, 1),
+      await oneOrder(created, { stock: 10 }, 1),
+    ];
+    await chargeLost(timedOut.id, timedOut.c);
+    await chargeLost(cancelled.id, cancelled.c);
+    await chargeLost(other.id, other.c, { short: 100 });
+    await chargeLost(card.id, card.c);
+    await call('POST', `/v1/orders/${cancelled.id}/cancel`, { as: cancelled.c, body: {} });
+    await pay(card.id, card.c, 'tok_risky');
+    for (const o of [timedOut, card]) {
+      await until(o.id, o.c, 'IN_PRODUCTION');
+      await ship(o.id);
+    }
+    for (const o of [timedOut, card]) await until(o.id, o.c, 'COMPLETED');
+    await waitForOrder(cancelled.id, cancelled.c, (o) => o.amounts.refunded > 0, 30_000);
+    await until(other.id, other.c, 'CANCELLED');
+  },
   // A code that costs nothing: paid without a charge (free-orders), delivered, completed.
   'free-order': async ({ created }) => {
     const free = await oneOrder(created, { price: 0, kind: 'virtual', stock: 5 }, 1, 'virtual');
@@ -742,6 +780,7 @@ async function main() {
     log: () => undefined,
   });
   process.env.TEST_API_URL = stack.apiUrl;
+  process.env.PAYMENT_PROVIDER_URL = stack.paymentProviderUrl;
   process.env.WAREHOUSE_URL = stack.warehouseUrl;
   const cli = findTemporalCli(process.env.TEMPORAL_CLI_PATH);
   if (!cli) throw new Error('the Temporal CLI is needed to export histories');

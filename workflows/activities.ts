@@ -19,12 +19,21 @@ export const store = withSummaries(proxyActivities<OrderActivities>(DATABASE_WOR
  * The payment provider: a customer is waiting on the answer, so transient errors are retried
  * quickly and a bounded number of times; the same idempotency key is used on every retry.
  */
-export const payment = withSummaries(
-  proxyActivities<OrderActivities>({
-    startToCloseTimeout: '10s',
-    retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
-  }),
-);
+const PAYMENT_CALLS = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8 },
+} as const;
+
+export const payment = withSummaries(proxyActivities<OrderActivities>(PAYMENT_CALLS));
+
+/**
+ * The order's own charge (pay, a deposit, a balance), with the same budget, run by the worker that
+ * holds the workflow: the Update that pays waits on it, and it saves the activity task's round
+ * trip through the server and a workflow task (docs/BENCHMARKS.md, tuning 6). Its trace is made
+ * with the task that accepts the Update: a worker that dies first leaves a charge the order does
+ * not know, which the order looks up by its key (../order/order-entity.ts, `lostCharge`).
+ */
+export const localPayment = withSummaries(proxyLocalActivities<OrderActivities>(PAYMENT_CALLS));
 
 /**
  * Looking up an outcome that never came back (a charge whose answers were all lost): nothing may

@@ -33,7 +33,13 @@ export const activitySummaries: Describers = {
   reconcileCharge: ({ attempt }) => `ask the provider what became of charge attempt ${attempt}`,
   cancelPayment: ({ paymentId }) => `give up payment ${paymentId} (the customer never finished it)`,
   refundPayment: ({ amount, paymentId, reason }) =>
-    `refund ${amount} of payment ${paymentId} (${reason === 'exchange_not_made' ? 'the exchange was not made' : 'it came after the order ended'})`,
+    `refund ${amount} of payment ${paymentId} (${
+      reason === 'exchange_not_made'
+        ? 'the exchange was not made'
+        : reason === 'lost_request'
+          ? 'the answer to its pay request was lost'
+          : 'it came after the order ended'
+    })`,
   commitStock: () => 'commit the held stock as sold',
   settleSale: () => 'sell the held stock and redeem the locked coupon',
   releaseHolds: ({ tag }) => `release held stock and coupon (${tag})`,

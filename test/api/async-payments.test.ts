@@ -5,17 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { signature } from '../../codec/webhook-signature';
-import { apiUrl, call, customer, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { apiUrl, call, customer, unpaidOrder, waitForOrder } from '../support/api';
 import { providerPayments, providerRefunds } from '../support/backends';
-
-async function unpaidOrder(price = 2000) {
-  const sku = uniqueSku('async');
-  await putProduct(sku, { price, stock: 100 });
-  const owner = customer();
-  const reply = await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku, quantity: 1 }] } });
-  expect(reply.status).toBe(201);
-  return { id: reply.body.order.id as string, owner, total: reply.body.order.amounts.total as number };
-}
 
 const pay = (id: string, owner: ReturnType<typeof customer>, paymentToken: string) =>
   call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken } });
@@ -69,7 +60,7 @@ test('3-D Secure: 202 with the page to open; the customer finishing it pays the 
 });
 
 test('a payment that succeeds after its order was cancelled is refunded, and the order says so', async () => {
-  const { id, owner, total } = await unpaidOrder(3100);
+  const { id, owner, total } = await unpaidOrder({ price: 3100 });
   expect((await pay(id, owner, 'tok_async_ok')).status).toBe(202);
   const cancelled = await call('POST', `/v1/orders/${id}/cancel`, { as: owner, body: {} });
   expect(cancelled.status).toBe(200);

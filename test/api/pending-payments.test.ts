@@ -4,7 +4,7 @@
  * the provider before the order expires. A sandbox of this test's own that sends no webhooks and
  * takes longer than the payment timeout to settle.
  */
-import { call, customer, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { call, customer, unpaidOrder, waitForOrder } from '../support/api';
 import { providerPayments } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
@@ -20,24 +20,13 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => services?.stopAll());
 
-async function unpaidOrder() {
-  const sku = uniqueSku('pend');
-  await putProduct(sku, { price: 1500, stock: 10 }, services.apiUrl);
-  const owner = customer();
-  const reply = await call('POST', '/v1/orders', {
-    as: owner,
-    baseUrl: services.apiUrl,
-    body: { items: [{ sku, quantity: 1 }] },
-  });
-  expect(reply.status).toBe(201);
-  return { id: reply.body.order.id as string, owner, total: reply.body.order.amounts.total as number };
-}
+const unpaid = () => unpaidOrder({ price: 1500, stock: 10, baseUrl: services.apiUrl });
 
 const pay = (id: string, owner: ReturnType<typeof customer>, paymentToken: string) =>
   call('POST', `/v1/orders/${id}/pay`, { as: owner, baseUrl: services.apiUrl, body: { paymentToken } });
 
 test('past the payment timeout, a pending payment is waited for and found by asking: the order is paid, not expired', async () => {
-  const { id, owner, total } = await unpaidOrder();
+  const { id, owner, total } = await unpaid();
   expect((await pay(id, owner, 'tok_async_ok')).status).toBe(202);
   const order = await waitForOrder(
     id,
@@ -51,7 +40,7 @@ test('past the payment timeout, a pending payment is waited for and found by ask
 }, 60_000);
 
 test('a 3-D Secure step never finished is cancelled at the provider when the grace is over, then the order expires', async () => {
-  const { id, owner } = await unpaidOrder();
+  const { id, owner } = await unpaid();
   expect((await pay(id, owner, 'tok_3ds')).status).toBe(202);
   const order = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 30_000, services.apiUrl);
   expect(order).toMatchObject({ paymentStatus: 'unpaid', amounts: { paid: 0 } });

@@ -11,8 +11,9 @@ import {
   ParentClosePolicy,
   patched,
   startChild,
+  TimeoutFailure,
 } from '@temporalio/workflow';
-import { FailureType } from '../../domain/errors';
+import { FailureType, KEY_REUSED } from '../../domain/errors';
 import type { Effect } from '../../domain/machine';
 import type {
   ActionRequest,
@@ -35,7 +36,7 @@ import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { applyRefund, planGoodwill, planRefund } from '../../domain/refunds';
 import { externalPayer } from '../../domain/imports';
 import type { ChargeOutcome } from '../../activities/payment';
-import { local, payment, reconcile, store, warehouse } from '../activities';
+import { local, localPayment, payment, reconcile, store, warehouse } from '../activities';
 import { notNow } from '../../domain/refusals';
 import type { Actor } from '../../domain/roles';
 import { refuse } from '../refusals';
@@ -74,6 +75,11 @@ export interface EffectContext {
    * step's database writes go with its transition's record (`StepWrites`).
    */
   stepWrites?: boolean;
+  /**
+   * Placed with `patched('charge-in-worker')`: the order's charge is a local activity, and a charge
+   * whose Update was lost is looked up by its key (./order-entity.ts, `lostCharge`).
+   */
+  chargeInWorker?: boolean;
 }
 
 /** Writes a step leaves to its transition's record, made by the same local activity (`recordStep`). */
@@ -91,6 +97,28 @@ export interface PendingCharge {
   amount: number;
   method?: string;
   nextAction?: { redirectUrl: string };
+  /**
+   * Found at the provider, made by a request whose answer was lost: how it stands there. It pays
+   * the order only if it is for what the order owes (./order-entity.ts, `settle`).
+   */
+  lost?: { status: 'succeeded' | 'authorized' | 'pending'; captureBefore?: string };
+}
+
+/** A charge looked up under an attempt's key, as the order's pending charge; undefined if none is there. */
+export function lostChargeOf(found: ChargeOutcome, attempt: number): PendingCharge | undefined {
+  if (found.status !== 'succeeded' && found.status !== 'authorized' && found.status !== 'pending')
+    return undefined;
+  return {
+    paymentId: found.paymentId,
+    attempt,
+    amount: found.amount ?? 0,
+    ...(found.method ? { method: found.method } : {}),
+    ...(found.status === 'pending' && found.nextAction ? { nextAction: found.nextAction } : {}),
+    lost: {
+      status: found.status,
+      ...(found.status === 'authorized' ? { captureBefore: found.captureBefore } : {}),
+    },
+  };
 }
 
 export type Changes = Partial<
@@ -149,11 +177,9 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
     if (takesStock) await secureStock(attempt);
     let outcome: ChargeOutcome;
     try {
-      // An ordinary activity, never a local one: its scheduled event is the charge's durable
-      // intent. A local activity runs inside the task that accepts the pay Update, and if the
-      // worker dies before that task completes, the Update and the charge leave no trace while the
-      // money is taken (the chaos run found five such orders; docs/BENCHMARKS.md, tuning 5).
-      const result = await payment.capturePayment({
+      // In this worker, the charge leaves its trace with the task that accepts the Update: a worker
+      // that dies first leaves a charge the order does not know (looked up: `lostCharge`).
+      const result = await (ctx.chargeInWorker ? localPayment : payment).capturePayment({
         orderId: order.id,
         attempt,
         amount,
@@ -178,6 +204,13 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
                 ...(result.risk ? { risk: result.risk } : {}),
               };
     } catch (err) {
+      // The key holds a charge made with other parameters (another card, another amount) by a pay
+      // whose Update was lost: that charge is the order's pending one, not a second charge.
+      const lost =
+        ctx.chargeInWorker && declineCode(err) === KEY_REUSED
+          ? lostChargeOf(await reconcile.reconcileCharge({ orderId: order.id, attempt }), attempt)
+          : undefined;
+      if (lost) return { pending: lost };
       // No answer came back however often it was asked: what happened is looked up, never guessed.
       const found =
         outcomeUnknown(err) && patched('reconcile-unknown-charge')
@@ -305,8 +338,23 @@ export function withPayment(order: OrderState, payment: OrderPayment): OrderPaym
 
 /** A charge whose retries ran out (or timed out) may have happened; a decline or a refusal did not. */
 export function outcomeUnknown(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
+  // An activity's failure comes wrapped in an ActivityFailure; a local activity's may come as its
+  // last attempt's own.
+  const last = err instanceof ActivityFailure ? err.cause : err;
+  if (!(
+    err instanceof ActivityFailure ||
+    last instanceof ApplicationFailure ||
+    last instanceof TimeoutFailure
+  ))
+    return false;
+  return !(last instanceof ApplicationFailure && last.nonRetryable);
+}
+
+/** The provider's decline code of a charge refused, if `err` is one. */
+function declineCode(err: unknown): string | undefined {
+  const last = err instanceof ActivityFailure ? err.cause : err;
+  if (!(last instanceof ApplicationFailure) || last.type !== FailureType.PaymentDeclined) return undefined;
+  return (last.details?.[0] as { code?: string } | undefined)?.code;
 }
 
 export const declined = (code: string) =>
@@ -515,7 +563,9 @@ async function applyEdit(ctx: EffectContext): Promise<Changes> {
   let charged: Changes = {};
   if (owed > 0) {
     try {
-      charged = await charge(ctx, owed, false);
+      // An ordinary activity: a lost one would be on a paid order that may never be charged again,
+      // where nothing would look for it.
+      charged = await charge({ ...ctx, chargeInWorker: false }, owed, false);
     } catch (err) {
       await nonCancellable(() => store.releaseEditUnits({ orderId: order.id, editId }));
       throw err;
@@ -617,20 +667,24 @@ async function openExchange(ctx: EffectContext): Promise<Changes> {
   return { items: applyExchange(order.items, credits, 1) };
 }
 
-export async function runEffect(effect: Effect | undefined, ctx: EffectContext): Promise<Changes> {
-  const { order, request } = ctx;
+/** What a charging effect asks of the customer now. */
+export function chargeAmount(effect: Effect, order: OrderState): number {
   // Net of refunds: a deposit partly refunded by a modification is owed again with the balance.
   const due = order.amounts.total - (order.amounts.paid - order.amounts.refunded);
+  return effect === 'captureDeposit' ? (order.presale?.deposit ?? due) : due;
+}
+
+export async function runEffect(effect: Effect | undefined, ctx: EffectContext): Promise<Changes> {
+  const { order, request } = ctx;
   const reason = request?.reason ?? 'cancelled';
   switch (effect) {
     case undefined:
       return {};
     case 'capturePayment':
-      return charge(ctx, due, true);
-    case 'captureDeposit':
-      return charge(ctx, order.presale?.deposit ?? due, false);
     case 'captureBalance':
-      return charge(ctx, due, true);
+      return charge(ctx, chargeAmount(effect, order), true);
+    case 'captureDeposit':
+      return charge(ctx, chargeAmount(effect, order), false);
     case 'releaseHolds':
     case 'forfeitDeposit':
       return cancel(order, false, reason, request?.actor.role);

@@ -58,7 +58,15 @@ import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
 import { returnRefundedSignal, type CaseNews } from '../reverse/messages';
 import type { ExchangeCredit } from '../../domain/exchanges';
-import { captureHeld, heldPayment, runEffect, withPayment, type PendingCharge } from './effects';
+import {
+  captureHeld,
+  chargeAmount,
+  heldPayment,
+  lostChargeOf,
+  runEffect,
+  withPayment,
+  type PendingCharge,
+} from './effects';
 import { describeForSupport } from './support-details';
 
 /** The effects that charge the customer: none may run while another charge is pending. */
@@ -118,6 +126,8 @@ export class OrderEntity {
   private renewalAttempt: number | undefined;
   /** A state's search attributes not upserted yet (`publish`). */
   private held = false;
+  /** The attempt whose key `lostCharge` last looked up (asked once per step). */
+  private lostChargeAsked = 0;
 
   constructor(
     private readonly input: OrderWorkflowInput,
@@ -125,6 +135,8 @@ export class OrderEntity {
     private readonly quick: QuickWrites,
     /** Step writes with their record (./effects.ts `EffectContext.stepWrites`), decided when the order started. */
     private readonly stepWrites = false,
+    /** The charge as a local activity (./effects.ts `EffectContext.chargeInWorker`), decided likewise. */
+    private readonly chargeInWorker = false,
   ) {}
 
   get placed(): boolean {
@@ -405,11 +417,30 @@ export class OrderEntity {
     const order = this.current;
     // An edit's charge: applied only if the order can still take it as it was previewed.
     const edit = pending.action === 'edit' ? pending.request.editRequest : undefined;
+    const decision = decide(this.machine, order.status, pending.action, pending.actor);
     const takes =
-      decide(this.machine, order.status, pending.action, pending.actor).ok &&
+      decision.ok &&
       !(
         edit &&
         editBlocked({ ...order, payments: (order.payments ?? []).filter((p) => p.id !== pending.paymentId) })
+      ) &&
+      // A lost request's charge pays the order only if it is for what the order owes now (it may
+      // have been modified since).
+      !(pending.lost && pending.amount !== chargeAmount(decision.transition.effect!, order));
+    // What the order says of a charge it does not take: one after the order ended, or a lost request's.
+    const untaken = pending.lost
+      ? { fact: 'lost', why: 'was made by a request whose answer was lost' }
+      : { fact: 'late', why: 'came after the order ended' };
+    // A lost request's charge refused by an order still open: the stock held for it goes back.
+    if (
+      pending.lost &&
+      !takes &&
+      order.amounts.paid === 0 &&
+      !isTerminal(this.machine, order.status) &&
+      (update.status === 'succeeded' || update.status === 'authorized')
+    )
+      await CancellationScope.nonCancellable(() =>
+        store.releasePaymentStock({ orderId: order.id, attempt: pending.attempt }),
       );
     if (edit && !takes)
       await CancellationScope.nonCancellable(() =>
@@ -442,8 +473,10 @@ export class OrderEntity {
           reconcile.cancelPayment({ orderId: order.id, paymentId: pending.paymentId }),
         );
         await this.recordFact(
-          'late_authorization_voided',
-          `payment ${pending.paymentId} was authorised after the order ended`,
+          `${untaken.fact}_authorization_voided`,
+          pending.lost
+            ? `payment ${pending.paymentId} ${untaken.why}`
+            : `payment ${pending.paymentId} was authorised after the order ended`,
           {
             payments: withPayment(order, {
               id: pending.paymentId,
@@ -463,12 +496,12 @@ export class OrderEntity {
           paymentId: pending.paymentId,
           refundId: `late-${pending.paymentId}`,
           amount: pending.amount,
-          reason: 'paid after the order ended',
+          reason: pending.lost ? 'lost_request' : 'paid after the order ended',
         }),
       );
       await this.recordFact(
-        'late_payment_refunded',
-        `payment ${pending.paymentId} came after the order ended`,
+        `${untaken.fact}_payment_refunded`,
+        `payment ${pending.paymentId} ${untaken.why}`,
         {
           amounts: {
             ...order.amounts,
@@ -510,6 +543,35 @@ export class OrderEntity {
     this.publish();
   }
 
+  /**
+   * A pay whose Update was lost (its worker died before the task that ran the charge completed)
+   * may have charged under the next attempt's key, and only there: a lost Update never moves the
+   * count. Looked up before an order that can still be charged times out or ends. Found, it is the
+   * order's pending charge: paid, it pays the order if the order can take it, else it is refunded
+   * (`settle`). True when one was found.
+   */
+  async lostCharge(): Promise<boolean> {
+    if (!this.chargeInWorker || this.pending) return false;
+    const order = this.current;
+    const pay = this.machine.transitions.find(
+      (t) => t.from === order.status && t.effect !== undefined && CHARGES.has(t.effect),
+    );
+    const attempt = this.paymentAttempts + 1;
+    if (!pay || this.lostChargeAsked === attempt) return false;
+    this.lostChargeAsked = attempt;
+    const found = lostChargeOf(await reconcile.reconcileCharge({ orderId: order.id, attempt }), attempt);
+    if (!found) return false;
+    this.paymentAttempts = attempt;
+    // The customer's pay (a channel's, for its customer, reads the same).
+    const role = pay.by.find((r) => r !== 'system') ?? 'customer';
+    await this.holdPending(found, pay.action, role, {
+      action: pay.action,
+      actor: { id: this.input.customerId, role },
+      reason: 'paid by a request whose answer was lost',
+    });
+    return true;
+  }
+
   /** A charge the provider has not decided: the action waits; the order shows the payment as pending. */
   private async holdPending(
     charge: PendingCharge,
@@ -519,6 +581,14 @@ export class OrderEntity {
   ): Promise<void> {
     this.pending = { ...charge, action, actor, request: request! };
     this.polledAt = Date.now();
+    // A lost request's charge the provider has decided: settled at once, by the loop.
+    const lost = charge.lost;
+    if (lost && lost.status !== 'pending')
+      this.settlements.push({
+        paymentId: charge.paymentId,
+        status: lost.status,
+        ...(lost.captureBefore ? { captureBefore: lost.captureBefore } : {}),
+      });
     const order = this.current;
     this.order = {
       ...order,
@@ -854,6 +924,8 @@ export class OrderEntity {
     const before = this.current;
     const decision = decide(this.machine, before.status, action, actor);
     if (!decision.ok) throw new Error(`machine refused ${action} by ${actor} in ${before.status}`);
+    // Ending while it could still be charged: a charge whose Update was lost is found first.
+    if (isTerminal(this.machine, decision.transition.to)) await this.lostCharge();
     const { pending, writes, ...changes } = await runEffect(decision.transition.effect, {
       order: before,
       request,
@@ -870,6 +942,7 @@ export class OrderEntity {
       warehouse: this.input.policy.fulfilment === 'warehouse',
       returns: this.input.policy,
       stepWrites: this.stepWrites,
+      chargeInWorker: this.chargeInWorker,
     });
     if (pending) return this.holdPending(pending, action, actor, request);
     if (request?.paymentToken && (changes.amounts?.authorized ?? 0) > 0) {

@@ -28,14 +28,15 @@ import { OrderEntity } from './order-entity';
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
   const machine = machineFor(input.type);
-  // Decided once, in the first task, for the whole order: a step's writes go with its record, and
-  // paid-then-in-production shares one search-attribute upsert (./effects.ts, `stepWrites`). It
-  // implies the patches before it, so a new order records one marker; orders started before keep
-  // their path.
-  const stepWrites = patched('step-writes-with-record');
+  // Decided once, in the first task, for the whole order: the charge in this worker (./effects.ts,
+  // `chargeInWorker`); a step's writes with its record, and paid-then-in-production sharing one
+  // search-attribute upsert (`stepWrites`). Each implies the patches before it, so a new order
+  // records one marker; orders started before keep their path.
+  const chargeInWorker = patched('charge-in-worker');
+  const stepWrites = chargeInWorker || patched('step-writes-with-record');
   // Placement and projection writes as local activities; orders started before keep theirs as activities.
   const quick = stepWrites || patched('local-placement-and-projection') ? local : store;
-  const order = new OrderEntity(input, machine, quick, stepWrites);
+  const order = new OrderEntity(input, machine, quick, stepWrites, chargeInWorker);
 
   setHandler(orderStateQuery, () => order.snapshot());
   setHandler(allowedActionsQuery, () => order.allowedActionsByRole());
@@ -151,6 +152,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         await order.lock.run(() => order.abandonPending());
         continue;
       }
+      // A charge whose pay Update was lost may pay the order yet: looked up before it times out.
+      if (await order.lock.run(() => (unchanged() ? order.lostCharge() : Promise.resolve(false)))) continue;
       await order.lock.run(async () =>
         unchanged() ? order.apply(action, 'system', null, reason) : undefined,
       );
