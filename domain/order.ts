@@ -296,7 +296,14 @@ export interface ActionRequest {
    */
   editRequest?: { editId: string; version: number; owed: number; refund: number };
   /** Set by the workflow only: the pending charge that paid this action, now that the provider has made it. */
-  settledPayment?: { paymentId: string; amount: number; method?: string; captureBefore?: string };
+  settledPayment?: {
+    paymentId: string;
+    amount: number;
+    method?: string;
+    captureBefore?: string;
+    /** A lost request's charge scored above normal: the order waits for review, as if the answer had come. */
+    risk?: PaymentRisk;
+  };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */
   modification?: { shippingAddress?: ShippingAddress; items?: LineQuantity[] };
 }

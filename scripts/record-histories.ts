@@ -173,8 +173,9 @@ async function chargeLost(id: string, as: As, { short = 0 } = {}) {
 
 const scenarios: Record<string, Scenario> = {
   // Charges whose pay Update was lost (charge-in-worker), found by the order: one pays it at its
-  // payment timeout (then shipped, completed), one is refunded by a cancel, one for another amount
-  // is refunded before the order expires, one is taken when the customer pays with another card.
+  // payment timeout (then shipped, completed), one found by a cancel (refused until the charge pays
+  // the order, then cancelled and refunded), one for another amount is refunded before the order
+  // expires, one is taken when the customer pays with another card.
   'lost-charges': async ({ created }) => {
     const [timedOut, cancelled, other, card] = [
       await oneOrder(created, { stock: 10 }, 1),
@@ -186,7 +187,10 @@ const scenarios: Record<string, Scenario> = {
     await chargeLost(cancelled.id, cancelled.c);
     await chargeLost(other.id, other.c, { short: 100 });
     await chargeLost(card.id, card.c);
-    await call('POST', `/v1/orders/${cancelled.id}/cancel`, { as: cancelled.c, body: {} });
+    const cancel = () => call('POST', `/v1/orders/${cancelled.id}/cancel`, { as: cancelled.c, body: {} });
+    await cancel();
+    await waitForOrder(cancelled.id, cancelled.c, (o) => o.paymentStatus === 'paid', 30_000);
+    await cancel();
     await pay(card.id, card.c, 'tok_risky');
     for (const o of [timedOut, card]) {
       await until(o.id, o.c, 'IN_PRODUCTION');

@@ -10,7 +10,7 @@ import { auditMoney } from '../../audit/money';
 import { chargeKey } from '../../activities/payment';
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { auditStock } from '../../services/inventory/audit';
-import { call, unpaidOrder, waitForOrder } from '../support/api';
+import { call, customer, merchant, putProduct, uniqueSku, unpaidOrder, waitForOrder } from '../support/api';
 import { providerPayments, providerRefunds, testDb } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
@@ -18,7 +18,7 @@ const db = testDb();
 const provider = () => new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!);
 let services: OwnServices;
 beforeAll(async () => {
-  services = await startOwnServices('lost-charges', { PAYMENT_TIMEOUT: '4s' });
+  services = await startOwnServices('lost-charges', { PAYMENT_TIMEOUT: '8s' });
 }, 120_000);
 afterAll(async () => {
   await services?.stopAll();
@@ -28,15 +28,20 @@ afterAll(async () => {
 const unpaid = () => unpaidOrder({ price: 2400, stock: 10, baseUrl: services.apiUrl });
 
 /** What the lost Update's charge did: the first attempt's key, at the provider, through the adapter. */
-async function chargeLost(order: { id: string; currency: string }, amount: number) {
+async function chargeLost(
+  order: { id: string; currency: string },
+  amount: number,
+  token = 'tok_ok',
+  attempt = 1,
+) {
   const result = await provider().charge({
-    idempotencyKey: chargeKey(order.id, 1),
+    idempotencyKey: chargeKey(order.id, attempt),
     orderId: order.id,
     amount,
     currency: order.currency,
-    token: 'tok_ok',
+    token,
   });
-  expect(result.status).toBe('succeeded');
+  expect(result.status).toBe(token === 'tok_ok' ? 'succeeded' : 'declined');
   return (result as { paymentId: string }).paymentId;
 }
 
@@ -68,30 +73,26 @@ test('a charge whose pay Update was lost pays the order when its payment timeout
   await expectBooksBalance(order.id, order.sku);
 }, 60_000);
 
-test('an order cancelled unpaid refunds a charge whose pay Update was lost', async () => {
+test('a cancel finds a charge whose pay Update was lost: refused until it is settled, then refunded with the order', async () => {
   const order = await unpaid();
   const paymentId = await chargeLost(order, order.total);
-  const cancelled = await call('POST', `/v1/orders/${order.id}/cancel`, {
-    as: order.owner,
-    baseUrl: services.apiUrl,
-    body: {},
-  });
+  const cancel = () =>
+    call('POST', `/v1/orders/${order.id}/cancel`, { as: order.owner, baseUrl: services.apiUrl, body: {} });
+  const refused = await cancel();
+  expect(refused.status).toBe(409);
+  expect(refused.body.detail).toMatch(/whose answer was lost has been found/);
+  // The charge pays the order (it is for what the order owes), and the cancel then refunds it.
+  await waitForOrder(order.id, order.owner, (o) => o.paymentStatus === 'paid', 20_000, services.apiUrl);
+  const cancelled = await cancel();
   expect(cancelled.status).toBe(200);
-  expect(cancelled.body.order.status).toBe('CANCELLED');
-  const settled = await waitForOrder(
-    order.id,
-    order.owner,
-    (o) => o.amounts.refunded > 0,
-    20_000,
-    services.apiUrl,
-  );
-  expect(settled).toMatchObject({
+  expect(cancelled.body.order).toMatchObject({
     status: 'CANCELLED',
     paymentStatus: 'refunded',
     amounts: { paid: order.total, refunded: order.total },
   });
-  expect(settled.history.at(-1)).toMatchObject({ action: 'lost_payment_refunded', to: 'CANCELLED' });
-  expect(settled.payments).toEqual([expect.objectContaining({ id: paymentId, refunded: order.total })]);
+  expect(cancelled.body.order.payments).toEqual([
+    expect.objectContaining({ id: paymentId, refunded: order.total }),
+  ]);
   expect((await providerRefunds(order.id)).map((r) => r.amount)).toEqual([order.total]);
   await expectBooksBalance(order.id, order.sku);
 }, 60_000);
@@ -122,6 +123,20 @@ test('paying with another card after a lost pay takes the charge already made, n
   await expectBooksBalance(order.id, order.sku);
 }, 60_000);
 
+test('after a lost pay that was declined, paying with another card charges it under the next key', async () => {
+  const order = await unpaid();
+  await chargeLost(order, order.total, 'tok_declined');
+  const pay = await call('POST', `/v1/orders/${order.id}/pay`, {
+    as: order.owner,
+    baseUrl: services.apiUrl,
+    body: { paymentToken: 'tok_ok' },
+  });
+  expect(pay.status).toBe(200);
+  expect(pay.body.order).toMatchObject({ status: 'PAID', amounts: { paid: order.total } });
+  expect((await providerPayments(order.id)).map((p) => p.status)).toEqual(['declined', 'succeeded']);
+  await expectBooksBalance(order.id, order.sku);
+}, 60_000);
+
 test('a lost charge for another amount than the order owes is refunded, and the order still times out', async () => {
   const order = await unpaid();
   await chargeLost(order, order.total - 100);
@@ -140,4 +155,42 @@ test('a lost charge for another amount than the order owes is refunded, and the 
   expect(ended.amounts).toMatchObject({ paid: order.total - 100, refunded: order.total - 100 });
   expect((await providerRefunds(order.id)).map((r) => r.amount)).toEqual([order.total - 100]);
   await expectBooksBalance(order.id, order.sku);
+}, 60_000);
+
+test('a presale cancelled by the merchant with a lost balance charge refunds the deposit and the balance once each', async () => {
+  const sku = uniqueSku('lostpre');
+  await putProduct(
+    sku,
+    {
+      price: 4000,
+      stock: 10,
+      presale: {
+        depositPerUnit: 1000,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    },
+    services.apiUrl,
+  );
+  const owner = customer();
+  const api = (path: string, as: typeof owner, body: object) =>
+    call('POST', path, { as, baseUrl: services.apiUrl, body });
+  const created = await api('/v1/orders', owner, { type: 'presale', items: [{ sku, quantity: 1 }] });
+  const order = { id: created.body.order.id as string, currency: created.body.order.currency as string };
+  const total = created.body.order.amounts.total as number;
+  expect((await api(`/v1/orders/${order.id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(200);
+  await waitForOrder(order.id, owner, (o) => o.status === 'PENDING_BALANCE', 20_000, services.apiUrl);
+  // The balance's pay was lost: its charge is under the second attempt's key.
+  await chargeLost(order, total - 1000, 'tok_ok', 2);
+  const cancel = () => api(`/v1/orders/${order.id}/cancel`, merchant, { reason: 'test' });
+  expect((await cancel()).status).toBe(409);
+  await waitForOrder(order.id, owner, (o) => o.amounts.paid === total, 20_000, services.apiUrl);
+  const cancelled = await cancel();
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body.order).toMatchObject({
+    status: 'CANCELLED',
+    amounts: { paid: total, refunded: total },
+  });
+  expect((await providerRefunds(order.id)).map((r) => r.amount).sort()).toEqual([1000, total - 1000].sort());
+  expect(await auditMoney(db, provider(), [order.id])).toEqual([]);
 }, 60_000);

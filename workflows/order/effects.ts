@@ -55,6 +55,8 @@ export interface EffectContext {
   request: ActionRequest | null;
   /** Numbers payment attempts, so each has its own idempotency key. */
   nextPaymentAttempt: () => number;
+  /** Hands the last attempt's number back: its key is to be looked up again later (`charge`). */
+  unusedPaymentAttempt?: () => void;
   /** Units promised to open returns (other than the one being refunded). */
   held: Record<string, number>;
   /** A return or claim now holds these units (until refunded or closed). */
@@ -101,7 +103,11 @@ export interface PendingCharge {
    * Found at the provider, made by a request whose answer was lost: how it stands there. It pays
    * the order only if it is for what the order owes (./order-entity.ts, `settle`).
    */
-  lost?: { status: 'succeeded' | 'authorized' | 'pending'; captureBefore?: string };
+  lost?: {
+    status: 'succeeded' | 'authorized' | 'pending';
+    captureBefore?: string;
+    risk?: OrderPayment['risk'];
+  };
 }
 
 /** A charge looked up under an attempt's key, as the order's pending charge; undefined if none is there. */
@@ -117,6 +123,7 @@ export function lostChargeOf(found: ChargeOutcome, attempt: number): PendingChar
     lost: {
       status: found.status,
       ...(found.status === 'authorized' ? { captureBefore: found.captureBefore } : {}),
+      ...(found.status !== 'pending' && found.risk ? { risk: found.risk } : {}),
     },
   };
 }
@@ -160,7 +167,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   let captureBefore = request?.settledPayment?.captureBefore;
   let heldOnly = captureBefore !== undefined;
   /** The provider's fraud score, when above normal: the order waits for review before production. */
-  let risk: OrderPayment['risk'];
+  let risk: OrderPayment['risk'] = request?.settledPayment?.risk;
   if (request?.settledPayment) amount = request.settledPayment.amount;
   // Nothing is due (a free order): there is no charge to make; stock and coupon settle as when paid.
   const free = !paymentId && amount <= 0 && patched('free-orders');
@@ -206,11 +213,21 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
     } catch (err) {
       // The key holds a charge made with other parameters (another card, another amount) by a pay
       // whose Update was lost: that charge is the order's pending one, not a second charge.
-      const lost =
-        ctx.chargeInWorker && declineCode(err) === KEY_REUSED
-          ? lostChargeOf(await reconcile.reconcileCharge({ orderId: order.id, attempt }), attempt)
-          : undefined;
-      if (lost) return { pending: lost };
+      if (ctx.chargeInWorker && declineCode(err) === KEY_REUSED) {
+        const there = await reconcile.reconcileCharge({ orderId: order.id, attempt });
+        const lost = lostChargeOf(there, attempt);
+        if (lost) return { pending: lost };
+        if (takesStock) await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+        // Declined there: that key is spent, and this charge is made under the next one.
+        if (there.status === 'declined') return charge(ctx, amount, settlesOrder);
+        // Not shown yet (a provider whose lookup lags): the key is looked up again, later.
+        ctx.unusedPaymentAttempt?.();
+        throw ApplicationFailure.create({
+          type: FailureType.Unavailable,
+          message: 'the payment provider holds an earlier payment of this order it cannot show yet',
+          nonRetryable: true,
+        });
+      }
       // No answer came back however often it was asked: what happened is looked up, never guessed.
       const found =
         outcomeUnknown(err) && patched('reconcile-unknown-charge')

@@ -126,8 +126,6 @@ export class OrderEntity {
   private renewalAttempt: number | undefined;
   /** A state's search attributes not upserted yet (`publish`). */
   private held = false;
-  /** The attempt whose key `lostCharge` last looked up (asked once per step). */
-  private lostChargeAsked = 0;
 
   constructor(
     private readonly input: OrderWorkflowInput,
@@ -425,8 +423,13 @@ export class OrderEntity {
         editBlocked({ ...order, payments: (order.payments ?? []).filter((p) => p.id !== pending.paymentId) })
       ) &&
       // A lost request's charge pays the order only if it is for what the order owes now (it may
-      // have been modified since).
-      !(pending.lost && pending.amount !== chargeAmount(decision.transition.effect!, order));
+      // have been modified since), and only if taken: a hold would need renewing with a card the
+      // order never saw.
+      !(
+        pending.lost &&
+        (pending.amount !== chargeAmount(decision.transition.effect!, order) ||
+          update.status === 'authorized')
+      );
     // What the order says of a charge it does not take: one after the order ended, or a lost request's.
     const untaken = pending.lost
       ? { fact: 'lost', why: 'was made by a request whose answer was lost' }
@@ -459,6 +462,7 @@ export class OrderEntity {
             paymentId: pending.paymentId,
             amount: pending.amount,
             method: pending.method,
+            ...(pending.lost?.risk ? { risk: pending.lost.risk } : {}),
             ...(update.status === 'authorized'
               ? { captureBefore: update.captureBefore ?? new Date(Date.now() + 6 * 86_400_000).toISOString() }
               : {}),
@@ -550,18 +554,16 @@ export class OrderEntity {
    * order's pending charge: paid, it pays the order if the order can take it, else it is refunded
    * (`settle`). True when one was found.
    */
-  async lostCharge(): Promise<boolean> {
+  async lostCharge(attempt = this.paymentAttempts + 1): Promise<boolean> {
     if (!this.chargeInWorker || this.pending) return false;
     const order = this.current;
     const pay = this.machine.transitions.find(
       (t) => t.from === order.status && t.effect !== undefined && CHARGES.has(t.effect),
     );
-    const attempt = this.paymentAttempts + 1;
-    if (!pay || this.lostChargeAsked === attempt) return false;
-    this.lostChargeAsked = attempt;
+    if (!pay) return false;
     const found = lostChargeOf(await reconcile.reconcileCharge({ orderId: order.id, attempt }), attempt);
     if (!found) return false;
-    this.paymentAttempts = attempt;
+    this.paymentAttempts = Math.max(this.paymentAttempts, attempt);
     // The customer's pay (a channel's, for its customer, reads the same).
     const role = pay.by.find((r) => r !== 'system') ?? 'customer';
     await this.holdPending(found, pay.action, role, {
@@ -920,16 +922,34 @@ export class OrderEntity {
   }
 
   /** Runs the transition's effect, then records the transition: in the workflow, then in PostgreSQL. */
-  async apply(action: string, actor: Actor, request: ActionRequest | null, reason?: string): Promise<void> {
+  async apply(
+    action: string,
+    actor: Actor,
+    request: ActionRequest | null,
+    reason?: string,
+    /** The caller looked for a lost charge under the same hold of the lock (`lostCharge`). */
+    lostChargeChecked = false,
+  ): Promise<void> {
+    const decision = decide(this.machine, this.current.status, action, actor);
+    if (!decision.ok) throw new Error(`machine refused ${action} by ${actor} in ${this.current.status}`);
+    // Ending while it could still be charged: a charge whose Update was lost is found first. A
+    // person's cancel is then refused, to be asked again once that payment is settled (a presale's
+    // cancel refunds every charge the provider has, and would refund that one twice).
+    const ends = isTerminal(this.machine, decision.transition.to);
+    if (this.chargeInWorker && ends && !lostChargeChecked && (await this.lostCharge()) && actor !== 'system')
+      throw refuse(
+        notNow(
+          'a payment of this order whose answer was lost has been found, and is being settled: try again',
+          this.current.status,
+          [],
+        ),
+      );
     const before = this.current;
-    const decision = decide(this.machine, before.status, action, actor);
-    if (!decision.ok) throw new Error(`machine refused ${action} by ${actor} in ${before.status}`);
-    // Ending while it could still be charged: a charge whose Update was lost is found first.
-    if (isTerminal(this.machine, decision.transition.to)) await this.lostCharge();
     const { pending, writes, ...changes } = await runEffect(decision.transition.effect, {
       order: before,
       request,
       nextPaymentAttempt: () => ++this.paymentAttempts,
+      unusedPaymentAttempt: () => void --this.paymentAttempts,
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
       onReturnOpened: (returnId, items, kind, exchange) =>
         this.openReturns.set(returnId, {
@@ -998,7 +1018,11 @@ export class OrderEntity {
     } catch (err) {
       const failure = asApplicationFailure(err);
       if (request.action === 'pay' && isOutOfStock(failure)) {
-        await this.apply('stock_out', 'system', null, 'out_of_stock');
+        // The attempt that found no stock may hold a lost pay's charge: looked up, not the next.
+        if (this.chargeInWorker) {
+          await this.lostCharge(this.paymentAttempts);
+          await this.apply('stock_out', 'system', null, 'out_of_stock', true);
+        } else await this.apply('stock_out', 'system', null, 'out_of_stock');
       }
       throw failure;
     }

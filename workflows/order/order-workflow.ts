@@ -152,11 +152,18 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         await order.lock.run(() => order.abandonPending());
         continue;
       }
-      // A charge whose pay Update was lost may pay the order yet: looked up before it times out.
-      if (await order.lock.run(() => (unchanged() ? order.lostCharge() : Promise.resolve(false)))) continue;
-      await order.lock.run(async () =>
-        unchanged() ? order.apply(action, 'system', null, reason) : undefined,
-      );
+      if (chargeInWorker)
+        await order.lock.run(async () => {
+          if (!unchanged()) return;
+          // A charge whose pay Update was lost may pay the order yet: looked up before it times
+          // out, under the same hold of the lock (no pay can run between the look and the timeout).
+          if (await order.lostCharge()) return;
+          await order.apply(action, 'system', null, reason, true);
+        });
+      else
+        await order.lock.run(async () =>
+          unchanged() ? order.apply(action, 'system', null, reason) : undefined,
+        );
     } else if (poll === undefined) {
       await condition(woken);
     } else {
