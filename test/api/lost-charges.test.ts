@@ -26,6 +26,11 @@ afterAll(async () => {
 });
 
 const unpaid = () => unpaidOrder({ price: 2400, stock: 10, baseUrl: services.apiUrl });
+/** The order as its owner sees it once `predicate` holds (this test's own services; at most 30 s). */
+const until = (
+  order: { id: string; owner: Parameters<typeof waitForOrder>[1] },
+  predicate: (o: any) => boolean,
+) => waitForOrder(order.id, order.owner, predicate, 30_000, services.apiUrl);
 
 /** What the lost Update's charge did: the first attempt's key, at the provider, through the adapter. */
 async function chargeLost(
@@ -53,13 +58,7 @@ async function expectBooksBalance(orderId: string, sku: string) {
 test('a charge whose pay Update was lost pays the order when its payment timeout comes, not an expiry', async () => {
   const order = await unpaid();
   const paymentId = await chargeLost(order, order.total);
-  const paid = await waitForOrder(
-    order.id,
-    order.owner,
-    (o) => o.status !== 'PENDING_PAYMENT',
-    30_000,
-    services.apiUrl,
-  );
+  const paid = await until(order, (o) => o.status !== 'PENDING_PAYMENT');
   expect(paid).toMatchObject({
     status: 'IN_PRODUCTION',
     paymentStatus: 'paid',
@@ -82,7 +81,7 @@ test('a cancel finds a charge whose pay Update was lost: refused until it is set
   expect(refused.status).toBe(409);
   expect(refused.body.detail).toMatch(/whose answer was lost has been found/);
   // The charge pays the order (it is for what the order owes), and the cancel then refunds it.
-  await waitForOrder(order.id, order.owner, (o) => o.paymentStatus === 'paid', 20_000, services.apiUrl);
+  await until(order, (o) => o.paymentStatus === 'paid');
   const cancelled = await cancel();
   expect(cancelled.status).toBe(200);
   expect(cancelled.body.order).toMatchObject({
@@ -109,13 +108,7 @@ test('paying with another card after a lost pay takes the charge already made, n
   });
   expect(pay.status).toBe(202);
   expect(pay.body.payment).toMatchObject({ id: paymentId, amount: order.total });
-  const paid = await waitForOrder(
-    order.id,
-    order.owner,
-    (o) => o.paymentStatus === 'paid',
-    20_000,
-    services.apiUrl,
-  );
+  const paid = await until(order, (o) => o.paymentStatus === 'paid');
   // Paid by the first card's charge: not held for review as the flagged card's would be.
   expect(paid).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: order.total } });
   expect(paid.payments).toEqual([expect.objectContaining({ id: paymentId, status: 'succeeded' })]);
@@ -140,13 +133,7 @@ test('after a lost pay that was declined, paying with another card charges it un
 test('a lost charge for another amount than the order owes is refunded, and the order still times out', async () => {
   const order = await unpaid();
   await chargeLost(order, order.total - 100);
-  const ended = await waitForOrder(
-    order.id,
-    order.owner,
-    (o) => o.status === 'CANCELLED',
-    30_000,
-    services.apiUrl,
-  );
+  const ended = await until(order, (o) => o.status === 'CANCELLED');
   expect(ended.history.map((h: { action: string }) => h.action)).toEqual([
     'place',
     'lost_payment_refunded',
@@ -179,12 +166,12 @@ test('a presale cancelled by the merchant with a lost balance charge refunds the
   const order = { id: created.body.order.id as string, currency: created.body.order.currency as string };
   const total = created.body.order.amounts.total as number;
   expect((await api(`/v1/orders/${order.id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(200);
-  await waitForOrder(order.id, owner, (o) => o.status === 'PENDING_BALANCE', 20_000, services.apiUrl);
+  await until({ id: order.id, owner }, (o) => o.status === 'PENDING_BALANCE');
   // The balance's pay was lost: its charge is under the second attempt's key.
   await chargeLost(order, total - 1000, 'tok_ok', 2);
   const cancel = () => api(`/v1/orders/${order.id}/cancel`, merchant, { reason: 'test' });
   expect((await cancel()).status).toBe(409);
-  await waitForOrder(order.id, owner, (o) => o.amounts.paid === total, 20_000, services.apiUrl);
+  await until({ id: order.id, owner }, (o) => o.amounts.paid === total);
   const cancelled = await cancel();
   expect(cancelled.status).toBe(200);
   expect(cancelled.body.order).toMatchObject({
