@@ -57,18 +57,23 @@ export function signToken(
     channel?: string;
   } = {},
 ): string {
-  return jwt.sign({ sub, role, ...(options.channel ? { channel: options.channel } : {}) }, secret, {
-    algorithm: 'HS256',
-    expiresIn: options.expiresIn ?? '1h',
-    ...(options.issuer ? { issuer: options.issuer } : {}),
-    ...(options.audience ? { audience: options.audience } : {}),
-  });
+  return jwt.sign(
+    { sub, role, ...(options.channel ? { channel: options.channel } : {}) },
+    secretKey(secret),
+    {
+      algorithm: 'HS256',
+      expiresIn: options.expiresIn ?? '1h',
+      ...(options.issuer ? { issuer: options.issuer } : {}),
+      ...(options.audience ? { audience: options.audience } : {}),
+    },
+  );
 }
 
 /**
  * The secret as a key, made once per secret: given a string, jsonwebtoken first tries to parse it
  * as a public key on every call, and that failing parse was a tenth of the API's CPU
- * (docs/BENCHMARKS.md, tuning 5). The service has one secret (a test may start a few).
+ * (docs/BENCHMARKS.md, tuning 5), and a quarter of the benchmark driver's, which signs a token per
+ * call (tuning 7). The service has one secret (a test may start a few).
  */
 const secretKeys = new Map<string, KeyObject>();
 function secretKey(secret: string): KeyObject {

@@ -6,6 +6,7 @@
  *   npm run bench [-- --orders 200 --concurrency 20 --open 10000 --rate 20]
  *   npm run bench -- --profile DIR: sections 1 and 2 only, with the worker and the API writing V8
  *   CPU profiles (.cpuprofile, for Chrome's DevTools) into DIR when the stack stops.
+ *   npm run bench -- --quick: sections 1 and 2 only, their figures printed (for a before/after pair).
  */
 import { isolatedStackEnv, prebuiltWorkflowBundle } from '../devstack/isolated';
 import { randomUUID } from 'node:crypto';
@@ -682,10 +683,10 @@ const cpuLine = (ms: Record<string, number>) => {
 async function main() {
   const benchStarted = performance.now();
   if (process.argv.includes('--cluster')) return compareTopologies(benchStarted);
-  if (profileDir) {
+  if (profileDir || process.argv.includes('--quick')) {
     const f = await measure('dev', false);
     console.log(
-      `${f.lifecycleOrdersPerSecond.toFixed(2)} orders/s; CPU per order: ${cpuLine(f.cpuMsPerOrder)}\nprofiles in ${profileDir}`,
+      `${f.lifecycleOrdersPerSecond.toFixed(2)} orders/s against ${f.noopWorkflowsPerSecond.toFixed(1)} no-op workflows/s: ratio ${(f.lifecycleOrdersPerSecond / f.noopWorkflowsPerSecond).toFixed(3)}; ${f.eventsPerOrder.toFixed(0)} events, ${f.tasksPerOrder.toFixed(1)} tasks per order; CPU per order: ${cpuLine(f.cpuMsPerOrder)}${profileDir ? `\nprofiles in ${profileDir}` : ''}`,
     );
     return;
   }
