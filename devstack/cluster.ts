@@ -19,6 +19,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { missingSearchAttributes, registerSearchAttributes } from '../api/search-attributes';
 import { databaseBeside } from './postgres';
+import { serverEnv } from './server-env';
 import { ROOT } from './services';
 import { executable, stopChild } from './temporal';
 import { freePort, portOpen, waitFor } from './wait';
@@ -129,8 +130,7 @@ export async function prepareClusterDatabases(options: {
   // The same steps as temporal-dev.yml's set-up; the password goes through the environment, never
   // the command line (which `ps` shows).
   await run('sh', [SCHEMA_SCRIPT], {
-    env: {
-      ...process.env,
+    env: serverEnv({
       TEMPORAL_SQL_TOOL: options.sqlTool,
       SQL_PLUGIN: 'postgres12',
       SQL_HOST: target.hostname,
@@ -139,7 +139,7 @@ export async function prepareClusterDatabases(options: {
       SQL_PASSWORD: decodeURIComponent(target.password),
       TEMPORAL_DB_NAME: target.pathname.slice(1),
       TEMPORAL_VISIBILITY_DB_NAME: new URL(visibility).pathname.slice(1),
-    },
+    }),
   });
   return { persistence, visibility };
 }
@@ -168,8 +168,7 @@ export async function startCluster(options: {
   });
   const db = new URL(databases.persistence);
   const address = `127.0.0.1:${options.frontendPort}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const env: NodeJS.ProcessEnv = serverEnv({
     TEMPORAL_DB_ADDRESS: `${db.hostname}:${db.port || '5432'}`,
     TEMPORAL_DB_USER: decodeURIComponent(db.username),
     TEMPORAL_DB_PASSWORD: decodeURIComponent(db.password),
@@ -182,7 +181,7 @@ export async function startCluster(options: {
     TEMPORAL_FRONTEND_HTTP_PORT: String(await freePort()),
     // The server asks the internet for newer versions unless told not to.
     TEMPORAL_VERSION_CHECK_DISABLED: '1',
-  };
+  });
   for (const service of CLUSTER_SERVICES) {
     const name = service.toUpperCase();
     if (service !== 'frontend') env[`TEMPORAL_${name}_PORT`] = String(await freePort());

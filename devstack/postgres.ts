@@ -34,6 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { stopChild } from './temporal';
+import { serverEnv } from './server-env';
 import { waitFor } from './wait';
 
 export interface RunningPostgres {
@@ -227,7 +228,7 @@ export async function startEmbeddedPostgres(options: {
           '--encoding=UTF8',
           '--locale=C',
         ],
-        { ...owner, stdio: 'pipe' },
+        { ...owner, env: serverEnv(), stdio: 'pipe' },
       );
     } finally {
       unlinkSync(pwfile);
@@ -251,7 +252,7 @@ export async function startEmbeddedPostgres(options: {
       '-k',
       dir,
     ],
-    { ...owner, stdio: ['ignore', 'pipe', 'pipe'] },
+    { ...owner, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];
   const collect = (chunk: Buffer) => {

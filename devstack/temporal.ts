@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/messages';
+import { serverEnv } from './server-env';
 import { waitFor } from './wait';
 
 export const TEMPORAL_CLI_VERSION = '1.9.1';
@@ -93,7 +94,7 @@ export async function startTemporalDevServer(options: {
     ),
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.cli, args, { env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
