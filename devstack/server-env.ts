@@ -9,8 +9,10 @@
 import { CONFIG_VARIABLES } from '../config';
 
 const SETTINGS = new Set(CONFIG_VARIABLES);
-// The sandboxes' own settings, and whatever is named like a credential (PGPASSWORD, an API token).
-const WITHHELD = /^(PAYMENT_SANDBOX_|WAREHOUSE_SANDBOX_|PG)|SECRET|PASSWORD|TOKEN|(^|_)KEYS?$|_URL$/;
+// The sandboxes' own settings, and whatever is named like a credential or may carry one
+// (PGPASSWORD, an API token, a cloud access key, a DSN or a proxy URL with its user and password).
+const WITHHELD =
+  /^(PAYMENT_SANDBOX_|WAREHOUSE_SANDBOX_|PG)|SECRET|PASS(WORD|WD)?$|PASSWORD|TOKEN|CREDENTIAL|ACCESS_KEY|(^|_)KEYS?$|_AUTH$|_URL$|_DSN$|PROXY/i;
 
 export function serverEnv(given: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
