@@ -68,11 +68,16 @@ export function orderActivities({
       snapshot: OrderSnapshot;
       sale?: boolean;
       production?: boolean;
+      /** The step the order took at once after this one (into production), recorded after it. */
+      next?: { entry: HistoryEntry; snapshot: OrderSnapshot; production?: boolean };
     }): Promise<{ allocation?: LocationAllocation[] }> {
       const allocation = args.sale ? await db.transaction((trx) => settleSale(trx, args.orderId)) : undefined;
-      if (args.production) await openProductionJob(db, args.orderId, 'manufacture');
-      const snapshot = allocation ? { ...args.snapshot, allocation } : args.snapshot;
-      await recordTransition(db, args.orderId, args.entry, snapshot);
+      const withAllocation = (snapshot: OrderSnapshot) =>
+        allocation ? { ...snapshot, allocation } : snapshot;
+      for (const step of [args, ...(args.next ? [args.next] : [])]) {
+        if (step.production) await openProductionJob(db, args.orderId, 'manufacture');
+        await recordTransition(db, args.orderId, step.entry, withAllocation(step.snapshot));
+      }
       return allocation ? { allocation } : {};
     },
 

@@ -6,7 +6,7 @@
 import type { ActivityInterfaceFor, LocalActivityInterfaceFor } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
 import { formatMoney } from '../domain/money';
-import type { LineQuantity } from '../domain/order';
+import type { HistoryEntry, LineQuantity } from '../domain/order';
 
 type Describers = {
   [K in keyof OrderActivities]: (...args: Parameters<OrderActivities[K]>) => string;
@@ -14,15 +14,20 @@ type Describers = {
 
 const units = (items: LineQuantity[]) => items.map((i) => `${i.quantity} × ${i.sku}`).join(', ');
 
+const transition = (entry: HistoryEntry) =>
+  `${entry.from ?? 'new'} → ${entry.to} (${entry.action} by ${entry.actor})`;
+
+const stepWrites = (step: { entry: HistoryEntry; sale?: boolean; production?: boolean }) =>
+  `${transition(step.entry)}${step.sale ? ', sell the held stock and redeem the locked coupon' : ''}${step.production ? ', open a production job' : ''}`;
+
 export const activitySummaries: Describers = {
   placeOrder: (input) =>
     `place: price ${units(input.items)}, hold stock${input.couponCode ? `, lock coupon ${input.couponCode}` : ''}`,
   recordPayments: ({ payments }) =>
     `record payments in PostgreSQL: ${payments.map((p) => `${p.id} ${p.status}`).join(', ')}`,
-  recordTransition: ({ entry }) =>
-    `record ${entry.from ?? 'new'} → ${entry.to} (${entry.action} by ${entry.actor}) in PostgreSQL`,
-  recordStep: ({ entry, sale, production }) =>
-    `record ${entry.from ?? 'new'} → ${entry.to} (${entry.action} by ${entry.actor})${sale ? ', sell the held stock and redeem the locked coupon' : ''}${production ? ', open a production job' : ''} in PostgreSQL`,
+  recordTransition: ({ entry }) => `record ${transition(entry)} in PostgreSQL`,
+  recordStep: (step) =>
+    `record ${stepWrites(step)}${step.next ? `; then ${stepWrites(step.next)};` : ''} in PostgreSQL`,
   secureStockForPayment: ({ attempt }) => `take pay-time stock before charge attempt ${attempt}`,
   releasePaymentStock: ({ attempt }) => `give back the stock taken for charge attempt ${attempt}`,
   capturePayment: ({ amount, currency, attempt, capture }) =>

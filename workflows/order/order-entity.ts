@@ -38,6 +38,7 @@ import {
   type ActionRequest,
   type HistoryEntry,
   type LineQuantity,
+  type LocationAllocation,
   type OrderState,
 } from '../../domain/order';
 import { invalidInput, notNow } from '../../domain/refusals';
@@ -66,8 +67,16 @@ import {
   runEffect,
   withPayment,
   type PendingCharge,
+  type StepWrites,
 } from './effects';
 import { describeForSupport } from './support-details';
+
+/** A transition made in the workflow, to be recorded in PostgreSQL (`OrderEntity.record`). */
+interface Step {
+  order: OrderState;
+  entry: HistoryEntry;
+  writes?: StepWrites;
+}
 
 /** The effects that charge the customer: none may run while another charge is pending. */
 const CHARGES = new Set<Effect>(['capturePayment', 'captureDeposit', 'captureBalance']);
@@ -135,6 +144,8 @@ export class OrderEntity {
     private readonly stepWrites = false,
     /** The charge as a local activity (./effects.ts `EffectContext.chargeInWorker`), decided likewise. */
     private readonly chargeInWorker = false,
+    /** A step into production recorded with the step before it (`apply`), decided likewise. */
+    private readonly autoStepWithRecord = false,
   ) {}
 
   get placed(): boolean {
@@ -895,8 +906,7 @@ export class OrderEntity {
    * that only opens the production job (a digital code, a warehouse or a review waits longer, and
    * is published as it stands).
    */
-  private leavesAtOnce(): boolean {
-    const o = this.current;
+  private leavesAtOnce(o: OrderState = this.current): boolean {
     const state = this.machine.states[o.status];
     if (!state?.auto || (state.hold && needsReview(o, this.input.policy))) return false;
     const next = decide(this.machine, o.status, state.auto, 'system');
@@ -921,7 +931,12 @@ export class OrderEntity {
     ]);
   }
 
-  /** Runs the transition's effect, then records the transition: in the workflow, then in PostgreSQL. */
+  /**
+   * Runs the transition's effect, then records the transition: in the workflow, then in PostgreSQL.
+   * Answers the order as this transition left it. With `autoStepWithRecord`, a state the loop would
+   * leave at once for production (`leavesAtOnce`) is left here too, and both transitions are
+   * recorded by one local activity: the order has moved on, but the answer is this action's.
+   */
   async apply(
     action: string,
     actor: Actor,
@@ -929,7 +944,27 @@ export class OrderEntity {
     reason?: string,
     /** The caller looked for a lost charge under the same hold of the lock (`lostCharge`). */
     lostChargeChecked = false,
-  ): Promise<void> {
+  ): Promise<OrderState> {
+    const step = await this.transition(action, actor, request, reason, lostChargeChecked);
+    if (!step) return this.current;
+    const state = this.machine.states[step.order.status];
+    const next =
+      this.autoStepWithRecord && state?.auto && this.leavesAtOnce(step.order)
+        ? await this.transition(this.autoAction(state), 'system', null, undefined, false)
+        : undefined;
+    const allocation = await this.record(step, next);
+    this.publish();
+    return allocation ? { ...step.order, allocation } : step.order;
+  }
+
+  /** The transition in the workflow: its effect run, the order moved on. Nothing when a charge is left pending. */
+  private async transition(
+    action: string,
+    actor: Actor,
+    request: ActionRequest | null,
+    reason: string | undefined,
+    lostChargeChecked: boolean,
+  ): Promise<Step | undefined> {
     const decision = decide(this.machine, this.current.status, action, actor);
     if (!decision.ok) throw new Error(`machine refused ${action} by ${actor} in ${this.current.status}`);
     // Ending while it could still be charged: a charge whose Update was lost is found first. A
@@ -964,7 +999,10 @@ export class OrderEntity {
       stepWrites: this.stepWrites,
       chargeInWorker: this.chargeInWorker,
     });
-    if (pending) return this.holdPending(pending, action, actor, request);
+    if (pending) {
+      await this.holdPending(pending, action, actor, request);
+      return undefined;
+    }
     if (request?.paymentToken && (changes.amounts?.authorized ?? 0) > 0) {
       this.authToken = request.paymentToken;
       const held = changes.payments?.find((p) => p.status === 'authorized');
@@ -992,16 +1030,30 @@ export class OrderEntity {
     if (next?.action === 'expire' && entry.from !== entry.to)
       order.paymentDeadline = new Date(this.deadline(next.timer)).toISOString();
     if (request?.refund) this.refundsDone.add(request.refund.refundId);
-    const { history: _history, id: _id, ...snapshot } = order;
-    if (writes) {
-      // The step's own writes with its record, in one local activity (the sale commits first): once
-      // paid, the sale happens even if the workflow is being cancelled.
-      const { allocation } = await CancellationScope.nonCancellable(() =>
-        local.recordStep({ orderId: order.id, entry, snapshot, ...writes }),
-      );
-      if (allocation) this.order = { ...order, allocation };
-    } else await this.quick.recordTransition({ orderId: order.id, entry, snapshot });
-    this.publish();
+    return { order, entry, writes };
+  }
+
+  /** A transition (and the one it led to at once) in PostgreSQL; the sale's allocation, if it made one. */
+  private async record(step: Step, next?: Step): Promise<LocationAllocation[] | undefined> {
+    const snapshotOf = ({ history: _history, id: _id, ...snapshot }: OrderState) => snapshot;
+    const orderId = step.order.id;
+    if (!step.writes && !next) {
+      await this.quick.recordTransition({ orderId, entry: step.entry, snapshot: snapshotOf(step.order) });
+      return undefined;
+    }
+    // The step's own writes with its record, in one local activity (the sale commits first): once
+    // paid, the sale happens even if the workflow is being cancelled.
+    const { allocation } = await CancellationScope.nonCancellable(() =>
+      local.recordStep({
+        orderId,
+        entry: step.entry,
+        snapshot: snapshotOf(step.order),
+        ...step.writes,
+        ...(next ? { next: { entry: next.entry, snapshot: snapshotOf(next.order), ...next.writes } } : {}),
+      }),
+    );
+    if (allocation) this.order = { ...this.current, allocation };
+    return allocation;
   }
 
   /** An accepted Update's action, under the lock. */
@@ -1009,7 +1061,7 @@ export class OrderEntity {
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return this.current;
     this.validate(request); // again, under the lock: another action may have moved the order meanwhile
     try {
-      await this.apply(
+      return await this.apply(
         this.actionFor(request, request.actor.role),
         request.actor.role,
         request,
@@ -1026,7 +1078,6 @@ export class OrderEntity {
       }
       throw failure;
     }
-    return this.current;
   }
 
   /** A return's goods are back in stock: refund them, then tell the return. */

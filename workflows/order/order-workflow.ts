@@ -28,15 +28,17 @@ import { OrderEntity } from './order-entity';
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
   const machine = machineFor(input.type);
-  // Decided once, in the first task, for the whole order: the charge in this worker (./effects.ts,
+  // Decided once, in the first task, for the whole order: paid-then-in-production recorded by one
+  // local activity (./order-entity.ts, `apply`); the charge in this worker (./effects.ts,
   // `chargeInWorker`); a step's writes with its record, and paid-then-in-production sharing one
   // search-attribute upsert (`stepWrites`). Each implies the patches before it, so a new order
   // records one marker; orders started before keep their path.
-  const chargeInWorker = patched('charge-in-worker');
+  const autoStepWithRecord = patched('auto-step-with-record');
+  const chargeInWorker = autoStepWithRecord || patched('charge-in-worker');
   const stepWrites = chargeInWorker || patched('step-writes-with-record');
   // Placement and projection writes as local activities; orders started before keep theirs as activities.
   const quick = stepWrites || patched('local-placement-and-projection') ? local : store;
-  const order = new OrderEntity(input, machine, quick, stepWrites, chargeInWorker);
+  const order = new OrderEntity(input, machine, quick, stepWrites, chargeInWorker, autoStepWithRecord);
 
   setHandler(orderStateQuery, () => order.snapshot());
   setHandler(allowedActionsQuery, () => order.allowedActionsByRole());
