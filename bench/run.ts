@@ -335,12 +335,12 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
      * Rich (section 8): paid by a bank transfer the provider settles later (its webhook), shipped
      * by the sandbox warehouse, through an API whose orders are fulfilled that way.
      */
-    const lifecycle = async (label: string, rich?: ApiClient) => {
+    const lifecycle = async (label: string, rich?: ApiClient, orders = sizes.orders) => {
       section = label;
       const via = rich ?? api;
       const cpuBefore = sampleCpu();
       const started = performance.now();
-      const ids = await pool(sizes.orders, sizes.concurrency, async (i) => {
+      const ids = await pool(orders, sizes.concurrency, async (i) => {
         // A token's sub is printable ASCII without spaces (api/auth.ts): the label's words joined.
         const who: Caller = { role: 'customer', id: `bench-${label.replace(/[^A-Za-z0-9]+/g, '-')}-${i}` };
         const id = (await via.call('POST', '/v1/orders', who, { items: [{ sku, quantity: 1 }] })).body.order
@@ -408,9 +408,9 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
       const mean = (of: (s: (typeof sample)[number]) => number) =>
         sample.reduce((a, s) => a + of(s), 0) / sample.length;
       return {
-        perSecond: sizes.orders / seconds,
+        perSecond: orders / seconds,
         cpuMsPerOrder: Object.fromEntries(
-          Object.entries(cpu).map(([group, s]) => [group, (s * 1000) / sizes.orders]),
+          Object.entries(cpu).map(([group, s]) => [group, (s * 1000) / orders]),
         ),
         eventsPerOrder: mean((s) => s.events),
         tasksPerOrder: mean((s) => s.tasks),
@@ -419,7 +419,11 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
       };
     };
 
-    // 1. Lifecycle throughput, and the no-op ceiling on the same server.
+    // 1. Lifecycle throughput, and the no-op ceiling on the same server. Each is measured after a
+    // warm-up that is not counted (twice the concurrency), so that both compare steady states, not
+    // processes whose code is still being compiled (the first orders after a start are slower).
+    const warmUp = sizes.concurrency * 2;
+    await lifecycle('0 warm-up: lifecycle', undefined, warmUp);
     const life = await lifecycle('1 lifecycle (no open orders)');
     f.lifecycleOrdersPerSecond = life.perSecond;
     f.cpuMsPerOrder = life.cpuMsPerOrder;
@@ -428,6 +432,13 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
     f.activitiesPerOrder = life.activitiesPerOrder;
     f.localActivitiesPerOrder = life.localActivitiesPerOrder;
     f.lifecycleEventsPerSecond = life.perSecond * life.eventsPerOrder;
+    section = '0 warm-up: no-op';
+    await pool(warmUp, sizes.concurrency, (i) =>
+      client.workflow.execute('noopWorkflow', {
+        workflowId: `noop-warm-${i}-${randomUUID().slice(0, 6)}`,
+        taskQueue: 'bench-noop',
+      }),
+    );
     section = '1 no-op ceiling';
     const noopCount = sizes.orders * 3;
     const noopStart = performance.now();
@@ -823,11 +834,11 @@ async function main() {
 
 \`npm run bench\` (sizes: ${sizes.orders} lifecycle orders at concurrency ${sizes.concurrency}, ${sizes.rate} req/s for ${sizes.seconds} s, ${sizes.open} open orders), run on ${new Date().toISOString().slice(0, 10)}; the whole run took ${minutes} minutes.
 
-Machine: ${machine}. The stack is the one \`npm start\` runs (embedded PostgreSQL, the Temporal CLI's dev server on SQLite (in memory), one worker, one API), so the absolute figures are those of a 2-core development machine; the ratios compare the service with Temporal's own ceiling measured in the same run.
+Machine: ${machine}. The stack is the one \`npm start\` runs (embedded PostgreSQL, the Temporal CLI's dev server on SQLite, one worker, one API), except that the dev server keeps its SQLite in memory, so the absolute figures are those of a 2-core development machine; the ratios compare the service with Temporal's own ceiling measured in the same run.
 
 ${table}
 
-How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\` and against the floor of an answer from a workflow: \`executeUpdateWithStart\` of an Update whose handler only returns, on a worker in a process of its own like the order worker (bench/noop-worker.ts, which serves the no-op ceiling of section 1 too; no eager start: the API does not run a worker); 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open; 6. (run right after 1) the lifecycle again with a webhook subscriber on loopback hearing every event, the lag from each event to its delivery and the deliveries per second, and one transition's statement (history row, snapshot, events, deliveries) timed 500 times with and without its events; 7. ${sizes.seed} orders written straight to PostgreSQL by \`npm run seed\`'s generator (12 months, 3 channels, 10,000 customers, 5,000 SKUs, 1 to 3 lines), then each list filter and sort, stats and a full CSV export through the API as a merchant: ${sizes.queryRuns} calls each, one at a time; the export's rows per second and the API process's peak RSS while it streams, less its RSS just before (what the API holds from earlier requests is not the export's: the export runs in a thread of its own with a capped heap); 8. the lifecycle of section 1 on the richer path, through a second API whose orders are fulfilled by the sandbox warehouse (FULFILMENT=warehouse, same worker): paid by a bank transfer the sandbox provider settles ${RICH_PATH_STEP} later by webhook (\`tok_async_ok\`), shipped by the warehouse (${RICH_PATH_STEP} a step), confirmed by the customer; its events, tasks and activities include its fulfilment workflows. Bench settings: rate limits off, PostgreSQL with fsync on, the dev server's SQLite in memory (\`npm start\` keeps it in a file), payment timeout 2 h, auto-confirm 1 h, after-sales window 1 s.
+How each is measured (bench/run.ts): 1. N orders through create → pay → production → ship → confirm → complete over HTTP at concurrency C, against a one-activity no-op workflow on the same server, each after a warm-up of 2C orders or workflows that is not counted; 2. open-model arrivals at a fixed rate (latency measured whatever the backlog), against \`client.workflow.start\` and against the floor of an answer from a workflow: \`executeUpdateWithStart\` of an Update whose handler only returns, on a worker in a process of its own like the order worker (bench/noop-worker.ts, which serves the no-op ceiling of section 1 too; no eager start: the API does not run a worker); 3. order placements on one SKU, then spread over 20, with stock for half of them (oversold counts acceptances beyond stock); 4. the worker's RSS growth per workflow added to its cache (the worker's \`temporal_sticky_cache_size\`) over the first 1,500 open orders, while the cache has room, then the worker's and the dev servers' RSS with all the orders open; 5. the lifecycle again with those orders open; 6. (run right after 1) the lifecycle again with a webhook subscriber on loopback hearing every event, the lag from each event to its delivery and the deliveries per second, and one transition's statement (history row, snapshot, events, deliveries) timed 500 times with and without its events; 7. ${sizes.seed} orders written straight to PostgreSQL by \`npm run seed\`'s generator (12 months, 3 channels, 10,000 customers, 5,000 SKUs, 1 to 3 lines), then each list filter and sort, stats and a full CSV export through the API as a merchant: ${sizes.queryRuns} calls each, one at a time; the export's rows per second and the API process's peak RSS while it streams, less its RSS just before (what the API holds from earlier requests is not the export's: the export runs in a thread of its own with a capped heap); 8. the lifecycle of section 1 on the richer path, through a second API whose orders are fulfilled by the sandbox warehouse (FULFILMENT=warehouse, same worker): paid by a bank transfer the sandbox provider settles ${RICH_PATH_STEP} later by webhook (\`tok_async_ok\`), shipped by the warehouse (${RICH_PATH_STEP} a step), confirmed by the customer; its events, tasks and activities include its fulfilment workflows. Bench settings: rate limits off, PostgreSQL with fsync on, the dev server's SQLite in memory (\`npm start\` keeps it in a file), payment timeout 2 h, auto-confirm 1 h, after-sales window 1 s.
 `;
   // The topology comparison (--cluster) and the tuning log below the figures are kept from run to run.
   const previous = await readFile(BENCHMARKS, 'utf8').catch(() => '');

@@ -27,7 +27,7 @@ export const activitySummaries: Describers = {
     `record payments in PostgreSQL: ${payments.map((p) => `${p.id} ${p.status}`).join(', ')}`,
   recordTransition: ({ entry }) => `record ${transition(entry)} in PostgreSQL`,
   recordStep: (step) =>
-    `record ${stepWrites(step)}${step.next ? `; then ${stepWrites(step.next)};` : ''} in PostgreSQL`,
+    `record ${stepWrites(step)}${step.next ? `; then ${stepWrites(step.next)}` : ''} in PostgreSQL`,
   secureStockForPayment: ({ attempt }) => `take pay-time stock before charge attempt ${attempt}`,
   releasePaymentStock: ({ attempt }) => `give back the stock taken for charge attempt ${attempt}`,
   capturePayment: ({ amount, currency, attempt, capture }) =>

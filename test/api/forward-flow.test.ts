@@ -36,7 +36,8 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
   expect(paid.status).toBe(200);
   expect(paid.body.order.status).toBe('PAID');
   expect(paid.body.order.amounts.paid).toBe(3300);
-  // Production starts at once, recorded with the payment: the order center already shows it.
+  // Production starts at once, recorded in the same workflow task as the payment, before the answer
+  // goes out: the order center already shows it.
   expect((await call('GET', `/v1/orders/${id}`, { as: alice })).body.order.status).toBe('IN_PRODUCTION');
 
   // Production starts by itself; the merchant sees "To ship".

@@ -72,7 +72,7 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
         'charge $20.34 (attempt 1)',
         // Paid, then into production at once: both recorded by one local activity.
         expect.stringMatching(
-          /^record PENDING_PAYMENT → PAID \(pay by customer:\S+\), sell the held stock and redeem the locked coupon; then PAID → IN_PRODUCTION \(start_production by system\), open a production job; in PostgreSQL$/,
+          /^record PENDING_PAYMENT → PAID \(pay by customer:\S+\), sell the held stock and redeem the locked coupon; then PAID → IN_PRODUCTION \(start_production by system\), open a production job in PostgreSQL$/,
         ),
         expect.stringMatching(/^paymentTimeout: \w+ if still PENDING_PAYMENT$/),
       ]),
