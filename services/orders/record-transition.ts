@@ -87,14 +87,18 @@ export async function recordTransition(
   await db.raw(
     // `fresh`: the events not written before, numbered 1..k, so the order's numbers stay without a
     // gap; a payment is announced only in a status the order did not show before this entry (a
-    // payment made before payments were announced stays unannounced).
-    `WITH fresh AS (
+    // payment made before payments were announced stays unannounced). The payments are read from
+    // the row once it is locked (`locked`): a payment's news committed while this statement waited
+    // (`recordPayments`, which announces too) is seen, so its event is not counted again.
+    `WITH locked AS (
+       SELECT o.details FROM orders o WHERE o.id = ? FOR NO KEY UPDATE
+     ), fresh AS (
        SELECT e.id, e.type, e.source, e.data, row_number() OVER (ORDER BY e.n)::int AS n
          FROM jsonb_to_recordset(?::jsonb) AS e(n int, id text, type text, source text, data jsonb, key text)
          WHERE NOT EXISTS (SELECT 1 FROM order_events x WHERE x.order_id = ? AND x.source = e.source)
            AND (e.key IS NULL OR NOT EXISTS (
-             SELECT 1 FROM orders o, jsonb_array_elements(COALESCE(o.details->'payments', '[]'::jsonb)) p
-              WHERE o.id = ? AND (p->>'id') || ':' || (p->>'status') = e.key))
+             SELECT 1 FROM locked o, jsonb_array_elements(COALESCE(o.details->'payments', '[]'::jsonb)) p
+              WHERE (p->>'id') || ':' || (p->>'status') = e.key))
      ), history AS (
        INSERT INTO order_history (order_id, seq, "from", action, "to", actor, at, reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -118,8 +122,8 @@ export async function recordTransition(
      )
      ${linesUpdate}`,
     [
-      JSON.stringify(events),
       orderId,
+      JSON.stringify(events),
       orderId,
       orderId,
       entry.seq,

@@ -3,7 +3,11 @@
  * status it reaches once (`payment.pending`, `.authorized`, `.succeeded`, `.failed`, `.voided`),
  * whether a transition or a payment's own news wrote it, numbered in the order's one sequence.
  */
+import type { HistoryEntry, OrderPayment } from '../../domain/order';
+import { loadOrder } from '../../services/orders/read-order';
+import { recordPayments, recordTransition } from '../../services/orders/record-transition';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { testDb, testTemporal } from '../support/backends';
 
 async function order() {
   const sku = uniqueSku('pev');
@@ -54,4 +58,45 @@ test('a bank transfer: pending when accepted, succeeded when the provider settle
     'payment.succeeded',
   ]);
   expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+});
+
+test('a payment’s news committed while a transition’s statement waits for the order: its event once, no gap', async () => {
+  const { id } = await order();
+  // The order's PostgreSQL rows are written by hand here: its workflow must not write them too.
+  const temporal = await testTemporal();
+  try {
+    await temporal.client.workflow.getHandle(id).terminate('the test writes this order’s rows itself');
+  } finally {
+    await temporal.close();
+  }
+  const db = testDb();
+  try {
+    const { history, id: _id, ...before } = (await loadOrder(db, id))!;
+    const failed: OrderPayment = { id: 'pay_race', status: 'failed', amount: 1500, refunded: 0 };
+    const at = new Date().toISOString();
+    const entry: HistoryEntry = {
+      seq: history.length + 1,
+      from: before.status,
+      action: 'cancel',
+      to: 'CANCELLED',
+      actor: 'system',
+      at,
+    };
+    let transition: Promise<void> | undefined;
+    // The payment's news (a retried `recordPayments`, say) holds the order's row; the transition,
+    // which shows the same failed payment, starts meanwhile and waits for it.
+    await db.transaction(async (trx) => {
+      await recordPayments(trx, id, history.length, [failed], at);
+      transition = recordTransition(db, id, entry, { ...before, status: 'CANCELLED', payments: [failed] });
+      await new Promise((r) => setTimeout(r, 500));
+    });
+    await transition;
+    const events = await db('order_events').where({ order_id: id }).orderBy('seq').select('seq', 'type');
+    expect(events.filter((e) => e.type === 'payment.failed')).toHaveLength(1);
+    expect(events.map((e) => e.type)).toContain('order.cancelled');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect((await db('orders').where({ id }).first('event_seq')).event_seq).toBe(events.length);
+  } finally {
+    await db.destroy();
+  }
 });
