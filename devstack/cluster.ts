@@ -178,15 +178,28 @@ export async function startCluster(options: {
     TEMPORAL_DYNAMIC_CONFIG: DYNAMIC_CONFIG,
     TEMPORAL_FRONTEND_ADDRESS: address,
     TEMPORAL_FRONTEND_PORT: String(options.frontendPort),
-    TEMPORAL_FRONTEND_HTTP_PORT: String(await freePort()),
     // The server asks the internet for newer versions unless told not to.
     TEMPORAL_VERSION_CHECK_DISABLED: '1',
   });
-  for (const service of CLUSTER_SERVICES) {
-    const name = service.toUpperCase();
-    if (service !== 'frontend') env[`TEMPORAL_${name}_PORT`] = String(await freePort());
-    env[`TEMPORAL_${name}_MEMBERSHIP_PORT`] = String(await freePort());
-  }
+  /** The services' own ports (not the frontend's, which is the stack's setting): distinct, and free when chosen. */
+  const ownPorts = () =>
+    CLUSTER_SERVICES.flatMap((service) => [
+      ...(service === 'frontend'
+        ? ['TEMPORAL_FRONTEND_HTTP_PORT']
+        : [`TEMPORAL_${service.toUpperCase()}_PORT`]),
+      `TEMPORAL_${service.toUpperCase()}_MEMBERSHIP_PORT`,
+    ]);
+  const choosePorts = async () => {
+    const chosen = new Set([options.frontendPort]);
+    for (const name of ownPorts()) {
+      let port = await freePort();
+      // freePort checks one port at a time: two of its answers may be the same port.
+      for (let tries = 0; chosen.has(port) && tries < 20; tries++) port = await freePort();
+      chosen.add(port);
+      env[name] = String(port);
+    }
+  };
+  await choosePorts();
 
   const processes = new Map<ClusterService, ChildProcess>();
   const recent = new Map<ClusterService, string[]>();
@@ -211,6 +224,15 @@ export async function startCluster(options: {
       });
     processes.set(service, child);
     return child;
+  };
+
+  /** Every service still runs: one that could not take its port exits at once, after another process answered there. */
+  const allRunning = () => {
+    for (const service of CLUSTER_SERVICES) {
+      const child = processes.get(service);
+      if (!child || child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`temporal ${service} exited:\n${recent.get(service)?.join('\n')}`);
+    }
   };
 
   /** Until `service` listens on its gRPC port; a process that exits meanwhile ends the wait with its last lines. */
@@ -258,6 +280,8 @@ export async function startCluster(options: {
     // Another server on the frontend's port (a dev server of `npm start`) would answer in its place.
     if (await portOpen(options.frontendPort))
       throw new Error(`port ${options.frontendPort} (TEMPORAL_PORT) is taken by another process`);
+    for (const name of ownPorts())
+      if (await portOpen(Number(env[name]))) throw new PortTaken(`port ${env[name]} (${name}) is taken`);
     for (const service of CLUSTER_SERVICES) {
       startService(service);
       await serving(service);
@@ -271,8 +295,23 @@ export async function startCluster(options: {
     }
   };
 
-  try {
-    await up();
+  /** The services up and serving; their ports chosen again once if one was taken meanwhile. */
+  const start = async (retry: boolean): Promise<void> => {
+    try {
+      await up();
+      await serve();
+      allRunning();
+    } catch (err) {
+      await stop();
+      const taken =
+        err instanceof PortTaken || (err instanceof Error && /address already in use/.test(err.message));
+      if (!retry || !taken) throw err;
+      await choosePorts();
+      return start(false);
+    }
+  };
+
+  const serve = async () => {
     // The frontend listens before it serves (it waits for history and matching to join).
     await waitFor(
       'the Temporal frontend',
@@ -295,10 +334,9 @@ export async function startCluster(options: {
       await connection.close();
     }
     await waitFor('the Temporal cluster', connectionReady, 120_000, 500);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  };
+
+  await start(true);
 
   return {
     address,
@@ -310,15 +348,20 @@ export async function startCluster(options: {
       startService(service);
       await serving(service);
       await waitFor('the Temporal cluster', connectionReady, 120_000, 500);
+      allRunning();
     },
     async restart() {
       await stop();
       await up();
       await waitFor('the Temporal cluster', connectionReady, 120_000, 500);
+      allRunning();
     },
     stop,
   };
 }
+
+/** One of the services' own ports answers before its service started: another process holds it. */
+class PortTaken extends Error {}
 
 /** A server log line without its Go stack trace (a JSON field of many lines' worth). */
 function withoutStack(line: string): string {

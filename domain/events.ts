@@ -146,7 +146,7 @@ export function transitionEvents(entry: HistoryEntry, order: Omit<OrderState, 'h
 }
 
 /** The event a payment's status stands for: a pending one (processing, a 3-D Secure step) is `payment.pending`. */
-const PAYMENT_EVENTS: Record<OrderPayment['status'], EventType> = {
+export const PAYMENT_EVENTS: Readonly<Record<OrderPayment['status'], EventType>> = {
   processing: 'payment.pending',
   requires_action: 'payment.pending',
   authorized: 'payment.authorized',
@@ -155,8 +155,11 @@ const PAYMENT_EVENTS: Record<OrderPayment['status'], EventType> = {
   voided: 'payment.voided',
 };
 
-/** A payment in one status: what an event of it stands for, and what the order already showed. */
-export const paymentKey = (p: Pick<OrderPayment, 'id' | 'status'>) => `${p.id}:${p.status}`;
+/**
+ * A payment in one status, as the event it stands for: what the order already showed. Both pending
+ * statuses are one event, so a payment that went from one to the other has shown it.
+ */
+export const paymentKey = (p: Pick<OrderPayment, 'id' | 'status'>) => `${p.id}:${PAYMENT_EVENTS[p.status]}`;
 
 /**
  * Each payment of the order in its present status, as an event named by (payment, event type),

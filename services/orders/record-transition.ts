@@ -5,7 +5,7 @@
  * newer snapshot; the events are written with the snapshot or not at all.
  */
 import type { Knex } from 'knex';
-import { paymentEvents, paymentKey, transitionEvents } from '../../domain/events';
+import { PAYMENT_EVENTS, paymentEvents, paymentKey, transitionEvents } from '../../domain/events';
 import type { HistoryEntry, OrderState } from '../../domain/order';
 import { appendEvents, FAN_OUT_SQL, newEventId } from '../events/outbox';
 import { loadOrder } from './read-order';
@@ -30,6 +30,11 @@ export type OrderSnapshot = Pick<
   | 'allocation'
   | 'imported'
 >;
+
+/** `paymentKey` in SQL, of a payment `p` of the order's JSON (the statuses and events are the code's own). */
+const PAYMENT_KEY_SQL = `(p->>'id') || ':' || CASE p->>'status' ${Object.entries(PAYMENT_EVENTS)
+  .map(([status, type]) => `WHEN '${status}' THEN '${type}'`)
+  .join(' ')} END`;
 
 /**
  * One statement, so one round trip: a statement is atomic on its own, and PostgreSQL runs every
@@ -98,7 +103,7 @@ export async function recordTransition(
          WHERE NOT EXISTS (SELECT 1 FROM order_events x WHERE x.order_id = ? AND x.source = e.source)
            AND (e.key IS NULL OR NOT EXISTS (
              SELECT 1 FROM locked o, jsonb_array_elements(COALESCE(o.details->'payments', '[]'::jsonb)) p
-              WHERE (p->>'id') || ':' || (p->>'status') = e.key))
+              WHERE ${PAYMENT_KEY_SQL} = e.key))
      ), history AS (
        INSERT INTO order_history (order_id, seq, "from", action, "to", actor, at, reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)

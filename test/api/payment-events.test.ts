@@ -60,43 +60,68 @@ test('a bank transfer: pending when accepted, succeeded when the provider settle
   expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
 });
 
-test('a payment’s news committed while a transition’s statement waits for the order: its event once, no gap', async () => {
-  const { id } = await order();
-  // The order's PostgreSQL rows are written by hand here: its workflow must not write them too.
-  const temporal = await testTemporal();
-  try {
-    await temporal.client.workflow.getHandle(id).terminate('the test writes this order’s rows itself');
-  } finally {
-    await temporal.close();
-  }
-  const db = testDb();
-  try {
-    const { history, id: _id, ...before } = (await loadOrder(db, id))!;
-    const failed: OrderPayment = { id: 'pay_race', status: 'failed', amount: 1500, refunded: 0 };
-    const at = new Date().toISOString();
-    const entry: HistoryEntry = {
-      seq: history.length + 1,
-      from: before.status,
-      action: 'cancel',
-      to: 'CANCELLED',
-      actor: 'system',
-      at,
-    };
-    let transition: Promise<void> | undefined;
-    // The payment's news (a retried `recordPayments`, say) holds the order's row; the transition,
-    // which shows the same failed payment, starts meanwhile and waits for it.
-    await db.transaction(async (trx) => {
-      await recordPayments(trx, id, history.length, [failed], at);
-      transition = recordTransition(db, id, entry, { ...before, status: 'CANCELLED', payments: [failed] });
-      await new Promise((r) => setTimeout(r, 500));
-    });
-    await transition;
-    const events = await db('order_events').where({ order_id: id }).orderBy('seq').select('seq', 'type');
-    expect(events.filter((e) => e.type === 'payment.failed')).toHaveLength(1);
-    expect(events.map((e) => e.type)).toContain('order.cancelled');
-    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    expect((await db('orders').where({ id }).first('event_seq')).event_seq).toBe(events.length);
-  } finally {
-    await db.destroy();
-  }
-});
+// A pending payment's two statuses are one event (`payment.pending`): news in one, a transition showing the other.
+test.each([
+  ['failed', 'failed', 'payment.failed'],
+  ['processing', 'requires_action', 'payment.pending'],
+] as const)(
+  'a payment’s news (%s) committed while a transition’s statement (%s) waits for the order: its event once, no gap',
+  async (news, shown, type) => {
+    const { id } = await order();
+    // The order's PostgreSQL rows are written by hand here: its workflow must not write them too.
+    const temporal = await testTemporal();
+    try {
+      await temporal.client.workflow.getHandle(id).terminate('the test writes this order’s rows itself');
+    } finally {
+      await temporal.close();
+    }
+    const db = testDb();
+    try {
+      const { history, id: _id, ...before } = (await loadOrder(db, id))!;
+      const payment = (status: OrderPayment['status']): OrderPayment => ({
+        id: 'pay_race',
+        status,
+        amount: 1500,
+        refunded: 0,
+      });
+      const at = new Date().toISOString();
+      const entry: HistoryEntry = {
+        seq: history.length + 1,
+        from: before.status,
+        action: 'cancel',
+        to: 'CANCELLED',
+        actor: 'system',
+        at,
+      };
+      let transition: Promise<void> | undefined;
+      // The payment's news (a retried `recordPayments`, say) holds the order's row; the transition,
+      // which shows the same payment, starts meanwhile and waits for it.
+      await db.transaction(async (trx) => {
+        await recordPayments(trx, id, history.length, [payment(news)], at);
+        transition = recordTransition(db, id, entry, {
+          ...before,
+          status: 'CANCELLED',
+          payments: [payment(shown)],
+        });
+        transition.catch(() => undefined); // awaited below
+        // Committed only once the statement is seen waiting for a lock.
+        for (let t = 0; t < 250; t++) {
+          const waiting = await db.raw(
+            `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO order_history%'`,
+          );
+          if (waiting.rows.length > 0) return;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error('the transition’s statement never waited for the order');
+      });
+      await transition;
+      const events = await db('order_events').where({ order_id: id }).orderBy('seq').select('seq', 'type');
+      expect(events.filter((e) => e.type === type)).toHaveLength(1);
+      expect(events.map((e) => e.type)).toContain('order.cancelled');
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      expect((await db('orders').where({ id }).first('event_seq')).event_seq).toBe(events.length);
+    } finally {
+      await db.destroy();
+    }
+  },
+);
