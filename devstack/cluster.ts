@@ -194,7 +194,10 @@ export async function startCluster(options: {
     for (const name of ownPorts()) {
       let port = await freePort();
       // freePort checks one port at a time: two of its answers may be the same port.
-      for (let tries = 0; chosen.has(port) && tries < 20; tries++) port = await freePort();
+      for (let tries = 0; chosen.has(port); tries++) {
+        if (tries === 20) throw new Error('no distinct free ports for the Temporal services');
+        port = await freePort();
+      }
       chosen.add(port);
       env[name] = String(port);
     }
@@ -243,7 +246,13 @@ export async function startCluster(options: {
       const child = processes.get(service)!;
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined)
         throw new Error(`temporal ${service} exited:\n${recent.get(service)?.join('\n')}`);
-      if (await portOpen(port)) return;
+      if (await portOpen(port)) {
+        // A service that could not take its port exits at once: it must still run a moment later.
+        await new Promise((r) => setTimeout(r, 500));
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`temporal ${service} exited:\n${recent.get(service)?.join('\n')}`);
+        return;
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`temporal ${service} did not listen on ${port} within 120s`);
@@ -280,9 +289,10 @@ export async function startCluster(options: {
     // Another server on the frontend's port (a dev server of `npm start`) would answer in its place.
     if (await portOpen(options.frontendPort))
       throw new Error(`port ${options.frontendPort} (TEMPORAL_PORT) is taken by another process`);
-    for (const name of ownPorts())
-      if (await portOpen(Number(env[name]))) throw new PortTaken(`port ${env[name]} (${name}) is taken`);
     for (const service of CLUSTER_SERVICES) {
+      // Checked just before the service starts: one that answers already is another process's.
+      for (const name of ownPorts().filter((n) => n.startsWith(`TEMPORAL_${service.toUpperCase()}_`)))
+        if (await portOpen(Number(env[name]))) throw new PortTaken(`port ${env[name]} (${name}) is taken`);
       startService(service);
       await serving(service);
     }
@@ -299,12 +309,14 @@ export async function startCluster(options: {
   const start = async (retry: boolean): Promise<void> => {
     try {
       await up();
+      allRunning();
       await serve();
       allRunning();
     } catch (err) {
       await stop();
       const taken =
-        err instanceof PortTaken || (err instanceof Error && /address already in use/.test(err.message));
+        err instanceof PortTaken ||
+        [String(err), ...[...recent.values()].flat()].some((line) => /address already in use/.test(line));
       if (!retry || !taken) throw err;
       await choosePorts();
       return start(false);
@@ -326,6 +338,7 @@ export async function startCluster(options: {
       },
       120_000,
       500,
+      allRunning,
     );
     const connection = await Connection.connect({ address });
     try {
@@ -333,7 +346,7 @@ export async function startCluster(options: {
     } finally {
       await connection.close();
     }
-    await waitFor('the Temporal cluster', connectionReady, 120_000, 500);
+    await waitFor('the Temporal cluster', connectionReady, 120_000, 500, allRunning);
   };
 
   await start(true);
@@ -350,11 +363,10 @@ export async function startCluster(options: {
       await waitFor('the Temporal cluster', connectionReady, 120_000, 500);
       allRunning();
     },
+    // Everything stopped first, so new ports are safe if another process took one meanwhile.
     async restart() {
       await stop();
-      await up();
-      await waitFor('the Temporal cluster', connectionReady, 120_000, 500);
-      allRunning();
+      await start(true);
     },
     stop,
   };

@@ -42,10 +42,13 @@ export async function waitFor(
   check: () => Promise<boolean>,
   timeoutMs = 120_000,
   everyMs = 250,
+  /** Throws when waiting longer is pointless (a process it waits for has exited): the wait ends with that. */
+  giveUpIf?: () => void,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    giveUpIf?.();
     try {
       if (await check()) return;
     } catch (err) {
