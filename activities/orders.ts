@@ -87,8 +87,10 @@ export function orderActivities({
       seq: number;
       payments: NonNullable<OrderSnapshot['payments']>;
       at: string;
+      /** Absent from workflows that ran before it was passed. */
+      rev?: number;
     }): Promise<void> {
-      await recordPayments(db, args.orderId, args.seq, args.payments, args.at);
+      await recordPayments(db, args.orderId, args.seq, args.payments, args.at, args.rev);
     },
 
     async recordRefund(args: Parameters<typeof recordRefund>[1]) {

@@ -141,6 +141,8 @@ interface Figures {
   lifecycleOrdersPerSecond: number;
   /** CPU milliseconds per order in section 1, by process. */
   cpuMsPerOrder: Record<string, number>;
+  /** The same for one no-op workflow of the ceiling. */
+  noopCpuMsPerWorkflow: Record<string, number>;
   eventsPerOrder: number;
   tasksPerOrder: number;
   activitiesPerOrder: number;
@@ -330,6 +332,23 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
     const sku = `bench-${randomUUID().slice(0, 6)}`;
     await product(sku, 10_000_000);
 
+    /** CPU ms per unit of work since `before`, by process group (bench/cpu.ts). */
+    const cpuMsPer = (before: ReturnType<typeof sampleCpu>, units: number) => {
+      const pids = stack.serverPids();
+      const pidsOf = (keys: (key: string) => boolean) =>
+        [...stack.children].filter(([key]) => keys(key)).map(([, child]) => child.pid);
+      const cpu = cpuSecondsByGroup(before, sampleCpu(), {
+        worker: pidsOf((key) => key.startsWith('worker')),
+        API: pidsOf((key) => key.startsWith('api')),
+        Temporal: pids.temporal,
+        PostgreSQL: [pids.postgres],
+        sandboxes: pidsOf((key) => !key.startsWith('worker') && !key.startsWith('api')),
+        'the driver': [process.pid],
+        'no-op worker': [noopWorker.pid],
+      });
+      return Object.fromEntries(Object.entries(cpu).map(([group, s]) => [group, (s * 1000) / units]));
+    };
+
     /**
      * The lifecycle at concurrency C. Standard: paid by card at once, shipped by the merchant.
      * Rich (section 8): paid by a bank transfer the provider settles later (its webhook), shipped
@@ -365,18 +384,7 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
         return id;
       });
       const seconds = (performance.now() - started) / 1000;
-      const pids = stack.serverPids();
-      const pidsOf = (keys: (key: string) => boolean) =>
-        [...stack.children].filter(([key]) => keys(key)).map(([, child]) => child.pid);
-      const cpu = cpuSecondsByGroup(cpuBefore, sampleCpu(), {
-        worker: pidsOf((key) => key.startsWith('worker')),
-        API: pidsOf((key) => key.startsWith('api')),
-        Temporal: pids.temporal,
-        PostgreSQL: [pids.postgres],
-        sandboxes: pidsOf((key) => !key.startsWith('worker') && !key.startsWith('api')),
-        'the driver': [process.pid],
-        'no-op worker': [noopWorker.pid],
-      });
+      const cpuMsPerOrder = cpuMsPer(cpuBefore, orders);
       // What one order costs the server: its history's events, workflow tasks, activities (each a
       // round trip through the server) and local activities (run within a workflow task).
       const sample = await Promise.all(
@@ -409,9 +417,7 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
         sample.reduce((a, s) => a + of(s), 0) / sample.length;
       return {
         perSecond: orders / seconds,
-        cpuMsPerOrder: Object.fromEntries(
-          Object.entries(cpu).map(([group, s]) => [group, (s * 1000) / orders]),
-        ),
+        cpuMsPerOrder,
         eventsPerOrder: mean((s) => s.events),
         tasksPerOrder: mean((s) => s.tasks),
         activitiesPerOrder: mean((s) => s.activities),
@@ -441,6 +447,7 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
     );
     section = '1 no-op ceiling';
     const noopCount = sizes.orders * 3;
+    const noopCpuBefore = sampleCpu();
     const noopStart = performance.now();
     const noopIds = await pool(noopCount, sizes.concurrency, async (i) => {
       const id = `noop-${i}-${randomUUID().slice(0, 6)}`;
@@ -448,6 +455,7 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
       return id;
     });
     const noopSeconds = (performance.now() - noopStart) / 1000;
+    f.noopCpuMsPerWorkflow = cpuMsPer(noopCpuBefore, noopCount);
     f.noopEventsPerWorkflow = (await client.workflow.getHandle(noopIds[0]!).fetchHistory()).events!.length;
     f.noopEventsPerSecond = (noopCount / noopSeconds) * f.noopEventsPerWorkflow;
     f.ceilingRatio = f.lifecycleEventsPerSecond / f.noopEventsPerSecond;
@@ -697,7 +705,7 @@ async function main() {
   if (profileDir || process.argv.includes('--quick')) {
     const f = await measure('dev', false);
     console.log(
-      `${f.lifecycleOrdersPerSecond.toFixed(2)} orders/s against ${f.noopWorkflowsPerSecond.toFixed(1)} no-op workflows/s: ratio ${(f.lifecycleOrdersPerSecond / f.noopWorkflowsPerSecond).toFixed(3)}; ${f.eventsPerOrder.toFixed(0)} events, ${f.tasksPerOrder.toFixed(1)} tasks, ${f.activitiesPerOrder.toFixed(1)} activities, ${f.localActivitiesPerOrder.toFixed(1)} local activities per order; CPU per order: ${cpuLine(f.cpuMsPerOrder)}${profileDir ? `\nprofiles in ${profileDir}` : ''}`,
+      `${f.lifecycleOrdersPerSecond.toFixed(2)} orders/s against ${f.noopWorkflowsPerSecond.toFixed(1)} no-op workflows/s: ratio ${(f.lifecycleOrdersPerSecond / f.noopWorkflowsPerSecond).toFixed(3)}; ${f.eventsPerOrder.toFixed(0)} events, ${f.tasksPerOrder.toFixed(1)} tasks, ${f.activitiesPerOrder.toFixed(1)} activities, ${f.localActivitiesPerOrder.toFixed(1)} local activities per order; CPU per order: ${cpuLine(f.cpuMsPerOrder)}; per no-op workflow: ${cpuLine(f.noopCpuMsPerWorkflow)}${profileDir ? `\nprofiles in ${profileDir}` : ''}`,
     );
     return;
   }
@@ -722,6 +730,7 @@ async function main() {
       `${f.noopEventsPerSecond.toFixed(0)} events/s (${f.noopEventsPerWorkflow} events/workflow)`,
       '',
     ],
+    ['1', 'CPU per no-op workflow, by process', cpuLine(f.noopCpuMsPerWorkflow), ''],
     ['1', 'events/s ratio to the ceiling', f.ceilingRatio.toFixed(2), `≥ 0.8: ${met(f.ceilingRatio >= 0.8)}`],
     [
       '1',

@@ -174,7 +174,9 @@ export async function recordTransition(
 
 /**
  * A payment changed without a transition (it is pending, or failed): the order's payments, unless
- * a later transition has already written newer ones.
+ * a later transition has already written newer ones, or (`rev`, the workflow's count of these
+ * writes) a later write of its own did: an attempt held up until after its retry and the next
+ * write committed must not put older payments back.
  */
 export async function recordPayments(
   db: Knex,
@@ -182,18 +184,25 @@ export async function recordPayments(
   seq: number,
   payments: NonNullable<OrderState['payments']>,
   at: string,
+  /** Absent in the calls of workflows that ran before it was passed: then only `seq` guards. */
+  rev?: number,
 ): Promise<void> {
   await db.transaction(async (trx) => {
-    const before: { payments: OrderState['payments'] | null } | undefined = await trx('orders')
-      .where('id', orderId)
-      .andWhere('history_seq', '<=', seq)
+    const query = trx('orders').where('id', orderId).andWhere('history_seq', '<=', seq);
+    // A transition's snapshot carries no `paymentsRev`: after one, every write of the new seq passes.
+    if (rev !== undefined) query.andWhereRaw(`COALESCE((details->>'paymentsRev')::int, 0) < ?`, [rev]);
+    const before: { payments: OrderState['payments'] | null } | undefined = await query
       .forUpdate()
       .first(trx.raw(`details->'payments' AS payments`));
     if (!before) return;
+    const written = trx.raw(`jsonb_set(details, '{payments}', ?::jsonb)`, [JSON.stringify(payments)]);
     await trx('orders')
       .where('id', orderId)
       .update({
-        details: trx.raw(`jsonb_set(details, '{payments}', ?::jsonb)`, [JSON.stringify(payments)]),
+        details:
+          rev === undefined
+            ? written
+            : trx.raw(`jsonb_set(?, '{paymentsRev}', to_jsonb(?::int))`, [written, rev]),
         updated_at: at,
       });
     // Announced with the write: each payment in a status the order did not show before (pending, failed...).

@@ -125,3 +125,46 @@ test.each([
     }
   },
 );
+
+test('an older write of the payments, held up until a newer one committed, puts nothing back', async () => {
+  const { id } = await order();
+  // The order's PostgreSQL rows are written by hand here: its workflow must not write them too.
+  const temporal = await testTemporal();
+  try {
+    await temporal.client.workflow.getHandle(id).terminate('the test writes this order’s rows itself');
+  } finally {
+    await temporal.close();
+  }
+  const db = testDb();
+  try {
+    const seq = (await loadOrder(db, id))!.history.length;
+    const at = new Date().toISOString();
+    const payment = (status: OrderPayment['status']): OrderPayment => ({
+      id: 'pay_held',
+      status,
+      amount: 1500,
+      refunded: 0,
+    });
+    const state = async () => ({
+      payments: ((await loadOrder(db, id))!.payments ?? []).map((p) => p.status),
+      events: (await db('order_events').where({ order_id: id }).orderBy('seq').select('type')).map(
+        (e) => e.type,
+      ),
+    });
+    await recordPayments(db, id, seq, [payment('processing')], at, 1);
+    await recordPayments(db, id, seq, [payment('failed')], at, 2);
+    const settled = await state();
+    expect(settled.payments).toEqual(['failed']);
+    expect(settled.events.slice(-2)).toEqual(['payment.pending', 'payment.failed']);
+    // The first write's attempt that was held up changes nothing; nor does a retry of the second.
+    await recordPayments(db, id, seq, [payment('processing')], at, 1);
+    expect(await state()).toEqual(settled);
+    await recordPayments(db, id, seq, [payment('failed')], at, 2);
+    expect(await state()).toEqual(settled);
+    // A workflow that ran before `rev` was passed still writes, guarded by its seq alone.
+    await recordPayments(db, id, seq, [payment('failed'), { ...payment('processing'), id: 'pay_next' }], at);
+    expect((await state()).payments).toEqual(['failed', 'processing']);
+  } finally {
+    await db.destroy();
+  }
+});

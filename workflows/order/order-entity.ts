@@ -90,6 +90,8 @@ export type QuickWrites = Pick<
 export class OrderEntity {
   /** Set once placed. */
   private order: OrderState | undefined;
+  /** How many times the payments were recorded without a transition (`recordPayments`' rev). */
+  private paymentWrites = 0;
   /** Set if placement was refused: the createOrder Update answers with it. */
   rejection: ApplicationFailure | undefined;
   /** One action at a time: Updates, timers and return refunds. */
@@ -625,6 +627,8 @@ export class OrderEntity {
       seq: order.history.length,
       payments: order.payments ?? [],
       at: new Date().toISOString(),
+      // Counted in the workflow (replayed alike): a held-up attempt of an older write changes nothing.
+      rev: ++this.paymentWrites,
     });
   }
 
