@@ -87,7 +87,7 @@ export function orderActivities({
       seq: number;
       payments: NonNullable<OrderSnapshot['payments']>;
       at: string;
-      /** Absent from workflows that ran before it was passed. */
+      /** Absent from calls scheduled before it was passed (record-transition.ts). */
       rev?: number;
     }): Promise<void> {
       await recordPayments(db, args.orderId, args.seq, args.payments, args.at, args.rev);

@@ -15,7 +15,7 @@ import { describeError } from '../../db/errors';
 import { exportInThread } from '../../services/orders/export-thread';
 import { listOrders } from '../../services/orders/list-orders';
 import { orderStats } from '../../services/orders/order-stats';
-import { loadOrder } from '../../services/orders/read-order';
+import { loadOrder, loadOrderHead } from '../../services/orders/read-order';
 import { quoteOrder } from '../../services/orders/quote-order';
 import { idFromKey, updateIdFromKey } from '../idempotency';
 import { orderView } from '../order-view';
@@ -74,7 +74,14 @@ export function importedOrderId(channel: string, externalId: string): string {
 
 /** The order, if the caller may see it: someone else's order is a 404, never a 403. */
 export async function visibleOrder(db: Db, id: string, principal: Principal): Promise<OrderState> {
-  const order = await loadOrder(db, id);
+  return seen(await loadOrder(db, id), id, principal);
+}
+
+function seen<T extends Pick<OrderState, 'customerId' | 'channel'>>(
+  order: T | null,
+  id: string,
+  principal: Principal,
+): T {
   if (!order || !maySee(order, principal)) throw new NotFoundError(`order ${id}`);
   return order;
 }
@@ -83,7 +90,11 @@ export async function visibleOrder(db: Db, id: string, principal: Principal): Pr
  * Refused here when the machine alone can tell: a role that never may take the action, or an order
  * whose workflow has closed (it takes no Updates). Otherwise the workflow decides.
  */
-export function refuseBeforeWorkflow(order: OrderState, action: string, principal: Principal): void {
+export function refuseBeforeWorkflow(
+  order: Pick<OrderState, 'type' | 'status'>,
+  action: string,
+  principal: Principal,
+): void {
   const refusal = refusalBeforeWorkflow(
     machineFor(order.type),
     { kind: 'order', type: order.type, status: order.status },
@@ -102,7 +113,8 @@ export async function actOn(
   /** The same id twice is one Update; none: a new one. */
   updateId: string | undefined,
 ): Promise<OrderState> {
-  const order = await visibleOrder(db, id, caller);
+  // Its head only: the workflow answers with the whole order.
+  const order = seen(await loadOrderHead(db, id), id, caller);
   refuseBeforeWorkflow(order, request.action, caller);
   return commands.act(order, { ...request, actor: caller }, updateId);
 }

@@ -148,6 +148,20 @@ export function toOrder(row: OrderRow & { lines: ItemRow[]; entries: HistoryRow[
   );
 }
 
+/** An order's row without its lines and history: what deciding who may act on it, and how, needs. */
+export type OrderHead = Pick<OrderState, 'id' | 'type' | 'status' | 'customerId' | 'channel'>;
+
+export async function loadOrderHead(db: Knex, id: string): Promise<OrderHead | null> {
+  const row: Pick<OrderRow, 'id' | 'type' | 'status' | 'customer_id' | 'channel'> | undefined = await db(
+    'orders',
+  )
+    .where('id', id)
+    .first('id', 'type', 'status', 'customer_id', 'channel');
+  return row
+    ? { id: row.id, type: row.type, status: row.status, customerId: row.customer_id, channel: row.channel }
+    : null;
+}
+
 export async function loadOrder(db: Knex, id: string): Promise<OrderState | null> {
   const row = await selectOrders(db).where('o.id', id).first();
   return row ? toOrder(row) : null;

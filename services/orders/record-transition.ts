@@ -184,7 +184,10 @@ export async function recordPayments(
   seq: number,
   payments: NonNullable<OrderState['payments']>,
   at: string,
-  /** Absent in the calls of workflows that ran before it was passed: then only `seq` guards. */
+  /**
+   * Absent from calls scheduled before it was passed (an activity of an order started before local
+   * activities, or an old worker's during a deploy): then only `seq` guards.
+   */
   rev?: number,
 ): Promise<void> {
   await db.transaction(async (trx) => {
