@@ -17,6 +17,24 @@ async function order() {
   expect(reply.status).toBe(201);
   return { id: reply.body.order.id as string, owner };
 }
+/** An order whose PostgreSQL rows the test writes by hand: its workflow is ended, so it writes none. */
+async function orderWrittenByHand(): Promise<string> {
+  const { id } = await order();
+  const temporal = await testTemporal();
+  try {
+    await temporal.client.workflow.getHandle(id).terminate('the test writes this order’s rows itself');
+  } finally {
+    await temporal.close();
+  }
+  return id;
+}
+/** A payment of the order's 15.00 as the workflow records it. */
+const paymentOf = (id: string, status: OrderPayment['status']): OrderPayment => ({
+  id,
+  status,
+  amount: 1500,
+  refunded: 0,
+});
 const pay = (id: string, owner: ReturnType<typeof customer>, paymentToken: string) =>
   call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken } });
 const eventsOf = async (id: string) =>
@@ -67,23 +85,11 @@ test.each([
 ] as const)(
   'a payment’s news (%s) committed while a transition’s statement (%s) waits for the order: its event once, no gap',
   async (news, shown, type) => {
-    const { id } = await order();
-    // The order's PostgreSQL rows are written by hand here: its workflow must not write them too.
-    const temporal = await testTemporal();
-    try {
-      await temporal.client.workflow.getHandle(id).terminate('the test writes this order’s rows itself');
-    } finally {
-      await temporal.close();
-    }
+    const id = await orderWrittenByHand();
     const db = testDb();
     try {
       const { history, id: _id, ...before } = (await loadOrder(db, id))!;
-      const payment = (status: OrderPayment['status']): OrderPayment => ({
-        id: 'pay_race',
-        status,
-        amount: 1500,
-        refunded: 0,
-      });
+      const payment = (status: OrderPayment['status']) => paymentOf('pay_race', status);
       const at = new Date().toISOString();
       const entry: HistoryEntry = {
         seq: history.length + 1,
@@ -127,24 +133,12 @@ test.each([
 );
 
 test('an older write of the payments, held up until a newer one committed, puts nothing back', async () => {
-  const { id } = await order();
-  // The order's PostgreSQL rows are written by hand here: its workflow must not write them too.
-  const temporal = await testTemporal();
-  try {
-    await temporal.client.workflow.getHandle(id).terminate('the test writes this order’s rows itself');
-  } finally {
-    await temporal.close();
-  }
+  const id = await orderWrittenByHand();
   const db = testDb();
   try {
     const seq = (await loadOrder(db, id))!.history.length;
     const at = new Date().toISOString();
-    const payment = (status: OrderPayment['status']): OrderPayment => ({
-      id: 'pay_held',
-      status,
-      amount: 1500,
-      refunded: 0,
-    });
+    const payment = (status: OrderPayment['status']) => paymentOf('pay_held', status);
     const state = async () => ({
       payments: ((await loadOrder(db, id))!.payments ?? []).map((p) => p.status),
       events: (await db('order_events').where({ order_id: id }).orderBy('seq').select('type')).map(
