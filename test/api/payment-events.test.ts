@@ -162,3 +162,36 @@ test('an older write of the payments, held up until a newer one committed, puts 
     await db.destroy();
   }
 });
+
+test('an older write of the payments that waits on the row while a newer one commits puts nothing back', async () => {
+  const id = await orderWrittenByHand();
+  const db = testDb();
+  try {
+    const seq = (await loadOrder(db, id))!.history.length;
+    const at = new Date().toISOString();
+    const payment = (status: OrderPayment['status']) => paymentOf('pay_locked', status);
+    let held: Promise<void> | undefined;
+    // The newer write (rev 2) holds the order's row; the older one's attempt (rev 1) starts meanwhile.
+    // On the row as committed (no rev yet) its condition holds, so it waits for the lock. Once the
+    // newer one commits, PostgreSQL checks the condition again, on the row as the newer one left it.
+    await db.transaction(async (trx) => {
+      await recordPayments(trx, id, seq, [payment('failed')], at, 2);
+      held = recordPayments(db, id, seq, [payment('processing')], at, 1);
+      held.catch(() => undefined); // awaited below
+      for (let t = 0; t < 250; t++) {
+        const waiting = await db.raw(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%AS payments from "orders"%for update%'`,
+        );
+        if (waiting.rows.length > 0) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('the older write never waited for the order');
+    });
+    await held;
+    expect(((await loadOrder(db, id))!.payments ?? []).map((p) => p.status)).toEqual(['failed']);
+    const events = await db('order_events').where({ order_id: id }).orderBy('seq').select('type');
+    expect(events.map((e) => e.type).filter((t) => t.startsWith('payment.'))).toEqual(['payment.failed']);
+  } finally {
+    await db.destroy();
+  }
+});
