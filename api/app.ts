@@ -99,6 +99,15 @@ export function createApp({
   // Signed events are verified over their raw bytes (api/routes/inbound.ts): read as bytes, parsed after.
   app.use('/v1/inbound', express.raw({ type: () => true, limit: '64kb' }));
   app.use(express.json({ limit: '100kb' }));
+  // A body of another type is skipped by the JSON parser and would read as no body at all: an action
+  // whose fields are all optional would then run on its defaults (a return received as all sellable).
+  app.use('/v1', (req, _res, next) => {
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !req.path.startsWith('/inbound/') && !req.is('application/json'))
+      return next(new DomainError('the body must be JSON (Content-Type: application/json)', 415));
+    next();
+  });
   app.get('/metrics', metrics.handler());
 
   app.get('/openapi.json', (_req, res) => {

@@ -49,9 +49,12 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
-/** `/codec/<token>/decode` as the request log shows it. */
+/**
+ * `/codec/<token>/decode` as the request log shows it. Whatever follows the token, and in any case
+ * (Express routes `/Codec/<token>/DECODE` too), and a path that no route serves is logged as well.
+ */
 export function withoutCodecToken(url: string): string {
-  return url.replace(/^\/codec\/[^/?]+\/(encode|decode)/, '/codec/[token]/$1');
+  return url.replace(/^(\/+codec\/+)[^/?#]+/i, '/codec/[token]');
 }
 
 export function codecServer(

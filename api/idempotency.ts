@@ -14,7 +14,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Db } from '../db/knex';
 import { ConflictError, DomainError } from '../domain/errors';
 import { storable } from '../domain/text';
-import { principalOf } from './auth';
+import { DEFAULT_CHANNEL, principalOf, type Principal } from './auth';
 
 const WAIT_FOR_FIRST_MS = 30_000;
 
@@ -30,6 +30,13 @@ interface KeyRow {
 const storedBody = (body: unknown) =>
   JSON.stringify(body, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value));
 
+/**
+ * Whose keys these are: a caller's id is its own within its channel only (a partner's customer
+ * `c1` is not the web shop's `c1`). The web shop's callers keep the scope they had before channels.
+ */
+export const callerScope = ({ role, id, channel }: Principal) =>
+  channel === undefined || channel === DEFAULT_CHANNEL ? `${role}:${id}` : `${role}:${id}@${channel}`;
+
 export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const key = req.header('idempotency-key');
@@ -39,8 +46,7 @@ export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHand
     async function handle(key: string): Promise<void> {
       if (!/^[\x21-\x7E]{1,200}$/.test(key))
         throw new DomainError('Idempotency-Key must be 1 to 200 printable ASCII characters', 400);
-      const principal = principalOf(req);
-      const scope = `${principal.role}:${principal.id}`;
+      const scope = callerScope(principalOf(req));
       const requestHash = createHash('sha256')
         .update(`${req.method}\n${req.originalUrl}\n${JSON.stringify(req.body ?? null)}`)
         .digest('hex');
@@ -79,7 +85,13 @@ export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHand
                 });
         stored.then(
           () => send(body),
-          (err: unknown) => next(err),
+          (err: unknown) => {
+            // The error's own answer (a 503 problem) goes out as it is: through this override again,
+            // its store would fail again and pass the error on a second time, past every handler.
+            // The key stays in progress; a retry takes it over once its lease lapses.
+            res.json = send;
+            next(err);
+          },
         );
         return res;
       };
@@ -128,8 +140,7 @@ export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHand
 export function idFromKey(prefix: string, req: Request, target: string, action: string): string | undefined {
   const key = req.header('idempotency-key');
   if (!key) return undefined;
-  const { role, id } = principalOf(req);
-  const salt = `${target}\n${action}\n${role}:${id}\n${JSON.stringify(req.body ?? null)}`;
+  const salt = `${target}\n${action}\n${callerScope(principalOf(req))}\n${JSON.stringify(req.body ?? null)}`;
   return `${prefix}_${createHash('sha256').update(`${salt}\n${key}`).digest('hex').slice(0, 32)}`;
 }
 

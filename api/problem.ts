@@ -45,7 +45,7 @@ export const STATUSES: Record<number, { title: string; means: string }> = {
     means: 'Not allowed in the current state, or Idempotency-Key reused with another body',
   },
   413: { title: 'Payload too large', means: 'The body is too large' },
-  415: { title: 'Unsupported media type', means: 'The body is not JSON in a charset the API reads' },
+  415: { title: 'Unsupported media type', means: 'The body is not JSON, or not in a charset the API reads' },
   422: { title: 'Business rule violated', means: 'A business rule refused it' },
   429: { title: 'Too many requests', means: 'Too many requests (per token, and per client address)' },
   500: { title: 'Internal error', means: 'Something unexpected failed' },

@@ -69,8 +69,9 @@ export function parseCursor(text: string): Cursor | null {
       return { total: total as number, id };
     }
     if (typeof createdAt !== 'string') return null;
-    // Exactly what toISOString() wrote, and a real instant (PostgreSQL's range is wider than ours).
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(createdAt)) return null;
+    // Exactly what toISOString() wrote, a real instant, and in the years an order's date can have
+    // (2000 to 9999, as the filters': PostgreSQL has no year 0).
+    if (!/^[2-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(createdAt)) return null;
     const at = Date.parse(createdAt);
     if (!Number.isFinite(at) || new Date(at).toISOString() !== createdAt) return null;
     return { createdAt, id };

@@ -128,3 +128,24 @@ test('a channel is limited to its order types and must be registered; a customer
   // A channel token must name its channel.
   expect((await call('GET', '/v1/orders', { as: { role: 'channel', id: 'nameless' } })).status).toBe(401);
 });
+
+test("an Idempotency-Key is its caller's within its channel: the web shop's twin gets its own order", async () => {
+  const shopper = `c-${randomUUID().slice(0, 6)}`;
+  const key = randomUUID();
+  const body = { items: [{ sku, quantity: 1 }] };
+  const send = (as: As) => call('POST', '/v1/orders', { as, body, headers: { 'idempotency-key': key } });
+  const partnerCustomer: As = { role: 'customer', id: shopper, channel: partner };
+  const first = await send(partnerCustomer);
+  expect(first.status).toBe(201);
+  expect(first.body.order).toMatchObject({ channel: partner, customerId: shopper });
+  // The same id in the web shop, the same key and body: its own order, not the partner's replayed.
+  const twin = await send({ role: 'customer', id: shopper });
+  expect(twin.status).toBe(201);
+  expect(twin.headers.get('idempotent-replayed')).toBeNull();
+  expect(twin.body.order).toMatchObject({ channel: 'web', customerId: shopper });
+  expect(twin.body.order.id).not.toBe(first.body.order.id);
+  // The partner's customer's retry is still its own first answer.
+  const again = await send(partnerCustomer);
+  expect(again.headers.get('idempotent-replayed')).toBe('true');
+  expect(again.body.order.id).toBe(first.body.order.id);
+});

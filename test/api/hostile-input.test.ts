@@ -333,3 +333,25 @@ test("a refund id comes from the caller and the body too: another staff member's
   const order = (await call('GET', `/v1/orders/${id}`, { as: merchant })).body.order;
   expect(order.items[0].refundedQuantity).toBe(2);
 });
+
+test('a body that is not JSON is a 415 and does nothing (it would read as no body at all)', async () => {
+  const { sku, who, id } = await placedOrder();
+  // A cancel's reason is optional: read as no body, a form would have cancelled the order.
+  for (const [type, body] of [
+    ['application/x-www-form-urlencoded', 'reason=%00'],
+    ['text/plain;charset=UTF-8', JSON.stringify({ reason: 'changed my mind' })],
+    ['multipart/form-data; boundary=x', '--x\r\n\r\nreason\r\n--x--'],
+  ]) {
+    const reply = await raw('POST', `/v1/orders/${id}/cancel`, who, body!, { 'content-type': type! });
+    expect({ type, status: reply.status }).toEqual({ type, status: 415 });
+    expect(reply.headers.get('content-type')).toMatch(/problem\+json/);
+  }
+  const placed = await raw('POST', '/v1/orders', who, JSON.stringify({ items: [{ sku, quantity: 1 }] }), {
+    'content-type': 'text/plain',
+  });
+  expect(placed.status).toBe(415);
+  expect((await call('GET', `/v1/orders/${id}`, { as: who })).body.order.status).toBe('PENDING_PAYMENT');
+  expect(await db('orders').where({ customer_id: who.id })).toHaveLength(1);
+  // No body at all, or JSON, still do what they did.
+  expect((await call('POST', `/v1/orders/${id}/cancel`, { as: who })).status).toBe(200);
+});

@@ -1,5 +1,11 @@
 /** Issue 9: Idempotency-Key on creates and on actions, end to end: one effect however many copies arrive. */
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Knex } from 'knex';
+import { idempotency } from '../../api/idempotency';
+import { problemMiddleware } from '../../api/problem';
+import { createDb } from '../../db/knex';
 import { call, customer, merchant, putProduct, uniqueSku } from '../support/api';
 import { providerPayments, testDb, testTemporal } from '../support/backends';
 import { startOwnServices } from '../support/own-services';
@@ -121,3 +127,54 @@ test('rate limiting per token answers 429 problem+json with Retry-After', async 
     await services.stopAll();
   }
 }, 90_000);
+
+test('an answer whose key PostgreSQL is too slow to store is one 503 problem; a retry takes the key over', async () => {
+  // The middleware on a database with a short statement timeout; the key's row held by another
+  // transaction while the first request answers, so storing its answer (and deleting the key) times out.
+  const slow = createDb(process.env.DATABASE_URL!, { pool: { min: 0, max: 3 }, queryTimeoutMs: 300 });
+  const key = randomUUID();
+  let runs = 0;
+  let holder: Knex.Transaction | undefined;
+  const app = express();
+  app.use(express.json());
+  app.use((req, _res, next) => {
+    req.principal = { role: 'customer', id: 'cus_slow_store' };
+    next();
+  });
+  app.use(idempotency(slow, 60_000, 300));
+  app.post('/things', async (_req, res) => {
+    if (++runs === 1) {
+      holder = await db.transaction();
+      await holder('idempotency_keys').where({ key }).forUpdate();
+    }
+    res.status(201).json({ run: runs });
+  });
+  app.use(problemMiddleware(() => undefined));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/things`;
+    const post = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: '{}',
+      });
+    const first = await post();
+    expect(first.status).toBe(503);
+    expect(first.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(await first.text()).not.toMatch(/idempotency_keys|update|delete/i);
+    await holder!.rollback();
+    // The key stayed in progress; once its lease lapses, the retry runs and its answer is kept.
+    await new Promise((r) => setTimeout(r, 400));
+    const retry = await post();
+    expect({ status: retry.status, body: await retry.json() }).toEqual({ status: 201, body: { run: 2 } });
+    const replayed = await post();
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(runs).toBe(2);
+  } finally {
+    await holder?.rollback().catch(() => undefined);
+    await new Promise((resolve) => server.close(resolve));
+    await slow.destroy();
+  }
+});

@@ -223,6 +223,9 @@ describe('cursors', () => {
       enc({ createdAt: 'yesterday', id: 'ord_1' }),
       enc({ createdAt: '+275760-09-13T00:00:00.000Z', id: 'ord_1' }),
       enc({ createdAt: '2026-02-30T10:00:00.000Z', id: 'ord_1' }),
+      // PostgreSQL has no year 0: a 500, once, for every list.
+      enc({ createdAt: '0000-01-01T00:00:00.000Z', id: 'ord_1' }),
+      enc({ createdAt: '1999-12-31T23:59:59.999Z', id: 'ord_1' }),
       enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'x\u0000' }),
       enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1', extra: 1 }),
       enc([1, 2]),

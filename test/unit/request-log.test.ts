@@ -97,3 +97,20 @@ test('the signature of a webhook the service sends is redacted too, in either sp
   expect(line.headers['Webhook-Signature']).toBe('[redacted]');
   expect(lines.join('')).not.toMatch(/secret/);
 });
+
+test('a codec token in the path is out of the log, in any case and whatever follows it', async () => {
+  const paths = [
+    '/codec/secret-token-1/decode',
+    '/Codec/secret-token-2/DECODE',
+    '/codec/secret-token-3/not-a-route',
+    '//codec/secret-token-4/decode?x=1',
+  ];
+  const lines = await logOf(paths);
+  expect(lines.map((line) => line.req.url)).toEqual([
+    '/codec/[token]/decode',
+    '/codec/[token]/DECODE',
+    '/codec/[token]/not-a-route',
+    '/codec/[token]/decode?x=1',
+  ]);
+  expect(JSON.stringify(lines)).not.toMatch(/secret/);
+});
