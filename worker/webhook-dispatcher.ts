@@ -54,12 +54,18 @@ export function startWebhookDispatcher(
 
   const send = async (d: ClaimedDelivery) => {
     const body = JSON.stringify(eventFromRow(d.event));
-    const outcome = await postWebhook(
-      d.url,
-      body,
-      { 'Webhook-Id': d.event.id, [SIGNATURE_HEADER]: signature(d.secret, body, Date.now()) },
-      { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT },
-    );
+    const outcome =
+      d.secret === null
+        ? {
+            ok: false as const,
+            error: 'the subscription’s secret is sealed with a key this worker does not have',
+          }
+        : await postWebhook(
+            d.url,
+            body,
+            { 'Webhook-Id': d.event.id, [SIGNATURE_HEADER]: signature(d.secret, body, Date.now()) },
+            { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT },
+          );
     if (outcome.ok) {
       failing.delete(d.webhookId);
       return markDelivered(db, d.webhookId, d.event.id);
@@ -97,6 +103,7 @@ export function startWebhookDispatcher(
       limit: free,
       leaseMs: config.WEBHOOK_TIMEOUT + 30_000,
       busy,
+      inFlight,
       perSubscriber,
       box,
     });

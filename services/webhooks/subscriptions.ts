@@ -146,7 +146,8 @@ export async function redeliver(db: Knex, webhookId: string, eventId: string) {
 export interface ClaimedDelivery {
   webhookId: string;
   url: string;
-  secret: string;
+  /** null: sealed with a key this process does not have (a key added to the API before the worker). */
+  secret: string | null;
   attempts: number;
   retryFrom: Date;
   event: {
@@ -162,12 +163,20 @@ export interface ClaimedDelivery {
 /**
  * Claims up to `limit` due deliveries for `leaseMs`: of active subscriptions that are not backing
  * off, not `busy` ones, and per subscription and order only the earliest still pending, so one
- * order's events never overtake each other. A subscription that is failing gets one delivery (a
- * probe) at a time. Skips rows another dispatcher holds.
+ * order's events never overtake each other. A subscription gets no more than `perSubscriber` in
+ * flight with the ones already `inFlight` here, and one (a probe) while it is failing. Skips rows
+ * another dispatcher holds, and rows it claimed or finished since this statement began.
  */
 export async function claimDue(
   db: Knex,
-  options: { limit: number; leaseMs: number; busy: string[]; perSubscriber: number; box: SecretBox },
+  options: {
+    limit: number;
+    leaseMs: number;
+    busy: string[];
+    inFlight: ReadonlyMap<string, number>;
+    perSubscriber: number;
+    box: SecretBox;
+  },
 ): Promise<ClaimedDelivery[]> {
   const { rows } = await db.raw(
     `WITH candidates AS (
@@ -186,7 +195,11 @@ export async function claimDue(
      ), due AS (
        SELECT d.webhook_id, d.event_id FROM webhook_deliveries d
          JOIN candidates c ON c.webhook_id = d.webhook_id AND c.event_id = d.event_id
-        WHERE c.rank <= CASE WHEN c.consecutive_failures > 0 THEN 1 ELSE ? END
+         LEFT JOIN unnest(?::text[], ?::int[]) AS f(webhook_id, n) ON f.webhook_id = d.webhook_id
+        WHERE c.rank <= CASE WHEN c.consecutive_failures > 0 THEN 1 ELSE ? END - COALESCE(f.n, 0)
+          -- Again here, where PostgreSQL checks them once more on a row another dispatcher changed
+          -- after this statement's snapshot: a row it claimed meanwhile is not claimed twice.
+          AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < now())
         ORDER BY d.next_attempt_at
         LIMIT ?
         FOR UPDATE OF d SKIP LOCKED
@@ -198,12 +211,19 @@ export async function claimDue(
         AND e.id = d.event_id AND w.id = d.webhook_id
      RETURNING d.webhook_id, d.attempts, d.retry_from, w.url, w.secret,
                e.id, e.type, e.order_id, e.seq, e.occurred_at, e.data`,
-    [options.busy, options.perSubscriber, options.limit, options.leaseMs],
+    [
+      options.busy,
+      [...options.inFlight.keys()],
+      [...options.inFlight.values()],
+      options.perSubscriber,
+      options.limit,
+      options.leaseMs,
+    ],
   );
   return rows.map((r: Record<string, unknown>) => ({
     webhookId: r.webhook_id as string,
     url: r.url as string,
-    secret: options.box.open(r.secret as string),
+    secret: openedOrNull(options.box, r.secret as string),
     attempts: r.attempts as number,
     retryFrom: r.retry_from as Date,
     event: {
@@ -215,6 +235,15 @@ export async function claimDue(
       data: r.data as Record<string, unknown>,
     },
   }));
+}
+
+/** A secret this process cannot open (sealed with a key it lacks) fails its delivery alone, not the batch. */
+function openedOrNull(box: SecretBox, sealed: string): string | null {
+  try {
+    return box.open(sealed);
+  } catch {
+    return null;
+  }
 }
 
 export async function markDelivered(db: Knex, webhookId: string, eventId: string): Promise<void> {
@@ -241,13 +270,15 @@ export async function markAttemptFailed(
   retryAt: Date | null,
   backoff: { baseMs: number; maxMs: number },
 ): Promise<void> {
-  await db('webhook_deliveries')
-    .where({ webhook_id: webhookId, event_id: eventId })
+  const updated = await db('webhook_deliveries')
+    .where({ webhook_id: webhookId, event_id: eventId, status: 'pending' })
     .update({
       last_error: error,
       locked_until: null,
       ...(retryAt ? { next_attempt_at: retryAt } : { status: 'failed' }),
     });
+  // Delivered (or failed) meanwhile by another attempt: that attempt's outcome stands.
+  if (updated === 0) return;
   await db('webhooks')
     .where({ id: webhookId })
     .update({

@@ -345,3 +345,73 @@ test('subscriptions: staff only, validated, the secret never shown', async () =>
   );
   expect((await call('GET', `/v1/webhooks/nope-${randomUUID()}`, { as: merchant })).status).toBe(404);
 });
+
+test('a subscription whose secret this worker cannot open fails its own deliveries only; the others go at once', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const healthy = await receiver(secret, () => 'ok');
+  const sealedAway = await receiver(secret, () => 'ok');
+  const good = await subscribe(healthy.url, secret, ['order.created', 'order.paid']);
+  const bad = await subscribe(sealedAway.url, secret, ['order.created', 'order.paid']);
+  // As if the API had sealed it with a key added there before the worker had it.
+  await db('webhooks').where({ id: bad }).update({ secret: 'enc:v1:not-here:AAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+  try {
+    const orders = await Promise.all([placed(), placed(), placed()]);
+    for (const o of orders) expect((await pay(o.id, o.owner)).status).toBe(200);
+    // Claimed in the same passes as the unreadable ones, and sent: well inside a lease (31 s here).
+    await until(
+      'the healthy subscriber’s events',
+      async () => orders.every((o) => healthy.accepted.filter((a) => a.orderId === o.id).length === 2),
+      15_000,
+    );
+    expect(healthy.accepted.every((a) => a.verified)).toBe(true);
+    const failed = await until('a failed attempt of the other', async () => {
+      const items = (
+        await call('GET', `/v1/webhooks/${bad}/deliveries?orderId=${orders[0]!.id}`, { as: support })
+      ).body.items;
+      return items.find((d: any) => d.attempts > 0 && d.lastError) ?? false;
+    });
+    expect(failed).toMatchObject({ status: 'pending', lastError: expect.stringMatching(/secret/) });
+    expect(failed.lastError).not.toMatch(/AAAA|not-here/);
+    expect(sealedAway.accepted).toEqual([]);
+  } finally {
+    await unsubscribe(bad, sealedAway.url, secret);
+    await unsubscribe(good, healthy.url, secret);
+    await healthy.close();
+    await sealedAway.close();
+  }
+}, 60_000);
+
+test('a slow subscriber has no more than its share of deliveries in flight at once', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  let inFlight = 0;
+  let most = 0;
+  const seen = new Set<string>();
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    req.resume();
+    req.on('end', () =>
+      setTimeout(() => {
+        seen.add(String(req.headers['webhook-id']));
+        inFlight--;
+        res.writeHead(204).end();
+      }, 300),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  const webhook = await subscribe(url, secret, ['order.created']);
+  try {
+    const orders = await Promise.all(Array.from({ length: 30 }, () => placed()));
+    await until('every order’s event', async () => seen.size >= orders.length, 45_000);
+    // WEBHOOK_CONCURRENCY 32 (the default): a quarter of it per subscriber.
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(8);
+  } finally {
+    await unsubscribe(webhook, url, secret);
+    await new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
+  }
+}, 90_000);
