@@ -48,6 +48,16 @@ async function record(db: Knex, kind: Kind, units: Placed, orderId: string | nul
   return rows.length === 1;
 }
 
+/**
+ * Whether a move that places units by what the order still holds (a restock, a write-off) was
+ * made under this key already. Attempts of the same move wait for each other (a lock held to the
+ * end of the transaction), so one still running cannot be missed by its retry.
+ */
+async function doneOnce(trx: Knex.Transaction, orderId: string, opKey: string): Promise<boolean> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [opKey]);
+  return (await trx('stock_movements').where({ order_id: orderId, op_key: opKey }).first('id')) !== undefined;
+}
+
 /** Moves one level's counters by these amounts. */
 function move(db: Knex, units: Placed, change: { onHand?: number; reserved?: number }) {
   return db('stock_levels')
@@ -259,6 +269,9 @@ export async function restock(
   tag: string,
   location?: string,
 ): Promise<void> {
+  // Done once by its tag, wherever the units went: a retry after a commit whose answer was lost
+  // would find the places it restocked no longer sold, and put the same units back elsewhere.
+  if (await doneOnce(trx, orderId, `${orderId}:restock:${tag}`)) return;
   const sold = await soldAt(trx, orderId);
   const places = location
     ? [...sold.filter((p) => p.location === location), ...sold.filter((p) => p.location !== location)]
@@ -338,12 +351,7 @@ export async function writeOffSold(
   lines: StockLine[],
   tag: string,
 ): Promise<void> {
-  if (
-    await trx('stock_movements')
-      .where({ order_id: orderId, op_key: `${orderId}:writeoff:${tag}` })
-      .first('id')
-  )
-    return;
+  if (await doneOnce(trx, orderId, `${orderId}:writeoff:${tag}`)) return;
   const byLocation = new Map<string, StockLine[]>();
   for (const units of takeFrom(await soldAt(trx, orderId), lines))
     byLocation.set(units.location, [

@@ -317,3 +317,39 @@ test('an order held on placement and reduced gives back from the worst-ranked lo
   ]);
   await expectBooksBalance([sku]);
 }, 60_000);
+
+test('a restock retried after its commit (its answer lost) puts the units back once, not again at the next location', async () => {
+  const { createActivities } = await import('../../activities');
+  const { HttpPaymentProvider } = await import('../../services/payment/http-provider');
+  const activities = createActivities({
+    db,
+    payments: new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
+    defaultInventoryStrategy: 'on_order',
+  });
+  const sku = uniqueSku('twice');
+  const near = uniqueLocation('near');
+  await putLocation(near, 1);
+  await putProduct(sku, { stock: 1 });
+  await putStock(sku, near, 1);
+  const orderId = `ord_twice_${randomUUID().slice(0, 8)}`;
+  await activities.placeOrder({
+    orderId,
+    type: 'standard',
+    customerId: 'c-twice',
+    items: [{ sku, quantity: 2 }],
+    policy: { paymentTimeoutMs: 1_800_000, autoConfirmAfterMs: 1, afterSalesWindowMs: 1 },
+    now: new Date().toISOString(),
+  });
+  await activities.commitStock({ orderId });
+  // One unit from each location: sold at both.
+  const sold = await db('stock_movements').where({ order_id: orderId, kind: 'commit' }).pluck('location_id');
+  expect(sold.sort()).toEqual(['default', near].sort());
+  const restock = { orderId, items: [{ sku, quantity: 1 }], tag: 'refund-1' };
+  await activities.restockItems(restock);
+  await activities.restockItems(restock);
+  const moves = await db('stock_movements').where({ order_id: orderId, kind: 'restock' }).select('quantity');
+  expect(moves.map((m) => m.quantity)).toEqual([1]);
+  const [audit] = await expectBooksBalance([sku]);
+  // Two sold, one put back.
+  expect(audit).toMatchObject({ onHand: 1, sold: 1 });
+});
