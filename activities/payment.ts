@@ -186,12 +186,18 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
     },
 
     /** Refunds everything captured and not yet refunded on the order; returns what this refund (`tag`) refunded. */
-    async refundAll(args: { orderId: string; tag: string; reason: string }): Promise<number> {
+    async refundAll(args: {
+      orderId: string;
+      tag: string;
+      reason: string;
+      leave?: string[];
+    }): Promise<number> {
       return refundAcrossPayments(payments, {
         orderId: args.orderId,
         refundId: args.tag,
         limit: Number.MAX_SAFE_INTEGER,
         reason: args.reason,
+        ...(args.leave ? { leave: args.leave } : {}),
       });
     },
 

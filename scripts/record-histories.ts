@@ -725,6 +725,8 @@ const scenarios: Record<string, Scenario> = {
     const id = await newOrder(c, [{ sku, quantity: 3 }], 'presale');
     created(id);
     await pay(id, c);
+    // Twice: the second refunds only what the deposit then exceeds (patched 'modify-net-of-refunds').
+    await call('PATCH', `/v1/orders/${id}`, { as: c, body: { items: [{ sku, quantity: 2 }] } });
     await call('PATCH', `/v1/orders/${id}`, { as: c, body: { items: [{ sku, quantity: 1 }] } });
     await call('POST', `/v1/orders/${id}/cancel`, { as: merchant, body: { reason: 'replay' } });
     await until(id, c, 'CANCELLED');

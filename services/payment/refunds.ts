@@ -15,9 +15,17 @@ export const refundKey = (orderId: string, refundId: string, paymentId: string) 
  */
 export async function refundAcrossPayments(
   payments: PaymentProvider,
-  args: { orderId: string; refundId: string; limit: number; reason: string },
+  args: {
+    orderId: string;
+    refundId: string;
+    limit: number;
+    reason: string;
+    /** Payments not to touch (ones the order still counts as pending). */
+    leave?: string[];
+  },
 ): Promise<number> {
   const { orderId, refundId, limit, reason } = args;
+  const leave = new Set(args.leave);
   const key = (paymentId: string) => refundKey(orderId, refundId, paymentId);
   const [paymentsOfOrder, refundsOfOrder] = await Promise.all([
     payments.paymentsOf(orderId),
@@ -32,7 +40,7 @@ export async function refundAcrossPayments(
   for (const p of paymentsOfOrder) {
     if (total >= limit) break;
     const refundable = p.status === 'succeeded' ? p.amount - p.refunded : 0;
-    if (done.has(p.paymentId) || refundable === 0) continue;
+    if (done.has(p.paymentId) || refundable === 0 || leave.has(p.paymentId)) continue;
     const refund = await payments.refund({
       idempotencyKey: key(p.paymentId),
       paymentId: p.paymentId,

@@ -391,6 +391,13 @@ test('modifying a presale after its deposit: fewer items, the overpaid deposit r
     status: 'DEPOSIT_PAID',
     amounts: { paid: 1500 },
   });
+  const fewer = await api('PATCH', `/v1/orders/${order.id}`, owner, { items: [{ sku, quantity: 2 }] });
+  expect(fewer.status).toBe(200);
+  expect(fewer.body.order).toMatchObject({
+    presale: { deposit: 1000 },
+    amounts: { paid: 1500, refunded: 500 },
+  });
+  // A second modification refunds what the deposit now exceeds, not the first's refund again.
   const modified = await api('PATCH', `/v1/orders/${order.id}`, owner, { items: [{ sku, quantity: 1 }] });
   expect(modified.status).toBe(200);
   expect(modified.body.order).toMatchObject({

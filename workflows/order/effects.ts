@@ -477,6 +477,15 @@ async function cancel(
     }
   }
   const owed = refund ? owedRefund(order) : undefined;
+  // A charge still pending here (an edit's, a balance's) is the order's own to settle once its news
+  // comes: refunded late or let go (order-entity.ts). The provider may have taken it already, and
+  // the cancel's refund would refund it too: it leaves that payment alone.
+  const pendingCharges =
+    refund && patched('cancel-leaves-pending-charges')
+      ? (order.payments ?? [])
+          .filter((p) => p.status === 'processing' || p.status === 'requires_action')
+          .map((p) => p.id)
+      : [];
   const { refunded } = await nonCancellable(() =>
     executeChild(cancelOrderFlow, {
       workflowId: `${order.id}-cancel`,
@@ -485,6 +494,7 @@ async function cancel(
           orderId: order.id,
           refund,
           reason,
+          ...(pendingCharges.length ? { leave: pendingCharges } : {}),
           ...(owed ? { owed } : {}),
           ...(held ? { voidAuthorizations: true } : {}),
           ...(stillOut?.length ? { stillOut } : {}),
@@ -927,10 +937,15 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         );
       } else if (items) {
         const tag = `modify${order.history.length + 1}`;
+        // What the customer still has paid in: a second modification must not refund the first's
+        // refund again. Modifications started before passed the gross amount.
+        const paid = patched('modify-net-of-refunds')
+          ? order.amounts.paid - order.amounts.refunded
+          : order.amounts.paid;
         const { refunded, ...modified } = await nonCancellable(() =>
           executeChild(modifyOrderFlow, {
             workflowId: `${order.id}-${tag}`,
-            args: [{ orderId: order.id, items, tag, paid: order.amounts.paid }],
+            args: [{ orderId: order.id, items, tag, paid }],
           }),
         );
         Object.assign(changes, modified, {

@@ -12,6 +12,8 @@ export interface CancelOrderInput {
   orderId: string;
   refund: boolean;
   reason: string;
+  /** Payments the refund leaves alone: charges still pending, which the order settles itself. */
+  leave?: string[];
   /** The order holds an authorisation (capture at shipment): it is voided. Absent on orders that never held one. */
   voidAuthorizations?: boolean;
   /** Parcels that had left and were asked back: restocked when they arrive, not now. */
@@ -28,7 +30,12 @@ export async function cancelOrderFlow(
     const refunded = owed
       ? owed.plan.amount
       : input.refund
-        ? await refunds.refundAll({ orderId: input.orderId, tag: 'cancel', reason: input.reason })
+        ? await refunds.refundAll({
+            orderId: input.orderId,
+            tag: 'cancel',
+            reason: input.reason,
+            ...(input.leave?.length ? { leave: input.leave } : {}),
+          })
         : 0;
     if (owed)
       await store.recordRefund({

@@ -12,7 +12,7 @@ export interface ModifyOrderInput {
   orderId: string;
   items: LineQuantity[];
   tag: string;
-  /** What has been paid so far (a presale deposit). */
+  /** What has been paid so far and not refunded (a presale deposit, less earlier modifications' refunds). */
   paid: number;
 }
 
