@@ -260,7 +260,9 @@ export async function soldNotRestocked(db: Knex, orderId: string): Promise<Stock
 /**
  * Puts sold goods back on hand (a cancel before shipping, a received return) where they were sold
  * from: at `location` first when the goods are known to be back there (a parcel returned to its
- * sender), then best-ranked first; never more than was sold.
+ * sender), then best-ranked first; never more than was sold. Done once by its tag, wherever the
+ * units went: a retry after a commit whose answer was lost would find the places it restocked no
+ * longer sold, and put the same units back elsewhere.
  */
 export async function restock(
   trx: Knex.Transaction,
@@ -269,15 +271,24 @@ export async function restock(
   tag: string,
   location?: string,
 ): Promise<void> {
-  // Done once by its tag, wherever the units went: a retry after a commit whose answer was lost
-  // would find the places it restocked no longer sold, and put the same units back elsewhere.
   if (await doneOnce(trx, orderId, `${orderId}:restock:${tag}`)) return;
+  await restockUnits(trx, orderId, lines, `${orderId}:restock:${tag}`, location);
+}
+
+/** `restock`'s moves under `opKey`, for a caller that has made sure they were not made before. */
+async function restockUnits(
+  trx: Knex.Transaction,
+  orderId: string,
+  lines: StockLine[],
+  opKey: string,
+  location?: string,
+): Promise<void> {
   const sold = await soldAt(trx, orderId);
   const places = location
     ? [...sold.filter((p) => p.location === location), ...sold.filter((p) => p.location !== location)]
     : sold;
   for (const units of inLockOrder(takeFrom(places, lines))) {
-    if (await record(trx, 'restock', units, orderId, `${orderId}:restock:${tag}`))
+    if (await record(trx, 'restock', units, orderId, opKey))
       await move(trx, units, { onHand: units.quantity });
   }
 }
@@ -332,7 +343,19 @@ export async function writeOff(
   lines: StockLine[],
   tag: string,
 ): Promise<void> {
-  await restock(trx, orderId, lines, `writeoff:${tag}`, location);
+  if (await doneOnce(trx, orderId, `${orderId}:writeoff:${tag}`)) return;
+  await writeOffAt(trx, orderId, location, lines, tag);
+}
+
+/** `writeOff`'s moves at one location (one of several under the same tag: `writeOffSold`). */
+async function writeOffAt(
+  trx: Knex.Transaction,
+  orderId: string,
+  location: string,
+  lines: StockLine[],
+  tag: string,
+): Promise<void> {
+  await restockUnits(trx, orderId, lines, `${orderId}:restock:writeoff:${tag}`, location);
   for (const line of [...lines].sort((a, b) => (a.sku < b.sku ? -1 : 1))) {
     const units = { sku: line.sku, location, quantity: -line.quantity };
     if (await record(trx, 'adjust', units, orderId, `${orderId}:writeoff:${tag}`))
@@ -359,7 +382,7 @@ export async function writeOffSold(
       { sku: units.sku, quantity: units.quantity },
     ]);
   for (const [location, items] of [...byLocation].sort(([a], [b]) => (a < b ? -1 : 1)))
-    await writeOff(trx, orderId, location, items, tag);
+    await writeOffAt(trx, orderId, location, items, tag);
 }
 
 /** What one reservation (by tag) took, per location. */

@@ -318,7 +318,8 @@ test('an order held on placement and reduced gives back from the worst-ranked lo
   await expectBooksBalance([sku]);
 }, 60_000);
 
-test('a restock retried after its commit (its answer lost) puts the units back once, not again at the next location', async () => {
+/** An order of 2 units sold from two locations (one each), through the activities as its workflow runs them. */
+async function soldFromTwoLocations(prefix: string) {
   const { createActivities } = await import('../../activities');
   const { HttpPaymentProvider } = await import('../../services/payment/http-provider');
   const activities = createActivities({
@@ -326,7 +327,7 @@ test('a restock retried after its commit (its answer lost) puts the units back o
     payments: new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
     defaultInventoryStrategy: 'on_order',
   });
-  const sku = uniqueSku('twice');
+  const sku = uniqueSku(prefix);
   const near = uniqueLocation('near');
   await putLocation(near, 1);
   await putProduct(sku, { stock: 1 });
@@ -344,12 +345,44 @@ test('a restock retried after its commit (its answer lost) puts the units back o
   // One unit from each location: sold at both.
   const sold = await db('stock_movements').where({ order_id: orderId, kind: 'commit' }).pluck('location_id');
   expect(sold.sort()).toEqual(['default', near].sort());
+  return { activities, sku, orderId };
+}
+
+test('a restock retried after its commit (its answer lost) puts the units back once, not again at the next location', async () => {
+  const { activities, sku, orderId } = await soldFromTwoLocations('twice');
   const restock = { orderId, items: [{ sku, quantity: 1 }], tag: 'refund-1' };
   await activities.restockItems(restock);
   await activities.restockItems(restock);
   const moves = await db('stock_movements').where({ order_id: orderId, kind: 'restock' }).select('quantity');
   expect(moves.map((m) => m.quantity)).toEqual([1]);
-  const [audit] = await expectBooksBalance([sku]);
-  // Two sold, one put back.
-  expect(audit).toMatchObject({ onHand: 1, sold: 1 });
+  // Two sold, one put back (at one of the two locations).
+  const audits = await expectBooksBalance([sku]);
+  expect(audits.map((a) => [a.sold, a.restocked, a.onHand]).sort()).toEqual([
+    [1, 0, 0],
+    [1, 1, 1],
+  ]);
+});
+
+test('returned damaged units sold from two locations are written off at each, once however often it is retried', async () => {
+  const { activities, sku, orderId } = await soldFromTwoLocations('damaged');
+  const writeOff = { orderId, items: [{ sku, quantity: 2 }], tag: 'ret_damaged' };
+  await activities.writeOffReturned(writeOff);
+  await activities.writeOffReturned(writeOff);
+  const moves = await db('stock_movements')
+    .where({ order_id: orderId })
+    .whereIn('kind', ['restock', 'adjust'])
+    .orderBy(['kind', 'location_id'])
+    .select('kind', 'location_id', 'quantity');
+  expect(moves.map((m) => `${m.kind} ${m.quantity}`)).toEqual([
+    'adjust -1',
+    'adjust -1',
+    'restock 1',
+    'restock 1',
+  ]);
+  expect(new Set(moves.map((m) => m.location_id)).size).toBe(2);
+  // At each location: sold, put back and written off, so not on sale either (on hand stays nought).
+  const audits = await expectBooksBalance([sku]);
+  expect(audits.map((a) => [a.location, a.sold, a.restocked, a.onHand])).toEqual(
+    moves.filter((m) => m.kind === 'restock').map((m) => [m.location_id, 1, 1, 0]),
+  );
 });
