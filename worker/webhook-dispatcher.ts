@@ -75,7 +75,7 @@ export function startWebhookDispatcher(
     const retryAt = expired
       ? null
       : new Date(Date.now() + retryDelay(d.attempts, config.WEBHOOK_BACKOFF, config.WEBHOOK_BACKOFF_MAX));
-    await markAttemptFailed(db, d.webhookId, d.event.id, outcome.error, retryAt, {
+    await markAttemptFailed(db, d.webhookId, d.event.id, d.attempts, outcome.error, retryAt, {
       baseMs: config.WEBHOOK_BACKOFF,
       maxMs: config.WEBHOOK_BACKOFF_MAX,
     });
@@ -103,7 +103,6 @@ export function startWebhookDispatcher(
       limit: free,
       leaseMs: config.WEBHOOK_TIMEOUT + 30_000,
       busy,
-      inFlight,
       perSubscriber,
       box,
     });

@@ -160,67 +160,62 @@ export interface ClaimedDelivery {
   };
 }
 
+/** What every dispatcher's claim takes first (`claimDue`): a number of its own among advisory locks. */
+const CLAIM_LOCK = 0x77686b63; // 'whkc'
+
 /**
  * Claims up to `limit` due deliveries for `leaseMs`: of active subscriptions that are not backing
  * off, not `busy` ones, and per subscription and order only the earliest still pending, so one
- * order's events never overtake each other. A subscription gets no more than `perSubscriber` in
- * flight with the ones already `inFlight` here, and one (a probe) while it is failing. Skips rows
- * another dispatcher holds, and rows it claimed or finished since this statement began.
+ * order's events never overtake each other. A subscription has no more than `perSubscriber`
+ * deliveries in flight, counted over every dispatcher (their leases), and one (a probe) while it
+ * is failing. One claim at a time across dispatchers: each sees the leases the one before took, so
+ * no delivery is claimed twice and no share is exceeded by two claims at once.
  */
 export async function claimDue(
   db: Knex,
-  options: {
-    limit: number;
-    leaseMs: number;
-    busy: string[];
-    inFlight: ReadonlyMap<string, number>;
-    perSubscriber: number;
-    box: SecretBox;
-  },
+  options: { limit: number; leaseMs: number; busy: string[]; perSubscriber: number; box: SecretBox },
 ): Promise<ClaimedDelivery[]> {
-  const { rows } = await db.raw(
-    `WITH candidates AS (
-       SELECT d.webhook_id, d.event_id, w.consecutive_failures,
-              row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at) AS rank
-         FROM webhook_deliveries d
-         JOIN webhooks w ON w.id = d.webhook_id AND w.active
-                        AND (w.retry_after IS NULL OR w.retry_after <= now())
-        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-          AND (d.locked_until IS NULL OR d.locked_until < now())
-          AND NOT (d.webhook_id = ANY (?))
-          AND NOT EXISTS (
-            SELECT 1 FROM webhook_deliveries p
-             WHERE p.webhook_id = d.webhook_id AND p.order_id = d.order_id
-               AND p.status = 'pending' AND p.seq < d.seq)
-     ), due AS (
-       SELECT d.webhook_id, d.event_id FROM webhook_deliveries d
-         JOIN candidates c ON c.webhook_id = d.webhook_id AND c.event_id = d.event_id
-         LEFT JOIN unnest(?::text[], ?::int[]) AS f(webhook_id, n) ON f.webhook_id = d.webhook_id
-        WHERE c.rank <= CASE WHEN c.consecutive_failures > 0 THEN 1 ELSE ? END - COALESCE(f.n, 0)
-          -- Again here, where PostgreSQL checks them once more on a row another dispatcher changed
-          -- after this statement's snapshot: a row it claimed meanwhile is not claimed twice.
-          AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < now())
-        ORDER BY d.next_attempt_at
-        LIMIT ?
-        FOR UPDATE OF d SKIP LOCKED
-     )
-     UPDATE webhook_deliveries d
-        SET locked_until = now() + ? * interval '1 millisecond', attempts = d.attempts + 1
-       FROM due, order_events e, webhooks w
-      WHERE d.webhook_id = due.webhook_id AND d.event_id = due.event_id
-        AND e.id = d.event_id AND w.id = d.webhook_id
-     RETURNING d.webhook_id, d.attempts, d.retry_from, w.url, w.secret,
-               e.id, e.type, e.order_id, e.seq, e.occurred_at, e.data`,
-    [
-      options.busy,
-      [...options.inFlight.keys()],
-      [...options.inFlight.values()],
-      options.perSubscriber,
-      options.limit,
-      options.leaseMs,
-    ],
-  );
-  return rows.map((r: Record<string, unknown>) => ({
+  const rows: Record<string, unknown>[] = await db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(?)', [CLAIM_LOCK]);
+    const claimed = await trx.raw(
+      `WITH flying AS (
+         SELECT webhook_id, count(*)::int AS n FROM webhook_deliveries
+          WHERE status = 'pending' AND locked_until >= now()
+          GROUP BY webhook_id
+       ), candidates AS (
+         SELECT d.webhook_id, d.event_id, w.consecutive_failures,
+                row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at) AS rank
+           FROM webhook_deliveries d
+           JOIN webhooks w ON w.id = d.webhook_id AND w.active
+                          AND (w.retry_after IS NULL OR w.retry_after <= now())
+          WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+            AND (d.locked_until IS NULL OR d.locked_until < now())
+            AND NOT (d.webhook_id = ANY (?))
+            AND NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries p
+               WHERE p.webhook_id = d.webhook_id AND p.order_id = d.order_id
+                 AND p.status = 'pending' AND p.seq < d.seq)
+       ), due AS (
+         SELECT d.webhook_id, d.event_id FROM webhook_deliveries d
+           JOIN candidates c ON c.webhook_id = d.webhook_id AND c.event_id = d.event_id
+           LEFT JOIN flying f ON f.webhook_id = d.webhook_id
+          WHERE c.rank <= CASE WHEN c.consecutive_failures > 0 THEN 1 ELSE ? END - COALESCE(f.n, 0)
+          ORDER BY d.next_attempt_at
+          LIMIT ?
+          FOR UPDATE OF d SKIP LOCKED
+       )
+       UPDATE webhook_deliveries d
+          SET locked_until = now() + ? * interval '1 millisecond', attempts = d.attempts + 1
+         FROM due, order_events e, webhooks w
+        WHERE d.webhook_id = due.webhook_id AND d.event_id = due.event_id
+          AND e.id = d.event_id AND w.id = d.webhook_id
+       RETURNING d.webhook_id, d.attempts, d.retry_from, w.url, w.secret,
+                 e.id, e.type, e.order_id, e.seq, e.occurred_at, e.data`,
+      [options.busy, options.perSubscriber, options.limit, options.leaseMs],
+    );
+    return claimed.rows;
+  });
+  return rows.map((r) => ({
     webhookId: r.webhook_id as string,
     url: r.url as string,
     secret: openedOrNull(options.box, r.secret as string),
@@ -266,18 +261,20 @@ export async function markAttemptFailed(
   db: Knex,
   webhookId: string,
   eventId: string,
+  /** The claim's count of attempts: a later claim of the row (this one's lease ran out) is left alone. */
+  attempt: number,
   error: string,
   retryAt: Date | null,
   backoff: { baseMs: number; maxMs: number },
 ): Promise<void> {
   const updated = await db('webhook_deliveries')
-    .where({ webhook_id: webhookId, event_id: eventId, status: 'pending' })
+    .where({ webhook_id: webhookId, event_id: eventId, status: 'pending', attempts: attempt })
     .update({
       last_error: error,
       locked_until: null,
       ...(retryAt ? { next_attempt_at: retryAt } : { status: 'failed' }),
     });
-  // Delivered (or failed) meanwhile by another attempt: that attempt's outcome stands.
+  // Delivered or failed meanwhile, or claimed again: the other attempt's outcome stands.
   if (updated === 0) return;
   await db('webhooks')
     .where({ id: webhookId })

@@ -404,7 +404,7 @@ test('a slow subscriber has no more than its share of deliveries in flight at on
   try {
     const orders = await Promise.all(Array.from({ length: 30 }, () => placed()));
     await until('every order’s event', async () => seen.size >= orders.length, 45_000);
-    // WEBHOOK_CONCURRENCY 32 (the default): a quarter of it per subscriber.
+    // WEBHOOK_CONCURRENCY 32 (the default): a quarter of it per subscriber, over every worker's dispatcher.
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(8);
   } finally {
