@@ -104,7 +104,7 @@ export function createApp({
   app.use('/v1', (req, _res, next) => {
     const hasBody =
       req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-    if (hasBody && !req.path.startsWith('/inbound/') && !req.is('application/json'))
+    if (hasBody && !/^\/inbound\//i.test(req.path) && !req.is('application/json'))
       return next(new DomainError('the body must be JSON (Content-Type: application/json)', 415));
     next();
   });

@@ -50,11 +50,12 @@ const toJson = (p: Payload): JsonPayload => ({
 });
 
 /**
- * `/codec/<token>/decode` as the request log shows it. Whatever follows the token, and in any case
- * (Express routes `/Codec/<token>/DECODE` too), and a path that no route serves is logged as well.
+ * `/codec/<token>/decode` as the request log shows it. Whatever follows the token, in any case
+ * (Express routes `/Codec/<token>/DECODE` too), and in a request line's absolute form
+ * (`http://host/codec/...`): a path that no route serves is logged as well.
  */
 export function withoutCodecToken(url: string): string {
-  return url.replace(/^(\/+codec\/+)[^/?#]+/i, '/codec/[token]');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)?\/+codec\/+[^/?#]+/i, '$1/codec/[token]');
 }
 
 export function codecServer(

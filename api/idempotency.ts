@@ -33,9 +33,10 @@ const storedBody = (body: unknown) =>
 /**
  * Whose keys these are: a caller's id is its own within its channel only (a partner's customer
  * `c1` is not the web shop's `c1`). The web shop's callers keep the scope they had before channels.
+ * A space parts id and channel: neither a token's subject nor a channel's id can hold one.
  */
 export const callerScope = ({ role, id, channel }: Principal) =>
-  channel === undefined || channel === DEFAULT_CHANNEL ? `${role}:${id}` : `${role}:${id}@${channel}`;
+  channel === undefined || channel === DEFAULT_CHANNEL ? `${role}:${id}` : `${role}:${id} ${channel}`;
 
 export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {

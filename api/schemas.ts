@@ -2,6 +2,7 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z, ZodError } from 'zod';
 import { EVENT_TYPES } from '../domain/events';
+import { isFulfilmentIdOf } from '../domain/fulfilment';
 import { IMPORT_STATES } from '../domain/imports';
 import { RETURN_REASONS } from '../domain/returns';
 import { CLAIM_KINDS, CLAIM_RESOLUTIONS } from '../domain/claims';
@@ -577,7 +578,13 @@ export const fulfilmentEvent = z
             carrier: text(100).nullable().optional(),
             tracking_number: text(100).nullable().optional(),
           })
-          .passthrough(),
+          .passthrough()
+          // The warehouse answers about the fulfilment the service asked for, by the id it gave: an
+          // id of another order's would move that order's fulfilment and tell this one of it.
+          .refine((f) => isFulfilmentIdOf(f.id, f.order_id, f.location), {
+            message: 'not the id of a fulfilment of this order and location',
+            path: ['id'],
+          }),
       })
       .passthrough(),
   })

@@ -55,6 +55,13 @@ export const fulfilmentId = (orderId: string, location: string, round = 1) =>
 export const fulfilmentWorkflowId = (orderId: string, location: string, round = 1) =>
   round === 1 ? `${orderId}-fulfil-${location}` : `${orderId}-fulfil-${location}-${round}`;
 
+/** Whether `id` is one `fulfilmentId` gives for this order and location, in some round. */
+export function isFulfilmentIdOf(id: string, orderId: string, location: string): boolean {
+  if (id === fulfilmentId(orderId, location)) return true;
+  const prefix = `${orderId}:${location}:`;
+  return id.startsWith(prefix) && /^([2-9]|[1-9]\d{1,5})$/.test(id.slice(prefix.length));
+}
+
 /** The child workflow a warehouse's news of this fulfilment goes to. */
 export function workflowIdOf(record: Pick<FulfilmentRecord, 'id' | 'orderId' | 'location'>): string {
   const prefix = `${record.orderId}:${record.location}:`;

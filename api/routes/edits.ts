@@ -19,7 +19,7 @@ import { idFromKey, updateIdFromKey } from '../idempotency';
 import { orderView } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { editBody, editConfirmBody, editIdParam } from '../schemas';
+import { editBody, editConfirmBody, editIdParam, emptyBody } from '../schemas';
 import { EDIT_LINKS } from './links';
 import { actOn, maySee, ORDER_READERS, orderIdParams, visibleOrder } from './orders';
 
@@ -136,8 +136,9 @@ export const editRoutes: Route[] = [
     summary: 'Drop a previewed edit (nothing had moved)',
     roles: 'owner, merchant, support',
     params: editIdParams,
+    body: emptyBody,
     ok: [[200], res.editEnvelope],
-    errors: [404, 409],
+    errors: [400, 404, 409],
     idempotent: true,
     async handle({ res: reply, params, principal }, { db }) {
       const edit = await visibleEdit(db, params.id, principal());

@@ -207,6 +207,8 @@ export const reverseFlowRoutes: Route[] = [
     ok: [[200], res.returnStats],
     errors: [400, 403],
     async handle({ res: reply, query }, { db }) {
+      const problems = listOrdersQueryProblems(query);
+      if (problems) throw problems;
       reply.json({ groups: await returnStats(db, query) });
     },
   }),

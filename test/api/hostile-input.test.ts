@@ -355,3 +355,24 @@ test('a body that is not JSON is a 415 and does nothing (it would read as no bod
   // No body at all, or JSON, still do what they did.
   expect((await call('POST', `/v1/orders/${id}/cancel`, { as: who })).status).toBe(200);
 });
+
+test('a field an action does not take is a 400 there too (an edit’s cancel); a stats window that ends before it starts is a 400', async () => {
+  const { sku, who, id } = await placedOrder();
+  const edit = (
+    await call('POST', `/v1/orders/${id}/edits`, { as: who, body: { change: [{ sku, quantity: 2 }] } })
+  ).body.edit;
+  const refused = await call('POST', `/v1/order-edits/${edit.id}/cancel`, {
+    as: who,
+    body: { reason: 'x\u0000' },
+  });
+  expect(refused.status).toBe(400);
+  expect((await call('GET', `/v1/order-edits/${edit.id}`, { as: who })).body.edit.status).toBe('PREVIEW');
+  expect((await call('POST', `/v1/order-edits/${edit.id}/cancel`, { as: who, body: {} })).status).toBe(200);
+
+  const window = (from: string, to: string) =>
+    call('GET', `/v1/returns/stats?createdFrom=${from}&createdTo=${to}`, { as: merchant });
+  const backwards = await window('2026-02-01T00:00:00Z', '2026-01-01T00:00:00Z');
+  expect(backwards.status).toBe(400);
+  expect(paths(backwards)).toEqual(['createdTo']);
+  expect((await window('2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z')).status).toBe(200);
+});

@@ -131,7 +131,7 @@ test('rate limiting per token answers 429 problem+json with Retry-After', async 
 test('an answer whose key PostgreSQL is too slow to store is one 503 problem; a retry takes the key over', async () => {
   // The middleware on a database with a short statement timeout; the key's row held by another
   // transaction while the first request answers, so storing its answer (and deleting the key) times out.
-  const slow = createDb(process.env.DATABASE_URL!, { pool: { min: 0, max: 3 }, queryTimeoutMs: 300 });
+  const slow = createDb(process.env.DATABASE_URL!, { pool: { min: 0, max: 3 }, queryTimeoutMs: 1000 });
   const key = randomUUID();
   let runs = 0;
   let holder: Knex.Transaction | undefined;

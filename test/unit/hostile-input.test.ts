@@ -17,6 +17,7 @@ import {
   cancelBody,
   payBody,
   paymentEvent,
+  fulfilmentEvent,
   text,
 } from '../../api/schemas';
 import { failureConverter } from '../../codec/failure-converter';
@@ -210,6 +211,34 @@ test("a provider event's instants are bounded: a date can always be made of them
   for (const huge of [1e308, 2 ** 53, 10_000_000_000])
     for (const field of ['capture_before', 'created'])
       expect(paymentEvent.safeParse(event({ [field]: huge })).success).toBe(false);
+});
+
+test('a warehouse event names a fulfilment of its own order and location', () => {
+  const event = (id: string) => ({
+    id: 'evt_1',
+    type: 'fulfilment.shipped',
+    data: {
+      object: {
+        id,
+        order_id: 'ord_a',
+        location: 'west',
+        status: 'shipped',
+        items: [{ sku: 'mug', quantity: 1 }],
+      },
+    },
+  });
+  for (const id of ['ord_a:west', 'ord_a:west:2', 'ord_a:west:17'])
+    expect({ id, ok: fulfilmentEvent.safeParse(event(id)).success }).toEqual({ id, ok: true });
+  // Another order's fulfilment, another location's, and rounds that are never given out.
+  for (const id of [
+    'ord_b:west',
+    'ord_a:east',
+    'ord_a:west:1',
+    'ord_a:west:0',
+    'ord_a:west:02',
+    'ord_a:west:x',
+  ])
+    expect({ id, ok: fulfilmentEvent.safeParse(event(id)).success }).toEqual({ id, ok: false });
 });
 
 describe('cursors', () => {

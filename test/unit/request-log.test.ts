@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import pino from 'pino';
 import { pinoHttp } from 'pino-http';
+import { withoutCodecToken } from '../../api/codec-server';
 import { createLogger, requestLogOptions } from '../../api/logging';
 
 async function logOf(paths: string[]): Promise<Record<string, any>[]> {
@@ -113,4 +114,8 @@ test('a codec token in the path is out of the log, in any case and whatever foll
     '/codec/[token]/decode?x=1',
   ]);
   expect(JSON.stringify(lines)).not.toMatch(/secret/);
+  // A request line in absolute form, which Express routes as well.
+  expect(withoutCodecToken('http://127.0.0.1:8080/codec/secret-token-5/decode')).toBe(
+    'http://127.0.0.1:8080/codec/[token]/decode',
+  );
 });
