@@ -589,6 +589,23 @@ const scenarios: Record<string, Scenario> = {
     const { c, id } = await oneOrder(created, { stock: 10 }, 1);
     await until(id, c, 'CANCELLED');
   },
+  // Support's "Request Cancellation" (patched 'cancellation-request-cancels-order'): a paid order
+  // cancelled by it, a shipped one that refuses it and goes on.
+  'cancellation-requested': async ({ created, client }) => {
+    const paid = await oneOrder(created, { stock: 10 }, 1);
+    await pay(paid.id, paid.c);
+    await until(paid.id, paid.c, 'IN_PRODUCTION');
+    await client.workflow.getHandle(paid.id).cancel();
+    await until(paid.id, paid.c, 'CANCELLED');
+    const shipped = await oneOrder(created, { stock: 10 }, 1);
+    await pay(shipped.id, shipped.c);
+    await until(shipped.id, shipped.c, 'IN_PRODUCTION');
+    await ship(shipped.id);
+    await client.workflow.getHandle(shipped.id).cancel();
+    await sleep(1000);
+    await call('POST', `/v1/orders/${shipped.id}/confirm`, { as: shipped.c, body: {} });
+    await until(shipped.id, shipped.c, 'COMPLETED');
+  },
   'standard-cancelled-after-payment': async ({ created }) => {
     const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
     await call('PATCH', `/v1/orders/${id}`, { as: c, body: { items: [{ sku, quantity: 2 }] } });

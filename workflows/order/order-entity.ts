@@ -9,6 +9,7 @@ import {
   CancellationScope,
   ChildWorkflowFailure,
   getExternalWorkflowHandle,
+  log,
   ParentClosePolicy,
   patched,
   startChild,
@@ -1081,6 +1082,30 @@ export class OrderEntity {
         } else await this.apply('stock_out', 'system', null, 'out_of_stock');
       }
       throw failure;
+    }
+  }
+
+  /**
+   * The workflow was asked to cancel (the Web UI's "Request Cancellation", or any client's): the
+   * order is cancelled as support's cancel through the API would cancel it, refund, stock and coupon
+   * given back. Where the machine refuses (a parcel has left, the order has ended), nothing changes
+   * and the order goes on: a cancellation request never ends an order without its compensations.
+   */
+  async cancelOnRequest(): Promise<void> {
+    if (isTerminal(this.machine, this.current.status)) return;
+    const request: ActionRequest = {
+      action: 'cancel',
+      actor: { id: 'temporal', role: 'support' },
+      reason: 'cancellation requested in Temporal',
+    };
+    try {
+      this.validate(request);
+      await this.perform(request);
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure)) throw err;
+      log.warn('a cancellation request was not taken: the order cannot be cancelled now', {
+        status: this.current.status,
+      });
     }
   }
 

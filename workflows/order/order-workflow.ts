@@ -6,8 +6,8 @@
  * The order's state and its operations are the entity (./order-entity.ts); this function
  * registers the handlers and runs the loop.
  */
-import { allHandlersFinished, condition, patched, setHandler } from '@temporalio/workflow';
-import { isTerminal } from '../../domain/machine';
+import { allHandlersFinished, CancellationScope, condition, patched, setHandler } from '@temporalio/workflow';
+import { isTerminal, type OrderMachine } from '../../domain/machine';
 import { machineFor } from '../../domain/machines';
 import { placeOrderInputProblem } from '../../domain/order';
 import { invalidInput } from '../../domain/refusals';
@@ -32,22 +32,33 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   // local activity (./order-entity.ts, `apply`); the charge in this worker (./effects.ts,
   // `chargeInWorker`); a step's writes with its record, and paid-then-in-production sharing one
   // search-attribute upsert (`stepWrites`). Each implies the patches before it, so a new order
-  // records one marker; orders started before keep their path.
-  const autoStepWithRecord = patched('auto-step-with-record');
+  // records one marker; orders started before keep their path. Newest: a request to cancel the
+  // workflow cancels the order (`cancelOnRequest`), and nothing else in it is cancelled.
+  const cancelAsOrder = patched('cancellation-request-cancels-order');
+  const autoStepWithRecord = cancelAsOrder || patched('auto-step-with-record');
   const chargeInWorker = autoStepWithRecord || patched('charge-in-worker');
   const stepWrites = chargeInWorker || patched('step-writes-with-record');
   // Placement and projection writes as local activities; orders started before keep theirs as activities.
   const quick = stepWrites || patched('local-placement-and-projection') ? local : store;
   const order = new OrderEntity(input, machine, quick, stepWrites, chargeInWorker, autoStepWithRecord);
 
+  // A cancellation request is heard here and taken by the loop; the order's work, its Updates'
+  // included, runs on regardless. Orders started before are cancelled where they stand.
+  const cancel: CancelRequest = { requested: false, taken: false };
+  const shielded = <T>(fn: () => Promise<T>): Promise<T> =>
+    cancelAsOrder ? CancellationScope.nonCancellable(fn) : fn();
+  if (cancelAsOrder) CancellationScope.current().cancelRequested.catch(() => (cancel.requested = true));
+
   setHandler(orderStateQuery, () => order.snapshot());
   setHandler(allowedActionsQuery, () => order.allowedActionsByRole());
-  setHandler(createOrderUpdate, async () => {
-    await condition(() => order.placed || order.rejection !== undefined);
-    if (order.rejection) throw order.rejection;
-    return order.current;
-  });
-  setHandler(orderActionUpdate, (request) => order.lock.run(() => order.perform(request)), {
+  setHandler(createOrderUpdate, () =>
+    shielded(async () => {
+      await condition(() => order.placed || order.rejection !== undefined);
+      if (order.rejection) throw order.rejection;
+      return order.current;
+    }),
+  );
+  setHandler(orderActionUpdate, (request) => shielded(() => order.lock.run(() => order.perform(request))), {
     validator: (request) => order.validate(request),
   });
   setHandler(returnReceivedSignal, ({ returnId, items }) => order.returnReceived(returnId, items));
@@ -56,6 +67,23 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   setHandler(parcelNewsSignal, (record) => void order.parcelNews.push(record));
   setHandler(caseNewsSignal, (news) => void order.caseNews.push(news));
 
+  return shielded(() => run(input, machine, order, chargeInWorker, cancel));
+}
+
+/** A request to cancel the workflow: heard by the workflow, taken once by the loop. */
+interface CancelRequest {
+  requested: boolean;
+  taken: boolean;
+}
+
+/** The order from its placement to its end, and until nothing of it is left open. */
+async function run(
+  input: OrderWorkflowInput,
+  machine: OrderMachine,
+  order: OrderEntity,
+  chargeInWorker: boolean,
+  cancel: CancelRequest,
+): Promise<OrderWorkflowResult> {
   // Input that skipped the API's schemas and cannot be stored is refused before anything is held.
   const unstorable = placeOrderInputProblem(input);
   if (unstorable && patched('refuse-unstorable-input')) {
@@ -77,6 +105,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     order.captureOutstanding ||
     order.parcelsComingBack;
   while (open()) {
+    if (cancel.requested && !cancel.taken) {
+      cancel.taken = true;
+      await order.lock.run(() => order.cancelOnRequest());
+      continue;
+    }
     if (order.settlements.length > 0) {
       const update = order.settlements.shift()!;
       await order.lock.run(() => order.settle(update));
@@ -112,6 +145,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     // (the payment timeout then waits longer, and the provider is asked now and then).
     const woken = () =>
       !unchanged() ||
+      (cancel.requested && !cancel.taken) ||
       order.returnsToRefund.length > 0 ||
       order.settlements.length > 0 ||
       order.parcelNews.length > 0 ||
