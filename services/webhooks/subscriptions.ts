@@ -180,16 +180,16 @@ export async function claimDue(
     const claimed = await trx.raw(
       `WITH flying AS (
          SELECT webhook_id, count(*)::int AS n FROM webhook_deliveries
-          WHERE status = 'pending' AND locked_until >= now()
+          WHERE status = 'pending' AND locked_until >= statement_timestamp()
           GROUP BY webhook_id
        ), candidates AS (
          SELECT d.webhook_id, d.event_id, w.consecutive_failures,
                 row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at) AS rank
            FROM webhook_deliveries d
            JOIN webhooks w ON w.id = d.webhook_id AND w.active
-                          AND (w.retry_after IS NULL OR w.retry_after <= now())
-          WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-            AND (d.locked_until IS NULL OR d.locked_until < now())
+                          AND (w.retry_after IS NULL OR w.retry_after <= statement_timestamp())
+          WHERE d.status = 'pending' AND d.next_attempt_at <= statement_timestamp()
+            AND (d.locked_until IS NULL OR d.locked_until < statement_timestamp())
             AND NOT (d.webhook_id = ANY (?))
             AND NOT EXISTS (
               SELECT 1 FROM webhook_deliveries p
@@ -200,12 +200,16 @@ export async function claimDue(
            JOIN candidates c ON c.webhook_id = d.webhook_id AND c.event_id = d.event_id
            LEFT JOIN flying f ON f.webhook_id = d.webhook_id
           WHERE c.rank <= CASE WHEN c.consecutive_failures > 0 THEN 1 ELSE ? END - COALESCE(f.n, 0)
+            -- Again on the row as it is when locked: an attempt whose lease ran out may have
+            -- finished it since this statement began (those outcomes do not wait for the turn).
+            AND d.status = 'pending' AND d.next_attempt_at <= statement_timestamp()
+            AND (d.locked_until IS NULL OR d.locked_until < statement_timestamp())
           ORDER BY d.next_attempt_at
           LIMIT ?
           FOR UPDATE OF d SKIP LOCKED
        )
        UPDATE webhook_deliveries d
-          SET locked_until = now() + ? * interval '1 millisecond', attempts = d.attempts + 1
+          SET locked_until = statement_timestamp() + ? * interval '1 millisecond', attempts = d.attempts + 1
          FROM due, order_events e, webhooks w
         WHERE d.webhook_id = due.webhook_id AND d.event_id = due.event_id
           AND e.id = d.event_id AND w.id = d.webhook_id

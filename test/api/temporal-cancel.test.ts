@@ -75,6 +75,11 @@ test('a cancellation request on a shipped order changes nothing: the order goes 
     expect(await taken()).toBe(true);
     expect((await handle.describe()).status.name).toBe('RUNNING');
     expect((await call('GET', `/v1/orders/${id}`, { as: owner })).body.order.status).toBe('SHIPPED');
+    // What support reads in the Web UI: why, and what to do instead.
+    const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(currentDetails).toMatch(
+      /Cancellation requested in Temporal, not taken \(.*\): cancel through the API/,
+    );
     expect((await call('POST', `/v1/orders/${id}/confirm`, { as: owner, body: {} })).status).toBe(200);
     expect((await handle.result()).status).toBe('COMPLETED');
   } finally {

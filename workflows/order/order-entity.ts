@@ -138,6 +138,8 @@ export class OrderEntity {
   private renewalAttempt: number | undefined;
   /** A state's search attributes not upserted yet (`publish`). */
   private held = false;
+  /** Why a cancellation request (the workflow's, `cancelOnRequest`) was not taken, for support. */
+  private cancelRequestNotTaken?: string;
 
   constructor(
     private readonly input: OrderWorkflowInput,
@@ -895,14 +897,22 @@ export class OrderEntity {
    * before it waits (`publishHeld`).
    */
   publish(): void {
-    const o = this.current;
-    const after = this.machine.states[o.status]?.after;
     this.held = this.stepWrites && this.leavesAtOnce();
     if (!this.held) this.upsertSearchAttributes();
+    setCurrentDetails(this.details());
+  }
+
+  /** The current details support staff read in the Web UI (./support-details.ts, and what only the workflow knows). */
+  private details(): string {
+    const o = this.current;
+    const after = this.machine.states[o.status]?.after;
     const waiting = after ? new Date(this.deadline(after.timer)).toISOString() : null;
-    setCurrentDetails(
+    return (
       describeForSupport(this.machine, o, waiting) +
-        (this.openReturns.size ? `\n\nOpen returns: ${[...this.openReturns.keys()].join(', ')}` : ''),
+      (this.openReturns.size ? `\n\nOpen returns: ${[...this.openReturns.keys()].join(', ')}` : '') +
+      (this.cancelRequestNotTaken
+        ? `\n\nCancellation requested in Temporal, not taken (${this.cancelRequestNotTaken}): cancel through the API once the order may be.`
+        : '')
     );
   }
 
@@ -1102,10 +1112,13 @@ export class OrderEntity {
       this.validate(request);
       await this.perform(request);
     } catch (err) {
-      if (!(err instanceof ApplicationFailure)) throw err;
-      log.warn('a cancellation request was not taken: the order cannot be cancelled now', {
-        status: this.current.status,
-      });
+      // `perform` answers every failure as an ApplicationFailure: a refusal, or a step that failed
+      // for good. Either way the request is taken once; support reads why in the current details.
+      const failure = asApplicationFailure(err);
+      this.cancelRequestNotTaken = `${failure.type ?? 'failed'}: ${failure.message}`;
+      log.warn('a cancellation request was not taken', { status: this.current.status, type: failure.type });
+      // The details alone: no search attribute changed, and an upsert would be a command of its own.
+      setCurrentDetails(this.details());
     }
   }
 
