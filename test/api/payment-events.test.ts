@@ -3,6 +3,7 @@
  * status it reaches once (`payment.pending`, `.authorized`, `.succeeded`, `.failed`, `.voided`),
  * whether a transition or a payment's own news wrote it, numbered in the order's one sequence.
  */
+import type { Db } from '../../db/knex';
 import type { HistoryEntry, OrderPayment } from '../../domain/order';
 import { loadOrder } from '../../services/orders/read-order';
 import { recordPayments, recordTransition } from '../../services/orders/record-transition';
@@ -29,6 +30,19 @@ async function orderWrittenByHand(): Promise<string> {
   return id;
 }
 /** A payment of the order's 15.00 as the workflow records it. */
+/** Until a statement like `pattern` (SQL's LIKE) is seen waiting for a lock; `what` names it if it never is. */
+async function waitingOnLock(db: Db, pattern: string, what: string): Promise<void> {
+  for (let t = 0; t < 250; t++) {
+    const waiting = await db.raw(
+      `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?`,
+      [pattern],
+    );
+    if (waiting.rows.length > 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what} never waited for the order`);
+}
+
 const paymentOf = (id: string, status: OrderPayment['status']): OrderPayment => ({
   id,
   status,
@@ -111,14 +125,7 @@ test.each([
         });
         transition.catch(() => undefined); // awaited below
         // Committed only once the statement is seen waiting for a lock.
-        for (let t = 0; t < 250; t++) {
-          const waiting = await db.raw(
-            `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO order_history%'`,
-          );
-          if (waiting.rows.length > 0) return;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        throw new Error('the transition’s statement never waited for the order');
+        await waitingOnLock(db, '%INSERT INTO order_history%', 'the transition’s statement');
       });
       await transition;
       const events = await db('order_events').where({ order_id: id }).orderBy('seq').select('seq', 'type');
@@ -178,14 +185,7 @@ test('an older write of the payments that waits on the row while a newer one com
       await recordPayments(trx, id, seq, [payment('failed')], at, 2);
       held = recordPayments(db, id, seq, [payment('processing')], at, 1);
       held.catch(() => undefined); // awaited below
-      for (let t = 0; t < 250; t++) {
-        const waiting = await db.raw(
-          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%AS payments from "orders"%for update%'`,
-        );
-        if (waiting.rows.length > 0) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error('the older write never waited for the order');
+      await waitingOnLock(db, '%AS payments from "orders"%for update%', 'the older write');
     });
     await held;
     expect(((await loadOrder(db, id))!.payments ?? []).map((p) => p.status)).toEqual(['failed']);
