@@ -910,7 +910,8 @@ export class OrderEntity {
     return (
       describeForSupport(this.machine, o, waiting) +
       (this.openReturns.size ? `\n\nOpen returns: ${[...this.openReturns.keys()].join(', ')}` : '') +
-      (this.cancelRequestNotTaken
+      // Said while it matters: once the order has ended, its history says the rest.
+      (this.cancelRequestNotTaken && !isTerminal(this.machine, o.status)
         ? `\n\nCancellation requested in Temporal, not taken (${this.cancelRequestNotTaken}): cancel through the API once the order may be.`
         : '')
     );
