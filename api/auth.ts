@@ -101,8 +101,9 @@ export function verifyToken(token: string, settings: AuthSettings): Principal {
   const parsed = claims.safeParse(decoded);
   if (!parsed.success) throw new UnauthorizedError('the token lacks a valid sub, role or exp');
   const { sub, role, channel, exp, iat } = parsed.data;
-  const issuedAt = iat ?? Math.floor(Date.now() / 1000);
-  if ((exp - issuedAt) * 1000 > settings.maxLifetimeMs)
+  const now = Math.floor(Date.now() / 1000);
+  // From its issue and from now: an `iat` in the future does not stretch it.
+  if ((exp - Math.min(iat ?? now, now)) * 1000 > settings.maxLifetimeMs)
     throw new UnauthorizedError('the token lives longer than this service accepts');
   if (role === 'channel' && !channel) throw new UnauthorizedError('a channel token must name its channel');
   if (role === 'channel' || role === 'customer')

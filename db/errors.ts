@@ -49,9 +49,32 @@ export function isDatabaseOutage(err: unknown): boolean {
 }
 
 /**
+ * Marks an error a statement met. knex writes the statement in front of every such error's
+ * message, the driver's own too (a broken connection, a read timeout), which have no SQLSTATE.
+ */
+const FROM_STATEMENT = Symbol('statement error');
+
+/** Every error this database's statements meet is marked, its transactions' included. */
+export function markStatementErrors(db: {
+  on(event: 'query-error', listener: (err: unknown) => void): unknown;
+}) {
+  db.on('query-error', (err) => {
+    if (err && typeof err === 'object') (err as { [FROM_STATEMENT]?: true })[FROM_STATEMENT] = true;
+  });
+}
+
+/** What a statement's error without a SQLSTATE may say: the driver's code, never its message. */
+function statementErrorText(err: unknown): string | undefined {
+  if (!(err && typeof err === 'object' && FROM_STATEMENT in err)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  const kind = isDatabaseOutage(err) ? 'database unavailable' : 'database error';
+  return typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code) ? `${kind} (${code})` : kind;
+}
+
+/**
  * A safe account of an error for a log line or a failure message: a database error by its
- * SQLSTATE only (no statement, no values); anything else by its name and message, made storable
- * and cut short. The stack keeps its frames under that first line.
+ * SQLSTATE only, or the driver's code (no statement, no values); anything else by its name and
+ * message, made storable and cut short. The stack keeps its frames under that first line.
  */
 export function describeError(err: unknown): {
   name: string;
@@ -64,7 +87,8 @@ export function describeError(err: unknown): {
   const state = sqlState(err);
   const message = state
     ? `database error (SQLSTATE ${state})`
-    : storable(typeof e.message === 'string' ? e.message : String(err)).slice(0, 500);
+    : (statementErrorText(err) ??
+      storable(typeof e.message === 'string' ? e.message : String(err)).slice(0, 500));
   const frames =
     typeof e.stack === 'string'
       ? e.stack

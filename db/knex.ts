@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import { migrationSource } from '../migrations';
+import { markStatementErrors } from './errors';
 
 // bigint columns hold minor units well inside Number.MAX_SAFE_INTEGER: read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -29,7 +30,7 @@ export function createDb(
           connectionTimeoutMillis: queryTimeoutMs,
         }
       : {};
-  return knex({
+  const db = knex({
     client: 'pg',
     connection: { connectionString: url, ...timeouts },
     pool,
@@ -37,6 +38,9 @@ export function createDb(
     // A failing statement's error names the statement, never its values (tokens, addresses).
     compileSqlOnError: false,
   });
+  // Even without values, a statement is not for a log line: `describeError` leaves marked ones out.
+  markStatementErrors(db);
+  return db;
 }
 
 export async function migrate(db: Db): Promise<string[]> {

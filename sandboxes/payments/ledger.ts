@@ -4,7 +4,7 @@
  * order service; it knows amounts, currencies, tokens and the metadata a client attaches.
  */
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
+import knex, { type Knex } from 'knex';
 
 export type IntentStatus =
   | 'processing'
@@ -395,11 +395,27 @@ export class Ledger {
   }
 }
 
+/** Marks an error a statement met: knex writes the statement (and its values) into its message. */
+const FROM_STATEMENT = Symbol('statement error');
+
+/** A sandbox's database, whose statements' errors `describeError` will not repeat. */
+export function sandboxDb(url: string, max: number): Knex {
+  const db = knex({ client: 'pg', connection: url, pool: { min: 0, max }, compileSqlOnError: false });
+  db.on('query-error', (err: unknown) => {
+    if (err && typeof err === 'object') (err as { [FROM_STATEMENT]?: true })[FROM_STATEMENT] = true;
+  });
+  return db;
+}
+
 /**
  * An error as a log line may carry it: a database error (it has a code) by its class and code,
- * never its message (knex writes the statement, and its values, into that); our own by its message.
+ * one a statement met (a dropped connection has no code) by its class, never its message (knex
+ * writes the statement, and its values, into that); our own by its message.
  */
 export function describeError(err: unknown): string {
   const e = err as { name?: string; code?: string; message?: string };
-  return e?.code ? `${e.name ?? 'Error'} (${e.code})` : `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
+  if (e?.code) return `${e.name ?? 'Error'} (${e.code})`;
+  if (err && typeof err === 'object' && FROM_STATEMENT in err)
+    return `${e.name ?? 'Error'} (a statement failed)`;
+  return `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
 }

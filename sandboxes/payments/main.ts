@@ -10,9 +10,8 @@
  *   PAYMENT_SANDBOX_AUTH_TTL (how long an authorisation holds; 7 days) and
  *   PAYMENT_SANDBOX_SHORT_AUTH (tok_short_auth's and tok_reauth_declined's; 15 s).
  */
-import knex from 'knex';
 import { sandboxPaymentsApp } from './app';
-import { describeError, ensureSchema, Ledger } from './ledger';
+import { describeError, ensureSchema, Ledger, sandboxDb } from './ledger';
 import { startBackground } from './webhooks';
 import { intentView } from './app';
 
@@ -27,7 +26,7 @@ function milliseconds(text: string | undefined, fallback: number): number {
 async function main() {
   const url = process.env.PAYMENT_SANDBOX_DATABASE_URL;
   if (!url) throw new Error('PAYMENT_SANDBOX_DATABASE_URL is not set (npm start sets it)');
-  const db = knex({ client: 'pg', connection: url, pool: { min: 0, max: 10 } });
+  const db = sandboxDb(url, 10);
   await ensureSchema(db);
   const errorRate = Number(process.env.PAYMENT_SANDBOX_ERROR_RATE ?? 0);
   if (!(errorRate >= 0 && errorRate <= 1))

@@ -5,9 +5,8 @@
  *   pick, pack, ship, in transit, delivered), WAREHOUSE_SANDBOX_WEBHOOK_URL and
  *   WAREHOUSE_WEBHOOK_SECRET (where its events go, signed with what).
  */
-import knex from 'knex';
 import { signature, SIGNATURE_HEADER } from '../../codec/webhook-signature';
-import { describeError } from '../payments/ledger';
+import { describeError, sandboxDb } from '../payments/ledger';
 import { sandboxWarehouseApp } from './app';
 import { Books, ensureSchema } from './books';
 
@@ -21,7 +20,7 @@ function milliseconds(text: string | undefined, fallback: number): number {
 async function main() {
   const url = process.env.WAREHOUSE_SANDBOX_DATABASE_URL;
   if (!url) throw new Error('WAREHOUSE_SANDBOX_DATABASE_URL is not set (npm start sets it)');
-  const db = knex({ client: 'pg', connection: url, pool: { min: 0, max: 5 } });
+  const db = sandboxDb(url, 5);
   await ensureSchema(db);
   const books = new Books(db, milliseconds(process.env.WAREHOUSE_SANDBOX_STEP, 2000));
   const webhookUrl = process.env.WAREHOUSE_SANDBOX_WEBHOOK_URL || undefined;

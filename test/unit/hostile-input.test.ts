@@ -292,6 +292,16 @@ describe('tokens', () => {
     expect(() => verifyToken(forever, settings)).toThrow(/exp/);
     const tooLong = signToken(settings.secret, 'cus_1', 'customer', { expiresIn: '30d' });
     expect(() => verifyToken(tooLong, settings)).toThrow(/longer/);
+    // Issued "in thirty days" for an hour: it would live thirty days from now.
+    const later = Math.floor(Date.now() / 1000) + 30 * 86_400;
+    const postdated = jwt.sign(
+      { sub: 'cus_1', role: 'customer', iat: later, exp: later + 3600 },
+      settings.secret,
+      {
+        algorithm: 'HS256',
+      },
+    );
+    expect(() => verifyToken(postdated, settings)).toThrow(/longer/);
     const oddSub = signToken(settings.secret, 'cus 1\u0000', 'customer');
     expect(() => verifyToken(oddSub, settings)).toThrow(/sub/);
     const none = jwt.sign({ sub: 'cus_1', role: 'support' }, '', { algorithm: 'none' } as jwt.SignOptions);
