@@ -8,13 +8,18 @@ import type { Role } from '../domain/roles';
 
 /**
  * A history as `role` may read it: staff see who acted; a customer sees only in what role
- * (`merchant`, not `merchant:merch-1`), since staff ids are not theirs to know.
+ * (`merchant`, not `merchant:merch-1`), since staff ids are not theirs to know; a channel, an
+ * outside system, sees its own and its customers' ids, and staff by their role.
  */
 export function historyFor<T extends { actor: string; seq?: number }>(history: T[], role: Role) {
-  return history.map(({ seq: _seq, ...entry }) =>
-    role === 'customer' ? { ...entry, actor: entry.actor.split(':')[0]! } : entry,
-  );
+  return history.map(({ seq: _seq, ...entry }) => {
+    const [actorRole] = entry.actor.split(':') as [string];
+    const hide = role === 'customer' || (role === 'channel' && STAFF.has(actorRole));
+    return hide ? { ...entry, actor: actorRole } : entry;
+  });
 }
+
+const STAFF: ReadonlySet<string> = new Set<Role>(['merchant', 'support']);
 
 export function orderView(order: OrderState, role: Role) {
   const machine = machineFor(order.type);

@@ -107,6 +107,33 @@ test('a channel places an order for its customer, pays and cancels for it, and s
   }
 }, 60_000);
 
+test('a channel reads who acted on its orders by role when staff acted, never a staff id', async () => {
+  const created = await place(app, {
+    customerId: `c-${randomUUID().slice(0, 6)}`,
+    items: [{ sku, quantity: 1 }],
+  });
+  expect(created.status).toBe(201);
+  const id = created.body.order.id;
+  expect(
+    (await call('POST', `/v1/orders/${id}/pay`, { as: app, body: { paymentToken: 'tok_ok' } })).status,
+  ).toBe(200);
+  const shipped = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'x', trackingNumber: 'y' },
+  });
+  expect(shipped.status).toBe(200);
+  const seen = await call('GET', `/v1/orders/${id}`, { as: app });
+  const actors = seen.body.order.history.map((h: { actor: string }) => h.actor);
+  expect(actors).toContain('channel:partner-app');
+  expect(actors).toContain('merchant');
+  expect(actors.filter((a: string) => /^(merchant|support):/.test(a))).toEqual([]);
+  // Staff still see who it was.
+  const staffView = await call('GET', `/v1/orders/${id}`, { as: support });
+  expect(staffView.body.order.history.map((h: { actor: string }) => h.actor)).toContain(
+    `merchant:${merchant.id}`,
+  );
+}, 60_000);
+
 test('a channel is limited to its order types and must be registered; a customer orders for itself only', async () => {
   const virtualSku = uniqueSku('chv');
   await putProduct(virtualSku, { stock: 10, price: 500, kind: 'virtual' });
