@@ -38,9 +38,14 @@ import { ORDER_LINKS } from './links';
 
 export const orderIdParams = { id: orderIdParam };
 
+/** Whether the response can no longer reach its client: its connection closed, or it was ended. */
+const gone = (reply: Response) => reply.destroyed || reply.writableEnded || reply.closed;
+
 /** Until the response has room again, or its connection is gone (then 'drain' never comes). */
 function drainedOrClosed(reply: Response): Promise<void> {
   return new Promise((resolve) => {
+    // Closed already: 'close' came and went.
+    if (gone(reply)) return resolve();
     const done = () => {
       reply.off('drain', done).off('close', done);
       resolve();
@@ -327,17 +332,17 @@ export const orderRoutes: Route[] = [
       // still a clean 503.
       const header = await chunks.next();
       const first = header.done ? header : await chunks.next();
+      // A client gone meanwhile frees its thread and its place among the exports at once.
+      if (gone(reply)) return void (await chunks.return(undefined));
       reply
         .status(200)
         .type('text/csv; charset=utf-8')
         .setHeader('content-disposition', `attachment; filename="orders-${rows}s.csv"`);
-      let gone = false;
-      req.on('close', () => void (gone = true));
       if (!header.done) reply.write(header.value);
       if (!first.done) reply.write(first.value);
       try {
         for await (const chunk of chunks) {
-          if (gone) break;
+          if (gone(reply)) break;
           // Flat memory: wait for the client to take a chunk (or go) before reading the next batch.
           if (!reply.write(chunk)) await drainedOrClosed(reply);
         }

@@ -3,12 +3,15 @@
  * column PostgreSQL keeps, held to the domain's own rule), refunds and returns listed like
  * orders, counts and sums per group and currency, and the list exported as CSV in batches.
  */
+import http from 'node:http';
+import { seedOrders } from '../../devstack/seed-orders';
+import { tokenFor } from '../../devstack/test-tokens';
 import { paymentStatusOf } from '../../domain/order';
 import { exportOrders } from '../../services/orders/export-orders';
 import { exportInThread, MAX_EXPORTS } from '../../services/orders/export-thread';
 import { listRefunds } from '../../services/orders/list-reverse';
 import { loadOrder } from '../../services/orders/read-order';
-import { call, customer, merchant, putProduct, support, uniqueSku, type As } from '../support/api';
+import { apiUrl, call, customer, merchant, putProduct, support, uniqueSku, type As } from '../support/api';
 import { testDb } from '../support/backends';
 
 const db = testDb();
@@ -261,4 +264,30 @@ test('at most two exports run at once in an API process: the next is a 429 until
   expect((await next.next()).done).toBe(false);
   await next.return(undefined);
   await running[1]!.return(undefined);
+}, 60_000);
+
+test('an export whose client leaves before its first batch frees its place: the next exports are not 429s', async () => {
+  // Several batches of line rows (200 orders a batch), so the export would still be writing.
+  const tag = `gone-${Date.now()}`;
+  await seedOrders(db, { orders: 700, batch: 700, tag, customers: 1 });
+  const url = new URL(`${apiUrl()}/v1/orders/export?customerId=seed-c1&rows=line`);
+  const authorization = `Bearer ${tokenFor('merchant', merchant.id)}`;
+  // More clients leaving than there are places: each sends its request and goes at once.
+  for (let i = 0; i < MAX_EXPORTS + 1; i++)
+    await new Promise<void>((resolve) => {
+      const req = http.get(url, { headers: { authorization }, agent: false });
+      req.on('error', () => resolve());
+      req.on('socket', (socket) => socket.on('connect', () => setTimeout(() => req.destroy(), 20)));
+      req.on('close', () => resolve());
+    });
+  // The places come back as the server hears of each departure (bounded: about 10 s).
+  let status = 0;
+  for (let tries = 0; tries < 50 && status !== 200; tries++) {
+    if (tries > 0) await new Promise((r) => setTimeout(r, 200));
+    status = (await call('GET', '/v1/orders/export?customerId=nobody-here', { as: merchant })).status;
+  }
+  expect(status).toBe(200);
+  const full = await call('GET', '/v1/orders/export?customerId=seed-c1&rows=line', { as: merchant });
+  expect(full.status).toBe(200);
+  expect(parseCsv(full.body as string).length).toBeGreaterThan(700);
 }, 60_000);
