@@ -132,6 +132,22 @@ export function planRefund(
   };
 }
 
+/** Whether `planRefund` can plan these units now: none of them refunded already or held by a case. */
+export function refundPlannable(
+  items: OrderLine[],
+  shipping: number,
+  requested: RefundRequestLine[],
+  held: Record<string, number>,
+): boolean {
+  try {
+    planRefund(items, shipping, requested, held);
+    return true;
+  } catch (err) {
+    if (err instanceof RefundError) return false;
+    throw err;
+  }
+}
+
 /** The order's lines after a refund was paid; a line that ever had a goodwill refund keeps what it gave back. */
 export function applyRefund(items: OrderLine[], plan: RefundPlan): OrderLine[] {
   return items.map((l) => {

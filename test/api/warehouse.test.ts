@@ -437,3 +437,38 @@ test('a parcel returned to its sender while the rest has not shipped: refunded, 
   ]);
   for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
 }, 90_000);
+
+test('a parcel back at its sender while a claim holds a unit of it: support is asked, nothing is restocked, and the order still takes the claim', async () => {
+  // The parcel waits with the carrier while the customer says one unit never came; then it comes back.
+  const loc = await location('wclm', 1, { stallAfter: 'shipped' });
+  const sku = uniqueSku('wcl');
+  await stocked(sku, { [loc]: 2 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 2 }]);
+  await waitForOrder(id, owner, (o) => o.status === 'SHIPPED', 30_000, services.apiUrl);
+  const opened = await api('POST', `/v1/orders/${id}/claims`, owner, {
+    items: [{ sku, quantity: 1 }],
+    kind: 'missing',
+    resolution: 'refund',
+    reason: 'one never came',
+  });
+  expect(opened.status).toBe(201);
+  await warehouse(`/v1/sandbox/locations/${loc}`, { method: 'PUT', body: { failDelivery: true } });
+  const back = await waitForOrder(
+    id,
+    support,
+    (o) => o.attention?.code === 'delivery_failed',
+    30_000,
+    services.apiUrl,
+  );
+  expect(back.status).toBe('SHIPPED');
+  expect(back.amounts.refunded).toBe(0);
+  // Nothing restocked by the order: what came back is support's to place, the claim's unit included.
+  expect(await stockAt(sku)).toEqual([{ location: loc, onHand: 0, reserved: 0, available: 0 }]);
+
+  // The order is not stuck: the claim, approved, is refunded by it.
+  const approved = await api('POST', `/v1/claims/${opened.body.claim.id}/approve`, merchant, {});
+  expect(approved.status).toBe(200);
+  const refunded = await waitForOrder(id, support, (o) => o.amounts.refunded > 0, 30_000, services.apiUrl);
+  expect(refunded.amounts.refunded).toBe(1500);
+  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+}, 90_000);

@@ -33,6 +33,7 @@ import {
   resolveAction,
   unitsHeld,
 } from '../../domain/order-actions';
+import { refundPlannable } from '../../domain/refunds';
 import {
   actionRequestProblem,
   actorName,
@@ -726,9 +727,14 @@ export class OrderEntity {
         reason: 'returned to sender',
         refund: { refundId, items: parcel?.items ?? [] },
       };
-      const resolved = resolveAction(this.machine, order, request, 'system', unitsHeld(this.openReturns));
+      const held = unitsHeld(this.openReturns);
+      const resolved = resolveAction(this.machine, order, request, 'system', held);
+      // Units of it an open return, claim or exchange holds, or already refunded: not this refund's
+      // to settle (its plan would fail the task, and a return's receipt would restock them again).
+      // Support is asked instead, as when the order cannot be refunded at all.
       if (
         parcel &&
+        refundPlannable(order.items, order.amounts.shipping, parcel.items, held) &&
         'action' in resolved &&
         decide(this.machine, order.status, resolved.action, 'system').ok &&
         patched('return-to-sender')
