@@ -472,3 +472,36 @@ test('a parcel back at its sender while a claim holds a unit of it: support is a
   expect(refunded.amounts.refunded).toBe(1500);
   for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
 }, 90_000);
+
+test('a refund of units waits while a warehouse still packs them: a 409 that changes nothing; an amount alone is refunded; a cancel stops the parcel', async () => {
+  const loc = await location('wref', 1, { stallAfter: 'accepted' });
+  const sku = uniqueSku('wrf');
+  await stocked(sku, { [loc]: 3 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 3 }]);
+  await waitForOrder(
+    id,
+    owner,
+    (o) => o.fulfilments.some((f: { status: string }) => f.status === 'accepted'),
+    20_000,
+    services.apiUrl,
+  );
+  const before = await stockAt(sku);
+  // The warehouse would ship these units anyway: they are not restocked and refunded now.
+  for (const body of [{ items: [{ sku, quantity: 1 }] }, {}]) {
+    const refused = await api('POST', `/v1/orders/${id}/refunds`, merchant, { reason: 'one less', ...body });
+    expect(refused.status).toBe(409);
+    expect(refused.body.allowedActions).not.toContain('refund');
+  }
+  expect(await stockAt(sku)).toEqual(before);
+  const goodwill = await api('POST', `/v1/orders/${id}/refunds`, merchant, { reason: 'late', amount: 200 });
+  expect(goodwill.status).toBe(201);
+  expect(goodwill.body.refund.amount).toBe(200);
+  expect(await stockAt(sku)).toEqual(before);
+
+  // Cancelled, the warehouse is asked to stop and everything comes back, once.
+  expect((await api('POST', `/v1/orders/${id}/cancel`, merchant, { reason: 'stop it' })).status).toBe(200);
+  const done = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 20_000, services.apiUrl);
+  expect(done.amounts.refunded).toBe(done.amounts.paid);
+  expect(await stockAt(sku)).toEqual([{ location: loc, onHand: 3, reserved: 0, available: 3 }]);
+  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+}, 60_000);

@@ -49,6 +49,7 @@ import {
   fulfilmentId,
   fulfilmentWorkflowId,
   missingUnits,
+  WAITING_FULFILMENT,
   type FulfilmentRecord,
 } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
@@ -152,6 +153,8 @@ export class OrderEntity {
     private readonly chargeInWorker = false,
     /** A step into production recorded with the step before it (`apply`), decided likewise. */
     private readonly autoStepWithRecord = false,
+    /** A refund of units waits for the warehouse's parcels (`validate`), decided likewise. */
+    private readonly refundsWaitForWarehouse = false,
   ) {}
 
   get placed(): boolean {
@@ -201,6 +204,22 @@ export class OrderEntity {
           'a warehouse is fulfilling this order: it ships the parcels',
           this.order.status,
           actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'ship'),
+        ),
+      );
+    // Units a warehouse is still picking or packing would ship anyway, and restocking them would
+    // count them twice: a refund of units waits for its parcels (a cancel stops them; an amount
+    // alone, goodwill, may be refunded now).
+    if (
+      this.refundsWaitForWarehouse &&
+      request.action === 'refund' &&
+      request.refund?.amount === undefined &&
+      (this.order.fulfilments ?? []).some((f) => WAITING_FULFILMENT.includes(f.status))
+    )
+      throw refuse(
+        notNow(
+          'a warehouse is still fulfilling this order: refund its units once they have shipped, or cancel it',
+          this.order.status,
+          actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'refund'),
         ),
       );
     // Parcels a carrier can bring back are recalled by a cancel; one delivered, or one the merchant

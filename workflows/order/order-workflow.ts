@@ -32,15 +32,25 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   // local activity (./order-entity.ts, `apply`); the charge in this worker (./effects.ts,
   // `chargeInWorker`); a step's writes with its record, and paid-then-in-production sharing one
   // search-attribute upsert (`stepWrites`). Each implies the patches before it, so a new order
-  // records one marker; orders started before keep their path. Newest: a request to cancel the
-  // workflow cancels the order (`cancelOnRequest`), and nothing else in it is cancelled.
-  const cancelAsOrder = patched('cancellation-request-cancels-order');
+  // records one marker; orders started before keep their path. Then: a request to cancel the
+  // workflow cancels the order (`cancelOnRequest`), and nothing else in it is cancelled. Newest: a
+  // refund of units waits while a warehouse still picks or packs them (`validate`).
+  const refundsWaitForWarehouse = patched('refunds-wait-for-warehouse');
+  const cancelAsOrder = refundsWaitForWarehouse || patched('cancellation-request-cancels-order');
   const autoStepWithRecord = cancelAsOrder || patched('auto-step-with-record');
   const chargeInWorker = autoStepWithRecord || patched('charge-in-worker');
   const stepWrites = chargeInWorker || patched('step-writes-with-record');
   // Placement and projection writes as local activities; orders started before keep theirs as activities.
   const quick = stepWrites || patched('local-placement-and-projection') ? local : store;
-  const order = new OrderEntity(input, machine, quick, stepWrites, chargeInWorker, autoStepWithRecord);
+  const order = new OrderEntity(
+    input,
+    machine,
+    quick,
+    stepWrites,
+    chargeInWorker,
+    autoStepWithRecord,
+    refundsWaitForWarehouse,
+  );
 
   // A cancellation request is heard here and taken by the loop; the order's work, its Updates'
   // included, runs on regardless. Orders started before are cancelled where they stand.
