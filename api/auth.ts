@@ -22,8 +22,9 @@ export interface Principal {
   channel?: string;
 }
 
-/** Where customers who come without a channel belong: the shop's own website and apps. */
-export const DEFAULT_CHANNEL = 'web';
+import { DEFAULT_CHANNEL } from '../domain/order';
+
+export { DEFAULT_CHANNEL };
 
 declare module 'express-serve-static-core' {
   interface Request {

@@ -232,6 +232,7 @@ export const promotion = z
 
 export const member = z.object({
   customerId: z.string(),
+  channel: z.string(),
   tier: z.enum(['standard', 'silver', 'gold']),
   discountPercent: z.number().int(),
 });

@@ -401,6 +401,8 @@ export const promotionBody = z
   });
 
 export const memberBody = z.object({ tier: z.enum(['standard', 'silver', 'gold']) }).strict();
+/** Whose customer: a partner channel's (a customer id means a customer of its channel); none, the web shop's. */
+export const memberQuery = z.object({ channel: id.optional() }).strict();
 
 const units = z
   .array(z.object({ sku: id, quantity: z.number().int().min(1).max(1000) }).strict())

@@ -171,6 +171,9 @@ export function paymentsView(order: Pick<OrderState, 'amounts' | 'payments'>): O
   });
 }
 
+/** Where customers who come without a channel belong: the shop's own website and apps. */
+export const DEFAULT_CHANNEL = 'web';
+
 export interface PlaceOrderInput {
   orderId: string;
   type: OrderType;

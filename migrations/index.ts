@@ -29,6 +29,7 @@ import * as m023 from './023_order_stats_rollup';
 import * as m024 from './024_claims';
 import * as m025 from './025_exchanges';
 import * as m026 from './026_order_edits';
+import * as m027 from './027_customers_by_channel';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -57,6 +58,7 @@ const migrations: Record<string, Knex.Migration> = {
   '024_claims': m024,
   '025_exchanges': m025,
   '026_order_edits': m026,
+  '027_customers_by_channel': m027,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -193,7 +193,7 @@ export const orderRoutes: Route[] = [
       // PostgreSQL must answer before anything starts: an outage is a 503 with nothing half-written.
       const channel = await channelForOrder(db, caller.channel ?? DEFAULT_CHANNEL, body.type);
       // The quote is only for the workflow's summary in the Web UI; placement prices the order.
-      const quote = await quoteOrder(db, { ...order_, customerId });
+      const quote = await quoteOrder(db, { ...order_, customerId, channel: channel.id });
       // A retried create (same Idempotency-Key) names the same order: the workflow id dedupes it too.
       const orderId = idFromKey('ord', req, 'orders', 'create');
       const order = await commands.create({

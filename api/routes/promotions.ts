@@ -1,9 +1,12 @@
 /** Promotions (coupons) and member tiers: set by merchants and support. */
+import { NotFoundError } from '../../domain/errors';
+import { getChannel } from '../../services/channels/channels';
 import { readMembership, setMemberTier } from '../../services/promotion/members';
+import { DEFAULT_CHANNEL } from '../auth';
 import { putPromotion, readPromotion } from '../../services/promotion/promotions';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { customerIdParam, memberBody, promotionBody, promotionCodeParam } from '../schemas';
+import { customerIdParam, memberBody, memberQuery, promotionBody, promotionCodeParam } from '../schemas';
 
 const STAFF = ['merchant', 'support'] as const;
 
@@ -47,11 +50,14 @@ export const promotionRoutes: Route[] = [
     roles: 'merchant, support',
     allow: STAFF,
     params: { customerId: customerIdParam },
+    query: memberQuery,
     body: memberBody,
     ok: [[200], res.member],
-    errors: [403],
-    async handle({ res: reply, params, body }, { db }) {
-      reply.json(await setMemberTier(db, params.customerId, body.tier));
+    errors: [400, 403, 404],
+    async handle({ res: reply, params, query, body }, { db }) {
+      const channel = query.channel ?? DEFAULT_CHANNEL;
+      if (!(await getChannel(db, channel))) throw new NotFoundError('channel');
+      reply.json(await setMemberTier(db, params.customerId, channel, body.tier));
     },
   }),
   defineRoute({
@@ -62,10 +68,11 @@ export const promotionRoutes: Route[] = [
     roles: 'merchant, support',
     allow: STAFF,
     params: { customerId: customerIdParam },
+    query: memberQuery,
     ok: [[200], res.member],
     errors: [400, 403],
-    async handle({ res: reply, params }, { db }) {
-      reply.json(await readMembership(db, params.customerId));
+    async handle({ res: reply, params, query }, { db }) {
+      reply.json(await readMembership(db, params.customerId, query.channel ?? DEFAULT_CHANNEL));
     },
   }),
 ];

@@ -14,7 +14,12 @@ import {
   type EditSide,
 } from '../../domain/edits';
 import { BusinessRuleError } from '../../domain/errors';
-import type { InventoryStrategy, LocationAllocation, OrderState } from '../../domain/order';
+import {
+  DEFAULT_CHANNEL,
+  type InventoryStrategy,
+  type LocationAllocation,
+  type OrderState,
+} from '../../domain/order';
 import { allocationOf, release, reserve, restock, settleReservation } from '../inventory/ledger';
 import { memberTier, releaseCoupon, toPromotion } from '../promotion/coupons';
 import { writeOrderLines } from './order-lines';
@@ -73,7 +78,7 @@ export async function createEdit(
       inventoryStrategy: p.inventory_strategy ?? args.defaultStrategy,
     })),
     promotion: coupon ? toPromotion(coupon) : null,
-    memberTier: await memberTier(db, order.customerId),
+    memberTier: await memberTier(db, order.customerId, order.channel ?? DEFAULT_CHANNEL),
   });
   const now = new Date().toISOString();
   const record: EditRecord = {

@@ -65,7 +65,7 @@ export async function modifyOrderItems(
     const priced = priceOrder({
       lines,
       promotion,
-      memberTier: await memberTier(trx, order.customer_id),
+      memberTier: await memberTier(trx, order.customer_id, order.channel),
       shipsPhysically: order.type !== 'virtual',
     });
 

@@ -11,6 +11,7 @@ import {
   type PresaleTerms,
   unitsBySku,
 } from '../../domain/order';
+import { DEFAULT_CHANNEL } from '../../domain/order';
 import type { MemberTier, PricingInput, Promotion } from '../../domain/pricing';
 import { lockCoupon, memberTier, toPromotion, type PromotionRow } from '../promotion/coupons';
 
@@ -27,7 +28,11 @@ export interface ProductRow {
   presale: PresaleTerms | null;
 }
 
-export type PricingRequest = Pick<PlaceOrderInput, 'type' | 'customerId' | 'items' | 'couponCode'>;
+/** What prices an order; the customer is `customerId` within `channel` (none: the web shop's). */
+export type PricingRequest = Pick<
+  PlaceOrderInput,
+  'type' | 'customerId' | 'items' | 'couponCode' | 'channel'
+>;
 
 /** Placement's part: the order that locks a use of the coupon, at the workflow's clock. */
 export interface CouponLock {
@@ -72,7 +77,7 @@ export async function readPricing(
       request.couponCode
         ? db('promotions').where('code', request.couponCode).first<PromotionRow | undefined>()
         : undefined,
-      memberTier(db, request.customerId),
+      memberTier(db, request.customerId, request.channel ?? DEFAULT_CHANNEL),
     ]);
     if (unpriceable(quantities, products)) return null;
     return pricingRead(
@@ -96,11 +101,17 @@ export async function readPricing(
         code: request.couponCode,
         orderId: lock.orderId,
         customerId: request.customerId,
+        channel: request.channel ?? DEFAULT_CHANNEL,
         subtotal,
         now: lock.now,
       })
     : null;
-  return pricingRead(request.type, ordered, promotion, await memberTier(trx, request.customerId));
+  return pricingRead(
+    request.type,
+    ordered,
+    promotion,
+    await memberTier(trx, request.customerId, request.channel ?? DEFAULT_CHANNEL),
+  );
 }
 
 export function readProducts(db: Knex, skus: string[]): Promise<ProductRow[]> {

@@ -31,7 +31,15 @@ export function toPromotion(row: PromotionRow): Promotion {
  */
 export async function lockCoupon(
   trx: Knex.Transaction,
-  args: { code: string; orderId: string; customerId: string; subtotal: number; now: Date },
+  args: {
+    code: string;
+    orderId: string;
+    /** The customer, within its channel: a partner's `alice` is not the web shop's. */
+    customerId: string;
+    channel: string;
+    subtotal: number;
+    now: Date;
+  },
 ): Promise<Promotion> {
   const row: PromotionRow | undefined = await trx('promotions').where('code', args.code).forUpdate().first();
   if (!row)
@@ -64,7 +72,10 @@ export async function lockCoupon(
     .whereNot('order_id', args.orderId)
     .select(
       trx.raw('COUNT(*)::int AS total'),
-      trx.raw('COUNT(*) FILTER (WHERE customer_id = ?)::int AS mine', [args.customerId]),
+      trx.raw('COUNT(*) FILTER (WHERE customer_id = ? AND channel = ?)::int AS mine', [
+        args.customerId,
+        args.channel,
+      ]),
     )
     .first();
   if (row.max_uses != null && counts.total >= row.max_uses) {
@@ -82,7 +93,13 @@ export async function lockCoupon(
     );
   }
   await trx('coupon_uses')
-    .insert({ code: args.code, order_id: args.orderId, customer_id: args.customerId, state: 'locked' })
+    .insert({
+      code: args.code,
+      order_id: args.orderId,
+      customer_id: args.customerId,
+      channel: args.channel,
+      state: 'locked',
+    })
     .onConflict(['code', 'order_id'])
     .ignore();
   return toPromotion(row);
@@ -103,8 +120,9 @@ export async function releaseCoupon(db: Knex, orderId: string): Promise<void> {
     .update({ state: 'released', updated_at: db.fn.now() });
 }
 
-export async function memberTier(db: Knex, customerId: string): Promise<MemberTier> {
-  const row = await db('members').where('customer_id', customerId).first('tier');
+/** A customer's tier in its channel (members set without one are the web shop's). */
+export async function memberTier(db: Knex, customerId: string, channel: string): Promise<MemberTier> {
+  const row = await db('members').where({ channel, customer_id: customerId }).first('tier');
   return (row?.tier as MemberTier) ?? 'standard';
 }
 

@@ -134,6 +134,50 @@ test('a channel reads who acted on its orders by role when staff acted, never a 
   );
 }, 60_000);
 
+test("a partner's customer is not the web shop's of the same id: member tiers and a coupon's uses per customer are the channel's", async () => {
+  const id = `c-${randomUUID().slice(0, 6)}`;
+  const webCustomer: As = { role: 'customer', id };
+  const buy = (as: As, couponCode?: string) =>
+    place(as, {
+      ...(as.role === 'channel' ? { customerId: id } : {}),
+      items: [{ sku, quantity: 1 }],
+      couponCode,
+    });
+  // The web shop's customer is gold: 5 % off for them only.
+  const gold = await call('PUT', `/v1/members/${id}`, { as: merchant, body: { tier: 'gold' } });
+  expect(gold.body).toEqual({ customerId: id, channel: 'web', tier: 'gold', discountPercent: 5 });
+  expect((await buy(webCustomer)).body.order.amounts.discount).toBe(60);
+  expect((await buy(app)).body.order.amounts.discount).toBe(0);
+  // The partner's customer of that id has a tier of its own, set under its channel.
+  const silver = await call('PUT', `/v1/members/${id}?channel=${partner}`, {
+    as: merchant,
+    body: { tier: 'silver' },
+  });
+  expect(silver.body).toMatchObject({ channel: partner, tier: 'silver' });
+  expect((await call('GET', `/v1/members/${id}`, { as: support })).body.tier).toBe('gold');
+  expect((await buy(app)).body.order.amounts.discount).toBe(36);
+  expect(
+    (
+      await call('PUT', `/v1/members/${id}?channel=nowhere-${randomUUID().slice(0, 6)}`, {
+        as: merchant,
+        body: { tier: 'gold' },
+      })
+    ).status,
+  ).toBe(404);
+
+  // One use per customer: the partner's customer using it leaves the web shop's theirs.
+  const coupon = `ONCE${randomUUID().slice(0, 6).toUpperCase()}`;
+  const put = await call('PUT', `/v1/promotions/${coupon}`, {
+    as: merchant,
+    body: { kind: 'fixed', value: 100, perCustomerLimit: 1 },
+  });
+  expect(put.status).toBe(201);
+  expect((await buy(app, coupon)).status).toBe(201);
+  expect((await buy(webCustomer, coupon)).status).toBe(201);
+  const again = await buy(app, coupon);
+  expect(again.body).toMatchObject({ status: 422, code: 'COUPON_EXHAUSTED' });
+}, 60_000);
+
 test('a channel is limited to its order types and must be registered; a customer orders for itself only', async () => {
   const virtualSku = uniqueSku('chv');
   await putProduct(virtualSku, { stock: 10, price: 500, kind: 'virtual' });
