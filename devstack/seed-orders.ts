@@ -31,7 +31,7 @@ export async function seedOrders(db: Knex, options: SeedOptions): Promise<number
     await db.raw(
       `WITH o AS (
          SELECT g, 'ord_' || md5(? || g) AS id, random() AS r, random() AS s,
-                now() - random() * interval '365 days' AS at
+                date_trunc('milliseconds', now() - random() * interval '365 days') AS at
            FROM generate_series(?::int, ?::int) g
        ), shaped AS (
          SELECT o.*,

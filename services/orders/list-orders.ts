@@ -96,11 +96,11 @@ export function whereOrders(db: Knex, q: Knex.QueryBuilder, query: OrderFilters)
     q.whereExists(db('order_items as i').whereRaw('i.order_id = o.id').where('i.sku', query.sku));
   if (query.q) {
     const text = query.q;
-    // Letters, digits and `. _ : -` only (the schema): `_` is LIKE's wildcard, so it is escaped.
-    const prefix = `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // An order id's beginning only where it could be one: LIKE's wildcards in it are escaped.
+    const prefix = ID_PATTERN.test(text) ? `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
     q.where((w) =>
       w
-        .where('o.id', 'like', prefix)
+        .where((id) => (prefix ? id.where('o.id', 'like', prefix) : id.whereRaw('false')))
         .orWhere('o.customer_id', text)
         .orWhereRaw(`o.details->'shipment'->>'trackingNumber' = ?`, [text])
         // Any parcel's, through the parcels' containment index.

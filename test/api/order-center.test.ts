@@ -3,6 +3,7 @@
  * column PostgreSQL keeps, held to the domain's own rule), refunds and returns listed like
  * orders, counts and sums per group and currency, and the list exported as CSV in batches.
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { seedOrders } from '../../devstack/seed-orders';
 import { tokenFor } from '../../devstack/test-tokens';
@@ -11,7 +12,17 @@ import { exportOrders } from '../../services/orders/export-orders';
 import { exportInThread, MAX_EXPORTS } from '../../services/orders/export-thread';
 import { listRefunds } from '../../services/orders/list-reverse';
 import { loadOrder } from '../../services/orders/read-order';
-import { apiUrl, call, customer, merchant, putProduct, support, uniqueSku, type As } from '../support/api';
+import {
+  apiUrl,
+  call,
+  customer,
+  merchant,
+  putProduct,
+  support,
+  uniqueSku,
+  waitForOrder,
+  type As,
+} from '../support/api';
 import { testDb } from '../support/backends';
 
 const db = testDb();
@@ -287,7 +298,48 @@ test('an export whose client leaves before its first batch frees its place: the 
     status = (await call('GET', '/v1/orders/export?customerId=nobody-here', { as: merchant })).status;
   }
   expect(status).toBe(200);
+  // Seeded like real orders (to the millisecond): the list's pages hold each once.
+  const seen: string[] = [];
+  let cursor = '';
+  for (let page = 0; page < 50; page++) {
+    const reply = await call('GET', `/v1/orders?customerId=seed-c1&sort=createdAt&limit=100${cursor}`, {
+      as: merchant,
+    });
+    seen.push(...reply.body.items.map((o: { id: string }) => o.id));
+    if (!reply.body.nextCursor) break;
+    cursor = `&cursor=${reply.body.nextCursor}`;
+  }
+  expect(new Set(seen).size).toBe(seen.length);
+  const { n } = await db('orders').where({ customer_id: 'seed-c1' }).first(db.raw('count(*)::int AS n'));
+  expect(seen).toHaveLength(n);
   const full = await call('GET', '/v1/orders/export?customerId=seed-c1&rows=line', { as: merchant });
   expect(full.status).toBe(200);
   expect(parseCsv(full.body as string).length).toBeGreaterThan(700);
 }, 60_000);
+
+test("q finds an identity provider's subject and a tracking number with spaces and slashes", async () => {
+  const sku = uniqueSku('q');
+  await putProduct(sku, { price: 500, stock: 5 });
+  const owner = customer(`ann+${randomUUID().slice(0, 6)}@example.com`);
+  const id = await order(owner, sku);
+  expect((await pay(id, owner)).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION');
+  const tracking = `1Z ${randomUUID().slice(0, 6)}/B`;
+  const shipped = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: tracking },
+  });
+  expect(shipped.status).toBe(200);
+  const found = async (q: string) => {
+    const reply = await call('GET', `/v1/orders?q=${encodeURIComponent(q)}`, { as: merchant });
+    expect(reply.status).toBe(200);
+    return reply.body.items.map((o: { id: string }) => o.id);
+  };
+  expect(await found(owner.id)).toEqual([id]);
+  expect(await found(tracking)).toEqual([id]);
+  // Not an order id's beginning: LIKE's wildcards match nothing.
+  expect(await found(`${id.slice(0, 6)}%`)).toEqual([]);
+  expect((await call('GET', `/v1/orders?q=${encodeURIComponent('x\u0000')}`, { as: merchant })).status).toBe(
+    400,
+  );
+});
