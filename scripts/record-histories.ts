@@ -606,6 +606,37 @@ const scenarios: Record<string, Scenario> = {
     await call('POST', `/v1/orders/${shipped.id}/confirm`, { as: shipped.c, body: {} });
     await until(shipped.id, shipped.c, 'COMPLETED');
   },
+  // Cancellation requests on a return (undecided: rejected), a replacement claim (approved: not
+  // taken, then shipped) and an exchange (cancelled); then the order completes.
+  'case-cancellation-requested': async ({ created, client }) => {
+    const o = await oneOrder(created, { stock: 10, price: 1000 }, 4);
+    await pay(o.id, o.c);
+    await until(o.id, o.c, 'IN_PRODUCTION');
+    await ship(o.id);
+    const open = async (what: string, body: object) =>
+      (await call('POST', `/v1/orders/${o.id}/${what}s`, { as: o.c, body })).body[what].id as string;
+    const returned = await open('return', { items: [{ sku: o.sku, quantity: 1 }], reason: 'h' });
+    const claimed = await open('claim', {
+      items: [{ sku: o.sku, quantity: 1 }],
+      kind: 'missing',
+      resolution: 'replace',
+      reason: 'h',
+    });
+    const exchanged = await open('exchange', {
+      returnItems: [{ sku: o.sku, quantity: 1 }],
+      newItems: [{ sku: o.sku, quantity: 1 }],
+      reason: 'h',
+    });
+    await call('POST', `/v1/claims/${claimed}/approve`, { as: merchant, body: {} });
+    for (const id of [returned, claimed, exchanged]) await client.workflow.getHandle(id).cancel();
+    await sleep(1000);
+    await call('POST', `/v1/claims/${claimed}/ship`, {
+      as: merchant,
+      body: { carrier: 'UPS', trackingNumber: 'H2' },
+    });
+    await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+    await until(o.id, o.c, 'COMPLETED');
+  },
   'standard-cancelled-after-payment': async ({ created }) => {
     const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
     await call('PATCH', `/v1/orders/${id}`, { as: c, body: { items: [{ sku, quantity: 2 }] } });

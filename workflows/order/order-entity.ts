@@ -34,6 +34,7 @@ import {
   unitsHeld,
 } from '../../domain/order-actions';
 import { refundPlannable } from '../../domain/refunds';
+import { CANCELLATION_REQUEST } from '../cancellation-request';
 import {
   actionRequestProblem,
   actorName,
@@ -1129,11 +1130,7 @@ export class OrderEntity {
    */
   async cancelOnRequest(): Promise<void> {
     if (isTerminal(this.machine, this.current.status)) return;
-    const request: ActionRequest = {
-      action: 'cancel',
-      actor: { id: 'temporal', role: 'support' },
-      reason: 'cancellation requested in Temporal',
-    };
+    const request: ActionRequest = { action: 'cancel', ...CANCELLATION_REQUEST };
     try {
       this.validate(request);
       await this.perform(request);

@@ -6,7 +6,7 @@
  * The order's state and its operations are the entity (./order-entity.ts); this function
  * registers the handlers and runs the loop.
  */
-import { allHandlersFinished, CancellationScope, condition, patched, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched, setHandler } from '@temporalio/workflow';
 import { isTerminal, type OrderMachine } from '../../domain/machine';
 import { machineFor } from '../../domain/machines';
 import { placeOrderInputProblem } from '../../domain/order';
@@ -21,6 +21,7 @@ import {
   type OrderWorkflowInput,
   type OrderWorkflowResult,
 } from '../messages';
+import { cancellationRequests } from '../cancellation-request';
 import { refuse } from '../refusals';
 import { caseNewsSignal, returnClosedSignal, returnReceivedSignal } from '../reverse/messages';
 import { parcelNewsSignal } from '../fulfilment/messages';
@@ -55,9 +56,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   // A cancellation request is heard here and taken by the loop; the order's work, its Updates'
   // included, runs on regardless. Orders started before are cancelled where they stand.
   const cancel: CancelRequest = { requested: false, taken: false };
-  const shielded = <T>(fn: () => Promise<T>): Promise<T> =>
-    cancelAsOrder ? CancellationScope.nonCancellable(fn) : fn();
-  if (cancelAsOrder) CancellationScope.current().cancelRequested.catch(() => (cancel.requested = true));
+  const shielded = cancellationRequests(cancelAsOrder, () => (cancel.requested = true));
 
   setHandler(orderStateQuery, () => order.snapshot());
   setHandler(allowedActionsQuery, () => order.allowedActionsByRole());

@@ -25,6 +25,7 @@ import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/
 import type { Actor } from '../../domain/roles';
 import { store } from '../activities';
 import { asApplicationFailure } from '../order/order-entity';
+import { CANCELLATION_REQUEST, caseCancellation } from '../cancellation-request';
 import { refuse } from '../refusals';
 import {
   caseNewsSignal,
@@ -70,6 +71,19 @@ export async function claimOrderFlow(input: ClaimInput): Promise<ClaimRecord> {
   const order = getExternalWorkflowHandle(input.orderId);
   // The replacement's stock movements, under the claim's own name.
   const tag = `claim:${input.claimId}`;
+  // A cancellation request rejects the claim as support would, while it is undecided; decided,
+  // it goes on (its details say why). Claims from before ended where they stood.
+  const cancellation = caseCancellation(
+    patched('case-cancellation-requests'),
+    'claim',
+    () => record.status,
+    async () => {
+      await condition(() => !busy);
+      return act({ action: 'reject', ...CANCELLATION_REQUEST });
+    },
+    asApplicationFailure,
+  );
+  const { shielded } = cancellation;
 
   async function move(
     action: string,
@@ -119,56 +133,64 @@ export async function claimOrderFlow(input: ClaimInput): Promise<ClaimRecord> {
     await move('approve', request.actor.role, request.actor.id, request.reason, { resolution });
   }
 
+  /** A person's action (an Update, or a cancellation request taken as support's reject). */
+  async function act(request: ClaimActionRequest): Promise<ClaimRecord> {
+    validate(request);
+    busy = true;
+    try {
+      if (request.action === 'approve') await approve(request);
+      else if (request.action === 'ship') {
+        await store.commitReplacement({ orderId: input.orderId, tag });
+        // Another parcel of the order (claims replaced before this: on the claim only).
+        if (patched('claim-parcel-on-order'))
+          await order.signal(caseNewsSignal, {
+            caseId: input.claimId,
+            kind: 'claim',
+            shipment: { ...request.shipment!, items: input.items },
+          });
+        const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
+        await move('ship', request.actor.role, request.actor.id, request.reason, { shipment });
+      } else if (request.action === 'refund_instead') {
+        await store.releaseReplacement({ orderId: input.orderId, tag });
+        await move('refund_instead', request.actor.role, request.actor.id, request.reason, {
+          resolution: 'refund',
+        });
+      } else await move(request.action, request.actor.role, request.actor.id, request.reason);
+    } catch (err) {
+      throw asApplicationFailure(err);
+    } finally {
+      busy = false;
+    }
+    return record;
+  }
+
   setHandler(claimStateQuery, () => record);
   setHandler(returnRefundedSignal, ({ amount }) => void (refunded = amount));
-  setHandler(
-    claimActionUpdate,
-    async (request) => {
-      validate(request);
-      busy = true;
-      try {
-        if (request.action === 'approve') await approve(request);
-        else if (request.action === 'ship') {
-          await store.commitReplacement({ orderId: input.orderId, tag });
-          // Another parcel of the order (claims replaced before this: on the claim only).
-          if (patched('claim-parcel-on-order'))
-            await order.signal(caseNewsSignal, {
-              caseId: input.claimId,
-              kind: 'claim',
-              shipment: { ...request.shipment!, items: input.items },
-            });
-          const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
-          await move('ship', request.actor.role, request.actor.id, request.reason, { shipment });
-        } else if (request.action === 'refund_instead') {
-          await store.releaseReplacement({ orderId: input.orderId, tag });
-          await move('refund_instead', request.actor.role, request.actor.id, request.reason, {
-            resolution: 'refund',
-          });
-        } else await move(request.action, request.actor.role, request.actor.id, request.reason);
-      } catch (err) {
-        throw asApplicationFailure(err);
-      } finally {
-        busy = false;
-      }
-      return record;
-    },
-    { validator: validate },
-  );
+  setHandler(claimActionUpdate, (request) => shielded(() => act(request)), { validator: validate });
 
-  await store.saveClaim(record);
-  // Decided, and the decision saved (a later step's save must not overtake it).
-  await condition(() => record.status !== 'REQUESTED' && !busy);
-  // A replacement waits for its parcel, unless staff refund it instead.
-  await condition(() => isTerminal(claimMachine, record.status) || (record.resolution === 'refund' && !busy));
-  if (record.status === 'APPROVED' && record.resolution === 'refund') {
-    // The order refunds the claimed units (no goods come back), then says how much.
-    await order.signal(returnReceivedSignal, { returnId: input.claimId });
-    await condition(() => refunded !== undefined);
-    await move('refund', 'system', undefined, undefined, { refundedAmount: refunded! });
+  return shielded(run);
+
+  async function run(): Promise<ClaimRecord> {
+    await store.saveClaim(record);
+    // Decided, and the decision saved (a later step's save must not overtake it).
+    await condition(() => record.status !== 'REQUESTED' && !busy);
+    // A replacement waits for its parcel, unless staff refund it instead.
+    await condition(
+      () => isTerminal(claimMachine, record.status) || (record.resolution === 'refund' && !busy),
+    );
+    if (record.status === 'APPROVED' && record.resolution === 'refund') {
+      // The order refunds the claimed units (no goods come back), then says how much.
+      await order.signal(returnReceivedSignal, { returnId: input.claimId });
+      await condition(() => refunded !== undefined);
+      await move('refund', 'system', undefined, undefined, { refundedAmount: refunded! });
+    }
+    // The handler that ended it finishes saving (and answers its caller) first; so does a
+    // cancellation request's reject.
+    await condition(allHandlersFinished);
+    const taking = cancellation.taking();
+    if (taking) await taking;
+    // Rejected or replaced: its units are free again (replaced ones stay the customer's, unrefunded).
+    if (record.status !== 'REFUNDED') await order.signal(returnClosedSignal, { returnId: input.claimId });
+    return record;
   }
-  // The handler that ended it finishes saving (and answers its caller) first.
-  await condition(allHandlersFinished);
-  // Rejected or replaced: its units are free again (replaced ones stay the customer's, unrefunded).
-  if (record.status !== 'REFUNDED') await order.signal(returnClosedSignal, { returnId: input.claimId });
-  return record;
 }

@@ -11,6 +11,7 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  patched,
   setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
@@ -32,6 +33,7 @@ import type { Actor } from '../../domain/roles';
 import { payment, reconcile, refunds, store } from '../activities';
 import { declined, outcomeUnknown } from '../order/effects';
 import { asApplicationFailure } from '../order/order-entity';
+import { CANCELLATION_REQUEST, caseCancellation } from '../cancellation-request';
 import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
 import {
@@ -80,6 +82,17 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   let pendingAttempt = 0;
   let refunded: number | undefined;
   const news: PaymentNews[] = [];
+  // A cancellation request cancels the exchange as support would (its held units back, a paid
+  // difference refunded) while it may be; past that, it goes on (its details say why). Exchanges
+  // from before ended where they stood.
+  const cancellation = caseCancellation(
+    patched('case-cancellation-requests'),
+    'exchange',
+    () => record.status,
+    () => act({ action: 'cancel', ...CANCELLATION_REQUEST }),
+    asApplicationFailure,
+  );
+  const { shielded } = cancellation;
 
   async function move(
     action: string,
@@ -232,89 +245,98 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   setHandler(exchangeStateQuery, () => record);
   setHandler(returnRefundedSignal, ({ amount }) => void (refunded = amount));
   setHandler(exchangePaymentSignal, (update) => void news.push(update));
-  setHandler(
-    exchangeActionUpdate,
-    (request) =>
-      mutex.run(async () => {
-        // The exchange as it is once the step before finished decides.
-        validate(request);
-        try {
-          const { action, actor, reason } = request;
-          if (action === 'pay') await pay(request);
-          else if (action === 'receive')
-            await move(action, actor.role, actor.id, reason, await receive(request.received));
-          else if (action === 'ship') {
-            await store.commitReplacement({ orderId: record.orderId, tag });
-            const items = record.newItems.map(({ sku, quantity }) => ({ sku, quantity }));
-            await order.signal(caseNewsSignal, {
-              caseId: id,
-              shipment: { ...request.shipment!, items },
-            });
-            const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
-            await move(action, actor.role, actor.id, reason, { shipment });
-          } else if (action === 'reject' || action === 'cancel')
-            await move(action, actor.role, actor.id, reason, await giveBack());
-          else await move(action, actor.role, actor.id, reason);
-        } catch (err) {
-          throw asApplicationFailure(err);
-        }
-        return record;
-      }),
-    // The validator refuses what no wait can mend; the handler asks again once it holds the lock.
-    { validator: validate },
-  );
-
-  await store.saveExchange(record);
-  const windows = input.windows;
-  while (!isTerminal(exchangeMachine, record.status)) {
-    if (news.length > 0) {
-      await mutex.run(() => settle(news.shift()!));
-      continue;
-    }
-    const seq = record.history.length;
-    const pending = isPendingPayment(record.payment);
-    // A state's window (nobody decided, goods never sent), once no payment is pending.
-    const after =
-      windows && !pending ? exchangeMachine.states[record.status as 'REQUESTED'].after : undefined;
-    const due = after
-      ? Date.parse(record.history.at(-1)!.at) +
-        (after.timer === 'returnShipWindow' ? windows!.shipMs : windows!.decisionMs)
-      : undefined;
-    // A webhook may never come: the provider is asked about a pending payment now and then.
-    const waits = [
-      due === undefined ? [] : [due - Date.now()],
-      pending ? [input.pendingPaymentPollMs] : [],
-    ].flat();
-    const woken = () => news.length > 0 || record.history.length !== seq;
-    if (waits.length === 0) {
-      await condition(woken);
-      continue;
-    }
-    if (await condition(woken, Math.max(0, Math.min(...waits)))) continue;
-    if (due !== undefined && Date.now() >= due) {
-      await mutex.run(async () => {
-        if (record.history.length !== seq) return; // someone acted first
-        const changes = after!.action === 'cancel' ? await giveBack() : {};
-        await move(after!.action, 'system', undefined, after!.reason, changes);
-      });
-      continue;
-    }
-    if (pending) {
-      const found = await reconcile.reconcileCharge({ orderId: id, attempt: pendingAttempt });
-      if (found.status === 'succeeded' || found.status === 'authorized' || found.status === 'declined')
-        news.push({
-          paymentId: found.paymentId,
-          status: found.status,
-          ...(found.status === 'declined' ? { code: found.code } : {}),
-        });
-    }
+  /** A person's action (an Update, or a cancellation request taken as support's cancel). */
+  function act(request: ExchangeActionRequest): Promise<ExchangeRecord> {
+    return mutex.run(async () => {
+      // The exchange as it is once the step before finished decides.
+      validate(request);
+      try {
+        const { action, actor, reason } = request;
+        if (action === 'pay') await pay(request);
+        else if (action === 'receive')
+          await move(action, actor.role, actor.id, reason, await receive(request.received));
+        else if (action === 'ship') {
+          await store.commitReplacement({ orderId: record.orderId, tag });
+          const items = record.newItems.map(({ sku, quantity }) => ({ sku, quantity }));
+          await order.signal(caseNewsSignal, {
+            caseId: id,
+            shipment: { ...request.shipment!, items },
+          });
+          const shipment = { ...request.shipment!, shippedAt: new Date().toISOString() };
+          await move(action, actor.role, actor.id, reason, { shipment });
+        } else if (action === 'reject' || action === 'cancel')
+          await move(action, actor.role, actor.id, reason, await giveBack());
+        else await move(action, actor.role, actor.id, reason);
+      } catch (err) {
+        throw asApplicationFailure(err);
+      }
+      return record;
+    });
   }
-  // The handler that ended it finishes saving (and answers its caller) first.
-  await condition(allHandlersFinished);
-  // Done, or not made: the order stops waiting for it (and, not made, has its units back).
-  await order.signal(caseNewsSignal, {
-    caseId: id,
-    closed: { revert: record.status === 'REJECTED' || record.status === 'CANCELLED' },
+
+  setHandler(exchangeActionUpdate, (request) => shielded(() => act(request)), {
+    // The validator refuses what no wait can mend; the handler asks again once it holds the lock.
+    validator: validate,
   });
-  return record;
+
+  return shielded(run);
+
+  async function run(): Promise<ExchangeRecord> {
+    await store.saveExchange(record);
+    const windows = input.windows;
+    while (!isTerminal(exchangeMachine, record.status)) {
+      if (news.length > 0) {
+        await mutex.run(() => settle(news.shift()!));
+        continue;
+      }
+      const seq = record.history.length;
+      const pending = isPendingPayment(record.payment);
+      // A state's window (nobody decided, goods never sent), once no payment is pending.
+      const after =
+        windows && !pending ? exchangeMachine.states[record.status as 'REQUESTED'].after : undefined;
+      const due = after
+        ? Date.parse(record.history.at(-1)!.at) +
+          (after.timer === 'returnShipWindow' ? windows!.shipMs : windows!.decisionMs)
+        : undefined;
+      // A webhook may never come: the provider is asked about a pending payment now and then.
+      const waits = [
+        due === undefined ? [] : [due - Date.now()],
+        pending ? [input.pendingPaymentPollMs] : [],
+      ].flat();
+      const woken = () => news.length > 0 || record.history.length !== seq;
+      if (waits.length === 0) {
+        await condition(woken);
+        continue;
+      }
+      if (await condition(woken, Math.max(0, Math.min(...waits)))) continue;
+      if (due !== undefined && Date.now() >= due) {
+        await mutex.run(async () => {
+          if (record.history.length !== seq) return; // someone acted first
+          const changes = after!.action === 'cancel' ? await giveBack() : {};
+          await move(after!.action, 'system', undefined, after!.reason, changes);
+        });
+        continue;
+      }
+      if (pending) {
+        const found = await reconcile.reconcileCharge({ orderId: id, attempt: pendingAttempt });
+        if (found.status === 'succeeded' || found.status === 'authorized' || found.status === 'declined')
+          news.push({
+            paymentId: found.paymentId,
+            status: found.status,
+            ...(found.status === 'declined' ? { code: found.code } : {}),
+          });
+      }
+    }
+    // The handler that ended it finishes saving (and answers its caller) first; so does a
+    // cancellation request's cancel.
+    await condition(allHandlersFinished);
+    const taking = cancellation.taking();
+    if (taking) await taking;
+    // Done, or not made: the order stops waiting for it (and, not made, has its units back).
+    await order.signal(caseNewsSignal, {
+      caseId: id,
+      closed: { revert: record.status === 'REJECTED' || record.status === 'CANCELLED' },
+    });
+    return record;
+  }
 }

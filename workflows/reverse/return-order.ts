@@ -18,6 +18,8 @@ import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/
 import { receivedProblem, refundableUnits, returnMachine, type ReceivedUnits } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
 import { store } from '../activities';
+import { asApplicationFailure } from '../order/order-entity';
+import { CANCELLATION_REQUEST, caseCancellation } from '../cancellation-request';
 import { refuse } from '../refusals';
 import {
   returnActionUpdate,
@@ -61,6 +63,16 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
   const order = getExternalWorkflowHandle(input.orderId);
   // Returns from before the windows wait for staff as long as it takes.
   const windows = input.windows && patched('return-windows') ? input.windows : undefined;
+  // A cancellation request rejects the return as support would, while it is undecided; decided,
+  // it goes on (its details say why). Returns from before ended where they stood.
+  const cancellation = caseCancellation(
+    patched('case-cancellation-requests'),
+    'return',
+    () => record.status,
+    () => act({ action: 'reject', ...CANCELLATION_REQUEST }),
+    asApplicationFailure,
+  );
+  const { shielded } = cancellation;
 
   async function move(action: string, actor: Actor, actorId?: string, reason?: string): Promise<void> {
     const at = new Date().toISOString();
@@ -94,43 +106,44 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
       throw refuse(notNow(`cannot ${action} a return that is ${record.status}`, record.status, []));
   }
 
+  /** A person's action (an Update, or a cancellation request taken as support's reject). */
+  async function act(request: ReturnActionRequest): Promise<ReturnRecord> {
+    // A window's step (escalate, close) may be saving as staff act: staff wait for it, then the
+    // return as it now is decides (returns from before this waited for nobody: refused).
+    if (patched('return-actions-wait-for-windows')) await condition(() => !busy);
+    validate(request);
+    busy = true;
+    try {
+      // Received goods are back in stock (damaged ones written off) before the refund is asked for.
+      if (request.action === 'receive' && request.received && patched('return-receive-items')) {
+        const { received } = request;
+        const units = (pick: (r: ReceivedUnits) => number) =>
+          received.map((r) => ({ sku: r.sku, quantity: pick(r) })).filter((l) => l.quantity > 0);
+        const [sellable, damaged] = [units((r) => r.sellable), units((r) => r.damaged)];
+        if (sellable.length > 0)
+          await store.restockItems({ orderId: input.orderId, items: sellable, tag: input.returnId });
+        if (damaged.length > 0)
+          await store.writeOffReturned({
+            orderId: input.orderId,
+            items: damaged,
+            tag: `${input.returnId}:damaged`,
+          });
+        record = { ...record, received };
+      } else if (request.action === 'receive')
+        await store.restockItems({ orderId: input.orderId, items: input.items, tag: input.returnId });
+      await move(request.action, request.actor.role, request.actor.id, request.reason);
+    } finally {
+      busy = false;
+    }
+    return record;
+  }
+
   setHandler(returnStateQuery, () => record);
   setHandler(returnRefundedSignal, ({ amount }) => void (refunded = amount));
-  setHandler(
-    returnActionUpdate,
-    async (request) => {
-      // A window's step (escalate, close) may be saving as staff act: staff wait for it, then the
-      // return as it now is decides (returns from before this waited for nobody: refused).
-      if (patched('return-actions-wait-for-windows')) await condition(() => !busy);
-      validate(request);
-      busy = true;
-      try {
-        // Received goods are back in stock (damaged ones written off) before the refund is asked for.
-        if (request.action === 'receive' && request.received && patched('return-receive-items')) {
-          const { received } = request;
-          const units = (pick: (r: ReceivedUnits) => number) =>
-            received.map((r) => ({ sku: r.sku, quantity: pick(r) })).filter((l) => l.quantity > 0);
-          const [sellable, damaged] = [units((r) => r.sellable), units((r) => r.damaged)];
-          if (sellable.length > 0)
-            await store.restockItems({ orderId: input.orderId, items: sellable, tag: input.returnId });
-          if (damaged.length > 0)
-            await store.writeOffReturned({
-              orderId: input.orderId,
-              items: damaged,
-              tag: `${input.returnId}:damaged`,
-            });
-          record = { ...record, received };
-        } else if (request.action === 'receive')
-          await store.restockItems({ orderId: input.orderId, items: input.items, tag: input.returnId });
-        await move(request.action, request.actor.role, request.actor.id, request.reason);
-      } finally {
-        busy = false;
-      }
-      return record;
-    },
+  setHandler(returnActionUpdate, (request) => shielded(() => act(request)), {
     // Busy is the handler's to wait out: the validator only refuses what no wait can mend.
-    { validator: (request) => validate(request, 'wait') },
-  );
+    validator: (request) => validate(request, 'wait'),
+  });
 
   /** A state's window: nobody deciding escalates, then closes it; goods that never come close it. */
   async function windowsRun(w: NonNullable<ReturnInput['windows']>): Promise<void> {
@@ -160,24 +173,31 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
     }
   }
 
-  await store.saveReturn(record);
-  if (windows) await windowsRun(windows);
-  else await condition(() => isTerminal(returnMachine, record.status) || record.status === 'RECEIVED');
-  if (record.status === 'REJECTED' || record.status === 'CLOSED') {
-    // The reject's handler finishes saving (and answers its caller) before the return ends.
-    if (patched('return-waits-for-handlers')) await condition(allHandlersFinished);
-    await order.signal(returnClosedSignal, { returnId: input.returnId });
+  return shielded(run);
+
+  async function run(): Promise<ReturnRecord> {
+    await store.saveReturn(record);
+    if (windows) await windowsRun(windows);
+    else await condition(() => isTerminal(returnMachine, record.status) || record.status === 'RECEIVED');
+    if (record.status === 'REJECTED' || record.status === 'CLOSED') {
+      // The reject's handler finishes saving (and answers its caller) before the return ends.
+      if (patched('return-waits-for-handlers')) await condition(allHandlersFinished);
+      // A cancellation request's reject finishes saving too.
+      const taking = cancellation.taking();
+      if (taking) await taking;
+      await order.signal(returnClosedSignal, { returnId: input.returnId });
+      return record;
+    }
+    // What came back, sellable or damaged; without a receipt, everything held. Units that never came
+    // stay the customer's, as unrefunded units of the order.
+    const { received } = record;
+    await order.signal(returnReceivedSignal, {
+      returnId: input.returnId,
+      ...(received ? { items: refundableUnits(received) } : {}),
+    });
+    await condition(() => refunded !== undefined);
+    record = { ...record, refundedAmount: refunded! };
+    await move('refund', 'system');
     return record;
   }
-  // What came back, sellable or damaged; without a receipt, everything held. Units that never came
-  // stay the customer's, as unrefunded units of the order.
-  const { received } = record;
-  await order.signal(returnReceivedSignal, {
-    returnId: input.returnId,
-    ...(received ? { items: refundableUnits(received) } : {}),
-  });
-  await condition(() => refunded !== undefined);
-  record = { ...record, refundedAmount: refunded! };
-  await move('refund', 'system');
-  return record;
 }
