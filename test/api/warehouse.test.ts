@@ -61,6 +61,22 @@ async function paidOrder(items: { sku: string; quantity: number }[]) {
   return { id, owner };
 }
 
+/** A paid order of `quantity` from one location, which stalls once it has accepted the fulfilment. */
+async function acceptedOrder(prefix: string, stock: number, quantity: number) {
+  const loc = await location(prefix, 1, { stallAfter: 'accepted' });
+  const sku = uniqueSku(prefix);
+  await stocked(sku, { [loc]: stock });
+  const { id, owner } = await paidOrder([{ sku, quantity }]);
+  await waitForOrder(
+    id,
+    owner,
+    (o) => o.fulfilments.some((f: { status: string }) => f.status === 'accepted'),
+    20_000,
+    services.apiUrl,
+  );
+  return { loc, sku, id, owner };
+}
+
 test('one request per location, each a child workflow; parcels ship the order in part, then in full, then are delivered', async () => {
   const [a, b] = [await location('wa', 1), await location('wb', 2)];
   const [x, y] = [uniqueSku('wx'), uniqueSku('wy')];
@@ -155,17 +171,7 @@ test('a refused request asks support to act; the order says which location', asy
 }, 40_000);
 
 test('stalled fulfilments: listed for staff with the units they hold, once their last news is older than asked', async () => {
-  const s = await location('wstall', 1, { stallAfter: 'accepted' });
-  const sku = uniqueSku('ws');
-  await stocked(sku, { [s]: 3 });
-  const { id, owner } = await paidOrder([{ sku, quantity: 2 }]);
-  await waitForOrder(
-    id,
-    owner,
-    (o) => o.fulfilments.some((f: { status: string }) => f.status === 'accepted'),
-    20_000,
-    services.apiUrl,
-  );
+  const { loc: s, sku, id } = await acceptedOrder('wstall', 3, 2);
   await new Promise((r) => setTimeout(r, 1500));
   const stalled = await api('GET', '/v1/fulfilments?stalledFor=1s', support);
   expect(stalled.status).toBe(200);
@@ -474,17 +480,7 @@ test('a parcel back at its sender while a claim holds a unit of it: support is a
 }, 90_000);
 
 test('a refund of units waits while a warehouse still packs them: a 409 that changes nothing; an amount alone is refunded; a cancel stops the parcel', async () => {
-  const loc = await location('wref', 1, { stallAfter: 'accepted' });
-  const sku = uniqueSku('wrf');
-  await stocked(sku, { [loc]: 3 });
-  const { id, owner } = await paidOrder([{ sku, quantity: 3 }]);
-  await waitForOrder(
-    id,
-    owner,
-    (o) => o.fulfilments.some((f: { status: string }) => f.status === 'accepted'),
-    20_000,
-    services.apiUrl,
-  );
+  const { loc, sku, id, owner } = await acceptedOrder('wref', 3, 3);
   const before = await stockAt(sku);
   // The warehouse would ship these units anyway: they are not restocked and refunded now.
   for (const body of [{ items: [{ sku, quantity: 1 }] }, {}]) {
