@@ -102,6 +102,31 @@ export async function checkInvariants(
     }
   }
 
+  const { coupons, violations: couponViolations } = await auditCoupons(db, scope.coupons);
+  violations.push(...couponViolations);
+  // A cancelled or timed-out order holds no coupon use.
+  const held = await db('coupon_uses as u')
+    .join('orders as o', 'o.id', 'u.order_id')
+    .whereIn('o.status', ['CANCELLED', 'REFUNDED'])
+    .whereIn('u.state', ['locked'])
+    .modify((q) => (scope.orderIds ? q.whereIn('o.id', scope.orderIds) : q))
+    .select('u.order_id', 'u.code');
+  for (const h of held)
+    violations.push({ rule: 'closed orders release their coupon', subject: h.order_id, detail: h.code });
+
+  violations.push(...(await auditEvents(db, scope.orderIds)));
+  return { orders: orders.length, byStatus, products: stock.length, coupons: coupons.length, violations };
+}
+
+/**
+ * A coupon's uses within its limits: all of them within `maxUses`, a customer's (within their
+ * channel: a partner's `alice` is not the web shop's) within `perCustomerLimit`.
+ */
+export async function auditCoupons(
+  db: Knex,
+  codes?: string[],
+): Promise<{ coupons: { code: string }[]; violations: Violation[] }> {
+  const violations: Violation[] = [];
   const couponQuery = db('promotions as p').select(
     'p.code',
     'p.max_uses',
@@ -110,10 +135,10 @@ export async function checkInvariants(
       `(SELECT COUNT(*) FROM coupon_uses u WHERE u.code = p.code AND u.state IN ('locked', 'redeemed'))::int AS used`,
     ),
     db.raw(
-      `(SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM coupon_uses u WHERE u.code = p.code AND u.state IN ('locked', 'redeemed') GROUP BY u.customer_id) c)::int AS most_by_one`,
+      `(SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM coupon_uses u WHERE u.code = p.code AND u.state IN ('locked', 'redeemed') GROUP BY u.channel, u.customer_id) c)::int AS most_by_one`,
     ),
   );
-  if (scope.coupons) couponQuery.whereIn('p.code', scope.coupons);
+  if (codes) couponQuery.whereIn('p.code', codes);
   const coupons = await couponQuery;
   for (const c of coupons) {
     if (c.max_uses != null && c.used > c.max_uses)
@@ -130,16 +155,5 @@ export async function checkInvariants(
       });
     }
   }
-  // A cancelled or timed-out order holds no coupon use.
-  const held = await db('coupon_uses as u')
-    .join('orders as o', 'o.id', 'u.order_id')
-    .whereIn('o.status', ['CANCELLED', 'REFUNDED'])
-    .whereIn('u.state', ['locked'])
-    .modify((q) => (scope.orderIds ? q.whereIn('o.id', scope.orderIds) : q))
-    .select('u.order_id', 'u.code');
-  for (const h of held)
-    violations.push({ rule: 'closed orders release their coupon', subject: h.order_id, detail: h.code });
-
-  violations.push(...(await auditEvents(db, scope.orderIds)));
-  return { orders: orders.length, byStatus, products: stock.length, coupons: coupons.length, violations };
+  return { coupons, violations };
 }

@@ -400,6 +400,25 @@ const scenarios: Record<string, Scenario> = {
     await until(b.id, b.c, 'COMPLETED');
   },
   // A parcel the carrier could not deliver, returned to its sender: restocked there and refunded.
+  // A parcel back at its sender while a claim holds its unit: support is asked, the claim refunds it all.
+  'warehouse-held-parcel': async ({ created, client }) => {
+    const east = `east-${randomUUID().slice(0, 8)}`;
+    await call('PUT', `/v1/locations/${east}`, { as: merchant, body: { name: 'East', priority: 0 } });
+    await sandbox(east, { stallAfter: 'shipped' });
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 0 });
+    await call('PUT', `/v1/products/${sku}/stock/${east}`, { as: merchant, body: { onHand: 5 } });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [sku]);
+    await until(order.id, order.c, 'SHIPPED');
+    const claim = await call('POST', `/v1/orders/${order.id}/claims`, {
+      as: order.c,
+      body: { items: [{ sku, quantity: 1 }], kind: 'missing', resolution: 'refund', reason: 'h' },
+    });
+    await sandbox(east, { failDelivery: true });
+    await sleep(3000);
+    await call('POST', `/v1/claims/${claim.body.claim.id}/approve`, { as: merchant, body: {} });
+    await until(order.id, order.c, 'REFUNDED');
+  },
   'warehouse-returned-to-sender': async ({ created, client }) => {
     const east = `east-${randomUUID().slice(0, 8)}`;
     await call('PUT', `/v1/locations/${east}`, { as: merchant, body: { name: 'East', priority: 0 } });

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { call, customer, merchant, putProduct, support, uniqueSku, type As } from '../support/api';
-import { testTemporal } from '../support/backends';
+import { auditCoupons } from '../../audit/invariants';
+import { testDb, testTemporal } from '../support/backends';
 
 const partner = `partner-${randomUUID().slice(0, 6)}`;
 const app: As = { role: 'channel', id: 'partner-app', channel: partner };
@@ -176,6 +177,13 @@ test("a partner's customer is not the web shop's of the same id: member tiers an
   expect((await buy(webCustomer, coupon)).status).toBe(201);
   const again = await buy(app, coupon);
   expect(again.body).toMatchObject({ status: 422, code: 'COUPON_EXHAUSTED' });
+  // The audit counts them the same way: one use each, no customer over the limit.
+  const db = testDb();
+  try {
+    expect((await auditCoupons(db, [coupon])).violations).toEqual([]);
+  } finally {
+    await db.destroy();
+  }
 }, 60_000);
 
 test('a channel is limited to its order types and must be registered; a customer orders for itself only', async () => {

@@ -30,6 +30,7 @@ import {
   checkAction,
   deadlineOf,
   editBlocked,
+  refundTouchesWarehouse,
   resolveAction,
   unitsHeld,
 } from '../../domain/order-actions';
@@ -50,7 +51,6 @@ import {
   fulfilmentId,
   fulfilmentWorkflowId,
   missingUnits,
-  WAITING_FULFILMENT,
   type FulfilmentRecord,
 } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
@@ -208,13 +208,13 @@ export class OrderEntity {
         ),
       );
     // Units a warehouse is still picking or packing would ship anyway, and restocking them would
-    // count them twice: a refund of units waits for its parcels (a cancel stops them; an amount
-    // alone, goodwill, may be refunded now).
+    // count them twice: a refund of those waits for their parcel (a cancel stops them; units
+    // delivered, and an amount alone, goodwill, may be refunded now).
     if (
       this.refundsWaitForWarehouse &&
       request.action === 'refund' &&
       request.refund?.amount === undefined &&
-      (this.order.fulfilments ?? []).some((f) => WAITING_FULFILMENT.includes(f.status))
+      refundTouchesWarehouse(this.order, request.refund?.items, unitsHeld(this.openReturns))
     )
       throw refuse(
         notNow(
@@ -751,10 +751,13 @@ export class OrderEntity {
       const resolved = resolveAction(this.machine, order, request, 'system', held);
       // Units of it an open return, claim or exchange holds, or already refunded: not this refund's
       // to settle (its plan would fail the task, and a return's receipt would restock them again).
-      // Support is asked instead, as when the order cannot be refunded at all.
+      // Support is asked instead, as when the order cannot be refunded at all. Orders whose task
+      // failed on this before restocked the parcel first: they replay that, then ask support.
+      const plannable =
+        parcel !== undefined && refundPlannable(order.items, order.amounts.shipping, parcel.items, held);
       if (
         parcel &&
-        refundPlannable(order.items, order.amounts.shipping, parcel.items, held) &&
+        (plannable || !patched('delivery-failed-held-units')) &&
         'action' in resolved &&
         decide(this.machine, order.status, resolved.action, 'system').ok &&
         patched('return-to-sender')
@@ -768,6 +771,12 @@ export class OrderEntity {
             location: record.location,
           }),
         );
+        if (!plannable)
+          return this.recordFact('delivery_failed', record.location, {
+            fulfilments,
+            shipments,
+            attention: { code: 'delivery_failed', detail: record.location, at },
+          });
         // Its units now count as refunded, not shipped: what is left to ship stays right.
         const returned = patched('returned-parcel-refunded')
           ? shipments.map((s) => (s.id === record.id ? { ...s, returnedAt: at } : s))
