@@ -12,11 +12,18 @@ import type { Role } from '../domain/roles';
  * outside system, sees its own and its customers' ids, and staff by their role.
  */
 export function historyFor<T extends { actor: string; seq?: number }>(history: T[], role: Role) {
-  return history.map(({ seq: _seq, ...entry }) => {
-    const [actorRole] = entry.actor.split(':') as [string];
-    const hide = role === 'customer' || (role === 'channel' && STAFF.has(actorRole));
-    return hide ? { ...entry, actor: actorRole } : entry;
-  });
+  return history.map(({ seq: _seq, ...entry }) => ({ ...entry, actor: actorAs(entry.actor, role) }));
+}
+
+/** An actor (`merchant:merch-1`) as `role` may read it: see `historyFor`. */
+export function actorAs(actor: string, role: Role): string {
+  const [actorRole] = actor.split(':') as [string];
+  return role === 'customer' || (role === 'channel' && STAFF.has(actorRole)) ? actorRole : actor;
+}
+
+/** An order edit as `role` may read it: who previewed it, as its history shows actors. */
+export function editView<T extends { createdBy: string }>(edit: T, role: Role): T {
+  return { ...edit, createdBy: actorAs(edit.createdBy, role) };
 }
 
 const STAFF: ReadonlySet<string> = new Set<Role>(['merchant', 'support']);

@@ -16,7 +16,7 @@ import { cancelEdit, createEdit, loadEdit, type EditRecord } from '../../service
 import { loadOrder } from '../../services/orders/read-order';
 import type { Principal } from '../auth';
 import { idFromKey, updateIdFromKey } from '../idempotency';
-import { orderView } from '../order-view';
+import { editView, orderView } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
 import { editBody, editConfirmBody, editIdParam, emptyBody } from '../schemas';
@@ -71,7 +71,10 @@ export const editRoutes: Route[] = [
         by: `${caller.role}:${caller.id}`,
         defaultStrategy: config.DEFAULT_INVENTORY_STRATEGY,
       });
-      reply.status(201).location(`/v1/order-edits/${edit.id}`).json({ edit });
+      reply
+        .status(201)
+        .location(`/v1/order-edits/${edit.id}`)
+        .json({ edit: editView(edit, caller.role) });
     },
   }),
   defineRoute({
@@ -85,7 +88,8 @@ export const editRoutes: Route[] = [
     ok: [[200], res.editEnvelope],
     errors: [400, 404],
     async handle({ res: reply, params, principal }, { db }) {
-      reply.json({ edit: await visibleEdit(db, params.id, principal()) });
+      const caller = principal();
+      reply.json({ edit: editView(await visibleEdit(db, params.id, caller), caller.role) });
     },
   }),
   defineRoute({
@@ -122,7 +126,10 @@ export const editRoutes: Route[] = [
               },
               updateIdFromKey(req, edit.id, 'confirm'),
             );
-      const view = { edit: (await loadEdit(deps.db, edit.id))!, order: orderView(order, caller.role) };
+      const view = {
+        edit: editView((await loadEdit(deps.db, edit.id))!, caller.role),
+        order: orderView(order, caller.role),
+      };
       const pending = (order.payments ?? []).find(isPending);
       if (pending) return void reply.status(202).json({ ...view, payment: pending });
       reply.json(view);
@@ -141,12 +148,13 @@ export const editRoutes: Route[] = [
     errors: [400, 404, 409],
     idempotent: true,
     async handle({ res: reply, params, principal }, { db }) {
-      const edit = await visibleEdit(db, params.id, principal());
+      const caller = principal();
+      const edit = await visibleEdit(db, params.id, caller);
       // A preview is dropped (again: the same answer); one confirmed meanwhile has been applied.
       const now = (await cancelEdit(db, edit.id)) ? 'CANCELLED' : (await loadEdit(db, edit.id))!.status;
       if (now !== 'CANCELLED')
         throw new RefusedError(notNow(`this edit is ${now}: it is being or has been applied`, now, []));
-      reply.json({ edit: (await loadEdit(db, edit.id))! });
+      reply.json({ edit: editView((await loadEdit(db, edit.id))!, caller.role) });
     },
   }),
 ];

@@ -307,3 +307,18 @@ test('production starting or a review approved does not make a preview stale; a 
   expect(done.body.order.amounts).toMatchObject({ total: 1800, refunded: 1000 });
   expect(await audit(id)).toEqual([]);
 });
+
+test("who previewed an edit: staff see the staff id, the order's customer only the role", async () => {
+  const o = await anOrder(false);
+  const previewed = await preview(o.id, merchant, { add: [{ sku: o.b, quantity: 1 }] });
+  expect(previewed.status).toBe(201);
+  expect(previewed.body.edit.createdBy).toBe(`merchant:${merchant.id}`);
+  const seen = await call('GET', `/v1/order-edits/${previewed.body.edit.id}`, { as: o.owner });
+  expect(seen.status).toBe(200);
+  expect(seen.body.edit.createdBy).toBe('merchant');
+  const cancelled = await call('POST', `/v1/order-edits/${previewed.body.edit.id}/cancel`, {
+    as: o.owner,
+    body: {},
+  });
+  expect(cancelled.body.edit.createdBy).toBe('merchant');
+});
