@@ -112,7 +112,8 @@ export const productBody = z
     inventoryStrategy: z.enum(['on_order', 'on_payment']).optional(),
     presale: z
       .object({
-        depositPerUnit: money,
+        // A presale is a deposit, then a balance: pay-time stock is taken with the first payment made.
+        depositPerUnit: money.min(1),
         balanceStartsAt: instant,
         balanceEndsAt: instant,
       })

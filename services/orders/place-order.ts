@@ -153,6 +153,13 @@ function presaleTerms(
     total,
     terms.reduce((sum, t) => sum + t.depositPerUnit * t.quantity, 0),
   );
+  // The deposit is the payment that takes pay-time stock: a presale without one (products stored
+  // with none, or nothing left to pay) is refused rather than paid as two free payments.
+  if (deposit <= 0)
+    throw new BusinessRuleError(
+      'PRESALE_DEPOSIT',
+      'a presale takes a deposit, and these products ask for none',
+    );
   const balanceStartsAt = new Date(
     Math.max(...terms.map((t) => Date.parse(t.balanceStartsAt))),
   ).toISOString();

@@ -163,3 +163,37 @@ test('a merchant cancelling a presale after the deposit refunds it; a customer c
   expect(orders[1]).toMatchObject({ status: 'CANCELLED', amounts: { paid: 1000, refunded: 0 } });
   expect((await providerRefunds(orders[0].id)).map((r) => r.amount)).toEqual([1000]);
 });
+
+test('a presale takes a deposit: a product asking none is refused, and so is an order with nothing to deposit', async () => {
+  const window = {
+    balanceStartsAt: new Date(Date.now() + 60_000).toISOString(),
+    balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
+  };
+  const sku = uniqueSku('pre0');
+  const none = await call('PUT', `/v1/products/${sku}`, {
+    as: merchant,
+    body: {
+      name: sku,
+      price: 4000,
+      currency: 'USD',
+      kind: 'physical',
+      stock: 5,
+      presale: { depositPerUnit: 0, ...window },
+    },
+  });
+  expect(none.status).toBe(400);
+  // One stored before this rule: its order is refused before anything is held.
+  const stored = await presaleProduct(60_000, 3_600_000, 5);
+  await db('products')
+    .where({ sku: stored })
+    .update({ presale: db.raw(`jsonb_set(presale, '{depositPerUnit}', '0')`) });
+  const refused = await call('POST', '/v1/orders', {
+    as: customer(),
+    body: { type: 'presale', items: [{ sku: stored, quantity: 1 }] },
+  });
+  expect(refused.body).toMatchObject({ status: 422, code: 'PRESALE_DEPOSIT' });
+  expect((await call('GET', `/v1/products/${stored}`, { as: merchant })).body.stock).toMatchObject({
+    onHand: 5,
+    reserved: 0,
+  });
+});
