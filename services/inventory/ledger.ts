@@ -49,8 +49,8 @@ async function record(db: Knex, kind: Kind, units: Placed, orderId: string | nul
 }
 
 /**
- * Whether a move that places units by what the order still holds (a restock, a write-off) was
- * made under this key already. Attempts of the same move wait for each other (a lock held to the
+ * Whether a move that places units by what it finds (a reservation by what is free, a restock or
+ * a write-off by what the order still holds) was made under this key already. Attempts of the same move wait for each other (a lock held to the
  * end of the transaction), so one still running cannot be missed by its retry.
  */
 async function doneOnce(trx: Knex.Transaction, orderId: string, opKey: string): Promise<boolean> {
@@ -87,7 +87,7 @@ const inLockOrder = (units: Placed[]) =>
  * Holds stock for an order, allocated to the fewest locations that can serve it
  * (domain/stock-allocation.ts). The levels of every sku involved are locked first, so the figures
  * the allocation reads are the ones it writes. Must run in a transaction, so that a shortage
- * undoes everything; a retry (same tag) finds its movements and moves nothing.
+ * undoes everything; a retry (same tag), even one running beside it, moves nothing.
  */
 export async function reserve(
   trx: Knex.Transaction,
@@ -99,7 +99,9 @@ export async function reserve(
 ): Promise<void> {
   if (lines.length === 0) return;
   const opKey = `${orderId}:reserve:${tag}`;
-  if (await trx('stock_movements').where({ order_id: orderId, op_key: opKey }).first('id')) return;
+  // An attempt still running holds the key: one that started later (its answer was slow) waits,
+  // then finds its movements, rather than reserving the units again at the next location.
+  if (await doneOnce(trx, orderId, opKey)) return;
   const rows: { sku: string; location_id: string; free: number; priority: number }[] = await trx(
     'stock_levels as s',
   )

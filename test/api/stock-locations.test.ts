@@ -1,6 +1,7 @@
 /** Issue 20, items 1 and 2: stock per location, and orders allocated to the fewest locations that can serve them. */
 import { randomUUID } from 'node:crypto';
 import { auditStock } from '../../services/inventory/audit';
+import { reserve } from '../../services/inventory/ledger';
 import { call, customer, merchant, putProduct, support, uniqueSku, waitForOrder } from '../support/api';
 import { testDb } from '../support/backends';
 
@@ -385,4 +386,34 @@ test('returned damaged units sold from two locations are written off at each, on
   expect(audits.map((a) => [a.location, a.sold, a.restocked, a.onHand])).toEqual(
     moves.filter((m) => m.kind === 'restock').map((m) => [m.location_id, 1, 1, 0]),
   );
+});
+
+test('two attempts of one reservation running at once hold its units once, not again at the next location', async () => {
+  // X has exactly what the order asks; Y would serve it again if the second attempt were let through.
+  const [x, y] = [uniqueLocation('rx'), uniqueLocation('ry')];
+  await putLocation(x, 1);
+  await putLocation(y, 2);
+  const sku = uniqueSku('rsv');
+  await putProduct(sku, { stock: 0, price: 500 });
+  await putStock(sku, x, 3);
+  await putStock(sku, y, 3);
+  const orderId = `ord_${randomUUID().replace(/-/g, '')}`;
+  const lines = [{ sku, quantity: 3 }];
+  // The first attempt holds its transaction open (its answer slow) while the second starts.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const first = db.transaction(async (trx) => {
+    await reserve(trx, orderId, lines, 'pay1');
+    await held;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const second = db.transaction((trx) => reserve(trx, orderId, lines, 'pay1'));
+  await new Promise((r) => setTimeout(r, 300));
+  release();
+  await Promise.all([first, second]);
+  const moves = await db('stock_movements')
+    .where({ order_id: orderId, kind: 'reserve' })
+    .select('location_id', 'quantity');
+  expect(moves).toEqual([{ location_id: x, quantity: 3 }]);
+  await expectBooksBalance([sku]);
 });
