@@ -9,6 +9,8 @@ import { BusinessRuleError } from './errors';
 import type { AppliedDiscount, Amounts, MemberTier, Promotion } from './pricing';
 import { priceOrder, promotionDiscount } from './pricing';
 import {
+  MAX_LINE_QUANTITY,
+  MAX_LINES,
   pricedOrderLines,
   type InventoryStrategy,
   type LineQuantity,
@@ -107,7 +109,12 @@ export function editedQuantities(
     throw invalid('an order needs at least one item: cancel it instead');
   if (items.every((l) => quantities.get(l.sku) === l.quantity) && after.length === items.length)
     throw invalid('the edit changes nothing');
-  return after.filter((l) => l.quantity > 0);
+  // The edited order is bounded as a placed one is: edits one after another add up.
+  const kept = after.filter((l) => l.quantity > 0);
+  const large = kept.find((l) => l.quantity > MAX_LINE_QUANTITY);
+  if (large) throw invalid(`a line may hold at most ${MAX_LINE_QUANTITY} units`, { sku: large.sku });
+  if (kept.length > MAX_LINES) throw invalid(`an order may have at most ${MAX_LINES} lines`);
+  return kept;
 }
 
 /**

@@ -171,6 +171,10 @@ export function paymentsView(order: Pick<OrderState, 'amounts' | 'payments'>): O
   });
 }
 
+/** An order's bounds, as its placement's schema sets them (api/schemas.ts) and its edits keep them. */
+export const MAX_LINES = 100;
+export const MAX_LINE_QUANTITY = 1000;
+
 /** Where customers who come without a channel belong: the shop's own website and apps. */
 export const DEFAULT_CHANNEL = 'web';
 

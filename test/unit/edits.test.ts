@@ -65,6 +65,29 @@ test('add, remove, change up or down, swap: each SKU named once; nothing left or
   expect(code(() => editedQuantities(items, { remove: [{ sku: 'z' }] }))).toBe('UNKNOWN_LINE');
 });
 
+test('an edited order keeps the bounds of a placed one: 1000 units a line, 100 lines, however many edits add up', () => {
+  const items = [line('a', 999, 10)];
+  expect(editedQuantities(items, { add: [{ sku: 'a', quantity: 1 }] })).toEqual([
+    { sku: 'a', quantity: 1000 },
+  ]);
+  expect(code(() => editedQuantities(items, { add: [{ sku: 'a', quantity: 2 }] }))).toBe('EDIT_INVALID');
+  expect(code(() => editedQuantities(items, { change: [{ sku: 'a', quantity: 1001 }] }))).toBe(
+    'EDIT_INVALID',
+  );
+  const many = Array.from({ length: 99 }, (_, i) => line(`s${i}`, 1, 10));
+  expect(editedQuantities(many, { add: [{ sku: 'n1', quantity: 1 }] })).toHaveLength(100);
+  expect(
+    code(() =>
+      editedQuantities(many, {
+        add: [
+          { sku: 'n1', quantity: 1 },
+          { sku: 'n2', quantity: 1 },
+        ],
+      }),
+    ),
+  ).toBe('EDIT_INVALID');
+});
+
 test('kept lines keep their price, new ones take the catalogue’s; a paid order owes or is refunded the difference', () => {
   const o = order([line('a', 2, 1000)], 2800);
   const pricing = {
