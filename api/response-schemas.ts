@@ -134,7 +134,17 @@ export const order = z
       .optional()
       .describe('when the last parcel was delivered, as the carrier reported it'),
     delivery: z.object({ code: z.string(), voidedAt: z.string().optional() }).nullable(),
-    presale: z.object({ deposit: money, balanceStartsAt: z.string(), balanceEndsAt: z.string() }).nullable(),
+    presale: z
+      .object({
+        deposit: money,
+        balanceStartsAt: z.string(),
+        balanceEndsAt: z.string(),
+        depositPerUnit: z
+          .record(z.string(), money)
+          .optional()
+          .describe("each SKU's deposit per unit as placed"),
+      })
+      .nullable(),
     paymentDeadline: z.string(),
     paymentStatus: z.enum([
       'unpaid',

@@ -72,6 +72,24 @@ export interface Presale {
   deposit: number;
   balanceStartsAt: string;
   balanceEndsAt: string;
+  /**
+   * Each SKU's deposit per unit as the order was placed: a modification keeps to it, whatever the
+   * catalogue says later. Absent on orders placed before it was kept.
+   */
+  depositPerUnit?: Record<string, number>;
+}
+
+/** A presale's deposit once its lines are `items`: as placed, per unit; older orders in proportion. */
+export function presaleDeposit(
+  presale: Presale,
+  before: readonly LineQuantity[],
+  items: readonly LineQuantity[],
+): number {
+  const units = (lines: readonly LineQuantity[]) => lines.reduce((a, l) => a + l.quantity, 0);
+  const perUnit = presale.depositPerUnit;
+  if (perUnit) return items.reduce((a, l) => a + (perUnit[l.sku] ?? 0) * l.quantity, 0);
+  const was = units(before);
+  return was === 0 ? 0 : Math.floor((presale.deposit * units(items)) / was);
 }
 
 /** Durations (ms) fixed when the order is created, so a later config change does not move its timers. */

@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
 import {
+  presaleDeposit,
   pricedOrderLines,
   type ModifiedItems,
   type OrderLine,
@@ -75,18 +76,10 @@ export async function modifyOrderItems(
     );
     await writeOrderLines(trx, args.orderId, items);
 
+    // The deposit the customer committed to, for the units kept (not the catalogue's as it is now).
     let presale: Presale | null = order.details?.presale ?? null;
     if (presale) {
-      const products = await trx('products')
-        .whereIn(
-          'sku',
-          items.map((i) => i.sku),
-        )
-        .select('sku', 'presale');
-      const deposit = items.reduce(
-        (a, i) => a + (products.find((p) => p.sku === i.sku)?.presale?.depositPerUnit ?? 0) * i.quantity,
-        0,
-      );
+      const deposit = presaleDeposit(presale, current, items);
       presale = { ...presale, deposit: Math.min(deposit, priced.amounts.total) };
     }
     return {

@@ -167,5 +167,8 @@ function presaleTerms(
   if (Date.parse(balanceEndsAt) <= Date.parse(balanceStartsAt) || Date.parse(balanceEndsAt) <= now) {
     throw new BusinessRuleError('PRESALE_WINDOW', 'the balance window of these products is closed or empty');
   }
-  return { deposit, balanceStartsAt, balanceEndsAt };
+  const depositPerUnit = Object.fromEntries(
+    ordered.map(({ product }) => [product.sku, product.presale!.depositPerUnit]),
+  );
+  return { deposit, balanceStartsAt, balanceEndsAt, depositPerUnit };
 }

@@ -366,6 +366,39 @@ test('modification: fewer items before payment (repriced, stock released), the a
   await expectLedgerRulesHold(order.id, [sku]);
 }, 60_000);
 
+test("a presale modified after the catalogue's deposit changed keeps to the deposit the customer committed to", async () => {
+  const sku = uniqueSku('pdep');
+  const hour = 3_600_000;
+  const product = (depositPerUnit: number) => ({
+    price: 4000,
+    stock: 10,
+    presale: {
+      depositPerUnit,
+      balanceStartsAt: new Date(Date.now() + hour).toISOString(),
+      balanceEndsAt: new Date(Date.now() + 2 * hour).toISOString(),
+    },
+  });
+  await putProduct(sku, product(1000), services.apiUrl);
+  const owner = customer();
+  const order = (await api('POST', '/v1/orders', owner, { type: 'presale', items: [{ sku, quantity: 2 }] }))
+    .body.order;
+  expect(order.presale).toMatchObject({ deposit: 2000, depositPerUnit: { [sku]: 1000 } });
+  expect((await api('POST', `/v1/orders/${order.id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(
+    200,
+  );
+  // The merchant lowers the deposit for new orders; this one's stays 1000 a unit.
+  await putProduct(sku, product(100), services.apiUrl);
+  const same = await api('PATCH', `/v1/orders/${order.id}`, owner, { items: [{ sku, quantity: 2 }] });
+  expect(same.body.order).toMatchObject({ presale: { deposit: 2000 }, amounts: { paid: 2000, refunded: 0 } });
+  const fewer = await api('PATCH', `/v1/orders/${order.id}`, owner, { items: [{ sku, quantity: 1 }] });
+  expect(fewer.status).toBe(200);
+  expect(fewer.body.order).toMatchObject({
+    presale: { deposit: 1000 },
+    amounts: { paid: 2000, refunded: 1000 },
+  });
+  expect(await providerRefunds(order.id)).toBe(1000);
+}, 60_000);
+
 test('modifying a presale after its deposit: fewer items, the overpaid deposit refunded, in its own workflow', async () => {
   const sku = uniqueSku('pmod');
   const hour = 3_600_000;

@@ -1,4 +1,5 @@
 /** Pricing is exact to the minor unit: property tests over random carts, and hand-checked cases. */
+import { presaleDeposit } from '../../domain/order';
 import fc from 'fast-check';
 import { allocate } from '../../domain/allocate';
 import { priceOrder, type Promotion } from '../../domain/pricing';
@@ -114,4 +115,20 @@ test('hand-checked: a threshold promotion applies only from its minimum, a fixed
     discount: 5000,
     total: 0,
   });
+});
+
+test("a presale's deposit after a modification: as placed per unit, or, for orders placed before that was kept, in proportion", () => {
+  const terms = { deposit: 2500, balanceStartsAt: 'a', balanceEndsAt: 'b' };
+  const before = [
+    { sku: 'a', quantity: 2 },
+    { sku: 'b', quantity: 1 },
+  ];
+  const after = [
+    { sku: 'a', quantity: 1 },
+    { sku: 'b', quantity: 1 },
+  ];
+  expect(presaleDeposit({ ...terms, depositPerUnit: { a: 1000, b: 500 } }, before, after)).toBe(1500);
+  // 2500 over 3 units, 2 kept: rounded down, never more than was committed.
+  expect(presaleDeposit(terms, before, after)).toBe(1666);
+  expect(presaleDeposit(terms, before, before)).toBe(2500);
 });
