@@ -109,11 +109,13 @@ export function editedQuantities(
     throw invalid('an order needs at least one item: cancel it instead');
   if (items.every((l) => quantities.get(l.sku) === l.quantity) && after.length === items.length)
     throw invalid('the edit changes nothing');
-  // The edited order is bounded as a placed one is: edits one after another add up.
+  // What an edit adds is bounded as a placed order is: edits one after another add up.
   const kept = after.filter((l) => l.quantity > 0);
-  const large = kept.find((l) => l.quantity > MAX_LINE_QUANTITY);
+  const had = (sku: string) => items.find((l) => l.sku === sku)?.quantity ?? 0;
+  const large = kept.find((l) => l.quantity > MAX_LINE_QUANTITY && l.quantity > had(l.sku));
   if (large) throw invalid(`a line may hold at most ${MAX_LINE_QUANTITY} units`, { sku: large.sku });
-  if (kept.length > MAX_LINES) throw invalid(`an order may have at most ${MAX_LINES} lines`);
+  if (kept.length > MAX_LINES && kept.length > items.length)
+    throw invalid(`an order may have at most ${MAX_LINES} lines`);
   return kept;
 }
 

@@ -6,8 +6,7 @@
 import { decide, type OrderMachine, type TimerName } from './machine';
 import { FailureType } from './errors';
 import { isPending, type ActionRequest, type LineQuantity, type OrderPolicy, type OrderState } from './order';
-import { consumedUnits, planGoodwill, planRefund, RefundError } from './refunds';
-import { WAITING_FULFILMENT } from './fulfilment';
+import { planGoodwill, planRefund, RefundError } from './refunds';
 import { planParcel } from './shipping';
 import { businessRefusal, invalidInput, notNow, refusalFor, type Refusal } from './refusals';
 import { allowedActions } from './machine';
@@ -65,34 +64,6 @@ export function resolveAction(
     }
     return { action: request.action };
   }
-}
-
-/**
- * Whether a refund of units takes some a warehouse still picks or packs (they would ship anyway):
- * a refund may take only units beyond those, ones delivered or never handed over. A waiting
- * fulfilment holds its location's allocation (unknown: all of it is taken to be waiting). Without
- * `requested`, everything left is asked for.
- */
-export function refundTouchesWarehouse(
-  order: Pick<OrderState, 'items' | 'fulfilments' | 'allocation'>,
-  requested: readonly LineQuantity[] | undefined,
-  held: Record<string, number>,
-): boolean {
-  const waiting: Record<string, number> = {};
-  for (const f of order.fulfilments ?? []) {
-    if (!WAITING_FULFILMENT.includes(f.status)) continue;
-    const at = order.allocation?.find((a) => a.location === f.location);
-    if (!at) return true;
-    for (const i of at.items) waiting[i.sku] = (waiting[i.sku] ?? 0) + i.quantity;
-  }
-  const left = (sku: string) => {
-    const line = order.items.find((l) => l.sku === sku);
-    return line ? line.quantity - consumedUnits(line) - (held[sku] ?? 0) : 0;
-  };
-  if (!requested) return Object.keys(waiting).some((sku) => waiting[sku]! > 0 && left(sku) > 0);
-  const asked: Record<string, number> = {};
-  for (const r of requested) asked[r.sku] = (asked[r.sku] ?? 0) + r.quantity;
-  return Object.entries(asked).some(([sku, n]) => (waiting[sku] ?? 0) > 0 && n > left(sku) - waiting[sku]!);
 }
 
 /** Returns, claims and exchanges: money back for goods delivered. */

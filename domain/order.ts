@@ -79,17 +79,29 @@ export interface Presale {
   depositPerUnit?: Record<string, number>;
 }
 
-/** A presale's deposit once its lines are `items`: as placed, per unit; older orders in proportion. */
+/**
+ * A presale's deposit once its lines are `after`: each SKU's deposit per unit as placed; for
+ * orders placed before that was kept, the deposit in proportion to what the units kept are worth
+ * (rounded down: never more than the customer committed to).
+ */
 export function presaleDeposit(
   presale: Presale,
-  before: readonly LineQuantity[],
-  items: readonly LineQuantity[],
+  before: readonly PricedUnits[],
+  after: readonly PricedUnits[],
 ): number {
-  const units = (lines: readonly LineQuantity[]) => lines.reduce((a, l) => a + l.quantity, 0);
   const perUnit = presale.depositPerUnit;
-  if (perUnit) return items.reduce((a, l) => a + (perUnit[l.sku] ?? 0) * l.quantity, 0);
-  const was = units(before);
-  return was === 0 ? 0 : Math.floor((presale.deposit * units(items)) / was);
+  if (perUnit && after.every((l) => perUnit[l.sku] !== undefined))
+    return after.reduce((a, l) => a + perUnit[l.sku]! * l.quantity, 0);
+  const worth = (lines: readonly PricedUnits[]) => lines.reduce((a, l) => a + l.unitPrice * l.quantity, 0);
+  const was = worth(before);
+  return was === 0 ? 0 : Number((BigInt(presale.deposit) * BigInt(worth(after))) / BigInt(was));
+}
+
+/** Units of a SKU at a unit price. */
+export interface PricedUnits {
+  sku: string;
+  quantity: number;
+  unitPrice: number;
 }
 
 /** Durations (ms) fixed when the order is created, so a later config change does not move its timers. */

@@ -48,13 +48,17 @@ async function record(db: Knex, kind: Kind, units: Placed, orderId: string | nul
   return rows.length === 1;
 }
 
+/** The stock ledger's advisory locks' first key ('stoc'). */
+const STOCK_LOCKS = 0x73746f63;
+
 /**
  * Whether a move that places units by what it finds (a reservation by what is free, a restock or
  * a write-off by what the order still holds) was made under this key already. Attempts of the same move wait for each other (a lock held to the
  * end of the transaction), so one still running cannot be missed by its retry.
  */
 async function doneOnce(trx: Knex.Transaction, orderId: string, opKey: string): Promise<boolean> {
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [opKey]);
+  // Two keys: the stock ledger's own space, apart from other advisory locks (webhooks, stats).
+  await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [STOCK_LOCKS, opKey]);
   return (await trx('stock_movements').where({ order_id: orderId, op_key: opKey }).first('id')) !== undefined;
 }
 

@@ -79,7 +79,8 @@ export async function modifyOrderItems(
     // The deposit the customer committed to, for the units kept (not the catalogue's as it is now).
     let presale: Presale | null = order.details?.presale ?? null;
     if (presale) {
-      const deposit = presaleDeposit(presale, current, items);
+      const was = current.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPrice: l.unit_price }));
+      const deposit = presaleDeposit(presale, was, items);
       presale = { ...presale, deposit: Math.min(deposit, priced.amounts.total) };
     }
     return {

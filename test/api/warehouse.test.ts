@@ -501,38 +501,3 @@ test('a refund of units waits while a warehouse still packs them: a 409 that cha
   expect(await stockAt(sku)).toEqual([{ location: loc, onHand: 3, reserved: 0, available: 3 }]);
   for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
 }, 60_000);
-
-test('a refund of the units a location refused is taken while another still packs the rest', async () => {
-  const [east, west] = [
-    await location('wrefu', 1, { refuse: true }),
-    await location('wpack', 2, { stallAfter: 'accepted' }),
-  ];
-  const sku = uniqueSku('wdp');
-  await stocked(sku, { [east]: 1, [west]: 2 });
-  const { id } = await paidOrder([{ sku, quantity: 3 }]);
-  const flagged = await waitForOrder(
-    id,
-    support,
-    (o) =>
-      o.attention?.code === 'fulfilment_refused' &&
-      o.fulfilments.some(
-        (f: { location: string; status: string }) => f.location === west && f.status === 'accepted',
-      ),
-    30_000,
-    services.apiUrl,
-  );
-  expect(flagged.status).toBe('IN_PRODUCTION');
-  // East's unit will never ship: support refunds it now. West's two would ship anyway.
-  const refused = await api('POST', `/v1/orders/${id}/refunds`, merchant, {
-    reason: 'the warehouse cannot send it',
-    items: [{ sku, quantity: 1 }],
-  });
-  expect(refused.status).toBe(201);
-  expect(refused.body.refund.amount).toBe(1500);
-  const packing = await api('POST', `/v1/orders/${id}/refunds`, merchant, {
-    reason: 'one more',
-    items: [{ sku, quantity: 1 }],
-  });
-  expect(packing.status).toBe(409);
-  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
-}, 60_000);

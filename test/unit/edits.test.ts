@@ -74,6 +74,8 @@ test('an edited order keeps the bounds of a placed one: 1000 units a line, 100 l
   expect(code(() => editedQuantities(items, { change: [{ sku: 'a', quantity: 1001 }] }))).toBe(
     'EDIT_INVALID',
   );
+  // A line past the bound already (an edit before it was kept) does not stop edits elsewhere.
+  expect(editedQuantities([line('a', 1200, 10)], { add: [{ sku: 'b', quantity: 1 }] })).toHaveLength(2);
   const many = Array.from({ length: 99 }, (_, i) => line(`s${i}`, 1, 10));
   expect(editedQuantities(many, { add: [{ sku: 'n1', quantity: 1 }] })).toHaveLength(100);
   expect(

@@ -6,14 +6,7 @@ import { needsReview } from '../../domain/review';
 import { FailureType } from '../../domain/errors';
 import { standardMachine } from '../../domain/machines/standard';
 import type { ActionRequest, LineQuantity, OrderLine, OrderState } from '../../domain/order';
-import {
-  actionsNow,
-  checkAction,
-  deadlineOf,
-  refundTouchesWarehouse,
-  resolveAction,
-  unitsHeld,
-} from '../../domain/order-actions';
+import { actionsNow, checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
 import { paymentStatusOf } from '../../domain/order';
 import { refusalWhenClosed } from '../../domain/refusals';
 import { returnMachine } from '../../domain/returns';
@@ -327,32 +320,4 @@ test('review: above the threshold for the order’s currency, or any charge scor
   expect(needsReview(order(5000, 'EUR'), policy)).toBe(false);
   expect(needsReview(order(10, 'EUR', 'elevated'), policy)).toBe(true);
   expect(needsReview(order(1_000_000), { ...policy, reviewAbove: undefined })).toBe(false);
-});
-
-test('a refund of units may not take what a warehouse still picks or packs, only what is beyond it', () => {
-  const split = {
-    ...order('PARTIALLY_SHIPPED', [line('mug', 3)]),
-    allocation: [
-      { location: 'east', items: [{ sku: 'mug', quantity: 1 }] },
-      { location: 'west', items: [{ sku: 'mug', quantity: 2 }] },
-    ],
-    fulfilments: [
-      { id: 'f1', location: 'east', status: 'delivered' as const },
-      { id: 'f2', location: 'west', status: 'accepted' as const },
-    ],
-  };
-  // East's unit is delivered: refundable. West's two would ship anyway.
-  expect(refundTouchesWarehouse(split, [{ sku: 'mug', quantity: 1 }], {})).toBe(false);
-  expect(refundTouchesWarehouse(split, [{ sku: 'mug', quantity: 2 }], {})).toBe(true);
-  expect(refundTouchesWarehouse(split, undefined, {})).toBe(true);
-  // A return holding the delivered unit leaves nothing beyond the warehouse's.
-  expect(refundTouchesWarehouse(split, [{ sku: 'mug', quantity: 1 }], { mug: 1 })).toBe(true);
-  // Shipped, nothing waits.
-  const shipped = {
-    ...split,
-    fulfilments: split.fulfilments.map((f) => ({ ...f, status: 'shipped' as const })),
-  };
-  expect(refundTouchesWarehouse(shipped, undefined, {})).toBe(false);
-  // A waiting fulfilment whose units are not known: every units refund waits.
-  expect(refundTouchesWarehouse({ ...split, allocation: [] }, [{ sku: 'mug', quantity: 1 }], {})).toBe(true);
 });

@@ -117,18 +117,20 @@ test('hand-checked: a threshold promotion applies only from its minimum, a fixed
   });
 });
 
-test("a presale's deposit after a modification: as placed per unit, or, for orders placed before that was kept, in proportion", () => {
+test("a presale's deposit after a modification: as placed per unit, or, for orders placed before that was kept, in proportion to the goods kept", () => {
   const terms = { deposit: 2500, balanceStartsAt: 'a', balanceEndsAt: 'b' };
   const before = [
-    { sku: 'a', quantity: 2 },
-    { sku: 'b', quantity: 1 },
+    { sku: 'a', quantity: 2, unitPrice: 4000 },
+    { sku: 'b', quantity: 1, unitPrice: 1000 },
   ];
   const after = [
-    { sku: 'a', quantity: 1 },
-    { sku: 'b', quantity: 1 },
+    { sku: 'a', quantity: 1, unitPrice: 4000 },
+    { sku: 'b', quantity: 1, unitPrice: 1000 },
   ];
   expect(presaleDeposit({ ...terms, depositPerUnit: { a: 1000, b: 500 } }, before, after)).toBe(1500);
-  // 2500 over 3 units, 2 kept: rounded down, never more than was committed.
-  expect(presaleDeposit(terms, before, after)).toBe(1666);
+  // 2500 over 9000 of goods, 5000 kept: 1388.9, rounded down, never more than was committed.
+  expect(presaleDeposit(terms, before, after)).toBe(1388);
   expect(presaleDeposit(terms, before, before)).toBe(2500);
+  // A map without a kept SKU: in proportion, not that SKU's deposit taken as none.
+  expect(presaleDeposit({ ...terms, depositPerUnit: { a: 1000 } }, before, after)).toBe(1388);
 });

@@ -30,7 +30,6 @@ import {
   checkAction,
   deadlineOf,
   editBlocked,
-  refundTouchesWarehouse,
   resolveAction,
   unitsHeld,
 } from '../../domain/order-actions';
@@ -51,6 +50,7 @@ import {
   fulfilmentId,
   fulfilmentWorkflowId,
   missingUnits,
+  WAITING_FULFILMENT,
   type FulfilmentRecord,
 } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
@@ -207,14 +207,14 @@ export class OrderEntity {
           actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'ship'),
         ),
       );
-    // Units a warehouse is still picking or packing would ship anyway, and restocking them would
-    // count them twice: a refund of those waits for their parcel (a cancel stops them; units
-    // delivered, and an amount alone, goodwill, may be refunded now).
+    // Units a warehouse is still picking or packing would ship anyway, and a refund's restock (by
+    // location rank) could put units back where they are being packed: a refund of units waits for
+    // the parcels (a cancel stops them; an amount alone, goodwill, may be refunded now).
     if (
       this.refundsWaitForWarehouse &&
       request.action === 'refund' &&
       request.refund?.amount === undefined &&
-      refundTouchesWarehouse(this.order, request.refund?.items, unitsHeld(this.openReturns))
+      (this.order.fulfilments ?? []).some((f) => WAITING_FULFILMENT.includes(f.status))
     )
       throw refuse(
         notNow(
