@@ -61,9 +61,9 @@ async function paidOrder(items: { sku: string; quantity: number }[]) {
   return { id, owner };
 }
 
-/** A paid order of `quantity` from one location, which stalls once it has accepted the fulfilment. */
-async function acceptedOrder(prefix: string, stock: number, quantity: number) {
-  const loc = await location(prefix, 1, { stallAfter: 'accepted' });
+/** A paid order of `quantity` from one location, which has accepted the fulfilment and stalls after `stallAfter`. */
+async function acceptedOrder(prefix: string, stock: number, quantity: number, stallAfter = 'accepted') {
+  const loc = await location(prefix, 1, { stallAfter });
   const sku = uniqueSku(prefix);
   await stocked(sku, { [loc]: stock });
   const { id, owner } = await paidOrder([{ sku, quantity }]);
@@ -195,17 +195,7 @@ test('the warehouse webhook: a bad signature is a 400 that changes nothing', asy
 });
 
 test('cancelled after the hand-off: the warehouse is asked to stop, then the money and the stock come back', async () => {
-  const s = await location('wcancel', 1, { stallAfter: 'picked' });
-  const sku = uniqueSku('wc');
-  await stocked(sku, { [s]: 3 });
-  const { id, owner } = await paidOrder([{ sku, quantity: 2 }]);
-  await waitForOrder(
-    id,
-    owner,
-    (o) => o.fulfilments.some((f: { status: string }) => f.status === 'accepted'),
-    20_000,
-    services.apiUrl,
-  );
+  const { loc: s, sku, id, owner } = await acceptedOrder('wcancel', 3, 2, 'picked');
   const cancelled = await api('POST', `/v1/orders/${id}/cancel`, owner, { reason: 'too slow' });
   expect(cancelled.status).toBe(200);
   const done = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 20_000, services.apiUrl);
