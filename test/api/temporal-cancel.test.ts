@@ -69,13 +69,7 @@ test('a cancellation request on a shipped order changes nothing: the order goes 
     const handle = temporal.client.workflow.getHandle(id);
     await handle.cancel();
     // Taken by the workflow (a task completed after the request), and refused by the order's machine.
-    const taken = async () => {
-      const events = (await handle.fetchHistory()).events ?? [];
-      const at = events.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
-      return at >= 0 && events.slice(at).some((e) => e.workflowTaskCompletedEventAttributes);
-    };
-    for (let i = 0; i < 50 && !(await taken()); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await taken()).toBe(true);
+    expect(await requestTaken(handle)).toBe(true);
     expect((await handle.describe()).status.name).toBe('RUNNING');
     expect((await call('GET', `/v1/orders/${id}`, { as: owner })).body.order.status).toBe('SHIPPED');
     // What support reads in the Web UI: why, and what to do instead.
