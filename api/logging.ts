@@ -1,9 +1,9 @@
 /**
  * The API's log: one line per request, with what it takes to follow a request and nothing a
- * reader could misuse. A request line keeps the method, the URL (less a codec token in its path),
- * the status, the time taken, the request id and the caller's address and user agent; no other
- * header, of the request or the response, is logged, and `redact` is the net under that for
- * anything else that would carry a credential. JSON lines (pino) for machines; readable lines
+ * reader could misuse. A request line keeps the method, the URL (less a codec token, a customer
+ * id and search text: `urlForLog`), the status, the time taken, the request id and the caller's
+ * address and user agent; no other header, of the request or the response, is logged, and
+ * `redact` is the net under that for anything else that would carry a credential. JSON lines (pino) for machines; readable lines
  * (pino-pretty) for a person at a terminal. Health checks and metric scrapes, polled all day long,
  * are logged at debug.
  */
@@ -66,12 +66,45 @@ interface SerializedRequest {
   headers?: Record<string, unknown>;
 }
 
+// A customer's id is often an e-mail address, and `q` searches by one: personal data, not for logs.
+const PERSONAL_QUERY_KEYS = new Set(['q', 'customerid']);
+
+/** A query key as the query parser reads it: decoded, its `[...]` suffix off, in any case. */
+function queryKey(raw: string): string {
+  const key = raw.split('=')[0]!.replace(/\+/g, ' ');
+  let decoded = key;
+  try {
+    decoded = decodeURIComponent(key);
+  } catch {
+    // Not valid percent-encoding: compared as sent.
+  }
+  return decoded.replace(/\[.*$/, '').toLowerCase();
+}
+
+/**
+ * A URL as the request log shows it: no codec token (`withoutCodecToken`), and no customer id or
+ * search text, in a members path or in the query, whose keys stay so the request is still legible.
+ */
+export function urlForLog(url: string): string {
+  const bare = withoutCodecToken(url);
+  const at = bare.search(/[?#]/);
+  const path = (at < 0 ? bare : bare.slice(0, at)).replace(/(\/members\/+)[^/]+/gi, '$1[customer]');
+  if (at < 0 || bare[at] === '#') return path;
+  const query = bare
+    .slice(at + 1)
+    .split('#')[0]!
+    .split('&')
+    .map((part) => (PERSONAL_QUERY_KEYS.has(queryKey(part)) ? `${part.split('=')[0]}=[redacted]` : part))
+    .join('&');
+  return `${path}?${query}`;
+}
+
 /** pino-http's `req` serializer: an allow-list. */
 export function requestForLog(req: SerializedRequest) {
   return {
     id: req.id,
     method: req.method,
-    url: withoutCodecToken(req.url ?? ''),
+    url: urlForLog(req.url ?? ''),
     remoteAddress: req.remoteAddress,
     userAgent: req.headers?.['user-agent'],
   };
@@ -87,7 +120,7 @@ const HEALTH_CHECKS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The URL as the client sent it (a router rewrites `req.url` below its mount point). */
 const urlOf = (req: IncomingMessage) =>
-  withoutCodecToken((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '');
+  urlForLog((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '');
 
 function requestLogLevel(req: IncomingMessage, res: ServerResponse, err?: Error): Level {
   if (HEALTH_CHECKS.has(urlOf(req).split('?')[0]!)) return 'debug';

@@ -119,3 +119,20 @@ test('a codec token in the path is out of the log, in any case and whatever foll
     'http://127.0.0.1:8080/codec/[token]/decode',
   );
 });
+
+test('a customer id or search text is out of the log, in the query or a members path; other filters stay', async () => {
+  const lines = await logOf([
+    '/v1/orders?limit=2&q=ann%40example.com&status=PAID',
+    '/v1/orders?customerId=bob@example.com&customerid[]=carl@example.com&Q=dan@example.com#x',
+    '/v1/members/erin@example.com?channel=web',
+    '/V1//Members//fay@example.com',
+  ]);
+  expect(lines.map((line) => line.req.url)).toEqual([
+    '/v1/orders?limit=2&q=[redacted]&status=PAID',
+    '/v1/orders?customerId=[redacted]&customerid[]=[redacted]&Q=[redacted]',
+    '/v1/members/[customer]?channel=web',
+    '/V1//Members//[customer]',
+  ]);
+  expect(lines.map((line) => line.msg)).toEqual(lines.map((line) => expect.stringContaining(line.req.url)));
+  expect(JSON.stringify(lines)).not.toMatch(/example/);
+});
