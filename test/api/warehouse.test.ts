@@ -18,6 +18,7 @@ import {
 } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
 import { auditStock } from '../../services/inventory/audit';
+import { SIGNATURE_HEADER, signature } from '../../codec/webhook-signature';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
 let services: OwnServices;
@@ -159,6 +160,54 @@ test('a lost answer is asked again under the same id: one request, and the order
   expect((await warehouse(`/v1/fulfilments?order_id=${id}`)).data).toHaveLength(1);
 }, 60_000);
 
+/** The warehouse's event for where its fulfilment stands now, signed as the warehouse signs it. */
+async function sendNewsNow(orderId: string) {
+  const [object] = (await warehouse(`/v1/fulfilments?order_id=${orderId}`)).data;
+  const body = JSON.stringify({
+    id: `whe_${randomUUID()}`,
+    type: `fulfilment.${object.status}`,
+    data: { object },
+  });
+  const reply = await fetch(`${services.apiUrl}/v1/inbound/fulfilment`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [SIGNATURE_HEADER]: signature(process.env.WAREHOUSE_WEBHOOK_SECRET!, body, Date.now()),
+    },
+    body,
+  });
+  expect(reply.status).toBe(200);
+  return object.status as string;
+}
+
+test('news past "shipped" that overtakes it (events out of order) still ships the order, then delivers it', async () => {
+  const held = await location('wooo', 1, { holdNews: true, stallAfter: 'in_transit' });
+  const sku = uniqueSku('wo');
+  await stocked(sku, { [held]: 3 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 1 }]);
+  for (let i = 0; i < 100; i++) {
+    const [f] = (await warehouse(`/v1/fulfilments?order_id=${id}`)).data;
+    if (f?.status === 'in_transit') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // "In transit" arrives first; then the held news (accepted ... shipped, in transit) comes late.
+  expect(await sendNewsNow(id)).toBe('in_transit');
+  const shipped = await waitForOrder(id, owner, (o) => o.status === 'SHIPPED', 20_000, services.apiUrl);
+  expect(shipped.shipments).toEqual([
+    expect.objectContaining({ location: held, items: [{ sku, quantity: 1 }] }),
+  ]);
+  await warehouse(`/v1/sandbox/locations/${held}`, { method: 'PUT', body: {} });
+  const delivered = await waitForOrder(
+    id,
+    owner,
+    (o) => o.deliveredAt !== undefined,
+    30_000,
+    services.apiUrl,
+  );
+  expect(delivered.shipments).toEqual([expect.objectContaining({ location: held, status: 'delivered' })]);
+  expect(historyOf(delivered).filter((a) => a === 'ship')).toHaveLength(1);
+}, 60_000);
+
 test('a refused request asks support to act; the order says which location', async () => {
   const r = await location('wref', 1, { refuse: true });
   const sku = uniqueSku('wr');
@@ -278,6 +327,33 @@ test('a short pick no other location can cover: the missing units are refunded a
 }, 45_000);
 
 const historyOf = (o: { history: { action: string }[] }) => o.history.map((h) => h.action);
+
+test('the last parcel comes empty (its every unit missing, none elsewhere) after the rest shipped: refunded, and the order ships', async () => {
+  const [a, b] = [await location('wfull', 1), await location('wempty', 2, { shortBy: 1, holdNews: true })];
+  const [x, y] = [uniqueSku('wfx'), uniqueSku('wfy')];
+  await stocked(x, { [a]: 5 });
+  await stocked(y, { [b]: 5 });
+  const { id, owner } = await paidOrder([
+    { sku: x, quantity: 1 },
+    { sku: y, quantity: 1 },
+  ]);
+  await waitForOrder(id, owner, (o) => o.status === 'PARTIALLY_SHIPPED', 30_000, services.apiUrl);
+  // B's news, held until now: its parcel shipped with nothing in it.
+  await warehouse(`/v1/sandbox/locations/${b}`, { method: 'PUT', body: {} });
+  const done = await waitForOrder(id, owner, (o) => o.status === 'SHIPPED', 30_000, services.apiUrl);
+  expect(done.items.find((i: { sku: string }) => i.sku === y)).toMatchObject({
+    quantity: 1,
+    refundedQuantity: 1,
+  });
+  expect(done.amounts.refunded).toBe(1500);
+  expect(done.shipments).toEqual([
+    expect.objectContaining({ location: a, items: [{ sku: x, quantity: 1 }] }),
+  ]);
+  expect(done.history).toContainEqual(
+    expect.objectContaining({ action: 'ship', actor: 'system', from: 'PARTIALLY_SHIPPED', to: 'SHIPPED' }),
+  );
+  for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+}, 60_000);
 
 /** A product's stock per location. */
 const stockAt = async (sku: string) =>

@@ -703,6 +703,14 @@ export class OrderEntity {
           });
         return;
       }
+      // The parcel was empty (every unit of it missing, and refunded) and was the last to come:
+      // the order has shipped all it will, or it would wait in PARTIALLY_SHIPPED for ever.
+      const nothingLeft = now.status === 'PARTIALLY_SHIPPED' && unshipped(now).size === 0;
+      if (nothingLeft && patched('empty-last-parcel')) {
+        this.order = { ...now, fulfilments: shipped };
+        await this.apply('ship', 'system', { action: 'ship', actor: request.actor }, 'nothing left to ship');
+        return;
+      }
       return this.recordFact('parcel_shipped', record.location, { fulfilments: shipped });
     }
     const shipments = (order.shipments ?? []).map((s) =>
