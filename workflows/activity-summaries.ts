@@ -51,7 +51,8 @@ export const activitySummaries: Describers = {
   redeemCoupon: () => 'redeem the locked coupon',
   releaseCoupon: () => 'give the coupon use back (refunded in full)',
   voidDeliveryCode: () => 'void the digital code (refunded in full)',
-  refundAll: ({ reason }) => `refund everything paid (${reason})`,
+  // Not the cancel's reason: a person's free text stays out of what the Web UI shows of every call.
+  refundAll: () => 'refund everything paid (the order is cancelled)',
   restockSold: ({ tag, stillOut }) =>
     `put the sold stock back (${tag})${stillOut?.length ? `, but for ${stillOut.length} parcel(s) still out` : ''}`,
   refundAmount: ({ amount, refundId }) => `refund ${amount} (${refundId})`,

@@ -85,3 +85,23 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
     'PENDING_PAYMENT',
   );
 });
+
+test("a person's reason for a cancel stays out of the calls' summaries in the event history", async () => {
+  const sku = uniqueSku('sr');
+  await putProduct(sku, { price: 1234, stock: 10 });
+  const who = customer();
+  const id = (await call('POST', '/v1/orders', { as: who, body: { items: [{ sku, quantity: 1 }] } })).body
+    .order.id as string;
+  await call('POST', `/v1/orders/${id}/pay`, { as: who, body: { paymentToken: 'tok_ok' } });
+  await waitForOrder(id, who, (o) => o.status === 'IN_PRODUCTION');
+  const reason = 'moving to Tromsø, call me on 555-0100';
+  expect((await call('POST', `/v1/orders/${id}/cancel`, { as: who, body: { reason } })).status).toBe(200);
+  const temporal = await testTemporal();
+  try {
+    const summaries = await eventSummaries(temporal.client.workflow.getHandle(`${id}-cancel`));
+    expect(summaries.map((s) => s.summary)).toContain('refund everything paid (the order is cancelled)');
+    expect(JSON.stringify(summaries)).not.toMatch(/Troms|555/);
+  } finally {
+    await temporal.close();
+  }
+});
