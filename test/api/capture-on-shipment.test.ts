@@ -124,6 +124,24 @@ test('refunded in full before shipment: the hold is voided, the order refunded w
   expect(await audit([id])).toEqual([]);
 }, 60_000);
 
+test('goodwill for all the hold has left, the order kept open: the hold is voided at the provider too', async () => {
+  // 5 × 20.00: free shipping, so the goods are the whole hold.
+  const { id, order } = await heldOrder('tok_ok', 5);
+  expect(order.amounts).toMatchObject({ shipping: 0, authorized: 10000 });
+  const goodwill = await api('POST', `/v1/orders/${id}/refunds`, merchant, {
+    amount: 10000,
+    reason: 'sorry',
+  });
+  expect(goodwill.status).toBe(201);
+  expect((await api('GET', `/v1/orders/${id}`, merchant)).body.order).toMatchObject({
+    status: 'IN_PRODUCTION',
+    amounts: { authorized: 0, released: 10000 },
+    payments: [expect.objectContaining({ status: 'voided' })],
+  });
+  expect((await providerPayments(id)).map((p) => p.status)).toEqual(['canceled']);
+  expect(await audit([id])).toEqual([]);
+}, 60_000);
+
 test('a cancel before shipment voids the hold: nothing taken, nothing refunded', async () => {
   const { id, owner, order } = await heldOrder('tok_ok');
   const cancelled = await api('POST', `/v1/orders/${id}/cancel`, owner, { reason: 'changed my mind' });

@@ -758,6 +758,13 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       const fromHold = heldPayment(order) !== undefined;
       // Paid in another order system (imported): that channel owes the money back, not the provider.
       const owedBy = externalPayer(order);
+      // A refund that takes all the hold has left (goodwill for the rest) lets it go at the provider,
+      // as the order below says it does.
+      const spendsHold =
+        fromHold &&
+        !plan.completesOrder &&
+        (order.amounts.authorized ?? 0) - plan.amount <= 0 &&
+        patched('refund-voids-spent-hold');
       const { amount } = await nonCancellable(() =>
         executeChild(refundOrderFlow, {
           workflowId: `${order.id}-refund-${refundId}`,
@@ -775,6 +782,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
                 ['PAID', 'IN_PRODUCTION'].includes(order.status),
               at: new Date().toISOString(),
               ...(fromHold ? { fromHold: true } : {}),
+              ...(spendsHold ? { voidHold: true } : {}),
               ...(owedBy ? { owedBy } : {}),
             },
           ],

@@ -21,6 +21,8 @@ export interface RefundOrderInput {
    * will be smaller; a refund of everything voids the hold. Absent on orders that never held one.
    */
   fromHold?: boolean;
+  /** Held, and this refund takes what is left of the hold without closing the order (goodwill): it is voided too. */
+  voidHold?: boolean;
   /** The order was paid in another order system (imported): this channel owes the refund; nothing goes to the provider. */
   owedBy?: string;
 }
@@ -30,7 +32,8 @@ export async function refundOrderFlow(
 ): Promise<{ refundId: string; amount: number }> {
   return CancellationScope.nonCancellable(async () => {
     if (input.fromHold) {
-      if (input.plan.completesOrder) await refunds.voidAuthorizations({ orderId: input.orderId });
+      if (input.plan.completesOrder || input.voidHold)
+        await refunds.voidAuthorizations({ orderId: input.orderId });
     } else if (input.owedBy) {
       // Recorded below as owed by the source channel, with an event that says so.
     } else if (input.plan.amount > 0) {
