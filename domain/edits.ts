@@ -11,6 +11,7 @@ import { priceOrder, promotionDiscount } from './pricing';
 import {
   MAX_LINE_QUANTITY,
   MAX_LINES,
+  paymentsKept,
   pricedOrderLines,
   type InventoryStrategy,
   type LineQuantity,
@@ -154,7 +155,7 @@ export function previewEdit(
   const items = pricedOrderLines(priced.lines, (i) => lines[i]!.inventoryStrategy);
   const { subtotal: s, discount, shipping, total } = order.amounts;
   const kept = order.amounts.paid - order.amounts.refunded;
-  const paid = order.amounts.paid > 0;
+  const paid = paymentsKept(order) > 0;
   return {
     before: {
       items: order.items,

@@ -156,6 +156,14 @@ export interface OrderPayment {
   external?: { channel: string; reference?: string };
 }
 
+/**
+ * What the order was paid and kept as payment. A charge it refused and refunded at once (one after
+ * it ended, a lost request's for another amount) counts in `amounts.paid`, with its refund in its
+ * own `refunded`, but paid nothing.
+ */
+export const paymentsKept = (order: Pick<OrderState, 'amounts' | 'payments'>): number =>
+  order.amounts.paid - (order.payments ?? []).reduce((a, p) => a + (p.refunded ?? 0), 0);
+
 export type PaymentStatus =
   'unpaid' | 'pending' | 'authorized' | 'partially_paid' | 'paid' | 'partially_refunded' | 'refunded';
 

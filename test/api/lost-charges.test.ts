@@ -181,3 +181,44 @@ test('a presale cancelled by the merchant with a lost balance charge refunds the
   expect((await providerRefunds(order.id)).map((r) => r.amount).sort()).toEqual([1000, total - 1000].sort());
   expect(await auditMoney(db, provider(), [order.id])).toEqual([]);
 }, 60_000);
+
+test('a lost charge for another amount, refunded when the customer pays: the next pay still takes its pay-time stock', async () => {
+  const sku = uniqueSku('lpay');
+  await putProduct(sku, { price: 2400, stock: 10, inventoryStrategy: 'on_payment' }, services.apiUrl);
+  const owner = customer();
+  const created = await call('POST', '/v1/orders', {
+    as: owner,
+    baseUrl: services.apiUrl,
+    body: { items: [{ sku, quantity: 1 }] },
+  });
+  const order = {
+    id: created.body.order.id as string,
+    owner,
+    currency: created.body.order.currency as string,
+  };
+  const total = created.body.order.amounts.total as number;
+  await chargeLost(order, total - 100);
+  const pay = () =>
+    call('POST', `/v1/orders/${order.id}/pay`, {
+      as: owner,
+      baseUrl: services.apiUrl,
+      body: { paymentToken: 'tok_ok' },
+    });
+  // The same key for another amount: the provider refuses it; the charge found is not what the
+  // order owes, so it is refunded and the order waits to be paid.
+  const first = await pay();
+  expect(first.status).toBe(202);
+  const refused = await until(order, (o) => o.history.some((h: any) => h.action === 'lost_payment_refunded'));
+  expect(refused).toMatchObject({
+    status: 'PENDING_PAYMENT',
+    amounts: { paid: total - 100, refunded: total - 100 },
+  });
+  expect((await pay()).status).toBe(200);
+  const paid = await until(order, (o) => o.status === 'IN_PRODUCTION');
+  expect(paid.amounts).toMatchObject({ paid: 2 * total - 100, refunded: total - 100 });
+  // The unit is taken at this pay, as for any order of an `on_payment` line.
+  const stock = (await call('GET', `/v1/products/${sku}`, { as: merchant, baseUrl: services.apiUrl })).body
+    .stock;
+  expect(stock).toMatchObject({ onHand: 9 });
+  await expectBooksBalance(order.id, sku);
+}, 60_000);

@@ -24,6 +24,7 @@ import type {
   OrderState,
   Shipment,
 } from '../../domain/order';
+import { paymentsKept } from '../../domain/order';
 import type { ClaimInput, ReturnInput } from '../reverse/messages';
 import { planParcel } from '../../domain/shipping';
 import {
@@ -175,7 +176,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   // Pay-time stock: taken only for `on_payment` lines (none: nothing to take or give back), in
   // this worker (a quick write the charge waits on) on the lean path.
   const takesStock =
-    order.amounts.paid === 0 && !(lean && order.items.every((l) => l.inventoryStrategy === 'on_order'));
+    paidNothing(order) && !(lean && order.items.every((l) => l.inventoryStrategy === 'on_order'));
   const secureStock = (attempt: number) =>
     (lean ? local : store).secureStockForPayment({ orderId: order.id, attempt });
   if (free && takesStock) await secureStock(ctx.nextPaymentAttempt());
@@ -534,6 +535,17 @@ function owedRefund(order: OrderState): CancelOrderInput['owed'] {
 }
 
 /** The payment held for an order to capture at shipment, if any. */
+/**
+ * Whether the order has been paid nothing it kept (`paymentsKept`): an order open after a charge
+ * it refused still takes its pay-time stock, and is charged in full by an edit. Orders from before
+ * counted every charge (`patched` only where the two differ).
+ */
+export function paidNothing(order: OrderState): boolean {
+  const gross = order.amounts.paid === 0;
+  const kept = paymentsKept(order) <= 0;
+  return gross === kept ? gross : patched('untaken-charges-paid-nothing') ? kept : gross;
+}
+
 export function heldPayment(order: OrderState): OrderPayment | undefined {
   if ((order.amounts.authorized ?? 0) === 0) return undefined;
   return [...(order.payments ?? [])].reverse().find((p) => p.status === 'authorized');
@@ -585,7 +597,7 @@ export async function captureHeld(order: OrderState): Promise<Changes> {
 async function applyEdit(ctx: EffectContext): Promise<Changes> {
   const { order, request } = ctx;
   const { editId, owed, refund } = request!.editRequest!;
-  const paid = order.amounts.paid > 0;
+  const paid = !paidNothing(order);
   await store.holdEditUnits({ orderId: order.id, editId, paid });
   let charged: Changes = {};
   if (owed > 0) {

@@ -67,6 +67,7 @@ import {
   captureHeld,
   chargeAmount,
   heldPayment,
+  paidNothing,
   lostChargeOf,
   runEffect,
   withPayment,
@@ -475,7 +476,7 @@ export class OrderEntity {
     if (
       pending.lost &&
       !takes &&
-      order.amounts.paid === 0 &&
+      paidNothing(order) &&
       !isTerminal(this.machine, order.status) &&
       (update.status === 'succeeded' || update.status === 'authorized')
     )
@@ -560,7 +561,7 @@ export class OrderEntity {
       );
       return;
     }
-    if (order.amounts.paid === 0 && !isTerminal(this.machine, order.status))
+    if (paidNothing(order) && !isTerminal(this.machine, order.status))
       await CancellationScope.nonCancellable(() =>
         store.releasePaymentStock({ orderId: order.id, attempt: pending.attempt }),
       );
