@@ -1,12 +1,18 @@
 /** Fulfilment: requests to the warehouse, one per order and stock location, and the order center's record of each. */
 import type { Knex } from 'knex';
-import { fulfilmentId, type FulfilmentRecord } from '../domain/fulfilment';
+import { fulfilmentId, missingUnits, type FulfilmentRecord } from '../domain/fulfilment';
 import type { LineQuantity } from '../domain/order';
 import { recordFulfilment } from '../services/fulfilment/fulfilments';
 import { BusinessRuleError } from '../domain/errors';
 import type { LocationAllocation } from '../domain/order';
 import { allocationOf, commitAll, reservedBy, reserve, writeOff } from '../services/inventory/ledger';
 import type { Warehouse } from '../services/warehouse/warehouse';
+
+/**
+ * A cancel's outcome: stopped, or too late (it has left). Stopped after a short pick, with the units
+ * found missing (orders' histories from before hold the bare word).
+ */
+export type CancelOutcome = 'cancelled' | 'too_late' | { outcome: 'cancelled'; missing: LineQuantity[] };
 
 export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: Warehouse }) {
   return {
@@ -36,17 +42,21 @@ export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: 
       location: string;
       /** A later round's id (orders from before rounds were known name the location only). */
       id?: string;
-    }): Promise<'cancelled' | 'too_late'> {
+      /** The caller takes units found short (workflow code that knows the answer's object form). */
+      reportMissing?: boolean;
+    }): Promise<CancelOutcome> {
       if (!warehouse) throw new Error('no warehouse is configured (WAREHOUSE_URL)');
       const id = args.id ?? fulfilmentId(args.orderId, args.location);
-      const outcome = await warehouse.cancel(id);
-      if (outcome === 'cancelled')
-        await recordFulfilment(
-          db,
-          { id, orderId: args.orderId, location: args.location, status: 'cancelled', items: [] },
-          new Date().toISOString(),
-        );
-      return outcome;
+      const answer = await warehouse.cancel(id);
+      if (answer === 'too_late') return answer;
+      await recordFulfilment(
+        db,
+        { id, orderId: args.orderId, location: args.location, status: 'cancelled', items: [] },
+        new Date().toISOString(),
+      );
+      // Units its pick found short are not on the shelf: the cancel's restock must not count them.
+      const missing = missingUnits(answer);
+      return missing.length > 0 && args.reportMissing ? { outcome: 'cancelled', missing } : 'cancelled';
     },
 
     /** Asks the carrier to bring back a parcel that has left (its order was cancelled): where it stands. */

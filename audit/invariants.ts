@@ -33,10 +33,9 @@ const WAITING = new Set([
   'PENDING_DEPOSIT',
   'DEPOSIT_PAID',
   'PENDING_BALANCE',
-  // Staff to decide (with a deadline), the rest of the parcels to come.
+  // Staff to decide, with a deadline.
   'IN_REVIEW',
   'IN_PRODUCTION',
-  'PARTIALLY_SHIPPED',
   'SHIPPED',
   'CONFIRMED',
   'DELIVERED',

@@ -19,6 +19,7 @@ import {
   customer,
   merchant,
   putProduct,
+  support,
   uniqueSku,
   waitForOrder,
   type As,
@@ -134,6 +135,24 @@ const sandbox = (location: string, switches: object) =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(switches),
   });
+
+/** Two new locations (priorities 0 and 5), each holding 5 of a SKU of its own, misbehaving as told. */
+async function twoLocations(first: object, second: object) {
+  const made: { location: string; sku: string }[] = [];
+  for (const [switches, priority] of [
+    [first, 0],
+    [second, 5],
+  ] as const) {
+    const location = `loc-${randomUUID().slice(0, 8)}`;
+    const sku = uniqueSku('h');
+    await call('PUT', `/v1/locations/${location}`, { as: merchant, body: { name: location, priority } });
+    await putProduct(sku, { stock: 0 });
+    await call('PUT', `/v1/products/${sku}/stock/${location}`, { as: merchant, body: { onHand: 5 } });
+    await sandbox(location, switches);
+    made.push({ location, sku });
+  }
+  return made as [(typeof made)[0], (typeof made)[0]];
+}
 
 /** An order placed and paid in another system, imported through a channel of its own (issue 22). */
 async function importedOrder(created: (id: string) => void, status: 'PAID' | 'SHIPPED' = 'PAID') {
@@ -467,6 +486,35 @@ const scenarios: Record<string, Scenario> = {
     await waitForOrder(order.id, order.c, (o) => o.amounts.refunded > 0, 30_000);
     await sandbox(later, {});
     await until(order.id, order.c, 'COMPLETED');
+  },
+  // The last parcel comes empty (its one unit short, none elsewhere): refunded, and the order ships.
+  'warehouse-empty-last-parcel': async ({ created, client }) => {
+    const [x, y] = await twoLocations({}, { shortBy: 1, holdNews: true });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [x.sku, y.sku]);
+    await until(order.id, order.c, 'PARTIALLY_SHIPPED');
+    await sandbox(y.location, {});
+    await until(order.id, order.c, 'COMPLETED');
+  },
+  // A location refuses its part; the rest ships; support refunds the refused unit, and the order ships.
+  'warehouse-refused-part-refunded': async ({ created, client }) => {
+    const [x, y] = await twoLocations({}, { refuse: true });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [x.sku, y.sku]);
+    await until(order.id, order.c, 'PARTIALLY_SHIPPED');
+    await call('POST', `/v1/orders/${order.id}/refunds`, {
+      as: support,
+      body: { items: [{ sku: y.sku, quantity: 1 }], reason: 'h' },
+    });
+    await until(order.id, order.c, 'COMPLETED');
+  },
+  // Cancelled after a pick that found its unit short, before the parcel left: written off there.
+  'warehouse-cancelled-short-pick': async ({ created, client }) => {
+    const [, y] = await twoLocations({}, { shortBy: 1, stallAfter: 'picked' });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [y.sku]);
+    await sleep(3000);
+    await call('POST', `/v1/orders/${order.id}/cancel`, { as: order.c, body: {} });
+    await client.workflow.getHandle(order.id).result();
+    // Its fulfilment ends once the warehouse's news of the cancel comes.
+    await client.workflow.getHandle(`${order.id}-fulfil-${y.location}`).result();
   },
   // By hand, in two parcels.
   'standard-shipped-in-parcels': async ({ created }) => {

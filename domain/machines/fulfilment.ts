@@ -163,15 +163,22 @@ export const fulfilmentTransitions: TransitionDef<FulfilmentState, FulfilmentAct
     by: ['merchant', 'system'],
     effect: 'recordParcel',
   },
-  // Units a warehouse could not find, and no other location had, are refunded by the system.
+  // Units a warehouse could not find, and no other location had, are refunded by the system; units
+  // whose location refused them, by staff (while none is being packed: order-entity.ts).
   {
     from: 'PARTIALLY_SHIPPED',
     action: 'refund',
     to: 'PARTIALLY_SHIPPED',
-    by: ['system'],
+    by: [...staff, 'system'],
     effect: 'refundItems',
   },
-  { from: 'PARTIALLY_SHIPPED', action: 'refund_all', to: 'REFUNDED', by: ['system'], effect: 'refundItems' },
+  {
+    from: 'PARTIALLY_SHIPPED',
+    action: 'refund_all',
+    to: 'REFUNDED',
+    by: [...staff, 'system'],
+    effect: 'refundItems',
+  },
   // What has not left is stopped; parcels with the carrier are asked back (workflows/order/effects.ts).
   {
     from: 'PARTIALLY_SHIPPED',

@@ -68,7 +68,7 @@ export class HttpWarehouse implements Warehouse {
     return toFulfilmentRecord(f!);
   }
 
-  async cancel(id: string): Promise<'cancelled' | 'too_late'> {
+  async cancel(id: string): Promise<FulfilmentRecord | 'too_late'> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/v1/fulfilments/${encodeURIComponent(id)}/cancel`, {
@@ -78,7 +78,12 @@ export class HttpWarehouse implements Warehouse {
     } catch {
       throw new TransientWarehouseError('no answer from the warehouse (cancel)');
     }
-    if (res.ok) return 'cancelled';
+    if (res.ok) {
+      // Cancelling again answers the same: an answer cut short is asked for again.
+      const row = (await res.json().catch(() => null)) as Fulfilment | null;
+      if (!row) throw new TransientWarehouseError('the warehouse answered the cancel without its fulfilment');
+      return toFulfilmentRecord(row);
+    }
     // A request still on its way (its answer lost) is not there yet: asked again until it is.
     if (res.status === 404 || res.status === 429 || res.status >= 500)
       throw new TransientWarehouseError(`the warehouse answered ${res.status}`);

@@ -18,8 +18,11 @@ export interface Warehouse {
     items: LineQuantity[];
   }): Promise<FulfilmentRecord>;
   get(id: string): Promise<FulfilmentRecord | null>;
-  /** Stopped if it has not left the building; `too_late` once it has (it stands). */
-  cancel(id: string): Promise<'cancelled' | 'too_late'>;
+  /**
+   * Stopped if it has not left the building, as it then stands (what its pick found, if it had
+   * picked: units short on the shelf); `too_late` once it has left (it stands).
+   */
+  cancel(id: string): Promise<FulfilmentRecord | 'too_late'>;
   /**
    * A parcel that has left is asked back from the carrier: it comes back to its location
    * (`delivery_failed` later) unless it was already delivered, which the answer's status says.

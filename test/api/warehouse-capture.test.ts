@@ -6,28 +6,47 @@
 import { randomUUID } from 'node:crypto';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { startOwnServices, type OwnServices } from '../support/own-services';
+import { testDb } from '../support/backends';
+import { auditStock } from '../../services/inventory/audit';
 
 let services: OwnServices;
+const db = testDb();
 beforeAll(async () => {
-  services = await startOwnServices('wcapture', { FULFILMENT: 'warehouse', PAYMENT_CAPTURE: 'on_shipment' });
+  services = await startOwnServices('wcapture', {
+    FULFILMENT: 'warehouse',
+    PAYMENT_CAPTURE: 'on_shipment',
+    // tok_reauth_declined's hold lasts 8 s and is renewed 4 s before its end, and declined.
+    PAYMENT_SANDBOX_SHORT_AUTH: '8s',
+    PAYMENT_REAUTH_BEFORE: '4s',
+  });
 }, 120_000);
-afterAll(() => services?.stopAll());
+afterAll(async () => {
+  await services?.stopAll();
+  await db.destroy();
+});
 
-test('a short pick with capture at shipment: the missing units leave the hold, the rest is captured when it ships', async () => {
-  const api = (method: string, path: string, as: any, body?: object) =>
-    call(method, path, { as, baseUrl: services.apiUrl, body: method === 'GET' ? undefined : (body ?? {}) });
-  const short = `wcap-${randomUUID().slice(0, 8)}`;
-  expect((await api('PUT', `/v1/locations/${short}`, merchant, { name: short, priority: 1 })).status).toBe(
+const api = (method: string, path: string, as: any, body?: object) =>
+  call(method, path, { as, baseUrl: services.apiUrl, body: method === 'GET' ? undefined : (body ?? {}) });
+
+/** A location of the shared sandbox warehouse, misbehaving as `switches` say, holding `onHand` of a new SKU. */
+async function stockedLocation(prefix: string, priority: number, onHand: number, switches: object = {}) {
+  const location = `${prefix}-${randomUUID().slice(0, 8)}`;
+  expect((await api('PUT', `/v1/locations/${location}`, merchant, { name: location, priority })).status).toBe(
     201,
   );
-  await fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${short}`, {
+  await fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${location}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ shortBy: 1 }),
+    body: JSON.stringify(switches),
   });
-  const sku = uniqueSku('wcap');
+  const sku = uniqueSku(prefix);
   await putProduct(sku, { stock: 0, price: 1500 }, services.apiUrl);
-  expect((await api('PUT', `/v1/products/${sku}/stock/${short}`, merchant, { onHand: 5 })).status).toBe(200);
+  expect((await api('PUT', `/v1/products/${sku}/stock/${location}`, merchant, { onHand })).status).toBe(200);
+  return { location, sku };
+}
+
+test('a short pick with capture at shipment: the missing units leave the hold, the rest is captured when it ships', async () => {
+  const { sku } = await stockedLocation('wcap', 1, 5, { shortBy: 1 });
   const owner = customer();
   const created = await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 3 }] });
   const id = created.body.order.id as string;
@@ -43,4 +62,42 @@ test('a short pick with capture at shipment: the missing units leave the hold, t
   // As with a capture at once: paid, and part of it refunded (here, never taken).
   expect(done.paymentStatus).toBe('partially_refunded');
   expect(done.payments).toEqual([expect.objectContaining({ status: 'succeeded', amount: total - 1500 })]);
+}, 60_000);
+
+test('a hold that cannot be renewed after one parcel was delivered: cancelled and voided, the delivered units stay sold, support is asked', async () => {
+  const a = await stockedLocation('wdel', 1, 5);
+  const b = await stockedLocation('wwait', 2, 5, { stallAfter: 'accepted' });
+  const owner = customer();
+  const created = await api('POST', '/v1/orders', owner, {
+    items: [
+      { sku: a.sku, quantity: 1 },
+      { sku: b.sku, quantity: 1 },
+    ],
+  });
+  const id = created.body.order.id as string;
+  expect(
+    (await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_reauth_declined' })).status,
+  ).toBe(200);
+  const delivered = await waitForOrder(
+    id,
+    owner,
+    (o) => o.shipments.some((s: { status: string }) => s.status === 'delivered'),
+    20_000,
+    services.apiUrl,
+  );
+  expect(delivered.status).toBe('PARTIALLY_SHIPPED');
+  const cancelled = await waitForOrder(
+    id,
+    merchant,
+    (o) => o.status === 'CANCELLED',
+    30_000,
+    services.apiUrl,
+  );
+  expect(cancelled.attention).toMatchObject({ code: 'recall_failed', detail: a.location });
+  expect(cancelled.amounts).toMatchObject({ paid: 0, authorized: 0 });
+  // The delivered unit stays sold where it left from; the one still waiting is back on hand.
+  const onHand = async (sku: string) =>
+    (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations[0].onHand as number;
+  expect([await onHand(a.sku), await onHand(b.sku)]).toEqual([4, 5]);
+  for (const audit of await auditStock(db, [a.sku, b.sku])) expect(audit).toMatchObject({ balanced: true });
 }, 60_000);

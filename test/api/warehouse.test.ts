@@ -258,6 +258,25 @@ test('cancelled after the hand-off: the warehouse is asked to stop, then the mon
   ]);
 }, 40_000);
 
+test('cancelled after a short pick, before the parcel left: what was picked comes back, the units short are written off there', async () => {
+  const s = await location('wcshort', 1, { shortBy: 1, stallAfter: 'picked' });
+  const sku = uniqueSku('wcs');
+  await stocked(sku, { [s]: 5 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 3 }]);
+  for (let i = 0; i < 100; i++) {
+    if ((await warehouse(`/v1/fulfilments?order_id=${id}`)).data[0]?.status === 'picked') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect((await api('POST', `/v1/orders/${id}/cancel`, owner, {})).status).toBe(200);
+  const done = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 20_000, services.apiUrl);
+  expect(done.fulfilments).toEqual([expect.objectContaining({ location: s, status: 'cancelled' })]);
+  // 2 of the 3 were on the shelf: they are back; the one the pick did not find is not.
+  expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([
+    { location: s, onHand: 4, reserved: 0, available: 4 },
+  ]);
+  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+}, 40_000);
+
 test('a parcel the carrier cannot deliver goes back to its sender: stock back there, the customer refunded', async () => {
   const f = await location('wfail', 1, { failDelivery: true });
   const sku = uniqueSku('wf');
@@ -328,6 +347,42 @@ test('a short pick no other location can cover: the missing units are refunded a
 
 const historyOf = (o: { history: { action: string }[] }) => o.history.map((h) => h.action);
 
+test('a location refused its part and the rest shipped: staff refund the refused units, and the order ships', async () => {
+  const [a, b] = [await location('wrok', 1), await location('wrno', 2, { refuse: true })];
+  const [x, y] = [uniqueSku('wrx'), uniqueSku('wry')];
+  await stocked(x, { [a]: 5 });
+  await stocked(y, { [b]: 5 });
+  const { id, owner } = await paidOrder([
+    { sku: x, quantity: 1 },
+    { sku: y, quantity: 1 },
+  ]);
+  const partly = await waitForOrder(
+    id,
+    owner,
+    (o) => o.status === 'PARTIALLY_SHIPPED',
+    30_000,
+    services.apiUrl,
+  );
+  expect(partly.fulfilments).toEqual(
+    expect.arrayContaining([expect.objectContaining({ location: b, status: 'refused' })]),
+  );
+  const refund = await api('POST', `/v1/orders/${id}/refunds`, support, {
+    items: [{ sku: y, quantity: 1 }],
+    reason: 'the location could not send it',
+  });
+  expect(refund.status).toBe(201);
+  const order = (await api('GET', `/v1/orders/${id}`, owner)).body.order;
+  expect(order).toMatchObject({ status: 'SHIPPED', amounts: { refunded: 1500 } });
+  expect(order.items.find((i: { sku: string }) => i.sku === y)).toMatchObject({ refundedQuantity: 1 });
+  expect(order.shipment).toMatchObject({ carrier: 'SBX Parcel' });
+  for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+  const actions = historyOf(order);
+  expect(actions.slice(actions.lastIndexOf('refund'), actions.lastIndexOf('refund') + 2)).toEqual([
+    'refund',
+    'ship',
+  ]);
+}, 60_000);
+
 test('the last parcel comes empty (its every unit missing, none elsewhere) after the rest shipped: refunded, and the order ships', async () => {
   const [a, b] = [await location('wfull', 1), await location('wempty', 2, { shortBy: 1, holdNews: true })];
   const [x, y] = [uniqueSku('wfx'), uniqueSku('wfy')];
@@ -349,6 +404,8 @@ test('the last parcel comes empty (its every unit missing, none elsewhere) after
   expect(done.shipments).toEqual([
     expect.objectContaining({ location: a, items: [{ sku: x, quantity: 1 }] }),
   ]);
+  // Shipped by the parcel that left: its carrier and tracking number are the order's.
+  expect(done.shipment).toEqual({ carrier: 'SBX Parcel', trackingNumber: done.shipments[0].trackingNumber });
   expect(done.history).toContainEqual(
     expect.objectContaining({ action: 'ship', actor: 'system', from: 'PARTIALLY_SHIPPED', to: 'SHIPPED' }),
   );

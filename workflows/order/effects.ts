@@ -400,13 +400,33 @@ async function stopFulfilments(order: OrderState) {
   for (const f of order.fulfilments ?? []) {
     if (f.status === 'refused' || f.status === 'cancelled') continue;
     const known = shipments.find((s) => s.id === f.id);
+    // Delivered: its units are the customer's, not stock to put back. Only the system cancels then
+    // (a held payment that could not be authorised again), and support is asked, as when a recall
+    // comes too late: the customer has goods the cancel let go of.
+    if (known?.status === 'delivered' && !known.returnedAt && patched('cancel-keeps-delivered-parcels')) {
+      stillOut.push({ location: f.location, items: known.items, missing: [] });
+      attention = { code: 'recall_failed', detail: f.location, at };
+      continue;
+    }
     if (known && known.status !== 'shipped' && known.status !== 'in_transit') continue;
     if (!known) {
-      const outcome = await nonCancellable(() =>
-        warehouse.cancelFulfilment({ orderId: order.id, location: f.location, id: f.id }),
+      const reportMissing = patched('cancel-writes-off-short-picks');
+      const answer = await nonCancellable(() =>
+        warehouse.cancelFulfilment({
+          orderId: order.id,
+          location: f.location,
+          id: f.id,
+          ...(reportMissing ? { reportMissing } : {}),
+        }),
       );
-      if (outcome === 'cancelled') {
+      if (answer === 'cancelled') {
         set(f.id, 'cancelled');
+        continue;
+      }
+      if (typeof answer === 'object') {
+        // Stopped after its pick found units short: those are written off there, not restocked.
+        set(f.id, 'cancelled');
+        stillOut.push({ location: f.location, items: [], missing: answer.missing });
         continue;
       }
     }
@@ -463,9 +483,10 @@ async function cancel(
     } else {
       // Orders from before recalls: a parcel already gone refused a person's cancel.
       for (const f of handedOff) {
-        const outcome = await nonCancellable(() =>
+        const answer = await nonCancellable(() =>
           warehouse.cancelFulfilment({ orderId: order.id, location: f.location }),
         );
+        const outcome = typeof answer === 'object' ? answer.outcome : answer;
         if (outcome === 'too_late' && actor !== 'system')
           throw refuse(
             notNow('a parcel has already left the warehouse: return it once it arrives', order.status, []),
@@ -754,9 +775,10 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case 'recordParcel':
       return { shipments: withParcel(order, request) };
     case 'recordShipment': {
-      const shipment = request?.shipment
-        ? { carrier: request.shipment.carrier, trackingNumber: request.shipment.trackingNumber }
-        : null;
+      // Shipped with no parcel of its own (the rest was refunded): the last parcel's is the order's.
+      const last = (order.shipments ?? []).filter((s) => !s.returnedAt).at(-1);
+      const given = request?.shipment ?? last;
+      const shipment = given ? { carrier: given.carrier, trackingNumber: given.trackingNumber } : null;
       return { shipment, shipments: withParcel(order, request), ...(await captureHeld(order)) };
     }
     case 'refundItems': {

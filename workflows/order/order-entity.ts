@@ -211,8 +211,9 @@ export class OrderEntity {
     // Units a warehouse is still picking or packing would ship anyway, and a refund's restock (by
     // location rank) could put units back where they are being packed: a refund of units waits for
     // the parcels (a cancel stops them; an amount alone, goodwill, may be refunded now).
+    // (Staff refunds while partly shipped are newer than the rule: they wait on every order.)
     if (
-      this.refundsWaitForWarehouse &&
+      (this.refundsWaitForWarehouse || this.order.status === 'PARTIALLY_SHIPPED') &&
       request.action === 'refund' &&
       request.refund?.amount === undefined &&
       (this.order.fulfilments ?? []).some((f) => WAITING_FULFILMENT.includes(f.status))
@@ -704,13 +705,10 @@ export class OrderEntity {
           });
         return;
       }
-      // The parcel was empty (every unit of it missing, and refunded) and was the last to come:
-      // the order has shipped all it will, or it would wait in PARTIALLY_SHIPPED for ever.
-      const nothingLeft = now.status === 'PARTIALLY_SHIPPED' && unshipped(now).size === 0;
-      if (nothingLeft && patched('empty-last-parcel')) {
+      // The parcel was empty (every unit of it missing, and refunded) and was the last to come.
+      if (this.nothingLeftToShip(now)) {
         this.order = { ...now, fulfilments: shipped };
-        await this.apply('ship', 'system', { action: 'ship', actor: request.actor }, 'nothing left to ship');
-        return;
+        return this.shipWhatIsLeft();
       }
       return this.recordFact('parcel_shipped', record.location, { fulfilments: shipped });
     }
@@ -856,14 +854,18 @@ export class OrderEntity {
       reason: `short pick at ${record.location}`,
       refund: { refundId: `short-${record.id}`, items: missing, restock: false },
     };
-    const resolved = resolveAction(
-      this.machine,
-      this.current,
-      request,
-      'system',
-      unitsHeld(this.openReturns),
-    );
-    if ('action' in resolved && decide(this.machine, this.current.status, resolved.action, 'system').ok)
+    const held = unitsHeld(this.openReturns);
+    const resolved = resolveAction(this.machine, this.current, request, 'system', held);
+    // Units already refunded, or held by a return, are not this refund's (its plan would fail the
+    // task): support is asked instead.
+    const plannable =
+      refundPlannable(this.current.items, this.current.amounts.shipping, missing, held) ||
+      !patched('short-pick-unplannable');
+    if (
+      plannable &&
+      'action' in resolved &&
+      decide(this.machine, this.current.status, resolved.action, 'system').ok
+    )
       await this.apply(resolved.action, 'system', request, `${what} short at ${record.location}, refunded`);
     else
       await this.recordFact('short_pick', record.location, {
@@ -1116,17 +1118,36 @@ export class OrderEntity {
     return allocation;
   }
 
+  /**
+   * Partly shipped, and the rest refunded (units a warehouse could not find, or that staff refunded
+   * when their location refused them): nothing is left to ship, so the order has shipped all it
+   * will, or it would wait in PARTIALLY_SHIPPED for ever.
+   */
+  private nothingLeftToShip(order: OrderState): boolean {
+    return (
+      order.status === 'PARTIALLY_SHIPPED' && unshipped(order).size === 0 && patched('empty-last-parcel')
+    );
+  }
+
+  private async shipWhatIsLeft(): Promise<void> {
+    const actor = { id: 'system', role: 'support' } as const;
+    await this.apply('ship', 'system', { action: 'ship', actor }, 'nothing left to ship');
+  }
+
   /** An accepted Update's action, under the lock. */
   async perform(request: ActionRequest): Promise<OrderState> {
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return this.current;
     this.validate(request); // again, under the lock: another action may have moved the order meanwhile
     try {
-      return await this.apply(
+      const done = await this.apply(
         this.actionFor(request, request.actor.role),
         request.actor.role,
         request,
         request.reason,
       );
+      if (request.action !== 'refund' || !this.nothingLeftToShip(done)) return done;
+      await this.shipWhatIsLeft();
+      return this.current;
     } catch (err) {
       const failure = asApplicationFailure(err);
       if (request.action === 'pay' && isOutOfStock(failure)) {
