@@ -36,6 +36,8 @@ const WAITING = new Set([
   // Staff to decide, with a deadline.
   'IN_REVIEW',
   'IN_PRODUCTION',
+  // The rest of the parcels to ship (by hand, or as a warehouse sends them).
+  'PARTIALLY_SHIPPED',
   'SHIPPED',
   'CONFIRMED',
   'DELIVERED',

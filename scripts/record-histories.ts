@@ -506,6 +506,25 @@ const scenarios: Record<string, Scenario> = {
     });
     await until(order.id, order.c, 'COMPLETED');
   },
+  // Cancelled after one parcel came empty (its unit short, refunded): nothing more to stop there.
+  'warehouse-cancel-after-empty-parcel': async ({ created, client }) => {
+    const [x, y] = await twoLocations({ stallAfter: 'accepted' }, { shortBy: 1 });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [x.sku, y.sku]);
+    await waitForOrder(order.id, order.c, (o) => o.amounts.refunded > 0, 30_000);
+    await call('POST', `/v1/orders/${order.id}/cancel`, { as: order.c, body: {} });
+    await client.workflow.getHandle(order.id).result();
+    for (const { location } of [x, y])
+      await client.workflow.getHandle(`${order.id}-fulfil-${location}`).result();
+  },
+  // Refunded in full while its parcel is with the carrier, which then brings it back: support is asked.
+  'warehouse-ended-parcel-returned': async ({ created, client }) => {
+    const [x] = await twoLocations({ stallAfter: 'in_transit' }, {});
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [x.sku]);
+    await until(order.id, order.c, 'SHIPPED');
+    await call('POST', `/v1/orders/${order.id}/refunds`, { as: support, body: { reason: 'h' } });
+    await sandbox(x.location, { failDelivery: true });
+    await client.workflow.getHandle(order.id).result();
+  },
   // Cancelled after a pick that found its unit short, before the parcel left: written off there.
   'warehouse-cancelled-short-pick': async ({ created, client }) => {
     const [, y] = await twoLocations({}, { shortBy: 1, stallAfter: 'picked' });

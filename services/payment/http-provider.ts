@@ -173,7 +173,9 @@ export class HttpPaymentProvider implements PaymentProvider {
       {
         payment_intent: request.paymentId,
         amount: request.amount,
-        reason: request.reason,
+        // A provider takes one of a few reasons (Stripe: duplicate, fraudulent, requested_by_customer),
+        // never a person's free text: that stays in the order center.
+        reason: request.reason === 'lost_request' ? 'duplicate' : 'requested_by_customer',
         metadata: { order_id: request.orderId, key: request.idempotencyKey },
       },
       request.idempotencyKey,

@@ -1,6 +1,6 @@
 /** Issue 8: support finds orders by their search attributes, and reads them through queries. */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { testTemporal } from '../support/backends';
+import { providerRefunds, testTemporal } from '../support/backends';
 import { allowedActionsQuery, orderStateQuery } from '../../workflows/messages';
 import { eventSummaries } from '../support/history';
 
@@ -86,7 +86,7 @@ test('workflow.list by CustomerId and OrderStatus returns exactly the expected o
   );
 });
 
-test("a person's reason for a cancel stays out of the calls' summaries in the event history", async () => {
+test("a person's reason for a cancel stays out of the calls' summaries and the provider's refund", async () => {
   const sku = uniqueSku('sr');
   await putProduct(sku, { price: 1234, stock: 10 });
   const who = customer();
@@ -101,6 +101,8 @@ test("a person's reason for a cancel stays out of the calls' summaries in the ev
     const summaries = await eventSummaries(temporal.client.workflow.getHandle(`${id}-cancel`));
     expect(summaries.map((s) => s.summary)).toContain('refund everything paid (the order is cancelled)');
     expect(JSON.stringify(summaries)).not.toMatch(/Troms|555/);
+    // Nor does the provider get it: its refund says why in its own words.
+    expect((await providerRefunds(id)).map((r) => r.reason)).toEqual(['requested_by_customer']);
   } finally {
     await temporal.close();
   }

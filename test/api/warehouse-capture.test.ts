@@ -15,9 +15,10 @@ beforeAll(async () => {
   services = await startOwnServices('wcapture', {
     FULFILMENT: 'warehouse',
     PAYMENT_CAPTURE: 'on_shipment',
-    // tok_reauth_declined's hold lasts 8 s and is renewed 4 s before its end, and declined.
-    PAYMENT_SANDBOX_SHORT_AUTH: '8s',
-    PAYMENT_REAUTH_BEFORE: '4s',
+    // tok_reauth_declined's hold lasts 20 s and is renewed 10 s before its end (time enough for a
+    // parcel to be delivered first, on a loaded machine), and declined.
+    PAYMENT_SANDBOX_SHORT_AUTH: '20s',
+    PAYMENT_REAUTH_BEFORE: '10s',
   });
 }, 120_000);
 afterAll(async () => {

@@ -347,6 +347,24 @@ test('a short pick no other location can cover: the missing units are refunded a
 
 const historyOf = (o: { history: { action: string }[] }) => o.history.map((h) => h.action);
 
+test('refunded in full while its parcel is with the carrier, which then brings it back: the order still hears of it, and support is asked', async () => {
+  const { id, owner, loc } = await acceptedOrder('wtransit', 3, 1, 'in_transit');
+  await waitForOrder(id, owner, (o) => o.status === 'SHIPPED', 20_000, services.apiUrl);
+  const refund = await api('POST', `/v1/orders/${id}/refunds`, support, { reason: 'it is late' });
+  expect(refund.status).toBe(201);
+  expect((await api('GET', `/v1/orders/${id}`, support)).body.order.status).toBe('REFUNDED');
+  await warehouse(`/v1/sandbox/locations/${loc}`, { method: 'PUT', body: { failDelivery: true } });
+  const flagged = await waitForOrder(id, support, (o) => o.attention !== undefined, 20_000, services.apiUrl);
+  expect(flagged).toMatchObject({ status: 'REFUNDED', attention: { code: 'delivery_failed', detail: loc } });
+  // Its workflow ends once the parcel's last news is in.
+  const temporal = await testTemporal();
+  try {
+    expect(await temporal.client.workflow.getHandle(id).result()).toMatchObject({ status: 'REFUNDED' });
+  } finally {
+    await temporal.close();
+  }
+}, 60_000);
+
 test('a location refused its part and the rest shipped: staff refund the refused units, and the order ships', async () => {
   const [a, b] = [await location('wrok', 1), await location('wrno', 2, { refuse: true })];
   const [x, y] = [uniqueSku('wrx'), uniqueSku('wry')];
@@ -417,6 +435,35 @@ const stockAt = async (sku: string) =>
   (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations;
 
 /** The location's switches off, so its recalled parcel reaches the carrier's end: back at its sender. */
+test('cancelled after a parcel came empty (its unit short and refunded): nothing more is written off, and the order ends', async () => {
+  const [a, b] = [
+    await location('wcea', 1, { stallAfter: 'accepted' }),
+    await location('wceb', 2, { shortBy: 1 }),
+  ];
+  const [x, y] = [uniqueSku('wcex'), uniqueSku('wcey')];
+  await stocked(x, { [a]: 5 });
+  await stocked(y, { [b]: 5 });
+  const { id, owner } = await paidOrder([
+    { sku: x, quantity: 1 },
+    { sku: y, quantity: 1 },
+  ]);
+  await waitForOrder(id, owner, (o) => o.amounts.refunded > 0, 30_000, services.apiUrl);
+  expect((await api('POST', `/v1/orders/${id}/cancel`, owner, {})).status).toBe(200);
+  const done = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 20_000, services.apiUrl);
+  expect(done.attention).toBeUndefined();
+  expect(done.shipments).toEqual([]);
+  // X back at A; Y's unit, written off at B when its parcel came empty, is not written off again.
+  expect((await stockAt(x)).map((l: { onHand: number }) => l.onHand)).toEqual([5]);
+  expect((await stockAt(y)).map((l: { onHand: number }) => l.onHand)).toEqual([4]);
+  for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+  const temporal = await testTemporal();
+  try {
+    expect(await temporal.client.workflow.getHandle(id).result()).toMatchObject({ status: 'CANCELLED' });
+  } finally {
+    await temporal.close();
+  }
+}, 60_000);
+
 async function carrierBringsBack(location: string, id: string, owner: As) {
   await warehouse(`/v1/sandbox/locations/${location}`, { method: 'PUT', body: {} });
   return waitForOrder(id, owner, (o) => historyOf(o).includes('parcel_returned'), 30_000, services.apiUrl);

@@ -52,11 +52,17 @@ export async function providerPayments(orderIds: string | string[]): Promise<Pro
 }
 
 /** The provider's refunds of an order, oldest first. */
-export async function providerRefunds(orderId: string): Promise<{ id: string; amount: number }[]> {
+export async function providerRefunds(
+  orderId: string,
+): Promise<{ id: string; amount: number; reason: string | null }[]> {
   const db = providerDb();
   try {
     const rows = await db('sandbox_refunds').where('order_id', orderId).orderBy('created_at').orderBy('id');
-    return rows.map((r) => ({ id: r.id as string, amount: Number(r.amount) }));
+    return rows.map((r) => ({
+      id: r.id as string,
+      amount: Number(r.amount),
+      reason: r.reason as string | null,
+    }));
   } finally {
     await db.destroy();
   }

@@ -28,6 +28,7 @@ import { paymentsKept } from '../../domain/order';
 import type { ClaimInput, ReturnInput } from '../reverse/messages';
 import { planParcel } from '../../domain/shipping';
 import {
+  FULFILMENT_RANK,
   fulfilmentId,
   fulfilmentWorkflowId,
   missingUnits,
@@ -409,6 +410,10 @@ async function stopFulfilments(order: OrderState) {
       continue;
     }
     if (known && known.status !== 'shipped' && known.status !== 'in_transit') continue;
+    // Shipped with nothing in it (every unit short, refunded and written off then): nothing to stop
+    // or bring back, and nothing to write off again.
+    const emptyParcel = !known && FULFILMENT_RANK[f.status] >= FULFILMENT_RANK.shipped;
+    if (emptyParcel && patched('cancel-skips-empty-parcels')) continue;
     if (!known) {
       const reportMissing = patched('cancel-writes-off-short-picks');
       const answer = await nonCancellable(() =>
@@ -777,7 +782,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case 'recordShipment': {
       // Shipped with no parcel of its own (the rest was refunded): the last parcel's is the order's.
       const last = (order.shipments ?? []).filter((s) => !s.returnedAt).at(-1);
-      const given = request?.shipment ?? last;
+      const given = request?.shipment ?? (last && patched('ship-takes-last-parcel') ? last : undefined);
       const shipment = given ? { carrier: given.carrier, trackingNumber: given.trackingNumber } : null;
       return { shipment, shipments: withParcel(order, request), ...(await captureHeld(order)) };
     }

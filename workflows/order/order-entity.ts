@@ -329,6 +329,21 @@ export class OrderEntity {
     );
   }
 
+  /**
+   * A warehouse's parcel still with the carrier, of an order that has ended (refunded in full,
+   * confirmed before the carrier said so): its news is still to come, and a parcel back at its
+   * sender must reach support.
+   */
+  get parcelsOnTheirWay(): boolean {
+    return (this.order?.shipments ?? []).some(
+      (s) =>
+        s.location !== null &&
+        s.recalledAt === undefined &&
+        !s.returnedAt &&
+        (s.status === 'shipped' || s.status === 'in_transit'),
+    );
+  }
+
   /** A capture after shipment is still owed (it got no answer): the workflow stays open for it. */
   get captureOutstanding(): boolean {
     return this.order !== undefined && this.captureRetryAt() !== undefined;
@@ -1138,6 +1153,17 @@ export class OrderEntity {
   async perform(request: ActionRequest): Promise<OrderState> {
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return this.current;
     this.validate(request); // again, under the lock: another action may have moved the order meanwhile
+    // A person's refund while partly shipped was the machine's to refuse before: orders that met one
+    // under the lock (a parcel shipped first) refused it then, and replay the same.
+    const partlyShipped = request.action === 'refund' && this.order!.status === 'PARTIALLY_SHIPPED';
+    if (partlyShipped && !patched('staff-refunds-partly-shipped'))
+      throw refuse(
+        notNow(
+          'the order is partly shipped: refund once it has shipped',
+          this.order!.status,
+          actionsNow(this.machine, this.order!, request.actor.role).filter((a) => a !== 'refund'),
+        ),
+      );
     try {
       const done = await this.apply(
         this.actionFor(request, request.actor.role),

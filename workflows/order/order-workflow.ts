@@ -106,13 +106,14 @@ async function run(
   }
 
   // Open until the order ends, its returns are refunded, no charge is pending at the provider, no
-  // capture is owed and no recalled parcel is still on its way back.
+  // capture is owed and no warehouse's parcel is still with the carrier, on its way back or not.
   const open = () =>
     !isTerminal(machine, order.current.status) ||
     order.returnsToRefund.length > 0 ||
     order.paymentPending ||
     order.captureOutstanding ||
-    order.parcelsComingBack;
+    order.parcelsComingBack ||
+    (order.parcelsOnTheirWay && patched('wait-for-parcels-on-their-way'));
   while (open()) {
     if (cancel.requested && !cancel.taken) {
       cancel.taken = true;
