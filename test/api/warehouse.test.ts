@@ -62,6 +62,22 @@ async function paidOrder(items: { sku: string; quantity: number }[]) {
   return { id, owner };
 }
 
+/**
+ * Two locations (priorities 1 and 2, each misbehaving as its switches say), a SKU of each stocked
+ * 5 there, and a paid order of one unit of each.
+ */
+async function twoLocationOrder(first: [string, object?], second: [string, object?]) {
+  const [a, b] = [await location(first[0], 1, first[1]), await location(second[0], 2, second[1])];
+  const [x, y] = [uniqueSku(first[0]), uniqueSku(second[0])];
+  await stocked(x, { [a]: 5 });
+  await stocked(y, { [b]: 5 });
+  const { id, owner } = await paidOrder([
+    { sku: x, quantity: 1 },
+    { sku: y, quantity: 1 },
+  ]);
+  return { a, b, x, y, id, owner };
+}
+
 /** A paid order of `quantity` from one location, which has accepted the fulfilment and stalls after `stallAfter`. */
 async function acceptedOrder(prefix: string, stock: number, quantity: number, stallAfter = 'accepted') {
   const loc = await location(prefix, 1, { stallAfter });
@@ -366,14 +382,7 @@ test('refunded in full while its parcel is with the carrier, which then brings i
 }, 60_000);
 
 test('a location refused its part and the rest shipped: staff refund the refused units, and the order ships', async () => {
-  const [a, b] = [await location('wrok', 1), await location('wrno', 2, { refuse: true })];
-  const [x, y] = [uniqueSku('wrx'), uniqueSku('wry')];
-  await stocked(x, { [a]: 5 });
-  await stocked(y, { [b]: 5 });
-  const { id, owner } = await paidOrder([
-    { sku: x, quantity: 1 },
-    { sku: y, quantity: 1 },
-  ]);
+  const { b, x, y, id, owner } = await twoLocationOrder(['wrok'], ['wrno', { refuse: true }]);
   const partly = await waitForOrder(
     id,
     owner,
@@ -402,14 +411,10 @@ test('a location refused its part and the rest shipped: staff refund the refused
 }, 60_000);
 
 test('the last parcel comes empty (its every unit missing, none elsewhere) after the rest shipped: refunded, and the order ships', async () => {
-  const [a, b] = [await location('wfull', 1), await location('wempty', 2, { shortBy: 1, holdNews: true })];
-  const [x, y] = [uniqueSku('wfx'), uniqueSku('wfy')];
-  await stocked(x, { [a]: 5 });
-  await stocked(y, { [b]: 5 });
-  const { id, owner } = await paidOrder([
-    { sku: x, quantity: 1 },
-    { sku: y, quantity: 1 },
-  ]);
+  const { a, b, x, y, id, owner } = await twoLocationOrder(
+    ['wfull'],
+    ['wempty', { shortBy: 1, holdNews: true }],
+  );
   await waitForOrder(id, owner, (o) => o.status === 'PARTIALLY_SHIPPED', 30_000, services.apiUrl);
   // B's news, held until now: its parcel shipped with nothing in it.
   await warehouse(`/v1/sandbox/locations/${b}`, { method: 'PUT', body: {} });
@@ -434,19 +439,11 @@ test('the last parcel comes empty (its every unit missing, none elsewhere) after
 const stockAt = async (sku: string) =>
   (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations;
 
-/** The location's switches off, so its recalled parcel reaches the carrier's end: back at its sender. */
 test('cancelled after a parcel came empty (its unit short and refunded): nothing more is written off, and the order ends', async () => {
-  const [a, b] = [
-    await location('wcea', 1, { stallAfter: 'accepted' }),
-    await location('wceb', 2, { shortBy: 1 }),
-  ];
-  const [x, y] = [uniqueSku('wcex'), uniqueSku('wcey')];
-  await stocked(x, { [a]: 5 });
-  await stocked(y, { [b]: 5 });
-  const { id, owner } = await paidOrder([
-    { sku: x, quantity: 1 },
-    { sku: y, quantity: 1 },
-  ]);
+  const { x, y, id, owner } = await twoLocationOrder(
+    ['wcea', { stallAfter: 'accepted' }],
+    ['wceb', { shortBy: 1 }],
+  );
   await waitForOrder(id, owner, (o) => o.amounts.refunded > 0, 30_000, services.apiUrl);
   expect((await api('POST', `/v1/orders/${id}/cancel`, owner, {})).status).toBe(200);
   const done = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 20_000, services.apiUrl);
@@ -464,6 +461,7 @@ test('cancelled after a parcel came empty (its unit short and refunded): nothing
   }
 }, 60_000);
 
+/** The location's switches off, so its recalled parcel reaches the carrier's end: back at its sender. */
 async function carrierBringsBack(location: string, id: string, owner: As) {
   await warehouse(`/v1/sandbox/locations/${location}`, { method: 'PUT', body: {} });
   return waitForOrder(id, owner, (o) => historyOf(o).includes('parcel_returned'), 30_000, services.apiUrl);

@@ -84,6 +84,11 @@ export interface EffectContext {
    * whose Update was lost is looked up by its key (./order-entity.ts, `lostCharge`).
    */
   chargeInWorker?: boolean;
+  /**
+   * Placed with `patched('refunds-wait-for-warehouse')`: no refund takes units a warehouse is
+   * packing, so a fulfilment that shipped without a parcel of the order's shipped nothing.
+   */
+  refundsWaitForWarehouse?: boolean;
 }
 
 /** Writes a step leaves to its transition's record, made by the same local activity (`recordStep`). */
@@ -390,7 +395,7 @@ export const declined = (code: string) =>
  * it arrives, not now, and the order keeps it in `shipments` with `recalledAt`. One delivered
  * before the recall reached the carrier is flagged for support.
  */
-async function stopFulfilments(order: OrderState) {
+async function stopFulfilments(order: OrderState, emptyParcelsKnown: boolean) {
   let fulfilments = order.fulfilments ?? [];
   let shipments = order.shipments ?? [];
   const stillOut: NonNullable<CancelOrderInput['stillOut']> = [];
@@ -411,8 +416,9 @@ async function stopFulfilments(order: OrderState) {
     }
     if (known && known.status !== 'shipped' && known.status !== 'in_transit') continue;
     // Shipped with nothing in it (every unit short, refunded and written off then): nothing to stop
-    // or bring back, and nothing to write off again.
-    const emptyParcel = !known && FULFILMENT_RANK[f.status] >= FULFILMENT_RANK.shipped;
+    // or bring back, and nothing to write off again. (On older orders a refund could take units
+    // being packed, and a parcel's ship be refused for that: those are recalled as before.)
+    const emptyParcel = emptyParcelsKnown && !known && FULFILMENT_RANK[f.status] >= FULFILMENT_RANK.shipped;
     if (emptyParcel && patched('cancel-skips-empty-parcels')) continue;
     if (!known) {
       const reportMissing = patched('cancel-writes-off-short-picks');
@@ -468,6 +474,7 @@ async function cancel(
   refund: boolean,
   reason: string,
   actor: Actor = 'system',
+  emptyParcelsKnown = false,
 ): Promise<Changes> {
   const held = (order.amounts.authorized ?? 0) > 0;
   // Handed to warehouses: each is asked to stop first.
@@ -480,7 +487,7 @@ async function cancel(
   if (handedOff.length > 0 && patched('cancel-fulfilments')) {
     if (patched('cancel-recalls-parcels')) {
       // A parcel already gone is asked back from the carrier.
-      const outcome = await stopFulfilments(order);
+      const outcome = await stopFulfilments(order, emptyParcelsKnown);
       fulfilments = outcome.fulfilments;
       stillOut = outcome.stillOut;
       stopped.shipments = outcome.shipments;
@@ -752,7 +759,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       return charge(ctx, chargeAmount(effect, order), false);
     case 'releaseHolds':
     case 'forfeitDeposit':
-      return cancel(order, false, reason, request?.actor.role);
+      return cancel(order, false, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
     case 'cancelPresale':
       // The presale rule (domain/machines/presale.ts): a customer's cancel keeps the deposit (its
       // channel's, made for it, too).
@@ -761,9 +768,10 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         request?.actor.role !== 'customer' && request?.actor.role !== 'channel',
         reason,
         request?.actor.role,
+        ctx.refundsWaitForWarehouse,
       );
     case 'refundAndRelease':
-      return cancel(order, true, reason, request?.actor.role);
+      return cancel(order, true, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
     case 'openProduction': {
       // A row in PostgreSQL: in this worker on the lean path (a digital code, below, asks the vendor).
       const fulfils = ctx.warehouse && !!order.allocation?.length;

@@ -76,6 +76,9 @@ import {
 } from './effects';
 import { describeForSupport } from './support-details';
 
+/** How long an ended order waits for a warehouse's parcel still with the carrier to be delivered or come back. */
+const PARCEL_NEWS_WAIT_MS = 30 * 86_400_000;
+
 /** A transition made in the workflow, to be recorded in PostgreSQL (`OrderEntity.record`). */
 interface Step {
   order: OrderState;
@@ -331,10 +334,11 @@ export class OrderEntity {
 
   /**
    * A warehouse's parcel still with the carrier, of an order that has ended (refunded in full,
-   * confirmed before the carrier said so): its news is still to come, and a parcel back at its
+   * completed before the carrier said so): its news is still to come, and a parcel back at its
    * sender must reach support.
    */
   get parcelsOnTheirWay(): boolean {
+    if (this.parcelNewsGivenUp) return false;
     return (this.order?.shipments ?? []).some(
       (s) =>
         s.location !== null &&
@@ -342,6 +346,20 @@ export class OrderEntity {
         !s.returnedAt &&
         (s.status === 'shipped' || s.status === 'in_transit'),
     );
+  }
+
+  /** An ended order stopped waiting for its parcels' last news (`PARCEL_NEWS_WAIT_MS` passed). */
+  private parcelNewsGivenUp = false;
+
+  /** Until an ended order stops waiting for its parcels' news: a parcel lost without a word from the carrier. */
+  msUntilParcelNewsGivenUp(): number {
+    const ended = this.current.history.find((h) => isTerminal(this.machine, h.to));
+    const since = ended ? Date.parse(ended.at) : Date.now();
+    return Math.max(0, since + PARCEL_NEWS_WAIT_MS - Date.now());
+  }
+
+  giveUpParcelNews(): void {
+    this.parcelNewsGivenUp = true;
   }
 
   /** A capture after shipment is still owed (it got no answer): the workflow stays open for it. */
@@ -1075,6 +1093,7 @@ export class OrderEntity {
       returns: this.input.policy,
       stepWrites: this.stepWrites,
       chargeInWorker: this.chargeInWorker,
+      refundsWaitForWarehouse: this.refundsWaitForWarehouse,
     });
     if (pending) {
       await this.holdPending(pending, action, actor, request);

@@ -107,13 +107,21 @@ async function run(
 
   // Open until the order ends, its returns are refunded, no charge is pending at the provider, no
   // capture is owed and no warehouse's parcel is still with the carrier, on its way back or not.
-  const open = () =>
-    !isTerminal(machine, order.current.status) ||
-    order.returnsToRefund.length > 0 ||
-    order.paymentPending ||
-    order.captureOutstanding ||
-    order.parcelsComingBack ||
-    (order.parcelsOnTheirWay && patched('wait-for-parcels-on-their-way'));
+  // Open for the parcels alone: waited for until their news comes, or for so long at most.
+  let forParcels = false;
+  const open = () => {
+    forParcels = false;
+    if (
+      !isTerminal(machine, order.current.status) ||
+      order.returnsToRefund.length > 0 ||
+      order.paymentPending ||
+      order.captureOutstanding ||
+      order.parcelsComingBack
+    )
+      return true;
+    forParcels = order.parcelsOnTheirWay && patched('wait-for-parcels-on-their-way');
+    return forParcels;
+  };
   while (open()) {
     if (cancel.requested && !cancel.taken) {
       cancel.taken = true;
@@ -165,7 +173,10 @@ async function run(
       // Ended with a charge pending: a 3-D Secure step is given up; a processing one is waited for
       // (it is refunded if it succeeds).
       if (order.awaitingCustomer) await order.lock.run(() => order.abandonPending());
-      else await condition(woken, order.msUntilDue()!);
+      else if (forParcels) {
+        const giveUp = order.msUntilParcelNewsGivenUp();
+        if (giveUp === 0 || !(await condition(woken, giveUp))) order.giveUpParcelNews();
+      } else await condition(woken, order.msUntilDue()!);
       continue;
     }
     const state = machine.states[order.current.status]!;
