@@ -78,6 +78,16 @@ async function twoLocationOrder(first: [string, object?], second: [string, objec
   return { a, b, x, y, id, owner };
 }
 
+/** What the order's workflow ended with (waiting for it to end). */
+async function workflowResult(id: string) {
+  const temporal = await testTemporal();
+  try {
+    return await temporal.client.workflow.getHandle(id).result();
+  } finally {
+    await temporal.close();
+  }
+}
+
 /** A paid order of `quantity` from one location, which has accepted the fulfilment and stalls after `stallAfter`. */
 async function acceptedOrder(prefix: string, stock: number, quantity: number, stallAfter = 'accepted') {
   const loc = await location(prefix, 1, { stallAfter });
@@ -373,12 +383,7 @@ test('refunded in full while its parcel is with the carrier, which then brings i
   const flagged = await waitForOrder(id, support, (o) => o.attention !== undefined, 20_000, services.apiUrl);
   expect(flagged).toMatchObject({ status: 'REFUNDED', attention: { code: 'delivery_failed', detail: loc } });
   // Its workflow ends once the parcel's last news is in.
-  const temporal = await testTemporal();
-  try {
-    expect(await temporal.client.workflow.getHandle(id).result()).toMatchObject({ status: 'REFUNDED' });
-  } finally {
-    await temporal.close();
-  }
+  expect(await workflowResult(id)).toMatchObject({ status: 'REFUNDED' });
 }, 60_000);
 
 test('a location refused its part and the rest shipped: staff refund the refused units, and the order ships', async () => {
@@ -453,12 +458,7 @@ test('cancelled after a parcel came empty (its unit short and refunded): nothing
   expect((await stockAt(x)).map((l: { onHand: number }) => l.onHand)).toEqual([5]);
   expect((await stockAt(y)).map((l: { onHand: number }) => l.onHand)).toEqual([4]);
   for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
-  const temporal = await testTemporal();
-  try {
-    expect(await temporal.client.workflow.getHandle(id).result()).toMatchObject({ status: 'CANCELLED' });
-  } finally {
-    await temporal.close();
-  }
+  expect(await workflowResult(id)).toMatchObject({ status: 'CANCELLED' });
 }, 60_000);
 
 /** The location's switches off, so its recalled parcel reaches the carrier's end: back at its sender. */
