@@ -18,6 +18,22 @@ export function unshipped(order: Pick<OrderState, 'items' | 'shipments'>): Map<s
   return left;
 }
 
+/**
+ * Whether some of the order's own units have left and are not coming back: a parcel with units in
+ * it, neither recalled nor returned to its sender. (An exchange's or a claim's parcel is not the
+ * order's goods.)
+ */
+export function goodsHaveLeft(order: Pick<OrderState, 'shipments'>): boolean {
+  return (order.shipments ?? []).some(
+    (s) =>
+      !s.returnedAt &&
+      s.recalledAt === undefined &&
+      !s.exchangeId &&
+      !s.claimId &&
+      s.items.some((i) => i.quantity > 0),
+  );
+}
+
 export type ParcelPlan =
   | { ok: true; items: LineQuantity[]; completes: boolean }
   | {

@@ -536,6 +536,25 @@ const scenarios: Record<string, Scenario> = {
     await client.workflow.getHandle(`${order.id}-fulfil-${y.location}`).result();
   },
   // By hand, in two parcels.
+  // A hold whose renewal is declined after a parcel left: captured, not cancelled; the rest ships.
+  'warehouse-hold-captured-not-renewed': async ({ created, client }) => {
+    const [x, y] = await twoLocations({}, { stallAfter: 'accepted' });
+    const policy = {
+      fulfilment: 'warehouse',
+      capture: 'on_shipment',
+      reauthorizeBeforeMs: 3000,
+      captureRetryMs: 1000,
+    } as const;
+    const order = await heldOrder(created, client, 'tok_reauth_declined', 0, policy, [x.sku, y.sku]);
+    await waitForOrder(
+      order.id,
+      order.c,
+      (o) => o.history.some((h: { action: string }) => h.action === 'payment_captured'),
+      30_000,
+    );
+    await sandbox(y.location, {});
+    await until(order.id, order.c, 'COMPLETED');
+  },
   'standard-shipped-in-parcels': async ({ created }) => {
     const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
     await pay(id, c);

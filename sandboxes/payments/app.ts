@@ -15,7 +15,8 @@
  * Bank transfers cannot be held: they are captured as they settle. Tokens for the authorisation's
  * bad days: tok_short_auth's authorisation lasts `shortAuthMs` · tok_reauth_declined authorises
  * once (for `shortAuthMs`) and declines every later authorisation for the same order ·
- * tok_capture_fails authorises, and every capture of it is declined.
+ * tok_capture_fails authorises, and every capture of it is declined · tok_reauth_capture_fails
+ * does both of tok_reauth_declined's and tok_capture_fails's.
  * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
  * `latencyMs` and `errorRate` (a 503 before anything is written) make the whole service slow or
  * faulty, for crash tests and chaos runs.
@@ -49,7 +50,9 @@ const DECLINES: Record<string, string> = {
   tok_declined: 'card_declined',
   tok_insufficient_funds: 'insufficient_funds',
 };
-const SHORT_AUTH = new Set(['tok_short_auth', 'tok_reauth_declined']);
+const SHORT_AUTH = new Set(['tok_short_auth', 'tok_reauth_declined', 'tok_reauth_capture_fails']);
+const REAUTH_DECLINED = new Set(['tok_reauth_declined', 'tok_reauth_capture_fails']);
+const CAPTURE_FAILS = new Set(['tok_capture_fails', 'tok_reauth_capture_fails']);
 const PAYS = new Set([
   'tok_ok',
   'tok_risky',
@@ -188,7 +191,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
           if (token === 'tok_3ds') intent = await ledger.requireAction(intent.id);
           else {
             if (token === 'tok_slow') await sleep(settings.slowMs);
-            const reauthorised = token === 'tok_reauth_declined' && (await earlierOf(intent));
+            const reauthorised = REAUTH_DECLINED.has(token) && (await earlierOf(intent));
             intent = (await ledger.settle(
               intent.id,
               PAYS.has(token) && !reauthorised
@@ -235,7 +238,8 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
 
   /**
    * Captures an authorisation (`amount_to_capture`: less than authorised releases the rest).
-   * tok_capture_fails is declined here every time (402), and an expired authorisation is refused.
+   * tok_capture_fails (and tok_reauth_capture_fails) is declined here every time (402), and an
+   * expired authorisation is refused.
    */
   app.post(
     '/v1/payment_intents/:id/capture',
@@ -246,7 +250,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       const amount = body.amount_to_capture;
       if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) <= 0))
         return error(res, 400, 'invalid_request_error', 'amount_to_capture must be a positive integer');
-      if (intent.token === 'tok_capture_fails' && intent.status === 'requires_capture')
+      if (CAPTURE_FAILS.has(intent.token) && intent.status === 'requires_capture')
         return void res.status(402).json({
           error: { type: 'card_error', code: 'card_declined', message: 'the capture was declined' },
         });

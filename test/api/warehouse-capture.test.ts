@@ -65,7 +65,11 @@ test('a short pick with capture at shipment: the missing units leave the hold, t
   expect(done.payments).toEqual([expect.objectContaining({ status: 'succeeded', amount: total - 1500 })]);
 }, 60_000);
 
-test('a hold that cannot be renewed after one parcel was delivered: cancelled and voided, the delivered units stay sold, support is asked', async () => {
+/**
+ * One unit from a location that delivers at once and one from a location that never ships, paid
+ * with `token` (a short hold whose renewal is declined): the order once the first parcel is delivered.
+ */
+async function deliveredHalf(token: string) {
   const a = await stockedLocation('wdel', 1, 5);
   const b = await stockedLocation('wwait', 2, 5, { stallAfter: 'accepted' });
   const owner = customer();
@@ -76,9 +80,7 @@ test('a hold that cannot be renewed after one parcel was delivered: cancelled an
     ],
   });
   const id = created.body.order.id as string;
-  expect(
-    (await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_reauth_declined' })).status,
-  ).toBe(200);
+  expect((await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: token })).status).toBe(200);
   const delivered = await waitForOrder(
     id,
     owner,
@@ -87,6 +89,35 @@ test('a hold that cannot be renewed after one parcel was delivered: cancelled an
     services.apiUrl,
   );
   expect(delivered.status).toBe('PARTIALLY_SHIPPED');
+  return { id, a, b, total: delivered.amounts.total as number };
+}
+
+const onHand = async (sku: string) =>
+  (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations[0].onHand as number;
+
+test('a hold that cannot be renewed after a parcel left: captured rather than let go, and the order goes on', async () => {
+  const { id, a, b, total } = await deliveredHalf('tok_reauth_declined');
+  const captured = await waitForOrder(
+    id,
+    merchant,
+    (o) => o.history.some((h: { action: string }) => h.action === 'payment_captured'),
+    30_000,
+    services.apiUrl,
+  );
+  expect(captured.status).toBe('PARTIALLY_SHIPPED');
+  expect(captured.attention ?? null).toBeNull();
+  expect(captured.amounts).toMatchObject({ paid: total, authorized: 0 });
+  expect(captured.paymentStatus).toBe('paid');
+  expect(captured.payments).toEqual([expect.objectContaining({ status: 'succeeded', amount: total })]);
+  // No cancel, and no second try at a hold: the one renewal refused is the only other charge.
+  expect(captured.history.map((h: { action: string }) => h.action)).not.toContain('cancel');
+  // The delivered unit is sold; the one still with its location stays the order's, not back on hand.
+  expect([await onHand(a.sku), await onHand(b.sku)]).toEqual([4, 4]);
+  for (const audit of await auditStock(db, [a.sku, b.sku])) expect(audit).toMatchObject({ balanced: true });
+}, 60_000);
+
+test('a hold that cannot be renewed after one parcel was delivered, nor captured: cancelled and voided, the delivered units stay sold, support is asked', async () => {
+  const { id, a, b } = await deliveredHalf('tok_reauth_capture_fails');
   const cancelled = await waitForOrder(
     id,
     merchant,
@@ -97,8 +128,6 @@ test('a hold that cannot be renewed after one parcel was delivered: cancelled an
   expect(cancelled.attention).toMatchObject({ code: 'recall_failed', detail: a.location });
   expect(cancelled.amounts).toMatchObject({ paid: 0, authorized: 0 });
   // The delivered unit stays sold where it left from; the one still waiting is back on hand.
-  const onHand = async (sku: string) =>
-    (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations[0].onHand as number;
   expect([await onHand(a.sku), await onHand(b.sku)]).toEqual([4, 5]);
   for (const audit of await auditStock(db, [a.sku, b.sku])) expect(audit).toMatchObject({ balanced: true });
 }, 60_000);

@@ -54,7 +54,7 @@ import {
   type FulfilmentRecord,
 } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
-import { unshipped } from '../../domain/shipping';
+import { goodsHaveLeft, unshipped } from '../../domain/shipping';
 import type { ChargeOutcome } from '../../activities/payment';
 import { ROLES, type Actor } from '../../domain/roles';
 import { local, payment, reconcile, refunds, store } from '../activities';
@@ -143,6 +143,8 @@ export class OrderEntity {
   private reauthorizeNotBefore = 0;
   /** A renewal whose request may still land: tried again under the same key, never a second hold. */
   private renewalAttempt: number | undefined;
+  /** A renewal refused after goods left: the hold was captured instead (or is being), never renewed again. */
+  private renewalGivenUp = false;
   /** A state's search attributes not upserted yet (`publish`). */
   private held = false;
   /** Why a cancellation request (the workflow's, `cancelOnRequest`) was not taken, for support. */
@@ -313,7 +315,13 @@ export class OrderEntity {
   private reauthorizeAt(): number | undefined {
     const order = this.current;
     const held = heldPayment(order);
-    if (!held?.captureBefore || order.shipment || isTerminal(this.machine, order.status)) return undefined;
+    if (
+      !held?.captureBefore ||
+      order.shipment ||
+      isTerminal(this.machine, order.status) ||
+      this.renewalGivenUp
+    )
+      return undefined;
     const at = Date.parse(held.captureBefore) - (this.input.policy.reauthorizeBeforeMs ?? 86_400_000);
     return Math.max(at, this.reauthorizeNotBefore);
   }
@@ -426,6 +434,23 @@ export class OrderEntity {
         await CancellationScope.nonCancellable(() =>
           reconcile.cancelPayment({ orderId: order.id, paymentId: outcome.paymentId }),
         );
+      // Goods have left on this hold, and it is still good until its end: what it holds is taken,
+      // rather than let go with the goods unpaid. Only a refused capture cancels the order then.
+      if (goodsHaveLeft(order) && patched('capture-hold-not-renewed')) {
+        this.renewalGivenUp = true;
+        const changes = await captureHeld(order);
+        const attention = changes.attention;
+        if (!attention || attention.detail === 'no_answer') {
+          await this.recordFact(
+            attention ? 'capture_failed' : 'payment_captured',
+            attention
+              ? 'the hold could not be renewed after goods left; its capture got no answer'
+              : 'the hold could not be renewed after goods left: it was captured',
+            changes,
+          );
+          return;
+        }
+      }
       await this.apply('cancel', 'system', null, 'authorization_expired');
       return;
     }
