@@ -159,7 +159,8 @@ export function createApp({
   });
   app.use('/v1', v1);
 
-  app.use((req, _res, next) => next(new NotFoundError(`route ${req.method} ${req.path}`)));
+  // Not the path itself: it may carry a token (the codec server's) or anything else a client sent.
+  app.use((_req, _res, next) => next(new NotFoundError('route')));
   app.use(
     problemMiddleware((err, status) => {
       // Never the error itself: knex writes the statement into its message (db/errors.ts).

@@ -9,7 +9,7 @@
  * CODEC_ALLOWED_ORIGINS, and no cookies are ever involved.
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AuthSettings } from '../config';
 import { DomainError, ForbiddenError } from '../domain/errors';
@@ -83,8 +83,9 @@ export function codecServer(
     if (req.method === 'OPTIONS') return void res.status(204).end();
     next();
   });
-  // Histories can be large: a limit of its own, above the API's.
-  router.use(express.json({ limit: '8mb' }));
+  // Histories can be large: a limit of its own, above the API's, so a body is read only once its
+  // caller is known to be staff (authorised below, before it).
+  const json = express.json({ limit: '8mb' });
 
   const authorise = (req: Request, pathToken: string | undefined) => {
     const token = pathToken ?? bearerToken(req);
@@ -94,9 +95,17 @@ export function codecServer(
       throw new ForbiddenError('only support and merchant staff may use the codec server');
   };
 
+  const authorised: RequestHandler = (req, _res, next) => {
+    try {
+      authorise(req, req.params.token);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
   for (const direction of ['encode', 'decode'] as const) {
     const handler = route(async (req, res) => {
-      authorise(req, req.params.token);
       const { payloads } = payloadsBody.parse(req.body ?? {});
       let converted: Payload[];
       try {
@@ -107,8 +116,8 @@ export function codecServer(
       }
       res.json({ payloads: converted.map(toJson) });
     });
-    router.post(`/${direction}`, handler);
-    router.post(`/:token/${direction}`, handler);
+    router.post(`/${direction}`, authorised, json, handler);
+    router.post(`/:token/${direction}`, authorised, json, handler);
   }
   return router;
 }

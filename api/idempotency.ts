@@ -17,6 +17,8 @@ import { storable } from '../domain/text';
 import { DEFAULT_CHANNEL, principalOf, type Principal } from './auth';
 
 const WAIT_FOR_FIRST_MS = 30_000;
+/** The 409's `code` when the key's first request is still running (as Stripe's `idempotency_key_in_use`). */
+export const KEY_IN_USE = 'IDEMPOTENCY_KEY_IN_USE';
 
 interface KeyRow {
   request_hash: string;
@@ -38,7 +40,13 @@ const storedBody = (body: unknown) =>
 export const callerScope = ({ role, id, channel }: Principal) =>
   channel === undefined || channel === DEFAULT_CHANNEL ? `${role}:${id}` : `${role}:${id} ${channel}`;
 
-export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHandler {
+/** `waitForFirstMs`: how long a repeat waits for the first request's answer before its 409. */
+export function idempotency(
+  db: Db,
+  ttlMs: number,
+  leaseMs: number,
+  waitForFirstMs = WAIT_FOR_FIRST_MS,
+): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const key = req.header('idempotency-key');
     if (key === undefined) return next();
@@ -110,7 +118,7 @@ export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHand
     }
 
     async function replay(scope: string, key: string, requestHash: string): Promise<void> {
-      const deadline = Date.now() + WAIT_FOR_FIRST_MS;
+      const deadline = Date.now() + waitForFirstMs;
       for (;;) {
         const row: KeyRow | undefined = await db('idempotency_keys').where({ scope, key }).first();
         // Gone: the first attempt failed with a server error; this one may try again.
@@ -123,8 +131,11 @@ export function idempotency(db: Db, ttlMs: number, leaseMs: number): RequestHand
           return;
         }
         if (await takeOver(scope, key, requestHash)) return run(scope, key);
+        // Not a refusal of the request: a client keeps its key and asks again later (the console does).
         if (Date.now() > deadline)
-          throw new ConflictError('a request with this Idempotency-Key is still in progress');
+          throw new ConflictError('a request with this Idempotency-Key is still in progress', {
+            code: KEY_IN_USE,
+          });
         await new Promise((r) => setTimeout(r, 100));
       }
     }

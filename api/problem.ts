@@ -17,6 +17,7 @@ import { isDatabaseOutage } from '../db/errors';
 import { DomainError, FailureType } from '../domain/errors';
 import { RefusedError } from '../domain/refusals';
 import { storable } from '../domain/text';
+import { KEY_IN_USE } from './idempotency';
 
 interface Problem {
   status: number;
@@ -107,8 +108,8 @@ export function toProblem(err: unknown): Problem {
       title: titleOf(err.status),
       detail: err.message,
       extra: err.extra,
-      // Too many at once (exports): try again shortly.
-      ...(err.status === 429 ? { retryAfter: 5 } : {}),
+      // Too many at once (exports), or a key whose first request still runs: try again shortly.
+      ...(err.status === 429 || err.extra?.code === KEY_IN_USE ? { retryAfter: 5 } : {}),
     };
   if (err instanceof ZodError) {
     return {

@@ -483,7 +483,9 @@ function actionForm(order, action, done) {
           say(`${action.replace('_', ' ')}: done.`);
           await done();
         } catch (err) {
-          if (err instanceof ApiError && err.status < 500) key = crypto.randomUUID();
+          // A key whose first try still runs is no refusal: the same key asks again (never a second refund).
+          const inUse = err instanceof ApiError && err.body?.code === 'IDEMPOTENCY_KEY_IN_USE';
+          if (err instanceof ApiError && err.status < 500 && !inUse) key = crypto.randomUUID();
           say(err.message, 'error');
           button.disabled = false;
         }

@@ -127,11 +127,11 @@ test('the codec server decodes for support and merchant staff only', async () =>
       data: Buffer.from(p.data as Uint8Array).toString('base64'),
     })),
   };
-  const decode = (headers: Record<string, string>) =>
+  const decode = (headers: Record<string, string>, text = JSON.stringify(body)) =>
     fetch(`${apiUrl()}/codec/decode`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
+      body: text,
     });
 
   for (const as of [support, merchant]) {
@@ -143,4 +143,11 @@ test('the codec server decodes for support and merchant staff only', async () =>
   expect((await decode({ authorization: `Bearer ${tokenFor('customer', 'c1')}` })).status).toBe(403);
   expect((await decode({})).status).toBe(401);
   expect((await decode({ origin: 'http://evil.example' })).status).toBe(401);
+  // A stranger's body is not even read: refused for the missing token, not for the body.
+  expect((await decode({}, '{"payloads": [')).status).toBe(401);
+  // A path no route serves is a 404 that does not repeat the path (here, a token in it).
+  const token = tokenFor(support.role, support.id);
+  const missed = await fetch(`${apiUrl()}/codec/${token}/decode`);
+  expect(missed.status).toBe(404);
+  expect(await missed.text()).not.toContain(token);
 });

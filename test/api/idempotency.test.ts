@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Knex } from 'knex';
-import { idempotency } from '../../api/idempotency';
+import { idempotency, KEY_IN_USE } from '../../api/idempotency';
 import { problemMiddleware } from '../../api/problem';
 import { createDb } from '../../db/knex';
 import { call, customer, merchant, putProduct, uniqueSku } from '../support/api';
@@ -176,5 +176,48 @@ test('an answer whose key PostgreSQL is too slow to store is one 503 problem; a 
     await holder?.rollback().catch(() => undefined);
     await new Promise((resolve) => server.close(resolve));
     await slow.destroy();
+  }
+});
+
+test('a repeat while the first request still runs is a 409 that says so (keep the key), with Retry-After', async () => {
+  const key = randomUUID();
+  let release = () => {};
+  const app = express();
+  app.use(express.json());
+  app.use((req, _res, next) => {
+    req.principal = { role: 'merchant', id: 'mer_in_use' };
+    next();
+  });
+  app.use(idempotency(db, 60_000, 60_000, 300));
+  app.post('/refunds', async (_req, res) => {
+    await new Promise<void>((r) => (release = r));
+    res.status(201).json({ refunded: 1 });
+  });
+  app.use(problemMiddleware(() => undefined));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/refunds`;
+    const post = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: '{"sku":"a"}',
+      });
+    const first = post();
+    await new Promise((r) => setTimeout(r, 100));
+    const repeat = await post();
+    expect(repeat.status).toBe(409);
+    expect(repeat.headers.get('retry-after')).toBe('5');
+    expect(await repeat.json()).toMatchObject({ code: KEY_IN_USE });
+    release();
+    expect((await first).status).toBe(201);
+    // Asked again with the same key, it gets the first answer: one refund.
+    const again = await post();
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual({ refunded: 1 });
+  } finally {
+    release();
+    await new Promise((resolve) => server.close(resolve));
   }
 });

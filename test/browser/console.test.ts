@@ -93,6 +93,51 @@ test('a merchant finds an order, ships it, refunds a line and sees the timeline 
   await page.close();
 }, 90_000);
 
+test('a refund whose first try is still running (409, key in use) is asked again under the same key: one refund', async () => {
+  const sku = uniqueSku('con');
+  await putProduct(sku, { price: 1200, stock: 10, name: 'Console cup' });
+  const owner = customer();
+  const order = (await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku, quantity: 2 }] } }))
+    .body.order;
+  await call('POST', `/v1/orders/${order.id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } });
+  await waitForOrder(order.id, owner, (o) => o.status === 'IN_PRODUCTION');
+
+  const { page, problems } = await openPage();
+  // The first click's answer: the one the API gives while a lost first try still holds the key.
+  const keys: string[] = [];
+  await page.route('**/refunds', async (route) => {
+    keys.push(route.request().headers()['idempotency-key']!);
+    if (keys.length > 1) return route.continue();
+    await route.fulfill({
+      status: 409,
+      contentType: 'application/problem+json',
+      body: JSON.stringify({
+        type: 'about:blank#409',
+        title: 'Conflict',
+        status: 409,
+        detail: 'a request with this Idempotency-Key is still in progress',
+        code: 'IDEMPOTENCY_KEY_IN_USE',
+      }),
+    });
+  });
+  await page.goto(`${apiUrl()}/console#token=${tokenFor('merchant', 'console-merchant')}`);
+  await page.goto(`${apiUrl()}/console#/orders/${order.id}`);
+  await page.locator('button[data-action=refund]').click();
+  await page.getByLabel('Quantity').fill('1');
+  await page.getByLabel('Reason').fill('chipped');
+  const submit = page.locator('form[aria-label=refund] button[type=submit]');
+  await submit.click();
+  await page.getByText('still in progress').waitFor();
+  await submit.click();
+  await page.locator('#timeline li[data-action=refund]').waitFor();
+  expect(keys).toHaveLength(2);
+  expect(keys[1]).toBe(keys[0]);
+  const after = (await call('GET', `/v1/orders/${order.id}`, { as: merchant })).body.order;
+  expect(after.amounts.refunded).toBe(1200);
+  expect(problems.filter((p) => !p.includes('409'))).toEqual([]);
+  await page.close();
+}, 90_000);
+
 test('without a token the console asks for one; a customer’s token shows only its own orders, and no staff figures', async () => {
   const sku = uniqueSku('con');
   await putProduct(sku, { price: 1200, stock: 10 });
