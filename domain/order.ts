@@ -183,6 +183,18 @@ export interface Attention {
 
 export const isPending = (p: OrderPayment) => p.status === 'processing' || p.status === 'requires_action';
 
+/**
+ * The presale rule keeps the deposit of a balance left unpaid, but not when the customer had no
+ * fair chance to pay it: the deposit settled only once the balance window had closed (a transfer
+ * still processing at its deadline), or a charge of the balance was still processing when it did.
+ */
+export function depositForfeitable(order: Pick<OrderState, 'presale' | 'history' | 'payments'>): boolean {
+  if (!order.presale) return true;
+  if ((order.payments ?? []).some((p) => p.status === 'processing')) return false;
+  const depositPaid = order.history.find((h) => h.action === 'pay' && h.to === 'DEPOSIT_PAID');
+  return !depositPaid || Date.parse(depositPaid.at) < Date.parse(order.presale.balanceEndsAt);
+}
+
 /** The order's payment in one word, for lists and filters. */
 export function paymentStatusOf(order: Pick<OrderState, 'amounts' | 'payments'>): PaymentStatus {
   const { paid, refunded, total, authorized = 0, released = 0 } = order.amounts;

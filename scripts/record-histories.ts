@@ -909,6 +909,24 @@ const scenarios: Record<string, Scenario> = {
     await until(paid, a, 'COMPLETED');
     await until(forfeited, b, 'CANCELLED');
   },
+  // A deposit by bank transfer that settles (2 s) after the balance window closed (1.5 s): the
+  // balance expires at once, and the deposit is given back (patched 'presale-deposit-fair-chance').
+  'presale-late-deposit-refunded': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, {
+      stock: 10,
+      presale: {
+        depositPerUnit: 300,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 1500).toISOString(),
+      },
+    });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
+    created(id);
+    await pay(id, c, 'tok_async_ok');
+    await until(id, c, 'CANCELLED');
+  },
 };
 
 async function main() {

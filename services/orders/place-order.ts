@@ -64,7 +64,14 @@ export async function placeOrder(
     // The workflow's clock, so the durable timers measure from the same instant the order shows.
     const now = new Date(input.now);
     const createdAt = now.toISOString();
-    const paymentDeadline = new Date(now.getTime() + input.policy.paymentTimeoutMs).toISOString();
+    // A presale's deposit is due by the end of its balance window at the latest: a deposit paid after
+    // it would buy a balance that can no longer be paid.
+    const paymentDeadline = new Date(
+      Math.min(
+        now.getTime() + input.policy.paymentTimeoutMs,
+        presale ? Date.parse(presale.balanceEndsAt) : Infinity,
+      ),
+    ).toISOString();
     const items: OrderLine[] = priced.lines.map((line, i) => ({
       sku: line.sku,
       name: line.name,

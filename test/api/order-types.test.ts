@@ -141,6 +141,26 @@ test('an unpaid presale balance cancels the order, keeps the deposit and frees t
   });
 });
 
+test('a presale deposit is due by the end of the balance window: left unpaid, the order expires then', async () => {
+  const sku = await presaleProduct(-60_000, 3000, 5);
+  const gus = customer();
+  const { body } = await call('POST', '/v1/orders', {
+    as: gus,
+    body: { type: 'presale', items: [{ sku, quantity: 1 }] },
+  });
+  // Not the payment timeout (30 min in the test stack): a deposit later than this buys nothing.
+  expect(body.order.paymentDeadline).toBe(body.order.presale.balanceEndsAt);
+  const expired = await waitForOrder(body.order.id, gus, (o) => o.status === 'CANCELLED', 20_000);
+  expect(expired.history.at(-1)).toMatchObject({ from: 'PENDING_DEPOSIT', action: 'expire' });
+  expect(expired.amounts).toMatchObject({ paid: 0 });
+  const late = await call('POST', `/v1/orders/${body.order.id}/pay`, {
+    as: gus,
+    body: { paymentToken: 'tok_ok' },
+  });
+  expect(late.status).toBe(409);
+  expect(await providerPayments(body.order.id)).toHaveLength(0);
+});
+
 test('a merchant cancelling a presale after the deposit refunds it; a customer cancelling forfeits it', async () => {
   const sku = await presaleProduct(3_600_000, 7_200_000);
   const orders = await Promise.all(

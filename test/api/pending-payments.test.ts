@@ -4,8 +4,8 @@
  * the provider before the order expires. A sandbox of this test's own that sends no webhooks and
  * takes longer than the payment timeout to settle.
  */
-import { call, customer, unpaidOrder, waitForOrder } from '../support/api';
-import { providerPayments } from '../support/backends';
+import { call, customer, putProduct, uniqueSku, unpaidOrder, waitForOrder } from '../support/api';
+import { providerPayments, providerRefunds } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
 let services: OwnServices;
@@ -47,4 +47,39 @@ test('a 3-D Secure step never finished is cancelled at the provider when the gra
   expect(order.payments).toEqual([expect.objectContaining({ status: 'failed', code: 'abandoned' })]);
   expect(order.history.at(-1)).toMatchObject({ action: 'expire' });
   expect((await providerPayments(id)).map((p) => p.status)).toEqual(['canceled']);
+}, 60_000);
+
+test('a presale deposit that settles only after its balance window closed is refunded when the balance expires', async () => {
+  // The window ends 3.5 s from now: the deposit is due by then, and its transfer (5 s) settles
+  // within the grace (5 s), after the window, leaving no time to pay the balance.
+  const sku = uniqueSku('late');
+  await putProduct(
+    sku,
+    {
+      price: 4000,
+      stock: 5,
+      presale: {
+        depositPerUnit: 1000,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 3500).toISOString(),
+      },
+    },
+    services.apiUrl,
+  );
+  const owner = customer();
+  const created = await call('POST', '/v1/orders', {
+    as: owner,
+    baseUrl: services.apiUrl,
+    body: { type: 'presale', items: [{ sku, quantity: 1 }] },
+  });
+  expect(created.status).toBe(201);
+  const { id, presale, paymentDeadline } = created.body.order;
+  // Due by the window's end, not the payment timeout (3 s) past it.
+  expect(Date.parse(paymentDeadline)).toBeLessThanOrEqual(Date.parse(presale.balanceEndsAt));
+  expect((await pay(id, owner, 'tok_async_ok')).status).toBe(202);
+  const order = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 30_000, services.apiUrl);
+  expect(order.history.map((h: any) => h.action)).toEqual(['place', 'pay', 'open_balance', 'expire']);
+  expect(Date.parse(order.history[1].at)).toBeGreaterThanOrEqual(Date.parse(presale.balanceEndsAt));
+  expect(order.amounts).toMatchObject({ paid: 1000, refunded: 1000 });
+  expect((await providerRefunds(id)).map((r) => r.amount)).toEqual([1000]);
 }, 60_000);

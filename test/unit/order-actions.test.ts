@@ -7,7 +7,7 @@ import { FailureType } from '../../domain/errors';
 import { standardMachine } from '../../domain/machines/standard';
 import type { ActionRequest, LineQuantity, OrderLine, OrderState } from '../../domain/order';
 import { actionsNow, checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
-import { paymentStatusOf } from '../../domain/order';
+import { depositForfeitable, paymentStatusOf } from '../../domain/order';
 import { refusalWhenClosed } from '../../domain/refusals';
 import { returnMachine } from '../../domain/returns';
 
@@ -320,4 +320,53 @@ test('review: above the threshold for the order’s currency, or any charge scor
   expect(needsReview(order(5000, 'EUR'), policy)).toBe(false);
   expect(needsReview(order(10, 'EUR', 'elevated'), policy)).toBe(true);
   expect(needsReview(order(1_000_000), { ...policy, reviewAbove: undefined })).toBe(false);
+});
+
+describe('depositForfeitable: the presale rule keeps a deposit only when the balance had its chance', () => {
+  const presale = {
+    deposit: 1000,
+    balanceStartsAt: '2026-12-01T00:00:00.000Z',
+    balanceEndsAt: '2026-12-02T00:00:00.000Z',
+    depositPerUnit: { a: 1000 },
+  };
+  const depositAt = (at: string) => [
+    {
+      seq: 1,
+      from: null,
+      action: 'place',
+      to: 'PENDING_DEPOSIT',
+      actor: 'customer:c',
+      at: '2026-11-30T00:00:00.000Z',
+    },
+    { seq: 2, from: 'PENDING_DEPOSIT', action: 'pay', to: 'DEPOSIT_PAID', actor: 'customer:c', at },
+  ];
+  const payment = (status: string) => ({ id: `p-${status}`, status, amount: 1000, refunded: 0 });
+
+  test('a deposit paid in time and a balance never tried: kept', () => {
+    expect(
+      depositForfeitable({
+        presale,
+        history: depositAt('2026-11-30T01:00:00.000Z'),
+        payments: [payment('succeeded')],
+      } as never),
+    ).toBe(true);
+  });
+  test('a deposit that settled after the window closed: given back', () => {
+    expect(
+      depositForfeitable({
+        presale,
+        history: depositAt('2026-12-02T00:00:05.000Z'),
+        payments: [payment('succeeded')],
+      } as never),
+    ).toBe(false);
+  });
+  test('a balance still processing when the window closed: given back', () => {
+    expect(
+      depositForfeitable({
+        presale,
+        history: depositAt('2026-11-30T01:00:00.000Z'),
+        payments: [payment('succeeded'), payment('processing')],
+      } as never),
+    ).toBe(false);
+  });
 });

@@ -24,7 +24,7 @@ import type {
   OrderState,
   Shipment,
 } from '../../domain/order';
-import { paymentsKept } from '../../domain/order';
+import { depositForfeitable, paymentsKept } from '../../domain/order';
 import type { ClaimInput, ReturnInput } from '../reverse/messages';
 import { planParcel } from '../../domain/shipping';
 import {
@@ -758,8 +758,12 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case 'captureDeposit':
       return charge(ctx, chargeAmount(effect, order), false);
     case 'releaseHolds':
-    case 'forfeitDeposit':
       return cancel(order, false, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
+    case 'forfeitDeposit': {
+      // The balance went unpaid: the deposit is kept, unless the customer had no fair chance at it.
+      const refund = !depositForfeitable(order) && patched('presale-deposit-fair-chance');
+      return cancel(order, refund, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
+    }
     case 'cancelPresale':
       // The presale rule (domain/machines/presale.ts): a customer's cancel keeps the deposit (its
       // channel's, made for it, too).
