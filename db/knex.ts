@@ -18,6 +18,15 @@ export interface DbOptions {
   queryTimeoutMs?: number;
 }
 
+/**
+ * knex's own warnings, without a failed migration's statement (knex quotes the error's message,
+ * which names it): the error itself is thrown to whoever migrates, who describes it without it.
+ */
+export const knexLog = {
+  warn: (message: string) =>
+    console.warn(/failed with error:/.test(message) ? message.replace(/ with error:[\s\S]*$/, '') : message),
+};
+
 export function createDb(
   url: string,
   { pool = { min: 0, max: 10 }, queryTimeoutMs = 10_000 }: DbOptions = {},
@@ -37,6 +46,7 @@ export function createDb(
     acquireConnectionTimeout: Math.max(queryTimeoutMs, 10_000),
     // A failing statement's error names the statement, never its values (tokens, addresses).
     compileSqlOnError: false,
+    log: knexLog,
   });
   // Even without values, a statement is not for a log line: `describeError` leaves marked ones out.
   markStatementErrors(db);

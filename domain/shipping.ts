@@ -20,13 +20,14 @@ export function unshipped(order: Pick<OrderState, 'items' | 'shipments'>): Map<s
 
 /**
  * Whether some of the order's own units have left and are not coming back: a parcel with units in
- * it, neither recalled nor returned to its sender. (An exchange's or a claim's parcel is not the
+ * it, neither recalled nor back at its sender (undelivered). (An exchange's or a claim's parcel is not the
  * order's goods.)
  */
 export function goodsHaveLeft(order: Pick<OrderState, 'shipments'>): boolean {
   return (order.shipments ?? []).some(
     (s) =>
       !s.returnedAt &&
+      s.status !== 'delivery_failed' &&
       s.recalledAt === undefined &&
       !s.exchangeId &&
       !s.claimId &&

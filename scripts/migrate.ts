@@ -1,5 +1,6 @@
 /** Applies the knex migrations to DATABASE_URL (the Compose stack's one-shot `migrate` service). */
 import { loadConfigOrExit } from '../config';
+import { describeError } from '../db/errors';
 import { createDb, migrate } from '../db/knex';
 
 async function main() {
@@ -15,6 +16,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // Described, never printed whole: a failed migration's error names its statement.
+  console.error(describeError(err).stack ?? describeError(err).message);
   process.exit(1);
 });

@@ -535,7 +535,6 @@ const scenarios: Record<string, Scenario> = {
     // Its fulfilment ends once the warehouse's news of the cancel comes.
     await client.workflow.getHandle(`${order.id}-fulfil-${y.location}`).result();
   },
-  // By hand, in two parcels.
   // A hold whose renewal is declined after a parcel left: captured, not cancelled; the rest ships.
   'warehouse-hold-captured-not-renewed': async ({ created, client }) => {
     const [x, y] = await twoLocations({}, { stallAfter: 'accepted' });
@@ -555,6 +554,7 @@ const scenarios: Record<string, Scenario> = {
     await sandbox(y.location, {});
     await until(order.id, order.c, 'COMPLETED');
   },
+  // By hand, in two parcels.
   'standard-shipped-in-parcels': async ({ created }) => {
     const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
     await pay(id, c);

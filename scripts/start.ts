@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { loadConfigOrExit } from '../config';
+import { describeError } from '../db/errors';
 import { developmentSecret, NoSecretError } from '../devstack/dev-secret';
 import { startStack, StackStartError } from '../devstack/stack';
 import { ROLES } from '../domain/roles';
@@ -65,6 +66,12 @@ Ctrl-C stops everything; the next ${onCluster ? 'npm run cluster' : 'npm start'}
 }
 
 main().catch((err) => {
-  console.error(err instanceof StackStartError || err instanceof NoSecretError ? err.message : err);
+  // Described, never printed whole: a failed migration's (or any statement's) error names its statement.
+  const described = describeError(err);
+  console.error(
+    err instanceof StackStartError || err instanceof NoSecretError
+      ? err.message
+      : (described.stack ?? described.message),
+  );
   process.exit(1);
 });

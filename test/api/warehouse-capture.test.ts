@@ -69,9 +69,9 @@ test('a short pick with capture at shipment: the missing units leave the hold, t
  * One unit from a location that delivers at once and one from a location that never ships, paid
  * with `token` (a short hold whose renewal is declined): the order once the first parcel is delivered.
  */
-async function deliveredHalf(token: string) {
+async function deliveredHalf(token: string, second: object = { stallAfter: 'accepted' }) {
   const a = await stockedLocation('wdel', 1, 5);
-  const b = await stockedLocation('wwait', 2, 5, { stallAfter: 'accepted' });
+  const b = await stockedLocation('wwait', 2, 5, second);
   const owner = customer();
   const created = await api('POST', '/v1/orders', owner, {
     items: [
@@ -114,6 +114,19 @@ test('a hold that cannot be renewed after a parcel left: captured rather than le
   // The delivered unit is sold; the one still with its location stays the order's, not back on hand.
   expect([await onHand(a.sku), await onHand(b.sku)]).toEqual([4, 4]);
   for (const audit of await auditStock(db, [a.sku, b.sku])) expect(audit).toMatchObject({ balanced: true });
+}, 60_000);
+
+test('the capture of a hold not renewed leaves the support flag of a refused part in place', async () => {
+  const { id, b } = await deliveredHalf('tok_reauth_declined', { refuse: true });
+  const captured = await waitForOrder(
+    id,
+    merchant,
+    (o) => o.history.some((h: { action: string }) => h.action === 'payment_captured'),
+    30_000,
+    services.apiUrl,
+  );
+  expect(captured).toMatchObject({ status: 'PARTIALLY_SHIPPED', paymentStatus: 'paid' });
+  expect(captured.attention).toMatchObject({ code: 'fulfilment_refused', detail: b.location });
 }, 60_000);
 
 test('a hold that cannot be renewed after one parcel was delivered, nor captured: cancelled and voided, the delivered units stay sold, support is asked', async () => {

@@ -112,3 +112,24 @@ test("the sandboxes' logs do not repeat a statement either", async () => {
     await server.close();
   }
 });
+
+test("knex's warning of a failed migration does not quote its statement", async () => {
+  const db = createDb('postgres://u:p@127.0.0.1:1/d', { pool: { min: 0, max: 1 } });
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  try {
+    // What knex's migrator says when a migration's statement fails (knex quotes the error's message).
+    (db.client as { logger: { warn(m: string): void } }).logger.warn(
+      'migration failed with error: insert into "members" ("customer_id") values ($1) - duplicate key value',
+    );
+    (db.client as { logger: { warn(m: string): void } }).logger.warn(
+      'migration file "027_members.ts" failed',
+    );
+    expect(warn.mock.calls.map(([m]) => m)).toEqual([
+      'migration failed',
+      'migration file "027_members.ts" failed',
+    ]);
+  } finally {
+    warn.mockRestore();
+    await db.destroy();
+  }
+});

@@ -143,8 +143,11 @@ export class OrderEntity {
   private reauthorizeNotBefore = 0;
   /** A renewal whose request may still land: tried again under the same key, never a second hold. */
   private renewalAttempt: number | undefined;
-  /** A renewal refused after goods left: the hold was captured instead (or is being), never renewed again. */
-  private renewalGivenUp = false;
+  /**
+   * A renewal refused after goods left: the hold is captured instead, at this time (again after no
+   * answer), and never renewed; undefined once taken, or when there is no such hold.
+   */
+  private holdCaptureAt: number | undefined;
   /** A state's search attributes not upserted yet (`publish`). */
   private held = false;
   /** Why a cancellation request (the workflow's, `cancelOnRequest`) was not taken, for support. */
@@ -319,7 +322,7 @@ export class OrderEntity {
       !held?.captureBefore ||
       order.shipment ||
       isTerminal(this.machine, order.status) ||
-      this.renewalGivenUp
+      this.holdCaptureAt !== undefined
     )
       return undefined;
     const at = Date.parse(held.captureBefore) - (this.input.policy.reauthorizeBeforeMs ?? 86_400_000);
@@ -379,7 +382,9 @@ export class OrderEntity {
   msUntilDue(): number | undefined {
     if (!this.order) return undefined;
     const poll = this.msUntilPoll();
-    const times = [this.reauthorizeAt(), this.captureRetryAt()].filter((t): t is number => t !== undefined);
+    const times = [this.reauthorizeAt(), this.captureRetryAt(), this.holdCaptureAt].filter(
+      (t): t is number => t !== undefined,
+    );
     if (times.length === 0) return poll;
     const soonest = Math.max(0, Math.min(...times) - Date.now());
     return poll === undefined ? soonest : Math.min(poll, soonest);
@@ -391,6 +396,7 @@ export class OrderEntity {
     const now = Date.now();
     if ((this.reauthorizeAt() ?? Infinity) <= now) return this.reauthorize();
     if ((this.captureRetryAt() ?? Infinity) <= now) return this.retryCapture();
+    if ((this.holdCaptureAt ?? Infinity) <= now) return this.captureUnrenewedHold();
   }
 
   /**
@@ -437,19 +443,8 @@ export class OrderEntity {
       // Goods have left on this hold, and it is still good until its end: what it holds is taken,
       // rather than let go with the goods unpaid. Only a refused capture cancels the order then.
       if (goodsHaveLeft(order) && patched('capture-hold-not-renewed')) {
-        this.renewalGivenUp = true;
-        const changes = await captureHeld(order);
-        const attention = changes.attention;
-        if (!attention || attention.detail === 'no_answer') {
-          await this.recordFact(
-            attention ? 'capture_failed' : 'payment_captured',
-            attention
-              ? 'the hold could not be renewed after goods left; its capture got no answer'
-              : 'the hold could not be renewed after goods left: it was captured',
-            changes,
-          );
-          return;
-        }
+        this.holdCaptureAt = Date.now();
+        return this.captureUnrenewedHold();
       }
       await this.apply('cancel', 'system', null, 'authorization_expired');
       return;
@@ -473,6 +468,45 @@ export class OrderEntity {
             ],
           }),
     });
+  }
+
+  /**
+   * A hold that could not be renewed after goods left, still good until its end: what it holds is
+   * taken, rather than let go with the goods unpaid. No answer: tried again later (the hold's own
+   * end answers at last); refused: the order is cancelled, as when nothing had left.
+   */
+  private async captureUnrenewedHold(): Promise<void> {
+    const order = this.current;
+    // Let go meanwhile (a cancel), or all shipped since: the shipment's own capture has it then.
+    if (!heldPayment(order) || order.shipment) {
+      this.holdCaptureAt = undefined;
+      return;
+    }
+    const { attention, ...changes } = await captureHeld(order);
+    if (attention?.detail === 'no_answer') {
+      this.holdCaptureAt = Date.now() + (this.input.policy.captureRetryMs ?? 3_600_000);
+      await this.recordFact(
+        'capture_failed',
+        'the hold could not be renewed after goods left; its capture got no answer',
+        {},
+      );
+      return;
+    }
+    this.holdCaptureAt = undefined;
+    if (attention) {
+      await this.apply('cancel', 'system', null, 'authorization_expired');
+      return;
+    }
+    // Only a capture's own flag is cleared: another (a refused part, a short pick) stays for support.
+    const cleared = order.attention?.code === 'capture_failed' ? { attention: null } : {};
+    await this.recordFact(
+      'payment_captured',
+      'the hold could not be renewed after goods left: it was captured',
+      {
+        ...changes,
+        ...cleared,
+      },
+    );
   }
 
   /** A capture after shipment that got no answer, tried again. */

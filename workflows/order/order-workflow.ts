@@ -209,9 +209,14 @@ async function run(
         await order.lock.run(() => order.abandonPending());
         continue;
       }
+      // A pay that held the lock while the timer fired may have left a charge pending: the timeout
+      // then waits its grace (the loop again), not expire the order under the customer's payment.
+      // (A charge is a local activity, so this takes one that outlasts its workflow task, about 8 s,
+      // or an order charging through an ordinary activity, placed before 'charge-in-worker'.)
+      const pendingSince = () => order.paymentPending !== pending && patched('timeout-sees-new-pending');
       if (chargeInWorker)
         await order.lock.run(async () => {
-          if (!unchanged()) return;
+          if (!unchanged() || pendingSince()) return;
           // A charge whose pay Update was lost may pay the order yet: looked up before it times
           // out, under the same hold of the lock (no pay can run between the look and the timeout).
           if (await order.lostCharge()) return;
@@ -219,7 +224,7 @@ async function run(
         });
       else
         await order.lock.run(async () =>
-          unchanged() ? order.apply(action, 'system', null, reason) : undefined,
+          unchanged() && !pendingSince() ? order.apply(action, 'system', null, reason) : undefined,
         );
     } else if (poll === undefined) {
       await condition(woken);
