@@ -1,4 +1,5 @@
 /** API process entry: `node --import tsx api/main.ts` (npm start runs it for you). */
+import { createServer } from 'node:http';
 import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
 import { authSettings, ConfigError, loadConfigOrExit, registersSearchAttributes } from '../config';
@@ -44,21 +45,34 @@ async function main() {
       if (missing.length) logger.warn(new SearchAttributesMissing(missing).message);
     })
     .catch(() => logger.warn('Temporal did not answer at start: search attributes are checked at readiness'));
-  const server = createApp({ config, db, temporal, logger, searchAttributes }).listen(
-    config.PORT,
-    config.API_HOST,
-    () => {
-      logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');
-    },
-  );
+  const app = createApp({ config, db, temporal, logger, searchAttributes });
+  // Stopping: no new connections; requests under way get their answers (an order's may take
+  // ORDER_ANSWER_TIMEOUT), each on a connection closed after it, and readiness says so.
+  let draining = false;
+  const server = createServer((req, res) => {
+    if (!draining) return app(req, res);
+    res.setHeader('Connection', 'close');
+    if (req.url !== '/readyz') return app(req, res);
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+    res.end(JSON.stringify({ status: 'stopping' }));
+  }).listen(config.PORT, config.API_HOST, () => {
+    logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');
+  });
 
   const stop = () => {
+    if (draining) return;
+    draining = true;
     server.close(async () => {
       await connection.close();
       await db.destroy();
       process.exit(0);
     });
-    setTimeout(() => process.exit(0), 5000).unref();
+    server.closeIdleConnections();
+    // Past every answer's own limit: what is still open is cut, and the exit says so.
+    setTimeout(() => {
+      logger.warn('requests still open at the end of the stop: cut');
+      process.exit(1);
+    }, config.ORDER_ANSWER_TIMEOUT + 5000).unref();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -31,9 +31,13 @@ async function main() {
   const log = (msg: string) => console.error(JSON.stringify({ msg, pid: process.pid }));
   const dispatcher = startWebhookDispatcher(db, config, log);
   const folder = startOrderStatsFolder(db, 30_000, log);
-  // The SDK's runtime stops the worker on SIGINT/SIGTERM; run() resolves once it has drained.
+  // Asked to stop, the dispatcher claims no more deliveries at once (those in flight finish),
+  // while the SDK's runtime stops the worker on the same signals; run() resolves once it has drained.
+  let sideStopped: Promise<unknown> | undefined;
+  const stopSide = () => (sideStopped ??= Promise.all([dispatcher.stop(), folder.stop()]));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopSide());
   await worker.run();
-  await Promise.all([dispatcher.stop(), folder.stop()]);
+  await stopSide();
   await connection.close();
   await db.destroy();
 }

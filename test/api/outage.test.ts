@@ -91,3 +91,32 @@ test('PostgreSQL unreachable: 503 with Retry-After on reads and writes, nothing 
   }
   expect((await fetch(`${baseUrl}/readyz`)).status).toBe(503);
 }, 60_000);
+
+test('an API asked to stop answers the requests under way (here a 503 after ORDER_ANSWER_TIMEOUT), then exits', async () => {
+  const port = await freePort();
+  const child = spawnService('api', {
+    // No worker polls this queue: a create waits its whole answer timeout.
+    env: { ...process.env, PORT: String(port), TASK_QUEUE: 'stopping-no-worker', ORDER_ANSWER_TIMEOUT: '8s' },
+    log: () => undefined,
+  });
+  children.push(child);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitFor('api', async () => (await fetch(`${baseUrl}/readyz`)).status === 200, 60_000);
+  const sku = uniqueSku('stop');
+  await putProduct(sku, { stock: 5 });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = Date.now();
+  const answer = call('POST', '/v1/orders', {
+    as: customer(),
+    baseUrl,
+    body: { items: [{ sku, quantity: 1 }] },
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  child.kill('SIGTERM');
+  // The answer comes (the outage's 503), not a connection cut 5 s into the stop.
+  const reply = await answer;
+  expect(reply.status).toBe(503);
+  expect(reply.headers.get('retry-after')).toBeTruthy();
+  expect(Date.now() - started).toBeGreaterThanOrEqual(7000);
+  expect(await exited).toBe(0);
+}, 60_000);
