@@ -1,12 +1,25 @@
 /** Production: the job that makes the goods (manufacture) or delivers them (a digital code). */
+import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
-import type { CodeVendor } from '../services/production/code-vendor';
+import { FailureType } from '../domain/errors';
+import { VendorRefusedError, type CodeVendor } from '../services/production/code-vendor';
 import { openProductionJob, voidDeliveryCode } from '../services/production/jobs';
 
 export function productionActivities({ db, codes }: { db: Knex; codes?: CodeVendor }) {
   return {
+    /** A code the vendor refuses is a non-retryable failure: the order asks again later, not at once for ever. */
     async openProduction(args: { orderId: string; kind: 'manufacture' | 'digital_code' }) {
-      return openProductionJob(db, args.orderId, args.kind, codes);
+      try {
+        return await openProductionJob(db, args.orderId, args.kind, codes);
+      } catch (err) {
+        if (!(err instanceof VendorRefusedError)) throw err;
+        throw ApplicationFailure.create({
+          type: FailureType.VendorRefused,
+          message: err.message,
+          nonRetryable: true,
+          details: [{ status: err.status }],
+        });
+      }
     },
 
     /** A full refund takes the goods back: a digital code stops working (none: nothing to do). */

@@ -96,6 +96,7 @@ export class OrderCommands {
       reviewTimeoutMs: this.config.REVIEW_TIMEOUT,
       returnDecisionWindowMs: this.config.RETURN_DECISION_WINDOW,
       returnShipWindowMs: this.config.RETURN_SHIP_WINDOW,
+      ...(type === 'virtual' ? { deliverRetryMs: this.config.CODE_VENDOR_RETRY } : {}),
       ...(this.config.FULFILMENT === 'warehouse' && type !== 'virtual'
         ? { fulfilment: 'warehouse' as const }
         : {}),

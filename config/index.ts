@@ -122,6 +122,8 @@ const schema = z.object({
   // Where digital goods' codes come from (issued per order, voided on a full refund); unset: the dev stack's
   // sandbox vendor (in the sandbox warehouse process), or, outside it, codes made by the service itself.
   CODE_VENDOR_URL: optionalText.pipe(z.string().url().optional()),
+  // A code the vendor refused (out of codes): the order is flagged for support and asks again this often.
+  CODE_VENDOR_RETRY: duration('15m'),
   // The sandbox warehouse the dev stack starts (sandboxes/warehouse): its port, its own database, how long each step takes.
   WAREHOUSE_SANDBOX_PORT: port(3200),
   WAREHOUSE_SANDBOX_DATABASE_URL: optionalText,

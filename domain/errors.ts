@@ -39,6 +39,8 @@ export const FailureType = {
   InvalidInput: 'InvalidInput',
   /** Data the database refused (SQLSTATE class 22, some of 23): retrying cannot help. */
   InvalidData: 'InvalidData',
+  /** The code vendor refused to issue a digital good's code: the order waits, flagged, and asks again later. */
+  VendorRefused: 'VendorRefused',
   /** A dependency that outlived its retries: the request may be retried later (a 503). */
   Unavailable: 'DependencyUnavailable',
 } as const;

@@ -121,6 +121,8 @@ export interface OrderPolicy {
   reauthorizeBeforeMs?: number;
   /** How often a capture refused after shipment is tried again. */
   captureRetryMs?: number;
+  /** How long a digital good's code waits after the vendor refused it before it is asked again (orders placed before: 15 min). */
+  deliverRetryMs?: number;
   /** Orders whose total passes this, per currency (minor units), wait for a staff decision before production. */
   reviewAbove?: Record<string, number>;
   /** How long an order waits in review before it is rejected and refunded. */

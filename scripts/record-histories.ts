@@ -858,6 +858,30 @@ const scenarios: Record<string, Scenario> = {
     await call('POST', `/v1/orders/${id}/refunds`, { as: merchant, body: { reason: 'replay' } });
     await until(id, c, 'REFUNDED');
   },
+  // The code vendor refuses, then issues: the order waits, flagged, and is delivered (patched 'vendor-refusal-waits').
+  'virtual-code-refused-then-issued': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { kind: 'virtual', stock: 10 });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }], 'virtual');
+    created(id);
+    const vendor = (refuse: boolean) =>
+      fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/codes/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refuse }),
+      });
+    await vendor(true);
+    await pay(id, c);
+    await waitForOrder(
+      id,
+      c,
+      (o) => o.history.some((h: { action: string }) => h.action === 'deliver_failed'),
+      30_000,
+    );
+    await vendor(false);
+    await until(id, c, 'COMPLETED');
+  },
   'virtual-completed': async ({ created }) => {
     const { c, id } = await oneOrder(created, { stock: 10, kind: 'virtual' }, 1, 'virtual');
     await pay(id, c);
@@ -940,6 +964,8 @@ async function main() {
     AUTO_CONFIRM_AFTER: '2s',
     AFTER_SALES_WINDOW: '3s',
     VIRTUAL_AFTER_SALES_WINDOW: '1s',
+    // A code the vendor refused is asked for again this soon (virtual-code-refused-then-issued).
+    CODE_VENDOR_RETRY: '1s',
     // tok_short_auth's holds, renewed 3 s before they end (capture-at-shipment).
     PAYMENT_SANDBOX_SHORT_AUTH: '6s',
     // An order held for review and left alone is rejected after this (review-hold).

@@ -29,6 +29,8 @@ export default async function globalSetup(): Promise<void> {
     AUTO_CONFIRM_AFTER: '10d',
     AFTER_SALES_WINDOW: '5s',
     VIRTUAL_AFTER_SALES_WINDOW: '3s',
+    // A digital good's code the vendor refused is asked for again this soon.
+    CODE_VENDOR_RETRY: '2s',
     // The sandbox warehouse takes each step (accept, pick, pack, ship, transit, deliver) this fast.
     WAREHOUSE_SANDBOX_STEP: '300ms',
     // Webhook receivers under test listen on loopback, answer within a second or are retried soon

@@ -7,7 +7,8 @@
  *   PUT /v1/sandbox/locations/:id { refuse, shortBy, loseAnswer, failDelivery, stallAfter, holdNews }.
  * Steps happen over time (./main.ts), each an event posted, signed, to the client's endpoint.
  * The same process is the sandbox's code vendor for digital goods: POST /v1/codes (once per id),
- * GET /v1/codes/:id, POST /v1/codes/:id/void.
+ * GET /v1/codes/:id, POST /v1/codes/:id/void; `PUT /v1/sandbox/codes/:orderId { refuse }` makes it
+ * refuse an order's code (422 `out_of_codes`), as a vendor out of codes does, until set back.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { describeError } from '../payments/ledger';
@@ -113,12 +114,15 @@ export function sandboxWarehouseApp(books: Books) {
     code: row.code,
     status: row.status,
   });
+  // Orders whose codes are refused for now (a switch of this process only: a sandbox's bad day).
+  const refusedCodes = new Set<string>();
   app.post(
     '/v1/codes',
     handle(async (req, res) => {
       const { id, order_id: orderId } = req.body as Record<string, unknown>;
       if (typeof id !== 'string' || !ID.test(id) || typeof orderId !== 'string' || !ID.test(orderId))
         return error(res, 400, 'invalid_request', 'id and order_id are ids');
+      if (refusedCodes.has(orderId)) return error(res, 422, 'out_of_codes', 'no code can be issued');
       const { row, created } = await books.issueCode(id, orderId);
       res.status(created ? 201 : 200).json(codeView(row));
     }),
@@ -158,6 +162,18 @@ export function sandboxWarehouseApp(books: Books) {
       };
       await books.setSwitches(location, switches);
       res.json({ location, switches });
+    }),
+  );
+
+  app.put(
+    '/v1/sandbox/codes/:orderId',
+    handle(async (req, res) => {
+      const orderId = String(req.params.orderId);
+      if (!ID.test(orderId)) return error(res, 400, 'invalid_request', 'orderId is an id');
+      const refuse = (req.body as { refuse?: unknown }).refuse === true;
+      if (refuse) refusedCodes.add(orderId);
+      else refusedCodes.delete(orderId);
+      res.json({ orderId, refuse });
     }),
   );
 

@@ -13,6 +13,14 @@ export class TransientVendorError extends Error {
   override name = 'TransientVendorError';
 }
 
+/** The vendor said no (out of codes, the account refused): asking again at once would not help. */
+export class VendorRefusedError extends Error {
+  override name = 'VendorRefusedError';
+  constructor(readonly status: number) {
+    super(`the code vendor refused: ${status}`);
+  }
+}
+
 export class HttpCodeVendor implements CodeVendor {
   constructor(
     private readonly baseUrl: string,
@@ -34,7 +42,7 @@ export class HttpCodeVendor implements CodeVendor {
     if (res.status === 404) return null;
     if (res.status === 409 || res.status === 429 || res.status >= 500)
       throw new TransientVendorError(`the code vendor answered ${res.status}`);
-    if (!res.ok) throw new Error(`the code vendor refused: ${res.status}`);
+    if (!res.ok) throw new VendorRefusedError(res.status);
     return (await res.json()) as { code: string };
   }
 

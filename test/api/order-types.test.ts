@@ -53,6 +53,62 @@ test('a virtual order is delivered as a code on payment, ships nothing, and comp
   expect(job).toMatchObject({ kind: 'digital_code', delivery_code: delivered.delivery.code });
 });
 
+/** The sandbox code vendor refuses (or issues again) the codes of this order. */
+const vendorRefuses = (orderId: string, refuse: boolean) =>
+  fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/codes/${orderId}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refuse }),
+  });
+
+/** A paid virtual order whose code the vendor refused: flagged for support, still PAID. */
+async function refusedVirtualOrder() {
+  const sku = uniqueSku('gift');
+  await putProduct(sku, { kind: 'virtual', price: 1500, stock: 100 });
+  const owner = customer();
+  const created = await call('POST', '/v1/orders', {
+    as: owner,
+    body: { type: 'virtual', items: [{ sku, quantity: 1 }] },
+  });
+  const id = created.body.order.id as string;
+  await vendorRefuses(id, true);
+  expect(
+    (await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } })).status,
+  ).toBe(200);
+  const refused = await waitForOrder(id, merchant, (o) =>
+    o.history.some((h: { action: string }) => h.action === 'deliver_failed'),
+  );
+  expect(refused).toMatchObject({
+    status: 'PAID',
+    attention: { code: 'fulfilment_refused', detail: 'code_vendor' },
+  });
+  return { id, owner };
+}
+
+test('a code the vendor refuses leaves the order paid and flagged, and is asked for again until it comes', async () => {
+  const { id, owner } = await refusedVirtualOrder();
+  await vendorRefuses(id, false);
+  // CODE_VENDOR_RETRY is 2s in the test stack.
+  const delivered = await waitForOrder(id, owner, (o) => o.status === 'DELIVERED', 20_000);
+  expect(delivered.delivery.code).toMatch(/^[0-9A-F]{16}$/);
+  expect(delivered.attention ?? null).toBeNull();
+});
+
+test('an order whose code the vendor refuses can be cancelled by staff meanwhile: refunded, no code', async () => {
+  const { id } = await refusedVirtualOrder();
+  const cancelled = await call('POST', `/v1/orders/${id}/cancel`, {
+    as: merchant,
+    body: { reason: 'no codes' },
+  });
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body.order).toMatchObject({
+    status: 'CANCELLED',
+    amounts: { paid: 1500, refunded: 1500 },
+  });
+  expect(await db('production_jobs').where({ order_id: id }).first()).toBeUndefined();
+  await vendorRefuses(id, false);
+});
+
 test('a virtual order refuses physical products, a standard one virtual products', async () => {
   const physical = uniqueSku('box');
   await putProduct(physical, { kind: 'physical' });

@@ -787,7 +787,9 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     }
     case 'deliverGoods': {
       const { deliveryCode } = await store.openProduction({ orderId: order.id, kind: 'digital_code' });
-      return { delivery: { code: deliveryCode ?? '' } };
+      // Issued after the vendor had refused it: support's flag of that refusal goes.
+      const refusedBefore = order.attention?.detail === 'code_vendor';
+      return { delivery: { code: deliveryCode ?? '' }, ...(refusedBefore ? { attention: null } : {}) };
     }
     case 'recordParcel':
       return { shipments: withParcel(order, request) };

@@ -195,6 +195,36 @@ export class OrderEntity {
     return state.auto!;
   }
 
+  /** When the system's step is tried again after the code vendor refused it; undefined when it is not waiting. */
+  private autoRetryAt: number | undefined;
+
+  /** Milliseconds until the system's step may be tried again (the code vendor refused it); undefined: now. */
+  msUntilAutoRetry(): number | undefined {
+    return this.autoRetryAt === undefined ? undefined : Math.max(0, this.autoRetryAt - Date.now());
+  }
+
+  /**
+   * The system's step on entering a state. A digital good's code the vendor refused is no reason to
+   * fail the order's task for ever: support is told, staff may cancel meanwhile (the order is not
+   * held), and it is asked for again after `deliverRetryMs`.
+   */
+  async runAuto(action: string): Promise<void> {
+    try {
+      await this.apply(action, 'system', null);
+      this.autoRetryAt = undefined;
+    } catch (err) {
+      const refused =
+        err instanceof ActivityFailure &&
+        err.cause instanceof ApplicationFailure &&
+        err.cause.type === FailureType.VendorRefused;
+      if (!refused || !patched('vendor-refusal-waits')) throw err;
+      this.autoRetryAt = Date.now() + (this.input.policy.deliverRetryMs ?? 900_000);
+      await this.recordFact('deliver_failed', 'the code vendor refused to issue a code: asked again later', {
+        attention: { code: 'fulfilment_refused', detail: 'code_vendor', at: new Date().toISOString() },
+      });
+    }
+  }
+
   get hasOpenReturns(): boolean {
     return this.openReturns.size > 0;
   }

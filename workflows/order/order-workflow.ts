@@ -181,9 +181,13 @@ async function run(
     }
     const state = machine.states[order.current.status]!;
     const poll = order.msUntilDue();
-    if (state.auto) {
+    const retry = state.auto ? order.msUntilAutoRetry() : undefined;
+    if (retry) {
+      // The code vendor refused the step: asked again later, or before that if the order moves on.
+      await condition(woken, poll === undefined ? retry : Math.min(retry, poll));
+    } else if (state.auto) {
       const action = order.autoAction(state);
-      await order.lock.run(async () => (unchanged() ? order.apply(action, 'system', null) : undefined));
+      await order.lock.run(async () => (unchanged() ? order.runAuto(action) : undefined));
     } else if (state.after) {
       const { timer, action, reason } = state.after;
       // The payment timeout waits for a pending charge's outcome, a while longer.
