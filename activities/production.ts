@@ -7,12 +7,19 @@ import { openProductionJob, voidDeliveryCode } from '../services/production/jobs
 
 export function productionActivities({ db, codes }: { db: Knex; codes?: CodeVendor }) {
   return {
-    /** A code the vendor refuses is a non-retryable failure: the order asks again later, not at once for ever. */
-    async openProduction(args: { orderId: string; kind: 'manufacture' | 'digital_code' }) {
+    /**
+     * A code the vendor refuses is a non-retryable failure when the workflow takes it (`refusalIsFinal`:
+     * it then asks again later); for workflow code from before, retried as any failure.
+     */
+    async openProduction(args: {
+      orderId: string;
+      kind: 'manufacture' | 'digital_code';
+      refusalIsFinal?: boolean;
+    }) {
       try {
         return await openProductionJob(db, args.orderId, args.kind, codes);
       } catch (err) {
-        if (!(err instanceof VendorRefusedError)) throw err;
+        if (!(err instanceof VendorRefusedError) || !args.refusalIsFinal) throw err;
         throw ApplicationFailure.create({
           type: FailureType.VendorRefused,
           message: err.message,

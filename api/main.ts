@@ -67,7 +67,9 @@ async function main() {
       await db.destroy();
       process.exit(0);
     });
+    // A connection kept alive past its last answer would hold the close: swept as each goes idle.
     server.closeIdleConnections();
+    setInterval(() => server.closeIdleConnections(), 250).unref();
     // Past every answer's own limit: what is still open is cut, and the exit says so.
     setTimeout(() => {
       logger.warn('requests still open at the end of the stop: cut');

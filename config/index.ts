@@ -9,18 +9,35 @@ import { parseKeys } from '../codec/encryption-codec';
 import { parseDuration } from '../domain/duration';
 import { parseReviewThresholds } from '../domain/review';
 
-const duration = (fallback: string) =>
+/** The longest a Node timer waits (2^31 − 1 ms, about 24.8 days): a longer one fires at once. */
+const TIMER_MAX = 2 ** 31 - 1;
+
+/**
+ * A duration setting; `min` and `max` bound it where a value out of them would break the service
+ * (a zero timeout answers nothing, a retry of zero is a hot loop, a timer past TIMER_MAX fires at once).
+ */
+const duration = (
+  fallback: string,
+  { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+) =>
   z
     .string()
     .default(fallback)
     .transform((text, ctx) => {
       try {
-        return parseDuration(text);
+        const ms = parseDuration(text);
+        if (ms < min || ms > max) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be between ${min}ms and ${max}ms` });
+          return z.NEVER;
+        }
+        return ms;
       } catch (err) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
         return z.NEVER;
       }
     });
+/** A wait measured by a Node timer in the process: at least `min`, at most TIMER_MAX. */
+const timer = (fallback: string, min = 1) => duration(fallback, { min, max: TIMER_MAX });
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const optionalText = z
@@ -62,16 +79,16 @@ const schema = z.object({
   TASK_QUEUE: z.string().min(1).default('orders'),
   // How long the API waits for an order's workflow to answer (no worker running, say) before a 503;
   // long enough for a burst of payments on a small machine, short of a gateway's own timeout.
-  ORDER_ANSWER_TIMEOUT: duration('30s'),
+  ORDER_ANSWER_TIMEOUT: timer('30s', 100),
   // No default: the API refuses to start without one; `npm start` makes one for development (devstack/dev-secret.ts).
   AUTH_JWT_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   // Tokens must expire, and no later than this after they were issued.
-  AUTH_TOKEN_MAX_LIFETIME: duration('24h'),
+  AUTH_TOKEN_MAX_LIFETIME: duration('24h', { min: 1000 }),
   // Checked when set: the token's `iss` and `aud` claims.
   AUTH_JWT_ISSUER: optionalText,
   AUTH_JWT_AUDIENCE: optionalText,
   // Every statement PostgreSQL runs, and every wait for its answer, ends after this (a 503 at the API).
-  DATABASE_QUERY_TIMEOUT: duration('10s'),
+  DATABASE_QUERY_TIMEOUT: timer('10s', 0),
   PAYMENT_TIMEOUT: duration('30m'),
   AUTO_CONFIRM_AFTER: duration('10d'),
   AFTER_SALES_WINDOW: duration('7d'),
@@ -84,7 +101,7 @@ const schema = z.object({
   // The payment provider (services/payment/http-provider.ts); unset: the dev stack starts the sandbox's.
   PAYMENT_PROVIDER_URL: optionalText.pipe(z.string().url().optional()),
   // An unanswered call to the provider is given up after this (and retried, or looked up).
-  PAYMENT_PROVIDER_TIMEOUT: duration('5s'),
+  PAYMENT_PROVIDER_TIMEOUT: timer('5s', 100),
   // The provider's webhooks (POST /v1/inbound/payments) are signed with this; unset: the dev stack makes one
   // for its sandbox, and a deployment without it refuses them all. Signatures older than the tolerance are refused.
   PAYMENT_WEBHOOK_SECRET: optionalText,
@@ -92,13 +109,13 @@ const schema = z.object({
   // A pending payment (a bank transfer, a 3-D Secure step) holds the payment timeout this much longer,
   // and the provider is asked about it this often, webhooks or not.
   PAYMENT_PENDING_GRACE: duration('10m'),
-  PAYMENT_PENDING_POLL: duration('30s'),
+  PAYMENT_PENDING_POLL: duration('30s', { min: 100 }),
   // Physical goods: `immediate` captures at payment; `on_shipment` authorises at payment, captures at
   // shipment and voids on cancel, re-authorising this long before an authorisation runs out. A capture
   // refused after the goods left flags the order for support and is tried again this often.
   PAYMENT_CAPTURE: z.enum(['immediate', 'on_shipment']).default('immediate'),
   PAYMENT_REAUTH_BEFORE: duration('1d'),
-  PAYMENT_CAPTURE_RETRY: duration('1h'),
+  PAYMENT_CAPTURE_RETRY: duration('1h', { min: 100 }),
   // Orders above these totals (per currency, in minor units: `USD:100000,EUR:90000`), or whose payment the
   // provider scores above normal risk, wait in review for a staff decision before production; an order
   // nobody decided on within REVIEW_TIMEOUT is rejected and refunded. Unset: only risky payments wait.
@@ -117,13 +134,13 @@ const schema = z.object({
   // sandbox's), whose signed events (POST /v1/inbound/fulfilment, WAREHOUSE_WEBHOOK_SECRET) ship the order.
   FULFILMENT: z.enum(['manual', 'warehouse']).default('manual'),
   WAREHOUSE_URL: optionalText.pipe(z.string().url().optional()),
-  WAREHOUSE_TIMEOUT: duration('5s'),
+  WAREHOUSE_TIMEOUT: timer('5s', 100),
   WAREHOUSE_WEBHOOK_SECRET: optionalText,
   // Where digital goods' codes come from (issued per order, voided on a full refund); unset: the dev stack's
   // sandbox vendor (in the sandbox warehouse process), or, outside it, codes made by the service itself.
   CODE_VENDOR_URL: optionalText.pipe(z.string().url().optional()),
   // A code the vendor refused (out of codes): the order is flagged for support and asks again this often.
-  CODE_VENDOR_RETRY: duration('15m'),
+  CODE_VENDOR_RETRY: duration('15m', { min: 100 }),
   // The sandbox warehouse the dev stack starts (sandboxes/warehouse): its port, its own database, how long each step takes.
   WAREHOUSE_SANDBOX_PORT: port(3200),
   WAREHOUSE_SANDBOX_DATABASE_URL: optionalText,
@@ -170,16 +187,16 @@ const schema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
-  WEBHOOK_TIMEOUT: duration('10s'),
+  WEBHOOK_TIMEOUT: timer('10s', 100),
   WEBHOOK_RETRY_FOR: duration('24h'),
-  WEBHOOK_BACKOFF: duration('1s'),
-  WEBHOOK_BACKOFF_MAX: duration('1h'),
+  WEBHOOK_BACKOFF: timer('1s', 10),
+  WEBHOOK_BACKOFF_MAX: timer('1h', 10),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   // Worker knobs (see README, Running at scale); unset: the SDK's defaults.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
-  WORKER_SHUTDOWN_GRACE: duration('10s'),
+  WORKER_SHUTDOWN_GRACE: timer('10s', 0),
   // A workflow bundle built ahead (npm run build); unset: bundled at worker start.
   WORKFLOW_BUNDLE_PATH: optionalText,
   DEFAULT_INVENTORY_STRATEGY: z.enum(['on_order', 'on_payment']).default('on_order'),
@@ -211,6 +228,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.WEBHOOK_BACKOFF_MAX < parsed.data.WEBHOOK_BACKOFF) {
+    throw new ConfigError(
+      'Invalid configuration:\n  WEBHOOK_BACKOFF_MAX: must not be less than WEBHOOK_BACKOFF',
+    );
   }
   if (parsed.data.NODE_ENV === 'production' && !parsed.data.AUTH_JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWT_SECRET: must be set in production');

@@ -90,7 +90,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const stop = async () => {
     stopping = true;
-    await Promise.all([...children.values()].map((c) => stopChild(c, 15_000)));
+    // The APIs first, while the workers still answer the requests they are finishing; then the rest.
+    const apis = [...children].filter(([key]) => key.startsWith('api')).map(([, c]) => c);
+    await Promise.all(apis.map((c) => stopChild(c, 15_000)));
+    await Promise.all(
+      [...children.values()].filter((c) => !apis.includes(c)).map((c) => stopChild(c, 15_000)),
+    );
     await temporal?.stop();
     await cluster?.stop();
     await postgres?.stop();

@@ -87,11 +87,14 @@ async function refusedVirtualOrder() {
 
 test('a code the vendor refuses leaves the order paid and flagged, and is asked for again until it comes', async () => {
   const { id, owner } = await refusedVirtualOrder();
+  // CODE_VENDOR_RETRY is 2s in the test stack: refused twice more, said once.
+  await new Promise((r) => setTimeout(r, 5000));
   await vendorRefuses(id, false);
-  // CODE_VENDOR_RETRY is 2s in the test stack.
   const delivered = await waitForOrder(id, owner, (o) => o.status === 'DELIVERED', 20_000);
   expect(delivered.delivery.code).toMatch(/^[0-9A-F]{16}$/);
   expect(delivered.attention ?? null).toBeNull();
+  const actions = delivered.history.map((h: { action: string }) => h.action);
+  expect(actions).toEqual(['place', 'pay', 'deliver_failed', 'deliver']);
 });
 
 test('an order whose code the vendor refuses can be cancelled by staff meanwhile: refunded, no code', async () => {
@@ -105,6 +108,7 @@ test('an order whose code the vendor refuses can be cancelled by staff meanwhile
     status: 'CANCELLED',
     amounts: { paid: 1500, refunded: 1500 },
   });
+  expect(cancelled.body.order.attention ?? null).toBeNull();
   expect(await db('production_jobs').where({ order_id: id }).first()).toBeUndefined();
   await vendorRefuses(id, false);
 });

@@ -44,3 +44,22 @@ test('REVIEW_ABOVE: a currency and an amount in minor units each, read once at s
   expect(() => loadConfig({ REVIEW_ABOVE: 'USD:12.50' })).toThrow(/REVIEW_ABOVE: each threshold/);
   expect(() => loadConfig({ REVIEW_ABOVE: 'USD:1,USD:2' })).toThrow(/REVIEW_ABOVE: USD is given twice/);
 });
+
+test('durations out of their bounds stop the process: a zero timeout or retry, a timer past what Node can wait', () => {
+  for (const [name, value] of <[string, string][]>[
+    ['WEBHOOK_TIMEOUT', '0ms'],
+    ['WEBHOOK_TIMEOUT', '25d'],
+    ['ORDER_ANSWER_TIMEOUT', '0s'],
+    ['CODE_VENDOR_RETRY', '0s'],
+    ['PAYMENT_CAPTURE_RETRY', '0ms'],
+    ['AUTH_TOKEN_MAX_LIFETIME', '0s'],
+    ['WEBHOOK_BACKOFF', '0ms'],
+  ])
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  expect(() => loadConfig({ WEBHOOK_BACKOFF: '10s', WEBHOOK_BACKOFF_MAX: '1s' })).toThrow(
+    'WEBHOOK_BACKOFF_MAX',
+  );
+  // Zero still means off where it is documented so.
+  expect(loadConfig({ DATABASE_QUERY_TIMEOUT: '0s' }).DATABASE_QUERY_TIMEOUT).toBe(0);
+  expect(loadConfig({ WEBHOOK_TIMEOUT: '24d' }).WEBHOOK_TIMEOUT).toBe(24 * 86_400_000);
+});

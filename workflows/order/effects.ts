@@ -774,8 +774,11 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         request?.actor.role,
         ctx.refundsWaitForWarehouse,
       );
-    case 'refundAndRelease':
-      return cancel(order, true, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
+    case 'refundAndRelease': {
+      const cancelled = await cancel(order, true, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
+      // A code the vendor refused is no longer owed: support's flag of it goes.
+      return order.attention?.detail === 'code_vendor' ? { ...cancelled, attention: null } : cancelled;
+    }
     case 'openProduction': {
       // A row in PostgreSQL: in this worker on the lean path (a digital code, below, asks the vendor).
       const fulfils = ctx.warehouse && !!order.allocation?.length;
@@ -786,7 +789,12 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       return {};
     }
     case 'deliverGoods': {
-      const { deliveryCode } = await store.openProduction({ orderId: order.id, kind: 'digital_code' });
+      const refusalIsFinal = patched('vendor-refusal-waits');
+      const { deliveryCode } = await store.openProduction({
+        orderId: order.id,
+        kind: 'digital_code',
+        ...(refusalIsFinal ? { refusalIsFinal } : {}),
+      });
       // Issued after the vendor had refused it: support's flag of that refusal goes.
       const refusedBefore = order.attention?.detail === 'code_vendor';
       return { delivery: { code: deliveryCode ?? '' }, ...(refusedBefore ? { attention: null } : {}) };

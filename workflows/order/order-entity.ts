@@ -148,6 +148,8 @@ export class OrderEntity {
    * answer), and never renewed; undefined once taken, or when there is no such hold.
    */
   private holdCaptureAt: number | undefined;
+  /** That capture got no answer (said once in the history). */
+  private holdCaptureUnanswered = false;
   /** A state's search attributes not upserted yet (`publish`). */
   private held = false;
   /** Why a cancellation request (the workflow's, `cancelOnRequest`) was not taken, for support. */
@@ -219,9 +221,15 @@ export class OrderEntity {
         err.cause.type === FailureType.VendorRefused;
       if (!refused || !patched('vendor-refusal-waits')) throw err;
       this.autoRetryAt = Date.now() + (this.input.policy.deliverRetryMs ?? 900_000);
-      await this.recordFact('deliver_failed', 'the code vendor refused to issue a code: asked again later', {
-        attention: { code: 'fulfilment_refused', detail: 'code_vendor', at: new Date().toISOString() },
-      });
+      // Said once: the retries that follow add nothing to the history (nor a webhook each).
+      if (this.current.attention?.detail !== 'code_vendor')
+        await this.recordFact(
+          'deliver_failed',
+          'the code vendor refused to issue a code: asked again later',
+          {
+            attention: { code: 'fulfilment_refused', detail: 'code_vendor', at: new Date().toISOString() },
+          },
+        );
     }
   }
 
@@ -514,12 +522,17 @@ export class OrderEntity {
     }
     const { attention, ...changes } = await captureHeld(order);
     if (attention?.detail === 'no_answer') {
+      const first = !this.holdCaptureUnanswered;
       this.holdCaptureAt = Date.now() + (this.input.policy.captureRetryMs ?? 3_600_000);
-      await this.recordFact(
-        'capture_failed',
-        'the hold could not be renewed after goods left; its capture got no answer',
-        {},
-      );
+      this.holdCaptureUnanswered = true;
+      // Said once, and flagged for support unless something else is (not `no_answer`: that detail
+      // is the shipment's capture's, tried again on its own schedule).
+      if (first)
+        await this.recordFact(
+          'capture_failed',
+          'the hold could not be renewed after goods left; its capture got no answer',
+          order.attention ? {} : { attention: { ...attention, detail: 'hold_not_renewed' } },
+        );
       return;
     }
     this.holdCaptureAt = undefined;
