@@ -92,18 +92,22 @@ async function deliveredHalf(token: string, second: object = { stallAfter: 'acce
   return { id, a, b, total: delivered.amounts.total as number };
 }
 
-const onHand = async (sku: string) =>
-  (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations[0].onHand as number;
-
-test('a hold that cannot be renewed after a parcel left: captured rather than let go, and the order goes on', async () => {
-  const { id, a, b, total } = await deliveredHalf('tok_reauth_declined');
-  const captured = await waitForOrder(
+/** The order once the hold not renewed has been captured. */
+const untilCaptured = (id: string) =>
+  waitForOrder(
     id,
     merchant,
     (o) => o.history.some((h: { action: string }) => h.action === 'payment_captured'),
     30_000,
     services.apiUrl,
   );
+
+const onHand = async (sku: string) =>
+  (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations[0].onHand as number;
+
+test('a hold that cannot be renewed after a parcel left: captured rather than let go, and the order goes on', async () => {
+  const { id, a, b, total } = await deliveredHalf('tok_reauth_declined');
+  const captured = await untilCaptured(id);
   expect(captured.status).toBe('PARTIALLY_SHIPPED');
   expect(captured.attention ?? null).toBeNull();
   expect(captured.amounts).toMatchObject({ paid: total, authorized: 0 });
@@ -118,13 +122,7 @@ test('a hold that cannot be renewed after a parcel left: captured rather than le
 
 test('the capture of a hold not renewed leaves the support flag of a refused part in place', async () => {
   const { id, b } = await deliveredHalf('tok_reauth_declined', { refuse: true });
-  const captured = await waitForOrder(
-    id,
-    merchant,
-    (o) => o.history.some((h: { action: string }) => h.action === 'payment_captured'),
-    30_000,
-    services.apiUrl,
-  );
+  const captured = await untilCaptured(id);
   expect(captured).toMatchObject({ status: 'PARTIALLY_SHIPPED', paymentStatus: 'paid' });
   expect(captured.attention).toMatchObject({ code: 'fulfilment_refused', detail: b.location });
 }, 60_000);
