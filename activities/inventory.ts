@@ -1,7 +1,7 @@
 /** Inventory: stock taken, given back, sold and restocked through the ledger, idempotent by `tag`. */
 import type { Knex } from 'knex';
 import type { LocationAllocation } from '../domain/order';
-import type { ExchangeLine } from '../domain/exchanges';
+import { priceNewUnits, type ExchangeLine } from '../domain/exchanges';
 import { BusinessRuleError } from '../domain/errors';
 import { readProducts, unpriceable, wrongKind } from '../services/orders/read-pricing';
 import { settleSale } from '../services/orders/settle-sale';
@@ -113,12 +113,9 @@ export function inventoryActivities({ db }: { db: Knex }) {
         if (refused) throw refused;
         if (products.some((p) => p.currency.trim() !== args.currency))
           throw new BusinessRuleError('CURRENCY_MISMATCH', 'the new units must be in the order’s currency');
+        const lines = priceNewUnits(args.items, products);
         await reserve(trx, args.orderId, args.items, args.tag);
-        return args.items.map(({ sku, quantity }) => {
-          const p = products.find((x) => x.sku === sku)!;
-          const unitPrice = Number(p.price);
-          return { sku, name: p.name, quantity, unitPrice, total: unitPrice * quantity };
-        });
+        return lines;
       });
     },
 

@@ -108,7 +108,7 @@ export function createApp({
       return next(new DomainError('the body must be JSON (Content-Type: application/json)', 415));
     next();
   });
-  app.get('/metrics', metrics.handler());
+  app.get('/metrics', metrics.handler(config.METRICS_TOKEN));
 
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());

@@ -74,13 +74,13 @@ export function signToken(
  * The secret as a key, made once per secret: given a string, jsonwebtoken first tries to parse it
  * as a public key on every call, and that failing parse was a tenth of the API's CPU
  * (docs/BENCHMARKS.md, tuning 5), and a quarter of the benchmark driver's, which signs a token per
- * call (tuning 7). The service has one secret (a test may start a few).
+ * call (tuning 7). The service has one secret and up to four earlier ones (a test may start a few).
  */
 const secretKeys = new Map<string, KeyObject>();
 function secretKey(secret: string): KeyObject {
   let key = secretKeys.get(secret);
   if (!key) {
-    if (secretKeys.size >= 8) secretKeys.clear();
+    if (secretKeys.size >= 16) secretKeys.clear();
     key = createSecretKey(Buffer.from(secret, 'utf8'));
     secretKeys.set(secret, key);
   }
@@ -90,15 +90,20 @@ function secretKey(secret: string): KeyObject {
 /** The principal a token names, or an UnauthorizedError that says why in general terms only. */
 export function verifyToken(token: string, settings: AuthSettings): Principal {
   let decoded: unknown;
-  try {
-    decoded = jwt.verify(token, secretKey(settings.secret), {
-      algorithms: ['HS256'],
-      ...(settings.issuer ? { issuer: settings.issuer } : {}),
-      ...(settings.audience ? { audience: settings.audience } : {}),
-    });
-  } catch {
-    throw new UnauthorizedError('the token is invalid or expired');
+  // The current secret first; an earlier one only when the signature is what failed (rotation).
+  for (const secret of [settings.secret, ...(settings.previousSecrets ?? [])]) {
+    try {
+      decoded = jwt.verify(token, secretKey(secret), {
+        algorithms: ['HS256'],
+        ...(settings.issuer ? { issuer: settings.issuer } : {}),
+        ...(settings.audience ? { audience: settings.audience } : {}),
+      });
+      break;
+    } catch (err) {
+      if ((err as Error).message !== 'invalid signature') break;
+    }
   }
+  if (decoded === undefined) throw new UnauthorizedError('the token is invalid or expired');
   const parsed = claims.safeParse(decoded);
   if (!parsed.success) throw new UnauthorizedError('the token lacks a valid sub, role or exp');
   const { sub, role, channel, exp, iat } = parsed.data;

@@ -2,7 +2,9 @@
  * Prometheus metrics of the API (`GET /metrics`): process metrics, request latency by route and
  * status, and orders placed. The worker exports the SDK's own metrics (WORKER_METRICS_PORT).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { sendProblem } from './problem';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export class ApiMetrics {
@@ -37,8 +39,20 @@ export class ApiMetrics {
     };
   }
 
-  handler(): RequestHandler {
-    return async (_req, res) => {
+  /** With a token, only a scraper that presents it reads the metrics (routes and volumes are business data). */
+  handler(token?: string): RequestHandler {
+    const digest = (text: string) => createHash('sha256').update(text).digest();
+    const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
+    return async (req, res) => {
+      // Digests of equal length, so the comparison takes the same time whatever was sent.
+      if (expected && !timingSafeEqual(digest(req.headers.authorization ?? ''), expected)) {
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        return sendProblem(res, {
+          status: 401,
+          title: 'Unauthorized',
+          detail: 'the metrics token is missing or wrong',
+        });
+      }
       res.type(this.registry.contentType).send(await this.registry.metrics());
     };
   }

@@ -11,9 +11,27 @@ import type { Role } from '../domain/roles';
  * (`merchant`, not `merchant:merch-1`), since staff ids are not theirs to know; a channel, an
  * outside system, sees its own and its customers' ids, and staff by their role.
  */
-export function historyFor<T extends { actor: string; seq?: number }>(history: T[], role: Role) {
-  return history.map(({ seq: _seq, ...entry }) => ({ ...entry, actor: actorAs(entry.actor, role) }));
+export function historyFor<T extends { actor: string; action: string; seq?: number; reason?: string | null }>(
+  history: T[],
+  role: Role,
+) {
+  return history.map(({ seq: _seq, ...entry }) => {
+    const seen = { ...entry, actor: actorAs(entry.actor, role) };
+    // What support acts on says why (a decline code, a warehouse, a payment id): staff's to read.
+    if (!STAFF.has(role) && SUPPORT_FACTS.has(entry.action)) delete seen.reason;
+    return seen;
+  });
 }
+
+/** Facts recorded for support: a customer or a channel sees that they happened, not their details. */
+const SUPPORT_FACTS: ReadonlySet<string> = new Set([
+  'capture_failed',
+  'deliver_failed',
+  'delivery_failed',
+  'fulfilment_refused',
+  'short_pick',
+  'reauthorized',
+]);
 
 /** An actor (`merchant:merch-1`) as `role` may read it: see `historyFor`. */
 export function actorAs(actor: string, role: Role): string {
@@ -30,7 +48,7 @@ const STAFF: ReadonlySet<string> = new Set<Role>(['merchant', 'support']);
 
 export function orderView(order: OrderState, role: Role) {
   const machine = machineFor(order.type);
-  const { id, type, customerId, channel, status, ...rest } = orderSnapshot(order);
+  const { id, type, customerId, channel, status, attention, ...rest } = orderSnapshot(order);
   return {
     id,
     type,
@@ -40,6 +58,8 @@ export function orderView(order: OrderState, role: Role) {
     statusLabel: statusLabel(machine, order.status, role),
     allowedActions: actionsNow(machine, order, role),
     ...rest,
+    // What support must act on (a refused capture's reason, a warehouse's refusal) is staff's to read.
+    ...(attention && STAFF.has(role) ? { attention } : {}),
     history: historyFor(order.history, role),
   };
 }

@@ -235,6 +235,7 @@ export const promotion = z
     code: z.string(),
     kind: z.enum(['percent', 'fixed', 'threshold']),
     value: money,
+    currency: z.string().optional(),
     used: z.number().int(),
     redeemed: z.number().int(),
   })

@@ -377,6 +377,9 @@ export const promotionBody = z
     perCustomerLimit: z.number().int().min(1).max(1_000_000).optional(),
     startsAt: instant.optional(),
     endsAt: instant.optional(),
+    currency: currency
+      .optional()
+      .describe('the currency of its amounts: orders in another cannot use it (none: any order’s)'),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -50,9 +50,13 @@ export async function checkInvariants(
   scope: { orderIds?: string[]; skus?: string[]; coupons?: string[] } = {},
 ): Promise<InvariantReport> {
   const violations: Violation[] = [];
-  const orderQuery = db('orders').select('id', 'type', 'status');
+  // Seeded orders (`npm run seed`, for queries) have no workflows and no payments: not audited.
+  const orderQuery = db('orders')
+    .select('id', 'type', 'status', db.raw("details->'attention'->>'detail' AS flagged_for"))
+    .whereRaw("request_id IS DISTINCT FROM 'seed'");
   if (scope.orderIds) orderQuery.whereIn('id', scope.orderIds);
-  const orders: { id: string; type: OrderType; status: string }[] = await orderQuery;
+  const orders: { id: string; type: OrderType; status: string; flagged_for: string | null }[] =
+    await orderQuery;
   const byStatus: Record<string, number> = {};
 
   for (const order of orders) {
@@ -60,7 +64,10 @@ export async function checkInvariants(
     const machine = machines[order.type];
     if (!machine.states[order.status])
       violations.push({ rule: 'known state', subject: order.id, detail: order.status });
-    if (!isTerminal(machine, order.status) && !WAITING.has(order.status)) {
+    // A paid order whose code the vendor refused waits, flagged, and asks again later.
+    const waits =
+      WAITING.has(order.status) || (order.status === 'PAID' && order.flagged_for === 'code_vendor');
+    if (!isTerminal(machine, order.status) && !waits) {
       violations.push({ rule: 'terminal or waiting', subject: order.id, detail: `stuck in ${order.status}` });
     }
     // The database and the workflow agree.
@@ -80,9 +87,11 @@ export async function checkInvariants(
           detail: `database ${order.status}, workflow ${workflowStatus}`,
         });
       }
-      if (isTerminal(machine, order.status) !== (description.status.name !== 'RUNNING')) {
+      // One way only: a terminal order's workflow may still run, waiting for parcels the carrier
+      // has, a capture still owed or a charge still pending; an open order's may not have ended.
+      if (!isTerminal(machine, order.status) && description.status.name !== 'RUNNING') {
         violations.push({
-          rule: 'terminal orders have closed workflows',
+          rule: 'open orders have running workflows',
           subject: order.id,
           detail: `${order.status} / ${description.status.name}`,
         });

@@ -82,6 +82,15 @@ const schema = z.object({
   ORDER_ANSWER_TIMEOUT: timer('30s', 100),
   // No default: the API refuses to start without one; `npm start` makes one for development (devstack/dev-secret.ts).
   AUTH_JWT_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  // Rotation: secrets tokens were signed with before AUTH_JWT_SECRET, comma-separated, still accepted
+  // (never used to sign) until the tokens they signed have expired; then drop them.
+  AUTH_JWT_PREVIOUS_SECRETS: optionalText.pipe(
+    z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()))
+      .pipe(z.array(z.string().min(16, 'each must be at least 16 characters')).max(4, 'at most 4'))
+      .optional(),
+  ),
   // Tokens must expire, and no later than this after they were issued.
   AUTH_TOKEN_MAX_LIFETIME: duration('24h', { min: 1000 }),
   // Checked when set: the token's `iss` and `aud` claims.
@@ -177,6 +186,8 @@ const schema = z.object({
   }),
   // Browser origins (the Web UI) the codec server answers CORS requests from; a staff token is still required.
   CODEC_ALLOWED_ORIGINS: optionalText,
+  // GET /metrics asks for `Authorization: Bearer <METRICS_TOKEN>` when set (a scraper's static credential).
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   // The worker's Prometheus endpoint (the SDK's metrics) on this port; unset: off.
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   // Webhooks out (PUT /v1/webhooks/:id): subscriber URLs on loopback or private networks are refused
@@ -237,6 +248,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.data.NODE_ENV === 'production' && !parsed.data.AUTH_JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWT_SECRET: must be set in production');
   }
+  // HS256's key is as strong as its length: in production, at least 256 bits of text.
+  if (parsed.data.NODE_ENV === 'production') {
+    const short = [
+      ['AUTH_JWT_SECRET', [parsed.data.AUTH_JWT_SECRET ?? '']],
+      ['AUTH_JWT_PREVIOUS_SECRETS', parsed.data.AUTH_JWT_PREVIOUS_SECRETS ?? []],
+    ].find(([, secrets]) => (secrets as string[]).some((s) => s !== '' && s.length < 32));
+    if (short)
+      throw new ConfigError(
+        `Invalid configuration:\n  ${short[0]}: each token secret must be at least 32 characters in production`,
+      );
+  }
   return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };
 }
 
@@ -256,6 +278,8 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
 /** How bearer tokens are checked (api/auth.ts); the API cannot start without a secret. */
 export interface AuthSettings {
   secret: string;
+  /** Earlier secrets, still accepted, never used to sign (AUTH_JWT_PREVIOUS_SECRETS). */
+  previousSecrets?: string[];
   maxLifetimeMs: number;
   issuer?: string;
   audience?: string;
@@ -275,6 +299,7 @@ export function authSettings(config: Config): AuthSettings {
     );
   return {
     secret: config.AUTH_JWT_SECRET,
+    previousSecrets: config.AUTH_JWT_PREVIOUS_SECRETS,
     maxLifetimeMs: config.AUTH_TOKEN_MAX_LIFETIME,
     issuer: config.AUTH_JWT_ISSUER,
     audience: config.AUTH_JWT_AUDIENCE,

@@ -10,6 +10,7 @@
  * exchange is rejected or cancelled. The new units are the exchange's: sold when they ship, as
  * another parcel of the order.
  */
+import { BusinessRuleError } from './errors';
 import type { OrderMachine } from './machine';
 import type { LineQuantity, OrderLine } from './order';
 import { consumedUnits, lineRefunded, RefundError, unitsRefundAmount } from './refunds';
@@ -105,6 +106,27 @@ export interface ExchangeLine {
   quantity: number;
   unitPrice: number;
   total: number;
+}
+
+/**
+ * An exchange's new units at their catalogue prices; exact integers only, as an order's total is
+ * (domain/pricing.ts): lines or a sum past 2^53 are refused, never rounded.
+ */
+export function priceNewUnits(
+  items: readonly LineQuantity[],
+  products: readonly { sku: string; name: string; price: number | string }[],
+): ExchangeLine[] {
+  const lines = items.map(({ sku, quantity }) => {
+    const p = products.find((x) => x.sku === sku)!;
+    const unitPrice = Number(p.price);
+    return { sku, name: p.name, quantity, unitPrice, total: unitPrice * quantity };
+  });
+  const sum = lines.reduce((a, l) => a + l.total, 0);
+  if (!lines.every((l) => Number.isSafeInteger(l.total)) || !Number.isSafeInteger(sum))
+    throw new BusinessRuleError('AMOUNT_TOO_LARGE', 'the new units cost more than an amount can be', {
+      max: Number.MAX_SAFE_INTEGER,
+    });
+  return lines;
 }
 
 /** Returned units of one order line, and what they are credited (their share of what was paid). */

@@ -3,7 +3,8 @@
  * fire: pure functions of the machine and the order, so the workflow's validator, its handler
  * (again, under the lock) and the unit tests all ask the same questions.
  */
-import { decide, type OrderMachine, type TimerName } from './machine';
+import { decide, type Effect, type OrderMachine, type TimerName } from './machine';
+import { WAITING_FULFILMENT } from './fulfilment';
 import { FailureType } from './errors';
 import { isPending, type ActionRequest, type LineQuantity, type OrderPolicy, type OrderState } from './order';
 import { planGoodwill, planRefund, RefundError } from './refunds';
@@ -106,14 +107,96 @@ export function editBlocked(
  */
 const holdsPayment = (order: Pick<OrderState, 'amounts'>) => (order.amounts.authorized ?? 0) > 0;
 
-/** What `role` may do to the order now: its machine's actions, less returns while the payment is only held. */
+/** Effects that charge the customer: none may start while another charge of the order is pending. */
+export const CHARGES = new Set<Effect>(['capturePayment', 'captureDeposit', 'captureBalance']);
+
+/** What the order holds that `heldBack` asks about. */
+export type HeldOrder = Pick<
+  OrderState,
+  'status' | 'amounts' | 'items' | 'shipments' | 'fulfilments' | 'payments'
+>;
+
+/** What only the workflow knows (an order's view leaves each at its default). */
+export interface HeldContext {
+  /** The request refunds units (an amount alone, goodwill, does not); the `_all` actions always do. */
+  refundsUnits?: boolean;
+  /** Refunds of units wait for the warehouse in every state (orders before the rule: only partly shipped). */
+  refundsWaitForWarehouse?: boolean;
+  /**
+   * The action of the charge pending now, null when none is: the workflow knows it (an edit's
+   * holds everything back). Unknown (an order's view): a pending payment of the order stands for one.
+   */
+  pendingFor?: string | null;
+}
+
+/**
+ * Why what the order holds keeps back an action its machine allows, or null: a warehouse ships
+ * its parcels; a refund of units waits for the parcels a warehouse is still picking or packing
+ * (they would ship anyway); a parcel delivered, or shipped by hand, is not recalled by a cancel;
+ * while a charge is pending nothing charges again or changes what it pays for (an edit's: nothing
+ * but a cancel). One rule for the workflow's validator and the actions an order lists.
+ */
+export function heldBack(
+  machine: OrderMachine,
+  order: HeldOrder,
+  action: string,
+  actor: Actor,
+  context: HeldContext = {},
+): string | null {
+  const fulfilments = order.fulfilments ?? [];
+  if (
+    (action === 'ship' || action === 'ship_part') &&
+    fulfilments.some((f) => f.status !== 'refused' && f.status !== 'cancelled')
+  )
+    return 'a warehouse is fulfilling this order: it ships the parcels';
+  const refundsUnits = action === 'refund_all' || (action === 'refund' && (context.refundsUnits ?? false));
+  if (
+    refundsUnits &&
+    ((context.refundsWaitForWarehouse ?? true) || order.status === 'PARTIALLY_SHIPPED') &&
+    fulfilments.some((f) => WAITING_FULFILMENT.includes(f.status))
+  )
+    return 'a warehouse is still fulfilling this order: refund its units once they have shipped, or cancel it';
+  if (action === 'cancel') {
+    const away = (order.shipments ?? []).find(
+      (s) => s.status === 'delivered' || (s.location === null && s.status !== 'delivery_failed'),
+    );
+    if (away)
+      return away.status === 'delivered'
+        ? 'part of this order has been delivered: return it instead'
+        : 'a parcel shipped by hand has left: return it once it arrives';
+  }
+  // Unknown: a charge pending where the order may be paid is its payment; elsewhere, an edit's.
+  const pending =
+    context.pendingFor !== undefined
+      ? context.pendingFor
+      : (order.payments ?? []).some(isPending)
+        ? machine.transitions.some((t) => t.from === order.status && t.action === 'pay')
+          ? 'pay'
+          : 'edit'
+        : null;
+  if (pending !== null && action !== 'cancel') {
+    const decision = decide(machine, order.status, action, actor);
+    const effect = decision.ok ? decision.transition.effect : undefined;
+    if (action === 'modify' || action === 'edit' || pending === 'edit' || (effect && CHARGES.has(effect)))
+      return 'a payment of this order is pending: wait for its outcome';
+  }
+  if (action === 'edit') return editBlocked(order);
+  return null;
+}
+
+/**
+ * What `role` may do to the order now: its machine's actions, less what the order's goods and
+ * payments hold back (`heldBack`), less returns while the payment is only held.
+ */
 export function actionsNow(
   machine: OrderMachine,
-  order: Pick<OrderState, 'status' | 'amounts'>,
+  order: HeldOrder,
   role: Actor,
+  context: Omit<HeldContext, 'refundsUnits'> = {},
 ) {
-  const actions = allowedActions(machine, order.status, role);
-  return holdsPayment(order) ? actions.filter((a) => !RETURNS.has(a)) : actions;
+  return allowedActions(machine, order.status, role).filter(
+    (a) => !(holdsPayment(order) && RETURNS.has(a)) && heldBack(machine, order, a, role, context) === null,
+  );
 }
 
 /**

@@ -18,6 +18,17 @@ export function unshipped(order: Pick<OrderState, 'items' | 'shipments'>): Map<s
   return left;
 }
 
+/** Of `units` (a refund's), those the order has not shipped yet, per SKU: what a refund takes back from the shelf. */
+export function notYetShipped(
+  order: Pick<OrderState, 'items' | 'shipments'>,
+  units: readonly LineQuantity[],
+): LineQuantity[] {
+  const left = unshipped(order);
+  return units
+    .map(({ sku, quantity }) => ({ sku, quantity: Math.min(quantity, left.get(sku) ?? 0) }))
+    .filter((u) => u.quantity > 0);
+}
+
 /**
  * Whether some of the order's own units have left and are not coming back: a parcel with units in
  * it, neither recalled nor back at its sender (undelivered). (An exchange's or a claim's parcel is not the

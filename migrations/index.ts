@@ -30,6 +30,7 @@ import * as m024 from './024_claims';
 import * as m025 from './025_exchanges';
 import * as m026 from './026_order_edits';
 import * as m027 from './027_customers_by_channel';
+import * as m028 from './028_promotion_terms';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -59,6 +60,7 @@ const migrations: Record<string, Knex.Migration> = {
   '025_exchanges': m025,
   '026_order_edits': m026,
   '027_customers_by_channel': m027,
+  '028_promotion_terms': m028,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -192,6 +192,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     while (Date.now() < deadline) {
       const reply = await call('GET', `/v1/orders/${id}`, who);
       if (reply.status === 200 && statuses.includes(reply.body.order.status)) return reply.body.order;
+      // Ended elsewhere (cancelled, timed out): it will never get there; stop waiting for it.
+      if (
+        reply.status === 200 &&
+        isTerminal(machines[reply.body.order.type as OrderType], reply.body.order.status)
+      )
+        return null;
       await sleep(300);
     }
     return null;

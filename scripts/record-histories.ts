@@ -75,6 +75,12 @@ const pay = (id: string, as: As, paymentToken = 'tok_ok') =>
   call('POST', `/v1/orders/${id}/pay`, { as, body: { paymentToken } });
 const ship = (id: string) =>
   call('POST', `/v1/orders/${id}/ship`, { as: merchant, body: { carrier: 'UPS', trackingNumber: '1Z' } });
+/** One unit of `sku` shipped by hand: the order partly shipped. */
+const shipOneByHand = (id: string, sku: string) =>
+  call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: '1Z1', items: [{ sku, quantity: 1 }] },
+  });
 const until = (id: string, as: As, status: string) =>
   waitForOrder(id, as, (o) => o.status === status, 30_000);
 
@@ -559,9 +565,19 @@ const scenarios: Record<string, Scenario> = {
     const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
     await pay(id, c);
     await until(id, c, 'IN_PRODUCTION');
-    await call('POST', `/v1/orders/${id}/ship`, {
+    await shipOneByHand(id, sku);
+    await ship(id);
+    await until(id, c, 'COMPLETED');
+  },
+  // By hand, one parcel of three units; staff refund one unit not shipped, then ship the rest.
+  'standard-partly-shipped-refund-restocks': async ({ created }) => {
+    const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);
+    await pay(id, c);
+    await until(id, c, 'IN_PRODUCTION');
+    await shipOneByHand(id, sku);
+    await call('POST', `/v1/orders/${id}/refunds`, {
       as: merchant,
-      body: { carrier: 'UPS', trackingNumber: '1Z1', items: [{ sku, quantity: 1 }] },
+      body: { items: [{ sku, quantity: 1 }], reason: 'replay' },
     });
     await ship(id);
     await until(id, c, 'COMPLETED');

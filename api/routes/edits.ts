@@ -11,7 +11,8 @@ import { machineFor } from '../../domain/machines';
 import { checkAction } from '../../domain/order-actions';
 import { editVersion } from '../../domain/edits';
 import { isPending } from '../../domain/order';
-import { notNow, RefusedError } from '../../domain/refusals';
+import { notNow, RefusedError, refusalFor } from '../../domain/refusals';
+import { decide } from '../../domain/machine';
 import { cancelEdit, createEdit, loadEdit, type EditRecord } from '../../services/orders/edits-store';
 import { loadOrder } from '../../services/orders/read-order';
 import type { Principal } from '../auth';
@@ -23,11 +24,22 @@ import { editBody, editConfirmBody, editIdParam, emptyBody } from '../schemas';
 import { EDIT_LINKS } from './links';
 import { actOn, maySee, ORDER_READERS, orderIdParams, visibleOrder } from './orders';
 
-/** An edit of an order the caller may see, or a 404 naming it. */
-async function visibleEdit(db: Db, id: string, caller: Principal): Promise<EditRecord> {
+/**
+ * An edit of an order the caller may see, or a 404 naming it; `changing`: and a role that may edit
+ * the order (a 403 for one that may only read it, a channel, as a preview or confirmation is).
+ */
+async function visibleEdit(db: Db, id: string, caller: Principal, changing = false): Promise<EditRecord> {
   const edit = await loadEdit(db, id);
   const order = edit ? await loadOrder(db, edit.orderId) : null;
   if (!edit || !order || !maySee(order, caller)) throw new NotFoundError(`order edit ${id}`);
+  if (changing) {
+    const machine = machineFor(order.type);
+    const decision = decide(machine, order.status, 'edit', caller.role);
+    if (!decision.ok && decision.reason === 'forbidden')
+      throw new RefusedError(
+        refusalFor(decision, { kind: 'order', type: order.type, status: order.status }, 'edit', caller.role),
+      );
+  }
   return edit;
 }
 
@@ -145,11 +157,11 @@ export const editRoutes: Route[] = [
     params: editIdParams,
     body: emptyBody,
     ok: [[200], res.editEnvelope],
-    errors: [400, 404, 409],
+    errors: [400, 403, 404, 409],
     idempotent: true,
     async handle({ res: reply, params, principal }, { db }) {
       const caller = principal();
-      const edit = await visibleEdit(db, params.id, caller);
+      const edit = await visibleEdit(db, params.id, caller, true);
       // A preview is dropped (again: the same answer); one confirmed meanwhile has been applied.
       const now = (await cancelEdit(db, edit.id)) ? 'CANCELLED' : (await loadEdit(db, edit.id))!.status;
       if (now !== 'CANCELLED')

@@ -21,7 +21,7 @@ import {
   type OrderState,
 } from '../../domain/order';
 import { allocationOf, release, reserve, restock, settleReservation } from '../inventory/ledger';
-import { memberTier, releaseCoupon, toPromotion } from '../promotion/coupons';
+import { heldPromotion, memberTier, releaseCoupon } from '../promotion/coupons';
 import { writeOrderLines } from './order-lines';
 import { readProducts, unpriceable, wrongKind } from './read-pricing';
 
@@ -63,13 +63,7 @@ export async function createEdit(
   if (products.some((p) => p.currency.trim() !== order.currency))
     throw new BusinessRuleError('CURRENCY_MISMATCH', 'all items of an order must share one currency');
   // The coupon counts only while the order still holds a use of it.
-  const coupon = order.couponCode
-    ? await db('coupon_uses as u')
-        .join('promotions as p', 'p.code', 'u.code')
-        .where('u.order_id', order.id)
-        .whereIn('u.state', ['locked', 'redeemed'])
-        .first('p.*')
-    : undefined;
+  const promotion = order.couponCode ? await heldPromotion(db, order.id) : null;
   const preview = previewEdit(order, args.request, {
     products: products.map((p) => ({
       sku: p.sku,
@@ -77,7 +71,7 @@ export async function createEdit(
       price: Number(p.price),
       inventoryStrategy: p.inventory_strategy ?? args.defaultStrategy,
     })),
-    promotion: coupon ? toPromotion(coupon) : null,
+    promotion,
     memberTier: await memberTier(db, order.customerId, order.channel ?? DEFAULT_CHANNEL),
   });
   const now = new Date().toISOString();

@@ -16,7 +16,7 @@ import {
 } from '../../domain/order';
 import { priceOrder, promotionDiscount } from '../../domain/pricing';
 import { allocationOf, release } from '../inventory/ledger';
-import { memberTier, releaseCoupon, toPromotion, type PromotionRow } from '../promotion/coupons';
+import { heldPromotion, memberTier, releaseCoupon } from '../promotion/coupons';
 import { writeOrderLines } from './order-lines';
 
 export async function modifyOrderItems(
@@ -55,10 +55,7 @@ export async function modifyOrderItems(
       quantity: l.newQuantity,
     }));
     const subtotal = lines.reduce((a, l) => a + l.unitPrice * l.quantity, 0);
-    const promotionRow: PromotionRow | undefined = order.coupon_code
-      ? await trx('promotions').where('code', order.coupon_code).first()
-      : undefined;
-    let promotion = promotionRow ? toPromotion(promotionRow) : null;
+    let promotion = order.coupon_code ? await heldPromotion(trx, args.orderId) : null;
     if (promotion && promotionDiscount(promotion, subtotal) === 0) {
       await releaseCoupon(trx, args.orderId);
       promotion = null;

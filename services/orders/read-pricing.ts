@@ -13,7 +13,7 @@ import {
 } from '../../domain/order';
 import { DEFAULT_CHANNEL } from '../../domain/order';
 import type { MemberTier, PricingInput, Promotion } from '../../domain/pricing';
-import { lockCoupon, memberTier, toPromotion, type PromotionRow } from '../promotion/coupons';
+import { lockCoupon, memberTier, promotionFits, toPromotion, type PromotionRow } from '../promotion/coupons';
 
 /** A product as pricing reads it, with what placement needs besides: its kind, stock and presale terms. */
 export interface ProductRow {
@@ -80,10 +80,11 @@ export async function readPricing(
       memberTier(db, request.customerId, request.channel ?? DEFAULT_CHANNEL),
     ]);
     if (unpriceable(quantities, products)) return null;
+    const ordered = inOrder(quantities, products);
     return pricingRead(
       request.type,
-      inOrder(quantities, products),
-      promotion ? toPromotion(promotion) : null,
+      ordered,
+      promotion && promotionFits(promotion, ordered[0]!.product.currency) ? toPromotion(promotion) : null,
       tier,
     );
   }
@@ -103,6 +104,7 @@ export async function readPricing(
         customerId: request.customerId,
         channel: request.channel ?? DEFAULT_CHANNEL,
         subtotal,
+        currency: ordered[0]!.product.currency,
         now: lock.now,
       })
     : null;

@@ -17,6 +17,8 @@ export interface PromotionRow {
   per_customer_limit: number | null;
   starts_at: Date | null;
   ends_at: Date | null;
+  /** The currency its amounts are in; none: any order's (promotions from before, and percentages). */
+  currency: string | null;
 }
 
 const ACTIVE = ['locked', 'redeemed'];
@@ -38,12 +40,19 @@ export async function lockCoupon(
     customerId: string;
     channel: string;
     subtotal: number;
+    /** The order's currency: a promotion whose amounts are in another is not its to use. */
+    currency: string;
     now: Date;
   },
 ): Promise<Promotion> {
   const row: PromotionRow | undefined = await trx('promotions').where('code', args.code).forUpdate().first();
   if (!row)
     throw new BusinessRuleError('COUPON_INVALID', 'there is no such coupon', { couponCode: args.code });
+  if (!promotionFits(row, args.currency))
+    throw new BusinessRuleError('COUPON_INVALID', `the coupon is for orders in ${row.currency}`, {
+      couponCode: args.code,
+      currency: row.currency,
+    });
   if (row.starts_at && args.now < row.starts_at) {
     throw new BusinessRuleError(
       'COUPON_INVALID',
@@ -99,6 +108,8 @@ export async function lockCoupon(
       customer_id: args.customerId,
       channel: args.channel,
       state: 'locked',
+      // The terms the order took: a later change to the promotion does not reprice it.
+      terms: JSON.stringify(toPromotion(row)),
     })
     .onConflict(['code', 'order_id'])
     .ignore();
@@ -119,6 +130,25 @@ export async function releaseCoupon(db: Knex, orderId: string): Promise<void> {
     .whereIn('state', ACTIVE)
     .update({ state: 'released', updated_at: db.fn.now() });
 }
+
+/**
+ * The promotion an order's repricing counts (a modification, an edit): only while the order still
+ * holds a use of it (a use released, by an earlier edit say, is not taken back by repricing), and
+ * at the terms it took.
+ */
+export async function heldPromotion(db: Knex, orderId: string): Promise<Promotion | null> {
+  const row: (PromotionRow & { terms: Promotion | null }) | undefined = await db('coupon_uses as u')
+    .join('promotions as p', 'p.code', 'u.code')
+    .where('u.order_id', orderId)
+    .whereIn('u.state', ACTIVE)
+    .first('p.*', 'u.terms');
+  // At the terms the order took (uses from before kept none: the promotion as it is).
+  return row ? (row.terms ?? toPromotion(row)) : null;
+}
+
+/** A promotion may price an order in `currency`: its amounts are in that currency, or it names none. */
+export const promotionFits = (row: Pick<PromotionRow, 'currency'>, currency: string): boolean =>
+  !row.currency || row.currency.trim() === currency.trim();
 
 /** A customer's tier in its channel (members set without one are the web shop's). */
 export async function memberTier(db: Knex, customerId: string, channel: string): Promise<MemberTier> {

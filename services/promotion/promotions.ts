@@ -12,6 +12,8 @@ export interface PromotionInput {
   perCustomerLimit?: number;
   startsAt?: string;
   endsAt?: string;
+  /** The currency of its amounts; none: any order's. */
+  currency?: string;
 }
 
 /** Creates or replaces a promotion; true if it was created. */
@@ -26,6 +28,7 @@ export async function putPromotion(db: Knex, code: string, promotion: PromotionI
       per_customer_limit: promotion.perCustomerLimit ?? null,
       starts_at: promotion.startsAt ?? null,
       ends_at: promotion.endsAt ?? null,
+      currency: promotion.currency ?? null,
       updated_at: db.fn.now(),
     })
     .onConflict('code')
@@ -49,6 +52,7 @@ export async function readPromotion(db: Knex, code: string) {
     perCustomerLimit: row.per_customer_limit ?? undefined,
     startsAt: row.starts_at?.toISOString(),
     endsAt: row.ends_at?.toISOString(),
+    currency: row.currency?.trim() ?? undefined,
     // Uses held by unpaid orders count: they are promised to those orders until released.
     used: usage.locked + usage.redeemed,
     redeemed: usage.redeemed,

@@ -202,7 +202,7 @@ test('a hold that cannot be authorised again cancels the order before it runs ou
 }, 60_000);
 
 test('a capture refused after the goods left ships anyway and flags the order for support', async () => {
-  const { id, order } = await heldOrder('tok_capture_fails');
+  const { id, order, owner } = await heldOrder('tok_capture_fails');
   const shipped = await ship(id);
   expect(shipped.status).toBe(200);
   expect(shipped.body.order).toMatchObject({
@@ -215,4 +215,9 @@ test('a capture refused after the goods left ships anyway and flags the order fo
   // Support finds it in the order center as well.
   const stored = await call('GET', `/v1/orders/${id}`, { as: merchant, baseUrl: services.apiUrl });
   expect(stored.body.order.attention).toMatchObject({ code: 'capture_failed' });
+  // The flag and its decline reason are support's: the customer's view of the order has neither.
+  const theirs = await api('GET', `/v1/orders/${id}`, owner);
+  expect(theirs.body.order.status).toBe('SHIPPED');
+  expect(theirs.body.order).not.toHaveProperty('attention');
+  expect(JSON.stringify(theirs.body)).not.toContain('card_declined');
 }, 60_000);

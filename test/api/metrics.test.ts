@@ -4,6 +4,7 @@ import { spawnService } from '../../devstack/services';
 import { stopChild } from '../../devstack/temporal';
 import { freePort, waitFor } from '../../devstack/wait';
 import { apiUrl, call, customer, putProduct, uniqueSku } from '../support/api';
+import { ownApis } from '../support/own-services';
 
 test('the API exposes request latency, orders placed and process metrics', async () => {
   const sku = uniqueSku('met');
@@ -18,6 +19,27 @@ test('the API exposes request latency, orders placed and process metrics', async
   expect(text).toMatch(/orders_placed_total\{type="standard"\} [1-9]/);
   expect(text).toContain('process_resident_memory_bytes');
 });
+
+test('with METRICS_TOKEN set, only a scraper presenting it reads the metrics', async () => {
+  const apis = ownApis();
+  try {
+    const token = 'scrape-token-0123456789';
+    const url = await apis.start({ METRICS_TOKEN: token });
+    const read = (authorization?: string) =>
+      fetch(`${url}/metrics`, { headers: authorization ? { authorization } : {} });
+    for (const wrong of [undefined, 'Bearer nope', `Bearer ${token}x`, token]) {
+      const res = await read(wrong);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await res.text()).not.toContain('process_resident_memory_bytes');
+    }
+    const res = await read(`Bearer ${token}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('process_resident_memory_bytes');
+  } finally {
+    await apis.stopAll();
+  }
+}, 90_000);
 
 test("the worker exports the SDK's metrics when WORKER_METRICS_PORT is set", async () => {
   const port = await freePort();

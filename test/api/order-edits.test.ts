@@ -217,6 +217,49 @@ test('a coupon whose minimum the edit no longer meets is given up, its use relea
   expect((await confirm(edit.id, owner)).status).toBe(200);
   const uses = await db('coupon_uses').where({ order_id: id }).select('state');
   expect(uses).toEqual([{ state: 'released' }]);
+  // Back to two units: the minimum is met again, but the use was given up; neither an edit nor a
+  // modification takes it back (it may be someone else's by now).
+  const back = (await preview(id, owner, { change: [{ sku: a, quantity: 2 }] })).body.edit;
+  expect(back).toMatchObject({ after: { amounts: { discount: 0, total: 2800 } } });
+  expect((await confirm(back.id, owner)).status).toBe(200);
+  const modified = await call('PATCH', `/v1/orders/${id}`, {
+    as: owner,
+    body: { items: [{ sku: a, quantity: 2 }] },
+  });
+  expect(modified.status).toBe(200);
+  expect(modified.body.order.amounts).toMatchObject({ discount: 0, total: 2800 });
+  expect(await db('coupon_uses').where({ order_id: id }).select('state')).toEqual([{ state: 'released' }]);
+});
+
+test('an edit reprices at the coupon terms the order took, not the promotion as it is now', async () => {
+  const code = `TERMS${uniqueSku('').slice(1, 7).toUpperCase()}`;
+  const put = (value: number) =>
+    call('PUT', `/v1/promotions/${code}`, { as: merchant, body: { kind: 'percent', value } });
+  expect((await put(10)).status).toBe(201);
+  const [a, b] = [uniqueSku('eta'), uniqueSku('etb')];
+  await putProduct(a, { price: 1000, stock: 10 });
+  await putProduct(b, { price: 1500, stock: 10 });
+  const owner = customer();
+  const created = await call('POST', '/v1/orders', {
+    as: owner,
+    body: { items: [{ sku: a, quantity: 2 }], couponCode: code },
+  });
+  expect(created.body.order.amounts).toMatchObject({ discount: 200, total: 2600 });
+  const id = created.body.order.id as string;
+  expect(
+    (await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } })).status,
+  ).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION');
+  // The merchant makes it 50% for orders from now on.
+  expect((await put(50)).status).toBe(200);
+  const edit = (await preview(id, owner, { add: [{ sku: b, quantity: 1 }] })).body.edit;
+  // 10% of 3500, as placed: 350 off, 3950 in all; 1350 owed (at 50% it would be a refund).
+  expect(edit).toMatchObject({
+    couponKept: true,
+    after: { amounts: { discount: 350, total: 3950 } },
+    owed: 1350,
+    refund: 0,
+  });
 });
 
 test('a bank transfer for what an edit adds: 202, nothing else happens meanwhile, applied when it succeeds; one that fails gives the units back', async () => {
@@ -321,4 +364,27 @@ test("who previewed an edit: staff see the staff id, the order's customer only t
     body: {},
   });
   expect(cancelled.body.edit.createdBy).toBe('merchant');
+});
+
+test('a channel reads its customers’ edits but may not make, confirm or drop one', async () => {
+  const partner = `edits-${uniqueSku('').slice(1, 7)}`;
+  const owner: As = { role: 'customer', id: customer().id, channel: partner };
+  const app: As = { role: 'channel', id: 'partner-app', channel: partner };
+  expect(
+    (await call('PUT', `/v1/channels/${partner}`, { as: merchant, body: { name: 'Partner' } })).status,
+  ).toBe(201);
+  const a = uniqueSku('edc');
+  await putProduct(a, { price: 1000, stock: 10 });
+  const created = await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku: a, quantity: 2 }] } });
+  expect(created.status).toBe(201);
+  const id = created.body.order.id as string;
+  expect((await preview(id, app, { change: [{ sku: a, quantity: 1 }] })).status).toBe(403);
+  const edit = (await preview(id, owner, { change: [{ sku: a, quantity: 1 }] })).body.edit;
+  expect((await call('GET', `/v1/order-edits/${edit.id}`, { as: app })).status).toBe(200);
+  expect((await confirm(edit.id, app)).status).toBe(403);
+  const drop = await call('POST', `/v1/order-edits/${edit.id}/cancel`, { as: app, body: {} });
+  expect(drop.status).toBe(403);
+  expect((await call('GET', `/v1/order-edits/${edit.id}`, { as: owner })).body.edit.status).toBe('PREVIEW');
+  // The owner may drop it.
+  expect((await call('POST', `/v1/order-edits/${edit.id}/cancel`, { as: owner, body: {} })).status).toBe(200);
 });

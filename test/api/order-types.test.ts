@@ -1,6 +1,9 @@
 /** Issue 3: `virtual` and `presale` orders end to end through HTTP, with their money and stock rules. */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { providerPayments, providerRefunds, testDb } from '../support/backends';
+import { checkInvariants } from '../../audit/invariants';
+import { auditMoney } from '../../audit/money';
+import { HttpPaymentProvider } from '../../services/payment/http-provider';
+import { providerPayments, providerRefunds, testDb, testTemporal } from '../support/backends';
 
 const db = testDb();
 afterAll(() => db.destroy());
@@ -82,17 +85,38 @@ async function refusedVirtualOrder() {
     status: 'PAID',
     attention: { code: 'fulfilment_refused', detail: 'code_vendor' },
   });
-  return { id, owner };
+  return { id, owner, sku };
 }
 
 test('a code the vendor refuses leaves the order paid and flagged, and is asked for again until it comes', async () => {
-  const { id, owner } = await refusedVirtualOrder();
+  const { id, owner, sku } = await refusedVirtualOrder();
+  // The customer sees that delivery failed, not support's flag or its details.
+  const theirs = (await call('GET', `/v1/orders/${id}`, { as: owner })).body.order;
+  expect(theirs).not.toHaveProperty('attention');
+  const fact = (o: { history: { action: string }[] }) => o.history.find((h) => h.action === 'deliver_failed');
+  expect(fact(theirs)).not.toHaveProperty('reason');
+  expect(fact((await call('GET', `/v1/orders/${id}`, { as: merchant })).body.order)).toMatchObject({
+    reason: expect.stringContaining('code vendor'),
+  });
   // CODE_VENDOR_RETRY is 2s in the test stack: refused twice more, said once.
   await new Promise((r) => setTimeout(r, 5000));
+  // The invariant checker knows it waits (PAID, flagged), not stuck.
+  const temporal = await testTemporal();
+  try {
+    const report = await checkInvariants(
+      db,
+      temporal.client,
+      new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
+      { orderIds: [id], skus: [sku], coupons: [] },
+    );
+    expect(report.violations).toEqual([]);
+  } finally {
+    await temporal.close();
+  }
   await vendorRefuses(id, false);
   const delivered = await waitForOrder(id, owner, (o) => o.status === 'DELIVERED', 20_000);
   expect(delivered.delivery.code).toMatch(/^[0-9A-F]{16}$/);
-  expect(delivered.attention ?? null).toBeNull();
+  expect((await call('GET', `/v1/orders/${id}`, { as: merchant })).body.order.attention ?? null).toBeNull();
   const actions = delivered.history.map((h: { action: string }) => h.action);
   expect(actions).toEqual(['place', 'pay', 'deliver_failed', 'deliver']);
 });
@@ -194,6 +218,17 @@ test('an unpaid presale balance cancels the order, keeps the deposit and frees t
   });
   expect(cancelled.amounts).toMatchObject({ paid: 1000, refunded: 0 });
   expect(await providerRefunds(id)).toHaveLength(0);
+  // The money audit knows the rule: the deposit kept on expiry is no breach; had staff cancelled
+  // (the history rewritten so), keeping it would be.
+  const provider = new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!);
+  expect(await auditMoney(db, provider, [id])).toEqual([]);
+  await db('order_history').where({ order_id: id, to: 'CANCELLED' }).update({
+    action: 'cancel',
+    actor: 'merchant:merchant-1',
+  });
+  expect(await auditMoney(db, provider, [id])).toEqual([
+    expect.objectContaining({ rule: 'no money kept on a cancelled order' }),
+  ]);
   expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock).toMatchObject({
     onHand: 5,
     reserved: 0,

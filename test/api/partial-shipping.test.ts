@@ -1,5 +1,6 @@
 /** Issue 20, item 4: a merchant ships by hand in parcels; the order is PARTIALLY_SHIPPED until nothing is left. */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { orderInProduction } from '../support/after-sales';
 
 test('parcels by hand: part, then the rest; more than is left is a 422 that changes nothing', async () => {
   const [x, y] = [uniqueSku('px'), uniqueSku('py')];
@@ -90,3 +91,25 @@ test('parcels by hand: part, then the rest; more than is left is a 422 that chan
     'ship',
   ]);
 }, 60_000);
+
+test('staff refund units of a partly shipped order: those not yet shipped go back on hand, those that left do not', async () => {
+  const { id, owner, sku: x } = await orderInProduction('prx');
+  const shipped = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: `1Z-${id.slice(-8)}`, items: [{ sku: x, quantity: 1 }] },
+  });
+  expect(shipped.body.order.status).toBe('PARTIALLY_SHIPPED');
+  const available = async () =>
+    (await call('GET', `/v1/products/${x}`, { as: merchant })).body.stock.available as number;
+  const before = await available();
+  // Three units refunded: the two still here go back on the shelf; the one that left is the customer's.
+  const refunded = await call('POST', `/v1/orders/${id}/refunds`, {
+    as: merchant,
+    body: { reason: 'out of the rest', items: [{ sku: x, quantity: 3 }] },
+  });
+  expect(refunded.status).toBe(201);
+  const order = await waitForOrder(id, owner, (o) => o.amounts.refunded > 0);
+  expect(order).toMatchObject({ status: 'REFUNDED', amounts: { refunded: order.amounts.paid } });
+  expect(order.items[0]).toMatchObject({ quantity: 3, refundedQuantity: 3 });
+  expect(await available()).toBe(before + 2);
+});

@@ -194,6 +194,31 @@ test('unknown, expired, not yet valid and per-customer-exhausted coupons are ref
   expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock.reserved).toBe(2);
 });
 
+test('a promotion in one currency prices only orders in it; one without prices any', async () => {
+  const [usd, jpy] = [uniqueSku('usd'), uniqueSku('jpy')];
+  await putProduct(usd, { price: 2000, stock: 10 });
+  await putProduct(jpy, { price: 1200, currency: 'JPY', stock: 10 });
+  const dollars = code('FIX5');
+  await putPromotion(dollars, { kind: 'fixed', value: 500, currency: 'USD' });
+  expect((await call('GET', `/v1/promotions/${dollars}`, { as: merchant })).body).toMatchObject({
+    currency: 'USD',
+  });
+  // ¥500 off a ¥1,200 order is not what $5 off means: refused, nothing held.
+  const yen = await order(customer(), [{ sku: jpy, quantity: 1 }], dollars);
+  expect(yen.body).toMatchObject({ status: 422, code: 'COUPON_INVALID', currency: 'USD' });
+  expect((await call('GET', `/v1/products/${jpy}`, { as: merchant })).body.stock.reserved).toBe(0);
+  expect(await db('coupon_uses').where({ code: dollars })).toEqual([]);
+  const inDollars = await order(customer(), [{ sku: usd, quantity: 1 }], dollars);
+  expect(inDollars.status).toBe(201);
+  expect(inDollars.body.order.amounts).toMatchObject({ discount: 500 });
+  // Without a currency, as before: its amounts in the order's.
+  const any = code('ANY');
+  await putPromotion(any, { kind: 'fixed', value: 100 });
+  const anyYen = await order(customer(), [{ sku: jpy, quantity: 1 }], any);
+  expect(anyYen.status).toBe(201);
+  expect(anyYen.body.order.amounts).toMatchObject({ discount: 100 });
+});
+
 test('promotion input is validated', async () => {
   const bad = await call('PUT', `/v1/promotions/${code('X')}`, {
     as: merchant,

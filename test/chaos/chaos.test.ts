@@ -1,5 +1,5 @@
 /**
- * Issue 12 (issue 24 on the cluster topology, `npm run test:cluster`): a reduced chaos run (scripts/chaos.ts) in every `npm test`: a few hundred orders of
+ * Issue 12 (issue 24 on the cluster topology, `npm run test:cluster`): a reduced chaos run (scripts/chaos.ts) in every `npm test`: over a hundred orders of
  * every scenario through the API, the worker SIGKILLed every 8–12 s, the Temporal dev server
  * restarted once, PostgreSQL once and the payment provider killed once, while the provider loses
  * replies, settles bank transfers late and sends every webhook twice; afterwards the invariant
@@ -9,7 +9,9 @@ import { describeFigures, runChaos } from '../../scripts/chaos';
 
 test('nothing is lost or doubled when everything crashes under load', async () => {
   const figures = await runChaos({
-    orders: 200,
+    // Enough for every scenario several times over within CI's budget; `npm run chaos` runs more.
+    // The cluster's run is quicker and has five faults to fit in while the load runs.
+    orders: process.env.TEMPORAL_TOPOLOGY === 'cluster' ? 200 : 128,
     concurrency: 16,
     killEveryMs: [8000, 12000],
     settleTimeoutMs: 180_000,
@@ -17,7 +19,7 @@ test('nothing is lost or doubled when everything crashes under load', async () =
   });
   console.log(describeFigures(figures));
   expect(figures.report.violations).toEqual([]);
-  expect(figures.ordersAccepted).toBeGreaterThanOrEqual(190);
+  expect(figures.ordersAccepted).toBeGreaterThanOrEqual(120);
   expect(figures.report.orders).toBe(figures.ordersAccepted);
   expect(figures.workerKills).toBeGreaterThanOrEqual(3);
   if (process.env.TEMPORAL_TOPOLOGY === 'cluster') {

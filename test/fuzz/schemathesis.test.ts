@@ -1,10 +1,11 @@
 /**
  * Issues 9 and 17: Schemathesis (from PyPI) fuzzes the running service from its own /openapi.json
  * with every check it has: no server error, every status and response as documented, schema-valid
- * input accepted and invalid input refused, unsupported methods a 405. 100 examples an operation,
+ * input accepted and invalid input refused, unsupported methods a 405. 60 examples an operation,
  * then the stateful phase, which follows the document's links through real orders (settings in
  * ./schemathesis.toml). The owner's operations run as one customer; the others as a merchant, as
- * support, and as that customer again. Seeded, so a run is repeatable.
+ * support, and as that customer again (those two runs without the owner's: see below). Seeded, so
+ * a run is repeatable.
  *
  * It runs in a jest pass of its own (package.json): it acts on every order it can reach, so it must
  * not run beside tests whose orders are still moving.
@@ -25,13 +26,21 @@ beforeAll(async () => {
   await call('PUT', '/v1/promotions/FUZZ-FIXED', { as: merchant, body: { kind: 'fixed', value: 300 } });
 });
 
+/**
+ * The owner's operations (./schemathesis.toml) run as the same customer whoever the staff are:
+ * the first run takes them, with the stateful phase through whole orders; the others fuzz only
+ * what changes with the staff token (the same examples again would only double CI's time).
+ */
+const OWNER_OPERATIONS =
+  '^(createOrder|getOrder|modifyOrder|payOrder|confirmOrder|cancelOrder|requestReturn|getReturn|openExchange|payExchange|cancelExchange|getExchange|previewEdit|confirmEdit|cancelEdit|getEdit|listOrders)$';
+
 test.each([
-  ['merchant', merchant],
-  ['support', support],
-  ['the customer', owner],
+  ['merchant', merchant, true],
+  ['support', support, false],
+  ['the customer', owner, false],
 ])(
   'schemathesis finds nothing wrong, staff operations as %s',
-  (_name, staff) => {
+  (_name, staff, whole) => {
     if (!schemathesis)
       throw new Error('schemathesis not found: npm test installs it (scripts/setup.sh --test)');
     const run = spawnSync(
@@ -43,6 +52,9 @@ test.each([
         `${apiUrl()}/openapi.json`,
         '--seed',
         '20261124',
+        ...(whole
+          ? []
+          : ['--exclude-operation-id-regex', OWNER_OPERATIONS, '--phases', 'examples,coverage,fuzzing']),
       ],
       {
         encoding: 'utf8',
@@ -60,7 +72,7 @@ test.each([
     const output = `${run.stdout}\n${run.stderr}`;
     if (run.status !== 0) console.log(output.slice(-8000));
     expect(run.status).toBe(0);
-    expect(output).toMatch(/Stateful/);
+    if (whole) expect(output).toMatch(/Stateful/);
     expect(output).toMatch(/No issues found|passed/i);
   },
   480_000,

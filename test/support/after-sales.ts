@@ -8,8 +8,8 @@ export interface Shipped {
   sku: string;
 }
 
-/** A shipped order of 3 units at 1000 (shipping 800), from a product with `stock` units. */
-export async function shippedOrder(prefix: string, stock = 20): Promise<Shipped> {
+/** A paid order of 3 units at 1000 (shipping 800), in production, from a product with `stock` units. */
+export async function orderInProduction(prefix: string, stock = 20): Promise<Shipped> {
   const sku = uniqueSku(prefix);
   await putProduct(sku, { price: 1000, stock });
   const owner = customer();
@@ -20,6 +20,12 @@ export async function shippedOrder(prefix: string, stock = 20): Promise<Shipped>
     (await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } })).status,
   ).toBe(200);
   await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION');
+  return { id, owner, sku };
+}
+
+/** A shipped order of 3 units at 1000 (shipping 800), from a product with `stock` units. */
+export async function shippedOrder(prefix: string, stock = 20): Promise<Shipped> {
+  const { id, owner, sku } = await orderInProduction(prefix, stock);
   const shipped = await call('POST', `/v1/orders/${id}/ship`, {
     as: merchant,
     body: { carrier: 'UPS', trackingNumber: `${prefix}-1` },

@@ -32,6 +32,26 @@ test('a bad value stops with a message naming the variable', () => {
   expect(() => loadConfig({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL/);
   expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET: must be at least 16/);
   expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_JWT_SECRET: must be set in production/);
+  // In production a token secret, current or earlier, has at least 256 bits of text.
+  expect(() => loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'sixteen-chars-ok' })).toThrow(
+    /at least 32 characters in production/,
+  );
+  const long = 'a-production-secret-of-32-chars!';
+  expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: long }).AUTH_JWT_SECRET).toBe(long);
+  expect(() =>
+    loadConfig({
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: long,
+      AUTH_JWT_PREVIOUS_SECRETS: 'sixteen-chars-ok',
+    }),
+  ).toThrow(/at least 32 characters in production/);
+  expect(
+    loadConfig({ AUTH_JWT_SECRET: long, AUTH_JWT_PREVIOUS_SECRETS: `${long}1, ${long}2` })
+      .AUTH_JWT_PREVIOUS_SECRETS,
+  ).toEqual([`${long}1`, `${long}2`]);
+  expect(() => loadConfig({ AUTH_JWT_PREVIOUS_SECRETS: 'short' })).toThrow(
+    /AUTH_JWT_PREVIOUS_SECRETS.0: each must be at least 16/,
+  );
 });
 
 test('REVIEW_ABOVE: a currency and an amount in minor units each, read once at start', () => {

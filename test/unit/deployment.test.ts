@@ -80,7 +80,7 @@ test("the service's variables are all ones the configuration module reads, and t
     const values = Object.fromEntries(
       Object.entries(env).map(([k, v]) => [
         k,
-        String(v).replace(/\$\{AUTH_JWT_SECRET[^}]*\}/, 'a-secret-of-sixteen-chars'),
+        String(v).replace(/\$\{AUTH_JWT_SECRET[^}]*\}/, 'a-secret-of-thirty-two-characters'),
       ]),
     );
     const config = loadConfig(values);

@@ -6,6 +6,7 @@ import {
   exchangeCredits,
   exchangeMachine,
   owed,
+  priceNewUnits,
 } from '../../domain/exchanges';
 import { allowedActions, decide, isTerminal, validateMachine } from '../../domain/machine';
 import type { OrderLine } from '../../domain/order';
@@ -126,4 +127,23 @@ test('any mix of exchanges (kept or given back), goodwill and unit refunds accou
       },
     ),
   );
+});
+
+test('new units are priced exactly, or refused when an amount could not be exact', () => {
+  const products = [
+    { sku: 'a', name: 'A', price: '1500' },
+    { sku: 'b', name: 'B', price: 100_000_000_000 },
+  ];
+  expect(priceNewUnits([{ sku: 'a', quantity: 3 }], products)).toEqual([
+    { sku: 'a', name: 'A', quantity: 3, unitPrice: 1500, total: 4500 },
+  ]);
+  // 1e11 × 1000 per line is exact; a hundred such lines (1e16) are past 2^53.
+  expect(priceNewUnits([{ sku: 'b', quantity: 1000 }], products)[0]!.total).toBe(1e14);
+  const many = Array.from({ length: 100 }, (_, i) => ({ sku: `b${i}`, name: 'B', price: 100_000_000_000 }));
+  expect(() =>
+    priceNewUnits(
+      many.map((p) => ({ sku: p.sku, quantity: 1000 })),
+      many,
+    ),
+  ).toThrow(expect.objectContaining({ code: 'AMOUNT_TOO_LARGE' }));
 });

@@ -308,6 +308,27 @@ describe('tokens', () => {
     expect(() => verifyToken(none, settings)).toThrow(/invalid/);
   });
 
+  test('rotation: a token signed with an earlier secret is accepted while that secret is listed', () => {
+    const old = 'the-old-secret-of-sixteen+';
+    const rotated = { ...settings, previousSecrets: [old] };
+    const signedBefore = signToken(old, 'cus_1', 'customer');
+    expect(() => verifyToken(signedBefore, settings)).toThrow(/invalid/);
+    expect(verifyToken(signedBefore, rotated).id).toBe('cus_1');
+    expect(verifyToken(signToken(settings.secret, 'cus_2', 'customer'), rotated).id).toBe('cus_2');
+    // An earlier secret is tried only for its signature: its token's other checks still hold.
+    const expired = jwt.sign(
+      { sub: 'cus_1', role: 'customer', exp: Math.floor(Date.now() / 1000) - 60 },
+      old,
+      {
+        algorithm: 'HS256',
+      },
+    );
+    expect(() => verifyToken(expired, rotated)).toThrow(/invalid or expired/);
+    expect(() => verifyToken(signToken('an-unlisted-secret-16+', 'cus_1', 'customer'), rotated)).toThrow(
+      /invalid/,
+    );
+  });
+
   test('issuer and audience are checked when configured', () => {
     const strictSettings = { ...settings, issuer: 'https://id.example', audience: 'orders' };
     const plain = signToken(settings.secret, 'm1', 'merchant');

@@ -6,7 +6,14 @@ import { needsReview } from '../../domain/review';
 import { FailureType } from '../../domain/errors';
 import { standardMachine } from '../../domain/machines/standard';
 import type { ActionRequest, LineQuantity, OrderLine, OrderState } from '../../domain/order';
-import { actionsNow, checkAction, deadlineOf, resolveAction, unitsHeld } from '../../domain/order-actions';
+import {
+  actionsNow,
+  checkAction,
+  deadlineOf,
+  heldBack,
+  resolveAction,
+  unitsHeld,
+} from '../../domain/order-actions';
 import { depositForfeitable, paymentStatusOf } from '../../domain/order';
 import { refusalWhenClosed } from '../../domain/refusals';
 import { returnMachine } from '../../domain/returns';
@@ -239,6 +246,70 @@ describe('a payment only held (captured at shipment)', () => {
     expect(paymentStatusOf({ ...o, amounts: captured })).toBe('partially_refunded');
     expect(paymentStatusOf({ ...o, amounts: { ...captured, released: 0, paid: total } })).toBe('paid');
     expect(paymentStatusOf({ ...o, amounts: { ...captured, refunded: total - 1000 } })).toBe('refunded');
+  });
+});
+
+describe('what the order holds back: its listed actions are the ones the workflow takes', () => {
+  const parcel = (status: 'shipped' | 'delivered', location: string | null) => ({
+    id: 'p1',
+    location,
+    items: [{ sku: 'mug', quantity: 1 }],
+    carrier: 'UPS',
+    trackingNumber: '1Z',
+    status,
+  });
+
+  it('a warehouse ships its parcels and keeps units back from a refund until they have left', () => {
+    const o = {
+      ...order('IN_PRODUCTION'),
+      fulfilments: [{ id: 'f1', location: 'wh-a', status: 'picked' as const }],
+    };
+    const merchant = actionsNow(standardMachine, o, 'merchant');
+    expect(merchant).not.toContain('ship');
+    expect(merchant).not.toContain('ship_part');
+    expect(merchant).not.toContain('refund_all');
+    expect(merchant).not.toContain('edit');
+    // An amount alone (goodwill) may be refunded meanwhile; a cancel stops the parcels.
+    expect(merchant).toEqual(expect.arrayContaining(['refund', 'cancel']));
+    expect(heldBack(standardMachine, o, 'refund', 'merchant', { refundsUnits: true })).toMatch(/warehouse/);
+    expect(heldBack(standardMachine, o, 'refund', 'merchant', { refundsUnits: false })).toBeNull();
+    // Orders from before the rule wait only while partly shipped.
+    expect(
+      heldBack(standardMachine, o, 'refund', 'merchant', {
+        refundsUnits: true,
+        refundsWaitForWarehouse: false,
+      }),
+    ).toBeNull();
+    // Shipped by the merchant: all of it listed.
+    expect(actionsNow(standardMachine, order('IN_PRODUCTION'), 'merchant')).toEqual(
+      expect.arrayContaining(['ship', 'refund_all', 'edit']),
+    );
+  });
+
+  it('a parcel delivered, or shipped by hand, is not recalled by a cancel', () => {
+    const partly = order('PARTIALLY_SHIPPED');
+    expect(actionsNow(standardMachine, { ...partly, shipments: [] }, 'customer')).toContain('cancel');
+    for (const shipments of [[parcel('shipped', null)], [parcel('delivered', 'wh-a')]])
+      expect(actionsNow(standardMachine, { ...partly, shipments }, 'customer')).not.toContain('cancel');
+    // One a warehouse sent, still on its way, is asked back.
+    expect(
+      actionsNow(standardMachine, { ...partly, shipments: [parcel('shipped', 'wh-a')] }, 'customer'),
+    ).toContain('cancel');
+  });
+
+  it('while a charge is pending only a cancel changes the order; an edit’s holds back everything else', () => {
+    const unpaid = { ...order('PENDING_PAYMENT'), amounts: { ...order('PENDING_PAYMENT').amounts, paid: 0 } };
+    const pending = {
+      ...unpaid,
+      payments: [{ id: 'pay_1', status: 'processing' as const, amount: unpaid.amounts.total, refunded: 0 }],
+    };
+    expect(actionsNow(standardMachine, unpaid, 'customer')).toEqual(
+      expect.arrayContaining(['pay', 'modify']),
+    );
+    expect(actionsNow(standardMachine, pending, 'customer')).toEqual(['cancel']);
+    const paid = order('IN_PRODUCTION');
+    expect(actionsNow(standardMachine, paid, 'merchant', { pendingFor: 'edit' })).toEqual(['cancel']);
+    expect(actionsNow(standardMachine, paid, 'merchant', { pendingFor: null })).toContain('ship');
   });
 });
 

@@ -26,7 +26,7 @@ import type {
 } from '../../domain/order';
 import { depositForfeitable, paymentsKept } from '../../domain/order';
 import type { ClaimInput, ReturnInput } from '../reverse/messages';
-import { planParcel } from '../../domain/shipping';
+import { notYetShipped, planParcel } from '../../domain/shipping';
 import {
   FULFILMENT_RANK,
   fulfilmentId,
@@ -826,6 +826,16 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         !plan.completesOrder &&
         (order.amounts.authorized ?? 0) - plan.amount <= 0 &&
         patched('refund-voids-spent-hold');
+      // Staff refund units of an order partly shipped by hand: those not yet shipped will not ship,
+      // and go back on the shelf as before any parcel left (units that left are the customer's). A
+      // warehouse's are not: the location that refused them said it could not send them.
+      const restockUnshipped =
+        source === 'refund' &&
+        goodwill === undefined &&
+        request!.refund!.restock !== false &&
+        order.status === 'PARTIALLY_SHIPPED' &&
+        (order.fulfilments ?? []).length === 0 &&
+        patched('partly-shipped-refund-restocks');
       const { amount } = await nonCancellable(() =>
         executeChild(refundOrderFlow, {
           workflowId: `${order.id}-refund-${refundId}`,
@@ -845,6 +855,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
               ...(fromHold ? { fromHold: true } : {}),
               ...(spendsHold ? { voidHold: true } : {}),
               ...(owedBy ? { owedBy } : {}),
+              ...(restockUnshipped ? { restockItems: notYetShipped(order, plan.lines) } : {}),
             },
           ],
         }),

@@ -17,19 +17,14 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { FailureType } from '../../domain/errors';
-import {
-  decide,
-  isTerminal,
-  type Effect,
-  type OrderMachine,
-  type StateDef,
-  type TimerName,
-} from '../../domain/machine';
+import { decide, isTerminal, type OrderMachine, type StateDef, type TimerName } from '../../domain/machine';
 import {
   actionsNow,
+  CHARGES,
   checkAction,
   deadlineOf,
   editBlocked,
+  heldBack,
   resolveAction,
   unitsHeld,
 } from '../../domain/order-actions';
@@ -50,7 +45,6 @@ import {
   fulfilmentId,
   fulfilmentWorkflowId,
   missingUnits,
-  WAITING_FULFILMENT,
   type FulfilmentRecord,
 } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
@@ -85,9 +79,6 @@ interface Step {
   entry: HistoryEntry;
   writes?: StepWrites;
 }
-
-/** The effects that charge the customer: none may run while another charge is pending. */
-const CHARGES = new Set<Effect>(['capturePayment', 'captureDeposit', 'captureBalance']);
 
 /** Where placement and the projection's writes run: local activities, or activities for orders started before. */
 export type QuickWrites = Pick<
@@ -184,10 +175,7 @@ export class OrderEntity {
   }
 
   allowedActionsByRole(): Record<string, string[]> {
-    const order = this.order;
-    return order
-      ? Object.fromEntries(ROLES.map((role) => [role, actionsNow(this.machine, order, role)]))
-      : {};
+    return this.order ? Object.fromEntries(ROLES.map((role) => [role, this.actionsNow(role)])) : {};
   }
 
   /** The system's action on entering a state: its hold instead, when the order must wait for staff first. */
@@ -245,66 +233,25 @@ export class OrderEntity {
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return; // a retry: answered with the order as it is
     const refusal = checkAction(this.machine, this.order, request, this.openReturns);
     if (refusal) throw refuse(refusal);
-    // A warehouse has this order's goods: they leave when it says so, not by hand.
-    if (request.action === 'ship' && this.withWarehouse)
-      throw refuse(
-        notNow(
-          'a warehouse is fulfilling this order: it ships the parcels',
-          this.order.status,
-          actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'ship'),
-        ),
-      );
-    // Units a warehouse is still picking or packing would ship anyway, and a refund's restock (by
-    // location rank) could put units back where they are being packed: a refund of units waits for
-    // the parcels (a cancel stops them; an amount alone, goodwill, may be refunded now).
-    // (Staff refunds while partly shipped are newer than the rule: they wait on every order.)
-    if (
-      (this.refundsWaitForWarehouse || this.order.status === 'PARTIALLY_SHIPPED') &&
-      request.action === 'refund' &&
-      request.refund?.amount === undefined &&
-      (this.order.fulfilments ?? []).some((f) => WAITING_FULFILMENT.includes(f.status))
-    )
-      throw refuse(
-        notNow(
-          'a warehouse is still fulfilling this order: refund its units once they have shipped, or cancel it',
-          this.order.status,
-          actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'refund'),
-        ),
-      );
-    // Parcels a carrier can bring back are recalled by a cancel; one delivered, or one the merchant
-    // shipped by hand, cannot be: the customer returns those instead.
-    const away = (this.order.shipments ?? []).find(
-      (s) => s.status === 'delivered' || (s.location === null && s.status !== 'delivery_failed'),
-    );
-    if (request.action === 'cancel' && away)
-      throw refuse(
-        notNow(
-          away.status === 'delivered'
-            ? 'part of this order has been delivered: return it instead'
-            : 'a parcel shipped by hand has left: return it once it arrives',
-          this.order.status,
-          actionsNow(this.machine, this.order, request.actor.role).filter((a) => a !== 'cancel'),
-        ),
-      );
-    // While a charge is pending, nothing may charge again or change what it pays for; a cancel may.
-    // While an edit's is, nothing else happens at all: the edit is applied as it was previewed.
-    if (this.pending && request.action !== 'cancel') {
-      const decision = decide(this.machine, this.order.status, request.action, request.actor.role);
-      const effect = decision.ok ? decision.transition.effect : undefined;
-      if (
-        request.action === 'modify' ||
-        request.action === 'edit' ||
-        this.pending.action === 'edit' ||
-        (effect && CHARGES.has(effect))
-      )
-        throw refuse(
-          notNow(
-            'a payment of this order is pending: wait for its outcome',
-            this.order.status,
-            actionsNow(this.machine, this.order, request.actor.role),
-          ),
-        );
-    }
+    // What the order's goods and payments hold back (domain/order-actions.ts), as its view lists it.
+    const held = heldBack(this.machine, this.order, request.action, request.actor.role, {
+      ...this.heldContext,
+      refundsUnits: request.refund?.amount === undefined,
+    });
+    if (held) throw refuse(notNow(held, this.order.status, this.actionsNow(request.actor.role)));
+  }
+
+  /** What only the workflow knows of `heldBack`'s questions. */
+  private get heldContext() {
+    return {
+      refundsWaitForWarehouse: this.refundsWaitForWarehouse,
+      pendingFor: this.pending?.action ?? null,
+    };
+  }
+
+  /** What `role` may do now, as the order's view lists it, with what only the workflow knows. */
+  private actionsNow(role: Actor): string[] {
+    return actionsNow(this.machine, this.order!, role, this.heldContext);
   }
 
   get paymentPending(): boolean {
@@ -793,11 +740,6 @@ export class OrderEntity {
     });
   }
 
-  /** Some fulfilment of this order is (or was) in a warehouse's hands, not refused. */
-  private get withWarehouse(): boolean {
-    return (this.order?.fulfilments ?? []).some((f) => f.status !== 'refused' && f.status !== 'cancelled');
-  }
-
   /**
    * A fulfilment moved. Shipped: the parcel (what was picked) ships the order, in part or in full.
    * Delivered: the parcel says so, and once every parcel of a fully shipped order is delivered the
@@ -1282,7 +1224,7 @@ export class OrderEntity {
         notNow(
           'the order is partly shipped: refund once it has shipped',
           this.order!.status,
-          actionsNow(this.machine, this.order!, request.actor.role).filter((a) => a !== 'refund'),
+          this.actionsNow(request.actor.role).filter((a) => a !== 'refund'),
         ),
       );
     try {

@@ -15,6 +15,8 @@ export interface RefundOrderInput {
   source: 'refund' | 'return' | 'claim' | 'exchange';
   /** Units refunded before they shipped go back on hand; returned goods were restocked on receipt. */
   restock: boolean;
+  /** A partly shipped order's: just these units go back on hand (those not yet shipped). */
+  restockItems?: { sku: string; quantity: number }[];
   at: string;
   /**
    * The order's payment is only held (captured at shipment): nothing is sent back, the capture
@@ -50,6 +52,8 @@ export async function refundOrderFlow(
         items: input.plan.lines.map(({ sku, quantity }) => ({ sku, quantity })),
         tag: input.refundId,
       });
+    } else if (input.restockItems?.length) {
+      await store.restockItems({ orderId: input.orderId, items: input.restockItems, tag: input.refundId });
     }
     // Refunded in full: the coupon use is given back and a digital code voided, as a cancel would.
     if (input.plan.completesOrder && patched('full-refund-keeps-promises')) {
