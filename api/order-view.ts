@@ -11,27 +11,9 @@ import type { Role } from '../domain/roles';
  * (`merchant`, not `merchant:merch-1`), since staff ids are not theirs to know; a channel, an
  * outside system, sees its own and its customers' ids, and staff by their role.
  */
-export function historyFor<T extends { actor: string; action: string; seq?: number; reason?: string | null }>(
-  history: T[],
-  role: Role,
-) {
-  return history.map(({ seq: _seq, ...entry }) => {
-    const seen = { ...entry, actor: actorAs(entry.actor, role) };
-    // What support acts on says why (a decline code, a warehouse, a payment id): staff's to read.
-    if (!STAFF.has(role) && SUPPORT_FACTS.has(entry.action)) delete seen.reason;
-    return seen;
-  });
+export function historyFor<T extends { actor: string; seq?: number }>(history: T[], role: Role) {
+  return history.map(({ seq: _seq, ...entry }) => ({ ...entry, actor: actorAs(entry.actor, role) }));
 }
-
-/** Facts recorded for support: a customer or a channel sees that they happened, not their details. */
-const SUPPORT_FACTS: ReadonlySet<string> = new Set([
-  'capture_failed',
-  'deliver_failed',
-  'delivery_failed',
-  'fulfilment_refused',
-  'short_pick',
-  'reauthorized',
-]);
 
 /** An actor (`merchant:merch-1`) as `role` may read it: see `historyFor`. */
 export function actorAs(actor: string, role: Role): string {

@@ -61,7 +61,7 @@ export class SearchAttributesMissing extends Error {
   override name = 'SearchAttributesMissing';
   constructor(readonly missing: string[]) {
     super(
-      `the namespace lacks the search attributes ${missing.join(', ')}: run \`${REGISTER_COMMAND}\`, or set TEMPORAL_REGISTER_SEARCH_ATTRIBUTES=true`,
+      `the namespace lacks the search attributes ${missing.join(', ')}: run \`${REGISTER_COMMAND}\` (in the image: \`node dist/scripts/register-search-attributes.js\`), or set TEMPORAL_REGISTER_SEARCH_ATTRIBUTES=true`,
     );
   }
 }

@@ -3,6 +3,7 @@
  * reports every violation of the promises this service makes about orders, stock, money and
  * coupons. Used by the chaos run (scripts/chaos.ts), its test, and `npm run check-invariants`.
  */
+import { SEEDED_REQUEST_ID } from '../domain/order';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { isTerminal } from '../domain/machine';
@@ -53,7 +54,7 @@ export async function checkInvariants(
   // Seeded orders (`npm run seed`, for queries) have no workflows and no payments: not audited.
   const orderQuery = db('orders')
     .select('id', 'type', 'status', db.raw("details->'attention'->>'detail' AS flagged_for"))
-    .whereRaw("request_id IS DISTINCT FROM 'seed'");
+    .whereRaw('request_id IS DISTINCT FROM ?', [SEEDED_REQUEST_ID]);
   if (scope.orderIds) orderQuery.whereIn('id', scope.orderIds);
   const orders: { id: string; type: OrderType; status: string; flagged_for: string | null }[] =
     await orderQuery;

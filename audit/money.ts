@@ -8,6 +8,7 @@
  * it holds, nothing on an order that ended unless it is flagged for support. An imported order's
  * money is its source's (`externalRules`).
  */
+import { SEEDED_REQUEST_ID } from '../domain/order';
 import type { Knex } from 'knex';
 import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
@@ -73,7 +74,7 @@ function depositKept(
   const role = cancel.actor.split(':')[0]!;
   const beforeBalance = cancel.from === 'DEPOSIT_PAID' || cancel.from === 'PENDING_BALANCE';
   const forfeits =
-    cancel.action === 'expire' ||
+    (cancel.action === 'expire' && cancel.from === 'PENDING_BALANCE') ||
     (cancel.action === 'cancel' && beforeBalance && (role === 'customer' || role === 'channel'));
   return forfeits ? deposit : 0;
 }
@@ -110,7 +111,7 @@ export async function auditMoney(
   );
   if (orderIds) q.whereIn('o.id', orderIds);
   // Seeded orders (`npm run seed`, for queries) were never paid at the provider: not audited.
-  else q.whereRaw("o.request_id IS DISTINCT FROM 'seed'");
+  else q.whereRaw('o.request_id IS DISTINCT FROM ?', [SEEDED_REQUEST_ID]);
   const rows = await q;
   const books = await providerBooks(
     payments,

@@ -29,7 +29,7 @@ import { freePort, waitFor } from '../devstack/wait';
 import { writeDoc } from '../scripts/write-doc';
 import { createDb } from '../db/knex';
 import { signToken } from '../api/auth';
-import { seedOrders } from '../devstack/seed-orders';
+import { SEEDED_REQUEST_ID, seedOrders } from '../devstack/seed-orders';
 import { loadOrder } from '../services/orders/read-order';
 import { recordTransition } from '../services/orders/record-transition';
 
@@ -205,7 +205,7 @@ async function orderCenter(stack: Stack, api: ApiClient, f: Figures): Promise<vo
     sample = (
       await db.raw(
         `SELECT id, customer_id, channel, details->'shipment'->>'trackingNumber' AS tracking
-           FROM orders WHERE request_id = 'seed' AND details->'shipment' IS NOT NULL LIMIT 1`,
+           FROM orders WHERE request_id = '${SEEDED_REQUEST_ID}' AND details->'shipment' IS NOT NULL LIMIT 1`,
       )
     ).rows[0];
   } finally {

@@ -188,8 +188,10 @@ const schema = z.object({
   CODEC_ALLOWED_ORIGINS: optionalText,
   // GET /metrics asks for `Authorization: Bearer <METRICS_TOKEN>` when set (a scraper's static credential).
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
-  // The worker's Prometheus endpoint (the SDK's metrics) on this port; unset: off.
+  // The worker's Prometheus endpoint (the SDK's metrics) on this port; unset: off. Its address:
+  // WORKER_METRICS_HOST (0.0.0.0 in a container a scraper reaches), else API_HOST's.
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  WORKER_METRICS_HOST: optionalText,
   // Webhooks out (PUT /v1/webhooks/:id): subscriber URLs on loopback or private networks are refused
   // unless allowed (npm start and the tests allow them); each POST's time limit; how long a failing
   // delivery is retried (then marked failed), backing off from WEBHOOK_BACKOFF, doubling, up to the max;
@@ -245,20 +247,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'Invalid configuration:\n  WEBHOOK_BACKOFF_MAX: must not be less than WEBHOOK_BACKOFF',
     );
   }
-  if (parsed.data.NODE_ENV === 'production' && !parsed.data.AUTH_JWT_SECRET) {
-    throw new ConfigError('Invalid configuration:\n  AUTH_JWT_SECRET: must be set in production');
-  }
-  // HS256's key is as strong as its length: in production, at least 256 bits of text.
-  if (parsed.data.NODE_ENV === 'production') {
-    const short = [
-      ['AUTH_JWT_SECRET', [parsed.data.AUTH_JWT_SECRET ?? '']],
-      ['AUTH_JWT_PREVIOUS_SECRETS', parsed.data.AUTH_JWT_PREVIOUS_SECRETS ?? []],
-    ].find(([, secrets]) => (secrets as string[]).some((s) => s !== '' && s.length < 32));
-    if (short)
-      throw new ConfigError(
-        `Invalid configuration:\n  ${short[0]}: each token secret must be at least 32 characters in production`,
-      );
-  }
   return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };
 }
 
@@ -292,11 +280,30 @@ export function registersSearchAttributes(config: Config): boolean {
   return !config.TEMPORAL_API_KEY && !/\.tmprl\.cloud(:\d+)?$/.test(config.TEMPORAL_ADDRESS ?? '');
 }
 
+/**
+ * The token settings, for the one process that reads tokens (the API): a worker, the migrations and
+ * the sandboxes are given no secret. HS256's key is as strong as its length: in production, every
+ * secret (current or earlier) has at least 256 bits of text.
+ */
 export function authSettings(config: Config): AuthSettings {
   if (!config.AUTH_JWT_SECRET)
     throw new ConfigError(
-      'Invalid configuration:\n  AUTH_JWT_SECRET: must be set (npm start makes one for development on loopback)',
+      config.NODE_ENV === 'production'
+        ? 'Invalid configuration:\n  AUTH_JWT_SECRET: must be set in production'
+        : 'Invalid configuration:\n  AUTH_JWT_SECRET: must be set (npm start makes one for development on loopback)',
     );
+  if (config.NODE_ENV === 'production') {
+    const short = (
+      [
+        ['AUTH_JWT_SECRET', [config.AUTH_JWT_SECRET]],
+        ['AUTH_JWT_PREVIOUS_SECRETS', config.AUTH_JWT_PREVIOUS_SECRETS ?? []],
+      ] as const
+    ).find(([, secrets]) => secrets.some((secret) => secret.length < 32));
+    if (short)
+      throw new ConfigError(
+        `Invalid configuration:\n  ${short[0]}: each token secret must be at least 32 characters in production`,
+      );
+  }
   return {
     secret: config.AUTH_JWT_SECRET,
     previousSecrets: config.AUTH_JWT_PREVIOUS_SECRETS,

@@ -16,6 +16,11 @@ export interface DbOptions {
    * connection attempt gets as long. 0 turns it off (migrations, which may build an index).
    */
   queryTimeoutMs?: number;
+  /**
+   * A statement waiting longer than this for a lock fails (lock_timeout): a migration queued behind
+   * a long read would otherwise hold every order's reads and writes queued behind it.
+   */
+  lockTimeoutMs?: number;
 }
 
 /**
@@ -29,7 +34,7 @@ export const knexLog = {
 
 export function createDb(
   url: string,
-  { pool = { min: 0, max: 10 }, queryTimeoutMs = 10_000 }: DbOptions = {},
+  { pool = { min: 0, max: 10 }, queryTimeoutMs = 10_000, lockTimeoutMs }: DbOptions = {},
 ): Db {
   const timeouts =
     queryTimeoutMs > 0
@@ -41,7 +46,11 @@ export function createDb(
       : {};
   const db = knex({
     client: 'pg',
-    connection: { connectionString: url, ...timeouts },
+    connection: {
+      connectionString: url,
+      ...timeouts,
+      ...(lockTimeoutMs ? { lock_timeout: lockTimeoutMs } : {}),
+    },
     pool,
     acquireConnectionTimeout: Math.max(queryTimeoutMs, 10_000),
     // A failing statement's error names the statement, never its values (tokens, addresses).
@@ -52,6 +61,9 @@ export function createDb(
   markStatementErrors(db);
   return db;
 }
+
+/** How long a migration's statement waits for a lock before the migration fails (and is run again). */
+export const MIGRATION_LOCK_TIMEOUT_MS = 10_000;
 
 export async function migrate(db: Db): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];

@@ -78,6 +78,20 @@ function webUiToken(config: Config): string {
   });
 }
 
+/**
+ * How long a stopping child may take before it is killed: the API answers requests under way (up
+ * to ORDER_ANSWER_TIMEOUT, then 5 s more); a worker finishes its activities (WORKER_SHUTDOWN_GRACE),
+ * then the webhook deliveries in flight (WEBHOOK_TIMEOUT each). 15 s at least, as before.
+ */
+export function stopGrace(
+  config: Pick<Config, 'ORDER_ANSWER_TIMEOUT' | 'WORKER_SHUTDOWN_GRACE' | 'WEBHOOK_TIMEOUT'>,
+) {
+  return {
+    api: Math.max(15_000, config.ORDER_ANSWER_TIMEOUT + 10_000),
+    others: Math.max(15_000, config.WORKER_SHUTDOWN_GRACE + config.WEBHOOK_TIMEOUT + 5_000),
+  };
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { config } = options;
   const log = options.log ?? ((source, line) => process.stdout.write(`[${source}] ${line}\n`));
@@ -91,10 +105,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const stop = async () => {
     stopping = true;
     // The APIs first, while the workers still answer the requests they are finishing; then the rest.
+    // Each is given longer than its own drain (api/main.ts, worker/main.ts) before it is killed.
     const apis = [...children].filter(([key]) => key.startsWith('api')).map(([, c]) => c);
-    await Promise.all(apis.map((c) => stopChild(c, 15_000)));
+    await Promise.all(apis.map((c) => stopChild(c, stopGrace(config).api)));
     await Promise.all(
-      [...children.values()].filter((c) => !apis.includes(c)).map((c) => stopChild(c, 15_000)),
+      [...children.values()]
+        .filter((c) => !apis.includes(c))
+        .map((c) => stopChild(c, stopGrace(config).others)),
     );
     await temporal?.stop();
     await cluster?.stop();

@@ -8,7 +8,7 @@ import { loadConfigOrExit } from '../config';
 import { describeError } from '../db/errors';
 import { createDb, migrate } from '../db/knex';
 import { startEmbeddedPostgres, type RunningPostgres } from '../devstack/postgres';
-import { seedOrders } from '../devstack/seed-orders';
+import { SEEDED_REQUEST_ID, seedOrders } from '../devstack/seed-orders';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,7 +31,7 @@ async function main() {
   try {
     await migrate(db);
     console.log(
-      `seeding ${orders} orders straight to PostgreSQL (no workflows: for queries, not for acting on; request_id 'seed')`,
+      `seeding ${orders} orders straight to PostgreSQL (no workflows: for queries, not for acting on; request_id '${SEEDED_REQUEST_ID}')`,
     );
     await seedOrders(db, {
       orders,

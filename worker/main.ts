@@ -15,7 +15,11 @@ async function main() {
     // Before any connection: the SDK's runtime metrics (polls, task latency, cache size...) at /metrics.
     Runtime.install({
       telemetryOptions: {
-        metrics: { prometheus: { bindAddress: `${config.API_HOST}:${config.WORKER_METRICS_PORT}` } },
+        metrics: {
+          prometheus: {
+            bindAddress: `${config.WORKER_METRICS_HOST ?? config.API_HOST}:${config.WORKER_METRICS_PORT}`,
+          },
+        },
       },
     });
   }

@@ -3,7 +3,9 @@
  * nothing comes back) is a 503 within DATABASE_QUERY_TIMEOUT, not a request that hangs; and the
  * API is back by itself when the database is. The freeze is a loopback proxy that stops passing bytes.
  */
+import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import { createDb } from '../../db/knex';
 import { freePort, waitFor } from '../../devstack/wait';
 import { call, customer, merchant } from '../support/api';
 import { ownApis } from '../support/own-services';
@@ -89,3 +91,36 @@ test('a frozen database is a 503 within DATABASE_QUERY_TIMEOUT, and the API reco
     30_000,
   );
 }, 120_000);
+
+test('a migration does not queue behind a lock for ever: with a lock timeout its statement fails fast', async () => {
+  const table = `lock_probe_${randomUUID().slice(0, 8)}`;
+  const holder = createDb(process.env.DATABASE_URL!, { pool: { min: 0, max: 1 } });
+  const migrating = createDb(process.env.DATABASE_URL!, {
+    pool: { min: 0, max: 1 },
+    queryTimeoutMs: 0,
+    lockTimeoutMs: 300,
+  });
+  try {
+    await holder.schema.createTable(table, (t) => t.integer('id'));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    // A long reader holds the table, as an export would.
+    const reading = holder.transaction(async (trx) => {
+      await trx.raw(`LOCK TABLE ${table} IN ACCESS SHARE MODE`);
+      await released;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    await expect(migrating.schema.alterTable(table, (t) => t.text('more'))).rejects.toMatchObject({
+      code: '55P03',
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+    release();
+    await reading;
+    // Once the reader is done, the same change goes through.
+    await migrating.schema.alterTable(table, (t) => t.text('more'));
+  } finally {
+    await holder.schema.dropTableIfExists(table);
+    await Promise.all([holder.destroy(), migrating.destroy()]);
+  }
+});

