@@ -95,12 +95,21 @@ test('the list filters by payment status, and the stored status is the domain’
     expect(page.body.items[0].paymentStatus).toBe(status);
   }
   // Every order this run has made so far (other tests' too): the column and the rule agree.
-  const rows: { id: string; payment_status: string }[] = await db('orders')
-    .select('id', 'payment_status')
-    .orderBy('created_at', 'desc')
-    .limit(400);
-  for (const row of rows)
-    expect([row.id, row.payment_status]).toEqual([row.id, paymentStatusOf((await loadOrder(db, row.id))!)]);
+  // One snapshot, so an order other tests pay meanwhile is read once, not before and after.
+  const pairs = await db.transaction(
+    async (trx) => {
+      const rows: { id: string; payment_status: string }[] = await trx('orders')
+        .select('id', 'payment_status')
+        .orderBy('created_at', 'desc')
+        .limit(400);
+      const out: [string, string, string][] = [];
+      for (const row of rows)
+        out.push([row.id, row.payment_status, paymentStatusOf((await loadOrder(trx, row.id))!)]);
+      return out;
+    },
+    { isolationLevel: 'repeatable read', readOnly: true },
+  );
+  for (const [id, stored, rule] of pairs) expect([id, stored]).toEqual([id, rule]);
 });
 
 test('refunds and returns are listed newest first, a customer’s own only, page by page', async () => {
