@@ -28,6 +28,8 @@ export default async function globalSetup(): Promise<void> {
     PAYMENT_TIMEOUT: '30m',
     AUTO_CONFIRM_AFTER: '10d',
     AFTER_SALES_WINDOW: '5s',
+    // A bank transfer stays pending this long: room for the calls tests make while it is.
+    PAYMENT_SANDBOX_ASYNC_DELAY: '4s',
     VIRTUAL_AFTER_SALES_WINDOW: '3s',
     // A digital good's code the vendor refused is asked for again this soon.
     CODE_VENDOR_RETRY: '2s',

@@ -1,6 +1,6 @@
 /** Issue 2: one order walks create → pay → produce → ship → confirm → complete through the real API. */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { providerPayments, testDb, testTemporal } from '../support/backends';
+import { listedWorkflows, providerPayments, testDb, testTemporal } from '../support/backends';
 import { acceptedUpdates } from '../support/history';
 
 const db = testDb();
@@ -118,12 +118,10 @@ test('a standard order walks the whole forward flow to COMPLETED, and every stor
   try {
     const handle = temporal.client.workflow.getHandle(id);
     expect(await handle.result()).toEqual({ orderId: id, status: 'COMPLETED' });
-    const listed = [];
-    for await (const wf of temporal.client.workflow.list({
-      query: `WorkflowId = '${id}' AND OrderStatus = 'COMPLETED' AND CustomerId = '${alice.id}'`,
-    })) {
-      listed.push(wf.workflowId);
-    }
+    const listed = await listedWorkflows(
+      temporal.client,
+      `WorkflowId = '${id}' AND OrderStatus = 'COMPLETED' AND CustomerId = '${alice.id}'`,
+    );
     expect(listed).toEqual([id]);
   } finally {
     await temporal.close();

@@ -7,7 +7,7 @@ import { idempotency, KEY_IN_USE } from '../../api/idempotency';
 import { problemMiddleware } from '../../api/problem';
 import { createDb } from '../../db/knex';
 import { call, customer, merchant, putProduct, uniqueSku } from '../support/api';
-import { providerPayments, testDb, testTemporal } from '../support/backends';
+import { listedWorkflows, providerPayments, testDb, testTemporal } from '../support/backends';
 import { startOwnServices } from '../support/own-services';
 
 const db = testDb();
@@ -33,9 +33,7 @@ test('ten concurrent identical POST /v1/orders with one key create one order and
   expect((await db('stock_levels').where({ sku }).first('reserved')).reserved).toBe(2);
   const temporal = await testTemporal();
   try {
-    let workflows = 0;
-    for await (const _ of temporal.client.workflow.list({ query: `CustomerId = '${who.id}'` })) workflows++;
-    expect(workflows).toBe(1);
+    expect(await listedWorkflows(temporal.client, `CustomerId = '${who.id}'`)).toEqual([id]);
   } finally {
     await temporal.close();
   }
@@ -182,6 +180,8 @@ test('an answer whose key PostgreSQL is too slow to store is one 503 problem; a 
 test('a repeat while the first request still runs is a 409 that says so (keep the key), with Retry-After', async () => {
   const key = randomUUID();
   let release = () => {};
+  let entered = () => {};
+  const inHandler = new Promise<void>((r) => (entered = r));
   const app = express();
   app.use(express.json());
   app.use((req, _res, next) => {
@@ -190,7 +190,10 @@ test('a repeat while the first request still runs is a 409 that says so (keep th
   });
   app.use(idempotency(db, 60_000, 60_000, 300));
   app.post('/refunds', async (_req, res) => {
-    await new Promise<void>((r) => (release = r));
+    await new Promise<void>((r) => {
+      release = r;
+      entered();
+    });
     res.status(201).json({ refunded: 1 });
   });
   app.use(problemMiddleware(() => undefined));
@@ -205,7 +208,7 @@ test('a repeat while the first request still runs is a 409 that says so (keep th
         body: '{"sku":"a"}',
       });
     const first = post();
-    await new Promise((r) => setTimeout(r, 100));
+    await inHandler; // the first holds the key: no head start to guess
     const repeat = await post();
     expect(repeat.status).toBe(409);
     expect(repeat.headers.get('retry-after')).toBe('5');

@@ -20,7 +20,13 @@ import {
   waitForOrder,
   type As,
 } from '../support/api';
-import { providerPayments, providerRefunds, testDb, testTemporal } from '../support/backends';
+import {
+  listedWorkflows,
+  providerPayments,
+  providerRefunds,
+  testDb,
+  testTemporal,
+} from '../support/backends';
 
 const db = testDb();
 const partner = `mall-${randomUUID().slice(0, 6)}`;
@@ -107,11 +113,11 @@ test('an imported paid order joins at PAID, takes its units from the ledger, and
   // In the Web UI like a native order: its type and channel as search attributes.
   const temporal = await testTemporal();
   try {
-    const found: string[] = [];
-    for await (const w of temporal.client.workflow.list({
-      query: `OrderType = 'external' AND OrderChannel = '${partner}'`,
-    }))
-      found.push(w.workflowId);
+    const found = await listedWorkflows(
+      temporal.client,
+      `OrderType = 'external' AND OrderChannel = '${partner}'`,
+      (ids) => ids.includes(order.id),
+    );
     expect(found).toContain(order.id);
   } finally {
     await temporal.close();

@@ -148,7 +148,9 @@ test('a virtual order refuses physical products, a standard one virtual products
 });
 
 test('a presale order: deposit now, balance when the window opens, then fulfilment to COMPLETED', async () => {
-  const sku = await presaleProduct(2500, 3_600_000);
+  // The balance window opens 8 s on: the deposit and the refused early balance land before it
+  // even when other tests load the machine.
+  const sku = await presaleProduct(8000, 3_600_000);
   const erin = customer();
   const created = await call('POST', '/v1/orders', {
     as: erin,
@@ -169,7 +171,7 @@ test('a presale order: deposit now, balance when the window opens, then fulfilme
     (await call('POST', `/v1/orders/${id}/pay`, { as: erin, body: { paymentToken: 'tok_ok' } })).status,
   ).toBe(409);
 
-  const open = await waitForOrder(id, erin, (o) => o.status === 'PENDING_BALANCE', 15_000);
+  const open = await waitForOrder(id, erin, (o) => o.status === 'PENDING_BALANCE', 25_000);
   expect(open.paymentDeadline).toBe(open.presale.balanceEndsAt);
   const balance = await call('POST', `/v1/orders/${id}/pay`, { as: erin, body: { paymentToken: 'tok_ok' } });
   expect(balance.body.order).toMatchObject({ status: 'PAID', amounts: { paid: 8800 } });
@@ -201,7 +203,8 @@ test('a presale order: deposit now, balance when the window opens, then fulfilme
 });
 
 test('an unpaid presale balance cancels the order, keeps the deposit and frees the stock', async () => {
-  const sku = await presaleProduct(-60_000, 3000, 5);
+  // The window closes 8 s on: the deposit lands before it even on a loaded machine.
+  const sku = await presaleProduct(-60_000, 8000, 5);
   const finn = customer();
   const { body } = await call('POST', '/v1/orders', {
     as: finn,
@@ -209,7 +212,7 @@ test('an unpaid presale balance cancels the order, keeps the deposit and frees t
   });
   const id = body.order.id;
   await call('POST', `/v1/orders/${id}/pay`, { as: finn, body: { paymentToken: 'tok_ok' } });
-  const cancelled = await waitForOrder(id, finn, (o) => o.status === 'CANCELLED', 20_000);
+  const cancelled = await waitForOrder(id, finn, (o) => o.status === 'CANCELLED', 30_000);
   expect(cancelled.history.at(-1)).toMatchObject({
     from: 'PENDING_BALANCE',
     action: 'expire',
@@ -236,7 +239,7 @@ test('an unpaid presale balance cancels the order, keeps the deposit and frees t
 });
 
 test('a presale deposit is due by the end of the balance window: left unpaid, the order expires then', async () => {
-  const sku = await presaleProduct(-60_000, 3000, 5);
+  const sku = await presaleProduct(-60_000, 6000, 5);
   const gus = customer();
   const { body } = await call('POST', '/v1/orders', {
     as: gus,
@@ -244,7 +247,7 @@ test('a presale deposit is due by the end of the balance window: left unpaid, th
   });
   // Not the payment timeout (30 min in the test stack): a deposit later than this buys nothing.
   expect(body.order.paymentDeadline).toBe(body.order.presale.balanceEndsAt);
-  const expired = await waitForOrder(body.order.id, gus, (o) => o.status === 'CANCELLED', 20_000);
+  const expired = await waitForOrder(body.order.id, gus, (o) => o.status === 'CANCELLED', 30_000);
   expect(expired.history.at(-1)).toMatchObject({ from: 'PENDING_DEPOSIT', action: 'expire' });
   expect(expired.amounts).toMatchObject({ paid: 0 });
   const late = await call('POST', `/v1/orders/${body.order.id}/pay`, {

@@ -103,8 +103,9 @@ test('tok_flaky pays after its transient failures, with exactly one successful c
 describe('a payment racing the payment timeout', () => {
   let services: OwnServices;
   beforeAll(async () => {
-    // A 3s deadline and a slow provider, so payments land before, across and after it.
-    services = await startOwnServices('race', { PAYMENT_TIMEOUT: '3s', PAYMENT_SANDBOX_LATENCY: '700ms' });
+    // A 6s deadline (16 creates on a loaded machine end well before it) and a slow provider, so
+    // payments land before, across and after it.
+    services = await startOwnServices('race', { PAYMENT_TIMEOUT: '6s', PAYMENT_SANDBOX_LATENCY: '700ms' });
   }, 90_000);
   afterAll(() => services?.stopAll());
 

@@ -12,9 +12,11 @@ let services: OwnServices;
 beforeAll(async () => {
   services = await startOwnServices('pending', {
     PAYMENT_SANDBOX_WEBHOOKS: 'off',
-    PAYMENT_SANDBOX_ASYNC_DELAY: '5s',
-    PAYMENT_TIMEOUT: '3s',
-    PAYMENT_PENDING_GRACE: '5s',
+    // Longer than the payment timeout (a transfer settles after it), shorter than timeout and
+    // grace together, with seconds to spare on a loaded machine for the calls before the charge.
+    PAYMENT_SANDBOX_ASYNC_DELAY: '6s',
+    PAYMENT_TIMEOUT: '4s',
+    PAYMENT_PENDING_GRACE: '10s',
     PAYMENT_PENDING_POLL: '1s',
   });
 }, 120_000);
@@ -50,8 +52,8 @@ test('a 3-D Secure step never finished is cancelled at the provider when the gra
 }, 60_000);
 
 test('a presale deposit that settles only after its balance window closed is refunded when the balance expires', async () => {
-  // The window ends 3.5 s from now: the deposit is due by then, and its transfer (5 s) settles
-  // within the grace (5 s), after the window, leaving no time to pay the balance.
+  // The window ends 4.5 s from now: the deposit is due by then, and its transfer (6 s) settles
+  // within the grace (10 s), after the window, leaving no time to pay the balance.
   const sku = uniqueSku('late');
   await putProduct(
     sku,
@@ -61,7 +63,7 @@ test('a presale deposit that settles only after its balance window closed is ref
       presale: {
         depositPerUnit: 1000,
         balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
-        balanceEndsAt: new Date(Date.now() + 3500).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 4500).toISOString(),
       },
     },
     services.apiUrl,
@@ -74,7 +76,7 @@ test('a presale deposit that settles only after its balance window closed is ref
   });
   expect(created.status).toBe(201);
   const { id, presale, paymentDeadline } = created.body.order;
-  // Due by the window's end, not the payment timeout (3 s) past it.
+  // Due by the window's end, not the payment timeout (4 s) past it.
   expect(Date.parse(paymentDeadline)).toBeLessThanOrEqual(Date.parse(presale.balanceEndsAt));
   expect((await pay(id, owner, 'tok_async_ok')).status).toBe(202);
   const order = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 30_000, services.apiUrl);

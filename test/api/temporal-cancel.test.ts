@@ -91,7 +91,7 @@ async function requestTaken(handle: { fetchHistory(): Promise<{ events?: any[] |
     const at = events.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
     return at >= 0 && events.slice(at).some((e) => e.workflowTaskCompletedEventAttributes);
   };
-  for (let i = 0; i < 50 && !(await taken()); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 150 && !(await taken()); i++) await new Promise((r) => setTimeout(r, 200));
   return taken();
 }
 

@@ -26,8 +26,12 @@ import { startOwnServices, type OwnServices } from '../support/own-services';
 let services: OwnServices;
 let temporal: Awaited<ReturnType<typeof testTemporal>>;
 beforeAll(async () => {
-  // Windows long enough that no timer fires while a state is being probed, short enough to reach COMPLETED.
-  services = await startOwnServices('matrix', { AFTER_SALES_WINDOW: '8s', VIRTUAL_AFTER_SALES_WINDOW: '8s' });
+  // Windows long enough that no timer fires while a state is being probed on a loaded machine
+  // (dozens of refused Updates, then the history read), short enough to reach COMPLETED.
+  services = await startOwnServices('matrix', {
+    AFTER_SALES_WINDOW: '15s',
+    VIRTUAL_AFTER_SALES_WINDOW: '15s',
+  });
   await call('PUT', `/v1/channels/${CHANNEL}`, {
     as: merchant,
     body: { name: 'Matrix' },
@@ -219,7 +223,7 @@ const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = 
       await act(o, 'ship_part', 'merchant')
     ),
     CONFIRMED: async (o) => (await ROUTES.standard.SHIPPED!(o), await act(o, 'confirm')),
-    COMPLETED: async (o) => (await ROUTES.standard.CONFIRMED!(o), await settle(o, 'COMPLETED')),
+    COMPLETED: async (o) => (await ROUTES.standard.CONFIRMED!(o), await settle(o, 'COMPLETED', 60_000)),
     CANCELLED: (o) => act(o, 'cancel'),
     REFUNDED: async (o) => (
       await act(o, 'pay'),
@@ -230,7 +234,7 @@ const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = 
   virtual: {
     PENDING_PAYMENT: async () => {},
     DELIVERED: (o) => act(o, 'pay'),
-    COMPLETED: async (o) => (await act(o, 'pay'), await settle(o, 'COMPLETED')),
+    COMPLETED: async (o) => (await act(o, 'pay'), await settle(o, 'COMPLETED', 60_000)),
     CANCELLED: (o) => act(o, 'cancel'),
     REFUNDED: async (o) => (
       await act(o, 'pay'),
@@ -255,7 +259,7 @@ const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = 
       await act(o, 'ship_part', 'merchant')
     ),
     CONFIRMED: async (o) => (await ROUTES.presale.SHIPPED!(o), await act(o, 'confirm')),
-    COMPLETED: async (o) => (await ROUTES.presale.CONFIRMED!(o), await settle(o, 'COMPLETED')),
+    COMPLETED: async (o) => (await ROUTES.presale.CONFIRMED!(o), await settle(o, 'COMPLETED', 60_000)),
     CANCELLED: (o) => act(o, 'cancel'),
     REFUNDED: async (o) => (
       await ROUTES.presale.IN_PRODUCTION!(o),
@@ -269,7 +273,7 @@ const ROUTES: Record<OrderType, Record<string, (o: Placed) => Promise<void>>> = 
     SHIPPED: async (o) => (await settle(o, 'IN_PRODUCTION'), await act(o, 'ship', 'merchant')),
     PARTIALLY_SHIPPED: async (o) => (await settle(o, 'IN_PRODUCTION'), await act(o, 'ship_part', 'merchant')),
     CONFIRMED: async (o) => (await ROUTES.external.SHIPPED!(o), await act(o, 'confirm')),
-    COMPLETED: async (o) => (await ROUTES.external.CONFIRMED!(o), await settle(o, 'COMPLETED')),
+    COMPLETED: async (o) => (await ROUTES.external.CONFIRMED!(o), await settle(o, 'COMPLETED', 60_000)),
     CANCELLED: async (o) => (await settle(o, 'IN_PRODUCTION'), await act(o, 'cancel')),
     REFUNDED: async (o) => (await settle(o, 'IN_PRODUCTION'), await act(o, 'refund_all', 'merchant')),
   },

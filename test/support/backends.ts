@@ -18,6 +18,26 @@ export async function testTemporal(): Promise<{ client: Client; close: () => Pro
   };
 }
 
+/**
+ * The ids of the workflows a visibility query finds, asked again (at most `withinMs`) until
+ * `enough` holds: Temporal writes its visibility store after the history, so a query made just
+ * after a start, an upsert or a close may not see it yet.
+ */
+export async function listedWorkflows(
+  client: Client,
+  query: string,
+  enough: (ids: string[]) => boolean = (ids) => ids.length > 0,
+  withinMs = 15_000,
+): Promise<string[]> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const ids: string[] = [];
+    for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+    if (enough(ids) || Date.now() > deadline) return ids;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 interface ProviderPayment {
   order_id: string;
   status: 'succeeded' | 'declined' | 'processing' | 'requires_capture' | 'canceled';
