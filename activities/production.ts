@@ -29,9 +29,18 @@ export function productionActivities({ db, codes }: { db: Knex; codes?: CodeVend
       }
     },
 
-    /** A full refund takes the goods back: a digital code stops working (none: nothing to do). */
-    async voidDeliveryCode(args: { orderId: string; at: string }): Promise<void> {
-      await voidDeliveryCode(db, args.orderId, args.at, codes);
+    /**
+     * A full refund takes the goods back: a digital code stops working (none: nothing to do). The
+     * vendor declining to void it is an answer (`refused`) when the workflow takes one
+     * (`refusalIsAnswer`); for workflow code from before, which would take it as voided, it is
+     * retried as any failure.
+     */
+    async voidDeliveryCode(args: {
+      orderId: string;
+      at: string;
+      refusalIsAnswer?: boolean;
+    }): Promise<{ refused?: number }> {
+      return voidDeliveryCode(db, args.orderId, args.at, codes, args.refusalIsAnswer === true);
     },
   };
 }

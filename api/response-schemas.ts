@@ -164,12 +164,15 @@ export const order = z
           'short_pick',
           'delivery_failed',
           'recall_failed',
+          'void_refused',
         ]),
         detail: z.string(),
         at: z.string(),
       })
       .optional()
-      .describe('set while support staff must act: a capture refused (or unanswered) after the goods left'),
+      .describe(
+        'set while support staff must act (staff only): what, in `code`; a location or provider code, in `detail`',
+      ),
     allocation: z
       .array(
         z.object({

@@ -128,6 +128,23 @@ export async function checkInvariants(
   for (const h of held)
     violations.push({ rule: 'closed orders release their coupon', subject: h.order_id, detail: h.code });
 
+  // A virtual order refunded in full gave its code up: voided, or flagged where the vendor declined.
+  const kept = await db('orders as o')
+    .join('production_jobs as j', 'j.order_id', 'o.id')
+    .where({ 'o.type': 'virtual', 'o.status': 'REFUNDED' })
+    .whereNotNull('j.delivery_code')
+    .whereNull('j.voided_at')
+    .whereRaw(`(o.details->'attention'->>'code') IS DISTINCT FROM 'void_refused'`)
+    .whereRaw('o.request_id IS DISTINCT FROM ?', [SEEDED_REQUEST_ID])
+    .modify((q) => (scope.orderIds ? q.whereIn('o.id', scope.orderIds) : q))
+    .select('o.id');
+  for (const k of kept)
+    violations.push({
+      rule: 'refunded codes are voided or flagged',
+      subject: k.id,
+      detail: 'code still active',
+    });
+
   violations.push(...(await auditEvents(db, scope.orderIds)));
   return { orders: orders.length, byStatus, products: stock.length, coupons: coupons.length, violations };
 }

@@ -24,6 +24,7 @@ export type BusinessCode =
   | 'NOTHING_TO_PAY'
   | 'DIFFERENCE_UNPAID'
   | 'EDIT_INVALID'
+  | 'EDIT_NEEDS_REVIEW'
   | 'PAYMENT_TOKEN_REQUIRED';
 
 /** ApplicationFailure types that cross the workflow boundary. */

@@ -175,9 +175,16 @@ export interface Attention {
    * `capture_failed`: a capture refused after shipment; `fulfilment_refused`: a warehouse refused
    * its part; `short_pick`: a warehouse found fewer units than it held; `delivery_failed`: the
    * carrier could not deliver a parcel; `recall_failed`: a parcel of a cancelled order was
-   * delivered before the carrier could bring it back (the customer has goods that were refunded).
+   * delivered before the carrier could bring it back (the customer has goods that were refunded);
+   * `void_refused`: a digital code refunded in full that the vendor would not void (it still works).
    */
-  code: 'capture_failed' | 'fulfilment_refused' | 'short_pick' | 'delivery_failed' | 'recall_failed';
+  code:
+    | 'capture_failed'
+    | 'fulfilment_refused'
+    | 'short_pick'
+    | 'delivery_failed'
+    | 'recall_failed'
+    | 'void_refused';
   /** The provider's code, e.g. `charge_expired_for_capture`, or `no_answer`. */
   detail: string;
   at: string;

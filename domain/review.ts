@@ -14,6 +14,22 @@ export function needsReview(
   return (order.payments ?? []).some((p) => p.risk !== undefined);
 }
 
+/**
+ * Whether an edit would take a paid order past the review threshold without passing review: a
+ * small order paid, then edited up, would otherwise reach production unseen. The review hold is
+ * decided once, as production starts; an unpaid order is reviewed at payment with its new total,
+ * and one in `IN_REVIEW` waits for staff anyway. Lowering a total is never held back.
+ */
+export function editEscapesReview(
+  order: Pick<OrderState, 'currency' | 'amounts' | 'status'>,
+  afterTotal: number,
+  policy: Pick<OrderPolicy, 'reviewAbove'>,
+): boolean {
+  if (order.status === 'PENDING_PAYMENT' || order.status === 'IN_REVIEW') return false;
+  const threshold = policy.reviewAbove?.[order.currency];
+  return threshold !== undefined && afterTotal > threshold && afterTotal > order.amounts.total;
+}
+
 /** `REVIEW_ABOVE`: `USD:100000,EUR:90000`, each a currency and an amount in its minor units. */
 export function parseReviewThresholds(text: string): Record<string, number> {
   const thresholds: Record<string, number> = {};

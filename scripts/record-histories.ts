@@ -874,6 +874,19 @@ const scenarios: Record<string, Scenario> = {
     await call('POST', `/v1/orders/${id}/refunds`, { as: merchant, body: { reason: 'replay' } });
     await until(id, c, 'REFUNDED');
   },
+  // A full refund whose code the vendor will not void: recorded all the same, support told.
+  'virtual-refunded-code-kept': async ({ created }) => {
+    const { c, id } = await oneOrder(created, { stock: 10, kind: 'virtual' }, 1, 'virtual');
+    await pay(id, c);
+    await until(id, c, 'DELIVERED');
+    await fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/codes/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refuse: true }),
+    });
+    await call('POST', `/v1/orders/${id}/refunds`, { as: merchant, body: { reason: 'replay' } });
+    await until(id, c, 'REFUNDED');
+  },
   // The code vendor refuses, then issues: the order waits, flagged, and is delivered (patched 'vendor-refusal-waits').
   'virtual-code-refused-then-issued': async ({ created }) => {
     const sku = uniqueSku('h');

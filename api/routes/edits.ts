@@ -82,6 +82,8 @@ export const editRoutes: Route[] = [
         request,
         by: `${caller.role}:${caller.id}`,
         defaultStrategy: config.DEFAULT_INVENTORY_STRATEGY,
+        // Staff are the reviewers: only a customer's edit is held to the review threshold.
+        ...(config.REVIEW_ABOVE && caller.role === 'customer' ? { reviewAbove: config.REVIEW_ABOVE } : {}),
       });
       reply
         .status(201)

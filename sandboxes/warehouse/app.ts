@@ -8,7 +8,8 @@
  * Steps happen over time (./main.ts), each an event posted, signed, to the client's endpoint.
  * The same process is the sandbox's code vendor for digital goods: POST /v1/codes (once per id),
  * GET /v1/codes/:id, POST /v1/codes/:id/void; `PUT /v1/sandbox/codes/:orderId { refuse }` makes it
- * refuse an order's code (422 `out_of_codes`), as a vendor out of codes does, until set back.
+ * refuse an order's code (422 `out_of_codes`), as a vendor out of codes does, and to void one it
+ * issued (422 `code_redeemed`, as for a code already used), until set back.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { describeError } from '../payments/ledger';
@@ -138,6 +139,10 @@ export function sandboxWarehouseApp(books: Books) {
   app.post(
     '/v1/codes/:id/void',
     handle(async (req, res) => {
+      const issued = await books.code(String(req.params.id));
+      // A vendor that will not void a code (already redeemed, say) while its order's switch is on.
+      if (issued && issued.status === 'active' && refusedCodes.has(issued.order_id))
+        return error(res, 422, 'code_redeemed', 'the code was redeemed and cannot be voided');
       const row = await books.voidCode(String(req.params.id));
       if (!row) return error(res, 404, 'not_found', 'no such code');
       res.json(codeView(row));

@@ -22,6 +22,7 @@ import {
 } from '../../domain/order';
 import { allocationOf, release, reserve, restock, settleReservation } from '../inventory/ledger';
 import { heldPromotion, memberTier, releaseCoupon } from '../promotion/coupons';
+import { editEscapesReview } from '../../domain/review';
 import { writeOrderLines } from './order-lines';
 import { readProducts, unpriceable, wrongKind } from './read-pricing';
 
@@ -49,6 +50,11 @@ export async function createEdit(
     by: string;
     /** A product's strategy when it has none (DEFAULT_INVENTORY_STRATEGY), as at placement. */
     defaultStrategy: InventoryStrategy;
+    /**
+     * REVIEW_ABOVE, when the caller's edits are held to it (a customer's or a channel's: staff are
+     * the reviewers): an edit taking a paid order past it is refused (`editEscapesReview`).
+     */
+    reviewAbove?: Record<string, number>;
   },
 ): Promise<EditRecord> {
   const known = new Set(order.items.map((l) => l.sku));
@@ -74,6 +80,12 @@ export async function createEdit(
     promotion,
     memberTier: await memberTier(db, order.customerId, order.channel ?? DEFAULT_CHANNEL),
   });
+  if (args.reviewAbove && editEscapesReview(order, preview.after.amounts.total, args)) {
+    throw new BusinessRuleError(
+      'EDIT_NEEDS_REVIEW',
+      'this edit takes a paid order past the amount staff review: the merchant or support may make it',
+    );
+  }
   const now = new Date().toISOString();
   const record: EditRecord = {
     id: args.id,

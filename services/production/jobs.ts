@@ -1,7 +1,7 @@
 /** Production: opening a job for physical goods, a code for digital ones. Idempotent per order. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { CodeVendor } from './code-vendor';
+import { VendorRefusedError, type CodeVendor } from './code-vendor';
 
 /**
  * A digital order's code comes from the vendor when there is one (by the order's id: a retry gets
@@ -42,19 +42,35 @@ export async function openProductionJob(
   return { deliveryCode: row.delivery_code };
 }
 
-/** The order's digital code can no longer be redeemed (the order was refunded in full): at the vendor, then here. Idempotent. */
+/**
+ * The order's digital code can no longer be redeemed (the order was refunded in full): at the
+ * vendor, then here. Idempotent. With `refusalIsAnswer`, a vendor that declines to void it (422: a
+ * code already redeemed) is final: the code is left as it is and the caller told (`refused`), so
+ * that the refund is recorded all the same and support sees what was kept, rather than asked for
+ * ever. Any other refusal (credentials, a request it cannot read) is thrown, and retried.
+ */
 export async function voidDeliveryCode(
   db: Knex,
   orderId: string,
   at: string,
   vendor?: CodeVendor,
-): Promise<void> {
-  const job = await db('production_jobs').where('order_id', orderId).first('delivery_code');
-  if (!job?.delivery_code) return;
-  if (vendor) await vendor.void(orderId);
+  refusalIsAnswer = false,
+): Promise<{ refused?: number }> {
+  const job = await db('production_jobs').where('order_id', orderId).first('delivery_code', 'voided_at');
+  if (!job?.delivery_code) return {};
+  if (vendor && !job.voided_at) {
+    try {
+      await vendor.void(orderId);
+    } catch (err) {
+      if (refusalIsAnswer && err instanceof VendorRefusedError && err.status === 422)
+        return { refused: err.status };
+      throw err;
+    }
+  }
   await db('production_jobs')
     .where('order_id', orderId)
     .whereNotNull('delivery_code')
     .whereNull('voided_at')
     .update({ voided_at: at });
+  return {};
 }

@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { providerPayments, providerRefunded, testDb } from '../support/backends';
+import { providerPayments, providerRefunded, testDb, testTemporal } from '../support/backends';
+import { checkInvariants } from '../../audit/invariants';
+import { HttpPaymentProvider } from '../../services/payment/http-provider';
 
 const db = testDb();
 afterAll(() => db.destroy());
@@ -112,6 +114,52 @@ test('refunding a virtual order in full voids its code, at the code vendor too',
   const job = await db('production_jobs').where({ order_id: id }).first();
   expect(job.voided_at).not.toBeNull();
   expect(await vendorCode(id)).toMatchObject({ code: delivered.delivery.code, status: 'voided' });
+});
+
+test('a code the vendor will not void (redeemed): the refund is recorded all the same, the code kept and support told', async () => {
+  const { id, owner, total } = await unpaidOrder(2500, {}, 'virtual');
+  expect((await pay(id, owner, 'tok_ok')).status).toBe(200);
+  const delivered = await waitForOrder(id, owner, (o) => o.status === 'DELIVERED');
+  // From now on the vendor refuses this order's codes, and to void the one it issued.
+  await fetch(`${process.env.WAREHOUSE_URL}/v1/sandbox/codes/${id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refuse: true }),
+  });
+  const refund = await call('POST', `/v1/orders/${id}/refunds`, {
+    as: merchant,
+    body: { reason: 'not wanted' },
+  });
+  expect(refund.status).toBe(201);
+  // Recorded, not retried for ever: the money went back, the order says what the code did.
+  const refunded = await waitForOrder(id, merchant, (o) => o.status === 'REFUNDED', 20_000);
+  expect(refunded.amounts.refunded).toBe(total);
+  expect(refunded.delivery).toEqual({ code: delivered.delivery.code });
+  expect(refunded.attention).toMatchObject({ code: 'void_refused', detail: 'code_vendor' });
+  expect(await providerRefunded(id)).toBe(total);
+  expect((await db('production_jobs').where({ order_id: id }).first()).voided_at).toBeNull();
+  expect(await vendorCode(id)).toMatchObject({ code: delivered.delivery.code, status: 'active' });
+  // Support's flag, not the customer's.
+  expect((await call('GET', `/v1/orders/${id}`, { as: owner })).body.order).not.toHaveProperty('attention');
+  // The invariant checker accepts a code kept with the flag, and would catch one kept without it.
+  const temporal = await testTemporal();
+  try {
+    const audit = () =>
+      checkInvariants(db, temporal.client, new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!), {
+        orderIds: [id],
+        skus: [],
+        coupons: [],
+      });
+    expect((await audit()).violations).toEqual([]);
+    await db('orders')
+      .where({ id })
+      .update({ details: db.raw(`details - 'attention'`) });
+    expect((await audit()).violations).toEqual([
+      { rule: 'refunded codes are voided or flagged', subject: id, detail: 'code still active' },
+    ]);
+  } finally {
+    await temporal.close();
+  }
 });
 
 test('the sandbox answers like a provider: a key reused with other parameters is refused, refunds never exceed the charge', async () => {

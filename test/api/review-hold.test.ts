@@ -130,3 +130,25 @@ test('the customer may cancel while the order waits for review', async () => {
   const done = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 20_000, services.apiUrl);
   expect(done.amounts.refunded).toBe(done.amounts.paid);
 });
+
+test('a customer may not edit a paid order past the threshold (it would reach production unreviewed); staff may', async () => {
+  const { id, owner, order } = await paidOrder(10_000);
+  expect(order.status).toBe('IN_PRODUCTION');
+  const big = uniqueSku('rev-big');
+  await putProduct(big, { price: 45_000, stock: 10 }, services.apiUrl);
+  const edit = { add: [{ sku: big, quantity: 1 }] };
+  const refused = await api('POST', `/v1/orders/${id}/edits`, owner, edit);
+  expect(refused.status).toBe(422);
+  expect(refused.body).toMatchObject({ code: 'EDIT_NEEDS_REVIEW' });
+  // The threshold is the merchant's secret: a customer is not told how far under it to stay.
+  expect(JSON.stringify(refused.body)).not.toContain('50000');
+  expect(await db('order_edits').where({ order_id: id })).toHaveLength(0);
+  // Below it, or made by staff (the reviewers), an edit is previewed as before.
+  const small = await api('POST', `/v1/orders/${id}/edits`, owner, {
+    change: [{ sku: order.items[0].sku, quantity: 2 }],
+  });
+  expect(small.status).toBe(201);
+  const byStaff = await api('POST', `/v1/orders/${id}/edits`, merchant, edit);
+  expect(byStaff.status).toBe(201);
+  expect(byStaff.body.edit.after.amounts.total).toBeGreaterThan(50_000);
+});

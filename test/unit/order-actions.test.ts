@@ -2,7 +2,7 @@
  * The rules an action must pass before the order workflow takes it (domain/order-actions.ts) and
  * the refusals they answer with (domain/refusals.ts): pure, so asked here without a workflow.
  */
-import { needsReview } from '../../domain/review';
+import { editEscapesReview, needsReview } from '../../domain/review';
 import { FailureType } from '../../domain/errors';
 import { standardMachine } from '../../domain/machines/standard';
 import type { ActionRequest, LineQuantity, OrderLine, OrderState } from '../../domain/order';
@@ -391,6 +391,27 @@ test('review: above the threshold for the order’s currency, or any charge scor
   expect(needsReview(order(5000, 'EUR'), policy)).toBe(false);
   expect(needsReview(order(10, 'EUR', 'elevated'), policy)).toBe(true);
   expect(needsReview(order(1_000_000), { ...policy, reviewAbove: undefined })).toBe(false);
+});
+
+test('an edit escapes review when it takes a paid order up past the threshold outside IN_REVIEW', () => {
+  const order = (total: number, status = 'IN_PRODUCTION', currency = 'USD') => ({
+    currency,
+    status,
+    amounts: { subtotal: total, discount: 0, shipping: 0, total, paid: total, refunded: 0 },
+  });
+  const policy = { reviewAbove: { USD: 1000 } };
+  expect(editEscapesReview(order(500), 1001, policy)).toBe(true);
+  expect(editEscapesReview(order(500, 'PAID'), 1001, policy)).toBe(true);
+  expect(editEscapesReview(order(500), 1000, policy)).toBe(false); // at the threshold, not past it
+  // Lowering a total, even one above the threshold (approved before), is never held back.
+  expect(editEscapesReview(order(3000), 2000, policy)).toBe(false);
+  expect(editEscapesReview(order(3000), 3001, policy)).toBe(true);
+  // Unpaid: reviewed at payment with the new total; in review: staff decide anyway.
+  expect(editEscapesReview(order(500, 'PENDING_PAYMENT'), 5000, policy)).toBe(false);
+  expect(editEscapesReview(order(500, 'IN_REVIEW'), 5000, policy)).toBe(false);
+  // No threshold for the currency, or none at all.
+  expect(editEscapesReview(order(500, 'IN_PRODUCTION', 'EUR'), 5000, policy)).toBe(false);
+  expect(editEscapesReview(order(500), 5000, {})).toBe(false);
 });
 
 describe('depositForfeitable: the presale rule keeps a deposit only when the balance had its chance', () => {

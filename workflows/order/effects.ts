@@ -836,7 +836,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         order.status === 'PARTIALLY_SHIPPED' &&
         (order.fulfilments ?? []).length === 0 &&
         patched('partly-shipped-refund-restocks');
-      const { amount } = await nonCancellable(() =>
+      const { amount, codeVoidRefused } = await nonCancellable(() =>
         executeChild(refundOrderFlow, {
           workflowId: `${order.id}-refund-${refundId}`,
           args: [
@@ -860,9 +860,19 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
           ],
         }),
       );
+      // A code the vendor would not void (already redeemed) still works: support is told, and the
+      // order does not claim it was voided.
       const voided =
         plan.completesOrder && order.delivery && patched('full-refund-keeps-promises')
-          ? { delivery: { ...order.delivery, voidedAt: new Date().toISOString() } }
+          ? codeVoidRefused !== undefined
+            ? {
+                attention: {
+                  code: 'void_refused' as const,
+                  detail: 'code_vendor',
+                  at: new Date().toISOString(),
+                },
+              }
+            : { delivery: { ...order.delivery, voidedAt: new Date().toISOString() } }
           : {};
       const lines = applyRefund(order.items, plan);
       if (fromHold) {

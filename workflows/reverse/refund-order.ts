@@ -31,7 +31,7 @@ export interface RefundOrderInput {
 
 export async function refundOrderFlow(
   input: RefundOrderInput,
-): Promise<{ refundId: string; amount: number }> {
+): Promise<{ refundId: string; amount: number; codeVoidRefused?: number }> {
   return CancellationScope.nonCancellable(async () => {
     if (input.fromHold) {
       if (input.plan.completesOrder || input.voidHold)
@@ -56,9 +56,13 @@ export async function refundOrderFlow(
       await store.restockItems({ orderId: input.orderId, items: input.restockItems, tag: input.refundId });
     }
     // Refunded in full: the coupon use is given back and a digital code voided, as a cancel would.
+    let codeVoidRefused: number | undefined;
     if (input.plan.completesOrder && patched('full-refund-keeps-promises')) {
       await store.releaseCoupon({ orderId: input.orderId });
-      await store.voidDeliveryCode({ orderId: input.orderId, at: input.at });
+      // The vendor may refuse (a code already redeemed): the refund stands, the order says so.
+      codeVoidRefused = (
+        await store.voidDeliveryCode({ orderId: input.orderId, at: input.at, refusalIsAnswer: true })
+      )?.refused;
     }
     await store.recordRefund({
       refundId: input.refundId,
@@ -69,6 +73,10 @@ export async function refundOrderFlow(
       at: input.at,
       ...(input.owedBy ? { owedBy: input.owedBy } : {}),
     });
-    return { refundId: input.refundId, amount: input.plan.amount };
+    return {
+      refundId: input.refundId,
+      amount: input.plan.amount,
+      ...(codeVoidRefused !== undefined ? { codeVoidRefused } : {}),
+    };
   });
 }
