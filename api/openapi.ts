@@ -14,8 +14,8 @@ import { ROUTES } from './routes';
 const SECURED = [401, 429, 503];
 /** And a route with a body: too large, or in a charset JSON is not. */
 const WITH_BODY = [400, 413, 415];
-/** And a route that takes an Idempotency-Key: a key that is not one. */
-const IDEMPOTENT = [400];
+/** And a route that takes an Idempotency-Key: a key that is not one, or one used with another body. */
+const IDEMPOTENT = [400, 409];
 
 /** Every status a route can answer, for the document and for the test that holds the routes to it. */
 export function statusesOf(r: Route): number[] {

@@ -11,8 +11,9 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { isOutageFailure } from './problem';
 import type { Config } from '../config';
-import { ConflictError, FailureType } from '../domain/errors';
+import { ConflictError, DomainError, FailureType } from '../domain/errors';
 import { decide } from '../domain/machine';
 import type { ApiMetrics } from './metrics';
 import type { SearchAttributeGuard } from './search-attributes';
@@ -200,10 +201,12 @@ export class OrderCommands {
     for (let attempt = 1; ; attempt++) {
       try {
         // One id per request, kept across retries: an Update that did land is answered, not run twice.
-        return await this.retryLostUpdate(shown.id, () =>
-          this.client.workflow
-            .getHandle(shown.id)
-            .executeUpdate(orderActionUpdate, { args: [request], updateId }),
+        return await pastOutages(updateId, (id) =>
+          this.retryLostUpdate(shown.id, () =>
+            this.client.workflow
+              .getHandle(shown.id)
+              .executeUpdate(orderActionUpdate, { args: [request], updateId: id }),
+          ),
         );
       } catch (err) {
         if (attempt >= 5 || !workflowIsBehind(err, shown, request)) throw err;
@@ -244,10 +247,12 @@ export class OrderCommands {
     request: ReturnActionRequest,
     updateId: string = randomUUID(),
   ): Promise<ReturnRecord> {
-    return this.retryLostUpdate(returnId, () =>
-      this.client.workflow
-        .getHandle(returnId)
-        .executeUpdate(returnActionUpdate, { args: [request], updateId }),
+    return pastOutages(updateId, (id) =>
+      this.retryLostUpdate(returnId, () =>
+        this.client.workflow
+          .getHandle(returnId)
+          .executeUpdate(returnActionUpdate, { args: [request], updateId: id }),
+      ),
     );
   }
 
@@ -256,8 +261,12 @@ export class OrderCommands {
     request: ClaimActionRequest,
     updateId: string = randomUUID(),
   ): Promise<ClaimRecord> {
-    return this.retryLostUpdate(claimId, () =>
-      this.client.workflow.getHandle(claimId).executeUpdate(claimActionUpdate, { args: [request], updateId }),
+    return pastOutages(updateId, (id) =>
+      this.retryLostUpdate(claimId, () =>
+        this.client.workflow
+          .getHandle(claimId)
+          .executeUpdate(claimActionUpdate, { args: [request], updateId: id }),
+      ),
     );
   }
 
@@ -266,10 +275,12 @@ export class OrderCommands {
     request: ExchangeActionRequest,
     updateId: string = randomUUID(),
   ): Promise<ExchangeRecord> {
-    return this.retryLostUpdate(exchangeId, () =>
-      this.client.workflow
-        .getHandle(exchangeId)
-        .executeUpdate(exchangeActionUpdate, { args: [request], updateId }),
+    return pastOutages(updateId, (id) =>
+      this.retryLostUpdate(exchangeId, () =>
+        this.client.workflow
+          .getHandle(exchangeId)
+          .executeUpdate(exchangeActionUpdate, { args: [request], updateId: id }),
+      ),
     );
   }
 
@@ -297,13 +308,16 @@ export class OrderCommands {
         try {
           return await send();
         } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError) || attempt >= 4) throw err;
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
           const { status } = await this.client.workflow.getHandle(workflowId).describe();
           // Ended by an operator (terminated, reset away) while the order center still shows it open.
           if (status.name !== 'RUNNING')
             throw new ConflictError(`the workflow of ${workflowId} has ended (${status.name})`, {
               workflowStatus: status.name,
             });
+          // Running, and still not taking it: busy, not missing (a 404 would be stored with the key).
+          if (attempt >= 4)
+            throw new DomainError('the workflow did not take the request; retry shortly', 503);
           await new Promise((r) => setTimeout(r, 100 * attempt));
         }
       }
@@ -317,6 +331,32 @@ export class OrderCommands {
    */
   private answered<T>(call: () => Promise<T>): Promise<T> {
     return this.client.withDeadline(Date.now() + this.config.ORDER_ANSWER_TIMEOUT, call);
+  }
+}
+
+/** How long stepping past stored outcomes may take: each is one quick round trip; a new try is seconds. */
+const STORED_OUTCOMES_MS = 2000;
+
+/**
+ * An Update that answered with an outage (a dependency outlived its retries: a 503) has ended, and
+ * Temporal answers its id with that outcome for as long as the workflow runs: a retry under the
+ * same Idempotency-Key would get the 503 for ever. So a retry is a new try under the next id
+ * (`<id>#1`, `#2`, ...): outcomes stored from earlier tries come back at once and are stepped
+ * past; the first id not used yet runs; one that succeeded (or was refused) is answered as it was.
+ * A try that runs and fails again ends the request, a 503 once more, past this bound of time.
+ */
+export async function pastOutages<T>(updateId: string, send: (id: string) => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (let n = 0; ; n++) {
+    try {
+      return await send(n === 0 ? updateId : `${updateId}#${n}`);
+    } catch (err) {
+      const outage =
+        err instanceof WorkflowUpdateFailedError &&
+        err.cause instanceof ApplicationFailure &&
+        isOutageFailure(err.cause.type);
+      if (!outage || n >= 1000 || Date.now() - started > STORED_OUTCOMES_MS) throw err;
+    }
   }
 }
 

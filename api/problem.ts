@@ -55,7 +55,24 @@ export const STATUSES: Record<number, { title: string; means: string }> = {
 
 const titleOf = (status: number): string => STATUSES[status]?.title ?? 'Error';
 
-export function sendProblem(res: Response, problem: Problem): void {
+/**
+ * Every 400 lists `errors` (the contract's): the schema's issues, or else one issue in our own
+ * words, at the field a workflow named (never a client's string: `detail` is ours).
+ */
+function withErrors(problem: Problem): Problem {
+  if (problem.status !== 400 || problem.extra?.errors !== undefined) return problem;
+  const field = problem.extra?.field;
+  return {
+    ...problem,
+    extra: {
+      ...problem.extra,
+      errors: [{ path: typeof field === 'string' ? [field] : [], message: problem.detail, code: 'custom' }],
+    },
+  };
+}
+
+export function sendProblem(res: Response, sent: Problem): void {
+  const problem = withErrors(sent);
   if (problem.retryAfter) res.setHeader('Retry-After', String(problem.retryAfter));
   res
     .status(problem.status)
@@ -81,6 +98,10 @@ const STATUS_OF_FAILURE: Record<string, number> = {
   [FailureType.InvalidInput]: 400,
   [FailureType.InvalidData]: 400,
 };
+
+/** A failure an Update answered with that is an outage (a 503), not a refusal: a retry may fare better. */
+export const isOutageFailure = (type: string | null | undefined): boolean =>
+  !((type ?? '') in STATUS_OF_FAILURE);
 
 function fromRefusal(type: string | null | undefined, message: string, details: unknown): Problem {
   const status = STATUS_OF_FAILURE[type ?? ''] ?? 503;
@@ -108,8 +129,10 @@ export function toProblem(err: unknown): Problem {
       title: titleOf(err.status),
       detail: err.message,
       extra: err.extra,
-      // Too many at once (exports), or a key whose first request still runs: try again shortly.
-      ...(err.status === 429 || err.extra?.code === KEY_IN_USE ? { retryAfter: 5 } : {}),
+      // Too many at once (exports), busy, or a key whose first request still runs: try again shortly.
+      ...(err.status === 429 || err.status === 503 || err.extra?.code === KEY_IN_USE
+        ? { retryAfter: 5 }
+        : {}),
     };
   if (err instanceof ZodError) {
     return {

@@ -41,8 +41,20 @@ export function isDatabaseOutage(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string } | null;
   return (
     e?.name === 'KnexTimeoutError' ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e?.code ?? '') ||
-    /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Query read timeout|timeout exceeded when trying to connect/.test(
+    // A host that cannot be found or reached (a container restarting, its name not yet back).
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+    ].includes(e?.code ?? '') ||
+    // The driver's words for a connection lost or never made: also what a transaction's ROLLBACK
+    // says on a connection that broke under it (it replaces the first error).
+    /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Query read timeout|timeout exceeded when trying to connect|timeout expired|connection error and is not queryable/.test(
       e?.message ?? '',
     )
   );

@@ -127,7 +127,15 @@ export interface HeldContext {
    * holds everything back). Unknown (an order's view): a pending payment of the order stands for one.
    */
   pendingFor?: string | null;
+  /**
+   * The order's after-sales window has closed and it completes once its open cases are settled:
+   * no new case opens meanwhile (the workflow knows it; an order's view does not say).
+   */
+  afterSalesClosed?: boolean;
 }
+
+/** What opens a new after-sales case: taken only while the after-sales window is open. */
+const OPENS_CASE = new Set(['request_return', 'open_claim', 'open_exchange']);
 
 /**
  * Why what the order holds keeps back an action its machine allows, or null: a warehouse ships
@@ -156,6 +164,8 @@ export function heldBack(
     fulfilments.some((f) => WAITING_FULFILMENT.includes(f.status))
   )
     return 'a warehouse is still fulfilling this order: refund its units once they have shipped, or cancel it';
+  if (context.afterSalesClosed && OPENS_CASE.has(action))
+    return 'the after-sales window has closed: the order completes once its open cases are settled';
   if (action === 'cancel') {
     const away = (order.shipments ?? []).find(
       (s) => s.status === 'delivered' || (s.location === null && s.status !== 'delivery_failed'),

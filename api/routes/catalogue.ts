@@ -16,7 +16,8 @@ export const catalogueRoutes: Route[] = [
     params: { sku: skuParam },
     body: productBody,
     ok: [[200, 201], res.product],
-    errors: [403, 422],
+    errors: [403, 409, 422],
+    idempotent: true,
     // A product just put is one an order can hold.
     links: {
       getProduct: { parameters: { sku: '$request.path.sku' } },
@@ -67,7 +68,8 @@ export const catalogueRoutes: Route[] = [
     params: { id: locationIdParam },
     body: locationBody,
     ok: [[200, 201], res.location],
-    errors: [400, 403],
+    errors: [400, 403, 409],
+    idempotent: true,
     async handle({ res: reply, params, body }, { db }) {
       const created = await putLocation(db, params.id, body);
       reply.status(created ? 201 : 200).json(await readLocation(db, params.id));

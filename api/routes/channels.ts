@@ -21,7 +21,8 @@ export const channelRoutes: Route[] = [
     params: { id: channelIdParam },
     body: channelBody,
     ok: [[200, 201], res.channel],
-    errors: [400, 403],
+    errors: [400, 403, 409],
+    idempotent: true,
     async handle({ res: reply, params, body }, { db }) {
       const { channel, created } = await putChannel(db, params.id, {
         name: body.name,

@@ -222,6 +222,7 @@ export const orderRoutes: Route[] = [
     body: importOrderBody,
     ok: [[200, 201], res.orderEnvelope],
     errors: [400, 403, 409, 422],
+    idempotent: true,
     links: ORDER_LINKS,
     async handle({ req, res: reply, body, principal }, { db, commands }) {
       const caller = principal();

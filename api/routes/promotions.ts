@@ -21,7 +21,8 @@ export const promotionRoutes: Route[] = [
     params: { code: promotionCodeParam },
     body: promotionBody,
     ok: [[200, 201], res.promotion],
-    errors: [403],
+    errors: [403, 409],
+    idempotent: true,
     links: { getPromotion: { parameters: { code: '$request.path.code' } } },
     async handle({ res: reply, params, body }, { db }) {
       const created = await putPromotion(db, params.code, body);

@@ -51,7 +51,8 @@ export const webhookRoutes: Route[] = [
     params: { id: webhookIdParam },
     body: webhookBody,
     ok: [[200, 201], res.webhook],
-    errors: [400, 403, 422],
+    errors: [400, 403, 409, 422],
+    idempotent: true,
     async handle({ res: reply, params, body }, { db, config }) {
       const problem = await urlProblem(body.url, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE });
       if (problem) throw new BusinessRuleError('WEBHOOK_URL_REFUSED', REFUSED[problem], { reason: problem });

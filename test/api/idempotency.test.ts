@@ -108,6 +108,68 @@ test('a refused create is replayed as refused, without placing anything', async 
   expect(await db('orders').where({ customer_id: who.id })).toHaveLength(0);
 });
 
+test('a key reused once its order has ended (and the key forgotten) never places it again', async () => {
+  const sku = uniqueSku('idem-ended');
+  await putProduct(sku, { stock: 1 });
+  const who = customer();
+  const post = (key: string, quantity: number) =>
+    call('POST', '/v1/orders', {
+      as: who,
+      body: { items: [{ sku, quantity }] },
+      headers: { 'idempotency-key': key },
+    });
+  const key = randomUUID();
+  const first = await post(key, 1);
+  expect(first.status).toBe(201);
+  const id = first.body.order.id;
+  expect((await call('POST', `/v1/orders/${id}/cancel`, { as: who })).status).toBe(200);
+  const temporal = await testTemporal();
+  try {
+    expect(await temporal.client.workflow.getHandle(id).result()).toMatchObject({ status: 'CANCELLED' });
+    // Past IDEMPOTENCY_KEY_TTL: PostgreSQL no longer remembers the key.
+    await db('idempotency_keys').where({ key }).delete();
+    // Temporal answers the Update again from the ended run: the first answer, as the contract asks.
+    const again = await post(key, 1);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    // One run, still closed; the stock it gave back is not held again.
+    expect((await temporal.client.workflow.getHandle(id).describe()).status.name).toBe('COMPLETED');
+    expect(await listedWorkflows(temporal.client, `CustomerId = '${who.id}'`)).toEqual([id]);
+    expect((await db('stock_levels').where({ sku }).first('reserved')).reserved).toBe(0);
+
+    // A create refused under a key, retried under it once forgotten: refused again, nothing placed.
+    const refusedKey = randomUUID();
+    const refused = await post(refusedKey, 5);
+    expect(refused.body).toMatchObject({ status: 422, code: 'OUT_OF_STOCK' });
+    await db('idempotency_keys').where({ key: refusedKey }).delete();
+    expect((await post(refusedKey, 5)).body).toEqual(refused.body);
+    expect(await db('orders').where({ customer_id: who.id })).toHaveLength(1);
+  } finally {
+    await temporal.close();
+  }
+});
+
+test('a PUT that creates takes a key too: the first answer again (201, not 200), another body under it a 409', async () => {
+  const sku = uniqueSku('idem-put');
+  const key = randomUUID();
+  const put = (stock: number) =>
+    call('PUT', `/v1/products/${sku}`, {
+      as: merchant,
+      body: { name: 'Keyed', price: 700, currency: 'USD', kind: 'physical', stock },
+      headers: { 'idempotency-key': key },
+    });
+  const first = await put(5);
+  expect(first.status).toBe(201);
+  const again = await put(5);
+  expect(again.status).toBe(201);
+  expect(again.headers.get('idempotent-replayed')).toBe('true');
+  expect(again.body).toEqual(first.body);
+  const other = await put(9);
+  expect(other.status).toBe(409);
+  // Nothing changed by the refused one.
+  expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock.onHand).toBe(5);
+});
+
 test('rate limiting per token answers 429 problem+json with Retry-After', async () => {
   const services = await startOwnServices('ratelimit', { RATE_LIMIT_PER_MINUTE: '5' });
   try {

@@ -77,6 +77,10 @@ async function returnIn(id: string, status: string, withinMs = 30_000) {
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+/** The order once it has completed (its after-sales window passed, its cases settled). */
+const completed = (order: { id: string; owner: As }) =>
+  waitForOrder(order.id, order.owner, (o) => o.status === 'COMPLETED', 30_000, services.apiUrl);
+
 const onHand = async (sku: string) =>
   (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.onHand as number;
 
@@ -92,13 +96,7 @@ test('a return nobody decides is escalated, then closed; the order completes all
   ).toContain(ret.id);
   const closed = await returnIn(ret.id, 'CLOSED');
   expect(closed.history.at(-1)).toMatchObject({ from: 'ESCALATED', action: 'close', reason: 'undecided' });
-  const done = await waitForOrder(
-    order.id,
-    order.owner,
-    (o) => o.status === 'COMPLETED',
-    30_000,
-    services.apiUrl,
-  );
+  const done = await completed(order);
   expect(done.amounts.refunded).toBe(0);
   const events = (await api('GET', `/v1/orders/${order.id}/events`, merchant)).body.items.map(
     (e: any) => e.type,
@@ -122,14 +120,33 @@ test('staff may still decide an escalated return; approved goods that never come
   });
   // Too late to receive it now.
   expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {})).status).toBe(409);
-  const done = await waitForOrder(
-    order.id,
-    order.owner,
-    (o) => o.status === 'COMPLETED',
-    30_000,
-    services.apiUrl,
-  );
+  const done = await completed(order);
   expect(done.amounts.refunded).toBe(0);
+});
+
+test('once the after-sales window has closed, no new return opens, though one still open is settled first', async () => {
+  const order = await confirmedOrder();
+  const confirmedAt = Date.parse(
+    (await api('GET', `/v1/orders/${order.id}`, support)).body.order.history.at(-1).at,
+  );
+  // A return opened late in the window and approved: its goods have 8 s to come, past the window's end.
+  await new Promise((r) => setTimeout(r, Math.max(0, confirmedAt + 5000 - Date.now())));
+  const late = await requestReturn(order, 1);
+  expect((await api('POST', `/v1/returns/${late.id}/approve`, merchant, {})).status).toBe(200);
+  await new Promise((r) => setTimeout(r, Math.max(0, confirmedAt + 8500 - Date.now())));
+  const refused = await api('POST', `/v1/orders/${order.id}/returns`, order.owner, {
+    items: [{ sku: order.sku, quantity: 1 }],
+    reason: 'too late',
+  });
+  expect((await returnOf(late.id)).status).toBe('APPROVED'); // the window closed with it open
+  expect(refused.status).toBe(409);
+  expect(refused.body).toMatchObject({ orderStatus: 'CONFIRMED' });
+  expect(refused.body.detail).toMatch(/after-sales window has closed/);
+  expect(refused.body.allowedActions).not.toContain('request_return');
+  // The open one is settled (its goods never came), then the order completes.
+  await returnIn(late.id, 'CLOSED');
+  const done = await completed(order);
+  expect(done.history.filter((h: { action: string }) => h.action === 'request_return')).toHaveLength(1);
 });
 
 test('a receipt per SKU: sellable units back on sale, damaged ones written off, both refunded; reasons counted', async () => {
@@ -168,13 +185,7 @@ test('a receipt per SKU: sellable units back on sale, damaged ones written off, 
     expect.objectContaining({ kind: 'restock', quantity: 1 }),
     expect.objectContaining({ kind: 'adjust', quantity: -1 }),
   ]);
-  const o = await waitForOrder(
-    order.id,
-    order.owner,
-    (x) => x.status === 'COMPLETED',
-    30_000,
-    services.apiUrl,
-  );
+  const o = await completed(order);
   expect(o.items[0].refundedQuantity).toBe(2);
 
   // The merchant's report: returns by reason, and the list filtered by one.
@@ -251,13 +262,7 @@ test('an exchange nobody decides is cancelled by the system (units back, differe
     actor: 'system',
     reason: 'goods_never_sent',
   });
-  const done = await waitForOrder(
-    order.id,
-    order.owner,
-    (o) => o.status === 'COMPLETED',
-    30_000,
-    services.apiUrl,
-  );
+  const done = await completed(order);
   // The undecided one gave its unit back; the unreturned one keeps it credited.
   expect(done.items[0]).toMatchObject({ exchangedQuantity: 1, exchangedAmount: 1000 });
   expect((await api('GET', `/v1/products/${other}`, merchant)).body.stock).toMatchObject({

@@ -96,6 +96,32 @@ test('a connection lost under a statement is described without the statement', a
   }
 });
 
+test('a connection lost under a transaction is an outage too, whatever its rollback then says', async () => {
+  const server = await droppingServer();
+  const db = createDb(`postgres://u:p@127.0.0.1:${server.port}/d`, {
+    pool: { min: 0, max: 1 },
+    queryTimeoutMs: 2000,
+  });
+  try {
+    const err = await failureOf(
+      db.transaction((trx) => trx('customer_secrets').where({ token: 'tok_visible' }).first()),
+    );
+    expect(isDatabaseOutage(err)).toBe(true);
+    expect(describeError(err).message).toMatch(/^database unavailable/);
+    expect(JSON.stringify(describeError(err))).not.toMatch(/customer_secrets|select|token/i);
+  } finally {
+    await db.destroy();
+    await server.close();
+  }
+});
+
+test('a database host that cannot be found or reached is an outage', () => {
+  for (const code of ['ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+    expect(isDatabaseOutage(Object.assign(new Error(`getaddrinfo ${code} postgres`), { code }))).toBe(true);
+  expect(isDatabaseOutage(new Error('timeout expired'))).toBe(true);
+  expect(isDatabaseOutage(new Error('the card was declined'))).toBe(false);
+});
+
 test('an error that met no statement keeps its own words', () => {
   expect(describeError(new Error('the card was declined')).message).toBe('the card was declined');
 });

@@ -225,8 +225,12 @@ export class OrderEntity {
     return this.openReturns.size > 0;
   }
 
-  /** The machine's answer, and the request's own checks, as the failure an Update returns. Re-checked under the lock. */
-  validate(request: ActionRequest): void {
+  /**
+   * The machine's answer, and the request's own checks, as the failure an Update returns.
+   * Re-checked under the lock. `fresh` (the Update's validator, which replay never runs): also
+   * the rules a request accepted before them would not have met, so that its history replays.
+   */
+  validate(request: ActionRequest, fresh = false): void {
     const unstorable = actionRequestProblem(request);
     if (unstorable) throw refuse(invalidInput('the request', unstorable));
     if (!this.order) throw refuse(notNow('the order is still being placed', 'PLACING', []));
@@ -236,6 +240,7 @@ export class OrderEntity {
     // What the order's goods and payments hold back (domain/order-actions.ts), as its view lists it.
     const held = heldBack(this.machine, this.order, request.action, request.actor.role, {
       ...this.heldContext,
+      ...(fresh ? {} : { afterSalesClosed: false }),
       refundsUnits: request.refund?.amount === undefined,
     });
     if (held) throw refuse(notNow(held, this.order.status, this.actionsNow(request.actor.role)));
@@ -246,7 +251,14 @@ export class OrderEntity {
     return {
       refundsWaitForWarehouse: this.refundsWaitForWarehouse,
       pendingFor: this.pending?.action ?? null,
+      afterSalesClosed: this.afterSalesClosed,
     };
+  }
+
+  /** Past the after-sales window's end, waiting only for open cases to settle (the workflow's clock). */
+  private get afterSalesClosed(): boolean {
+    const after = this.order && this.machine.states[this.order.status]?.after;
+    return after?.timer === 'afterSalesWindow' && Date.now() >= this.deadline('afterSalesWindow');
   }
 
   /** What `role` may do now, as the order's view lists it, with what only the workflow knows. */

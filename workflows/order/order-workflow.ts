@@ -68,7 +68,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     }),
   );
   setHandler(orderActionUpdate, (request) => shielded(() => order.lock.run(() => order.perform(request))), {
-    validator: (request) => order.validate(request),
+    validator: (request) => order.validate(request, true),
   });
   setHandler(returnReceivedSignal, ({ returnId, items }) => order.returnReceived(returnId, items));
   setHandler(returnClosedSignal, ({ returnId }) => order.returnClosed(returnId));
