@@ -11,7 +11,6 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { isOutageFailure } from './problem';
 import type { Config } from '../config';
 import { ConflictError, DomainError, FailureType } from '../domain/errors';
 import { decide } from '../domain/machine';
@@ -201,12 +200,10 @@ export class OrderCommands {
     for (let attempt = 1; ; attempt++) {
       try {
         // One id per request, kept across retries: an Update that did land is answered, not run twice.
-        return await pastOutages(updateId, (id) =>
-          this.retryLostUpdate(shown.id, () =>
-            this.client.workflow
-              .getHandle(shown.id)
-              .executeUpdate(orderActionUpdate, { args: [request], updateId: id }),
-          ),
+        return await this.retryLostUpdate(shown.id, () =>
+          this.client.workflow
+            .getHandle(shown.id)
+            .executeUpdate(orderActionUpdate, { args: [request], updateId }),
         );
       } catch (err) {
         if (attempt >= 5 || !workflowIsBehind(err, shown, request)) throw err;
@@ -247,12 +244,10 @@ export class OrderCommands {
     request: ReturnActionRequest,
     updateId: string = randomUUID(),
   ): Promise<ReturnRecord> {
-    return pastOutages(updateId, (id) =>
-      this.retryLostUpdate(returnId, () =>
-        this.client.workflow
-          .getHandle(returnId)
-          .executeUpdate(returnActionUpdate, { args: [request], updateId: id }),
-      ),
+    return this.retryLostUpdate(returnId, () =>
+      this.client.workflow
+        .getHandle(returnId)
+        .executeUpdate(returnActionUpdate, { args: [request], updateId }),
     );
   }
 
@@ -261,12 +256,8 @@ export class OrderCommands {
     request: ClaimActionRequest,
     updateId: string = randomUUID(),
   ): Promise<ClaimRecord> {
-    return pastOutages(updateId, (id) =>
-      this.retryLostUpdate(claimId, () =>
-        this.client.workflow
-          .getHandle(claimId)
-          .executeUpdate(claimActionUpdate, { args: [request], updateId: id }),
-      ),
+    return this.retryLostUpdate(claimId, () =>
+      this.client.workflow.getHandle(claimId).executeUpdate(claimActionUpdate, { args: [request], updateId }),
     );
   }
 
@@ -275,12 +266,10 @@ export class OrderCommands {
     request: ExchangeActionRequest,
     updateId: string = randomUUID(),
   ): Promise<ExchangeRecord> {
-    return pastOutages(updateId, (id) =>
-      this.retryLostUpdate(exchangeId, () =>
-        this.client.workflow
-          .getHandle(exchangeId)
-          .executeUpdate(exchangeActionUpdate, { args: [request], updateId: id }),
-      ),
+    return this.retryLostUpdate(exchangeId, () =>
+      this.client.workflow
+        .getHandle(exchangeId)
+        .executeUpdate(exchangeActionUpdate, { args: [request], updateId }),
     );
   }
 
@@ -331,32 +320,6 @@ export class OrderCommands {
    */
   private answered<T>(call: () => Promise<T>): Promise<T> {
     return this.client.withDeadline(Date.now() + this.config.ORDER_ANSWER_TIMEOUT, call);
-  }
-}
-
-/** How long stepping past stored outcomes may take: each is one quick round trip; a new try is seconds. */
-const STORED_OUTCOMES_MS = 2000;
-
-/**
- * An Update that answered with an outage (a dependency outlived its retries: a 503) has ended, and
- * Temporal answers its id with that outcome for as long as the workflow runs: a retry under the
- * same Idempotency-Key would get the 503 for ever. So a retry is a new try under the next id
- * (`<id>#1`, `#2`, ...): outcomes stored from earlier tries come back at once and are stepped
- * past; the first id not used yet runs; one that succeeded (or was refused) is answered as it was.
- * A try that runs and fails again ends the request, a 503 once more, past this bound of time.
- */
-export async function pastOutages<T>(updateId: string, send: (id: string) => Promise<T>): Promise<T> {
-  const started = Date.now();
-  for (let n = 0; ; n++) {
-    try {
-      return await send(n === 0 ? updateId : `${updateId}#${n}`);
-    } catch (err) {
-      const outage =
-        err instanceof WorkflowUpdateFailedError &&
-        err.cause instanceof ApplicationFailure &&
-        isOutageFailure(err.cause.type);
-      if (!outage || n >= 1000 || Date.now() - started > STORED_OUTCOMES_MS) throw err;
-    }
   }
 }
 

@@ -66,7 +66,15 @@ function withErrors(problem: Problem): Problem {
     ...problem,
     extra: {
       ...problem.extra,
-      errors: [{ path: typeof field === 'string' ? [field] : [], message: problem.detail, code: 'custom' }],
+      errors: [
+        {
+          // As zod writes a path: `items.0.sku` is ['items', 0, 'sku'].
+          path:
+            typeof field === 'string' ? field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)) : [],
+          message: problem.detail,
+          code: 'custom',
+        },
+      ],
     },
   };
 }
@@ -98,10 +106,6 @@ const STATUS_OF_FAILURE: Record<string, number> = {
   [FailureType.InvalidInput]: 400,
   [FailureType.InvalidData]: 400,
 };
-
-/** A failure an Update answered with that is an outage (a 503), not a refusal: a retry may fare better. */
-export const isOutageFailure = (type: string | null | undefined): boolean =>
-  !((type ?? '') in STATUS_OF_FAILURE);
 
 function fromRefusal(type: string | null | undefined, message: string, details: unknown): Problem {
   const status = STATUS_OF_FAILURE[type ?? ''] ?? 503;
