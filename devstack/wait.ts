@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
+/** Every port freePort has given this process. */
+const handedOut = new Set<number>();
+
 /**
  * A free TCP port on loopback, for tests that run beside a developer's `npm start`, and for a
  * server started soon after. Chosen below the kernel's ephemeral
@@ -12,7 +15,11 @@ export async function freePort(): Promise<number> {
   const from = Math.max(10_000, low - 12_000);
   for (let i = 0; i < 100; i++) {
     const port = from + Math.floor(Math.random() * (low - from));
-    if (await canListen(port)) return port;
+    // A port is free until its server binds it: never handed out twice (the stack's API and a
+    // cluster service chosen a minute apart once drew the same one).
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error('no free port found below the ephemeral range');
 }
