@@ -68,9 +68,11 @@ function withErrors(problem: Problem): Problem {
       ...problem.extra,
       errors: [
         {
-          // As zod writes a path: `items.0.sku` is ['items', 0, 'sku'].
+          // As zod writes a path (`items.0.sku` is ['items', 0, 'sku']), each part bounded as there.
           path:
-            typeof field === 'string' ? field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)) : [],
+            typeof field === 'string'
+              ? field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : storable(p).slice(0, 200)))
+              : [],
           message: problem.detail,
           code: 'custom',
         },

@@ -145,6 +145,10 @@ test('a product name with NUL, a NUL status filter, bad cursors and bad percent-
     const reply = await call('GET', url, { as: merchant });
     expect({ url, status: reply.status }).toEqual({ url, status: 400 });
     expect(reply.headers.get('content-type')).toMatch(/problem\+json/);
+    // Every 400 lists `errors`, in the service's words where no schema spoke.
+    expect(reply.body.errors).toEqual([
+      { path: [], message: 'the path is not valid percent-encoding', code: 'custom' },
+    ]);
   }
 });
 
