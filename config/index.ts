@@ -161,6 +161,8 @@ const schema = z.object({
   PAYMENT_SANDBOX_LATENCY: duration('0ms'),
   PAYMENT_SANDBOX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
   PAYMENT_SANDBOX_SLOW: duration('6s'),
+  // How long tok_lost_unlisted's charge stays out of its order's list (Stripe's search lags "within a minute").
+  PAYMENT_SANDBOX_UNLISTED: duration('60s'),
   PAYMENT_SANDBOX_ASYNC_DELAY: duration('2s'),
   // How long the sandbox's authorisations hold, and tok_short_auth's (tok_reauth_declined's too).
   PAYMENT_SANDBOX_AUTH_TTL: duration('7d'),

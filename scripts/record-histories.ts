@@ -844,6 +844,15 @@ const scenarios: Record<string, Scenario> = {
     await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
     await until(id, c, 'CANCELLED');
   },
+  // Every reply to the charge is lost and the provider's search does not show it yet: a 503, the
+  // key kept; the order expires, then finds the charge once shown and refunds it.
+  'payment-unshown-refunded': async ({ created }) => {
+    const { c, id } = await oneOrder(created, { stock: 10, inventoryStrategy: 'on_payment' }, 1);
+    const lost = await pay(id, c, 'tok_lost_unlisted');
+    if (lost.status !== 503) throw new Error(`payment-unshown-refunded: pay answered ${lost.status}`);
+    await until(id, c, 'CANCELLED');
+    await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
+  },
   // A bank transfer the provider settles later (webhook), then one that succeeds after its order
   // was cancelled (refunded at once), then a 3-D Secure step never finished (given up, expired).
   'payments-pending': async ({ created }) => {
@@ -997,6 +1006,8 @@ async function main() {
     CODE_VENDOR_RETRY: '1s',
     // tok_short_auth's holds, renewed 3 s before they end (capture-at-shipment).
     PAYMENT_SANDBOX_SHORT_AUTH: '6s',
+    // tok_lost_unlisted's charge is out of the provider's list this long (payment-unshown-refunded).
+    PAYMENT_SANDBOX_UNLISTED: '15s',
     // An order held for review and left alone is rejected after this (review-hold).
     REVIEW_TIMEOUT: '4s',
     // A return undecided, or approved and never sent, closes after these (return-windows).

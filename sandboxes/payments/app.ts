@@ -5,7 +5,9 @@
  *   tok_ok pays · tok_risky pays, its risk scored `elevated` (the order waits for review) ·
  *   tok_declined, tok_insufficient_funds are declined · tok_flaky answers 503 twice
  *   per key, then pays · tok_lost pays, but every reply to the create is lost (the connection
- *   drops) · tok_slow pays after `slowMs`, answering only then (a client gives up first) ·
+ *   drops) · tok_lost_unlisted pays, its replies lost as tok_lost's, and the order's list leaves
+ *   it out for `unlistedMs` (Stripe's search by metadata lags behind its writes) ·
+ *   tok_slow pays after `slowMs`, answering only then (a client gives up first) ·
  *   tok_async_ok, tok_async_fail answer `processing` and settle later (a bank transfer): by
  *   webhook, or as a retrieve shows · tok_3ds answers `requires_action` with the page the
  *   customer's browser opens (`next_action.redirect_to_url.url`); a POST there completes it
@@ -36,6 +38,8 @@ export interface SandboxSettings {
   latencyMs: number;
   errorRate: number;
   slowMs: number;
+  /** How long tok_lost_unlisted's charge stays out of its order's list (a search index's lag). */
+  unlistedMs: number;
   /** This service's own address, for the 3-D Secure page a customer's browser opens. */
   publicUrl: string;
   /** Events of settlements wait this long before their first delivery (a late webhook). */
@@ -58,6 +62,7 @@ const PAYS = new Set([
   'tok_risky',
   'tok_flaky',
   'tok_lost',
+  'tok_lost_unlisted',
   'tok_slow',
   'tok_capture_fails',
   ...SHORT_AUTH,
@@ -206,7 +211,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
           }
         }
         // The capture happened; the answer never reaches the client.
-        if (token === 'tok_lost') return void req.socket.destroy();
+        if (token === 'tok_lost' || token === 'tok_lost_unlisted') return void req.socket.destroy();
         res.json(view(intent));
       } finally {
         inFlight.delete(key);
@@ -220,7 +225,10 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     handle(async (req, res) => {
       const order = String(req.query.order ?? '');
       if (!order) return error(res, 400, 'invalid_request_error', 'order is required');
-      const intents = await ledger.intentsOf(order);
+      const indexedBefore = Date.now() - settings.unlistedMs;
+      const intents = (await ledger.intentsOf(order)).filter(
+        (i) => i.token !== 'tok_lost_unlisted' || new Date(i.created_at).getTime() <= indexedBefore,
+      );
       const refunded = await ledger.refunded(intents.map((i) => i.id));
       res.json({ object: 'list', data: intents.map((i) => view(i, refunded.get(i.id) ?? 0)) });
     }),

@@ -2,7 +2,8 @@
  * The sandbox payment service, its own process with its own database, as a real provider is:
  *   PAYMENT_SANDBOX_PORT, PAYMENT_SANDBOX_HOST, PAYMENT_SANDBOX_DATABASE_URL (npm start and the tests set them),
  *   PAYMENT_SANDBOX_LATENCY and PAYMENT_SANDBOX_ERROR_RATE (a slow or faulty provider),
- *   PAYMENT_SANDBOX_SLOW (how long tok_slow takes), PAYMENT_SANDBOX_ASYNC_DELAY (how long an
+ *   PAYMENT_SANDBOX_SLOW (how long tok_slow takes), PAYMENT_SANDBOX_UNLISTED (how long
+ *   tok_lost_unlisted's charge stays out of its order's list), PAYMENT_SANDBOX_ASYNC_DELAY (how long an
  *   asynchronous method takes to settle), PAYMENT_SANDBOX_WEBHOOK_URL and PAYMENT_WEBHOOK_SECRET
  *   (where its events go, signed with what), PAYMENT_SANDBOX_WEBHOOKS=off (they never go),
  *   PAYMENT_SANDBOX_WEBHOOK_DUPLICATES=1 (each goes twice), PAYMENT_SANDBOX_WEBHOOK_DELAY (late),
@@ -39,6 +40,7 @@ async function main() {
     latencyMs: milliseconds(process.env.PAYMENT_SANDBOX_LATENCY, 0),
     errorRate,
     slowMs: milliseconds(process.env.PAYMENT_SANDBOX_SLOW, 6000),
+    unlistedMs: milliseconds(process.env.PAYMENT_SANDBOX_UNLISTED, 60_000),
     publicUrl,
     deliverAfterMs,
     authTtlMs: milliseconds(process.env.PAYMENT_SANDBOX_AUTH_TTL, 7 * 86_400_000),

@@ -59,6 +59,8 @@ export interface EffectContext {
   nextPaymentAttempt: () => number;
   /** Hands the last attempt's number back: its key is to be looked up again later (`charge`). */
   unusedPaymentAttempt?: () => void;
+  /** That attempt's charge may have been made, unshown yet: an ended order keeps looking for it. */
+  chargeUnshown?: (attempt: number) => void;
   /** Units promised to open returns (other than the one being refunded). */
   held: Record<string, number>;
   /** A return or claim now holds these units (until refunded or closed). */
@@ -162,6 +164,13 @@ export type Changes = Partial<
  */
 const leanForwardPath = (ctx: EffectContext) => ctx.stepWrites || patched('lean-forward-path');
 
+/**
+ * A charge whose answer never came and that the provider does not show is tried again under the
+ * same key, with the stock held for it kept; before this patch the key was spent (a second charge
+ * if the first had been made) and, when a lookup lagged, the stock let go and never held again.
+ */
+const KEY_KEEPS_STOCK = 'unshown-charge-keeps-key';
+
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
@@ -224,11 +233,15 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
         const there = await reconcile.reconcileCharge({ orderId: order.id, attempt });
         const lost = lostChargeOf(there, attempt);
         if (lost) return { pending: lost };
-        if (takesStock) await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+        // Not shown yet (a provider whose lookup lags): the key is looked up again, later, and
+        // the stock held under it stays held for that charge (held again, its tag would do nothing).
+        const keyKept = there.status !== 'declined' && patched(KEY_KEEPS_STOCK);
+        if (takesStock && !keyKept)
+          await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
         // Declined there: that key is spent, and this charge is made under the next one.
         if (there.status === 'declined') return charge(ctx, amount, settlesOrder);
-        // Not shown yet (a provider whose lookup lags): the key is looked up again, later.
         ctx.unusedPaymentAttempt?.();
+        if (keyKept) ctx.chargeUnshown?.(attempt);
         throw ApplicationFailure.create({
           type: FailureType.Unavailable,
           message: 'the payment provider holds an earlier payment of this order it cannot show yet',
@@ -241,8 +254,17 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
           ? await reconcile.reconcileCharge({ orderId: order.id, attempt })
           : undefined;
       if (found?.status !== 'succeeded' && found?.status !== 'pending' && found?.status !== 'authorized') {
+        // Not there is not proof that it never happened: a provider's search may lag behind its
+        // writes. The key (and the stock held under it) is kept, so the next try is answered with
+        // that charge if it was made, and the order looks it up again before it ends (`lostCharge`).
+        const keyKept = found?.status === 'absent' && patched(KEY_KEEPS_STOCK);
         // Registered before the charge ran; undone only if the charge did not happen.
-        if (takesStock) await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+        if (takesStock && !keyKept)
+          await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+        if (keyKept) {
+          ctx.unusedPaymentAttempt?.();
+          ctx.chargeUnshown?.(attempt);
+        }
         throw found?.status === 'declined' ? declined(found.code) : err;
       }
       outcome = found;

@@ -72,6 +72,10 @@ import { describeForSupport } from './support-details';
 
 /** How long an ended order waits for a warehouse's parcel still with the carrier to be delivered or come back. */
 const PARCEL_NEWS_WAIT_MS = 30 * 86_400_000;
+/** How long an ended order looks for a charge the provider did not show when its answer was lost. */
+const UNSHOWN_CHARGE_WATCH_MS = 86_400_000;
+/** The longest wait between two of those lookups (they start at the pending-payment poll and double). */
+const UNSHOWN_CHARGE_LOOKUP_MAX_MS = 3_600_000;
 
 /** A transition made in the workflow, to be recorded in PostgreSQL (`OrderEntity.record`). */
 interface Step {
@@ -134,6 +138,13 @@ export class OrderEntity {
   private reauthorizeNotBefore = 0;
   /** A renewal whose request may still land: tried again under the same key, never a second hold. */
   private renewalAttempt: number | undefined;
+  /**
+   * A charge whose answers were all lost and which the provider did not show (its search may lag
+   * behind its writes): its key is the next attempt's, asked again by the next pay and looked up
+   * before the order ends; once the order has ended, looked up now and then for a day, so that a
+   * charge shown late is refunded (`lookUpUnshownCharge`). Set only by the charge's patched branch.
+   */
+  private unshownCharge: { attempt: number; since: number; lookedAt: number; lookups: number } | undefined;
   /**
    * A renewal refused after goods left: the hold is captured instead, at this time (again after no
    * answer), and never renewed; undefined once taken, or when there is no such hold.
@@ -375,13 +386,59 @@ export class OrderEntity {
     return this.order !== undefined && this.captureRetryAt() !== undefined;
   }
 
+  /** An ended order still looks for a charge not shown when it was made (`unshownCharge`): it stays open. */
+  get unshownChargeWatched(): boolean {
+    const kept = this.unshownCharge;
+    return (
+      kept !== undefined &&
+      kept.attempt === this.paymentAttempts + 1 &&
+      this.order !== undefined &&
+      isTerminal(this.machine, this.order.status)
+    );
+  }
+
+  /** When the ended order looks for that charge again: at the pending-payment poll, then twice as long each time. */
+  private unshownLookupAt(): number | undefined {
+    if (!this.unshownChargeWatched) return undefined;
+    const { lookedAt, lookups } = this.unshownCharge!;
+    const poll = this.input.policy.pendingPaymentPollMs ?? 30_000;
+    return lookedAt + Math.min(poll * 2 ** lookups, UNSHOWN_CHARGE_LOOKUP_MAX_MS);
+  }
+
+  /**
+   * Looks for that charge: found, it is the order's pending charge, which an ended order refunds
+   * (or lets go, if only held) when it settles; declined, or not shown for a day, it is given up.
+   */
+  private async lookUpUnshownCharge(): Promise<void> {
+    const kept = this.unshownCharge!;
+    kept.lookups += 1;
+    kept.lookedAt = Date.now();
+    const there = await reconcile.reconcileCharge({ orderId: this.current.id, attempt: kept.attempt });
+    const found = lostChargeOf(there, kept.attempt);
+    if (!found) {
+      if (there.status === 'declined' || Date.now() - kept.since >= UNSHOWN_CHARGE_WATCH_MS)
+        this.unshownCharge = undefined;
+      return;
+    }
+    this.unshownCharge = undefined;
+    this.paymentAttempts = Math.max(this.paymentAttempts, kept.attempt);
+    await this.holdPending(found, 'pay', 'customer', {
+      action: 'pay',
+      actor: { id: this.input.customerId, role: 'customer' },
+      reason: 'paid by a request whose answer was lost',
+    });
+  }
+
   /** Milliseconds until the next thing the workflow must do on its own (ask, renew, capture); undefined when none. */
   msUntilDue(): number | undefined {
     if (!this.order) return undefined;
     const poll = this.msUntilPoll();
-    const times = [this.reauthorizeAt(), this.captureRetryAt(), this.holdCaptureAt].filter(
-      (t): t is number => t !== undefined,
-    );
+    const times = [
+      this.reauthorizeAt(),
+      this.captureRetryAt(),
+      this.holdCaptureAt,
+      this.unshownLookupAt(),
+    ].filter((t): t is number => t !== undefined);
     if (times.length === 0) return poll;
     const soonest = Math.max(0, Math.min(...times) - Date.now());
     return poll === undefined ? soonest : Math.min(poll, soonest);
@@ -394,6 +451,7 @@ export class OrderEntity {
     if ((this.reauthorizeAt() ?? Infinity) <= now) return this.reauthorize();
     if ((this.captureRetryAt() ?? Infinity) <= now) return this.retryCapture();
     if ((this.holdCaptureAt ?? Infinity) <= now) return this.captureUnrenewedHold();
+    if ((this.unshownLookupAt() ?? Infinity) <= now) return this.lookUpUnshownCharge();
   }
 
   /**
@@ -1136,6 +1194,10 @@ export class OrderEntity {
       request,
       nextPaymentAttempt: () => ++this.paymentAttempts,
       unusedPaymentAttempt: () => void --this.paymentAttempts,
+      chargeUnshown: (attempt) => {
+        const now = Date.now();
+        this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 0 };
+      },
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
       onReturnOpened: (returnId, items, kind, exchange) =>
         this.openReturns.set(returnId, {

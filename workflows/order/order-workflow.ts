@@ -105,8 +105,8 @@ async function run(
     return { orderId: input.orderId, status: 'REJECTED' };
   }
 
-  // Open until the order ends, its returns are refunded, no charge is pending at the provider, no
-  // capture is owed and no warehouse's parcel is still with the carrier, on its way back or not.
+  // Open until the order ends, its returns are refunded, no charge is pending at the provider (or
+  // made unseen: `unshownChargeWatched`), no capture is owed and no warehouse's parcel is still with the carrier, on its way back or not.
   // Open for the parcels alone: waited for until their news comes, or for so long at most.
   let forParcels = false;
   const open = () => {
@@ -116,7 +116,8 @@ async function run(
       order.returnsToRefund.length > 0 ||
       order.paymentPending ||
       order.captureOutstanding ||
-      order.parcelsComingBack
+      order.parcelsComingBack ||
+      order.unshownChargeWatched
     )
       return true;
     forParcels = order.parcelsOnTheirWay && patched('wait-for-parcels-on-their-way');

@@ -1,0 +1,123 @@
+/**
+ * A charge whose every answer was lost, which the provider's search does not show yet (Stripe's
+ * search by metadata lags behind its writes): the pay is a 503, and the charge's key is kept. A
+ * second pay, with another card, is answered with that charge (one charge, never two); an order
+ * left alone finds it before its payment window closes; an order cancelled before it shows
+ * refunds it once it does. Against a sandbox of this test's own whose search leaves
+ * tok_lost_unlisted's charges out for 10 s, with a 25 s payment window.
+ */
+import { HttpPaymentProvider } from '../../services/payment/http-provider';
+import { auditMoney } from '../../audit/money';
+import { call, customer, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { providerPayments, providerRefunds, testDb, testTemporal } from '../support/backends';
+import { startOwnServices, type OwnServices } from '../support/own-services';
+
+const db = testDb();
+let services: OwnServices;
+beforeAll(async () => {
+  services = await startOwnServices('unlisted-charge', {
+    PAYMENT_SANDBOX_UNLISTED: '10s',
+    PAYMENT_TIMEOUT: '25s',
+    PAYMENT_PENDING_POLL: '2s',
+  });
+}, 120_000);
+afterAll(async () => {
+  await services?.stopAll();
+  await db.destroy();
+});
+
+test('a lost charge the provider does not list yet is paid for once: by the next pay, found before the order expires, or refunded after a cancel', async () => {
+  const baseUrl = services.apiUrl;
+  // `on_payment`: the stock is held by the pay that charges, and must still be held when it is found.
+  const sku = uniqueSku('unl');
+  await putProduct(sku, { price: 1200, stock: 3, inventoryStrategy: 'on_payment' }, baseUrl);
+  const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
+
+  const place = async () => {
+    const owner = customer();
+    const api = (method: string, path: string, body?: object) =>
+      call(method, path, { as: owner, baseUrl, body });
+    const order = (await api('POST', '/v1/orders', { items: [{ sku, quantity: 1 }] })).body.order;
+    return { id: order.id as string, total: order.amounts.total as number, owner, api };
+  };
+  const [again, alone, cancelled] = await Promise.all([place(), place(), place()]);
+  // Both charges are made; neither answer arrives, and the provider's list does not show them.
+  const lost = await Promise.all(
+    [again, alone, cancelled].map((o) =>
+      o.api('POST', `/v1/orders/${o.id}/pay`, { paymentToken: 'tok_lost_unlisted' }),
+    ),
+  );
+  expect(lost.map((r) => r.status)).toEqual([503, 503, 503]);
+  expect(lost.every((r) => Number(r.headers.get('retry-after')) > 0)).toBe(true);
+  for (const o of [again, alone, cancelled]) {
+    expect((await providerPayments(o.id)).map((c) => [c.status, c.amount])).toEqual([['succeeded', o.total]]);
+    expect((await o.api('GET', `/v1/orders/${o.id}`)).body.order.status).toBe('PENDING_PAYMENT');
+  }
+  // The stock stays held for the charges that may have been made: none is left to sell.
+  const third = await call('POST', '/v1/orders', {
+    as: customer(),
+    baseUrl,
+    body: { items: [{ sku, quantity: 1 }] },
+  });
+  expect([third.status, third.body.code]).toEqual([422, 'OUT_OF_STOCK']);
+
+  // The customer gives up on one: cancelled, its stock back; its charge is not shown yet.
+  expect(
+    (await cancelled.api('POST', `/v1/orders/${cancelled.id}/cancel`, { reason: 'gave up' })).status,
+  ).toBe(200);
+
+  // Once the provider lists it, the customer's second pay (another card) is answered with it.
+  for (let i = 0; i < 300 && (await provider.paymentsOf(again.id)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const second = await again.api('POST', `/v1/orders/${again.id}/pay`, { paymentToken: 'tok_ok' });
+  // Found under the key it was made with: the order's pending charge, settled as the provider has it.
+  expect(second.status).toBe(202);
+  const paid = await waitForOrder(
+    again.id,
+    again.owner,
+    (o) => o.status !== 'PENDING_PAYMENT',
+    20_000,
+    baseUrl,
+  );
+  expect(paid).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: again.total, refunded: 0 } });
+  expect((await providerPayments(again.id)).map((c) => [c.status, c.amount])).toEqual([
+    ['succeeded', again.total],
+  ]);
+
+  // The other order, left alone, finds its charge before its window closes: paid, not expired.
+  const found = await waitForOrder(
+    alone.id,
+    alone.owner,
+    (o) => o.status !== 'PENDING_PAYMENT',
+    45_000,
+    baseUrl,
+  );
+  expect(found).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: alone.total, refunded: 0 } });
+  expect((await providerPayments(alone.id)).map((c) => c.status)).toEqual(['succeeded']);
+
+  // The cancelled order finds its charge once the provider shows it, and gives the money back.
+  const refunded = await waitForOrder(
+    cancelled.id,
+    cancelled.owner,
+    (o) => o.amounts.refunded > 0,
+    45_000,
+    baseUrl,
+  );
+  expect(refunded).toMatchObject({
+    status: 'CANCELLED',
+    amounts: { paid: cancelled.total, refunded: cancelled.total },
+    payments: [{ status: 'succeeded', amount: cancelled.total, refunded: cancelled.total }],
+  });
+  expect((await providerRefunds(cancelled.id)).map((r) => r.amount)).toEqual([cancelled.total]);
+
+  expect(await auditMoney(db, provider, [again.id, alone.id, cancelled.id])).toEqual([]);
+  // Nothing left to look for: the cancelled order's workflow ends.
+  const temporal = await testTemporal();
+  try {
+    const handle = temporal.client.workflow.getHandle(cancelled.id);
+    await handle.result();
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+  } finally {
+    await temporal.close();
+  }
+}, 120_000);
