@@ -4,7 +4,8 @@
  * second pay, with another card, is answered with that charge (one charge, never two); an order
  * left alone finds it before its payment window closes; an order cancelled before it shows
  * refunds it once it does. Against a sandbox of this test's own whose search leaves
- * tok_lost_unlisted's charges out for 10 s, with a 25 s payment window.
+ * tok_lost_unlisted's charges out for 25 s (a charge's eight tries take about 8 s), with a 45 s
+ * payment window.
  */
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { auditMoney } from '../../audit/money';
@@ -16,11 +17,11 @@ const db = testDb();
 let services: OwnServices;
 beforeAll(async () => {
   services = await startOwnServices('unlisted-charge', {
-    PAYMENT_SANDBOX_UNLISTED: '10s',
-    PAYMENT_TIMEOUT: '25s',
+    PAYMENT_SANDBOX_UNLISTED: '25s',
+    PAYMENT_TIMEOUT: '45s',
     PAYMENT_PENDING_POLL: '2s',
   });
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   await services?.stopAll();
   await db.destroy();
@@ -67,7 +68,7 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   ).toBe(200);
 
   // Once the provider lists it, the customer's second pay (another card) is answered with it.
-  for (let i = 0; i < 300 && (await provider.paymentsOf(again.id)).length === 0; i++)
+  for (let i = 0; i < 450 && (await provider.paymentsOf(again.id)).length === 0; i++)
     await new Promise((r) => setTimeout(r, 100));
   const second = await again.api('POST', `/v1/orders/${again.id}/pay`, { paymentToken: 'tok_ok' });
   // Found under the key it was made with: the order's pending charge, settled as the provider has it.
@@ -89,7 +90,7 @@ test('a lost charge the provider does not list yet is paid for once: by the next
     alone.id,
     alone.owner,
     (o) => o.status !== 'PENDING_PAYMENT',
-    45_000,
+    60_000,
     baseUrl,
   );
   expect(found).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: alone.total, refunded: 0 } });
@@ -100,7 +101,7 @@ test('a lost charge the provider does not list yet is paid for once: by the next
     cancelled.id,
     cancelled.owner,
     (o) => o.amounts.refunded > 0,
-    45_000,
+    60_000,
     baseUrl,
   );
   expect(refunded).toMatchObject({
@@ -120,4 +121,4 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   } finally {
     await temporal.close();
   }
-}, 120_000);
+}, 180_000);

@@ -192,6 +192,10 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   // this worker (a quick write the charge waits on) on the lean path.
   const takesStock =
     paidNothing(order) && !(lean && order.items.every((l) => l.inventoryStrategy === 'on_order'));
+  // Only the order's pay keeps a key the provider did not show: the payment timeout and a cancel
+  // look it up (`lostCharge`), and an unpaid order's cancel refunds nothing the watch could find
+  // again. A later charge (an edit's, a balance's) spends its key as before.
+  const keepsKey = settlesOrder && paidNothing(order);
   const secureStock = (attempt: number) =>
     (lean ? local : store).secureStockForPayment({ orderId: order.id, attempt });
   if (free && takesStock) await secureStock(ctx.nextPaymentAttempt());
@@ -235,7 +239,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
         if (lost) return { pending: lost };
         // Not shown yet (a provider whose lookup lags): the key is looked up again, later, and
         // the stock held under it stays held for that charge (held again, its tag would do nothing).
-        const keyKept = there.status !== 'declined' && patched(KEY_KEEPS_STOCK);
+        const keyKept = there.status !== 'declined' && keepsKey && patched(KEY_KEEPS_STOCK);
         if (takesStock && !keyKept)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
         // Declined there: that key is spent, and this charge is made under the next one.
@@ -255,9 +259,9 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
           : undefined;
       if (found?.status !== 'succeeded' && found?.status !== 'pending' && found?.status !== 'authorized') {
         // Not there is not proof that it never happened: a provider's search may lag behind its
-        // writes. The key (and the stock held under it) is kept, so the next try is answered with
-        // that charge if it was made, and the order looks it up again before it ends (`lostCharge`).
-        const keyKept = found?.status === 'absent' && patched(KEY_KEEPS_STOCK);
+        // writes. The pay's key (and the stock held under it) is kept, so the next try is answered
+        // with that charge if it was made, and the order looks it up again before it ends (`lostCharge`).
+        const keyKept = found?.status === 'absent' && keepsKey && patched(KEY_KEEPS_STOCK);
         // Registered before the charge ran; undone only if the charge did not happen.
         if (takesStock && !keyKept)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));

@@ -411,8 +411,10 @@ export class OrderEntity {
    */
   private async lookUpUnshownCharge(): Promise<void> {
     const kept = this.unshownCharge!;
-    kept.lookups += 1;
     kept.lookedAt = Date.now();
+    // Another charge is pending (its settlement is the order's one at a time): asked next time.
+    if (this.pending) return;
+    kept.lookups += 1;
     const there = await reconcile.reconcileCharge({ orderId: this.current.id, attempt: kept.attempt });
     const found = lostChargeOf(there, kept.attempt);
     if (!found) {
