@@ -200,7 +200,9 @@ export const orderEnvelope = z.object({ order });
 export const payAnswer = z.object({ order, payment: payment.optional() });
 /** What an inbound webhook answers: received (or received before). */
 export const received = z.object({ received: z.literal(true), duplicate: z.boolean() });
-export const orderList = z.object({ items: z.array(order), nextCursor: z.string().nullable() });
+/** Where the next page starts (`?cursor=`); null on the last page. */
+const nextCursor = z.string().nullable();
+export const orderList = z.object({ items: z.array(order), nextCursor });
 
 const stockFigures = z.object({
   onHand: z.number().int(),
@@ -231,7 +233,7 @@ export const location = z.object({
   priority: z.number().int().describe('a rank: 0 ships before 1 when as few locations can serve an order'),
   updatedAt: z.string(),
 });
-export const locationList = z.object({ items: z.array(location) });
+export const locationList = z.object({ items: z.array(location), nextCursor });
 
 export const promotion = z
   .object({
@@ -267,7 +269,7 @@ const refundRecord = z.object({
 });
 
 export const refund = z.object({ refund: refundRecord });
-export const refundList = z.object({ items: z.array(refundRecord), nextCursor: z.string().nullable() });
+export const refundList = z.object({ items: z.array(refundRecord), nextCursor });
 
 /** Counts and sums per group and currency (amounts add up within one currency only). */
 export const orderStats = z.object({
@@ -321,7 +323,7 @@ export const returnStats = z.object({
     }),
   ),
 });
-export const returnList = z.object({ items: z.array(returnRecord), nextCursor: z.string().nullable() });
+export const returnList = z.object({ items: z.array(returnRecord), nextCursor });
 
 export const orderTypes = z.object({
   items: z.array(
@@ -352,6 +354,7 @@ export const fulfilmentList = z.object({
       updatedAt: z.string(),
     }),
   ),
+  nextCursor,
 });
 
 export const webhook = z.object({
@@ -364,7 +367,7 @@ export const webhook = z.object({
     updatedAt: z.string(),
   }),
 });
-export const webhookList = z.object({ items: z.array(webhook.shape.webhook) });
+export const webhookList = z.object({ items: z.array(webhook.shape.webhook), nextCursor });
 
 const delivery = z.object({
   eventId: z.string(),
@@ -378,7 +381,7 @@ const delivery = z.object({
   deliveredAt: z.string().nullable(),
   createdAt: z.string(),
 });
-export const deliveryList = z.object({ items: z.array(delivery) });
+export const deliveryList = z.object({ items: z.array(delivery), nextCursor });
 export const deliveryOne = z.object({ delivery });
 
 export const orderEvent = z
@@ -397,7 +400,7 @@ export const orderEvent = z
       .describe('the order as it was then (and the transition, refund or return it announces)'),
   })
   .describe('an event, as a webhook delivers it');
-export const orderEventList = z.object({ items: z.array(orderEvent) });
+export const orderEventList = z.object({ items: z.array(orderEvent), nextCursor });
 
 const channelShape = z.object({
   id: z.string(),
@@ -408,7 +411,7 @@ const channelShape = z.object({
   updatedAt: z.string(),
 });
 export const channel = z.object({ channel: channelShape });
-export const channelList = z.object({ items: z.array(channelShape) });
+export const channelList = z.object({ items: z.array(channelShape), nextCursor });
 
 const claimRecord = z
   .object({
@@ -534,7 +537,7 @@ const editRecord = z
 export const editEnvelope = z.object({ edit: editRecord });
 /** A confirmed edit, with the order as it now is (202: its payment is pending, with what the customer must do). */
 export const editConfirmed = z.object({ edit: editRecord, order, payment: payment.optional() });
-export const exchangeList = z.object({ items: z.array(exchangeRecord), nextCursor: z.string().nullable() });
+export const exchangeList = z.object({ items: z.array(exchangeRecord), nextCursor });
 /** A pay's answer: 200 with the exchange paid; 202 while the payment is pending, with what the customer must do. */
 export const exchangePayAnswer = z.object({ exchange: exchangeRecord, payment: exchangePayment.optional() });
-export const claimList = z.object({ items: z.array(claimRecord), nextCursor: z.string().nullable() });
+export const claimList = z.object({ items: z.array(claimRecord), nextCursor });

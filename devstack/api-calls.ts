@@ -121,5 +121,24 @@ export async function waitForOrder(
   );
 }
 
+/**
+ * Every item of a paged list (`{ items, nextCursor }`), `limit` at a time, following `nextCursor`;
+ * bounded, so a list that never ends fails the test instead of hanging it.
+ */
+export async function allPages<T = any>(path: string, as: As, limit: number, maxPages = 1000): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page++) {
+    const at: string = `${path}${path.includes('?') ? '&' : '?'}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+    const reply: Reply = await call('GET', at, { as });
+    if (reply.status !== 200) throw new Error(`GET ${at}: ${reply.status} ${JSON.stringify(reply.body)}`);
+    items.push(...reply.body.items);
+    if (reply.body.items.length > limit) throw new Error(`GET ${at}: more than ${limit} items`);
+    cursor = reply.body.nextCursor;
+    if (!cursor) return items;
+  }
+  throw new Error(`GET ${path}: more than ${maxPages} pages`);
+}
+
 /** A standard order's history, action by action, from placement to completion on the forward path. */
 export const FORWARD_PATH = ['place', 'pay', 'start_production', 'ship', 'confirm', 'complete'];

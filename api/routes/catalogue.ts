@@ -3,7 +3,14 @@ import { putProduct, readProduct } from '../../services/catalogue/products';
 import { listLocations, putLocation, putStockLevel, readLocation } from '../../services/inventory/locations';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { locationBody, locationIdParam, productBody, skuParam, stockLevelBody } from '../schemas';
+import {
+  locationBody,
+  locationIdParam,
+  locationsQuery,
+  productBody,
+  skuParam,
+  stockLevelBody,
+} from '../schemas';
 
 export const catalogueRoutes: Route[] = [
   defineRoute({
@@ -93,13 +100,14 @@ export const catalogueRoutes: Route[] = [
     id: 'listLocations',
     method: 'get',
     path: '/v1/locations',
-    summary: 'Every stock location, best-ranked first',
+    summary: 'The stock locations, best-ranked first, a page at a time',
     roles: 'merchant, support',
     allow: ['merchant', 'support'],
+    query: locationsQuery,
     ok: [[200], res.locationList],
-    errors: [403],
-    async handle({ res: reply }, { db }) {
-      reply.json({ items: await listLocations(db) });
+    errors: [400, 403],
+    async handle({ res: reply, query }, { db }) {
+      reply.json(await listLocations(db, query));
     },
   }),
 ];

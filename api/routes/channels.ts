@@ -7,7 +7,7 @@ import { NotFoundError } from '../../domain/errors';
 import { getChannel, listChannels, putChannel } from '../../services/channels/channels';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { channelBody, channelIdParam } from '../schemas';
+import { channelBody, channelIdParam, idPageQuery } from '../schemas';
 
 export const channelRoutes: Route[] = [
   defineRoute({
@@ -52,13 +52,14 @@ export const channelRoutes: Route[] = [
     id: 'listChannels',
     method: 'get',
     path: '/v1/channels',
-    summary: 'Every sales channel',
+    summary: 'The sales channels, by id, a page at a time',
     roles: 'merchant, support',
     allow: ['merchant', 'support'],
+    query: idPageQuery,
     ok: [[200], res.channelList],
-    errors: [403],
-    async handle({ res: reply }, { db }) {
-      reply.json({ items: await listChannels(db) });
+    errors: [400, 403],
+    async handle({ res: reply, query }, { db }) {
+      reply.json(await listChannels(db, query));
     },
   }),
 ];

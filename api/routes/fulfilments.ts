@@ -17,7 +17,7 @@ export const fulfilmentRoutes: Route[] = [
     ok: [[200], res.fulfilmentList],
     errors: [400, 403],
     async handle({ res: reply, query }, { db }) {
-      reply.json({ items: await stalledFulfilments(db, query.stalledFor, query.limit) });
+      reply.json(await stalledFulfilments(db, query.stalledFor, query));
     },
   }),
 ];

@@ -15,7 +15,15 @@ import {
 } from '../../services/webhooks/subscriptions';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { deliveriesQuery, eventIdParam, orderIdParam, webhookBody, webhookIdParam } from '../schemas';
+import {
+  deliveriesQuery,
+  eventIdParam,
+  eventsQuery,
+  idPageQuery,
+  orderIdParam,
+  webhookBody,
+  webhookIdParam,
+} from '../schemas';
 
 const REFUSED: Record<UrlProblem, string> = {
   scheme: 'the URL must be http or https',
@@ -29,15 +37,16 @@ export const webhookRoutes: Route[] = [
     id: 'listOrderEvents',
     method: 'get',
     path: '/v1/orders/{id}/events',
-    summary: 'An order’s events in sequence, as webhooks deliver them (the outbox)',
+    summary: 'An order’s events in sequence, as webhooks deliver them (the outbox), a page at a time',
     roles: 'merchant, support',
     allow: ['merchant', 'support'],
     params: { id: orderIdParam },
+    query: eventsQuery,
     ok: [[200], res.orderEventList],
     errors: [400, 403, 404],
-    async handle({ res: reply, params }, { db }) {
+    async handle({ res: reply, params, query }, { db }) {
       if (!(await db('orders').where({ id: params.id }).first('id'))) throw new NotFoundError('order');
-      reply.json({ items: await eventsOf(db, params.id) });
+      reply.json(await eventsOf(db, params.id, query));
     },
   }),
   defineRoute({
@@ -80,13 +89,14 @@ export const webhookRoutes: Route[] = [
     id: 'listWebhooks',
     method: 'get',
     path: '/v1/webhooks',
-    summary: 'Every webhook subscription',
+    summary: 'The webhook subscriptions, by id, a page at a time',
     roles: 'merchant, support',
     allow: ['merchant', 'support'],
+    query: idPageQuery,
     ok: [[200], res.webhookList],
-    errors: [403],
-    async handle({ res: reply }, { db }) {
-      reply.json({ items: await listWebhooks(db) });
+    errors: [400, 403],
+    async handle({ res: reply, query }, { db }) {
+      reply.json(await listWebhooks(db, query));
     },
   }),
   defineRoute({
@@ -103,7 +113,7 @@ export const webhookRoutes: Route[] = [
     errors: [400, 403, 404],
     async handle({ res: reply, params, query }, { db }) {
       if (!(await getWebhook(db, params.id))) throw new NotFoundError('webhook');
-      reply.json({ items: await deliveriesOf(db, params.id, query) });
+      reply.json(await deliveriesOf(db, params.id, query));
     },
   }),
   defineRoute({

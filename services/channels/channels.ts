@@ -1,5 +1,6 @@
 /** Sales channels: who may place orders through them, of which types, with what payment timeout. */
 import type { Knex } from 'knex';
+import { keysetPage, pageOf, type PageQuery } from '../paging';
 import { ForbiddenError } from '../../domain/errors';
 
 export interface ChannelInput {
@@ -67,6 +68,8 @@ export async function channelForOrder(db: Knex, id: string, type: string): Promi
   return channel;
 }
 
-export async function listChannels(db: Knex): Promise<Channel[]> {
-  return (await db('channels').orderBy('id').limit(500)).map(view);
+/** A page of the channels, by id. */
+export async function listChannels(db: Knex, page: PageQuery) {
+  const rows = await keysetPage(db('channels'), ['id'], 'asc', page);
+  return pageOf(rows, page, (row) => [row.id], view);
 }

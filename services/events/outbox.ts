@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { keysetPage, pageOf, type PageQuery } from '../paging';
 import { orderSnapshot, type NewEvent } from '../../domain/events';
 import { loadOrder } from '../orders/read-order';
 
@@ -115,8 +116,8 @@ export function eventFromRow(row: {
   };
 }
 
-/** An order's events in sequence. */
-export async function eventsOf(db: Knex, orderId: string, limit = 500): Promise<EventRecord[]> {
-  const rows = await db('order_events').where({ order_id: orderId }).orderBy('seq').limit(limit);
-  return rows.map(eventFromRow);
+/** A page of an order's events, in sequence. */
+export async function eventsOf(db: Knex, orderId: string, page: PageQuery) {
+  const rows = await keysetPage(db('order_events').where({ order_id: orderId }), ['seq'], 'asc', page);
+  return pageOf(rows, page, (row) => [row.seq], eventFromRow);
 }

@@ -4,6 +4,7 @@
  * forward, so a retried or late write never undoes a newer one); read by staff.
  */
 import type { Knex } from 'knex';
+import { instantKeySql, keysetPage, pageOf, type PageQuery } from '../paging';
 import {
   FULFILMENT_RANK,
   WAITING_FULFILMENT,
@@ -54,19 +55,20 @@ export interface FulfilmentView {
 
 /**
  * Fulfilments still in a warehouse's hands whose last news is older than `stalledForMs`, oldest
- * first, with the units they hold; at most `limit`.
+ * first, with the units they hold: a page of them.
  */
-export async function stalledFulfilments(
-  db: Knex,
-  stalledForMs: number,
-  limit: number,
-): Promise<FulfilmentView[]> {
-  const rows = await db('fulfilments')
+export async function stalledFulfilments(db: Knex, stalledForMs: number, page: PageQuery) {
+  const q = db('fulfilments')
     .whereIn('status', WAITING_FULFILMENT)
     .andWhere('updated_at', '<', new Date(Date.now() - stalledForMs))
-    .orderBy([{ column: 'updated_at' }, { column: 'id' }])
-    .limit(limit);
-  return rows.map(toView);
+    .select('*', db.raw(`${instantKeySql('updated_at')} AS updated_key`));
+  const rows = await keysetPage(q, ['updated_at', 'id'], 'asc', page, ['::timestamptz']);
+  return pageOf(
+    rows,
+    page,
+    (row: FulfilmentRow & { updated_key: string }) => [row.updated_key, row.id],
+    toView,
+  );
 }
 
 export async function fulfilmentsOf(db: Knex, orderId: string): Promise<FulfilmentView[]> {

@@ -5,6 +5,7 @@
  * one order's in sequence, and records each attempt here.
  */
 import type { Knex } from 'knex';
+import { instantKeySql, keysetPage, pageOf, type PageQuery } from '../paging';
 
 /** Seals a secret for storage and opens it again (codec/secret-box.ts implements it). */
 export interface SecretBox {
@@ -53,8 +54,10 @@ export async function getWebhook(db: Knex, id: string) {
   return row ? webhookView(row) : null;
 }
 
-export async function listWebhooks(db: Knex) {
-  return (await db('webhooks').orderBy('id').limit(500)).map(webhookView);
+/** A page of the subscriptions, by id. */
+export async function listWebhooks(db: Knex, page: PageQuery) {
+  const rows = await keysetPage(db('webhooks'), ['id'], 'asc', page);
+  return pageOf(rows, page, (row) => [row.id], webhookView);
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -70,6 +73,8 @@ interface DeliveryRow {
   next_attempt_at: Date;
   delivered_at: Date | null;
   created_at: Date;
+  /** The creation instant to the microsecond: the page's key. */
+  created_key: string;
 }
 
 const deliveryView = (row: DeliveryRow) => ({
@@ -99,26 +104,28 @@ const deliveries = (db: Knex) =>
       'd.next_attempt_at',
       'd.delivered_at',
       'd.created_at',
+      db.raw(`${instantKeySql('d.created_at')} AS created_key`),
     );
 
-/** A subscription's deliveries, newest first, optionally of one status or one order. */
+/**
+ * A page of a subscription's deliveries, newest first (an order's events of one instant, latest
+ * first), optionally of one status or one order.
+ */
 export async function deliveriesOf(
   db: Knex,
   webhookId: string,
-  query: { status?: DeliveryStatus; orderId?: string; limit: number },
+  query: PageQuery & { status?: DeliveryStatus; orderId?: string },
 ) {
-  const rows: DeliveryRow[] = await deliveries(db)
+  const q = deliveries(db)
     .where('d.webhook_id', webhookId)
     .modify((q) => {
       if (query.status) q.andWhere('d.status', query.status);
       if (query.orderId) q.andWhere('d.order_id', query.orderId);
-    })
-    .orderBy([
-      { column: 'd.created_at', order: 'desc' },
-      { column: 'd.seq', order: 'desc' },
-    ])
-    .limit(query.limit);
-  return rows.map(deliveryView);
+    });
+  const rows: DeliveryRow[] = await keysetPage(q, ['d.created_at', 'd.order_id', 'd.seq'], 'desc', query, [
+    '::timestamptz',
+  ]);
+  return pageOf(rows, query, (row) => [row.created_key, row.order_id, row.seq], deliveryView);
 }
 
 /** Sent again as soon as the dispatcher can, with a new retry window; null when there is no such delivery. */

@@ -97,7 +97,7 @@ test('a channel places an order for its customer, pays and cancels for it, and s
   expect(byChannel.body.items.every((o: any) => o.channel === partner)).toBe(true);
   const stats = await call('GET', '/v1/orders/stats?groupBy=channel', { as: merchant });
   expect(stats.body.groups.map((g: any) => g.key)).toEqual(expect.arrayContaining([partner, 'web']));
-  const events = await call('GET', `/v1/orders/${order.id}/events`, { as: support });
+  const events = await call('GET', `/v1/orders/${order.id}/events?limit=100`, { as: support });
   expect(events.body.items[0].data.order.channel).toBe(partner);
   const temporal = await testTemporal();
   try {

@@ -87,7 +87,7 @@ test('unpaid: a preview moves nothing; confirmed, the lines, the price and the h
   expect(await level(o.b)).toEqual({ onHand: 10, reserved: 1 });
   // Confirming again is the same edit, applied once.
   expect((await confirm(edit.id, o.owner)).body.order.amounts.total).toBe(3300);
-  const events = (await call('GET', `/v1/orders/${o.id}/events`, { as: merchant })).body.items.map(
+  const events = (await call('GET', `/v1/orders/${o.id}/events?limit=100`, { as: merchant })).body.items.map(
     (e: { type: string }) => e.type,
   );
   expect(events.filter((t: string) => t === 'order.edited')).toHaveLength(1);

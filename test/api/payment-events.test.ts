@@ -52,7 +52,7 @@ const paymentOf = (id: string, status: OrderPayment['status']): OrderPayment => 
 const pay = (id: string, owner: ReturnType<typeof customer>, paymentToken: string) =>
   call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken } });
 const eventsOf = async (id: string) =>
-  (await call('GET', `/v1/orders/${id}/events`, { as: merchant })).body.items as {
+  (await call('GET', `/v1/orders/${id}/events?limit=100`, { as: merchant })).body.items as {
     type: string;
     sequence: number;
     data: { payment?: { id: string; status: string } };

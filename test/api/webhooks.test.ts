@@ -10,7 +10,16 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureProblem } from '../../codec/webhook-signature';
-import { call, customer, merchant, putProduct, support, uniqueSku, waitForOrder } from '../support/api';
+import {
+  allPages,
+  call,
+  customer,
+  merchant,
+  putProduct,
+  support,
+  uniqueSku,
+  waitForOrder,
+} from '../support/api';
 import { testDb } from '../support/backends';
 
 const db = testDb();
@@ -93,7 +102,7 @@ const unsubscribe = (id: string, url: string, secret: string) =>
   call('PUT', `/v1/webhooks/${id}`, { as: merchant, body: { url, events: ['*'], secret, active: false } });
 
 const eventsOf = async (orderId: string) =>
-  (await call('GET', `/v1/orders/${orderId}/events`, { as: support })).body.items as any[];
+  (await call('GET', `/v1/orders/${orderId}/events?limit=100`, { as: support })).body.items as any[];
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -210,6 +219,10 @@ test('every transition, to a receiver that fails, times out and is slow at rando
       },
     );
     expect(delivered.body.items.every((d: any) => d.status === 'delivered' && d.deliveredAt)).toBe(true);
+    // A page at a time (an order's events of one instant share it): the same deliveries, each once.
+    const walked = await allPages(`/v1/webhooks/${webhook}/deliveries?orderId=${shipped!.id}`, merchant, 2);
+    expect(walked.map((d) => d.eventId)).toEqual(delivered.body.items.map((d: any) => d.eventId));
+    expect(walked.length).toBe(outbox.get(shipped!.id)!.length);
   } finally {
     await unsubscribe(webhook, r.url, secret);
     await r.close();
