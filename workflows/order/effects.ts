@@ -174,7 +174,18 @@ const KEY_KEEPS_STOCK = 'unshown-charge-keeps-key';
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
-async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean): Promise<Changes> {
+async function charge(
+  ctx: EffectContext,
+  amount: number,
+  settlesOrder: boolean,
+  /**
+   * The order's pay (`capturePayment`): a key its provider did not show is kept (`charge`'s
+   * catch). Only it: the payment timeout and a cancel look that key up (`lostCharge`), and an
+   * unpaid order's cancel refunds nothing the ended order's watch could find again. A later charge
+   * (an edit's, a deposit's, a balance's) spends its key as before.
+   */
+  keepsUnshownKey = false,
+): Promise<Changes> {
   const { order, request } = ctx;
   // A pending charge the provider has now made pays the action it was made for: nothing to ask again.
   let paymentId = request?.settledPayment?.paymentId;
@@ -192,10 +203,6 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
   // this worker (a quick write the charge waits on) on the lean path.
   const takesStock =
     paidNothing(order) && !(lean && order.items.every((l) => l.inventoryStrategy === 'on_order'));
-  // Only the order's pay keeps a key the provider did not show: the payment timeout and a cancel
-  // look it up (`lostCharge`), and an unpaid order's cancel refunds nothing the watch could find
-  // again. A later charge (an edit's, a balance's) spends its key as before.
-  const keepsKey = settlesOrder && paidNothing(order);
   const secureStock = (attempt: number) =>
     (lean ? local : store).secureStockForPayment({ orderId: order.id, attempt });
   if (free && takesStock) await secureStock(ctx.nextPaymentAttempt());
@@ -239,11 +246,11 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
         if (lost) return { pending: lost };
         // Not shown yet (a provider whose lookup lags): the key is looked up again, later, and
         // the stock held under it stays held for that charge (held again, its tag would do nothing).
-        const keyKept = there.status !== 'declined' && keepsKey && patched(KEY_KEEPS_STOCK);
+        const keyKept = there.status !== 'declined' && keepsUnshownKey && patched(KEY_KEEPS_STOCK);
         if (takesStock && !keyKept)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
         // Declined there: that key is spent, and this charge is made under the next one.
-        if (there.status === 'declined') return charge(ctx, amount, settlesOrder);
+        if (there.status === 'declined') return charge(ctx, amount, settlesOrder, keepsUnshownKey);
         ctx.unusedPaymentAttempt?.();
         if (keyKept) ctx.chargeUnshown?.(attempt);
         throw ApplicationFailure.create({
@@ -261,7 +268,7 @@ async function charge(ctx: EffectContext, amount: number, settlesOrder: boolean)
         // Not there is not proof that it never happened: a provider's search may lag behind its
         // writes. The pay's key (and the stock held under it) is kept, so the next try is answered
         // with that charge if it was made, and the order looks it up again before it ends (`lostCharge`).
-        const keyKept = found?.status === 'absent' && keepsKey && patched(KEY_KEEPS_STOCK);
+        const keyKept = found?.status === 'absent' && keepsUnshownKey && patched(KEY_KEEPS_STOCK);
         // Registered before the charge ran; undone only if the charge did not happen.
         if (takesStock && !keyKept)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
@@ -779,6 +786,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case undefined:
       return {};
     case 'capturePayment':
+      return charge(ctx, chargeAmount(effect, order), true, true);
     case 'captureBalance':
       return charge(ctx, chargeAmount(effect, order), true);
     case 'captureDeposit':
