@@ -19,7 +19,7 @@ import {
   type TextRule,
 } from '../domain/text';
 import { cursorFits, parseCursor, type Cursor, type OrderSort } from '../services/orders/list-orders';
-import { parseKey, type KeyPart } from '../services/paging';
+import { parseKey, type ListName } from '../services/paging';
 
 // Adds `.openapi()` to zod's prototypes (before any schema here is built), for what the document
 // must say that a refinement cannot (api/openapi.ts).
@@ -259,13 +259,13 @@ const createdCursorParam = cursorParam.transform((cursor, ctx) => {
 
 const limitParam = z.coerce.number().int().min(1).max(100).default(20);
 
-/** A cursor of a list keyed by these parts (services/paging.ts), checked part by part. */
-const keyCursorParam = (parts: readonly KeyPart[]) =>
+/** A cursor this service gave out for this list (services/paging.ts), checked part by part. */
+const keyCursorParam = (list: ListName) =>
   z
     .string()
     .max(400)
     .transform((value, ctx) => {
-      const key = parseKey(value, parts);
+      const key = parseKey(value, list);
       if (!key) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not a cursor of this list' });
         return z.NEVER;
@@ -273,15 +273,13 @@ const keyCursorParam = (parts: readonly KeyPart[]) =>
       return key;
     });
 
-/** A page of a list keyed by these parts: `limit` (20, at most 100) and the previous page's `nextCursor`. */
-const pageQuery = (parts: readonly KeyPart[]) =>
-  z.object({ limit: limitParam, cursor: keyCursorParam(parts).optional() }).strict();
-/** An order's events, by sequence. */
-export const eventsQuery = pageQuery(['int']);
-/** Webhooks and channels, by id. */
-export const idPageQuery = pageQuery(['id']);
-/** Locations, by rank then id. */
-export const locationsQuery = pageQuery(['int', 'id']);
+/** A page of a list: `limit` (20, at most 100) and the previous page's `nextCursor`. */
+const pageQuery = (list: ListName) =>
+  z.object({ limit: limitParam, cursor: keyCursorParam(list).optional() }).strict();
+export const eventsQuery = pageQuery('events');
+export const webhooksQuery = pageQuery('webhooks');
+export const channelsQuery = pageQuery('channels');
+export const locationsQuery = pageQuery('locations');
 
 /** The order list's filters: the list, its export and (the window) its counts take them. */
 const orderFilters = {
@@ -627,7 +625,7 @@ export const stalledQuery = z
   .object({
     stalledFor: durationText(0, 366 * 86_400_000, 'a duration such as 2h or 30m, at most 366d'),
     limit: limitParam,
-    cursor: keyCursorParam(['instant', 'id']).optional(),
+    cursor: keyCursorParam('stalledFulfilments').optional(),
   })
   .strict();
 
@@ -671,6 +669,6 @@ export const deliveriesQuery = z
     status: z.enum(['pending', 'delivered', 'failed']).optional(),
     orderId: orderIdParam.optional(),
     limit: limitParam,
-    cursor: keyCursorParam(['instant', 'id', 'int']).optional(),
+    cursor: keyCursorParam('deliveries').optional(),
   })
   .strict();

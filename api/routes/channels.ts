@@ -7,7 +7,7 @@ import { NotFoundError } from '../../domain/errors';
 import { getChannel, listChannels, putChannel } from '../../services/channels/channels';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
-import { channelBody, channelIdParam, idPageQuery } from '../schemas';
+import { channelBody, channelIdParam, channelsQuery } from '../schemas';
 
 export const channelRoutes: Route[] = [
   defineRoute({
@@ -55,7 +55,7 @@ export const channelRoutes: Route[] = [
     summary: 'The sales channels, by id, a page at a time',
     roles: 'merchant, support',
     allow: ['merchant', 'support'],
-    query: idPageQuery,
+    query: channelsQuery,
     ok: [[200], res.channelList],
     errors: [400, 403],
     async handle({ res: reply, query }, { db }) {

@@ -19,7 +19,7 @@ import {
   deliveriesQuery,
   eventIdParam,
   eventsQuery,
-  idPageQuery,
+  webhooksQuery,
   orderIdParam,
   webhookBody,
   webhookIdParam,
@@ -92,7 +92,7 @@ export const webhookRoutes: Route[] = [
     summary: 'The webhook subscriptions, by id, a page at a time',
     roles: 'merchant, support',
     allow: ['merchant', 'support'],
-    query: idPageQuery,
+    query: webhooksQuery,
     ok: [[200], res.webhookList],
     errors: [400, 403],
     async handle({ res: reply, query }, { db }) {

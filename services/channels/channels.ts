@@ -1,6 +1,6 @@
 /** Sales channels: who may place orders through them, of which types, with what payment timeout. */
 import type { Knex } from 'knex';
-import { keysetPage, pageOf, type PageQuery } from '../paging';
+import { keysetPage, pageResult, type PageQuery } from '../paging';
 import { ForbiddenError } from '../../domain/errors';
 
 export interface ChannelInput {
@@ -71,5 +71,5 @@ export async function channelForOrder(db: Knex, id: string, type: string): Promi
 /** A page of the channels, by id. */
 export async function listChannels(db: Knex, page: PageQuery) {
   const rows = await keysetPage(db('channels'), ['id'], 'asc', page);
-  return pageOf(rows, page, (row) => [row.id], view);
+  return pageResult(rows, page, 'channels', (row) => [row.id], view);
 }

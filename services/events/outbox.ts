@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { keysetPage, pageOf, type PageQuery } from '../paging';
+import { keysetPage, pageResult, type PageQuery } from '../paging';
 import { orderSnapshot, type NewEvent } from '../../domain/events';
 import { loadOrder } from '../orders/read-order';
 
@@ -119,5 +119,5 @@ export function eventFromRow(row: {
 /** A page of an order's events, in sequence. */
 export async function eventsOf(db: Knex, orderId: string, page: PageQuery) {
   const rows = await keysetPage(db('order_events').where({ order_id: orderId }), ['seq'], 'asc', page);
-  return pageOf(rows, page, (row) => [row.seq], eventFromRow);
+  return pageResult(rows, page, 'events', (row) => [row.seq], eventFromRow);
 }

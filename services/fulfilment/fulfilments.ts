@@ -4,7 +4,7 @@
  * forward, so a retried or late write never undoes a newer one); read by staff.
  */
 import type { Knex } from 'knex';
-import { instantKeySql, keysetPage, pageOf, type PageQuery } from '../paging';
+import { instantKeySql, keysetPage, pageResult, type PageQuery } from '../paging';
 import {
   FULFILMENT_RANK,
   WAITING_FULFILMENT,
@@ -63,9 +63,10 @@ export async function stalledFulfilments(db: Knex, stalledForMs: number, page: P
     .andWhere('updated_at', '<', new Date(Date.now() - stalledForMs))
     .select('*', db.raw(`${instantKeySql('updated_at')} AS updated_key`));
   const rows = await keysetPage(q, ['updated_at', 'id'], 'asc', page, ['::timestamptz']);
-  return pageOf(
+  return pageResult(
     rows,
     page,
+    'stalledFulfilments',
     (row: FulfilmentRow & { updated_key: string }) => [row.updated_key, row.id],
     toView,
   );

@@ -1,7 +1,7 @@
 /** Stock locations (warehouses, shops) and a product's stock at each; merchants and support write them. */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { keysetPage, pageOf, type PageQuery } from '../paging';
+import { keysetPage, pageResult, type PageQuery } from '../paging';
 import { NotFoundError } from '../../domain/errors';
 import { setOnHand } from './ledger';
 
@@ -42,7 +42,7 @@ export async function readLocation(db: Knex, id: string): Promise<Location> {
 /** A page of the locations, best-ranked first. */
 export async function listLocations(db: Knex, page: PageQuery) {
   const rows = await keysetPage(db('locations'), ['priority', 'id'], 'asc', page);
-  return pageOf(rows, page, (row) => [row.priority, row.id], toLocation);
+  return pageResult(rows, page, 'locations', (row) => [row.priority, row.id], toLocation);
 }
 
 /** Sets a product's on-hand stock at one location; the ledger records the difference. */

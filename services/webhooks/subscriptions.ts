@@ -5,7 +5,7 @@
  * one order's in sequence, and records each attempt here.
  */
 import type { Knex } from 'knex';
-import { instantKeySql, keysetPage, pageOf, type PageQuery } from '../paging';
+import { instantKeySql, keysetPage, pageResult, type PageQuery } from '../paging';
 
 /** Seals a secret for storage and opens it again (codec/secret-box.ts implements it). */
 export interface SecretBox {
@@ -57,7 +57,7 @@ export async function getWebhook(db: Knex, id: string) {
 /** A page of the subscriptions, by id. */
 export async function listWebhooks(db: Knex, page: PageQuery) {
   const rows = await keysetPage(db('webhooks'), ['id'], 'asc', page);
-  return pageOf(rows, page, (row) => [row.id], webhookView);
+  return pageResult(rows, page, 'webhooks', (row) => [row.id], webhookView);
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -125,7 +125,13 @@ export async function deliveriesOf(
   const rows: DeliveryRow[] = await keysetPage(q, ['d.created_at', 'd.order_id', 'd.seq'], 'desc', query, [
     '::timestamptz',
   ]);
-  return pageOf(rows, query, (row) => [row.created_key, row.order_id, row.seq], deliveryView);
+  return pageResult(
+    rows,
+    query,
+    'deliveries',
+    (row) => [row.created_key, row.order_id, row.seq],
+    deliveryView,
+  );
 }
 
 /** Sent again as soon as the dispatcher can, with a new retry window; null when there is no such delivery. */

@@ -100,7 +100,7 @@ test('a cursor the list did not give out, or a limit out of bounds, is a 400 tha
   expect(events).toEqual(expect.any(String));
   for (const path of [
     '/v1/locations?cursor=not-a-cursor',
-    `/v1/channels?cursor=${events}`, // a location's key is a rank and an id; a channel's, an id
+    `/v1/channels?cursor=${events}`, // a location's cursor is not a channel's
     `/v1/webhooks?cursor=${Buffer.from(JSON.stringify(['x\u0000'])).toString('base64url')}`,
     `/v1/orders/ord_${'0'.repeat(32)}/events?cursor=${Buffer.from('[1.5]').toString('base64url')}`,
     '/v1/fulfilments?stalledFor=1h&cursor=W10',

@@ -2,7 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import { auditStock } from '../../services/inventory/audit';
 import { reserve } from '../../services/inventory/ledger';
-import { call, customer, merchant, putProduct, support, uniqueSku, waitForOrder } from '../support/api';
+import {
+  allPages,
+  call,
+  customer,
+  merchant,
+  putProduct,
+  support,
+  uniqueSku,
+  waitForOrder,
+} from '../support/api';
 import { testDb } from '../support/backends';
 
 const db = testDb();
@@ -48,11 +57,10 @@ test('locations: created (201), replaced (200), listed best-ranked first; staff 
   expect(replaced.status).toBe(200);
   expect(replaced.body).toMatchObject({ id, name: 'East 2', priority: 3 });
 
-  const list = await call('GET', '/v1/locations', { as: merchant });
-  expect(list.status).toBe(200);
-  const priorities = list.body.items.map((l: { priority: number }) => l.priority);
+  const list = await allPages('/v1/locations', merchant, 100);
+  const priorities = list.map((l: { priority: number }) => l.priority);
   expect(priorities).toEqual([...priorities].sort((a, b) => a - b));
-  expect(list.body.items).toContainEqual(expect.objectContaining({ id: 'default' }));
+  expect(list).toContainEqual(expect.objectContaining({ id: 'default' }));
 
   expect((await call('GET', `/v1/locations/${id}`, { as: customer() })).status).toBe(403);
   expect(
