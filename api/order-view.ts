@@ -28,6 +28,20 @@ export function editView<T extends { createdBy: string }>(edit: T, role: Role): 
 
 const STAFF: ReadonlySet<string> = new Set<Role>(['merchant', 'support']);
 
+/**
+ * Past its after-sales window's end and waiting only for open cases to settle, as the workflow's
+ * clock says (within the clocks' skew): no new case opens (orders from before the window's end
+ * was recorded list them as before; the workflow refuses them all the same).
+ */
+function afterSalesClosed(order: OrderState): boolean {
+  const after = machineFor(order.type).states[order.status]?.after;
+  return (
+    after?.timer === 'afterSalesWindow' &&
+    order.afterSalesUntil !== undefined &&
+    Date.now() >= Date.parse(order.afterSalesUntil)
+  );
+}
+
 export function orderView(order: OrderState, role: Role) {
   const machine = machineFor(order.type);
   const { id, type, customerId, channel, status, attention, ...rest } = orderSnapshot(order);
@@ -38,7 +52,7 @@ export function orderView(order: OrderState, role: Role) {
     channel,
     status,
     statusLabel: statusLabel(machine, order.status, role),
-    allowedActions: actionsNow(machine, order, role),
+    allowedActions: actionsNow(machine, order, role, { afterSalesClosed: afterSalesClosed(order) }),
     ...rest,
     // What support must act on (a refused capture's reason, a warehouse's refusal) is staff's to read.
     ...(attention && STAFF.has(role) ? { attention } : {}),

@@ -133,6 +133,12 @@ export const order = z
       .string()
       .optional()
       .describe('when the last parcel was delivered, as the carrier reported it'),
+    afterSalesUntil: z
+      .string()
+      .optional()
+      .describe(
+        'when the after-sales window closes (set as the order enters it): returns, claims and exchanges open until then',
+      ),
     delivery: z.object({ code: z.string(), voidedAt: z.string().optional() }).nullable(),
     presale: z
       .object({

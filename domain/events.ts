@@ -96,6 +96,7 @@ export function orderSnapshot(order: Omit<OrderState, 'history'>) {
     shipments: order.shipments ?? [],
     fulfilments: order.fulfilments ?? [],
     ...(order.deliveredAt ? { deliveredAt: order.deliveredAt } : {}),
+    ...(order.afterSalesUntil ? { afterSalesUntil: order.afterSalesUntil } : {}),
     delivery: order.delivery,
     presale: order.presale,
     paymentDeadline: order.paymentDeadline,

@@ -303,6 +303,11 @@ export interface OrderState extends Placement {
   shipments?: Shipment[];
   /** When the last parcel was delivered, as the carrier reported it: the auto-confirm window counts from here. */
   deliveredAt?: string;
+  /**
+   * When the after-sales window closes (set as the order enters it; orders from before have none):
+   * returns, claims and exchanges open until then, and the order completes once its cases settle.
+   */
+  afterSalesUntil?: string;
   /** The requests to warehouses (FULFILMENT=warehouse), one per stock location, as they last stood. */
   fulfilments?: { id: string; location: string; status: FulfilmentStatus }[];
   /** A virtual order's code; `voidedAt` once the order was refunded in full. */

@@ -32,6 +32,7 @@ export interface OrderRow {
     allocation?: OrderState['allocation'];
     shipments?: OrderState['shipments'];
     deliveredAt?: string;
+    afterSalesUntil?: string;
     fulfilments?: OrderState['fulfilments'];
     imported?: OrderState['imported'];
   };
@@ -72,6 +73,7 @@ export function rowToOrder(row: OrderRow, items: OrderLine[], history: HistoryEn
     allocation: row.details.allocation ?? [],
     shipments: row.details.shipments ?? [],
     ...(row.details.deliveredAt ? { deliveredAt: row.details.deliveredAt } : {}),
+    ...(row.details.afterSalesUntil ? { afterSalesUntil: row.details.afterSalesUntil } : {}),
     ...(row.details.fulfilments ? { fulfilments: row.details.fulfilments } : {}),
     ...(row.details.imported ? { imported: row.details.imported } : {}),
     couponCode: row.coupon_code,

@@ -18,6 +18,7 @@ export type OrderSnapshot = Pick<
   | 'shipment'
   | 'shipments'
   | 'deliveredAt'
+  | 'afterSalesUntil'
   | 'fulfilments'
   | 'delivery'
   | 'presale'
@@ -159,6 +160,7 @@ export async function recordTransition(
         ...(snapshot.allocation ? { allocation: snapshot.allocation } : {}),
         ...(snapshot.shipments ? { shipments: snapshot.shipments } : {}),
         ...(snapshot.deliveredAt ? { deliveredAt: snapshot.deliveredAt } : {}),
+        ...(snapshot.afterSalesUntil ? { afterSalesUntil: snapshot.afterSalesUntil } : {}),
         ...(snapshot.fulfilments ? { fulfilments: snapshot.fulfilments } : {}),
         ...(snapshot.imported ? { imported: snapshot.imported } : {}),
       }),

@@ -126,9 +126,11 @@ test('staff may still decide an escalated return; approved goods that never come
 
 test('once the after-sales window has closed, no new return opens, though one still open is settled first', async () => {
   const order = await confirmedOrder();
-  const confirmedAt = Date.parse(
-    (await api('GET', `/v1/orders/${order.id}`, support)).body.order.history.at(-1).at,
-  );
+  const confirmed = (await api('GET', `/v1/orders/${order.id}`, order.owner)).body.order;
+  const confirmedAt = Date.parse(confirmed.history.at(-1).at);
+  // The order says when its window closes, and lists a return until then.
+  expect(Date.parse(confirmed.afterSalesUntil)).toBe(confirmedAt + 8000);
+  expect(confirmed.allowedActions).toContain('request_return');
   // A return opened late in the window and approved: its goods have 8 s to come, past the window's end.
   await new Promise((r) => setTimeout(r, Math.max(0, confirmedAt + 5000 - Date.now())));
   const late = await requestReturn(order, 1);
@@ -143,6 +145,12 @@ test('once the after-sales window has closed, no new return opens, though one st
   expect(refused.body).toMatchObject({ orderStatus: 'CONFIRMED' });
   expect(refused.body.detail).toMatch(/after-sales window has closed/);
   expect(refused.body.allowedActions).not.toContain('request_return');
+  // The order's view says the same: no new case opens.
+  const closed = (await api('GET', `/v1/orders/${order.id}`, order.owner)).body.order;
+  expect(closed.status).toBe('CONFIRMED');
+  expect(closed.allowedActions).not.toEqual(
+    expect.arrayContaining([expect.stringMatching(/^(request_return|open_claim|open_exchange)$/)]),
+  );
   // The open one is settled (its goods never came), then the order completes.
   await returnIn(late.id, 'CLOSED');
   const done = await completed(order);

@@ -1245,6 +1245,9 @@ export class OrderEntity {
     const next = this.machine.states[entry.to]?.after;
     if (next?.action === 'expire' && entry.from !== entry.to)
       order.paymentDeadline = new Date(this.deadline(next.timer)).toISOString();
+    // The window's end, for the order's view (its timer is the workflow's): no command, only the record.
+    if (next?.timer === 'afterSalesWindow' && entry.from !== entry.to)
+      order.afterSalesUntil = new Date(this.deadline(next.timer)).toISOString();
     if (request?.refund) this.refundsDone.add(request.refund.refundId);
     return { order, entry, writes };
   }
