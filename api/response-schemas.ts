@@ -137,7 +137,7 @@ export const order = z
       .string()
       .optional()
       .describe(
-        'when the after-sales window closes (set as the order enters it): returns, claims and exchanges open until then',
+        'when the after-sales window closes, or closed (set as the order enters it): returns, claims and exchanges open until then',
       ),
     delivery: z.object({ code: z.string(), voidedAt: z.string().optional() }).nullable(),
     presale: z

@@ -14,12 +14,16 @@ import { writeEvents } from '../events/outbox';
 import { allocationOf, commitAll, reserve } from '../inventory/ledger';
 import type { PlacementResult } from './place-order';
 import { loadOrder } from './read-order';
+import { machineFor } from '../../domain/machines';
 import { readProducts, unpriceable, wrongKind } from './read-pricing';
 import { writeOrderLines } from './order-lines';
 
 /** What an import places besides a placement's: the state it joins in, its payment and parcel. */
 export type ImportResult = PlacementResult &
-  Pick<OrderState, 'status' | 'payments' | 'shipment' | 'shipments' | 'imported' | 'updatedAt'>;
+  Pick<
+    OrderState,
+    'status' | 'payments' | 'shipment' | 'shipments' | 'imported' | 'updatedAt' | 'afterSalesUntil'
+  >;
 
 export async function importOrder(
   db: Knex,
@@ -68,6 +72,11 @@ export async function importOrder(
         ]
       : [];
     const record = { externalId: imported.externalId, placedAt: createdAt, digest: imported.digest };
+    // Joining in the after-sales window (confirmed at the source): it counts from the import, as the workflow's timer.
+    const afterSalesUntil =
+      machineFor('external').states[status]?.after?.timer === 'afterSalesWindow'
+        ? new Date(Date.parse(now) + input.policy.afterSalesWindowMs).toISOString()
+        : undefined;
     const history: HistoryEntry[] = [
       {
         seq: 1,
@@ -96,6 +105,7 @@ export async function importOrder(
       shipment,
       shipments,
       imported: record,
+      ...(afterSalesUntil ? { afterSalesUntil } : {}),
     };
     const order = {
       ...placed,
@@ -129,6 +139,7 @@ export async function importOrder(
         allocation,
         shipments,
         imported: record,
+        ...(afterSalesUntil ? { afterSalesUntil } : {}),
       }),
       history_seq: 1,
       event_seq: events.length,

@@ -264,6 +264,24 @@ test('refused imports change nothing: out of stock, figures that do not add up, 
   expect(await stockOf(sku)).toEqual(stock);
 });
 
+test('imported as confirmed: its after-sales window counts from the import, and the order says until when', async () => {
+  const imported = await importAs(
+    app,
+    body(`E-${randomUUID().slice(0, 8)}`, {
+      status: 'CONFIRMED',
+      shipment: { carrier: 'DHL', trackingNumber: 'JD0002' },
+    }),
+  );
+  expect(imported.status).toBe(201);
+  const order = imported.body.order;
+  // The test stack's window: 5 s (test/global-setup.ts).
+  expect(Date.parse(order.afterSalesUntil)).toBe(Date.parse(order.history[0].at) + 5000);
+  const buyer: As = { role: 'customer', id: 'buyer-1', channel: partner };
+  const seen = (await call('GET', `/v1/orders/${order.id}`, { as: buyer })).body.order;
+  expect(seen.afterSalesUntil).toBe(order.afterSalesUntil);
+  expect(seen.allowedActions).toContain('request_return');
+});
+
 test('imported as shipped: the customer confirms, returns a unit, and the refund is owed by the channel; a cancel of a paid import is owed in full', async () => {
   const shipped = await importAs(
     app,
