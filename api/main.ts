@@ -7,6 +7,7 @@ import { temporalConnectionOptions } from '../config/temporal-connection';
 import { createDb } from '../db/knex';
 import { createApp } from './app';
 import { createLogger } from './logging';
+import { STATUSES } from './problem';
 import { SearchAttributeGuard, SearchAttributesMissing } from './search-attributes';
 import { apiGrpcRetryOptions } from './temporal-retry';
 
@@ -53,8 +54,15 @@ async function main() {
     if (!draining) return app(req, res);
     res.setHeader('Connection', 'close');
     if (req.url !== '/readyz') return app(req, res);
-    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
-    res.end(JSON.stringify({ status: 'stopping' }));
+    res.writeHead(503, { 'content-type': 'application/problem+json; charset=utf-8', 'retry-after': '5' });
+    res.end(
+      JSON.stringify({
+        type: 'about:blank#503',
+        title: STATUSES[503]!.title,
+        status: 503,
+        detail: 'not ready: this API is stopping',
+      }),
+    );
   }).listen(config.PORT, config.API_HOST, () => {
     logger.info({ host: config.API_HOST, port: config.PORT, pid: process.pid }, 'api listening');
   });

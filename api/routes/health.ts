@@ -1,5 +1,6 @@
 /** Liveness and readiness, for load balancers and orchestrators: no token. */
 import { SearchAttributesMissing } from '../search-attributes';
+import { sendProblem, STATUSES } from '../problem';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
 
@@ -47,12 +48,25 @@ export const healthRoutes: Route[] = [
       // A namespace without the order search attributes cannot take orders: not ready, and why.
       const missing = temporalOk ? await searchAttributes.check().catch(() => null) : null;
       const ready = database && temporalOk && missing?.length === 0;
-      if (!ready) reply.setHeader('Retry-After', '5');
-      reply.status(ready ? 200 : 503).json({
-        status: ready ? 'ready' : 'unavailable',
-        postgres: database,
-        temporal: temporalOk,
-        ...(missing?.length ? { searchAttributes: new SearchAttributesMissing(missing).message } : {}),
+      if (ready) return void reply.json({ status: 'ready', postgres: true, temporal: true });
+      // Not ready is an error like any other (problem+json), saying which dependency and why.
+      sendProblem(reply, {
+        status: 503,
+        title: STATUSES[503]!.title,
+        detail: `not ready: ${[
+          !database && 'PostgreSQL does not answer',
+          !temporalOk && 'Temporal does not answer',
+          temporalOk && missing === null && 'the namespace’s search attributes could not be read',
+          missing?.length && 'the namespace lacks the order search attributes',
+        ]
+          .filter(Boolean)
+          .join('; ')}`,
+        retryAfter: 5,
+        extra: {
+          postgres: database,
+          temporal: temporalOk,
+          ...(missing?.length ? { searchAttributes: new SearchAttributesMissing(missing).message } : {}),
+        },
       });
     },
   }),

@@ -37,6 +37,14 @@ test('Temporal unreachable: 503 with Retry-After and nothing written; back witho
   const ready = await fetch(`${baseUrl}/readyz`);
   expect(ready.status).toBe(503);
   expect(ready.headers.get('retry-after')).toBe('5');
+  // An error like any other: problem+json, naming what does not answer.
+  expect(ready.headers.get('content-type')).toMatch(/problem\+json/);
+  expect(await ready.json()).toMatchObject({
+    status: 503,
+    detail: 'not ready: Temporal does not answer',
+    postgres: true,
+    temporal: false,
+  });
   const refused = await call('POST', '/v1/orders', {
     as: who,
     baseUrl,
