@@ -33,7 +33,7 @@ const STAFF: ReadonlySet<string> = new Set<Role>(['merchant', 'support']);
  * clock says (within the clocks' skew): no new case opens (orders from before the window's end
  * was recorded list them as before; the workflow refuses them all the same).
  */
-function afterSalesClosed(order: OrderState): boolean {
+export function afterSalesClosed(order: OrderState): boolean {
   const after = machineFor(order.type).states[order.status]?.after;
   return (
     after?.timer === 'afterSalesWindow' &&

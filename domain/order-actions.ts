@@ -218,6 +218,21 @@ export function checkAction(
   order: OrderState,
   request: ActionRequest,
   openReturns: ReadonlyMap<string, { items: readonly LineQuantity[] }>,
+  context: Omit<HeldContext, 'refundsUnits'> = {},
+): Refusal | null {
+  const refusal = firstRefusal(machine, order, request, openReturns);
+  // Its allowedActions are what the order lists now (`actionsNow`), not the machine's for the
+  // state, so a 409 and the order's view agree.
+  if (!refusal || !Array.isArray(refusal.details?.allowedActions)) return refusal;
+  const listed = actionsNow(machine, order, request.actor.role, context);
+  return { ...refusal, details: { ...refusal.details, allowedActions: listed } };
+}
+
+function firstRefusal(
+  machine: OrderMachine,
+  order: OrderState,
+  request: ActionRequest,
+  openReturns: ReadonlyMap<string, { items: readonly LineQuantity[] }>,
 ): Refusal | null {
   const role = request.actor.role;
   const resolved = resolveAction(

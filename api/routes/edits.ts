@@ -17,7 +17,7 @@ import { cancelEdit, createEdit, loadEdit, type EditRecord } from '../../service
 import { loadOrder } from '../../services/orders/read-order';
 import type { Principal } from '../auth';
 import { idFromKey, updateIdFromKey } from '../idempotency';
-import { editView, orderView } from '../order-view';
+import { afterSalesClosed, editView, orderView } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
 import { editBody, editConfirmBody, editIdParam, emptyBody } from '../schemas';
@@ -73,6 +73,7 @@ export const editRoutes: Route[] = [
           editRequest: { editId: 'edt_preview', version: editVersion(order.history), owed: 0, refund: 0 },
         },
         new Map(),
+        { afterSalesClosed: afterSalesClosed(order) },
       );
       if (refusal) throw new RefusedError(refusal);
       const id = idFromKey('edt', req, params.id, 'edit') ?? `edt_${randomUUID().replace(/-/g, '')}`;

@@ -151,6 +151,10 @@ test('once the after-sales window has closed, no new return opens, though one st
   expect(closed.allowedActions).not.toEqual(
     expect.arrayContaining([expect.stringMatching(/^(request_return|open_claim|open_exchange)$/)]),
   );
+  // And so does a refusal of something else: its allowedActions are the view's.
+  const cancel = await api('POST', `/v1/orders/${order.id}/cancel`, order.owner, {});
+  expect(cancel.status).toBe(409);
+  expect(cancel.body.allowedActions).toEqual(closed.allowedActions);
   // The open one is settled (its goods never came), then the order completes.
   await returnIn(late.id, 'CLOSED');
   const done = await completed(order);

@@ -297,6 +297,19 @@ describe('what the order holds back: its listed actions are the ones the workflo
     ).toContain('cancel');
   });
 
+  it('a refusal names what the order lists now, not all the machine allows in its state', () => {
+    const byHand = { ...order('PARTIALLY_SHIPPED'), shipments: [parcel('shipped', null)] };
+    const refused = checkAction(standardMachine, byHand, request({ action: 'pay' }), noReturns);
+    expect(refused?.details.allowedActions).toEqual(actionsNow(standardMachine, byHand, 'customer'));
+    expect(refused?.details.allowedActions).not.toContain('cancel');
+    // What only the workflow knows counts too: past the after-sales window, no new case.
+    const shipped = order('SHIPPED');
+    const closed = checkAction(standardMachine, shipped, request({ action: 'pay' }), noReturns, {
+      afterSalesClosed: true,
+    });
+    expect(closed?.details.allowedActions).toEqual(['confirm']);
+  });
+
   it('while a charge is pending only a cancel changes the order; an edit’s holds back everything else', () => {
     const unpaid = { ...order('PENDING_PAYMENT'), amounts: { ...order('PENDING_PAYMENT').amounts, paid: 0 } };
     const pending = {

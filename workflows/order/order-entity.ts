@@ -246,7 +246,7 @@ export class OrderEntity {
     if (unstorable) throw refuse(invalidInput('the request', unstorable));
     if (!this.order) throw refuse(notNow('the order is still being placed', 'PLACING', []));
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return; // a retry: answered with the order as it is
-    const refusal = checkAction(this.machine, this.order, request, this.openReturns);
+    const refusal = checkAction(this.machine, this.order, request, this.openReturns, this.heldContext);
     if (refusal) throw refuse(refusal);
     // What the order's goods and payments hold back (domain/order-actions.ts), as its view lists it.
     const held = heldBack(this.machine, this.order, request.action, request.actor.role, {
