@@ -3,7 +3,9 @@
  * first request with a key runs and its response (status and body) is stored in PostgreSQL; a
  * retry with the same key and body gets that response again, even when the copies arrive at once
  * (later ones wait for the first); the same key with another body is a 409. Server errors are not
- * stored, so a retry can succeed. Keys expire after IDEMPOTENCY_KEY_TTL (24h by default).
+ * stored, so a retry can succeed: the key is kept as `failed`, and a retry runs again (an action
+ * a workflow answered with an outage it may run again, under a new Update id: `updateIdsFromKey`).
+ * Keys expire after IDEMPOTENCY_KEY_TTL (24h by default).
  *
  * The first request holds a lease on its key: if the API dies before it answers, a retry takes
  * the key over once the lease lapses. Running the request twice is safe even then: everything it
@@ -22,11 +24,19 @@ export const KEY_IN_USE = 'IDEMPOTENCY_KEY_IN_USE';
 
 interface KeyRow {
   request_hash: string;
-  state: 'in_progress' | 'done';
+  state: 'in_progress' | 'done' | 'failed';
   status: number | null;
   content_type: string | null;
   body: unknown;
+  outages: number;
 }
+
+/** `res.locals`' flag of a request answered with an outage its workflow may run again (api/problem.ts). */
+export const RERUNNABLE_OUTAGE = 'rerunnableOutage';
+/** `res.locals`' entry for the outages counted under the request's key (`run`). */
+const OUTAGES = 'idempotencyOutages';
+/** How many Update ids a key's request tries at most: beyond, its retries get the last one's answer. */
+const MAX_UPDATE_IDS = 6;
 
 /** A stored response: strings made storable (jsonb refuses NUL and lone surrogates, which a 400 can quote). */
 const storedBody = (body: unknown) =>
@@ -73,16 +83,27 @@ export function idempotency(
         .ignore()
         .returning('key');
       if (inserted.length === 0) return replay(scope, key, requestHash);
-      run(scope, key);
+      run(scope, key, 0);
     }
 
-    /** This request answers for the key: run it, and store its answer before it goes out. */
-    function run(scope: string, key: string): void {
+    /**
+     * This request answers for the key: run it, and store its answer before it goes out.
+     * `outages`: the server errors earlier requests under the key were answered with.
+     */
+    function run(scope: string, key: string, outages: number): void {
+      res.locals[OUTAGES] = outages;
       const send = res.json.bind(res);
       res.json = (body: unknown) => {
         const stored =
           res.statusCode >= 500
-            ? db('idempotency_keys').where({ scope, key }).delete()
+            ? db('idempotency_keys')
+                .where({ scope, key })
+                .update({
+                  state: 'failed',
+                  // Counted only when the workflow answered with an outage it may run again.
+                  outages: res.locals[RERUNNABLE_OUTAGE] === true ? outages + 1 : outages,
+                  lease_until: null,
+                })
             : db('idempotency_keys')
                 .where({ scope, key })
                 .update({
@@ -108,21 +129,51 @@ export function idempotency(
     }
 
     /** The first one died mid-request and its lease lapsed: this one takes the key over. */
-    async function takeOver(scope: string, key: string, requestHash: string): Promise<boolean> {
+    async function takeOver(scope: string, key: string, requestHash: string): Promise<number | null> {
       const taken = await db('idempotency_keys')
         .where({ scope, key, state: 'in_progress', request_hash: requestHash })
         .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', db.fn.now()))
         .update({ lease_until: new Date(Date.now() + leaseMs) })
+        .returning('outages');
+      return taken[0]?.outages ?? null;
+    }
+
+    /**
+     * The key's last request ended in a server error: this one runs again, knowing how many
+     * outages came before (none for another body: its ids are its own).
+     */
+    async function runAgain(
+      scope: string,
+      key: string,
+      requestHash: string,
+      row: KeyRow,
+    ): Promise<number | null> {
+      const outages = row.request_hash === requestHash ? row.outages : 0;
+      const taken = await db('idempotency_keys')
+        .where({ scope, key, state: 'failed', request_hash: row.request_hash })
+        .update({
+          state: 'in_progress',
+          request_hash: requestHash,
+          outages,
+          lease_until: new Date(Date.now() + leaseMs),
+          // Kept while it is retried: forgotten, its count would start again at the first id's 503.
+          expires_at: new Date(Date.now() + ttlMs),
+        })
         .returning('key');
-      return taken.length > 0;
+      return taken.length > 0 ? outages : null;
     }
 
     async function replay(scope: string, key: string, requestHash: string): Promise<void> {
       const deadline = Date.now() + waitForFirstMs;
       for (;;) {
         const row: KeyRow | undefined = await db('idempotency_keys').where({ scope, key }).first();
-        // Gone: the first attempt failed with a server error; this one may try again.
+        // Gone (expired meanwhile): this one starts afresh.
         if (!row) return handle(key);
+        if (row.state === 'failed') {
+          const outages = await runAgain(scope, key, requestHash, row);
+          if (outages !== null) return run(scope, key, outages);
+          continue; // another retry took it first: wait for its answer
+        }
         if (row.request_hash !== requestHash)
           throw new ConflictError('this Idempotency-Key was used with a different request');
         if (row.state === 'done') {
@@ -130,7 +181,8 @@ export function idempotency(
           res.type(row.content_type ?? 'application/json').send(JSON.stringify(row.body));
           return;
         }
-        if (await takeOver(scope, key, requestHash)) return run(scope, key);
+        const outages = await takeOver(scope, key, requestHash);
+        if (outages !== null) return run(scope, key, outages);
         // Not a refusal of the request: a client keeps its key and asks again later (the console does).
         if (Date.now() > deadline)
           throw new ConflictError('a request with this Idempotency-Key is still in progress', {
@@ -156,6 +208,21 @@ export function idFromKey(prefix: string, req: Request, target: string, action: 
   return `${prefix}_${createHash('sha256').update(`${salt}\n${key}`).digest('hex').slice(0, 32)}`;
 }
 
-/** The Update id of an action on an order or a return (`idFromKey`). */
-export const updateIdFromKey = (req: Request, workflowId: string, action: string) =>
-  idFromKey('upd', req, workflowId, action);
+/**
+ * The Update ids of an action on an order, a return, a claim or an exchange under the caller's
+ * key (`idFromKey`), to be tried in turn while each answers with an outage: Temporal answers an id
+ * whose Update has finished with its finished answer, so a retry after the workflow answered 503
+ * would get that 503 for as long as the order runs. One more id for each such outage the key's
+ * earlier requests were answered with, where the workflow said it may run again (an id never used
+ * runs the action; one still running is joined). None without a key (a new Update each time).
+ */
+export function updateIdsFromKey(req: Request, workflowId: string, action: string): string[] | undefined {
+  const first = idFromKey('upd', req, workflowId, action);
+  return first === undefined ? undefined : updateIdsAfter(req, first);
+}
+
+/** `first`, then one more Update id for each outage the request's key was answered with (`updateIdsFromKey`). */
+export function updateIdsAfter(req: Request, first: string): string[] {
+  const outages = Math.min(Number(req.res?.locals[OUTAGES] ?? 0), MAX_UPDATE_IDS - 1);
+  return [first, ...Array.from({ length: outages }, (_, i) => `${first}.${i + 2}`)];
+}

@@ -17,7 +17,7 @@ import { isDatabaseOutage } from '../db/errors';
 import { DomainError, FailureType } from '../domain/errors';
 import { RefusedError } from '../domain/refusals';
 import { storable } from '../domain/text';
-import { KEY_IN_USE } from './idempotency';
+import { KEY_IN_USE, RERUNNABLE_OUTAGE } from './idempotency';
 
 interface Problem {
   status: number;
@@ -99,7 +99,7 @@ export function sendProblem(res: Response, sent: Problem): void {
 const UNAVAILABLE =
   'a dependency is unreachable; retry later (with the same Idempotency-Key, or after reading the order)';
 
-/** The HTTP status of each refusal a workflow or the API makes; any other failure is an outage. */
+/** The HTTP status of each refusal a workflow or the API makes (domain/errors.ts `REFUSAL_TYPES`); any other failure is an outage. */
 const STATUS_OF_FAILURE: Record<string, number> = {
   [FailureType.Business]: 422,
   [FailureType.IllegalTransition]: 409,
@@ -121,6 +121,19 @@ function fromRefusal(type: string | null | undefined, message: string, details: 
     // `status` is the HTTP status (RFC 9457); the order's own status travels as `orderStatus`.
     extra: orderStatus === undefined ? extra : { orderStatus, ...extra },
   };
+}
+
+/**
+ * An Update the workflow answered with an outage (a failure that outlived its retries there) after
+ * doing nothing a second run would repeat (domain/errors.ts `RERUNNABLE`).
+ */
+export function rerunnableOutage(err: unknown): boolean {
+  return (
+    err instanceof WorkflowUpdateFailedError &&
+    err.cause instanceof ApplicationFailure &&
+    STATUS_OF_FAILURE[err.cause.type ?? ''] === undefined &&
+    (err.cause.details?.[0] as { rerunnable?: unknown } | undefined)?.rerunnable === true
+  );
 }
 
 /** Errors that mean a dependency is down, not that the request was wrong. */
@@ -195,6 +208,8 @@ export function toProblem(err: unknown): Problem {
 export function problemMiddleware(log: (err: unknown, status: number) => void) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const problem = toProblem(err);
+    // Counted with the request's Idempotency-Key: its retry runs the action again (api/idempotency.ts).
+    if (rerunnableOutage(err)) res.locals[RERUNNABLE_OUTAGE] = true;
     if (problem.status >= 500) log(err, problem.status);
     sendProblem(res, problem);
   };

@@ -47,6 +47,24 @@ export const FailureType = {
 } as const;
 
 /**
+ * The detail of an outage an order's workflow answered having spent no charge's key: run again, it
+ * does nothing twice, so a retry under the client's Idempotency-Key runs it again as a new Update
+ * (api/idempotency.ts `updateIdsFromKey`). Without it (a charge's key spent, its outcome unknown:
+ * an edit's, a deposit's), the retry gets the same 503.
+ */
+export const RERUNNABLE = { rerunnable: true } as const;
+
+/** The failure types an API answers as a refusal (4xx, api/problem.ts); any other is an outage (503). */
+export const REFUSAL_TYPES: readonly string[] = [
+  FailureType.Business,
+  FailureType.IllegalTransition,
+  FailureType.Forbidden,
+  FailureType.PaymentDeclined,
+  FailureType.InvalidInput,
+  FailureType.InvalidData,
+];
+
+/**
  * The decline code of a charge whose idempotency key the provider already holds with other
  * parameters (Stripe's `idempotency_error`): a charge was made under that key by a request whose
  * answer was lost, and it is looked up, not made again.

@@ -223,7 +223,9 @@ export function checkAction(
   const refusal = firstRefusal(machine, order, request, openReturns);
   // Its allowedActions are what the order lists now (`actionsNow`), not the machine's for the
   // state, so a 409 and the order's view agree.
-  if (!refusal || !Array.isArray(refusal.details?.allowedActions)) return refusal;
+  // A 403's list stays the machine's: the role may never take the action, whatever the order holds.
+  if (!refusal || refusal.type === FailureType.Forbidden || !Array.isArray(refusal.details?.allowedActions))
+    return refusal;
   const listed = actionsNow(machine, order, request.actor.role, context);
   return { ...refusal, details: { ...refusal.details, allowedActions: listed } };
 }

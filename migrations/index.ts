@@ -31,6 +31,7 @@ import * as m025 from './025_exchanges';
 import * as m026 from './026_order_edits';
 import * as m027 from './027_customers_by_channel';
 import * as m028 from './028_promotion_terms';
+import * as m029 from './029_idempotency_outages';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -61,6 +62,7 @@ const migrations: Record<string, Knex.Migration> = {
   '026_order_edits': m026,
   '027_customers_by_channel': m027,
   '028_promotion_terms': m028,
+  '029_idempotency_outages': m029,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

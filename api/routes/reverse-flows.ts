@@ -14,7 +14,7 @@ import type { Role } from '../../domain/roles';
 import { listRefunds, listReturns, returnStats } from '../../services/orders/list-reverse';
 import { loadRefund, loadReturn, type ReturnRecord } from '../../services/orders/returns-store';
 import type { Principal } from '../auth';
-import { idFromKey, updateIdFromKey } from '../idempotency';
+import { idFromKey, updateIdsAfter, updateIdsFromKey } from '../idempotency';
 import { historyFor, orderView } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
@@ -91,7 +91,7 @@ export const reverseFlowRoutes: Route[] = [
         params.id,
         caller,
         { action: 'modify', modification: body },
-        updateIdFromKey(req, params.id, 'modify'),
+        updateIdsFromKey(req, params.id, 'modify'),
       );
       reply.json({ order: orderView(updated, caller.role) });
     },
@@ -116,7 +116,13 @@ export const reverseFlowRoutes: Route[] = [
         ...('items' in body && body.items ? { items: body.items } : {}),
         ...('amount' in body ? { amount: body.amount } : {}),
       };
-      await actOn(deps, params.id, principal(), { action: 'refund', reason: body.reason, refund }, refundId);
+      await actOn(
+        deps,
+        params.id,
+        principal(),
+        { action: 'refund', reason: body.reason, refund },
+        updateIdsAfter(req, refundId),
+      );
       reply.status(201).json({ refund: await loadRefund(deps.db, refundId) });
     },
   }),
@@ -146,7 +152,7 @@ export const reverseFlowRoutes: Route[] = [
         params.id,
         caller,
         { action: 'request_return', reason: body.reason, returnRequest },
-        returnId,
+        updateIdsAfter(req, returnId),
       );
       const record = await loadReturn(deps.db, returnId);
       reply
@@ -255,7 +261,7 @@ export const reverseFlowRoutes: Route[] = [
         const updated = await commands.actOnReturn(
           record.id,
           { action, actor: caller, reason: body.reason, ...(received ? { received } : {}) },
-          updateIdFromKey(req, record.id, action),
+          updateIdsFromKey(req, record.id, action),
         );
         reply.json({ return: returnView(updated, caller.role) });
       },

@@ -3,9 +3,10 @@
  * search by metadata lags behind its writes): the pay is a 503, and the charge's key is kept. A
  * second pay, with another card, is answered with that charge (one charge, never two); an order
  * left alone finds it before its payment window closes; an order cancelled before it shows
- * refunds it once it does. Against a sandbox of this test's own whose search leaves
- * tok_lost_unlisted's charges out for 25 s (a charge's eight tries take about 8 s), with a 45 s
- * payment window.
+ * refunds it once it does; a pay retried under its Idempotency-Key runs again and finds it.
+ * Against a sandbox of this test's own whose search leaves
+ * tok_lost_unlisted's charges out for 25 s (a charge's eight tries take about 8 s), with a 75 s
+ * payment window (the keyed pay's retry must be answered before it closes).
  */
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { auditMoney } from '../../audit/money';
@@ -18,10 +19,10 @@ let services: OwnServices;
 beforeAll(async () => {
   services = await startOwnServices('unlisted-charge', {
     PAYMENT_SANDBOX_UNLISTED: '25s',
-    PAYMENT_TIMEOUT: '45s',
+    PAYMENT_TIMEOUT: '75s',
     PAYMENT_PENDING_POLL: '2s',
   });
-}, 180_000);
+}, 240_000);
 afterAll(async () => {
   await services?.stopAll();
   await db.destroy();
@@ -31,7 +32,7 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   const baseUrl = services.apiUrl;
   // `on_payment`: the stock is held by the pay that charges, and must still be held when it is found.
   const sku = uniqueSku('unl');
-  await putProduct(sku, { price: 1200, stock: 3, inventoryStrategy: 'on_payment' }, baseUrl);
+  await putProduct(sku, { price: 1200, stock: 4, inventoryStrategy: 'on_payment' }, baseUrl);
   const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
 
   const place = async () => {
@@ -41,16 +42,25 @@ test('a lost charge the provider does not list yet is paid for once: by the next
     const order = (await api('POST', '/v1/orders', { items: [{ sku, quantity: 1 }] })).body.order;
     return { id: order.id as string, total: order.amounts.total as number, owner, api };
   };
-  const [again, alone, cancelled] = await Promise.all([place(), place(), place()]);
-  // Both charges are made; neither answer arrives, and the provider's list does not show them.
-  const lost = await Promise.all(
-    [again, alone, cancelled].map((o) =>
+  const [again, alone, cancelled, keyed] = await Promise.all([place(), place(), place(), place()]);
+  // One pay carries an Idempotency-Key, to be retried under it.
+  const payKeyed = () =>
+    call('POST', `/v1/orders/${keyed.id}/pay`, {
+      as: keyed.owner,
+      baseUrl,
+      body: { paymentToken: 'tok_lost_unlisted' },
+      headers: { 'idempotency-key': `pay-${keyed.id}` },
+    });
+  // The charges are made; no answer arrives, and the provider's list does not show them.
+  const lost = await Promise.all([
+    ...[again, alone, cancelled].map((o) =>
       o.api('POST', `/v1/orders/${o.id}/pay`, { paymentToken: 'tok_lost_unlisted' }),
     ),
-  );
-  expect(lost.map((r) => r.status)).toEqual([503, 503, 503]);
+    payKeyed(),
+  ]);
+  expect(lost.map((r) => r.status)).toEqual([503, 503, 503, 503]);
   expect(lost.every((r) => Number(r.headers.get('retry-after')) > 0)).toBe(true);
-  for (const o of [again, alone, cancelled]) {
+  for (const o of [again, alone, cancelled, keyed]) {
     expect((await providerPayments(o.id)).map((c) => [c.status, c.amount])).toEqual([['succeeded', o.total]]);
     expect((await o.api('GET', `/v1/orders/${o.id}`)).body.order.status).toBe('PENDING_PAYMENT');
   }
@@ -70,7 +80,14 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   // Once the provider lists it, the customer's second pay (another card) is answered with it.
   for (let i = 0; i < 450 && (await provider.paymentsOf(again.id)).length === 0; i++)
     await new Promise((r) => setTimeout(r, 100));
-  const second = await again.api('POST', `/v1/orders/${again.id}/pay`, { paymentToken: 'tok_ok' });
+  // Beside it, the keyed pay retried under its key, as its 503 asked: the workflow had answered
+  // that one, and Temporal keeps an Update's answer for its id, so the retry runs as a new Update
+  // of the key's and is answered with the charge the first one made (it was the same 503 for as
+  // long as the order ran).
+  const [second, retried] = await Promise.all([
+    again.api('POST', `/v1/orders/${again.id}/pay`, { paymentToken: 'tok_ok' }),
+    payKeyed(),
+  ]);
   // Found under the key it was made with: the order's pending charge, settled as the provider has it.
   expect(second.status).toBe(202);
   const paid = await waitForOrder(
@@ -85,12 +102,28 @@ test('a lost charge the provider does not list yet is paid for once: by the next
     ['succeeded', again.total],
   ]);
 
+  expect([200, 202]).toContain(retried.status);
+  const keyedPaid = await waitForOrder(
+    keyed.id,
+    keyed.owner,
+    (o) => o.status !== 'PENDING_PAYMENT',
+    20_000,
+    baseUrl,
+  );
+  expect(keyedPaid).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: keyed.total, refunded: 0 } });
+  expect((await providerPayments(keyed.id)).map((c) => [c.status, c.amount])).toEqual([
+    ['succeeded', keyed.total],
+  ]);
+  // Its answer is the key's now: a further retry gets it again, replayed.
+  const replayed = await payKeyed();
+  expect([replayed.status, replayed.headers.get('idempotent-replayed')]).toEqual([retried.status, 'true']);
+
   // The other order, left alone, finds its charge before its window closes: paid, not expired.
   const found = await waitForOrder(
     alone.id,
     alone.owner,
     (o) => o.status !== 'PENDING_PAYMENT',
-    60_000,
+    90_000,
     baseUrl,
   );
   expect(found).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: alone.total, refunded: 0 } });
@@ -111,7 +144,7 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   });
   expect((await providerRefunds(cancelled.id)).map((r) => r.amount)).toEqual([cancelled.total]);
 
-  expect(await auditMoney(db, provider, [again.id, alone.id, cancelled.id])).toEqual([]);
+  expect(await auditMoney(db, provider, [again.id, alone.id, cancelled.id, keyed.id])).toEqual([]);
   // Nothing left to look for: the cancelled order's workflow ends.
   const temporal = await testTemporal();
   try {
@@ -121,4 +154,4 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   } finally {
     await temporal.close();
   }
-}, 180_000);
+}, 240_000);

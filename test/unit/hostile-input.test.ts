@@ -9,7 +9,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import { signToken, verifyToken } from '../../api/auth';
-import { toProblem } from '../../api/problem';
+import { rerunnableOutage, toProblem } from '../../api/problem';
+import { FailureType, REFUSAL_TYPES, RERUNNABLE } from '../../domain/errors';
 import {
   createOrderBody,
   listOrdersQuery,
@@ -165,6 +166,25 @@ describe('failures', () => {
     expect(knexTimeout).toMatchObject({ status: 503 });
     expect(knexTimeout.detail).not.toMatch(/select/);
     expect(toProblem(new URIError('Failed to decode param %ZZ'))).toMatchObject({ status: 400 });
+  });
+
+  test('a workflow says which failures are refusals as the API answers them; only its outages may run again', () => {
+    for (const type of [...Object.values(FailureType), 'TransientPaymentError', 'SomethingElse']) {
+      const answered = (details?: unknown[]) =>
+        new WorkflowUpdateFailedError(
+          'update failed',
+          ApplicationFailure.create({ type, message: 'x', nonRetryable: true, details }),
+        );
+      expect({ type, refusal: toProblem(answered()).status < 500 }).toEqual({
+        type,
+        refusal: REFUSAL_TYPES.includes(type),
+      });
+      expect({ type, rerun: rerunnableOutage(answered([RERUNNABLE])) }).toEqual({
+        type,
+        rerun: !REFUSAL_TYPES.includes(type),
+      });
+      expect(rerunnableOutage(answered())).toBe(false);
+    }
   });
 });
 

@@ -16,7 +16,7 @@ import {
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { FailureType } from '../../domain/errors';
+import { FailureType, REFUSAL_TYPES, RERUNNABLE } from '../../domain/errors';
 import { decide, isTerminal, type OrderMachine, type StateDef, type TimerName } from '../../domain/machine';
 import {
   actionsNow,
@@ -1306,6 +1306,7 @@ export class OrderEntity {
           this.actionsNow(request.actor.role).filter((a) => a !== 'refund'),
         ),
       );
+    const attemptsBefore = this.paymentAttempts;
     try {
       const done = await this.apply(
         this.actionFor(request, request.actor.role),
@@ -1325,6 +1326,15 @@ export class OrderEntity {
           await this.apply('stock_out', 'system', null, 'out_of_stock', true);
         } else await this.apply('stock_out', 'system', null, 'out_of_stock');
       }
+      // An outage that spent no charge's key (a kept one is given back): the answer says so, and a
+      // retry under the client's key runs the action again. Data only: no command.
+      if (!REFUSAL_TYPES.includes(failure.type ?? '') && this.paymentAttempts === attemptsBefore)
+        throw ApplicationFailure.create({
+          type: failure.type ?? undefined,
+          message: failure.message,
+          nonRetryable: true,
+          details: [RERUNNABLE],
+        });
       throw failure;
     }
   }
