@@ -4,7 +4,7 @@
  * retry with the same key and body gets that response again, even when the copies arrive at once
  * (later ones wait for the first); the same key with another body is a 409. Server errors are not
  * stored, so a retry can succeed: the key is kept as `failed`, and a retry runs again (an action
- * a workflow answered with an outage it may run again, under a new Update id: `updateIdsFromKey`).
+ * a workflow answered with an outage it may run again, under a new Update id: `updateIdFromKey`).
  * Keys expire after IDEMPOTENCY_KEY_TTL (24h by default).
  *
  * The first request holds a lease on its key: if the API dies before it answers, a retry takes
@@ -35,8 +35,6 @@ interface KeyRow {
 export const RERUNNABLE_OUTAGE = 'rerunnableOutage';
 /** `res.locals`' entry for the outages counted under the request's key (`run`). */
 const OUTAGES = 'idempotencyOutages';
-/** How many Update ids a key's request tries at most: beyond, its retries get the last one's answer. */
-const MAX_UPDATE_IDS = 6;
 
 /** A stored response: strings made storable (jsonb refuses NUL and lone surrogates, which a 400 can quote). */
 const storedBody = (body: unknown) =>
@@ -209,20 +207,19 @@ export function idFromKey(prefix: string, req: Request, target: string, action: 
 }
 
 /**
- * The Update ids of an action on an order, a return, a claim or an exchange under the caller's
- * key (`idFromKey`), to be tried in turn while each answers with an outage: Temporal answers an id
- * whose Update has finished with its finished answer, so a retry after the workflow answered 503
- * would get that 503 for as long as the order runs. One more id for each such outage the key's
- * earlier requests were answered with, where the workflow said it may run again (an id never used
- * runs the action; one still running is joined). None without a key (a new Update each time).
+ * The Update id of an action on an order, a return, a claim or an exchange under the caller's key
+ * (`idFromKey`). Temporal answers an id whose Update has finished with its finished answer, so
+ * after the workflow answered an outage it may run again (each counted with the key, `run`), the
+ * retry takes the next id and runs the action again; a retry after any other 503 keeps the id and
+ * joins an Update still waiting for a worker. None without a key (a new Update each time).
  */
-export function updateIdsFromKey(req: Request, workflowId: string, action: string): string[] | undefined {
+export function updateIdFromKey(req: Request, workflowId: string, action: string): string | undefined {
   const first = idFromKey('upd', req, workflowId, action);
-  return first === undefined ? undefined : updateIdsAfter(req, first);
+  return first === undefined ? undefined : updateIdAfter(req, first);
 }
 
-/** `first`, then one more Update id for each outage the request's key was answered with (`updateIdsFromKey`). */
-export function updateIdsAfter(req: Request, first: string): string[] {
-  const outages = Math.min(Number(req.res?.locals[OUTAGES] ?? 0), MAX_UPDATE_IDS - 1);
-  return [first, ...Array.from({ length: outages }, (_, i) => `${first}.${i + 2}`)];
+/** `first`, or its next one for each rerunnable outage the request's key was answered with (`updateIdFromKey`). */
+export function updateIdAfter(req: Request, first: string): string {
+  const outages = Number(req.res?.locals[OUTAGES] ?? 0);
+  return outages > 0 ? `${first}.${outages + 1}` : first;
 }

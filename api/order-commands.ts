@@ -15,7 +15,6 @@ import type { Config } from '../config';
 import { ConflictError, DomainError, FailureType } from '../domain/errors';
 import { decide } from '../domain/machine';
 import type { ApiMetrics } from './metrics';
-import { rerunnableOutage } from './problem';
 import type { SearchAttributeGuard } from './search-attributes';
 import { machineFor, type OrderType } from '../domain/machines';
 import type { Quote } from '../services/orders/quote-order';
@@ -190,24 +189,21 @@ export class OrderCommands {
   }
 
   /**
-   * `shown`: the order as the caller was shown it (PostgreSQL). `updateIds`: the same id twice is
-   * one Update (Temporal answers the second with the first's result); each in turn while the one
-   * before answers with an outage (`throughOutages`).
+   * `shown`: the order as the caller was shown it (PostgreSQL). `updateId`: the same id twice is
+   * one Update (Temporal answers the second with the first's result).
    */
   async act(
     shown: Pick<OrderState, 'id' | 'type' | 'status'>,
     request: ActionRequest,
-    updateIds: readonly string[] = [randomUUID()],
+    updateId: string = randomUUID(),
   ): Promise<OrderState> {
     for (let attempt = 1; ; attempt++) {
       try {
         // One id per request, kept across retries: an Update that did land is answered, not run twice.
-        return await this.throughOutages(updateIds, (updateId) =>
-          this.retryLostUpdate(shown.id, () =>
-            this.client.workflow
-              .getHandle(shown.id)
-              .executeUpdate(orderActionUpdate, { args: [request], updateId }),
-          ),
+        return await this.retryLostUpdate(shown.id, () =>
+          this.client.workflow
+            .getHandle(shown.id)
+            .executeUpdate(orderActionUpdate, { args: [request], updateId }),
         );
       } catch (err) {
         if (attempt >= 5 || !workflowIsBehind(err, shown, request)) throw err;
@@ -246,42 +242,34 @@ export class OrderCommands {
   async actOnReturn(
     returnId: string,
     request: ReturnActionRequest,
-    updateIds: readonly string[] = [randomUUID()],
+    updateId: string = randomUUID(),
   ): Promise<ReturnRecord> {
-    return this.throughOutages(updateIds, (updateId) =>
-      this.retryLostUpdate(returnId, () =>
-        this.client.workflow
-          .getHandle(returnId)
-          .executeUpdate(returnActionUpdate, { args: [request], updateId }),
-      ),
+    return this.retryLostUpdate(returnId, () =>
+      this.client.workflow
+        .getHandle(returnId)
+        .executeUpdate(returnActionUpdate, { args: [request], updateId }),
     );
   }
 
   async actOnClaim(
     claimId: string,
     request: ClaimActionRequest,
-    updateIds: readonly string[] = [randomUUID()],
+    updateId: string = randomUUID(),
   ): Promise<ClaimRecord> {
-    return this.throughOutages(updateIds, (updateId) =>
-      this.retryLostUpdate(claimId, () =>
-        this.client.workflow
-          .getHandle(claimId)
-          .executeUpdate(claimActionUpdate, { args: [request], updateId }),
-      ),
+    return this.retryLostUpdate(claimId, () =>
+      this.client.workflow.getHandle(claimId).executeUpdate(claimActionUpdate, { args: [request], updateId }),
     );
   }
 
   async actOnExchange(
     exchangeId: string,
     request: ExchangeActionRequest,
-    updateIds: readonly string[] = [randomUUID()],
+    updateId: string = randomUUID(),
   ): Promise<ExchangeRecord> {
-    return this.throughOutages(updateIds, (updateId) =>
-      this.retryLostUpdate(exchangeId, () =>
-        this.client.workflow
-          .getHandle(exchangeId)
-          .executeUpdate(exchangeActionUpdate, { args: [request], updateId }),
-      ),
+    return this.retryLostUpdate(exchangeId, () =>
+      this.client.workflow
+        .getHandle(exchangeId)
+        .executeUpdate(exchangeActionUpdate, { args: [request], updateId }),
     );
   }
 
@@ -296,25 +284,6 @@ export class OrderCommands {
       // An exchange that has ended has nothing more to hear.
       if (err instanceof WorkflowNotFoundError) return false;
       throw err;
-    }
-  }
-
-  /**
-   * Each Update id in turn while the one before was answered with an outage the workflow could run
-   * again (`rerunnableOutage`): an earlier request's under the same key, each counted by the
-   * idempotency middleware. An id no request reached runs the action; one still waiting for a
-   * worker is joined. The last id's answer is this request's, an outage included.
-   */
-  private async throughOutages<T>(
-    updateIds: readonly string[],
-    send: (updateId: string) => Promise<T>,
-  ): Promise<T> {
-    for (let i = 0; ; i++) {
-      try {
-        return await send(updateIds[i]!);
-      } catch (err) {
-        if (i + 1 >= updateIds.length || !rerunnableOutage(err)) throw err;
-      }
     }
   }
 

@@ -12,7 +12,7 @@ import type { Role } from '../../domain/roles';
 import { loadClaim } from '../../services/orders/claims-store';
 import { listClaims } from '../../services/orders/list-reverse';
 import type { Principal } from '../auth';
-import { idFromKey, updateIdsAfter, updateIdsFromKey } from '../idempotency';
+import { idFromKey, updateIdAfter, updateIdFromKey } from '../idempotency';
 import { historyFor } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
@@ -110,7 +110,7 @@ export const claimRoutes: Route[] = [
         params.id,
         caller,
         { action: 'open_claim', reason: body.reason, claimRequest },
-        updateIdsAfter(req, claimId),
+        updateIdAfter(req, claimId),
       );
       const record = await loadClaim(deps.db, claimId);
       reply
@@ -193,7 +193,7 @@ export const claimRoutes: Route[] = [
               ? { shipment: { carrier: rest.carrier!, trackingNumber: rest.trackingNumber! } }
               : {}),
           },
-          updateIdsFromKey(req, record.id, action),
+          updateIdFromKey(req, record.id, action),
         );
         reply.json({ claim: claimView(updated, caller.role) });
       },

@@ -16,7 +16,7 @@ import { decide } from '../../domain/machine';
 import { cancelEdit, createEdit, loadEdit, type EditRecord } from '../../services/orders/edits-store';
 import { loadOrder } from '../../services/orders/read-order';
 import type { Principal } from '../auth';
-import { idFromKey, updateIdsFromKey } from '../idempotency';
+import { idFromKey, updateIdFromKey } from '../idempotency';
 import { afterSalesClosed, editView, orderView } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
@@ -139,7 +139,7 @@ export const editRoutes: Route[] = [
                 editRequest: { editId: edit.id, version: edit.version, owed: edit.owed, refund: edit.refund },
                 ...(body.paymentToken ? { paymentToken: body.paymentToken } : {}),
               },
-              updateIdsFromKey(req, edit.id, 'confirm'),
+              updateIdFromKey(req, edit.id, 'confirm'),
             );
       const view = {
         edit: editView((await loadEdit(deps.db, edit.id))!, caller.role),

@@ -20,7 +20,7 @@ import { loadExchange } from '../../services/orders/exchanges-store';
 import { listExchanges } from '../../services/orders/list-reverse';
 import type { ExchangeActionRequest } from '../../workflows/reverse/messages';
 import type { Principal } from '../auth';
-import { idFromKey, updateIdsAfter, updateIdsFromKey } from '../idempotency';
+import { idFromKey, updateIdAfter, updateIdFromKey } from '../idempotency';
 import { historyFor } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
@@ -148,7 +148,7 @@ export const exchangeRoutes: Route[] = [
         params.id,
         caller,
         { action: 'open_exchange', reason: body.reason, exchangeRequest },
-        updateIdsAfter(req, exchangeId),
+        updateIdAfter(req, exchangeId),
       );
       const record = await loadExchange(deps.db, exchangeId);
       reply
@@ -237,7 +237,7 @@ export const exchangeRoutes: Route[] = [
               : {}),
             ...(action === 'receive' && given.items ? { received: given.items } : {}),
           },
-          updateIdsFromKey(req, record.id, action),
+          updateIdFromKey(req, record.id, action),
         );
         const view = exchangeView(updated, caller.role);
         // A payment the provider has not decided yet: accepted, not done; the answer says what is next.

@@ -17,7 +17,7 @@ import { listOrders } from '../../services/orders/list-orders';
 import { orderStats } from '../../services/orders/order-stats';
 import { loadOrder, loadOrderHead } from '../../services/orders/read-order';
 import { quoteOrder } from '../../services/orders/quote-order';
-import { idFromKey, updateIdsFromKey } from '../idempotency';
+import { idFromKey, updateIdFromKey } from '../idempotency';
 import { orderView } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route, type RouteDeps } from '../route';
@@ -115,13 +115,13 @@ export async function actOn(
   id: string,
   caller: Principal,
   request: Omit<ActionRequest, 'actor'>,
-  /** The same id twice is one Update; none: a new one (`updateIdsFromKey`). */
-  updateIds: readonly string[] | undefined,
+  /** The same id twice is one Update; none: a new one. */
+  updateId: string | undefined,
 ): Promise<OrderState> {
   // Its head only: the workflow answers with the whole order.
   const order = seen(await loadOrderHead(db, id), id, caller);
   refuseBeforeWorkflow(order, request.action, caller);
-  return commands.act(order, { ...request, actor: caller }, updateIds);
+  return commands.act(order, { ...request, actor: caller }, updateId);
 }
 
 /** One route per action: the body schema shapes the request, the workflow's machine decides. */
@@ -157,7 +157,7 @@ function actionRoute<B extends ZodTypeAny>(spec: {
         params.id,
         caller,
         { action: spec.action, ...spec.request(body) },
-        updateIdsFromKey(req, params.id, spec.action),
+        updateIdFromKey(req, params.id, spec.action),
       );
       // A payment the provider has not decided yet: accepted, not done; the answer says what is next.
       const pending = spec.action === 'pay' ? (updated.payments ?? []).find(isPending) : undefined;

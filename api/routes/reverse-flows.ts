@@ -14,7 +14,7 @@ import type { Role } from '../../domain/roles';
 import { listRefunds, listReturns, returnStats } from '../../services/orders/list-reverse';
 import { loadRefund, loadReturn, type ReturnRecord } from '../../services/orders/returns-store';
 import type { Principal } from '../auth';
-import { idFromKey, updateIdsAfter, updateIdsFromKey } from '../idempotency';
+import { idFromKey, updateIdAfter, updateIdFromKey } from '../idempotency';
 import { historyFor, orderView } from '../order-view';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
@@ -91,7 +91,7 @@ export const reverseFlowRoutes: Route[] = [
         params.id,
         caller,
         { action: 'modify', modification: body },
-        updateIdsFromKey(req, params.id, 'modify'),
+        updateIdFromKey(req, params.id, 'modify'),
       );
       reply.json({ order: orderView(updated, caller.role) });
     },
@@ -121,7 +121,7 @@ export const reverseFlowRoutes: Route[] = [
         params.id,
         principal(),
         { action: 'refund', reason: body.reason, refund },
-        updateIdsAfter(req, refundId),
+        updateIdAfter(req, refundId),
       );
       reply.status(201).json({ refund: await loadRefund(deps.db, refundId) });
     },
@@ -152,7 +152,7 @@ export const reverseFlowRoutes: Route[] = [
         params.id,
         caller,
         { action: 'request_return', reason: body.reason, returnRequest },
-        updateIdsAfter(req, returnId),
+        updateIdAfter(req, returnId),
       );
       const record = await loadReturn(deps.db, returnId);
       reply
@@ -261,7 +261,7 @@ export const reverseFlowRoutes: Route[] = [
         const updated = await commands.actOnReturn(
           record.id,
           { action, actor: caller, reason: body.reason, ...(received ? { received } : {}) },
-          updateIdsFromKey(req, record.id, action),
+          updateIdFromKey(req, record.id, action),
         );
         reply.json({ return: returnView(updated, caller.role) });
       },

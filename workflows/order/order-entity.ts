@@ -100,6 +100,9 @@ export class OrderEntity {
   /** One action at a time: Updates, timers and return refunds. */
   readonly lock = new Mutex();
   private paymentAttempts = 0;
+  /** Charges tried, and their keys kept unspent (an unshown charge's): what a failed action spent. */
+  private chargesTried = 0;
+  private chargeKeysKept = 0;
   /**
    * Returns and claims in progress, the units each holds and, once received, the units a return
    * refunds (fewer when some never came). A claim refunds all it holds, with nothing sent back.
@@ -1194,9 +1197,13 @@ export class OrderEntity {
     const { pending, writes, ...changes } = await runEffect(decision.transition.effect, {
       order: before,
       request,
-      nextPaymentAttempt: () => ++this.paymentAttempts,
+      nextPaymentAttempt: () => {
+        this.chargesTried++;
+        return ++this.paymentAttempts;
+      },
       unusedPaymentAttempt: () => void --this.paymentAttempts,
       chargeUnshown: (attempt) => {
+        this.chargeKeysKept++;
         const now = Date.now();
         this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 0 };
       },
@@ -1306,7 +1313,8 @@ export class OrderEntity {
           this.actionsNow(request.actor.role).filter((a) => a !== 'refund'),
         ),
       );
-    const attemptsBefore = this.paymentAttempts;
+    const tried = this.chargesTried;
+    const kept = this.chargeKeysKept;
     try {
       const done = await this.apply(
         this.actionFor(request, request.actor.role),
@@ -1326,9 +1334,15 @@ export class OrderEntity {
           await this.apply('stock_out', 'system', null, 'out_of_stock', true);
         } else await this.apply('stock_out', 'system', null, 'out_of_stock');
       }
-      // An outage that spent no charge's key (a kept one is given back): the answer says so, and a
-      // retry under the client's key runs the action again. Data only: no command.
-      if (!REFUSAL_TYPES.includes(failure.type ?? '') && this.paymentAttempts === attemptsBefore)
+      // A payment call's outage that tried no charge, or kept the key of the one it tried: run
+      // again, it does nothing twice, so the answer says so and a retry under the client's key runs
+      // it again (api/idempotency.ts). Not a charge whose key was spent, nor anything else (a child
+      // workflow ended by an operator midway). Data only: no command.
+      const rerunnable =
+        !REFUSAL_TYPES.includes(failure.type ?? '') &&
+        fromPaymentCall(err) &&
+        (this.chargesTried === tried || this.chargeKeysKept > kept);
+      if (rerunnable)
         throw ApplicationFailure.create({
           type: failure.type ?? undefined,
           message: failure.message,
@@ -1510,6 +1524,15 @@ export function asApplicationFailure(err: unknown): ApplicationFailure {
     message: err instanceof Error ? err.message : String(err),
     nonRetryable: true,
   });
+}
+
+/** A bounded payment call's failure (an activity's, a local activity's own last attempt's, the charge's). */
+function fromPaymentCall(err: unknown): boolean {
+  if (err instanceof ActivityFailure) return true;
+  return (
+    err instanceof ApplicationFailure &&
+    (err.type === FailureType.Unavailable || err.type === FailureType.TransientPayment)
+  );
 }
 
 function isOutOfStock(failure: ApplicationFailure): boolean {
