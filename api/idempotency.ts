@@ -81,21 +81,23 @@ export function idempotency(
         .ignore()
         .returning('key');
       if (inserted.length === 0) return replay(scope, key, requestHash);
-      run(scope, key, 0);
+      run(scope, key, requestHash, 0);
     }
 
     /**
-     * This request answers for the key: run it, and store its answer before it goes out.
-     * `outages`: the server errors earlier requests under the key were answered with.
+     * This request answers for the key: run it, and store its answer before it goes out, while the
+     * key is still this request's (a late one whose lease lapsed changes nothing). `outages`: the
+     * outages earlier requests under the key were answered with that their workflow may run again.
      */
-    function run(scope: string, key: string, outages: number): void {
+    function run(scope: string, key: string, requestHash: string, outages: number): void {
       res.locals[OUTAGES] = outages;
       const send = res.json.bind(res);
       res.json = (body: unknown) => {
+        const mine = { scope, key, state: 'in_progress', request_hash: requestHash };
         const stored =
           res.statusCode >= 500
             ? db('idempotency_keys')
-                .where({ scope, key })
+                .where(mine)
                 .update({
                   state: 'failed',
                   // Counted only when the workflow answered with an outage it may run again.
@@ -103,7 +105,7 @@ export function idempotency(
                   lease_until: null,
                 })
             : db('idempotency_keys')
-                .where({ scope, key })
+                .where(mine)
                 .update({
                   state: 'done',
                   status: res.statusCode,
@@ -169,7 +171,7 @@ export function idempotency(
         if (!row) return handle(key);
         if (row.state === 'failed') {
           const outages = await runAgain(scope, key, requestHash, row);
-          if (outages !== null) return run(scope, key, outages);
+          if (outages !== null) return run(scope, key, requestHash, outages);
           continue; // another retry took it first: wait for its answer
         }
         if (row.request_hash !== requestHash)
@@ -180,7 +182,7 @@ export function idempotency(
           return;
         }
         const outages = await takeOver(scope, key, requestHash);
-        if (outages !== null) return run(scope, key, outages);
+        if (outages !== null) return run(scope, key, requestHash, outages);
         // Not a refusal of the request: a client keeps its key and asks again later (the console does).
         if (Date.now() > deadline)
           throw new ConflictError('a request with this Idempotency-Key is still in progress', {

@@ -14,6 +14,7 @@ import {
   patched,
   startChild,
   setCurrentDetails,
+  TimeoutFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { FailureType, REFUSAL_TYPES, RERUNNABLE } from '../../domain/errors';
@@ -1526,12 +1527,16 @@ export function asApplicationFailure(err: unknown): ApplicationFailure {
   });
 }
 
+/** The payment calls retried a bounded number of times, whose outage an action can end in. */
+const PAYMENT_CALLS: readonly string[] = ['capturePayment', 'captureAuthorized'];
+
 /** A bounded payment call's failure (an activity's, a local activity's own last attempt's, the charge's). */
 function fromPaymentCall(err: unknown): boolean {
-  if (err instanceof ActivityFailure) return true;
+  if (err instanceof ActivityFailure) return PAYMENT_CALLS.includes(err.activityType);
   return (
-    err instanceof ApplicationFailure &&
-    (err.type === FailureType.Unavailable || err.type === FailureType.TransientPayment)
+    err instanceof TimeoutFailure ||
+    (err instanceof ApplicationFailure &&
+      (err.type === FailureType.Unavailable || err.type === FailureType.TransientPayment))
   );
 }
 
