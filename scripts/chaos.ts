@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureProblem } from '../codec/webhook-signature';
-import { readFile, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
@@ -37,6 +38,8 @@ export interface ChaosOptions {
   /** `on_shipment`: standard orders' payments are held at pay and captured when they ship. */
   capture?: 'immediate' | 'on_shipment';
   log?: (line: string) => void;
+  /** A file for every service's lines (CHAOS_SERVICE_LOG too), to see why a run went as it did. */
+  serviceLog?: string;
 }
 
 export interface ChaosFigures {
@@ -119,13 +122,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     WEBHOOK_BACKOFF_MAX: '2s',
   };
   const config = loadConfig({ ...process.env, ...env });
+  const serviceLogPath = options.serviceLog ?? process.env.CHAOS_SERVICE_LOG;
+  if (serviceLogPath) await mkdir(path.dirname(serviceLogPath), { recursive: true });
+  const serviceLog = serviceLogPath ? createWriteStream(serviceLogPath) : null;
   const stack = await startStack({
     config,
     env,
     persistTemporal: true,
     headless: true,
     supervise: true,
-    log: () => undefined,
+    log: serviceLog
+      ? (source, line) => void serviceLog.write(`${Date.now()} [${source}] ${line}\n`)
+      : () => undefined,
   });
   const api = new ApiClient(stack.apiUrl, SECRET);
 
@@ -623,6 +631,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     await stack.stop();
     await new Promise<void>((r) => receiver.close(() => r()));
     await rm(dataDir, { recursive: true, force: true });
+    await new Promise<void>((r) => (serviceLog ? serviceLog.end(r) : r()));
   }
 }
 

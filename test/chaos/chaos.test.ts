@@ -5,6 +5,7 @@
  * replies, settles bank transfers late and sends every webhook twice; afterwards the invariant
  * checker, reading the order center and the provider's own records, finds no violation.
  */
+import path from 'node:path';
 import { describeFigures, runChaos } from '../../scripts/chaos';
 
 test('nothing is lost or doubled when everything crashes under load', async () => {
@@ -16,6 +17,8 @@ test('nothing is lost or doubled when everything crashes under load', async () =
     killEveryMs: [8000, 12000],
     settleTimeoutMs: 180_000,
     log: () => undefined,
+    // Every service's lines, for a run that went wrong or slow (CI keeps .data/test-logs).
+    serviceLog: path.resolve(__dirname, '..', '..', '.data', 'test-logs', 'chaos.log'),
   });
   console.log(describeFigures(figures));
   expect(figures.report.violations).toEqual([]);
