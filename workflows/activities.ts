@@ -27,13 +27,23 @@ const PAYMENT_CALLS = {
 export const payment = withSummaries(proxyActivities<OrderActivities>(PAYMENT_CALLS));
 
 /**
- * The order's own charge (pay, a deposit, a balance), with the same budget, run by the worker that
- * holds the workflow: the Update that pays waits on it, and it saves the activity task's round
- * trip through the server and a workflow task (docs/BENCHMARKS.md, tuning 6). Its trace is made
- * with the task that accepts the Update: a worker that dies first leaves a charge the order does
- * not know, which the order looks up by its key (../order/order-entity.ts, `lostCharge`).
+ * The order's own charge (pay, a deposit, a balance), run by the worker that holds the workflow:
+ * the Update that pays waits on it, and it saves the activity task's round trip through the server
+ * and a workflow task (docs/BENCHMARKS.md, tuning 6). Its trace is made with the task that accepts
+ * the Update: a worker that dies first leaves a charge the order does not know, which the order
+ * looks up by its key (../order/order-entity.ts, `lostCharge`). Its first three tries only (most
+ * charges are answered at once): what outlives them is retried as an activity (`payment`, the same
+ * key), whose attempts the server keeps. A local activity's start again with each new workflow
+ * task, so under a worker that crashed every few seconds its eight tries (about 9 s) never ended,
+ * and the server refused the order's Updates while its workflow task kept failing
+ * (../order/effects.ts, `chargeHere`).
  */
-export const localPayment = withSummaries(proxyLocalActivities<OrderActivities>(PAYMENT_CALLS));
+export const localPayment = withSummaries(
+  proxyLocalActivities<OrderActivities>({
+    ...PAYMENT_CALLS,
+    retry: { ...PAYMENT_CALLS.retry, maximumAttempts: 3 },
+  }),
+);
 
 /**
  * Looking up an outcome that never came back (a charge whose answers were all lost): nothing may

@@ -213,14 +213,15 @@ async function charge(
     try {
       // In this worker, the charge leaves its trace with the task that accepts the Update: a worker
       // that dies first leaves a charge the order does not know (looked up: `lostCharge`).
-      const result = await (ctx.chargeInWorker ? localPayment : payment).capturePayment({
+      const args = {
         orderId: order.id,
         attempt,
         amount,
         currency: order.currency,
         token: request?.paymentToken ?? '',
         ...(ctx.captureLater && settlesOrder ? { capture: 'manual' as const } : {}),
-      });
+      };
+      const result = await (ctx.chargeInWorker ? chargeHere(args) : payment.capturePayment(args));
       outcome =
         result.status === 'pending'
           ? {
@@ -391,6 +392,20 @@ export function withPayment(order: OrderState, payment: OrderPayment): OrderPaym
   return payments.some((p) => p.id === payment.id)
     ? payments.map((p) => (p.id === payment.id ? payment : p))
     : [...payments, payment];
+}
+
+/**
+ * A charge in the worker that holds the workflow: its first tries there, the rest as an activity
+ * under the same key (../activities.ts, `localPayment`). Orders whose tries all ran here
+ * replay so (no marker: the patch is asked only once the first tries are out).
+ */
+async function chargeHere(args: Parameters<typeof payment.capturePayment>[0]) {
+  try {
+    return await localPayment.capturePayment(args);
+  } catch (err) {
+    if (!outcomeUnknown(err) || !patched('charge-retries-as-activity')) throw err;
+    return payment.capturePayment(args);
+  }
 }
 
 /** A charge whose retries ran out (or timed out) may have happened; a decline or a refusal did not. */
