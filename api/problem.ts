@@ -136,9 +136,26 @@ export function rerunnableOutage(err: unknown): boolean {
   );
 }
 
+/**
+ * gRPC statuses of a Temporal server that cannot take the call now: deadline exceeded (4), busy
+ * (8), not ready (9: an Update refused while the workflow's task keeps failing, as when its worker
+ * crashes mid-task), aborted (10), unavailable (14). The client passes some on unwrapped (an
+ * update-with-start's); any other status is a fault of ours (a 500).
+ */
+const TRANSIENT_GRPC: readonly number[] = [4, 8, 9, 10, 14];
+const isTransientGrpc = (err: unknown) => {
+  const e = err as { code?: unknown; metadata?: unknown } | null;
+  return typeof e?.code === 'number' && typeof e.metadata === 'object' && TRANSIENT_GRPC.includes(e.code);
+};
+
 /** Errors that mean a dependency is down, not that the request was wrong. */
 function isOutage(err: unknown): boolean {
-  return err instanceof ServiceError || err instanceof NameLookupUnavailable || isDatabaseOutage(err);
+  return (
+    err instanceof ServiceError ||
+    err instanceof NameLookupUnavailable ||
+    isDatabaseOutage(err) ||
+    isTransientGrpc(err)
+  );
 }
 
 export function toProblem(err: unknown): Problem {

@@ -166,6 +166,29 @@ describe('failures', () => {
     expect(knexTimeout).toMatchObject({ status: 503 });
     expect(knexTimeout.detail).not.toMatch(/select/);
     expect(toProblem(new URIError('Failed to decode param %ZZ'))).toMatchObject({ status: 400 });
+    // Temporal refusing an update-with-start while the workflow's task keeps failing: a gRPC
+    // status the client passes on as it is. An outage (503), in our words; another status, ours.
+    const grpc = (code: number) =>
+      Object.assign(
+        new Error(
+          `${code} Unable to perform workflow execution update due to Workflow Task in failed state.`,
+        ),
+        {
+          code,
+          details: 'Unable to perform workflow execution update due to Workflow Task in failed state.',
+          metadata: {},
+        },
+      );
+    for (const code of [4, 8, 9, 10, 14]) {
+      const problem = toProblem(grpc(code));
+      expect({ code, status: problem.status, retryAfter: problem.retryAfter }).toEqual({
+        code,
+        status: 503,
+        retryAfter: 5,
+      });
+      expect(problem.detail).not.toMatch(/Workflow Task/);
+    }
+    expect(toProblem(grpc(3))).toMatchObject({ status: 500, detail: 'unexpected error' });
   });
 
   test('a workflow says which failures are refusals as the API answers them; only its outages may run again', () => {
