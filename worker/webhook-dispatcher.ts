@@ -71,11 +71,13 @@ export function startWebhookDispatcher(
       return markDelivered(db, d.webhookId, d.event.id);
     }
     failing.add(d.webhookId);
-    const expired = Date.now() >= new Date(d.retryFrom).getTime() + config.WEBHOOK_RETRY_FOR;
-    const retryAt = expired
-      ? null
-      : new Date(Date.now() + retryDelay(d.attempts, config.WEBHOOK_BACKOFF, config.WEBHOOK_BACKOFF_MAX));
-    await markAttemptFailed(db, d.webhookId, d.event.id, d.attempts, outcome.error, retryAt, {
+    // Past its retry window it is marked failed instead (decided on the row: a redelivery asked
+    // for meanwhile opened a new window).
+    const retry = {
+      at: new Date(Date.now() + retryDelay(d.attempts, config.WEBHOOK_BACKOFF, config.WEBHOOK_BACKOFF_MAX)),
+      forMs: config.WEBHOOK_RETRY_FOR,
+    };
+    await markAttemptFailed(db, d.webhookId, d.event.id, d.attempts, outcome.error, retry, {
       baseMs: config.WEBHOOK_BACKOFF,
       maxMs: config.WEBHOOK_BACKOFF_MAX,
     });

@@ -42,6 +42,9 @@ export const localPayment = withSummaries(
   proxyLocalActivities<OrderActivities>({
     ...PAYMENT_CALLS,
     retry: { ...PAYMENT_CALLS.retry, maximumAttempts: 3 },
+    // A provider that hangs (no answer within the adapter's 5 s) holds the workflow task, and
+    // with it every other message to the order: its tries here are capped, the activity goes on.
+    scheduleToCloseTimeout: '8s',
   }),
 );
 

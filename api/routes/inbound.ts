@@ -21,14 +21,17 @@ import { defineRoute, type Route, type RouteDeps } from '../route';
 import type { Config } from '../../config';
 import { fulfilmentEvent, paymentEvent } from '../schemas';
 
-/** The body, once its signature verified and it parsed as JSON; otherwise the problem is sent and null returned. */
+/**
+ * The body, once its signature verified and it parsed as JSON; otherwise the problem is sent and
+ * null returned (a body of JSON `null` is `{ json: null }`, refused by the event's schema).
+ */
 function verifiedJson(
   req: Request,
   reply: Response,
   secret: string | undefined,
   toleranceMs: number,
   setting: string,
-): unknown {
+): { json: unknown } | null {
   if (!secret) {
     sendProblem(reply, {
       status: 503,
@@ -52,7 +55,7 @@ function verifiedJson(
     return null;
   }
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return { json: JSON.parse(raw.toString('utf8')) as unknown };
   } catch {
     sendProblem(reply, { status: 400, title: STATUSES[400]!.title, detail: 'the body is not valid JSON' });
     return null;
@@ -90,15 +93,15 @@ function signedEventsRoute<B extends z.ZodType<{ id: string; type: string }>>(sp
     errors: [400, 503],
     async handle({ req, res: reply }, deps) {
       const { config, db } = deps;
-      const json = verifiedJson(
+      const verified = verifiedJson(
         req,
         reply,
         spec.secret(config),
         config.PAYMENT_WEBHOOK_TOLERANCE,
         spec.setting,
       );
-      if (json === null) return;
-      const event = spec.body.parse(json);
+      if (verified === null) return;
+      const event = spec.body.parse(verified.json);
       if (await alreadyReceived(db, spec.source, event.id))
         return void reply.json({ received: true, duplicate: true });
       const orderId = await spec.act(event, deps);

@@ -80,8 +80,13 @@ export async function appendEvents(
   await writeEvents(trx, orderId, fresh, row.event_seq + 1, occurredAt);
 }
 
-/** The order as an event shows it, read inside the writer's transaction (refunds, returns). */
+/**
+ * The order as an event shows it, read inside the writer's transaction (refunds, returns, claims,
+ * exchanges) once the order's row is locked, as `appendEvents` locks it: a transition committed
+ * meanwhile is then in the snapshot, so no event shows the order older than the one before it.
+ */
 export async function snapshotFor(trx: Knex.Transaction, orderId: string) {
+  await trx('orders').where({ id: orderId }).forUpdate().first('id');
   const order = await loadOrder(trx, orderId);
   if (!order) return null;
   const { history: _history, ...rest } = order;

@@ -41,10 +41,18 @@ const webhookView = (row: WebhookRow) => ({
 /** Creates or replaces a subscription; its secret is stored sealed (codec/secret-box.ts). */
 export async function putWebhook(db: Knex, id: string, input: WebhookInput, box: SecretBox) {
   const stored = { ...input, secret: box.seal(input.secret) };
+  // A new address, or a subscription made active again, is tried at once: the backoff earned by
+  // the old address (up to WEBHOOK_BACKOFF_MAX) is not carried over.
+  const fresh = `webhooks.url IS DISTINCT FROM excluded.url${input.active === true ? ' OR NOT webhooks.active' : ''}`;
   const [row] = await db('webhooks')
     .insert({ id, ...stored })
     .onConflict('id')
-    .merge({ ...stored, updated_at: db.fn.now() })
+    .merge({
+      ...stored,
+      updated_at: db.fn.now(),
+      consecutive_failures: db.raw(`CASE WHEN ${fresh} THEN 0 ELSE webhooks.consecutive_failures END`),
+      retry_after: db.raw(`CASE WHEN ${fresh} THEN NULL ELSE webhooks.retry_after END`),
+    })
     .returning(['*', db.raw('(xmax = 0) AS created')]);
   return { webhook: webhookView(row), created: row.created === true };
 }
@@ -162,7 +170,6 @@ export interface ClaimedDelivery {
   /** null: sealed with a key this process does not have (a key added to the API before the worker). */
   secret: string | null;
   attempts: number;
-  retryFrom: Date;
   event: {
     id: string;
     type: string;
@@ -226,7 +233,7 @@ export async function claimDue(
          FROM due, order_events e, webhooks w
         WHERE d.webhook_id = due.webhook_id AND d.event_id = due.event_id
           AND e.id = d.event_id AND w.id = d.webhook_id
-       RETURNING d.webhook_id, d.attempts, d.retry_from, w.url, w.secret,
+       RETURNING d.webhook_id, d.attempts, w.url, w.secret,
                  e.id, e.type, e.order_id, e.seq, e.occurred_at, e.data`,
       [options.busy, options.perSubscriber, options.limit, options.leaseMs],
     );
@@ -237,7 +244,6 @@ export async function claimDue(
     url: r.url as string,
     secret: openedOrNull(options.box, r.secret as string),
     attempts: r.attempts as number,
-    retryFrom: r.retry_from as Date,
     event: {
       id: r.id as string,
       type: r.type as string,
@@ -270,7 +276,9 @@ export async function markDelivered(db: Knex, webhookId: string, eventId: string
 }
 
 /**
- * An attempt that failed: tried again at `retryAt`, or, past its window (null), marked failed. The
+ * An attempt that failed: tried again at `retryAt`, or, past its window (`retryForMs` from the
+ * row's `retry_from`), marked failed. The window is read from the row as it is now, not as it was
+ * claimed: a redelivery asked for while the attempt was on the wire opened a new one. The
  * subscriber as a whole waits `backoff` (doubling with its consecutive failures, up to the max)
  * before any of its deliveries is tried again.
  */
@@ -281,7 +289,7 @@ export async function markAttemptFailed(
   /** The claim's count of attempts: a later claim of the row (this one's lease ran out) is left alone. */
   attempt: number,
   error: string,
-  retryAt: Date | null,
+  retry: { at: Date; forMs: number },
   backoff: { baseMs: number; maxMs: number },
 ): Promise<void> {
   const updated = await db('webhook_deliveries')
@@ -289,7 +297,11 @@ export async function markAttemptFailed(
     .update({
       last_error: error,
       locked_until: null,
-      ...(retryAt ? { next_attempt_at: retryAt } : { status: 'failed' }),
+      next_attempt_at: retry.at,
+      status: db.raw(
+        `CASE WHEN statement_timestamp() < retry_from + ? * interval '1 millisecond' THEN status ELSE 'failed' END`,
+        [retry.forMs],
+      ),
     });
   // Delivered or failed meanwhile, or claimed again: the other attempt's outcome stands.
   if (updated === 0) return;

@@ -111,6 +111,13 @@ describe('the inbound webhook route', () => {
     expect((await post(body.replace('ord_nowhere', 'ord_elsewhere'), header)).status).toBe(400);
   });
 
+  it('answers a signed body that is JSON but not an event (null, a number) with a 400', async () => {
+    for (const body of ['null', '0', '[]']) {
+      const res = await post(body, signature(process.env.PAYMENT_WEBHOOK_SECRET!, body, Date.now()));
+      expect(res.status).toBe(400);
+    }
+  });
+
   it('acts on an event once: the same event again is answered as a duplicate', async () => {
     const { id } = await unpaidOrder();
     const body = event(id);

@@ -21,6 +21,7 @@ import {
   waitForOrder,
 } from '../support/api';
 import { testDb } from '../support/backends';
+import { recordRefund } from '../../services/orders/returns-store';
 
 const db = testDb();
 afterAll(() => db.destroy());
@@ -323,6 +324,131 @@ test('an event still failing past the retry window is marked failed; the order�
     await r.close();
   }
 }, 90_000);
+
+test('a redelivery asked for while an attempt is on the wire is not undone by that attempt’s failure', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const owner = customer();
+  let how: 'fail' | 'hang' | 'ok' = 'fail';
+  const r = await receiver(secret, (e) => (e.data?.order?.customerId === owner.id ? how : 'ok'));
+  const webhook = await subscribe(r.url, secret, ['order.created']);
+  const row = (eventId: string) =>
+    db('webhook_deliveries')
+      .where({ webhook_id: webhook, event_id: eventId })
+      .first('status', 'attempts', db.raw('locked_until > now() AS in_flight'));
+  try {
+    const o = await placed(owner);
+    const [created] = await until('the event', async () => {
+      const e = await eventsOf(o.id);
+      return e.length > 0 && e;
+    });
+    await until('a failed attempt', async () => (await row(created.id))?.attempts > 0);
+    // As if 24 hours of retries had passed, set while no attempt is on the wire; the next one hangs.
+    how = 'hang';
+    const before = await until('the window moved back between attempts', async () => {
+      const { attempts } = await row(created.id);
+      const moved = await db('webhook_deliveries')
+        .where({ webhook_id: webhook, event_id: created.id, attempts })
+        .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', db.fn.now()))
+        .update({ retry_from: db.raw(`now() - interval '25 hours'`) });
+      return moved === 1 && { attempts };
+    });
+    await until('the next attempt on the wire', async () => {
+      const now = await row(created.id);
+      return now.attempts > before.attempts && now.in_flight;
+    });
+    const again = await call('POST', `/v1/webhooks/${webhook}/deliveries/${created.id}/redeliver`, {
+      as: merchant,
+    });
+    expect(again.status).toBe(202);
+    how = 'ok';
+    // The attempt on the wire times out (1 s here) past the old window: the new window stands.
+    const settled = await until('the delivery settled', async () => {
+      const now = await row(created.id);
+      return now.status !== 'pending' && now;
+    });
+    expect(settled.status).toBe('delivered');
+  } finally {
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
+  }
+}, 90_000);
+
+test('a subscription given a new address is tried at once, without the old address’s backoff', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const dead = await receiver(secret, () => 'ok');
+  await dead.close();
+  const webhook = await subscribe(dead.url, secret, ['order.created']);
+  const fixed = await receiver(secret, () => 'ok');
+  try {
+    const o = await placed();
+    await until('a failed attempt', async () => {
+      const w = await db('webhooks').where({ id: webhook }).first();
+      return w.consecutive_failures > 0;
+    });
+    // As if the old address had failed long enough to back off for the maximum (an hour in production).
+    await db('webhooks')
+      .where({ id: webhook })
+      .update({ retry_after: db.raw(`now() + interval '1 hour'`) });
+    const moved = await call('PUT', `/v1/webhooks/${webhook}`, {
+      as: merchant,
+      body: { url: fixed.url, events: ['order.created'], secret },
+    });
+    expect(moved.status).toBe(200);
+    await until(
+      'the event at the new address',
+      async () => fixed.accepted.some((a) => a.orderId === o.id),
+      20_000,
+    );
+    // The same address again keeps its backoff (a PUT that changes nothing does not reset it).
+    await db('webhooks')
+      .where({ id: webhook })
+      .update({ consecutive_failures: 3, retry_after: db.raw(`now() + interval '1 hour'`) });
+    await call('PUT', `/v1/webhooks/${webhook}`, {
+      as: merchant,
+      body: { url: fixed.url, events: ['order.created'], secret },
+    });
+    expect(await db('webhooks').where({ id: webhook }).first('consecutive_failures')).toEqual({
+      consecutive_failures: 3,
+    });
+  } finally {
+    await unsubscribe(webhook, fixed.url, secret);
+    await fixed.close();
+  }
+}, 60_000);
+
+test('an event shows the order as it is when the event is numbered, not as it was read before', async () => {
+  const o = await placed();
+  expect((await call('POST', `/v1/orders/${o.id}/cancel`, { as: o.owner, body: {} })).status).toBe(200);
+  // A transition committing meanwhile (as the workflow's projection write does), holding the
+  // order's row while a refund's record is written.
+  const transition = await db.transaction();
+  const { pid } = (await transition.raw('SELECT pg_backend_pid() AS pid')).rows[0];
+  await transition('orders').where({ id: o.id }).update({ status: 'REFUNDED' });
+  const refundId = `ref_${randomUUID().replace(/-/g, '')}`;
+  const recorded = recordRefund(db, {
+    refundId,
+    orderId: o.id,
+    source: 'goodwill',
+    plan: { lines: [], shipping: 0, amount: 0, completesOrder: false },
+    reason: 'a test of the outbox',
+    at: new Date().toISOString(),
+  });
+  await until(
+    'the refund’s record waiting for the row',
+    async () =>
+      (
+        await db.raw(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE ? = ANY (pg_blocking_pids(pid))`,
+          [pid],
+        )
+      ).rows[0].n > 0,
+    10_000,
+  );
+  await transition.commit();
+  await recorded;
+  const event = await db('order_events').where({ order_id: o.id, type: 'refund.succeeded' }).first('data');
+  expect(event.data.order.status).toBe('REFUNDED');
+});
 
 test('subscriptions: staff only, validated, the secret never shown', async () => {
   const body = { url: 'http://127.0.0.1:9/x', events: ['order.paid'], secret: 'a-long-enough-secret' };

@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   executeChild,
+  isCancellation,
   ParentClosePolicy,
   patched,
   startChild,
@@ -403,7 +404,9 @@ async function chargeHere(args: Parameters<typeof payment.capturePayment>[0]) {
   try {
     return await localPayment.capturePayment(args);
   } catch (err) {
-    if (!outcomeUnknown(err) || !patched('charge-retries-as-activity')) throw err;
+    // A cancelled charge (an order placed before 'cancellation-request-cancels-order', whose body
+    // a cancellation request reaches) keeps its old path: the cancel looks the charge up.
+    if (!outcomeUnknown(err) || isCancellation(err) || !patched('charge-retries-as-activity')) throw err;
     return payment.capturePayment(args);
   }
 }

@@ -216,8 +216,8 @@ async function run(
       }
       // A pay that held the lock while the timer fired may have left a charge pending: the timeout
       // then waits its grace (the loop again), not expire the order under the customer's payment.
-      // (A charge is a local activity, so this takes one that outlasts its workflow task, about 8 s,
-      // or an order charging through an ordinary activity, placed before 'charge-in-worker'.)
+      // (A charge runs in the worker, so this takes one that outlasts its workflow task: its tries
+      // there, up to 8 s, then an activity's; or an order placed before 'charge-in-worker'.)
       const pendingSince = () => order.paymentPending !== pending && patched('timeout-sees-new-pending');
       if (chargeInWorker)
         await order.lock.run(async () => {
