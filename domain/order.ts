@@ -113,7 +113,7 @@ export interface OrderPolicy {
   afterSalesWindowMs: number;
   /** How long past the payment timeout a pending payment is waited for (orders placed before: 10 min). */
   pendingPaymentGraceMs?: number;
-  /** How often the provider is asked about a pending payment, webhooks or not (orders placed before: 30 s). */
+  /** How often the provider is first asked about a pending payment, webhooks or not (`pendingPollDelay`; orders placed before: 30 s). */
   pendingPaymentPollMs?: number;
   /** `on_shipment`: the payment is authorised, captured when the goods ship, voided on cancel. */
   capture?: 'on_shipment';
@@ -469,3 +469,16 @@ export interface ModifiedItems {
  * digits and `. _ : -` only), and the audits may leave seeded orders out.
  */
 export const SEEDED_REQUEST_ID = 'npm run seed';
+
+/** The longest wait between two questions to the provider about a payment it has not decided. */
+export const PENDING_POLL_MAX_MS = 3_600_000;
+
+/**
+ * The wait before the provider is asked again about a payment it has not decided, after `polls`
+ * questions: the poll, doubling, up to an hour. A bank transfer may take days, and each question
+ * adds to the workflow's history, which has a limit (about 51,000 events): asked every 30 s, a
+ * transfer pending for two days would reach it.
+ */
+export function pendingPollDelay(pollMs: number, polls: number): number {
+  return Math.min(pollMs * 2 ** polls, PENDING_POLL_MAX_MS);
+}

@@ -875,6 +875,45 @@ const scenarios: Record<string, Scenario> = {
     await pay(abandoned, c, 'tok_3ds');
     await until(abandoned, c, 'CANCELLED');
   },
+  // Pending steps given up: an edit's 3-D Secure step never finished (its units given back, the
+  // order shipped); a redirect payment finished just before its step was given up (waited for, then
+  // refunded: the order had expired); each asked about less and less often meanwhile.
+  'pending-steps-given-up': async ({ created }) => {
+    const edited = await oneOrder(created, { stock: 10, price: 1000 }, 1);
+    const other = uniqueSku('hg');
+    await putProduct(other, { stock: 10, price: 700 });
+    await pay(edited.id, edited.c);
+    await until(edited.id, edited.c, 'IN_PRODUCTION');
+    const edit = (
+      await call('POST', `/v1/orders/${edited.id}/edits`, {
+        as: edited.c,
+        body: { add: [{ sku: other, quantity: 1 }] },
+      })
+    ).body.edit.id as string;
+    await call('POST', `/v1/order-edits/${edit}/confirm`, {
+      as: edited.c,
+      body: { paymentToken: 'tok_3ds' },
+    });
+    await waitForOrder(
+      edited.id,
+      edited.c,
+      (o) => o.payments.length === 2 && o.payments[1].status === 'failed',
+      30_000,
+    );
+    await ship(edited.id);
+    await call('POST', `/v1/orders/${edited.id}/confirm`, { as: edited.c, body: {} });
+    await until(edited.id, edited.c, 'COMPLETED');
+    // Finished 1.2 s before the grace ends (2 s timeout, 3 s grace); the bank decides 2 s later.
+    const late = await oneOrder(created, { stock: 10, price: 1000 }, 1);
+    const started = (await pay(late.id, late.c, 'tok_3ds_async')).body;
+    const { paymentDeadline } = (await call('GET', `/v1/orders/${late.id}`, { as: late.c })).body.order;
+    await sleep(Math.max(0, Date.parse(paymentDeadline) + 1800 - Date.now()));
+    const still = (await call('GET', `/v1/orders/${late.id}`, { as: late.c })).body.order.payments[0];
+    if (still?.status !== 'requires_action')
+      throw new Error('pending-steps-given-up: the step was given up first');
+    await fetch(started.payment.nextAction.redirectUrl, { method: 'POST' });
+    await waitForOrder(late.id, late.c, (o) => o.status === 'CANCELLED' && o.amounts.refunded > 0, 30_000);
+  },
   // A full refund of a virtual order voids its code and releases what it held (issue 19).
   'virtual-refunded-in-full': async ({ created }) => {
     const { c, id } = await oneOrder(created, { stock: 10, kind: 'virtual' }, 1, 'virtual');

@@ -11,7 +11,9 @@
  *   tok_async_ok, tok_async_fail answer `processing` and settle later (a bank transfer): by
  *   webhook, or as a retrieve shows · tok_3ds answers `requires_action` with the page the
  *   customer's browser opens (`next_action.redirect_to_url.url`); a POST there completes it
- *   (`{ "outcome": "fail" }` fails it) · any other token is declined (invalid_token).
+ *   (`{ "outcome": "fail" }` fails it) · tok_3ds_async is a redirect method (a bank's page):
+ *   `requires_action` as tok_3ds's, then `processing` once the customer is back, settled as
+ *   tok_async_ok's that long after · any other token is declined (invalid_token).
  * With `capture_method: "manual"` a card is authorised (`requires_capture`, until `capture_before`)
  * and captured later by `POST /v1/payment_intents/:id/capture`, all or less; a cancel voids it.
  * Bank transfers cannot be held: they are captured as they settle. Tokens for the authorisation's
@@ -190,6 +192,9 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
           token,
           captureMethod,
         });
+        // A redirect method: the customer's step first (a retried create leaves it as it stands).
+        if (token === 'tok_3ds_async' && intent.attempts === 1)
+          intent = await ledger.requireAction(intent.id);
         if (intent.status === 'processing' && !(token in ASYNC_OUTCOMES)) {
           if (token === 'tok_flaky' && intent.attempts <= 2)
             return error(res, 503, 'api_error', 'tok_flaky: a transient failure');
@@ -297,9 +302,12 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     '/3ds/:id',
     handle(async (req, res) => {
       const intent = await ledger.intent(String(req.params.id));
-      if (!intent || intent.token !== 'tok_3ds')
+      if (!intent || (intent.token !== 'tok_3ds' && intent.token !== 'tok_3ds_async'))
         return error(res, 404, 'invalid_request_error', 'no such challenge');
       const failed = (req.body as { outcome?: string } | undefined)?.outcome === 'fail';
+      // The bank has it now: processing, decided later (./webhooks.ts, `startBackground`).
+      if (intent.token === 'tok_3ds_async' && !failed)
+        return void res.json(view(await ledger.resume(intent.id)));
       const settled = await ledger.settle(
         intent.id,
         failed ? { status: 'requires_payment_method', code: 'authentication_failed' } : paid(intent),

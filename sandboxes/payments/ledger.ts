@@ -295,12 +295,26 @@ export class Ledger {
     return (row as IntentRow | undefined) ?? ((await this.intent(id)) as IntentRow);
   }
 
-  /** Asynchronous methods still processing after `ms`: the bank has answered. */
+  /** A redirect method's customer is back: the bank has it (processing) from now. */
+  async resume(id: string): Promise<IntentRow> {
+    const [row] = await this.db('sandbox_payment_intents')
+      .where({ id, status: 'requires_action' })
+      .update({ status: 'processing', updated_at: this.db.fn.now() })
+      .returning('*');
+    return (row as IntentRow | undefined) ?? ((await this.intent(id)) as IntentRow);
+  }
+
+  /**
+   * Asynchronous methods still processing after `ms`: the bank has answered. A redirect method's
+   * (tok_3ds_async) counts from the customer's return, its last change.
+   */
   async dueAsync(tokens: string[], ms: number): Promise<IntentRow[]> {
     return this.db('sandbox_payment_intents')
       .where({ status: 'processing', instance: this.instance })
       .whereIn('token', tokens)
-      .where('created_at', '<', new Date(Date.now() - ms))
+      .whereRaw(`CASE WHEN token = 'tok_3ds_async' THEN updated_at ELSE created_at END < ?`, [
+        new Date(Date.now() - ms),
+      ])
       .limit(50);
   }
 

@@ -35,6 +35,7 @@ export const ASYNC_OUTCOMES: Record<
   { status: 'succeeded' } | { status: 'requires_payment_method'; code: string }
 > = {
   tok_async_ok: { status: 'succeeded' },
+  tok_3ds_async: { status: 'succeeded' },
   tok_async_fail: { status: 'requires_payment_method', code: 'bank_declined' },
 };
 

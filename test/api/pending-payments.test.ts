@@ -4,8 +4,8 @@
  * the provider before the order expires. A sandbox of this test's own that sends no webhooks and
  * takes longer than the payment timeout to settle.
  */
-import { call, customer, putProduct, uniqueSku, unpaidOrder, waitForOrder } from '../support/api';
-import { providerPayments, providerRefunds } from '../support/backends';
+import { call, customer, merchant, putProduct, uniqueSku, unpaidOrder, waitForOrder } from '../support/api';
+import { providerPayments, providerRefunds, testTemporal } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
 let services: OwnServices;
@@ -49,6 +49,84 @@ test('a 3-D Secure step never finished is cancelled at the provider when the gra
   expect(order.payments).toEqual([expect.objectContaining({ status: 'failed', code: 'abandoned' })]);
   expect(order.history.at(-1)).toMatchObject({ action: 'expire' });
   expect((await providerPayments(id)).map((p) => p.status)).toEqual(['canceled']);
+  // Asked about it less and less often (1 s, then 2, 4, 8...): a few times in those 14 s, not
+  // every second (a transfer pending for days would fill the workflow's history).
+  const temporal = await testTemporal();
+  try {
+    const { events } = await temporal.client.workflow.getHandle(id).fetchHistory();
+    const asked = (events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reconcileCharge',
+    ).length;
+    expect(asked).toBeGreaterThanOrEqual(2);
+    expect(asked).toBeLessThanOrEqual(5);
+  } finally {
+    await temporal.close();
+  }
+}, 60_000);
+
+test('a redirect payment the customer finished just before it was given up is waited for, and refunded once the order has expired', async () => {
+  const { id, owner, total } = await unpaid();
+  const accepted = await pay(id, owner, 'tok_3ds_async');
+  expect(accepted.status).toBe(202);
+  const { paymentDeadline } = (await call('GET', `/v1/orders/${id}`, { as: owner, baseUrl: services.apiUrl }))
+    .body.order;
+  // Back from the bank's page 6.5 s past the deadline: the step is given up at 10 s past it (the
+  // grace), and the bank decides 6 s after the customer came back.
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(paymentDeadline) + 6500 - Date.now())));
+  expect((await fetch(accepted.body.payment.nextAction.redirectUrl, { method: 'POST' })).status).toBe(200);
+  const order = await waitForOrder(
+    id,
+    owner,
+    (o) => (o.status === 'CANCELLED' && o.amounts.refunded > 0) || o.status === 'IN_PRODUCTION',
+    45_000,
+    services.apiUrl,
+  );
+  const settled = await providerPayments(id);
+  expect(settled.map((p) => p.status)).toEqual(['succeeded']);
+  if (order.status === 'CANCELLED') {
+    // Given up while the bank had it: not counted abandoned, and the money it took went back.
+    expect(order.history.map((h: any) => h.action).slice(-2)).toEqual(['expire', 'late_payment_refunded']);
+    expect(order.amounts).toMatchObject({ paid: total, refunded: total });
+    expect((await providerRefunds(id)).map((r) => r.amount)).toEqual([total]);
+  } else {
+    // (A machine slow enough that the bank answered before the step was given up: simply paid.)
+    expect(order.amounts).toMatchObject({ paid: total, refunded: 0 });
+  }
+}, 90_000);
+
+test('an edit’s 3-D Secure step never finished is given up after the grace: its units go back, the edit is a preview again, and the order moves again', async () => {
+  const api = (method: string, path: string, as: any, body?: object) =>
+    call(method, path, { as, body: body ?? (method === 'GET' ? undefined : {}), baseUrl: services.apiUrl });
+  const [a, b] = [uniqueSku('ega'), uniqueSku('egb')];
+  await putProduct(a, { price: 1000, stock: 10 }, services.apiUrl);
+  await putProduct(b, { price: 1500, stock: 10 }, services.apiUrl);
+  const owner = customer();
+  const id = (await api('POST', '/v1/orders', owner, { items: [{ sku: a, quantity: 1 }] })).body.order.id;
+  expect((await pay(id, owner, 'tok_ok')).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  const edit = (await api('POST', `/v1/orders/${id}/edits`, owner, { add: [{ sku: b, quantity: 1 }] })).body
+    .edit;
+  expect(
+    (await api('POST', `/v1/order-edits/${edit.id}/confirm`, owner, { paymentToken: 'tok_3ds' })).status,
+  ).toBe(202);
+  // Held back meanwhile: the merchant cannot ship an order whose edit waits for its payment.
+  expect(
+    (await api('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'EG' })).status,
+  ).toBe(409);
+  let dropped: any;
+  for (let i = 0; i < 120; i++) {
+    dropped = (await api('GET', `/v1/order-edits/${edit.id}`, owner)).body.edit;
+    if (dropped.status !== 'CONFIRMING') break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(dropped.status).toBe('PREVIEW');
+  const order = await waitForOrder(id, owner, (o) => o.payments.length === 2, 10_000, services.apiUrl);
+  expect(order.items.map((l: any) => l.sku)).toEqual([a]);
+  expect(order.payments.at(-1)).toMatchObject({ status: 'failed', code: 'abandoned' });
+  expect((await providerPayments(id)).map((p) => p.status)).toEqual(['succeeded', 'canceled']);
+  expect(
+    (await api('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'EG' })).status,
+  ).toBe(200);
 }, 60_000);
 
 test('a presale deposit that settles only after its balance window closed is refunded when the balance expires', async () => {

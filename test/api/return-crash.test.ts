@@ -6,7 +6,7 @@ import { auditStock } from '../../services/inventory/audit';
 import { auditMoney } from '../../audit/money';
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder, type As } from '../support/api';
-import { providerRefunds, testDb } from '../support/backends';
+import { providerRefunds, testDb, testTemporal } from '../support/backends';
 import { killWorkers, startOwnServices, workerStarted, type OwnServices } from '../support/own-services';
 
 const db = testDb();
@@ -72,3 +72,43 @@ test('a return interrupted by a worker crash finishes with one refund and the st
     balanced: true,
   });
 }, 120_000);
+
+test('a return ended by an operator while its refund is paid: the order refunds it and goes on, rather than fail', async () => {
+  const api = (method: string, path: string, as: As, body?: unknown) =>
+    call(method, path, { as, body, baseUrl: services.apiUrl });
+  const sku = uniqueSku('rt');
+  await putProduct(sku, { price: 1000, stock: 10 }, services.apiUrl);
+  const owner = customer();
+  const id = (await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 2 }] })).body.order.id;
+  expect((await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  await api('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'RT' });
+  const ret = (
+    await api('POST', `/v1/orders/${id}/returns`, owner, { items: [{ sku, quantity: 1 }], reason: 'too big' })
+  ).body.return;
+  await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {});
+  expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {})).status).toBe(200);
+  // The order is paying the refund through the slow provider: the return's workflow is ended
+  // meanwhile (as support might from the Web UI), so the order's word to it has nobody to hear.
+  const temporal = await testTemporal();
+  try {
+    // Once the order has the return's word that its goods are back (and is paying the refund).
+    for (let i = 0; i < 40; i++) {
+      const { events } = await temporal.client.workflow.getHandle(id).fetchHistory();
+      const told = (events ?? []).some(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'returnReceived',
+      );
+      if (told) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await temporal.client.workflow.getHandle(ret.id).terminate('ended by an operator');
+    const order = await waitForOrder(id, owner, (o) => o.amounts.refunded > 0, 30_000, services.apiUrl);
+    expect(order.amounts.refunded).toBe(1000);
+    // Told, and not failed by it: the order's workflow still runs and still takes its actions.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await temporal.client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
+    expect((await api('POST', `/v1/orders/${id}/confirm`, owner, {})).status).toBe(200);
+  } finally {
+    await temporal.close();
+  }
+}, 90_000);

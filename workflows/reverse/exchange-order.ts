@@ -26,7 +26,7 @@ import {
   type ExchangeRecord,
 } from '../../domain/exchanges';
 import { decide, isTerminal } from '../../domain/machine';
-import { actionRequestProblem } from '../../domain/order';
+import { actionRequestProblem, pendingPollDelay } from '../../domain/order';
 import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/refusals';
 import type { ReceivedUnits } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
@@ -284,6 +284,8 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   async function run(): Promise<ExchangeRecord> {
     await store.saveExchange(record);
     const windows = input.windows;
+    /** Questions asked about the pending payment so far: the next waits longer (`pendingPollDelay`). */
+    let polls = 0;
     while (!isTerminal(exchangeMachine, record.status)) {
       if (news.length > 0) {
         await mutex.run(() => settle(news.shift()!));
@@ -291,6 +293,7 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
       }
       const seq = record.history.length;
       const pending = isPendingPayment(record.payment);
+      if (!pending) polls = 0;
       // A state's window (nobody decided, goods never sent), once no payment is pending.
       const after =
         windows && !pending ? exchangeMachine.states[record.status as 'REQUESTED'].after : undefined;
@@ -301,7 +304,7 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
       // A webhook may never come: the provider is asked about a pending payment now and then.
       const waits = [
         due === undefined ? [] : [due - Date.now()],
-        pending ? [input.pendingPaymentPollMs] : [],
+        pending ? [pendingPollDelay(input.pendingPaymentPollMs, polls)] : [],
       ].flat();
       const woken = () => news.length > 0 || record.history.length !== seq;
       if (waits.length === 0) {
@@ -318,6 +321,8 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
         continue;
       }
       if (pending) {
+        // Asked less and less often (histories recorded before: every poll, for as long as it was pending).
+        if (patched('pending-poll-backs-off')) polls += 1;
         const found = await reconcile.reconcileCharge({ orderId: id, attempt: pendingAttempt });
         if (found.status === 'succeeded' || found.status === 'authorized' || found.status === 'declined')
           news.push({
