@@ -113,7 +113,7 @@ export const CHARGES = new Set<Effect>(['capturePayment', 'captureDeposit', 'cap
 /** What the order holds that `heldBack` asks about. */
 export type HeldOrder = Pick<
   OrderState,
-  'status' | 'amounts' | 'items' | 'shipments' | 'fulfilments' | 'payments'
+  'status' | 'amounts' | 'items' | 'shipments' | 'fulfilments' | 'payments' | 'attention'
 >;
 
 /** What only the workflow knows (an order's view leaves each at its default). */
@@ -132,6 +132,8 @@ export interface HeldContext {
    * no new case opens meanwhile (the workflow knows it; an order's view does not say).
    */
   afterSalesClosed?: boolean;
+  /** Refunds wait while a capture of the held payment has no answer (orders before the rule: they shrink the hold). */
+  refundsWaitForCapture?: boolean;
 }
 
 /** What opens a new after-sales case: taken only while the after-sales window is open. */
@@ -164,6 +166,17 @@ export function heldBack(
     fulfilments.some((f) => WAITING_FULFILMENT.includes(f.status))
   )
     return 'a warehouse is still fulfilling this order: refund its units once they have shipped, or cancel it';
+  // A capture of the held payment that got no answer (tried again every PAYMENT_CAPTURE_RETRY)
+  // may have taken the money: a refund now would only shrink a hold that may be gone, telling the
+  // customer of money given back that never was. Refunds wait until the capture's outcome is known.
+  if (
+    (action === 'refund' || action === 'refund_all') &&
+    (context.refundsWaitForCapture ?? true) &&
+    holdsPayment(order) &&
+    order.attention?.code === 'capture_failed' &&
+    (order.attention.detail === 'no_answer' || order.attention.detail === 'hold_not_renewed')
+  )
+    return 'a capture of the held payment got no answer: refunds wait until its outcome is known';
   if (context.afterSalesClosed && OPENS_CASE.has(action))
     return 'the after-sales window has closed: the order completes once its open cases are settled';
   if (action === 'cancel') {

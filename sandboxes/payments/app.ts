@@ -20,7 +20,8 @@
  * bad days: tok_short_auth's authorisation lasts `shortAuthMs` · tok_reauth_declined authorises
  * once (for `shortAuthMs`) and declines every later authorisation for the same order ·
  * tok_capture_fails authorises, and every capture of it is declined · tok_reauth_capture_fails
- * does both of tok_reauth_declined's and tok_capture_fails's.
+ * does both of tok_reauth_declined's and tok_capture_fails's · tok_capture_unanswered authorises,
+ * and every capture of it is answered 503 (nothing taken).
  * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
  * `latencyMs` and `errorRate` (a 503 before anything is written) make the whole service slow or
  * faulty, for crash tests and chaos runs.
@@ -67,6 +68,7 @@ const PAYS = new Set([
   'tok_lost_unlisted',
   'tok_slow',
   'tok_capture_fails',
+  'tok_capture_unanswered',
   ...SHORT_AUTH,
 ]);
 
@@ -263,6 +265,9 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       const amount = body.amount_to_capture;
       if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) <= 0))
         return error(res, 400, 'invalid_request_error', 'amount_to_capture must be a positive integer');
+      // Every capture of it meets a provider having a bad day: a 503, nothing taken.
+      if (intent.token === 'tok_capture_unanswered' && intent.status === 'requires_capture')
+        return error(res, 503, 'api_error', 'tok_capture_unanswered: a transient failure');
       if (CAPTURE_FAILS.has(intent.token) && intent.status === 'requires_capture')
         return void res.status(402).json({
           error: { type: 'card_error', code: 'card_declined', message: 'the capture was declined' },

@@ -221,3 +221,24 @@ test('a capture refused after the goods left ships anyway and flags the order fo
   expect(theirs.body.order).not.toHaveProperty('attention');
   expect(JSON.stringify(theirs.body)).not.toContain('card_declined');
 }, 60_000);
+
+test('while a capture after shipment has no answer, a refund waits for its outcome (409), and nothing is released', async () => {
+  const { id, order } = await heldOrder('tok_capture_unanswered');
+  // The capture's tries (8, about 7 s) all answered 503; the provider still shows the hold.
+  const shipped = await ship(id);
+  expect(shipped.status).toBe(200);
+  expect(shipped.body.order).toMatchObject({
+    status: 'SHIPPED',
+    amounts: { paid: 0, authorized: order.amounts.total },
+    attention: { code: 'capture_failed', detail: 'no_answer' },
+  });
+  const refused = await api('POST', `/v1/orders/${id}/refunds`, merchant, { amount: 500, reason: 'sorry' });
+  expect(refused.status).toBe(409);
+  expect(refused.body.detail).toMatch(/capture of the held payment got no answer/);
+  expect(refused.body.allowedActions).not.toContain('refund');
+  // The order's view lists no refund meanwhile either.
+  const view = (await api('GET', `/v1/orders/${id}`, merchant)).body.order;
+  expect(view.allowedActions).not.toContain('refund');
+  expect(view.amounts).toMatchObject({ authorized: order.amounts.total, released: 0, refunded: 0 });
+  expect((await providerPayments(id)).map((p) => p.status)).toEqual(['requires_capture']);
+}, 90_000);

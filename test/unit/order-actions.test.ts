@@ -235,6 +235,30 @@ describe('a payment only held (captured at shipment)', () => {
     ).toBeNull();
   });
 
+  it('is not refunded while a capture of it has no answer: the money may be taken already', () => {
+    const at = '2026-01-02T00:00:00.000Z';
+    for (const detail of ['no_answer', 'hold_not_renewed']) {
+      const o = { ...held('SHIPPED'), attention: { code: 'capture_failed' as const, detail, at } };
+      for (const action of ['refund', 'refund_all'])
+        expect(heldBack(standardMachine, o, action, 'merchant')).toMatch(/capture .* got no answer/);
+      expect(actionsNow(standardMachine, o, 'merchant')).not.toContain('refund');
+      // Orders placed before the rule shrink the hold as they did.
+      expect(heldBack(standardMachine, o, 'refund', 'merchant', { refundsWaitForCapture: false })).toBeNull();
+    }
+    // A capture refused (a decline) is an answer: support may refund.
+    const declined = {
+      ...held('SHIPPED'),
+      attention: { code: 'capture_failed' as const, detail: 'card_declined', at },
+    };
+    expect(heldBack(standardMachine, declined, 'refund', 'merchant')).toBeNull();
+    // Taken meanwhile (nothing held): refunds as any paid order's.
+    const taken = {
+      ...order('SHIPPED'),
+      attention: { code: 'capture_failed' as const, detail: 'no_answer', at },
+    };
+    expect(heldBack(standardMachine, taken, 'refund', 'merchant')).toBeNull();
+  });
+
   it('says what the money is: held, taken, released, given back', () => {
     const o = held('IN_PRODUCTION');
     const total = o.amounts.total;

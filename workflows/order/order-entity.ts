@@ -189,6 +189,8 @@ export class OrderEntity {
     private readonly autoStepWithRecord = false,
     /** A refund of units waits for the warehouse's parcels (`validate`), decided likewise. */
     private readonly refundsWaitForWarehouse = false,
+    /** Refunds wait while a capture of the held payment has no answer (`validate`), decided likewise. */
+    private readonly refundsWaitForCapture = false,
   ) {}
 
   get placed(): boolean {
@@ -281,6 +283,7 @@ export class OrderEntity {
   private get heldContext() {
     return {
       refundsWaitForWarehouse: this.refundsWaitForWarehouse,
+      refundsWaitForCapture: this.refundsWaitForCapture,
       pendingFor: this.pending?.action ?? null,
       afterSalesClosed: this.afterSalesClosed,
     };

@@ -35,8 +35,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   // search-attribute upsert (`stepWrites`). Each implies the patches before it, so a new order
   // records one marker; orders started before keep their path. Then: a request to cancel the
   // workflow cancels the order (`cancelOnRequest`), and nothing else in it is cancelled. Newest: a
-  // refund of units waits while a warehouse still picks or packs them (`validate`).
-  const refundsWaitForWarehouse = patched('refunds-wait-for-warehouse');
+  // refund of units waits while a warehouse still picks or packs them (`validate`); newest of all,
+  // refunds wait while a capture of the held payment has no answer.
+  const refundsWaitForCapture = patched('refunds-wait-for-capture');
+  const refundsWaitForWarehouse = refundsWaitForCapture || patched('refunds-wait-for-warehouse');
   const cancelAsOrder = refundsWaitForWarehouse || patched('cancellation-request-cancels-order');
   const autoStepWithRecord = cancelAsOrder || patched('auto-step-with-record');
   const chargeInWorker = autoStepWithRecord || patched('charge-in-worker');
@@ -51,6 +53,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     chargeInWorker,
     autoStepWithRecord,
     refundsWaitForWarehouse,
+    refundsWaitForCapture,
   );
 
   // A cancellation request is heard here and taken by the loop; the order's work, its Updates'
