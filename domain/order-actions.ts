@@ -134,6 +134,11 @@ export interface HeldContext {
   afterSalesClosed?: boolean;
   /** Refunds wait while a capture of the held payment has no answer (orders before the rule: they shrink the hold). */
   refundsWaitForCapture?: boolean;
+  /**
+   * A capture of the held payment got no answer and is to be tried again: the workflow knows it
+   * (whatever flag the order shows); an order's view reads it from the order's `attention`.
+   */
+  captureUnanswered?: boolean;
 }
 
 /** What opens a new after-sales case: taken only while the after-sales window is open. */
@@ -169,12 +174,15 @@ export function heldBack(
   // A capture of the held payment that got no answer (tried again every PAYMENT_CAPTURE_RETRY)
   // may have taken the money: a refund now would only shrink a hold that may be gone, telling the
   // customer of money given back that never was. Refunds wait until the capture's outcome is known.
+  const captureUnanswered =
+    context.captureUnanswered ??
+    (holdsPayment(order) &&
+      order.attention?.code === 'capture_failed' &&
+      (order.attention.detail === 'no_answer' || order.attention.detail === 'hold_not_renewed'));
   if (
     (action === 'refund' || action === 'refund_all') &&
     (context.refundsWaitForCapture ?? true) &&
-    holdsPayment(order) &&
-    order.attention?.code === 'capture_failed' &&
-    (order.attention.detail === 'no_answer' || order.attention.detail === 'hold_not_renewed')
+    captureUnanswered
   )
     return 'a capture of the held payment got no answer: refunds wait until its outcome is known';
   if (context.afterSalesClosed && OPENS_CASE.has(action))

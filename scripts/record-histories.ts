@@ -333,6 +333,39 @@ const scenarios: Record<string, Scenario> = {
     await act(refused, 'reject');
     await until(o.id, o.c, 'COMPLETED');
   },
+  // An exchange's difference charged with every answer lost and not listed yet: the pay is a 503
+  // and its key kept; the exchange's ship window (2 s here) then cancels it, and, ended, it looks
+  // for that charge until it shows (15 s here) and refunds it.
+  'exchange-unshown-charge': async ({ created }) => {
+    const o = await oneOrder(created, { stock: 10, price: 1000 }, 1);
+    const dearer = uniqueSku('hx');
+    await putProduct(dearer, { stock: 10, price: 1400 });
+    await pay(o.id, o.c);
+    await until(o.id, o.c, 'IN_PRODUCTION');
+    await ship(o.id);
+    await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+    const id = (
+      await call('POST', `/v1/orders/${o.id}/exchanges`, {
+        as: o.c,
+        body: {
+          returnItems: [{ sku: o.sku, quantity: 1 }],
+          newItems: [{ sku: dearer, quantity: 1 }],
+          reason: 'h',
+        },
+      })
+    ).body.exchange.id as string;
+    await call('POST', `/v1/exchanges/${id}/approve`, { as: merchant, body: {} });
+    const lost = await call('POST', `/v1/exchanges/${id}/pay`, {
+      as: o.c,
+      body: { paymentToken: 'tok_lost_unlisted' },
+    });
+    if (lost.status !== 503) throw new Error(`exchange-unshown-charge: the lost pay answered ${lost.status}`);
+    await until(o.id, o.c, 'COMPLETED');
+    const provider = new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!);
+    for (let i = 0; i < 90 && (await provider.refundsOf(id)).length === 0; i++) await sleep(1000);
+    if ((await provider.refundsOf(id)).length === 0)
+      throw new Error('exchange-unshown-charge: never refunded');
+  },
   // Edits: an unpaid order edited (a line changed, one added), then paid; a paid one edited up
   // (the difference charged) and down (the excess refunded); then both ship and complete.
   edits: async ({ created }) => {

@@ -10,7 +10,7 @@
  */
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { auditMoney } from '../../audit/money';
-import { call, customer, putProduct, uniqueSku, waitForOrder } from '../support/api';
+import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { providerPayments, providerRefunds, testDb, testTemporal } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
@@ -154,4 +154,77 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   } finally {
     await temporal.close();
   }
+}, 240_000);
+
+test('an exchange’s difference whose charge got no answer and is not listed yet is paid once: its key is kept for the next pay, and refunded if the exchange ended first', async () => {
+  const baseUrl = services.apiUrl;
+  const api = (method: string, path: string, as: ReturnType<typeof customer>, body?: object) =>
+    call(method, path, { as, baseUrl, body: method === 'GET' ? undefined : (body ?? {}) });
+  const [sku, dearer] = [uniqueSku('uxo'), uniqueSku('uxn')];
+  await putProduct(sku, { price: 1000, stock: 5 }, baseUrl);
+  await putProduct(dearer, { price: 1500, stock: 5 }, baseUrl);
+  const owner = customer();
+  const id = (await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 2 }] })).body.order
+    .id as string;
+  expect((await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, baseUrl);
+  const shipped = await api('POST', `/v1/orders/${id}/ship`, merchant, {
+    carrier: 'UPS',
+    trackingNumber: 'UX',
+  });
+  expect(shipped.status).toBe(200);
+  const opened = await api('POST', `/v1/orders/${id}/exchanges`, owner, {
+    returnItems: [{ sku, quantity: 1 }],
+    newItems: [{ sku: dearer, quantity: 1 }],
+    reason: 'the wrong size',
+  });
+  expect(opened.status).toBe(201);
+  const exchange = opened.body.exchange;
+  expect(exchange.difference).toBe(500);
+  expect((await api('POST', `/v1/exchanges/${exchange.id}/approve`, merchant)).status).toBe(200);
+  const pay = (paymentToken: string) =>
+    api('POST', `/v1/exchanges/${exchange.id}/pay`, owner, { paymentToken });
+
+  // Charged, every answer lost, and not listed: a 503.
+  expect((await pay('tok_lost_unlisted')).status).toBe(503);
+  expect((await providerPayments(exchange.id)).map((c) => c.status)).toEqual(['succeeded']);
+  // Paid again at once, with another card: under the same key the provider charges nothing new,
+  // and what it holds is not shown yet: a 503 again, not a second charge.
+  expect((await pay('tok_ok')).status).toBe(503);
+  expect(await providerPayments(exchange.id)).toHaveLength(1);
+  // Once the provider lists it, the next pay is answered with that charge.
+  let paid = await pay('tok_ok');
+  for (let i = 0; i < 60 && paid.status === 503; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    paid = await pay('tok_ok');
+  }
+  expect(paid.status).toBe(200);
+  expect(paid.body.exchange.payment).toMatchObject({ status: 'succeeded', amount: 500 });
+  expect((await providerPayments(exchange.id)).map((c) => [c.status, c.amount])).toEqual([
+    ['succeeded', 500],
+  ]);
+
+  // Another exchange of the order's second unit: its charge lost and not shown, then the exchange
+  // cancelled before it shows. Ended, it looks for the charge, and refunds it once it shows.
+  const other = await api('POST', `/v1/orders/${id}/exchanges`, owner, {
+    returnItems: [{ sku, quantity: 1 }],
+    newItems: [{ sku: dearer, quantity: 1 }],
+    reason: 'the wrong size',
+  });
+  expect(other.status).toBe(201);
+  const second = other.body.exchange;
+  expect((await api('POST', `/v1/exchanges/${second.id}/approve`, merchant)).status).toBe(200);
+  const lost = await api('POST', `/v1/exchanges/${second.id}/pay`, owner, {
+    paymentToken: 'tok_lost_unlisted',
+  });
+  expect(lost.status).toBe(503);
+  const cancelled = await api('POST', `/v1/exchanges/${second.id}/cancel`, owner);
+  expect([cancelled.status, cancelled.body.exchange?.status]).toEqual([200, 'CANCELLED']);
+  let refunded = await providerRefunds(second.id);
+  for (let i = 0; i < 90 && refunded.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    refunded = await providerRefunds(second.id);
+  }
+  expect(refunded.map((r) => r.amount)).toEqual([500]);
+  expect((await providerPayments(second.id)).map((c) => c.status)).toEqual(['succeeded']);
 }, 240_000);

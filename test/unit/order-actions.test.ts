@@ -243,8 +243,18 @@ describe('a payment only held (captured at shipment)', () => {
         expect(heldBack(standardMachine, o, action, 'merchant')).toMatch(/capture .* got no answer/);
       expect(actionsNow(standardMachine, o, 'merchant')).not.toContain('refund');
       // Orders placed before the rule shrink the hold as they did.
-      expect(heldBack(standardMachine, o, 'refund', 'merchant', { refundsWaitForCapture: false })).toBeNull();
+      for (const action of ['refund', 'refund_all'])
+        expect(heldBack(standardMachine, o, action, 'merchant', { refundsWaitForCapture: false })).toBeNull();
     }
+    // The workflow's own word stands over the order's flag (another flag, a short pick, may be up).
+    const flaggedElse = {
+      ...held('SHIPPED'),
+      attention: { code: 'short_pick' as const, detail: 'west', at },
+    };
+    expect(heldBack(standardMachine, flaggedElse, 'refund', 'merchant')).toBeNull();
+    expect(heldBack(standardMachine, flaggedElse, 'refund', 'merchant', { captureUnanswered: true })).toMatch(
+      /no answer/,
+    );
     // A capture refused (a decline) is an answer: support may refund.
     const declined = {
       ...held('SHIPPED'),

@@ -426,7 +426,7 @@ export function outcomeUnknown(err: unknown): boolean {
 }
 
 /** The provider's decline code of a charge refused, if `err` is one. */
-function declineCode(err: unknown): string | undefined {
+export function declineCode(err: unknown): string | undefined {
   const last = err instanceof ActivityFailure ? err.cause : err;
   if (!(last instanceof ApplicationFailure) || last.type !== FailureType.PaymentDeclined) return undefined;
   return (last.details?.[0] as { code?: string } | undefined)?.code;

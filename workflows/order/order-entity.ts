@@ -284,6 +284,9 @@ export class OrderEntity {
     return {
       refundsWaitForWarehouse: this.refundsWaitForWarehouse,
       refundsWaitForCapture: this.refundsWaitForCapture,
+      // Its own word, not the order's flag: another flag (a short pick) may stand in its place.
+      captureUnanswered:
+        this.captureOutstanding || (this.holdCaptureAt !== undefined && this.holdCaptureUnanswered),
       pendingFor: this.pending?.action ?? null,
       afterSalesClosed: this.afterSalesClosed,
     };

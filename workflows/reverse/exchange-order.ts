@@ -8,12 +8,15 @@
  */
 import {
   allHandlersFinished,
+  ApplicationFailure,
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  log,
   patched,
   setCurrentDetails,
   setHandler,
+  sleep,
 } from '@temporalio/workflow';
 import type { ChargeOutcome } from '../../activities/payment';
 import { stepCase } from '../../domain/case-record';
@@ -31,7 +34,8 @@ import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/
 import type { ReceivedUnits } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
 import { payment, reconcile, refunds, store } from '../activities';
-import { declined, outcomeUnknown } from '../order/effects';
+import { declineCode, declined, outcomeUnknown } from '../order/effects';
+import { FailureType, KEY_REUSED, RERUNNABLE } from '../../domain/errors';
 import { asApplicationFailure } from '../order/order-entity';
 import { CANCELLATION_REQUEST, caseCancellation } from '../cancellation-request';
 import { Mutex } from '../mutex';
@@ -48,6 +52,19 @@ import {
 } from './messages';
 
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
+
+/** A pay whose charge got no answer and is not shown yet keeps its key for the next pay. */
+const KEY_KEPT = 'exchange-keeps-unshown-key';
+/** How long an ended exchange looks for a charge not shown when its pay's key was kept. */
+const UNSHOWN_CHARGE_WATCH_MS = 86_400_000;
+
+/** The provider holds an earlier charge of this exchange under the key it cannot show yet. */
+const unshownCharge = () =>
+  ApplicationFailure.create({
+    type: FailureType.Unavailable,
+    message: 'the payment provider holds an earlier payment of this exchange it cannot show yet',
+    nonRetryable: true,
+  });
 
 /** A pending charge's news, from the provider's webhook or from asking it. */
 type PaymentNews = { paymentId: string; status: 'succeeded' | 'authorized' | 'declined'; code?: string };
@@ -80,6 +97,8 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   const mutex = new Mutex();
   let attempts = 0;
   let pendingAttempt = 0;
+  /** A pay's key kept because its charge was not shown (KEY_KEPT): looked up before anything is given back. */
+  let keptAttempt: number | undefined;
   let refunded: number | undefined;
   const news: PaymentNews[] = [];
   // A cancellation request cancels the exchange as support would (its held units back, a paid
@@ -170,10 +189,36 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
             }
           : { status: 'succeeded', paymentId: result.paymentId, method: result.method };
     } catch (err) {
-      if (!outcomeUnknown(err)) throw err;
+      // The key holds a charge made with another card by a pay whose every answer was lost (its
+      // key kept, below): that charge, looked up, is the difference's payment, never a second one.
+      const reused = declineCode(err) === KEY_REUSED && patched(KEY_KEPT);
+      if (!outcomeUnknown(err) && !reused) throw err;
       outcome = await reconcile.reconcileCharge({ orderId: id, attempt });
-      if (outcome.status === 'absent') throw err;
+      if (outcome.status === 'absent') {
+        // Not shown is no proof it never happened (a provider's search lags behind its writes):
+        // the key is kept, so the next pay asks under it and is answered with that charge if it
+        // was made. (Histories recorded before spent it, and a later pay could charge twice.)
+        if (!reused && !patched(KEY_KEPT)) throw err;
+        attempts = attempt - 1;
+        keptAttempt = attempt;
+        // Run again, it charges nothing twice: a retry under the client's Idempotency-Key runs it
+        // again (api/idempotency.ts). Data only: no command.
+        const failure = reused ? unshownCharge() : asApplicationFailure(err);
+        throw ApplicationFailure.create({
+          type: failure.type ?? undefined,
+          message: failure.message,
+          nonRetryable: true,
+          details: [RERUNNABLE],
+        });
+      }
+      // Declined there: that key is spent, and this pay charges under the next one.
+      if (reused && outcome.status === 'declined') {
+        keptAttempt = undefined;
+        return pay(request);
+      }
     }
+    // The key's charge is known now (made, pending or declined): nothing is kept.
+    keptAttempt = undefined;
     if (outcome.status === 'declined') throw declined(outcome.code);
     if (outcome.status === 'pending') pendingAttempt = attempt;
     await move('pay', request.actor.role, request.actor.id, request.reason, {
@@ -198,6 +243,14 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   /** Rejected or cancelled: a 3-D Secure step is given up, the held units go back, a paid difference is refunded. */
   async function giveBack(): Promise<Partial<ExchangeRecord>> {
     let paid = record.payment;
+    // A pay's charge not shown then may be there now: it is the payment given back.
+    if (!paid && keptAttempt !== undefined) {
+      const there = await reconcile.reconcileCharge({ orderId: id, attempt: keptAttempt });
+      if (there.status !== 'absent') {
+        keptAttempt = undefined;
+        if (there.status !== 'declined') paid = paymentOf(there, record.difference);
+      }
+    }
     if (paid && isPendingPayment(paid)) {
       const now = await reconcile.cancelPayment({ orderId: id, paymentId: paid.id });
       // A bank transfer under way cannot be stopped: its outcome is waited for first.
@@ -342,6 +395,30 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
       caseId: id,
       closed: { revert: record.status === 'REJECTED' || record.status === 'CANCELLED' },
     });
+    // Ended with a pay's charge still not shown (its key kept): looked for a while longer, less
+    // and less often, and refunded if it shows. The order no longer waits for it.
+    if (keptAttempt !== undefined) await refundIfShown(keptAttempt);
     return record;
+  }
+
+  async function refundIfShown(attempt: number): Promise<void> {
+    const since = Date.now();
+    for (let looks = 0; Date.now() - since < UNSHOWN_CHARGE_WATCH_MS; looks++) {
+      await sleep(pendingPollDelay(input.pendingPaymentPollMs, looks));
+      const there = await reconcile.reconcileCharge({ orderId: id, attempt });
+      if (there.status === 'declined') return;
+      if (there.status !== 'succeeded' && there.status !== 'authorized') continue;
+      const amount = await nonCancellable(() =>
+        refunds.refundPayment({
+          orderId: id,
+          paymentId: there.paymentId,
+          refundId: `${id}-giveback`,
+          amount: there.amount ?? record.difference,
+          reason: 'exchange_not_made',
+        }),
+      );
+      log.info('an exchange’s payment shown after it ended was refunded', { amount });
+      return;
+    }
   }
 }
