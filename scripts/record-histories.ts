@@ -366,6 +366,42 @@ const scenarios: Record<string, Scenario> = {
     if ((await provider.refundsOf(id)).length === 0)
       throw new Error('exchange-unshown-charge: never refunded');
   },
+  // An exchange's 3-D Secure step of the difference never finished: given up after the grace
+  // (3 s here), the difference payable again; nobody pays, and the ship window (2 s) cancels it.
+  'exchange-step-given-up': async ({ created, client }) => {
+    const o = await oneOrder(created, { stock: 10, price: 1000 }, 1);
+    const dearer = uniqueSku('hx');
+    await putProduct(dearer, { stock: 10, price: 1400 });
+    await pay(o.id, o.c);
+    await until(o.id, o.c, 'IN_PRODUCTION');
+    await ship(o.id);
+    await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+    const id = (
+      await call('POST', `/v1/orders/${o.id}/exchanges`, {
+        as: o.c,
+        body: {
+          returnItems: [{ sku: o.sku, quantity: 1 }],
+          newItems: [{ sku: dearer, quantity: 1 }],
+          reason: 'h',
+        },
+      })
+    ).body.exchange.id as string;
+    await call('POST', `/v1/exchanges/${id}/approve`, { as: merchant, body: {} });
+    const step = await call('POST', `/v1/exchanges/${id}/pay`, {
+      as: o.c,
+      body: { paymentToken: 'tok_3ds' },
+    });
+    if (step.status !== 202) throw new Error(`exchange-step-given-up: the pay answered ${step.status}`);
+    await until(o.id, o.c, 'COMPLETED');
+    const ended = (await call('GET', `/v1/exchanges/${id}`, { as: o.c })).body.exchange;
+    if (ended.payment?.code !== 'abandoned')
+      throw new Error('exchange-step-given-up: the step was not given up');
+    // The order's workflow ends just after its last record.
+    for (let i = 0; i < 40; i++) {
+      if ((await client.workflow.getHandle(o.id).describe()).status.name !== 'RUNNING') return;
+      await sleep(500);
+    }
+  },
   // Edits: an unpaid order edited (a line changed, one added), then paid; a paid one edited up
   // (the difference charged) and down (the excess refunded); then both ship and complete.
   edits: async ({ created }) => {

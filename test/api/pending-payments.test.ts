@@ -129,6 +129,43 @@ test('an edit’s 3-D Secure step never finished is given up after the grace: it
   ).toBe(200);
 }, 60_000);
 
+test('an exchange’s 3-D Secure step never finished is given up after the grace: the difference is payable again', async () => {
+  const api = (method: string, path: string, as: any, body?: object) =>
+    call(method, path, { as, body: body ?? (method === 'GET' ? undefined : {}), baseUrl: services.apiUrl });
+  const [a, b] = [uniqueSku('exa'), uniqueSku('exb')];
+  await putProduct(a, { price: 1000, stock: 10 }, services.apiUrl);
+  await putProduct(b, { price: 1500, stock: 10 }, services.apiUrl);
+  const owner = customer();
+  const id = (await api('POST', '/v1/orders', owner, { items: [{ sku: a, quantity: 1 }] })).body.order.id;
+  expect((await pay(id, owner, 'tok_ok')).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  expect(
+    (await api('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'EX' })).status,
+  ).toBe(200);
+  const exchange = (
+    await api('POST', `/v1/orders/${id}/exchanges`, owner, {
+      returnItems: [{ sku: a, quantity: 1 }],
+      newItems: [{ sku: b, quantity: 1 }],
+      reason: 'the wrong size',
+    })
+  ).body.exchange;
+  expect((await api('POST', `/v1/exchanges/${exchange.id}/approve`, merchant)).status).toBe(200);
+  const started = await api('POST', `/v1/exchanges/${exchange.id}/pay`, owner, { paymentToken: 'tok_3ds' });
+  expect(started.status).toBe(202);
+  let now: any;
+  for (let i = 0; i < 120; i++) {
+    now = (await api('GET', `/v1/exchanges/${exchange.id}`, owner)).body.exchange;
+    if (now.payment?.status !== 'requires_action') break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(now).toMatchObject({ status: 'APPROVED', payment: { status: 'failed', code: 'abandoned' } });
+  expect(now.allowedActions).toContain('pay');
+  expect((await providerPayments(exchange.id)).map((p) => p.status)).toEqual(['canceled']);
+  const paid = await api('POST', `/v1/exchanges/${exchange.id}/pay`, owner, { paymentToken: 'tok_ok' });
+  expect(paid.status).toBe(200);
+  expect(paid.body.exchange.payment).toMatchObject({ status: 'succeeded', amount: 500 });
+}, 60_000);
+
 test('a presale deposit that settles only after its balance window closed is refunded when the balance expires', async () => {
   // The window ends 4.5 s from now: the deposit is due by then, and its transfer (6 s) settles
   // within the grace (10 s), after the window, leaving no time to pay the balance.

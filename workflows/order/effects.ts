@@ -76,7 +76,10 @@ export interface EffectContext {
   /** Production hands each stock location's part to the warehouse (FULFILMENT=warehouse). */
   warehouse?: boolean;
   /** The order's return rules, fixed when it was placed. */
-  returns?: Pick<OrderPolicy, 'returnDecisionWindowMs' | 'returnShipWindowMs' | 'pendingPaymentPollMs'>;
+  returns?: Pick<
+    OrderPolicy,
+    'returnDecisionWindowMs' | 'returnShipWindowMs' | 'pendingPaymentPollMs' | 'pendingPaymentGraceMs'
+  >;
   /**
    * Placed with `patched('step-writes-with-record')` (decided once when the order starts): the
    * step's database writes go with its transition's record (`StepWrites`).
@@ -775,6 +778,10 @@ async function openExchange(ctx: EffectContext): Promise<Changes> {
       {
         record,
         pendingPaymentPollMs: ctx.returns?.pendingPaymentPollMs ?? 30_000,
+        // A 3-D Secure step of the difference never finished is given up (exchanges opened before waited).
+        ...(patched('exchange-step-given-up')
+          ? { pendingPaymentGraceMs: ctx.returns?.pendingPaymentGraceMs ?? 600_000 }
+          : {}),
         ...(ctx.returns?.returnDecisionWindowMs !== undefined && ctx.returns.returnShipWindowMs !== undefined
           ? {
               windows: {

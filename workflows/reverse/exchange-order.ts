@@ -99,6 +99,8 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   let pendingAttempt = 0;
   /** A pay's key kept because its charge was not shown (KEY_KEPT): looked up before anything is given back. */
   let keptAttempt: number | undefined;
+  /** Questions asked about the pending payment so far: the next waits longer (`pendingPollDelay`). */
+  let polls = 0;
   let refunded: number | undefined;
   const news: PaymentNews[] = [];
   // A cancellation request cancels the exchange as support would (its held units back, a paid
@@ -240,6 +242,31 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
     });
   }
 
+  /**
+   * A 3-D Secure step of the difference never finished, given up at the provider: declined
+   * (`abandoned`) and payable again, or paid if the customer finished it after all; one the bank
+   * has now (a redirect method, processing) is waited for as any pending payment.
+   */
+  async function giveUpStep(): Promise<void> {
+    const step = record.payment;
+    if (!step || !isPendingPayment(step) || !step.nextAction) return;
+    const now = await nonCancellable(() => reconcile.cancelPayment({ orderId: id, paymentId: step.id }));
+    if (now.status === 'pending' && !now.nextAction) {
+      // Asked about soon, as a payment just gone to the bank. (Its record is saved with the next
+      // step it takes: until then the exchange's view still shows the customer's step.)
+      record = { ...record, payment: { ...step, status: 'processing', nextAction: undefined } };
+      polls = 0;
+      return;
+    }
+    // Settled here, under the lock: the provider's own news of the cancel, queued meanwhile, then
+    // finds nothing pending.
+    await settle(
+      now.status === 'succeeded' || now.status === 'authorized'
+        ? { paymentId: step.id, status: 'succeeded' }
+        : { paymentId: step.id, status: 'declined', code: 'abandoned' },
+    );
+  }
+
   /** Rejected or cancelled: a 3-D Secure step is given up, the held units go back, a paid difference is refunded. */
   async function giveBack(): Promise<Partial<ExchangeRecord>> {
     let paid = record.payment;
@@ -337,8 +364,6 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   async function run(): Promise<ExchangeRecord> {
     await store.saveExchange(record);
     const windows = input.windows;
-    /** Questions asked about the pending payment so far: the next waits longer (`pendingPollDelay`). */
-    let polls = 0;
     while (!isTerminal(exchangeMachine, record.status)) {
       if (news.length > 0) {
         await mutex.run(() => settle(news.shift()!));
@@ -355,9 +380,17 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
           (after.timer === 'returnShipWindow' ? windows!.shipMs : windows!.decisionMs)
         : undefined;
       // A webhook may never come: the provider is asked about a pending payment now and then.
+      // A 3-D Secure step the customer never finished: given up after the grace.
+      const giveUpAt =
+        pending && record.payment!.nextAction && input.pendingPaymentGraceMs !== undefined
+          ? Date.parse(
+              [...record.history].reverse().find((h) => h.action === 'pay')?.at ?? record.updatedAt,
+            ) + input.pendingPaymentGraceMs
+          : undefined;
       const waits = [
         due === undefined ? [] : [due - Date.now()],
         pending ? [pendingPollDelay(input.pendingPaymentPollMs, polls)] : [],
+        giveUpAt === undefined ? [] : [giveUpAt - Date.now()],
       ].flat();
       const woken = () => news.length > 0 || record.history.length !== seq;
       if (waits.length === 0) {
@@ -371,6 +404,10 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
           const changes = after!.action === 'cancel' ? await giveBack() : {};
           await move(after!.action, 'system', undefined, after!.reason, changes);
         });
+        continue;
+      }
+      if (giveUpAt !== undefined && Date.now() >= giveUpAt) {
+        await mutex.run(giveUpStep);
         continue;
       }
       if (pending) {

@@ -73,6 +73,8 @@ export interface ExchangeInput {
   record: ExchangeRecord;
   /** How often the provider is asked about a pending payment of the difference (the order's policy). */
   pendingPaymentPollMs: number;
+  /** How long a 3-D Secure step of the difference is waited for before it is given up; absent (exchanges opened before): for ever. */
+  pendingPaymentGraceMs?: number;
   /** A return's windows (RETURN_DECISION_WINDOW, RETURN_SHIP_WINDOW), from the order's policy; absent: it waits. */
   windows?: { decisionMs: number; shipMs: number };
 }
