@@ -471,7 +471,10 @@ export interface ModifiedItems {
 export const SEEDED_REQUEST_ID = 'npm run seed';
 
 /** The longest wait between two questions to the provider about a payment it has not decided. */
-export const PENDING_POLL_MAX_MS = 3_600_000;
+const PENDING_POLL_MAX_MS = 3_600_000;
+
+/** How long an ended order (or exchange) looks for a charge not shown when its pay's answer was lost. */
+export const UNSHOWN_CHARGE_WATCH_MS = 86_400_000;
 
 /**
  * The wait before the provider is asked again about a payment it has not decided, after `polls`

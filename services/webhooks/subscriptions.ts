@@ -276,7 +276,7 @@ export async function markDelivered(db: Knex, webhookId: string, eventId: string
 }
 
 /**
- * An attempt that failed: tried again at `retryAt`, or, past its window (`retryForMs` from the
+ * An attempt that failed: tried again at `retry.at`, or, past its window (`retry.forMs` from the
  * row's `retry_from`), marked failed. The window is read from the row as it is now, not as it was
  * claimed: a redelivery asked for while the attempt was on the wire opened a new one. The
  * subscriber as a whole waits `backoff` (doubling with its consecutive failures, up to the max)

@@ -258,11 +258,7 @@ async function charge(
         if (there.status === 'declined') return charge(ctx, amount, settlesOrder, keepsUnshownKey);
         ctx.unusedPaymentAttempt?.();
         if (keyKept) ctx.chargeUnshown?.(attempt);
-        throw ApplicationFailure.create({
-          type: FailureType.Unavailable,
-          message: 'the payment provider holds an earlier payment of this order it cannot show yet',
-          nonRetryable: true,
-        });
+        throw unshownCharge('order');
       }
       // No answer came back however often it was asked: what happened is looked up, never guessed.
       const found =
@@ -413,6 +409,14 @@ async function chargeHere(args: Parameters<typeof payment.capturePayment>[0]) {
     return payment.capturePayment(args);
   }
 }
+
+/** The provider holds an earlier charge of this order (or exchange) under the key, not shown yet: an outage. */
+export const unshownCharge = (of: 'order' | 'exchange') =>
+  ApplicationFailure.create({
+    type: FailureType.Unavailable,
+    message: `the payment provider holds an earlier payment of this ${of} it cannot show yet`,
+    nonRetryable: true,
+  });
 
 /** A charge whose retries ran out (or timed out) may have happened; a decline or a refusal did not. */
 export function outcomeUnknown(err: unknown): boolean {

@@ -35,6 +35,7 @@ import {
   actionRequestProblem,
   actorName,
   pendingPollDelay,
+  UNSHOWN_CHARGE_WATCH_MS,
   type ActionRequest,
   type HistoryEntry,
   type LineQuantity,
@@ -74,8 +75,6 @@ import { describeForSupport } from './support-details';
 
 /** How long an ended order waits for a warehouse's parcel still with the carrier to be delivered or come back. */
 const PARCEL_NEWS_WAIT_MS = 30 * 86_400_000;
-/** How long an ended order looks for a charge the provider did not show when its answer was lost. */
-const UNSHOWN_CHARGE_WATCH_MS = 86_400_000;
 
 /**
  * Tells a return, claim or exchange what its refund came to. One that ended meanwhile (an

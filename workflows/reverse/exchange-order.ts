@@ -29,13 +29,13 @@ import {
   type ExchangeRecord,
 } from '../../domain/exchanges';
 import { decide, isTerminal } from '../../domain/machine';
-import { actionRequestProblem, pendingPollDelay } from '../../domain/order';
+import { actionRequestProblem, pendingPollDelay, UNSHOWN_CHARGE_WATCH_MS } from '../../domain/order';
 import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/refusals';
 import type { ReceivedUnits } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
 import { payment, reconcile, refunds, store } from '../activities';
-import { declineCode, declined, outcomeUnknown } from '../order/effects';
-import { FailureType, KEY_REUSED, RERUNNABLE } from '../../domain/errors';
+import { declineCode, declined, outcomeUnknown, unshownCharge } from '../order/effects';
+import { KEY_REUSED, RERUNNABLE } from '../../domain/errors';
 import { asApplicationFailure } from '../order/order-entity';
 import { CANCELLATION_REQUEST, caseCancellation } from '../cancellation-request';
 import { Mutex } from '../mutex';
@@ -55,16 +55,6 @@ const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancell
 
 /** A pay whose charge got no answer and is not shown yet keeps its key for the next pay. */
 const KEY_KEPT = 'exchange-keeps-unshown-key';
-/** How long an ended exchange looks for a charge not shown when its pay's key was kept. */
-const UNSHOWN_CHARGE_WATCH_MS = 86_400_000;
-
-/** The provider holds an earlier charge of this exchange under the key it cannot show yet. */
-const unshownCharge = () =>
-  ApplicationFailure.create({
-    type: FailureType.Unavailable,
-    message: 'the payment provider holds an earlier payment of this exchange it cannot show yet',
-    nonRetryable: true,
-  });
 
 /** A pending charge's news, from the provider's webhook or from asking it. */
 type PaymentNews = { paymentId: string; status: 'succeeded' | 'authorized' | 'declined'; code?: string };
@@ -205,7 +195,7 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
         keptAttempt = attempt;
         // Run again, it charges nothing twice: a retry under the client's Idempotency-Key runs it
         // again (api/idempotency.ts). Data only: no command.
-        const failure = reused ? unshownCharge() : asApplicationFailure(err);
+        const failure = reused ? unshownCharge('exchange') : asApplicationFailure(err);
         throw ApplicationFailure.create({
           type: failure.type ?? undefined,
           message: failure.message,
@@ -270,12 +260,17 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   /** Rejected or cancelled: a 3-D Secure step is given up, the held units go back, a paid difference is refunded. */
   async function giveBack(): Promise<Partial<ExchangeRecord>> {
     let paid = record.payment;
-    // A pay's charge not shown then may be there now: it is the payment given back.
-    if (!paid && keptAttempt !== undefined) {
+    // A pay's charge not shown then may be there now: it is the payment given back (a pending
+    // one is the exchange's pending payment from now, waited for if the bank has it).
+    if ((!paid || paid.status === 'failed') && keptAttempt !== undefined) {
       const there = await reconcile.reconcileCharge({ orderId: id, attempt: keptAttempt });
       if (there.status !== 'absent') {
+        if (there.status === 'pending') pendingAttempt = keptAttempt;
         keptAttempt = undefined;
-        if (there.status !== 'declined') paid = paymentOf(there, record.difference);
+        if (there.status !== 'declined') {
+          paid = paymentOf(there, record.difference);
+          record = { ...record, payment: paid };
+        }
       }
     }
     if (paid && isPendingPayment(paid)) {
@@ -401,7 +396,15 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
       if (due !== undefined && Date.now() >= due) {
         await mutex.run(async () => {
           if (record.history.length !== seq) return; // someone acted first
-          const changes = after!.action === 'cancel' ? await giveBack() : {};
+          let changes: Partial<ExchangeRecord> = {};
+          try {
+            if (after!.action === 'cancel') changes = await giveBack();
+          } catch (err) {
+            // A kept key's charge found as it gave back, still with the bank: it is the pending
+            // payment now, waited for (the window with it), not a failed exchange.
+            if (isPendingPayment(record.payment)) return;
+            throw err;
+          }
           await move(after!.action, 'system', undefined, after!.reason, changes);
         });
         continue;

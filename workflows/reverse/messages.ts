@@ -71,7 +71,7 @@ export const claimStateQuery = defineQuery<ClaimRecord>('claimState');
 
 export interface ExchangeInput {
   record: ExchangeRecord;
-  /** How often the provider is asked about a pending payment of the difference (the order's policy). */
+  /** How soon the provider is first asked about a pending payment of the difference, then twice as long each time (the order's policy). */
   pendingPaymentPollMs: number;
   /** How long a 3-D Secure step of the difference is waited for before it is given up; absent (exchanges opened before): for ever. */
   pendingPaymentGraceMs?: number;
