@@ -84,6 +84,29 @@ const shipOneByHand = (id: string, sku: string) =>
 const until = (id: string, as: As, status: string) =>
   waitForOrder(id, as, (o) => o.status === status, 30_000);
 
+/** A confirmed order of one unit, and an approved exchange of it for a dearer product (400 to pay). */
+async function approvedDearerExchange(created: (id: string) => void) {
+  const o = await oneOrder(created, { stock: 10, price: 1000 }, 1);
+  const dearer = uniqueSku('hx');
+  await putProduct(dearer, { stock: 10, price: 1400 });
+  await pay(o.id, o.c);
+  await until(o.id, o.c, 'IN_PRODUCTION');
+  await ship(o.id);
+  await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+  const id = (
+    await call('POST', `/v1/orders/${o.id}/exchanges`, {
+      as: o.c,
+      body: {
+        returnItems: [{ sku: o.sku, quantity: 1 }],
+        newItems: [{ sku: dearer, quantity: 1 }],
+        reason: 'h',
+      },
+    })
+  ).body.exchange.id as string;
+  await call('POST', `/v1/exchanges/${id}/approve`, { as: merchant, body: {} });
+  return { o, id };
+}
+
 /**
  * An order whose payment is held and captured at shipment (the policy PAYMENT_CAPTURE=on_shipment
  * gives it), started directly so the rest of the recording keeps capturing at once; then paid.
@@ -337,24 +360,7 @@ const scenarios: Record<string, Scenario> = {
   // and its key kept; the exchange's ship window (2 s here) then cancels it, and, ended, it looks
   // for that charge until it shows (15 s here) and refunds it.
   'exchange-unshown-charge': async ({ created }) => {
-    const o = await oneOrder(created, { stock: 10, price: 1000 }, 1);
-    const dearer = uniqueSku('hx');
-    await putProduct(dearer, { stock: 10, price: 1400 });
-    await pay(o.id, o.c);
-    await until(o.id, o.c, 'IN_PRODUCTION');
-    await ship(o.id);
-    await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
-    const id = (
-      await call('POST', `/v1/orders/${o.id}/exchanges`, {
-        as: o.c,
-        body: {
-          returnItems: [{ sku: o.sku, quantity: 1 }],
-          newItems: [{ sku: dearer, quantity: 1 }],
-          reason: 'h',
-        },
-      })
-    ).body.exchange.id as string;
-    await call('POST', `/v1/exchanges/${id}/approve`, { as: merchant, body: {} });
+    const { o, id } = await approvedDearerExchange(created);
     const lost = await call('POST', `/v1/exchanges/${id}/pay`, {
       as: o.c,
       body: { paymentToken: 'tok_lost_unlisted' },
@@ -369,24 +375,7 @@ const scenarios: Record<string, Scenario> = {
   // An exchange's 3-D Secure step of the difference never finished: given up after the grace
   // (3 s here), the difference payable again; nobody pays, and the ship window (2 s) cancels it.
   'exchange-step-given-up': async ({ created, client }) => {
-    const o = await oneOrder(created, { stock: 10, price: 1000 }, 1);
-    const dearer = uniqueSku('hx');
-    await putProduct(dearer, { stock: 10, price: 1400 });
-    await pay(o.id, o.c);
-    await until(o.id, o.c, 'IN_PRODUCTION');
-    await ship(o.id);
-    await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
-    const id = (
-      await call('POST', `/v1/orders/${o.id}/exchanges`, {
-        as: o.c,
-        body: {
-          returnItems: [{ sku: o.sku, quantity: 1 }],
-          newItems: [{ sku: dearer, quantity: 1 }],
-          reason: 'h',
-        },
-      })
-    ).body.exchange.id as string;
-    await call('POST', `/v1/exchanges/${id}/approve`, { as: merchant, body: {} });
+    const { o, id } = await approvedDearerExchange(created);
     const step = await call('POST', `/v1/exchanges/${id}/pay`, {
       as: o.c,
       body: { paymentToken: 'tok_3ds' },

@@ -27,6 +27,21 @@ const unpaid = () => unpaidOrder({ price: 1500, stock: 10, baseUrl: services.api
 const pay = (id: string, owner: ReturnType<typeof customer>, paymentToken: string) =>
   call('POST', `/v1/orders/${id}/pay`, { as: owner, baseUrl: services.apiUrl, body: { paymentToken } });
 
+const api = (method: string, path: string, as: any, body?: object) =>
+  call(method, path, { as, body: body ?? (method === 'GET' ? undefined : {}), baseUrl: services.apiUrl });
+
+/** An order of one unit of a product at 1000, paid and in production, and a second product at 1500. */
+async function paidInProduction(prefix: string) {
+  const [a, b] = [uniqueSku(`${prefix}a`), uniqueSku(`${prefix}b`)];
+  await putProduct(a, { price: 1000, stock: 10 }, services.apiUrl);
+  await putProduct(b, { price: 1500, stock: 10 }, services.apiUrl);
+  const owner = customer();
+  const id = (await api('POST', '/v1/orders', owner, { items: [{ sku: a, quantity: 1 }] })).body.order.id;
+  expect((await pay(id, owner, 'tok_ok')).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  return { a, b, owner, id: id as string };
+}
+
 test('past the payment timeout, a pending payment is waited for and found by asking: the order is paid, not expired', async () => {
   const { id, owner, total } = await unpaid();
   expect((await pay(id, owner, 'tok_async_ok')).status).toBe(202);
@@ -95,15 +110,7 @@ test('a redirect payment the customer finished just before it was given up is wa
 }, 90_000);
 
 test('an edit’s 3-D Secure step never finished is given up after the grace: its units go back, the edit is a preview again, and the order moves again', async () => {
-  const api = (method: string, path: string, as: any, body?: object) =>
-    call(method, path, { as, body: body ?? (method === 'GET' ? undefined : {}), baseUrl: services.apiUrl });
-  const [a, b] = [uniqueSku('ega'), uniqueSku('egb')];
-  await putProduct(a, { price: 1000, stock: 10 }, services.apiUrl);
-  await putProduct(b, { price: 1500, stock: 10 }, services.apiUrl);
-  const owner = customer();
-  const id = (await api('POST', '/v1/orders', owner, { items: [{ sku: a, quantity: 1 }] })).body.order.id;
-  expect((await pay(id, owner, 'tok_ok')).status).toBe(200);
-  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  const { a, b, owner, id } = await paidInProduction('eg');
   const edit = (await api('POST', `/v1/orders/${id}/edits`, owner, { add: [{ sku: b, quantity: 1 }] })).body
     .edit;
   expect(
@@ -130,15 +137,7 @@ test('an edit’s 3-D Secure step never finished is given up after the grace: it
 }, 60_000);
 
 test('an exchange’s 3-D Secure step never finished is given up after the grace: the difference is payable again', async () => {
-  const api = (method: string, path: string, as: any, body?: object) =>
-    call(method, path, { as, body: body ?? (method === 'GET' ? undefined : {}), baseUrl: services.apiUrl });
-  const [a, b] = [uniqueSku('exa'), uniqueSku('exb')];
-  await putProduct(a, { price: 1000, stock: 10 }, services.apiUrl);
-  await putProduct(b, { price: 1500, stock: 10 }, services.apiUrl);
-  const owner = customer();
-  const id = (await api('POST', '/v1/orders', owner, { items: [{ sku: a, quantity: 1 }] })).body.order.id;
-  expect((await pay(id, owner, 'tok_ok')).status).toBe(200);
-  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, services.apiUrl);
+  const { a, b, owner, id } = await paidInProduction('ex');
   expect(
     (await api('POST', `/v1/orders/${id}/ship`, merchant, { carrier: 'UPS', trackingNumber: 'EX' })).status,
   ).toBe(200);
