@@ -618,6 +618,31 @@ const scenarios: Record<string, Scenario> = {
     await sandbox(y.location, {});
     await until(order.id, order.c, 'COMPLETED');
   },
+  // A capture after shipment without an answer (capture-retries-own-word): still tried after a
+  // failed delivery took the order's flag, and captured once the provider answers; that flag stays.
+  'capture-retries-own-word': async ({ created, client }) => {
+    const [x] = await twoLocations({ stallAfter: 'in_transit' }, {});
+    const policy = { fulfilment: 'warehouse', capture: 'on_shipment', captureRetryMs: 1000 } as const;
+    const order = await heldOrder(created, client, 'tok_capture_unanswered', 0, policy, [x.sku]);
+    // Each try of the capture takes its retries' 8 s, the order's lock held meanwhile.
+    await waitForOrder(order.id, order.c, (o) => o.status === 'COMPLETED', 90_000);
+    await sandbox(x.location, { failDelivery: true });
+    const tries = (o: { history: { action: string }[] }) =>
+      o.history.filter((h) => h.action === 'capture_failed').length;
+    const flagged = await waitForOrder(
+      order.id,
+      support,
+      (o) => o.attention?.code === 'delivery_failed',
+      30_000,
+    );
+    await waitForOrder(order.id, support, (o) => tries(o) > tries(flagged), 60_000);
+    await fetch(`${process.env.PAYMENT_PROVIDER_URL}/v1/sandbox/captures/${order.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ answer: true }),
+    });
+    await client.workflow.getHandle(order.id).result();
+  },
   // By hand, in two parcels.
   'standard-shipped-in-parcels': async ({ created }) => {
     const { sku, c, id } = await oneOrder(created, { stock: 10 }, 3);

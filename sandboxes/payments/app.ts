@@ -21,7 +21,8 @@
  * once (for `shortAuthMs`) and declines every later authorisation for the same order ·
  * tok_capture_fails authorises, and every capture of it is declined · tok_reauth_capture_fails
  * does both of tok_reauth_declined's and tok_capture_fails's · tok_capture_unanswered authorises,
- * and every capture of it is answered 503 (nothing taken).
+ * and every capture of it is answered 503 (nothing taken) until `PUT /v1/sandbox/captures/:orderId`
+ * `{ "answer": true }` switches its order's captures to answered (a switch of this process only).
  * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
  * `latencyMs` and `errorRate` (a 503 before anything is written) make the whole service slow or
  * faulty, for crash tests and chaos runs.
@@ -160,6 +161,9 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
   const earlierOf = async (intent: IntentRow) =>
     (await ledger.intentsOf(intent.order_id)).some((i) => i.id !== intent.id && i.token === intent.token);
 
+  /** Orders whose tok_capture_unanswered captures are answered now: the provider's bad day is over. */
+  const answeredCaptures = new Set<string>();
+
   /** In-flight creates, by key: a second request with the same key while the first runs is a 409, as at Stripe. */
   const inFlight = new Set<string>();
 
@@ -266,7 +270,11 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) <= 0))
         return error(res, 400, 'invalid_request_error', 'amount_to_capture must be a positive integer');
       // Every capture of it meets a provider having a bad day: a 503, nothing taken.
-      if (intent.token === 'tok_capture_unanswered' && intent.status === 'requires_capture')
+      if (
+        intent.token === 'tok_capture_unanswered' &&
+        intent.status === 'requires_capture' &&
+        !answeredCaptures.has(intent.order_id)
+      )
         return error(res, 503, 'api_error', 'tok_capture_unanswered: a transient failure');
       if (CAPTURE_FAILS.has(intent.token) && intent.status === 'requires_capture')
         return void res.status(402).json({
@@ -354,6 +362,16 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       res.json({ object: 'list', data: (await ledger.refundsOf(order)).map(refundView) });
     }),
   );
+
+  app.put('/v1/sandbox/captures/:orderId', (req, res) => {
+    const orderId = String(req.params.orderId);
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(orderId))
+      return error(res, 400, 'invalid_request_error', 'orderId is an id');
+    const answer = (req.body as { answer?: unknown } | undefined)?.answer === true;
+    if (answer) answeredCaptures.add(orderId);
+    else answeredCaptures.delete(orderId);
+    res.json({ orderId, answer });
+  });
 
   app.use((_req: Request, res: Response) => error(res, 404, 'invalid_request_error', 'no such route'));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

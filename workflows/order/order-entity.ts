@@ -68,6 +68,7 @@ import {
   lostChargeOf,
   runEffect,
   withPayment,
+  type Changes,
   type PendingCharge,
   type StepWrites,
 } from './effects';
@@ -171,6 +172,12 @@ export class OrderEntity {
   private holdCaptureAt: number | undefined;
   /** That capture got no answer (said once in the history). */
   private holdCaptureUnanswered = false;
+  /**
+   * A capture after shipment that got no answer, still owed (`captureOwnWord`): which hold, and
+   * when it was last tried. The order's flag says so too, until another flag (a failed delivery,
+   * a short pick) takes its place; this does not, so the retries go on.
+   */
+  private captureOwed: { paymentId: string; triedAt: number } | undefined;
   /** A state's search attributes not upserted yet (`publish`). */
   private held = false;
   /** Why a cancellation request (the workflow's, `cancelOnRequest`) was not taken, for support. */
@@ -190,6 +197,8 @@ export class OrderEntity {
     private readonly refundsWaitForWarehouse = false,
     /** Refunds wait while a capture of the held payment has no answer (`validate`), decided likewise. */
     private readonly refundsWaitForCapture = false,
+    /** That capture is retried on the workflow's own word (`captureOwed`), not the order's flag, decided likewise. */
+    private readonly captureOwnWord = false,
   ) {}
 
   get placed(): boolean {
@@ -382,9 +391,16 @@ export class OrderEntity {
 
   /** When a capture that got no answer is tried again. */
   private captureRetryAt(): number | undefined {
+    const retryMs = this.input.policy.captureRetryMs ?? 3_600_000;
+    if (this.captureOwnWord) {
+      const owed = this.captureOwed;
+      // Let go meanwhile (a cancel voided it): nothing left to capture.
+      if (!owed || !this.order || heldPayment(this.order)?.id !== owed.paymentId) return undefined;
+      return owed.triedAt + retryMs;
+    }
     const attention = this.order?.attention;
     if (attention?.detail !== 'no_answer' || !heldPayment(this.current)) return undefined;
-    return Date.parse(attention.at) + (this.input.policy.captureRetryMs ?? 3_600_000);
+    return Date.parse(attention.at) + retryMs;
   }
 
   /** Parcels of a cancelled order that the carrier is bringing back: the workflow restocks them when they arrive. */
@@ -615,8 +631,23 @@ export class OrderEntity {
     );
   }
 
+  /**
+   * The shipment's capture (`captureOwnWord`): one that got no answer is owed, and retried; its
+   * outcome sets or clears only its own flag, not another standing on the order (a short pick).
+   */
+  private shipmentCaptured(before: OrderState, changes: Changes): void {
+    const attention = changes.attention;
+    if (attention === undefined) return;
+    if (attention?.code === 'capture_failed' && attention.detail === 'no_answer') {
+      const held = heldPayment(before);
+      if (held) this.captureOwed = { paymentId: held.id, triedAt: Date.parse(attention.at) };
+    }
+    if (before.attention && before.attention.code !== 'capture_failed') delete changes.attention;
+  }
+
   /** A capture after shipment that got no answer, tried again. */
   private async retryCapture(): Promise<void> {
+    if (this.captureOwnWord) return this.retryOwedCapture();
     const changes = await captureHeld(this.current);
     const captured = changes.attention === null;
     await this.recordFact(
@@ -624,6 +655,38 @@ export class OrderEntity {
       captured ? 'the held payment was captured' : `the capture failed again (${changes.attention!.detail})`,
       changes,
     );
+  }
+
+  /**
+   * The owed capture tried again (`captureOwnWord`). Only the capture's own flag is set or cleared:
+   * another (a failed delivery, a short pick) stays for support while the retries go on under it.
+   */
+  private async retryOwedCapture(): Promise<void> {
+    const order = this.current;
+    const { attention, ...changes } = await captureHeld(order);
+    const ownFlag = !order.attention || order.attention.code === 'capture_failed';
+    if (attention?.detail === 'no_answer') {
+      this.captureOwed!.triedAt = Date.now();
+      await this.recordFact(
+        'capture_failed',
+        'the capture failed again (no_answer)',
+        ownFlag ? { attention } : {},
+      );
+      return;
+    }
+    // Captured, or refused (let go at the provider): either way nothing is left to try.
+    this.captureOwed = undefined;
+    if (attention) {
+      await this.recordFact('capture_failed', `the capture failed again (${attention.detail})`, {
+        ...changes,
+        ...(ownFlag ? { attention } : {}),
+      });
+      return;
+    }
+    await this.recordFact('payment_captured', 'the held payment was captured', {
+      ...changes,
+      ...(order.attention?.code === 'capture_failed' ? { attention: null } : {}),
+    });
   }
 
   /** Gives up a charge the customer never finished (3-D Secure); it may have succeeded meanwhile. */
@@ -1298,6 +1361,8 @@ export class OrderEntity {
       await this.holdPending(pending, action, actor, request);
       return undefined;
     }
+    if (this.captureOwnWord && decision.transition.effect === 'recordShipment')
+      this.shipmentCaptured(before, changes);
     if (request?.paymentToken && (changes.amounts?.authorized ?? 0) > 0) {
       this.authToken = request.paymentToken;
       const held = changes.payments?.find((p) => p.status === 'authorized');

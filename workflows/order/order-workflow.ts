@@ -36,8 +36,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   // records one marker; orders started before keep their path. Then: a request to cancel the
   // workflow cancels the order (`cancelOnRequest`), and nothing else in it is cancelled. Newest: a
   // refund of units waits while a warehouse still picks or packs them (`validate`); newest of all,
-  // refunds wait while a capture of the held payment has no answer.
-  const refundsWaitForCapture = patched('refunds-wait-for-capture');
+  // refunds wait while a capture of the held payment has no answer; newest, that capture is
+  // retried on the workflow's own word, whatever flag stands on the order (`captureOwnWord`).
+  const captureOwnWord = patched('capture-retries-own-word');
+  const refundsWaitForCapture = captureOwnWord || patched('refunds-wait-for-capture');
   const refundsWaitForWarehouse = refundsWaitForCapture || patched('refunds-wait-for-warehouse');
   const cancelAsOrder = refundsWaitForWarehouse || patched('cancellation-request-cancels-order');
   const autoStepWithRecord = cancelAsOrder || patched('auto-step-with-record');
@@ -54,6 +56,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     autoStepWithRecord,
     refundsWaitForWarehouse,
     refundsWaitForCapture,
+    captureOwnWord,
   );
 
   // A cancellation request is heard here and taken by the loop; the order's work, its Updates'
