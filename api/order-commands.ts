@@ -98,7 +98,7 @@ export class OrderCommands {
       returnShipWindowMs: this.config.RETURN_SHIP_WINDOW,
       ...(type === 'virtual' ? { deliverRetryMs: this.config.CODE_VENDOR_RETRY } : {}),
       ...(this.config.FULFILMENT === 'warehouse' && type !== 'virtual'
-        ? { fulfilment: 'warehouse' as const }
+        ? { fulfilment: 'warehouse' as const, parcelNewsWaitMs: this.config.PARCEL_NEWS_WAIT }
         : {}),
       // Physical goods sold at once; a presale's deposit and a virtual good are taken when paid.
       ...(this.config.PAYMENT_CAPTURE === 'on_shipment' && type === 'standard'

@@ -121,6 +121,8 @@ export interface OrderPolicy {
   reauthorizeBeforeMs?: number;
   /** How often a capture refused after shipment is tried again. */
   captureRetryMs?: number;
+  /** How long an ended order waits for its parcels' news, a cancelled one for its recalled parcels (PARCEL_NEWS_WAIT; orders placed before: 30 days). */
+  parcelNewsWaitMs?: number;
   /** How long a digital good's code waits after the vendor refused it before it is asked again (orders placed before: 15 min). */
   deliverRetryMs?: number;
   /** Orders whose total passes this, per currency (minor units), wait for a staff decision before production. */
@@ -175,7 +177,8 @@ export interface Attention {
    * `capture_failed`: a capture refused after shipment; `fulfilment_refused`: a warehouse refused
    * its part; `short_pick`: a warehouse found fewer units than it held; `delivery_failed`: the
    * carrier could not deliver a parcel; `recall_failed`: a parcel of a cancelled order was
-   * delivered before the carrier could bring it back (the customer has goods that were refunded);
+   * delivered before the carrier could bring it back (the customer has goods that were refunded),
+   * or never came back within PARCEL_NEWS_WAIT (lost by the carrier);
    * `void_refused`: a digital code refunded in full that the vendor would not void (it still works).
    */
   code:

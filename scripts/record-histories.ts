@@ -532,6 +532,16 @@ const scenarios: Record<string, Scenario> = {
     await sandbox(gone, {});
     await client.workflow.getHandle(order.id).result();
   },
+  // The same, but the carrier never brings the recalled parcel back: given up after the order's
+  // parcel news wait (recalled-parcels-given-up), support asked, and the workflow ends.
+  'warehouse-recall-lost': async ({ created, client }) => {
+    const [x, y] = await twoLocations({ stallAfter: 'shipped' }, { stallAfter: 'accepted' });
+    const policy = { fulfilment: 'warehouse', parcelNewsWaitMs: 3000 } as const;
+    const order = await heldOrder(created, client, 'tok_ok', 0, policy, [x.sku, y.sku]);
+    await until(order.id, order.c, 'PARTIALLY_SHIPPED');
+    await call('POST', `/v1/orders/${order.id}/cancel`, { as: order.c, body: {} });
+    await client.workflow.getHandle(order.id).result();
+  },
   // One SKU from two locations: the first parcel comes back undelivered (refunded) before the second ships.
   'warehouse-returned-while-partly-shipped': async ({ created, client }) => {
     const [failing, later] = [`fail-${randomUUID().slice(0, 8)}`, `later-${randomUUID().slice(0, 8)}`];

@@ -22,7 +22,8 @@
  * tok_capture_fails authorises, and every capture of it is declined · tok_reauth_capture_fails
  * does both of tok_reauth_declined's and tok_capture_fails's · tok_capture_unanswered authorises,
  * and every capture of it is answered 503 (nothing taken) until `PUT /v1/sandbox/captures/:orderId`
- * `{ "answer": true }` switches its order's captures to answered (a switch of this process only).
+ * `{ "answer": true }` switches its order's captures to answered (`false` back; a switch of this
+ * process only); past its hold's end it is refused as expired, as any.
  * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
  * `latencyMs` and `errorRate` (a 503 before anything is written) make the whole service slow or
  * faulty, for crash tests and chaos runs.
@@ -270,9 +271,11 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       if (amount !== undefined && (!Number.isSafeInteger(amount) || (amount as number) <= 0))
         return error(res, 400, 'invalid_request_error', 'amount_to_capture must be a positive integer');
       // Every capture of it meets a provider having a bad day: a 503, nothing taken.
+      const expired = intent.capture_before !== null && intent.capture_before.getTime() < Date.now();
       if (
         intent.token === 'tok_capture_unanswered' &&
         intent.status === 'requires_capture' &&
+        !expired &&
         !answeredCaptures.has(intent.order_id)
       )
         return error(res, 503, 'api_error', 'tok_capture_unanswered: a transient failure');
@@ -367,7 +370,9 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     const orderId = String(req.params.orderId);
     if (!/^[A-Za-z0-9_-]{1,100}$/.test(orderId))
       return error(res, 400, 'invalid_request_error', 'orderId is an id');
-    const answer = (req.body as { answer?: unknown } | undefined)?.answer === true;
+    const answer = (req.body as { answer?: unknown } | undefined)?.answer;
+    if (typeof answer !== 'boolean')
+      return error(res, 400, 'invalid_request_error', 'answer is true or false');
     if (answer) answeredCaptures.add(orderId);
     else answeredCaptures.delete(orderId);
     res.json({ orderId, answer });

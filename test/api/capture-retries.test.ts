@@ -1,24 +1,16 @@
 /**
  * A capture after shipment that got no answer is tried again until it is answered, whatever flag
- * later stands on the order: the workflow keeps its own word that the capture is owed. With
- * PAYMENT_CAPTURE=on_shipment, the sandbox warehouse shipping, and the shared sandbox provider,
- * whose tok_capture_unanswered captures answer 503 until the test switches its order's to answered.
+ * stands on the order: the workflow keeps its own word that the capture is owed; a refused capture
+ * flags the order whatever stood. With PAYMENT_CAPTURE=on_shipment, the sandbox warehouse
+ * shipping, and the shared sandbox provider, whose tok_capture_unanswered captures answer 503
+ * until the test switches its order's to answered.
  */
-import { randomUUID } from 'node:crypto';
 import { auditMoney } from '../../audit/money';
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
-import {
-  call,
-  customer,
-  merchant,
-  putProduct,
-  support,
-  uniqueSku,
-  waitForOrder,
-  type As,
-} from '../support/api';
-import { providerPayments, testDb, testTemporal } from '../support/backends';
+import { support, uniqueSku, waitForOrder } from '../support/api';
+import { providerPayments, testDb } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
+import { historyOf, warehouseKit, workflowResult } from '../support/warehouse';
 
 let services: OwnServices;
 const db = testDb();
@@ -35,71 +27,46 @@ afterAll(async () => {
   await db.destroy();
 });
 
-const api = (method: string, path: string, as: As, body?: object) =>
-  call(method, path, { as, baseUrl: services.apiUrl, body: method === 'GET' ? undefined : (body ?? {}) });
-const put = (url: string, body: object) =>
-  fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const historyOf = (o: { history: { action: string }[] }) => o.history.map((h) => h.action);
+const { api, warehouse, location, stocked, paidOrder } = warehouseKit(() => services.apiUrl);
+const audit = (ids: string[]) =>
+  auditMoney(db, new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!), ids);
+const until = (id: string, predicate: (o: any) => boolean, ms: number) =>
+  waitForOrder(id, support, predicate, ms, services.apiUrl);
 
 test('a capture without an answer goes on being tried after a failed delivery takes the flag, and is taken once answered', async () => {
   // A location whose parcel stays with the carrier until the test fails its delivery.
-  const loc = `cr-${randomUUID().slice(0, 8)}`;
-  expect((await api('PUT', `/v1/locations/${loc}`, merchant, { name: loc, priority: 1 })).status).toBe(201);
-  await put(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${loc}`, { stallAfter: 'in_transit' });
+  const loc = await location('cr', 1, { stallAfter: 'in_transit' });
   const sku = uniqueSku('cr');
-  await putProduct(sku, { stock: 0, price: 1500 }, services.apiUrl);
-  expect((await api('PUT', `/v1/products/${sku}/stock/${loc}`, merchant, { onHand: 3 })).status).toBe(200);
-  const owner = customer();
-  const created = await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 1 }] });
-  expect(created.status).toBe(201);
-  const id = created.body.order.id as string;
-  const total = created.body.order.amounts.total as number;
-  const paid = await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_capture_unanswered' });
-  expect(paid.status).toBe(200);
+  await stocked(sku, { [loc]: 3 });
+  const { id, owner } = await paidOrder([{ sku, quantity: 1 }], 'tok_capture_unanswered');
+  const total = (await api('GET', `/v1/orders/${id}`, owner)).body.order.amounts.total as number;
 
   // Shipped by the warehouse; its capture got no answer: flagged, the money still only held.
-  const shipped = await waitForOrder(
+  const shipped = await until(
     id,
-    support,
     (o) => o.status === 'SHIPPED' && o.attention?.detail === 'no_answer',
     40_000,
-    services.apiUrl,
   );
   expect(shipped.amounts).toMatchObject({ paid: 0, authorized: total });
   // Confirmed and past its after-sales window, so a failed delivery is support's, not a refund.
   expect((await api('POST', `/v1/orders/${id}/confirm`, owner)).status).toBe(200);
-  await waitForOrder(id, support, (o) => o.status === 'COMPLETED', 20_000, services.apiUrl);
-  await put(`${process.env.WAREHOUSE_URL}/v1/sandbox/locations/${loc}`, { failDelivery: true });
-  const flagged = await waitForOrder(
-    id,
-    support,
-    (o) => o.attention?.code === 'delivery_failed',
-    20_000,
-    services.apiUrl,
-  );
-  const triesBefore = historyOf(flagged).filter((a) => a === 'capture_failed').length;
+  await until(id, (o) => o.status === 'COMPLETED', 20_000);
+  await warehouse(`/v1/sandbox/locations/${loc}`, { method: 'PUT', body: { failDelivery: true } });
+  const flagged = await until(id, (o) => o.attention?.code === 'delivery_failed', 20_000);
+  const tries = (o: any) => historyOf(o).filter((a) => a === 'capture_failed').length;
 
   // Still tried under the other flag, which each failed try leaves standing.
-  const retried = await waitForOrder(
-    id,
-    support,
-    (o) => historyOf(o).filter((a) => a === 'capture_failed').length > triesBefore,
-    30_000,
-    services.apiUrl,
-  );
+  const retried = await until(id, (o) => tries(o) > tries(flagged), 30_000);
   expect(retried.attention).toMatchObject({ code: 'delivery_failed', detail: loc });
 
   // The provider answers again: the hold is captured, and the delivery's flag stays for support.
-  expect(
-    (await put(`${services.env.PAYMENT_PROVIDER_URL}/v1/sandbox/captures/${id}`, { answer: true })).status,
-  ).toBe(200);
-  const captured = await waitForOrder(
-    id,
-    support,
-    (o) => historyOf(o).includes('payment_captured'),
-    40_000,
-    services.apiUrl,
-  );
+  const answered = await fetch(`${services.env.PAYMENT_PROVIDER_URL}/v1/sandbox/captures/${id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ answer: true }),
+  });
+  expect(answered.status).toBe(200);
+  const captured = await until(id, (o) => historyOf(o).includes('payment_captured'), 40_000);
   expect(captured).toMatchObject({
     status: 'COMPLETED',
     amounts: { paid: total, authorized: 0 },
@@ -109,11 +76,35 @@ test('a capture without an answer goes on being tried after a failed delivery ta
     expect.objectContaining({ status: 'succeeded', amount_captured: total }),
   ]);
   // Nothing is owed any more: the workflow ends.
-  const temporal = await testTemporal();
-  try {
-    expect(await temporal.client.workflow.getHandle(id).result()).toMatchObject({ status: 'COMPLETED' });
-  } finally {
-    await temporal.close();
-  }
-  expect(await auditMoney(db, new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!), [id])).toEqual([]);
+  expect(await workflowResult(id)).toMatchObject({ status: 'COMPLETED' });
+  expect(await audit([id])).toEqual([]);
 }, 150_000);
+
+test('a capture refused at shipment flags the order even while another flag (a refused part) stands', async () => {
+  const [ok, no] = [await location('crok', 1), await location('crno', 2, { refuse: true })];
+  const [x, y] = [uniqueSku('crx'), uniqueSku('cry')];
+  await stocked(x, { [ok]: 5 });
+  await stocked(y, { [no]: 5 });
+  const { id } = await paidOrder(
+    [
+      { sku: x, quantity: 1 },
+      { sku: y, quantity: 1 },
+    ],
+    'tok_capture_fails',
+  );
+  await until(
+    id,
+    (o) => o.status === 'PARTIALLY_SHIPPED' && o.attention?.code === 'fulfilment_refused',
+    30_000,
+  );
+  // Support refunds the refused unit (the hold shrinks): the rest has shipped, so the order ships,
+  // and its capture is declined.
+  const refund = await api('POST', `/v1/orders/${id}/refunds`, support, {
+    items: [{ sku: y, quantity: 1 }],
+    reason: 'the location could not send it',
+  });
+  expect(refund.status).toBe(201);
+  const shipped = await until(id, (o) => o.status === 'SHIPPED', 20_000);
+  expect(shipped.attention).toMatchObject({ code: 'capture_failed', detail: 'card_declined' });
+  expect(shipped.amounts).toMatchObject({ paid: 0 });
+}, 90_000);

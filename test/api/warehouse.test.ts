@@ -6,21 +6,12 @@
  * and API of the test's own; the shared sandbox warehouse steps every 300 ms.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  allPages,
-  call,
-  customer,
-  merchant,
-  putProduct,
-  support,
-  uniqueSku,
-  waitForOrder,
-  type As,
-} from '../support/api';
+import { allPages, customer, merchant, support, uniqueSku, waitForOrder, type As } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
 import { auditStock } from '../../services/inventory/audit';
 import { SIGNATURE_HEADER, signature } from '../../codec/webhook-signature';
 import { startOwnServices, type OwnServices } from '../support/own-services';
+import { historyOf, warehouseKit, workflowResult } from '../support/warehouse';
 
 let services: OwnServices;
 const db = testDb();
@@ -32,62 +23,8 @@ afterAll(async () => {
   await db.destroy();
 });
 
-const api = (method: string, path: string, as: As, body?: object) =>
-  call(method, path, { as, baseUrl: services.apiUrl, body: method === 'GET' ? undefined : (body ?? {}) });
-const warehouse = (path: string, init?: { method: string; body: object }) =>
-  fetch(`${process.env.WAREHOUSE_URL}${path}`, {
-    method: init?.method ?? 'GET',
-    headers: { 'content-type': 'application/json' },
-    body: init ? JSON.stringify(init.body) : undefined,
-  }).then((r) => r.json() as Promise<any>);
-
-async function location(prefix: string, priority: number, switches: object = {}) {
-  const id = `${prefix}-${randomUUID().slice(0, 8)}`;
-  expect((await api('PUT', `/v1/locations/${id}`, merchant, { name: id, priority })).status).toBe(201);
-  await warehouse(`/v1/sandbox/locations/${id}`, { method: 'PUT', body: switches });
-  return id;
-}
-
-async function stocked(sku: string, at: Record<string, number>) {
-  await putProduct(sku, { stock: 0, price: 1500 }, services.apiUrl);
-  for (const [loc, onHand] of Object.entries(at))
-    expect((await api('PUT', `/v1/products/${sku}/stock/${loc}`, merchant, { onHand })).status).toBe(200);
-}
-
-async function paidOrder(items: { sku: string; quantity: number }[]) {
-  const owner = customer();
-  const created = await api('POST', '/v1/orders', owner, { items });
-  expect(created.status).toBe(201);
-  const id = created.body.order.id as string;
-  expect((await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(200);
-  return { id, owner };
-}
-
-/**
- * Two locations (priorities 1 and 2, each misbehaving as its switches say), a SKU of each stocked
- * 5 there, and a paid order of one unit of each.
- */
-async function twoLocationOrder(first: [string, object?], second: [string, object?]) {
-  const [a, b] = [await location(first[0], 1, first[1]), await location(second[0], 2, second[1])];
-  const [x, y] = [uniqueSku(first[0]), uniqueSku(second[0])];
-  await stocked(x, { [a]: 5 });
-  await stocked(y, { [b]: 5 });
-  const { id, owner } = await paidOrder([
-    { sku: x, quantity: 1 },
-    { sku: y, quantity: 1 },
-  ]);
-  return { a, b, x, y, id, owner };
-}
-
-/** What the order's workflow ended with (waiting for it to end). */
-async function workflowResult(id: string) {
-  const temporal = await testTemporal();
-  try {
-    return await temporal.client.workflow.getHandle(id).result();
-  } finally {
-    await temporal.close();
-  }
-}
+const { api, warehouse, location, stocked, paidOrder, twoLocationOrder, cancelledWithParcelOut, stockAt } =
+  warehouseKit(() => services.apiUrl);
 
 /** A paid order of `quantity` from one location, which has accepted the fulfilment and stalls after `stallAfter`. */
 async function acceptedOrder(prefix: string, stock: number, quantity: number, stallAfter = 'accepted') {
@@ -372,8 +309,6 @@ test('a short pick no other location can cover: the missing units are refunded a
   for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
 }, 45_000);
 
-const historyOf = (o: { history: { action: string }[] }) => o.history.map((h) => h.action);
-
 test('refunded in full while its parcel is with the carrier, which then brings it back: the order still hears of it, and support is asked', async () => {
   const { id, owner, loc } = await acceptedOrder('wtransit', 3, 1, 'in_transit');
   await waitForOrder(id, owner, (o) => o.status === 'SHIPPED', 20_000, services.apiUrl);
@@ -441,10 +376,6 @@ test('the last parcel comes empty (its every unit missing, none elsewhere) after
   for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
 }, 60_000);
 
-/** A product's stock per location. */
-const stockAt = async (sku: string) =>
-  (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations;
-
 test('cancelled after a parcel came empty (its unit short and refunded): nothing more is written off, and the order ends', async () => {
   const { x, y, id, owner } = await twoLocationOrder(
     ['wcea', { stallAfter: 'accepted' }],
@@ -471,22 +402,7 @@ async function carrierBringsBack(location: string, id: string, owner: As) {
 
 test('cancelled while partly shipped: what has not left is stopped, the parcel already gone is recalled and restocked where it left from once back', async () => {
   // One location ships and its parcel waits with the carrier; the other has not picked yet.
-  const [gone, slow] = [
-    await location('wgone', 1, { stallAfter: 'shipped' }),
-    await location('wslow', 2, { stallAfter: 'accepted' }),
-  ];
-  const [x, y] = [uniqueSku('wgx'), uniqueSku('wgy')];
-  await stocked(x, { [gone]: 5 });
-  await stocked(y, { [slow]: 5 });
-  const { id, owner } = await paidOrder([
-    { sku: x, quantity: 2 },
-    { sku: y, quantity: 1 },
-  ]);
-  await waitForOrder(id, owner, (o) => o.status === 'PARTIALLY_SHIPPED', 30_000, services.apiUrl);
-
-  const cancelled = await api('POST', `/v1/orders/${id}/cancel`, owner, { reason: 'changed my mind' });
-  expect(cancelled.status).toBe(200);
-  const order = cancelled.body.order;
+  const { gone, slow, x, y, id, owner, order } = await cancelledWithParcelOut('wg');
   expect(order.status).toBe('CANCELLED');
   expect(order.amounts.refunded).toBe(order.amounts.paid);
   expect(order.shipments).toEqual([

@@ -48,6 +48,7 @@ import {
   fulfilmentId,
   fulfilmentWorkflowId,
   missingUnits,
+  workflowIdOf,
   type FulfilmentRecord,
 } from '../../domain/fulfilment';
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
@@ -74,7 +75,11 @@ import {
 } from './effects';
 import { describeForSupport } from './support-details';
 
-/** How long an ended order waits for a warehouse's parcel still with the carrier to be delivered or come back. */
+/**
+ * How long an ended order waits for a warehouse's parcel still with the carrier to be delivered or
+ * come back, and a cancelled one for a recalled parcel to come back (orders placed before
+ * PARCEL_NEWS_WAIT was in their policy).
+ */
 const PARCEL_NEWS_WAIT_MS = 30 * 86_400_000;
 
 /**
@@ -405,9 +410,47 @@ export class OrderEntity {
 
   /** Parcels of a cancelled order that the carrier is bringing back: the workflow restocks them when they arrive. */
   get parcelsComingBack(): boolean {
-    return (this.order?.shipments ?? []).some(
+    return !this.recallsGivenUp && this.recalledOut().length > 0;
+  }
+
+  private recalledOut() {
+    return (this.order?.shipments ?? []).filter(
       (s) => s.recalledAt !== undefined && (s.status === 'shipped' || s.status === 'in_transit'),
     );
+  }
+
+  /** A cancelled order stopped waiting for its recalled parcels (`parcelNewsWaitMs` passed): lost. */
+  private recallsGivenUp = false;
+
+  private get parcelNewsWaitMs(): number {
+    return this.input.policy.parcelNewsWaitMs ?? PARCEL_NEWS_WAIT_MS;
+  }
+
+  /** Until a cancelled order stops waiting for its recalled parcels, from the latest recall. */
+  msUntilRecallGivenUp(): number {
+    const latest = Math.max(...this.recalledOut().map((s) => Date.parse(s.recalledAt!)));
+    return Math.max(0, latest + this.parcelNewsWaitMs - Date.now());
+  }
+
+  /**
+   * Recalled parcels that never came back, nor were delivered: lost by the carrier, as far as the
+   * order can tell. Support is asked (their units are not on hand to restock, and the workflow ends).
+   */
+  async giveUpRecalledParcels(): Promise<void> {
+    const lost = this.recalledOut();
+    this.recallsGivenUp = true;
+    if (lost.length === 0) return;
+    const where = [...new Set(lost.map((s) => s.location ?? 'the carrier'))].join(', ');
+    await this.recordFact('recall_lost', where, {
+      attention: { code: 'recall_failed', detail: where, at: new Date().toISOString() },
+    });
+    // Their fulfilments wait for the carrier's news as well: they end with the order.
+    const orderId = this.current.id;
+    for (const { id, location } of lost)
+      if (location !== null)
+        await getExternalWorkflowHandle(workflowIdOf({ id, orderId, location }))
+          .cancel()
+          .catch(() => log.warn("a lost parcel's fulfilment had ended"));
   }
 
   /**
@@ -426,14 +469,14 @@ export class OrderEntity {
     );
   }
 
-  /** An ended order stopped waiting for its parcels' last news (`PARCEL_NEWS_WAIT_MS` passed). */
+  /** An ended order stopped waiting for its parcels' last news (`parcelNewsWaitMs` passed). */
   private parcelNewsGivenUp = false;
 
   /** Until an ended order stops waiting for its parcels' news: a parcel lost without a word from the carrier. */
   msUntilParcelNewsGivenUp(): number {
     const ended = this.current.history.find((h) => isTerminal(this.machine, h.to));
     const since = ended ? Date.parse(ended.at) : Date.now();
-    return Math.max(0, since + PARCEL_NEWS_WAIT_MS - Date.now());
+    return Math.max(0, since + this.parcelNewsWaitMs - Date.now());
   }
 
   giveUpParcelNews(): void {
@@ -632,17 +675,20 @@ export class OrderEntity {
   }
 
   /**
-   * The shipment's capture (`captureOwnWord`): one that got no answer is owed, and retried; its
-   * outcome sets or clears only its own flag, not another standing on the order (a short pick).
+   * The shipment's capture (`captureOwnWord`): one that got no answer is owed, and retried. Taken,
+   * or without an answer, it leaves another flag standing on the order (a short pick); refused, it
+   * flags the order as before (support must act: nothing else will take that money).
    */
   private shipmentCaptured(before: OrderState, changes: Changes): void {
     const attention = changes.attention;
     if (attention === undefined) return;
-    if (attention?.code === 'capture_failed' && attention.detail === 'no_answer') {
+    const unanswered = attention?.code === 'capture_failed' && attention.detail === 'no_answer';
+    if (unanswered) {
       const held = heldPayment(before);
       if (held) this.captureOwed = { paymentId: held.id, triedAt: Date.parse(attention.at) };
     }
-    if (before.attention && before.attention.code !== 'capture_failed') delete changes.attention;
+    const refused = attention !== null && !unanswered;
+    if (!refused && before.attention && before.attention.code !== 'capture_failed') delete changes.attention;
   }
 
   /** A capture after shipment that got no answer, tried again. */
@@ -658,8 +704,9 @@ export class OrderEntity {
   }
 
   /**
-   * The owed capture tried again (`captureOwnWord`). Only the capture's own flag is set or cleared:
-   * another (a failed delivery, a short pick) stays for support while the retries go on under it.
+   * The owed capture tried again (`captureOwnWord`). Taken, it clears only the capture's own flag;
+   * without an answer, it leaves another (a failed delivery, a short pick) standing while the
+   * retries go on under it; refused, it flags the order whatever stood (support must act).
    */
   private async retryOwedCapture(): Promise<void> {
     const order = this.current;
@@ -679,7 +726,7 @@ export class OrderEntity {
     if (attention) {
       await this.recordFact('capture_failed', `the capture failed again (${attention.detail})`, {
         ...changes,
-        ...(ownFlag ? { attention } : {}),
+        attention,
       });
       return;
     }

@@ -115,17 +115,24 @@ async function run(
   // made unseen: `unshownChargeWatched`), no capture is owed and no warehouse's parcel is still with the carrier, on its way back or not.
   // Open for the parcels alone: waited for until their news comes, or for so long at most.
   let forParcels = false;
+  // Open for recalled parcels alone: waited for as long at most, then support is asked (orders
+  // that reached that wait before wait on, as they did).
+  let forRecalls = false;
   const open = () => {
     forParcels = false;
+    forRecalls = false;
     if (
       !isTerminal(machine, order.current.status) ||
       order.returnsToRefund.length > 0 ||
       order.paymentPending ||
       order.captureOutstanding ||
-      order.parcelsComingBack ||
       order.unshownChargeWatched
     )
       return true;
+    if (order.parcelsComingBack) {
+      forRecalls = patched('recalled-parcels-given-up');
+      return true;
+    }
     forParcels = order.parcelsOnTheirWay && patched('wait-for-parcels-on-their-way');
     return forParcels;
   };
@@ -183,6 +190,12 @@ async function run(
       else if (forParcels) {
         const giveUp = order.msUntilParcelNewsGivenUp();
         if (giveUp === 0 || !(await condition(woken, giveUp))) order.giveUpParcelNews();
+      } else if (forRecalls) {
+        const giveUp = order.msUntilRecallGivenUp();
+        if (giveUp === 0 || !(await condition(woken, giveUp)))
+          await order.lock.run(async () =>
+            order.parcelsComingBack ? order.giveUpRecalledParcels() : undefined,
+          );
       } else await condition(woken, order.msUntilDue()!);
       continue;
     }

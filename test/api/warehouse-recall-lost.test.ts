@@ -1,0 +1,59 @@
+/**
+ * A cancelled order's recalled parcel that the carrier never brings back: after PARCEL_NEWS_WAIT
+ * support is asked (`recall_failed`), nothing is restocked, and the order's workflow ends, its
+ * fulfilment there too. With
+ * FULFILMENT=warehouse, that wait shortened, and the shared sandbox warehouse.
+ */
+import { auditStock } from '../../services/inventory/audit';
+import { support, waitForOrder } from '../support/api';
+import { testDb, testTemporal } from '../support/backends';
+import { startOwnServices, type OwnServices } from '../support/own-services';
+import { historyOf, warehouseKit, workflowResult } from '../support/warehouse';
+
+let services: OwnServices;
+const db = testDb();
+beforeAll(async () => {
+  services = await startOwnServices('warehouse-recall', { FULFILMENT: 'warehouse', PARCEL_NEWS_WAIT: '4s' });
+}, 120_000);
+afterAll(async () => {
+  await services?.stopAll();
+  await db.destroy();
+});
+
+const { cancelledWithParcelOut, stockAt } = warehouseKit(() => services.apiUrl);
+
+test('a recalled parcel that never comes back: support is asked, its units are not restocked, and the workflow ends', async () => {
+  // One location's parcel stays with the carrier for good; the other has not picked yet.
+  const { gone, slow, x, y, id, order } = await cancelledWithParcelOut('wl');
+  expect(order.shipments).toEqual([
+    expect.objectContaining({ location: gone, recalledAt: expect.any(String) }),
+  ]);
+  // Waited for as long as PARCEL_NEWS_WAIT from the recall; then support is asked.
+  const lost = await waitForOrder(
+    id,
+    support,
+    (o) => historyOf(o).includes('recall_lost'),
+    30_000,
+    services.apiUrl,
+  );
+  expect(lost).toMatchObject({ status: 'CANCELLED', attention: { code: 'recall_failed', detail: gone } });
+  expect(lost.shipments[0]).toMatchObject({ status: 'shipped', recalledAt: expect.any(String) });
+  const recall = Date.parse(lost.shipments[0].recalledAt);
+  const entry = lost.history.find((h: { action: string }) => h.action === 'recall_lost');
+  expect(entry).toMatchObject({ from: 'CANCELLED', to: 'CANCELLED', actor: 'system', reason: gone });
+  expect(Date.parse(entry.at) - recall).toBeGreaterThanOrEqual(4000);
+  // Its units are not on hand to restock; what never left is back.
+  expect(await stockAt(x)).toEqual([{ location: gone, onHand: 3, reserved: 0, available: 3 }]);
+  expect(await stockAt(y)).toEqual([{ location: slow, onHand: 5, reserved: 0, available: 5 }]);
+  for (const a of await auditStock(db, [x, y])) expect(a).toMatchObject({ balanced: true });
+  expect(await workflowResult(id)).toMatchObject({ status: 'CANCELLED' });
+  // The lost parcel's fulfilment, which waited for the carrier's news too, ends with it.
+  const temporal = await testTemporal();
+  try {
+    const fulfilment = temporal.client.workflow.getHandle(`${id}-fulfil-${gone}`);
+    await expect(fulfilment.result()).rejects.toThrow();
+    expect((await fulfilment.describe()).status.name).toBe('CANCELLED');
+  } finally {
+    await temporal.close();
+  }
+}, 90_000);
