@@ -145,8 +145,8 @@ const schema = z.object({
   WAREHOUSE_URL: optionalText.pipe(z.string().url().optional()),
   WAREHOUSE_TIMEOUT: timer('5s', 100),
   WAREHOUSE_WEBHOOK_SECRET: optionalText,
-  // How long an ended order waits for a parcel still with the carrier, and a cancelled one for a
-  // recalled parcel to come back, before support is asked.
+  // How long an ended order's workflow waits for news of a parcel still with the carrier, and a
+  // cancelled order's for a recalled parcel to come back (then support is asked); in each order's policy.
   PARCEL_NEWS_WAIT: duration('30d', { min: 100 }),
   // Where digital goods' codes come from (issued per order, voided on a full refund); unset: the dev stack's
   // sandbox vendor (in the sandbox warehouse process), or, outside it, codes made by the service itself.

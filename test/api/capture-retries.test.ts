@@ -30,6 +30,13 @@ afterAll(async () => {
 const { api, warehouse, location, stocked, paidOrder } = warehouseKit(() => services.apiUrl);
 const audit = (ids: string[]) =>
   auditMoney(db, new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!), ids);
+/** The provider's bad day is over for this order: its captures are answered. */
+const answerCaptures = (id: string) =>
+  fetch(`${services.env.PAYMENT_PROVIDER_URL}/v1/sandbox/captures/${id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ answer: true }),
+  });
 const until = (id: string, predicate: (o: any) => boolean, ms: number) =>
   waitForOrder(id, support, predicate, ms, services.apiUrl);
 
@@ -60,12 +67,7 @@ test('a capture without an answer goes on being tried after a failed delivery ta
   expect(retried.attention).toMatchObject({ code: 'delivery_failed', detail: loc });
 
   // The provider answers again: the hold is captured, and the delivery's flag stays for support.
-  const answered = await fetch(`${services.env.PAYMENT_PROVIDER_URL}/v1/sandbox/captures/${id}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ answer: true }),
-  });
-  expect(answered.status).toBe(200);
+  expect((await answerCaptures(id)).status).toBe(200);
   const captured = await until(id, (o) => historyOf(o).includes('payment_captured'), 40_000);
   expect(captured).toMatchObject({
     status: 'COMPLETED',
@@ -108,3 +110,28 @@ test('a capture refused at shipment flags the order even while another flag (a r
   expect(shipped.attention).toMatchObject({ code: 'capture_failed', detail: 'card_declined' });
   expect(shipped.amounts).toMatchObject({ paid: 0 });
 }, 90_000);
+
+test('a parcel back at its sender while the capture has no answer is not refunded by the system: support is asked, and the capture goes on', async () => {
+  const loc = await location('crrts', 1, { stallAfter: 'in_transit' });
+  const sku = uniqueSku('crrts');
+  await stocked(sku, { [loc]: 3 });
+  const { id } = await paidOrder([{ sku, quantity: 1 }], 'tok_capture_unanswered');
+  const shipped = await until(
+    id,
+    (o) => o.status === 'SHIPPED' && o.attention?.detail === 'no_answer',
+    40_000,
+  );
+  const total = shipped.amounts.total as number;
+  await warehouse(`/v1/sandbox/locations/${loc}`, { method: 'PUT', body: { failDelivery: true } });
+  const flagged = await until(id, (o) => o.attention?.code === 'delivery_failed', 20_000);
+  // The hold is not shrunk for a refund the money may not be there for: nothing refunded, nothing restocked.
+  expect(flagged).toMatchObject({ status: 'SHIPPED', amounts: { refunded: 0, paid: 0, authorized: total } });
+  expect(historyOf(flagged)).not.toContain('refund');
+  expect((await answerCaptures(id)).status).toBe(200);
+  const captured = await until(id, (o) => historyOf(o).includes('payment_captured'), 40_000);
+  expect(captured).toMatchObject({ amounts: { paid: total, authorized: 0, refunded: 0 } });
+  // Now support refunds the parcel's money, as the flag asks.
+  const refund = await api('POST', `/v1/orders/${id}/refunds`, support, { reason: 'returned to sender' });
+  expect(refund.status).toBe(201);
+  expect(await audit([id])).toEqual([]);
+}, 120_000);

@@ -423,12 +423,16 @@ export class OrderEntity {
   private recallsGivenUp = false;
 
   private get parcelNewsWaitMs(): number {
-    return this.input.policy.parcelNewsWaitMs ?? PARCEL_NEWS_WAIT_MS;
+    const ms = this.input.policy.parcelNewsWaitMs;
+    return ms !== undefined && Number.isFinite(ms) && ms >= 0 ? ms : PARCEL_NEWS_WAIT_MS;
   }
 
   /** Until a cancelled order stops waiting for its recalled parcels, from the latest recall. */
   msUntilRecallGivenUp(): number {
-    const latest = Math.max(...this.recalledOut().map((s) => Date.parse(s.recalledAt!)));
+    const recalls = this.recalledOut()
+      .map((s) => Date.parse(s.recalledAt!))
+      .filter(Number.isFinite);
+    const latest = recalls.length > 0 ? Math.max(...recalls) : Date.now();
     return Math.max(0, latest + this.parcelNewsWaitMs - Date.now());
   }
 
@@ -1096,7 +1100,11 @@ export class OrderEntity {
       // failed on this before restocked the parcel first: they replay that, then ask support.
       const plannable =
         parcel !== undefined && refundPlannable(order.items, order.amounts.shipping, parcel.items, held);
+      // While a capture of the held payment has no answer, the money may be taken already: the
+      // hold is not shrunk for it, support is asked (as staff refunds wait, `heldContext`).
+      const captureUnanswered = this.captureOwnWord && this.captureOutstanding;
       if (
+        !captureUnanswered &&
         parcel &&
         (plannable || !patched('delivery-failed-held-units')) &&
         'action' in resolved &&

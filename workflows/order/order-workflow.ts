@@ -115,8 +115,8 @@ async function run(
   // made unseen: `unshownChargeWatched`), no capture is owed and no warehouse's parcel is still with the carrier, on its way back or not.
   // Open for the parcels alone: waited for until their news comes, or for so long at most.
   let forParcels = false;
-  // Open for recalled parcels alone: waited for as long at most, then support is asked (orders
-  // that reached that wait before wait on, as they did).
+  // Open for recalled parcels alone: waited for as long at most, then support is asked (an order
+  // that reached that wait before takes this path once it is next woken).
   let forRecalls = false;
   const open = () => {
     forParcels = false;
@@ -192,9 +192,12 @@ async function run(
         if (giveUp === 0 || !(await condition(woken, giveUp))) order.giveUpParcelNews();
       } else if (forRecalls) {
         const giveUp = order.msUntilRecallGivenUp();
+        // News of the parcel that came with the timer is taken first (the loop again).
         if (giveUp === 0 || !(await condition(woken, giveUp)))
           await order.lock.run(async () =>
-            order.parcelsComingBack ? order.giveUpRecalledParcels() : undefined,
+            order.parcelNews.length === 0 && order.parcelsComingBack
+              ? order.giveUpRecalledParcels()
+              : undefined,
           );
       } else await condition(woken, order.msUntilDue()!);
       continue;
