@@ -147,7 +147,7 @@ const schema = z.object({
   WAREHOUSE_WEBHOOK_SECRET: optionalText,
   // How long an ended order's workflow waits for news of a parcel still with the carrier, and a
   // cancelled order's for a recalled parcel to come back (then support is asked); in each order's policy.
-  PARCEL_NEWS_WAIT: duration('30d', { min: 100 }),
+  PARCEL_NEWS_WAIT: duration('30d', { min: 100, max: 365 * 86_400_000 }),
   // Where digital goods' codes come from (issued per order, voided on a full refund); unset: the dev stack's
   // sandbox vendor (in the sandbox warehouse process), or, outside it, codes made by the service itself.
   CODE_VENDOR_URL: optionalText.pipe(z.string().url().optional()),

@@ -1102,7 +1102,7 @@ export class OrderEntity {
         parcel !== undefined && refundPlannable(order.items, order.amounts.shipping, parcel.items, held);
       // While a capture of the held payment has no answer, the money may be taken already: the
       // hold is not shrunk for it, support is asked (as staff refunds wait, `heldContext`).
-      const captureUnanswered = this.captureOwnWord && this.captureOutstanding;
+      const captureUnanswered = this.captureOwnWord && this.heldContext.captureUnanswered;
       if (
         !captureUnanswered &&
         parcel &&
