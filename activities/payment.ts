@@ -167,19 +167,38 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       return outcomeOf(await payments.cancel(args.paymentId));
     },
 
-    /** Refunds one payment in full (a payment that succeeded after its order was cancelled), once per refund id. */
+    /**
+     * Refunds one payment in full (a payment that succeeded after its order was cancelled), once per
+     * refund id. `onlyWhatIsLeft`: a payment found late, which another refund of the order (a
+     * cancel's, of all the provider lists) may have taken back already: only what is left of it.
+     */
     async refundPayment(args: {
       orderId: string;
       paymentId: string;
       refundId: string;
       amount: number;
       reason: string;
+      onlyWhatIsLeft?: boolean;
     }): Promise<number> {
+      const idempotencyKey = refundKey(args.orderId, args.refundId, args.paymentId);
+      let amount = args.amount;
+      if (args.onlyWhatIsLeft) {
+        const [listed, refundsOfOrder] = await Promise.all([
+          payments.paymentsOf(args.orderId),
+          payments.refundsOf(args.orderId),
+        ]);
+        // This refund's own, made by an earlier try: its amount, as a retried refund answers.
+        const earlier = refundsOfOrder.find((r) => r.idempotencyKey === idempotencyKey);
+        if (earlier) return earlier.amount;
+        const paid = listed.find((p) => p.paymentId === args.paymentId);
+        if (paid) amount = Math.min(amount, Math.max(0, paid.amount - paid.refunded));
+        if (amount === 0) return 0;
+      }
       const refund = await payments.refund({
-        idempotencyKey: refundKey(args.orderId, args.refundId, args.paymentId),
+        idempotencyKey,
         paymentId: args.paymentId,
         orderId: args.orderId,
-        amount: args.amount,
+        amount,
         reason: args.reason,
       });
       return refund.amount;

@@ -423,6 +423,47 @@ const scenarios: Record<string, Scenario> = {
       await until(o.id, o.c, 'COMPLETED');
     }
   },
+  // An edit's difference charged with every answer lost and not listed yet (15 s here): a 503, its
+  // key kept. One order confirms it again once the charge shows (paid by it); the other, left
+  // alone, finds it and refunds it. Both then ship and complete.
+  'edit-unshown-charge': async ({ created }) => {
+    const orders = await Promise.all(
+      [0, 1].map(async () => {
+        const o = await oneOrder(created, { stock: 10, price: 1000 }, 1);
+        await pay(o.id, o.c);
+        await until(o.id, o.c, 'IN_PRODUCTION');
+        const edit = (
+          await call('POST', `/v1/orders/${o.id}/edits`, {
+            as: o.c,
+            body: { change: [{ sku: o.sku, quantity: 2 }] },
+          })
+        ).body.edit.id as string;
+        const confirm = (paymentToken: string) =>
+          call('POST', `/v1/order-edits/${edit}/confirm`, { as: o.c, body: { paymentToken } });
+        const lost = await confirm('tok_lost_unlisted');
+        if (lost.status !== 503)
+          throw new Error(`edit-unshown-charge: the lost confirm answered ${lost.status}`);
+        return { ...o, confirm };
+      }),
+    );
+    const [again, alone] = orders as [(typeof orders)[number], (typeof orders)[number]];
+    // Confirmed again at once with another card: the key is reused, the charge not shown, a 503.
+    // Then asked every 200 ms, to be answered with the charge once it shows, before the order's
+    // own look (a second after) finds and refunds it (if that comes first, the preview is stale).
+    let confirmed = await again.confirm('tok_ok');
+    if (confirmed.status === 503) await sleep(5000); // each ask is an Update in the history: fewer
+    for (let i = 0; i < 300 && confirmed.status === 503; i++) {
+      await sleep(200);
+      confirmed = await again.confirm('tok_ok');
+    }
+    await waitForOrder(again.id, again.c, (o) => o.items[0].quantity === 2 || o.amounts.refunded > 0, 30_000);
+    await waitForOrder(alone.id, alone.c, (o) => o.amounts.refunded > 0, 90_000);
+    for (const o of orders) {
+      await ship(o.id);
+      await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
+      await until(o.id, o.c, 'COMPLETED');
+    }
+  },
   // Imported orders: one shipped and refunded in part (owed by its channel), one cancelled, one
   // imported as shipped and returned.
   imported: async ({ created }) => {

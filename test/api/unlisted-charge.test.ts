@@ -228,3 +228,130 @@ test('an exchange’s difference whose charge got no answer and is not listed ye
   expect(refunded.map((r) => r.amount)).toEqual([500]);
   expect((await providerPayments(second.id)).map((c) => c.status)).toEqual(['succeeded']);
 }, 240_000);
+
+test('an edit’s difference whose charge got no answer and is not listed yet is paid once: confirmed again under the kept key, or found by the open order and refunded', async () => {
+  const baseUrl = services.apiUrl;
+  const api = (method: string, path: string, as: ReturnType<typeof customer>, body?: object) =>
+    call(method, path, { as, baseUrl, body: method === 'GET' ? undefined : (body ?? {}) });
+  const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
+  const sku = uniqueSku('ued');
+  await putProduct(sku, { price: 1000, stock: 10 }, baseUrl);
+  /** A paid order of one unit, and a preview adding one more (1000 owed). */
+  const editedOrder = async () => {
+    const owner = customer();
+    const id = (await api('POST', '/v1/orders', owner, { items: [{ sku, quantity: 1 }] })).body.order
+      .id as string;
+    expect((await api('POST', `/v1/orders/${id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(200);
+    await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000, baseUrl);
+    const edit = (await api('POST', `/v1/orders/${id}/edits`, owner, { change: [{ sku, quantity: 2 }] })).body
+      .edit;
+    expect(edit.owed).toBe(1000);
+    const confirm = (paymentToken: string) =>
+      api('POST', `/v1/order-edits/${edit.id}/confirm`, owner, { paymentToken });
+    return { id, owner, confirm };
+  };
+  const [again, alone, early, listed] = await Promise.all([
+    editedOrder(),
+    editedOrder(),
+    editedOrder(),
+    editedOrder(),
+  ]);
+  const charges = async (id: string) => (await providerPayments(id)).map((c) => [c.status, c.amount]);
+
+  // Charged, every answer lost, and not listed: a 503, the order as it was.
+  const all = [again, alone, early, listed];
+  expect((await Promise.all(all.map((o) => o.confirm('tok_lost_unlisted')))).map((r) => r.status)).toEqual([
+    503, 503, 503, 503,
+  ]);
+  for (const o of all) {
+    expect(await charges(o.id)).toEqual([
+      ['succeeded', 1000 + 800],
+      ['succeeded', 1000],
+    ]);
+    expect((await api('GET', `/v1/orders/${o.id}`, o.owner)).body.order.items[0].quantity).toBe(1);
+  }
+  // One order is cancelled before the charge shows: its pay refunded, and, ended, it keeps looking
+  // for the edit's charge and refunds that too once it shows. Another is cancelled just after the
+  // provider lists the charge (before the order's own look): the cancel looks for it first, and
+  // it is refunded once, not by the cancel's refund of all the provider lists and again.
+  expect((await api('POST', `/v1/orders/${early.id}/cancel`, early.owner, { reason: 'no' })).status).toBe(
+    200,
+  );
+  const listedCancelled = (async () => {
+    for (let i = 0; i < 450 && (await provider.paymentsOf(listed.id)).length < 2; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    return api('POST', `/v1/orders/${listed.id}/cancel`, listed.owner, { reason: 'no' });
+  })();
+  // Confirmed again at once with another card: under the kept key the provider charges nothing
+  // new, and what it holds is not shown yet: a 503 again, not a second charge.
+  expect((await again.confirm('tok_ok')).status).toBe(503);
+  expect(await providerPayments(again.id)).toHaveLength(2);
+  // Once the provider lists it, the next confirm is paid by that charge: the edit applied, once.
+  let confirmed = await again.confirm('tok_ok');
+  for (let i = 0; i < 60 && confirmed.status === 503; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    confirmed = await again.confirm('tok_ok');
+  }
+  expect([200, 202]).toContain(confirmed.status);
+  const applied = await waitForOrder(
+    again.id,
+    again.owner,
+    (o) => o.items[0].quantity === 2,
+    20_000,
+    baseUrl,
+  );
+  expect(applied).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: 2800, refunded: 0 } });
+  expect(await charges(again.id)).toEqual([
+    ['succeeded', 1800],
+    ['succeeded', 1000],
+  ]);
+
+  // The other, left alone: the open order finds the charge once it shows, and refunds it (it paid
+  // for an edit never applied). That changed the order: its preview is stale, and a new one,
+  // confirmed, is charged anew under a new key (the refunded charge's is spent).
+  const found = await waitForOrder(alone.id, alone.owner, (o) => o.amounts.refunded > 0, 90_000, baseUrl);
+  expect(found).toMatchObject({
+    status: 'IN_PRODUCTION',
+    items: [{ quantity: 1 }],
+    amounts: { paid: 2800, refunded: 1000 },
+  });
+  expect(found.history.at(-1)).toMatchObject({ action: 'lost_payment_refunded', actor: 'system' });
+  expect((await providerRefunds(alone.id)).map((r) => r.amount)).toEqual([1000]);
+  expect([(await alone.confirm('tok_ok')).status, (await alone.confirm('tok_ok')).body.code]).toEqual([
+    409,
+    'EDIT_STALE',
+  ]);
+  const fresh = (
+    await api('POST', `/v1/orders/${alone.id}/edits`, alone.owner, { change: [{ sku, quantity: 2 }] })
+  ).body.edit;
+  expect(
+    (await api('POST', `/v1/order-edits/${fresh.id}/confirm`, alone.owner, { paymentToken: 'tok_ok' }))
+      .status,
+  ).toBe(200);
+  const reconfirmed = await waitForOrder(
+    alone.id,
+    alone.owner,
+    (o) => o.items[0].quantity === 2,
+    20_000,
+    baseUrl,
+  );
+  expect(reconfirmed.amounts).toMatchObject({ paid: 3800, refunded: 1000 });
+  expect(await charges(alone.id)).toEqual([
+    ['succeeded', 1800],
+    ['succeeded', 1000],
+    ['succeeded', 1000],
+  ]);
+  expect((await listedCancelled).status).toBe(200);
+  for (const o of [early, listed]) {
+    const ended = await waitForOrder(o.id, o.owner, (x) => x.amounts.refunded === 2800, 90_000, baseUrl);
+    expect(ended).toMatchObject({ status: 'CANCELLED', amounts: { paid: 2800 } });
+    expect((await providerRefunds(o.id)).map((r) => r.amount).sort()).toEqual([1000, 1800]);
+  }
+  expect(
+    await auditMoney(
+      db,
+      provider,
+      all.map((o) => o.id),
+    ),
+  ).toEqual([]);
+}, 240_000);

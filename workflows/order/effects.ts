@@ -175,6 +175,14 @@ const leanForwardPath = (ctx: EffectContext) => ctx.stepWrites || patched('lean-
  */
 const KEY_KEEPS_STOCK = 'unshown-charge-keeps-key';
 
+/**
+ * An edit's charge whose answers were all lost and which the provider does not show keeps its key,
+ * as the order's pay does: the edit confirmed again asks under it (one charge, never two), and
+ * the open order looks for it until it shows, then refunds it. Before this patch the key was
+ * spent: a second confirm charged again, and the first charge was never found.
+ */
+const EDIT_KEY_KEPT = 'edit-keeps-unshown-key';
+
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
@@ -183,12 +191,13 @@ async function charge(
   amount: number,
   settlesOrder: boolean,
   /**
-   * The order's pay (`capturePayment`): a key its provider did not show is kept (`charge`'s
-   * catch). Only it: the payment timeout and a cancel look that key up (`lostCharge`), and an
-   * unpaid order's cancel refunds nothing the ended order's watch could find again. A later charge
-   * (an edit's, a deposit's, a balance's) spends its key as before.
+   * Asked only where it matters: whether a key the provider did not show is kept (`charge`'s
+   * catch). The order's pay keeps it (the payment timeout and a cancel look it up: `lostCharge`),
+   * and an edit's charge (its provider's key-reused refusal looked up too; the open order looks
+   * for the charge: ./order-entity.ts, `unshownChargeWatched`). A deposit's or a balance's charge
+   * spends its key as before.
    */
-  keepsUnshownKey = false,
+  keepKey?: () => boolean,
 ): Promise<Changes> {
   const { order, request } = ctx;
   // A pending charge the provider has now made pays the action it was made for: nothing to ask again.
@@ -245,17 +254,19 @@ async function charge(
     } catch (err) {
       // The key holds a charge made with other parameters (another card, another amount) by a pay
       // whose Update was lost: that charge is the order's pending one, not a second charge.
-      if (ctx.chargeInWorker && declineCode(err) === KEY_REUSED) {
+      // An edit's charge (an activity's) under its kept key: looked up too (only under its patch).
+      const editKey = !ctx.chargeInWorker && request?.editRequest !== undefined;
+      if (declineCode(err) === KEY_REUSED && (ctx.chargeInWorker || (editKey && (keepKey?.() ?? false)))) {
         const there = await reconcile.reconcileCharge({ orderId: order.id, attempt });
         const lost = lostChargeOf(there, attempt);
         if (lost) return { pending: lost };
         // Not shown yet (a provider whose lookup lags): the key is looked up again, later, and
         // the stock held under it stays held for that charge (held again, its tag would do nothing).
-        const keyKept = there.status !== 'declined' && keepsUnshownKey && patched(KEY_KEEPS_STOCK);
+        const keyKept = there.status !== 'declined' && (keepKey?.() ?? false);
         if (takesStock && !keyKept)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
         // Declined there: that key is spent, and this charge is made under the next one.
-        if (there.status === 'declined') return charge(ctx, amount, settlesOrder, keepsUnshownKey);
+        if (there.status === 'declined') return charge(ctx, amount, settlesOrder, keepKey);
         ctx.unusedPaymentAttempt?.();
         if (keyKept) ctx.chargeUnshown?.(attempt);
         throw unshownCharge('order');
@@ -269,7 +280,7 @@ async function charge(
         // Not there is not proof that it never happened: a provider's search may lag behind its
         // writes. The pay's key (and the stock held under it) is kept, so the next try is answered
         // with that charge if it was made, and the order looks it up again before it ends (`lostCharge`).
-        const keyKept = found?.status === 'absent' && keepsUnshownKey && patched(KEY_KEEPS_STOCK);
+        const keyKept = found?.status === 'absent' && (keepKey?.() ?? false);
         // Registered before the charge ran; undone only if the charge did not happen.
         if (takesStock && !keyKept)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
@@ -695,7 +706,7 @@ async function applyEdit(ctx: EffectContext): Promise<Changes> {
     try {
       // An ordinary activity: a lost one would be on a paid order that may never be charged again,
       // where nothing would look for it.
-      charged = await charge({ ...ctx, chargeInWorker: false }, owed, false);
+      charged = await charge({ ...ctx, chargeInWorker: false }, owed, false, () => patched(EDIT_KEY_KEPT));
     } catch (err) {
       await nonCancellable(() => store.releaseEditUnits({ orderId: order.id, editId }));
       throw err;
@@ -815,7 +826,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case undefined:
       return {};
     case 'capturePayment':
-      return charge(ctx, chargeAmount(effect, order), true, true);
+      return charge(ctx, chargeAmount(effect, order), true, () => patched(KEY_KEEPS_STOCK));
     case 'captureBalance':
       return charge(ctx, chargeAmount(effect, order), true);
     case 'captureDeposit':

@@ -82,6 +82,9 @@ import { describeForSupport } from './support-details';
  */
 const PARCEL_NEWS_WAIT_MS = 30 * 86_400_000;
 
+/** The pending action of an edit's charge found on its own (`lookUpUnshownCharge`): no machine has it. */
+const UNAPPLIED_EDIT_CHARGE = 'unapplied_edit_charge';
+
 /**
  * Tells a return, claim or exchange what its refund came to. One that ended meanwhile (an
  * operator terminated it) has nobody to hear: the order goes on rather than fail with the signal.
@@ -167,9 +170,11 @@ export class OrderEntity {
    * A charge whose answers were all lost and which the provider did not show (its search may lag
    * behind its writes): its key is the next attempt's, asked again by the next pay and looked up
    * before the order ends; once the order has ended, looked up now and then for a day, so that a
-   * charge shown late is refunded (`lookUpUnshownCharge`). Set only by the charge's patched branch.
+   * charge shown late is refunded (`lookUpUnshownCharge`). An edit's (`edit`) is looked for while
+   * the order is open too: it was made for an edit not applied. Set only by the charge's patched branch.
    */
-  private unshownCharge: { attempt: number; since: number; lookedAt: number; lookups: number } | undefined;
+  private unshownCharge:
+    { attempt: number; since: number; lookedAt: number; lookups: number; edit?: true } | undefined;
   /**
    * A renewal refused after goods left: the hold is captured instead, at this time (again after no
    * answer), and never renewed; undefined once taken, or when there is no such hold.
@@ -300,7 +305,8 @@ export class OrderEntity {
       // Its own word, not the order's flag: another flag (a short pick) may stand in its place.
       captureUnanswered:
         this.captureOutstanding || (this.holdCaptureAt !== undefined && this.holdCaptureUnanswered),
-      pendingFor: this.pending?.action ?? null,
+      // An edit's charge found on its own holds back what an edit's pending charge does.
+      pendingFor: this.pending?.action === UNAPPLIED_EDIT_CHARGE ? 'edit' : (this.pending?.action ?? null),
       afterSalesClosed: this.afterSalesClosed,
     };
   }
@@ -374,8 +380,8 @@ export class OrderEntity {
    */
   private abandonAt(): number | undefined {
     const pending = this.pending;
-    if (pending?.action !== 'edit' || !pending.nextAction || isTerminal(this.machine, this.current.status))
-      return undefined;
+    const edits = pending?.action === 'edit' || pending?.action === UNAPPLIED_EDIT_CHARGE;
+    if (!edits || !pending?.nextAction || isTerminal(this.machine, this.current.status)) return undefined;
     return patched('edit-step-given-up') ? this.pendingSince + this.pendingGraceMs : undefined;
   }
 
@@ -492,15 +498,16 @@ export class OrderEntity {
     return this.order !== undefined && this.captureRetryAt() !== undefined;
   }
 
-  /** An ended order still looks for a charge not shown when it was made (`unshownCharge`): it stays open. */
+  /**
+   * An ended order still looks for a charge not shown when it was made (`unshownCharge`): it stays
+   * open. An open one looks for an edit's: nothing else would (its pay, it has made already). An
+   * edit's key is its own (`nextPaymentAttempt` gives it to edits only); a pay's is the next one's.
+   */
   get unshownChargeWatched(): boolean {
     const kept = this.unshownCharge;
-    return (
-      kept !== undefined &&
-      kept.attempt === this.paymentAttempts + 1 &&
-      this.order !== undefined &&
-      isTerminal(this.machine, this.order.status)
-    );
+    if (kept === undefined || this.order === undefined) return false;
+    if (kept.edit) return true;
+    return kept.attempt === this.paymentAttempts + 1 && isTerminal(this.machine, this.order.status);
   }
 
   /** When the ended order looks for that charge again: at the pending-payment poll, then twice as long each time. */
@@ -529,8 +536,10 @@ export class OrderEntity {
     }
     this.unshownCharge = undefined;
     this.paymentAttempts = Math.max(this.paymentAttempts, kept.attempt);
-    await this.holdPending(found, 'pay', 'customer', {
-      action: 'pay',
+    // An edit's, found on its own, paid for no edit applied: an action no order takes, so refunded.
+    const action = kept.edit ? UNAPPLIED_EDIT_CHARGE : 'pay';
+    await this.holdPending(found, action, 'customer', {
+      action,
       actor: { id: this.input.customerId, role: 'customer' },
       reason: 'paid by a request whose answer was lost',
     });
@@ -807,7 +816,7 @@ export class OrderEntity {
       // order never saw.
       !(
         pending.lost &&
-        (pending.amount !== chargeAmount(decision.transition.effect!, order) ||
+        (pending.amount !== (edit ? edit.owed : chargeAmount(decision.transition.effect!, order)) ||
           update.status === 'authorized')
       );
     // What the order says of a charge it does not take: one after the order ended, or a lost request's.
@@ -881,6 +890,8 @@ export class OrderEntity {
           refundId: `late-${pending.paymentId}`,
           amount: pending.amount,
           reason: pending.lost ? 'lost_request' : 'paid after the order ended',
+          // Found late, it may have been refunded already: a cancel refunds all the provider lists.
+          ...(pending.lost ? { onlyWhatIsLeft: true } : {}),
         }),
       );
       await this.recordFact(
@@ -1375,6 +1386,9 @@ export class OrderEntity {
     // person's cancel is then refused, to be asked again once that payment is settled (a presale's
     // cancel refunds every charge the provider has, and would refund that one twice).
     const ends = isTerminal(this.machine, decision.transition.to);
+    // An edit's charge not shown yet is looked for first, so that a cancel's refund of all the
+    // provider shows leaves it, once found, to be refunded as the pending charge it is (not twice).
+    if (ends && this.unshownCharge?.edit && !this.pending) await this.lookUpUnshownCharge();
     if (this.chargeInWorker && ends && !lostChargeChecked && (await this.lostCharge()) && actor !== 'system')
       throw refuse(
         notNow(
@@ -1389,13 +1403,27 @@ export class OrderEntity {
       request,
       nextPaymentAttempt: () => {
         this.chargesTried++;
+        // An edit's kept key is asked again by the next edit's charge (one charge, never two), and
+        // by no other charge; looked up again if that charge is not shown either (`chargeUnshown`).
+        const kept = this.unshownCharge;
+        if (kept?.edit && request?.editRequest) {
+          this.unshownCharge = undefined;
+          return kept.attempt;
+        }
         return ++this.paymentAttempts;
       },
-      unusedPaymentAttempt: () => void --this.paymentAttempts,
+      // An edit's kept key stays out of the count: no other charge may take it.
+      unusedPaymentAttempt: () => void (request?.editRequest ? undefined : --this.paymentAttempts),
       chargeUnshown: (attempt) => {
         this.chargeKeysKept++;
         const now = Date.now();
-        this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 0 };
+        this.unshownCharge = {
+          attempt,
+          since: now,
+          lookedAt: now,
+          lookups: 0,
+          ...(request?.editRequest ? { edit: true as const } : {}),
+        };
       },
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
       onReturnOpened: (returnId, items, kind, exchange) =>

@@ -173,8 +173,10 @@ async function run(
     const seq = order.current.history.length;
     const unchanged = () => order.current.history.length === seq;
     const pending = order.paymentPending;
-    // Woken by a transition, a return to refund, the provider's news, or a charge turning pending
-    // (the payment timeout then waits longer, and the provider is asked now and then).
+    const watched = order.unshownChargeWatched;
+    // Woken by a transition, a return to refund, the provider's news, a charge turning pending
+    // (the payment timeout then waits longer, and the provider is asked now and then), or an
+    // edit's charge not shown (looked for now and then: it changes no state the loop waits on).
     const woken = () =>
       !unchanged() ||
       (cancel.requested && !cancel.taken) ||
@@ -182,7 +184,8 @@ async function run(
       order.settlements.length > 0 ||
       order.parcelNews.length > 0 ||
       order.caseNews.length > 0 ||
-      order.paymentPending !== pending;
+      order.paymentPending !== pending ||
+      order.unshownChargeWatched !== watched;
     if (isTerminal(machine, order.current.status)) {
       // Ended with a charge pending: a 3-D Secure step is given up; a processing one is waited for
       // (it is refunded if it succeeds).
