@@ -424,11 +424,13 @@ const scenarios: Record<string, Scenario> = {
     }
   },
   // An edit's difference charged with every answer lost and not listed yet (15 s here): a 503, its
-  // key kept. One order confirms it again once the charge shows (paid by it); the other, left
-  // alone, finds it and refunds it. Both then ship and complete.
+  // key kept. One order confirms it again once the charge shows (paid by it); one, left alone,
+  // finds it and refunds it, and meanwhile takes another edit under a key of its own; both then
+  // ship and complete. A third is cancelled at once (looked for first, not shown yet), and, ended,
+  // finds the charge and refunds it.
   'edit-unshown-charge': async ({ created }) => {
     const orders = await Promise.all(
-      [0, 1].map(async () => {
+      [0, 1, 2].map(async () => {
         const o = await oneOrder(created, { stock: 10, price: 1000 }, 1);
         await pay(o.id, o.c);
         await until(o.id, o.c, 'IN_PRODUCTION');
@@ -446,7 +448,23 @@ const scenarios: Record<string, Scenario> = {
         return { ...o, confirm };
       }),
     );
-    const [again, alone] = orders as [(typeof orders)[number], (typeof orders)[number]];
+    const [again, alone, cancelled] = orders as [
+      (typeof orders)[number],
+      (typeof orders)[number],
+      (typeof orders)[number],
+    ];
+    await call('POST', `/v1/orders/${cancelled.id}/cancel`, { as: cancelled.c, body: { reason: 'no' } });
+    const otherEdit = (
+      await call('POST', `/v1/orders/${alone.id}/edits`, {
+        as: alone.c,
+        body: { change: [{ sku: alone.sku, quantity: 3 }] },
+      })
+    ).body.edit.id as string;
+    const other = await call('POST', `/v1/order-edits/${otherEdit}/confirm`, {
+      as: alone.c,
+      body: { paymentToken: 'tok_ok' },
+    });
+    if (other.status !== 200) throw new Error(`edit-unshown-charge: another edit answered ${other.status}`);
     // Confirmed again at once with another card: the key is reused, the charge not shown, a 503.
     // Then asked every 200 ms, to be answered with the charge once it shows, before the order's
     // own look (a second after) finds and refunds it (if that comes first, the preview is stale).
@@ -458,7 +476,13 @@ const scenarios: Record<string, Scenario> = {
     }
     await waitForOrder(again.id, again.c, (o) => o.items[0].quantity === 2 || o.amounts.refunded > 0, 30_000);
     await waitForOrder(alone.id, alone.c, (o) => o.amounts.refunded > 0, 90_000);
-    for (const o of orders) {
+    await waitForOrder(
+      cancelled.id,
+      cancelled.c,
+      (o) => o.history.some((h: { action: string }) => h.action === 'lost_payment_refunded'),
+      90_000,
+    );
+    for (const o of [again, alone]) {
       await ship(o.id);
       await call('POST', `/v1/orders/${o.id}/confirm`, { as: o.c, body: {} });
       await until(o.id, o.c, 'COMPLETED');

@@ -250,7 +250,8 @@ test('an edit’s difference whose charge got no answer and is not listed yet is
       api('POST', `/v1/order-edits/${edit.id}/confirm`, owner, { paymentToken });
     return { id, owner, confirm };
   };
-  const [again, alone, early, listed] = await Promise.all([
+  const [again, alone, early, listed, other] = await Promise.all([
+    editedOrder(),
     editedOrder(),
     editedOrder(),
     editedOrder(),
@@ -259,9 +260,9 @@ test('an edit’s difference whose charge got no answer and is not listed yet is
   const charges = async (id: string) => (await providerPayments(id)).map((c) => [c.status, c.amount]);
 
   // Charged, every answer lost, and not listed: a 503, the order as it was.
-  const all = [again, alone, early, listed];
+  const all = [again, alone, early, listed, other];
   expect((await Promise.all(all.map((o) => o.confirm('tok_lost_unlisted')))).map((r) => r.status)).toEqual([
-    503, 503, 503, 503,
+    503, 503, 503, 503, 503,
   ]);
   for (const o of all) {
     expect(await charges(o.id)).toEqual([
@@ -282,6 +283,20 @@ test('an edit’s difference whose charge got no answer and is not listed yet is
       await new Promise((r) => setTimeout(r, 100));
     return api('POST', `/v1/orders/${listed.id}/cancel`, listed.owner, { reason: 'no' });
   })();
+  // Another edit of one of them (three units, not two) is charged under a key of its own: the
+  // kept key is the first edit's alone. The first edit's charge is refunded once it shows.
+  const otherEdit = (
+    await api('POST', `/v1/orders/${other.id}/edits`, other.owner, { change: [{ sku, quantity: 3 }] })
+  ).body.edit;
+  expect(
+    (await api('POST', `/v1/order-edits/${otherEdit.id}/confirm`, other.owner, { paymentToken: 'tok_ok' }))
+      .status,
+  ).toBe(200);
+  expect(await charges(other.id)).toEqual([
+    ['succeeded', 1800],
+    ['succeeded', 1000],
+    ['succeeded', 2000],
+  ]);
   // Confirmed again at once with another card: under the kept key the provider charges nothing
   // new, and what it holds is not shown yet: a 503 again, not a second charge.
   expect((await again.confirm('tok_ok')).status).toBe(503);
@@ -342,6 +357,15 @@ test('an edit’s difference whose charge got no answer and is not listed yet is
     ['succeeded', 1000],
   ]);
   expect((await listedCancelled).status).toBe(200);
+  const otherFound = await waitForOrder(
+    other.id,
+    other.owner,
+    (o) => o.amounts.refunded > 0,
+    90_000,
+    baseUrl,
+  );
+  expect(otherFound).toMatchObject({ items: [{ quantity: 3 }], amounts: { paid: 4800, refunded: 1000 } });
+  expect((await providerRefunds(other.id)).map((r) => r.amount)).toEqual([1000]);
   for (const o of [early, listed]) {
     const ended = await waitForOrder(o.id, o.owner, (x) => x.amounts.refunded === 2800, 90_000, baseUrl);
     expect(ended).toMatchObject({ status: 'CANCELLED', amounts: { paid: 2800 } });

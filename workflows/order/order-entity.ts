@@ -82,6 +82,14 @@ import { describeForSupport } from './support-details';
  */
 const PARCEL_NEWS_WAIT_MS = 30 * 86_400_000;
 
+/** A charge's key kept unspent (its charge not shown), and how often it has been looked for. */
+interface UnshownKey {
+  attempt: number;
+  since: number;
+  lookedAt: number;
+  lookups: number;
+}
+
 /** The pending action of an edit's charge found on its own (`lookUpUnshownCharge`): no machine has it. */
 const UNAPPLIED_EDIT_CHARGE = 'unapplied_edit_charge';
 
@@ -170,11 +178,14 @@ export class OrderEntity {
    * A charge whose answers were all lost and which the provider did not show (its search may lag
    * behind its writes): its key is the next attempt's, asked again by the next pay and looked up
    * before the order ends; once the order has ended, looked up now and then for a day, so that a
-   * charge shown late is refunded (`lookUpUnshownCharge`). An edit's (`edit`) is looked for while
-   * the order is open too: it was made for an edit not applied. Set only by the charge's patched branch.
+   * charge shown late is refunded (`lookUpUnshownCharge`). Set only by the charge's patched branch.
    */
-  private unshownCharge:
-    { attempt: number; since: number; lookedAt: number; lookups: number; edit?: true } | undefined;
+  private unshownCharge: UnshownKey | undefined;
+  /**
+   * Edits' charges kept so (`edit-keeps-unshown-key`), one per edit: each key asked again by its
+   * own edit only, and looked for while the order is open too, since it paid for no edit applied.
+   */
+  private readonly unshownEditCharges: (UnshownKey & { editId: string })[] = [];
   /**
    * A renewal refused after goods left: the hold is captured instead, at this time (again after no
    * answer), and never renewed; undefined once taken, or when there is no such hold.
@@ -504,40 +515,65 @@ export class OrderEntity {
    * edit's key is its own (`nextPaymentAttempt` gives it to edits only); a pay's is the next one's.
    */
   get unshownChargeWatched(): boolean {
-    const kept = this.unshownCharge;
-    if (kept === undefined || this.order === undefined) return false;
-    if (kept.edit) return true;
-    return kept.attempt === this.paymentAttempts + 1 && isTerminal(this.machine, this.order.status);
+    return this.watchedKeys.length > 0;
   }
 
-  /** When the ended order looks for that charge again: at the pending-payment poll, then twice as long each time. */
+  /** The keys looked for now and then: the pay's once the order has ended (the next attempt's), and edits'. */
+  get watchedKeys(): readonly (UnshownKey & { editId?: string })[] {
+    const order = this.order;
+    if (order === undefined) return [];
+    const kept = this.unshownCharge;
+    const pays =
+      kept !== undefined &&
+      kept.attempt === this.paymentAttempts + 1 &&
+      isTerminal(this.machine, order.status);
+    return pays ? [kept, ...this.unshownEditCharges] : this.unshownEditCharges;
+  }
+
+  /** The key to look for next, and when: at the pending-payment poll, then twice as long each time. */
+  private nextUnshownLookup(): { kept: UnshownKey & { editId?: string }; at: number } | undefined {
+    let next: { kept: UnshownKey & { editId?: string }; at: number } | undefined;
+    for (const kept of this.watchedKeys) {
+      const at =
+        kept.lookedAt + pendingPollDelay(this.input.policy.pendingPaymentPollMs ?? 30_000, kept.lookups);
+      if (next === undefined || at < next.at) next = { kept, at };
+    }
+    return next;
+  }
+
   private unshownLookupAt(): number | undefined {
-    if (!this.unshownChargeWatched) return undefined;
-    const { lookedAt, lookups } = this.unshownCharge!;
-    return lookedAt + pendingPollDelay(this.input.policy.pendingPaymentPollMs ?? 30_000, lookups);
+    return this.nextUnshownLookup()?.at;
   }
 
   /**
    * Looks for that charge: found, it is the order's pending charge, which an ended order refunds
    * (or lets go, if only held) when it settles; declined, or not shown for a day, it is given up.
    */
-  private async lookUpUnshownCharge(): Promise<void> {
-    const kept = this.unshownCharge!;
+  private async lookUpUnshownCharge(
+    kept: UnshownKey & { editId?: string } = this.nextUnshownLookup()!.kept,
+  ): Promise<void> {
     kept.lookedAt = Date.now();
     // Another charge is pending (its settlement is the order's one at a time): asked next time.
     if (this.pending) return;
     kept.lookups += 1;
     const there = await reconcile.reconcileCharge({ orderId: this.current.id, attempt: kept.attempt });
     const found = lostChargeOf(there, kept.attempt);
+    const forget = () => {
+      if (kept.editId === undefined) this.unshownCharge = undefined;
+      else
+        this.unshownEditCharges.splice(
+          this.unshownEditCharges.findIndex((k) => k === kept),
+          1,
+        );
+    };
     if (!found) {
-      if (there.status === 'declined' || Date.now() - kept.since >= UNSHOWN_CHARGE_WATCH_MS)
-        this.unshownCharge = undefined;
+      if (there.status === 'declined' || Date.now() - kept.since >= UNSHOWN_CHARGE_WATCH_MS) forget();
       return;
     }
-    this.unshownCharge = undefined;
+    forget();
     this.paymentAttempts = Math.max(this.paymentAttempts, kept.attempt);
     // An edit's, found on its own, paid for no edit applied: an action no order takes, so refunded.
-    const action = kept.edit ? UNAPPLIED_EDIT_CHARGE : 'pay';
+    const action = kept.editId !== undefined ? UNAPPLIED_EDIT_CHARGE : 'pay';
     await this.holdPending(found, action, 'customer', {
       action,
       actor: { id: this.input.customerId, role: 'customer' },
@@ -1388,7 +1424,11 @@ export class OrderEntity {
     const ends = isTerminal(this.machine, decision.transition.to);
     // An edit's charge not shown yet is looked for first, so that a cancel's refund of all the
     // provider shows leaves it, once found, to be refunded as the pending charge it is (not twice).
-    if (ends && this.unshownCharge?.edit && !this.pending) await this.lookUpUnshownCharge();
+    if (ends)
+      for (const kept of [...this.unshownEditCharges]) {
+        if (this.pending) break;
+        await this.lookUpUnshownCharge(kept);
+      }
     if (this.chargeInWorker && ends && !lostChargeChecked && (await this.lostCharge()) && actor !== 'system')
       throw refuse(
         notNow(
@@ -1398,32 +1438,35 @@ export class OrderEntity {
         ),
       );
     const before = this.current;
+    const editId = request?.editRequest?.editId;
+    /** This edit's kept key, asked again by it. */
+    let reused: UnshownKey | undefined;
     const { pending, writes, ...changes } = await runEffect(decision.transition.effect, {
       order: before,
       request,
       nextPaymentAttempt: () => {
         this.chargesTried++;
-        // An edit's kept key is asked again by the next edit's charge (one charge, never two), and
-        // by no other charge; looked up again if that charge is not shown either (`chargeUnshown`).
-        const kept = this.unshownCharge;
-        if (kept?.edit && request?.editRequest) {
-          this.unshownCharge = undefined;
-          return kept.attempt;
+        // An edit's kept key is asked again by the same edit's charge (one charge, never two), and
+        // by no other; looked for again if that charge is not shown either (`chargeUnshown`).
+        const i = this.unshownEditCharges.findIndex((k) => k.editId === editId);
+        if (editId !== undefined && i >= 0) {
+          [reused] = this.unshownEditCharges.splice(i, 1);
+          return reused!.attempt;
         }
         return ++this.paymentAttempts;
       },
       // An edit's kept key stays out of the count: no other charge may take it.
-      unusedPaymentAttempt: () => void (request?.editRequest ? undefined : --this.paymentAttempts),
+      unusedPaymentAttempt: () => void (editId !== undefined ? undefined : --this.paymentAttempts),
       chargeUnshown: (attempt) => {
         this.chargeKeysKept++;
         const now = Date.now();
-        this.unshownCharge = {
-          attempt,
-          since: now,
-          lookedAt: now,
-          lookups: 0,
-          ...(request?.editRequest ? { edit: true as const } : {}),
-        };
+        if (editId === undefined) {
+          this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 0 };
+          return;
+        }
+        // The same key kept again: looked for a day from the first time, not from each retry.
+        const since = reused?.attempt === attempt ? reused.since : now;
+        this.unshownEditCharges.push({ editId, attempt, since, lookedAt: now, lookups: 0 });
       },
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
       onReturnOpened: (returnId, items, kind, exchange) =>
