@@ -30,7 +30,7 @@ import {
   type OrderWorkflowResult,
   type PaymentUpdate,
 } from '../workflows/messages';
-import { fulfilmentNewsSignal } from '../workflows/fulfilment/messages';
+import { fulfilmentNewsSignal, parcelNewsSignal } from '../workflows/fulfilment/messages';
 import { workflowIdOf, type FulfilmentRecord } from '../domain/fulfilment';
 import {
   claimActionUpdate,
@@ -212,10 +212,6 @@ export class OrderCommands {
     }
   }
 
-  /**
-   * The provider's news of a charge, for the order's workflow; false when there is no running
-   * workflow to tell (the order ended long ago: nothing of it is pending).
-   */
   /** A warehouse's news, to its fulfilment's workflow; false if there is none (ended, or never started). */
   async fulfilmentNews(record: FulfilmentRecord): Promise<boolean> {
     try {
@@ -229,6 +225,26 @@ export class OrderCommands {
     }
   }
 
+  /**
+   * A warehouse's news straight to the order's workflow (a recalled parcel the order gave up, whose
+   * fulfilment has ended); false if it has ended too.
+   */
+  async parcelNewsToOrder(record: FulfilmentRecord): Promise<boolean> {
+    try {
+      await this.answered(() =>
+        this.client.workflow.getHandle(record.orderId).signal(parcelNewsSignal, record),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * The provider's news of a charge, for the order's workflow; false when there is no running
+   * workflow to tell (the order ended long ago: nothing of it is pending).
+   */
   async paymentUpdate(orderId: string, update: PaymentUpdate): Promise<boolean> {
     try {
       await this.answered(() => this.client.workflow.getHandle(orderId).signal(paymentUpdateSignal, update));

@@ -141,7 +141,11 @@ export function transitionEvents(entry: HistoryEntry, order: Omit<OrderState, 'h
   if (entry.action === 'exchange_ship' || entry.action === 'claim_ship') types.push('shipment.shipped');
   if (entry.action === 'edit') types.push('order.edited');
   if (entry.action === 'parcel_delivered') types.push('shipment.delivered');
-  if (entry.action === 'parcel_returned' || entry.reason === 'returned to sender')
+  if (
+    entry.action === 'parcel_returned' ||
+    entry.action === 'recall_returned_late' ||
+    entry.reason === 'returned to sender'
+  )
     types.push('shipment.returned');
   return types.map((type) => ({ type, source: `history:${entry.seq}:${type}`, data }));
 }

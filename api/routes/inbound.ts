@@ -20,6 +20,7 @@ import * as res from '../response-schemas';
 import { defineRoute, type Route, type RouteDeps } from '../route';
 import type { Config } from '../../config';
 import { fulfilmentEvent, paymentEvent } from '../schemas';
+import { isGivenUpRecall, recordLateRecallReturn } from '../../services/orders/late-recall';
 
 /**
  * The body, once its signature verified and it parsed as JSON; otherwise the problem is sent and
@@ -148,10 +149,15 @@ export const inboundRoutes: Route[] = [
     source: 'warehouse',
     secret: (config) => config.WAREHOUSE_WEBHOOK_SECRET,
     setting: 'WAREHOUSE_WEBHOOK_SECRET',
-    async act(event, { commands }) {
-      // A fulfilment whose workflow has ended (delivered, refused) has nothing more to hear.
-      await commands.fulfilmentNews(toFulfilmentRecord(event.data.object));
-      return event.data.object.order_id;
+    async act(event, { db, commands }) {
+      // A fulfilment whose workflow has ended (delivered, refused) has nothing more to hear, but
+      // for a recalled parcel its order gave up as lost, back at its sender after all: the order's
+      // workflow takes it if it still runs, else it is recorded here (services/orders/late-recall.ts).
+      const record = toFulfilmentRecord(event.data.object);
+      const told = await commands.fulfilmentNews(record);
+      if (!told && (await isGivenUpRecall(db, record)) && !(await commands.parcelNewsToOrder(record)))
+        await recordLateRecallReturn(db, record, new Date().toISOString());
+      return record.orderId;
     },
   }),
 ];

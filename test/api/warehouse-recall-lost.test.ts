@@ -1,11 +1,11 @@
 /**
  * A cancelled order's recalled parcel that the carrier never brings back: after PARCEL_NEWS_WAIT
  * support is asked (`recall_failed`), nothing is restocked, and the order's workflow ends, its
- * fulfilment there too. With
+ * fulfilment there too. Back at its sender after all, it is restocked and recorded once. With
  * FULFILMENT=warehouse, that wait shortened, and the shared sandbox warehouse.
  */
 import { auditStock } from '../../services/inventory/audit';
-import { support, waitForOrder } from '../support/api';
+import { merchant, support, waitForOrder } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 import { historyOf, warehouseKit, workflowResult } from '../support/warehouse';
@@ -20,7 +20,7 @@ afterAll(async () => {
   await db.destroy();
 });
 
-const { cancelledWithParcelOut, stockAt } = warehouseKit(() => services.apiUrl);
+const { api, cancelledWithParcelOut, stockAt, warehouse, sendNewsNow } = warehouseKit(() => services.apiUrl);
 
 test('a recalled parcel that never comes back: support is asked, its units are not restocked, and the workflow ends', async () => {
   // One location's parcel stays with the carrier for good; the other has not picked yet.
@@ -56,4 +56,38 @@ test('a recalled parcel that never comes back: support is asked, its units are n
   } finally {
     await temporal.close();
   }
+
+  // The carrier brings it back after all: both workflows have ended, so the webhook records it.
+  await warehouse(`/v1/sandbox/locations/${gone}`, { method: 'PUT', body: {} });
+  const back = await waitForOrder(
+    id,
+    support,
+    (o) => historyOf(o).includes('recall_returned_late'),
+    30_000,
+    services.apiUrl,
+  );
+  expect(back.history.at(-1)).toMatchObject({
+    from: 'CANCELLED',
+    to: 'CANCELLED',
+    action: 'recall_returned_late',
+    actor: 'system',
+    reason: gone,
+  });
+  expect(back.attention).toBeUndefined();
+  expect(back.shipments[0]).toMatchObject({ status: 'delivery_failed' });
+  expect(back.fulfilments).toEqual(
+    expect.arrayContaining([expect.objectContaining({ location: gone, status: 'delivery_failed' })]),
+  );
+  expect(await stockAt(x)).toEqual([{ location: gone, onHand: 5, reserved: 0, available: 5 }]);
+  const events = (await api('GET', `/v1/orders/${id}/events`, merchant)).body.items as { type: string }[];
+  expect(events.filter((e) => e.type === 'shipment.returned')).toHaveLength(1);
+  // The same news again, twice at once under new event ids: nothing more.
+  expect(await Promise.all([sendNewsNow(id), sendNewsNow(id)])).toEqual([
+    'delivery_failed',
+    'delivery_failed',
+  ]);
+  const after = await waitForOrder(id, support, () => true, 5_000, services.apiUrl);
+  expect(historyOf(after).filter((a) => a === 'recall_returned_late')).toHaveLength(1);
+  expect(await stockAt(x)).toEqual([{ location: gone, onHand: 5, reserved: 0, available: 5 }]);
+  for (const a of await auditStock(db, [x, y])) expect(a).toMatchObject({ balanced: true });
 }, 90_000);

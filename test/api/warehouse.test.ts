@@ -5,11 +5,9 @@
  * and deliver it; a refusal, a lost answer and a stalled request behave as they should. A worker
  * and API of the test's own; the shared sandbox warehouse steps every 300 ms.
  */
-import { randomUUID } from 'node:crypto';
 import { allPages, customer, merchant, support, uniqueSku, waitForOrder, type As } from '../support/api';
 import { testDb, testTemporal } from '../support/backends';
 import { auditStock } from '../../services/inventory/audit';
-import { SIGNATURE_HEADER, signature } from '../../codec/webhook-signature';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 import { historyOf, warehouseKit, workflowResult } from '../support/warehouse';
 
@@ -23,8 +21,17 @@ afterAll(async () => {
   await db.destroy();
 });
 
-const { api, warehouse, location, stocked, paidOrder, twoLocationOrder, cancelledWithParcelOut, stockAt } =
-  warehouseKit(() => services.apiUrl);
+const {
+  api,
+  warehouse,
+  location,
+  stocked,
+  paidOrder,
+  twoLocationOrder,
+  cancelledWithParcelOut,
+  stockAt,
+  sendNewsNow,
+} = warehouseKit(() => services.apiUrl);
 
 /** A paid order of `quantity` from one location, which has accepted the fulfilment and stalls after `stallAfter`. */
 async function acceptedOrder(prefix: string, stock: number, quantity: number, stallAfter = 'accepted') {
@@ -123,26 +130,6 @@ test('a lost answer is asked again under the same id: one request, and the order
   expect(shipped.shipments).toHaveLength(1);
   expect((await warehouse(`/v1/fulfilments?order_id=${id}`)).data).toHaveLength(1);
 }, 60_000);
-
-/** The warehouse's event for where its fulfilment stands now, signed as the warehouse signs it. */
-async function sendNewsNow(orderId: string) {
-  const [object] = (await warehouse(`/v1/fulfilments?order_id=${orderId}`)).data;
-  const body = JSON.stringify({
-    id: `whe_${randomUUID()}`,
-    type: `fulfilment.${object.status}`,
-    data: { object },
-  });
-  const reply = await fetch(`${services.apiUrl}/v1/inbound/fulfilment`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      [SIGNATURE_HEADER]: signature(process.env.WAREHOUSE_WEBHOOK_SECRET!, body, Date.now()),
-    },
-    body,
-  });
-  expect(reply.status).toBe(200);
-  return object.status as string;
-}
 
 test('news past "shipped" that overtakes it (events out of order) still ships the order, then delivers it', async () => {
   const held = await location('wooo', 1, { holdNews: true, stallAfter: 'in_transit' });

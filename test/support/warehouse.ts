@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder, type As } from './api';
 import { testTemporal } from './backends';
+import { SIGNATURE_HEADER, signature } from '../../codec/webhook-signature';
 
 export function warehouseKit(apiUrl: () => string) {
   const api = (method: string, path: string, as: As, body?: object) =>
@@ -87,7 +88,37 @@ export function warehouseKit(apiUrl: () => string) {
   const stockAt = async (sku: string) =>
     (await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations;
 
-  return { api, warehouse, location, stocked, paidOrder, twoLocationOrder, cancelledWithParcelOut, stockAt };
+  /** The warehouse's news of the order's first fulfilment as it stands, sent now under a new event id (signed). */
+  async function sendNewsNow(orderId: string) {
+    const [object] = (await warehouse(`/v1/fulfilments?order_id=${orderId}`)).data;
+    const body = JSON.stringify({
+      id: `whe_${randomUUID()}`,
+      type: `fulfilment.${object.status}`,
+      data: { object },
+    });
+    const reply = await fetch(`${apiUrl()}/v1/inbound/fulfilment`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [SIGNATURE_HEADER]: signature(process.env.WAREHOUSE_WEBHOOK_SECRET!, body, Date.now()),
+      },
+      body,
+    });
+    expect(reply.status).toBe(200);
+    return object.status as string;
+  }
+
+  return {
+    api,
+    warehouse,
+    location,
+    stocked,
+    paidOrder,
+    twoLocationOrder,
+    cancelledWithParcelOut,
+    stockAt,
+    sendNewsNow,
+  };
 }
 
 /** What the order's workflow ended with (waiting for it to end). */

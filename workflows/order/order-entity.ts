@@ -63,6 +63,7 @@ import { returnRefundedSignal, type CaseNews } from '../reverse/messages';
 import type { ExchangeCredit } from '../../domain/exchanges';
 import {
   captureHeld,
+  declineCode,
   chargeAmount,
   heldPayment,
   paidNothing,
@@ -186,6 +187,8 @@ export class OrderEntity {
    * own edit only, and looked for while the order is open too, since it paid for no edit applied.
    */
   private readonly unshownEditCharges: (UnshownKey & { editId: string })[] = [];
+  /** Edits' keys kept so far, again or anew: the loop wakes to look for each at its time. */
+  private keptEditKeys = 0;
   /**
    * A renewal refused after goods left: the hold is captured instead, at this time (again after no
    * answer), and never renewed; undefined once taken, or when there is no such hold.
@@ -541,6 +544,15 @@ export class OrderEntity {
     return next;
   }
 
+  get editKeysKept(): number {
+    return this.keptEditKeys;
+  }
+
+  private forgetEditKey(kept: UnshownKey): void {
+    const i = this.unshownEditCharges.findIndex((k) => k === kept);
+    if (i >= 0) this.unshownEditCharges.splice(i, 1);
+  }
+
   private unshownLookupAt(): number | undefined {
     return this.nextUnshownLookup()?.at;
   }
@@ -560,11 +572,7 @@ export class OrderEntity {
     const found = lostChargeOf(there, kept.attempt);
     const forget = () => {
       if (kept.editId === undefined) this.unshownCharge = undefined;
-      else
-        this.unshownEditCharges.splice(
-          this.unshownEditCharges.findIndex((k) => k === kept),
-          1,
-        );
+      else this.forgetEditKey(kept);
     };
     if (!found) {
       if (there.status === 'declined' || Date.now() - kept.since >= UNSHOWN_CHARGE_WATCH_MS) forget();
@@ -1441,17 +1449,17 @@ export class OrderEntity {
     const editId = request?.editRequest?.editId;
     /** This edit's kept key, asked again by it. */
     let reused: UnshownKey | undefined;
-    const { pending, writes, ...changes } = await runEffect(decision.transition.effect, {
+    const effect = runEffect(decision.transition.effect, {
       order: before,
       request,
       nextPaymentAttempt: () => {
         this.chargesTried++;
         // An edit's kept key is asked again by the same edit's charge (one charge, never two), and
-        // by no other; looked for again if that charge is not shown either (`chargeUnshown`).
-        const i = this.unshownEditCharges.findIndex((k) => k.editId === editId);
-        if (editId !== undefined && i >= 0) {
-          [reused] = this.unshownEditCharges.splice(i, 1);
-          return reused!.attempt;
+        // by no other. Asked again within the charge, that key was declined there: it is spent.
+        if (reused) this.forgetEditKey(reused);
+        else if (editId !== undefined) {
+          reused = this.unshownEditCharges.find((k) => k.editId === editId);
+          if (reused) return reused.attempt;
         }
         return ++this.paymentAttempts;
       },
@@ -1464,9 +1472,11 @@ export class OrderEntity {
           this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 0 };
           return;
         }
-        // The same key kept again: looked for a day from the first time, not from each retry.
-        const since = reused?.attempt === attempt ? reused.since : now;
-        this.unshownEditCharges.push({ editId, attempt, since, lookedAt: now, lookups: 0 });
+        this.keptEditKeys++;
+        // The same key kept again: looked for anew, for a day from the first time.
+        const again = this.unshownEditCharges.find((k) => k.editId === editId && k.attempt === attempt);
+        if (again) Object.assign(again, { lookedAt: now, lookups: 0 });
+        else this.unshownEditCharges.push({ editId, attempt, since: now, lookedAt: now, lookups: 0 });
       },
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
       onReturnOpened: (returnId, items, kind, exchange) =>
@@ -1483,6 +1493,13 @@ export class OrderEntity {
       chargeInWorker: this.chargeInWorker,
       refundsWaitForWarehouse: this.refundsWaitForWarehouse,
     });
+    // A kept key asked again is spent once the edit's charge is answered (paid, or pending for it)
+    // or declined there; any other failure leaves it kept, and looked for.
+    const { pending, writes, ...changes } = await effect.catch((err: unknown) => {
+      if (reused && declineCode(err) !== undefined) this.forgetEditKey(reused);
+      throw err;
+    });
+    if (reused) this.forgetEditKey(reused);
     if (pending) {
       await this.holdPending(pending, action, actor, request);
       return undefined;

@@ -174,6 +174,7 @@ async function run(
     const unchanged = () => order.current.history.length === seq;
     const pending = order.paymentPending;
     const watched = order.watchedKeys.length;
+    const editKeys = order.editKeysKept;
     // Woken by a transition, a return to refund, the provider's news, a charge turning pending
     // (the payment timeout then waits longer, and the provider is asked now and then), or an
     // edit's charge not shown (looked for now and then: it changes no state the loop waits on).
@@ -185,7 +186,8 @@ async function run(
       order.parcelNews.length > 0 ||
       order.caseNews.length > 0 ||
       order.paymentPending !== pending ||
-      order.watchedKeys.length !== watched;
+      order.watchedKeys.length !== watched ||
+      order.editKeysKept !== editKeys;
     if (isTerminal(machine, order.current.status)) {
       // Ended with a charge pending: a 3-D Secure step is given up; a processing one is waited for
       // (it is refunded if it succeeds).
