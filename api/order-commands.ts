@@ -30,7 +30,7 @@ import {
   type OrderWorkflowResult,
   type PaymentUpdate,
 } from '../workflows/messages';
-import { fulfilmentNewsSignal, parcelNewsSignal } from '../workflows/fulfilment/messages';
+import { fulfilmentNewsSignal } from '../workflows/fulfilment/messages';
 import { workflowIdOf, type FulfilmentRecord } from '../domain/fulfilment';
 import {
   claimActionUpdate,
@@ -225,16 +225,11 @@ export class OrderCommands {
     }
   }
 
-  /**
-   * A warehouse's news straight to the order's workflow (a recalled parcel the order gave up, whose
-   * fulfilment has ended); false if it has ended too.
-   */
-  async parcelNewsToOrder(record: FulfilmentRecord): Promise<boolean> {
+  /** Whether the order's workflow still runs (false once it has closed, or if there is none). */
+  async orderWorkflowRunning(orderId: string): Promise<boolean> {
     try {
-      await this.answered(() =>
-        this.client.workflow.getHandle(record.orderId).signal(parcelNewsSignal, record),
-      );
-      return true;
+      const { status } = await this.answered(() => this.client.workflow.getHandle(orderId).describe());
+      return status.name === 'RUNNING';
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return false;
       throw err;

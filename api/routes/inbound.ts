@@ -20,6 +20,7 @@ import * as res from '../response-schemas';
 import { defineRoute, type Route, type RouteDeps } from '../route';
 import type { Config } from '../../config';
 import { fulfilmentEvent, paymentEvent } from '../schemas';
+import { DomainError } from '../../domain/errors';
 import { isGivenUpRecall, recordLateRecallReturn } from '../../services/orders/late-recall';
 
 /**
@@ -151,12 +152,17 @@ export const inboundRoutes: Route[] = [
     setting: 'WAREHOUSE_WEBHOOK_SECRET',
     async act(event, { db, commands }) {
       // A fulfilment whose workflow has ended (delivered, refused) has nothing more to hear, but
-      // for a recalled parcel its order gave up as lost, back at its sender after all: the order's
-      // workflow takes it if it still runs, else it is recorded here (services/orders/late-recall.ts).
+      // for a recalled parcel its order gave up as lost, back at its sender after all: recorded
+      // here once the order's workflow has closed (services/orders/late-recall.ts). While it still
+      // runs (a charge or a capture keeps it open), its records and this one would share a place
+      // in the history: a 503, and the warehouse sends the news again later.
       const record = toFulfilmentRecord(event.data.object);
       const told = await commands.fulfilmentNews(record);
-      if (!told && (await isGivenUpRecall(db, record)) && !(await commands.parcelNewsToOrder(record)))
+      if (!told && (await isGivenUpRecall(db, record))) {
+        if (await commands.orderWorkflowRunning(record.orderId))
+          throw new DomainError("the parcel's order is still settling: send this news again later", 503);
         await recordLateRecallReturn(db, record, new Date().toISOString());
+      }
       return record.orderId;
     },
   }),

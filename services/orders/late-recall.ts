@@ -19,7 +19,7 @@ import { recordTransition } from './record-transition';
 export async function isGivenUpRecall(db: Knex, record: FulfilmentRecord): Promise<boolean> {
   if (record.status !== 'delivery_failed') return false;
   const order = await loadOrder(db, record.orderId);
-  return order !== null && givenUp(order, record.id);
+  return order !== null && givenUp(order, record);
 }
 
 /** True when the parcel was one given up and is now recorded back; false when there was nothing to do. */
@@ -33,19 +33,23 @@ export async function recordLateRecallReturn(
     // The order's row, held: a second delivery of the news (another event id) waits, then finds it done.
     if (!(await trx('orders').where('id', record.orderId).forUpdate().first('id'))) return false;
     const order = await loadOrder(trx, record.orderId);
-    if (!order || !givenUp(order, record.id)) return false;
+    if (!order || !givenUp(order, record)) return false;
     const parcel = order.shipments!.find((s) => s.id === record.id)!;
     await restock(trx, order.id, parcel.items, `rts-${record.id}`, record.location);
     await recordFulfilment(trx, record, at);
     const shipments = order.shipments!.map((s) =>
       s.id === record.id ? { ...s, status: 'delivery_failed' as const } : s,
     );
-    const stillMissing = shipments.filter(outWithCarrier);
-    const where = [...new Set(stillMissing.map((s) => s.location ?? 'the carrier'))].join(', ');
+    // The flag stays while a recalled parcel is still missing, or was delivered despite the recall
+    // (the customer has refunded goods), naming where those left from.
+    const flagged = shipments.filter(
+      (s) => outWithCarrier(s) || (s.recalledAt !== undefined && s.status === 'delivered'),
+    );
+    const where = [...new Set(flagged.map((s) => s.location ?? 'the carrier'))].join(', ');
     const attention =
       order.attention?.code !== 'recall_failed'
         ? order.attention
-        : stillMissing.length > 0
+        : flagged.length > 0
           ? { ...order.attention, detail: where }
           : undefined;
     const entry: HistoryEntry = {
@@ -76,12 +80,13 @@ type Parcel = NonNullable<OrderState['shipments']>[number];
 const outWithCarrier = (s: Parcel) =>
   s.recalledAt !== undefined && (s.status === 'shipped' || s.status === 'in_transit');
 
-/** The parcel was recalled, never came back, and the order gave up on it (its workflow has ended). */
-function givenUp(order: OrderState, parcelId: string): boolean {
-  const parcel = order.shipments?.find((s) => s.id === parcelId);
+/** The parcel was recalled from where the news says, never came back, and the order gave up on it. */
+function givenUp(order: OrderState, record: FulfilmentRecord): boolean {
+  const parcel = order.shipments?.find((s) => s.id === record.id);
   return (
     order.status === 'CANCELLED' &&
     parcel !== undefined &&
+    parcel.location === record.location &&
     outWithCarrier(parcel) &&
     order.history.some((h) => h.action === 'recall_lost')
   );

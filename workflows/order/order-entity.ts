@@ -1493,8 +1493,9 @@ export class OrderEntity {
       chargeInWorker: this.chargeInWorker,
       refundsWaitForWarehouse: this.refundsWaitForWarehouse,
     });
-    // A kept key asked again is spent once the edit's charge is answered (paid, or pending for it)
-    // or declined there; any other failure leaves it kept, and looked for.
+    // A kept key asked again is spent once the step succeeds (the edit's charge answered, or pending
+    // for it) or the charge is declined there. Any other failure, a later step's too, leaves it kept
+    // and looked for: a charge found is refunded, or answers the edit confirmed again.
     const { pending, writes, ...changes } = await effect.catch((err: unknown) => {
       if (reused && declineCode(err) !== undefined) this.forgetEditKey(reused);
       throw err;
