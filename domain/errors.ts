@@ -50,7 +50,7 @@ export const FailureType = {
  * The detail of an outage an order's workflow answered having spent no charge's key: run again, it
  * does nothing twice, so a retry under the client's Idempotency-Key runs it again as a new Update
  * (api/idempotency.ts `updateIdFromKey`). Without it (a charge's key spent, its outcome unknown:
- * an edit's, a deposit's), the retry gets the same 503.
+ * a deposit's, a balance's), the retry gets the same 503.
  */
 export const RERUNNABLE = { rerunnable: true } as const;
 

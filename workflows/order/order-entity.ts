@@ -559,7 +559,8 @@ export class OrderEntity {
 
   /**
    * Looks for that charge: found, it is the order's pending charge, which an ended order refunds
-   * (or lets go, if only held) when it settles; declined, or not shown for a day, it is given up.
+   * (or lets go, if only held) when it settles, as an open one does an edit's (no edit was applied
+   * for it); declined, or not shown for a day, it is given up.
    */
   private async lookUpUnshownCharge(
     kept: UnshownKey & { editId?: string } = this.nextUnshownLookup()!.kept,
@@ -926,7 +927,8 @@ export class OrderEntity {
         );
         return;
       }
-      // Money back for an order that ended: a compensation, finished even if the workflow is cancelled.
+      // Money back for an order that ended, or for an edit not applied: a compensation, finished
+      // even if the workflow is cancelled.
       const refunded = await CancellationScope.nonCancellable(() =>
         refunds.refundPayment({
           orderId: order.id,
