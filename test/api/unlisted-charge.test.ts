@@ -28,6 +28,9 @@ afterAll(async () => {
   await db.destroy();
 });
 
+/** Past its payment: paid and on into production (the two are recorded one after the other), or ended. */
+const settled = (o: { status: string }) => o.status !== 'PENDING_PAYMENT' && o.status !== 'PAID';
+
 test('a lost charge the provider does not list yet is paid for once: by the next pay, found before the order expires, or refunded after a cancel', async () => {
   const baseUrl = services.apiUrl;
   // `on_payment`: the stock is held by the pay that charges, and must still be held when it is found.
@@ -90,26 +93,14 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   ]);
   // Found under the key it was made with: the order's pending charge, settled as the provider has it.
   expect(second.status).toBe(202);
-  const paid = await waitForOrder(
-    again.id,
-    again.owner,
-    (o) => o.status !== 'PENDING_PAYMENT',
-    20_000,
-    baseUrl,
-  );
+  const paid = await waitForOrder(again.id, again.owner, settled, 20_000, baseUrl);
   expect(paid).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: again.total, refunded: 0 } });
   expect((await providerPayments(again.id)).map((c) => [c.status, c.amount])).toEqual([
     ['succeeded', again.total],
   ]);
 
   expect([200, 202]).toContain(retried.status);
-  const keyedPaid = await waitForOrder(
-    keyed.id,
-    keyed.owner,
-    (o) => o.status !== 'PENDING_PAYMENT',
-    20_000,
-    baseUrl,
-  );
+  const keyedPaid = await waitForOrder(keyed.id, keyed.owner, settled, 20_000, baseUrl);
   expect(keyedPaid).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: keyed.total, refunded: 0 } });
   expect((await providerPayments(keyed.id)).map((c) => [c.status, c.amount])).toEqual([
     ['succeeded', keyed.total],
@@ -119,13 +110,7 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   expect([replayed.status, replayed.headers.get('idempotent-replayed')]).toEqual([retried.status, 'true']);
 
   // The other order, left alone, finds its charge before its window closes: paid, not expired.
-  const found = await waitForOrder(
-    alone.id,
-    alone.owner,
-    (o) => o.status !== 'PENDING_PAYMENT',
-    90_000,
-    baseUrl,
-  );
+  const found = await waitForOrder(alone.id, alone.owner, settled, 90_000, baseUrl);
   expect(found).toMatchObject({ status: 'IN_PRODUCTION', amounts: { paid: alone.total, refunded: 0 } });
   expect((await providerPayments(alone.id)).map((c) => c.status)).toEqual(['succeeded']);
 
