@@ -11,6 +11,7 @@ import { describeError } from '../db/errors';
 import type { Db } from '../db/knex';
 import { DomainError, NotFoundError } from '../domain/errors';
 import { codecFor } from '../codec/data-converter';
+import { keyedDigest, secretKeysOf } from '../codec/secret-box';
 import { authenticate } from './auth';
 import { codecServer } from './codec-server';
 import { idempotency } from './idempotency';
@@ -155,7 +156,11 @@ export function createApp({
   mountRoutes(v1, ROUTES.filter(isSecured), deps, {
     prefix: '/v1',
     // A request holds its key at most as long as it can wait for an order, and a little more.
-    idempotency: idempotency(db, config.IDEMPOTENCY_KEY_TTL, config.ORDER_ANSWER_TIMEOUT + 30_000),
+    idempotency: idempotency(db, {
+      ttlMs: config.IDEMPOTENCY_KEY_TTL,
+      leaseMs: config.ORDER_ANSWER_TIMEOUT + 30_000,
+      digest: keyedDigest(secretKeysOf(config)),
+    }),
   });
   app.use('/v1', v1);
 

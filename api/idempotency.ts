@@ -10,9 +10,13 @@
  * The first request holds a lease on its key: if the API dies before it answers, a retry takes
  * the key over once the lease lapses. Running the request twice is safe even then: everything it
  * starts is named by an id derived from the key (`idFromKey`), which Temporal runs only once.
+ *
+ * A request is known again by a keyed digest of its method, path and body (`keyedDigest`): a body
+ * may hold a secret (a webhook subscription's), which PostgreSQL keeps only sealed.
  */
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { keyedDigest, type KeyedDigest } from '../codec/secret-box';
 import type { Db } from '../db/knex';
 import { ConflictError, DomainError } from '../domain/errors';
 import { storable } from '../domain/text';
@@ -48,12 +52,18 @@ const storedBody = (body: unknown) =>
 export const callerScope = ({ role, id, channel }: Principal) =>
   channel === undefined || channel === DEFAULT_CHANNEL ? `${role}:${id}` : `${role}:${id} ${channel}`;
 
-/** `waitForFirstMs`: how long a repeat waits for the first request's answer before its 409. */
+/**
+ * `ttlMs`: how long a key is kept; `leaseMs`: how long its first request holds it;
+ * `waitForFirstMs`: how long a repeat waits for the first request's answer before its 409.
+ */
 export function idempotency(
   db: Db,
-  ttlMs: number,
-  leaseMs: number,
-  waitForFirstMs = WAIT_FOR_FIRST_MS,
+  {
+    ttlMs,
+    leaseMs,
+    digest = keyedDigest(undefined),
+    waitForFirstMs = WAIT_FOR_FIRST_MS,
+  }: { ttlMs: number; leaseMs: number; digest?: KeyedDigest; waitForFirstMs?: number },
 ): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const key = req.header('idempotency-key');
@@ -64,9 +74,8 @@ export function idempotency(
       if (!/^[\x21-\x7E]{1,200}$/.test(key))
         throw new DomainError('Idempotency-Key must be 1 to 200 printable ASCII characters', 400);
       const scope = callerScope(principalOf(req));
-      const requestHash = createHash('sha256')
-        .update(`${req.method}\n${req.originalUrl}\n${JSON.stringify(req.body ?? null)}`)
-        .digest('hex');
+      const request = `${req.method}\n${req.originalUrl}\n${JSON.stringify(req.body ?? null)}`;
+      const requestHash = digest.stored(request);
       await db('idempotency_keys').where({ scope, key }).andWhere('expires_at', '<', db.fn.now()).delete();
       const inserted = await db('idempotency_keys')
         .insert({
@@ -80,7 +89,7 @@ export function idempotency(
         .onConflict(['scope', 'key'])
         .ignore()
         .returning('key');
-      if (inserted.length === 0) return replay(scope, key, requestHash);
+      if (inserted.length === 0) return replay(scope, key, requestHash, digest.accepted(request));
       run(scope, key, requestHash, 0);
     }
 
@@ -128,12 +137,20 @@ export function idempotency(
       next();
     }
 
-    /** The first one died mid-request and its lease lapsed: this one takes the key over. */
-    async function takeOver(scope: string, key: string, requestHash: string): Promise<number | null> {
+    /**
+     * The first one died mid-request and its lease lapsed: this one takes the key over, its request
+     * now known by this one's digest (the row's may be under an older key).
+     */
+    async function takeOver(
+      scope: string,
+      key: string,
+      row: KeyRow,
+      requestHash: string,
+    ): Promise<number | null> {
       const taken = await db('idempotency_keys')
-        .where({ scope, key, state: 'in_progress', request_hash: requestHash })
+        .where({ scope, key, state: 'in_progress', request_hash: row.request_hash })
         .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', db.fn.now()))
-        .update({ lease_until: new Date(Date.now() + leaseMs) })
+        .update({ request_hash: requestHash, lease_until: new Date(Date.now() + leaseMs) })
         .returning('outages');
       return taken[0]?.outages ?? null;
     }
@@ -147,8 +164,9 @@ export function idempotency(
       key: string,
       requestHash: string,
       row: KeyRow,
+      same: boolean,
     ): Promise<number | null> {
-      const outages = row.request_hash === requestHash ? row.outages : 0;
+      const outages = same ? row.outages : 0;
       const taken = await db('idempotency_keys')
         .where({ scope, key, state: 'failed', request_hash: row.request_hash })
         .update({
@@ -163,25 +181,31 @@ export function idempotency(
       return taken.length > 0 ? outages : null;
     }
 
-    async function replay(scope: string, key: string, requestHash: string): Promise<void> {
+    /** `accepted`: this request's digests under every key (`keyedDigest`), one of which a row of it holds. */
+    async function replay(
+      scope: string,
+      key: string,
+      requestHash: string,
+      accepted: string[],
+    ): Promise<void> {
       const deadline = Date.now() + waitForFirstMs;
       for (;;) {
         const row: KeyRow | undefined = await db('idempotency_keys').where({ scope, key }).first();
         // Gone (expired meanwhile): this one starts afresh.
         if (!row) return handle(key);
+        const same = accepted.includes(row.request_hash);
         if (row.state === 'failed') {
-          const outages = await runAgain(scope, key, requestHash, row);
+          const outages = await runAgain(scope, key, requestHash, row, same);
           if (outages !== null) return run(scope, key, requestHash, outages);
           continue; // another retry took it first: wait for its answer
         }
-        if (row.request_hash !== requestHash)
-          throw new ConflictError('this Idempotency-Key was used with a different request');
+        if (!same) throw new ConflictError('this Idempotency-Key was used with a different request');
         if (row.state === 'done') {
           res.status(row.status!).setHeader('Idempotent-Replayed', 'true');
           res.type(row.content_type ?? 'application/json').send(JSON.stringify(row.body));
           return;
         }
-        const outages = await takeOver(scope, key, requestHash);
+        const outages = await takeOver(scope, key, row, requestHash);
         if (outages !== null) return run(scope, key, requestHash, outages);
         // Not a refusal of the request: a client keeps its key and asks again later (the console does).
         if (Date.now() > deadline)

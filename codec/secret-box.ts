@@ -4,7 +4,7 @@
  * keys), the key's id stored beside the ciphertext so keys rotate. A value stored before sealing
  * (no prefix) is read as it is; with no keys configured, values are stored as given.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { parseKeys } from './encryption-codec';
 
 const PREFIX = 'enc:v1:';
@@ -44,3 +44,24 @@ export const secretKeysOf = (config: {
   SECRETS_ENCRYPTION_KEYS?: string;
   PAYLOAD_ENCRYPTION_KEYS?: string;
 }) => config.SECRETS_ENCRYPTION_KEYS ?? config.PAYLOAD_ENCRYPTION_KEYS;
+
+/**
+ * Digests of text that may hold a secret (a request body stored as an Idempotency-Key's hash): an
+ * HMAC under a key derived from each of the secret keys, so that PostgreSQL, a replica or a backup
+ * holds nothing a weak secret could be guessed back from, as it holds the secret itself sealed.
+ * `stored` is the newest key's; `accepted` also holds the older keys' and the bare SHA-256 that
+ * rows written before the keys (or with none configured, as the secrets then are) carry.
+ */
+export function keyedDigest(keysText: string | undefined) {
+  const keys = (keysText ? parseKeys(keysText) : []).map((k) =>
+    Buffer.from(hkdfSync('sha256', k.key, Buffer.alloc(0), 'order-service request digest', 32)),
+  );
+  const under = (key: Buffer | undefined, text: string) =>
+    (key ? createHmac('sha256', key) : createHash('sha256')).update(text).digest('hex');
+  return {
+    stored: (text: string) => under(keys[0], text),
+    accepted: (text: string) => [...keys.map((key) => under(key, text)), under(undefined, text)],
+  };
+}
+
+export type KeyedDigest = ReturnType<typeof keyedDigest>;

@@ -1,9 +1,10 @@
 /** Issue 9: Idempotency-Key on creates and on actions, end to end: one effect however many copies arrive. */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Knex } from 'knex';
 import { idempotency, KEY_IN_USE } from '../../api/idempotency';
+import { keyedDigest } from '../../codec/secret-box';
 import { problemMiddleware } from '../../api/problem';
 import { createDb } from '../../db/knex';
 import { call, customer, merchant, putProduct, uniqueSku } from '../support/api';
@@ -201,7 +202,7 @@ test('an answer whose key PostgreSQL is too slow to store is one 503 problem; a 
     req.principal = { role: 'customer', id: 'cus_slow_store' };
     next();
   });
-  app.use(idempotency(slow, 60_000, 300));
+  app.use(idempotency(slow, { ttlMs: 60_000, leaseMs: 300 }));
   app.post('/things', async (_req, res) => {
     if (++runs === 1) {
       holder = await db.transaction();
@@ -250,7 +251,7 @@ test('a repeat while the first request still runs is a 409 that says so (keep th
     req.principal = { role: 'merchant', id: 'mer_in_use' };
     next();
   });
-  app.use(idempotency(db, 60_000, 60_000, 300));
+  app.use(idempotency(db, { ttlMs: 60_000, leaseMs: 60_000, waitForFirstMs: 300 }));
   app.post('/refunds', async (_req, res) => {
     await new Promise<void>((r) => {
       release = r;
@@ -283,6 +284,93 @@ test('a repeat while the first request still runs is a 409 that says so (keep th
     expect(await again.json()).toEqual({ refunded: 1 });
   } finally {
     release();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('a key’s stored request is a keyed digest: a webhook secret in the body cannot be guessed back from it', async () => {
+  const id = `wh-${randomUUID().slice(0, 8)}`;
+  const key = randomUUID();
+  // Off from the start: nothing is delivered to the closed port.
+  const body = (secret: string) => ({ url: 'http://127.0.0.1:9/hook', events: ['*'], secret, active: false });
+  const put = (secret: string) =>
+    call('PUT', `/v1/webhooks/${id}`, {
+      as: merchant,
+      body: body(secret),
+      headers: { 'idempotency-key': key },
+    });
+  const secret = `whsec_${randomUUID()}`;
+  const first = await put(secret);
+  expect(first.status).toBe(201);
+  const { request_hash: stored } = await db('idempotency_keys').where({ key }).first('request_hash');
+  // What PostgreSQL holds is not the bare SHA-256 of the request a guess of the secret would rebuild.
+  const bare = createHash('sha256')
+    .update(`PUT\n/v1/webhooks/${id}\n${JSON.stringify(body(secret))}`)
+    .digest('hex');
+  expect(stored).toMatch(/^[0-9a-f]{64}$/);
+  expect(stored).not.toBe(bare);
+  // Known again all the same: the retry replays, another secret under the key is refused.
+  const again = await put(secret);
+  expect(again.headers.get('idempotent-replayed')).toBe('true');
+  expect(again.body).toEqual(first.body);
+  expect((await put(`whsec_${randomUUID()}`)).status).toBe(409);
+});
+
+test('keys rotate under stored requests: a row under an older key or none is known again and kept under the newest', async () => {
+  const key = (id: string, fill: number) => `${id}:${Buffer.alloc(32, fill).toString('base64')}`;
+  const older = keyedDigest(key('k1', 1));
+  const rotated = keyedDigest(`${key('k2', 2)},${key('k1', 1)}`);
+  let runs = 0;
+  const app = express();
+  app.use(express.json());
+  app.use((req, _res, next) => {
+    req.principal = { role: 'merchant', id: 'mer_rotated' };
+    next();
+  });
+  app.use(idempotency(db, { ttlMs: 60_000, leaseMs: 60_000, digest: rotated, waitForFirstMs: 300 }));
+  app.post('/things', (_req, res) => void res.status(201).json({ run: ++runs }));
+  app.use(problemMiddleware(() => undefined));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/things`;
+    const post = (key: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: '{"a":1}',
+      });
+    const request = 'POST\n/things\n{"a":1}';
+    const row = (key: string, requestHash: string, answered: boolean) => ({
+      scope: 'merchant:mer_rotated',
+      key,
+      request_hash: requestHash,
+      expires_at: new Date(Date.now() + 60_000),
+      ...(answered
+        ? { state: 'done', status: 201, content_type: 'application/json', body: JSON.stringify({ run: 0 }) }
+        : { state: 'in_progress', lease_until: new Date(Date.now() - 1000) }),
+    });
+    // Answered under the older key: replayed, not a 409 and not run again.
+    const answered = randomUUID();
+    await db('idempotency_keys').insert(row(answered, older.stored(request), true));
+    const replayed = await post(answered);
+    expect({ status: replayed.status, body: await replayed.json() }).toEqual({
+      status: 201,
+      body: { run: 0 },
+    });
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    // Left in progress by a process from before the keys (a bare SHA-256), its lease lapsed: taken
+    // over, run once, and its answer kept under the newest key, so the next retry replays it.
+    const abandoned = randomUUID();
+    await db('idempotency_keys').insert(
+      row(abandoned, createHash('sha256').update(request).digest('hex'), false),
+    );
+    expect(await (await post(abandoned)).json()).toEqual({ run: 1 });
+    const kept = await db('idempotency_keys').where({ key: abandoned }).first('state', 'request_hash');
+    expect(kept).toEqual({ state: 'done', request_hash: rotated.stored(request) });
+    expect(await (await post(abandoned)).json()).toEqual({ run: 1 });
+    expect(runs).toBe(1);
+  } finally {
     await new Promise((resolve) => server.close(resolve));
   }
 });

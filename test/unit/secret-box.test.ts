@@ -1,5 +1,6 @@
 /** Webhook secrets at rest: sealed under the newest key, opened with the key they name, rotated. */
-import { secretBox, secretKeysOf } from '../../codec/secret-box';
+import { createHash } from 'node:crypto';
+import { keyedDigest, secretBox, secretKeysOf } from '../../codec/secret-box';
 
 const key = (id: string, fill: number) => `${id}:${Buffer.alloc(32, fill).toString('base64')}`;
 
@@ -34,4 +35,18 @@ test('without keys, values are stored as given; values stored before sealing rea
   expect(secretBox(key('k1', 1)).open('legacy-plain-secret')).toBe('legacy-plain-secret');
   expect(secretKeysOf({ PAYLOAD_ENCRYPTION_KEYS: 'p' })).toBe('p');
   expect(secretKeysOf({ SECRETS_ENCRYPTION_KEYS: 's', PAYLOAD_ENCRYPTION_KEYS: 'p' })).toBe('s');
+});
+
+test('keyed digests: the newest key’s is stored, every key’s and the bare SHA-256 are known; without keys, the bare one', () => {
+  const bare = (text: string) => createHash('sha256').update(text).digest('hex');
+  const old = keyedDigest(key('k1', 1));
+  const rotated = keyedDigest(`${key('k2', 2)},${key('k1', 1)}`);
+  const text = 'PUT\n/v1/webhooks/wh-1\n{"secret":"whsec_short"}';
+  expect(old.stored(text)).not.toBe(bare(text));
+  expect(rotated.stored(text)).not.toBe(old.stored(text));
+  expect(rotated.stored(text)).toBe(keyedDigest(key('k2', 2)).stored(text)); // deterministic, by the newest key
+  expect(rotated.accepted(text)).toEqual([rotated.stored(text), old.stored(text), bare(text)]);
+  expect(rotated.accepted(`${text} `)).not.toContain(rotated.stored(text));
+  expect(keyedDigest(undefined).stored(text)).toBe(bare(text));
+  expect(keyedDigest(undefined).accepted(text)).toEqual([bare(text)]);
 });
