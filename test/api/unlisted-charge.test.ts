@@ -296,7 +296,8 @@ test('an edit’s difference whose charge got no answer and is not listed yet is
   const applied = await waitForOrder(
     again.id,
     again.owner,
-    (o) => o.items[0].quantity === 2,
+    // The edit's lines are written before its transition (with what was paid): wait for the transition.
+    (o) => o.items[0].quantity === 2 && o.history.some((h: { action: string }) => h.action === 'edit'),
     20_000,
     baseUrl,
   );
@@ -331,7 +332,8 @@ test('an edit’s difference whose charge got no answer and is not listed yet is
   const reconfirmed = await waitForOrder(
     alone.id,
     alone.owner,
-    (o) => o.items[0].quantity === 2,
+    // The edit's lines are written before its transition (with what was paid): wait for the transition.
+    (o) => o.items[0].quantity === 2 && o.history.some((h: { action: string }) => h.action === 'edit'),
     20_000,
     baseUrl,
   );
