@@ -140,7 +140,8 @@ export function transitionEvents(entry: HistoryEntry, order: Omit<OrderState, 'h
   if (entry.action === 'ship' || entry.action === 'ship_part') types.push('shipment.shipped');
   if (entry.action === 'exchange_ship' || entry.action === 'claim_ship') types.push('shipment.shipped');
   if (entry.action === 'edit') types.push('order.edited');
-  if (entry.action === 'parcel_delivered') types.push('shipment.delivered');
+  if (entry.action === 'parcel_delivered' || entry.action === 'recall_delivered_late')
+    types.push('shipment.delivered');
   if (
     entry.action === 'parcel_returned' ||
     entry.action === 'recall_returned_late' ||

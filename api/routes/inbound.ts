@@ -21,7 +21,7 @@ import { defineRoute, type Route, type RouteDeps } from '../route';
 import type { Config } from '../../config';
 import { fulfilmentEvent, paymentEvent } from '../schemas';
 import { DomainError } from '../../domain/errors';
-import { isGivenUpRecall, recordLateRecallReturn } from '../../services/orders/late-recall';
+import { isGivenUpRecall, recordLateRecallNews } from '../../services/orders/late-recall';
 
 /**
  * The body, once its signature verified and it parsed as JSON; otherwise the problem is sent and
@@ -152,8 +152,8 @@ export const inboundRoutes: Route[] = [
     setting: 'WAREHOUSE_WEBHOOK_SECRET',
     async act(event, { db, commands }) {
       // A fulfilment whose workflow has ended (delivered, refused) has nothing more to hear, but
-      // for a recalled parcel its order gave up as lost, back at its sender after all: recorded
-      // here once the order's workflow has closed (services/orders/late-recall.ts). While it still
+      // for a recalled parcel its order gave up as lost, back at its sender or delivered after all:
+      // recorded here once the order's workflow has closed (services/orders/late-recall.ts). While it still
       // runs (a charge or a capture keeps it open), its records and this one would share a place
       // in the history: a 503, and the warehouse sends the news again later.
       const record = toFulfilmentRecord(event.data.object);
@@ -161,7 +161,7 @@ export const inboundRoutes: Route[] = [
       if (!told && (await isGivenUpRecall(db, record))) {
         if (await commands.orderWorkflowRunning(record.orderId))
           throw new DomainError("the parcel's order is still settling: send this news again later", 503);
-        await recordLateRecallReturn(db, record, new Date().toISOString());
+        await recordLateRecallNews(db, record, new Date().toISOString());
       }
       return record.orderId;
     },

@@ -4,7 +4,7 @@
  * back one by one or per order, cancelled while it has not shipped (409 `too_late` after), and
  * once shipped, recalled from the carrier (it comes back instead of being delivered).
  * Per-location switches make it behave as warehouses do on a bad day:
- *   PUT /v1/sandbox/locations/:id { refuse, shortBy, loseAnswer, failDelivery, stallAfter, holdNews }.
+ *   PUT /v1/sandbox/locations/:id { refuse, shortBy, loseAnswer, failDelivery, stallAfter, holdNews, ignoreRecall }.
  * Steps happen over time (./main.ts), each an event posted, signed, to the client's endpoint.
  * The same process is the sandbox's code vendor for digital goods: POST /v1/codes (once per id),
  * GET /v1/codes/:id, POST /v1/codes/:id/void; `PUT /v1/sandbox/codes/:orderId { refuse }` makes it
@@ -164,6 +164,7 @@ export function sandboxWarehouseApp(books: Books) {
         ...(body.failDelivery === true ? { failDelivery: true } : {}),
         ...(body.stallAfter ? { stallAfter: body.stallAfter } : {}),
         ...(body.holdNews === true ? { holdNews: true } : {}),
+        ...(body.ignoreRecall === true ? { ignoreRecall: true } : {}),
       };
       await books.setSwitches(location, switches);
       res.json({ location, switches });

@@ -57,6 +57,8 @@ export interface Switches {
   stallAfter?: Step;
   /** The location's news is held back (its events wait): the client hears nothing until it is switched off. */
   holdNews?: boolean;
+  /** The carrier delivers a recalled parcel all the same (the recall came too late). */
+  ignoreRecall?: boolean;
 }
 
 export async function ensureSchema(db: Knex): Promise<void> {
@@ -243,7 +245,9 @@ export class Books {
         const next = STEPS[STEPS.indexOf(current.status as Step) + 1]!;
         const change: Record<string, unknown> = {
           status:
-            next === 'delivered' && (switches.failDelivery || current.recalled_at) ? 'delivery_failed' : next,
+            next === 'delivered' && (switches.failDelivery || (current.recalled_at && !switches.ignoreRecall))
+              ? 'delivery_failed'
+              : next,
           next_step_at: new Date(Date.now() + this.stepMs),
           updated_at: trx.fn.now(),
         };

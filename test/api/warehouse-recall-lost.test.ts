@@ -91,3 +91,60 @@ test('a recalled parcel that never comes back: support is asked, its units are n
   expect(await stockAt(x)).toEqual([{ location: gone, onHand: 5, reserved: 0, available: 5 }]);
   for (const a of await auditStock(db, [x, y])) expect(a).toMatchObject({ balanced: true });
 }, 90_000);
+
+test('a given-up recalled parcel delivered after all: recorded and flagged again, nothing restocked or refunded, once', async () => {
+  const { gone, x, id, owner } = await cancelledWithParcelOut('wd');
+  const lost = await waitForOrder(
+    id,
+    support,
+    (o) => historyOf(o).includes('recall_lost'),
+    30_000,
+    services.apiUrl,
+  );
+  expect(await workflowResult(id)).toMatchObject({ status: 'CANCELLED' });
+  // Released, the carrier delivers it despite the recall: the webhook records it, as the workflow would have.
+  await warehouse(`/v1/sandbox/locations/${gone}`, { method: 'PUT', body: { ignoreRecall: true } });
+  const delivered = await waitForOrder(
+    id,
+    support,
+    (o) => historyOf(o).includes('recall_delivered_late'),
+    30_000,
+    services.apiUrl,
+  );
+  expect(delivered.history.at(-1)).toMatchObject({
+    from: 'CANCELLED',
+    to: 'CANCELLED',
+    action: 'recall_delivered_late',
+    actor: 'system',
+    reason: gone,
+  });
+  // Support is asked afresh: the customer has goods the cancel refunded.
+  expect(delivered.attention).toMatchObject({ code: 'recall_failed', detail: gone });
+  expect(Date.parse(delivered.attention.at)).toBeGreaterThan(Date.parse(lost.attention.at));
+  expect(delivered.shipments[0]).toMatchObject({ status: 'delivered', recalledAt: expect.any(String) });
+  expect(delivered.fulfilments).toEqual(
+    expect.arrayContaining([expect.objectContaining({ location: gone, status: 'delivered' })]),
+  );
+  expect({ amounts: delivered.amounts, paymentStatus: delivered.paymentStatus }).toEqual({
+    amounts: lost.amounts,
+    paymentStatus: lost.paymentStatus,
+  });
+  expect(delivered.allowedActions).toEqual([]);
+  expect((await api('GET', `/v1/orders/${id}`, owner)).body.order).not.toHaveProperty('attention');
+  // Nothing back on hand: those units are the customer's.
+  expect(await stockAt(x)).toEqual([{ location: gone, onHand: 3, reserved: 0, available: 3 }]);
+  const typesOf = async () =>
+    ((await api('GET', `/v1/orders/${id}/events`, merchant)).body.items as { type: string }[]).map(
+      (e) => e.type,
+    );
+  const types = await typesOf();
+  expect(types.filter((t) => t === 'shipment.delivered')).toHaveLength(1);
+  expect(types.filter((t) => t === 'shipment.returned' || t === 'order.refunded')).toEqual([]);
+  // The same news again, twice at once under new event ids: nothing more.
+  expect(await Promise.all([sendNewsNow(id), sendNewsNow(id)])).toEqual(['delivered', 'delivered']);
+  const after = await waitForOrder(id, support, () => true, 5_000, services.apiUrl);
+  expect(historyOf(after).filter((a) => a === 'recall_delivered_late')).toHaveLength(1);
+  expect((await typesOf()).filter((t) => t === 'shipment.delivered')).toHaveLength(1);
+  expect(await stockAt(x)).toEqual([{ location: gone, onHand: 3, reserved: 0, available: 3 }]);
+  for (const a of await auditStock(db, [x])) expect(a).toMatchObject({ balanced: true });
+}, 90_000);
