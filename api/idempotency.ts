@@ -31,14 +31,36 @@ interface KeyRow {
   state: 'in_progress' | 'done' | 'failed';
   status: number | null;
   content_type: string | null;
+  location: string | null;
   body: unknown;
   outages: number;
+}
+
+/** The request that holds a key now: its lease's end tells it from one that held it before (`run`). */
+interface Holder {
+  scope: string;
+  key: string;
+  requestHash: string;
+  lease: Date;
 }
 
 /** `res.locals`' flag of a request answered with an outage its workflow may run again (api/problem.ts). */
 export const RERUNNABLE_OUTAGE = 'rerunnableOutage';
 /** `res.locals`' entry for the outages counted under the request's key (`run`). */
 const OUTAGES = 'idempotencyOutages';
+
+/**
+ * The request's body as text for its digest, before any schema has read it: nested deeper than
+ * `JSON.stringify` can recurse (brackets `JSON.parse` took), it is refused as bad input.
+ */
+function bodyText(body: unknown): string {
+  try {
+    return JSON.stringify(body ?? null);
+  } catch (err) {
+    if (err instanceof RangeError) throw new DomainError('the request body is nested too deeply', 400);
+    throw err;
+  }
+}
 
 /** A stored response: strings made storable (jsonb refuses NUL and lone surrogates, which a 400 can quote). */
 const storedBody = (body: unknown) =>
@@ -74,9 +96,10 @@ export function idempotency(
       if (!/^[\x21-\x7E]{1,200}$/.test(key))
         throw new DomainError('Idempotency-Key must be 1 to 200 printable ASCII characters', 400);
       const scope = callerScope(principalOf(req));
-      const request = `${req.method}\n${req.originalUrl}\n${JSON.stringify(req.body ?? null)}`;
+      const request = `${req.method}\n${req.originalUrl}\n${bodyText(req.body)}`;
       const requestHash = digest.stored(request);
       await db('idempotency_keys').where({ scope, key }).andWhere('expires_at', '<', db.fn.now()).delete();
+      const lease = leaseFromNow();
       const inserted = await db('idempotency_keys')
         .insert({
           scope,
@@ -84,25 +107,28 @@ export function idempotency(
           request_hash: requestHash,
           state: 'in_progress',
           expires_at: new Date(Date.now() + ttlMs),
-          lease_until: new Date(Date.now() + leaseMs),
+          lease_until: lease,
         })
         .onConflict(['scope', 'key'])
         .ignore()
         .returning('key');
       if (inserted.length === 0) return replay(scope, key, requestHash, digest.accepted(request));
-      run(scope, key, requestHash, 0);
+      run({ scope, key, requestHash, lease }, 0);
     }
+
+    const leaseFromNow = () => new Date(Date.now() + leaseMs);
 
     /**
      * This request answers for the key: run it, and store its answer before it goes out, while the
-     * key is still this request's (a late one whose lease lapsed changes nothing). `outages`: the
-     * outages earlier requests under the key were answered with that their workflow may run again.
+     * key is still this request's (a late one whose lease lapsed and was taken over changes
+     * nothing: its lease is no longer the key's). `outages`: the outages earlier requests under the
+     * key were answered with that their workflow may run again.
      */
-    function run(scope: string, key: string, requestHash: string, outages: number): void {
+    function run({ scope, key, requestHash, lease }: Holder, outages: number): void {
       res.locals[OUTAGES] = outages;
       const send = res.json.bind(res);
       res.json = (body: unknown) => {
-        const mine = { scope, key, state: 'in_progress', request_hash: requestHash };
+        const mine = { scope, key, state: 'in_progress', request_hash: requestHash, lease_until: lease };
         const stored =
           res.statusCode >= 500
             ? db('idempotency_keys')
@@ -119,6 +145,7 @@ export function idempotency(
                   state: 'done',
                   status: res.statusCode,
                   content_type: String(res.getHeader('content-type') ?? 'application/json'),
+                  location: res.getHeader('location') ?? null,
                   body: storedBody(body),
                   lease_until: null,
                 });
@@ -141,44 +168,33 @@ export function idempotency(
      * The first one died mid-request and its lease lapsed: this one takes the key over, its request
      * now known by this one's digest (the row's may be under an older key).
      */
-    async function takeOver(
-      scope: string,
-      key: string,
-      row: KeyRow,
-      requestHash: string,
-    ): Promise<number | null> {
+    async function takeOver(holder: Holder, row: KeyRow): Promise<number | null> {
+      const { scope, key, requestHash, lease } = holder;
       const taken = await db('idempotency_keys')
         .where({ scope, key, state: 'in_progress', request_hash: row.request_hash })
         .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', db.fn.now()))
-        .update({ request_hash: requestHash, lease_until: new Date(Date.now() + leaseMs) })
+        .update({ request_hash: requestHash, lease_until: lease })
         .returning('outages');
       return taken[0]?.outages ?? null;
     }
 
     /**
-     * The key's last request ended in a server error: this one runs again, knowing how many
-     * outages came before (none for another body: its ids are its own).
+     * The key's last request, this same one, ended in a server error: this one runs again, knowing
+     * how many outages came before.
      */
-    async function runAgain(
-      scope: string,
-      key: string,
-      requestHash: string,
-      row: KeyRow,
-      same: boolean,
-    ): Promise<number | null> {
-      const outages = same ? row.outages : 0;
+    async function runAgain(holder: Holder, row: KeyRow): Promise<number | null> {
+      const { scope, key, requestHash, lease } = holder;
       const taken = await db('idempotency_keys')
         .where({ scope, key, state: 'failed', request_hash: row.request_hash })
         .update({
           state: 'in_progress',
           request_hash: requestHash,
-          outages,
-          lease_until: new Date(Date.now() + leaseMs),
+          lease_until: lease,
           // Kept while it is retried: forgotten, its count would start again at the first id's 503.
           expires_at: new Date(Date.now() + ttlMs),
         })
-        .returning('key');
-      return taken.length > 0 ? outages : null;
+        .returning('outages');
+      return taken[0]?.outages ?? null;
     }
 
     /** `accepted`: this request's digests under every key (`keyedDigest`), one of which a row of it holds. */
@@ -193,20 +209,24 @@ export function idempotency(
         const row: KeyRow | undefined = await db('idempotency_keys').where({ scope, key }).first();
         // Gone (expired meanwhile): this one starts afresh.
         if (!row) return handle(key);
-        const same = accepted.includes(row.request_hash);
+        // Another body under the key is refused whatever became of the first: even one that failed
+        // may still take effect (a 503 while no worker answered), and then both would.
+        if (!accepted.includes(row.request_hash))
+          throw new ConflictError('this Idempotency-Key was used with a different request');
+        const holder = { scope, key, requestHash, lease: leaseFromNow() };
         if (row.state === 'failed') {
-          const outages = await runAgain(scope, key, requestHash, row, same);
-          if (outages !== null) return run(scope, key, requestHash, outages);
+          const outages = await runAgain(holder, row);
+          if (outages !== null) return run(holder, outages);
           continue; // another retry took it first: wait for its answer
         }
-        if (!same) throw new ConflictError('this Idempotency-Key was used with a different request');
         if (row.state === 'done') {
           res.status(row.status!).setHeader('Idempotent-Replayed', 'true');
+          if (row.location) res.setHeader('Location', row.location);
           res.type(row.content_type ?? 'application/json').send(JSON.stringify(row.body));
           return;
         }
-        const outages = await takeOver(scope, key, row, requestHash);
-        if (outages !== null) return run(scope, key, requestHash, outages);
+        const outages = await takeOver(holder, row);
+        if (outages !== null) return run(holder, outages);
         // Not a refusal of the request: a client keeps its key and asks again later (the console does).
         if (Date.now() > deadline)
           throw new ConflictError('a request with this Idempotency-Key is still in progress', {

@@ -116,7 +116,11 @@ export function mountRoutes(
     chain.push(
       catching(async (req, res) => {
         const params = Object.fromEntries(
-          Object.entries(r.params ?? {}).map(([name, schema]) => [name, schema.parse(req.params[name])]),
+          // Each named in a 400's `errors`, as a body's fields are.
+          Object.entries(r.params ?? {}).map(([name, schema]) => [
+            name,
+            schema.parse(req.params[name], { path: [name] }),
+          ]),
         );
         const query = r.query ? r.query.parse(req.query) : {};
         // A POST without a body is an empty one: its schema says whether that is enough.

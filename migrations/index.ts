@@ -32,6 +32,7 @@ import * as m026 from './026_order_edits';
 import * as m027 from './027_customers_by_channel';
 import * as m028 from './028_promotion_terms';
 import * as m029 from './029_idempotency_outages';
+import * as m030 from './030_idempotency_location';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -63,6 +64,7 @@ const migrations: Record<string, Knex.Migration> = {
   '027_customers_by_channel': m027,
   '028_promotion_terms': m028,
   '029_idempotency_outages': m029,
+  '030_idempotency_location': m030,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

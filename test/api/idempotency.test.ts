@@ -30,6 +30,8 @@ test('ten concurrent identical POST /v1/orders with one key create one order and
   expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(9);
 
   const id = replies[0]!.body.order.id;
+  // The replays name the order as the first answer did.
+  expect(replies.map((r) => r.headers.get('location'))).toEqual(Array(10).fill(`/v1/orders/${id}`));
   expect(await db('orders').where({ customer_id: who.id }).pluck('id')).toEqual([id]);
   expect((await db('stock_levels').where({ sku }).first('reserved')).reserved).toBe(2);
   const temporal = await testTemporal();
@@ -372,5 +374,90 @@ test('keys rotate under stored requests: a row under an older key or none is kno
     expect(runs).toBe(1);
   } finally {
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** A bare app under the middleware, its one route answered by `answer` (test/api's own servers, on loopback). */
+async function keyedApp(
+  options: { leaseMs: number; waitForFirstMs?: number },
+  answer: (body: unknown, res: express.Response) => Promise<void> | void,
+) {
+  const app = express();
+  app.use(express.json());
+  const caller = `mer_${randomUUID().slice(0, 8)}`; // one caller: its keys are shared by its requests
+  app.use((req, _res, next) => {
+    req.principal = { role: 'merchant', id: caller };
+    next();
+  });
+  app.use(idempotency(db, { ttlMs: 60_000, ...options }));
+  app.post('/things', (req, res, next) => void Promise.resolve(answer(req.body, res)).catch(next));
+  app.use(problemMiddleware(() => undefined));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/things`;
+  return {
+    post: async (key: string, body: unknown) => {
+      const reply = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: reply.status,
+        replayed: reply.headers.get('idempotent-replayed'),
+        body: await reply.json(),
+      };
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+test('a key whose request failed takes that request again, never another body: that one is a 409', async () => {
+  const ran: unknown[] = [];
+  const app = await keyedApp({ leaseMs: 60_000 }, (body, res) => {
+    ran.push(body);
+    // The first is an outage (it may still take effect, as a 503 while no worker answered does).
+    if (ran.length === 1) return void res.status(503).json({ title: 'unavailable' });
+    res.status(201).json({ run: ran.length });
+  });
+  try {
+    const key = randomUUID();
+    expect((await app.post(key, { quantity: 1 })).status).toBe(503);
+    expect(await app.post(key, { quantity: 2 })).toMatchObject({ status: 409 });
+    expect(ran).toEqual([{ quantity: 1 }]);
+    expect(await app.post(key, { quantity: 1 })).toEqual({ status: 201, replayed: null, body: { run: 2 } });
+    expect(await app.post(key, { quantity: 1 })).toEqual({ status: 201, replayed: 'true', body: { run: 2 } });
+  } finally {
+    await app.close();
+  }
+});
+
+test('a request whose lease lapsed and was taken over changes nothing when it answers late', async () => {
+  const release: (() => void)[] = [];
+  let runs = 0;
+  // The third request's wait (150 ms) ends well before the second's lease (1 s) does.
+  const app = await keyedApp({ leaseMs: 1000, waitForFirstMs: 150 }, async (_body, res) => {
+    const run = ++runs;
+    await new Promise<void>((resolve) => release.push(resolve));
+    if (run === 1) return void res.status(503).json({ title: 'too late' });
+    res.status(201).json({ run });
+  });
+  try {
+    const key = randomUUID();
+    const first = app.post(key, { a: 1 });
+    await new Promise((r) => setTimeout(r, 1300)); // its lease lapses
+    const second = app.post(key, { a: 1 }); // takes the key over
+    while (runs < 2) await new Promise((r) => setTimeout(r, 20));
+    // The first answers late, with an outage: the key stays the second's, not failed for a third to run.
+    release[0]!();
+    expect((await first).status).toBe(503);
+    expect(await app.post(key, { a: 1 })).toMatchObject({ status: 409, body: { code: KEY_IN_USE } });
+    expect(runs).toBe(2);
+    release[1]!();
+    expect((await second).body).toEqual({ run: 2 });
+    expect(await app.post(key, { a: 1 })).toEqual({ status: 201, replayed: 'true', body: { run: 2 } });
+  } finally {
+    for (const r of release) r();
+    await app.close();
   }
 });
