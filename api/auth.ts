@@ -5,6 +5,10 @@
  * must expire (`exp`), no later than AUTH_TOKEN_MAX_LIFETIME after it was issued; `iss` and `aud`
  * are checked when AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE are set. The one place tokens are read:
  * the API's routes and the codec server both come through `verifyToken`.
+ *
+ * A token with `scope: "codec"` answers the codec server alone, never the API's routes: it is the
+ * one a Web UI that cannot send headers carries in its codec endpoint's path, where proxies' access
+ * logs, browser history and the UI's settings keep it. Only such a token is taken from that path.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -39,7 +43,14 @@ const claims = z.object({
   channel: z.string().max(100).regex(ID_PATTERN).optional(),
   exp: z.number().int(),
   iat: z.number().int().optional(),
+  scope: z.literal('codec').optional(),
 });
+
+/**
+ * Where a token is presented: the API's routes (a codec token is refused there), the codec server
+ * in a header (any staff token), or the codec endpoint's path (a codec token only).
+ */
+export type TokenUse = 'api' | 'codec' | 'codec-path';
 
 export class UnauthorizedError extends DomainError {
   constructor(message: string) {
@@ -56,10 +67,17 @@ export function signToken(
     issuer?: string;
     audience?: string;
     channel?: string;
+    /** `codec`: a token for the codec server alone (`TokenUse`). */
+    scope?: 'codec';
   } = {},
 ): string {
   return jwt.sign(
-    { sub, role, ...(options.channel ? { channel: options.channel } : {}) },
+    {
+      sub,
+      role,
+      ...(options.channel ? { channel: options.channel } : {}),
+      ...(options.scope ? { scope: options.scope } : {}),
+    },
     secretKey(secret),
     {
       algorithm: 'HS256',
@@ -88,7 +106,7 @@ function secretKey(secret: string): KeyObject {
 }
 
 /** The principal a token names, or an UnauthorizedError that says why in general terms only. */
-export function verifyToken(token: string, settings: AuthSettings): Principal {
+export function verifyToken(token: string, settings: AuthSettings, use: TokenUse = 'api'): Principal {
   let decoded: unknown;
   // The current secret first; an earlier one only when the signature is what failed (rotation).
   for (const secret of [settings.secret, ...(settings.previousSecrets ?? [])]) {
@@ -106,7 +124,11 @@ export function verifyToken(token: string, settings: AuthSettings): Principal {
   if (decoded === undefined) throw new UnauthorizedError('the token is invalid or expired');
   const parsed = claims.safeParse(decoded);
   if (!parsed.success) throw new UnauthorizedError('the token lacks a valid sub, role or exp');
-  const { sub, role, channel, exp, iat } = parsed.data;
+  const { sub, role, channel, exp, iat, scope } = parsed.data;
+  if (use === 'api' && scope === 'codec')
+    throw new UnauthorizedError('a codec token answers the codec server only');
+  if (use === 'codec-path' && scope !== 'codec')
+    throw new UnauthorizedError("only a codec token (scope codec) may be given in the codec endpoint's path");
   const now = Math.floor(Date.now() / 1000);
   // From its issue and from now: an `iat` in the future does not stretch it.
   if ((exp - Math.min(iat ?? now, now)) * 1000 > settings.maxLifetimeMs)

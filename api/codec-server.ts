@@ -5,7 +5,8 @@
  * It answers support and merchant staff only, always: a bearer token in the Authorization header,
  * or, for a Web UI that cannot send headers (the dev server's has no login), in the endpoint's
  * path (`/codec/<token>/decode`; the remote-codec protocol looks only at the last segment, and the
- * request log never shows the segment). Browsers get CORS answers only on the origins listed in
+ * request log never shows the segment). A path's token must be a codec token (api/auth.ts), good
+ * for nothing else: what logs of the path keep cannot act on orders. Browsers get CORS answers only on the origins listed in
  * CODEC_ALLOWED_ORIGINS, and no cookies are ever involved.
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -90,7 +91,7 @@ export function codecServer(
   const authorise = (req: Request, pathToken: string | undefined) => {
     const token = pathToken ?? bearerToken(req);
     if (!token) throw new UnauthorizedError('a support or merchant bearer token is required');
-    const { role } = verifyToken(token, auth);
+    const { role } = verifyToken(token, auth, pathToken === undefined ? 'codec' : 'codec-path');
     if (role !== 'support' && role !== 'merchant')
       throw new ForbiddenError('only support and merchant staff may use the codec server');
   };

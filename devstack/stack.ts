@@ -69,9 +69,10 @@ export interface Stack {
 
 export class StackStartError extends Error {}
 
-/** The support token the dev server's Web UI sends to the codec server, in its endpoint's path. */
+/** The support codec token the dev server's Web UI sends to the codec server, in its endpoint's path. */
 function webUiToken(config: Config): string {
   return signToken(config.AUTH_JWT_SECRET!, 'temporal-web-ui', 'support', {
+    scope: 'codec',
     expiresIn: Math.floor(config.AUTH_TOKEN_MAX_LIFETIME / 1000),
     issuer: config.AUTH_JWT_ISSUER,
     audience: config.AUTH_JWT_AUDIENCE,
