@@ -6,7 +6,7 @@
  * are checked when AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE are set. The one place tokens are read:
  * the API's routes and the codec server both come through `verifyToken`.
  *
- * A token with `scope: "codec"` answers the codec server alone, never the API's routes: it is the
+ * A token whose `scope` holds `codec` (space-separated, as OAuth scopes are) answers the codec server alone, never the API's routes: it is the
  * one a Web UI that cannot send headers carries in its codec endpoint's path, where proxies' access
  * logs, browser history and the UI's settings keep it. Only such a token is taken from that path.
  */
@@ -43,7 +43,8 @@ const claims = z.object({
   channel: z.string().max(100).regex(ID_PATTERN).optional(),
   exp: z.number().int(),
   iat: z.number().int().optional(),
-  scope: z.literal('codec').optional(),
+  // Any scope another issuer writes is taken as it is; only `codec` in it means something here.
+  scope: z.string().max(1000).optional(),
 });
 
 /**
@@ -124,10 +125,10 @@ export function verifyToken(token: string, settings: AuthSettings, use: TokenUse
   if (decoded === undefined) throw new UnauthorizedError('the token is invalid or expired');
   const parsed = claims.safeParse(decoded);
   if (!parsed.success) throw new UnauthorizedError('the token lacks a valid sub, role or exp');
-  const { sub, role, channel, exp, iat, scope } = parsed.data;
-  if (use === 'api' && scope === 'codec')
-    throw new UnauthorizedError('a codec token answers the codec server only');
-  if (use === 'codec-path' && scope !== 'codec')
+  const { sub, role, channel, exp, iat } = parsed.data;
+  const codecOnly = parsed.data.scope?.split(' ').includes('codec') ?? false;
+  if (use === 'api' && codecOnly) throw new UnauthorizedError('a codec token answers the codec server only');
+  if (use === 'codec-path' && !codecOnly)
     throw new UnauthorizedError("only a codec token (scope codec) may be given in the codec endpoint's path");
   const now = Math.floor(Date.now() / 1000);
   // From its issue and from now: an `iat` in the future does not stretch it.

@@ -21,8 +21,9 @@ const attribute = (value: string) =>
 
 export function consoleRouter(settings: { temporalUiUrl?: string; namespace: string }): Router {
   const page = readFileSync(path.join(DIR, 'index.html'), 'utf8')
-    .replace('{{TEMPORAL_UI_URL}}', attribute(settings.temporalUiUrl?.replace(/\/+$/, '') ?? ''))
-    .replace('{{NAMESPACE}}', attribute(settings.namespace));
+    // Functions, not strings: a `$'` or `$&` in a setting is text, not a replacement pattern.
+    .replace('{{TEMPORAL_UI_URL}}', () => attribute(settings.temporalUiUrl?.replace(/\/+$/, '') ?? ''))
+    .replace('{{NAMESPACE}}', () => attribute(settings.namespace));
   return staticPages({
     page,
     files: {

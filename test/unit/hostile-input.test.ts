@@ -3,12 +3,15 @@
  * SQL, money past 2^53, cursors, tokens. The probes against the running service are in
  * test/api/hostile-input.test.ts.
  */
+import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, DefaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import express from 'express';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import { signToken, verifyToken } from '../../api/auth';
+import { consoleRouter } from '../../api/console';
 import { rerunnableOutage, toProblem } from '../../api/problem';
 import { FailureType, REFUSAL_TYPES, RERUNNABLE } from '../../domain/errors';
 import {
@@ -311,6 +314,24 @@ describe('cursors', () => {
 
 describe('tokens', () => {
   const settings = { secret: 'a-secret-of-sixteen+', maxLifetimeMs: 24 * 3_600_000 };
+  test('a codec token (its scope holds codec) answers the codec server alone; other scopes change nothing', () => {
+    const withScope = (scope: string) =>
+      jwt.sign({ sub: 'ui', role: 'support', scope }, settings.secret, {
+        algorithm: 'HS256',
+        expiresIn: '1h',
+      });
+    const codec = signToken(settings.secret, 'ui', 'support', { scope: 'codec' });
+    for (const token of [codec, withScope('openid codec')]) {
+      expect(() => verifyToken(token, settings)).toThrow(/codec server only/);
+      expect(verifyToken(token, settings, 'codec-path')).toEqual({ id: 'ui', role: 'support' });
+      expect(verifyToken(token, settings, 'codec')).toEqual({ id: 'ui', role: 'support' });
+    }
+    // Another issuer's scopes: the token is as good as one without.
+    const openid = withScope('openid profile');
+    expect(verifyToken(openid, settings)).toEqual({ id: 'ui', role: 'support' });
+    expect(verifyToken(openid, settings, 'codec')).toEqual({ id: 'ui', role: 'support' });
+    expect(() => verifyToken(openid, settings, 'codec-path')).toThrow(/only a codec token/);
+  });
   test('a token must expire, within the maximum lifetime, and name an id and a role', () => {
     expect(verifyToken(signToken(settings.secret, 'cus_1', 'customer'), settings)).toEqual({
       id: 'cus_1',
@@ -395,4 +416,20 @@ test("a token's sub may be what identity providers write, but nothing unprintabl
     expect(verifyToken(signToken(settings.secret, sub, 'customer'), settings).id).toBe(sub);
   for (const sub of ['two words', 'tab\there', 'x'.repeat(201), 'é'])
     expect(() => verifyToken(signToken(settings.secret, sub, 'customer'), settings)).toThrow(/sub/);
+});
+
+test("the console's page quotes its settings as text: a `$'` in one is not a replacement pattern", async () => {
+  const app = express().use(
+    consoleRouter({ namespace: `ns$'"<x>$&`, temporalUiUrl: 'http://ui.example/$`' }),
+  );
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const page = await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).text();
+    expect(page).toContain('data-namespace="ns$&#39;&quot;&lt;x&gt;$&amp;"');
+    expect(page).toContain('data-temporal-ui="http://ui.example/$`"');
+    expect(page.match(/<body/g)).toHaveLength(1);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
