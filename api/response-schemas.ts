@@ -262,7 +262,7 @@ export const member = z.object({
 const refundRecord = z.object({
   id: z.string(),
   orderId: z.string(),
-  source: z.enum(['refund', 'return', 'claim', 'exchange', 'edit', 'cancel']),
+  source: z.enum(['refund', 'return', 'claim', 'exchange', 'edit', 'cancel', 'modify']),
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
   shipping: money,
   amount: money,

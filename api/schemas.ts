@@ -328,7 +328,7 @@ export const orderStatsQuery = z
 export const listRefundsQuery = z
   .object({
     orderId: orderIdParam.optional(),
-    source: z.enum(['refund', 'return', 'claim', 'exchange', 'edit', 'cancel']).optional(),
+    source: z.enum(['refund', 'return', 'claim', 'exchange', 'edit', 'cancel', 'modify']).optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     limit: limitParam,

@@ -439,6 +439,16 @@ test('modifying a presale after its deposit: fewer items, the overpaid deposit r
     amounts: { subtotal: 4000, paid: 1500, refunded: 1000 },
   });
   expect(await providerRefunds(order.id)).toBe(1000);
+  // Each recorded as a refund, with its event, as every other refund is.
+  const listed = await api('GET', `/v1/refunds?orderId=${order.id}&source=modify`, merchant);
+  expect(listed.body.items.map((r: { amount: number; reason: string }) => [r.amount, r.reason])).toEqual([
+    [500, 'order modified'],
+    [500, 'order modified'],
+  ]);
+  const events = (await api('GET', `/v1/orders/${order.id}/events`, merchant)).body.items as {
+    type: string;
+  }[];
+  expect(events.filter((e) => e.type === 'refund.succeeded')).toHaveLength(2);
   expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock).toMatchObject({ reserved: 1 });
   const temporal = await testTemporal();
   try {
@@ -448,4 +458,15 @@ test('modifying a presale after its deposit: fewer items, the overpaid deposit r
     await temporal.close();
   }
   await expectLedgerRulesHold(order.id, [sku]);
+  // Another order's first modification (its tag the same within its own order) is its own refund.
+  const next = (await api('POST', '/v1/orders', owner, { type: 'presale', items: [{ sku, quantity: 2 }] }))
+    .body.order;
+  expect((await api('POST', `/v1/orders/${next.id}/pay`, owner, { paymentToken: 'tok_ok' })).status).toBe(
+    200,
+  );
+  expect((await api('PATCH', `/v1/orders/${next.id}`, owner, { items: [{ sku, quantity: 1 }] })).status).toBe(
+    200,
+  );
+  const nextListed = await api('GET', `/v1/refunds?orderId=${next.id}&source=modify`, merchant);
+  expect(nextListed.body.items.map((r: { amount: number }) => r.amount)).toEqual([500]);
 }, 60_000);

@@ -1,10 +1,10 @@
 /**
  * Modifying an order, as its own workflow (a child of the order): fewer items repriced (stock
  * no longer needed released, the coupon released if its minimum is no longer met), and money
- * paid beyond the new total refunded. Increases are not modifications: they are new orders, so
+ * paid beyond the new total refunded (and recorded as a refund). Increases are not modifications: they are new orders, so
  * nothing is ever re-authorised.
  */
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, patched } from '@temporalio/workflow';
 import { refunds, store } from '../activities';
 import type { ModifiedItems, LineQuantity } from '../../domain/order';
 
@@ -33,6 +33,18 @@ export async function modifyOrderFlow(
             reason: 'order modified',
           })
         : 0;
+    // Recorded as any other refund is (`GET /v1/refunds?source=modify`, `refund.succeeded`), under
+    // the refund's own id: modifications before this rule refunded without a record.
+    if (refunded > 0 && patched('modify-records-refund'))
+      await store.recordRefund({
+        // The order's own: a tag (`modify<n>`) names the modification within its order only.
+        refundId: `${input.orderId}:${input.tag}`,
+        orderId: input.orderId,
+        source: 'modify',
+        plan: { lines: [], shipping: 0, amount: refunded, completesOrder: false },
+        reason: 'order modified',
+        at: new Date().toISOString(),
+      });
     return { ...modified, refunded };
   });
 }
