@@ -22,12 +22,6 @@ import {
 
 export const SIGNATURE_HEADER = 'Webhook-Signature';
 
-/** After `attempts` tries: base, 2×base, 4×base... up to max, ±20% so retries of many deliveries spread out. */
-export function retryDelay(attempts: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const exponential = Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
-  return Math.round(exponential * (0.8 + 0.4 * random()));
-}
-
 export function startWebhookDispatcher(
   db: Knex,
   config: Pick<
@@ -54,33 +48,32 @@ export function startWebhookDispatcher(
 
   const send = async (d: ClaimedDelivery) => {
     const body = JSON.stringify(eventFromRow(d.event));
-    const outcome =
-      d.secret === null
-        ? {
-            ok: false as const,
-            error: 'the subscription’s secret is sealed with a key this worker does not have',
-          }
-        : await postWebhook(
-            d.url,
-            body,
-            { 'Webhook-Id': d.event.id, [SIGNATURE_HEADER]: signature(d.secret, body, Date.now()) },
-            { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT },
-          );
-    if (outcome.ok) {
-      failing.delete(d.webhookId);
-      return markDelivered(db, d.webhookId, d.event.id);
-    }
-    failing.add(d.webhookId);
-    // Past its retry window it is marked failed instead (decided on the row: a redelivery asked
-    // for meanwhile opened a new window).
-    const retry = {
-      at: new Date(Date.now() + retryDelay(d.attempts, config.WEBHOOK_BACKOFF, config.WEBHOOK_BACKOFF_MAX)),
-      forMs: config.WEBHOOK_RETRY_FOR,
-    };
-    await markAttemptFailed(db, d.webhookId, d.event.id, d.attempts, outcome.error, retry, {
+    // Tried again after as long as its window has lasted, or past it marked failed (decided on
+    // the row: a redelivery asked for meanwhile opened a new window).
+    const retry = () => ({
       baseMs: config.WEBHOOK_BACKOFF,
       maxMs: config.WEBHOOK_BACKOFF_MAX,
+      forMs: config.WEBHOOK_RETRY_FOR,
+      spread: 0.8 + 0.4 * Math.random(),
     });
+    // A key this worker lacks is its own failing, not the subscriber's: no backoff for the
+    // subscriber, whose deliveries workers that have the key go on sending at full speed.
+    if (d.secret === null) {
+      const error = 'the subscription’s secret is sealed with a key this worker does not have';
+      return markAttemptFailed(db, d.webhookId, d.event.id, d.attempts, error, retry(), false);
+    }
+    const outcome = await postWebhook(
+      d.url,
+      body,
+      { 'Webhook-Id': d.event.id, [SIGNATURE_HEADER]: signature(d.secret, body, Date.now()) },
+      { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT },
+    );
+    if (outcome.ok) {
+      failing.delete(d.webhookId);
+      return markDelivered(db, d.webhookId, d.event.id, d.attempts);
+    }
+    failing.add(d.webhookId);
+    await markAttemptFailed(db, d.webhookId, d.event.id, d.attempts, outcome.error, retry(), true);
   };
 
   const launch = (d: ClaimedDelivery) => {

@@ -41,20 +41,30 @@ const webhookView = (row: WebhookRow) => ({
 /** Creates or replaces a subscription; its secret is stored sealed (codec/secret-box.ts). */
 export async function putWebhook(db: Knex, id: string, input: WebhookInput, box: SecretBox) {
   const stored = { ...input, secret: box.seal(input.secret) };
-  // A new address, or a subscription made active again, is tried at once: the backoff earned by
-  // the old address (up to WEBHOOK_BACKOFF_MAX) is not carried over.
-  const fresh = `webhooks.url IS DISTINCT FROM excluded.url${input.active === true ? ' OR NOT webhooks.active' : ''}`;
-  const [row] = await db('webhooks')
-    .insert({ id, ...stored })
-    .onConflict('id')
-    .merge({
-      ...stored,
-      updated_at: db.fn.now(),
-      consecutive_failures: db.raw(`CASE WHEN ${fresh} THEN 0 ELSE webhooks.consecutive_failures END`),
-      retry_after: db.raw(`CASE WHEN ${fresh} THEN NULL ELSE webhooks.retry_after END`),
-    })
-    .returning(['*', db.raw('(xmax = 0) AS created')]);
-  return { webhook: webhookView(row), created: row.created === true };
+  return db.transaction(async (trx) => {
+    // No key update: orders writing deliveries for it (a key-share lock) go on meanwhile.
+    const before = await trx('webhooks').where({ id }).forNoKeyUpdate().first('url', 'active');
+    // A new address, or a subscription made active again, is tried at once: the backoff earned by
+    // the old address (up to WEBHOOK_BACKOFF_MAX) is not carried over, and the deliveries still
+    // pending get a new retry window (a day stopped is not a day of failures), as a redelivery
+    // does: an attempt still on the wire to the old address settles nothing.
+    const fresh =
+      before !== undefined && (before.url !== input.url || (input.active === true && !before.active));
+    const [row] = await trx('webhooks')
+      .insert({ id, ...stored })
+      .onConflict('id')
+      .merge({
+        ...stored,
+        updated_at: trx.fn.now(),
+        ...(fresh ? { consecutive_failures: 0, retry_after: null } : {}),
+      })
+      .returning(['*', trx.raw('(xmax = 0) AS created')]);
+    if (fresh)
+      await trx('webhook_deliveries')
+        .where({ webhook_id: id, status: 'pending' })
+        .update({ retry_from: trx.fn.now(), locked_until: null });
+    return { webhook: webhookView(row), created: row.created === true };
+  });
 }
 
 export async function getWebhook(db: Knex, id: string) {
@@ -229,7 +239,10 @@ export async function claimDue(
           FOR UPDATE OF d SKIP LOCKED
        )
        UPDATE webhook_deliveries d
-          SET locked_until = statement_timestamp() + ? * interval '1 millisecond', attempts = d.attempts + 1
+          SET locked_until = statement_timestamp() + ? * interval '1 millisecond', attempts = d.attempts + 1,
+              -- The window opens at the first attempt, not when the event was written: one that
+              -- waited (behind its order's earlier events, or a stopped subscription) still gets its retries.
+              retry_from = CASE WHEN d.attempts = 0 THEN statement_timestamp() ELSE d.retry_from END
          FROM due, order_events e, webhooks w
         WHERE d.webhook_id = due.webhook_id AND d.event_id = due.event_id
           AND e.id = d.event_id AND w.id = d.webhook_id
@@ -264,10 +277,28 @@ function openedOrNull(box: SecretBox, sealed: string): string | null {
   }
 }
 
-export async function markDelivered(db: Knex, webhookId: string, eventId: string): Promise<void> {
-  await db('webhook_deliveries')
-    .where({ webhook_id: webhookId, event_id: eventId })
-    .update({ status: 'delivered', delivered_at: db.fn.now(), locked_until: null, last_error: null });
+/**
+ * An attempt still holding its claim: the row pending, claimed `attempt` times, and not asked to
+ * go again since (a redelivery drops the lease; a later claim counts one more). Its outcome is the
+ * row's; any other attempt's is not: a redelivery asked for while it was on the wire stands.
+ */
+const heldBy = (db: Knex, webhookId: string, eventId: string, attempt: number) =>
+  db('webhook_deliveries')
+    .where({ webhook_id: webhookId, event_id: eventId, status: 'pending', attempts: attempt })
+    .whereNotNull('locked_until');
+
+export async function markDelivered(
+  db: Knex,
+  webhookId: string,
+  eventId: string,
+  attempt: number,
+): Promise<void> {
+  await heldBy(db, webhookId, eventId, attempt).update({
+    status: 'delivered',
+    delivered_at: db.fn.now(),
+    locked_until: null,
+    last_error: null,
+  });
   // The subscriber answers again: its deliveries go at full speed.
   await db('webhooks')
     .where({ id: webhookId })
@@ -276,11 +307,13 @@ export async function markDelivered(db: Knex, webhookId: string, eventId: string
 }
 
 /**
- * An attempt that failed: tried again at `retry.at`, or, past its window (`retry.forMs` from the
- * row's `retry_from`), marked failed. The window is read from the row as it is now, not as it was
- * claimed: a redelivery asked for while the attempt was on the wire opened a new one. The
- * subscriber as a whole waits `backoff` (doubling with its consecutive failures, up to the max)
- * before any of its deliveries is tried again.
+ * An attempt that failed: tried again after as long as its retry window has lasted (at least
+ * `baseMs`, at most `maxMs`: base, base, 2×base, 4×base..., doubling; times `spread`, about 1, so
+ * retries of many deliveries spread out), or, past its window (`forMs` from the row's
+ * `retry_from`), marked failed. Both read the window from the row as it is now, on the database's
+ * clock: a redelivery or a subscription made fresh opened a new one. The subscriber as a whole
+ * waits too (doubling with its consecutive failures, up to the max) before any of its deliveries
+ * is tried again, unless `subscribers` is false (the failure was this worker's, not the subscriber's).
  */
 export async function markAttemptFailed(
   db: Knex,
@@ -289,29 +322,31 @@ export async function markAttemptFailed(
   /** The claim's count of attempts: a later claim of the row (this one's lease ran out) is left alone. */
   attempt: number,
   error: string,
-  retry: { at: Date; forMs: number },
-  backoff: { baseMs: number; maxMs: number },
+  retry: { baseMs: number; maxMs: number; forMs: number; spread: number },
+  subscribers: boolean,
 ): Promise<void> {
-  const updated = await db('webhook_deliveries')
-    .where({ webhook_id: webhookId, event_id: eventId, status: 'pending', attempts: attempt })
-    .update({
-      last_error: error,
-      locked_until: null,
-      next_attempt_at: retry.at,
-      status: db.raw(
-        `CASE WHEN statement_timestamp() < retry_from + ? * interval '1 millisecond' THEN status ELSE 'failed' END`,
-        [retry.forMs],
-      ),
-    });
-  // Delivered or failed meanwhile, or claimed again: the other attempt's outcome stands.
-  if (updated === 0) return;
+  const updated = await heldBy(db, webhookId, eventId, attempt).update({
+    last_error: error,
+    locked_until: null,
+    next_attempt_at: db.raw(
+      `statement_timestamp() + least(?::float8, greatest(?::float8,
+         extract(epoch FROM statement_timestamp() - retry_from) * 1000)) * ?::float8 * interval '1 millisecond'`,
+      [retry.maxMs, retry.baseMs, retry.spread],
+    ),
+    status: db.raw(
+      `CASE WHEN statement_timestamp() < retry_from + ? * interval '1 millisecond' THEN status ELSE 'failed' END`,
+      [retry.forMs],
+    ),
+  });
+  // Delivered or failed meanwhile, claimed again, or asked for again: the other attempt's outcome stands.
+  if (updated === 0 || !subscribers) return;
   await db('webhooks')
     .where({ id: webhookId })
     .update({
       consecutive_failures: db.raw('consecutive_failures + 1'),
       retry_after: db.raw(
         `now() + least(?::float8, ?::float8 * power(2, least(consecutive_failures, 30))) * interval '1 millisecond'`,
-        [backoff.maxMs, backoff.baseMs],
+        [retry.maxMs, retry.baseMs],
       ),
     });
 }

@@ -38,7 +38,10 @@ interface Received {
 }
 
 /** A receiver on loopback: records what it accepts; `behave` decides, per request, how it answers. */
-async function receiver(secret: string, behave: (event: any) => 'ok' | 'fail' | 'hang' | 'slow') {
+async function receiver(
+  secret: string,
+  behave: (event: any) => 'ok' | 'fail' | 'hang' | 'slow' | Promise<void>,
+) {
   const accepted: Received[] = [];
   let arrivals = 0;
   const server = http.createServer((req, res) => {
@@ -70,6 +73,8 @@ async function receiver(secret: string, behave: (event: any) => 'ok' | 'fail' | 
       // Taken, but answered after the dispatcher gave up waiting: it will come again.
       if (how === 'hang') return void setTimeout(accept, 1500);
       if (how === 'slow') return void setTimeout(accept, 200);
+      // Held until the test lets it answer.
+      if (how instanceof Promise) return void how.then(accept);
       accept();
     });
   });
@@ -105,13 +110,18 @@ const unsubscribe = (id: string, url: string, secret: string) =>
 const eventsOf = async (orderId: string) =>
   (await call('GET', `/v1/orders/${orderId}/events?limit=100`, { as: support })).body.items as any[];
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  ms = 60_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await fn();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -373,6 +383,123 @@ test('a redelivery asked for while an attempt is on the wire is not undone by th
   }
 }, 90_000);
 
+test('an attempt on the wire when a redelivery is asked for does not settle it, even by a late success', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const owner = customer();
+  // This order's first POST is held until the test lets it succeed; later ones fail until told.
+  let arrived = () => {};
+  const firstArrived = new Promise<void>((resolve) => (arrived = resolve));
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let posts = 0;
+  let refuse = true;
+  const r = await receiver(secret, (e) => {
+    if (e.data?.order?.customerId !== owner.id) return 'ok';
+    if (++posts === 1) {
+      arrived();
+      return held;
+    }
+    return refuse ? 'fail' : 'ok';
+  });
+  const webhook = await subscribe(r.url, secret, ['order.created']);
+  const row = (eventId: string) =>
+    db('webhook_deliveries')
+      .where({ webhook_id: webhook, event_id: eventId })
+      .first('status', 'attempts', 'last_error');
+  try {
+    const o = await placed(owner);
+    await firstArrived;
+    const [created] = await eventsOf(o.id);
+    const started = Date.now();
+    const again = await call('POST', `/v1/webhooks/${webhook}/deliveries/${created!.id}/redeliver`, {
+      as: merchant,
+    });
+    expect(again.status).toBe(202);
+    // Answered inside the dispatcher's wait (1 s here): a success, after the redelivery was asked for.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 500 - (Date.now() - started))));
+    release();
+    await until('the success received', async () => r.accepted.some((a) => a.orderId === o.id), 5_000, 20);
+    // The redelivery's attempts, which fail, are the delivery's: it is not marked delivered.
+    await until('a failure of the redelivery recorded', async () => (await row(created!.id)).last_error);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await row(created!.id)).toMatchObject({ status: 'pending', last_error: 'status 500' });
+    refuse = false;
+    const settled = await until('delivered', async () => {
+      const now = await row(created!.id);
+      return now.status === 'delivered' && now;
+    });
+    expect(settled.attempts).toBeGreaterThanOrEqual(3);
+  } finally {
+    release();
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
+  }
+}, 60_000);
+
+test('a delivery’s retry window opens at its first attempt, and again when its subscription is made active again', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const owner = customer();
+  let refuse = true;
+  const r = await receiver(secret, (e) => (refuse && e.data?.order?.customerId === owner.id ? 'fail' : 'ok'));
+  const webhook = await subscribe(r.url, secret, ['order.created', 'order.paid']);
+  const rowOf = (type: string, orderId: string) =>
+    db('webhook_deliveries as d')
+      .join('order_events as e', 'e.id', 'd.event_id')
+      .where({ 'd.webhook_id': webhook, 'e.order_id': orderId, 'e.type': type })
+      .first(
+        'd.event_id',
+        'd.status',
+        'd.attempts',
+        'd.last_error',
+        db.raw('coalesce(d.locked_until > now(), false) AS in_flight'),
+      );
+  /** Tried more than `times`, and that attempt's outcome recorded. */
+  const triedMore = async (orderId: string, times: number) => {
+    const now = await rowOf('order.paid', orderId);
+    return now.attempts > times && now.last_error !== null && !now.in_flight;
+  };
+  try {
+    // The paid event waits behind the created one, which fails: as if for a day.
+    const o = await placed(owner);
+    await until('a failed attempt', async () => (await rowOf('order.created', o.id))?.attempts > 0);
+    expect((await pay(o.id, o.owner)).status).toBe(200);
+    const waiting = await until('the paid event queued', () => rowOf('order.paid', o.id));
+    await db('webhook_deliveries')
+      .where({ webhook_id: webhook })
+      .whereIn('event_id', [waiting.event_id, (await rowOf('order.created', o.id)).event_id])
+      .update({ retry_from: db.raw(`now() - interval '25 hours'`) });
+    // The created event's next failure ends it; the paid one's first attempt fails too, but its
+    // window has only just opened: it is tried again, not failed at once.
+    await until(
+      'the created event failed',
+      async () => (await rowOf('order.created', o.id)).status === 'failed',
+    );
+    await until('the paid event tried', () => triedMore(o.id, 0));
+    expect(await rowOf('order.paid', o.id)).toMatchObject({ status: 'pending' });
+
+    // Stopped for a day, then made active again: its pending delivery gets a new window.
+    const put = (active: boolean) =>
+      call('PUT', `/v1/webhooks/${webhook}`, {
+        as: merchant,
+        body: { url: r.url, events: ['order.created', 'order.paid'], secret, active },
+      });
+    expect((await put(false)).status).toBe(200);
+    await until('no attempt on the wire', async () => !(await rowOf('order.paid', o.id)).in_flight);
+    await db('webhook_deliveries')
+      .where({ webhook_id: webhook, event_id: waiting.event_id })
+      .update({ retry_from: db.raw(`now() - interval '25 hours'`) });
+    const tried = (await rowOf('order.paid', o.id)).attempts;
+    expect((await put(true)).status).toBe(200);
+    await until('tried again', () => triedMore(o.id, tried));
+    expect(await rowOf('order.paid', o.id)).toMatchObject({ status: 'pending' });
+    refuse = false;
+    await until('delivered', async () => (await rowOf('order.paid', o.id)).status === 'delivered');
+  } finally {
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
+  }
+}, 90_000);
+
 test('a subscription given a new address is tried at once, without the old address’s backoff', async () => {
   const secret = `whsec_${randomUUID()}`;
   const dead = await receiver(secret, () => 'ok');
@@ -518,6 +645,11 @@ test('a subscription whose secret this worker cannot open fails its own deliveri
     expect(failed).toMatchObject({ status: 'pending', lastError: expect.stringMatching(/secret/) });
     expect(failed.lastError).not.toMatch(/AAAA|not-here/);
     expect(sealedAway.accepted).toEqual([]);
+    // This worker's own failing, not the subscriber's: no backoff was earned for it.
+    expect(await db('webhooks').where({ id: bad }).first('consecutive_failures', 'retry_after')).toEqual({
+      consecutive_failures: 0,
+      retry_after: null,
+    });
   } finally {
     await unsubscribe(bad, sealedAway.url, secret);
     await unsubscribe(good, healthy.url, secret);

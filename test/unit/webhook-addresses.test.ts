@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { isPrivateAddress, NameLookupUnavailable, urlProblem } from '../../services/webhooks/addresses';
 import { toProblem } from '../../api/problem';
 import { postWebhook } from '../../services/webhooks/send';
-import { retryDelay } from '../../worker/webhook-dispatcher';
 
 test.each([
   ['127.0.0.1', true],
@@ -87,14 +86,4 @@ test('a delivery checks the address it connects to, every time', async () => {
     ok: false,
     error: 'connection refused',
   });
-});
-
-test('retries back off exponentially, spread ±20%, up to the maximum', () => {
-  const mid = () => 0.5;
-  expect([1, 2, 3, 4, 5].map((n) => retryDelay(n, 1000, 10_000, mid))).toEqual([
-    1000, 2000, 4000, 8000, 10_000,
-  ]);
-  expect(retryDelay(100, 1000, 3_600_000, mid)).toBe(3_600_000);
-  expect(retryDelay(1, 1000, 10_000, () => 0)).toBe(800);
-  expect(retryDelay(1, 1000, 10_000, () => 1)).toBe(1200);
 });
