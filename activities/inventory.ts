@@ -1,6 +1,6 @@
 /** Inventory: stock taken, given back, sold and restocked through the ledger, idempotent by `tag`. */
 import type { Knex } from 'knex';
-import type { LocationAllocation } from '../domain/order';
+import { mergedUnits, type LocationAllocation } from '../domain/order';
 import { priceNewUnits, type ExchangeLine } from '../domain/exchanges';
 import { BusinessRuleError } from '../domain/errors';
 import { readProducts, unpriceable, wrongKind } from '../services/orders/read-pricing';
@@ -76,9 +76,14 @@ export function inventoryActivities({ db }: { db: Knex }) {
         // A short parcel's missing units stay out of this restock too: the write-off puts them back and takes them out.
         const out = args.stillOut.map((o) => ({ location: o.location, items: [...o.items, ...o.missing] }));
         await restockAllBut(trx, args.orderId, out, args.tag);
+        // One write-off per location, of what every parcel from there was missing: its key is the
+        // location's, so two stopped parcels of one location must not each take it.
+        const missingAt = new Map<string, StockLine[]>();
         for (const { location, missing } of args.stillOut)
+          missingAt.set(location, [...(missingAt.get(location) ?? []), ...missing]);
+        for (const [location, missing] of missingAt)
           if (missing.length > 0)
-            await writeOff(trx, args.orderId, location, missing, `${args.tag}:${location}`);
+            await writeOff(trx, args.orderId, location, mergedUnits(missing), `${args.tag}:${location}`);
       });
     },
 

@@ -14,7 +14,7 @@ import { codecFor } from '../codec/data-converter';
 import { keyedDigest, secretKeysOf } from '../codec/secret-box';
 import { authenticate } from './auth';
 import { codecServer } from './codec-server';
-import { idempotency } from './idempotency';
+import { callerScope, idempotency } from './idempotency';
 import { createLogger, requestLogOptions } from './logging';
 import { methodsOfResources } from './methods';
 import { ApiMetrics } from './metrics';
@@ -148,8 +148,9 @@ export function createApp({
       limit: config.RATE_LIMIT_PER_MINUTE,
       standardHeaders: 'draft-7',
       legacyHeaders: false,
-      // Per bearer token (every route past authenticate has one).
-      keyGenerator: (req) => `${req.principal!.role}:${req.principal!.id}`,
+      // Per caller (every route past authenticate has one), within its channel as its keys are:
+      // a partner's customer `c1` does not spend the web shop's `c1`'s budget.
+      keyGenerator: (req) => callerScope(req.principal!),
       handler: tooManyRequests(config.RATE_LIMIT_PER_MINUTE, 'with this token'),
     }),
   );

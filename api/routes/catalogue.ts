@@ -1,6 +1,7 @@
 /** Catalogue and stock: merchants and support create or replace products and locations and set on-hand stock. */
 import { putProduct, readProduct } from '../../services/catalogue/products';
 import { listLocations, putLocation, putStockLevel, readLocation } from '../../services/inventory/locations';
+import { idFromKey } from '../idempotency';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
 import {
@@ -30,8 +31,8 @@ export const catalogueRoutes: Route[] = [
       getProduct: { parameters: { sku: '$request.path.sku' } },
       createOrder: { requestBody: { items: [{ sku: '$request.path.sku', quantity: 1 }] } },
     },
-    async handle({ res: reply, params, body }, { db }) {
-      const created = await putProduct(db, params.sku, body);
+    async handle({ req, res: reply, params, body }, { db }) {
+      const created = await putProduct(db, params.sku, body, idFromKey('put', req, params.sku, 'putProduct'));
       reply.status(created ? 201 : 200).json(await readProduct(db, params.sku));
     },
   }),

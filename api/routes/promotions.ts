@@ -71,9 +71,11 @@ export const promotionRoutes: Route[] = [
     params: { customerId: customerIdParam },
     query: memberQuery,
     ok: [[200], res.member],
-    errors: [400, 403],
+    errors: [400, 403, 404],
     async handle({ res: reply, params, query }, { db }) {
-      reply.json(await readMembership(db, params.customerId, query.channel ?? DEFAULT_CHANNEL));
+      const channel = query.channel ?? DEFAULT_CHANNEL;
+      if (!(await getChannel(db, channel))) throw new NotFoundError('channel');
+      reply.json(await readMembership(db, params.customerId, channel));
     },
   }),
 ];

@@ -17,8 +17,18 @@ export interface ProductInput {
   presale?: PresaleTerms;
 }
 
-/** Creates or replaces a product and sets its on-hand stock at the default location, in one transaction; true if it was created. */
-export async function putProduct(db: Knex, sku: string, product: ProductInput): Promise<boolean> {
+/**
+ * Creates or replaces a product and sets its on-hand stock at the default location, in one
+ * transaction; true if it was created. `requestId`: the request's own id (from its
+ * Idempotency-Key), so that a retry of a request that did commit sets nothing again: units sold
+ * since are not put back by it.
+ */
+export async function putProduct(
+  db: Knex,
+  sku: string,
+  product: ProductInput,
+  requestId: string = randomUUID(),
+): Promise<boolean> {
   return db.transaction(async (trx) => {
     const inserted = await trx('products')
       .insert({
@@ -33,7 +43,7 @@ export async function putProduct(db: Knex, sku: string, product: ProductInput): 
       .onConflict('sku')
       .merge(['name', 'price', 'currency', 'kind', 'inventory_strategy', 'presale', 'updated_at'])
       .returning(trx.raw('(xmax = 0) AS inserted'));
-    await setOnHand(trx, sku, DEFAULT_LOCATION, product.stock, `adjust:${randomUUID()}`);
+    await setOnHand(trx, sku, DEFAULT_LOCATION, product.stock, `adjust:${requestId}`);
     return Boolean((inserted[0] as { inserted?: boolean })?.inserted);
   });
 }

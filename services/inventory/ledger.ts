@@ -435,7 +435,8 @@ export async function setOnHand(
     );
   }
   const units = { sku, location, quantity: delta };
-  await record(trx, 'adjust', units, null, opKey);
+  // Set under this key before (a retry of a request that committed): what changed since stands.
+  if (!(await record(trx, 'adjust', units, null, opKey))) return;
   await move(trx, units, { onHand: delta });
 }
 

@@ -165,6 +165,11 @@ test("a partner's customer is not the web shop's of the same id: member tiers an
       })
     ).status,
   ).toBe(404);
+  // Read under a channel that is not registered: a 404 too, not a tier of nobody.
+  expect(
+    (await call('GET', `/v1/members/${id}?channel=nowhere-${randomUUID().slice(0, 6)}`, { as: support }))
+      .status,
+  ).toBe(404);
 
   // One use per customer: the partner's customer using it leaves the web shop's theirs.
   const coupon = `ONCE${randomUUID().slice(0, 6).toUpperCase()}`;

@@ -171,6 +171,17 @@ test('a PUT that creates takes a key too: the first answer again (201, not 200),
   expect(other.status).toBe(409);
   // Nothing changed by the refused one.
   expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock.onHand).toBe(5);
+  // The stock is set to 3 since; then the first request is run again under its key, as after a
+  // 503 that came once it had committed (the key kept as failed): the later 3 stands.
+  const later = await call('PUT', `/v1/products/${sku}`, {
+    as: merchant,
+    body: { name: 'Keyed', price: 700, currency: 'USD', kind: 'physical', stock: 3 },
+  });
+  expect(later.body.stock.onHand).toBe(3);
+  await db('idempotency_keys').where({ key }).update({ state: 'failed', status: null, body: null });
+  const rerun = await put(5);
+  expect(rerun.status).toBe(200);
+  expect(rerun.body.stock.onHand).toBe(3);
 });
 
 test('rate limiting per token answers 429 problem+json with Retry-After', async () => {
@@ -184,8 +195,10 @@ test('rate limiting per token answers 429 problem+json with Retry-After', async 
     const limited = await call('GET', '/v1/orders', { as: who, baseUrl: services.apiUrl });
     expect(limited.headers.get('retry-after')).toBe('60');
     expect(limited.body).toMatchObject({ status: 429 });
-    // Another token has its own budget.
+    // Another token has its own budget, and so has a partner's customer of the same id.
     expect((await call('GET', '/v1/orders', { as: customer(), baseUrl: services.apiUrl })).status).toBe(200);
+    const twin = { ...who, channel: 'partner-shop' };
+    expect((await call('GET', '/v1/orders', { as: twin, baseUrl: services.apiUrl })).status).toBe(200);
   } finally {
     await services.stopAll();
   }

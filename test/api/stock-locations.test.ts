@@ -328,7 +328,8 @@ test('an order held on placement and reduced gives back from the worst-ranked lo
 }, 60_000);
 
 /** An order of 2 units sold from two locations (one each), through the activities as its workflow runs them. */
-async function soldFromTwoLocations(prefix: string) {
+/** An order's units sold from the default location and another (`near`), as many as each holds. */
+async function soldFromTwoLocations(prefix: string, { atDefault = 1, atNear = 1 } = {}) {
   const { createActivities } = await import('../../activities');
   const { HttpPaymentProvider } = await import('../../services/payment/http-provider');
   const activities = createActivities({
@@ -339,22 +340,22 @@ async function soldFromTwoLocations(prefix: string) {
   const sku = uniqueSku(prefix);
   const near = uniqueLocation('near');
   await putLocation(near, 1);
-  await putProduct(sku, { stock: 1 });
-  await putStock(sku, near, 1);
+  await putProduct(sku, { stock: atDefault });
+  await putStock(sku, near, atNear);
   const orderId = `ord_twice_${randomUUID().slice(0, 8)}`;
   await activities.placeOrder({
     orderId,
     type: 'standard',
     customerId: 'c-twice',
-    items: [{ sku, quantity: 2 }],
+    items: [{ sku, quantity: atDefault + atNear }],
     policy: { paymentTimeoutMs: 1_800_000, autoConfirmAfterMs: 1, afterSalesWindowMs: 1 },
     now: new Date().toISOString(),
   });
   await activities.commitStock({ orderId });
-  // One unit from each location: sold at both.
+  // Sold where the units were.
   const sold = await db('stock_movements').where({ order_id: orderId, kind: 'commit' }).pluck('location_id');
-  expect(sold.sort()).toEqual(['default', near].sort());
-  return { activities, sku, orderId };
+  expect(sold.sort()).toEqual([...(atDefault > 0 ? ['default'] : []), ...(atNear > 0 ? [near] : [])].sort());
+  return { activities, sku, orderId, near };
 }
 
 test('a restock retried after its commit (its answer lost) puts the units back once, not again at the next location', async () => {
@@ -394,6 +395,24 @@ test('returned damaged units sold from two locations are written off at each, on
   expect(audits.map((a) => [a.location, a.sold, a.restocked, a.onHand])).toEqual(
     moves.filter((m) => m.kind === 'restock').map((m) => [m.location_id, 1, 1, 0]),
   );
+});
+
+test('a cancel writes off what each stopped parcel of one location was missing, not only the first’s', async () => {
+  const { activities, sku, orderId, near } = await soldFromTwoLocations('stopped', {
+    atDefault: 0,
+    atNear: 2,
+  });
+  // Two parcels from one location (a short pick's second round there), each a unit short.
+  const parcel = { location: near, items: [], missing: [{ sku, quantity: 1 }] };
+  const cancel = { orderId, tag: 'cancel', stillOut: [parcel, parcel] };
+  await activities.restockSold(cancel);
+  await activities.restockSold(cancel);
+  const adjusted = await db('stock_movements')
+    .where({ order_id: orderId, kind: 'adjust', location_id: near })
+    .sum('quantity as units')
+    .first();
+  expect(Number(adjusted!.units)).toBe(-2);
+  await expectBooksBalance([sku]);
 });
 
 test('two attempts of one reservation running at once hold its units once, not again at the next location', async () => {

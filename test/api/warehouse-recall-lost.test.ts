@@ -22,6 +22,30 @@ afterAll(async () => {
 
 const { api, cancelledWithParcelOut, stockAt, warehouse, sendNewsNow } = warehouseKit(() => services.apiUrl);
 
+/** The order once its workflow gave its recalled parcel up as lost. */
+const givenUp = (id: string) =>
+  waitForOrder(id, support, (o) => historyOf(o).includes('recall_lost'), 30_000, services.apiUrl);
+
+/** The stalled carrier released (with `switches`): the order's late news recorded as `action`, by the system, once. */
+async function recordedLate(id: string, gone: string, switches: object, action: string) {
+  await warehouse(`/v1/sandbox/locations/${gone}`, { method: 'PUT', body: switches });
+  const order = await waitForOrder(
+    id,
+    support,
+    (o) => historyOf(o).includes(action),
+    30_000,
+    services.apiUrl,
+  );
+  expect(order.history.at(-1)).toMatchObject({
+    from: 'CANCELLED',
+    to: 'CANCELLED',
+    action,
+    actor: 'system',
+    reason: gone,
+  });
+  return order;
+}
+
 test('a recalled parcel that never comes back: support is asked, its units are not restocked, and the workflow ends', async () => {
   // One location's parcel stays with the carrier for good; the other has not picked yet.
   const { gone, slow, x, y, id, order } = await cancelledWithParcelOut('wl');
@@ -29,13 +53,7 @@ test('a recalled parcel that never comes back: support is asked, its units are n
     expect.objectContaining({ location: gone, recalledAt: expect.any(String) }),
   ]);
   // Waited for as long as PARCEL_NEWS_WAIT from the recall; then support is asked.
-  const lost = await waitForOrder(
-    id,
-    support,
-    (o) => historyOf(o).includes('recall_lost'),
-    30_000,
-    services.apiUrl,
-  );
+  const lost = await givenUp(id);
   expect(lost).toMatchObject({ status: 'CANCELLED', attention: { code: 'recall_failed', detail: gone } });
   expect(lost.shipments[0]).toMatchObject({ status: 'shipped', recalledAt: expect.any(String) });
   const recall = Date.parse(lost.shipments[0].recalledAt);
@@ -58,21 +76,7 @@ test('a recalled parcel that never comes back: support is asked, its units are n
   }
 
   // The carrier brings it back after all: both workflows have ended, so the webhook records it.
-  await warehouse(`/v1/sandbox/locations/${gone}`, { method: 'PUT', body: {} });
-  const back = await waitForOrder(
-    id,
-    support,
-    (o) => historyOf(o).includes('recall_returned_late'),
-    30_000,
-    services.apiUrl,
-  );
-  expect(back.history.at(-1)).toMatchObject({
-    from: 'CANCELLED',
-    to: 'CANCELLED',
-    action: 'recall_returned_late',
-    actor: 'system',
-    reason: gone,
-  });
+  const back = await recordedLate(id, gone, {}, 'recall_returned_late');
   expect(back.attention).toBeUndefined();
   expect(back.shipments[0]).toMatchObject({ status: 'delivery_failed' });
   expect(back.fulfilments).toEqual(
@@ -94,30 +98,10 @@ test('a recalled parcel that never comes back: support is asked, its units are n
 
 test('a given-up recalled parcel delivered after all: recorded and flagged again, nothing restocked or refunded, once', async () => {
   const { gone, x, id, owner } = await cancelledWithParcelOut('wd');
-  const lost = await waitForOrder(
-    id,
-    support,
-    (o) => historyOf(o).includes('recall_lost'),
-    30_000,
-    services.apiUrl,
-  );
+  const lost = await givenUp(id);
   expect(await workflowResult(id)).toMatchObject({ status: 'CANCELLED' });
   // Released, the carrier delivers it despite the recall: the webhook records it, as the workflow would have.
-  await warehouse(`/v1/sandbox/locations/${gone}`, { method: 'PUT', body: { ignoreRecall: true } });
-  const delivered = await waitForOrder(
-    id,
-    support,
-    (o) => historyOf(o).includes('recall_delivered_late'),
-    30_000,
-    services.apiUrl,
-  );
-  expect(delivered.history.at(-1)).toMatchObject({
-    from: 'CANCELLED',
-    to: 'CANCELLED',
-    action: 'recall_delivered_late',
-    actor: 'system',
-    reason: gone,
-  });
+  const delivered = await recordedLate(id, gone, { ignoreRecall: true }, 'recall_delivered_late');
   // Support is asked afresh: the customer has goods the cancel refunded.
   expect(delivered.attention).toMatchObject({ code: 'recall_failed', detail: gone });
   expect(Date.parse(delivered.attention.at)).toBeGreaterThan(Date.parse(lost.attention.at));
