@@ -33,6 +33,7 @@ interface KeyRow {
   content_type: string | null;
   location: string | null;
   body: unknown;
+  created_at: Date;
   outages: number;
 }
 
@@ -42,12 +43,16 @@ interface Holder {
   key: string;
   requestHash: string;
   lease: Date;
+  /** When the key was first used (its row's `created_at`). */
+  from: Date;
 }
 
 /** `res.locals`' flag of a request answered with an outage its workflow may run again (api/problem.ts). */
 export const RERUNNABLE_OUTAGE = 'rerunnableOutage';
 /** `res.locals`' entry for the outages counted under the request's key (`run`). */
 const OUTAGES = 'idempotencyOutages';
+/** `res.locals`' entry for when the request's key was first used (`run`): a key forgotten and used again is another request. */
+const KEY_FROM = 'idempotencyKeyFrom';
 
 /**
  * The request's body as text for its digest, before any schema has read it: nested deeper than
@@ -111,9 +116,9 @@ export function idempotency(
         })
         .onConflict(['scope', 'key'])
         .ignore()
-        .returning('key');
+        .returning('created_at');
       if (inserted.length === 0) return replay(scope, key, requestHash, digest.accepted(request));
-      run({ scope, key, requestHash, lease }, 0);
+      run({ scope, key, requestHash, lease, from: inserted[0].created_at }, 0);
     }
 
     const leaseFromNow = () => new Date(Date.now() + leaseMs);
@@ -124,8 +129,9 @@ export function idempotency(
      * nothing: its lease is no longer the key's). `outages`: the outages earlier requests under the
      * key were answered with that their workflow may run again.
      */
-    function run({ scope, key, requestHash, lease }: Holder, outages: number): void {
+    function run({ scope, key, requestHash, lease, from }: Holder, outages: number): void {
       res.locals[OUTAGES] = outages;
+      res.locals[KEY_FROM] = new Date(from).toISOString();
       const send = res.json.bind(res);
       res.json = (body: unknown) => {
         const mine = { scope, key, state: 'in_progress', request_hash: requestHash, lease_until: lease };
@@ -213,7 +219,7 @@ export function idempotency(
         // may still take effect (a 503 while no worker answered), and then both would.
         if (!accepted.includes(row.request_hash))
           throw new ConflictError('this Idempotency-Key was used with a different request');
-        const holder = { scope, key, requestHash, lease: leaseFromNow() };
+        const holder = { scope, key, requestHash, lease: leaseFromNow(), from: row.created_at };
         if (row.state === 'failed') {
           const outages = await runAgain(holder, row);
           if (outages !== null) return run(holder, outages);
@@ -250,6 +256,17 @@ export function idFromKey(prefix: string, req: Request, target: string, action: 
   if (!key) return undefined;
   const salt = `${target}\n${action}\n${callerScope(principalOf(req))}\n${JSON.stringify(req.body ?? null)}`;
   return `${prefix}_${createHash('sha256').update(`${salt}\n${key}`).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The id of this request under its Idempotency-Key (`idFromKey`) and that key's first use: a
+ * retry of it has the same, and so has nothing else, not even the same key and body once the key
+ * has been forgotten and used again (a stock set is a new one then). None without a key.
+ */
+export function requestIdFromKey(req: Request, target: string, action: string): string | undefined {
+  const id = idFromKey('req', req, target, action);
+  const from = req.res?.locals[KEY_FROM] as string | undefined;
+  return id && from ? `${id}@${from}` : id;
 }
 
 /**

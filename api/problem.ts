@@ -48,7 +48,7 @@ export const STATUSES: Record<number, { title: string; means: string }> = {
   413: { title: 'Payload too large', means: 'The body is too large' },
   415: { title: 'Unsupported media type', means: 'The body is not JSON, or not in a charset the API reads' },
   422: { title: 'Business rule violated', means: 'A business rule refused it' },
-  429: { title: 'Too many requests', means: 'Too many requests (per token, and per client address)' },
+  429: { title: 'Too many requests', means: 'Too many requests (per caller, and per client address)' },
   500: { title: 'Internal error', means: 'Something unexpected failed' },
   503: { title: 'Service unavailable', means: 'A dependency is unreachable; retry after Retry-After' },
 };

@@ -1,7 +1,7 @@
 /** Catalogue and stock: merchants and support create or replace products and locations and set on-hand stock. */
 import { putProduct, readProduct } from '../../services/catalogue/products';
 import { listLocations, putLocation, putStockLevel, readLocation } from '../../services/inventory/locations';
-import { idFromKey } from '../idempotency';
+import { requestIdFromKey } from '../idempotency';
 import * as res from '../response-schemas';
 import { defineRoute, type Route } from '../route';
 import {
@@ -32,7 +32,7 @@ export const catalogueRoutes: Route[] = [
       createOrder: { requestBody: { items: [{ sku: '$request.path.sku', quantity: 1 }] } },
     },
     async handle({ req, res: reply, params, body }, { db }) {
-      const created = await putProduct(db, params.sku, body, idFromKey('put', req, params.sku, 'putProduct'));
+      const created = await putProduct(db, params.sku, body, requestIdFromKey(req, params.sku, 'putProduct'));
       reply.status(created ? 201 : 200).json(await readProduct(db, params.sku));
     },
   }),
@@ -60,9 +60,11 @@ export const catalogueRoutes: Route[] = [
     params: { sku: skuParam, location: locationIdParam },
     body: stockLevelBody,
     ok: [[200], res.product],
-    errors: [400, 403, 404, 422],
-    async handle({ res: reply, params, body }, { db }) {
-      await putStockLevel(db, params.sku, params.location, body.onHand);
+    errors: [400, 403, 404, 409, 422],
+    idempotent: true,
+    async handle({ req, res: reply, params, body }, { db }) {
+      const request = requestIdFromKey(req, `${params.sku} ${params.location}`, 'putStockLevel');
+      await putStockLevel(db, params.sku, params.location, body.onHand, request);
       reply.json(await readProduct(db, params.sku));
     },
   }),

@@ -1,5 +1,4 @@
 /** The catalogue: products with their price, kind and stock figures; merchants and support write it. */
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { NotFoundError } from '../../domain/errors';
 import type { InventoryStrategy, PresaleTerms } from '../../domain/order';
@@ -27,7 +26,7 @@ export async function putProduct(
   db: Knex,
   sku: string,
   product: ProductInput,
-  requestId: string = randomUUID(),
+  requestId?: string,
 ): Promise<boolean> {
   return db.transaction(async (trx) => {
     const inserted = await trx('products')
@@ -43,7 +42,7 @@ export async function putProduct(
       .onConflict('sku')
       .merge(['name', 'price', 'currency', 'kind', 'inventory_strategy', 'presale', 'updated_at'])
       .returning(trx.raw('(xmax = 0) AS inserted'));
-    await setOnHand(trx, sku, DEFAULT_LOCATION, product.stock, `adjust:${requestId}`);
+    await setOnHand(trx, sku, DEFAULT_LOCATION, product.stock, requestId);
     return Boolean((inserted[0] as { inserted?: boolean })?.inserted);
   });
 }

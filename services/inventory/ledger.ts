@@ -12,6 +12,7 @@
  * reservation locks all the rows it reads in that order before writing: no two transactions can
  * wait on each other in a cycle.
  */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
 import type { LocationAllocation } from '../../domain/order';
@@ -406,14 +407,20 @@ export async function reservedBy(db: Knex, orderId: string, tag: string): Promis
   return [...byLocation].map(([location, items]) => ({ location, items }));
 }
 
-/** Sets a product's on-hand stock at one location (catalogue PUT), recording the difference as an adjustment. */
+/**
+ * Sets a product's on-hand stock at one location (catalogue PUT), recording the difference as an
+ * adjustment. Under a request's own key (`requestKey`, from its Idempotency-Key) the adjustment is
+ * recorded even when nought: a request set under its key before (a retry of one that committed)
+ * sets nothing again, and is not refused for what happened since. Without one, a random key.
+ */
 export async function setOnHand(
   trx: Knex.Transaction,
   sku: string,
   location: string,
   onHand: number,
-  opKey: string,
+  requestKey: string | undefined,
 ): Promise<void> {
+  const opKey = `adjust:${requestKey ?? randomUUID()}`;
   // A location that never held the product gets a level only when it is given some.
   if (onHand > 0)
     await trx('stock_levels')
@@ -425,8 +432,8 @@ export async function setOnHand(
     .forUpdate()
     .first('on_hand', 'reserved');
   if (!row) return;
+  if (await trx('stock_movements').where({ sku, location_id: location, op_key: opKey }).first('id')) return;
   const delta = onHand - row.on_hand;
-  if (delta === 0) return;
   if (onHand < row.reserved) {
     throw new BusinessRuleError(
       'OUT_OF_STOCK',
@@ -434,10 +441,10 @@ export async function setOnHand(
       { sku, location, reserved: row.reserved },
     );
   }
+  if (delta === 0 && requestKey === undefined) return;
   const units = { sku, location, quantity: delta };
-  // Set under this key before (a retry of a request that committed): what changed since stands.
-  if (!(await record(trx, 'adjust', units, null, opKey))) return;
-  await move(trx, units, { onHand: delta });
+  if ((await record(trx, 'adjust', units, null, opKey)) && delta !== 0)
+    await move(trx, units, { onHand: delta });
 }
 
 /**

@@ -1,5 +1,4 @@
 /** Stock locations (warehouses, shops) and a product's stock at each; merchants and support write them. */
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { keysetPage, pageResult, type PageQuery } from '../paging';
 import { NotFoundError } from '../../domain/errors';
@@ -46,12 +45,19 @@ export async function listLocations(db: Knex, page: PageQuery) {
 }
 
 /** Sets a product's on-hand stock at one location; the ledger records the difference. */
-export async function putStockLevel(db: Knex, sku: string, location: string, onHand: number): Promise<void> {
+/** `requestId`: the request's own id (from its Idempotency-Key): a rerun of one that committed sets nothing again (ledger.ts `setOnHand`). */
+export async function putStockLevel(
+  db: Knex,
+  sku: string,
+  location: string,
+  onHand: number,
+  requestId?: string,
+): Promise<void> {
   await db.transaction(async (trx) => {
     if (!(await trx('products').where('sku', sku).first('sku'))) throw new NotFoundError(`product ${sku}`);
     if (!(await trx('locations').where('id', location).first('id')))
       throw new NotFoundError(`location ${location}`);
-    await setOnHand(trx, sku, location, onHand, `adjust:${randomUUID()}`);
+    await setOnHand(trx, sku, location, onHand, requestId);
   });
 }
 

@@ -293,13 +293,15 @@ export async function markDelivered(
   eventId: string,
   attempt: number,
 ): Promise<void> {
-  await heldBy(db, webhookId, eventId, attempt).update({
+  const updated = await heldBy(db, webhookId, eventId, attempt).update({
     status: 'delivered',
     delivered_at: db.fn.now(),
     locked_until: null,
     last_error: null,
   });
-  // The subscriber answers again: its deliveries go at full speed.
+  // An attempt that no longer holds the row settles nothing, the subscriber's backoff neither (it
+  // may be an old address's answer). Otherwise it answers again: its deliveries go at full speed.
+  if (updated === 0) return;
   await db('webhooks')
     .where({ id: webhookId })
     .andWhere('consecutive_failures', '>', 0)

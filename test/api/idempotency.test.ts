@@ -182,6 +182,37 @@ test('a PUT that creates takes a key too: the first answer again (201, not 200),
   const rerun = await put(5);
   expect(rerun.status).toBe(200);
   expect(rerun.body.stock.onHand).toBe(3);
+  // The same when the first request changed no stock (3 asked while 3 stood): its rerun sets nothing either.
+  const unchanged = randomUUID();
+  const putUnder = (stock: number) =>
+    call('PUT', `/v1/products/${sku}`, {
+      as: merchant,
+      body: { name: 'Keyed', price: 700, currency: 'USD', kind: 'physical', stock },
+      headers: { 'idempotency-key': unchanged },
+    });
+  expect((await putUnder(3)).body.stock.onHand).toBe(3);
+  await call('PUT', `/v1/products/${sku}`, {
+    as: merchant,
+    body: { name: 'Keyed', price: 700, currency: 'USD', kind: 'physical', stock: 8 },
+  });
+  await db('idempotency_keys')
+    .where({ key: unchanged })
+    .update({ state: 'failed', status: null, body: null });
+  expect((await putUnder(3)).body.stock.onHand).toBe(8);
+  // A key forgotten (expired) and used again with the same body is a new request: it sets the stock.
+  await db('idempotency_keys').where({ key: unchanged }).delete();
+  expect((await putUnder(3)).body.stock.onHand).toBe(3);
+  // The stock of one location takes a key as well, with the same rules.
+  const level = (onHand: number) =>
+    call('PUT', `/v1/products/${sku}/stock/default`, {
+      as: merchant,
+      body: { onHand },
+      headers: { 'idempotency-key': key },
+    });
+  await db('idempotency_keys').where({ key }).delete();
+  expect((await level(6)).body.stock.onHand).toBe(6);
+  expect((await level(6)).headers.get('idempotent-replayed')).toBe('true');
+  expect((await level(7)).status).toBe(409);
 });
 
 test('rate limiting per token answers 429 problem+json with Retry-After', async () => {

@@ -127,7 +127,14 @@ test('an edit’s 3-D Secure step never finished is given up after the grace: it
     await new Promise((r) => setTimeout(r, 250));
   }
   expect(dropped.status).toBe('PREVIEW');
-  const order = await waitForOrder(id, owner, (o) => o.payments.length === 2, 10_000, services.apiUrl);
+  // The edit is a preview again before the order records the payment given up: wait for that record.
+  const order = await waitForOrder(
+    id,
+    owner,
+    (o) => o.payments.length === 2 && o.payments.at(-1).status !== 'requires_action',
+    10_000,
+    services.apiUrl,
+  );
   expect(order.items.map((l: any) => l.sku)).toEqual([a]);
   expect(order.payments.at(-1)).toMatchObject({ status: 'failed', code: 'abandoned' });
   expect((await providerPayments(id)).map((p) => p.status)).toEqual(['succeeded', 'canceled']);
