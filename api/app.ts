@@ -151,7 +151,7 @@ export function createApp({
       // Per caller (every route past authenticate has one), within its channel as its keys are:
       // a partner's customer `c1` does not spend the web shop's `c1`'s budget.
       keyGenerator: (req) => callerScope(req.principal!),
-      handler: tooManyRequests(config.RATE_LIMIT_PER_MINUTE, 'with this token'),
+      handler: tooManyRequests(config.RATE_LIMIT_PER_MINUTE, 'from this caller'),
     }),
   );
   mountRoutes(v1, ROUTES.filter(isSecured), deps, {

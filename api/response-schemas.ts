@@ -1,5 +1,6 @@
 /** The shapes the API answers with, for the OpenAPI document (requests are in ./schemas.ts). */
 import { z } from 'zod';
+import { REFUND_SOURCES } from '../domain/refunds';
 import { ORDER_TYPES } from '../domain/machines';
 
 const money = z.number().int();
@@ -262,7 +263,7 @@ export const member = z.object({
 const refundRecord = z.object({
   id: z.string(),
   orderId: z.string(),
-  source: z.enum(['refund', 'return', 'claim', 'exchange', 'edit', 'cancel', 'modify']),
+  source: z.enum(REFUND_SOURCES),
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int(), amount: money })),
   shipping: money,
   amount: money,

@@ -1,5 +1,6 @@
 /** Request bodies and parameters of the contract (../shared/API.md), as zod schemas. */
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { REFUND_SOURCES } from '../domain/refunds';
 import { z, ZodError } from 'zod';
 import { EVENT_TYPES } from '../domain/events';
 import { isFulfilmentIdOf } from '../domain/fulfilment';
@@ -328,7 +329,7 @@ export const orderStatsQuery = z
 export const listRefundsQuery = z
   .object({
     orderId: orderIdParam.optional(),
-    source: z.enum(['refund', 'return', 'claim', 'exchange', 'edit', 'cancel', 'modify']).optional(),
+    source: z.enum(REFUND_SOURCES).optional(),
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     limit: limitParam,

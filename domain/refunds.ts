@@ -15,6 +15,8 @@
 import { allocate, mulDiv } from './allocate';
 import type { OrderLine } from './order';
 
+/** What a recorded refund came from (`GET /v1/refunds?source=`). */
+export const REFUND_SOURCES = ['refund', 'return', 'claim', 'exchange', 'edit', 'cancel', 'modify'] as const;
 export interface RefundRequestLine {
   sku: string;
   quantity: number;

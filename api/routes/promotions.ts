@@ -1,4 +1,5 @@
 /** Promotions (coupons) and member tiers: set by merchants and support. */
+import type { Knex } from 'knex';
 import { NotFoundError } from '../../domain/errors';
 import { getChannel } from '../../services/channels/channels';
 import { readMembership, setMemberTier } from '../../services/promotion/members';
@@ -9,6 +10,12 @@ import { defineRoute, type Route } from '../route';
 import { customerIdParam, memberBody, memberQuery, promotionBody, promotionCodeParam } from '../schemas';
 
 const STAFF = ['merchant', 'support'] as const;
+
+/** The channel a member is asked of (the web shop's by default): a 404 unless it is registered. */
+async function registered(db: Knex, channel = DEFAULT_CHANNEL): Promise<string> {
+  if (!(await getChannel(db, channel))) throw new NotFoundError('channel');
+  return channel;
+}
 
 export const promotionRoutes: Route[] = [
   defineRoute({
@@ -56,9 +63,7 @@ export const promotionRoutes: Route[] = [
     ok: [[200], res.member],
     errors: [400, 403, 404],
     async handle({ res: reply, params, query, body }, { db }) {
-      const channel = query.channel ?? DEFAULT_CHANNEL;
-      if (!(await getChannel(db, channel))) throw new NotFoundError('channel');
-      reply.json(await setMemberTier(db, params.customerId, channel, body.tier));
+      reply.json(await setMemberTier(db, params.customerId, await registered(db, query.channel), body.tier));
     },
   }),
   defineRoute({
@@ -73,9 +78,7 @@ export const promotionRoutes: Route[] = [
     ok: [[200], res.member],
     errors: [400, 403, 404],
     async handle({ res: reply, params, query }, { db }) {
-      const channel = query.channel ?? DEFAULT_CHANNEL;
-      if (!(await getChannel(db, channel))) throw new NotFoundError('channel');
-      reply.json(await readMembership(db, params.customerId, channel));
+      reply.json(await readMembership(db, params.customerId, await registered(db, query.channel)));
     },
   }),
 ];
