@@ -8,9 +8,10 @@ import { settleSale } from '../services/orders/settle-sale';
 import {
   allocationOf,
   commitAll,
+  holdForCharge,
+  releaseChargeHold,
   settleReservation,
   recordLoss,
-  release,
   reserve,
   restock,
   restockAllBut,
@@ -33,14 +34,22 @@ export function inventoryActivities({ db }: { db: Knex }) {
     async secureStockForPayment(args: { orderId: string; attempt: number }): Promise<void> {
       const lines = await onPaymentLines(args.orderId);
       if (lines.length === 0) return;
-      await db.transaction((trx) => reserve(trx, args.orderId, lines, `pay${args.attempt}`));
+      // The same number again (a kept key) finds its earlier hold: an edit since may have changed the lines.
+      await db.transaction((trx) => holdForCharge(trx, args.orderId, lines, `pay${args.attempt}`));
     },
 
     /** Compensation of secureStockForPayment when the charge did not go through. */
     async releasePaymentStock(args: { orderId: string; attempt: number }): Promise<void> {
       const lines = await onPaymentLines(args.orderId);
       if (lines.length === 0) return;
-      await db.transaction((trx) => release(trx, args.orderId, lines, `pay${args.attempt}`));
+      await db.transaction((trx) =>
+        releaseChargeHold(
+          trx,
+          args.orderId,
+          lines.map((l) => l.sku),
+          `pay${args.attempt}`,
+        ),
+      );
     },
 
     /** The held stock becomes sold; answers where the order's units come from, for the order's record. */

@@ -1011,6 +1011,23 @@ const scenarios: Record<string, Scenario> = {
     await until(id, c, 'CANCELLED');
     await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
   },
+  // The same, with an edit asked for while the pay's key is kept: refused (the stock held is for
+  // the lines that charge was made for); the customer cancels, and the charge found is refunded.
+  'edit-refused-while-pay-key-kept': async ({ created }) => {
+    const { sku, c, id } = await oneOrder(created, { stock: 10, inventoryStrategy: 'on_payment' }, 1);
+    const lost = await pay(id, c, 'tok_lost_unlisted');
+    if (lost.status !== 503) throw new Error(`edit-refused-while-pay-key-kept: pay answered ${lost.status}`);
+    const edit = await call('POST', `/v1/orders/${id}/edits`, {
+      as: c,
+      body: { change: [{ sku, quantity: 2 }] },
+    });
+    const confirmed = await call('POST', `/v1/order-edits/${edit.body.edit.id}/confirm`, { as: c, body: {} });
+    if (confirmed.status !== 409)
+      throw new Error(`edit-refused-while-pay-key-kept: confirm answered ${confirmed.status}`);
+    await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
+    await until(id, c, 'CANCELLED');
+    await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
+  },
   // A bank transfer the provider settles later (webhook), then one that succeeds after its order
   // was cancelled (refunded at once), then a 3-D Secure step never finished (given up, expired).
   'payments-pending': async ({ created }) => {

@@ -444,3 +444,64 @@ test('two attempts of one reservation running at once hold its units once, not a
   expect(moves).toEqual([{ location_id: x, quantity: 3 }]);
   await expectBooksBalance([sku]);
 });
+
+/** An order placed with one `on_payment` line (nothing held until a charge attempt holds it), through the activities. */
+async function placedPayingLater(prefix: string, quantity: number) {
+  const { createActivities } = await import('../../activities');
+  const { HttpPaymentProvider } = await import('../../services/payment/http-provider');
+  const activities = createActivities({
+    db,
+    payments: new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
+    defaultInventoryStrategy: 'on_order',
+  });
+  const sku = uniqueSku(prefix);
+  await putProduct(sku, { stock: 10, inventoryStrategy: 'on_payment' });
+  const orderId = `ord_${prefix}_${randomUUID().slice(0, 8)}`;
+  await activities.placeOrder({
+    orderId,
+    type: 'standard',
+    customerId: `c-${prefix}`,
+    items: [{ sku, quantity }],
+    policy: { paymentTimeoutMs: 1_800_000, autoConfirmAfterMs: 1, afterSalesWindowMs: 1 },
+    now: new Date().toISOString(),
+  });
+  const level = async () => {
+    const [a] = await expectBooksBalance([sku]);
+    return { onHand: a!.onHand, reserved: a!.reserved };
+  };
+  const setQuantity = (q: number) =>
+    db('order_items').where({ order_id: orderId, sku }).update({ quantity: q });
+  return { activities, orderId, level, setQuantity };
+}
+
+test('a charge attempt tried again under its number holds what its lines ask now: given back and held again, outgrown, shrunk; nothing after the sale', async () => {
+  // Given back, then the same number again (a charge refused as its key's reuse, not shown): held
+  // again, once however often, and given back again.
+  const again = await placedPayingLater('payagain', 2);
+  const attempt = { orderId: again.orderId, attempt: 1 };
+  await again.activities.secureStockForPayment(attempt);
+  await again.activities.releasePaymentStock(attempt);
+  expect(await again.level()).toEqual({ onHand: 10, reserved: 0 });
+  await again.activities.secureStockForPayment(attempt);
+  await again.activities.secureStockForPayment(attempt);
+  expect(await again.level()).toEqual({ onHand: 10, reserved: 2 });
+  await again.activities.releasePaymentStock(attempt);
+  await again.activities.releasePaymentStock(attempt);
+  expect(await again.level()).toEqual({ onHand: 10, reserved: 0 });
+
+  // Held for 1 (its key kept), the line then 3, then 2: the same number holds what the line asks.
+  const edited = await placedPayingLater('paygrown', 1);
+  const kept = { orderId: edited.orderId, attempt: 1 };
+  await edited.activities.secureStockForPayment(kept);
+  await edited.setQuantity(3);
+  await edited.activities.secureStockForPayment(kept);
+  await edited.activities.secureStockForPayment(kept);
+  expect(await edited.level()).toEqual({ onHand: 10, reserved: 3 });
+  await edited.setQuantity(2);
+  await edited.activities.secureStockForPayment(kept);
+  expect(await edited.level()).toEqual({ onHand: 10, reserved: 2 });
+  // The sale sells what was held; an attempt that ran late holds nothing after it.
+  await edited.activities.settleSale({ orderId: edited.orderId });
+  await edited.activities.secureStockForPayment(kept);
+  expect(await edited.level()).toEqual({ onHand: 8, reserved: 0 });
+});

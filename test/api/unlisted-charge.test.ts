@@ -141,6 +141,43 @@ test('a lost charge the provider does not list yet is paid for once: by the next
   }
 }, 240_000);
 
+test('an order whose pay kept its key is not edited until paid: the stock held is for the lines that charge was made for', async () => {
+  const baseUrl = services.apiUrl;
+  const sku = uniqueSku('une');
+  await putProduct(sku, { price: 1000, stock: 5, inventoryStrategy: 'on_payment' }, baseUrl);
+  const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
+  const owner = customer();
+  const api = (method: string, path: string, body?: object) =>
+    call(method, path, { as: owner, baseUrl, body });
+  const stock = async () => (await call('GET', `/v1/products/${sku}`, { as: merchant, baseUrl })).body.stock;
+  const id = (await api('POST', '/v1/orders', { items: [{ sku, quantity: 1 }] })).body.order.id as string;
+  expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_lost_unlisted' })).status).toBe(503);
+
+  // Raising the line now would leave one unit held for three (the next pay, under the kept key,
+  // holds nothing more; the order's own lookup pays with that charge): refused, nothing changes.
+  const raise = (await api('POST', `/v1/orders/${id}/edits`, { change: [{ sku, quantity: 3 }] })).body.edit;
+  const refused = await api('POST', `/v1/order-edits/${raise.id}/confirm`, {});
+  expect(refused.body).toMatchObject({ status: 409, detail: expect.stringContaining('got no answer') });
+  expect(refused.body.allowedActions).toEqual(expect.arrayContaining(['pay', 'cancel']));
+  expect(refused.body.allowedActions).not.toContain('edit');
+  expect((await api('GET', `/v1/orders/${id}`)).body.order.items).toMatchObject([{ sku, quantity: 1 }]);
+  expect(await stock()).toMatchObject({ onHand: 5, reserved: 1 });
+
+  // Paid with that charge once it shows: the edit may go ahead, its difference charged.
+  for (let i = 0; i < 450 && (await provider.paymentsOf(id)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_ok' })).status).toBe(202);
+  await waitForOrder(id, owner, settled, 20_000, baseUrl);
+  expect(await stock()).toMatchObject({ onHand: 4, reserved: 0 });
+  const later = (await api('POST', `/v1/orders/${id}/edits`, { change: [{ sku, quantity: 3 }] })).body.edit;
+  const applied = await api('POST', `/v1/order-edits/${later.id}/confirm`, { paymentToken: 'tok_ok' });
+  expect([applied.status, applied.body.order.items]).toEqual([
+    200,
+    [expect.objectContaining({ sku, quantity: 3 })],
+  ]);
+  expect(await stock()).toMatchObject({ onHand: 2, reserved: 0 });
+}, 120_000);
+
 test('an exchange’s difference whose charge got no answer and is not listed yet is paid once: its key is kept for the next pay, and refunded if the exchange ended first', async () => {
   const baseUrl = services.apiUrl;
   const api = (method: string, path: string, as: ReturnType<typeof customer>, body?: object) =>

@@ -309,6 +309,26 @@ export class OrderEntity {
       refundsUnits: request.refund?.amount === undefined,
     });
     if (held) throw refuse(notNow(held, this.order.status, this.actionsNow(request.actor.role)));
+    // A pay's charge with no answer keeps its key and the stock held for the lines it was made for,
+    // for the next pay (answered with that charge, if it was made) or the order's own lookup:
+    // those lines stay as they are until then (an edit would leave the stock held for the old ones).
+    if (request.action === 'edit' && this.payKeyKept && (fresh || patched('edit-waits-for-kept-pay-key')))
+      throw refuse(
+        notNow(
+          'a payment of this order got no answer: pay again (answered with that charge if it was made), then edit',
+          this.order.status,
+          this.actionsNow(request.actor.role),
+        ),
+      );
+  }
+
+  /** The pay's key is kept for its next try (its charge got no answer, and was not shown), and nothing is paid yet. */
+  private get payKeyKept(): boolean {
+    return (
+      this.unshownCharge !== undefined &&
+      this.unshownCharge.attempt === this.paymentAttempts + 1 &&
+      paidNothing(this.current)
+    );
   }
 
   /** What only the workflow knows of `heldBack`'s questions. */
@@ -333,7 +353,8 @@ export class OrderEntity {
 
   /** What `role` may do now, as the order's view lists it, with what only the workflow knows. */
   private actionsNow(role: Actor): string[] {
-    return actionsNow(this.machine, this.order!, role, this.heldContext);
+    const now = actionsNow(this.machine, this.order!, role, this.heldContext);
+    return this.payKeyKept ? now.filter((a) => a !== 'edit') : now;
   }
 
   get paymentPending(): boolean {
