@@ -8,10 +8,9 @@ import { settleSale } from '../services/orders/settle-sale';
 import {
   allocationOf,
   commitAll,
-  holdForCharge,
-  releaseChargeHold,
   settleReservation,
   recordLoss,
+  release,
   reserve,
   restock,
   restockAllBut,
@@ -34,22 +33,14 @@ export function inventoryActivities({ db }: { db: Knex }) {
     async secureStockForPayment(args: { orderId: string; attempt: number }): Promise<void> {
       const lines = await onPaymentLines(args.orderId);
       if (lines.length === 0) return;
-      // The same number again (a kept key) finds its earlier hold: an edit since may have changed the lines.
-      await db.transaction((trx) => holdForCharge(trx, args.orderId, lines, `pay${args.attempt}`));
+      await db.transaction((trx) => reserve(trx, args.orderId, lines, `pay${args.attempt}`));
     },
 
     /** Compensation of secureStockForPayment when the charge did not go through. */
     async releasePaymentStock(args: { orderId: string; attempt: number }): Promise<void> {
       const lines = await onPaymentLines(args.orderId);
       if (lines.length === 0) return;
-      await db.transaction((trx) =>
-        releaseChargeHold(
-          trx,
-          args.orderId,
-          lines.map((l) => l.sku),
-          `pay${args.attempt}`,
-        ),
-      );
+      await db.transaction((trx) => release(trx, args.orderId, lines, `pay${args.attempt}`));
     },
 
     /** The held stock becomes sold; answers where the order's units come from, for the order's record. */
@@ -99,6 +90,20 @@ export function inventoryActivities({ db }: { db: Knex }) {
     /** Returned goods that came back damaged: written off where they were sold from, never back on sale. */
     async writeOffReturned(args: { orderId: string; items: StockLine[]; tag: string }): Promise<void> {
       await db.transaction((trx) => writeOffSold(trx, args.orderId, args.items, args.tag));
+    },
+
+    /**
+     * Units a warehouse location refused to send, refunded: not put back on sale there (it said it
+     * could not send them), and no longer the order's sale, so that a later cancel's restock does
+     * not put them back either. Written off at those locations only. Idempotent by `tag`.
+     */
+    async writeOffUnsent(args: {
+      orderId: string;
+      items: StockLine[];
+      locations: string[];
+      tag: string;
+    }): Promise<void> {
+      await db.transaction((trx) => writeOffSold(trx, args.orderId, args.items, args.tag, args.locations));
     },
 
     /** A claim's replacement units (an exchange's: `holdExchangeUnits`), held from stock now (a shortage is a refusal: OUT_OF_STOCK). */

@@ -121,7 +121,8 @@ async function heldOrder(
     reauthorizeBeforeMs: 3000,
     captureRetryMs: 1000,
   },
-  skus: string[] = [],
+  /** More lines: a SKU (one unit) or a SKU and its quantity. */
+  skus: (string | LineQuantity)[] = [],
 ) {
   const sku = uniqueSku('h');
   await putProduct(sku, { stock: 10 });
@@ -132,7 +133,10 @@ async function heldOrder(
     orderId,
     type: 'standard',
     customerId: c.id,
-    items: [...(quantity > 0 ? [{ sku, quantity }] : []), ...skus.map((s) => ({ sku: s, quantity: 1 }))],
+    items: [
+      ...(quantity > 0 ? [{ sku, quantity }] : []),
+      ...skus.map((s) => (typeof s === 'string' ? { sku: s, quantity: 1 } : s)),
+    ],
     policy: { paymentTimeoutMs: 60_000, autoConfirmAfterMs: 2000, afterSalesWindowMs: 3000, ...policy },
   };
   await client.workflow.executeUpdateWithStart(createOrderUpdate, {
@@ -208,14 +212,14 @@ async function importedOrder(created: (id: string) => void, status: 'PAID' | 'SH
 }
 
 /** What a pay Update lost with its worker left behind: the first attempt's charge, made at the provider. */
-async function chargeLost(id: string, as: As, { short = 0 } = {}) {
+async function chargeLost(id: string, as: As, { short = 0, amount = 0, token = 'tok_ok' } = {}) {
   const order = (await call('GET', `/v1/orders/${id}`, { as })).body.order;
   await new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!).charge({
     idempotencyKey: chargeKey(id, 1),
     orderId: id,
-    amount: order.amounts.total - short,
+    amount: amount || order.amounts.total - short,
     currency: order.currency,
-    token: 'tok_ok',
+    token,
   });
 }
 
@@ -644,6 +648,25 @@ const scenarios: Record<string, Scenario> = {
       body: { items: [{ sku: y.sku, quantity: 1 }], reason: 'h' },
     });
     await until(order.id, order.c, 'COMPLETED');
+  },
+  // The same with two refused units, one refunded (written off where it was refused:
+  // refund-writes-off-unsent), then the order cancelled: the parcel with the carrier recalled.
+  'warehouse-refused-part-refunded-then-cancelled': async ({ created, client }) => {
+    const [x, y] = await twoLocations({ stallAfter: 'shipped' }, { refuse: true });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [
+      x.sku,
+      { sku: y.sku, quantity: 2 },
+    ]);
+    await until(order.id, order.c, 'PARTIALLY_SHIPPED');
+    const refund = await call('POST', `/v1/orders/${order.id}/refunds`, {
+      as: support,
+      body: { items: [{ sku: y.sku, quantity: 1 }], reason: 'h' },
+    });
+    if (refund.status !== 201)
+      throw new Error(`refused-part-refunded-then-cancelled: refund ${refund.status}`);
+    await call('POST', `/v1/orders/${order.id}/cancel`, { as: order.c, body: {} });
+    await sandbox(x.location, {});
+    await client.workflow.getHandle(order.id).result();
   },
   // Cancelled after one parcel came empty (its unit short, refunded): nothing more to stop there.
   'warehouse-cancel-after-empty-parcel': async ({ created, client }) => {
@@ -1184,6 +1207,29 @@ const scenarios: Record<string, Scenario> = {
     await ship(paid);
     await until(paid, a, 'COMPLETED');
     await until(forfeited, b, 'CANCELLED');
+  },
+  // A deposit's pay Update lost after its charge (tok_lost_unlisted: not listed yet), then the
+  // customer's deposit under that key: refused as its reuse, a 503, the pay-time stock kept for the
+  // key (reused-key-keeps-stock); the order expires unpaid, its stock given back.
+  'presale-deposit-key-reused-unshown': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, {
+      stock: 10,
+      inventoryStrategy: 'on_payment',
+      presale: {
+        depositPerUnit: 300,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
+    created(id);
+    await chargeLost(id, c, { amount: 300, token: 'tok_lost_unlisted' }).catch(() => undefined);
+    const refused = await pay(id, c, 'tok_ok');
+    if (refused.status !== 503)
+      throw new Error(`presale-deposit-key-reused-unshown: pay answered ${refused.status}`);
+    await until(id, c, 'CANCELLED');
   },
   // A deposit by bank transfer that settles (2 s) after the balance window closed (1.5 s): the
   // balance expires at once, and the deposit is given back (patched 'presale-deposit-fair-chance').

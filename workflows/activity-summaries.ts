@@ -58,6 +58,8 @@ export const activitySummaries: Describers = {
   refundAmount: ({ amount, refundId }) => `refund ${amount} (${refundId})`,
   restockItems: ({ items, tag }) => `restock ${units(items)} (${tag})`,
   writeOffReturned: ({ items, tag }) => `write off ${units(items)}, returned damaged (${tag})`,
+  writeOffUnsent: ({ items, tag }) =>
+    `write off ${units(items)}, refused by their location, refunded (${tag})`,
   recordRefund: ({ refundId, plan }) => `record refund ${refundId} of ${plan.amount}`,
   saveReturn: (record) => `save return ${record.id} as ${record.status}`,
   saveClaim: (record) => `save claim ${record.id} as ${record.status}`,

@@ -107,18 +107,6 @@ export async function reserve(
   // An attempt still running holds the key: one that started later (its answer was slow) waits,
   // then finds its movements, rather than reserving the units again at the next location.
   if (await doneOnce(trx, orderId, opKey)) return;
-  await reserveUnder(trx, orderId, lines, opKey, exclude);
-}
-
-/** `reserve`'s allocation and moves under `opKey`, for a caller that has made sure they were not made before. */
-async function reserveUnder(
-  trx: Knex.Transaction,
-  orderId: string,
-  lines: StockLine[],
-  opKey: string,
-  exclude: string[] = [],
-): Promise<void> {
-  if (lines.length === 0) return;
   const rows: { sku: string; location_id: string; free: number; priority: number }[] = await trx(
     'stock_levels as s',
   )
@@ -350,89 +338,6 @@ export async function release(
   }
 }
 
-/** What the order holds in reservation of each of these skus. */
-async function heldOf(trx: Knex.Transaction, orderId: string, skus: string[]): Promise<Map<string, number>> {
-  const held = new Map<string, number>();
-  for (const p of await outstandingReservations(trx, orderId))
-    if (skus.includes(p.sku)) held.set(p.sku, (held.get(p.sku) ?? 0) + p.quantity);
-  return held;
-}
-
-/**
- * Which key a charge attempt's stock moves under: the tag itself the first time; after that (the
- * same attempt number tried again), the tag and how many times it was moved again, since a key
- * moves a sku at a location once. Takes the attempt's lock, held to the end of the transaction.
- */
-async function chargeStockKey(
-  trx: Knex.Transaction,
-  orderId: string,
-  tag: string,
-  kind: 'reserve' | 'release',
-) {
-  await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [STOCK_LOCKS, `${orderId}:charge:${tag}`]);
-  const first = `${orderId}:${kind}:${tag}`;
-  if (!(await trx('stock_movements').where({ order_id: orderId, op_key: first }).first('id')))
-    return { tag, again: false };
-  const [reserved, released] = [`${orderId}:reserve:${tag}~`, `${orderId}:release:${tag}~`];
-  const [counted] = await trx('stock_movements')
-    .where('order_id', orderId)
-    .whereRaw('left(op_key, ?) in (?, ?)', [reserved.length, reserved, released])
-    .countDistinct({ n: 'op_key' });
-  return { tag: `${tag}~${Number(counted?.n ?? 0) + 1}`, again: true };
-}
-
-/**
- * The stock a charge attempt is made on (`on_payment` lines, tag `pay<N>`): what the order holds
- * of those skus is made equal to `lines`. The first time, that is a reservation of them. A pay
- * tried again under the same number (its charge's key kept, or refused as reused) finds its earlier
- * hold, which an edit may have outgrown or shrunk since (an edit of an unpaid order holds nothing
- * for these lines: ../orders/edits-store.ts): the difference is reserved or given back. Nothing
- * once the order's sale is made (an attempt that ran late). Run again, it moves nothing.
- */
-export async function holdForCharge(
-  trx: Knex.Transaction,
-  orderId: string,
-  lines: StockLine[],
-  tag: string,
-): Promise<void> {
-  const key = await chargeStockKey(trx, orderId, tag, 'reserve');
-  if (
-    key.again &&
-    (await trx('stock_movements')
-      .where({ order_id: orderId, op_key: `${orderId}:commit:paid` })
-      .first('id'))
-  )
-    return;
-  const held = await heldOf(
-    trx,
-    orderId,
-    lines.map((l) => l.sku),
-  );
-  const differs = (sign: 1 | -1) =>
-    lines
-      .map((l) => ({ sku: l.sku, quantity: sign * (l.quantity - (held.get(l.sku) ?? 0)) }))
-      .filter((l) => l.quantity > 0);
-  await reserveUnder(trx, orderId, differs(1), `${orderId}:reserve:${key.tag}`);
-  await release(trx, orderId, differs(-1), key.tag);
-}
-
-/** A charge that did not go through: what the order holds of these skus (`holdForCharge`'s) goes back. */
-export async function releaseChargeHold(
-  trx: Knex.Transaction,
-  orderId: string,
-  skus: string[],
-  tag: string,
-): Promise<void> {
-  const key = await chargeStockKey(trx, orderId, tag, 'release');
-  const held = await heldOf(trx, orderId, skus);
-  await release(
-    trx,
-    orderId,
-    [...held].map(([sku, quantity]) => ({ sku, quantity })),
-    key.tag,
-  );
-}
-
 /**
  * A warehouse found fewer units than the ledger said: the missing ones are no longer this order's
  * sale (restocked at `location`) and are written off there (an adjustment of minus as many), so on
@@ -467,7 +372,8 @@ async function writeOffAt(
 
 /**
  * Sold units that came back unsellable (a return received damaged): written off where they were
- * sold from, best-ranked first, so they are neither on sale again nor this order's sale any more.
+ * sold from, best-ranked first, so they are neither on sale again nor this order's sale any more;
+ * only at these locations when `at` names some (units a location refused to send, refunded).
  * Idempotent by `tag`: once written off, a retry moves nothing, wherever the order's units are now.
  */
 export async function writeOffSold(
@@ -475,10 +381,12 @@ export async function writeOffSold(
   orderId: string,
   lines: StockLine[],
   tag: string,
+  at?: string[],
 ): Promise<void> {
   if (await doneOnce(trx, orderId, `${orderId}:writeoff:${tag}`)) return;
   const byLocation = new Map<string, StockLine[]>();
-  for (const units of takeFrom(await soldAt(trx, orderId), lines))
+  const sold = (await soldAt(trx, orderId)).filter((p) => !at || at.includes(p.location));
+  for (const units of takeFrom(sold, lines))
     byLocation.set(units.location, [
       ...(byLocation.get(units.location) ?? []),
       { sku: units.sku, quantity: units.quantity },

@@ -9,6 +9,7 @@
  * payment window (the keyed pay's retry must be answered before it closes).
  */
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
+import { chargeKey } from '../../activities/payment';
 import { auditMoney } from '../../audit/money';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { providerPayments, providerRefunds, testDb, testTemporal } from '../support/backends';
@@ -176,6 +177,60 @@ test('an order whose pay kept its key is not edited until paid: the stock held i
     [expect.objectContaining({ sku, quantity: 3 })],
   ]);
   expect(await stock()).toMatchObject({ onHand: 2, reserved: 0 });
+}, 120_000);
+
+test('a presale’s deposit refused as its key’s reuse, that charge not listed yet: the pay-time stock stays held for the key, and is sold with the balance', async () => {
+  const baseUrl = services.apiUrl;
+  const sku = uniqueSku('unp');
+  await putProduct(
+    sku,
+    {
+      price: 4000,
+      stock: 3,
+      inventoryStrategy: 'on_payment',
+      presale: {
+        depositPerUnit: 1000,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    },
+    baseUrl,
+  );
+  const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
+  const owner = customer();
+  const api = (method: string, path: string, body?: object) =>
+    call(method, path, { as: owner, baseUrl, body });
+  const stock = async () => (await call('GET', `/v1/products/${sku}`, { as: merchant, baseUrl })).body.stock;
+  const created = (await api('POST', '/v1/orders', { type: 'presale', items: [{ sku, quantity: 1 }] })).body
+    .order;
+  const id = created.id as string;
+  // A deposit's pay whose Update was lost (its worker died before the task completed) made this
+  // charge under the first key, with another card; its answer lost, the provider not listing it yet.
+  await provider
+    .charge({
+      idempotencyKey: chargeKey(id, 1),
+      orderId: id,
+      amount: 1000,
+      currency: created.currency,
+      token: 'tok_lost_unlisted',
+    })
+    .catch(() => undefined);
+  // The customer's deposit, under that key: refused as its reuse, and not found; the key is asked
+  // again by the next pay, and the unit held for it stays held.
+  expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_ok' })).status).toBe(503);
+  expect(await stock()).toMatchObject({ onHand: 3, reserved: 1 });
+
+  // Listed now: the next pay is answered with that charge, the deposit paid; then the balance.
+  for (let i = 0; i < 450 && (await provider.paymentsOf(id)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_ok' })).status).toBe(202);
+  await waitForOrder(id, owner, (o) => o.status === 'PENDING_BALANCE', 20_000, baseUrl);
+  expect(await stock()).toMatchObject({ onHand: 3, reserved: 1 });
+  expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_ok' })).status).toBe(200);
+  const paid = await waitForOrder(id, owner, settled, 20_000, baseUrl);
+  expect(paid.amounts).toMatchObject({ paid: created.amounts.total, refunded: 0 });
+  expect(await stock()).toMatchObject({ onHand: 2, reserved: 0 });
+  expect(await auditMoney(db, provider, [id])).toEqual([]);
 }, 120_000);
 
 test('an exchange’s difference whose charge got no answer and is not listed yet is paid once: its key is kept for the next pay, and refunded if the exchange ended first', async () => {

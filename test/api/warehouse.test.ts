@@ -387,6 +387,56 @@ async function carrierBringsBack(location: string, id: string, owner: As) {
   return waitForOrder(id, owner, (o) => historyOf(o).includes('parcel_returned'), 30_000, services.apiUrl);
 }
 
+test('a refused unit staff refunded stays out of stock when the order is cancelled later: written off where it was refused, the rest given back', async () => {
+  // A's parcel is with the carrier; B refuses its two units of y. Support refunds one of them.
+  const [a, b] = [
+    await location('wfok', 1, { stallAfter: 'shipped' }),
+    await location('wfno', 2, { refuse: true }),
+  ];
+  const [x, y] = [uniqueSku('wfx'), uniqueSku('wfy')];
+  await stocked(x, { [a]: 5 });
+  await stocked(y, { [b]: 5 });
+  const { id, owner } = await paidOrder([
+    { sku: x, quantity: 1 },
+    { sku: y, quantity: 2 },
+  ]);
+  await waitForOrder(
+    id,
+    owner,
+    (o) =>
+      o.status === 'PARTIALLY_SHIPPED' &&
+      o.fulfilments.some(
+        (f: { location: string; status: string }) => f.location === b && f.status === 'refused',
+      ),
+    30_000,
+    services.apiUrl,
+  );
+  const refund = await api('POST', `/v1/orders/${id}/refunds`, support, {
+    items: [{ sku: y, quantity: 1 }],
+    reason: 'the location could not send it',
+  });
+  expect(refund.status).toBe(201);
+  expect((await api('GET', `/v1/orders/${id}`, owner)).body.order.status).toBe('PARTIALLY_SHIPPED');
+  // Not back on sale at B, and no longer the order's sale: written off there.
+  expect(await stockAt(y)).toEqual([{ location: b, onHand: 3, reserved: 0, available: 3 }]);
+  const moves = await db('stock_movements')
+    .where({ order_id: id, sku: y })
+    .whereIn('kind', ['restock', 'adjust'])
+    .orderBy('kind')
+    .select('kind', 'location_id', 'quantity');
+  expect(moves).toEqual([
+    { kind: 'adjust', location_id: b, quantity: -1 },
+    { kind: 'restock', location_id: b, quantity: 1 },
+  ]);
+
+  // The cancel gives back the unit not refunded, not the one refunded; A's parcel is asked back.
+  const cancelled = await api('POST', `/v1/orders/${id}/cancel`, owner, { reason: 'changed my mind' });
+  expect([cancelled.status, cancelled.body.order.status]).toEqual([200, 'CANCELLED']);
+  expect(await stockAt(y)).toEqual([{ location: b, onHand: 4, reserved: 0, available: 4 }]);
+  expect(await stockAt(x)).toEqual([{ location: a, onHand: 4, reserved: 0, available: 4 }]);
+  for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+}, 90_000);
+
 test('cancelled while partly shipped: what has not left is stopped, the parcel already gone is recalled and restocked where it left from once back', async () => {
   // One location ships and its parcel waits with the carrier; the other has not picked yet.
   const { gone, slow, x, y, id, owner, order } = await cancelledWithParcelOut('wg');

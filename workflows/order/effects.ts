@@ -263,7 +263,9 @@ async function charge(
         // Not shown yet (a provider whose lookup lags): the key is looked up again, later, and
         // the stock held under it stays held for that charge (held again, its tag would do nothing).
         const keyKept = there.status !== 'declined' && (keepKey?.() ?? false);
-        if (takesStock && !keyKept)
+        // Not declined, the number is asked again (below), and its reservation's tag with it: the
+        // stock stays held for it, or that next try would hold nothing (a tag moves stock once).
+        if (takesStock && !keyKept && !(there.status !== 'declined' && patched('reused-key-keeps-stock')))
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
         // Declined there: that key is spent, and this charge is made under the next one.
         if (there.status === 'declined') return charge(ctx, amount, settlesOrder, keepKey);
@@ -910,6 +912,22 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         order.status === 'PARTIALLY_SHIPPED' &&
         (order.fulfilments ?? []).length === 0 &&
         patched('partly-shipped-refund-restocks');
+      // A warehouse's units refused by their location are not put back there: written off, so that
+      // a cancel later (which gives back what is still the order's sale) does not put them back
+      // either. Staff's refunds only: the system's (a parcel returned to its sender) restock.
+      const refusedAt = [
+        ...new Set((order.fulfilments ?? []).filter((f) => f.status === 'refused').map((f) => f.location)),
+      ];
+      const unsent =
+        source === 'refund' &&
+        goodwill === undefined &&
+        request!.refund!.restock !== false &&
+        request!.actor.id !== 'system' &&
+        order.status === 'PARTIALLY_SHIPPED' &&
+        refusedAt.length > 0
+          ? notYetShipped(order, plan.lines)
+          : [];
+      const writesOffUnsent = unsent.length > 0 && patched('refund-writes-off-unsent');
       const { amount, codeVoidRefused } = await nonCancellable(() =>
         executeChild(refundOrderFlow, {
           workflowId: `${order.id}-refund-${refundId}`,
@@ -930,6 +948,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
               ...(spendsHold ? { voidHold: true } : {}),
               ...(owedBy ? { owedBy } : {}),
               ...(restockUnshipped ? { restockItems: notYetShipped(order, plan.lines) } : {}),
+              ...(writesOffUnsent ? { writeOffUnsent: { items: unsent, locations: refusedAt } } : {}),
             },
           ],
         }),

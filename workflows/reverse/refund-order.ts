@@ -17,6 +17,11 @@ export interface RefundOrderInput {
   restock: boolean;
   /** A partly shipped order's: just these units go back on hand (those not yet shipped). */
   restockItems?: { sku: string; quantity: number }[];
+  /**
+   * A partly shipped order's units its warehouse locations refused to send: written off there,
+   * not put back on hand (nor by a later cancel).
+   */
+  writeOffUnsent?: { items: { sku: string; quantity: number }[]; locations: string[] };
   at: string;
   /**
    * The order's payment is only held (captured at shipment): nothing is sent back, the capture
@@ -54,6 +59,8 @@ export async function refundOrderFlow(
       });
     } else if (input.restockItems?.length) {
       await store.restockItems({ orderId: input.orderId, items: input.restockItems, tag: input.refundId });
+    } else if (input.writeOffUnsent?.items.length) {
+      await store.writeOffUnsent({ orderId: input.orderId, ...input.writeOffUnsent, tag: input.refundId });
     }
     // Refunded in full: the coupon use is given back and a digital code voided, as a cancel would.
     let codeVoidRefused: number | undefined;
