@@ -1208,6 +1208,48 @@ const scenarios: Record<string, Scenario> = {
     await until(paid, a, 'COMPLETED');
     await until(forfeited, b, 'CANCELLED');
   },
+  // A deposit whose every answer was lost, not listed yet: a 503, its key kept
+  // (presale-charges-keep-unshown-key); the order expires, finds the charge once shown, refunds it.
+  'presale-deposit-unshown-refunded': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, {
+      stock: 10,
+      presale: {
+        depositPerUnit: 300,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
+    created(id);
+    const lost = await pay(id, c, 'tok_lost_unlisted');
+    if (lost.status !== 503) throw new Error(`presale-deposit-unshown-refunded: pay answered ${lost.status}`);
+    await until(id, c, 'CANCELLED');
+    await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
+  },
+  // A balance whose every answer was lost, not listed when its window ends (11 s): the deposit is
+  // refunded, not kept (kept-balance-key-spares-deposit), and the balance once its charge shows.
+  'presale-balance-unshown-at-window-end': async ({ created }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, {
+      stock: 10,
+      presale: {
+        depositPerUnit: 300,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 11_000).toISOString(),
+      },
+    });
+    const c = customer();
+    const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
+    created(id);
+    await pay(id, c);
+    await until(id, c, 'PENDING_BALANCE');
+    const lost = await pay(id, c, 'tok_lost_unlisted');
+    if (lost.status !== 503)
+      throw new Error(`presale-balance-unshown-at-window-end: pay answered ${lost.status}`);
+    await waitForOrder(id, c, (o) => o.amounts.refunded === o.amounts.total, 60_000);
+  },
   // A deposit's pay Update lost after its charge (tok_lost_unlisted: not listed yet), then the
   // customer's deposit under that key: refused as its reuse, a 503, the pay-time stock kept for the
   // key (reused-key-keeps-stock); the order expires unpaid, its stock given back.

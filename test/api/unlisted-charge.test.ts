@@ -233,6 +233,101 @@ test('a presale’s deposit refused as its key’s reuse, that charge not listed
   expect(await auditMoney(db, provider, [id])).toEqual([]);
 }, 120_000);
 
+test('a presale’s deposit, and another’s balance, whose charges got no answer and are not listed yet are paid once: the next pay is answered with that charge', async () => {
+  const baseUrl = services.apiUrl;
+  const sku = uniqueSku('unb');
+  await putProduct(
+    sku,
+    {
+      price: 4000,
+      stock: 5,
+      presale: {
+        depositPerUnit: 1000,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    },
+    baseUrl,
+  );
+  const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
+  const place = async () => {
+    const owner = customer();
+    const api = (method: string, path: string, body?: object) =>
+      call(method, path, { as: owner, baseUrl, body });
+    const order = (await api('POST', '/v1/orders', { type: 'presale', items: [{ sku, quantity: 1 }] })).body
+      .order;
+    return { id: order.id as string, total: order.amounts.total as number, owner, api };
+  };
+  const [deposit, balance] = await Promise.all([place(), place()]);
+  expect((await balance.api('POST', `/v1/orders/${balance.id}/pay`, { paymentToken: 'tok_ok' })).status).toBe(
+    200,
+  );
+  await waitForOrder(balance.id, balance.owner, (o) => o.status === 'PENDING_BALANCE', 20_000, baseUrl);
+  const pay = (o: typeof deposit, paymentToken: string) =>
+    o.api('POST', `/v1/orders/${o.id}/pay`, { paymentToken });
+  const lost = await Promise.all([pay(deposit, 'tok_lost_unlisted'), pay(balance, 'tok_lost_unlisted')]);
+  expect(lost.map((r) => r.status)).toEqual([503, 503]);
+
+  // Once the provider lists them, each next pay (another card) is answered with the charge made.
+  for (const [o, charges] of [
+    [deposit, 1],
+    [balance, 2],
+  ] as const)
+    for (let i = 0; i < 450 && (await provider.paymentsOf(o.id)).length < charges; i++)
+      await new Promise((r) => setTimeout(r, 100));
+  const again = await Promise.all([pay(deposit, 'tok_ok'), pay(balance, 'tok_ok')]);
+  expect(again.map((r) => r.status)).toEqual([202, 202]);
+  const deposited = await waitForOrder(deposit.id, deposit.owner, (o) => o.amounts.paid > 0, 20_000, baseUrl);
+  expect(deposited).toMatchObject({ status: 'PENDING_BALANCE', amounts: { paid: 1000, refunded: 0 } });
+  const paid = await waitForOrder(balance.id, balance.owner, settled, 20_000, baseUrl);
+  expect(paid.amounts).toMatchObject({ paid: balance.total, refunded: 0 });
+  expect((await providerPayments(deposit.id)).map((c) => [c.status, c.amount])).toEqual([
+    ['succeeded', 1000],
+  ]);
+  expect((await providerPayments(balance.id)).map((c) => [c.status, c.amount])).toEqual([
+    ['succeeded', 1000],
+    ['succeeded', balance.total - 1000],
+  ]);
+  expect(await auditMoney(db, provider, [deposit.id, balance.id])).toEqual([]);
+}, 120_000);
+
+test('a presale’s balance whose charge got no answer and is not listed when its window ends: the deposit is given back, not kept, and the charge refunded once found', async () => {
+  const baseUrl = services.apiUrl;
+  const sku = uniqueSku('unw');
+  // The balance window ends 18 s from now: after the balance's 503 (its tries take about 8 s),
+  // before its charge is listed (25 s after it was made).
+  await putProduct(
+    sku,
+    {
+      price: 4000,
+      stock: 5,
+      presale: {
+        depositPerUnit: 1000,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + 18_000).toISOString(),
+      },
+    },
+    baseUrl,
+  );
+  const owner = customer();
+  const api = (method: string, path: string, body?: object) =>
+    call(method, path, { as: owner, baseUrl, body });
+  const order = (await api('POST', '/v1/orders', { type: 'presale', items: [{ sku, quantity: 1 }] })).body
+    .order;
+  const [id, total] = [order.id as string, order.amounts.total as number];
+  expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_ok' })).status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'PENDING_BALANCE', 10_000, baseUrl);
+  expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_lost_unlisted' })).status).toBe(503);
+
+  // The window ends with the balance's outcome unknown: the deposit goes back, as for a charge
+  // still processing; once the charge shows, it is refunded too. Nothing is kept.
+  const ended = await waitForOrder(id, owner, (o) => o.amounts.refunded === total, 60_000, baseUrl);
+  expect(ended).toMatchObject({ status: 'CANCELLED', amounts: { paid: total, refunded: total } });
+  const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
+  expect((await providerRefunds(id)).map((r) => r.amount).sort()).toEqual([1000, total - 1000].sort());
+  expect(await auditMoney(db, provider, [id])).toEqual([]);
+}, 120_000);
+
 test('an exchange’s difference whose charge got no answer and is not listed yet is paid once: its key is kept for the next pay, and refunded if the exchange ended first', async () => {
   const baseUrl = services.apiUrl;
   const api = (method: string, path: string, as: ReturnType<typeof customer>, body?: object) =>

@@ -95,6 +95,8 @@ export interface EffectContext {
    * packing, so a fulfilment that shipped without a parcel of the order's shipped nothing.
    */
   refundsWaitForWarehouse?: boolean;
+  /** A charge of the order got no answer and is not shown yet: its key is kept, looked for after the order ends. */
+  chargeKeyKept?: boolean;
 }
 
 /** Writes a step leaves to its transition's record, made by the same local activity (`recordStep`). */
@@ -183,6 +185,14 @@ const KEY_KEEPS_STOCK = 'unshown-charge-keeps-key';
  */
 const EDIT_KEY_KEPT = 'edit-keeps-unshown-key';
 
+/**
+ * A presale's deposit and balance keep an unshown charge's key as the order's pay does: tried
+ * again under it, looked up when the window ends, and looked for after the order ended (refunded
+ * once shown). Before this patch the key was spent: the next try charged again, and the first
+ * charge, once shown, was never looked for.
+ */
+const PRESALE_KEY_KEPT = 'presale-charges-keep-unshown-key';
+
 /** Compensations and refunds finish even if the workflow is being cancelled. */
 const nonCancellable = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
@@ -194,8 +204,8 @@ async function charge(
    * Asked only where it matters: whether a key the provider did not show is kept (`charge`'s
    * catch). The order's pay keeps it (the payment timeout and a cancel look it up: `lostCharge`),
    * and an edit's charge (its provider's key-reused refusal looked up too; the open order looks
-   * for the charge: ./order-entity.ts, `unshownChargeWatched`). A deposit's or a balance's charge
-   * spends its key as before.
+   * for the charge: ./order-entity.ts, `unshownChargeWatched`), and a presale's deposit and
+   * balance (`PRESALE_KEY_KEPT`). Without it (a history from before those patches) the key is spent.
    */
   keepKey?: () => boolean,
 ): Promise<Changes> {
@@ -830,14 +840,18 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
     case 'capturePayment':
       return charge(ctx, chargeAmount(effect, order), true, () => patched(KEY_KEEPS_STOCK));
     case 'captureBalance':
-      return charge(ctx, chargeAmount(effect, order), true);
+      return charge(ctx, chargeAmount(effect, order), true, () => patched(PRESALE_KEY_KEPT));
     case 'captureDeposit':
-      return charge(ctx, chargeAmount(effect, order), false);
+      return charge(ctx, chargeAmount(effect, order), false, () => patched(PRESALE_KEY_KEPT));
     case 'releaseHolds':
       return cancel(order, false, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
     case 'forfeitDeposit': {
-      // The balance went unpaid: the deposit is kept, unless the customer had no fair chance at it.
-      const refund = !depositForfeitable(order) && patched('presale-deposit-fair-chance');
+      // The balance went unpaid: the deposit is kept, unless the customer had no fair chance at it,
+      // or a charge of the balance got no answer and is not shown yet (its key kept: looked for
+      // after the order ends, and refunded once found), as one still processing spares it.
+      const refund =
+        (!depositForfeitable(order) && patched('presale-deposit-fair-chance')) ||
+        (ctx.chargeKeyKept === true && patched('kept-balance-key-spares-deposit'));
       return cancel(order, refund, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
     }
     case 'cancelPresale':

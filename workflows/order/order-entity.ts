@@ -1515,6 +1515,8 @@ export class OrderEntity {
       stepWrites: this.stepWrites,
       chargeInWorker: this.chargeInWorker,
       refundsWaitForWarehouse: this.refundsWaitForWarehouse,
+      chargeKeyKept:
+        this.unshownCharge !== undefined && this.unshownCharge.attempt === this.paymentAttempts + 1,
     });
     // A kept key asked again is spent once the step succeeds (the edit's charge answered, or pending
     // for it) or the charge is declined there. Any other failure, a later step's too, leaves it kept
