@@ -43,8 +43,9 @@ const claims = z.object({
   channel: z.string().max(100).regex(ID_PATTERN).optional(),
   exp: z.number().int(),
   iat: z.number().int().optional(),
-  // Any scope another issuer writes is taken as it is; only `codec` in it means something here.
-  scope: z.string().max(1000).optional(),
+  // Any scope another issuer writes is taken as it is (space-separated, or a list as some issuers
+  // write it); only `codec` in it means something here.
+  scope: z.union([z.string().max(1000), z.array(z.string().max(200)).max(100)]).optional(),
 });
 
 /**
@@ -126,7 +127,8 @@ export function verifyToken(token: string, settings: AuthSettings, use: TokenUse
   const parsed = claims.safeParse(decoded);
   if (!parsed.success) throw new UnauthorizedError('the token lacks a valid sub, role or exp');
   const { sub, role, channel, exp, iat } = parsed.data;
-  const codecOnly = parsed.data.scope?.split(' ').includes('codec') ?? false;
+  const { scope } = parsed.data;
+  const codecOnly = (typeof scope === 'string' ? scope.split(' ') : (scope ?? [])).includes('codec');
   if (use === 'api' && codecOnly) throw new UnauthorizedError('a codec token answers the codec server only');
   if (use === 'codec-path' && !codecOnly)
     throw new UnauthorizedError("only a codec token (scope codec) may be given in the codec endpoint's path");

@@ -1251,8 +1251,8 @@ const scenarios: Record<string, Scenario> = {
     await waitForOrder(id, c, (o) => o.amounts.refunded === o.amounts.total, 60_000);
   },
   // A deposit's pay Update lost after its charge (tok_lost_unlisted: not listed yet), then the
-  // customer's deposit under that key: refused as its reuse, a 503, the pay-time stock kept for the
-  // key (reused-key-keeps-stock); the order expires unpaid, its stock given back.
+  // customer's deposit under that key: refused as its reuse, a 503, the key and the pay-time stock
+  // kept (presale-charges-keep-unshown-key); the order expires, finds the charge once shown, refunds it.
   'presale-deposit-key-reused-unshown': async ({ created }) => {
     const sku = uniqueSku('h');
     await putProduct(sku, {
@@ -1272,6 +1272,7 @@ const scenarios: Record<string, Scenario> = {
     if (refused.status !== 503)
       throw new Error(`presale-deposit-key-reused-unshown: pay answered ${refused.status}`);
     await until(id, c, 'CANCELLED');
+    await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
   },
   // A deposit by bank transfer that settles (2 s) after the balance window closed (1.5 s): the
   // balance expires at once, and the deposit is given back (patched 'presale-deposit-fair-chance').

@@ -3,7 +3,10 @@
  * search by metadata lags behind its writes): the pay is a 503, and the charge's key is kept. A
  * second pay, with another card, is answered with that charge (one charge, never two); an order
  * left alone finds it before its payment window closes; an order cancelled before it shows
- * refunds it once it does; a pay retried under its Idempotency-Key runs again and finds it.
+ * refunds it once it does; a pay retried under its Idempotency-Key runs again and finds it. An
+ * edit waits while the pay's key is kept; a presale's deposit and balance keep theirs too (and a
+ * balance's still unknown when its window ends gives the deposit back); an exchange's and an
+ * edit's charges likewise.
  * Against a sandbox of this test's own whose search leaves
  * tok_lost_unlisted's charges out for 25 s (a charge's eight tries take about 8 s), with a 75 s
  * payment window (the keyed pay's retry must be answered before it closes).
@@ -155,7 +158,8 @@ test('an order whose pay kept its key is not edited until paid: the stock held i
   expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_lost_unlisted' })).status).toBe(503);
 
   // Raising the line now would leave one unit held for three (the next pay, under the kept key,
-  // holds nothing more; the order's own lookup pays with that charge): refused, nothing changes.
+  // holds nothing more: if the first charge never reached the provider, it charges for three and
+  // sells one): refused, nothing changes.
   const raise = (await api('POST', `/v1/orders/${id}/edits`, { change: [{ sku, quantity: 3 }] })).body.edit;
   const refused = await api('POST', `/v1/order-edits/${raise.id}/confirm`, {});
   expect(refused.body).toMatchObject({ status: 409, detail: expect.stringContaining('got no answer') });

@@ -434,7 +434,11 @@ test('a refused unit staff refunded stays out of stock when the order is cancell
   expect([cancelled.status, cancelled.body.order.status]).toEqual([200, 'CANCELLED']);
   expect(await stockAt(y)).toEqual([{ location: b, onHand: 4, reserved: 0, available: 4 }]);
   expect(await stockAt(x)).toEqual([{ location: a, onHand: 4, reserved: 0, available: 4 }]);
+  // The carrier brings A's parcel back: its unit on hand there again, and the order's workflow ends.
+  await carrierBringsBack(a, id, owner);
+  expect(await stockAt(x)).toEqual([{ location: a, onHand: 5, reserved: 0, available: 5 }]);
   for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+  await expect(workflowResult(id)).resolves.toMatchObject({ status: 'CANCELLED' });
 }, 90_000);
 
 test('cancelled while partly shipped: what has not left is stopped, the parcel already gone is recalled and restocked where it left from once back', async () => {

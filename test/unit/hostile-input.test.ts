@@ -315,22 +315,27 @@ describe('cursors', () => {
 describe('tokens', () => {
   const settings = { secret: 'a-secret-of-sixteen+', maxLifetimeMs: 24 * 3_600_000 };
   test('a codec token (its scope holds codec) answers the codec server alone; other scopes change nothing', () => {
-    const withScope = (scope: string) =>
+    const withScope = (scope: string | string[]) =>
       jwt.sign({ sub: 'ui', role: 'support', scope }, settings.secret, {
         algorithm: 'HS256',
         expiresIn: '1h',
       });
     const codec = signToken(settings.secret, 'ui', 'support', { scope: 'codec' });
-    for (const token of [codec, withScope('openid codec')]) {
+    for (const token of [codec, withScope('openid codec'), withScope(['openid', 'codec'])]) {
       expect(() => verifyToken(token, settings)).toThrow(/codec server only/);
       expect(verifyToken(token, settings, 'codec-path')).toEqual({ id: 'ui', role: 'support' });
       expect(verifyToken(token, settings, 'codec')).toEqual({ id: 'ui', role: 'support' });
     }
-    // Another issuer's scopes: the token is as good as one without.
-    const openid = withScope('openid profile');
-    expect(verifyToken(openid, settings)).toEqual({ id: 'ui', role: 'support' });
-    expect(verifyToken(openid, settings, 'codec')).toEqual({ id: 'ui', role: 'support' });
-    expect(() => verifyToken(openid, settings, 'codec-path')).toThrow(/only a codec token/);
+    // Another issuer's scopes, a string or a list: the token is as good as one without.
+    for (const openid of [withScope('openid profile'), withScope(['openid', 'profile'])]) {
+      expect(verifyToken(openid, settings)).toEqual({ id: 'ui', role: 'support' });
+      expect(verifyToken(openid, settings, 'codec')).toEqual({ id: 'ui', role: 'support' });
+      expect(() => verifyToken(openid, settings, 'codec-path')).toThrow(/only a codec token/);
+    }
+    // Unbounded lists are refused like any malformed claim.
+    expect(() => verifyToken(withScope(Array.from({ length: 101 }, () => 'x')), settings)).toThrow(
+      /lacks a valid/,
+    );
   });
   test('a token must expire, within the maximum lifetime, and name an id and a role', () => {
     expect(verifyToken(signToken(settings.secret, 'cus_1', 'customer'), settings)).toEqual({

@@ -273,9 +273,7 @@ async function charge(
         // Not shown yet (a provider whose lookup lags): the key is looked up again, later, and
         // the stock held under it stays held for that charge (held again, its tag would do nothing).
         const keyKept = there.status !== 'declined' && (keepKey?.() ?? false);
-        // Not declined, the number is asked again (below), and its reservation's tag with it: the
-        // stock stays held for it, or that next try would hold nothing (a tag moves stock once).
-        if (takesStock && !keyKept && !(there.status !== 'declined' && patched('reused-key-keeps-stock')))
+        if (takesStock && !keyKept)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
         // Declined there: that key is spent, and this charge is made under the next one.
         if (there.status === 'declined') return charge(ctx, amount, settlesOrder, keepKey);
