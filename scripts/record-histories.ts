@@ -223,6 +223,28 @@ async function chargeLost(id: string, as: As, { short = 0, amount = 0, token = '
   });
 }
 
+/** A presale of its own (deposit 300, its balance window ending in `endsInMs`) and a customer's order of one unit. */
+async function presaleOrder(
+  created: (id: string) => void,
+  endsInMs = 3_600_000,
+  inventoryStrategy?: 'on_payment',
+) {
+  const sku = uniqueSku('h');
+  await putProduct(sku, {
+    stock: 10,
+    ...(inventoryStrategy ? { inventoryStrategy } : {}),
+    presale: {
+      depositPerUnit: 300,
+      balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+      balanceEndsAt: new Date(Date.now() + endsInMs).toISOString(),
+    },
+  });
+  const c = customer();
+  const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
+  created(id);
+  return { c, id };
+}
+
 const scenarios: Record<string, Scenario> = {
   // Charges whose pay Update was lost (charge-in-worker), found by the order: one pays it at its
   // payment timeout (then shipped, completed), one found by a cancel (refused until the charge pays
@@ -1211,18 +1233,7 @@ const scenarios: Record<string, Scenario> = {
   // A deposit whose every answer was lost, not listed yet: a 503, its key kept
   // (presale-charges-keep-unshown-key); the order expires, finds the charge once shown, refunds it.
   'presale-deposit-unshown-refunded': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, {
-      stock: 10,
-      presale: {
-        depositPerUnit: 300,
-        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
-        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
-    created(id);
+    const { c, id } = await presaleOrder(created);
     const lost = await pay(id, c, 'tok_lost_unlisted');
     if (lost.status !== 503) throw new Error(`presale-deposit-unshown-refunded: pay answered ${lost.status}`);
     await until(id, c, 'CANCELLED');
@@ -1231,18 +1242,7 @@ const scenarios: Record<string, Scenario> = {
   // A balance whose every answer was lost, not listed when its window ends (11 s): the deposit is
   // refunded, not kept (kept-balance-key-spares-deposit), and the balance once its charge shows.
   'presale-balance-unshown-at-window-end': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, {
-      stock: 10,
-      presale: {
-        depositPerUnit: 300,
-        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
-        balanceEndsAt: new Date(Date.now() + 11_000).toISOString(),
-      },
-    });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
-    created(id);
+    const { c, id } = await presaleOrder(created, 11_000);
     await pay(id, c);
     await until(id, c, 'PENDING_BALANCE');
     const lost = await pay(id, c, 'tok_lost_unlisted');
@@ -1254,19 +1254,7 @@ const scenarios: Record<string, Scenario> = {
   // customer's deposit under that key: refused as its reuse, a 503, the key and the pay-time stock
   // kept (presale-charges-keep-unshown-key); the order expires, finds the charge once shown, refunds it.
   'presale-deposit-key-reused-unshown': async ({ created }) => {
-    const sku = uniqueSku('h');
-    await putProduct(sku, {
-      stock: 10,
-      inventoryStrategy: 'on_payment',
-      presale: {
-        depositPerUnit: 300,
-        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
-        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    });
-    const c = customer();
-    const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
-    created(id);
+    const { c, id } = await presaleOrder(created, 3_600_000, 'on_payment');
     await chargeLost(id, c, { amount: 300, token: 'tok_lost_unlisted' }).catch(() => undefined);
     const refused = await pay(id, c, 'tok_ok');
     if (refused.status !== 503)

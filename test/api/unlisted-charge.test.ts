@@ -32,6 +32,33 @@ afterAll(async () => {
   await db.destroy();
 });
 
+/** A presale product (4000, deposit 1000 a unit, its balance window open until `endsInMs` from now). */
+async function presaleProduct(
+  prefix: string,
+  {
+    stock,
+    endsInMs = 3_600_000,
+    onPayment = false,
+  }: { stock: number; endsInMs?: number; onPayment?: boolean },
+) {
+  const sku = uniqueSku(prefix);
+  await putProduct(
+    sku,
+    {
+      price: 4000,
+      stock,
+      ...(onPayment ? { inventoryStrategy: 'on_payment' as const } : {}),
+      presale: {
+        depositPerUnit: 1000,
+        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
+        balanceEndsAt: new Date(Date.now() + endsInMs).toISOString(),
+      },
+    },
+    services.apiUrl,
+  );
+  return sku;
+}
+
 /** Past its payment: paid and on into production (the two are recorded one after the other), or ended. */
 const settled = (o: { status: string }) => o.status !== 'PENDING_PAYMENT' && o.status !== 'PAID';
 
@@ -185,21 +212,7 @@ test('an order whose pay kept its key is not edited until paid: the stock held i
 
 test('a presale’s deposit refused as its key’s reuse, that charge not listed yet: the pay-time stock stays held for the key, and is sold with the balance', async () => {
   const baseUrl = services.apiUrl;
-  const sku = uniqueSku('unp');
-  await putProduct(
-    sku,
-    {
-      price: 4000,
-      stock: 3,
-      inventoryStrategy: 'on_payment',
-      presale: {
-        depositPerUnit: 1000,
-        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
-        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    },
-    baseUrl,
-  );
+  const sku = await presaleProduct('unp', { stock: 3, onPayment: true });
   const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
   const owner = customer();
   const api = (method: string, path: string, body?: object) =>
@@ -239,20 +252,7 @@ test('a presale’s deposit refused as its key’s reuse, that charge not listed
 
 test('a presale’s deposit, and another’s balance, whose charges got no answer and are not listed yet are paid once: the next pay is answered with that charge', async () => {
   const baseUrl = services.apiUrl;
-  const sku = uniqueSku('unb');
-  await putProduct(
-    sku,
-    {
-      price: 4000,
-      stock: 5,
-      presale: {
-        depositPerUnit: 1000,
-        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
-        balanceEndsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    },
-    baseUrl,
-  );
+  const sku = await presaleProduct('unb', { stock: 5 });
   const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
   const place = async () => {
     const owner = customer();
@@ -297,22 +297,9 @@ test('a presale’s deposit, and another’s balance, whose charges got no answe
 
 test('a presale’s balance whose charge got no answer and is not listed when its window ends: the deposit is given back, not kept, and the charge refunded once found', async () => {
   const baseUrl = services.apiUrl;
-  const sku = uniqueSku('unw');
   // The balance window ends 18 s from now: after the balance's 503 (its tries take about 8 s),
   // before its charge is listed (25 s after it was made).
-  await putProduct(
-    sku,
-    {
-      price: 4000,
-      stock: 5,
-      presale: {
-        depositPerUnit: 1000,
-        balanceStartsAt: new Date(Date.now() - 60_000).toISOString(),
-        balanceEndsAt: new Date(Date.now() + 18_000).toISOString(),
-      },
-    },
-    baseUrl,
-  );
+  const sku = await presaleProduct('unw', { stock: 5, endsInMs: 18_000 });
   const owner = customer();
   const api = (method: string, path: string, body?: object) =>
     call(method, path, { as: owner, baseUrl, body });
