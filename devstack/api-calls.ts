@@ -50,6 +50,23 @@ export async function call<T = any>(
   return { status: res.status, body, headers: res.headers };
 }
 
+/**
+ * A careful client's call: under one Idempotency-Key, asked again while the answer is a 503 (an
+ * outage, or an answer that took too long on a loaded machine), at most `tries` times.
+ */
+export async function callUntilAnswered<T = any>(
+  method: string,
+  path: string,
+  options: Parameters<typeof call>[2] = {},
+  tries = 5,
+): Promise<Reply<T>> {
+  const headers = { 'idempotency-key': randomUUID(), ...options.headers };
+  let reply = await call<T>(method, path, { ...options, headers });
+  for (let i = 1; i < tries && reply.status === 503; i++)
+    reply = await call<T>(method, path, { ...options, headers });
+  return reply;
+}
+
 export const uniqueSku = (prefix = 'sku') => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 export async function putProduct(

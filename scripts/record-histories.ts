@@ -228,6 +228,8 @@ async function presaleOrder(
   created: (id: string) => void,
   endsInMs = 3_600_000,
   inventoryStrategy?: 'on_payment',
+  /** Placed through a channel of its own with this payment timeout, not the stack's 2 s. */
+  paymentTimeout?: string,
 ) {
   const sku = uniqueSku('h');
   await putProduct(sku, {
@@ -239,7 +241,15 @@ async function presaleOrder(
       balanceEndsAt: new Date(Date.now() + endsInMs).toISOString(),
     },
   });
-  const c = customer();
+  let c = customer();
+  if (paymentTimeout) {
+    const channel = `h-${randomUUID().slice(0, 8)}`;
+    await call('PUT', `/v1/channels/${channel}`, {
+      as: merchant,
+      body: { name: 'Presales', paymentTimeout },
+    });
+    c = { ...c, channel };
+  }
   const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
   created(id);
   return { c, id };
@@ -688,6 +698,27 @@ const scenarios: Record<string, Scenario> = {
       throw new Error(`refused-part-refunded-then-cancelled: refund ${refund.status}`);
     await call('POST', `/v1/orders/${order.id}/cancel`, { as: order.c, body: {} });
     await sandbox(x.location, {});
+    await client.workflow.getHandle(order.id).result();
+  },
+  // Every location refused: staff refund one unit (written off there), then the customer cancels.
+  'warehouse-all-refused-refunded-then-cancelled': async ({ created, client }) => {
+    const [, y] = await twoLocations({}, { refuse: true });
+    const order = await heldOrder(created, client, 'tok_ok', 0, { fulfilment: 'warehouse' }, [
+      { sku: y.sku, quantity: 2 },
+    ]);
+    await waitForOrder(
+      order.id,
+      order.c,
+      (o) => o.fulfilments.some((f: { status: string }) => f.status === 'refused'),
+      30_000,
+    );
+    const refund = await call('POST', `/v1/orders/${order.id}/refunds`, {
+      as: support,
+      body: { items: [{ sku: y.sku, quantity: 1 }], reason: 'h' },
+    });
+    if (refund.status !== 201)
+      throw new Error(`all-refused-refunded-then-cancelled: refund ${refund.status}`);
+    await call('POST', `/v1/orders/${order.id}/cancel`, { as: order.c, body: {} });
     await client.workflow.getHandle(order.id).result();
   },
   // Cancelled after one parcel came empty (its unit short, refunded): nothing more to stop there.
@@ -1238,6 +1269,25 @@ const scenarios: Record<string, Scenario> = {
     if (lost.status !== 503) throw new Error(`presale-deposit-unshown-refunded: pay answered ${lost.status}`);
     await until(id, c, 'CANCELLED');
     await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
+  },
+  // A deposit told 503 whose charge the customer's cancel finds (once listed): that cancel a 409,
+  // the charge pays the deposit, and the cancel asked again gives it back
+  // (cancel-before-found-deposit-refunds).
+  'presale-deposit-found-by-cancel': async ({ created, client }) => {
+    const { c, id } = await presaleOrder(created, 3_600_000, undefined, '90s');
+    const lost = await pay(id, c, 'tok_lost_unlisted');
+    if (lost.status !== 503) throw new Error(`presale-deposit-found-by-cancel: pay answered ${lost.status}`);
+    const provider = new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!);
+    for (let i = 0; i < 60 && (await provider.paymentsOf(id)).length === 0; i++) await sleep(500);
+    const cancel = () => call('POST', `/v1/orders/${id}/cancel`, { as: c, body: {} });
+    const refused = await cancel();
+    if (refused.status !== 409 || !/answer was lost/.test(refused.body.detail))
+      throw new Error(`presale-deposit-found-by-cancel: cancel ${refused.status}`);
+    await waitForOrder(id, c, (o) => o.amounts.paid > 0, 30_000);
+    const again = await cancel();
+    if (again.status !== 200 || again.body.order.amounts.refunded === 0)
+      throw new Error(`presale-deposit-found-by-cancel: cancel again ${again.status}`);
+    await client.workflow.getHandle(id).result();
   },
   // A balance whose every answer was lost, not listed when its window ends (11 s): the deposit is
   // refunded, not kept (kept-balance-key-spares-deposit), and the balance once its charge shows.

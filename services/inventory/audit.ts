@@ -1,7 +1,8 @@
 /**
  * Recomputes each stock level's counters from the ledger and compares them with the cached ones:
  * per (sku, location), the books balance when on_hand = Σadjust + Σrestock − Σcommit and
- * reserved = Σreserve − Σrelease − Σcommit, nothing is negative and nothing more is restocked than sold.
+ * reserved = Σreserve − Σrelease − Σcommit, nothing is negative and nothing more is restocked than sold;
+ * and sums each order's own movements, for the per-order rules.
  */
 import type { Knex } from 'knex';
 
@@ -58,4 +59,52 @@ export async function auditStock(db: Knex, skus?: string[]): Promise<StockAudit[
         r.restocked <= r.sold,
     };
   });
+}
+
+/** One order's movements at one (sku, location), summed by kind. */
+export interface OrderStockAudit {
+  orderId: string;
+  sku: string;
+  location: string;
+  reserved: number;
+  released: number;
+  sold: number;
+  restocked: number;
+  lost: number;
+}
+
+/**
+ * Each order's own books, per (sku, location): the level's balance above can hold while one
+ * order sells what another reserved, or puts back more than it sold. The rules on these figures
+ * (what an order may have released, sold, restocked, still hold) are audit/invariants.ts's.
+ */
+export async function auditOrderStock(
+  db: Knex,
+  scope: { orderIds?: string[]; skus?: string[] } = {},
+): Promise<OrderStockAudit[]> {
+  const q = db('stock_movements')
+    .whereNotNull('order_id')
+    .groupBy('order_id', 'sku', 'location_id')
+    .orderBy(['order_id', 'sku', 'location_id'])
+    .select(
+      'order_id',
+      'sku',
+      'location_id',
+      ...(['reserve', 'release', 'commit', 'restock', 'loss'] as const).map((kind) =>
+        db.raw(`COALESCE(SUM(quantity) FILTER (WHERE kind = ?), 0)::int AS ??`, [kind, kind]),
+      ),
+    );
+  if (scope.orderIds) q.whereIn('order_id', scope.orderIds);
+  if (scope.skus) q.whereIn('sku', scope.skus);
+  const rows = await q;
+  return rows.map((r) => ({
+    orderId: r.order_id,
+    sku: r.sku,
+    location: r.location_id,
+    reserved: r.reserve,
+    released: r.release,
+    sold: r.commit,
+    restocked: r.restock,
+    lost: r.loss,
+  }));
 }

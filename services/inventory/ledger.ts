@@ -173,8 +173,11 @@ async function netOf(
 const outstandingReservations = (db: Knex, orderId: string) =>
   netOf(db, orderId, 'reserve', ['release', 'commit']);
 
-/** What an order has sold and not yet put back, best-ranked location first. */
-const soldAt = (db: Knex, orderId: string) => netOf(db, orderId, 'commit', ['restock']);
+/**
+ * What an order has sold and still has to account for, best-ranked location first: not put back,
+ * and not lost (a claim's units are nobody's to restock, lose or write off again).
+ */
+const soldAt = (db: Knex, orderId: string) => netOf(db, orderId, 'commit', ['restock', 'loss']);
 
 /** Spreads each line over the places that have its sku, in the order given, never more than each has. */
 function takeFrom(places: Placed[], lines: StockLine[]): Placed[] {

@@ -4,7 +4,6 @@
  * anything coming back. Damaged units are recorded as a loss in the stock ledger, never
  * restocked; a replacement's units are held from stock at approval and sold when it ships.
  */
-import { auditStock } from '../../services/inventory/audit';
 import {
   call,
   customer,
@@ -15,7 +14,7 @@ import {
   waitForOrder,
   type As,
 } from '../support/api';
-import { testDb } from '../support/backends';
+import { expectBooksBalance, testDb } from '../support/backends';
 import { shippedOrder, stockLevel, type Shipped } from '../support/after-sales';
 
 const db = testDb();
@@ -91,8 +90,7 @@ test('a damaged unit is refunded once approved: nothing comes back, the ledger r
   expect(moves.filter((m) => m.kind === 'loss')).toEqual([{ kind: 'loss', quantity: 1 }]);
   expect(moves.filter((m) => m.kind === 'restock')).toEqual([]);
   expect(await level(o.sku)).toEqual(before);
-  const [books] = await auditStock(db, [o.sku]);
-  expect(books).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [o.sku]);
 
   // The refunded unit cannot be claimed again: two are left.
   const again = await openClaim(o, { items: [{ sku: o.sku, quantity: 3 }] });
@@ -138,8 +136,7 @@ test('a missing unit is replaced: held from stock at approval, sold when shipped
   });
   expect(order.amounts.refunded).toBe(0);
   expect((await db('stock_movements').where({ order_id: o.id, kind: 'loss' })).length).toBe(0);
-  const [books] = await auditStock(db, [o.sku]);
-  expect(books).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [o.sku]);
 
   // Nothing left to replace with: the approval is refused and changes nothing.
   const next = await openClaim(o, { kind: 'wrong_item', resolution: 'replace' });
@@ -159,8 +156,7 @@ test('a missing unit is replaced: held from stock at approval, sold when shipped
   expect(instead.body.claim.resolution).toBe('refund');
   expect((await claimWhen(nextId, merchant, (c) => c.status === 'REFUNDED')).refundedAmount).toBe(1000);
   expect(await level(o.sku)).toEqual({ onHand: 1, reserved: 0 });
-  const [after] = await auditStock(db, [o.sku]);
-  expect(after).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [o.sku]);
   expect((await act(nextId, 'refund-instead')).status).toBe(409);
 
   // Approved as a refund though the customer asked for a replacement: nothing is held.

@@ -4,9 +4,9 @@
  * second pay, with another card, is answered with that charge (one charge, never two); an order
  * left alone finds it before its payment window closes; an order cancelled before it shows
  * refunds it once it does; a pay retried under its Idempotency-Key runs again and finds it. An
- * edit waits while the pay's key is kept; a presale's deposit and balance keep theirs too (and a
- * balance's still unknown when its window ends gives the deposit back); an exchange's and an
- * edit's charges likewise.
+ * edit waits while the pay's key is kept; a presale's deposit and balance keep theirs too (a
+ * balance's still unknown when its window ends gives the deposit back, and so does the cancel a
+ * deposit's charge found turned down); an exchange's and an edit's charges likewise.
  * Against a sandbox of this test's own whose search leaves
  * tok_lost_unlisted's charges out for 25 s (a charge's eight tries take about 8 s), with a 75 s
  * payment window (the keyed pay's retry must be answered before it closes).
@@ -316,6 +316,34 @@ test('a presale’s balance whose charge got no answer and is not listed when it
   expect(ended).toMatchObject({ status: 'CANCELLED', amounts: { paid: total, refunded: total } });
   const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
   expect((await providerRefunds(id)).map((r) => r.amount).sort()).toEqual([1000, total - 1000].sort());
+  expect(await auditMoney(db, provider, [id])).toEqual([]);
+}, 120_000);
+
+test('a presale’s deposit told 503, its charge found by the customer’s cancel: that cancel is a 409, and asked again it gives the deposit back', async () => {
+  const baseUrl = services.apiUrl;
+  const sku = await presaleProduct('unc', { stock: 3 });
+  const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
+  const owner = customer();
+  const api = (method: string, path: string, body?: object) =>
+    call(method, path, { as: owner, baseUrl, body });
+  const id = (await api('POST', '/v1/orders', { type: 'presale', items: [{ sku, quantity: 1 }] })).body.order
+    .id as string;
+  expect((await api('POST', `/v1/orders/${id}/pay`, { paymentToken: 'tok_lost_unlisted' })).status).toBe(503);
+  for (let i = 0; i < 450 && (await provider.paymentsOf(id)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
+
+  // The cancel finds the charge the customer was told had failed: refused while it is settled.
+  const refused = await api('POST', `/v1/orders/${id}/cancel`, { reason: 'changed my mind' });
+  expect([refused.status, refused.body.detail]).toEqual([409, expect.stringMatching(/answer was lost/)]);
+  await waitForOrder(id, owner, (o) => o.amounts.paid === 1000, 20_000, baseUrl);
+  // Asked again, it is the cancel asked first: the deposit goes back, not kept as a presale's is.
+  const cancelled = await api('POST', `/v1/orders/${id}/cancel`, { reason: 'changed my mind' });
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body.order).toMatchObject({
+    status: 'CANCELLED',
+    amounts: { paid: 1000, refunded: 1000 },
+  });
+  expect((await providerRefunds(id)).map((r) => r.amount)).toEqual([1000]);
   expect(await auditMoney(db, provider, [id])).toEqual([]);
 }, 120_000);
 

@@ -6,8 +6,7 @@
  * and API of the test's own; the shared sandbox warehouse steps every 300 ms.
  */
 import { allPages, customer, merchant, support, uniqueSku, waitForOrder, type As } from '../support/api';
-import { testDb, testTemporal } from '../support/backends';
-import { auditStock } from '../../services/inventory/audit';
+import { expectBooksBalance, testDb, testTemporal } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 import { historyOf, warehouseKit, workflowResult } from '../support/warehouse';
 
@@ -225,7 +224,7 @@ test('cancelled after a short pick, before the parcel left: what was picked come
   expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([
     { location: s, onHand: 4, reserved: 0, available: 4 },
   ]);
-  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [sku]);
 }, 40_000);
 
 test('a parcel the carrier cannot deliver goes back to its sender: stock back there, the customer refunded', async () => {
@@ -272,7 +271,7 @@ test('a short pick: the missing units are written off there and sent from anothe
     { location: short, onHand: 2, reserved: 0, available: 2 },
     { location: spare, onHand: 4, reserved: 0, available: 4 },
   ]);
-  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [sku]);
 }, 45_000);
 
 test('a short pick no other location can cover: the missing units are refunded and the rest ships', async () => {
@@ -293,7 +292,7 @@ test('a short pick no other location can cover: the missing units are refunded a
       reason: `${sku} × 1 short at ${short}, refunded`,
     }),
   );
-  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [sku]);
 }, 45_000);
 
 test('refunded in full while its parcel is with the carrier, which then brings it back: the order still hears of it, and support is asked', async () => {
@@ -330,7 +329,7 @@ test('a location refused its part and the rest shipped: staff refund the refused
   expect(order).toMatchObject({ status: 'SHIPPED', amounts: { refunded: 1500 } });
   expect(order.items.find((i: { sku: string }) => i.sku === y)).toMatchObject({ refundedQuantity: 1 });
   expect(order.shipment).toMatchObject({ carrier: 'SBX Parcel' });
-  for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [x, y]);
   const actions = historyOf(order);
   expect(actions.slice(actions.lastIndexOf('refund'), actions.lastIndexOf('refund') + 2)).toEqual([
     'refund',
@@ -360,7 +359,7 @@ test('the last parcel comes empty (its every unit missing, none elsewhere) after
   expect(done.history).toContainEqual(
     expect.objectContaining({ action: 'ship', actor: 'system', from: 'PARTIALLY_SHIPPED', to: 'SHIPPED' }),
   );
-  for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [x, y]);
 }, 60_000);
 
 test('cancelled after a parcel came empty (its unit short and refunded): nothing more is written off, and the order ends', async () => {
@@ -377,7 +376,7 @@ test('cancelled after a parcel came empty (its unit short and refunded): nothing
   // X back at A; Y's unit, written off at B when its parcel came empty, is not written off again.
   expect((await stockAt(x)).map((l: { onHand: number }) => l.onHand)).toEqual([5]);
   expect((await stockAt(y)).map((l: { onHand: number }) => l.onHand)).toEqual([4]);
-  for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [x, y]);
   expect(await workflowResult(id)).toMatchObject({ status: 'CANCELLED' });
 }, 60_000);
 
@@ -437,8 +436,58 @@ test('a refused unit staff refunded stays out of stock when the order is cancell
   // The carrier brings A's parcel back: its unit on hand there again, and the order's workflow ends.
   await carrierBringsBack(a, id, owner);
   expect(await stockAt(x)).toEqual([{ location: a, onHand: 5, reserved: 0, available: 5 }]);
-  for (const audit of await auditStock(db, [x, y])) expect(audit).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [x, y]);
   await expect(workflowResult(id)).resolves.toMatchObject({ status: 'CANCELLED' });
+}, 90_000);
+
+test('every location refused: a unit staff refund writes it off there, a later cancel gives back only the rest; a full refund writes off all', async () => {
+  const r = await location('wfall', 1, { refuse: true });
+  const y = uniqueSku('wfall');
+  await stocked(y, { [r]: 5 });
+  const refusedOrder = async () => {
+    const placed = await paidOrder([{ sku: y, quantity: 2 }]);
+    await waitForOrder(
+      placed.id,
+      support,
+      (o) => o.attention?.code === 'fulfilment_refused',
+      20_000,
+      services.apiUrl,
+    );
+    return placed;
+  };
+  const { id, owner } = await refusedOrder();
+  const refund = await api('POST', `/v1/orders/${id}/refunds`, support, {
+    items: [{ sku: y, quantity: 1 }],
+    reason: 'the location could not send it',
+  });
+  expect(refund.status).toBe(201);
+  expect((await api('GET', `/v1/orders/${id}`, owner)).body.order.status).toBe('IN_PRODUCTION');
+  // Not back on sale where it was refused: written off there.
+  expect(await stockAt(y)).toEqual([{ location: r, onHand: 3, reserved: 0, available: 3 }]);
+  expect(
+    await db('stock_movements')
+      .where({ order_id: id, sku: y })
+      .whereIn('kind', ['restock', 'adjust'])
+      .orderBy('kind')
+      .select('kind', 'location_id', 'quantity'),
+  ).toEqual([
+    { kind: 'adjust', location_id: r, quantity: -1 },
+    { kind: 'restock', location_id: r, quantity: 1 },
+  ]);
+  const cancelled = await api('POST', `/v1/orders/${id}/cancel`, owner, { reason: 'changed my mind' });
+  expect([cancelled.status, cancelled.body.order.status]).toEqual([200, 'CANCELLED']);
+  expect(await stockAt(y)).toEqual([{ location: r, onHand: 4, reserved: 0, available: 4 }]);
+  await expect(workflowResult(id)).resolves.toMatchObject({ status: 'CANCELLED' });
+
+  // Everything refunded at once: both units written off, the order refunded.
+  const whole = await refusedOrder();
+  const all = await api('POST', `/v1/orders/${whole.id}/refunds`, support, {
+    reason: 'the location could not send it',
+  });
+  expect(all.status).toBe(201);
+  expect((await api('GET', `/v1/orders/${whole.id}`, whole.owner)).body.order.status).toBe('REFUNDED');
+  expect(await stockAt(y)).toEqual([{ location: r, onHand: 2, reserved: 0, available: 2 }]);
+  await expectBooksBalance(db, [y]);
 }, 90_000);
 
 test('cancelled while partly shipped: what has not left is stopped, the parcel already gone is recalled and restocked where it left from once back', async () => {
@@ -466,7 +515,7 @@ test('cancelled while partly shipped: what has not left is stopped, the parcel a
   // Support's view: nothing for support to act on.
   expect((await api('GET', `/v1/orders/${id}`, support)).body.order.attention).toBeUndefined();
   expect(await stockAt(x)).toEqual([{ location: gone, onHand: 5, reserved: 0, available: 5 }]);
-  for (const a of await auditStock(db, [x, y])) expect(a).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [x, y]);
   // Nothing is left to wait for: the order's workflow ends.
   const temporal = await testTemporal();
   try {
@@ -512,7 +561,7 @@ test('too late, and not heard yet: the cancel finds the parcel gone, recalls it,
   expect((await api('GET', `/v1/products/${sku}`, merchant)).body.stock.locations).toEqual([
     { location: quiet, onHand: 4, reserved: 0, available: 4 },
   ]);
-  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [sku]);
 }, 90_000);
 
 test('a cancel is refused once part of the order was delivered, or a parcel shipped by hand has left', async () => {
@@ -570,7 +619,7 @@ test('a parcel returned to its sender while the rest has not shipped: refunded, 
     { location: failing, onHand: 2, reserved: 0, available: 2 },
     { location: later, onHand: 0, reserved: 0, available: 0 },
   ]);
-  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [sku]);
 }, 90_000);
 
 test('a parcel back at its sender while a claim holds a unit of it: support is asked, nothing is restocked, and the order still takes the claim', async () => {
@@ -605,7 +654,7 @@ test('a parcel back at its sender while a claim holds a unit of it: support is a
   expect(approved.status).toBe(200);
   const refunded = await waitForOrder(id, support, (o) => o.amounts.refunded > 0, 30_000, services.apiUrl);
   expect(refunded.amounts.refunded).toBe(1500);
-  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [sku]);
 }, 90_000);
 
 test('a refund of units waits while a warehouse still packs them: a 409 that changes nothing; an amount alone is refunded; a cancel stops the parcel', async () => {
@@ -630,5 +679,5 @@ test('a refund of units waits while a warehouse still packs them: a 409 that cha
   const done = await waitForOrder(id, owner, (o) => o.status === 'CANCELLED', 20_000, services.apiUrl);
   expect(done.amounts.refunded).toBe(done.amounts.paid);
   expect(await stockAt(sku)).toEqual([{ location: loc, onHand: 3, reserved: 0, available: 3 }]);
-  for (const a of await auditStock(db, [sku])) expect(a).toMatchObject({ balanced: true });
+  await expectBooksBalance(db, [sku]);
 }, 60_000);

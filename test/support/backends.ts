@@ -3,6 +3,8 @@ import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../../codec/data-converter';
 import { loadConfig } from '../../config';
 import { createDb, type Db } from '../../db/knex';
+import { auditOrderBooks } from '../../audit/invariants';
+import { auditStock, type StockAudit } from '../../services/inventory/audit';
 
 export function testDb(): Db {
   if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set: run through jest');
@@ -97,4 +99,16 @@ function providerDb(): Db {
   if (!process.env.PAYMENT_SANDBOX_DATABASE_URL)
     throw new Error('PAYMENT_SANDBOX_DATABASE_URL is not set: run through jest');
   return createDb(process.env.PAYMENT_SANDBOX_DATABASE_URL, { pool: { min: 0, max: 2 } });
+}
+
+/**
+ * The stock books of these SKUs balance: each level against its ledger, and each order's own
+ * movements (nothing sold or released beyond its holds, restocked or lost beyond its sales,
+ * nothing held by a closed order).
+ */
+export async function expectBooksBalance(db: Db, skus: string[]): Promise<StockAudit[]> {
+  const levels = await auditStock(db, skus);
+  for (const level of levels) expect(level).toMatchObject({ balanced: true });
+  expect(await auditOrderBooks(db, { skus })).toEqual([]);
+  return levels;
 }

@@ -59,7 +59,9 @@ test('every recorded history replays on the current workflow code', async () => 
   const results = await replay(require.resolve('../../workflows'), files);
   expect(results).toHaveLength(files.length);
   expect(results.filter((r) => r.error).map((r) => `${r.file}: ${r.error!.message}`)).toEqual([]);
-}, 120_000);
+  // About a minute alone here for some 670 histories, CPU-bound; more than twice that beside another
+  // suite's stack on two cores.
+}, 600_000);
 
 test('a changed command sequence without patched() is caught', async () => {
   const orders = files.filter((f) => typeOf(f) === 'orderWorkflow');
@@ -71,4 +73,4 @@ test('a changed command sequence without patched() is caught', async () => {
       file: r.file,
       error: 'DeterminismViolationError',
     });
-}, 120_000);
+}, 600_000);

@@ -97,6 +97,8 @@ export interface EffectContext {
   refundsWaitForWarehouse?: boolean;
   /** A charge of the order got no answer and is not shown yet: its key is kept, looked for after the order ends. */
   chargeKeyKept?: boolean;
+  /** The charge a presale customer's cancel of its unpaid deposit found and was refused for (./order-entity.ts). */
+  depositFoundOnCancel?: string;
 }
 
 /** Writes a step leaves to its transition's record, made by the same local activity (`recordStep`). */
@@ -852,16 +854,19 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         (ctx.chargeKeyKept === true && patched('kept-balance-key-spares-deposit'));
       return cancel(order, refund, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
     }
-    case 'cancelPresale':
+    case 'cancelPresale': {
       // The presale rule (domain/machines/presale.ts): a customer's cancel keeps the deposit (its
-      // channel's, made for it, too).
-      return cancel(
-        order,
-        request?.actor.role !== 'customer' && request?.actor.role !== 'channel',
-        reason,
-        request?.actor.role,
-        ctx.refundsWaitForWarehouse,
-      );
+      // channel's, made for it, too). Not a deposit they were told had failed (a 503) and whose
+      // charge turned up only when they cancelled: that cancel was refused, and is asked again.
+      const byCustomer = request?.actor.role === 'customer' || request?.actor.role === 'channel';
+      const foundOnCancel = ctx.depositFoundOnCancel;
+      const refund =
+        !byCustomer ||
+        (foundOnCancel !== undefined &&
+          (order.payments ?? []).some((p) => p.id === foundOnCancel && p.status === 'succeeded') &&
+          patched('cancel-before-found-deposit-refunds'));
+      return cancel(order, refund, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
+    }
     case 'refundAndRelease': {
       const cancelled = await cancel(order, true, reason, request?.actor.role, ctx.refundsWaitForWarehouse);
       // A code the vendor refused is no longer owed: support's flag of it goes.
@@ -927,19 +932,27 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       // A warehouse's units refused by their location are not put back there: written off, so that
       // a cancel later (which gives back what is still the order's sale) does not put them back
       // either. Staff's refunds only: the system's (a parcel returned to its sender) restock.
+      // An order every location refused waits in production, nothing sent: the same holds there.
+      const fulfilments = order.fulfilments ?? [];
       const refusedAt = [
-        ...new Set((order.fulfilments ?? []).filter((f) => f.status === 'refused').map((f) => f.location)),
+        ...new Set(fulfilments.filter((f) => f.status === 'refused').map((f) => f.location)),
       ];
+      const allRefused =
+        order.status === 'IN_PRODUCTION' &&
+        fulfilments.length > 0 &&
+        fulfilments.every((f) => f.status === 'refused');
       const unsent =
         source === 'refund' &&
         goodwill === undefined &&
         request!.refund!.restock !== false &&
         request!.actor.id !== 'system' &&
-        order.status === 'PARTIALLY_SHIPPED' &&
+        (order.status === 'PARTIALLY_SHIPPED' || allRefused) &&
         refusedAt.length > 0
           ? notYetShipped(order, plan.lines)
           : [];
-      const writesOffUnsent = unsent.length > 0 && patched('refund-writes-off-unsent');
+      const writesOffUnsent =
+        unsent.length > 0 &&
+        (allRefused ? patched('refund-writes-off-refused') : patched('refund-writes-off-unsent'));
       const { amount, codeVoidRefused } = await nonCancellable(() =>
         executeChild(refundOrderFlow, {
           workflowId: `${order.id}-refund-${refundId}`,
@@ -954,7 +967,8 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
                 source === 'refund' &&
                 goodwill === undefined &&
                 request!.refund!.restock !== false &&
-                ['PAID', 'IN_PRODUCTION'].includes(order.status),
+                ['PAID', 'IN_PRODUCTION'].includes(order.status) &&
+                !writesOffUnsent,
               at: new Date().toISOString(),
               ...(fromHold ? { fromHold: true } : {}),
               ...(spendsHold ? { voidHold: true } : {}),

@@ -183,6 +183,12 @@ export class OrderEntity {
    */
   private unshownCharge: UnshownKey | undefined;
   /**
+   * The charge a presale customer's cancel of an unpaid deposit found (its pay's answer lost, a
+   * 503 to them) and was refused for: if it pays the deposit, their cancel asked again is the one
+   * they asked first, and the deposit is not kept.
+   */
+  private depositFoundOnCancel: string | undefined;
+  /**
    * Edits' charges kept so (`edit-keeps-unshown-key`), one per edit: each key asked again by its
    * own edit only, and looked for while the order is open too, since it paid for no edit applied.
    */
@@ -1460,7 +1466,15 @@ export class OrderEntity {
         if (this.pending) break;
         await this.lookUpUnshownCharge(kept);
       }
-    if (this.chargeInWorker && ends && !lostChargeChecked && (await this.lostCharge()) && actor !== 'system')
+    if (
+      this.chargeInWorker &&
+      ends &&
+      !lostChargeChecked &&
+      (await this.lostCharge()) &&
+      actor !== 'system'
+    ) {
+      if (this.current.status === 'PENDING_DEPOSIT' && (actor === 'customer' || actor === 'channel'))
+        this.depositFoundOnCancel = this.pending?.paymentId;
       throw refuse(
         notNow(
           'a payment of this order whose answer was lost has been found, and is being settled: try again',
@@ -1468,6 +1482,7 @@ export class OrderEntity {
           [],
         ),
       );
+    }
     const before = this.current;
     const editId = request?.editRequest?.editId;
     /** This edit's kept key, asked again by it. */
@@ -1517,6 +1532,7 @@ export class OrderEntity {
       refundsWaitForWarehouse: this.refundsWaitForWarehouse,
       chargeKeyKept:
         this.unshownCharge !== undefined && this.unshownCharge.attempt === this.paymentAttempts + 1,
+      depositFoundOnCancel: this.depositFoundOnCancel,
     });
     // A kept key asked again is spent once the step succeeds (the edit's charge answered, or pending
     // for it) or the charge is declined there. Any other failure, a later step's too, leaves it kept

@@ -18,8 +18,8 @@ export interface RefundOrderInput {
   /** A partly shipped order's: just these units go back on hand (those not yet shipped). */
   restockItems?: { sku: string; quantity: number }[];
   /**
-   * A partly shipped order's units its warehouse locations refused to send: written off there,
-   * not put back on hand (nor by a later cancel).
+   * Units warehouse locations refused to send (an order partly shipped, or one every location
+   * refused): written off there, not put back on hand (nor by a later cancel).
    */
   writeOffUnsent?: { items: { sku: string; quantity: number }[]; locations: string[] };
   at: string;
