@@ -25,6 +25,7 @@ import {
   orderActionUpdate,
   ORDER_WORKFLOW_TYPE,
   paymentUpdateSignal,
+  payUnansweredSignal,
   searchAttributes,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
@@ -206,10 +207,26 @@ export class OrderCommands {
             .executeUpdate(orderActionUpdate, { args: [request], updateId }),
         );
       } catch (err) {
-        if (attempt >= 5 || !workflowIsBehind(err, shown, request)) throw err;
+        if (attempt >= 5 || !workflowIsBehind(err, shown, request)) {
+          if (request.action === 'pay' && unanswered(err)) await this.payUnanswered(shown.id);
+          throw err;
+        }
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }
+  }
+
+  /**
+   * A pay the workflow did not answer may have charged in an Update that was then lost: the
+   * workflow is told, so that an order ending unpaid keeps looking for that charge. Best effort (the
+   * caller's 503 stands either way).
+   */
+  private async payUnanswered(orderId: string): Promise<void> {
+    await this.client
+      .withDeadline(Date.now() + 5_000, () =>
+        this.client.workflow.getHandle(orderId).signal(payUnansweredSignal),
+      )
+      .catch(() => undefined);
   }
 
   /** A warehouse's news, to its fulfilment's workflow; false if there is none (ended, or never started). */
@@ -332,6 +349,12 @@ export class OrderCommands {
   private answered<T>(call: () => Promise<T>): Promise<T> {
     return this.client.withDeadline(Date.now() + this.config.ORDER_ANSWER_TIMEOUT, call);
   }
+}
+
+/** No answer from the workflow (a deadline, an unreachable server, an Update the server kept dropping): not a refusal, nor a missing order. */
+function unanswered(err: unknown): boolean {
+  if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) return false;
+  return !(err instanceof DomainError) || err.status >= 500;
 }
 
 /**

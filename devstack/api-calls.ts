@@ -52,19 +52,21 @@ export async function call<T = any>(
 
 /**
  * A careful client's call: under one Idempotency-Key, asked again while the answer is a 503 (an
- * outage, or an answer that took too long on a loaded machine), at most `tries` times.
+ * outage, or an answer that took too long on a loaded machine), at most `tries` times. `tries` in
+ * the reply: how many it took.
  */
 export async function callUntilAnswered<T = any>(
   method: string,
   path: string,
   options: Parameters<typeof call>[2] = {},
   tries = 5,
-): Promise<Reply<T>> {
+): Promise<Reply<T> & { tries: number }> {
   const headers = { 'idempotency-key': randomUUID(), ...options.headers };
   let reply = await call<T>(method, path, { ...options, headers });
-  for (let i = 1; i < tries && reply.status === 503; i++)
+  let tried = 1;
+  for (; tried < tries && reply.status === 503; tried++)
     reply = await call<T>(method, path, { ...options, headers });
-  return reply;
+  return { ...reply, tries: tried };
 }
 
 export const uniqueSku = (prefix = 'sku') => `${prefix}-${randomUUID().slice(0, 8)}`;

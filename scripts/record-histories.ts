@@ -29,6 +29,7 @@ import {
   createOrderUpdate,
   orderActionUpdate,
   ORDER_WORKFLOW_TYPE,
+  payUnansweredSignal,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
 } from '../workflows/messages';
@@ -211,6 +212,13 @@ async function importedOrder(created: (id: string) => void, status: 'PAID' | 'SH
   return { sku, c, id: reply.body.order.id as string };
 }
 
+/** A customer of a channel of their own whose orders wait `paymentTimeout` for payment, not the stack's 2 s. */
+async function channelCustomer(paymentTimeout: string): Promise<As> {
+  const channel = `h-${randomUUID().slice(0, 8)}`;
+  await call('PUT', `/v1/channels/${channel}`, { as: merchant, body: { name: 'Patient', paymentTimeout } });
+  return { ...customer(), channel };
+}
+
 /** What a pay Update lost with its worker left behind: the first attempt's charge, made at the provider. */
 async function chargeLost(id: string, as: As, { short = 0, amount = 0, token = 'tok_ok' } = {}) {
   const order = (await call('GET', `/v1/orders/${id}`, { as })).body.order;
@@ -241,15 +249,7 @@ async function presaleOrder(
       balanceEndsAt: new Date(Date.now() + endsInMs).toISOString(),
     },
   });
-  let c = customer();
-  if (paymentTimeout) {
-    const channel = `h-${randomUUID().slice(0, 8)}`;
-    await call('PUT', `/v1/channels/${channel}`, {
-      as: merchant,
-      body: { name: 'Presales', paymentTimeout },
-    });
-    c = { ...c, channel };
-  }
+  const c = paymentTimeout ? await channelCustomer(paymentTimeout) : customer();
   const id = await newOrder(c, [{ sku, quantity: 1 }], 'presale');
   created(id);
   return { c, id };
@@ -1086,6 +1086,22 @@ const scenarios: Record<string, Scenario> = {
     if (lost.status !== 503) throw new Error(`payment-unshown-refunded: pay answered ${lost.status}`);
     await until(id, c, 'CANCELLED');
     await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
+  },
+  // A lost pay Update's charge (not listed yet) on an order the API told its pay went unanswered:
+  // the cancel finds nothing, the ended order keeps looking and refunds it once shown
+  // (unanswered-pay-key-watched).
+  'payment-unanswered-refunded': async ({ created, client }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10 });
+    const c = await channelCustomer('90s');
+    const id = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(id);
+    await chargeLost(id, c, { token: 'tok_lost_unlisted' }).catch(() => undefined);
+    await client.workflow.getHandle(id).signal(payUnansweredSignal);
+    await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
+    await until(id, c, 'CANCELLED');
+    await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
+    await client.workflow.getHandle(id).result();
   },
   // The same, with an edit asked for while the pay's key is kept: refused (the stock held is for
   // the lines that charge was made for); the customer cancels, and the charge found is refunded.

@@ -29,6 +29,11 @@ export interface PaymentUpdate {
   captureBefore?: string;
 }
 export const paymentUpdateSignal = defineSignal<[PaymentUpdate]>('paymentUpdate');
+/**
+ * The API got no answer to a pay (its Update timed out, or no worker took it): a charge may have
+ * been made under the next attempt's key by an Update that was then lost. Data only.
+ */
+export const payUnansweredSignal = defineSignal('payUnanswered');
 
 export const orderStateQuery = defineQuery<OrderState | null>('orderState');
 export const allowedActionsQuery = defineQuery<Record<string, string[]>>('allowedActions');

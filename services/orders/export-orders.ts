@@ -34,6 +34,8 @@ const ORDER_COLUMNS = [
   'trackingNumber',
   'createdAt',
   'updatedAt',
+  // Last, so that readers of the columns before it by place are not moved; a customer id is its channel's.
+  'channel',
 ] as const;
 
 const LINE_COLUMNS = [
@@ -50,6 +52,7 @@ const LINE_COLUMNS = [
   'discount',
   'total',
   'refundedQuantity',
+  'channel',
 ] as const;
 
 /** The columns an order's row of the export reads (./read-order.ts's row, less the JSON, plus the shipment). */
@@ -68,11 +71,13 @@ type ExportRow = Pick<
   | 'refunded'
   | 'created_at'
   | 'updated_at'
+  | 'channel'
 > & { payment_status: string; carrier: string | null; tracking_number: string | null };
 
 interface LineRow {
   id: string;
   customer_id: string;
+  channel: string;
   status: string;
   currency: string;
   total: number;
@@ -116,6 +121,7 @@ export async function* exportOrders(
           'o.refunded',
           'o.created_at',
           'o.updated_at',
+          'o.channel',
           db.raw(`o.details->'shipment'->>'carrier' AS carrier`),
           db.raw(`o.details->'shipment'->>'trackingNumber' AS tracking_number`),
         ),
@@ -148,6 +154,7 @@ export async function* exportOrders(
           o.tracking_number,
           o.created_at.toISOString(),
           o.updated_at.toISOString(),
+          o.channel,
         ]);
       count = found.length;
       last = found[found.length - 1];
@@ -170,6 +177,7 @@ export async function* exportOrders(
           'i.discount as line_discount',
           'i.total as line_total',
           'i.refunded_quantity',
+          'b.channel',
         )
         .from('b')
         .join('order_items as i', 'i.order_id', 'b.id')
@@ -189,6 +197,7 @@ export async function* exportOrders(
           l.line_discount,
           l.line_total,
           l.refunded_quantity,
+          l.channel,
         ]);
         if (l.id !== last?.id) count++;
         last = l;

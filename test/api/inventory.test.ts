@@ -40,10 +40,9 @@ test('on_order: 200 concurrent orders for 20 units give 20 payable orders and 18
   const refused = replies.filter((r) => r.status !== 201);
   expect(created).toHaveLength(20);
   expect(refused).toHaveLength(180);
-  for (const r of refused) {
-    expect(r.status).toBe(422);
-    expect(r.body).toMatchObject({ code: 'OUT_OF_STOCK', sku });
-  }
+  for (const r of refused)
+    if (r.tries === 1) expect(r.body).toMatchObject({ status: 422, code: 'OUT_OF_STOCK', sku });
+    else expect([422, 409]).toContain(r.status);
   expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock).toMatchObject({
     onHand: 20,
     reserved: 20,
@@ -95,7 +94,11 @@ test('on_payment: 200 concurrent orders for 20 units: 20 are paid, 180 are refus
   const refused = payments.filter((r) => r.status !== 200);
   expect(paid).toHaveLength(20);
   expect(refused).toHaveLength(180);
-  for (const r of refused) expect(r.body).toMatchObject({ status: 422, code: 'OUT_OF_STOCK' });
+  // Refused for its stock; or, asked again after a 503, the refusal had ended the order's workflow
+  // by then, and the retry hears so (409): the orders' own states below say what happened.
+  for (const r of refused)
+    if (r.tries === 1) expect(r.body).toMatchObject({ status: 422, code: 'OUT_OF_STOCK' });
+    else expect([422, 409]).toContain(r.status);
 
   const ids = orders.map((r) => r.body.order.id);
   const charged = (await providerPayments(ids))

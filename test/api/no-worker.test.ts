@@ -5,7 +5,7 @@
  */
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { providerPayments, testDb, testTemporal } from '../support/backends';
-import { acceptedUpdates } from '../support/history';
+import { acceptedUpdates, receivedSignals } from '../support/history';
 import { killWorkers, startOwnServices, workerStarted, type OwnServices } from '../support/own-services';
 
 const db = testDb();
@@ -32,7 +32,8 @@ async function placeOrder(who: ReturnType<typeof customer>, sku: string): Promis
       body: { items: [{ sku, quantity: 1 }] },
       headers: { 'idempotency-key': key },
     });
-    if (created.status !== 503 || attempt >= 5) {
+    // Up to a minute: the worker bundles its workflows first, slower beside another suite's stack.
+    if (created.status !== 503 || attempt >= 20) {
       expect(created.body).toMatchObject({ order: { status: 'PENDING_PAYMENT' } });
       return created.body.order.id;
     }
@@ -112,6 +113,9 @@ test('with an Idempotency-Key, the retry after the 503 joins the first pay and g
   try {
     const ids = (await acceptedUpdates(temporal.client.workflow.getHandle(id))).map((u) => u.updateId);
     expect(ids.filter((u) => u !== 'create')).toEqual([expect.stringMatching(/^upd_/)]);
+    // The 503 told the workflow its pay went unanswered (had the order ended unpaid, it would keep
+    // looking for a charge under the key that pay would use).
+    expect(await receivedSignals(temporal.client.workflow.getHandle(id))).toEqual(['payUnanswered']);
   } finally {
     await temporal.close();
   }

@@ -227,6 +227,8 @@ test('the list exported as CSV: a row per order or per line, in batches, formula
   expect(rows[0]!.slice(0, 4)).toEqual(['orderId', 'type', 'customerId', 'status']);
   expect(rows.slice(1).map((r) => r[0])).toEqual(ids);
   expect(rows[1]).toEqual(expect.arrayContaining([owner.id, 'PENDING_PAYMENT', 'unpaid', 'USD']));
+  // A customer id is its channel's: the channel is a column of each row kind.
+  expect(rows.map((r) => r[rows[0]!.indexOf('channel')])).toEqual(['channel', ...ids.map(() => 'web')]);
 
   const lines = await call('GET', `/v1/orders/export?customerId=${owner.id}&rows=line`, { as: support });
   const lineRows = parseCsv(lines.body as string);
@@ -235,6 +237,7 @@ test('the list exported as CSV: a row per order or per line, in batches, formula
   expect(lineRows.slice(1).map((r) => r[0])).toEqual([...ids].reverse());
   // Read back as text by a spreadsheet, never run.
   expect(lineRows[1]![name]).toBe(`'=HYPERLINK("http://evil.example","open me")`);
+  expect(lineRows[1]![lineRows[0]!.indexOf('channel')]).toBe('web');
 
   // Batches walk the list's keyset: five orders, two a batch, each once and in order.
   const chunks: string[] = [];

@@ -13,6 +13,7 @@
  */
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { chargeKey } from '../../activities/payment';
+import { payUnansweredSignal } from '../../workflows/messages';
 import { auditMoney } from '../../audit/money';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { providerPayments, providerRefunds, testDb, testTemporal } from '../support/backends';
@@ -346,6 +347,53 @@ test('a presale’s deposit told 503, its charge found by the customer’s cance
   expect((await providerRefunds(id)).map((r) => r.amount)).toEqual([1000]);
   expect(await auditMoney(db, provider, [id])).toEqual([]);
 }, 120_000);
+
+test('a pay the API got no answer to, whose lost Update charged and is not listed when the order is cancelled: the order keeps looking, and refunds it once shown', async () => {
+  const baseUrl = services.apiUrl;
+  const provider = new HttpPaymentProvider(services.env.PAYMENT_PROVIDER_URL!);
+  const sku = uniqueSku('unu');
+  await putProduct(sku, { price: 1200, stock: 4 }, baseUrl);
+  const place = async () => {
+    const owner = customer();
+    const order = (
+      await call('POST', '/v1/orders', { as: owner, baseUrl, body: { items: [{ sku, quantity: 1 }] } })
+    ).body.order;
+    return { owner, id: order.id as string, total: order.amounts.total as number, currency: order.currency };
+  };
+  const [told, untold] = [await place(), await place()];
+  // What a lost pay Update leaves: a charge under the first attempt's key, its answer lost, not listed yet.
+  for (const o of [told, untold])
+    await provider
+      .charge({
+        idempotencyKey: chargeKey(o.id, 1),
+        orderId: o.id,
+        amount: o.total,
+        currency: o.currency,
+        token: 'tok_lost_unlisted',
+      })
+      .catch(() => undefined);
+  const temporal = await testTemporal();
+  try {
+    // The API, its pay unanswered, tells the order (test/api/no-worker.test.ts shows it does).
+    await temporal.client.workflow.getHandle(told.id).signal(payUnansweredSignal);
+    for (const o of [told, untold])
+      expect(
+        (await call('POST', `/v1/orders/${o.id}/cancel`, { as: o.owner, baseUrl, body: {} })).status,
+      ).toBe(200);
+    const refunded = await waitForOrder(told.id, told.owner, (o) => o.amounts.refunded > 0, 90_000, baseUrl);
+    expect(refunded).toMatchObject({
+      status: 'CANCELLED',
+      amounts: { paid: told.total, refunded: told.total },
+    });
+    expect(refunded.history.at(-1)).toMatchObject({ action: 'lost_payment_refunded', actor: 'system' });
+    expect((await providerRefunds(told.id)).map((r) => r.amount)).toEqual([told.total]);
+    expect(await auditMoney(db, provider, [told.id])).toEqual([]);
+    // Without that word, an order that ends looks once, as before: no watch on every unpaid order.
+    expect((await temporal.client.workflow.getHandle(untold.id).describe()).status.name).toBe('COMPLETED');
+  } finally {
+    await temporal.close();
+  }
+}, 150_000);
 
 test('an exchange’s difference whose charge got no answer and is not listed yet is paid once: its key is kept for the next pay, and refunded if the exchange ended first', async () => {
   const baseUrl = services.apiUrl;

@@ -42,3 +42,13 @@ export async function acceptedUpdates(handle: WorkflowHandle): Promise<{ name: s
     return request ? [{ name: request.input?.name ?? '', updateId: request.meta?.updateId ?? '' }] : [];
   });
 }
+
+/** The names of the signals a workflow received, in order. */
+export async function receivedSignals(handle: WorkflowHandle): Promise<string[]> {
+  const { events } = await handle.fetchHistory();
+  return (events ?? []).flatMap((e) =>
+    e.workflowExecutionSignaledEventAttributes
+      ? [e.workflowExecutionSignaledEventAttributes.signalName ?? '']
+      : [],
+  );
+}

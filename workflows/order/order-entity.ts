@@ -188,6 +188,8 @@ export class OrderEntity {
    * they asked first, and the deposit is not kept.
    */
   private depositFoundOnCancel: string | undefined;
+  /** The attempt whose pay the API got no answer to (`payUnansweredSignal`): a lost Update's charge may carry its key. */
+  private unansweredPay: number | undefined;
   /**
    * Edits' charges kept so (`edit-keeps-unshown-key`), one per edit: each key asked again by its
    * own edit only, and looked for while the order is open too, since it paid for no edit applied.
@@ -1026,7 +1028,20 @@ export class OrderEntity {
     );
     if (!pay) return false;
     const found = lostChargeOf(await reconcile.reconcileCharge({ orderId: order.id, attempt }), attempt);
-    if (!found) return false;
+    if (!found) {
+      // Not shown yet, where a pay got no answer (a provider's search lags its writes): the key is
+      // kept and looked for, after the order ends too, as a pay's own unshown charge's is.
+      if (
+        attempt === this.paymentAttempts + 1 &&
+        this.unansweredPay === attempt &&
+        this.unshownCharge?.attempt !== attempt &&
+        patched('unanswered-pay-key-watched')
+      ) {
+        const now = Date.now();
+        this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 1 };
+      }
+      return false;
+    }
     this.paymentAttempts = Math.max(this.paymentAttempts, attempt);
     // The customer's pay (a channel's, for its customer, reads the same).
     const role = pay.by.find((r) => r !== 'system') ?? 'customer';
@@ -1036,6 +1051,11 @@ export class OrderEntity {
       reason: 'paid by a request whose answer was lost',
     });
     return true;
+  }
+
+  /** The API got no answer to a pay: the key a lost Update's charge would carry (data only, no command). */
+  payUnanswered(): void {
+    this.unansweredPay = this.paymentAttempts + 1;
   }
 
   /** A charge the provider has not decided: the action waits; the order shows the payment as pending. */

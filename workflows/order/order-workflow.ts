@@ -18,6 +18,7 @@ import {
   orderActionUpdate,
   orderStateQuery,
   paymentUpdateSignal,
+  payUnansweredSignal,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
 } from '../messages';
@@ -79,6 +80,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   setHandler(returnReceivedSignal, ({ returnId, items }) => order.returnReceived(returnId, items));
   setHandler(returnClosedSignal, ({ returnId }) => order.returnClosed(returnId));
   setHandler(paymentUpdateSignal, (update) => order.paymentUpdate(update));
+  setHandler(payUnansweredSignal, () => order.payUnanswered());
   setHandler(parcelNewsSignal, (record) => void order.parcelNews.push(record));
   setHandler(caseNewsSignal, (news) => void order.caseNews.push(news));
 
