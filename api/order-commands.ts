@@ -208,7 +208,8 @@ export class OrderCommands {
         );
       } catch (err) {
         if (attempt >= 5 || !workflowIsBehind(err, shown, request)) {
-          if (request.action === 'pay' && unanswered(err)) await this.payUnanswered(shown.id);
+          // Not awaited: the caller's 503 does not wait on a server that may be the one down.
+          if (request.action === 'pay' && unanswered(err)) void this.payUnanswered(shown.id, updateId);
           throw err;
         }
         await new Promise((r) => setTimeout(r, 200 * attempt));
@@ -221,10 +222,10 @@ export class OrderCommands {
    * workflow is told, so that an order ending unpaid keeps looking for that charge. Best effort (the
    * caller's 503 stands either way).
    */
-  private async payUnanswered(orderId: string): Promise<void> {
+  private async payUnanswered(orderId: string, updateId: string): Promise<void> {
     await this.client
       .withDeadline(Date.now() + 5_000, () =>
-        this.client.workflow.getHandle(orderId).signal(payUnansweredSignal),
+        this.client.workflow.getHandle(orderId).signal(payUnansweredSignal, { updateId }),
       )
       .catch(() => undefined);
   }

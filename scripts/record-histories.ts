@@ -1097,7 +1097,7 @@ const scenarios: Record<string, Scenario> = {
     const id = await newOrder(c, [{ sku, quantity: 1 }]);
     created(id);
     await chargeLost(id, c, { token: 'tok_lost_unlisted' }).catch(() => undefined);
-    await client.workflow.getHandle(id).signal(payUnansweredSignal);
+    await client.workflow.getHandle(id).signal(payUnansweredSignal, { updateId: 'upd_lost' });
     await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
     await until(id, c, 'CANCELLED');
     await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);

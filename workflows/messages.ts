@@ -31,9 +31,10 @@ export interface PaymentUpdate {
 export const paymentUpdateSignal = defineSignal<[PaymentUpdate]>('paymentUpdate');
 /**
  * The API got no answer to a pay (its Update timed out, or no worker took it): a charge may have
- * been made under the next attempt's key by an Update that was then lost. Data only.
+ * been made under the next attempt's key by an Update that was then lost. Data only; `updateId`
+ * names that Update, so that one the workflow did run is not taken for lost.
  */
-export const payUnansweredSignal = defineSignal('payUnanswered');
+export const payUnansweredSignal = defineSignal<[{ updateId?: string }?]>('payUnanswered');
 
 export const orderStateQuery = defineQuery<OrderState | null>('orderState');
 export const allowedActionsQuery = defineQuery<Record<string, string[]>>('allowedActions');

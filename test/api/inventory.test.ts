@@ -94,8 +94,8 @@ test('on_payment: 200 concurrent orders for 20 units: 20 are paid, 180 are refus
   const refused = payments.filter((r) => r.status !== 200);
   expect(paid).toHaveLength(20);
   expect(refused).toHaveLength(180);
-  // Refused for its stock; or, asked again after a 503, the refusal had ended the order's workflow
-  // by then, and the retry hears so (409): the orders' own states below say what happened.
+  // Refused for its stock; or, asked again after a 503, a 409 (the refusal had ended the order's
+  // workflow by then, or the first try still held the key): the orders' own states below say what happened.
   for (const r of refused)
     if (r.tries === 1) expect(r.body).toMatchObject({ status: 422, code: 'OUT_OF_STOCK' });
     else expect([422, 409]).toContain(r.status);

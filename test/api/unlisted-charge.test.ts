@@ -375,7 +375,7 @@ test('a pay the API got no answer to, whose lost Update charged and is not liste
   const temporal = await testTemporal();
   try {
     // The API, its pay unanswered, tells the order (test/api/no-worker.test.ts shows it does).
-    await temporal.client.workflow.getHandle(told.id).signal(payUnansweredSignal);
+    await temporal.client.workflow.getHandle(told.id).signal(payUnansweredSignal, { updateId: 'upd_lost' });
     for (const o of [told, untold])
       expect(
         (await call('POST', `/v1/orders/${o.id}/cancel`, { as: o.owner, baseUrl, body: {} })).status,

@@ -82,6 +82,8 @@ import { describeForSupport } from './support-details';
  * PARCEL_NEWS_WAIT was in their policy).
  */
 const PARCEL_NEWS_WAIT_MS = 30 * 86_400_000;
+/** How long a refused cancel, asked again, is the one first asked (`depositFoundOnCancel`). */
+const CANCEL_ASKED_AGAIN_MS = 86_400_000;
 
 /** A charge's key kept unspent (its charge not shown), and how often it has been looked for. */
 interface UnshownKey {
@@ -89,6 +91,8 @@ interface UnshownKey {
   since: number;
   lookedAt: number;
   lookups: number;
+  /** Kept on the API's word that a pay went unanswered (`unanswered-pay-key-watched`), not by a charge of this workflow's. */
+  onWord?: true;
 }
 
 /** The pending action of an edit's charge found on its own (`lookUpUnshownCharge`): no machine has it. */
@@ -187,9 +191,14 @@ export class OrderEntity {
    * 503 to them) and was refused for: if it pays the deposit, their cancel asked again is the one
    * they asked first, and the deposit is not kept.
    */
-  private depositFoundOnCancel: string | undefined;
-  /** The attempt whose pay the API got no answer to (`payUnansweredSignal`): a lost Update's charge may carry its key. */
-  private unansweredPay: number | undefined;
+  private depositFoundOnCancel: { paymentId: string; at: number } | undefined;
+  /**
+   * A pay the API got no answer to (`payUnansweredSignal`), and the attempt a charge of it would
+   * carry: a lost Update's charge may be there. Forgotten when that Update runs after all.
+   */
+  private unansweredPay: { updateId?: string; attempt: number } | undefined;
+  /** The pay Updates this workflow ran: the API's word that one went unanswered is then stale. */
+  private readonly payUpdates = new Set<string>();
   /**
    * Edits' charges kept so (`edit-keeps-unshown-key`), one per edit: each key asked again by its
    * own edit only, and looked for while the order is open too, since it paid for no edit applied.
@@ -1033,12 +1042,12 @@ export class OrderEntity {
       // kept and looked for, after the order ends too, as a pay's own unshown charge's is.
       if (
         attempt === this.paymentAttempts + 1 &&
-        this.unansweredPay === attempt &&
+        this.unansweredPay?.attempt === attempt &&
         this.unshownCharge?.attempt !== attempt &&
         patched('unanswered-pay-key-watched')
       ) {
         const now = Date.now();
-        this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 1 };
+        this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 1, onWord: true };
       }
       return false;
     }
@@ -1054,8 +1063,19 @@ export class OrderEntity {
   }
 
   /** The API got no answer to a pay: the key a lost Update's charge would carry (data only, no command). */
-  payUnanswered(): void {
-    this.unansweredPay = this.paymentAttempts + 1;
+  payUnanswered(updateId: string | undefined): void {
+    if (updateId !== undefined && this.payUpdates.has(updateId)) return;
+    this.unansweredPay = {
+      ...(updateId !== undefined ? { updateId } : {}),
+      attempt: this.paymentAttempts + 1,
+    };
+  }
+
+  /** A pay Update this workflow runs (data only): the API's word that it went unanswered no longer counts. */
+  payAsked(updateId: string | undefined): void {
+    if (updateId === undefined) return;
+    this.payUpdates.add(updateId);
+    if (this.unansweredPay?.updateId === updateId) this.unansweredPay = undefined;
   }
 
   /** A charge the provider has not decided: the action waits; the order shows the payment as pending. */
@@ -1494,7 +1514,7 @@ export class OrderEntity {
       actor !== 'system'
     ) {
       if (this.current.status === 'PENDING_DEPOSIT' && (actor === 'customer' || actor === 'channel'))
-        this.depositFoundOnCancel = this.pending?.paymentId;
+        this.depositFoundOnCancel = this.pending && { paymentId: this.pending.paymentId, at: Date.now() };
       throw refuse(
         notNow(
           'a payment of this order whose answer was lost has been found, and is being settled: try again',
@@ -1550,9 +1570,17 @@ export class OrderEntity {
       stepWrites: this.stepWrites,
       chargeInWorker: this.chargeInWorker,
       refundsWaitForWarehouse: this.refundsWaitForWarehouse,
+      // Kept by the order's own charge: one kept on the API's word alone is too weak to give a deposit back.
       chargeKeyKept:
-        this.unshownCharge !== undefined && this.unshownCharge.attempt === this.paymentAttempts + 1,
-      depositFoundOnCancel: this.depositFoundOnCancel,
+        this.unshownCharge !== undefined &&
+        this.unshownCharge.attempt === this.paymentAttempts + 1 &&
+        this.unshownCharge.onWord !== true,
+      // Within a day of the refused cancel: asked again, not a change of mind weeks later.
+      depositFoundOnCancel:
+        this.depositFoundOnCancel !== undefined &&
+        Date.now() - this.depositFoundOnCancel.at <= CANCEL_ASKED_AGAIN_MS
+          ? this.depositFoundOnCancel.paymentId
+          : undefined,
     });
     // A kept key asked again is spent once the step succeeds (the edit's charge answered, or pending
     // for it) or the charge is declined there. Any other failure, a later step's too, leaves it kept

@@ -6,7 +6,7 @@
  * The order's state and its operations are the entity (./order-entity.ts); this function
  * registers the handlers and runs the loop.
  */
-import { allHandlersFinished, condition, patched, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, currentUpdateInfo, patched, setHandler } from '@temporalio/workflow';
 import { isTerminal, type OrderMachine } from '../../domain/machine';
 import { machineFor } from '../../domain/machines';
 import { placeOrderInputProblem } from '../../domain/order';
@@ -74,13 +74,20 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       return order.current;
     }),
   );
-  setHandler(orderActionUpdate, (request) => shielded(() => order.lock.run(() => order.perform(request))), {
-    validator: (request) => order.validate(request, true),
-  });
+  setHandler(
+    orderActionUpdate,
+    (request) => {
+      if (request.action === 'pay') order.payAsked(currentUpdateInfo()?.id);
+      return shielded(() => order.lock.run(() => order.perform(request)));
+    },
+    {
+      validator: (request) => order.validate(request, true),
+    },
+  );
   setHandler(returnReceivedSignal, ({ returnId, items }) => order.returnReceived(returnId, items));
   setHandler(returnClosedSignal, ({ returnId }) => order.returnClosed(returnId));
   setHandler(paymentUpdateSignal, (update) => order.paymentUpdate(update));
-  setHandler(payUnansweredSignal, () => order.payUnanswered());
+  setHandler(payUnansweredSignal, (said) => order.payUnanswered(said?.updateId));
   setHandler(parcelNewsSignal, (record) => void order.parcelNews.push(record));
   setHandler(caseNewsSignal, (news) => void order.caseNews.push(news));
 
