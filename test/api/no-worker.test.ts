@@ -113,9 +113,8 @@ test('with an Idempotency-Key, the retry after the 503 joins the first pay and g
   try {
     const ids = (await acceptedUpdates(temporal.client.workflow.getHandle(id))).map((u) => u.updateId);
     expect(ids.filter((u) => u !== 'create')).toEqual([expect.stringMatching(/^upd_/)]);
-    // The 503 told the workflow its pay went unanswered (had the order ended unpaid, it would keep
+    // Each 503 told the workflow its pay went unanswered (had the order ended unpaid, it would keep
     // looking for a charge under the key that pay would use).
-    // (once for each 503 the retries heard).
     const signals = await receivedSignals(temporal.client.workflow.getHandle(id));
     expect(signals.length).toBeGreaterThan(0);
     expect(new Set(signals)).toEqual(new Set(['payUnanswered']));
