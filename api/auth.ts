@@ -16,7 +16,7 @@ import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { AuthSettings } from '../config';
 import { DomainError, ForbiddenError } from '../domain/errors';
-import { ROLES, type Role } from '../domain/roles';
+import { buyerSide, ROLES, type Role } from '../domain/roles';
 import { ID_PATTERN, SUBJECT_PATTERN } from '../domain/text';
 
 export interface Principal {
@@ -137,8 +137,7 @@ export function verifyToken(token: string, settings: AuthSettings, use: TokenUse
   if ((exp - Math.min(iat ?? now, now)) * 1000 > settings.maxLifetimeMs)
     throw new UnauthorizedError('the token lives longer than this service accepts');
   if (role === 'channel' && !channel) throw new UnauthorizedError('a channel token must name its channel');
-  if (role === 'channel' || role === 'customer')
-    return { id: sub, role, channel: channel ?? DEFAULT_CHANNEL };
+  if (buyerSide(role)) return { id: sub, role, channel: channel ?? DEFAULT_CHANNEL };
   return { id: sub, role };
 }
 

@@ -15,6 +15,7 @@ import type { Config } from '../config';
 import { ConflictError, DomainError, FailureType } from '../domain/errors';
 import { decide } from '../domain/machine';
 import type { ApiMetrics } from './metrics';
+import { toProblem } from './problem';
 import type { SearchAttributeGuard } from './search-attributes';
 import { machineFor, type OrderType } from '../domain/machines';
 import type { Quote } from '../services/orders/quote-order';
@@ -352,10 +353,13 @@ export class OrderCommands {
   }
 }
 
-/** No answer from the workflow (a deadline, an unreachable server, an Update the server kept dropping): not a refusal, nor a missing order. */
-function unanswered(err: unknown): boolean {
-  if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) return false;
-  return !(err instanceof DomainError) || err.status >= 500;
+/**
+ * No answer from the workflow (a deadline, an unreachable server, an Update the server kept
+ * dropping): what api/problem.ts answers as an outage, and not the workflow's own answer (a
+ * refusal, a payment provider's outage it met). A bug's 500 is not one.
+ */
+export function unanswered(err: unknown): boolean {
+  return !(err instanceof WorkflowUpdateFailedError) && toProblem(err).status === 503;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
 import { orderStateQuery } from '../workflows/messages';
-import { auditOrderStock, auditStock } from '../services/inventory/audit';
+import { auditOrderStock, auditStock, orderMovements, type MovementScope } from '../services/inventory/audit';
 import type { PaymentProvider } from '../services/payment/provider';
 import { auditEvents } from './events';
 import { auditMoney } from './money';
@@ -156,15 +156,10 @@ export async function checkInvariants(
  * another held, or puts back more than it sold. Every order with movements in scope (by order or
  * by SKU), seeded ones aside.
  */
-export async function auditOrderBooks(
-  db: Knex,
-  scope: { orderIds?: string[]; skus?: string[] } = {},
-): Promise<Violation[]> {
+export async function auditOrderBooks(db: Knex, scope: MovementScope = {}): Promise<Violation[]> {
   const books = await auditOrderStock(db, scope);
   // The orders with movements in scope, by a subquery: a whole database's ids are too many to bind.
-  const moved = db('stock_movements').distinct('order_id').whereNotNull('order_id');
-  if (scope.orderIds) moved.whereIn('order_id', scope.orderIds);
-  if (scope.skus) moved.whereIn('sku', scope.skus);
+  const moved = orderMovements(db, scope).distinct('order_id');
   const orders: { id: string; type: OrderType; status: string }[] = await db('orders')
     .whereIn('id', moved)
     .whereRaw('request_id IS DISTINCT FROM ?', [SEEDED_REQUEST_ID])

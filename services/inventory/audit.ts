@@ -73,17 +73,27 @@ export interface OrderStockAudit {
   lost: number;
 }
 
+/** Which orders' movements an audit reads: by order, by SKU, or all. */
+export interface MovementScope {
+  orderIds?: string[];
+  skus?: string[];
+}
+
+/** Orders' stock movements in scope: the one place that scope is read. */
+export function orderMovements(db: Knex, scope: MovementScope = {}): Knex.QueryBuilder {
+  const q = db('stock_movements').whereNotNull('order_id');
+  if (scope.orderIds) q.whereIn('order_id', scope.orderIds);
+  if (scope.skus) q.whereIn('sku', scope.skus);
+  return q;
+}
+
 /**
  * Each order's own books, per (sku, location): the level's balance above can hold while one
  * order sells what another reserved, or puts back more than it sold. The rules on these figures
  * (what an order may have released, sold, restocked, still hold) are audit/invariants.ts's.
  */
-export async function auditOrderStock(
-  db: Knex,
-  scope: { orderIds?: string[]; skus?: string[] } = {},
-): Promise<OrderStockAudit[]> {
-  const q = db('stock_movements')
-    .whereNotNull('order_id')
+export async function auditOrderStock(db: Knex, scope: MovementScope = {}): Promise<OrderStockAudit[]> {
+  const q = orderMovements(db, scope)
     .groupBy('order_id', 'sku', 'location_id')
     .orderBy(['order_id', 'sku', 'location_id'])
     .select(
@@ -94,8 +104,6 @@ export async function auditOrderStock(
         db.raw(`COALESCE(SUM(quantity) FILTER (WHERE kind = ?), 0)::int AS ??`, [kind, kind]),
       ),
     );
-  if (scope.orderIds) q.whereIn('order_id', scope.orderIds);
-  if (scope.skus) q.whereIn('sku', scope.skus);
   const rows = await q;
   return rows.map((r) => ({
     orderId: r.order_id,

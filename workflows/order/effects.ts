@@ -41,7 +41,7 @@ import { externalPayer } from '../../domain/imports';
 import type { ChargeOutcome } from '../../activities/payment';
 import { local, localPayment, payment, reconcile, store, warehouse } from '../activities';
 import { notNow } from '../../domain/refusals';
-import type { Actor } from '../../domain/roles';
+import { buyerSide, type Actor } from '../../domain/roles';
 import { refuse } from '../refusals';
 import { cancelOrderFlow, type CancelOrderInput } from '../reverse/cancel-order';
 import { modifyOrderFlow } from '../reverse/modify-order';
@@ -858,7 +858,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       // The presale rule (domain/machines/presale.ts): a customer's cancel keeps the deposit (its
       // channel's, made for it, too). Not a deposit they were told had failed (a 503) and whose
       // charge turned up only when they cancelled: that cancel was refused, and is asked again.
-      const byCustomer = request?.actor.role === 'customer' || request?.actor.role === 'channel';
+      const byCustomer = buyerSide(request?.actor.role);
       const foundOnCancel = ctx.depositFoundOnCancel;
       const refund =
         !byCustomer ||

@@ -54,7 +54,7 @@ import {
 import { fulfilmentFlow } from '../fulfilment/fulfilment-flow';
 import { goodsHaveLeft, unshipped } from '../../domain/shipping';
 import type { ChargeOutcome } from '../../activities/payment';
-import { ROLES, type Actor } from '../../domain/roles';
+import { buyerSide, ROLES, type Actor } from '../../domain/roles';
 import { local, payment, reconcile, refunds, store } from '../activities';
 import { searchAttributes, type OrderWorkflowInput, type PaymentUpdate } from '../messages';
 import { Mutex } from '../mutex';
@@ -1513,7 +1513,7 @@ export class OrderEntity {
       (await this.lostCharge()) &&
       actor !== 'system'
     ) {
-      if (this.current.status === 'PENDING_DEPOSIT' && (actor === 'customer' || actor === 'channel'))
+      if (this.current.status === 'PENDING_DEPOSIT' && buyerSide(actor))
         this.depositFoundOnCancel = this.pending && { paymentId: this.pending.paymentId, at: Date.now() };
       throw refuse(
         notNow(
