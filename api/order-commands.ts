@@ -94,6 +94,7 @@ export class OrderCommands {
         type === 'virtual' ? this.config.VIRTUAL_AFTER_SALES_WINDOW : this.config.AFTER_SALES_WINDOW,
       pendingPaymentGraceMs: this.config.PAYMENT_PENDING_GRACE,
       pendingPaymentPollMs: this.config.PAYMENT_PENDING_POLL,
+      chargeKeyMemoryMs: this.config.PAYMENT_KEY_MEMORY,
       ...(this.config.REVIEW_ABOVE ? { reviewAbove: this.config.REVIEW_ABOVE } : {}),
       reviewTimeoutMs: this.config.REVIEW_TIMEOUT,
       returnDecisionWindowMs: this.config.RETURN_DECISION_WINDOW,

@@ -99,6 +99,9 @@ const schema = z.object({
   // Every statement PostgreSQL runs, and every wait for its answer, ends after this (a 503 at the API).
   DATABASE_QUERY_TIMEOUT: timer('10s', 0),
   PAYMENT_TIMEOUT: duration('30m'),
+  // How long the payment provider remembers an idempotency key (Stripe: 24 hours; at most 23 here, a
+  // margin): a charge's key kept longer (its answer lost) is looked up before it is used again.
+  PAYMENT_KEY_MEMORY: duration('12h', { min: 1000, max: 82_800_000 }),
   AUTO_CONFIRM_AFTER: duration('10d'),
   AFTER_SALES_WINDOW: duration('7d'),
   // Virtual goods have their own, shorter after-sales rule.
@@ -170,6 +173,8 @@ const schema = z.object({
   // How long the sandbox's authorisations hold, and tok_short_auth's (tok_reauth_declined's too).
   PAYMENT_SANDBOX_AUTH_TTL: duration('7d'),
   PAYMENT_SANDBOX_SHORT_AUTH: duration('15s'),
+  // How long the sandbox remembers a create's idempotency key (Stripe: 24 hours); older, a create is new.
+  PAYMENT_SANDBOX_KEY_TTL: duration('24h', { min: 1000 }),
   // End-to-end payload encryption: `id:base64key` pairs, newest first (codec/encryption-codec.ts). Unset: off.
   PAYLOAD_ENCRYPTION_KEYS: optionalText.superRefine((v, ctx) => {
     if (!v) return;

@@ -237,6 +237,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         PAYMENT_SANDBOX_ASYNC_DELAY: `${config.PAYMENT_SANDBOX_ASYNC_DELAY}ms`,
         PAYMENT_SANDBOX_AUTH_TTL: `${config.PAYMENT_SANDBOX_AUTH_TTL}ms`,
         PAYMENT_SANDBOX_SHORT_AUTH: `${config.PAYMENT_SANDBOX_SHORT_AUTH}ms`,
+        PAYMENT_SANDBOX_KEY_TTL: `${config.PAYMENT_SANDBOX_KEY_TTL}ms`,
         PAYMENT_SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${config.PORT}/v1/inbound/payments`,
       });
       paymentProviderUrl = `http://127.0.0.1:${config.PAYMENT_SANDBOX_PORT}`;

@@ -132,6 +132,8 @@ export interface OrderPolicy {
   /** A return's windows (RETURN_DECISION_WINDOW, RETURN_SHIP_WINDOW); absent on orders from before: returns wait. */
   returnDecisionWindowMs?: number;
   returnShipWindowMs?: number;
+  /** How long the payment provider remembers an idempotency key (PAYMENT_KEY_MEMORY; orders placed before: 12 h). */
+  chargeKeyMemoryMs?: number;
 }
 
 /**
@@ -475,6 +477,12 @@ export const SEEDED_REQUEST_ID = 'npm run seed';
 
 /** The longest wait between two questions to the provider about a payment it has not decided. */
 const PENDING_POLL_MAX_MS = 3_600_000;
+
+/**
+ * How long the payment provider is taken to remember an idempotency key, where the order's policy
+ * does not say: half of Stripe's 24 hours. A key kept longer is looked up before it is used again.
+ */
+export const CHARGE_KEY_MEMORY_MS = 43_200_000;
 
 /** How long an ended order (or exchange) looks for a charge not shown when its pay's answer was lost. */
 export const UNSHOWN_CHARGE_WATCH_MS = 86_400_000;

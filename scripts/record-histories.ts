@@ -1103,6 +1103,27 @@ const scenarios: Record<string, Scenario> = {
     await waitForOrder(id, c, (o) => o.amounts.refunded > 0, 60_000);
     await client.workflow.getHandle(id).result();
   },
+  // A pay whose answer was lost, its charge not listed: the key is kept. Asked again past the
+  // provider's memory of keys (PAYMENT_KEY_MEMORY, 5 s here), it is looked up first, and the charge
+  // found pays the order; the customer then cancels (kept-key-looked-up-when-old).
+  'kept-key-looked-up-when-old': async ({ created, client }) => {
+    const sku = uniqueSku('h');
+    await putProduct(sku, { stock: 10, inventoryStrategy: 'on_payment' });
+    const c = await channelCustomer('90s');
+    const id = await newOrder(c, [{ sku, quantity: 1 }]);
+    created(id);
+    const lost = await pay(id, c, 'tok_lost_unlisted');
+    if (lost.status !== 503) throw new Error(`kept-key-looked-up-when-old: pay answered ${lost.status}`);
+    const provider = new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!);
+    while ((await provider.paymentsOf(id)).length === 0) await new Promise((r) => setTimeout(r, 500));
+    const again = await pay(id, c, 'tok_ok');
+    if (again.status !== 202)
+      throw new Error(`kept-key-looked-up-when-old: pay again answered ${again.status}`);
+    await until(id, c, 'IN_PRODUCTION');
+    await call('POST', `/v1/orders/${id}/cancel`, { as: c, body: { reason: 'replay' } });
+    await until(id, c, 'CANCELLED');
+    await client.workflow.getHandle(id).result();
+  },
   // The same, with an edit asked for while the pay's key is kept: refused (the stock held is for
   // the lines that charge was made for); the customer cancels, and the charge found is refunded.
   'edit-refused-while-pay-key-kept': async ({ created }) => {
@@ -1365,6 +1386,8 @@ async function main() {
     PAYMENT_SANDBOX_SHORT_AUTH: '6s',
     // tok_lost_unlisted's charge is out of the provider's list this long (payment-unshown-refunded).
     PAYMENT_SANDBOX_UNLISTED: '15s',
+    // A kept charge key older than this is looked up before it is asked again (kept-key-looked-up-when-old).
+    PAYMENT_KEY_MEMORY: '5s',
     // An order held for review and left alone is rejected after this (review-hold).
     REVIEW_TIMEOUT: '4s',
     // A return undecided, or approved and never sent, closes after these (return-windows).

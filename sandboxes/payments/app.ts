@@ -24,6 +24,8 @@
  * and every capture of it is answered 503 (nothing taken) until `PUT /v1/sandbox/captures/:orderId`
  * `{ "answer": true }` switches its order's captures to answered (`false` back; a switch of this
  * process only); past its hold's end it is refused as expired, as any.
+ * A create's idempotency key is remembered for `keyTtlMs` (Stripe's: 24 hours): asked again later,
+ * the same key makes a new intent, as a provider that has forgotten it does.
  * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
  * `latencyMs` and `errorRate` (a 503 before anything is written) make the whole service slow or
  * faulty, for crash tests and chaos runs.
@@ -53,6 +55,8 @@ export interface SandboxSettings {
   authTtlMs: number;
   /** How long tok_short_auth's and tok_reauth_declined's authorisations hold. */
   shortAuthMs: number;
+  /** How long an idempotency key of a create is remembered (Stripe's: 24 hours); unset, for ever. */
+  keyTtlMs?: number;
 }
 
 const DECLINES: Record<string, string> = {
@@ -198,6 +202,7 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
           currency: body.currency,
           token,
           captureMethod,
+          ...(settings.keyTtlMs !== undefined ? { keyTtlMs: settings.keyTtlMs } : {}),
         });
         // A redirect method: the customer's step first (a retried create leaves it as it stands).
         if (token === 'tok_3ds_async' && intent.attempts === 1)

@@ -157,7 +157,8 @@ export class Ledger {
 
   /**
    * The intent under this key, created if new (status `processing`), with the number of times it
-   * was asked for. The same key with other parameters is refused, as a real provider refuses it.
+   * was asked for. The same key with other parameters is refused, as a real provider refuses it;
+   * a key older than `keyTtlMs` is no longer known, and makes a new intent, as a real provider's does.
    */
   async open(args: {
     key: string;
@@ -167,8 +168,16 @@ export class Ledger {
     currency: string;
     token: string;
     captureMethod?: 'automatic' | 'manual';
+    /** How long a key is remembered (Stripe: 24 hours): an older one is forgotten, and its create is new. */
+    keyTtlMs?: number;
   }): Promise<IntentRow> {
     return this.db.transaction(async (trx) => {
+      // Forgotten, not deleted: the intent keeps its id and metadata, and the order's list still shows it.
+      if (args.keyTtlMs !== undefined)
+        await trx('sandbox_payment_intents')
+          .where('idempotency_key', args.key)
+          .whereRaw('created_at < now() - make_interval(secs => ?)', [args.keyTtlMs / 1000])
+          .update({ idempotency_key: trx.raw("idempotency_key || ':forgotten:' || id") });
       await trx('sandbox_payment_intents')
         .insert({
           id: newId('pi'),

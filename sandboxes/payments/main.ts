@@ -8,8 +8,9 @@
  *   (where its events go, signed with what), PAYMENT_SANDBOX_WEBHOOKS=off (they never go),
  *   PAYMENT_SANDBOX_WEBHOOK_DUPLICATES=1 (each goes twice), PAYMENT_SANDBOX_WEBHOOK_DELAY (late),
  *   PAYMENT_SANDBOX_INSTANCE (one of several processes sharing the books: it settles only its own),
- *   PAYMENT_SANDBOX_AUTH_TTL (how long an authorisation holds; 7 days) and
- *   PAYMENT_SANDBOX_SHORT_AUTH (tok_short_auth's and tok_reauth_declined's; 15 s).
+ *   PAYMENT_SANDBOX_AUTH_TTL (how long an authorisation holds; 7 days),
+ *   PAYMENT_SANDBOX_SHORT_AUTH (tok_short_auth's and tok_reauth_declined's; 15 s) and
+ *   PAYMENT_SANDBOX_KEY_TTL (how long a create's idempotency key is remembered; 24 h, as Stripe's).
  */
 import { sandboxPaymentsApp } from './app';
 import { describeError, ensureSchema, Ledger, sandboxDb } from './ledger';
@@ -45,6 +46,7 @@ async function main() {
     deliverAfterMs,
     authTtlMs: milliseconds(process.env.PAYMENT_SANDBOX_AUTH_TTL, 7 * 86_400_000),
     shortAuthMs: milliseconds(process.env.PAYMENT_SANDBOX_SHORT_AUTH, 15_000),
+    keyTtlMs: milliseconds(process.env.PAYMENT_SANDBOX_KEY_TTL, 86_400_000),
   });
   const background = startBackground(
     ledger,

@@ -56,11 +56,14 @@ export async function refundAcrossPayments(
 /**
  * What the provider did under a charge's key, for an answer that never came: the charge, a
  * decline, `processing` (ask again later), or nothing (it never arrived: safe to give up on).
+ * A key the provider forgot and was asked again may carry two: one that took money (or may) is
+ * the answer before a decline.
  */
 export async function findCharge(
   payments: PaymentProvider,
   orderId: string,
   idempotencyKey: string,
 ): Promise<PaymentRecord | null> {
-  return (await payments.paymentsOf(orderId)).find((p) => p.idempotencyKey === idempotencyKey) ?? null;
+  const under = (await payments.paymentsOf(orderId)).filter((p) => p.idempotencyKey === idempotencyKey);
+  return under.find((p) => p.status !== 'declined' && p.status !== 'canceled') ?? under[0] ?? null;
 }

@@ -25,7 +25,7 @@ import type {
   OrderState,
   Shipment,
 } from '../../domain/order';
-import { depositForfeitable, paymentsKept } from '../../domain/order';
+import { CHARGE_KEY_MEMORY_MS, depositForfeitable, paymentsKept } from '../../domain/order';
 import type { ClaimInput, ReturnInput } from '../reverse/messages';
 import { notYetShipped, planParcel } from '../../domain/shipping';
 import {
@@ -60,8 +60,18 @@ export interface EffectContext {
   nextPaymentAttempt: () => number;
   /** Hands the last attempt's number back: its key is to be looked up again later (`charge`). */
   unusedPaymentAttempt?: () => void;
-  /** That attempt's charge may have been made, unshown yet: an ended order keeps looking for it. */
-  chargeUnshown?: (attempt: number) => void;
+  /**
+   * That attempt's charge may have been made, unshown yet: an ended order keeps looking for it.
+   * `firstUse`: when a charge first used the key, where known (this charge's own start).
+   */
+  chargeUnshown?: (attempt: number, firstUse?: number) => void;
+  /**
+   * Since when a charge under `attempt`'s key may have been made unseen (a key kept, a pay the API
+   * got no answer to): the first time; undefined for a key no earlier charge may have used.
+   */
+  keyUsedSince?: (attempt: number) => number | undefined;
+  /** How long the provider remembers an idempotency key (the order's `chargeKeyMemoryMs`). */
+  keyMemoryMs?: number;
   /** Units promised to open returns (other than the one being refunded). */
   held: Record<string, number>;
   /** A return or claim now holds these units (until refunded or closed). */
@@ -78,7 +88,11 @@ export interface EffectContext {
   /** The order's return rules, fixed when it was placed. */
   returns?: Pick<
     OrderPolicy,
-    'returnDecisionWindowMs' | 'returnShipWindowMs' | 'pendingPaymentPollMs' | 'pendingPaymentGraceMs'
+    | 'returnDecisionWindowMs'
+    | 'returnShipWindowMs'
+    | 'pendingPaymentPollMs'
+    | 'pendingPaymentGraceMs'
+    | 'chargeKeyMemoryMs'
   >;
   /**
    * Placed with `patched('step-writes-with-record')` (decided once when the order starts): the
@@ -125,6 +139,19 @@ export interface PendingCharge {
     captureBefore?: string;
     risk?: OrderPayment['risk'];
   };
+}
+
+/**
+ * A charge about to be made under a key an earlier charge may have used unseen, longer ago than
+ * the provider remembers keys: looked up first (`kept-key-looked-up-when-old`).
+ */
+function keyOutlived(ctx: EffectContext, attempt: number): boolean {
+  const since = ctx.keyUsedSince?.(attempt);
+  return (
+    since !== undefined &&
+    Date.now() - since >= (ctx.keyMemoryMs ?? CHARGE_KEY_MEMORY_MS) &&
+    patched('kept-key-looked-up-when-old')
+  );
 }
 
 /** A charge looked up under an attempt's key, as the order's pending charge; undefined if none is there. */
@@ -234,7 +261,22 @@ async function charge(
   if (!paymentId && !free) {
     const attempt = ctx.nextPaymentAttempt();
     if (takesStock) await secureStock(attempt);
+    /** That key's charge was declined at the provider: the key is spent, and this charge made under the next. */
+    const underNextKey = async () => {
+      if (takesStock) await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
+      return charge(ctx, amount, settlesOrder, keepKey);
+    };
+    // A key kept longer than the provider remembers keys would not stop a second charge (Stripe's
+    // are forgotten after a day): what its earlier use left is looked up first, never guessed.
+    if (keyOutlived(ctx, attempt)) {
+      const there = await reconcile.reconcileCharge({ orderId: order.id, attempt });
+      const lost = lostChargeOf(there, attempt);
+      if (lost) return { pending: lost };
+      if (there.status === 'declined') return underNextKey();
+      // Not there after that long: no charge was made under it, and the provider no longer knows it.
+    }
     let outcome: ChargeOutcome;
+    const tried = Date.now();
     try {
       // In this worker, the charge leaves its trace with the task that accepts the Update: a worker
       // that dies first leaves a charge the order does not know (looked up: `lostCharge`).
@@ -274,12 +316,12 @@ async function charge(
         if (lost) return { pending: lost };
         // Not shown yet (a provider whose lookup lags): the key is looked up again, later, and
         // the stock held under it stays held for that charge (held again, its tag would do nothing).
-        const keyKept = there.status !== 'declined' && (keepKey?.() ?? false);
+        if (there.status === 'declined') return underNextKey();
+        const keyKept = keepKey?.() ?? false;
         if (takesStock && !keyKept)
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
-        // Declined there: that key is spent, and this charge is made under the next one.
-        if (there.status === 'declined') return charge(ctx, amount, settlesOrder, keepKey);
         ctx.unusedPaymentAttempt?.();
+        // First used by a lost request, at a time nobody knows.
         if (keyKept) ctx.chargeUnshown?.(attempt);
         throw unshownCharge('order');
       }
@@ -298,7 +340,7 @@ async function charge(
           await nonCancellable(() => store.releasePaymentStock({ orderId: order.id, attempt }));
         if (keyKept) {
           ctx.unusedPaymentAttempt?.();
-          ctx.chargeUnshown?.(attempt);
+          ctx.chargeUnshown?.(attempt, tried);
         }
         throw found?.status === 'declined' ? declined(found.code) : err;
       }
@@ -816,6 +858,9 @@ async function openExchange(ctx: EffectContext): Promise<Changes> {
                 shipMs: ctx.returns.returnShipWindowMs,
               },
             }
+          : {}),
+        ...(ctx.returns?.chargeKeyMemoryMs !== undefined
+          ? { keyMemoryMs: ctx.returns.chargeKeyMemoryMs }
           : {}),
       },
     ],

@@ -89,6 +89,11 @@ const CANCEL_ASKED_AGAIN_MS = 86_400_000;
 interface UnshownKey {
   attempt: number;
   since: number;
+  /**
+   * When a charge first used the key, as far as known (`since` is when it was last kept): how old
+   * the provider's memory of it is. 0 where that use is unknown (a lost Update's), taken as long ago.
+   */
+  firstUsedAt?: number;
   lookedAt: number;
   lookups: number;
   /** Kept on the API's word that a pay went unanswered (`unanswered-pay-key-watched`), not by a charge of this workflow's. */
@@ -196,7 +201,7 @@ export class OrderEntity {
    * A pay the API got no answer to (`payUnansweredSignal`), and the attempt a charge of it would
    * carry: a lost Update's charge may be there. Forgotten when that Update runs after all.
    */
-  private unansweredPay: { updateId?: string; attempt: number } | undefined;
+  private unansweredPay: { updateId?: string; attempt: number; at?: number } | undefined;
   /** The pay Updates this workflow ran: the API's word that one went unanswered is then stale. */
   private readonly payUpdates = new Set<string>();
   /**
@@ -337,6 +342,20 @@ export class OrderEntity {
           this.actionsNow(request.actor.role),
         ),
       );
+  }
+
+  /**
+   * Since when a charge under `attempt`'s key may have been made unseen, the first time: the pay's
+   * kept key, an edit's, or a pay the API got no answer to (its lost Update may have charged).
+   */
+  private keyUsedSince(attempt: number): number | undefined {
+    const times: number[] = [];
+    const kept = this.unshownCharge;
+    if (kept?.attempt === attempt) times.push(kept.firstUsedAt ?? kept.since);
+    if (this.unansweredPay?.attempt === attempt && this.unansweredPay.at !== undefined)
+      times.push(this.unansweredPay.at);
+    for (const edit of this.unshownEditCharges) if (edit.attempt === attempt) times.push(edit.since);
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
 
   /** The pay's key is kept for its next try (its charge got no answer, and was not shown), and nothing is paid yet. */
@@ -1068,6 +1087,7 @@ export class OrderEntity {
     this.unansweredPay = {
       ...(updateId !== undefined ? { updateId } : {}),
       attempt: this.paymentAttempts + 1,
+      at: Date.now(),
     };
   }
 
@@ -1543,11 +1563,13 @@ export class OrderEntity {
       },
       // An edit's kept key stays out of the count: no other charge may take it.
       unusedPaymentAttempt: () => void (editId !== undefined ? undefined : --this.paymentAttempts),
-      chargeUnshown: (attempt) => {
+      chargeUnshown: (attempt, firstUse) => {
         this.chargeKeysKept++;
         const now = Date.now();
         if (editId === undefined) {
-          this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 0 };
+          const again = this.unshownCharge?.attempt === attempt ? this.unshownCharge : undefined;
+          const firstUsedAt = Math.min(firstUse ?? 0, again ? (again.firstUsedAt ?? again.since) : Infinity);
+          this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 0, firstUsedAt };
           return;
         }
         this.keptEditKeys++;
@@ -1556,6 +1578,10 @@ export class OrderEntity {
         if (again) Object.assign(again, { lookedAt: now, lookups: 0 });
         else this.unshownEditCharges.push({ editId, attempt, since: now, lookedAt: now, lookups: 0 });
       },
+      keyUsedSince: (attempt) => this.keyUsedSince(attempt),
+      ...(this.input.policy.chargeKeyMemoryMs !== undefined
+        ? { keyMemoryMs: this.input.policy.chargeKeyMemoryMs }
+        : {}),
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
       onReturnOpened: (returnId, items, kind, exchange) =>
         this.openReturns.set(returnId, {

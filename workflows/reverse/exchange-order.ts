@@ -29,7 +29,12 @@ import {
   type ExchangeRecord,
 } from '../../domain/exchanges';
 import { decide, isTerminal } from '../../domain/machine';
-import { actionRequestProblem, pendingPollDelay, UNSHOWN_CHARGE_WATCH_MS } from '../../domain/order';
+import {
+  actionRequestProblem,
+  CHARGE_KEY_MEMORY_MS,
+  pendingPollDelay,
+  UNSHOWN_CHARGE_WATCH_MS,
+} from '../../domain/order';
 import { businessRefusal, invalidInput, notNow, refusalFor } from '../../domain/refusals';
 import type { ReceivedUnits } from '../../domain/returns';
 import type { Actor } from '../../domain/roles';
@@ -89,6 +94,8 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   let pendingAttempt = 0;
   /** A pay's key kept because its charge was not shown (KEY_KEPT): looked up before anything is given back. */
   let keptAttempt: number | undefined;
+  /** When a charge first used that key, as far as known (0: a lost request's, at a time nobody knows). */
+  let keptKeyUsedAt = 0;
   /** Questions asked about the pending payment so far: the next waits longer (`pendingPollDelay`). */
   let polls = 0;
   let refunded: number | undefined;
@@ -162,53 +169,70 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
   async function pay(request: ExchangeActionRequest): Promise<void> {
     const attempt = ++attempts;
     const amount = record.difference;
-    let outcome: ChargeOutcome;
-    try {
-      const result = await payment.capturePayment({
-        orderId: id,
-        attempt,
-        amount,
-        currency: record.currency,
-        token: request.paymentToken!,
-      });
-      outcome =
-        result.status === 'pending'
-          ? {
-              status: 'pending',
-              paymentId: result.paymentId,
-              method: result.method,
-              nextAction: result.nextAction,
-            }
-          : { status: 'succeeded', paymentId: result.paymentId, method: result.method };
-    } catch (err) {
-      // The key holds a charge made with another card by a pay whose every answer was lost (its
-      // key kept, below): that charge, looked up, is the difference's payment, never a second one.
-      const reused = declineCode(err) === KEY_REUSED && patched(KEY_KEPT);
-      if (!outcomeUnknown(err) && !reused) throw err;
-      outcome = await reconcile.reconcileCharge({ orderId: id, attempt });
-      if (outcome.status === 'absent') {
-        // Not shown is no proof it never happened (a provider's search lags behind its writes):
-        // the key is kept, so the next pay asks under it and is answered with that charge if it
-        // was made. (Histories recorded before spent it, and a later pay could charge twice.)
-        if (!reused && !patched(KEY_KEPT)) throw err;
-        attempts = attempt - 1;
-        keptAttempt = attempt;
-        // Run again, it charges nothing twice: a retry under the client's Idempotency-Key runs it
-        // again (api/idempotency.ts). Data only: no command.
-        const failure = reused ? unshownCharge('exchange') : asApplicationFailure(err);
-        throw ApplicationFailure.create({
-          type: failure.type ?? undefined,
-          message: failure.message,
-          nonRetryable: true,
-          details: [RERUNNABLE],
-        });
-      }
-      // Declined there: that key is spent, and this pay charges under the next one.
-      if (reused && outcome.status === 'declined') {
-        keptAttempt = undefined;
-        return pay(request);
-      }
+    // A kept key older than the provider remembers keys would not stop a second charge: what its
+    // earlier use left is looked up first (as the order's pay does: ../order/effects.ts, `charge`).
+    const old =
+      keptAttempt === attempt &&
+      Date.now() - keptKeyUsedAt >= (input.keyMemoryMs ?? CHARGE_KEY_MEMORY_MS) &&
+      patched('kept-key-looked-up-when-old');
+    const there = old ? await reconcile.reconcileCharge({ orderId: id, attempt }) : undefined;
+    if (there?.status === 'declined') {
+      keptAttempt = undefined;
+      return pay(request);
     }
+    let outcome: ChargeOutcome;
+    const tried = Date.now();
+    if (there !== undefined && there.status !== 'absent') outcome = there;
+    else
+      try {
+        const result = await payment.capturePayment({
+          orderId: id,
+          attempt,
+          amount,
+          currency: record.currency,
+          token: request.paymentToken!,
+        });
+        outcome =
+          result.status === 'pending'
+            ? {
+                status: 'pending',
+                paymentId: result.paymentId,
+                method: result.method,
+                nextAction: result.nextAction,
+              }
+            : { status: 'succeeded', paymentId: result.paymentId, method: result.method };
+      } catch (err) {
+        // The key holds a charge made with another card by a pay whose every answer was lost (its
+        // key kept, below): that charge, looked up, is the difference's payment, never a second one.
+        const reused = declineCode(err) === KEY_REUSED && patched(KEY_KEPT);
+        if (!outcomeUnknown(err) && !reused) throw err;
+        outcome = await reconcile.reconcileCharge({ orderId: id, attempt });
+        if (outcome.status === 'absent') {
+          // Not shown is no proof it never happened (a provider's search lags behind its writes):
+          // the key is kept, so the next pay asks under it and is answered with that charge if it
+          // was made. (Histories recorded before spent it, and a later pay could charge twice.)
+          if (!reused && !patched(KEY_KEPT)) throw err;
+          attempts = attempt - 1;
+          // First used by this charge (a key asked again: by its first), or by a lost request's.
+          if (keptAttempt !== attempt) keptKeyUsedAt = reused ? 0 : tried;
+          else if (reused) keptKeyUsedAt = 0;
+          keptAttempt = attempt;
+          // Run again, it charges nothing twice: a retry under the client's Idempotency-Key runs it
+          // again (api/idempotency.ts). Data only: no command.
+          const failure = reused ? unshownCharge('exchange') : asApplicationFailure(err);
+          throw ApplicationFailure.create({
+            type: failure.type ?? undefined,
+            message: failure.message,
+            nonRetryable: true,
+            details: [RERUNNABLE],
+          });
+        }
+        // Declined there: that key is spent, and this pay charges under the next one.
+        if (reused && outcome.status === 'declined') {
+          keptAttempt = undefined;
+          return pay(request);
+        }
+      }
     // The key's charge is known now (made, pending or declined): nothing is kept.
     keptAttempt = undefined;
     if (outcome.status === 'declined') throw declined(outcome.code);

@@ -77,6 +77,8 @@ export interface ExchangeInput {
   pendingPaymentGraceMs?: number;
   /** A return's windows (RETURN_DECISION_WINDOW, RETURN_SHIP_WINDOW), from the order's policy; absent: it waits. */
   windows?: { decisionMs: number; shipMs: number };
+  /** How long the payment provider remembers an idempotency key (the order's policy; absent: CHARGE_KEY_MEMORY_MS). */
+  keyMemoryMs?: number;
 }
 
 export interface ExchangeActionRequest {
