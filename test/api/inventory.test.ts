@@ -13,7 +13,8 @@ import {
   uniqueSku,
   waitForOrder,
 } from '../support/api';
-import { expectBooksBalance, providerPayments, testDb } from '../support/backends';
+import { expectBooksBalance, providerPayments, testDb, testTemporal } from '../support/backends';
+import { eventSummaries } from '../support/history';
 
 const db = testDb();
 afterAll(() => db.destroy());
@@ -143,6 +144,16 @@ test('payment-time stock gone: the customer is not charged and the order is canc
   expect(order.amounts.paid).toBe(0);
   expect(await providerPayments(b.body.order.id)).toHaveLength(0);
   await booksOf(sku);
+  // The refusal's lookup of a lost pay's charge ran in the worker: no activity went through the
+  // server's queue before the customer's 422 (a sale's last units meet a burst of such refusals).
+  const temporal = await testTemporal();
+  try {
+    const events = await eventSummaries(temporal.client.workflow.getHandle(b.body.order.id));
+    expect(events.filter((e) => e.type === 'activity')).toEqual([]);
+    expect(events.filter((e) => e.type === 'local activity').length).toBeGreaterThanOrEqual(3);
+  } finally {
+    await temporal.close();
+  }
 });
 
 test('a declined payment gives payment-time stock back for the next attempt', async () => {

@@ -475,6 +475,20 @@ async function chargeHere(args: Parameters<typeof payment.capturePayment>[0]) {
   }
 }
 
+/**
+ * A lookup whose answer a customer waits for (a pay refused for want of stock): its first tries in
+ * the worker that holds the workflow, as the charge's are, the rest as an activity. A burst of such
+ * refusals (a sale's last units) then costs no trip through the server's activity queue each.
+ */
+export async function lookUpHere(args: Parameters<typeof reconcile.reconcileCharge>[0]) {
+  try {
+    return await localPayment.reconcileCharge(args);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return reconcile.reconcileCharge(args);
+  }
+}
+
 /** The provider holds an earlier charge of this order (or exchange) under the key, not shown yet: an outage. */
 export const unshownCharge = (of: 'order' | 'exchange') =>
   ApplicationFailure.create({

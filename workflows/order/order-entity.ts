@@ -68,6 +68,7 @@ import {
   heldPayment,
   paidNothing,
   lostChargeOf,
+  lookUpHere,
   runEffect,
   withPayment,
   type Changes,
@@ -1048,14 +1049,15 @@ export class OrderEntity {
    * order's pending charge: paid, it pays the order if the order can take it, else it is refunded
    * (`settle`). True when one was found.
    */
-  async lostCharge(attempt = this.paymentAttempts + 1): Promise<boolean> {
+  async lostCharge(attempt = this.paymentAttempts + 1, here = false): Promise<boolean> {
     if (!this.chargeInWorker || this.pending) return false;
     const order = this.current;
     const pay = this.machine.transitions.find(
       (t) => t.from === order.status && t.effect !== undefined && CHARGES.has(t.effect),
     );
     if (!pay) return false;
-    const found = lostChargeOf(await reconcile.reconcileCharge({ orderId: order.id, attempt }), attempt);
+    const lookUp = here ? lookUpHere : reconcile.reconcileCharge;
+    const found = lostChargeOf(await lookUp({ orderId: order.id, attempt }), attempt);
     if (!found) {
       // Not shown yet, where a pay got no answer (a provider's search lags its writes): the key is
       // kept and looked for, after the order ends too, as a pay's own unshown charge's is.
@@ -1724,9 +1726,10 @@ export class OrderEntity {
     } catch (err) {
       const failure = asApplicationFailure(err);
       if (request.action === 'pay' && isOutOfStock(failure)) {
-        // The attempt that found no stock may hold a lost pay's charge: looked up, not the next.
+        // The attempt that found no stock may hold a lost pay's charge: looked up, not the next
+        // (in this worker first: the customer's 422 waits on it).
         if (this.chargeInWorker) {
-          await this.lostCharge(this.paymentAttempts);
+          await this.lostCharge(this.paymentAttempts, patched('stock-out-looked-up-here'));
           await this.apply('stock_out', 'system', null, 'out_of_stock', true);
         } else await this.apply('stock_out', 'system', null, 'out_of_stock');
       }
