@@ -174,7 +174,7 @@ const schema = z.object({
   PAYMENT_SANDBOX_AUTH_TTL: duration('7d'),
   PAYMENT_SANDBOX_SHORT_AUTH: duration('15s'),
   // How long the sandbox remembers a create's idempotency key (Stripe: 24 hours); older, a create is new.
-  PAYMENT_SANDBOX_KEY_TTL: duration('24h', { min: 1000 }),
+  PAYMENT_SANDBOX_KEY_TTL: duration('24h', { min: 1000, max: 30 * 86_400_000 }),
   // End-to-end payload encryption: `id:base64key` pairs, newest first (codec/encryption-codec.ts). Unset: off.
   PAYLOAD_ENCRYPTION_KEYS: optionalText.superRefine((v, ctx) => {
     if (!v) return;

@@ -484,6 +484,20 @@ const PENDING_POLL_MAX_MS = 3_600_000;
  */
 export const CHARGE_KEY_MEMORY_MS = 43_200_000;
 
+/**
+ * A key an earlier charge may have used unseen, first at `firstUse` (0: at a time nobody knows), is
+ * older than the provider's memory of keys (`memoryMs`: the order's policy, or the default): a
+ * charge must look it up before asking under it again.
+ */
+export function keyOutlivesMemory(firstUse: number, now: number, memoryMs = CHARGE_KEY_MEMORY_MS): boolean {
+  return now - firstUse >= memoryMs;
+}
+
+/** A key's first use, kept again: the earlier of this use (undefined: unknown, so 0) and the one known before. */
+export function keyFirstUse(thisUse: number | undefined, before: number | undefined): number {
+  return Math.min(thisUse ?? 0, before ?? Infinity);
+}
+
 /** How long an ended order (or exchange) looks for a charge not shown when its pay's answer was lost. */
 export const UNSHOWN_CHARGE_WATCH_MS = 86_400_000;
 

@@ -1115,7 +1115,8 @@ const scenarios: Record<string, Scenario> = {
     const lost = await pay(id, c, 'tok_lost_unlisted');
     if (lost.status !== 503) throw new Error(`kept-key-looked-up-when-old: pay answered ${lost.status}`);
     const provider = new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!);
-    while ((await provider.paymentsOf(id)).length === 0) await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 120 && (await provider.paymentsOf(id)).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 500));
     const again = await pay(id, c, 'tok_ok');
     if (again.status !== 202)
       throw new Error(`kept-key-looked-up-when-old: pay again answered ${again.status}`);

@@ -25,6 +25,12 @@ function milliseconds(text: string | undefined, fallback: number): number {
   return Number(m[1]) * unit;
 }
 
+/** A key remembered at least a second (0 would turn idempotency off) and at most 30 days. */
+function keyTtl(ms: number): number {
+  if (ms < 1000 || ms > 30 * 86_400_000) throw new Error('PAYMENT_SANDBOX_KEY_TTL is from 1s to 30d');
+  return ms;
+}
+
 async function main() {
   const url = process.env.PAYMENT_SANDBOX_DATABASE_URL;
   if (!url) throw new Error('PAYMENT_SANDBOX_DATABASE_URL is not set (npm start sets it)');
@@ -46,7 +52,7 @@ async function main() {
     deliverAfterMs,
     authTtlMs: milliseconds(process.env.PAYMENT_SANDBOX_AUTH_TTL, 7 * 86_400_000),
     shortAuthMs: milliseconds(process.env.PAYMENT_SANDBOX_SHORT_AUTH, 15_000),
-    keyTtlMs: milliseconds(process.env.PAYMENT_SANDBOX_KEY_TTL, 86_400_000),
+    keyTtlMs: keyTtl(milliseconds(process.env.PAYMENT_SANDBOX_KEY_TTL, 86_400_000)),
   });
   const background = startBackground(
     ledger,

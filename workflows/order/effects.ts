@@ -25,7 +25,7 @@ import type {
   OrderState,
   Shipment,
 } from '../../domain/order';
-import { CHARGE_KEY_MEMORY_MS, depositForfeitable, paymentsKept } from '../../domain/order';
+import { depositForfeitable, keyOutlivesMemory, paymentsKept } from '../../domain/order';
 import type { ClaimInput, ReturnInput } from '../reverse/messages';
 import { notYetShipped, planParcel } from '../../domain/shipping';
 import {
@@ -70,8 +70,6 @@ export interface EffectContext {
    * got no answer to): the first time; undefined for a key no earlier charge may have used.
    */
   keyUsedSince?: (attempt: number) => number | undefined;
-  /** How long the provider remembers an idempotency key (the order's `chargeKeyMemoryMs`). */
-  keyMemoryMs?: number;
   /** Units promised to open returns (other than the one being refunded). */
   held: Record<string, number>;
   /** A return or claim now holds these units (until refunded or closed). */
@@ -149,7 +147,7 @@ function keyOutlived(ctx: EffectContext, attempt: number): boolean {
   const since = ctx.keyUsedSince?.(attempt);
   return (
     since !== undefined &&
-    Date.now() - since >= (ctx.keyMemoryMs ?? CHARGE_KEY_MEMORY_MS) &&
+    keyOutlivesMemory(since, Date.now(), ctx.returns?.chargeKeyMemoryMs) &&
     patched('kept-key-looked-up-when-old')
   );
 }

@@ -34,6 +34,7 @@ import { CANCELLATION_REQUEST } from '../cancellation-request';
 import {
   actionRequestProblem,
   actorName,
+  keyFirstUse,
   pendingPollDelay,
   UNSHOWN_CHARGE_WATCH_MS,
   type ActionRequest,
@@ -1570,7 +1571,7 @@ export class OrderEntity {
         const now = Date.now();
         if (editId === undefined) {
           const again = this.unshownCharge?.attempt === attempt ? this.unshownCharge : undefined;
-          const firstUsedAt = Math.min(firstUse ?? 0, again ? (again.firstUsedAt ?? again.since) : Infinity);
+          const firstUsedAt = keyFirstUse(firstUse, again && (again.firstUsedAt ?? again.since));
           this.unshownCharge = { attempt, since: now, lookedAt: now, lookups: 0, firstUsedAt };
           return;
         }
@@ -1581,9 +1582,7 @@ export class OrderEntity {
         else this.unshownEditCharges.push({ editId, attempt, since: now, lookedAt: now, lookups: 0 });
       },
       keyUsedSince: (attempt) => this.keyUsedSince(attempt),
-      ...(this.input.policy.chargeKeyMemoryMs !== undefined
-        ? { keyMemoryMs: this.input.policy.chargeKeyMemoryMs }
-        : {}),
+
       held: unitsHeld(this.openReturns, request?.refund?.refundId),
       onReturnOpened: (returnId, items, kind, exchange) =>
         this.openReturns.set(returnId, {

@@ -31,7 +31,8 @@ import {
 import { decide, isTerminal } from '../../domain/machine';
 import {
   actionRequestProblem,
-  CHARGE_KEY_MEMORY_MS,
+  keyFirstUse,
+  keyOutlivesMemory,
   pendingPollDelay,
   UNSHOWN_CHARGE_WATCH_MS,
 } from '../../domain/order';
@@ -173,7 +174,7 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
     // earlier use left is looked up first (as the order's pay does: ../order/effects.ts, `charge`).
     const old =
       keptAttempt === attempt &&
-      Date.now() - keptKeyUsedAt >= (input.keyMemoryMs ?? CHARGE_KEY_MEMORY_MS) &&
+      keyOutlivesMemory(keptKeyUsedAt, Date.now(), input.keyMemoryMs) &&
       patched('kept-key-looked-up-when-old');
     const there = old ? await reconcile.reconcileCharge({ orderId: id, attempt }) : undefined;
     if (there?.status === 'declined') {
@@ -214,8 +215,10 @@ export async function exchangeOrderFlow(input: ExchangeInput): Promise<ExchangeR
           if (!reused && !patched(KEY_KEPT)) throw err;
           attempts = attempt - 1;
           // First used by this charge (a key asked again: by its first), or by a lost request's.
-          if (keptAttempt !== attempt) keptKeyUsedAt = reused ? 0 : tried;
-          else if (reused) keptKeyUsedAt = 0;
+          keptKeyUsedAt = keyFirstUse(
+            reused ? undefined : tried,
+            keptAttempt === attempt ? keptKeyUsedAt : undefined,
+          );
           keptAttempt = attempt;
           // Run again, it charges nothing twice: a retry under the client's Idempotency-Key runs it
           // again (api/idempotency.ts). Data only: no command.
