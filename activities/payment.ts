@@ -183,12 +183,13 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       const idempotencyKey = refundKey(args.orderId, args.refundId, args.paymentId);
       let amount = args.amount;
       if (args.onlyWhatIsLeft) {
-        const [listed, refundsOfOrder] = await Promise.all([
+        const [listed, refundsOfPayment] = await Promise.all([
           payments.paymentsOf(args.orderId),
-          payments.refundsOf(args.orderId),
+          payments.refundsOfPayment(args.paymentId),
         ]);
-        // This refund's own, made by an earlier try: its amount, as a retried refund answers.
-        const earlier = refundsOfOrder.find((r) => r.idempotencyKey === idempotencyKey);
+        // This refund's own, made by an earlier try: its amount, as a retried refund answers (the
+        // payment's own list: the order's may lag behind the payment's refunded amount read here).
+        const earlier = refundsOfPayment.find((r) => r.idempotencyKey === idempotencyKey);
         if (earlier) return earlier.amount;
         const paid = listed.find((p) => p.paymentId === args.paymentId);
         if (paid) amount = Math.min(amount, Math.max(0, paid.amount - paid.refunded));

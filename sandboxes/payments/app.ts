@@ -24,6 +24,10 @@
  * and every capture of it is answered 503 (nothing taken) until `PUT /v1/sandbox/captures/:orderId`
  * `{ "answer": true }` switches its order's captures to answered (`false` back; a switch of this
  * process only); past its hold's end it is refused as expired, as any.
+ * Refunds are listed by order (a search, as Stripe's by metadata) or by payment (`payment_intent`:
+ * a plain list, never behind). `PUT /v1/sandbox/refund-search/:orderId` `{ "behindMs": n }` makes
+ * the order's search leave out its refunds younger than n ms while its payments already show them
+ * refunded (0 back; a switch of this process only).
  * A create's idempotency key is remembered for `keyTtlMs` (Stripe's: 24 hours): asked again later,
  * the same key makes a new intent, as a provider that has forgotten it does.
  * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
@@ -168,6 +172,9 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
 
   /** Orders whose tok_capture_unanswered captures are answered now: the provider's bad day is over. */
   const answeredCaptures = new Set<string>();
+
+  /** Orders whose refund search leaves out refunds younger than this many ms (`PUT /v1/sandbox/refund-search/:orderId`). */
+  const searchBehind = new Map<string, number>();
 
   /** In-flight creates, by key: a second request with the same key while the first runs is a 409, as at Stripe. */
   const inFlight = new Set<string>();
@@ -366,8 +373,15 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     '/v1/refunds',
     handle(async (req, res) => {
       const order = String(req.query.order ?? '');
-      if (!order) return error(res, 400, 'invalid_request_error', 'order is required');
-      res.json({ object: 'list', data: (await ledger.refundsOf(order)).map(refundView) });
+      const intent = String(req.query.payment_intent ?? '');
+      if (!order === !intent)
+        return error(res, 400, 'invalid_request_error', 'order or payment_intent is required');
+      // The order's list is a search: behind its writes while the order's switch says so.
+      const behind = intent ? 0 : (searchBehind.get(order) ?? 0);
+      const listed = (await ledger.refundsOf(intent ? { intent } : { order })).filter(
+        (r) => Date.now() - new Date(r.created_at).getTime() >= behind,
+      );
+      res.json({ object: 'list', data: listed.map(refundView) });
     }),
   );
 
@@ -381,6 +395,18 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     if (answer) answeredCaptures.add(orderId);
     else answeredCaptures.delete(orderId);
     res.json({ orderId, answer });
+  });
+
+  app.put('/v1/sandbox/refund-search/:orderId', (req, res) => {
+    const orderId = String(req.params.orderId);
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(orderId))
+      return error(res, 400, 'invalid_request_error', 'orderId is an id');
+    const behindMs = (req.body as { behindMs?: unknown } | undefined)?.behindMs;
+    if (!Number.isSafeInteger(behindMs) || (behindMs as number) < 0 || (behindMs as number) > 3_600_000)
+      return error(res, 400, 'invalid_request_error', 'behindMs is a whole number of ms, 0 to 3600000');
+    if (behindMs === 0) searchBehind.delete(orderId);
+    else searchBehind.set(orderId, behindMs as number);
+    res.json({ orderId, behindMs });
   });
 
   app.use((_req: Request, res: Response) => error(res, 404, 'invalid_request_error', 'no such route'));

@@ -120,6 +120,8 @@ export async function ensureSchema(db: Knex): Promise<void> {
     });
     await db.raw('ALTER TABLE sandbox_refunds ADD CONSTRAINT sandbox_refund_positive CHECK (amount > 0)');
   }
+  // A payment's refunds are listed by the payment too (a sandbox made before this gets the index now).
+  await db.raw('CREATE INDEX IF NOT EXISTS sandbox_refunds_intent_id_index ON sandbox_refunds (intent_id)');
 }
 
 const newId = (prefix: string) => `${prefix}_${randomUUID().replace(/-/g, '')}`;
@@ -413,8 +415,12 @@ export class Ledger {
     });
   }
 
-  async refundsOf(orderId: string): Promise<RefundRow[]> {
-    return this.db('sandbox_refunds').where('order_id', orderId).orderBy('created_at').orderBy('id');
+  /** An order's refunds, or one payment's, oldest first. */
+  async refundsOf(of: { order: string } | { intent: string }): Promise<RefundRow[]> {
+    return this.db('sandbox_refunds')
+      .where('order' in of ? { order_id: of.order } : { intent_id: of.intent })
+      .orderBy('created_at')
+      .orderBy('id');
   }
 }
 

@@ -192,10 +192,15 @@ export class HttpPaymentProvider implements PaymentProvider {
   }
 
   async refundsOf(orderId: string): Promise<RefundRecord[]> {
-    const list = await this.call<{ data: Refund[] }>(
-      'GET',
-      `/v1/refunds?order=${encodeURIComponent(orderId)}`,
-    );
+    return this.refunds(`order=${encodeURIComponent(orderId)}`);
+  }
+
+  async refundsOfPayment(paymentId: string): Promise<RefundRecord[]> {
+    return this.refunds(`payment_intent=${encodeURIComponent(paymentId)}`);
+  }
+
+  private async refunds(query: string): Promise<RefundRecord[]> {
+    const list = await this.call<{ data: Refund[] }>('GET', `/v1/refunds?${query}`);
     return list.data.map((r) => ({
       refundId: r.id,
       paymentId: r.payment_intent,

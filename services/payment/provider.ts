@@ -1,5 +1,5 @@
 /**
- * The payment provider interface the activities depend on: four calls a real provider's adapter
+ * The payment provider interface the activities depend on: the calls a real provider's adapter
  * implements (./http-provider.ts speaks to the sandbox payment service, sandboxes/payments; a
  * Stripe adapter would be one file of the same shape). Every write carries the idempotency key
  * the workflow derives, and every record read back carries it too (as metadata), which is how an
@@ -86,8 +86,13 @@ export interface PaymentProvider {
   cancel(paymentId: string): Promise<PaymentRecord>;
   /** Every charge attempt of an order, oldest first. */
   paymentsOf(orderId: string): Promise<PaymentRecord[]>;
-  /** Every refund of an order, oldest first. */
+  /** Every refund of an order, oldest first (Stripe: a search by metadata, which may lag behind its writes). */
   refundsOf(orderId: string): Promise<RefundRecord[]>;
+  /**
+   * Every refund of one payment, oldest first, as the provider keeps them with the payment: a
+   * plain list, never behind its writes (Stripe: `GET /v1/refunds?payment_intent=`).
+   */
+  refundsOfPayment(paymentId: string): Promise<RefundRecord[]>;
 }
 
 /** What a provider's event says of a charge: it was made, or it will not be. */

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../activities';
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
+import type { RefundRequest } from '../../services/payment/provider';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { providerPayments, providerRefunded, testDb } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
@@ -199,4 +200,45 @@ describe('refund activities run twice, as after a worker killed before it report
     expect(await activities.refundAll(all)).toBe(2500);
     expect(await refundedAtProvider(orderId)).toBe(4000);
   });
+
+  test("a retry while the provider's search of the order's refunds lags takes nothing again from the balance", async () => {
+    const orderId = `ord_refund_lag_${randomUUID().slice(0, 8)}`;
+    await pay(orderId, 1, 1000);
+    await pay(orderId, 2, 3000);
+    // The sandbox's search by order leaves out refunds for a minute; the payments show them at once.
+    const behind = await fetch(`${process.env.PAYMENT_PROVIDER_URL}/v1/sandbox/refund-search/${orderId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ behindMs: 60_000 }),
+    });
+    expect(behind.status).toBe(200);
+    // The deposit's refund is made and its answer lost: the activity fails and is run again.
+    const lossy = createActivities({
+      db,
+      payments: new AnswerLost(process.env.PAYMENT_PROVIDER_URL!, 1),
+      defaultInventoryStrategy: 'on_order',
+    });
+    const args = { orderId, refundId: 'ref_1', amount: 1500, reason: 'damaged' };
+    await expect(lossy.refundAmount(args)).rejects.toThrow();
+    expect(await refundedAtProvider(orderId)).toBe(1000);
+    expect(await activities.refundAmount(args)).toBe(1500);
+    // 1000 from the deposit, 500 from the balance: not the deposit's 1000 taken again from the balance.
+    expect(await refundedAtProvider(orderId)).toBe(1500);
+  });
 });
+
+/** The real provider, whose first `lose` refunds are made and their answers lost (the connection drops). */
+class AnswerLost extends HttpPaymentProvider {
+  constructor(
+    url: string,
+    private lose: number,
+  ) {
+    super(url);
+  }
+
+  override async refund(request: RefundRequest): Promise<{ refundId: string; amount: number }> {
+    const answer = await super.refund(request);
+    if (this.lose-- > 0) throw new Error('the connection dropped before the answer');
+    return answer;
+  }
+}

@@ -5,9 +5,17 @@
 import type { PaymentProvider, RefundRequest } from '../../services/payment/provider';
 import { refundAcrossPayments } from '../../services/payment/refunds';
 
-/** An order's payments, oldest first; `failAfter` refunds, the next call fails as a lost request would. */
+/**
+ * An order's payments, oldest first; `failAfter` refunds, the next call fails as a lost request
+ * would. The order's list of refunds is a search (`refundsOf`) that `hideFromList` puts behind the
+ * payments, which show those refunds and list them (`refundsOfPayment`); `refundElsewhere` is a
+ * refund made in the provider's dashboard, never in the order's search.
+ */
 function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter = Infinity) {
   const refunds = new Map<string, { refundId: string; paymentId: string; amount: number }>();
+  let listed = (key: string) => !key.startsWith('dashboard:');
+  /** The payments whose own list of refunds was read, in order. */
+  const paymentLists: string[] = [];
   const calls: RefundRequest[] = [];
   const refundedOn = (paymentId: string) =>
     [...refunds.values()].filter((r) => r.paymentId === paymentId).reduce((a, r) => a + r.amount, 0);
@@ -42,15 +50,33 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
       }));
     },
     async refundsOf() {
-      return [...refunds].map(([idempotencyKey, r]) => ({ ...r, idempotencyKey }));
+      return [...refunds]
+        .filter(([key]) => listed(key))
+        .map(([idempotencyKey, r]) => ({ ...r, idempotencyKey }));
+    },
+    async refundsOfPayment(paymentId) {
+      paymentLists.push(paymentId);
+      return [...refunds]
+        .filter(([, r]) => r.paymentId === paymentId)
+        .map(([idempotencyKey, r]) => ({ ...r, idempotencyKey }));
     },
   };
   return {
     provider,
     calls,
+    paymentLists,
     /** What each payment has refunded so far. */
     refunded: () => Object.fromEntries(paid.map((p) => [p.paymentId, refundedOn(p.paymentId)])),
     failNoMore: () => (failAfter = Infinity),
+    /** Refunds made so far stay out of the order's list (their payments show and list them). */
+    hideFromList: () => {
+      const hidden = new Set(refunds.keys());
+      listed = (key) => !hidden.has(key) && !key.startsWith('dashboard:');
+    },
+    /** A refund made outside the service (the provider's dashboard), never in the order's list. */
+    refundElsewhere: (paymentId: string, amount: number) => {
+      refunds.set(`dashboard:${refunds.size}`, { refundId: `re_dash_${refunds.size}`, paymentId, amount });
+    },
   };
 }
 
@@ -98,4 +124,39 @@ test('a second refund of the order skips what the first emptied and takes only w
   expect(await refundAcrossPayments(fake.provider, rest)).toBe(2500);
   expect(await refundAcrossPayments(fake.provider, rest)).toBe(2500);
   expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 3000 });
+});
+
+describe("a retry while the provider's search of the order's refunds lags behind its payments", () => {
+  test("finds its earlier share in the payment's own list and takes nothing twice", async () => {
+    const fake = fakeProvider(depositAndBalance(), 1);
+    await expect(refundAcrossPayments(fake.provider, refund)).rejects.toThrow('connection reset');
+    expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 0 });
+    fake.failNoMore();
+    fake.hideFromList();
+
+    // The deposit shows refunded, the order's search has no refund of it: its own list is read.
+    expect(await refundAcrossPayments(fake.provider, refund)).toBe(1500);
+    expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 500 });
+    expect(fake.paymentLists).toEqual(['pay_deposit']);
+    expect(fake.calls.map((c) => [c.paymentId, c.amount])).toEqual([
+      ['pay_deposit', 1000],
+      ['pay_balance', 500],
+    ]);
+  });
+
+  test("a refund made in the provider's dashboard is someone else's: what is left is refunded, no more", async () => {
+    const fake = fakeProvider(depositAndBalance());
+    fake.refundElsewhere('pay_deposit', 400);
+    expect(await refundAcrossPayments(fake.provider, refund)).toBe(1500);
+    expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 900 });
+    expect(fake.paymentLists).toEqual(['pay_deposit']);
+  });
+
+  test("a search that agrees with the payments costs no payment's list", async () => {
+    const fake = fakeProvider(depositAndBalance(), 1);
+    await expect(refundAcrossPayments(fake.provider, refund)).rejects.toThrow('connection reset');
+    fake.failNoMore();
+    expect(await refundAcrossPayments(fake.provider, refund)).toBe(1500);
+    expect(fake.paymentLists).toEqual([]);
+  });
 });
