@@ -170,7 +170,7 @@ const schema = z.object({
   // How long tok_lost_unlisted's charge stays out of its order's list (Stripe's search lags "within a minute").
   PAYMENT_SANDBOX_UNLISTED: duration('60s'),
   PAYMENT_SANDBOX_ASYNC_DELAY: duration('2s'),
-  // How long the sandbox's authorisations hold, and tok_short_auth's (tok_reauth_declined's too).
+  // How long the sandbox's authorisations hold, and tok_short_auth's (tok_reauth_declined's and tok_reauth_slow's too).
   PAYMENT_SANDBOX_AUTH_TTL: duration('7d'),
   PAYMENT_SANDBOX_SHORT_AUTH: duration('15s'),
   // How long the sandbox remembers a create's idempotency key (Stripe: 24 hours); older, a create is new.

@@ -876,6 +876,20 @@ const scenarios: Record<string, Scenario> = {
     await until(lapsed.id, lapsed.c, 'CANCELLED');
     await until(flagged.id, flagged.c, 'COMPLETED');
   },
+  // A renewal the provider still processes when its answer is given up on, after the hold it would
+  // replace has run out (renewal-waits-while-processing): the order is cancelled as for a refused
+  // renewal, and the renewal, which the provider would not cancel yet, is let go once it settles.
+  'renewal-processing-past-its-hold': async ({ created, client }) => {
+    const policy = {
+      capture: 'on_shipment',
+      reauthorizeBeforeMs: 3000,
+      captureRetryMs: 1000,
+      pendingPaymentPollMs: 1000,
+    } as const;
+    const lapsed = await heldOrder(created, client, 'tok_reauth_slow', 1, policy);
+    await until(lapsed.id, lapsed.c, 'CANCELLED');
+    await client.workflow.getHandle(lapsed.id).result();
+  },
   // Input that skipped the API (started directly) and cannot be stored: refused before placement.
   'unstorable-input-refused': async ({ created, client }) => {
     const sku = uniqueSku('h');
@@ -1385,6 +1399,8 @@ async function main() {
     CODE_VENDOR_RETRY: '1s',
     // tok_short_auth's holds, renewed 3 s before they end (capture-at-shipment).
     PAYMENT_SANDBOX_SHORT_AUTH: '6s',
+    // tok_reauth_slow's renewals answer after the payment activity's tries end (about 12 s).
+    PAYMENT_SANDBOX_SLOW: '14s',
     // tok_lost_unlisted's charge is out of the provider's list this long (payment-unshown-refunded).
     PAYMENT_SANDBOX_UNLISTED: '15s',
     // A kept charge key older than this is looked up before it is asked again (kept-key-looked-up-when-old).

@@ -20,7 +20,9 @@
  * bad days: tok_short_auth's authorisation lasts `shortAuthMs` · tok_reauth_declined authorises
  * once (for `shortAuthMs`) and declines every later authorisation for the same order ·
  * tok_capture_fails authorises, and every capture of it is declined · tok_reauth_capture_fails
- * does both of tok_reauth_declined's and tok_capture_fails's · tok_capture_unanswered authorises,
+ * does both of tok_reauth_declined's and tok_capture_fails's · tok_reauth_slow authorises once
+ * (for `shortAuthMs`) and answers every later authorisation for the same order as tok_slow does
+ * (`processing` meanwhile: it cannot be cancelled) · tok_capture_unanswered authorises,
  * and every capture of it is answered 503 (nothing taken) until `PUT /v1/sandbox/captures/:orderId`
  * `{ "answer": true }` switches its order's captures to answered (`false` back; a switch of this
  * process only); past its hold's end it is refused as expired, as any.
@@ -57,7 +59,7 @@ export interface SandboxSettings {
   deliverAfterMs: number;
   /** How long an authorisation holds (a card's: about 7 days). */
   authTtlMs: number;
-  /** How long tok_short_auth's and tok_reauth_declined's authorisations hold. */
+  /** How long tok_short_auth's, tok_reauth_declined's and tok_reauth_slow's authorisations hold. */
   shortAuthMs: number;
   /** How long an idempotency key of a create is remembered (Stripe's: 24 hours); unset, for ever. */
   keyTtlMs?: number;
@@ -67,7 +69,12 @@ const DECLINES: Record<string, string> = {
   tok_declined: 'card_declined',
   tok_insufficient_funds: 'insufficient_funds',
 };
-const SHORT_AUTH = new Set(['tok_short_auth', 'tok_reauth_declined', 'tok_reauth_capture_fails']);
+const SHORT_AUTH = new Set([
+  'tok_short_auth',
+  'tok_reauth_declined',
+  'tok_reauth_capture_fails',
+  'tok_reauth_slow',
+]);
 const REAUTH_DECLINED = new Set(['tok_reauth_declined', 'tok_reauth_capture_fails']);
 const CAPTURE_FAILS = new Set(['tok_capture_fails', 'tok_reauth_capture_fails']);
 const PAYS = new Set([
@@ -134,6 +141,10 @@ const metadataOf = (body: Record<string, unknown>): Record<string, string> => {
   const given = (body.metadata ?? {}) as Record<string, unknown>;
   return Object.fromEntries(Object.entries(given).map(([k, v]) => [k, String(v)]));
 };
+
+/** A query's id (an order's, a payment's): one string of letters, digits, `_` and `-`; anything else is none. */
+const idOf = (value: unknown): string | undefined =>
+  typeof value === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(value) ? value : undefined;
 
 const handle =
   (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) =>
@@ -219,7 +230,8 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
             return error(res, 503, 'api_error', 'tok_flaky: a transient failure');
           if (token === 'tok_3ds') intent = await ledger.requireAction(intent.id);
           else {
-            if (token === 'tok_slow') await sleep(settings.slowMs);
+            if (token === 'tok_slow' || (token === 'tok_reauth_slow' && (await earlierOf(intent))))
+              await sleep(settings.slowMs);
             const reauthorised = REAUTH_DECLINED.has(token) && (await earlierOf(intent));
             intent = (await ledger.settle(
               intent.id,
@@ -372,15 +384,15 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
   app.get(
     '/v1/refunds',
     handle(async (req, res) => {
-      const order = String(req.query.order ?? '');
-      const intent = String(req.query.payment_intent ?? '');
-      if (!order === !intent)
-        return error(res, 400, 'invalid_request_error', 'order or payment_intent is required');
+      const order = idOf(req.query.order);
+      const intent = idOf(req.query.payment_intent);
+      if ((order === undefined) === (intent === undefined))
+        return error(res, 400, 'invalid_request_error', 'exactly one of order and payment_intent, an id');
+      const refunds = await ledger.refundsOf(intent !== undefined ? { intent } : { order: order! });
       // The order's list is a search: behind its writes while the order's switch says so.
-      const behind = intent ? 0 : (searchBehind.get(order) ?? 0);
-      const listed = (await ledger.refundsOf(intent ? { intent } : { order })).filter(
-        (r) => Date.now() - new Date(r.created_at).getTime() >= behind,
-      );
+      const behind = order !== undefined ? (searchBehind.get(order) ?? 0) : 0;
+      const listed =
+        behind > 0 ? refunds.filter((r) => Date.now() - new Date(r.created_at).getTime() >= behind) : refunds;
       res.json({ object: 'list', data: listed.map(refundView) });
     }),
   );
@@ -405,6 +417,8 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     if (!Number.isSafeInteger(behindMs) || (behindMs as number) < 0 || (behindMs as number) > 3_600_000)
       return error(res, 400, 'invalid_request_error', 'behindMs is a whole number of ms, 0 to 3600000');
     if (behindMs === 0) searchBehind.delete(orderId);
+    else if (searchBehind.size >= 10_000 && !searchBehind.has(orderId))
+      return error(res, 400, 'invalid_request_error', 'too many orders switched: switch some back first');
     else searchBehind.set(orderId, behindMs as number);
     res.json({ orderId, behindMs });
   });

@@ -2,14 +2,14 @@
  * The sandbox payment service, its own process with its own database, as a real provider is:
  *   PAYMENT_SANDBOX_PORT, PAYMENT_SANDBOX_HOST, PAYMENT_SANDBOX_DATABASE_URL (npm start and the tests set them),
  *   PAYMENT_SANDBOX_LATENCY and PAYMENT_SANDBOX_ERROR_RATE (a slow or faulty provider),
- *   PAYMENT_SANDBOX_SLOW (how long tok_slow takes), PAYMENT_SANDBOX_UNLISTED (how long
+ *   PAYMENT_SANDBOX_SLOW (how long tok_slow, and tok_reauth_slow's renewals, take), PAYMENT_SANDBOX_UNLISTED (how long
  *   tok_lost_unlisted's charge stays out of its order's list), PAYMENT_SANDBOX_ASYNC_DELAY (how long an
  *   asynchronous method takes to settle), PAYMENT_SANDBOX_WEBHOOK_URL and PAYMENT_WEBHOOK_SECRET
  *   (where its events go, signed with what), PAYMENT_SANDBOX_WEBHOOKS=off (they never go),
  *   PAYMENT_SANDBOX_WEBHOOK_DUPLICATES=1 (each goes twice), PAYMENT_SANDBOX_WEBHOOK_DELAY (late),
  *   PAYMENT_SANDBOX_INSTANCE (one of several processes sharing the books: it settles only its own),
  *   PAYMENT_SANDBOX_AUTH_TTL (how long an authorisation holds; 7 days),
- *   PAYMENT_SANDBOX_SHORT_AUTH (tok_short_auth's and tok_reauth_declined's; 15 s) and
+ *   PAYMENT_SANDBOX_SHORT_AUTH (tok_short_auth's, tok_reauth_declined's and tok_reauth_slow's; 15 s) and
  *   PAYMENT_SANDBOX_KEY_TTL (how long a create's idempotency key is remembered; 24 h, as Stripe's).
  */
 import { sandboxPaymentsApp } from './app';

@@ -86,11 +86,15 @@ export interface PaymentProvider {
   cancel(paymentId: string): Promise<PaymentRecord>;
   /** Every charge attempt of an order, oldest first. */
   paymentsOf(orderId: string): Promise<PaymentRecord[]>;
-  /** Every refund of an order, oldest first (Stripe: a search by metadata, which may lag behind its writes). */
+  /**
+   * Every refund of an order. It may come from a search index that lags behind the provider's
+   * writes (the sandbox's can be put behind); a Stripe adapter, which cannot search refunds, lists
+   * each of the order's intents' refunds.
+   */
   refundsOf(orderId: string): Promise<RefundRecord[]>;
   /**
-   * Every refund of one payment, oldest first, as the provider keeps them with the payment: a
-   * plain list, never behind its writes (Stripe: `GET /v1/refunds?payment_intent=`).
+   * Every refund of one payment, as the provider keeps them with the payment: a plain list, never
+   * behind its writes (Stripe: `GET /v1/refunds?payment_intent=`, every page).
    */
   refundsOfPayment(paymentId: string): Promise<RefundRecord[]>;
 }

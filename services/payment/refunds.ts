@@ -11,10 +11,10 @@ export const refundKey = (orderId: string, refundId: string, paymentId: string) 
 /**
  * Refunds up to `limit` for one refund (`refundId`) of an order and returns what that refund
  * refunded in all. A retry first looks up what this refund already did on each payment, so it
- * never refunds twice, and returns the same total. The order's list of refunds is a search that
- * may lag behind the payments: a payment showing more refunded than it lists may hold this
- * refund's own share from an earlier try, which, counted as nothing, would be taken again from the
- * next payment. That payment's own list (never behind) is read for it.
+ * never refunds twice, and returns the same total. The order's list of refunds may lag behind
+ * the payments (a search): a payment with something refunded and no share of this refund listed
+ * may hold that share from an earlier try, which, counted as nothing, would be taken again from
+ * the next payment. That payment's own list (never behind) is read for it.
  */
 export async function refundAcrossPayments(
   payments: PaymentProvider,
@@ -39,10 +39,8 @@ export async function refundAcrossPayments(
     const earlier = refundsOfOrder.find((r) => r.idempotencyKey === key(p.paymentId));
     if (earlier) done.set(p.paymentId, earlier.amount);
   }
-  const listed = new Map<string, number>();
-  for (const r of refundsOfOrder) listed.set(r.paymentId, (listed.get(r.paymentId) ?? 0) + r.amount);
   for (const p of paymentsOfOrder) {
-    if (done.has(p.paymentId) || p.refunded <= (listed.get(p.paymentId) ?? 0)) continue;
+    if (done.has(p.paymentId) || p.refunded === 0) continue;
     const own = (await payments.refundsOfPayment(p.paymentId)).find(
       (r) => r.idempotencyKey === key(p.paymentId),
     );

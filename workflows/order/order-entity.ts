@@ -41,6 +41,7 @@ import {
   type HistoryEntry,
   type LineQuantity,
   type LocationAllocation,
+  type OrderPayment,
   type OrderState,
 } from '../../domain/order';
 import { invalidInput, notNow } from '../../domain/refusals';
@@ -186,6 +187,15 @@ export class OrderEntity {
   private reauthorizeNotBefore = 0;
   /** A renewal whose request may still land: tried again under the same key, never a second hold. */
   private renewalAttempt: number | undefined;
+  /**
+   * That renewal, found still processing when its answer was given up on (the provider will not
+   * cancel it, and it may settle as a hold): asked about at the pending poll, then twice as long
+   * each time, not made again. It renews the hold if it settles while that hold lasts and is still
+   * to be renewed; settled once the order no longer needs it (shipped on the old hold, ended), it
+   * is let go. Data only: set under `renewal-waits-while-processing`.
+   */
+  private renewalProcessing:
+    { paymentId: string; amount: number; lookups: number; unwantedSince?: number } | undefined;
   /**
    * A charge whose answers were all lost and which the provider did not show (its search may lag
    * behind its writes): its key is the next attempt's, asked again by the next pay and looked up
@@ -458,8 +468,8 @@ export class OrderEntity {
     return patched('edit-step-given-up') ? this.pendingSince + this.pendingGraceMs : undefined;
   }
 
-  /** When a held payment must be authorised again (before it runs out), while the goods have not left. */
-  private reauthorizeAt(): number | undefined {
+  /** The held payment to renew before it runs out: while the goods have not left and no capture of it is under way. */
+  private holdToRenew(): (OrderPayment & { captureBefore: string }) | undefined {
     const order = this.current;
     const held = heldPayment(order);
     if (
@@ -469,8 +479,22 @@ export class OrderEntity {
       this.holdCaptureAt !== undefined
     )
       return undefined;
+    return { ...held, captureBefore: held.captureBefore };
+  }
+
+  /** When a held payment must be authorised again (before it runs out), while the goods have not left. */
+  private reauthorizeAt(): number | undefined {
+    // A renewal left processing is asked about, whatever the order has done since.
+    if (this.renewalProcessing) return this.reauthorizeNotBefore;
+    const held = this.holdToRenew();
+    if (!held) return undefined;
     const at = Date.parse(held.captureBefore) - (this.input.policy.reauthorizeBeforeMs ?? 86_400_000);
     return Math.max(at, this.reauthorizeNotBefore);
+  }
+
+  /** A renewal still processing at the provider: the workflow stays open for it, even once the order has ended. */
+  get renewalOutstanding(): boolean {
+    return this.renewalProcessing !== undefined;
   }
 
   /** When a capture that got no answer is tried again. */
@@ -679,9 +703,11 @@ export class OrderEntity {
   /**
    * A held payment nears the end of its hold before the goods left: authorise the same method
    * again, then let the old hold go. Refused, the order is cancelled (nothing was taken); no
-   * answer, it is tried again a minute later.
+   * answer, it is tried again a minute later; still processing, it is waited for
+   * (`renewalProcessing`).
    */
   private async reauthorize(): Promise<void> {
+    if (this.renewalProcessing) return this.askAboutRenewal();
     const order = this.current;
     const held = heldPayment(order);
     if (!held) return;
@@ -711,25 +737,105 @@ export class OrderEntity {
       return;
     }
     this.renewalAttempt = undefined;
+    // Still processing, with no step of the customer's: cancelling it would not stop it (the
+    // provider refuses to), and giving it up left its hold on an order cancelled for want of one.
+    if (
+      outcome.status === 'pending' &&
+      outcome.nextAction === undefined &&
+      patched('renewal-waits-while-processing')
+    ) {
+      this.renewalAttempt = attempt;
+      this.renewalProcessing = { paymentId: outcome.paymentId, amount, lookups: 0 };
+      return this.awaitRenewal();
+    }
     if (outcome.status === 'pending' || outcome.status === 'declined') {
       // A step the customer would have to take (3-D Secure) is no renewal: given up.
       if (outcome.status === 'pending')
         await CancellationScope.nonCancellable(() =>
           reconcile.cancelPayment({ orderId: order.id, paymentId: outcome.paymentId }),
         );
-      // Goods have left on this hold, and it is still good until its end: what it holds is taken,
-      // rather than let go with the goods unpaid. Only a refused capture cancels the order then.
-      if (goodsHaveLeft(order) && patched('capture-hold-not-renewed')) {
-        this.holdCaptureAt = Date.now();
-        return this.captureUnrenewedHold();
-      }
-      await this.apply('cancel', 'system', null, 'authorization_expired');
+      return this.renewalRefused(order);
+    }
+    return this.renewWith(held, outcome, amount);
+  }
+
+  /** No renewal: what the hold holds is taken if goods have left on it, or the order is cancelled. */
+  private async renewalRefused(order = this.current): Promise<void> {
+    // Goods have left on this hold, and it is still good until its end: what it holds is taken,
+    // rather than let go with the goods unpaid. Only a refused capture cancels the order then.
+    if (goodsHaveLeft(order) && patched('capture-hold-not-renewed')) {
+      this.holdCaptureAt = Date.now();
+      return this.captureUnrenewedHold();
+    }
+    await this.apply('cancel', 'system', null, 'authorization_expired');
+  }
+
+  /** What the renewal left processing is now: it renews the hold, is let go, or is waited for again. */
+  private async askAboutRenewal(): Promise<void> {
+    const waiting = this.renewalProcessing!;
+    waiting.lookups += 1;
+    const there = await reconcile.reconcileCharge({
+      orderId: this.current.id,
+      attempt: this.renewalAttempt!,
+    });
+    if (there.status === 'pending' || there.status === 'absent') return this.awaitRenewal();
+    return this.renewalSettled(there);
+  }
+
+  /** Asked about again at the next poll, if that comes while it may still be of use; given up otherwise. */
+  private async awaitRenewal(): Promise<void> {
+    const waiting = this.renewalProcessing!;
+    const held = this.holdToRenew();
+    const next =
+      Date.now() + pendingPollDelay(this.input.policy.pendingPaymentPollMs ?? 30_000, waiting.lookups);
+    // Wanted, before the hold it would replace runs out; no longer wanted, for a day from then (as an unshown charge).
+    if (!held) waiting.unwantedSince ??= Date.now();
+    if (next < (held ? Date.parse(held.captureBefore) : waiting.unwantedSince! + UNSHOWN_CHARGE_WATCH_MS)) {
+      this.reauthorizeNotBefore = next;
       return;
     }
+    // Given up: let go if the provider will (its answer may be that it has settled just now).
+    const now = await CancellationScope.nonCancellable(() =>
+      reconcile.cancelPayment({ orderId: this.current.id, paymentId: waiting.paymentId }),
+    );
+    if (now.status === 'authorized' || now.status === 'succeeded') return this.renewalSettled(now);
+    if (now.status === 'pending' && held) {
+      // Still not cancellable: watched for a day as a renewal no longer wanted, let go once settled.
+      this.reauthorizeNotBefore = next;
+    } else {
+      this.renewalProcessing = undefined;
+      this.renewalAttempt = undefined;
+    }
+    if (held) return this.renewalRefused();
+  }
+
+  /** The renewal left processing has settled: the hold's renewal if it is still to be renewed; let go if not. */
+  private async renewalSettled(
+    there: Exclude<ChargeOutcome, { status: 'pending' } | { status: 'absent' }>,
+  ): Promise<void> {
+    const { amount } = this.renewalProcessing!;
+    this.renewalProcessing = undefined;
+    this.renewalAttempt = undefined;
+    const held = this.holdToRenew();
+    if (there.status === 'declined') return held ? this.renewalRefused() : undefined;
+    if (held) return this.renewWith(held, there, amount);
+    // Shipped on the old hold, or ended: a hold is all a renewal makes (a manual capture), let go.
+    // (A method that cannot be held would have been charged: none is renewed, since none is held.)
+    await CancellationScope.nonCancellable(() =>
+      reconcile.cancelPayment({ orderId: this.current.id, paymentId: there.paymentId }),
+    );
+  }
+
+  /** The old hold let go, the new one (or a charge, for a method that cannot be held) recorded. */
+  private async renewWith(
+    held: OrderPayment,
+    renewed: Extract<ChargeOutcome, { status: 'authorized' } | { status: 'succeeded' }>,
+    amount: number,
+  ): Promise<void> {
+    const order = this.current;
     await CancellationScope.nonCancellable(() =>
       reconcile.cancelPayment({ orderId: order.id, paymentId: held.id }),
     );
-    const renewed = outcome;
     if (renewed.status === 'authorized') this.noteHold(renewed.captureBefore);
     const payments = withPayment(order, { ...held, status: 'voided' });
     await this.recordFact('reauthorized', `payment ${held.id} renewed as ${renewed.paymentId}`, {

@@ -121,7 +121,8 @@ async function run(
   }
 
   // Open until the order ends, its returns are refunded, no charge is pending at the provider (or
-  // made unseen: `unshownChargeWatched`), no capture is owed and no warehouse's parcel is still with the carrier, on its way back or not.
+  // made unseen: `unshownChargeWatched`; or a hold's renewal still processing: `renewalOutstanding`),
+  // no capture is owed and no warehouse's parcel is still with the carrier, on its way back or not.
   // Open for the parcels alone: waited for until their news comes, or for so long at most.
   let forParcels = false;
   // Open for recalled parcels alone: waited for as long at most, then support is asked (an order
@@ -135,7 +136,8 @@ async function run(
       order.returnsToRefund.length > 0 ||
       order.paymentPending ||
       order.captureOutstanding ||
-      order.unshownChargeWatched
+      order.unshownChargeWatched ||
+      order.renewalOutstanding
     )
       return true;
     if (order.parcelsComingBack) {
