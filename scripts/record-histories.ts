@@ -878,7 +878,8 @@ const scenarios: Record<string, Scenario> = {
   },
   // A renewal the provider still processes when its answer is given up on, after the hold it would
   // replace has run out (renewal-waits-while-processing): the order is cancelled as for a refused
-  // renewal, and the renewal, which the provider would not cancel yet, is let go once it settles.
+  // renewal, and the renewal, which the provider would not cancel yet, is let go once it settles
+  // (in v44 the cancel's own void of held payments reached it first; the workflow then found it voided).
   'renewal-processing-past-its-hold': async ({ created, client }) => {
     const policy = {
       capture: 'on_shipment',
@@ -1399,8 +1400,8 @@ async function main() {
     CODE_VENDOR_RETRY: '1s',
     // tok_short_auth's holds, renewed 3 s before they end (capture-at-shipment).
     PAYMENT_SANDBOX_SHORT_AUTH: '6s',
-    // tok_reauth_slow's renewals answer after the payment activity's tries end (about 12 s).
-    PAYMENT_SANDBOX_SLOW: '14s',
+    // tok_reauth_slow's renewals answer after the payment activity's tries end (about 14 s).
+    PAYMENT_SANDBOX_SLOW: '18s',
     // tok_lost_unlisted's charge is out of the provider's list this long (payment-unshown-refunded).
     PAYMENT_SANDBOX_UNLISTED: '15s',
     // A kept charge key older than this is looked up before it is asked again (kept-key-looked-up-when-old).

@@ -386,7 +386,8 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     handle(async (req, res) => {
       const order = idOf(req.query.order);
       const intent = idOf(req.query.payment_intent);
-      if ((order === undefined) === (intent === undefined))
+      const given = [req.query.order, req.query.payment_intent].filter((q) => q !== undefined).length;
+      if (given !== 1 || (order === undefined) === (intent === undefined))
         return error(res, 400, 'invalid_request_error', 'exactly one of order and payment_intent, an id');
       const refunds = await ledger.refundsOf(intent !== undefined ? { intent } : { order: order! });
       // The order's list is a search: behind its writes while the order's switch says so.

@@ -227,6 +227,29 @@ describe('refund activities run twice, as after a worker killed before it report
   });
 });
 
+test("the sandbox's refund lists and their switch refuse what is not an id or a bounded wait", async () => {
+  const sandbox = process.env.PAYMENT_PROVIDER_URL!;
+  for (const query of [
+    '',
+    '?order=ord_a&payment_intent=pi_b',
+    '?order=ord_a&payment_intent=x%00y',
+    '?order[k]=v',
+    '?payment_intent=a,b;--',
+  ])
+    expect((await fetch(`${sandbox}/v1/refunds${query}`)).status).toBe(400);
+  expect((await fetch(`${sandbox}/v1/refunds?payment_intent=pi_none`)).status).toBe(200);
+  const put = (orderId: string, body: unknown) =>
+    fetch(`${sandbox}/v1/sandbox/refund-search/${orderId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  for (const body of [{}, { behindMs: -1 }, { behindMs: 1.5 }, { behindMs: '5' }, { behindMs: 3_600_001 }])
+    expect((await put('ord_a', body)).status).toBe(400);
+  expect((await put('ord%00a', { behindMs: 0 })).status).toBe(400);
+  expect((await put('ord_a', { behindMs: 0 })).status).toBe(200);
+});
+
 /** The real provider, whose first `lose` refunds are made and their answers lost (the connection drops). */
 class AnswerLost extends HttpPaymentProvider {
   constructor(

@@ -794,7 +794,8 @@ export class OrderEntity {
       this.reauthorizeNotBefore = next;
       return;
     }
-    // Given up: let go if the provider will (its answer may be that it has settled just now).
+    // Given up: let go if the provider will. It voids a settled hold; a charge settled just now (a
+    // method that cannot be held) or a hold its cancel did not reach is taken as the renewal's answer.
     const now = await CancellationScope.nonCancellable(() =>
       reconcile.cancelPayment({ orderId: this.current.id, paymentId: waiting.paymentId }),
     );
