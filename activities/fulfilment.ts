@@ -5,7 +5,7 @@ import type { LineQuantity } from '../domain/order';
 import { recordFulfilment } from '../services/fulfilment/fulfilments';
 import { BusinessRuleError } from '../domain/errors';
 import type { LocationAllocation } from '../domain/order';
-import { allocationOf, commitAll, reservedBy, reserve, writeOff } from '../services/inventory/ledger';
+import { allocationOf, reservedBy, reserve, settleReservation, writeOff } from '../services/inventory/ledger';
 import type { Warehouse } from '../services/warehouse/warehouse';
 
 /**
@@ -77,7 +77,8 @@ export function fulfilmentActivities({ db, warehouse }: { db: Knex; warehouse?: 
         try {
           await trx.transaction(async (savepoint) => {
             await reserve(savepoint, args.orderId, args.missing, `moved:${args.tag}`, [args.location]);
-            await commitAll(savepoint, args.orderId, `moved:${args.tag}`);
+            // Exactly the units just reserved, sold: no other reservation of the order with them.
+            await settleReservation(savepoint, args.orderId, `moved:${args.tag}`, 'commit');
           });
           moved = await reservedBy(trx, args.orderId, `moved:${args.tag}`);
         } catch (err) {

@@ -9,6 +9,7 @@ import { RETURN_REASONS } from '../domain/returns';
 import { CLAIM_KINDS, CLAIM_RESOLUTIONS } from '../domain/claims';
 import { ORDER_TYPES, PLACED_TYPES } from '../domain/machines';
 import { parseDuration } from '../domain/duration';
+import { looksSealed } from '../codec/secret-box';
 import { isCurrency } from '../domain/money';
 import {
   hasLoneSurrogate,
@@ -660,7 +661,11 @@ export const webhookBody = z
       .string()
       .min(16)
       .max(200)
-      .regex(/^[!-~]+$/, 'printable ASCII without spaces'),
+      .regex(/^[!-~]+$/, 'printable ASCII without spaces')
+      .refine(
+        (s) => !looksSealed(s),
+        'a secret that does not begin with "enc:" (the form a sealed one is stored in)',
+      ),
     active: z.boolean().default(true),
   })
   .strict();

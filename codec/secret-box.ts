@@ -9,6 +9,13 @@ import { parseKeys } from './encryption-codec';
 
 const PREFIX = 'enc:v1:';
 
+/**
+ * Whether a secret given in plain text would read as a sealed one (any version of the form): such a
+ * secret is refused where it is given, since stored as given (no keys configured, or before they
+ * were) it could never be opened to sign with.
+ */
+export const looksSealed = (secret: string) => secret.startsWith('enc:');
+
 /** Seals and opens secrets (the shape services/webhooks/subscriptions.ts asks for as `SecretBox`). */
 export function secretBox(keysText: string | undefined) {
   const keys = keysText ? parseKeys(keysText) : [];

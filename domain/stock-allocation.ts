@@ -1,7 +1,8 @@
 /**
  * Where an order's units come from: the fewest locations that can serve every line, ties by the
- * locations' priorities (a rank: 0 before 1), then by id. Each line is then filled from the chosen
- * locations in that order. Pure: the ledger (services/inventory/ledger.ts) reads the figures
+ * locations' priorities (a rank: 0 before 1), then by id. Each line then ships whole from the
+ * best-ranked chosen location that has all of it, or is filled from the chosen locations in that
+ * order when none has. Pure: the ledger (services/inventory/ledger.ts) reads the figures
  * under lock and writes what this decides.
  */
 
@@ -49,6 +50,12 @@ export function allocateStock(
     ranked.length <= EXHAUSTIVE_UP_TO ? smallestCover(ranked, covers) : greedyCover(ranked, wanted, free);
   const units: AllocatedUnits[] = [];
   for (const [sku, quantity] of wanted) {
+    // The best-ranked chosen location that has all of the line ships it whole.
+    const whole = chosen.find((l) => free(l.id, sku) >= quantity);
+    if (whole) {
+      units.push({ location: whole.id, sku, quantity });
+      continue;
+    }
     let left = quantity;
     for (const location of chosen) {
       if (left === 0) break;

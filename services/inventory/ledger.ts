@@ -248,7 +248,7 @@ export async function settleReservation(
 /**
  * Sold units ruined or lost after they left (a claim of damaged goods): recorded as a loss where
  * they were sold from, best-ranked first. No counter moves (they were no longer on hand); the
- * books say what became of them. Idempotent by `tag`.
+ * books say what became of them. Done once by `tag`.
  */
 export async function recordLoss(
   trx: Knex.Transaction,
@@ -256,6 +256,9 @@ export async function recordLoss(
   lines: StockLine[],
   tag: string,
 ): Promise<void> {
+  // Done once by its tag, as a restock is: a retry would find the units it lost no longer sold
+  // and record the loss again at the next location.
+  if (await doneOnce(trx, orderId, `${orderId}:loss:${tag}`)) return;
   for (const units of inLockOrder(takeFrom(await soldAt(trx, orderId), lines)))
     await record(trx, 'loss', units, orderId, `${orderId}:loss:${tag}`);
 }

@@ -7,6 +7,14 @@
 import type { Knex } from 'knex';
 import { instantKeySql, keysetPage, pageResult, type PageQuery } from '../paging';
 
+/**
+ * A delivery sent again (redelivered, or its subscription made fresh) has a new retry window that
+ * opens at its next attempt, not at the request: it may wait behind its order's earlier events for
+ * as long as they take. Stored as `retry_from = 'infinity'` (no migration; a worker from before
+ * this reads it as a window that never closes, retrying rather than failing it).
+ */
+const NOT_YET = 'infinity';
+
 /** Seals a secret for storage and opens it again (codec/secret-box.ts implements it). */
 export interface SecretBox {
   seal(plain: string): string;
@@ -62,7 +70,7 @@ export async function putWebhook(db: Knex, id: string, input: WebhookInput, box:
     if (fresh)
       await trx('webhook_deliveries')
         .where({ webhook_id: id, status: 'pending' })
-        .update({ retry_from: trx.fn.now(), locked_until: null });
+        .update({ retry_from: NOT_YET, locked_until: null });
     return { webhook: webhookView(row), created: row.created === true };
   });
 }
@@ -162,7 +170,7 @@ export async function redeliver(db: Knex, webhookId: string, eventId: string) {
       .update({
         status: 'pending',
         next_attempt_at: trx.fn.now(),
-        retry_from: trx.fn.now(),
+        retry_from: NOT_YET,
         locked_until: null,
         delivered_at: null,
       })
@@ -241,8 +249,10 @@ export async function claimDue(
        UPDATE webhook_deliveries d
           SET locked_until = statement_timestamp() + ? * interval '1 millisecond', attempts = d.attempts + 1,
               -- The window opens at the first attempt, not when the event was written: one that
-              -- waited (behind its order's earlier events, or a stopped subscription) still gets its retries.
-              retry_from = CASE WHEN d.attempts = 0 THEN statement_timestamp() ELSE d.retry_from END
+              -- waited (behind its order's earlier events, or a stopped subscription) still gets its
+              -- retries; so does one sent again (NOT_YET), at its first attempt since.
+              retry_from = CASE WHEN d.attempts = 0 OR d.retry_from = 'infinity' THEN statement_timestamp()
+                                ELSE d.retry_from END
          FROM due, order_events e, webhooks w
         WHERE d.webhook_id = due.webhook_id AND d.event_id = due.event_id
           AND e.id = d.event_id AND w.id = d.webhook_id

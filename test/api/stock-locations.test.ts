@@ -365,6 +365,20 @@ test('a restock retried after its commit (its answer lost) puts the units back o
   ]);
 });
 
+test('a loss retried after its commit (its answer lost) is recorded once, and the order’s other unit can still come back', async () => {
+  const { activities, sku, orderId } = await soldFromTwoLocations('lossretry');
+  const loss = { orderId, items: [{ sku, quantity: 1 }], tag: 'claim:c1' };
+  await activities.recordLoss(loss);
+  await activities.recordLoss(loss);
+  const lost = await db('stock_movements').where({ order_id: orderId, kind: 'loss' }).select('quantity');
+  expect(lost.map((m) => m.quantity)).toEqual([1]);
+  // The other unit, returned, goes back on sale.
+  await activities.restockItems({ orderId, items: [{ sku, quantity: 1 }], tag: 'return-1' });
+  const back = await db('stock_movements').where({ order_id: orderId, kind: 'restock' }).select('quantity');
+  expect(back.map((m) => m.quantity)).toEqual([1]);
+  await expectBooksBalance(db, [sku]);
+});
+
 test('a unit recorded lost (a claim) is nobody’s to put back or lose again: a later return restocks the other, and a third loss finds nothing', async () => {
   const { activities, sku, orderId } = await soldFromTwoLocations('lost');
   await activities.recordLoss({ orderId, items: [{ sku, quantity: 1 }], tag: 'claim-1' });

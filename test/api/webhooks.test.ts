@@ -500,6 +500,74 @@ test('a delivery’s retry window opens at its first attempt, and again when its
   }
 }, 90_000);
 
+test('events sent again wait behind their order’s earlier ones without using up their retry window', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const owner = customer();
+  let refuse = false;
+  const r = await receiver(secret, (e) => (refuse && e.data?.order?.customerId === owner.id ? 'fail' : 'ok'));
+  const webhook = await subscribe(r.url, secret, ['order.created', 'order.paid']);
+  const rowOf = (type: string, orderId: string) =>
+    db('webhook_deliveries as d')
+      .join('order_events as e', 'e.id', 'd.event_id')
+      .where({ 'd.webhook_id': webhook, 'e.order_id': orderId, 'e.type': type })
+      .first(
+        'd.event_id',
+        'd.status',
+        'd.attempts',
+        'd.last_error',
+        db.raw('coalesce(d.locked_until > now(), false) AS in_flight'),
+      );
+  try {
+    const o = await placed(owner);
+    expect((await pay(o.id, o.owner)).status).toBe(200);
+    await until('both delivered', async () => (await rowOf('order.paid', o.id))?.status === 'delivered');
+    const created = await rowOf('order.created', o.id);
+    const paid = await rowOf('order.paid', o.id);
+    // Both sent again, to a receiver that now refuses them: the paid event waits behind the created one.
+    refuse = true;
+    for (const event of [created, paid])
+      expect(
+        (
+          await call('POST', `/v1/webhooks/${webhook}/deliveries/${event.event_id}/redeliver`, {
+            as: merchant,
+          })
+        ).status,
+      ).toBe(202);
+    await until('the created event refused again', async () => {
+      const now = await rowOf('order.created', o.id);
+      return now.attempts > created.attempts && now.last_error !== null && !now.in_flight;
+    });
+    // As if a day had passed: every window opened so far moves back 25 hours, while no attempt is on the wire.
+    await until('a day passed between attempts', async () => {
+      const now = await rowOf('order.created', o.id);
+      const moved = await db('webhook_deliveries')
+        .where({ webhook_id: webhook, event_id: created.event_id, attempts: now.attempts })
+        .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', db.fn.now()))
+        .update({ retry_from: db.raw(`retry_from - interval '25 hours'`) });
+      if (moved !== 1) return false;
+      await db('webhook_deliveries')
+        .where({ webhook_id: webhook, event_id: paid.event_id })
+        .update({ retry_from: db.raw(`retry_from - interval '25 hours'`) });
+      return true;
+    });
+    await until(
+      'the created event failed',
+      async () => (await rowOf('order.created', o.id)).status === 'failed',
+    );
+    // The paid event's first attempt since it was sent again fails, but its window opens there.
+    await until('the paid event tried', async () => {
+      const now = await rowOf('order.paid', o.id);
+      return now.attempts > paid.attempts && now.last_error !== null && !now.in_flight;
+    });
+    expect(await rowOf('order.paid', o.id)).toMatchObject({ status: 'pending' });
+    refuse = false;
+    await until('delivered again', async () => (await rowOf('order.paid', o.id)).status === 'delivered');
+  } finally {
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
+  }
+}, 90_000);
+
 test('a subscription given a new address is tried at once, without the old address’s backoff', async () => {
   const secret = `whsec_${randomUUID()}`;
   const dead = await receiver(secret, () => 'ok');
@@ -587,9 +655,12 @@ test('subscriptions: staff only, validated, the secret never shown', async () =>
     { ...body, events: [] },
     { ...body, secret: 'short' },
     { ...body, secret: 'has a space in it ok' },
+    // Stored as given where no keys are configured, it would read as sealed and never sign.
+    { ...body, secret: 'enc:v1:abcdefghijklmnop' },
     { ...body, extra: 1 },
   ])
     expect((await call('PUT', '/v1/webhooks/w-bad', { as: merchant, body: bad })).status).toBe(400);
+  expect(await db('webhooks').where({ id: 'w-bad' }).first('id')).toBeUndefined();
   const credentials = await call('PUT', '/v1/webhooks/w-cred', {
     as: merchant,
     body: { ...body, url: 'http://user:pw@127.0.0.1:9/x' },

@@ -56,6 +56,29 @@ test('ties go to the better rank, then the smaller id; a line splits only when i
   });
 });
 
+test('two locations needed for two lines: a line one of them has all of ships from it whole', () => {
+  const locations = [
+    { id: 'l1', priority: 0 },
+    { id: 'l2', priority: 1 },
+  ];
+  expect(
+    allocateStock(
+      [
+        { sku: 'x', quantity: 3 },
+        { sku: 'y', quantity: 1 },
+      ],
+      locations,
+      stock({ l1: { x: 2, y: 1 }, l2: { x: 5 } }),
+    ),
+  ).toEqual({
+    ok: true,
+    units: [
+      { location: 'l2', sku: 'x', quantity: 3 },
+      { location: 'l1', sku: 'y', quantity: 1 },
+    ],
+  });
+});
+
 test('short: the sku that cannot be served is named; the same sku on two lines counts once', () => {
   const locations = [{ id: 'a', priority: 0 }];
   expect(
@@ -99,12 +122,17 @@ test('random cases: every unit placed, within each location, in as few locations
         line.quantity,
       );
     for (const u of result.units) expect(u.quantity).toBeLessThanOrEqual(figures[u.location]![u.sku]!);
+    // A line split over locations has none among them that could ship all of it.
+    const used = [...new Set(result.units.map((u) => u.location))];
+    for (const line of lines) {
+      const from = result.units.filter((u) => u.sku === line.sku);
+      if (from.length > 1) for (const l of used) expect(figures[l]![line.sku]!).toBeLessThan(line.quantity);
+    }
     if (many) continue;
     // No smaller set of locations covers the order.
-    const used = new Set(result.units.map((u) => u.location)).size;
     for (let mask = 1; mask < 1 << locations.length; mask++) {
       const chosen = locations.filter((_, i) => mask & (1 << i));
-      if (chosen.length >= used) continue;
+      if (chosen.length >= used.length) continue;
       const covers = lines.every((l) => chosen.reduce((a, c) => a + figures[c.id]![l.sku]!, 0) >= l.quantity);
       expect(covers).toBe(false);
     }
