@@ -17,7 +17,7 @@ import { codecServer } from './codec-server';
 import { callerScope, idempotency } from './idempotency';
 import { createLogger, requestLogOptions } from './logging';
 import { methodsOfResources } from './methods';
-import { ApiMetrics } from './metrics';
+import { ApiMetrics, routeBase } from './metrics';
 import { consoleRouter } from './console';
 import { docsRouter } from './docs-page';
 import { openApiDocument } from './openapi';
@@ -96,7 +96,7 @@ export function createApp({
     }),
   );
   // The Web UI calls the codec server from its own origin (CORS inside); it parses its own, larger bodies.
-  app.use('/codec', codecServer(auth, config.CODEC_ALLOWED_ORIGINS, codecFor(config)));
+  app.use('/codec', routeBase('/codec'), codecServer(auth, config.CODEC_ALLOWED_ORIGINS, codecFor(config)));
   // Signed events are verified over their raw bytes (api/routes/inbound.ts): read as bytes, parsed after.
   app.use('/v1/inbound', express.raw({ type: () => true, limit: '64kb' }));
   app.use(express.json({ limit: '100kb' }));
@@ -114,9 +114,10 @@ export function createApp({
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
-  app.use('/docs', docsRouter());
+  app.use('/docs', routeBase('/docs'), docsRouter());
   app.use(
     '/console',
+    routeBase('/console'),
     consoleRouter({ temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE }),
   );
 

@@ -27,12 +27,19 @@ export class ApiMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Times every request, labelled by its route pattern (not the raw path, which would explode the series). */
+  /**
+   * Times every request, labelled by its route's template as declared (`routeLabel`, `routeBase`),
+   * never by what the request says: not the raw path, which would explode the series, nor Express's
+   * `baseUrl`, which keeps the client's capitals (`/V1/...`) and is reset to nothing when an error
+   * leaves a router, so a route's 4xx and 5xx would be counted under another name than its 2xx.
+   */
   middleware(): RequestHandler {
     return (req, res, next) => {
       const end = this.latency.startTimer();
       res.on('finish', () => {
-        const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+        const route: string =
+          res.locals.route ??
+          (req.route?.path ? `${res.locals.routeBase ?? ''}${req.route.path}` : 'unmatched');
         end({ method: req.method, route, status: String(res.statusCode) });
       });
       next();
@@ -57,3 +64,19 @@ export class ApiMetrics {
     };
   }
 }
+
+/** Names the route a request matched, as its template (`/v1/orders/:id`), for the metrics. */
+export const routeLabel =
+  (template: string): RequestHandler =>
+  (_req, res, next) => {
+    res.locals.route = template;
+    next();
+  };
+
+/** Names where a router is mounted (`/codec`), for the metrics of the routes it declares itself. */
+export const routeBase =
+  (base: string): RequestHandler =>
+  (_req, res, next) => {
+    res.locals.routeBase = base;
+    next();
+  };

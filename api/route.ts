@@ -14,6 +14,7 @@ import { principalOf, requireRole, type Principal } from './auth';
 import type { OrderCommands } from './order-commands';
 import type { SearchAttributeGuard } from './search-attributes';
 import { route as catching } from './problem';
+import { routeLabel } from './metrics';
 
 export type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
 
@@ -105,7 +106,7 @@ export function mountRoutes(
   const prefix = options.prefix ?? '';
   for (const r of routes) {
     if (!r.path.startsWith(prefix)) throw new Error(`route ${r.id} is not under ${prefix}`);
-    const chain: RequestHandler[] = [];
+    const chain: RequestHandler[] = [routeLabel(expressPath(r.path))];
     if (r.idempotent) {
       if (!options.idempotency) throw new Error(`route ${r.id} takes an Idempotency-Key; none given`);
       chain.push(options.idempotency);

@@ -9,6 +9,7 @@ import { RETURN_REASONS } from '../domain/returns';
 import { CLAIM_KINDS, CLAIM_RESOLUTIONS } from '../domain/claims';
 import { ORDER_TYPES, PLACED_TYPES } from '../domain/machines';
 import { parseDuration } from '../domain/duration';
+import { MAX_LINE_QUANTITY, MAX_LINES } from '../domain/order';
 import { looksSealed } from '../codec/secret-box';
 import { isCurrency } from '../domain/money';
 import {
@@ -20,7 +21,13 @@ import {
   TEXT_RULES,
   type TextRule,
 } from '../domain/text';
-import { cursorFits, parseCursor, type Cursor, type OrderSort } from '../services/orders/list-orders';
+import {
+  cursorFits,
+  parseCursor,
+  type CursorList,
+  type ListCursor,
+  type OrderSort,
+} from '../services/orders/list-orders';
 import { parseKey, type ListName } from '../services/paging';
 
 // Adds `.openapi()` to zod's prototypes (before any schema here is built), for what the document
@@ -144,9 +151,25 @@ export const createOrderBody = z
   .object({
     type: z.enum(PLACED_TYPES).default('standard'),
     items: z
-      .array(z.object({ sku: id, quantity: z.number().int().min(1).max(1000) }).strict())
+      .array(z.object({ sku: id, quantity: z.number().int().min(1).max(MAX_LINE_QUANTITY) }).strict())
       .min(1)
-      .max(100),
+      .max(MAX_LINES)
+      // A SKU named twice is one line (its quantities added): that line is bounded too.
+      .superRefine((items, ctx) => {
+        const units = new Map<string, number>();
+        items.forEach((item, i) => {
+          // An item out of bounds itself is named once, by its own rule.
+          if (!Number.isInteger(item.quantity) || item.quantity > MAX_LINE_QUANTITY) return;
+          const sum = (units.get(item.sku) ?? 0) + item.quantity;
+          units.set(item.sku, sum);
+          if (sum > MAX_LINE_QUANTITY && sum - item.quantity <= MAX_LINE_QUANTITY)
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path: [i, 'quantity'],
+              message: `a SKU's quantities, added over the items that name it, may be at most ${MAX_LINE_QUANTITY}`,
+            });
+        });
+      }),
     couponCode: promotionCodeParam.optional(),
     shippingAddress: shippingAddress.optional(),
     // A channel names the customer it orders for; a customer orders for itself.
@@ -250,14 +273,16 @@ const cursorParam = z
     return cursor;
   });
 
-/** A list of records newest first: a cursor of the creation instant only. */
-const createdCursorParam = cursorParam.transform((cursor, ctx) => {
-  if (!('createdAt' in cursor)) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not a cursor of this list' });
-    return z.NEVER;
-  }
-  return cursor;
-});
+/** A list of records newest first (./services/orders/list-reverse.ts): a cursor it gave out. */
+const createdCursorParam = (list: CursorList) =>
+  cursorParam.transform((cursor, ctx) => {
+    // One without a list (given out before cursors named theirs) is read as then: by its key.
+    if ((cursor.of !== undefined && cursor.of !== list) || !('createdAt' in cursor)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not a cursor of this list' });
+      return z.NEVER;
+    }
+    return { createdAt: cursor.createdAt, id: cursor.id };
+  });
 
 const limitParam = z.coerce.number().int().min(1).max(100).default(20);
 
@@ -334,12 +359,12 @@ export const listRefundsQuery = z
     createdFrom: instant.optional(),
     createdTo: instant.optional(),
     limit: limitParam,
-    cursor: createdCursorParam.optional(),
+    cursor: createdCursorParam('refunds').optional(),
   })
   .strict();
 
 /** The lists of after-sales cases (returns, claims): by order, customer, status and window, newest first. */
-const caseListQuery = <T extends z.ZodRawShape>(filters: T) =>
+const caseListQuery = <T extends z.ZodRawShape>(list: CursorList, filters: T) =>
   z
     .object({
       orderId: orderIdParam.optional(),
@@ -353,15 +378,15 @@ const caseListQuery = <T extends z.ZodRawShape>(filters: T) =>
       createdFrom: instant.optional(),
       createdTo: instant.optional(),
       limit: limitParam,
-      cursor: createdCursorParam.optional(),
+      cursor: createdCursorParam(list).optional(),
     })
     .strict();
 
-export const listReturnsQuery = caseListQuery({ reasonCode: z.enum(RETURN_REASONS).optional() });
+export const listReturnsQuery = caseListQuery('returns', { reasonCode: z.enum(RETURN_REASONS).optional() });
 
-export const listClaimsQuery = caseListQuery({ kind: z.enum(CLAIM_KINDS).optional() });
+export const listClaimsQuery = caseListQuery('claims', { kind: z.enum(CLAIM_KINDS).optional() });
 
-export const listExchangesQuery = caseListQuery({});
+export const listExchangesQuery = caseListQuery('exchanges', {});
 
 /**
  * What a list query's fields say together, which its schema (an object, for the document)
@@ -375,7 +400,8 @@ export function listOrdersQueryProblems(query: {
   sort?: string;
   createdFrom?: string;
   createdTo?: string;
-  cursor?: Cursor;
+  /** The order list's (the after-sales lists' schemas have checked theirs). */
+  cursor?: ListCursor;
 }): ZodError | null {
   const issues: z.ZodIssue[] = [];
   const problem = (path: string, message: string) =>

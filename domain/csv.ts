@@ -1,6 +1,8 @@
 /**
  * CSV as spreadsheets read it (RFC 4180): a cell with a comma, a quote or a line break is quoted,
- * and a cell a spreadsheet would run as a formula (it begins with `=`, `+`, `-`, `@`, a tab or a
+ * and so is one with a semicolon or a tab, which a spreadsheet set to split on those (Excel in
+ * much of Europe splits on `;`) would otherwise cut into cells of which one could begin a formula;
+ * a cell a spreadsheet would run as a formula (it begins with `=`, `+`, `-`, `@`, a tab or a
  * carriage return) is prefixed with `'`, so it is shown as the text it is (OWASP's CSV injection).
  */
 export type Cell = string | number | null | undefined;
@@ -11,7 +13,7 @@ export function csvCell(value: Cell): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return String(value);
   const text = FORMULA.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return /[",;\t\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** One line, ended by CRLF as RFC 4180 asks. */

@@ -42,6 +42,29 @@ export type OrderFilters = Omit<ListQuery, 'limit' | 'cursor' | 'sort'>;
  */
 export type Cursor = { createdAt: string; id: string } | { total: number; id: string };
 
+/**
+ * The list a cursor continues, carried in it: the order list in one of its sorts, or one of the
+ * after-sales lists paged the same way (./list-reverse.ts). A cursor of another list, or of the
+ * same key the other way round, is refused, not read as a place in this one.
+ */
+export const CURSOR_LISTS = [
+  '-createdAt',
+  'createdAt',
+  '-total',
+  'total',
+  'refunds',
+  'returns',
+  'claims',
+  'exchanges',
+] as const;
+export type CursorList = (typeof CURSOR_LISTS)[number];
+/**
+ * A cursor as it comes back: its key and the list it was given out for; a cursor given out before
+ * cursors named their list (2026-12-07) has none and is read as it was then, so that a walk
+ * through a list across a deploy goes on.
+ */
+export type ListCursor = Cursor & { of?: CursorList };
+
 /** The column a sort orders by, and which way. */
 const SORTS: Record<OrderSort, { column: 'created_at' | 'total'; order: 'asc' | 'desc' }> = {
   '-createdAt': { column: 'created_at', order: 'desc' },
@@ -51,22 +74,30 @@ const SORTS: Record<OrderSort, { column: 'created_at' | 'total'; order: 'asc' | 
 };
 
 /** Whether a cursor belongs to a sort (a page of one sort cannot continue another). */
-export const cursorFits = (cursor: Cursor, sort: OrderSort = '-createdAt') =>
-  SORTS[sort].column === ('total' in cursor ? 'total' : 'created_at');
+export const cursorFits = (cursor: ListCursor, sort: OrderSort = '-createdAt') =>
+  cursor.of === undefined
+    ? SORTS[sort].column === ('total' in cursor ? 'total' : 'created_at')
+    : cursor.of === sort;
 
-export const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+export const encodeCursor = (c: Cursor, of: CursorList) =>
+  Buffer.from(JSON.stringify({ ...c, of })).toString('base64url');
 
 /** A cursor this service gave out, or null: anything else is a client's error, never a query. */
-export function parseCursor(text: string): Cursor | null {
+export function parseCursor(text: string): ListCursor | null {
   if (!/^[A-Za-z0-9_-]{1,400}$/.test(text)) return null;
   try {
     const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
     if (!c || typeof c !== 'object' || Array.isArray(c)) return null;
-    const { createdAt, total, id, ...rest } = c as Record<string, unknown>;
+    const { createdAt, total, id, of, ...rest } = c as Record<string, unknown>;
     if (Object.keys(rest).length > 0 || typeof id !== 'string' || !ID_PATTERN.test(id)) return null;
+    if (of !== undefined && !(CURSOR_LISTS as readonly unknown[]).includes(of)) return null;
+    const list = of as CursorList | undefined;
+    // The key is the list's: a total for the total sorts, the creation instant for the others.
+    if (list && (total !== undefined) !== (list === 'total' || list === '-total')) return null;
+    const named = list ? { of: list } : {};
     if (total !== undefined) {
       if (createdAt !== undefined || !Number.isSafeInteger(total) || (total as number) < 0) return null;
-      return { total: total as number, id };
+      return { total: total as number, id, ...named };
     }
     if (typeof createdAt !== 'string') return null;
     // Exactly what toISOString() wrote, a real instant, and in the years an order's date can have
@@ -74,7 +105,7 @@ export function parseCursor(text: string): Cursor | null {
     if (!/^[2-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(createdAt)) return null;
     const at = Date.parse(createdAt);
     if (!Number.isFinite(at) || new Date(at).toISOString() !== createdAt) return null;
-    return { createdAt, id };
+    return { createdAt, id, ...named };
   } catch {
     return null;
   }
@@ -157,6 +188,9 @@ export async function listOrders(
   const last = page[page.length - 1];
   return {
     items,
-    nextCursor: rows.length > query.limit && last ? encodeCursor(cursorAfter(last, query.sort)) : null,
+    nextCursor:
+      rows.length > query.limit && last
+        ? encodeCursor(cursorAfter(last, query.sort), query.sort ?? '-createdAt')
+        : null,
   };
 }

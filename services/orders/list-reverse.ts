@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { ReturnRecord } from '../../domain/returns';
 import { claimFromRow } from './claims-store';
 import { exchangeFromRow } from './exchanges-store';
-import { encodeCursor } from './list-orders';
+import { encodeCursor, type CursorList } from './list-orders';
 import { refundFromRow, returnFromRow } from './returns-store';
 
 export interface ReverseListQuery {
@@ -35,11 +35,16 @@ function page(q: Knex.QueryBuilder, table: string, query: ReverseListQuery): Kne
     .limit(query.limit + 1);
 }
 
-function paged<R extends { id: string; created_at: Date }, T>(rows: R[], limit: number, view: (row: R) => T) {
+function paged<R extends { id: string; created_at: Date }, T>(
+  rows: R[],
+  limit: number,
+  list: CursorList,
+  view: (row: R) => T,
+) {
   const last = rows.length > limit ? rows[limit - 1] : undefined;
   return {
     items: rows.slice(0, limit).map(view),
-    nextCursor: last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null,
+    nextCursor: last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }, list) : null,
   };
 }
 
@@ -56,7 +61,7 @@ export async function listRefunds(db: Knex, query: ReverseListQuery & { source?:
     );
   if (query.source) q.where('r.source', query.source);
   const rows = await page(q, 'r', query);
-  return paged(rows, query.limit, refundFromRow);
+  return paged(rows, query.limit, 'refunds', refundFromRow);
 }
 
 export async function listReturns(
@@ -70,7 +75,7 @@ export async function listReturns(
   if (query.status) q.where('t.status', query.status);
   if (query.reasonCode) q.where('t.reason_code', query.reasonCode);
   const rows = await page(q, 't', query);
-  return paged(rows, query.limit, (row): ReturnRecord => returnFromRow(row));
+  return paged(rows, query.limit, 'returns', (row): ReturnRecord => returnFromRow(row));
 }
 
 export async function listClaims(db: Knex, query: ReverseListQuery & { status?: string; kind?: string }) {
@@ -81,7 +86,7 @@ export async function listClaims(db: Knex, query: ReverseListQuery & { status?: 
   if (query.status) q.where('t.status', query.status);
   if (query.kind) q.where('t.kind', query.kind);
   const rows = await page(q, 't', query);
-  return paged(rows, query.limit, claimFromRow);
+  return paged(rows, query.limit, 'claims', claimFromRow);
 }
 
 export async function listExchanges(db: Knex, query: ReverseListQuery & { status?: string }) {
@@ -91,7 +96,7 @@ export async function listExchanges(db: Knex, query: ReverseListQuery & { status
     q.whereExists(db('orders as o').whereRaw('o.id = t.order_id').where('o.channel', query.channel));
   if (query.status) q.where('t.status', query.status);
   const rows = await page(q, 't', query);
-  return paged(rows, query.limit, exchangeFromRow);
+  return paged(rows, query.limit, 'exchanges', exchangeFromRow);
 }
 
 /**

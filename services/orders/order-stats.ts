@@ -36,9 +36,12 @@ export interface StatsRow {
 interface Window {
   /** Whole days from the rollup: [from, to), either end open. */
   days?: { from?: string; to?: string };
-  /** Instants counted from the orders: [from, to). */
-  partial: { from: string; to: string }[];
+  /** Instants counted from the orders: [from, to), `to` open only past the last whole day. */
+  partial: { from: string; to?: string }[];
 }
+
+/** Where the API's instants end (year 9999): no whole day starts there for the rollup to hold. */
+const END_OF_INSTANTS = Date.UTC(10000, 0, 1);
 
 /** Splits [from, to) into the whole UTC days inside it and the partial days at its ends. */
 export function splitWindow(from?: string, to?: string): Window {
@@ -47,6 +50,9 @@ export function splitWindow(from?: string, to?: string): Window {
   const end = to === undefined ? undefined : Date.parse(to);
   const firstDay = start === undefined ? undefined : Math.ceil(start / DAY) * DAY;
   const lastDay = end === undefined ? undefined : Math.floor(end / DAY) * DAY;
+  // From within the last day on, with no end: the rest of that day alone.
+  if (end === undefined && firstDay !== undefined && firstDay >= END_OF_INSTANTS)
+    return { partial: [{ from: from! }] };
   if (firstDay !== undefined && lastDay !== undefined && firstDay >= lastDay)
     return { partial: start! < end! ? [{ from: from!, to: to! }] : [] };
   const partial: Window['partial'] = [];
@@ -92,7 +98,7 @@ export async function orderStats(
           'refunded',
         )
         .where('created_at', '>=', from)
-        .where('created_at', '<', to),
+        .modify((q) => (to === undefined ? q : q.where('created_at', '<', to))),
     );
   if (parts.length === 0) return [];
   const rows: StatsRow[] = await db

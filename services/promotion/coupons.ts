@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { BusinessRuleError } from '../../domain/errors';
-import type { MemberTier, Promotion, PromotionKind } from '../../domain/pricing';
+import { promotionDiscount, type MemberTier, type Promotion, type PromotionKind } from '../../domain/pricing';
 
 export interface PromotionRow {
   code: string;
@@ -101,6 +101,12 @@ export async function lockCoupon(
       },
     );
   }
+  // One that takes nothing off this order (a percent of too little) is not used up on it, as an
+  // edit that leaves it nothing to take gives its use back.
+  if (promotionDiscount(toPromotion(row), args.subtotal) === 0)
+    throw new BusinessRuleError('COUPON_INVALID', 'the coupon takes nothing off this order', {
+      couponCode: args.code,
+    });
   await trx('coupon_uses')
     .insert({
       code: args.code,

@@ -10,8 +10,10 @@ import { instantKeySql, keysetPage, pageResult, type PageQuery } from '../paging
 /**
  * A delivery sent again (redelivered, or its subscription made fresh) has a new retry window that
  * opens at its next attempt, not at the request: it may wait behind its order's earlier events for
- * as long as they take. Stored as `retry_from = 'infinity'` (no migration; a worker from before
- * this reads it as a window that never closes, retrying rather than failing it).
+ * as long as they take. Stored as `retry_from = 'infinity'` (no migration). A worker from before
+ * this, on PostgreSQL 17, reads it as a window that never closes: it retries such a delivery at the
+ * base backoff rather than failing it, until a worker of this version claims it (on PostgreSQL 16
+ * and older its failure's update errs, and the delivery waits for such a worker).
  */
 const NOT_YET = 'infinity';
 

@@ -132,9 +132,9 @@ test('a product name with NUL, a NUL status filter, bad cursors and bad percent-
   for (const query of [
     'status=%00',
     'status=PAID%ED%A0%80', // a lone surrogate, percent-encoded
-    `cursor=${cursor({ createdAt: 'not a date', id: 'ord_1' })}`,
-    `cursor=${cursor({ createdAt: '+275760-09-13T00:00:00.000Z', id: 'ord_1' })}`,
-    `cursor=${cursor({ createdAt: '2026-01-01T00:00:00.000Z', id: "x' OR 1=1" })}`,
+    `cursor=${cursor({ createdAt: 'not a date', id: 'ord_1', of: '-createdAt' })}`,
+    `cursor=${cursor({ createdAt: '+275760-09-13T00:00:00.000Z', id: 'ord_1', of: '-createdAt' })}`,
+    `cursor=${cursor({ createdAt: '2026-01-01T00:00:00.000Z', id: "x' OR 1=1", of: '-createdAt' })}`,
     'cursor=%F0%9F',
     'limit=1e400',
   ]) {
@@ -153,11 +153,16 @@ test('a product name with NUL, a NUL status filter, bad cursors and bad percent-
 });
 
 test('huge numbers: a total past 2^53 is 422 AMOUNT_TOO_LARGE; numbers JSON cannot hold are 400', async () => {
-  const sku = uniqueSku('huge');
-  await putProduct(sku, { price: 100_000_000_000, stock: 100_000_000 });
+  // 100 lines (a SKU each: one named twice is one line) of 1000 units at 10^11 minor units: 10^16,
+  // past Number.MAX_SAFE_INTEGER.
+  const skus = Array.from({ length: 100 }, () => uniqueSku('huge'));
+  for (let i = 0; i < skus.length; i += 10)
+    await Promise.all(
+      skus.slice(i, i + 10).map((s) => putProduct(s, { price: 100_000_000_000, stock: 100_000_000 })),
+    );
+  const sku = skus[0]!;
   const who = customer();
-  // 100 lines of 1000 units at 10^11 minor units: 10^16, past Number.MAX_SAFE_INTEGER.
-  const items = Array.from({ length: 100 }, () => ({ sku, quantity: 1000 }));
+  const items = skus.map((s) => ({ sku: s, quantity: 1000 }));
   const reply = await call('POST', '/v1/orders', { as: who, body: { items } });
   expect(reply.status).toBe(422);
   expect(reply.body).toMatchObject({ code: 'AMOUNT_TOO_LARGE', max: Number.MAX_SAFE_INTEGER });

@@ -20,6 +20,24 @@ test('the API exposes request latency, orders placed and process metrics', async
   expect(text).toContain('process_resident_memory_bytes');
 });
 
+test('a route’s refusals are counted under its own name, and the client’s capitals name nothing', async () => {
+  const sku = uniqueSku('met0');
+  await putProduct(sku, { stock: 0 });
+  expect(
+    (await call('POST', '/v1/orders', { as: customer(), body: { items: [{ sku, quantity: 1 }] } })).status,
+  ).toBe(422);
+  expect((await fetch(`${apiUrl()}/V1/order-types`)).status).toBe(200);
+  const text = await (await fetch(`${apiUrl()}/metrics`)).text();
+  expect(text).toMatch(
+    /orders_api_request_duration_seconds_bucket\{[^}]*route="\/v1\/orders"[^}]*status="422"/,
+  );
+  expect(text).toMatch(
+    /orders_api_request_duration_seconds_bucket\{[^}]*route="\/v1\/order-types"[^}]*status="200"/,
+  );
+  expect(text).not.toMatch(/route="\/orders"/);
+  expect(text).not.toMatch(/route="\/V1/);
+});
+
 test('with METRICS_TOKEN set, only a scraper presenting it reads the metrics', async () => {
   const apis = ownApis();
   try {

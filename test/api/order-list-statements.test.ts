@@ -100,8 +100,18 @@ describe('filters and sorts of the order list', () => {
     expect([...ids(first), ...ids(second)]).toEqual(byTotal);
     expect(second.body.nextCursor).toBeNull();
     expect(ids(await list('sort=-total&currency=USD'))).toEqual([...byTotal].reverse());
-    // A cursor of one sort does not continue another.
+    // A cursor of one sort does not continue another, nor the same key the other way round.
     expect((await list(`sort=-createdAt&cursor=${first.body.nextCursor}`)).status).toBe(400);
+    expect((await list(`sort=-total&currency=USD&cursor=${first.body.nextCursor}`)).status).toBe(400);
+    const newest = await list('limit=2');
+    expect(newest.body.nextCursor).toEqual(expect.any(String));
+    const flipped = await list(`sort=createdAt&cursor=${newest.body.nextCursor}`);
+    expect(flipped.status).toBe(400);
+    expect(flipped.body.errors).toEqual([expect.objectContaining({ path: ['cursor'] })]);
+    // Nor is an order list's cursor a place in an after-sales list.
+    expect((await call('GET', `/v1/returns?cursor=${newest.body.nextCursor}`, { as: merchant })).status).toBe(
+      400,
+    );
   });
 
   it('filters by total, SKU, creation window and q', async () => {

@@ -194,6 +194,23 @@ test('unknown, expired, not yet valid and per-customer-exhausted coupons are ref
   expect((await call('GET', `/v1/products/${sku}`, { as: merchant })).body.stock.reserved).toBe(2);
 });
 
+test('a coupon that would take nothing off an order is refused for it, and its use stays the customer’s', async () => {
+  const [cheap, dear] = [uniqueSku('cpn19'), uniqueSku('cpn1k')];
+  await putProduct(cheap, { price: 19, stock: 10 });
+  await putProduct(dear, { price: 1000, stock: 10 });
+  const c = code('FIVE');
+  await putPromotion(c, { kind: 'percent', value: 5, perCustomerLimit: 1 });
+  const buyer = customer();
+  // 5% of 19 is nothing.
+  const refused = await order(buyer, [{ sku: cheap, quantity: 1 }], c);
+  expect(refused.status).toBe(422);
+  expect(refused.body).toMatchObject({ code: 'COUPON_INVALID', couponCode: c });
+  expect(await db('coupon_uses').where({ code: c })).toHaveLength(0);
+  const placed = await order(buyer, [{ sku: dear, quantity: 1 }], c);
+  expect(placed.status).toBe(201);
+  expect(placed.body.order.amounts).toMatchObject({ subtotal: 1000, discount: 50 });
+});
+
 test('a promotion in one currency prices only orders in it; one without prices any', async () => {
   const [usd, jpy] = [uniqueSku('usd'), uniqueSku('jpy')];
   await putProduct(usd, { price: 2000, stock: 10 });

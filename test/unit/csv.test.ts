@@ -19,3 +19,9 @@ test('a cell a spreadsheet would run as a formula is shown as text', () => {
   expect(csvCell(-5)).toBe('-5');
   expect(csvCell('a=b')).toBe('a=b');
 });
+
+test('a cell with a semicolon or a tab is quoted: a spreadsheet splitting on them keeps it whole', () => {
+  expect(csvCell('c1;=1+1;')).toBe('"c1;=1+1;"');
+  expect(csvCell('a\t=1+1')).toBe('"a\t=1+1"');
+  expect(csvRow(['ord_1', 'x;=WEBSERVICE("u")', 5])).toBe('ord_1,"x;=WEBSERVICE(""u"")",5\r\n');
+});

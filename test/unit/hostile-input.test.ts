@@ -72,6 +72,24 @@ describe('free text', () => {
     );
   });
 
+  test('a SKU named on several items is one line, bounded as one: 1000 units at most', () => {
+    const order = (...quantities: number[]) =>
+      createOrderBody.safeParse({ items: quantities.map((quantity) => ({ sku: 'mug', quantity })) });
+    expect(order(600, 400).success).toBe(true);
+    const over = order(600, 400, 1, 1);
+    expect(over.success).toBe(false);
+    // Named once, at the item that takes the line past its bound.
+    expect(over.error!.issues.map((i) => i.path)).toEqual([['items', 2, 'quantity']]);
+    expect(
+      createOrderBody.safeParse({
+        items: [
+          { sku: 'mug', quantity: 1000 },
+          { sku: 'cup', quantity: 1000 },
+        ],
+      }).success,
+    ).toBe(true);
+  });
+
   test('every schema field of free text says where the bad character is', () => {
     const bad = createOrderBody.safeParse({
       items: [{ sku: 'mug', quantity: 1 }],
@@ -288,21 +306,40 @@ test('a warehouse event names a fulfilment of its own order and location', () =>
 });
 
 describe('cursors', () => {
-  const good = Buffer.from(JSON.stringify({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1' })).toString(
-    'base64url',
-  );
+  const good = Buffer.from(
+    JSON.stringify({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1', of: '-createdAt' }),
+  ).toString('base64url');
   const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   test('only a cursor this service gave out is one', () => {
-    expect(parseCursor(good)).toEqual({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1' });
+    expect(parseCursor(good)).toEqual({
+      createdAt: '2026-11-27T10:00:00.000Z',
+      id: 'ord_1',
+      of: '-createdAt',
+    });
+    expect(parseCursor(enc({ total: 5, id: 'ord_1', of: 'total' }))).toEqual({
+      total: 5,
+      id: 'ord_1',
+      of: 'total',
+    });
+    // One given out before cursors named their list is read as it was then.
+    expect(parseCursor(enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1' }))).toEqual({
+      createdAt: '2026-11-27T10:00:00.000Z',
+      id: 'ord_1',
+    });
     for (const bad of [
-      enc({ createdAt: 'yesterday', id: 'ord_1' }),
-      enc({ createdAt: '+275760-09-13T00:00:00.000Z', id: 'ord_1' }),
-      enc({ createdAt: '2026-02-30T10:00:00.000Z', id: 'ord_1' }),
+      // A list that is none, or a key that is not its list's.
+      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1', of: 'everything' }),
+      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1', of: null }),
+      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1', of: 'total' }),
+      enc({ total: 5, id: 'ord_1', of: 'returns' }),
+      enc({ createdAt: 'yesterday', id: 'ord_1', of: '-createdAt' }),
+      enc({ createdAt: '+275760-09-13T00:00:00.000Z', id: 'ord_1', of: '-createdAt' }),
+      enc({ createdAt: '2026-02-30T10:00:00.000Z', id: 'ord_1', of: '-createdAt' }),
       // PostgreSQL has no year 0: a 500, once, for every list.
-      enc({ createdAt: '0000-01-01T00:00:00.000Z', id: 'ord_1' }),
-      enc({ createdAt: '1999-12-31T23:59:59.999Z', id: 'ord_1' }),
-      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'x\u0000' }),
-      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1', extra: 1 }),
+      enc({ createdAt: '0000-01-01T00:00:00.000Z', id: 'ord_1', of: '-createdAt' }),
+      enc({ createdAt: '1999-12-31T23:59:59.999Z', id: 'ord_1', of: '-createdAt' }),
+      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'x\u0000', of: '-createdAt' }),
+      enc({ createdAt: '2026-11-27T10:00:00.000Z', id: 'ord_1', extra: 1, of: '-createdAt' }),
       enc([1, 2]),
       'not base64!',
       '',
