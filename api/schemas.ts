@@ -159,7 +159,8 @@ export const createOrderBody = z
         const units = new Map<string, number>();
         items.forEach((item, i) => {
           // An item out of bounds itself is named once, by its own rule.
-          if (!Number.isInteger(item.quantity) || item.quantity > MAX_LINE_QUANTITY) return;
+          if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > MAX_LINE_QUANTITY)
+            return;
           const sum = (units.get(item.sku) ?? 0) + item.quantity;
           units.set(item.sku, sum);
           if (sum > MAX_LINE_QUANTITY && sum - item.quantity <= MAX_LINE_QUANTITY)
@@ -594,7 +595,13 @@ export const paymentEvent = z
             // Unix seconds, bounded so a date can be made of them (year 2286 at most).
             capture_before: z.number().int().nonnegative().max(9_999_999_999).nullable().optional(),
             created: z.number().int().nonnegative().max(9_999_999_999).optional(),
-            metadata: z.object({ order_id: id }).passthrough(),
+            // Without an order id of this service's: a payment it did not make (an account shared
+            // with another system), received and acted on by nobody (api/routes/inbound.ts).
+            metadata: z
+              .object({ order_id: z.string().max(500).optional() })
+              .passthrough()
+              .nullable()
+              .optional(),
           })
           .passthrough(),
       })

@@ -21,6 +21,7 @@ import { defineRoute, type Route, type RouteDeps } from '../route';
 import type { Config } from '../../config';
 import { fulfilmentEvent, paymentEvent } from '../schemas';
 import { DomainError } from '../../domain/errors';
+import { ID_PATTERN } from '../../domain/text';
 import { isGivenUpRecall, recordLateRecallNews } from '../../services/orders/late-recall';
 
 /**
@@ -125,7 +126,9 @@ export const inboundRoutes: Route[] = [
     setting: 'PAYMENT_WEBHOOK_SECRET',
     async act(event, { db, commands }) {
       const update = chargeNewsOf(event);
-      const orderId = event.data.object.metadata.order_id;
+      const orderId = event.data.object.metadata?.order_id;
+      // Not one of this service's payments: a 200 (the provider would send it again for days).
+      if (orderId === undefined || !ID_PATTERN.test(orderId)) return null;
       // An exchange's difference is charged under the exchange's own id: its news goes to it.
       const exchange = orderId.startsWith('exc_') ? await loadExchange(db, orderId) : null;
       if (exchange) {

@@ -118,6 +118,24 @@ describe('the inbound webhook route', () => {
     }
   });
 
+  it('takes an event of a payment that is none of its own (no order id) as received, acting on nothing', async () => {
+    for (const object of [
+      { id: 'pi_elsewhere', status: 'succeeded', metadata: {} },
+      { id: 'pi_elsewhere', status: 'succeeded', metadata: null },
+      { id: 'pi_elsewhere', status: 'succeeded', metadata: { order_id: 'their order/42' } },
+      { id: 'pi_elsewhere', status: 'succeeded' },
+    ]) {
+      const eventId = `evt_${randomUUID().replace(/-/g, '')}`;
+      const body = JSON.stringify({ id: eventId, type: 'payment_intent.succeeded', data: { object } });
+      const send = () => post(body, signature(process.env.PAYMENT_WEBHOOK_SECRET!, body, Date.now()));
+      const res = await send();
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ received: true, duplicate: false });
+      // Recorded: the same event again is a duplicate.
+      expect(await (await send()).json()).toEqual({ received: true, duplicate: true });
+    }
+  });
+
   it('acts on an event once: the same event again is answered as a duplicate', async () => {
     const { id } = await unpaidOrder();
     const body = event(id);

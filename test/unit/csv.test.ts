@@ -20,8 +20,12 @@ test('a cell a spreadsheet would run as a formula is shown as text', () => {
   expect(csvCell('a=b')).toBe('a=b');
 });
 
-test('a cell with a semicolon or a tab is quoted: a spreadsheet splitting on them keeps it whole', () => {
-  expect(csvCell('c1;=1+1;')).toBe('"c1;=1+1;"');
-  expect(csvCell('a\t=1+1')).toBe('"a\t=1+1"');
-  expect(csvRow(['ord_1', 'x;=WEBSERVICE("u")', 5])).toBe('ord_1,"x;=WEBSERVICE(""u"")",5\r\n');
+test('no cell a spreadsheet splitting on semicolons or tabs would make of a row begins a formula', () => {
+  const row = csvRow(['ord_1', 'x;=WEBSERVICE("u");', 'a\t=1+1', 'b;;+1', 'c;-5;@x', 5]);
+  for (const separator of [';', '\t'])
+    for (const cell of row.split(separator))
+      expect({ cell, formula: /^[=+\-@]/.test(cell) }).toEqual({ cell, formula: false });
+  // A comma-reading spreadsheet shows each as its text, the apostrophes marking what was escaped.
+  expect(csvCell('x;=1+1;')).toBe("x;'=1+1;");
+  expect(csvCell('a;b')).toBe('a;b');
 });
