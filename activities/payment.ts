@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/errors';
 import type { PaymentProvider } from '../services/payment/provider';
 import type { PaymentRecord, PaymentRisk } from '../services/payment/provider';
-import { findCharge, refundAcrossPayments, refundKey } from '../services/payment/refunds';
+import { findCharge, listedOrKnown, refundAcrossPayments, refundKey } from '../services/payment/refunds';
 
 /**
  * A charge as the workflow sees it: settled one way or the other, still pending, or never made.
@@ -142,10 +142,13 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       return result.amount;
     },
 
-    /** Voids every authorisation of the order still held (a cancel); returns what was released. */
-    async voidAuthorizations(args: { orderId: string }): Promise<number> {
+    /**
+     * Voids every authorisation of the order still held (a cancel); returns what was released.
+     * `known`: the order's own payments, read by id if its list leaves one out.
+     */
+    async voidAuthorizations(args: { orderId: string; known?: string[] }): Promise<number> {
       let voided = 0;
-      for (const p of await payments.paymentsOf(args.orderId)) {
+      for (const p of await listedOrKnown(payments, args.orderId, args.known ?? [])) {
         if (p.status !== 'authorized') continue;
         const after = await payments.cancel(p.paymentId);
         if (after.status === 'canceled') voided += p.amount;
@@ -158,7 +161,8 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       orderId: string;
       paymentId: string;
     }): Promise<{ status: PaymentRecord['status'] | 'absent'; amount: number }> {
-      const found = (await payments.paymentsOf(args.orderId)).find((p) => p.paymentId === args.paymentId);
+      // By its id: the order's list is a search that may not show a payment just made (a renewal).
+      const found = await payments.payment(args.paymentId);
       return found ? { status: found.status, amount: found.amount } : { status: 'absent', amount: 0 };
     },
 
@@ -183,15 +187,14 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       const idempotencyKey = refundKey(args.orderId, args.refundId, args.paymentId);
       let amount = args.amount;
       if (args.onlyWhatIsLeft) {
-        const [listed, refundsOfPayment] = await Promise.all([
-          payments.paymentsOf(args.orderId),
+        const [paid, refundsOfPayment] = await Promise.all([
+          payments.payment(args.paymentId),
           payments.refundsOfPayment(args.paymentId),
         ]);
         // This refund's own, made by an earlier try: its amount, as a retried refund answers (the
         // payment's own list: the order's may lag behind the payment's refunded amount read here).
         const earlier = refundsOfPayment.find((r) => r.idempotencyKey === idempotencyKey);
         if (earlier) return earlier.amount;
-        const paid = listed.find((p) => p.paymentId === args.paymentId);
         if (paid) amount = Math.min(amount, Math.max(0, paid.amount - paid.refunded));
         if (amount === 0) return 0;
       }
@@ -211,6 +214,8 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       tag: string;
       reason: string;
       leave?: string[];
+      /** The order's own payments, read by id if its list leaves one out. */
+      known?: string[];
     }): Promise<number> {
       return refundAcrossPayments(payments, {
         orderId: args.orderId,
@@ -218,6 +223,7 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
         limit: Number.MAX_SAFE_INTEGER,
         reason: args.reason,
         ...(args.leave ? { leave: args.leave } : {}),
+        ...(args.known ? { known: args.known } : {}),
       });
     },
 
@@ -227,12 +233,15 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       refundId: string;
       amount: number;
       reason: string;
+      /** The order's own payments, read by id if its list leaves one out. */
+      known?: string[];
     }): Promise<number> {
       const refunded = await refundAcrossPayments(payments, {
         orderId: args.orderId,
         refundId: args.refundId,
         limit: args.amount,
         reason: args.reason,
+        ...(args.known ? { known: args.known } : {}),
       });
       if (refunded !== args.amount)
         throw new Error(`refund ${args.refundId}: only ${refunded} of ${args.amount} could be refunded`);

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
+import pg from 'pg';
 import { msToTs } from '@temporalio/common/lib/time';
 import { missingSearchAttributes, registerSearchAttributes } from '../api/search-attributes';
 import { databaseBeside } from './postgres';
@@ -142,6 +143,22 @@ export async function prepareClusterDatabases(options: {
     }),
   });
   return { persistence, visibility };
+}
+
+/**
+ * Empties the server's membership table. Rows outlive their services (they expire after 48 h) and
+ * count as members for 20 s after their last heartbeat: a service started on new ports within that
+ * time would try to join only those dead addresses, backing off until its join gives up (1 min and
+ * more here, past `maxJoinDuration`). Only for a cluster whose services are all this process's.
+ */
+async function forgetMembers(persistenceUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: persistenceUrl });
+  await client.connect();
+  try {
+    await client.query('DELETE FROM cluster_membership');
+  } finally {
+    await client.end();
+  }
 }
 
 export interface RunningCluster {
@@ -280,6 +297,9 @@ export async function startCluster(options: {
     // Another server on the frontend's port (a dev server of `npm start`) would answer in its place.
     if (await portOpen(options.frontendPort))
       throw new Error(`port ${options.frontendPort} (TEMPORAL_PORT) is taken by another process`);
+    // None of the services runs here (first start, or after stop()): the members listed are an
+    // earlier run's, on other ports.
+    await forgetMembers(databases.persistence);
     for (const service of CLUSTER_SERVICES) {
       // Checked just before the service starts: one that answers already is another process's.
       for (const name of ownPorts().filter((n) => n.startsWith(`TEMPORAL_${service.toUpperCase()}_`)))

@@ -198,14 +198,21 @@ export function owed(record: Pick<ExchangeRecord, 'difference' | 'payment'>): nu
 export const isPendingPayment = (p: ExchangePayment | undefined): boolean =>
   p?.status === 'processing' || p?.status === 'requires_action';
 
-/** The actions an exchange offers: `pay` only while something is owed and no payment is pending. */
+/**
+ * The actions an exchange offers, as its workflow takes them: `pay` only while something is owed
+ * and no payment is pending; `receive` and `ship` (goods moving) only once nothing is owed or
+ * pending.
+ */
 export function exchangeActions(
   record: Pick<ExchangeRecord, 'difference' | 'payment'>,
   actions: readonly string[],
 ): string[] {
-  return actions.filter(
-    (a) => a === 'settle_payment' || a !== 'pay' || (owed(record) > 0 && !isPendingPayment(record.payment)),
-  );
+  const pending = isPendingPayment(record.payment);
+  return actions.filter((a) => {
+    if (a === 'pay') return owed(record) > 0 && !pending;
+    if (a === 'receive' || a === 'ship') return owed(record) === 0 && !pending;
+    return true;
+  });
 }
 
 /**

@@ -170,6 +170,15 @@ export interface OrderPayment {
 export const paymentsKept = (order: Pick<OrderState, 'amounts' | 'payments'>): number =>
   order.amounts.paid - (order.payments ?? []).reduce((a, p) => a + (p.refunded ?? 0), 0);
 
+/**
+ * The payments the order knows it took or holds at the provider, oldest first: what a refund or a
+ * void reads by id when the provider's list of the order (a search) does not show them yet.
+ */
+export const providerPaymentIds = (order: Pick<OrderState, 'payments'>): string[] =>
+  (order.payments ?? [])
+    .filter((p) => !p.external && (p.status === 'succeeded' || p.status === 'authorized'))
+    .map((p) => p.id);
+
 export type PaymentStatus =
   'unpaid' | 'pending' | 'authorized' | 'partially_paid' | 'paid' | 'partially_refunded' | 'refunded';
 

@@ -33,6 +33,7 @@ import * as m027 from './027_customers_by_channel';
 import * as m028 from './028_promotion_terms';
 import * as m029 from './029_idempotency_outages';
 import * as m030 from './030_idempotency_location';
+import * as m031 from './031_webhook_claims_per_subscriber';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -65,6 +66,7 @@ const migrations: Record<string, Knex.Migration> = {
   '028_promotion_terms': m028,
   '029_idempotency_outages': m029,
   '030_idempotency_location': m030,
+  '031_webhook_claims_per_subscriber': m031,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

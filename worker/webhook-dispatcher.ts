@@ -17,8 +17,14 @@ import {
   claimDue,
   markAttemptFailed,
   markDelivered,
+  promoteStranded,
   type ClaimedDelivery,
+  type StrandedCursor,
 } from '../services/webhooks/subscriptions';
+
+/** How often, and how many pending deliveries a time, the sweep for stranded waiting ones reads. */
+const SWEEP_EVERY_MS = 10_000;
+const SWEEP_ROWS = 5_000;
 
 export const SIGNATURE_HEADER = 'Webhook-Signature';
 
@@ -105,10 +111,21 @@ export function startWebhookDispatcher(
     return claimed.length;
   };
 
+  // Waiting deliveries whose earlier one a worker from before them settled (a rolling deploy) are
+  // made due by a sweep, a bounded part of the pending ones at a time, going round.
+  let sweptAt = 0;
+  let sweepFrom: StrandedCursor | null = null;
+  const sweep = async () => {
+    if (Date.now() - sweptAt < SWEEP_EVERY_MS) return;
+    sweptAt = Date.now();
+    sweepFrom = (await promoteStranded(db, sweepFrom, SWEEP_ROWS)).next;
+  };
+
   const loop = (async () => {
     while (!stopped) {
       let claimed = 0;
       try {
+        await sweep();
         claimed = await pass();
       } catch (err) {
         log(`webhook dispatch pass failed: ${(err as Error).name}`);

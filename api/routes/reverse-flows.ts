@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
+import { mergedUnits } from '../../domain/order';
 import { allowedActions, statusLabel } from '../../domain/machine';
 import { RefusedError, refusalWhenClosed } from '../../domain/refusals';
 import { returnMachine, type ReceivedUnits } from '../../domain/returns';
@@ -144,7 +145,8 @@ export const reverseFlowRoutes: Route[] = [
       const returnId = derivedId('ret', req, params.id, 'request_return');
       const returnRequest = {
         returnId,
-        items: body.items,
+        // One line per SKU, as the ledger counts them (claims and exchanges do the same).
+        items: mergedUnits(body.items),
         ...(body.reasonCode ? { reasonCode: body.reasonCode } : {}),
       };
       await actOn(

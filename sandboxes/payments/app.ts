@@ -29,7 +29,9 @@
  * Refunds are listed by order (a search, as Stripe's by metadata) or by payment (`payment_intent`:
  * a plain list, never behind). `PUT /v1/sandbox/refund-search/:orderId` `{ "behindMs": n }` makes
  * the order's search leave out its refunds younger than n ms while its payments already show them
- * refunded (0 back; a switch of this process only).
+ * refunded (0 back; a switch of this process only); `PUT /v1/sandbox/payment-search/:orderId`
+ * likewise leaves its intents younger than n ms out of the order's list of intents (a search, as
+ * Stripe's), while `GET /v1/payment_intents/:id` reads them.
  * A create's idempotency key is remembered for `keyTtlMs` (Stripe's: 24 hours): asked again later,
  * the same key makes a new intent, as a provider that has forgotten it does.
  * Every settlement is an event, posted signed to the merchant's webhook endpoint (./webhooks.ts).
@@ -186,6 +188,8 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
 
   /** Orders whose refund search leaves out refunds younger than this many ms (`PUT /v1/sandbox/refund-search/:orderId`). */
   const searchBehind = new Map<string, number>();
+  /** Orders whose payment search leaves out intents younger than this many ms (`PUT /v1/sandbox/payment-search/:orderId`). */
+  const paymentSearchBehind = new Map<string, number>();
 
   /** In-flight creates, by key: a second request with the same key while the first runs is a 409, as at Stripe. */
   const inFlight = new Set<string>();
@@ -262,8 +266,11 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
       const order = String(req.query.order ?? '');
       if (!order) return error(res, 400, 'invalid_request_error', 'order is required');
       const indexedBefore = Date.now() - settings.unlistedMs;
+      const behind = paymentSearchBehind.get(order) ?? 0;
       const intents = (await ledger.intentsOf(order)).filter(
-        (i) => i.token !== 'tok_lost_unlisted' || new Date(i.created_at).getTime() <= indexedBefore,
+        (i) =>
+          (i.token !== 'tok_lost_unlisted' || new Date(i.created_at).getTime() <= indexedBefore) &&
+          Date.now() - new Date(i.created_at).getTime() >= behind,
       );
       const refunded = await ledger.refunded(intents.map((i) => i.id));
       res.json({ object: 'list', data: intents.map((i) => view(i, refunded.get(i.id) ?? 0)) });
@@ -410,19 +417,22 @@ export function sandboxPaymentsApp(ledger: Ledger, settings: SandboxSettings, ra
     res.json({ orderId, answer });
   });
 
-  app.put('/v1/sandbox/refund-search/:orderId', (req, res) => {
+  /** A switch putting an order's search (of refunds, or of payments) behind its writes by `behindMs`. */
+  const searchSwitch = (behindBy: Map<string, number>) => (req: Request, res: Response) => {
     const orderId = String(req.params.orderId);
     if (!/^[A-Za-z0-9_-]{1,100}$/.test(orderId))
       return error(res, 400, 'invalid_request_error', 'orderId is an id');
     const behindMs = (req.body as { behindMs?: unknown } | undefined)?.behindMs;
     if (!Number.isSafeInteger(behindMs) || (behindMs as number) < 0 || (behindMs as number) > 3_600_000)
       return error(res, 400, 'invalid_request_error', 'behindMs is a whole number of ms, 0 to 3600000');
-    if (behindMs === 0) searchBehind.delete(orderId);
-    else if (searchBehind.size >= 10_000 && !searchBehind.has(orderId))
+    if (behindMs === 0) behindBy.delete(orderId);
+    else if (behindBy.size >= 10_000 && !behindBy.has(orderId))
       return error(res, 400, 'invalid_request_error', 'too many orders switched: switch some back first');
-    else searchBehind.set(orderId, behindMs as number);
+    else behindBy.set(orderId, behindMs as number);
     res.json({ orderId, behindMs });
-  });
+  };
+  app.put('/v1/sandbox/refund-search/:orderId', searchSwitch(searchBehind));
+  app.put('/v1/sandbox/payment-search/:orderId', searchSwitch(paymentSearchBehind));
 
   app.use((_req: Request, res: Response) => error(res, 404, 'invalid_request_error', 'no such route'));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -12,9 +12,25 @@ import { loadOrder } from '../orders/read-order';
 
 export const newEventId = () => `evt_${randomUUID().replace(/-/g, '')}`;
 
-/** SQL: the events of the statement's `events` CTE (id, order_id, seq, type), one delivery per subscription that hears each. */
-export const FAN_OUT_SQL = `INSERT INTO webhook_deliveries (webhook_id, event_id, order_id, seq)
-  SELECT w.id, e.id, e.order_id, e.seq FROM events e
+/**
+ * SQL: the events of the statement's `events` CTE (id, order_id, seq, type), one delivery per
+ * subscription that hears each. A delivery behind its order's earlier one for that subscription
+ * (pending already, or earlier in this statement) waits (`next_attempt_at` 'infinity', not due:
+ * the dispatcher's claim never reads it) until that one is settled (`promoteNext`,
+ * services/webhooks/subscriptions.ts). The earlier pending delivery is locked in share mode: one
+ * being settled meanwhile is seen settled (this waits for it), or its settling waits for this
+ * statement's commit and then finds this delivery to promote.
+ */
+export const FAN_OUT_SQL = `INSERT INTO webhook_deliveries (webhook_id, event_id, order_id, seq, next_attempt_at)
+  SELECT w.id, e.id, e.order_id, e.seq,
+         CASE WHEN EXISTS (SELECT 1 FROM events x
+                            WHERE x.order_id = e.order_id AND x.seq < e.seq
+                              AND ('*' = ANY (w.events) OR x.type = ANY (w.events)))
+                OR EXISTS (SELECT 1 FROM webhook_deliveries p
+                            WHERE p.webhook_id = w.id AND p.order_id = e.order_id AND p.status = 'pending'
+                            FOR SHARE)
+              THEN 'infinity'::timestamptz ELSE now() END
+    FROM events e
   JOIN webhooks w ON w.active AND ('*' = ANY (w.events) OR e.type = ANY (w.events))`;
 
 /**

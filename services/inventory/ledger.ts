@@ -179,12 +179,18 @@ const outstandingReservations = (db: Knex, orderId: string) =>
  */
 const soldAt = (db: Knex, orderId: string) => netOf(db, orderId, 'commit', ['restock', 'loss']);
 
-/** Spreads each line over the places that have its sku, in the order given, never more than each has. */
+/**
+ * Spreads each line over the places that have its sku, in the order given, never more than each
+ * has. A sku named on several lines is taken as one line: each place once, under the one key of
+ * the movement (taken per line, both lines would take the same place, and the second be a retry).
+ */
 function takeFrom(places: Placed[], lines: StockLine[]): Placed[] {
+  const wanted = new Map<string, number>();
+  for (const line of lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.quantity);
   const taken: Placed[] = [];
-  for (const line of lines) {
-    let left = line.quantity;
-    for (const place of places.filter((p) => p.sku === line.sku)) {
+  for (const [sku, total] of wanted) {
+    let left = total;
+    for (const place of places.filter((p) => p.sku === sku)) {
       if (left <= 0) break;
       const quantity = Math.min(left, place.quantity);
       taken.push({ ...place, quantity });

@@ -52,7 +52,22 @@ export class HttpPaymentProvider implements PaymentProvider {
     private readonly timeoutMs = 5000,
   ) {}
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: object, key?: string): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: object, key?: string): Promise<T>;
+  /** `missing`: a 404 (no such object) is null, not a refusal. */
+  private async call<T>(
+    method: 'GET',
+    path: string,
+    body: undefined,
+    key: undefined,
+    options: { missing: true },
+  ): Promise<T | null>;
+  private async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: object,
+    key?: string,
+    options?: { missing: true },
+  ): Promise<T | null> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
@@ -79,6 +94,7 @@ export class HttpPaymentProvider implements PaymentProvider {
       } | null;
       throw new PaymentRefused(refusal?.error?.code ?? refusal?.error?.type ?? 'declined');
     }
+    if (res.status === 404 && options?.missing) return null;
     const json = (await res.json().catch(() => null)) as T | null;
     if (!res.ok || json === null)
       throw new Error(`the payment provider refused ${method} ${path.split('?')[0]}: ${res.status}`);
@@ -189,6 +205,17 @@ export class HttpPaymentProvider implements PaymentProvider {
       `/v1/payment_intents?order=${encodeURIComponent(orderId)}`,
     );
     return list.data.map(toRecord);
+  }
+
+  async payment(paymentId: string): Promise<PaymentRecord | null> {
+    const intent = await this.call<Intent>(
+      'GET',
+      `/v1/payment_intents/${encodeURIComponent(paymentId)}`,
+      undefined,
+      undefined,
+      { missing: true },
+    );
+    return intent ? toRecord(intent) : null;
   }
 
   async refundsOf(orderId: string): Promise<RefundRecord[]> {

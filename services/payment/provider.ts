@@ -84,8 +84,14 @@ export interface PaymentProvider {
    * then stands (it may have succeeded meanwhile).
    */
   cancel(paymentId: string): Promise<PaymentRecord>;
-  /** Every charge attempt of an order, oldest first. */
+  /**
+   * Every charge attempt of an order, oldest first. It may come from a search that lags behind
+   * the provider's writes (Stripe's search by metadata, up to about a minute): a payment the order
+   * knows by id is read with `payment` when it is not listed.
+   */
   paymentsOf(orderId: string): Promise<PaymentRecord[]>;
+  /** One payment by its id, as the provider has it now (never behind); null if it has none such. */
+  payment(paymentId: string): Promise<PaymentRecord | null>;
   /**
    * Every refund of an order. It may come from a search index that lags behind the provider's
    * writes (the sandbox's can be put behind); a Stripe adapter, which cannot search refunds, lists

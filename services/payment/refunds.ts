@@ -25,13 +25,15 @@ export async function refundAcrossPayments(
     reason: string;
     /** Payments not to touch (ones the order still counts as pending). */
     leave?: string[];
+    /** The payments the order records, oldest first: read by id when its list leaves one out. */
+    known?: string[];
   },
 ): Promise<number> {
   const { orderId, refundId, limit, reason } = args;
   const leave = new Set(args.leave);
   const key = (paymentId: string) => refundKey(orderId, refundId, paymentId);
   const [paymentsOfOrder, refundsOfOrder] = await Promise.all([
-    payments.paymentsOf(orderId),
+    listedOrKnown(payments, orderId, args.known ?? []),
     payments.refundsOf(orderId),
   ]);
   const done = new Map<string, number>();
@@ -61,6 +63,31 @@ export async function refundAcrossPayments(
     total += refund.amount;
   }
   return total;
+}
+
+/**
+ * An order's payments, oldest first: its list, and each payment the order knows that the list
+ * leaves out (a search behind a charge just made), read by id. A cancel a moment after the pay
+ * would otherwise find nothing to refund, and the customer stay charged.
+ */
+export async function listedOrKnown(
+  payments: PaymentProvider,
+  orderId: string,
+  known: readonly string[],
+): Promise<PaymentRecord[]> {
+  const listed = await payments.paymentsOf(orderId);
+  const unlisted = known.filter((id) => !listed.some((p) => p.paymentId === id));
+  const found = await Promise.all(unlisted.map((id) => payments.payment(id)));
+  // Oldest first still (a partial refund empties the oldest first): each after those the order
+  // recorded before it.
+  const all = [...listed];
+  for (const p of found) {
+    if (!p) continue;
+    const before = new Set(known.slice(0, known.indexOf(p.paymentId)));
+    const at = all.reduce((last, q, i) => (before.has(q.paymentId) ? i + 1 : last), 0);
+    all.splice(at, 0, p);
+  }
+  return all;
 }
 
 /**

@@ -69,10 +69,17 @@ export async function putWebhook(db: Knex, id: string, input: WebhookInput, box:
         ...(fresh ? { consecutive_failures: 0, retry_after: null } : {}),
       })
       .returning(['*', trx.raw('(xmax = 0) AS created')]);
+    // Locked in each order's sequence, as settling locks a delivery and then the next one: two
+    // updates of the same rows in opposite orders would deadlock.
     if (fresh)
-      await trx('webhook_deliveries')
-        .where({ webhook_id: id, status: 'pending' })
-        .update({ retry_from: NOT_YET, locked_until: null });
+      await trx.raw(
+        `UPDATE webhook_deliveries d SET retry_from = ?, locked_until = NULL
+           FROM (SELECT webhook_id, event_id FROM webhook_deliveries
+                  WHERE webhook_id = ? AND status = 'pending'
+                  ORDER BY order_id, seq FOR UPDATE) o
+          WHERE d.webhook_id = o.webhook_id AND d.event_id = o.event_id`,
+        [NOT_YET, id],
+      );
     return { webhook: webhookView(row), created: row.created === true };
   });
 }
@@ -113,7 +120,11 @@ const deliveryView = (row: DeliveryRow) => ({
   status: row.status,
   attempts: row.attempts,
   lastError: row.last_error,
-  nextAttemptAt: row.status === 'pending' ? new Date(row.next_attempt_at).toISOString() : null,
+  // null while it waits for its order's earlier event to this subscriber (not yet due).
+  nextAttemptAt:
+    row.status === 'pending' && Number.isFinite(new Date(row.next_attempt_at).getTime())
+      ? new Date(row.next_attempt_at).toISOString()
+      : null,
   deliveredAt: row.delivered_at ? new Date(row.delivered_at).toISOString() : null,
   createdAt: new Date(row.created_at).toISOString(),
 });
@@ -210,6 +221,10 @@ const CLAIM_LOCK = 0x77686b63; // 'whkc'
  * deliveries in flight, counted over every dispatcher (their leases), and one (a probe) while it
  * is failing. One claim at a time across dispatchers: each sees the leases the one before took, so
  * no delivery is claimed twice and no share is exceeded by two claims at once.
+ *
+ * Read per subscription, through its own due deliveries only (`webhook_deliveries_claim`), at most
+ * its share: a subscriber backing off costs nothing however large its backlog, and deliveries
+ * waiting behind their order's earlier ones are not due (FAN_OUT_SQL), so they are not read either.
  */
 export async function claimDue(
   db: Knex,
@@ -218,34 +233,37 @@ export async function claimDue(
   const rows: Record<string, unknown>[] = await db.transaction(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(?)', [CLAIM_LOCK]);
     const claimed = await trx.raw(
-      `WITH flying AS (
-         SELECT webhook_id, count(*)::int AS n FROM webhook_deliveries
-          WHERE status = 'pending' AND locked_until >= statement_timestamp()
-          GROUP BY webhook_id
-       ), candidates AS (
-         SELECT d.webhook_id, d.event_id, w.consecutive_failures,
-                row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at) AS rank
-           FROM webhook_deliveries d
-           JOIN webhooks w ON w.id = d.webhook_id AND w.active
-                          AND (w.retry_after IS NULL OR w.retry_after <= statement_timestamp())
-          WHERE d.status = 'pending' AND d.next_attempt_at <= statement_timestamp()
-            AND (d.locked_until IS NULL OR d.locked_until < statement_timestamp())
-            AND NOT (d.webhook_id = ANY (?))
-            AND NOT EXISTS (
-              SELECT 1 FROM webhook_deliveries p
-               WHERE p.webhook_id = d.webhook_id AND p.order_id = d.order_id
-                 AND p.status = 'pending' AND p.seq < d.seq)
-       ), due AS (
-         SELECT d.webhook_id, d.event_id FROM webhook_deliveries d
-           JOIN candidates c ON c.webhook_id = d.webhook_id AND c.event_id = d.event_id
-           LEFT JOIN flying f ON f.webhook_id = d.webhook_id
-          WHERE c.rank <= CASE WHEN c.consecutive_failures > 0 THEN 1 ELSE ? END - COALESCE(f.n, 0)
-            -- Again on the row as it is when locked: an attempt whose lease ran out may have
-            -- finished it since this statement began (those outcomes do not wait for the turn).
-            AND d.status = 'pending' AND d.next_attempt_at <= statement_timestamp()
-            AND (d.locked_until IS NULL OR d.locked_until < statement_timestamp())
+      `WITH picked AS (
+         SELECT d.webhook_id, d.event_id, d.next_attempt_at
+           FROM webhooks w
+           CROSS JOIN LATERAL (
+             SELECT d.webhook_id, d.event_id, d.next_attempt_at FROM webhook_deliveries d
+              WHERE d.webhook_id = w.id AND d.status = 'pending'
+                AND d.next_attempt_at <= statement_timestamp()
+                AND (d.locked_until IS NULL OR d.locked_until < statement_timestamp())
+                -- Still checked: a delivery sent again, or written before waiting ones were, can
+                -- be due behind an earlier one.
+                AND NOT EXISTS (
+                  SELECT 1 FROM webhook_deliveries p
+                   WHERE p.webhook_id = d.webhook_id AND p.order_id = d.order_id
+                     AND p.status = 'pending' AND p.seq < d.seq)
+              ORDER BY d.next_attempt_at
+              LIMIT greatest(0, CASE WHEN w.consecutive_failures > 0 THEN 1 ELSE ? END
+                     - (SELECT count(*) FROM webhook_deliveries f
+                         WHERE f.webhook_id = w.id AND f.status = 'pending'
+                           AND f.locked_until >= statement_timestamp()))
+           ) d
+          WHERE w.active AND (w.retry_after IS NULL OR w.retry_after <= statement_timestamp())
+            AND NOT (w.id = ANY (?))
           ORDER BY d.next_attempt_at
           LIMIT ?
+       ), due AS (
+         -- Only what is claimed is locked, and rechecked on the row as it is when locked: an
+         -- attempt whose lease ran out may have finished it since this statement began.
+         SELECT d.webhook_id, d.event_id FROM webhook_deliveries d
+           JOIN picked p ON p.webhook_id = d.webhook_id AND p.event_id = d.event_id
+          WHERE d.status = 'pending' AND d.next_attempt_at <= statement_timestamp()
+            AND (d.locked_until IS NULL OR d.locked_until < statement_timestamp())
           FOR UPDATE OF d SKIP LOCKED
        )
        UPDATE webhook_deliveries d
@@ -260,7 +278,7 @@ export async function claimDue(
           AND e.id = d.event_id AND w.id = d.webhook_id
        RETURNING d.webhook_id, d.attempts, w.url, w.secret,
                  e.id, e.type, e.order_id, e.seq, e.occurred_at, e.data`,
-      [options.busy, options.perSubscriber, options.limit, options.leaseMs],
+      [options.perSubscriber, options.busy, options.limit, options.leaseMs],
     );
     return claimed.rows;
   });
@@ -305,19 +323,107 @@ export async function markDelivered(
   eventId: string,
   attempt: number,
 ): Promise<void> {
-  const updated = await heldBy(db, webhookId, eventId, attempt).update({
-    status: 'delivered',
-    delivered_at: db.fn.now(),
-    locked_until: null,
-    last_error: null,
+  const settled = await db.transaction(async (trx) => {
+    await lockOrderOf(trx, webhookId, eventId);
+    const rows: { order_id: string }[] = await heldBy(trx, webhookId, eventId, attempt)
+      .update({ status: 'delivered', delivered_at: trx.fn.now(), locked_until: null, last_error: null })
+      .returning('order_id');
+    if (rows.length > 0) await promoteNext(trx, webhookId, rows[0]!.order_id);
+    return rows.length > 0;
   });
   // An attempt that no longer holds the row settles nothing, the subscriber's backoff neither (it
   // may be an old address's answer). Otherwise it answers again: its deliveries go at full speed.
-  if (updated === 0) return;
+  if (!settled) return;
   await db('webhooks')
     .where({ id: webhookId })
     .andWhere('consecutive_failures', '>', 0)
     .update({ consecutive_failures: 0, retry_after: null });
+}
+
+/**
+ * Settling one of an order's deliveries to a subscription waits for another settling of that
+ * order's (an attempt and a redelivered earlier event's, at once): each would see the other still
+ * pending and make nothing due. One at a time, the second sees the first settled.
+ */
+async function lockOrderOf(trx: Knex.Transaction, webhookId: string, eventId: string) {
+  await trx.raw(
+    `SELECT pg_advisory_xact_lock(hashtextextended(d.webhook_id || ' ' || d.order_id, 0))
+       FROM webhook_deliveries d WHERE d.webhook_id = ? AND d.event_id = ?`,
+    [webhookId, eventId],
+  );
+}
+
+/**
+ * The order's next delivery to a subscription, waiting behind one just settled, made due: in its
+ * place among the subscription's due deliveries (when it was written), not behind those due now.
+ * A statement of its own, after the settling one in its transaction: it sees a waiting delivery
+ * whose writer held the settled row in share mode until it committed (FAN_OUT_SQL).
+ */
+async function promoteNext(trx: Knex.Transaction, webhookId: string, orderId: string) {
+  await trx.raw(
+    `UPDATE webhook_deliveries SET next_attempt_at = least(created_at, statement_timestamp())
+      WHERE webhook_id = ? AND order_id = ? AND status = 'pending' AND next_attempt_at = 'infinity'
+        AND seq = (SELECT min(seq) FROM webhook_deliveries
+                    WHERE webhook_id = ? AND order_id = ? AND status = 'pending')`,
+    [webhookId, orderId, webhookId, orderId],
+  );
+}
+
+/**
+ * Makes due the waiting deliveries with nothing of their order pending before them, among the
+ * next `limit` pending deliveries after `after` (by subscription, order and sequence); returns
+ * where to go on from, null at the end. Settling promotes at once (`promoteNext`); this sweep, run
+ * now and then by every dispatcher, is for deliveries whose earlier one was settled by a worker
+ * from before waiting deliveries (a rolling deploy). Bounded: it reads `limit` rows a call.
+ */
+export async function promoteStranded(
+  db: Knex,
+  after: StrandedCursor | null,
+  limit: number,
+): Promise<{ next: StrandedCursor | null; promoted: number }> {
+  const from = after ?? { webhookId: '', orderId: '', seq: -1 };
+  const result = await db.raw(
+    `WITH chunk AS (
+       SELECT webhook_id, order_id, seq, next_attempt_at FROM webhook_deliveries
+        WHERE status = 'pending' AND (webhook_id, order_id, seq) > (?, ?, ?)
+        ORDER BY webhook_id, order_id, seq
+        LIMIT ?
+     ), promoted AS (
+       UPDATE webhook_deliveries d SET next_attempt_at = least(d.created_at, statement_timestamp())
+         FROM chunk c
+        WHERE c.next_attempt_at = 'infinity'
+          AND d.webhook_id = c.webhook_id AND d.order_id = c.order_id AND d.seq = c.seq
+          AND d.status = 'pending' AND d.next_attempt_at = 'infinity'
+          AND NOT EXISTS (
+            SELECT 1 FROM webhook_deliveries p
+             WHERE p.webhook_id = d.webhook_id AND p.order_id = d.order_id
+               AND p.status = 'pending' AND p.seq < d.seq)
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM promoted)::int AS promoted, last.webhook_id, last.order_id, last.seq, last.n
+       FROM (SELECT c.*, count(*) OVER ()::int AS n FROM chunk c
+              ORDER BY c.webhook_id DESC, c.order_id DESC, c.seq DESC LIMIT 1) last
+      RIGHT JOIN (SELECT 1) one ON true`,
+    [from.webhookId, from.orderId, from.seq, limit],
+  );
+  const row = result.rows[0] as {
+    promoted: number;
+    webhook_id: string | null;
+    order_id: string;
+    seq: number;
+    n: number;
+  };
+  const next =
+    row.webhook_id !== null && row.n >= limit
+      ? { webhookId: row.webhook_id, orderId: row.order_id, seq: row.seq }
+      : null;
+  return { next, promoted: row.promoted };
+}
+
+export interface StrandedCursor {
+  webhookId: string;
+  orderId: string;
+  seq: number;
 }
 
 /**
@@ -339,21 +445,34 @@ export async function markAttemptFailed(
   retry: { baseMs: number; maxMs: number; forMs: number; spread: number },
   subscribers: boolean,
 ): Promise<void> {
-  const updated = await heldBy(db, webhookId, eventId, attempt).update({
-    last_error: error,
-    locked_until: null,
-    next_attempt_at: db.raw(
-      `statement_timestamp() + least(?::float8, greatest(?::float8,
-         extract(epoch FROM statement_timestamp() - retry_from) * 1000)) * ?::float8 * interval '1 millisecond'`,
-      [retry.maxMs, retry.baseMs, retry.spread],
-    ),
-    status: db.raw(
-      `CASE WHEN statement_timestamp() < retry_from + ? * interval '1 millisecond' THEN status ELSE 'failed' END`,
-      [retry.forMs],
-    ),
+  const settled = await db.transaction(async (trx) => {
+    await lockOrderOf(trx, webhookId, eventId);
+    const rows: { order_id: string; status: DeliveryStatus }[] = await heldBy(
+      trx,
+      webhookId,
+      eventId,
+      attempt,
+    )
+      .update({
+        last_error: error,
+        locked_until: null,
+        next_attempt_at: trx.raw(
+          `statement_timestamp() + least(?::float8, greatest(?::float8,
+             extract(epoch FROM statement_timestamp() - retry_from) * 1000)) * ?::float8 * interval '1 millisecond'`,
+          [retry.maxMs, retry.baseMs, retry.spread],
+        ),
+        status: trx.raw(
+          `CASE WHEN statement_timestamp() < retry_from + ? * interval '1 millisecond' THEN status ELSE 'failed' END`,
+          [retry.forMs],
+        ),
+      })
+      .returning(['order_id', 'status']);
+    // Failed for good: the order's next event to this subscriber goes on.
+    if (rows[0]?.status === 'failed') await promoteNext(trx, webhookId, rows[0].order_id);
+    return rows.length > 0;
   });
   // Delivered or failed meanwhile, claimed again, or asked for again: the other attempt's outcome stands.
-  if (updated === 0 || !subscribers) return;
+  if (!settled || !subscribers) return;
   await db('webhooks')
     .where({ id: webhookId })
     .update({

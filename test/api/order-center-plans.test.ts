@@ -12,6 +12,7 @@ import { seedOrders } from '../../devstack/seed-orders';
 import { listOrders, type ListQuery } from '../../services/orders/list-orders';
 import { foldOrderStats, orderStats, type StatsGroup } from '../../services/orders/order-stats';
 import type { Knex } from 'knex';
+import { dropOwnDatabase } from '../support/backends';
 
 const suffix = `plans_${process.pid}_${Date.now()}`;
 let url: string;
@@ -30,11 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await explainer?.end();
   await db?.destroy();
-  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  const name = new URL(url).pathname.slice(1);
-  if (/^\w+$/.test(name)) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.end();
+  if (url) await dropOwnDatabase(url);
 });
 
 /** The statements `work` sends, with their bindings. */

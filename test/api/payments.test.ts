@@ -227,6 +227,33 @@ describe('refund activities run twice, as after a worker killed before it report
   });
 });
 
+test("a cancel a moment after the pay, while the provider's search does not show the payment yet, refunds it", async () => {
+  const sku = uniqueSku('lagpay');
+  await putProduct(sku, { price: 3000 });
+  const { id, owner } = await newOrder(sku);
+  const paid = await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } });
+  expect(paid.status).toBe(200);
+  // The order's list of payments is a search a minute behind: the charge just made is not in it.
+  const behind = await fetch(`${process.env.PAYMENT_PROVIDER_URL}/v1/sandbox/payment-search/${id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ behindMs: 600_000 }),
+  });
+  expect(behind.status).toBe(200);
+  const listed = await new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!).paymentsOf(id);
+  expect(listed).toEqual([]);
+  const cancelled = await call('POST', `/v1/orders/${id}/cancel`, {
+    as: owner,
+    body: { reason: 'changed my mind' },
+  });
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body.order).toMatchObject({
+    status: 'CANCELLED',
+    amounts: { paid: 3800, refunded: 3800 },
+  });
+  expect(await providerRefunded(id)).toBe(3800);
+});
+
 test("the sandbox's refund lists and their switch refuse what is not an id or a bounded wait", async () => {
   const sandbox = process.env.PAYMENT_PROVIDER_URL!;
   for (const query of [
@@ -238,16 +265,18 @@ test("the sandbox's refund lists and their switch refuse what is not an id or a 
   ])
     expect((await fetch(`${sandbox}/v1/refunds${query}`)).status).toBe(400);
   expect((await fetch(`${sandbox}/v1/refunds?payment_intent=pi_none`)).status).toBe(200);
-  const put = (orderId: string, body: unknown) =>
-    fetch(`${sandbox}/v1/sandbox/refund-search/${orderId}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  for (const body of [{}, { behindMs: -1 }, { behindMs: 1.5 }, { behindMs: '5' }, { behindMs: 3_600_001 }])
-    expect((await put('ord_a', body)).status).toBe(400);
-  expect((await put('ord%00a', { behindMs: 0 })).status).toBe(400);
-  expect((await put('ord_a', { behindMs: 0 })).status).toBe(200);
+  for (const search of ['refund-search', 'payment-search']) {
+    const put = (orderId: string, body: unknown) =>
+      fetch(`${sandbox}/v1/sandbox/${search}/${orderId}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    for (const body of [{}, { behindMs: -1 }, { behindMs: 1.5 }, { behindMs: '5' }, { behindMs: 3_600_001 }])
+      expect((await put('ord_a', body)).status).toBe(400);
+    expect((await put('ord%00a', { behindMs: 0 })).status).toBe(400);
+    expect((await put('ord_a', { behindMs: 0 })).status).toBe(200);
+  }
 });
 
 /** The real provider, whose first `lose` refunds are made and their answers lost (the connection drops). */

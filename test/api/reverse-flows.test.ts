@@ -272,6 +272,26 @@ test('a return: requested, approved, received (stock back), refunded; its own wo
   await expectLedgerRulesHold(id, [a, b]);
 }, 60_000);
 
+test('a return naming a SKU on two lines puts all of its units back in stock', async () => {
+  const { id, owner, a, b } = await paidTwoLineOrder('CONFIRMED');
+  const stockBefore = (await api('GET', `/v1/products/${a}`, merchant)).body.stock.onHand;
+  const requested = await api('POST', `/v1/orders/${id}/returns`, owner, {
+    items: [
+      { sku: a, quantity: 1 },
+      { sku: a, quantity: 1 },
+    ],
+    reason: 'both too small',
+  });
+  expect(requested.status).toBe(201);
+  expect(requested.body.return.items).toEqual([{ sku: a, quantity: 2 }]);
+  const ret = requested.body.return;
+  expect((await api('POST', `/v1/returns/${ret.id}/approve`, merchant, {})).status).toBe(200);
+  expect((await api('POST', `/v1/returns/${ret.id}/receive`, merchant, {})).status).toBe(200);
+  expect((await api('GET', `/v1/products/${a}`, merchant)).body.stock.onHand).toBe(stockBefore + 2);
+  await waitForOrder(id, owner, (o) => o.amounts.refunded === 1720, 20_000, services.apiUrl);
+  await expectLedgerRulesHold(id, [a, b]);
+}, 60_000);
+
 test('a rejected return frees its units, which can then be returned again', async () => {
   const { id, owner, a } = await paidTwoLineOrder('SHIPPED');
   const first = (

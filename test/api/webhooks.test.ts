@@ -125,6 +125,20 @@ async function until<T>(
   }
 }
 
+/** A subscription's delivery of an order's event of a type, as PostgreSQL holds it. */
+const deliveryRow = (webhook: string, type: string, orderId: string) =>
+  db('webhook_deliveries as d')
+    .join('order_events as e', 'e.id', 'd.event_id')
+    .where({ 'd.webhook_id': webhook, 'e.order_id': orderId, 'e.type': type })
+    .first(
+      'd.event_id',
+      'd.status',
+      'd.attempts',
+      'd.last_error',
+      db.raw('d.next_attempt_at::text AS next_attempt_at'),
+      db.raw('coalesce(d.locked_until > now(), false) AS in_flight'),
+    );
+
 async function placed(owner = customer(), quantity = 1) {
   const sku = uniqueSku('ev');
   await putProduct(sku, { stock: 20, price: 1000 });
@@ -442,17 +456,7 @@ test('a delivery’s retry window opens at its first attempt, and again when its
   let refuse = true;
   const r = await receiver(secret, (e) => (refuse && e.data?.order?.customerId === owner.id ? 'fail' : 'ok'));
   const webhook = await subscribe(r.url, secret, ['order.created', 'order.paid']);
-  const rowOf = (type: string, orderId: string) =>
-    db('webhook_deliveries as d')
-      .join('order_events as e', 'e.id', 'd.event_id')
-      .where({ 'd.webhook_id': webhook, 'e.order_id': orderId, 'e.type': type })
-      .first(
-        'd.event_id',
-        'd.status',
-        'd.attempts',
-        'd.last_error',
-        db.raw('coalesce(d.locked_until > now(), false) AS in_flight'),
-      );
+  const rowOf = (type: string, orderId: string) => deliveryRow(webhook, type, orderId);
   /** Tried more than `times`, and that attempt's outcome recorded. */
   const triedMore = async (orderId: string, times: number) => {
     const now = await rowOf('order.paid', orderId);
@@ -506,17 +510,7 @@ test('events sent again wait behind their order’s earlier ones without using u
   let refuse = false;
   const r = await receiver(secret, (e) => (refuse && e.data?.order?.customerId === owner.id ? 'fail' : 'ok'));
   const webhook = await subscribe(r.url, secret, ['order.created', 'order.paid']);
-  const rowOf = (type: string, orderId: string) =>
-    db('webhook_deliveries as d')
-      .join('order_events as e', 'e.id', 'd.event_id')
-      .where({ 'd.webhook_id': webhook, 'e.order_id': orderId, 'e.type': type })
-      .first(
-        'd.event_id',
-        'd.status',
-        'd.attempts',
-        'd.last_error',
-        db.raw('coalesce(d.locked_until > now(), false) AS in_flight'),
-      );
+  const rowOf = (type: string, orderId: string) => deliveryRow(webhook, type, orderId);
   try {
     const o = await placed(owner);
     expect((await pay(o.id, o.owner)).status).toBe(200);
@@ -761,5 +755,76 @@ test('a slow subscriber has no more than its share of deliveries in flight at on
       server.close(() => r());
       server.closeAllConnections();
     });
+  }
+}, 90_000);
+
+test('an order’s later event waits behind its earlier one, not due, and goes as soon as that one is delivered', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const owner = customer();
+  let refuse = true;
+  const r = await receiver(secret, (e) => (refuse && e.data?.order?.customerId === owner.id ? 'fail' : 'ok'));
+  const webhook = await subscribe(r.url, secret, ['order.created', 'order.paid']);
+  try {
+    const o = await placed(owner);
+    await until(
+      'a failed attempt',
+      async () => (await deliveryRow(webhook, 'order.created', o.id))?.attempts > 0,
+    );
+    expect((await pay(o.id, o.owner)).status).toBe(200);
+    // Written waiting: the dispatcher's claim does not read it until the created event is settled.
+    const waiting = await until('the paid event queued', () => deliveryRow(webhook, 'order.paid', o.id));
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 0, next_attempt_at: 'infinity' });
+    const listed = (await call('GET', `/v1/webhooks/${webhook}/deliveries?orderId=${o.id}`, { as: support }))
+      .body.items;
+    expect(listed.find((d: any) => d.type === 'order.paid')).toMatchObject({
+      status: 'pending',
+      nextAttemptAt: null,
+    });
+    refuse = false;
+    await until('both delivered', async () => r.accepted.filter((a) => a.orderId === o.id).length >= 2);
+    expect(r.accepted.filter((a) => a.orderId === o.id).map((a) => a.type)).toEqual([
+      'order.created',
+      'order.paid',
+    ]);
+  } finally {
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
+  }
+}, 90_000);
+
+test('a waiting delivery whose earlier one a worker from before settled is made due by the dispatcher’s sweep', async () => {
+  const secret = `whsec_${randomUUID()}`;
+  const owner = customer();
+  const r = await receiver(secret, (e) =>
+    e.data?.order?.customerId === owner.id && e.type === 'order.created' ? 'fail' : 'ok',
+  );
+  const webhook = await subscribe(r.url, secret, ['order.created', 'order.paid']);
+  try {
+    const o = await placed(owner);
+    await until(
+      'a failed attempt',
+      async () => (await deliveryRow(webhook, 'order.created', o.id))?.attempts > 0,
+    );
+    expect((await pay(o.id, o.owner)).status).toBe(200);
+    await until('the paid event queued', () => deliveryRow(webhook, 'order.paid', o.id));
+    // As an older worker's dispatcher settles it: the row alone, nothing made due behind it.
+    const created = await deliveryRow(webhook, 'order.created', o.id);
+    await until(
+      'settled between attempts',
+      async () =>
+        (await db('webhook_deliveries')
+          .where({ webhook_id: webhook, event_id: created.event_id, status: 'pending' })
+          .where((q) => q.whereNull('locked_until').orWhere('locked_until', '<', db.fn.now()))
+          .update({ status: 'delivered', delivered_at: db.fn.now(), locked_until: null })) === 1,
+    );
+    expect(await deliveryRow(webhook, 'order.paid', o.id)).toMatchObject({ next_attempt_at: 'infinity' });
+    await until(
+      'the paid event delivered',
+      async () => r.accepted.some((a) => a.orderId === o.id && a.type === 'order.paid'),
+      45_000,
+    );
+  } finally {
+    await unsubscribe(webhook, r.url, secret);
+    await r.close();
   }
 }, 90_000);

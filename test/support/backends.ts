@@ -1,5 +1,6 @@
 /** Direct access to the stack's PostgreSQL and Temporal, for assertions the API does not expose. */
 import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
 import { dataConverterFor } from '../../codec/data-converter';
 import { loadConfig } from '../../config';
 import { createDb, type Db } from '../../db/knex';
@@ -9,6 +10,18 @@ import { auditStock, type StockAudit } from '../../services/inventory/audit';
 export function testDb(): Db {
   if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set: run through jest');
   return createDb(process.env.DATABASE_URL, { pool: { min: 0, max: 5 } });
+}
+
+/** Drops a database a test made for itself beside the stack's (devstack/postgres.ts `databaseBeside`). */
+export async function dropOwnDatabase(url: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  try {
+    const name = new URL(url).pathname.slice(1);
+    if (/^\w+$/.test(name)) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
 }
 
 export async function testTemporal(): Promise<{ client: Client; close: () => Promise<void> }> {

@@ -52,6 +52,25 @@ test('pay is offered only while something is owed and nothing is pending', () =>
   const processing = { id: 'p', status: 'processing' as const, amount: 500 };
   expect(exchangeActions({ difference: 500, payment: processing }, actions)).toEqual(['cancel']);
   expect(owed({ difference: 500, payment: { ...processing, status: 'failed' } })).toBe(500);
+  // Goods move only once the difference is settled (the workflow refuses receive and ship before).
+  const approved = allowedActions(exchangeMachine, 'APPROVED', 'merchant');
+  expect(approved).toEqual(expect.arrayContaining(['receive', 'ship']));
+  expect(
+    exchangeActions({ difference: 500 }, approved).filter((a) => a === 'receive' || a === 'ship'),
+  ).toEqual([]);
+  expect(
+    exchangeActions({ difference: 500, payment: processing }, approved).filter(
+      (a) => a === 'receive' || a === 'ship',
+    ),
+  ).toEqual([]);
+  const settled = exchangeActions(
+    { difference: 500, payment: { ...processing, status: 'succeeded' } },
+    approved,
+  );
+  expect(settled).toEqual(expect.arrayContaining(['receive', 'ship']));
+  expect(exchangeActions({ difference: -500 }, approved)).toEqual(
+    expect.arrayContaining(['receive', 'ship']),
+  );
   expect(owed({ difference: 500, payment: { ...processing, status: 'succeeded' } })).toBe(0);
 });
 

@@ -19,6 +19,16 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
   const calls: RefundRequest[] = [];
   const refundedOn = (paymentId: string) =>
     [...refunds.values()].filter((r) => r.paymentId === paymentId).reduce((a, r) => a + r.amount, 0);
+  /** Payments the order's list (a search) does not show yet; read by id, they are there. */
+  const unlisted = new Set<string>();
+  const record = (p: { paymentId: string; amount: number }) => ({
+    paymentId: p.paymentId,
+    idempotencyKey: `charge:${p.paymentId}`,
+    status: 'succeeded' as const,
+    method: 'card',
+    amount: p.amount,
+    refunded: refundedOn(p.paymentId),
+  });
   const provider: PaymentProvider = {
     charge: () => Promise.reject(new Error('not used')),
     cancel: () => Promise.reject(new Error('not used')),
@@ -40,14 +50,11 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
       return refund;
     },
     async paymentsOf() {
-      return paid.map((p) => ({
-        paymentId: p.paymentId,
-        idempotencyKey: `charge:${p.paymentId}`,
-        status: 'succeeded' as const,
-        method: 'card',
-        amount: p.amount,
-        refunded: refundedOn(p.paymentId),
-      }));
+      return paid.filter((p) => !unlisted.has(p.paymentId)).map(record);
+    },
+    async payment(paymentId) {
+      const p = paid.find((x) => x.paymentId === paymentId);
+      return p ? record(p) : null;
     },
     async refundsOf() {
       return [...refunds]
@@ -68,6 +75,8 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
     /** What each payment has refunded so far. */
     refunded: () => Object.fromEntries(paid.map((p) => [p.paymentId, refundedOn(p.paymentId)])),
     failNoMore: () => (failAfter = Infinity),
+    /** The order's list leaves this payment out, as a search just after the charge does. */
+    unlist: (paymentId: string) => unlisted.add(paymentId),
     /** Refunds made so far stay out of the order's list (their payments show and list them). */
     hideFromList: () => {
       const hidden = new Set(refunds.keys());
@@ -159,4 +168,24 @@ describe("a retry while the provider's search of the order's refunds lags behind
     expect(await refundAcrossPayments(fake.provider, refund)).toBe(1500);
     expect(fake.paymentLists).toEqual([]);
   });
+});
+
+test('a payment the order’s list does not show yet is read by its id, in its place, and refunded once', async () => {
+  const fake = fakeProvider(depositAndBalance());
+  fake.unlist('pay_deposit');
+  // Without the order's own ids, the search's answer is all there is: the deposit is missed.
+  const blind = { ...refund, refundId: 'ref_blind', limit: 500 };
+  expect(await refundAcrossPayments(fake.provider, blind)).toBe(500);
+  expect(fake.refunded()).toEqual({ pay_deposit: 0, pay_balance: 500 });
+  // Read by id, in its place: the oldest (the deposit) is emptied first.
+  const known = ['pay_deposit', 'pay_balance', 'pay_gone'];
+  expect(await refundAcrossPayments(fake.provider, { ...refund, limit: 1500, known })).toBe(1500);
+  expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 1000 });
+  // A retry finds its own share on the unlisted payment by key, and takes nothing more.
+  expect(await refundAcrossPayments(fake.provider, { ...refund, limit: 1500, known })).toBe(1500);
+  expect(fake.calls.map((c) => [c.paymentId, c.amount])).toEqual([
+    ['pay_balance', 500],
+    ['pay_deposit', 1000],
+    ['pay_balance', 500],
+  ]);
 });

@@ -25,7 +25,7 @@ import type {
   OrderState,
   Shipment,
 } from '../../domain/order';
-import { depositForfeitable, keyOutlivesMemory, paymentsKept } from '../../domain/order';
+import { depositForfeitable, keyOutlivesMemory, paymentsKept, providerPaymentIds } from '../../domain/order';
 import type { ClaimInput, ReturnInput } from '../reverse/messages';
 import { notYetShipped, planParcel } from '../../domain/shipping';
 import {
@@ -655,6 +655,7 @@ async function cancel(
           .filter((p) => p.status === 'processing' || p.status === 'requires_action')
           .map((p) => p.id)
       : [];
+  const known = providerPaymentIds(order);
   const { refunded } = await nonCancellable(() =>
     executeChild(cancelOrderFlow, {
       workflowId: `${order.id}-cancel`,
@@ -664,6 +665,7 @@ async function cancel(
           refund,
           reason,
           ...(pendingCharges.length ? { leave: pendingCharges } : {}),
+          ...(known.length ? { payments: known } : {}),
           ...(owed ? { owed } : {}),
           ...(held ? { voidAuthorizations: true } : {}),
           ...(stillOut?.length ? { stillOut } : {}),
@@ -1030,6 +1032,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
               ...(fromHold ? { fromHold: true } : {}),
               ...(spendsHold ? { voidHold: true } : {}),
               ...(owedBy ? { owedBy } : {}),
+              ...(providerPaymentIds(order).length ? { payments: providerPaymentIds(order) } : {}),
               ...(restockUnshipped ? { restockItems: notYetShipped(order, plan.lines) } : {}),
               ...(writesOffUnsent ? { writeOffUnsent: { items: unsent, locations: refusedAt } } : {}),
             },
@@ -1158,6 +1161,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
               restock: false,
               at: new Date().toISOString(),
               ...(owedBy ? { owedBy } : {}),
+              ...(providerPaymentIds(order).length ? { payments: providerPaymentIds(order) } : {}),
             },
           ],
         }),

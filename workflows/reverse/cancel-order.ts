@@ -14,6 +14,8 @@ export interface CancelOrderInput {
   reason: string;
   /** Payments the refund leaves alone: charges still pending, which the order settles itself. */
   leave?: string[];
+  /** The payments the order took or holds: read by id when the provider's list does not show one yet. */
+  payments?: string[];
   /** The order holds an authorisation (capture at shipment): it is voided. Absent on orders that never held one. */
   voidAuthorizations?: boolean;
   /** Parcels that had left and were asked back: restocked when they arrive, not now. */
@@ -35,6 +37,7 @@ export async function cancelOrderFlow(
             tag: 'cancel',
             reason: input.reason,
             ...(input.leave?.length ? { leave: input.leave } : {}),
+            ...(input.payments ? { known: input.payments } : {}),
           })
         : 0;
     if (owed)
@@ -49,7 +52,10 @@ export async function cancelOrderFlow(
       });
     // The money was only held: letting it go is the refund.
     const voided = input.voidAuthorizations
-      ? await refunds.voidAuthorizations({ orderId: input.orderId })
+      ? await refunds.voidAuthorizations({
+          orderId: input.orderId,
+          ...(input.payments ? { known: input.payments } : {}),
+        })
       : undefined;
     await store.releaseHolds({ orderId: input.orderId, tag: 'cancel' });
     if (input.refund)

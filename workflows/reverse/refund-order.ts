@@ -32,6 +32,8 @@ export interface RefundOrderInput {
   voidHold?: boolean;
   /** The order was paid in another order system (imported): this channel owes the refund; nothing goes to the provider. */
   owedBy?: string;
+  /** The payments the order took or holds: read by id when the provider's list does not show one yet. */
+  payments?: string[];
 }
 
 export async function refundOrderFlow(
@@ -40,7 +42,10 @@ export async function refundOrderFlow(
   return CancellationScope.nonCancellable(async () => {
     if (input.fromHold) {
       if (input.plan.completesOrder || input.voidHold)
-        await refunds.voidAuthorizations({ orderId: input.orderId });
+        await refunds.voidAuthorizations({
+          orderId: input.orderId,
+          ...(input.payments ? { known: input.payments } : {}),
+        });
     } else if (input.owedBy) {
       // Recorded below as owed by the source channel, with an event that says so.
     } else if (input.plan.amount > 0) {
@@ -49,6 +54,7 @@ export async function refundOrderFlow(
         refundId: input.refundId,
         amount: input.plan.amount,
         reason: input.reason,
+        ...(input.payments ? { known: input.payments } : {}),
       });
     }
     if (input.restock) {
