@@ -1,9 +1,15 @@
 /** Payment: charges and refunds at the provider, each idempotent by a key derived from the workflow. */
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../domain/errors';
+import { BusinessRuleError, FailureType } from '../domain/errors';
 import type { PaymentProvider } from '../services/payment/provider';
 import type { PaymentRecord, PaymentRisk } from '../services/payment/provider';
-import { findCharge, listedOrKnown, refundAcrossPayments, refundKey } from '../services/payment/refunds';
+import {
+  findCharge,
+  listedOrKnown,
+  refundAcrossPayments,
+  refundKey,
+  RefundShort,
+} from '../services/payment/refunds';
 
 /**
  * A charge as the workflow sees it: settled one way or the other, still pending, or never made.
@@ -235,14 +241,27 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       reason: string;
       /** The order's own payments, read by id if its list leaves one out. */
       known?: string[];
+      /** A client's refund: refused (a 422 `AMOUNT_TOO_LARGE` with `refundable`) when the payments cannot give it all. */
+      refuseShort?: boolean;
     }): Promise<number> {
-      const refunded = await refundAcrossPayments(payments, {
-        orderId: args.orderId,
-        refundId: args.refundId,
-        limit: args.amount,
-        reason: args.reason,
-        ...(args.known ? { known: args.known } : {}),
-      });
+      let refunded: number;
+      try {
+        refunded = await refundAcrossPayments(payments, {
+          orderId: args.orderId,
+          refundId: args.refundId,
+          limit: args.amount,
+          reason: args.reason,
+          ...(args.known ? { known: args.known } : {}),
+          ...(args.refuseShort ? { refuseShort: true } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof RefundShort)) throw err;
+        throw new BusinessRuleError(
+          'AMOUNT_TOO_LARGE',
+          'the payment provider cannot refund this much: some of the payment was refunded or disputed outside this service',
+          { refundable: err.available },
+        );
+      }
       if (refunded !== args.amount)
         throw new Error(`refund ${args.refundId}: only ${refunded} of ${args.amount} could be refunded`);
       return refunded;

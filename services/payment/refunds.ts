@@ -27,6 +27,11 @@ export async function refundAcrossPayments(
     leave?: string[];
     /** The payments the order records, oldest first: read by id when its list leaves one out. */
     known?: string[];
+    /**
+     * Refuse (RefundShort), before refunding anything, a refund the payments cannot give in full
+     * (refunded or disputed outside this service): a client's request answered, not retried.
+     */
+    refuseShort?: boolean;
   },
 ): Promise<number> {
   const { orderId, refundId, limit, reason } = args;
@@ -49,20 +54,37 @@ export async function refundAcrossPayments(
     if (own) done.set(p.paymentId, own.amount);
   }
   let total = [...done.values()].reduce((a, b) => a + b, 0);
+  const refundable = (p: PaymentRecord) => (p.status === 'succeeded' ? p.amount - p.refunded : 0);
+  if (args.refuseShort) {
+    const available =
+      total +
+      paymentsOfOrder
+        .filter((p) => !done.has(p.paymentId) && !leave.has(p.paymentId))
+        .reduce((a, p) => a + Math.max(0, refundable(p)), 0);
+    if (available < limit) throw new RefundShort(available);
+  }
   for (const p of paymentsOfOrder) {
     if (total >= limit) break;
-    const refundable = p.status === 'succeeded' ? p.amount - p.refunded : 0;
-    if (done.has(p.paymentId) || refundable === 0 || leave.has(p.paymentId)) continue;
+    const left = refundable(p);
+    if (done.has(p.paymentId) || left <= 0 || leave.has(p.paymentId)) continue;
     const refund = await payments.refund({
       idempotencyKey: key(p.paymentId),
       paymentId: p.paymentId,
       orderId,
-      amount: Math.min(limit - total, refundable),
+      amount: Math.min(limit - total, left),
       reason,
     });
     total += refund.amount;
   }
   return total;
+}
+
+/** A refund the order's payments cannot give in full: `available` is what they can. */
+export class RefundShort extends Error {
+  constructor(readonly available: number) {
+    super('the payments can refund less than this refund asks');
+    this.name = 'RefundShort';
+  }
 }
 
 /**

@@ -254,6 +254,43 @@ test("a cancel a moment after the pay, while the provider's search does not show
   expect(await providerRefunded(id)).toBe(3800);
 });
 
+test('a refund the payment cannot give in full (refunded outside this service) is a 422 with what it can, and the order goes on', async () => {
+  const sku = uniqueSku('short');
+  await putProduct(sku, { price: 3000 });
+  const { id, owner } = await newOrder(sku);
+  const paid = await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } });
+  expect(paid.status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000);
+  expect(
+    (
+      await call('POST', `/v1/orders/${id}/ship`, {
+        as: merchant,
+        body: { carrier: 'UPS', trackingNumber: 'S1' },
+      })
+    ).status,
+  ).toBe(200);
+  // 3000 of the 3800 refunded in the provider's dashboard: 800 is left there.
+  const dashboard = await fetch(`${process.env.PAYMENT_PROVIDER_URL}/v1/refunds`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': `dashboard-${id}` },
+    body: JSON.stringify({ payment_intent: paid.body.order.payments[0].id, amount: 3000 }),
+  });
+  expect(dashboard.status).toBe(200);
+  const refused = await call('POST', `/v1/orders/${id}/refunds`, {
+    as: merchant,
+    body: { amount: 1500, reason: 'late parcel' },
+  });
+  expect(refused.body).toMatchObject({ status: 422, code: 'AMOUNT_TOO_LARGE', refundable: 800 });
+  // Nothing was taken, and the order takes its next action.
+  const refund = await call('POST', `/v1/orders/${id}/refunds`, {
+    as: merchant,
+    body: { amount: 500, reason: 'late parcel' },
+  });
+  expect(refund.status).toBe(201);
+  const order = (await call('GET', `/v1/orders/${id}`, { as: owner })).body.order;
+  expect(order).toMatchObject({ status: 'SHIPPED', amounts: { refunded: 500 } });
+});
+
 test("the sandbox's refund lists and their switch refuse what is not an id or a bounded wait", async () => {
   const sandbox = process.env.PAYMENT_PROVIDER_URL!;
   for (const query of [

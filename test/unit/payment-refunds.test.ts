@@ -3,7 +3,7 @@
  * provider that keeps refunds by idempotency key as a real one does.
  */
 import type { PaymentProvider, RefundRequest } from '../../services/payment/provider';
-import { refundAcrossPayments } from '../../services/payment/refunds';
+import { refundAcrossPayments, RefundShort } from '../../services/payment/refunds';
 
 /**
  * An order's payments, oldest first; `failAfter` refunds, the next call fails as a lost request
@@ -188,4 +188,18 @@ test('a payment the order’s list does not show yet is read by its id, in its p
     ['pay_deposit', 1000],
     ['pay_balance', 500],
   ]);
+});
+
+test('a client’s refund the payments cannot give in full is refused before anything is refunded', async () => {
+  const fake = fakeProvider(depositAndBalance());
+  // 3000 of the 4000 refunded in the provider's dashboard: 1000 is left.
+  fake.refundElsewhere('pay_balance', 3000);
+  const short = { ...refund, limit: 1500, refuseShort: true };
+  await expect(refundAcrossPayments(fake.provider, short)).rejects.toEqual(new RefundShort(1000));
+  await expect(refundAcrossPayments(fake.provider, short)).rejects.toMatchObject({ available: 1000 });
+  expect(fake.calls).toEqual([]);
+  // What can be given is given, once.
+  expect(await refundAcrossPayments(fake.provider, { ...short, limit: 1000 })).toBe(1000);
+  expect(await refundAcrossPayments(fake.provider, { ...short, limit: 1000 })).toBe(1000);
+  expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 3000 });
 });

@@ -42,6 +42,8 @@ const policy: OrderPolicy = {
   afterSalesWindowMs: defaults.AFTER_SALES_WINDOW,
 };
 const MINUTE = 60_000;
+/** Returns whose receive is saved 3 s late, once. */
+const slowReceive = new Set<string>();
 const DAY = 86_400_000;
 
 beforeAll(async () => {
@@ -51,15 +53,24 @@ beforeAll(async () => {
     server: { executable: { type: 'existing-path', path } },
   });
   await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  const activities = createActivities({
+    db,
+    payments: new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
+    defaultInventoryStrategy: 'on_order',
+  });
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowsPath: require.resolve('../../workflows'),
-    activities: createActivities({
-      db,
-      payments: new HttpPaymentProvider(process.env.PAYMENT_PROVIDER_URL!),
-      defaultInventoryStrategy: 'on_order',
-    }),
+    activities: {
+      ...activities,
+      // A database slow to take one step (a receive's save, retried after a blip), as a test asks.
+      async saveReturn(record: ReturnRecord) {
+        if (record.status === 'RECEIVED' && slowReceive.delete(record.id))
+          await new Promise((r) => setTimeout(r, 3000));
+        return activities.saveReturn(record);
+      },
+    },
   });
   running = worker.run();
 }, 120_000);
@@ -281,4 +292,30 @@ test('exchanges at the return windows: undecided, cancelled after 3 days (its un
   );
   expect(order.shipments?.map((s) => s.exchangeId ?? null)).toEqual([null, unsent]);
   expect(await auditStock(db, [sku])).toEqual([expect.objectContaining({ balanced: true })]);
+}, 60_000);
+
+test('a return’s refund waits for its receive’s save: the receive’s event is written, before the close', async () => {
+  const sku = uniqueSku('ts-slow');
+  await putProduct(sku, { stock: 5 });
+  const { handle, placed } = await startOrder(sku, 1);
+  const act = await receivedOrder(handle);
+  const returnId = `ret_ts_${randomUUID().slice(0, 8)}`;
+  await act({
+    action: 'request_return',
+    actor: actor('customer'),
+    reason: 'ts',
+    returnRequest: { returnId, items: [{ sku, quantity: 1 }] },
+  });
+  const ret = env.client.workflow.getHandle(returnId);
+  await ret.executeUpdate(returnActionUpdate, { args: [{ action: 'approve', actor: actor('merchant') }] });
+  slowReceive.add(returnId);
+  await ret.executeUpdate(returnActionUpdate, { args: [{ action: 'receive', actor: actor('merchant') }] });
+  expect(((await ret.result()) as ReturnRecord).status).toBe('REFUNDED');
+  const events = await db('order_events')
+    .where({ order_id: placed.id })
+    .whereLike('type', 'return.%')
+    .orderBy('seq')
+    .pluck('type');
+  expect(events).toEqual(['return.requested', 'return.approved', 'return.received', 'return.closed']);
+  expect(await db('returns').where({ id: returnId }).first('status')).toEqual({ status: 'REFUNDED' });
 }, 60_000);

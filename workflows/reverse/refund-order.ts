@@ -55,6 +55,8 @@ export async function refundOrderFlow(
         amount: input.plan.amount,
         reason: input.reason,
         ...(input.payments ? { known: input.payments } : {}),
+        // A client's refund the payments cannot give is refused; the order's own are retried.
+        ...(input.source === 'refund' ? { refuseShort: true } : {}),
       });
     }
     if (input.restock) {

@@ -188,6 +188,9 @@ export async function returnOrderFlow(input: ReturnInput): Promise<ReturnRecord>
       await order.signal(returnClosedSignal, { returnId: input.returnId });
       return record;
     }
+    // The receive's own save first: the refund's save (a later step) must not overtake it, or the
+    // receive's event is never written (returns from before signalled at once).
+    if (patched('return-refund-after-receive-saved')) await condition(() => !busy);
     // What came back, sellable or damaged; without a receipt, everything held. Units that never came
     // stay the customer's, as unrefunded units of the order.
     const { received } = record;
