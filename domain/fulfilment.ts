@@ -44,6 +44,14 @@ export const FULFILMENT_RANK: Record<FulfilmentStatus, number> = {
 /** Still in the warehouse's hands, holding stock: what a stalled fulfilment can be. */
 export const WAITING_FULFILMENT: readonly FulfilmentStatus[] = ['requested', 'accepted', 'picked', 'packed'];
 
+/**
+ * News of a fulfilment its order's cancel stopped at the warehouse, sent before that (on its way
+ * while the cancel ran): a step before shipping, or a refusal, is stale and changes nothing. A
+ * parcel shipped or delivered after all is news still, to be seen.
+ */
+export const staleAfterCancel = (known: FulfilmentStatus | undefined, news: FulfilmentStatus): boolean =>
+  known === 'cancelled' && (WAITING_FULFILMENT.includes(news) || news === 'refused');
+
 export const isFulfilmentOver = (status: FulfilmentStatus) => FULFILMENT_RANK[status] === 6;
 
 /**

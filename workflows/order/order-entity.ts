@@ -50,6 +50,7 @@ import {
   fulfilmentId,
   fulfilmentWorkflowId,
   missingUnits,
+  staleAfterCancel,
   workflowIdOf,
   type FulfilmentRecord,
 } from '../../domain/fulfilment';
@@ -1262,6 +1263,10 @@ export class OrderEntity {
    */
   async takeParcelNews(record: FulfilmentRecord): Promise<void> {
     const order = this.current;
+    // Stopped by the order's cancel, which this news had not yet reached: it would show the parcel
+    // going on (and tell subscribers so) on an order cancelled and refunded.
+    const known = order.fulfilments?.find((f) => f.id === record.id)?.status;
+    if (staleAfterCancel(known, record.status) && patched('stale-parcel-news-after-cancel')) return;
     const fulfilments = (order.fulfilments ?? []).map((f) =>
       f.id === record.id ? { ...f, status: record.status } : f,
     );
