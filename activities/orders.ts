@@ -6,6 +6,7 @@ import type {
   LineQuantity,
   LocationAllocation,
   PlaceOrderInput,
+  UnsettledAction,
 } from '../domain/order';
 import { releaseAll } from '../services/inventory/ledger';
 import { modifyOrderItems } from '../services/orders/modify-order';
@@ -47,12 +48,14 @@ export function orderActivities({
       });
     },
 
+    /** `unsettled`: the Update the transition came from (absent from calls of workflows from before). */
     async recordTransition(args: {
       orderId: string;
       entry: HistoryEntry;
       snapshot: OrderSnapshot;
+      unsettled?: UnsettledAction;
     }): Promise<void> {
-      await recordTransition(db, args.orderId, args.entry, args.snapshot);
+      await recordTransition(db, args.orderId, args.entry, args.snapshot, { unsettled: args.unsettled });
     },
 
     /**
@@ -70,13 +73,16 @@ export function orderActivities({
       production?: boolean;
       /** The step the order took at once after this one (into production), recorded after it. */
       next?: { entry: HistoryEntry; snapshot: OrderSnapshot; production?: boolean };
+      unsettled?: UnsettledAction;
     }): Promise<{ allocation?: LocationAllocation[] }> {
       const allocation = args.sale ? await db.transaction((trx) => settleSale(trx, args.orderId)) : undefined;
       const withAllocation = (snapshot: OrderSnapshot) =>
         allocation ? { ...snapshot, allocation } : snapshot;
       for (const step of [args, ...(args.next ? [args.next] : [])]) {
         if (step.production) await openProductionJob(db, args.orderId, 'manufacture');
-        await recordTransition(db, args.orderId, step.entry, withAllocation(step.snapshot));
+        await recordTransition(db, args.orderId, step.entry, withAllocation(step.snapshot), {
+          unsettled: args.unsettled,
+        });
       }
       return allocation ? { allocation } : {};
     },

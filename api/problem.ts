@@ -14,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { isDatabaseOutage } from '../db/errors';
-import { DomainError, FailureType } from '../domain/errors';
+import { DomainError, FailureType, markedRerunnable } from '../domain/errors';
 import { RefusedError } from '../domain/refusals';
 import { storable } from '../domain/text';
 import { KEY_IN_USE, RERUNNABLE_OUTAGE } from './idempotency';
@@ -132,7 +132,7 @@ export function rerunnableOutage(err: unknown): boolean {
     err instanceof WorkflowUpdateFailedError &&
     err.cause instanceof ApplicationFailure &&
     STATUS_OF_FAILURE[err.cause.type ?? ''] === undefined &&
-    (err.cause.details?.[0] as { rerunnable?: unknown } | undefined)?.rerunnable === true
+    markedRerunnable(err.cause.details)
   );
 }
 

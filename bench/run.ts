@@ -528,7 +528,7 @@ async function measure(topology: 'dev' | 'cluster', full: boolean): Promise<Figu
               actor: 'system',
               at: new Date().toISOString(),
             };
-            await recordTransition(db, id, entry, snapshot, announce);
+            await recordTransition(db, id, entry, snapshot, { announce });
           }
           return (performance.now() - started) / n;
         };

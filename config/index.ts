@@ -215,6 +215,9 @@ const schema = z.object({
   WEBHOOK_BACKOFF: timer('1s', 10),
   WEBHOOK_BACKOFF_MAX: timer('1h', 10),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  // An action PostgreSQL shows that no one heard answered (its workflow may have lost it with a
+  // dying worker) is sent again by the worker after this long (worker/unsettled-actions.ts).
+  UNSETTLED_ACTION_AFTER: timer('30s', 100),
   // Worker knobs (see README, Running at scale); unset: the SDK's defaults.
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),

@@ -54,6 +54,11 @@ export const FailureType = {
  */
 export const RERUNNABLE = { rerunnable: true } as const;
 
+/** Whether a failure's details say `RERUNNABLE`. */
+export function markedRerunnable(details: readonly unknown[] | undefined | null): boolean {
+  return (details?.[0] as { rerunnable?: unknown } | undefined)?.rerunnable === true;
+}
+
 /** The failure types an API answers as a refusal (4xx, api/problem.ts); any other is an outage (503). */
 export const REFUSAL_TYPES: readonly string[] = [
   FailureType.Business,

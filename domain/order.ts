@@ -393,6 +393,24 @@ export interface ActionRequest {
   modification?: { shippingAddress?: ShippingAddress; items?: LineQuantity[] };
 }
 
+/**
+ * An action an Update brought, kept with the transition it wrote until the workflow is known to
+ * have taken it (services/orders/unsettled-actions.ts): enough to send the same Update again.
+ */
+export interface UnsettledAction {
+  updateId: string;
+  request: ActionRequest;
+}
+
+/**
+ * Whether an action may be kept beside its transition to be sent again: not one carrying a payment
+ * token (a pay, or a charge's), which is never stored; a pay lost with its task has its own look
+ * for the charge it may have made (the workflow's `payUnanswered`).
+ */
+export function resendable(request: ActionRequest): boolean {
+  return request.action !== 'pay' && request.paymentToken === undefined;
+}
+
 export function actorName(actor: Actor, id?: string): string {
   return actor === 'system' ? 'system' : `${actor}:${id ?? 'unknown'}`;
 }

@@ -34,6 +34,7 @@ import * as m028 from './028_promotion_terms';
 import * as m029 from './029_idempotency_outages';
 import * as m030 from './030_idempotency_location';
 import * as m031 from './031_webhook_claims_per_subscriber';
+import * as m032 from './032_unsettled_actions';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_products_and_stock': m001,
@@ -67,6 +68,7 @@ const migrations: Record<string, Knex.Migration> = {
   '029_idempotency_outages': m029,
   '030_idempotency_location': m030,
   '031_webhook_claims_per_subscriber': m031,
+  '032_unsettled_actions': m032,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

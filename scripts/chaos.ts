@@ -120,6 +120,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     WEBHOOK_TIMEOUT: '2s',
     WEBHOOK_BACKOFF: '200ms',
     WEBHOOK_BACKOFF_MAX: '2s',
+    // An action a killed worker's task lost is sent again soon (worker/unsettled-actions.ts).
+    UNSETTLED_ACTION_AFTER: '5s',
   };
   const config = loadConfig({ ...process.env, ...env });
   const serviceLogPath = options.serviceLog ?? process.env.CHAOS_SERVICE_LOG;
@@ -538,22 +540,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       const settleStart = Date.now();
       let unsettled: string[] = [];
       while (Date.now() - settleStart < options.settleTimeoutMs) {
-        const rows: { id: string; type: OrderType; status: string; pending: boolean }[] = await db('orders')
-          .whereIn('id', accepted)
-          .select(
+        const rows: { id: string; type: OrderType; status: string; pending: boolean; unsure: boolean }[] =
+          await db('orders').whereIn('id', accepted).select(
             'id',
             'type',
             'status',
             db.raw(
               `COALESCE(details->'payments' @> '[{"status":"processing"}]' OR details->'payments' @> '[{"status":"requires_action"}]', false) AS pending`,
             ),
+            // An action no one heard answered, not yet sent again: PostgreSQL may be ahead of its workflow.
+            db.raw('EXISTS (SELECT 1 FROM unsettled_actions u WHERE u.order_id = orders.id) AS unsure'),
           );
         // Settled: finished, or waiting for a person (a state with no timer and nothing automatic,
         // e.g. IN_PRODUCTION), and no payment still pending at the provider.
-        const moving = (r: { type: OrderType; status: string; pending: boolean }) => {
+        const moving = (r: { type: OrderType; status: string; pending: boolean; unsure: boolean }) => {
           const state = machines[r.type].states[r.status];
           return (
             r.pending ||
+            r.unsure ||
             (!isTerminal(machines[r.type], r.status) &&
               (state?.after !== undefined || state?.auto !== undefined))
           );

@@ -41,6 +41,10 @@ export default async function globalSetup(): Promise<void> {
     WEBHOOK_TIMEOUT: '1s',
     WEBHOOK_BACKOFF: '100ms',
     WEBHOOK_BACKOFF_MAX: '1s',
+    // An action no one heard answered (a test's Update sent straight to Temporal) is sent again
+    // after this long: what a lost one needs, and for every other, proof that it changes nothing
+    // (worker/unsettled-actions.ts).
+    UNSETTLED_ACTION_AFTER: '5s',
     // Tests reuse a few tokens for thousands of requests; the limit itself has its own test.
     RATE_LIMIT_PER_MINUTE: '1000000',
     RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',

@@ -1,4 +1,5 @@
 /** The order worker: the workflow bundle plus the activities bound to PostgreSQL and the payment provider. */
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { dataConverterFor, FAILURE_CONVERTER_PATH } from '../codec/data-converter';
@@ -64,5 +65,11 @@ export async function createOrderWorker(config: Config, db: Db, payments: Paymen
     // Running activities get this long to finish when the worker is asked to stop.
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
   });
-  return { worker, connection };
+  // The worker's own client (its sends of unsettled actions) shares the worker's connection.
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFor(config),
+  });
+  return { worker, connection, client };
 }

@@ -1,12 +1,13 @@
 /** Orders: created and acted on through the workflow; read from PostgreSQL. */
 import type { ZodTypeAny } from 'zod';
 import type { Db } from '../../db/knex';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError } from '../../domain/errors';
 import { channelForOrder } from '../../services/channels/channels';
 import { machineFor } from '../../domain/machines';
 import type { Role } from '../../domain/roles';
-import { isPending, type ActionRequest, type OrderState } from '../../domain/order';
+import { isPending, resendable, type ActionRequest, type OrderState } from '../../domain/order';
 import { RefusedError, refusalBeforeWorkflow } from '../../domain/refusals';
 import { DEFAULT_CHANNEL, type Principal } from '../auth';
 import type { Response } from 'express';
@@ -17,6 +18,7 @@ import { listOrders } from '../../services/orders/list-orders';
 import { orderStats } from '../../services/orders/order-stats';
 import { loadOrder, loadOrderHead } from '../../services/orders/read-order';
 import { quoteOrder } from '../../services/orders/quote-order';
+import { settleAction } from '../../services/orders/unsettled-actions';
 import { idFromKey, updateIdFromKey } from '../idempotency';
 import { orderView } from '../order-view';
 import * as res from '../response-schemas';
@@ -35,6 +37,7 @@ import {
   shipBody,
 } from '../schemas';
 import { ORDER_LINKS } from './links';
+import { rerunnableOutage } from '../problem';
 
 export const orderIdParams = { id: orderIdParam };
 
@@ -121,7 +124,22 @@ export async function actOn(
   // Its head only: the workflow answers with the whole order.
   const order = seen(await loadOrderHead(db, id), id, caller);
   refuseBeforeWorkflow(order, request.action, caller);
-  return commands.act(order, { ...request, actor: caller }, updateId);
+  const action: ActionRequest = { ...request, actor: caller };
+  if (!resendable(action)) return commands.act(order, action, updateId);
+  // Answered: the task that wrote its transition is stored, so its row (kept in case the workflow
+  // lost it) goes. Best effort, briefly: a row left is sent again by the worker and answered the same.
+  const sent = updateId ?? randomUUID();
+  const answered = () => settleAction(db, id, sent, 1_000).catch(() => undefined);
+  try {
+    const done = await commands.act(order, action, sent);
+    await answered();
+    return done;
+  } catch (err) {
+    // Not an outage the workflow may rerun: that run did nothing, so a row under this id is an
+    // earlier, lost run's, for the worker to send again.
+    if (err instanceof WorkflowUpdateFailedError && !rerunnableOutage(err)) await answered();
+    throw err;
+  }
 }
 
 /** One route per action: the body schema shapes the request, the workflow's machine decides. */

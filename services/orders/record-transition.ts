@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { PAYMENT_EVENTS, paymentEvents, paymentKey, transitionEvents } from '../../domain/events';
-import type { HistoryEntry, OrderState } from '../../domain/order';
+import type { HistoryEntry, OrderState, UnsettledAction } from '../../domain/order';
 import { appendEvents, FAN_OUT_SQL, newEventId } from '../events/outbox';
 import { loadOrder } from './read-order';
 
@@ -46,8 +46,18 @@ export async function recordTransition(
   orderId: string,
   entry: HistoryEntry,
   snapshot: OrderSnapshot,
-  /** false only to measure what the outbox costs (bench/run.ts): the service always announces. */
-  announce = true,
+  {
+    announce = true,
+    unsettled,
+  }: {
+    /** false only to measure what the outbox costs (bench/run.ts): the service always announces. */
+    announce?: boolean;
+    /**
+     * The Update the transition came from: kept beside it until the Update is answered
+     * (services/orders/unsettled-actions.ts), with the snapshot or not at all.
+     */
+    unsettled?: UnsettledAction;
+  } = {},
 ): Promise<void> {
   const {
     subtotal,
@@ -125,7 +135,15 @@ export async function recordTransition(
        RETURNING id, order_id, seq, type
      ), deliveries AS (
        ${FAN_OUT_SQL}
-     )
+     )${
+       unsettled
+         ? `, unsettled AS (
+       INSERT INTO unsettled_actions (order_id, update_id, seq, request, send_id)
+       SELECT s.id, ?, ?, ?::jsonb, ? FROM snapshot s
+       ON CONFLICT DO NOTHING
+     )`
+         : ''
+     }
      ${linesUpdate}`,
     [
       orderId,
@@ -169,6 +187,9 @@ export async function recordTransition(
       orderId,
       entry.seq,
       entry.at,
+      ...(unsettled
+        ? [unsettled.updateId, entry.seq, JSON.stringify(unsettled.request), unsettled.updateId]
+        : []),
       ...(lines.length ? [...lines.flat(), orderId] : []),
     ],
   );

@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
+  currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
@@ -36,6 +37,7 @@ import {
   actorName,
   keyFirstUse,
   pendingPollDelay,
+  resendable,
   UNSHOWN_CHARGE_WATCH_MS,
   type ActionRequest,
   type HistoryEntry,
@@ -43,6 +45,7 @@ import {
   type LocationAllocation,
   type OrderPayment,
   type OrderState,
+  type UnsettledAction,
 } from '../../domain/order';
 import { invalidInput, notNow } from '../../domain/refusals';
 import { needsReview } from '../../domain/review';
@@ -59,7 +62,12 @@ import { goodsHaveLeft, unshipped } from '../../domain/shipping';
 import type { ChargeOutcome } from '../../activities/payment';
 import { buyerSide, ROLES, type Actor } from '../../domain/roles';
 import { local, payment, reconcile, refunds, store } from '../activities';
-import { searchAttributes, type OrderWorkflowInput, type PaymentUpdate } from '../messages';
+import {
+  orderActionUpdate,
+  searchAttributes,
+  type OrderWorkflowInput,
+  type PaymentUpdate,
+} from '../messages';
 import { Mutex } from '../mutex';
 import { refuse } from '../refusals';
 import { returnRefundedSignal, type CaseNews } from '../reverse/messages';
@@ -167,6 +175,8 @@ export class OrderEntity {
   readonly returnsToRefund: string[] = [];
   /** Refunds done, by id: a retried refund answers with the order as it is. */
   private readonly refundsDone = new Set<string>();
+  /** The actions Updates are performing, by Update id, as they came: their records keep them. */
+  private readonly performing = new Map<string, ActionRequest>();
   /** A charge the provider has not decided, and the action it pays for. */
   private pending: (PendingCharge & { action: string; actor: Actor; request: ActionRequest }) | undefined;
   /** When the provider was last asked about the pending charge. */
@@ -1490,7 +1500,7 @@ export class OrderEntity {
     const order: OrderState = { ...before, ...changes, updatedAt: at, history: [...before.history, entry] };
     this.order = order;
     const { history: _history, id: _id, ...snapshot } = order;
-    await this.quick.recordTransition({ orderId: order.id, entry, snapshot });
+    await this.quick.recordTransition({ orderId: order.id, entry, snapshot, ...this.unsettled() });
     this.publish();
   }
 
@@ -1772,8 +1782,14 @@ export class OrderEntity {
   private async record(step: Step, next?: Step): Promise<LocationAllocation[] | undefined> {
     const snapshotOf = ({ history: _history, id: _id, ...snapshot }: OrderState) => snapshot;
     const orderId = step.order.id;
+    const unsettled = this.unsettled();
     if (!step.writes && !next) {
-      await this.quick.recordTransition({ orderId, entry: step.entry, snapshot: snapshotOf(step.order) });
+      await this.quick.recordTransition({
+        orderId,
+        entry: step.entry,
+        snapshot: snapshotOf(step.order),
+        ...unsettled,
+      });
       return undefined;
     }
     // The step's own writes with its record, in one local activity (the sale commits first): once
@@ -1785,6 +1801,7 @@ export class OrderEntity {
         snapshot: snapshotOf(step.order),
         ...step.writes,
         ...(next ? { next: { entry: next.entry, snapshot: snapshotOf(next.order), ...next.writes } } : {}),
+        ...unsettled,
       }),
     );
     if (allocation) this.order = { ...this.current, allocation };
@@ -1807,8 +1824,33 @@ export class OrderEntity {
     await this.apply('ship', 'system', { action: 'ship', actor }, 'nothing left to ship');
   }
 
+  /**
+   * The action of the Update this code runs for, if its record may keep it: a local activity writes
+   * before the workflow task that ran it completes, and an Update lost with that task is then sent
+   * again from the row (worker/unsettled-actions.ts). Data only: no command.
+   */
+  private unsettled(): { unsettled: UnsettledAction } | undefined {
+    const update = currentUpdateInfo();
+    const request = update && this.performing.get(update.id);
+    return request ? { unsettled: { updateId: update.id, request } } : undefined;
+  }
+
   /** An accepted Update's action, under the lock. */
-  async perform(request: ActionRequest): Promise<OrderState> {
+  perform(request: ActionRequest): Promise<OrderState> {
+    const update = currentUpdateInfo();
+    if (update?.name !== orderActionUpdate.name || !resendable(request)) return this.performNow(request);
+    // As it came: the workflow adds to a request as it goes (a charge's settlement).
+    this.performing.set(update.id, JSON.parse(JSON.stringify(request)) as ActionRequest);
+    const done = this.performNow(request);
+    // Forgotten on a side chain: the caller awaits the same promise as before this was kept.
+    done.then(
+      () => this.performing.delete(update.id),
+      () => this.performing.delete(update.id),
+    );
+    return done;
+  }
+
+  private async performNow(request: ActionRequest): Promise<OrderState> {
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return this.current;
     this.validate(request); // again, under the lock: another action may have moved the order meanwhile
     // A person's refund while partly shipped was the machine's to refuse before: orders that met one
