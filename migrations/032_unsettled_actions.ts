@@ -17,6 +17,8 @@ export async function up(knex: Knex): Promise<void> {
       -- The id the next send uses: the Update's own, or its next after an outage it may rerun.
       send_id text NOT NULL,
       tries integer NOT NULL DEFAULT 0,
+      -- Sends the workflow refused (a refusal may be for now only): forgotten after a few.
+      refusals integer NOT NULL DEFAULT 0,
       created_at timestamptz NOT NULL DEFAULT now(),
       -- Unset until first sent: due once the action has gone unanswered for a while.
       next_try_at timestamptz,

@@ -2,7 +2,6 @@
 import type { ZodTypeAny } from 'zod';
 import type { Db } from '../../db/knex';
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError } from '../../domain/errors';
 import { channelForOrder } from '../../services/channels/channels';
 import { machineFor } from '../../domain/machines';
@@ -37,7 +36,6 @@ import {
   shipBody,
 } from '../schemas';
 import { ORDER_LINKS } from './links';
-import { rerunnableOutage } from '../problem';
 
 export const orderIdParams = { id: orderIdParam };
 
@@ -127,19 +125,12 @@ export async function actOn(
   const action: ActionRequest = { ...request, actor: caller };
   if (!resendable(action)) return commands.act(order, action, updateId);
   // Answered: the task that wrote its transition is stored, so its row (kept in case the workflow
-  // lost it) goes. Best effort, briefly: a row left is sent again by the worker and answered the same.
+  // lost it) goes, unawaited. A row left (a refusal, an outage, this delete failing) the worker
+  // looks at later, and forgets if the workflow holds the transition.
   const sent = updateId ?? randomUUID();
-  const answered = () => settleAction(db, id, sent, 1_000).catch(() => undefined);
-  try {
-    const done = await commands.act(order, action, sent);
-    await answered();
-    return done;
-  } catch (err) {
-    // Not an outage the workflow may rerun: that run did nothing, so a row under this id is an
-    // earlier, lost run's, for the worker to send again.
-    if (err instanceof WorkflowUpdateFailedError && !rerunnableOutage(err)) await answered();
-    throw err;
-  }
+  const done = await commands.act(order, action, sent);
+  void settleAction(db, id, sent).catch(() => undefined);
+  return done;
 }
 
 /** One route per action: the body schema shapes the request, the workflow's machine decides. */

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { ActionRequest, OrderState } from '../../domain/order';
+import { claimUnsettled, settleAction } from '../../services/orders/unsettled-actions';
 import { orderActionUpdate, orderStateQuery } from '../../workflows/messages';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
 import { acceptedUpdates } from '../support/history';
@@ -120,12 +121,21 @@ test('a ship no one heard answered is sent again: taken once if the workflow los
 
   // Through the API the answer is heard, and the row goes with it.
   const heard = await paidOrder();
+  const asked = Date.now();
   const shipped = await call('POST', `/v1/orders/${heard}/ship`, {
     as: merchant,
     body: { carrier: 'UPS', trackingNumber: '1Z-heard' },
   });
   expect(shipped.status).toBe(200);
-  expect(await rowsOf(heard)).toEqual([]);
+  // Deleted by the API once answered (unawaited).
+  await until(
+    'the heard row gone',
+    () => rowsOf(heard),
+    (r) => r.length === 0,
+    3_000,
+  );
+  // Before a worker would look at it (unanswered for 5 s): the API's delete, not a worker's.
+  expect(Date.now() - asked).toBeLessThan(5_000);
 
   await until(
     'the lost ship taken',
@@ -157,3 +167,31 @@ test('a ship no one heard answered is sent again: taken once if the workflow los
   expect((await acceptedUpdates(handle)).filter((u) => u.name === 'orderAction')).toHaveLength(2);
   expect((await handle.fetchHistory()).events!.length).toBe(takenHistory);
 }, 180_000);
+
+test("an order's unanswered actions are claimed one at a time, the earliest first", async () => {
+  const orderId = `ord_claims_${randomUUID().slice(0, 8)}`;
+  const request = shipRequest();
+  await db('unsettled_actions').insert(
+    [5, 6].map((seq) => ({
+      order_id: orderId,
+      update_id: `upd_${seq}`,
+      seq,
+      request,
+      send_id: `upd_${seq}`,
+    })),
+  );
+  // Due for this claim at once (the workers of the stack wait 5 s): only this order's rows counted.
+  const claim = async () =>
+    (await claimUnsettled(db, { unansweredMs: -3_600_000, leaseMs: 60_000, limit: 1000 }))
+      .filter((r) => r.orderId === orderId)
+      .map((r) => r.seq);
+  try {
+    expect(await claim()).toEqual([5]);
+    // The earliest is out on its lease, and the next waits for it to be settled.
+    expect(await claim()).toEqual([]);
+    await settleAction(db, orderId, 'upd_5');
+    expect(await claim()).toEqual([6]);
+  } finally {
+    await db('unsettled_actions').where({ order_id: orderId }).delete();
+  }
+});
