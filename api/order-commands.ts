@@ -367,8 +367,9 @@ export function unanswered(err: unknown): boolean {
  * After a worker crash the order center can be one transition ahead of the workflow's durable
  * history: a local activity wrote the transition, and the workflow task that recorded it was lost.
  * The next worker redoes it once the action is sent again (by its caller, or by a worker:
- * worker/unsettled-actions.ts), but an action delivered before that is judged on the state before it. A refusal (409) naming another status than the one the caller was shown, for an
- * action the machine allows in the shown one, is that: ask again once the workflow has caught up.
+ * worker/unsettled-actions.ts), but an action delivered before that is judged on the state before
+ * it. A refusal (409) naming another status than the one the caller was shown, for an action the
+ * machine allows in the shown one, is that: ask again once the workflow has caught up.
  * (A refused Update leaves nothing behind, so asking again cannot act twice.)
  */
 export function workflowIsBehind(
