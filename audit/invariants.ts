@@ -5,6 +5,7 @@
  */
 import { SEEDED_REQUEST_ID } from '../domain/order';
 import type { Client } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import type { Knex } from 'knex';
 import { isTerminal } from '../domain/machine';
 import { machines, type OrderType } from '../domain/machines';
@@ -98,7 +99,12 @@ export async function checkInvariants(
         });
       }
     } catch (err) {
-      violations.push({ rule: 'every order has its workflow', subject: order.id, detail: String(err) });
+      const why = await whyUnanswered(temporal, order.id);
+      violations.push({
+        rule: 'every order has its workflow',
+        subject: order.id,
+        detail: `${String(err)}${why ? `; ${why}` : ''}`,
+      });
     }
   }
 
@@ -231,4 +237,40 @@ export async function auditCoupons(
     }
   }
   return { coupons, violations };
+}
+
+/**
+ * Why a workflow did not answer a query, for the report: its pending workflow task's attempt and
+ * the last task failure or timeout in its history (a task failing for good leaves it stuck).
+ */
+async function whyUnanswered(temporal: Client, orderId: string): Promise<string | undefined> {
+  try {
+    const handle = temporal.workflow.getHandle(orderId);
+    const { raw } = await handle.describe();
+    const task = raw.pendingWorkflowTask;
+    const EventType = proto.api.enums.v1.EventType;
+    const events = (await handle.fetchHistory()).events ?? [];
+    const failed = events.filter(
+      (e) =>
+        e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED ||
+        e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+    );
+    const last = failed.at(-1);
+    const failure = last?.workflowTaskFailedEventAttributes;
+    const cause = failure
+      ? proto.api.enums.v1.WorkflowTaskFailedCause[failure.cause ?? 0]
+      : last
+        ? 'timed out'
+        : undefined;
+    return [
+      `${events.length} events`,
+      task
+        ? `pending task attempt ${task.attempt}, ${proto.api.enums.v1.PendingWorkflowTaskState[task.state ?? 0]}`
+        : 'no pending task',
+      `${failed.length} task failures/timeouts`,
+      ...(cause ? [`last: ${cause} ${failure?.failure?.message?.slice(0, 300) ?? ''}`.trim()] : []),
+    ].join(', ');
+  } catch (err) {
+    return `not described: ${(err as Error).name}`;
+  }
 }

@@ -44,6 +44,11 @@ export const FailureType = {
   VendorRefused: 'VendorRefused',
   /** A dependency that outlived its retries: the request may be retried later (a 503). */
   Unavailable: 'DependencyUnavailable',
+  /**
+   * An action sent again (worker/unsettled-actions.ts) to a workflow that holds a transition at its
+   * sequence number already (`details[0]`: its action and status): the action's own, or another's.
+   */
+  PlaceTaken: 'ActionPlaceTaken',
 } as const;
 
 /**

@@ -391,6 +391,11 @@ export interface ActionRequest {
   };
   /** `modify`: a new address, and/or lower quantities (0 removes a line). */
   modification?: { shippingAddress?: ShippingAddress; items?: LineQuantity[] };
+  /**
+   * Set by the worker only, sending again an action no one heard answered
+   * (worker/unsettled-actions.ts): the sequence number its transition holds in the order center.
+   */
+  resend?: { seq: number };
 }
 
 /**
@@ -452,10 +457,16 @@ export function pricedOrderLines(
 export function actionRequestProblem(request: {
   action: unknown;
   actor: { id: unknown; role: unknown };
+  resend?: { seq: unknown };
 }): string | null {
   if (typeof request?.action !== 'string' || !/^[a-z_]{1,40}$/.test(request.action)) return 'action';
   if (!ROLES.includes(request.actor?.role as Role)) return 'actor.role';
   if (typeof request.actor.id !== 'string' || !SUBJECT_PATTERN.test(request.actor.id)) return 'actor.id';
+  if (
+    request.resend !== undefined &&
+    !(Number.isSafeInteger(request.resend?.seq) && (request.resend.seq as number) >= 1)
+  )
+    return 'resend.seq';
   return findUnstorable(request);
 }
 

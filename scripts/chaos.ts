@@ -15,7 +15,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureProblem } from '../codec/webhook-signature';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../codec/data-converter';
@@ -584,16 +585,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       }
       const settleSeconds = (Date.now() - settleStart) / 1000;
       figures.unsettled = unsettled;
-      const report = await checkInvariants(
-        db,
-        new Client({ connection, dataConverter: dataConverterFor(config) }),
-        new HttpPaymentProvider(stack.paymentProviderUrl),
-        {
-          orderIds: accepted,
-          skus,
-          coupons: [coupon],
-        },
-      );
+      const temporal = new Client({ connection, dataConverter: dataConverterFor(config) });
+      const report = await checkInvariants(db, temporal, new HttpPaymentProvider(stack.paymentProviderUrl), {
+        orderIds: accepted,
+        skus,
+        coupons: [coupon],
+      });
+      // A workflow that did not answer: its history beside the service log, to replay (its task
+      // failing for good is an SDK or server fault to report, or a determinism break of ours).
+      if (serviceLogPath)
+        for (const v of report.violations.filter((x) => x.rule === 'every order has its workflow')) {
+          const history = await temporal.workflow
+            .getHandle(v.subject)
+            .fetchHistory()
+            .catch(() => null);
+          if (history)
+            await writeFile(
+              path.join(path.dirname(serviceLogPath), `${v.subject}.history.json`),
+              historyToJSON(history),
+            );
+        }
       // What the receiver heard: each order's events, once each after de-duplication, in sequence, signed.
       const outbox: { id: string; order_id: string }[] = await db('order_events')
         .whereIn('order_id', accepted)

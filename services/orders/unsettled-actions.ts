@@ -6,9 +6,10 @@
  * transition an Update writes keeps its action beside it (`unsettled_actions`, in the same
  * statement); the API deletes the row once the Update is answered, which Temporal does only once the
  * task that wrote it is stored. What no one heard answered, the worker looks at
- * (worker/unsettled-actions.ts): a workflow that holds a transition at the action's sequence number
- * took it (or moved on without it); one that is behind gets the Update again under the same id,
- * and its write finds its transition in place.
+ * (worker/unsettled-actions.ts): an Update Temporal no longer knows is sent again under the same
+ * id, with the action's sequence number; a workflow that holds a transition there took it (or moved
+ * on without it) and refuses it, and one that is behind runs it, its write finding its transition
+ * in place.
  */
 import type { Knex } from 'knex';
 import type { ActionRequest } from '../../domain/order';

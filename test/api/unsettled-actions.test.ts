@@ -195,3 +195,53 @@ test("an order's unanswered actions are claimed one at a time, the earliest firs
     await db('unsettled_actions').where({ order_id: orderId }).delete();
   }
 });
+
+test('an action sent again where its workflow holds a transition is refused there: its own, or one that overtook it', async () => {
+  // Shipped through the API, answered. Each order gets a row as if an answer had been lost, under
+  // an id Temporal never saw: the ship itself (a client's retry under another id took it), and a
+  // confirm the ship overtook in its place.
+  const [taken, overtaken] = [await paidOrder(), await paidOrder()];
+  for (const id of [taken, overtaken]) {
+    const shipped = await call('POST', `/v1/orders/${id}/ship`, {
+      as: merchant,
+      body: { carrier: 'UPS', trackingNumber: `1Z-${id.slice(-6)}` },
+    });
+    expect(shipped.status).toBe(200);
+  }
+  const placeOf = async (id: string) =>
+    (await db('order_history').where({ order_id: id, action: 'ship' }).first('seq')).seq as number;
+  const { customer_id: owner } = await db('orders').where({ id: overtaken }).first('customer_id');
+  const confirm: ActionRequest = {
+    action: 'confirm',
+    actor: { id: owner, role: 'customer' },
+    reason: 'lost',
+  };
+  for (const [id, request] of [
+    [taken, shipRequest()],
+    [overtaken, confirm],
+  ] as const) {
+    const updateId = `upd_unseen_${randomUUID().slice(0, 8)}`;
+    await db('unsettled_actions').insert({
+      order_id: id,
+      update_id: updateId,
+      seq: await placeOf(id),
+      request,
+      send_id: updateId,
+    });
+  }
+  for (const id of [taken, overtaken])
+    await until(
+      'the action forgotten',
+      () => rowsOf(id),
+      (r) => r.length === 0,
+    );
+  for (const id of [taken, overtaken]) {
+    // Refused by the workflow's validator: nothing accepted, nothing written beyond the one ship.
+    const handle = temporal.client.workflow.getHandle(id);
+    expect((await acceptedUpdates(handle)).filter((u) => u.name === 'orderAction')).toHaveLength(2);
+    const actions = await db('order_history').where({ order_id: id }).orderBy('seq').pluck('action');
+    expect(actions.filter((a: string) => a === 'ship')).toHaveLength(1);
+    expect(actions).not.toContain('confirm');
+    expect((await db('orders').where({ id }).first('status')).status).toBe('SHIPPED');
+  }
+}, 180_000);

@@ -344,6 +344,23 @@ export class OrderEntity {
     const unstorable = actionRequestProblem(request);
     if (unstorable) throw refuse(invalidInput('the request', unstorable));
     if (!this.order) throw refuse(notNow('the order is still being placed', 'PLACING', []));
+    // Sent again from the order center's row: its place is the transition it wrote there. A
+    // workflow holding a transition at that place took the action, or moved on without it (what it
+    // holds there tells which); one more than one behind has its own to redo first. Histories that
+    // met a resend before this check replay as they ran.
+    const place = request.resend?.seq;
+    if (place !== undefined && (fresh || patched('resend-place-taken'))) {
+      const held = this.order.history[place - 1];
+      if (held)
+        throw ApplicationFailure.create({
+          type: FailureType.PlaceTaken,
+          message: 'the action was sent again, and its place in the order is taken',
+          nonRetryable: true,
+          details: [{ action: held.action, to: held.to }],
+        });
+      if (place > this.order.history.length + 1)
+        throw refuse(notNow('the order has transitions to redo first', this.order.status, []));
+    }
     if (request.refund && this.refundsDone.has(request.refund.refundId)) return; // a retry: answered with the order as it is
     const refusal = checkAction(this.machine, this.order, request, this.openReturns, this.heldContext);
     if (refusal) throw refuse(refusal);
@@ -1839,8 +1856,10 @@ export class OrderEntity {
   perform(request: ActionRequest): Promise<OrderState> {
     const update = currentUpdateInfo();
     if (update?.name !== orderActionUpdate.name || !resendable(request)) return this.performNow(request);
-    // As it came: the workflow adds to a request as it goes (a charge's settlement).
-    this.performing.set(update.id, JSON.parse(JSON.stringify(request)) as ActionRequest);
+    // As it came (the workflow adds to a request as it goes: a charge's settlement), without the
+    // place a resend carried: the worker adds its own.
+    const { resend: _resend, ...asSent } = request;
+    this.performing.set(update.id, JSON.parse(JSON.stringify(asSent)) as ActionRequest);
     const done = this.performNow(request);
     // Forgotten on a side chain: the caller awaits the same promise as before this was kept.
     done.then(
