@@ -442,6 +442,14 @@ export const promotionBody = z
         message: 'a percentage is a whole number from 1 to 100',
       });
     }
+    // A coupon that takes nothing off would still count its uses and show as applied.
+    if (p.kind !== 'percent' && p.value < 1) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['value'],
+        message: 'a fixed or threshold promotion takes off at least 1 (minor units)',
+      });
+    }
     if (p.kind === 'threshold' && p.minSubtotal === undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,

@@ -251,6 +251,17 @@ test('promotion input is validated', async () => {
       })
     ).status,
   ).toBe(400);
+  // Nothing off: refused, not stored as a coupon that applies and counts its uses for nothing.
+  for (const kind of ['fixed', 'threshold']) {
+    const zero = code('Z');
+    const none = await call('PUT', `/v1/promotions/${zero}`, {
+      as: merchant,
+      body: { kind, value: 0, minSubtotal: 1000 },
+    });
+    expect(none.status).toBe(400);
+    expect(none.body.errors[0].path).toEqual(['value']);
+    expect((await call('GET', `/v1/promotions/${zero}`, { as: merchant })).status).toBe(404);
+  }
   expect(
     (await call('PUT', `/v1/promotions/${code('X')}`, { as: customer(), body: { kind: 'fixed', value: 5 } }))
       .status,
