@@ -86,6 +86,16 @@ async function loseLastTask(id: string): Promise<void> {
   });
 }
 
+/** Every row of these orders settled by the worker (sent again, or only forgotten). */
+async function forgotten(ids: string[]): Promise<void> {
+  for (const id of ids)
+    await until(
+      'the action forgotten',
+      () => rowsOf(id),
+      (r) => r.length === 0,
+    );
+}
+
 const workflowStatus = async (id: string) =>
   (await temporal.client.workflow.getHandle(id).query(orderStateQuery))?.status as OrderState['status'];
 
@@ -142,12 +152,7 @@ test('a ship no one heard answered is sent again: taken once if the workflow los
     () => workflowStatus(lost),
     (s) => s === 'SHIPPED',
   );
-  for (const id of [lost, taken])
-    await until(
-      'the action forgotten',
-      () => rowsOf(id),
-      (r) => r.length === 0,
-    );
+  await forgotten([lost, taken]);
 
   // Taken once, written once: the redone ship found its transition in place.
   for (const id of [lost, taken]) {
@@ -229,12 +234,7 @@ test('an action sent again where its workflow holds a transition is refused ther
       send_id: updateId,
     });
   }
-  for (const id of [taken, overtaken])
-    await until(
-      'the action forgotten',
-      () => rowsOf(id),
-      (r) => r.length === 0,
-    );
+  await forgotten([taken, overtaken]);
   for (const id of [taken, overtaken]) {
     // Refused by the workflow's validator: nothing accepted, nothing written beyond the one ship.
     const handle = temporal.client.workflow.getHandle(id);
