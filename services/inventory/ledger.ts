@@ -53,8 +53,8 @@ async function record(db: Knex, kind: Kind, units: Placed, orderId: string | nul
 const STOCK_LOCKS = 0x73746f63;
 
 /**
- * Whether a move that places units by what it finds (a reservation by what is free, a restock or
- * a write-off by what the order still holds) was made under this key already. Attempts of the same move wait for each other (a lock held to the
+ * Whether a move that places units by what it finds (a reservation by what is free, a release, a
+ * restock or a write-off by what the order still holds) was made under this key already. Attempts of the same move wait for each other (a lock held to the
  * end of the transaction), so one still running cannot be missed by its retry.
  */
 async function doneOnce(trx: Knex.Transaction, orderId: string, opKey: string): Promise<boolean> {
@@ -343,6 +343,8 @@ export async function release(
   lines: StockLine[],
   tag: string,
 ): Promise<void> {
+  // What it takes depends on what is held, which the first attempt changed: done once, by its key.
+  if (await doneOnce(trx, orderId, `${orderId}:release:${tag}`)) return;
   const held = (await outstandingReservations(trx, orderId)).reverse();
   for (const units of inLockOrder(takeFrom(held, lines))) {
     if (await record(trx, 'release', units, orderId, `${orderId}:release:${tag}`))

@@ -1,6 +1,6 @@
 /** Issue 20, items 1 and 2: stock per location, and orders allocated to the fewest locations that can serve them. */
 import { randomUUID } from 'node:crypto';
-import { reserve } from '../../services/inventory/ledger';
+import { release, reserve } from '../../services/inventory/ledger';
 import {
   allPages,
   call,
@@ -463,5 +463,31 @@ test('two attempts of one reservation running at once hold its units once, not a
     .where({ order_id: orderId, kind: 'reserve' })
     .select('location_id', 'quantity');
   expect(moves).toEqual([{ location_id: x, quantity: 3 }]);
+  await expectBooksBalance(db, [sku]);
+});
+
+test('a partial release tried again gives its units back once, not again from the next location', async () => {
+  // The order holds 2 at each; giving back 2 takes the worst-ranked's, and a retry must not take X's.
+  const [x, y] = [uniqueLocation('lx'), uniqueLocation('ly')];
+  await putLocation(x, 1);
+  await putLocation(y, 2);
+  const sku = uniqueSku('rel');
+  await putProduct(sku, { stock: 0, price: 500 });
+  await putStock(sku, x, 2);
+  await putStock(sku, y, 2);
+  const orderId = `ord_${randomUUID().replace(/-/g, '')}`;
+  await db.transaction((trx) => reserve(trx, orderId, [{ sku, quantity: 4 }], 'order'));
+  for (let attempt = 0; attempt < 2; attempt++)
+    await db.transaction((trx) => release(trx, orderId, [{ sku, quantity: 2 }], 'edit1'));
+  const reserved = await db('stock_levels')
+    .where({ sku })
+    .orderBy('location_id')
+    .select('location_id', 'reserved');
+  expect(reserved).toEqual(
+    [
+      { location_id: x, reserved: 2 },
+      { location_id: y, reserved: 0 },
+    ].sort((a, b) => a.location_id.localeCompare(b.location_id)),
+  );
   await expectBooksBalance(db, [sku]);
 });
