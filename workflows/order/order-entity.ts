@@ -198,6 +198,8 @@ export class OrderEntity {
   private reauthorizeNotBefore = 0;
   /** A renewal whose request may still land: tried again under the same key, never a second hold. */
   private renewalAttempt: number | undefined;
+  /** What that renewal asked for: its key holds this amount, so a try again asks the same. */
+  private renewalAmount: number | undefined;
   /**
    * That renewal, found still processing when its answer was given up on (the provider will not
    * cancel it, and it may settle as a hold): asked about at the pending poll, then twice as long
@@ -739,10 +741,15 @@ export class OrderEntity {
     const order = this.current;
     const held = heldPayment(order);
     if (!held) return;
-    // Only what is still owed (refunds before shipment released part of the hold).
-    const amount = order.amounts.authorized ?? held.amount;
+    // Only what is still owed (refunds before shipment released part of the hold), but a renewal
+    // tried again asks what its first try did: the provider holds that under its key, and takes
+    // the same key with another amount as a refusal (a capture never takes more than is owed).
+    const owed = order.amounts.authorized ?? held.amount;
+    const kept = this.renewalAttempt === undefined ? undefined : this.renewalAmount;
+    const amount = kept !== undefined && kept !== owed && patched('renewal-keeps-its-amount') ? kept : owed;
     const attempt = this.renewalAttempt ?? ++this.paymentAttempts;
     this.renewalAttempt = attempt;
+    this.renewalAmount = amount;
     let outcome: ChargeOutcome;
     try {
       const result = await payment.capturePayment({
