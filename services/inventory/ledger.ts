@@ -58,9 +58,17 @@ const STOCK_LOCKS = 0x73746f63;
  * end of the transaction), so one still running cannot be missed by its retry.
  */
 async function doneOnce(trx: Knex.Transaction, orderId: string, opKey: string): Promise<boolean> {
+  return (await movedUnder(trx, orderId, opKey)).size > 0;
+}
+
+/** The SKUs moved under this key already, read under the same lock as `doneOnce`'s. */
+async function movedUnder(trx: Knex.Transaction, orderId: string, opKey: string): Promise<Set<string>> {
   // Two keys: the stock ledger's own space, apart from other advisory locks (webhooks, stats).
   await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [STOCK_LOCKS, opKey]);
-  return (await trx('stock_movements').where({ order_id: orderId, op_key: opKey }).first('id')) !== undefined;
+  const rows: { sku: string }[] = await trx('stock_movements')
+    .where({ order_id: orderId, op_key: opKey })
+    .distinct('sku');
+  return new Set(rows.map((r) => r.sku));
 }
 
 /** Moves one level's counters by these amounts. */
@@ -343,10 +351,12 @@ export async function release(
   lines: StockLine[],
   tag: string,
 ): Promise<void> {
-  // What it takes depends on what is held, which the first attempt changed: done once, by its key.
-  if (await doneOnce(trx, orderId, `${orderId}:release:${tag}`)) return;
+  // Where it takes from depends on what is held, which an earlier attempt changed: a SKU given
+  // back under this key is not given back again (a key reused for other SKUs still gives those).
+  const done = await movedUnder(trx, orderId, `${orderId}:release:${tag}`);
   const held = (await outstandingReservations(trx, orderId)).reverse();
-  for (const units of inLockOrder(takeFrom(held, lines))) {
+  const todo = lines.filter((l) => !done.has(l.sku));
+  for (const units of inLockOrder(takeFrom(held, todo))) {
     if (await record(trx, 'release', units, orderId, `${orderId}:release:${tag}`))
       await move(trx, units, { reserved: -units.quantity });
   }

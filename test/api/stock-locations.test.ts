@@ -479,6 +479,13 @@ test('a partial release tried again gives its units back once, not again from th
   await db.transaction((trx) => reserve(trx, orderId, [{ sku, quantity: 4 }], 'order'));
   for (let attempt = 0; attempt < 2; attempt++)
     await db.transaction((trx) => release(trx, orderId, [{ sku, quantity: 2 }], 'edit1'));
+  // The same key for another SKU still gives that SKU back (a modification's tag, reused after one that failed).
+  const other = uniqueSku('rel2');
+  await putProduct(other, { stock: 0, price: 500 });
+  await putStock(other, x, 1);
+  await db.transaction((trx) => reserve(trx, orderId, [{ sku: other, quantity: 1 }], 'order2'));
+  await db.transaction((trx) => release(trx, orderId, [{ sku: other, quantity: 1 }], 'edit1'));
+  expect(await db('stock_levels').where({ sku: other }).first('reserved')).toEqual({ reserved: 0 });
   const reserved = await db('stock_levels')
     .where({ sku })
     .orderBy('location_id')
