@@ -243,6 +243,12 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
       known?: string[];
       /** A client's refund: refused (a 422 `AMOUNT_TOO_LARGE` with `refundable`) when the payments cannot give it all. */
       refuseShort?: boolean;
+      /**
+       * The order's own refund (a return's, an edit's): when the payments cannot give it all
+       * (refunded or disputed outside this service), what they gave is the answer, not a failure
+       * retried for good with the order's lock held.
+       */
+      shortIsAnswer?: boolean;
     }): Promise<number> {
       let refunded: number;
       try {
@@ -262,7 +268,7 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
           { refundable: err.available },
         );
       }
-      if (refunded !== args.amount)
+      if (refunded !== args.amount && !(args.shortIsAnswer && refunded < args.amount))
         throw new Error(`refund ${args.refundId}: only ${refunded} of ${args.amount} could be refunded`);
       return refunded;
     },

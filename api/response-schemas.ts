@@ -172,6 +172,7 @@ export const order = z
           'delivery_failed',
           'recall_failed',
           'void_refused',
+          'refund_short',
         ]),
         detail: z.string(),
         at: z.string(),

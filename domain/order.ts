@@ -190,7 +190,10 @@ export interface Attention {
    * carrier could not deliver a parcel; `recall_failed`: a parcel of a cancelled order was
    * delivered before the carrier could bring it back (the customer has goods that were refunded),
    * or never came back within PARCEL_NEWS_WAIT (lost by the carrier);
-   * `void_refused`: a digital code refunded in full that the vendor would not void (it still works).
+   * `void_refused`: a digital code refunded in full that the vendor would not void (it still works);
+   * `refund_short`: the order's own refund (a return's, a claim's, an exchange's, an edit's, a
+   * modification's) that the payments could not give in full (refunded or disputed outside this
+   * service): what they gave is recorded, `detail` is what is still owed, in minor units.
    */
   code:
     | 'capture_failed'
@@ -198,7 +201,8 @@ export interface Attention {
     | 'short_pick'
     | 'delivery_failed'
     | 'recall_failed'
-    | 'void_refused';
+    | 'void_refused'
+    | 'refund_short';
   /** The provider's code, e.g. `charge_expired_for_capture`, or `no_answer`. */
   detail: string;
   at: string;

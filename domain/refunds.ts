@@ -36,6 +36,20 @@ export interface RefundPlan {
   completesOrder: boolean;
 }
 
+/**
+ * The plan as far as the provider could carry it out: `refunded` (less than planned) spread over
+ * the plan's lines and shipping in proportion, the parts summing to it exactly; units unchanged.
+ */
+export function planAsRefunded(plan: RefundPlan, refunded: number): RefundPlan {
+  const shares = allocate(refunded, [...plan.lines.map((l) => l.amount), plan.shipping]);
+  return {
+    ...plan,
+    lines: plan.lines.map((l, i) => ({ ...l, amount: shares[i]! })),
+    shipping: shares[plan.lines.length]!,
+    amount: refunded,
+  };
+}
+
 /** A refund that cannot be planned; the message names no value from the request (they are in `details`). */
 export class RefundError extends Error {
   constructor(

@@ -141,6 +141,35 @@ test('paid: a line removed and another swapped are refunded what the order was p
   expect(await audit(o.id)).toEqual([]);
 });
 
+test('an edit whose refund the payment cannot give in full (refunded outside this service) stands: what it could give is recorded and the rest flagged', async () => {
+  const o = await anOrder(true);
+  const order = await orderOf(o.id, o.owner);
+  // 2000 of the 2800 refunded in the provider's dashboard: 800 is left there.
+  const dashboard = await fetch(`${process.env.PAYMENT_PROVIDER_URL}/v1/refunds`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': `dashboard-${o.id}` },
+    body: JSON.stringify({ payment_intent: order.payments[0].id, amount: 2000 }),
+  });
+  expect(dashboard.status).toBe(200);
+  const edit = (await preview(o.id, merchant, { change: [{ sku: o.a, quantity: 1 }] })).body.edit;
+  expect(edit).toMatchObject({ owed: 0, refund: 1000 });
+  const done = await confirm(edit.id, merchant);
+  expect(done.status).toBe(200);
+  const edited = await waitForOrder(o.id, merchant, (x) => x.attention?.code === 'refund_short');
+  expect(edited.amounts).toMatchObject({ total: 1800, paid: 2800, refunded: 800 });
+  expect(edited.attention.detail).toBe('200');
+  expect(edited.items).toEqual([expect.objectContaining({ sku: o.a, quantity: 1 })]);
+  const refunds = await call('GET', `/v1/refunds?orderId=${o.id}&source=edit`, { as: merchant });
+  expect(refunds.body.items).toEqual([expect.objectContaining({ source: 'edit', amount: 800 })]);
+  expect(await providerRefunded(o.id)).toBe(2800);
+  // The order takes its next action.
+  const shipped = await call('POST', `/v1/orders/${o.id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: 'E1' },
+  });
+  expect(shipped.status).toBe(200);
+});
+
 test('a preview confirmed after the order changed is a 409 EDIT_STALE; two edits: the second is stale; cancelled, it cannot be confirmed', async () => {
   const o = await anOrder(false);
   const first = (await preview(o.id, o.owner, { change: [{ sku: o.a, quantity: 3 }] })).body.edit;

@@ -291,6 +291,53 @@ test('a refund the payment cannot give in full (refunded outside this service) i
   expect(order).toMatchObject({ status: 'SHIPPED', amounts: { refunded: 500 } });
 });
 
+test("a return's refund the payment cannot give in full (refunded outside this service) gives what it can, flags the rest, and the order goes on", async () => {
+  const sku = uniqueSku('shortret');
+  await putProduct(sku, { price: 3000 });
+  const owner = customer();
+  const created = await call('POST', '/v1/orders', { as: owner, body: { items: [{ sku, quantity: 2 }] } });
+  expect(created.status).toBe(201);
+  const id = created.body.order.id as string;
+  const unit = created.body.order.items[0].total / 2;
+  const paid = await call('POST', `/v1/orders/${id}/pay`, { as: owner, body: { paymentToken: 'tok_ok' } });
+  expect(paid.status).toBe(200);
+  await waitForOrder(id, owner, (o) => o.status === 'IN_PRODUCTION', 20_000);
+  const ship = await call('POST', `/v1/orders/${id}/ship`, {
+    as: merchant,
+    body: { carrier: 'UPS', trackingNumber: 'S2' },
+  });
+  expect(ship.status).toBe(200);
+  // All but 800 refunded in the provider's dashboard.
+  const total = paid.body.order.amounts.paid as number;
+  const dashboard = await fetch(`${process.env.PAYMENT_PROVIDER_URL}/v1/refunds`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': `dashboard-${id}` },
+    body: JSON.stringify({ payment_intent: paid.body.order.payments[0].id, amount: total - 800 }),
+  });
+  expect(dashboard.status).toBe(200);
+  // A unit comes back: its refund can only be 800 now.
+  const requested = await call('POST', `/v1/orders/${id}/returns`, {
+    as: owner,
+    body: { items: [{ sku, quantity: 1 }], reason: 'too small' },
+  });
+  expect(requested.status).toBe(201);
+  const ret = requested.body.return.id as string;
+  expect((await call('POST', `/v1/returns/${ret}/approve`, { as: merchant, body: {} })).status).toBe(200);
+  expect((await call('POST', `/v1/returns/${ret}/receive`, { as: merchant, body: {} })).status).toBe(200);
+  const flagged = await waitForOrder(id, merchant, (o) => o.attention?.code === 'refund_short', 30_000);
+  expect(flagged.amounts.refunded).toBe(800);
+  expect(flagged.attention.detail).toBe(String(unit - 800));
+  const refunds = await call('GET', `/v1/refunds?orderId=${id}`, { as: merchant });
+  expect(refunds.body.items).toEqual([expect.objectContaining({ source: 'return', amount: 800 })]);
+  expect(await providerRefunded(id)).toBe(total);
+  // The order's lock is free: its next action is answered (refused: nothing is left to refund).
+  const next = await call('POST', `/v1/orders/${id}/refunds`, {
+    as: merchant,
+    body: { amount: 100, reason: 'late parcel' },
+  });
+  expect(next.body).toMatchObject({ status: 422, code: 'AMOUNT_TOO_LARGE', refundable: 0 });
+});
+
 test("the sandbox's refund lists and their switch refuse what is not an id or a bounded wait", async () => {
   const sandbox = process.env.PAYMENT_PROVIDER_URL!;
   for (const query of [

@@ -806,7 +806,19 @@ async function applyEdit(ctx: EffectContext): Promise<Changes> {
     discounts: applied.discounts,
     allocation: applied.allocation,
     amounts: { ...amounts, ...applied.amounts, refunded: amounts.refunded + refunded },
+    ...refundShort(applied.short),
   };
+}
+
+/**
+ * The order's own refund (a return's, an edit's...) that the payments could not give in full
+ * (refunded or disputed outside this service): what they gave is recorded, and support is told
+ * how much is still owed (`detail`, in minor units) and settles it outside.
+ */
+function refundShort(short: number | undefined): Changes {
+  return short
+    ? { attention: { code: 'refund_short', detail: String(short), at: new Date().toISOString() } }
+    : {};
 }
 
 /**
@@ -1012,7 +1024,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       const writesOffUnsent =
         unsent.length > 0 &&
         (allRefused ? patched('refund-writes-off-refused') : patched('refund-writes-off-unsent'));
-      const { amount, codeVoidRefused } = await nonCancellable(() =>
+      const { amount, codeVoidRefused, short } = await nonCancellable(() =>
         executeChild(refundOrderFlow, {
           workflowId: `${order.id}-refund-${refundId}`,
           args: [
@@ -1075,6 +1087,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         items: lines,
         amounts: { ...order.amounts, refunded: order.amounts.refunded + amount },
         ...voided,
+        ...refundShort(short),
       };
     }
     case 'openReturn': {
@@ -1166,7 +1179,10 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
           ],
         }),
       );
-      return { amounts: { ...order.amounts, refunded: order.amounts.refunded + refunded.amount } };
+      return {
+        amounts: { ...order.amounts, refunded: order.amounts.refunded + refunded.amount },
+        ...refundShort(refunded.short),
+      };
     }
     case 'recordCaseParcel': {
       // An exchange's new units, or a claim's replacement: not the order's lines.
@@ -1212,7 +1228,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         const paid = patched('modify-net-of-refunds')
           ? order.amounts.paid - order.amounts.refunded
           : order.amounts.paid;
-        const { refunded, ...modified } = await nonCancellable(() =>
+        const { refunded, short, ...modified } = await nonCancellable(() =>
           executeChild(modifyOrderFlow, {
             workflowId: `${order.id}-${tag}`,
             args: [{ orderId: order.id, items, tag, paid }],
@@ -1224,6 +1240,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
             paid: order.amounts.paid,
             refunded: order.amounts.refunded + refunded,
           },
+          ...refundShort(short),
         });
       }
       return changes;

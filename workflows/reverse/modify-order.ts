@@ -18,12 +18,15 @@ export interface ModifyOrderInput {
 
 export async function modifyOrderFlow(
   input: ModifyOrderInput,
-): Promise<ModifiedItems & { refunded: number }> {
+): Promise<ModifiedItems & { refunded: number; short?: number }> {
   return CancellationScope.nonCancellable(async () => {
     const modified = await store.modifyItems({ orderId: input.orderId, items: input.items, tag: input.tag });
     // Paid more than is now due at this step (a deposit above the new deposit): the difference goes back.
     const due = modified.presale ? modified.presale.deposit : modified.amounts.total;
     const over = input.paid - due;
+    // What the payments cannot give (refunded or disputed outside this service) is not retried
+    // for good: the modification stands, and the order is flagged for the rest.
+    const shortIsAnswer = over > 0 && patched('order-refund-short-recorded');
     const refunded =
       over > 0
         ? await refunds.refundAmount({
@@ -31,6 +34,7 @@ export async function modifyOrderFlow(
             refundId: input.tag,
             amount: over,
             reason: 'order modified',
+            ...(shortIsAnswer ? { shortIsAnswer } : {}),
           })
         : 0;
     // Recorded as any other refund is (`GET /v1/refunds?source=modify`, `refund.succeeded`), under
@@ -45,6 +49,6 @@ export async function modifyOrderFlow(
         reason: 'order modified',
         at: new Date().toISOString(),
       });
-    return { ...modified, refunded };
+    return { ...modified, refunded, ...(refunded < over ? { short: over - refunded } : {}) };
   });
 }

@@ -4,7 +4,7 @@
  * digital code given up when nothing is left, and the order center's record. The amounts were planned by the order (domain/refunds.ts).
  */
 import { CancellationScope, patched } from '@temporalio/workflow';
-import type { RefundPlan } from '../../domain/refunds';
+import { planAsRefunded, type RefundPlan } from '../../domain/refunds';
 import { refunds, store } from '../activities';
 
 export interface RefundOrderInput {
@@ -38,8 +38,9 @@ export interface RefundOrderInput {
 
 export async function refundOrderFlow(
   input: RefundOrderInput,
-): Promise<{ refundId: string; amount: number; codeVoidRefused?: number }> {
+): Promise<{ refundId: string; amount: number; codeVoidRefused?: number; short?: number }> {
   return CancellationScope.nonCancellable(async () => {
+    let plan = input.plan;
     if (input.fromHold) {
       if (input.plan.completesOrder || input.voidHold)
         await refunds.voidAuthorizations({
@@ -49,15 +50,19 @@ export async function refundOrderFlow(
     } else if (input.owedBy) {
       // Recorded below as owed by the source channel, with an event that says so.
     } else if (input.plan.amount > 0) {
-      await refunds.refundAmount({
+      // A client's refund the payments cannot give is refused; the order's own (a return's, a
+      // claim's, an exchange's) gives what they can, and the order is flagged for the rest.
+      const own = input.source !== 'refund' && patched('order-refund-short-recorded');
+      const refunded = await refunds.refundAmount({
         orderId: input.orderId,
         refundId: input.refundId,
         amount: input.plan.amount,
         reason: input.reason,
         ...(input.payments ? { known: input.payments } : {}),
-        // A client's refund the payments cannot give is refused; the order's own are retried.
         ...(input.source === 'refund' ? { refuseShort: true } : {}),
+        ...(own ? { shortIsAnswer: true } : {}),
       });
+      if (own && refunded < plan.amount) plan = planAsRefunded(plan, refunded);
     }
     if (input.restock) {
       await store.restockItems({
@@ -83,15 +88,16 @@ export async function refundOrderFlow(
       refundId: input.refundId,
       orderId: input.orderId,
       source: input.source,
-      plan: input.plan,
+      plan,
       reason: input.reason,
       at: input.at,
       ...(input.owedBy ? { owedBy: input.owedBy } : {}),
     });
     return {
       refundId: input.refundId,
-      amount: input.plan.amount,
+      amount: plan.amount,
       ...(codeVoidRefused !== undefined ? { codeVoidRefused } : {}),
+      ...(plan.amount < input.plan.amount ? { short: input.plan.amount - plan.amount } : {}),
     };
   });
 }
