@@ -336,6 +336,20 @@ test("a return's refund the payment cannot give in full (refunded outside this s
     body: { amount: 100, reason: 'late parcel' },
   });
   expect(next.body).toMatchObject({ status: 422, code: 'AMOUNT_TOO_LARGE', refundable: 0 });
+  // The other unit comes back too (the order refunded in full, shipping with it): nothing is left
+  // to give, and the flag says all that is still owed.
+  const again = await call('POST', `/v1/orders/${id}/returns`, {
+    as: owner,
+    body: { items: [{ sku, quantity: 1 }], reason: 'too small' },
+  });
+  expect(again.status).toBe(201);
+  const second = again.body.return.id as string;
+  expect((await call('POST', `/v1/returns/${second}/approve`, { as: merchant, body: {} })).status).toBe(200);
+  expect((await call('POST', `/v1/returns/${second}/receive`, { as: merchant, body: {} })).status).toBe(200);
+  const owed = await waitForOrder(id, merchant, (o) => o.status === 'REFUNDED', 30_000);
+  expect(owed.attention).toMatchObject({ code: 'refund_short', detail: String(total - 800) });
+  expect(owed.amounts.refunded).toBe(800);
+  expect(await providerRefunded(id)).toBe(total);
 });
 
 test("the sandbox's refund lists and their switch refuse what is not an id or a bounded wait", async () => {

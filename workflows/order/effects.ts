@@ -782,6 +782,7 @@ async function applyEdit(ctx: EffectContext): Promise<Changes> {
     if (charged.pending) return charged;
   }
   const owedBy = externalPayer(order);
+  const paidWith = providerPaymentIds({ payments: charged.payments ?? order.payments });
   const applied = await nonCancellable(() =>
     executeChild(editOrderFlow, {
       workflowId: `${order.id}-edit-${editId}`,
@@ -794,6 +795,7 @@ async function applyEdit(ctx: EffectContext): Promise<Changes> {
           reason: request!.reason ?? 'order edited',
           at: new Date().toISOString(),
           ...(owedBy ? { owedBy } : {}),
+          ...(paidWith.length ? { payments: paidWith } : {}),
         },
       ],
     }),
@@ -806,7 +808,7 @@ async function applyEdit(ctx: EffectContext): Promise<Changes> {
     discounts: applied.discounts,
     allocation: applied.allocation,
     amounts: { ...amounts, ...applied.amounts, refunded: amounts.refunded + refunded },
-    ...refundShort(applied.short),
+    ...refundShort(order, applied.short),
   };
 }
 
@@ -815,10 +817,13 @@ async function applyEdit(ctx: EffectContext): Promise<Changes> {
  * (refunded or disputed outside this service): what they gave is recorded, and support is told
  * how much is still owed (`detail`, in minor units) and settles it outside.
  */
-function refundShort(short: number | undefined): Changes {
-  return short
-    ? { attention: { code: 'refund_short', detail: String(short), at: new Date().toISOString() } }
-    : {};
+function refundShort(order: OrderState, short: number | undefined): Changes {
+  if (!short) return {};
+  // A second short refund adds to what the first left owed.
+  const before = order.attention?.code === 'refund_short' ? Number(order.attention.detail) || 0 : 0;
+  return {
+    attention: { code: 'refund_short', detail: String(before + short), at: new Date().toISOString() },
+  };
 }
 
 /**
@@ -1087,7 +1092,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         items: lines,
         amounts: { ...order.amounts, refunded: order.amounts.refunded + amount },
         ...voided,
-        ...refundShort(short),
+        ...refundShort(order, short),
       };
     }
     case 'openReturn': {
@@ -1181,7 +1186,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
       );
       return {
         amounts: { ...order.amounts, refunded: order.amounts.refunded + refunded.amount },
-        ...refundShort(refunded.short),
+        ...refundShort(order, refunded.short),
       };
     }
     case 'recordCaseParcel': {
@@ -1231,7 +1236,15 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
         const { refunded, short, ...modified } = await nonCancellable(() =>
           executeChild(modifyOrderFlow, {
             workflowId: `${order.id}-${tag}`,
-            args: [{ orderId: order.id, items, tag, paid }],
+            args: [
+              {
+                orderId: order.id,
+                items,
+                tag,
+                paid,
+                ...(providerPaymentIds(order).length ? { payments: providerPaymentIds(order) } : {}),
+              },
+            ],
           }),
         );
         Object.assign(changes, modified, {
@@ -1240,7 +1253,7 @@ export async function runEffect(effect: Effect | undefined, ctx: EffectContext):
             paid: order.amounts.paid,
             refunded: order.amounts.refunded + refunded,
           },
-          ...refundShort(short),
+          ...refundShort(order, short),
         });
       }
       return changes;

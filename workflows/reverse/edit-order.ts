@@ -18,6 +18,8 @@ export interface EditOrderInput {
   at: string;
   /** The order was paid in another order system (imported): that channel owes the refund. */
   owedBy?: string;
+  /** The payments the order took: read by id when the provider's list does not show one yet. */
+  payments?: string[];
 }
 
 export async function editOrderFlow(input: EditOrderInput) {
@@ -35,6 +37,7 @@ export async function editOrderFlow(input: EditOrderInput) {
         refundId,
         amount: input.refund,
         reason: input.reason,
+        ...(input.payments ? { known: input.payments } : {}),
         ...(shortIsAnswer ? { shortIsAnswer } : {}),
       });
       if (!shortIsAnswer) refunded = input.refund;

@@ -14,6 +14,8 @@ export interface ModifyOrderInput {
   tag: string;
   /** What has been paid so far and not refunded (a presale deposit, less earlier modifications' refunds). */
   paid: number;
+  /** The payments the order took: read by id when the provider's list does not show one yet. */
+  payments?: string[];
 }
 
 export async function modifyOrderFlow(
@@ -34,6 +36,7 @@ export async function modifyOrderFlow(
             refundId: input.tag,
             amount: over,
             reason: 'order modified',
+            ...(input.payments ? { known: input.payments } : {}),
             ...(shortIsAnswer ? { shortIsAnswer } : {}),
           })
         : 0;
