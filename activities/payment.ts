@@ -259,7 +259,6 @@ export function paymentActivities({ payments }: { payments: PaymentProvider }) {
           reason: args.reason,
           ...(args.known ? { known: args.known } : {}),
           ...(args.refuseShort ? { refuseShort: true } : {}),
-          ...(args.shortIsAnswer ? { shortIsAnswer: true } : {}),
         });
       } catch (err) {
         if (!(err instanceof RefundShort)) throw err;

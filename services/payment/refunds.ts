@@ -32,11 +32,6 @@ export async function refundAcrossPayments(
      * (refunded or disputed outside this service): a client's request answered, not retried.
      */
     refuseShort?: boolean;
-    /**
-     * The order's own refund: less than `limit` is its answer, but only from payments the
-     * provider has settled (one still processing may yet be refundable: tried again meanwhile).
-     */
-    shortIsAnswer?: boolean;
   },
 ): Promise<number> {
   const { orderId, refundId, limit, reason } = args;
@@ -81,12 +76,6 @@ export async function refundAcrossPayments(
     });
     total += refund.amount;
   }
-  if (
-    args.shortIsAnswer &&
-    total < limit &&
-    paymentsOfOrder.some((p) => p.status === 'processing' || p.status === 'requires_action')
-  )
-    throw new Error('the refund is short while a payment of the order is not settled: tried again');
   return total;
 }
 

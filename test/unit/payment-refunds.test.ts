@@ -21,12 +21,10 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
     [...refunds.values()].filter((r) => r.paymentId === paymentId).reduce((a, r) => a + r.amount, 0);
   /** Payments the order's list (a search) does not show yet; read by id, they are there. */
   const unlisted = new Set<string>();
-  /** Payments the provider has not decided yet, or decided otherwise than paid. */
-  const statusOf = new Map<string, 'processing' | 'declined'>();
   const record = (p: { paymentId: string; amount: number }) => ({
     paymentId: p.paymentId,
     idempotencyKey: `charge:${p.paymentId}`,
-    status: statusOf.get(p.paymentId) ?? ('succeeded' as const),
+    status: 'succeeded' as const,
     method: 'card',
     amount: p.amount,
     refunded: refundedOn(p.paymentId),
@@ -77,8 +75,6 @@ function fakeProvider(paid: { paymentId: string; amount: number }[], failAfter =
     /** What each payment has refunded so far. */
     refunded: () => Object.fromEntries(paid.map((p) => [p.paymentId, refundedOn(p.paymentId)])),
     failNoMore: () => (failAfter = Infinity),
-    /** The provider's decision on a payment: not made yet (`processing`), or `declined`. */
-    decide: (paymentId: string, status: 'processing' | 'declined') => statusOf.set(paymentId, status),
     /** The order's list leaves this payment out, as a search just after the charge does. */
     unlist: (paymentId: string) => unlisted.add(paymentId),
     /** Refunds made so far stay out of the order's list (their payments show and list them). */
@@ -206,20 +202,4 @@ test('a client’s refund the payments cannot give in full is refused before any
   expect(await refundAcrossPayments(fake.provider, { ...short, limit: 1000 })).toBe(1000);
   expect(await refundAcrossPayments(fake.provider, { ...short, limit: 1000 })).toBe(1000);
   expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 3000 });
-});
-
-test('the order’s own refund the payments cannot give in full answers what they gave, once every payment is decided', async () => {
-  const fake = fakeProvider([...depositAndBalance(), { paymentId: 'pay_late', amount: 500 }]);
-  fake.refundElsewhere('pay_balance', 3000);
-  // A payment still processing may yet be refundable: short now is not an answer, it is tried again.
-  fake.decide('pay_late', 'processing');
-  const own = { ...refund, limit: 1500, shortIsAnswer: true };
-  await expect(refundAcrossPayments(fake.provider, own)).rejects.toThrow('not settled');
-  // Declined after all: what the others gave (the deposit's 1000, once) is the answer.
-  fake.decide('pay_late', 'declined');
-  expect(await refundAcrossPayments(fake.provider, own)).toBe(1000);
-  expect(await refundAcrossPayments(fake.provider, own)).toBe(1000);
-  expect(fake.refunded()).toEqual({ pay_deposit: 1000, pay_balance: 3000, pay_late: 0 });
-  // Without it, short is a failure as before (the activity's caller decides).
-  expect(await refundAcrossPayments(fake.provider, { ...refund, refundId: 'ref_2', limit: 1500 })).toBe(0);
 });
