@@ -11,7 +11,7 @@
 import { auditMoney } from '../../audit/money';
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { providerPayments, testDb, testTemporal } from '../support/backends';
+import { providerPayments, scheduledActivities, testDb } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
 let services: OwnServices;
@@ -42,17 +42,7 @@ const searchBehind = (id: string, behindMs: number) =>
   });
 
 /** How many renewal tries the workflow has made (each an authorisation activity of its own). */
-async function renewalTries(id: string): Promise<number> {
-  const temporal = await testTemporal();
-  try {
-    const { events } = await temporal.client.workflow.getHandle(id).fetchHistory();
-    return (events ?? []).filter(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'capturePayment',
-    ).length;
-  } finally {
-    await temporal.close();
-  }
-}
+const renewalTries = (id: string) => scheduledActivities(id, 'capturePayment');
 
 test('a renewal tried again after a refund asks what its first try did, and is the hold the shipment captures', async () => {
   const sku = uniqueSku('renew-amount');

@@ -10,7 +10,7 @@
 import { auditMoney } from '../../audit/money';
 import { HttpPaymentProvider } from '../../services/payment/http-provider';
 import { call, customer, merchant, putProduct, uniqueSku, waitForOrder } from '../support/api';
-import { providerPayments, testDb, testTemporal } from '../support/backends';
+import { providerPayments, scheduledActivities, testDb } from '../support/backends';
 import { startOwnServices, type OwnServices } from '../support/own-services';
 
 let services: OwnServices;
@@ -50,19 +50,6 @@ async function heldOrder() {
   return { id, total: created.body.order.amounts.total as number };
 }
 
-/** How often the workflow looked a charge up by its key: the renewal's lookups. */
-async function lookups(id: string): Promise<number> {
-  const temporal = await testTemporal();
-  try {
-    const { events } = await temporal.client.workflow.getHandle(id).fetchHistory();
-    return (events ?? []).filter(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reconcileCharge',
-    ).length;
-  } finally {
-    await temporal.close();
-  }
-}
-
 test('a renewal still processing when its answer is given up on renews the hold once it settles', async () => {
   const { id, total } = await heldOrder();
   const renewed = await waitForOrder(
@@ -76,7 +63,7 @@ test('a renewal still processing when its answer is given up on renews the hold 
   expect(renewed.payments.map((p: { status: string }) => p.status)).toEqual(['voided', 'authorized']);
   expect((await providerPayments(id)).map((p) => p.status)).toEqual(['canceled', 'requires_capture']);
   // Its answer was given up on and it was looked up, then asked about again (not answered by a try).
-  expect(await lookups(id)).toBeGreaterThanOrEqual(2);
+  expect(await scheduledActivities(id, 'reconcileCharge')).toBeGreaterThanOrEqual(2);
 
   // The renewal is the hold the shipment captures.
   const shipped = await ship(id);

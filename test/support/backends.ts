@@ -33,6 +33,19 @@ export async function testTemporal(): Promise<{ client: Client; close: () => Pro
   };
 }
 
+/** How many times a workflow scheduled an activity of this type (each try again is one more; retries of one are not). */
+export async function scheduledActivities(workflowId: string, activityType: string): Promise<number> {
+  const temporal = await testTemporal();
+  try {
+    const { events } = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+    return (events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType,
+    ).length;
+  } finally {
+    await temporal.close();
+  }
+}
+
 /**
  * The ids of the workflows a visibility query finds, asked again (at most `withinMs`) until
  * `enough` holds: Temporal writes its visibility store after the history, so a query made just
